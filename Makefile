@@ -1,0 +1,74 @@
+# reco — PostgreSQL extension, built with PGXS.
+#
+# Layout: src/ holds the C sources; src/sql/ holds the extension's own SQL
+# (install and upgrade scripts); top-level sql/ and expected/ are pg_regress
+# tests; test/ holds every other test (pgTAP, multi-session, unit, bench, demo).
+#
+#   make            build            make install     install into PostgreSQL
+#   make test       everything, on a throwaway cluster (installs Debian packages as root)
+#   make demo       a generated shop, trained and served, on a throwaway cluster
+#   make installcheck   pg_regress against an existing server (PGHOST/PGPORT/PGUSER)
+
+EXTENSION  = reco
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" reco.control)
+
+MODULE_big = reco
+OBJS = \
+	src/reco.o \
+	src/model.o \
+	src/als.o \
+	src/interactions.o \
+	src/options.o \
+	src/store.o \
+	src/topk.o \
+	src/train.o \
+	src/evaluate.o
+
+DATA = $(wildcard src/sql/reco--*.sql)
+
+# pg_regress: setup first, then every other file of sql/ in name order.
+REGRESS = setup $(filter-out setup,$(sort $(notdir $(basename $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=reco
+
+OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+PG_CPPFLAGS = -I$(srcdir)/src $(OPENBLAS_CFLAGS) -DRECO_VERSION='"$(EXTVERSION)"'
+SHLIB_LINK  = $(OPENBLAS_LIBS) -lpthread -lm
+
+EXTRA_CLEAN = test/unit/test_als test/bench/als_bench build.log
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+else
+all:
+	@echo "pg_config not found: install postgresql-server-dev-15 (or run 'make test' as root, which does)" >&2
+	@exit 1
+endif
+
+# The numeric kernel is the hot path: let the compiler unroll and vectorize it.
+src/als.o: CFLAGS += -O3
+
+.PHONY: test demo unit bench-als
+
+# Whole suite on a throwaway cluster; ends with one "passed, failed" line.
+test:
+	@bash test/run.sh
+
+# Generated demo shop: trains a model and prints what reco suggests.
+demo:
+	@bash test/demo.sh
+
+# The kernel's standalone unit tests (no PostgreSQL needed).
+unit: test/unit/test_als
+	./test/unit/test_als
+
+test/unit/test_als: test/unit/test_als.c src/als.c src/als.h
+	$(CC) -O2 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ test/unit/test_als.c src/als.c $(OPENBLAS_LIBS) -lpthread -lm
+
+# Kernel speed benchmark (standalone, synthetic data).
+bench-als: test/bench/als_bench
+test/bench/als_bench: test/bench/als_bench.c src/als.c src/als.h
+	$(CC) -O3 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ test/bench/als_bench.c src/als.c $(OPENBLAS_LIBS) -lpthread -lm

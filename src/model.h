@@ -1,0 +1,19 @@
+/*-------------------------------------------------------------------------
+ *
+ * model.h
+ *	  The factor storage format: k float32 values, little-endian, no header.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RECO_MODEL_H
+#define RECO_MODEL_H
+
+#include "postgres.h"
+
+/* Largest number of factors a model may have. */
+#define RECO_MAX_FACTORS 1024
+
+extern bytea *RecoEncodeFactors(const float *values, int k);
+extern void RecoDecodeFactors(const bytea *value, int k, float *out);
+
+#endif							/* RECO_MODEL_H */

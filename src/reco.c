@@ -1,0 +1,106 @@
+/*-------------------------------------------------------------------------
+ *
+ * reco.c
+ *	  Module initialisation: settings (GUCs) and the version function.
+ *
+ * Nothing here allocates or starts threads: _PG_init only registers
+ * settings, so loading reco into any backend is cheap and safe.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <unistd.h>
+
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "reco.h"
+
+PG_MODULE_MAGIC;
+
+int			reco_threads = 0;
+int			reco_max_memory_kb = 4 * 1024 * 1024;	/* 4 GB */
+int			reco_cache_size_kb = 256 * 1024;	/* 256 MB */
+char	   *reco_model = NULL;
+
+void		_PG_init(void);
+
+/* Registers reco's settings and reserves the "reco." prefix. */
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("reco.threads",
+							"Threads used by training and batch scoring (0 = number of online cores).",
+							NULL,
+							&reco_threads,
+							0, 0, 256,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("reco.max_memory",
+							"Largest memory estimate a training may have before it is refused.",
+							NULL,
+							&reco_max_memory_kb,
+							4 * 1024 * 1024, 1024, INT_MAX,
+							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("reco.cache_size",
+							"Memory each backend may use to cache item factors of served models.",
+							NULL,
+							&reco_cache_size_kb,
+							256 * 1024, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("reco.model",
+							   "Model used by reco.recommend(user_id, n) when no model is named.",
+							   NULL,
+							   &reco_model,
+							   NULL,
+							   PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+	MarkGUCPrefixReserved("reco");
+}
+
+/* Resolves a requested thread count: <= 0 means reco.threads, then the cores. */
+int
+RecoEffectiveThreads(int requested)
+{
+	int			threads = requested > 0 ? requested : reco_threads;
+
+	if (threads <= 0)
+	{
+		long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = cores > 0 ? (int) Min(cores, 256) : 1;
+	}
+	return threads;
+}
+
+/* Rejects an empty or over-long model name (22023). */
+void
+RecoCheckModelName(const char *name)
+{
+	size_t		len = strlen(name);
+
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+	if (len > RECO_MAX_MODEL_NAME)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name is too long (%zu bytes)", len),
+				 errdetail("A model name has at most %d bytes.", RECO_MAX_MODEL_NAME)));
+}
+
+PG_FUNCTION_INFO_V1(reco_version);
+
+/* reco.version(): the version of the loaded shared library. */
+Datum
+reco_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(RECO_VERSION));
+}

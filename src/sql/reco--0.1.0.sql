@@ -1,0 +1,257 @@
+/* reco 0.1.0: recommender models trained by an aggregate and served in SQL */
+
+\echo Use "CREATE EXTENSION reco" to load this file. \quit
+
+---------------------------------------------------------------------------
+-- Storage: ordinary tables, kept by pg_dump (pg_extension_config_dump).
+---------------------------------------------------------------------------
+
+CREATE SEQUENCE reco.models_model_id_seq;
+
+CREATE TABLE reco.models (
+    model_id       bigint PRIMARY KEY DEFAULT pg_catalog.nextval('reco.models_model_id_seq'),
+    name           text NOT NULL CHECK (pg_catalog.octet_length(name) BETWEEN 1 AND 63),
+    version        integer NOT NULL CHECK (version >= 1),
+    algorithm      text NOT NULL,
+    params         jsonb NOT NULL,
+    n_users        bigint NOT NULL,
+    n_items        bigint NOT NULL,
+    n_interactions bigint NOT NULL,
+    factors        integer NOT NULL,
+    loss           double precision[] NOT NULL,
+    train_seconds  double precision NOT NULL,
+    trained_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    stats          jsonb NOT NULL DEFAULT '{}',
+    UNIQUE (name, version)
+);
+ALTER SEQUENCE reco.models_model_id_seq OWNED BY reco.models.model_id;
+
+CREATE TABLE reco.user_factors (
+    model_id     bigint NOT NULL,
+    user_id      bigint NOT NULL,
+    factors      bytea NOT NULL,
+    seen_items   bigint[] NOT NULL,
+    seen_weights real[] NOT NULL,
+    PRIMARY KEY (model_id, user_id)
+);
+
+CREATE TABLE reco.item_factors (
+    model_id   bigint NOT NULL,
+    item_id    bigint NOT NULL,
+    factors    bytea NOT NULL,
+    popularity bigint NOT NULL,
+    PRIMARY KEY (model_id, item_id)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('reco.models', '');
+SELECT pg_catalog.pg_extension_config_dump('reco.models_model_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('reco.user_factors', '');
+SELECT pg_catalog.pg_extension_config_dump('reco.item_factors', '');
+
+COMMENT ON TABLE reco.models IS
+    'One row per trained model version; the newest committed version of a name is served';
+COMMENT ON COLUMN reco.models.params IS 'Every training option in effect, defaults included';
+COMMENT ON COLUMN reco.models.loss IS 'Training loss after each iteration (implicit library definition)';
+COMMENT ON COLUMN reco.models.stats IS
+    'Training statistics: rows read and skipped, duplicates merged, timings, threads, memory estimate';
+COMMENT ON TABLE reco.user_factors IS 'User factors of each model version, with the user''s training interactions';
+COMMENT ON COLUMN reco.user_factors.factors IS 'factors x 4 bytes: little-endian float32, no header';
+COMMENT ON COLUMN reco.user_factors.seen_items IS 'Items the user interacted with in training, ascending';
+COMMENT ON COLUMN reco.user_factors.seen_weights IS 'Summed training weight of each seen item';
+COMMENT ON TABLE reco.item_factors IS 'Item factors of each model version';
+COMMENT ON COLUMN reco.item_factors.factors IS 'factors x 4 bytes: little-endian float32, no header';
+COMMENT ON COLUMN reco.item_factors.popularity IS 'Number of training users who interacted with the item';
+
+---------------------------------------------------------------------------
+-- Version and factor format
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.version() RETURNS text
+    AS 'MODULE_PATHNAME', 'reco_version'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION reco.version() IS 'Version of the loaded reco library';
+
+CREATE FUNCTION reco.to_array(bytea) RETURNS real[]
+    AS 'MODULE_PATHNAME', 'reco_to_array'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION reco.to_array(bytea) IS
+    'Decodes a factor value (little-endian float32, no header) into real[]';
+
+CREATE FUNCTION reco.to_bytea(real[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'reco_to_bytea'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION reco.to_bytea(real[]) IS
+    'Encodes a one-dimensional real[] as a factor value (little-endian float32, no header)';
+
+---------------------------------------------------------------------------
+-- Training: the reco.fit aggregate and the reco.train wrapper
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.source_from_item(source text) RETURNS text
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+AS $source$
+DECLARE
+    relation regclass;
+BEGIN
+    -- A query becomes a subquery; anything else must name a table or view.
+    IF source ~* '^\s*\(?\s*(select|with|values|table)\M' THEN
+        RETURN pg_catalog.format('(%s)', source);
+    END IF;
+    relation := pg_catalog.to_regclass(source);
+    IF relation IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist', source
+            USING ERRCODE = '42P01',
+                  HINT = 'A source is a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
+    END IF;
+    RETURN relation::text;
+END
+$source$;
+COMMENT ON FUNCTION reco.source_from_item(text) IS
+    'The FROM item for a source given as a table or view name (quoted as needed) or as a query text';
+
+CREATE FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real) RETURNS internal
+    AS 'MODULE_PATHNAME', 'reco_fit_transfn'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real) IS
+    'Transition function of reco.fit: appends one interaction';
+
+CREATE FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'reco_fit_transfn'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real, jsonb) IS
+    'Transition function of reco.fit with options: appends one interaction';
+
+CREATE FUNCTION reco.fit_finalfn(internal) RETURNS reco.models
+    AS 'MODULE_PATHNAME', 'reco_fit_finalfn'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco.fit_finalfn(internal) IS
+    'Final function of reco.fit: trains and stores a new model version';
+
+CREATE AGGREGATE reco.fit(model text, user_id bigint, item_id bigint, weight real) (
+    SFUNC = reco.fit_transfn,
+    STYPE = internal,
+    FINALFUNC = reco.fit_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = UNSAFE
+);
+COMMENT ON AGGREGATE reco.fit(text, bigint, bigint, real) IS
+    'Trains a new version of the named model from the aggregated (user, item, weight) rows';
+
+CREATE AGGREGATE reco.fit(model text, user_id bigint, item_id bigint, weight real, options jsonb) (
+    SFUNC = reco.fit_transfn,
+    STYPE = internal,
+    FINALFUNC = reco.fit_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = UNSAFE
+);
+COMMENT ON AGGREGATE reco.fit(text, bigint, bigint, real, jsonb) IS
+    'Trains a new version of the named model from the aggregated (user, item, weight) rows, with options';
+
+CREATE FUNCTION reco.train(
+    model          text,
+    source         text,
+    user_col       text DEFAULT 'user_id',
+    item_col       text DEFAULT 'item_id',
+    weight_col     text DEFAULT NULL,
+    algorithm      text DEFAULT 'ials',
+    factors        integer DEFAULT 64,
+    regularization real DEFAULT 50,
+    alpha          real DEFAULT 1.0,
+    iterations     integer DEFAULT 15,
+    seed           bigint DEFAULT 42,
+    cg_steps       integer DEFAULT 3,
+    solver         text DEFAULT 'cg',
+    threads        integer DEFAULT NULL,
+    keep_versions  integer DEFAULT 2
+) RETURNS reco.models
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $train$
+DECLARE
+    from_clause text;
+    options jsonb;
+    result reco.models;
+BEGIN
+    IF model IS NULL OR source IS NULL OR user_col IS NULL OR item_col IS NULL THEN
+        RAISE EXCEPTION 'model, source, user_col and item_col must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    from_clause := reco.source_from_item(source);
+    options := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'algorithm', algorithm, 'factors', factors, 'regularization', regularization,
+        'alpha', alpha, 'iterations', iterations, 'seed', seed, 'cg_steps', cg_steps,
+        'solver', solver, 'threads', threads, 'keep_versions', keep_versions));
+    EXECUTE pg_catalog.format(
+        'SELECT (m).* FROM (SELECT reco.fit($1, src.%I::bigint, src.%I::bigint, %s, $2) AS m FROM %s AS src) AS fitted',
+        user_col, item_col,
+        CASE WHEN weight_col IS NULL THEN '1::real'
+             ELSE pg_catalog.format('src.%I::real', weight_col) END,
+        from_clause)
+        INTO STRICT result
+        USING model, options;
+    RETURN result;
+END
+$train$;
+COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer) IS
+    'Trains a new model version from a table, view or query (a wrapper of the reco.fit aggregate)';
+
+---------------------------------------------------------------------------
+-- Evaluation
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.evaluate(
+    model       text,
+    test_source text,
+    k           integer DEFAULT 10,
+    user_col    text DEFAULT 'user_id',
+    item_col    text DEFAULT 'item_id'
+) RETURNS TABLE (
+    precision_at_k double precision,
+    recall_at_k double precision,
+    map_at_k double precision,
+    ndcg_at_k double precision,
+    capped_precision double precision,
+    auc double precision,
+    coverage double precision,
+    users_evaluated bigint,
+    users_unknown bigint
+)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $evaluate$
+DECLARE
+    from_clause text;
+    test_users bigint[];
+    test_items bigint[];
+BEGIN
+    IF model IS NULL OR test_source IS NULL OR k IS NULL OR user_col IS NULL OR item_col IS NULL THEN
+        RAISE EXCEPTION 'model, test_source, k, user_col and item_col must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    from_clause := reco.source_from_item(test_source);
+    EXECUTE pg_catalog.format(
+        'SELECT COALESCE(pg_catalog.array_agg(u ORDER BY u, i), ''{}''), COALESCE(pg_catalog.array_agg(i ORDER BY u, i), ''{}'')
+           FROM (SELECT DISTINCT src.%I::bigint AS u, src.%I::bigint AS i FROM %s AS src) AS pairs
+          WHERE u IS NOT NULL AND i IS NOT NULL',
+        user_col, item_col, from_clause)
+        INTO test_users, test_items;
+    RETURN QUERY SELECT * FROM reco.evaluate_pairs(model, test_users, test_items, k);
+END
+$evaluate$;
+COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text) IS
+    'Ranking metrics of the served model version on held-out (user, item) pairs';
+
+CREATE FUNCTION reco.evaluate_pairs(
+    model text, users bigint[], items bigint[], k integer,
+    OUT precision_at_k double precision,
+    OUT recall_at_k double precision,
+    OUT map_at_k double precision,
+    OUT ndcg_at_k double precision,
+    OUT capped_precision double precision,
+    OUT auc double precision,
+    OUT coverage double precision,
+    OUT users_evaluated bigint,
+    OUT users_unknown bigint
+) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_evaluate_pairs'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION reco.evaluate_pairs(text, bigint[], bigint[], integer) IS
+    'Ranking metrics of the served model version on held-out pairs given as two parallel arrays sorted by user';

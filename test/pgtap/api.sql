@@ -1,0 +1,65 @@
+-- api.sql: reco's SQL surface — every function's volatility and PARALLEL label,
+-- comments on every object, the storage tables, and the factor format's errors.
+BEGIN;
+SELECT plan(14);
+
+-- (CREATE AGGREGATE always records provolatile 'i'; an aggregate's volatility
+-- comes from its support functions, which are volatile for reco.fit.)
+SELECT results_eq(
+    $$SELECT p.oid::regprocedure::text, p.prokind::text, p.provolatile::text, p.proparallel::text
+        FROM pg_proc p
+        JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+         AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'reco'
+       ORDER BY 1$$,
+    $$VALUES
+        ('reco.evaluate(text,text,integer,text,text)', 'f', 's', 'r'),
+        ('reco.evaluate_pairs(text,bigint[],bigint[],integer)', 'f', 's', 's'),
+        ('reco.fit(text,bigint,bigint,real)', 'a', 'i', 'u'),
+        ('reco.fit(text,bigint,bigint,real,jsonb)', 'a', 'i', 'u'),
+        ('reco.fit_finalfn(internal)', 'f', 'v', 'u'),
+        ('reco.fit_transfn(internal,text,bigint,bigint,real)', 'f', 'v', 'u'),
+        ('reco.fit_transfn(internal,text,bigint,bigint,real,jsonb)', 'f', 'v', 'u'),
+        ('reco.source_from_item(text)', 'f', 's', 's'),
+        ('reco.to_array(bytea)', 'f', 'i', 's'),
+        ('reco.to_bytea(real[])', 'f', 'i', 's'),
+        ('reco.train(text,text,text,text,text,text,integer,real,real,integer,bigint,integer,text,integer,integer)', 'f', 'v', 'u'),
+        ('reco.version()', 'f', 's', 's')$$,
+    'every function of reco has its intended kind, volatility and PARALLEL label'
+);
+
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text
+        FROM pg_proc p
+        JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'reco'
+       WHERE obj_description(p.oid, 'pg_proc') IS NULL$$,
+    'every function and aggregate has a comment'
+);
+
+SELECT is_empty(
+    $$SELECT c.relname FROM pg_class c
+       WHERE c.relnamespace = 'reco'::regnamespace AND c.relkind = 'r'
+         AND obj_description(c.oid, 'pg_class') IS NULL$$,
+    'every table has a comment'
+);
+
+SELECT tables_are('reco', ARRAY['models', 'user_factors', 'item_factors'], 'reco has exactly its three storage tables');
+SELECT columns_are('reco', 'models', ARRAY['model_id', 'name', 'version', 'algorithm', 'params', 'n_users',
+    'n_items', 'n_interactions', 'factors', 'loss', 'train_seconds', 'trained_at', 'stats'], 'reco.models columns');
+SELECT columns_are('reco', 'user_factors', ARRAY['model_id', 'user_id', 'factors', 'seen_items', 'seen_weights'],
+    'reco.user_factors columns');
+SELECT columns_are('reco', 'item_factors', ARRAY['model_id', 'item_id', 'factors', 'popularity'],
+    'reco.item_factors columns');
+SELECT col_is_pk('reco', 'user_factors', ARRAY['model_id', 'user_id'], 'user factors are keyed by model and user');
+SELECT col_is_pk('reco', 'item_factors', ARRAY['model_id', 'item_id'], 'item factors are keyed by model and item');
+
+SELECT throws_ok($$SELECT reco.to_array('\x000080'::bytea)$$, '22P03', NULL, 'a factor value of 3 bytes is rejected');
+SELECT throws_ok($$SELECT reco.to_bytea('{{1,2},{3,4}}'::real[])$$, '22023', NULL, 'a 2-D factor array is rejected');
+SELECT throws_ok($$SELECT reco.to_bytea('{1,NULL}'::real[])$$, '22023', NULL, 'a factor array with NULL is rejected');
+SELECT is(reco.to_array(reco.to_bytea('{NaN,Infinity,-Infinity,0}'::real[]))::text, '{NaN,Infinity,-Infinity,0}',
+    'NaN and infinities round-trip');
+SELECT is(encode(reco.to_bytea('{1}'::real[]), 'hex'), '0000803f', 'factors are little-endian float32');
+
+SELECT * FROM finish();
+ROLLBACK;
