@@ -1,0 +1,33 @@
+-- evaluate: ranking metrics on held-out pairs, and bad input.
+SET client_min_messages = warning;
+SET extra_float_digits = 0;
+\set VERBOSITY terse
+-- a model where every customer's held-out item is what similar customers bought
+SELECT (reco.train('eval', 'purchases', 'customer_id', 'product_id', 'quantity', factors => 4,
+                   regularization => 0.1, iterations => 10, solver => 'cholesky')).n_users;
+CREATE TABLE held_out (user_id bigint, item_id bigint);
+INSERT INTO held_out VALUES (1, 104), (2, 103), (3, 102), (4, 108), (5, 105), (9, 101), (1, 999);
+SELECT round(precision_at_k::numeric, 4) AS p, round(recall_at_k::numeric, 4) AS r,
+       round(map_at_k::numeric, 4) AS map, round(ndcg_at_k::numeric, 4) AS ndcg,
+       round(capped_precision::numeric, 4) AS capped, round(coverage::numeric, 4) AS coverage,
+       users_evaluated, users_unknown
+  FROM reco.evaluate('eval', 'held_out', k => 2);
+-- with k = the whole catalogue every known held-out item is a hit
+SELECT recall_at_k = (SELECT avg(x) FROM (VALUES (0.5), (1), (1), (1), (1)) v(x)) AS all_known_found,
+       round(coverage::numeric, 4) AS coverage
+  FROM reco.evaluate('eval', 'held_out', k => 8);
+-- metrics are within their bounds
+SELECT bool_and(v BETWEEN 0 AND 1) AS bounded
+  FROM reco.evaluate('eval', 'SELECT user_id, item_id FROM held_out WHERE user_id < 9', 3) e,
+       LATERAL (VALUES (precision_at_k), (recall_at_k), (map_at_k), (ndcg_at_k), (capped_precision),
+                       (auc), (coverage)) AS m(v);
+\set VERBOSITY sqlstate
+SELECT * FROM reco.evaluate('no_such_model', 'held_out');
+SELECT * FROM reco.evaluate('eval', 'held_out', 0);
+SELECT * FROM reco.evaluate('eval', 'SELECT 1::bigint AS user_id, 1::bigint AS item_id WHERE false');
+SELECT * FROM reco.evaluate('eval', 'no_such_table');
+SELECT * FROM reco.evaluate('eval', 'held_out', user_col => 'nope');
+SELECT * FROM reco.evaluate_pairs('eval', '{1,2}', '{101}', 10);
+\set VERBOSITY default
+SELECT * FROM reco.evaluate('no_such_model', 'held_out');
+SELECT * FROM reco.evaluate('eval', 'held_out', 0);

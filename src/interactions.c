@@ -1,0 +1,375 @@
+/*-------------------------------------------------------------------------
+ *
+ * interactions.c
+ *	  From the aggregate's raw rows to the sparse matrices the kernel trains on.
+ *
+ * The aggregate appends (user, item, weight) rows into three growing arrays.
+ * The final function then
+ *	 1. maps ids to dense indices (a hash table per side, then the distinct ids
+ *		are sorted so that index order = id order, whatever the input order);
+ *	 2. builds the user-major matrix (CSR) by two stable counting sorts, first
+ *		by item then by user, so every user's items come out ascending with
+ *		duplicates adjacent in input order; duplicates are summed in place;
+ *	 3. builds the item-major matrix (CSC) from the CSR by one counting sort.
+ * Everything is O(rows) except sorting the distinct ids, so 10M rows build in
+ * well under a second.  All memory is palloc'd in the caller's context (huge
+ * allocations allowed); the raw rows are released as soon as they are used.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "interactions.h"
+
+/* A hash table entry: an id and its provisional (first-seen) index. */
+typedef struct RecoIdEntry
+{
+	int64		id;
+	int32		index;
+	char		status;
+} RecoIdEntry;
+
+/* Mixes a 64-bit id into a 32-bit hash (the splitmix64 finalizer). */
+static inline uint32
+RecoHashId(int64 id)
+{
+	uint64		h = (uint64) id;
+
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h;
+}
+
+#define SH_PREFIX recoid
+#define SH_ELEMENT_TYPE RecoIdEntry
+#define SH_KEY_TYPE int64
+#define SH_KEY id
+#define SH_HASH_KEY(tb, key) RecoHashId(key)
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* An id with its provisional index, for sorting the distinct ids. */
+typedef struct RecoIdRank
+{
+	int64		id;
+	int32		provisional;
+} RecoIdRank;
+
+/* Allocates a huge-capable array of n elements of the given size. */
+static void *
+RecoAllocArray(int64 n, Size size)
+{
+	return MemoryContextAllocHuge(CurrentMemoryContext, mul_size(Max(n, 1), size));
+}
+
+/* Appends one row, doubling the arrays when full. */
+void
+RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight)
+{
+	if (rows->count == rows->capacity)
+	{
+		int64		capacity = rows->capacity == 0 ? 4096 : rows->capacity * 2;
+
+		if (capacity > (int64) (MaxAllocHugeSize / sizeof(int64)))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many interactions for one model")));
+		if (rows->capacity == 0)
+		{
+			rows->users = RecoAllocArray(capacity, sizeof(int64));
+			rows->items = RecoAllocArray(capacity, sizeof(int64));
+			rows->weights = RecoAllocArray(capacity, sizeof(float));
+		}
+		else
+		{
+			rows->users = repalloc_huge(rows->users, capacity * sizeof(int64));
+			rows->items = repalloc_huge(rows->items, capacity * sizeof(int64));
+			rows->weights = repalloc_huge(rows->weights, capacity * sizeof(float));
+		}
+		rows->capacity = capacity;
+	}
+	rows->users[rows->count] = user;
+	rows->items[rows->count] = item;
+	rows->weights[rows->count] = weight;
+	rows->count++;
+}
+
+/* Releases the raw rows. */
+void
+RecoRowsFree(RecoRows *rows)
+{
+	if (rows->users)
+		pfree(rows->users);
+	if (rows->items)
+		pfree(rows->items);
+	if (rows->weights)
+		pfree(rows->weights);
+	rows->users = rows->items = NULL;
+	rows->weights = NULL;
+	rows->count = rows->capacity = 0;
+}
+
+/* Bytes the build needs beyond the raw rows, for the memory estimate. */
+Size
+RecoInteractionsBytes(int64 n_users, int64 n_items, int64 rows)
+{
+	Size		per_row = 2 * sizeof(int32) + sizeof(int32) + sizeof(float) +
+		2 * (sizeof(int32) + sizeof(float));
+	Size		per_id = sizeof(int64) * 2 + sizeof(RecoIdEntry) * 2 + sizeof(RecoIdRank);
+
+	return add_size(mul_size(rows, per_row), mul_size(n_users + n_items, per_id));
+}
+
+/* Orders id ranks by id. */
+static int
+RecoCompareIdRank(const void *a, const void *b)
+{
+	int64		x = ((const RecoIdRank *) a)->id;
+	int64		y = ((const RecoIdRank *) b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Maps one side's ids to dense indices in ascending id order: fills
+ * index_of_row[r] and returns the sorted distinct ids (count in *n_out).
+ */
+static int64 *
+RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, const char *side)
+{
+	recoid_hash *table = recoid_create(CurrentMemoryContext, 1024, NULL);
+	RecoIdRank *ranks;
+	int32	   *rank_of;
+	int64	   *sorted;
+	int64		n = 0;
+	int64		capacity = 1024;
+	int64		r;
+
+	ranks = RecoAllocArray(capacity, sizeof(RecoIdRank));
+	for (r = 0; r < rows; r++)
+	{
+		bool		found;
+		RecoIdEntry *entry = recoid_insert(table, ids[r], &found);
+
+		if (!found)
+		{
+			if (n == PG_INT32_MAX)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("too many distinct %ss for one model", side),
+						 errdetail("A model holds at most %d %ss.", PG_INT32_MAX, side)));
+			if (n == capacity)
+			{
+				capacity *= 2;
+				ranks = repalloc_huge(ranks, capacity * sizeof(RecoIdRank));
+			}
+			entry->index = (int32) n;
+			ranks[n].id = ids[r];
+			ranks[n].provisional = (int32) n;
+			n++;
+		}
+		index_of_row[r] = entry->index;
+	}
+	recoid_destroy(table);
+
+	qsort(ranks, n, sizeof(RecoIdRank), RecoCompareIdRank);
+	rank_of = RecoAllocArray(n, sizeof(int32));
+	sorted = RecoAllocArray(n, sizeof(int64));
+	for (r = 0; r < n; r++)
+	{
+		rank_of[ranks[r].provisional] = (int32) r;
+		sorted[r] = ranks[r].id;
+	}
+	pfree(ranks);
+	for (r = 0; r < rows; r++)
+		index_of_row[r] = rank_of[index_of_row[r]];
+	pfree(rank_of);
+	*n_out = n;
+	return sorted;
+}
+
+/* Turns counts[0..n) into start offsets; returns the total. */
+static int64
+RecoPrefixSum(int64 *offsets, int64 n)
+{
+	int64		total = 0;
+	int64		i;
+
+	for (i = 0; i < n; i++)
+	{
+		int64		count = offsets[i];
+
+		offsets[i] = total;
+		total += count;
+	}
+	offsets[n] = total;
+	return total;
+}
+
+/*
+ * Builds both matrices from the raw rows and releases the raw rows.  The id
+ * maps come first: check_sizes(out, arg) is then called with n_users and
+ * n_items known, before the big arrays are allocated, so that the caller can
+ * refuse a training over its memory budget.
+ */
+void
+RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
+					  void (*check_sizes) (const RecoInteractions *sizes, void *arg), void *arg)
+{
+	int64		n_rows = rows->count;
+	int32	   *row_user = RecoAllocArray(n_rows, sizeof(int32));
+	int32	   *row_item = RecoAllocArray(n_rows, sizeof(int32));
+	int64	   *cursor;
+	int32	   *by_item_user;
+	float	   *by_item_weight;
+	int64		i,
+				u,
+				p,
+				nnz;
+
+	memset(out, 0, sizeof(*out));
+	out->user_ids = RecoMapSide(rows->users, n_rows, row_user, &out->n_users, "user");
+	out->item_ids = RecoMapSide(rows->items, n_rows, row_item, &out->n_items, "item");
+	pfree(rows->users);
+	pfree(rows->items);
+	rows->users = rows->items = NULL;
+	check_sizes(out, arg);
+	CHECK_FOR_INTERRUPTS();
+
+	/* 1. stable counting sort of the rows by item */
+	cursor = RecoAllocArray(out->n_items + 1, sizeof(int64));
+	memset(cursor, 0, sizeof(int64) * (out->n_items + 1));
+	for (p = 0; p < n_rows; p++)
+		cursor[row_item[p]]++;
+	RecoPrefixSum(cursor, out->n_items);
+	by_item_user = RecoAllocArray(n_rows, sizeof(int32));
+	by_item_weight = RecoAllocArray(n_rows, sizeof(float));
+	for (p = 0; p < n_rows; p++)
+	{
+		int64		dst = cursor[row_item[p]]++;
+
+		by_item_user[dst] = row_user[p];
+		by_item_weight[dst] = rows->weights[p];
+	}
+	/* cursor[i] is now the end of item i, i.e. the start of item i + 1 */
+	RecoRowsFree(rows);
+	pfree(row_item);
+	CHECK_FOR_INTERRUPTS();
+
+	/* 2. stable counting sort by user, walking items in order */
+	out->user_indptr = RecoAllocArray(out->n_users + 1, sizeof(int64));
+	memset(out->user_indptr, 0, sizeof(int64) * (out->n_users + 1));
+	for (p = 0; p < n_rows; p++)
+		out->user_indptr[row_user[p]]++;
+	pfree(row_user);
+	RecoPrefixSum(out->user_indptr, out->n_users);
+	out->user_items = RecoAllocArray(n_rows, sizeof(int32));
+	out->user_weights = RecoAllocArray(n_rows, sizeof(float));
+	{
+		int64	   *fill = RecoAllocArray(out->n_users, sizeof(int64));
+		int64		start = 0;
+
+		memcpy(fill, out->user_indptr, sizeof(int64) * out->n_users);
+		for (i = 0; i < out->n_items; i++)
+		{
+			for (p = start; p < cursor[i]; p++)
+			{
+				int64		dst = fill[by_item_user[p]]++;
+
+				out->user_items[dst] = (int32) i;
+				out->user_weights[dst] = by_item_weight[p];
+			}
+			start = cursor[i];
+		}
+		pfree(fill);
+	}
+	pfree(by_item_user);
+	pfree(by_item_weight);
+	CHECK_FOR_INTERRUPTS();
+
+	/* 3. merge duplicate (user, item) pairs, now adjacent, summing weights */
+	nnz = 0;
+	for (u = 0; u < out->n_users; u++)
+	{
+		int64		begin = out->user_indptr[u];
+		int64		end = out->user_indptr[u + 1];
+
+		out->user_indptr[u] = nnz;
+		for (p = begin; p < end; p++)
+		{
+			if (nnz > out->user_indptr[u] && out->user_items[nnz - 1] == out->user_items[p])
+				out->user_weights[nnz - 1] += out->user_weights[p];
+			else
+			{
+				out->user_items[nnz] = out->user_items[p];
+				out->user_weights[nnz] = out->user_weights[p];
+				nnz++;
+			}
+		}
+	}
+	out->user_indptr[out->n_users] = nnz;
+	out->nnz = nnz;
+	out->duplicates_merged = n_rows - nnz;
+
+	/* 4. the item-major copy, users ascending within each item */
+	out->item_indptr = cursor;
+	memset(out->item_indptr, 0, sizeof(int64) * (out->n_items + 1));
+	for (p = 0; p < nnz; p++)
+		out->item_indptr[out->user_items[p]]++;
+	RecoPrefixSum(out->item_indptr, out->n_items);
+	out->item_users = RecoAllocArray(nnz, sizeof(int32));
+	out->item_weights = RecoAllocArray(nnz, sizeof(float));
+	{
+		int64	   *fill = RecoAllocArray(out->n_items, sizeof(int64));
+
+		memcpy(fill, out->item_indptr, sizeof(int64) * out->n_items);
+		for (u = 0; u < out->n_users; u++)
+		{
+			for (p = out->user_indptr[u]; p < out->user_indptr[u + 1]; p++)
+			{
+				int64		dst = fill[out->user_items[p]]++;
+
+				out->item_users[dst] = (int32) u;
+				out->item_weights[dst] = out->user_weights[p];
+			}
+		}
+		pfree(fill);
+	}
+}
+
+/* The user-major view the kernel solves users with. */
+RecoSparse
+RecoUserMatrix(const RecoInteractions *data)
+{
+	RecoSparse	m;
+
+	m.n_rows = data->n_users;
+	m.n_cols = data->n_items;
+	m.indptr = data->user_indptr;
+	m.indices = data->user_items;
+	m.weights = data->user_weights;
+	return m;
+}
+
+/* The item-major view the kernel solves items with. */
+RecoSparse
+RecoItemMatrix(const RecoInteractions *data)
+{
+	RecoSparse	m;
+
+	m.n_rows = data->n_items;
+	m.n_cols = data->n_users;
+	m.indptr = data->item_indptr;
+	m.indices = data->item_users;
+	m.weights = data->item_weights;
+	return m;
+}

@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * options.h
+ *	  Training options: defaults, parsing from jsonb, validation, and the
+ *	  jsonb form stored in reco.models.params.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RECO_OPTIONS_H
+#define RECO_OPTIONS_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+#include "als.h"
+
+typedef struct RecoTrainOptions
+{
+	int			factors;
+	float		regularization;
+	float		alpha;
+	int			iterations;
+	int64		seed;
+	int			cg_steps;
+	RecoSolver	solver;
+	int			threads;		/* as requested; 0 = reco.threads / cores */
+	int			keep_versions;	/* 0 = keep every version */
+} RecoTrainOptions;
+
+extern void RecoParseTrainOptions(Jsonb *options, RecoTrainOptions *out);
+extern char *RecoTrainOptionsToJson(const RecoTrainOptions *options);
+
+#endif							/* RECO_OPTIONS_H */

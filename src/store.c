@@ -1,0 +1,456 @@
+/*-------------------------------------------------------------------------
+ *
+ * store.c
+ *	  Reading and writing the model tables through SPI.
+ *
+ * Writes go through ordinary INSERT/DELETE statements, so privileges,
+ * indexes, MVCC and WAL behave as for any table: a new version becomes
+ * visible atomically at commit and never blocks readers of the old one.
+ * Factor rows are sent in batches: one INSERT ... SELECT FROM unnest(arrays)
+ * per few thousand rows, never one round trip per row.  The training
+ * interactions of a user (seen_items, seen_weights) are sliced out of one flat
+ * array per batch.
+ *
+ * Reads use read-only SPI (the caller's snapshot) and a cursor, so loading a
+ * large item matrix never materializes all its rows at once.  Results are
+ * allocated in the memory context given by the caller (SPI's own contexts
+ * vanish at SPI_finish).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "model.h"
+#include "store.h"
+
+/* Rows per INSERT batch, and flat seen-item elements per user batch. */
+#define RECO_STORE_BATCH_ROWS 8192
+#define RECO_STORE_BATCH_SEEN (1024 * 1024)
+#define RECO_LOAD_BATCH_ROWS 8192
+
+/* Prepares a statement or fails loudly (a bug, not a user error). */
+static SPIPlanPtr
+RecoPrepare(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "reco: could not prepare \"%s\": %s, please report a bug",
+			 sql, SPI_result_code_string(SPI_result));
+	return plan;
+}
+
+/* Runs a prepared statement and checks its result code. */
+static void
+RecoExecute(SPIPlanPtr plan, Datum *values, bool read_only, int expected)
+{
+	int			rc = SPI_execute_plan(plan, values, NULL, read_only, 0);
+
+	if (rc != expected)
+		elog(ERROR, "reco: SPI_execute_plan returned %s, please report a bug",
+			 SPI_result_code_string(rc));
+}
+
+/* Runs a one-off statement with arguments; returns SPI's result code. */
+static int
+RecoExecuteArgs(const char *sql, int nargs, Oid *types, Datum *values, bool read_only)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, read_only, 0);
+
+	if (rc < 0)
+		elog(ERROR, "reco: \"%s\" failed: %s, please report a bug", sql, SPI_result_code_string(rc));
+	return rc;
+}
+
+/* Reads column col of row 0 of the last result (NULL-checked by the caller's query). */
+static Datum
+RecoResultValue(int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/* Builds a one-dimensional array of fixed-width values. */
+static Datum
+RecoArrayOf(Datum *values, int64 n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_array(values, (int) n, type, typlen, typbyval, typalign));
+}
+
+/* Serializes trainings of the same model name until the end of the transaction. */
+void
+RecoLockModelName(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+
+	RecoExecuteArgs("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('reco.models'), "
+					"pg_catalog.hashtext($1))", 1, types, values, false);
+}
+
+/* The version number the next training of this name gets. */
+int32
+RecoNextVersion(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	bool		isnull;
+
+	RecoExecuteArgs("SELECT COALESCE(pg_catalog.max(version), 0) + 1 FROM reco.models WHERE name = $1",
+					1, types, values, false);
+	return DatumGetInt32(RecoResultValue(1, &isnull));
+}
+
+/* Draws the next model_id from the models sequence. */
+int64
+RecoNewModelId(void)
+{
+	bool		isnull;
+
+	RecoExecuteArgs("SELECT pg_catalog.nextval('reco.models_model_id_seq')", 0, NULL, NULL, false);
+	return DatumGetInt64(RecoResultValue(1, &isnull));
+}
+
+/* Inserts every item's factors and popularity, in batches. */
+void
+RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
+{
+	Oid			types[4] = {INT8OID, INT8ARRAYOID, BYTEAARRAYOID, INT8ARRAYOID};
+	SPIPlanPtr	plan = RecoPrepare("INSERT INTO reco.item_factors (model_id, item_id, factors, popularity) "
+								   "SELECT $1, u.i, u.f, u.p FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), "
+								   "pg_catalog.unnest($4)) AS u(i, f, p)",
+								   4, types);
+	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco store batch",
+													ALLOCSET_DEFAULT_SIZES);
+	Datum	   *ids = palloc(sizeof(Datum) * RECO_STORE_BATCH_ROWS);
+	Datum	   *values = palloc(sizeof(Datum) * RECO_STORE_BATCH_ROWS);
+	Datum	   *popularity = palloc(sizeof(Datum) * RECO_STORE_BATCH_ROWS);
+	int64		start;
+
+	for (start = 0; start < data->n_items; start += RECO_STORE_BATCH_ROWS)
+	{
+		int64		n = Min(RECO_STORE_BATCH_ROWS, data->n_items - start);
+		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+		Datum		args[4];
+		int64		j;
+
+		for (j = 0; j < n; j++)
+		{
+			int64		item = start + j;
+
+			ids[j] = Int64GetDatum(data->item_ids[item]);
+			values[j] = PointerGetDatum(RecoEncodeFactors(factors + item * k, k));
+			popularity[j] = Int64GetDatum(data->item_indptr[item + 1] - data->item_indptr[item]);
+		}
+		args[0] = Int64GetDatum(model_id);
+		args[1] = RecoArrayOf(ids, n, INT8OID);
+		args[2] = RecoArrayOf(values, n, BYTEAOID);
+		args[3] = RecoArrayOf(popularity, n, INT8OID);
+		MemoryContextSwitchTo(old);
+		RecoExecute(plan, args, false, SPI_OK_INSERT);
+		MemoryContextReset(batch_cxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextDelete(batch_cxt);
+}
+
+/* Inserts every user's factors and training interactions, in batches. */
+void
+RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
+{
+	Oid			types[7] = {INT8OID, INT8ARRAYOID, BYTEAARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
+	INT8ARRAYOID, FLOAT4ARRAYOID};
+	SPIPlanPtr	plan = RecoPrepare("INSERT INTO reco.user_factors (model_id, user_id, factors, seen_items, seen_weights) "
+								   "SELECT $1, u.i, u.f, $6[u.s:u.e], $7[u.s:u.e] "
+								   "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+								   "pg_catalog.unnest($5)) AS u(i, f, s, e)",
+								   7, types);
+	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco store batch",
+													ALLOCSET_DEFAULT_SIZES);
+	Datum	   *ids = palloc(sizeof(Datum) * RECO_STORE_BATCH_ROWS);
+	Datum	   *values = palloc(sizeof(Datum) * RECO_STORE_BATCH_ROWS);
+	Datum	   *starts = palloc(sizeof(Datum) * RECO_STORE_BATCH_ROWS);
+	Datum	   *ends = palloc(sizeof(Datum) * RECO_STORE_BATCH_ROWS);
+	int64		user = 0;
+
+	while (user < data->n_users)
+	{
+		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+		int64		first = user;
+		int64		seen_begin = data->user_indptr[first];
+		int64		n = 0;
+		int64		seen_n;
+		int64		p;
+		Datum	   *seen_items;
+		Datum	   *seen_weights;
+		Datum		args[7];
+
+		/* a batch: up to BATCH_ROWS users and about BATCH_SEEN interactions */
+		while (user < data->n_users && n < RECO_STORE_BATCH_ROWS &&
+			   (n == 0 || data->user_indptr[user + 1] - seen_begin <= RECO_STORE_BATCH_SEEN))
+		{
+			ids[n] = Int64GetDatum(data->user_ids[user]);
+			values[n] = PointerGetDatum(RecoEncodeFactors(factors + user * k, k));
+			starts[n] = Int32GetDatum((int32) (data->user_indptr[user] - seen_begin + 1));
+			ends[n] = Int32GetDatum((int32) (data->user_indptr[user + 1] - seen_begin));
+			n++;
+			user++;
+		}
+		seen_n = data->user_indptr[user] - seen_begin;
+		if (seen_n > PG_INT32_MAX / 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("user " INT64_FORMAT " has too many training interactions to store (" INT64_FORMAT ")",
+							data->user_ids[first], seen_n)));
+		seen_items = MemoryContextAllocHuge(batch_cxt, sizeof(Datum) * Max(seen_n, 1));
+		seen_weights = MemoryContextAllocHuge(batch_cxt, sizeof(Datum) * Max(seen_n, 1));
+		for (p = 0; p < seen_n; p++)
+		{
+			seen_items[p] = Int64GetDatum(data->item_ids[data->user_items[seen_begin + p]]);
+			seen_weights[p] = Float4GetDatum(data->user_weights[seen_begin + p]);
+		}
+		args[0] = Int64GetDatum(model_id);
+		args[1] = RecoArrayOf(ids, n, INT8OID);
+		args[2] = RecoArrayOf(values, n, BYTEAOID);
+		args[3] = RecoArrayOf(starts, n, INT4OID);
+		args[4] = RecoArrayOf(ends, n, INT4OID);
+		args[5] = RecoArrayOf(seen_items, seen_n, INT8OID);
+		args[6] = RecoArrayOf(seen_weights, seen_n, FLOAT4OID);
+		MemoryContextSwitchTo(old);
+		RecoExecute(plan, args, false, SPI_OK_INSERT);
+		MemoryContextReset(batch_cxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextDelete(batch_cxt);
+}
+
+/* Inserts the reco.models row of a new version. */
+void
+RecoInsertVersion(const RecoVersionRow *row)
+{
+	Oid			types[11] = {INT8OID, TEXTOID, INT4OID, TEXTOID, INT8OID, INT8OID, INT8OID,
+	INT4OID, FLOAT8ARRAYOID, FLOAT8OID, TEXTOID};
+	Datum		values[11];
+	Datum	   *loss = palloc(sizeof(Datum) * Max(row->iterations, 1));
+	int			i;
+
+	for (i = 0; i < row->iterations; i++)
+		loss[i] = Float8GetDatum(row->loss[i]);
+	values[0] = Int64GetDatum(row->model_id);
+	values[1] = CStringGetTextDatum(row->name);
+	values[2] = Int32GetDatum(row->version);
+	values[3] = CStringGetTextDatum(row->params_json);
+	values[4] = Int64GetDatum(row->n_users);
+	values[5] = Int64GetDatum(row->n_items);
+	values[6] = Int64GetDatum(row->n_interactions);
+	values[7] = Int32GetDatum(row->factors);
+	values[8] = RecoArrayOf(loss, row->iterations, FLOAT8OID);
+	values[9] = Float8GetDatum(row->train_seconds);
+	values[10] = CStringGetTextDatum(row->stats_json);
+	RecoExecuteArgs("INSERT INTO reco.models (model_id, name, version, algorithm, params, n_users, n_items, "
+					"n_interactions, factors, loss, train_seconds, stats) "
+					"VALUES ($1, $2, $3, 'ials', $4::jsonb, $5, $6, $7, $8, $9, $10, $11::jsonb)",
+					11, types, values, false);
+}
+
+/* Removes the versions of a name older than the newest `keep`; returns how many. */
+int64
+RecoPruneVersions(const char *name, int32 newest, int keep)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+
+	if (keep <= 0 || newest - keep < 1)
+		return 0;
+	values[0] = CStringGetTextDatum(name);
+	values[1] = Int32GetDatum(newest - keep);
+	RecoExecuteArgs("DELETE FROM reco.user_factors WHERE model_id IN "
+					"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
+					2, types, values, false);
+	RecoExecuteArgs("DELETE FROM reco.item_factors WHERE model_id IN "
+					"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
+					2, types, values, false);
+	RecoExecuteArgs("DELETE FROM reco.models WHERE name = $1 AND version <= $2",
+					2, types, values, false);
+	return (int64) SPI_processed;
+}
+
+/* Returns the reco.models row of model_id as a composite Datum in the caller's context. */
+Datum
+RecoFetchVersionRow(int64 model_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(model_id)};
+	bool		isnull;
+
+	RecoExecuteArgs("SELECT m FROM reco.models AS m WHERE model_id = $1", 1, types, values, false);
+	if (SPI_processed != 1)
+		elog(ERROR, "reco: model " INT64_FORMAT " vanished while training, please report a bug", model_id);
+	return SPI_datumTransfer(RecoResultValue(1, &isnull), false, -1);
+}
+
+/* Finds the served (newest) version of a model; 42704 with the known names if none. */
+void
+RecoLookupModel(const char *name, RecoModelInfo *info)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	bool		isnull;
+
+	RecoExecuteArgs("SELECT model_id, version, factors, n_users, n_items, "
+					"(params->>'alpha')::real, (params->>'regularization')::real "
+					"FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
+					1, types, values, true);
+	if (SPI_processed == 0)
+	{
+		char	   *known = NULL;
+
+		RecoExecuteArgs("SELECT pg_catalog.string_agg(DISTINCT name, ', ' ORDER BY name) FROM reco.models",
+						0, NULL, NULL, true);
+		if (SPI_processed == 1)
+		{
+			Datum		list = RecoResultValue(1, &isnull);
+
+			if (!isnull)
+				known = TextDatumGetCString(list);
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 known ? errhint("The models are: %s.", known)
+				 : errhint("No model has been trained yet: train one with reco.train or the reco.fit aggregate.")));
+	}
+	info->model_id = DatumGetInt64(RecoResultValue(1, &isnull));
+	info->version = DatumGetInt32(RecoResultValue(2, &isnull));
+	info->factors = DatumGetInt32(RecoResultValue(3, &isnull));
+	info->n_users = DatumGetInt64(RecoResultValue(4, &isnull));
+	info->n_items = DatumGetInt64(RecoResultValue(5, &isnull));
+	info->alpha = DatumGetFloat4(RecoResultValue(6, &isnull));
+	info->regularization = DatumGetFloat4(RecoResultValue(7, &isnull));
+}
+
+/* Loads every item factor of a model, ordered by item id, into mcxt. */
+void
+RecoLoadItems(const RecoModelInfo *model, RecoItemSet *items, MemoryContext mcxt)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(model->model_id)};
+	SPIPlanPtr	plan = RecoPrepare("SELECT item_id, factors FROM reco.item_factors "
+								   "WHERE model_id = $1 ORDER BY item_id", 1, types);
+	Portal		portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+	int			k = model->factors;
+	int64		n = 0;
+
+	items->k = k;
+	items->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(model->n_items, 1));
+	items->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(model->n_items, 1)));
+	for (;;)
+	{
+		uint64		r;
+
+		SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		if (n + (int64) SPI_processed > model->n_items)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model " INT64_FORMAT " has more item rows than its n_items (" INT64_FORMAT ")",
+							model->model_id, model->n_items)));
+		for (r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			HeapTuple	tuple = SPI_tuptable->vals[r];
+
+			items->ids[n] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
+			RecoDecodeFactors(DatumGetByteaPP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
+							  k, items->factors + n * k);
+			n++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	items->n = n;
+}
+
+/* Loads factors and seen items of the given users (ascending ids) into mcxt; unknown users are left out. */
+void
+RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, RecoUserSet *users, MemoryContext mcxt)
+{
+	Oid			types[2] = {INT8OID, INT8ARRAYOID};
+	Datum		values[2];
+	Datum	   *id_datums = palloc(sizeof(Datum) * Max(n, 1));
+	SPIPlanPtr	plan = RecoPrepare("SELECT user_id, factors, seen_items FROM reco.user_factors "
+								   "WHERE model_id = $1 AND user_id = ANY($2) ORDER BY user_id", 2, types);
+	Portal		portal;
+	int			k = model->factors;
+	int64		found = 0;
+	int64		seen_capacity = 1024;
+	int64		i;
+
+	for (i = 0; i < n; i++)
+		id_datums[i] = Int64GetDatum(user_ids[i]);
+	values[0] = Int64GetDatum(model->model_id);
+	values[1] = RecoArrayOf(id_datums, n, INT8OID);
+	portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+
+	users->k = k;
+	users->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(n, 1));
+	users->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(n, 1)));
+	users->seen_ptr = MemoryContextAllocHuge(mcxt, sizeof(int64) * (n + 1));
+	users->seen_items = MemoryContextAllocHuge(mcxt, sizeof(int64) * seen_capacity);
+	users->seen_ptr[0] = 0;
+	for (;;)
+	{
+		uint64		r;
+
+		SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			HeapTuple	tuple = SPI_tuptable->vals[r];
+			ArrayType  *seen;
+			int64		count;
+			int64		used = users->seen_ptr[found];
+
+			users->ids[found] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
+			RecoDecodeFactors(DatumGetByteaPP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
+							  k, users->factors + found * k);
+			seen = DatumGetArrayTypeP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
+			if (ARR_NDIM(seen) > 1 || ARR_ELEMTYPE(seen) != INT8OID || array_contains_nulls(seen))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("seen_items of user " INT64_FORMAT " in model " INT64_FORMAT " is malformed",
+								users->ids[found], model->model_id)));
+			count = ArrayGetNItems(ARR_NDIM(seen), ARR_DIMS(seen));
+			while (used + count > seen_capacity)
+			{
+				seen_capacity *= 2;
+				users->seen_items = repalloc_huge(users->seen_items, sizeof(int64) * seen_capacity);
+			}
+			memcpy(users->seen_items + used, ARR_DATA_PTR(seen), sizeof(int64) * count);
+			users->seen_ptr[found + 1] = used + count;
+			found++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	users->n = found;
+}

@@ -1,0 +1,79 @@
+/*-------------------------------------------------------------------------
+ *
+ * store.h
+ *	  Reading and writing the model tables (reco.models, reco.user_factors,
+ *	  reco.item_factors) through SPI.  Callers must be SPI-connected.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RECO_STORE_H
+#define RECO_STORE_H
+
+#include "postgres.h"
+
+#include "interactions.h"
+
+/* The served (newest committed) version of a model. */
+typedef struct RecoModelInfo
+{
+	int64		model_id;
+	int32		version;
+	int			factors;
+	int64		n_users;
+	int64		n_items;
+	float		alpha;
+	float		regularization;
+} RecoModelInfo;
+
+/* A model's item factors, contiguous, ordered by item id. */
+typedef struct RecoItemSet
+{
+	int64		n;
+	int			k;
+	int64	   *ids;			/* ascending */
+	float	   *factors;		/* n x k, row-major */
+} RecoItemSet;
+
+/* Factors and training interactions of a set of users, ordered by user id. */
+typedef struct RecoUserSet
+{
+	int64		n;
+	int			k;
+	int64	   *ids;			/* ascending */
+	float	   *factors;		/* n x k */
+	int64	   *seen_ptr;		/* n + 1 offsets into seen_items */
+	int64	   *seen_items;		/* item ids, ascending per user */
+} RecoUserSet;
+
+/* What a new version's models row records. */
+typedef struct RecoVersionRow
+{
+	int64		model_id;
+	const char *name;
+	int32		version;
+	const char *params_json;
+	int64		n_users;
+	int64		n_items;
+	int64		n_interactions;
+	int			factors;
+	const double *loss;
+	int			iterations;
+	double		train_seconds;
+	const char *stats_json;
+} RecoVersionRow;
+
+extern void RecoLockModelName(const char *name);
+extern int32 RecoNextVersion(const char *name);
+extern int64 RecoNewModelId(void);
+extern void RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k);
+extern void RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k);
+extern void RecoInsertVersion(const RecoVersionRow *row);
+extern int64 RecoPruneVersions(const char *name, int32 newest, int keep);
+extern Datum RecoFetchVersionRow(int64 model_id);
+
+extern void RecoLookupModel(const char *name, RecoModelInfo *info);
+extern void RecoLoadItems(const RecoModelInfo *model, RecoItemSet *items, MemoryContext mcxt);
+extern void RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n,
+						  RecoUserSet *users, MemoryContext mcxt);
+
+#endif							/* RECO_STORE_H */
