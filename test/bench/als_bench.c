@@ -1,0 +1,626 @@
+/*-------------------------------------------------------------------------
+ *
+ * als_bench.c
+ *	  Standalone speed benchmark of the iALS kernel on synthetic data.
+ *
+ * Generates a data set shaped like the shared scale set (default 200,000
+ * users x 50,000 items, exactly 10,000,000 distinct pairs, Zipf(1.0) item
+ * popularity with ranks shuffled over item ids, lognormal(0, 1) user
+ * activity, integer weights 1..5; deterministic from the seed), then times
+ * full ALS iterations (user side + item side) for every combination of
+ * solver, k and thread count asked for, and prints the median seconds per
+ * half-iteration and per iteration, GFLOP/s by the BENCHMARKS.md formula
+ * and the fraction of an sgemm peak measured in the same run.
+ *
+ *   make bench-als && ./test/bench/als_bench [options]
+ *     -u USERS -i ITEMS -n NNZ   size (default 200000 50000 10000000)
+ *     -k 64,128                  factor counts
+ *     -t 1,2                     thread counts
+ *     -s cg,cholesky             solvers
+ *     -r 5                       CG iterations timed (median reported)
+ *     -R 2                       Cholesky iterations timed
+ *     -c 3                       CG steps
+ *     -l 0.05                    regularization
+ *     -S 7                       seed
+ *     -L                         also time and print the loss
+ *
+ *-------------------------------------------------------------------------
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "als.h"
+
+/* xoshiro256** state. */
+typedef struct BenchRng
+{
+	uint64_t	s[4];
+} BenchRng;
+
+/* splitmix64 step, used to seed xoshiro. */
+static uint64_t
+bench_splitmix(uint64_t *x)
+{
+	uint64_t	z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+/* Seeds the generator. */
+static void
+bench_rng_init(BenchRng *r, uint64_t seed)
+{
+	int			i;
+
+	for (i = 0; i < 4; i++)
+		r->s[i] = bench_splitmix(&seed);
+}
+
+/* Rotate left. */
+static uint64_t
+bench_rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* Next 64 random bits (xoshiro256**). */
+static uint64_t
+bench_next(BenchRng *r)
+{
+	uint64_t	result = bench_rotl(r->s[1] * 5, 7) * 9;
+	uint64_t	t = r->s[1] << 17;
+
+	r->s[2] ^= r->s[0];
+	r->s[3] ^= r->s[1];
+	r->s[1] ^= r->s[2];
+	r->s[0] ^= r->s[3];
+	r->s[2] ^= t;
+	r->s[3] = bench_rotl(r->s[3], 45);
+	return result;
+}
+
+/* Uniform double in [0, 1). */
+static double
+bench_uniform(BenchRng *r)
+{
+	return (double) (bench_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Standard normal (Box-Muller). */
+static double
+bench_normal(BenchRng *r)
+{
+	double		u1 = bench_uniform(r),
+				u2 = bench_uniform(r);
+
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Index of the first cdf entry > u (cdf ascending, last entry 1). */
+static int64_t
+bench_pick(const double *cdf, int64_t n, double u)
+{
+	int64_t		lo = 0,
+				hi = n - 1;
+
+	while (lo < hi)
+	{
+		int64_t		mid = (lo + hi) / 2;
+
+		if (cdf[mid] > u)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* qsort comparator for int64 keys. */
+static int
+bench_cmp_i64(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a,
+				y = *(const int64_t *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Sorts and removes duplicates; returns the new length. */
+static int64_t
+bench_sort_unique(int64_t *keys, int64_t n)
+{
+	int64_t		i,
+				m = 0;
+
+	qsort(keys, (size_t) n, sizeof(int64_t), bench_cmp_i64);
+	for (i = 0; i < n; i++)
+		if (m == 0 || keys[i] != keys[m - 1])
+			keys[m++] = keys[i];
+	return m;
+}
+
+/* A CSR matrix with its own storage. */
+typedef struct BenchCsr
+{
+	RecoSparse	sp;
+	int64_t    *indptr;
+	int32_t    *indices;
+	float	   *weights;
+} BenchCsr;
+
+/* Wall-clock seconds. */
+static double
+bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Exits with a message if p is NULL. */
+static void *
+bench_check(void *p)
+{
+	if (p == NULL)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/*
+ * Generates exactly nnz distinct (user, item) pairs the way gen_synth.py
+ * does and builds the user-major CSR and the item-major CSC.
+ */
+static void
+bench_generate(int64_t n_users, int64_t n_items, int64_t nnz, uint64_t seed,
+			   BenchCsr *csr, BenchCsr *csc)
+{
+	BenchRng	rng;
+	double	   *cdf_item = bench_check(malloc(sizeof(double) * n_items));
+	double	   *cdf_user = bench_check(malloc(sizeof(double) * n_users));
+	int64_t    *item_of_rank = bench_check(malloc(sizeof(int64_t) * n_items));
+	int64_t    *keys = NULL;
+	int64_t		have = 0,
+				i;
+	int64_t    *fill;
+	double		sum;
+
+	bench_rng_init(&rng, seed);
+	sum = 0;
+	for (i = 0; i < n_items; i++)
+		cdf_item[i] = (sum += 1.0 / (double) (i + 1));
+	for (i = 0; i < n_items; i++)
+		cdf_item[i] /= sum;
+	cdf_item[n_items - 1] = 1.0;
+	for (i = 0; i < n_items; i++)
+		item_of_rank[i] = i;
+	for (i = n_items - 1; i > 0; i--)
+	{
+		int64_t		j = (int64_t) (bench_next(&rng) % (uint64_t) (i + 1));
+		int64_t		t = item_of_rank[i];
+
+		item_of_rank[i] = item_of_rank[j];
+		item_of_rank[j] = t;
+	}
+	sum = 0;
+	for (i = 0; i < n_users; i++)
+		cdf_user[i] = (sum += exp(bench_normal(&rng)));
+	for (i = 0; i < n_users; i++)
+		cdf_user[i] /= sum;
+	cdf_user[n_users - 1] = 1.0;
+
+	/* draw with replacement, dedupe, top up until >= nnz */
+	while (have < nnz)
+	{
+		int64_t		m = (int64_t) ((nnz - have) * 1.25) + 1000;
+
+		keys = bench_check(realloc(keys, sizeof(int64_t) * (have + m)));
+		for (i = 0; i < m; i++)
+		{
+			int64_t		u = bench_pick(cdf_user, n_users, bench_uniform(&rng));
+			int64_t		it = item_of_rank[bench_pick(cdf_item, n_items, bench_uniform(&rng))];
+
+			keys[have + i] = u * n_items + it;
+		}
+		have = bench_sort_unique(keys, have + m);
+		if (have < nnz && have + m > n_users * n_items)
+		{
+			fprintf(stderr, "cannot draw %lld distinct pairs\n", (long long) nnz);
+			exit(1);
+		}
+	}
+	/* keep a random subset of exactly nnz (partial Fisher-Yates), re-sort */
+	for (i = 0; i < nnz; i++)
+	{
+		int64_t		j = i + (int64_t) (bench_next(&rng) % (uint64_t) (have - i));
+		int64_t		t = keys[i];
+
+		keys[i] = keys[j];
+		keys[j] = t;
+	}
+	qsort(keys, (size_t) nnz, sizeof(int64_t), bench_cmp_i64);
+
+	csr->indptr = bench_check(calloc(n_users + 1, sizeof(int64_t)));
+	csr->indices = bench_check(malloc(sizeof(int32_t) * nnz));
+	csr->weights = bench_check(malloc(sizeof(float) * nnz));
+	csc->indptr = bench_check(calloc(n_items + 1, sizeof(int64_t)));
+	csc->indices = bench_check(malloc(sizeof(int32_t) * nnz));
+	csc->weights = bench_check(malloc(sizeof(float) * nnz));
+	for (i = 0; i < nnz; i++)
+	{
+		int64_t		u = keys[i] / n_items,
+					it = keys[i] % n_items;
+
+		csr->indptr[u + 1]++;
+		csc->indptr[it + 1]++;
+		csr->indices[i] = (int32_t) it;
+		csr->weights[i] = (float) (1 + bench_next(&rng) % 5);
+	}
+	for (i = 0; i < n_users; i++)
+		csr->indptr[i + 1] += csr->indptr[i];
+	for (i = 0; i < n_items; i++)
+		csc->indptr[i + 1] += csc->indptr[i];
+	fill = bench_check(malloc(sizeof(int64_t) * n_items));
+	memcpy(fill, csc->indptr, sizeof(int64_t) * n_items);
+	for (i = 0; i < nnz; i++)
+	{
+		int64_t		u = keys[i] / n_items,
+					it = keys[i] % n_items;
+		int64_t		pos = fill[it]++;
+
+		csc->indices[pos] = (int32_t) u;
+		csc->weights[pos] = csr->weights[i];
+	}
+	csr->sp.n_rows = n_users;
+	csr->sp.n_cols = n_items;
+	csr->sp.indptr = csr->indptr;
+	csr->sp.indices = csr->indices;
+	csr->sp.weights = csr->weights;
+	csc->sp.n_rows = n_items;
+	csc->sp.n_cols = n_users;
+	csc->sp.indptr = csc->indptr;
+	csc->sp.indices = csc->indices;
+	csc->sp.weights = csc->weights;
+	free(fill);
+	free(keys);
+	free(item_of_rank);
+	free(cdf_user);
+	free(cdf_item);
+}
+
+/* Median of n doubles (sorts in place). */
+static double
+bench_median(double *v, int n)
+{
+	int			i,
+				j;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && v[j - 1] > v[j]; j--)
+		{
+			double		t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Best-of-3 sgemm GFLOP/s (n x n x n) with the current OpenBLAS threads. */
+static double
+bench_sgemm_peak(void)
+{
+	int			n = 2048,
+				rep;
+	float	   *a = bench_check(malloc(sizeof(float) * n * n));
+	float	   *b = bench_check(malloc(sizeof(float) * n * n));
+	float	   *c = bench_check(malloc(sizeof(float) * n * n));
+	double		best = 0;
+	int			i;
+
+	for (i = 0; i < n * n; i++)
+	{
+		a[i] = (float) (i % 7) * 0.1f;
+		b[i] = (float) (i % 5) * 0.1f;
+	}
+	for (rep = 0; rep < 4; rep++)
+	{
+		double		t0 = bench_now(),
+					g;
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
+					a, n, b, n, 0.0f, c, n);
+		g = 2.0 * n * (double) n * n / (bench_now() - t0) / 1e9;
+		if (rep > 0 && g > best)
+			best = g;
+	}
+	free(a);
+	free(b);
+	free(c);
+	return best;
+}
+
+/* Parses "a,b,c" into ints; returns the count. */
+static int
+bench_parse_list(const char *s, int *out, int max)
+{
+	int			n = 0;
+
+	while (*s && n < max)
+	{
+		out[n++] = atoi(s);
+		s = strchr(s, ',');
+		if (s == NULL)
+			break;
+		s++;
+	}
+	return n;
+}
+
+/* Stop hook that never stops but counts its calls. */
+static bool
+bench_never_stop(void *arg)
+{
+	(*(long *) arg)++;
+	return false;
+}
+
+/* Runs and prints one configuration. */
+static void
+bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
+		  RecoSolver solver, int iters, int cg_steps, float reg, bool loss,
+		  double peak)
+{
+	int64_t		m = csr->sp.n_rows,
+				n = csc->sp.n_rows,
+				nnz = csr->sp.indptr[m];
+	float	   *X = bench_check(malloc(sizeof(float) * m * k));
+	float	   *Y = bench_check(malloc(sizeof(float) * n * k));
+	int64_t    *ids = bench_check(malloc(sizeof(int64_t) * (m > n ? m : n)));
+	double	   *tu = bench_check(malloc(sizeof(double) * iters));
+	double	   *ti = bench_check(malloc(sizeof(double) * iters));
+	double	   *tt = bench_check(malloc(sizeof(double) * iters));
+	RecoAlsConfig cfg;
+	RecoAlsHooks hooks;
+	long		polls = 0;
+	double		gflop,
+				med,
+				total_time = 0;
+	int64_t		i;
+	int			it;
+
+	for (i = 0; i < (m > n ? m : n); i++)
+		ids[i] = i;
+	RecoAlsInitFactors(X, m, k, ids, 42, 0);
+	RecoAlsInitFactors(Y, n, k, ids, 42, 1);
+	cfg.factors = k;
+	cfg.regularization = reg;
+	cfg.alpha = 1.0f;
+	cfg.cg_steps = cg_steps;
+	cfg.solver = solver;
+	cfg.threads = threads;
+	hooks.should_stop = bench_never_stop;
+	hooks.arg = &polls;
+
+	for (it = 0; it < iters; it++)
+	{
+		double		t0 = bench_now(),
+					t1,
+					t2;
+		RecoAlsStatus st;
+
+		st = RecoAlsSolveSide(&csr->sp, Y, X, &cfg, &hooks);
+		t1 = bench_now();
+		if (st == RECO_ALS_OK)
+			st = RecoAlsSolveSide(&csc->sp, X, Y, &cfg, &hooks);
+		t2 = bench_now();
+		if (st != RECO_ALS_OK)
+		{
+			fprintf(stderr, "solve failed: %s\n", RecoAlsStatusString(st));
+			exit(1);
+		}
+		tu[it] = t1 - t0;
+		ti[it] = t2 - t1;
+		tt[it] = t2 - t0;
+		total_time += t2 - t0;
+	}
+	if (solver == RECO_SOLVER_CG)
+		gflop = ((double) nnz * k * (2.0 * cg_steps + 2) * 2 +
+				 (double) (m + n) * k * k * 2 * cg_steps) / 1e9;
+	else
+		gflop = ((double) nnz * k * k + (double) (m + n) * k * k * k / 3.0) / 1e9;
+	{
+		double		mu = bench_median(tu, iters),
+					mi = bench_median(ti, iters);
+
+		med = bench_median(tt, iters);
+		printf("%-8s k=%-4d threads=%d  users %.3f s  items %.3f s  iteration %.3f s (median of %d)  "
+			   "%.1f GFLOP/s (%.1f GFLOP/iter, %.0f%% of sgemm peak)  polls/s %.0f  [%s]\n",
+			   solver == RECO_SOLVER_CG ? "cg" : "cholesky", k, threads, mu, mi,
+			   med, iters, gflop / med, gflop, 100.0 * gflop / med / peak,
+			   polls / total_time, RecoAlsKernelName(k));
+	}
+	if (loss)
+	{
+		double		l,
+					t0 = bench_now();
+		RecoAlsStatus st = RecoAlsLoss(&csr->sp, X, Y, &cfg, &hooks, &l);
+
+		printf("         loss %.6g (%s) in %.3f s\n", l, RecoAlsStatusString(st),
+			   bench_now() - t0);
+	}
+	fflush(stdout);
+	free(X);
+	free(Y);
+	free(ids);
+	free(tu);
+	free(ti);
+	free(tt);
+}
+
+/* Parses options, generates data, runs every configuration. */
+int
+main(int argc, char **argv)
+{
+	int64_t		n_users = 200000,
+				n_items = 50000,
+				nnz = 10000000;
+	int			ks[8] = {64, 128},
+				nk = 2,
+				ts[8] = {1, 2},
+				nt = 2;
+	bool		do_cg = true,
+				do_chol = true,
+				loss = false;
+	int			iters = 5,
+				chol_iters = 2,
+				cg_steps = 3,
+				opt,
+				a,
+				b;
+	float		reg = 0.05f;
+	uint64_t	seed = 7;
+	BenchCsr	csr,
+				csc;
+	double		t0,
+				peak[8];
+	const char *core = getenv("OPENBLAS_CORETYPE");
+	char		model[256] = "?";
+	FILE	   *f;
+
+	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:S:L")) != -1)
+	{
+		switch (opt)
+		{
+			case 'u':
+				n_users = atoll(optarg);
+				break;
+			case 'i':
+				n_items = atoll(optarg);
+				break;
+			case 'n':
+				nnz = atoll(optarg);
+				break;
+			case 'k':
+				nk = bench_parse_list(optarg, ks, 8);
+				break;
+			case 't':
+				nt = bench_parse_list(optarg, ts, 8);
+				break;
+			case 's':
+				do_cg = strstr(optarg, "cg") != NULL;
+				do_chol = strstr(optarg, "chol") != NULL;
+				break;
+			case 'r':
+				iters = atoi(optarg);
+				break;
+			case 'R':
+				chol_iters = atoi(optarg);
+				break;
+			case 'c':
+				cg_steps = atoi(optarg);
+				break;
+			case 'l':
+				reg = (float) atof(optarg);
+				break;
+			case 'S':
+				seed = strtoull(optarg, NULL, 10);
+				break;
+			case 'L':
+				loss = true;
+				break;
+			default:
+				fprintf(stderr, "usage: %s [-u users] [-i items] [-n nnz] [-k 64,128] [-t 1,2] "
+						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-S seed] [-L]\n",
+						argv[0]);
+				return 2;
+		}
+	}
+	if (iters < 1)
+		iters = 1;
+	if (chol_iters < 1)
+		chol_iters = 1;
+
+	f = fopen("/proc/cpuinfo", "r");
+	if (f != NULL)
+	{
+		char		line[512];
+
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "model name", 10) == 0)
+			{
+				char	   *p = strchr(line, ':');
+
+				if (p != NULL)
+				{
+					snprintf(model, sizeof(model), "%s", p + 2);
+					model[strcspn(model, "\n")] = 0;
+				}
+				break;
+			}
+		fclose(f);
+	}
+	printf("# machine: %s, %ld online cpus, OPENBLAS_CORETYPE=%s, %s\n", model,
+		   sysconf(_SC_NPROCESSORS_ONLN), core ? core : "(unset)", openblas_get_config());
+
+	t0 = bench_now();
+	bench_generate(n_users, n_items, nnz, seed, &csr, &csc);
+	{
+		int64_t		maxu = 0,
+					maxi = 0,
+					i;
+
+		for (i = 0; i < n_users; i++)
+			if (csr.indptr[i + 1] - csr.indptr[i] > maxu)
+				maxu = csr.indptr[i + 1] - csr.indptr[i];
+		for (i = 0; i < n_items; i++)
+			if (csc.indptr[i + 1] - csc.indptr[i] > maxi)
+				maxi = csc.indptr[i + 1] - csc.indptr[i];
+		printf("# data: %lld users x %lld items, %lld nnz (seed %llu), max per user %lld, max per item %lld, generated in %.1f s\n",
+			   (long long) n_users, (long long) n_items, (long long) nnz,
+			   (unsigned long long) seed, (long long) maxu, (long long) maxi,
+			   bench_now() - t0);
+	}
+	for (b = 0; b < nt; b++)
+	{
+		openblas_set_num_threads(ts[b]);
+		peak[b] = bench_sgemm_peak();
+		printf("# sgemm 2048^3 peak, %d OpenBLAS thread(s): %.1f GFLOP/s\n", ts[b], peak[b]);
+	}
+	printf("# CG: %d steps, regularization %g, alpha 1; GFLOP/iter = nnz*k*(2*cg+2)*2 + (m+n)*k^2*2*cg\n",
+		   cg_steps, reg);
+	fflush(stdout);
+	for (a = 0; a < nk; a++)
+		for (b = 0; b < nt; b++)
+		{
+			openblas_set_num_threads(ts[b]);
+			if (do_cg)
+				bench_run(&csr, &csc, ks[a], ts[b], RECO_SOLVER_CG, iters,
+						  cg_steps, reg, loss, peak[b]);
+			if (do_chol)
+				bench_run(&csr, &csc, ks[a], ts[b], RECO_SOLVER_CHOLESKY,
+						  chol_iters, cg_steps, reg, loss, peak[b]);
+		}
+	free(csr.indptr);
+	free(csr.indices);
+	free(csr.weights);
+	free(csc.indptr);
+	free(csc.indices);
+	free(csc.weights);
+	return 0;
+}

@@ -1,0 +1,999 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_als.c
+ *	  Standalone TAP unit tests of the iALS kernel (src/als.c).
+ *
+ *   cc -O2 $(pkg-config --cflags openblas) -Isrc src/als.c test/unit/test_als.c \
+ *      $(pkg-config --libs openblas) -lpthread -lm && ./a.out
+ *
+ * Every check compares against values computed independently here, in
+ * double precision, from the definitions (implicit 0.7 conventions).
+ *
+ *-------------------------------------------------------------------------
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "als.h"
+
+static int	test_no = 0;
+static int	test_failed = 0;
+
+/* Prints one TAP line; returns cond. */
+static int
+ok(int cond, const char *name)
+{
+	test_no++;
+	printf("%sok %d - %s\n", cond ? "" : "not ", test_no, name);
+	if (!cond)
+		test_failed++;
+	fflush(stdout);
+	return cond;
+}
+
+/* Prints a TAP diagnostic line. */
+static void
+diag(const char *msg, double value)
+{
+	printf("# %s: %.9g\n", msg, value);
+}
+
+/* Small deterministic generator (splitmix64). */
+static uint64_t rng_state = 12345;
+
+/* Next 64 random bits. */
+static uint64_t
+rnd(void)
+{
+	uint64_t	z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1). */
+static double
+rnd_uniform(void)
+{
+	return (double) (rnd() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* A test problem: CSR of users, CSC of items, both owned. */
+typedef struct Problem
+{
+	int64_t		m,
+				n;
+	int64_t    *rp;
+	int32_t    *ri;
+	float	   *rw;
+	int64_t    *cp;
+	int32_t    *ci;
+	float	   *cw;
+	RecoSparse	users;
+	RecoSparse	items;
+} Problem;
+
+/*
+ * Random m x n problem: each user gets about `density` of the items (at
+ * least min_per_user), weights 1..5; with neg_every > 0 every neg_every-th
+ * entry is negated.
+ */
+static void
+make_problem(Problem *p, int64_t m, int64_t n, double density,
+			 int min_per_user, int neg_every)
+{
+	int64_t		u,
+				i,
+				nnz = 0,
+				cap = (int64_t) (m * n * density) + m * (min_per_user + 1) + 16;
+	int64_t    *fill;
+
+	p->m = m;
+	p->n = n;
+	p->rp = calloc(m + 1, sizeof(int64_t));
+	p->ri = malloc(sizeof(int32_t) * cap);
+	p->rw = malloc(sizeof(float) * cap);
+	for (u = 0; u < m; u++)
+	{
+		int64_t		have = 0;
+
+		if (min_per_user == 0 && u % 50 == 49)
+		{
+			p->rp[u + 1] = nnz; /* every 50th user is empty */
+			continue;
+		}
+		for (i = 0; i < n && nnz < cap; i++)
+		{
+			int64_t		left = n - i;
+			int64_t		need = min_per_user - have;
+
+			if (rnd_uniform() < density || (need > 0 && need >= left))
+			{
+				p->ri[nnz] = (int32_t) i;
+				p->rw[nnz] = (float) (1 + rnd() % 5);
+				if (neg_every > 0 && nnz % neg_every == neg_every - 1)
+					p->rw[nnz] = -p->rw[nnz];
+				nnz++;
+				have++;
+			}
+		}
+		p->rp[u + 1] = nnz;
+	}
+	p->cp = calloc(n + 1, sizeof(int64_t));
+	p->ci = malloc(sizeof(int32_t) * (nnz + 1));
+	p->cw = malloc(sizeof(float) * (nnz + 1));
+	for (i = 0; i < nnz; i++)
+		p->cp[p->ri[i] + 1]++;
+	for (i = 0; i < n; i++)
+		p->cp[i + 1] += p->cp[i];
+	fill = malloc(sizeof(int64_t) * (n + 1));
+	memcpy(fill, p->cp, sizeof(int64_t) * (n + 1));
+	for (u = 0; u < m; u++)
+		for (i = p->rp[u]; i < p->rp[u + 1]; i++)
+		{
+			int64_t		pos = fill[p->ri[i]]++;
+
+			p->ci[pos] = (int32_t) u;
+			p->cw[pos] = p->rw[i];
+		}
+	free(fill);
+	p->users.n_rows = m;
+	p->users.n_cols = n;
+	p->users.indptr = p->rp;
+	p->users.indices = p->ri;
+	p->users.weights = p->rw;
+	p->items.n_rows = n;
+	p->items.n_cols = m;
+	p->items.indptr = p->cp;
+	p->items.indices = p->ci;
+	p->items.weights = p->cw;
+}
+
+/* Frees a problem. */
+static void
+free_problem(Problem *p)
+{
+	free(p->rp);
+	free(p->ri);
+	free(p->rw);
+	free(p->cp);
+	free(p->ci);
+	free(p->cw);
+}
+
+/* Initial factors for both sides with ids 0.. (users stream 0, items 1). */
+static void
+init_factors(const Problem *p, int k, float **X, float **Y, uint64_t seed)
+{
+	int64_t		i,
+				mx = p->m > p->n ? p->m : p->n;
+	int64_t    *ids = malloc(sizeof(int64_t) * mx);
+
+	for (i = 0; i < mx; i++)
+		ids[i] = i;
+	*X = malloc(sizeof(float) * p->m * k);
+	*Y = malloc(sizeof(float) * p->n * k);
+	RecoAlsInitFactors(*X, p->m, k, ids, seed, 0);
+	RecoAlsInitFactors(*Y, p->n, k, ids, seed, 1);
+	free(ids);
+}
+
+/* A config with the usual test values. */
+static RecoAlsConfig
+config(int k, RecoSolver solver, int cg_steps, int threads, float reg,
+	   float alpha)
+{
+	RecoAlsConfig c;
+
+	c.factors = k;
+	c.regularization = reg;
+	c.alpha = alpha;
+	c.cg_steps = cg_steps;
+	c.solver = solver;
+	c.threads = threads;
+	return c;
+}
+
+/*
+ * Builds, in double, the system of row r of `rows` given fixed F:
+ * A = FᵀF + λI + Σ (|c| − 1) f fᵀ, b = Σ c⁺ f.
+ */
+static void
+ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
+		   double alpha, double reg, double *A, double *b)
+{
+	int64_t		i,
+				e;
+	int			a,
+				c;
+
+	memset(A, 0, sizeof(double) * k * k);
+	memset(b, 0, sizeof(double) * k);
+	for (i = 0; i < rows->n_cols; i++)
+		for (a = 0; a < k; a++)
+			for (c = 0; c < k; c++)
+				A[a * k + c] += (double) F[i * k + a] * F[i * k + c];
+	for (a = 0; a < k; a++)
+		A[a * k + a] += reg;
+	for (e = rows->indptr[r]; e < rows->indptr[r + 1]; e++)
+	{
+		const float *f = F + (size_t) rows->indices[e] * k;
+		double		conf = alpha * rows->weights[e];
+		double		pref = conf > 0 ? conf : 0;
+
+		conf = fabs(conf);
+		for (a = 0; a < k; a++)
+		{
+			b[a] += pref * f[a];
+			for (c = 0; c < k; c++)
+				A[a * k + c] += (conf - 1) * f[a] * f[c];
+		}
+	}
+}
+
+/* Relative residual |A x − b| / |b| in double. */
+static double
+ref_residual(const double *A, const double *b, const float *x, int k)
+{
+	double		num = 0,
+				den = 0;
+	int			a,
+				c;
+
+	for (a = 0; a < k; a++)
+	{
+		double		s = -b[a];
+
+		for (c = 0; c < k; c++)
+			s += A[a * k + c] * x[c];
+		num += s * s;
+		den += b[a] * b[a];
+	}
+	return sqrt(num) / (sqrt(den) + 1e-30);
+}
+
+/* implicit's least_squares_cg for one row, in double, from x (updated). */
+static void
+ref_cg_row(const double *A, const double *b, double *x, int k, int steps)
+{
+	double	   *r = malloc(sizeof(double) * k),
+			   *p = malloc(sizeof(double) * k),
+			   *Ap = malloc(sizeof(double) * k);
+	double		rsold = 0,
+				rsnew;
+	int			a,
+				c,
+				it;
+
+	for (a = 0; a < k; a++)
+	{
+		r[a] = b[a];
+		for (c = 0; c < k; c++)
+			r[a] -= A[a * k + c] * x[c];
+		p[a] = r[a];
+		rsold += r[a] * r[a];
+	}
+	if (rsold >= 1e-20)
+		for (it = 0; it < steps; it++)
+		{
+			double		pAp = 0,
+						al;
+
+			for (a = 0; a < k; a++)
+			{
+				Ap[a] = 0;
+				for (c = 0; c < k; c++)
+					Ap[a] += A[a * k + c] * p[c];
+				pAp += p[a] * Ap[a];
+			}
+			al = rsold / pAp;
+			rsnew = 0;
+			for (a = 0; a < k; a++)
+			{
+				x[a] += al * p[a];
+				r[a] -= al * Ap[a];
+				rsnew += r[a] * r[a];
+			}
+			if (rsnew < 1e-20)
+				break;
+			for (a = 0; a < k; a++)
+				p[a] = r[a] + rsnew / rsold * p[a];
+			rsold = rsnew;
+		}
+	free(r);
+	free(p);
+	free(Ap);
+}
+
+/* Loss by brute force over every (user, item) pair, in double. */
+static double
+ref_loss(const Problem *p, const float *X, const float *Y, int k, double reg,
+		 double alpha)
+{
+	double		loss = 0,
+				conf_sum = 0,
+				norms = 0;
+	int64_t		u,
+				i,
+				e;
+	int			j;
+
+	for (u = 0; u < p->m; u++)
+	{
+		e = p->rp[u];
+		for (i = 0; i < p->n; i++)
+		{
+			double		s = 0,
+						pref = 0,
+						conf = 1;
+
+			for (j = 0; j < k; j++)
+				s += (double) X[u * k + j] * Y[i * k + j];
+			if (e < p->rp[u + 1] && p->ri[e] == i)
+			{
+				double		c = alpha * p->rw[e];
+
+				pref = c > 0 ? 1 : 0;
+				conf = fabs(c);
+				conf_sum += conf;
+				e++;
+			}
+			loss += conf * (pref - s) * (pref - s);
+		}
+	}
+	for (u = 0; u < p->m * k; u++)
+		norms += (double) X[u] * X[u];
+	for (i = 0; i < p->n * k; i++)
+		norms += (double) Y[i] * Y[i];
+	return (loss + reg * norms) /
+		(conf_sum + (double) p->m * p->n - (double) p->rp[p->m]);
+}
+
+/* Max |a − b| / (max |b| + tiny) over n values. */
+static double
+rel_diff(const float *a, const float *b, int64_t n)
+{
+	double		d = 0,
+				mx = 0;
+	int64_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (fabs((double) a[i] - b[i]) > d)
+			d = fabs((double) a[i] - b[i]);
+		if (fabs((double) b[i]) > mx)
+			mx = fabs((double) b[i]);
+	}
+	return d / (mx + 1e-30);
+}
+
+/* Runs `iters` full ALS iterations; returns the first non-OK status. */
+static RecoAlsStatus
+train(const Problem *p, float *X, float *Y, const RecoAlsConfig *cfg,
+	  int iters, const RecoAlsHooks *hooks)
+{
+	int			it;
+	RecoAlsStatus st = RECO_ALS_OK;
+
+	for (it = 0; it < iters && st == RECO_ALS_OK; it++)
+	{
+		st = RecoAlsSolveSide(&p->users, Y, X, cfg, hooks);
+		if (st == RECO_ALS_OK)
+			st = RecoAlsSolveSide(&p->items, X, Y, cfg, hooks);
+	}
+	return st;
+}
+
+/* Hook state: counts polls, stops after `stop_after` polls (< 0: never), checks the thread. */
+typedef struct HookState
+{
+	long		calls;
+	long		stop_after;
+	pthread_t	owner;
+	int			wrong_thread;
+} HookState;
+
+/* The test hook. */
+static bool
+test_hook(void *arg)
+{
+	HookState  *h = (HookState *) arg;
+
+	if (!pthread_equal(pthread_self(), h->owner))
+		h->wrong_thread = 1;
+	h->calls++;
+	return h->stop_after >= 0 && h->calls > h->stop_after;
+}
+
+/* Initialisation: range, determinism, dependence only on (seed, stream, id). */
+static void
+test_init(void)
+{
+	int64_t		ids1[3] = {7, 1000000007, -3};
+	int64_t		ids2[3] = {-3, 5, 7};
+	float		a[3 * 16],
+				b[3 * 16],
+				c[3 * 16],
+				d[3 * 16];
+	int			i,
+				inrange = 1,
+				distinct = 0;
+
+	RecoAlsInitFactors(a, 3, 16, ids1, 42, 0);
+	RecoAlsInitFactors(b, 3, 16, ids2, 42, 0);
+	RecoAlsInitFactors(c, 3, 16, ids1, 43, 0);
+	RecoAlsInitFactors(d, 3, 16, ids1, 42, 1);
+	for (i = 0; i < 48; i++)
+	{
+		if (!(a[i] >= 0.0f && a[i] < 0.01f))
+			inrange = 0;
+		if (a[i] != a[0])
+			distinct = 1;
+	}
+	ok(inrange && distinct, "init: values in [0, 0.01) and not constant");
+	ok(memcmp(a, b + 32, 16 * sizeof(float)) == 0 &&
+	   memcmp(a + 32, b, 16 * sizeof(float)) == 0,
+	   "init: a row depends on its id, not its position");
+	ok(memcmp(a, c, sizeof(a)) != 0 && memcmp(a, d, sizeof(a)) != 0 &&
+	   memcmp(a + 16, b + 16, 16 * sizeof(float)) != 0,
+	   "init: seed, stream and id each change the values");
+	RecoAlsInitFactors(c, 3, 16, ids1, 42, 0);
+	ok(memcmp(a, c, sizeof(a)) == 0, "init: same inputs, bit-identical output");
+}
+
+/* 1 user x 1 item, k = 1: x = c y / (c y² + λ) in closed form. */
+static void
+test_tiny(void)
+{
+	int64_t		ip[2] = {0, 1};
+	int32_t		ix[1] = {0};
+	float		w[1] = {3.0f};
+	RecoSparse	s = {1, 1, ip, ix, w};
+	float		y[1] = {0.5f},
+				x[1] = {0.0f},
+				xe[1];
+	double		alpha = 2.0,
+				reg = 0.1,
+				c = alpha * 3.0,
+				want = c * 0.5 / (c * 0.25 + reg);
+	RecoAlsConfig cfg = config(1, RECO_SOLVER_CHOLESKY, 0, 1, (float) reg, (float) alpha);
+	float		gram[1];
+	RecoAlsStatus st;
+
+	st = RecoAlsSolveSide(&s, y, x, &cfg, NULL);
+	ok(st == RECO_ALS_OK && fabs(x[0] - want) < 1e-6 * want,
+	   "tiny: Cholesky gives c y / (c y^2 + lambda)");
+	diag("tiny want", want);
+	diag("tiny cholesky", x[0]);
+	x[0] = 0.0f;
+	cfg.solver = RECO_SOLVER_CG;
+	cfg.cg_steps = 1;
+	st = RecoAlsSolveSide(&s, y, x, &cfg, NULL);
+	ok(st == RECO_ALS_OK && fabs(x[0] - want) < 1e-6 * want,
+	   "tiny: one CG step from 0 is exact for k = 1");
+	RecoAlsGram(y, 1, 1, gram);
+	ok(RecoAlsSolveRowExact(gram, y, 1, ix, w, 1, (float) alpha, (float) reg, xe) &&
+	   fabs(xe[0] - want) < 1e-6 * want, "tiny: SolveRowExact gives the closed form");
+	/* weight with c < 1 (alpha 0.1 x 3 = 0.3) still uses preference 1 */
+	cfg.alpha = 0.1f;
+	cfg.solver = RECO_SOLVER_CHOLESKY;
+	st = RecoAlsSolveSide(&s, y, x, &cfg, NULL);
+	want = 0.3 * 0.5 / (0.3 * 0.25 + reg);
+	ok(st == RECO_ALS_OK && fabs(x[0] - want) < 1e-5 * want,
+	   "tiny: confidence below 1 (alpha 0.1) is still preference 1");
+}
+
+/* Gram matrix against a double computation. */
+static void
+test_gram(void)
+{
+	int			n = 1000,
+				k = 24,
+				i,
+				a,
+				b;
+	float	   *Y = malloc(sizeof(float) * n * k),
+			   *G = malloc(sizeof(float) * k * k);
+	double		err = 0;
+
+	for (i = 0; i < n * k; i++)
+		Y[i] = (float) (rnd_uniform() - 0.5);
+	RecoAlsGram(Y, n, k, G);
+	for (a = 0; a < k; a++)
+		for (b = 0; b < k; b++)
+		{
+			double		s = 0;
+
+			for (i = 0; i < n; i++)
+				s += (double) Y[i * k + a] * Y[i * k + b];
+			if (fabs(s - G[a * k + b]) > err)
+				err = fabs(s - G[a * k + b]);
+		}
+	ok(err < 1e-3, "gram: YᵀY matches double computation, symmetric");
+	free(Y);
+	free(G);
+}
+
+/* Cholesky rows satisfy the normal equations; CG converges to them; CG matches implicit's. */
+static void
+test_solvers(int k, const char *label)
+{
+	Problem		p;
+	float	   *X,
+			   *Y,
+			   *Xc,
+			   *Xg,
+			   *Xr;
+	double	   *A = malloc(sizeof(double) * k * k),
+			   *b = malloc(sizeof(double) * k),
+			   *xd = malloc(sizeof(double) * k);
+	double		worst = 0,
+				cgdiff,
+				refdiff;
+	RecoAlsConfig cfg;
+	RecoAlsStatus st1,
+				st2,
+				st3;
+	char		name[200];
+	int64_t		u;
+	int			j;
+
+	make_problem(&p, 80, 50, 0.15, 1, 7);
+	init_factors(&p, k, &X, &Y, 42);
+	/* a few iterations so Y is a realistic, non-tiny matrix */
+	cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 2.0f);
+	(void) train(&p, X, Y, &cfg, 2, NULL);
+	Xc = malloc(sizeof(float) * p.m * k);
+	Xg = malloc(sizeof(float) * p.m * k);
+	Xr = malloc(sizeof(float) * p.m * k);
+	memcpy(Xc, X, sizeof(float) * p.m * k);
+	memcpy(Xg, X, sizeof(float) * p.m * k);
+	memcpy(Xr, X, sizeof(float) * p.m * k);
+
+	cfg.solver = RECO_SOLVER_CHOLESKY;
+	st1 = RecoAlsSolveSide(&p.users, Y, Xc, &cfg, NULL);
+	for (u = 0; u < p.m; u++)
+	{
+		double		res;
+
+		ref_system(&p.users, Y, k, u, 2.0, 0.1, A, b);
+		res = ref_residual(A, b, Xc + u * k, k);
+		if (res > worst)
+			worst = res;
+	}
+	snprintf(name, sizeof(name), "%s: Cholesky rows solve the normal equations (double residual)", label);
+	ok(st1 == RECO_ALS_OK && worst < 1e-4, name);
+	diag("worst relative residual", worst);
+
+	cfg.solver = RECO_SOLVER_CG;
+	cfg.cg_steps = 3 * k;
+	st2 = RecoAlsSolveSide(&p.users, Y, Xg, &cfg, NULL);
+	cgdiff = rel_diff(Xg, Xc, p.m * k);
+	snprintf(name, sizeof(name), "%s: CG with many steps converges to the Cholesky solution", label);
+	ok(st2 == RECO_ALS_OK && cgdiff < 2e-3, name);
+	diag("max relative difference", cgdiff);
+
+	/* 3 CG steps against implicit's algorithm run in double */
+	cfg.cg_steps = 3;
+	st3 = RecoAlsSolveSide(&p.users, Y, Xr, &cfg, NULL);
+	refdiff = 0;
+	for (u = 0; u < p.m; u++)
+	{
+		ref_system(&p.users, Y, k, u, 2.0, 0.1, A, b);
+		for (j = 0; j < k; j++)
+			xd[j] = X[u * k + j];
+		ref_cg_row(A, b, xd, k, 3);
+		for (j = 0; j < k; j++)
+		{
+			double		d = fabs(xd[j] - Xr[u * k + j]) / (fabs(xd[j]) + 1e-2);
+
+			if (d > refdiff)
+				refdiff = d;
+		}
+	}
+	snprintf(name, sizeof(name), "%s: 3 warm-started CG steps match implicit's least_squares_cg", label);
+	ok(st3 == RECO_ALS_OK && refdiff < 1e-2, name);
+	diag("max relative difference", refdiff);
+
+	free(A);
+	free(b);
+	free(xd);
+	free(X);
+	free(Y);
+	free(Xc);
+	free(Xg);
+	free(Xr);
+	free_problem(&p);
+}
+
+/* Loss formula, and non-increasing loss over Cholesky iterations. */
+static void
+test_loss(void)
+{
+	Problem		p;
+	float	   *X,
+			   *Y;
+	int			k = 8,
+				it,
+				monotone = 1;
+	double		l,
+				prev = INFINITY,
+				want;
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CHOLESKY, 3, 1, 0.5f, 3.0f);
+	RecoAlsStatus st;
+
+	make_problem(&p, 60, 40, 0.2, 1, 5);
+	init_factors(&p, k, &X, &Y, 1);
+	(void) train(&p, X, Y, &cfg, 1, NULL);
+	st = RecoAlsLoss(&p.users, X, Y, &cfg, NULL, &l);
+	want = ref_loss(&p, X, Y, k, 0.5, 3.0);
+	ok(st == RECO_ALS_OK && fabs(l - want) < 1e-6 * fabs(want) + 1e-9,
+	   "loss: equals brute force over all pairs (with negative feedback)");
+	diag("loss", l);
+	diag("brute force", want);
+
+	for (it = 0; it < 8; it++)
+	{
+		(void) train(&p, X, Y, &cfg, 1, NULL);
+		st = RecoAlsLoss(&p.users, X, Y, &cfg, NULL, &l);
+		if (st != RECO_ALS_OK || l > prev * (1 + 1e-6))
+			monotone = 0;
+		prev = l;
+	}
+	ok(monotone, "loss: non-increasing over Cholesky iterations");
+	free(X);
+	free(Y);
+	free_problem(&p);
+}
+
+/* Bit-identical results for the same inputs, and across thread counts. */
+static void
+test_determinism(void)
+{
+	Problem		p;
+	float	   *X1,
+			   *Y1,
+			   *X2,
+			   *Y2,
+			   *X3,
+			   *Y3;
+	int			k = 32;
+	double		l1,
+				l2,
+				l3;
+	RecoAlsConfig c1 = config(k, RECO_SOLVER_CG, 3, 1, 0.05f, 1.0f);
+	RecoAlsConfig c2 = c1,
+				c3 = c1;
+	RecoAlsStatus s1,
+				s2,
+				s3;
+
+	c2.threads = 2;
+	c3.threads = 3;
+	/* big enough for many chunks, skewed: item 0..9 in everyone's list */
+	make_problem(&p, 4000, 600, 0.05, 10, 0);
+	init_factors(&p, k, &X1, &Y1, 9);
+	init_factors(&p, k, &X2, &Y2, 9);
+	init_factors(&p, k, &X3, &Y3, 9);
+	s1 = train(&p, X1, Y1, &c1, 3, NULL);
+	s2 = train(&p, X2, Y2, &c2, 3, NULL);
+	s3 = train(&p, X3, Y3, &c3, 3, NULL);
+	ok(s1 == RECO_ALS_OK && s2 == RECO_ALS_OK && s3 == RECO_ALS_OK &&
+	   memcmp(X1, X2, sizeof(float) * p.m * k) == 0 &&
+	   memcmp(Y1, Y2, sizeof(float) * p.n * k) == 0 &&
+	   memcmp(X1, X3, sizeof(float) * p.m * k) == 0 &&
+	   memcmp(Y1, Y3, sizeof(float) * p.n * k) == 0,
+	   "determinism: CG factors bit-identical with 1, 2 and 3 threads");
+	s1 = RecoAlsLoss(&p.users, X1, Y1, &c1, NULL, &l1);
+	s2 = RecoAlsLoss(&p.users, X1, Y1, &c2, NULL, &l2);
+	s3 = RecoAlsLoss(&p.users, X1, Y1, &c3, NULL, &l3);
+	ok(s1 == RECO_ALS_OK && s2 == RECO_ALS_OK && s3 == RECO_ALS_OK &&
+	   memcmp(&l1, &l2, sizeof(double)) == 0 && memcmp(&l1, &l3, sizeof(double)) == 0,
+	   "determinism: loss bit-identical with 1, 2 and 3 threads");
+	free(X2);
+	free(Y2);
+	init_factors(&p, k, &X2, &Y2, 9);
+	s2 = train(&p, X2, Y2, &c2, 3, NULL);
+	ok(s2 == RECO_ALS_OK && memcmp(X1, X2, sizeof(float) * p.m * k) == 0 &&
+	   memcmp(Y1, Y2, sizeof(float) * p.n * k) == 0,
+	   "determinism: same seed, same threads, rerun bit-identical");
+
+	c1.solver = c2.solver = RECO_SOLVER_CHOLESKY;
+	s1 = RecoAlsSolveSide(&p.items, X1, Y1, &c1, NULL);
+	s2 = RecoAlsSolveSide(&p.items, X1, Y2, &c2, NULL);
+	ok(s1 == RECO_ALS_OK && s2 == RECO_ALS_OK &&
+	   memcmp(Y1, Y2, sizeof(float) * p.n * k) == 0,
+	   "determinism: Cholesky side bit-identical with 1 and 2 threads");
+	free(X1);
+	free(Y1);
+	free(X2);
+	free(Y2);
+	free(X3);
+	free(Y3);
+	free_problem(&p);
+}
+
+/* SolveRowExact is bit-identical to the Cholesky side solve. */
+static void
+test_row_exact(int k)
+{
+	Problem		p;
+	float	   *X,
+			   *Y,
+			   *gram = malloc(sizeof(float) * k * k),
+			   *x = malloc(sizeof(float) * k);
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CHOLESKY, 3, 2, 0.2f, 1.5f);
+	int			same = 1;
+	int64_t		u;
+	char		name[120];
+
+	make_problem(&p, 50, 70, 0.2, 0, 9);
+	init_factors(&p, k, &X, &Y, 3);
+	(void) train(&p, X, Y, &cfg, 2, NULL);
+	(void) RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL);
+	RecoAlsGram(Y, p.n, k, gram);
+	for (u = 0; u < p.m; u++)
+	{
+		int64_t		s = p.rp[u];
+
+		if (!RecoAlsSolveRowExact(gram, Y, k, p.ri + s, p.rw + s,
+								  p.rp[u + 1] - s, 1.5f, 0.2f, x) ||
+			memcmp(x, X + u * k, sizeof(float) * k) != 0)
+			same = 0;
+	}
+	snprintf(name, sizeof(name), "row exact (k=%d): bit-identical to the Cholesky side solve", k);
+	ok(same, name);
+	free(gram);
+	free(x);
+	free(X);
+	free(Y);
+	free_problem(&p);
+}
+
+/* Negative feedback lowers an item's score compared to positive and to none. */
+static void
+test_negative(void)
+{
+	Problem		p;
+	float	   *X,
+			   *Y;
+	int			k = 16,
+				j;
+	float	   *gram = malloc(sizeof(float) * k * k);
+	float		xp[16],
+				xn[16],
+				xa[16];
+	int32_t		idx[3] = {2, 5, 9};
+	float		wp[3] = {3, 3, 3},
+				wn[3] = {3, 3, -3};
+	double		sp = 0,
+				sn = 0,
+				sa = 0;
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 1.0f);
+	bool		r1,
+				r2,
+				r3;
+
+	make_problem(&p, 100, 30, 0.2, 2, 0);
+	init_factors(&p, k, &X, &Y, 5);
+	(void) train(&p, X, Y, &cfg, 5, NULL);
+	RecoAlsGram(Y, p.n, k, gram);
+	r1 = RecoAlsSolveRowExact(gram, Y, k, idx, wp, 3, 1.0f, 0.1f, xp);
+	r2 = RecoAlsSolveRowExact(gram, Y, k, idx, wn, 3, 1.0f, 0.1f, xn);
+	r3 = RecoAlsSolveRowExact(gram, Y, k, idx, wn, 2, 1.0f, 0.1f, xa);
+	for (j = 0; j < k; j++)
+	{
+		sp += (double) xp[j] * Y[9 * k + j];
+		sn += (double) xn[j] * Y[9 * k + j];
+		sa += (double) xa[j] * Y[9 * k + j];
+	}
+	ok(r1 && r2 && r3 && sn < sp && sn < sa,
+	   "negative weight: item scores below positive and below absent");
+	diag("score positive", sp);
+	diag("score absent", sa);
+	diag("score negative", sn);
+	free(gram);
+	free(X);
+	free(Y);
+	free_problem(&p);
+}
+
+/* should_stop: immediate and mid-run stops, polled only on the calling thread. */
+static void
+test_stop(void)
+{
+	Problem		p;
+	float	   *X,
+			   *Y;
+	int			k = 32;
+	HookState	h;
+	RecoAlsHooks hooks = {test_hook, &h};
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 2, 0.05f, 1.0f);
+	RecoAlsStatus st;
+	double		l;
+	long		total_calls;
+
+	make_problem(&p, 4000, 600, 0.05, 10, 0);
+	init_factors(&p, k, &X, &Y, 9);
+
+	memset(&h, 0, sizeof(h));
+	h.owner = pthread_self();
+	h.stop_after = -1;
+	st = train(&p, X, Y, &cfg, 1, &hooks);
+	total_calls = h.calls;
+	ok(st == RECO_ALS_OK && h.calls > 2 && !h.wrong_thread,
+	   "stop: hook polled repeatedly, only on the calling thread");
+	diag("polls in one iteration", (double) total_calls);
+
+	h.calls = 0;
+	h.stop_after = 0;
+	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, &hooks) == RECO_ALS_STOPPED,
+	   "stop: should_stop true at once => RECO_ALS_STOPPED (2 threads)");
+	cfg.threads = 1;
+	h.calls = 0;
+	ok(RecoAlsSolveSide(&p.items, X, Y, &cfg, &hooks) == RECO_ALS_STOPPED,
+	   "stop: should_stop true at once => RECO_ALS_STOPPED (1 thread)");
+	h.calls = 0;
+	ok(RecoAlsLoss(&p.users, X, Y, &cfg, &hooks, &l) == RECO_ALS_STOPPED,
+	   "stop: loss returns RECO_ALS_STOPPED");
+
+	cfg.threads = 2;
+	h.calls = 0;
+	h.stop_after = total_calls / 4 > 1 ? total_calls / 4 : 1;
+	st = RecoAlsSolveSide(&p.users, Y, X, &cfg, &hooks);
+	ok(st == RECO_ALS_STOPPED && h.calls == h.stop_after + 1 && !h.wrong_thread,
+	   "stop: stopping mid-run returns RECO_ALS_STOPPED after that poll");
+	free(X);
+	free(Y);
+	free_problem(&p);
+}
+
+/*
+ * A single very long row is polled inside the row and can be stopped there.
+ * Polls before the row: one per ssyrk block of the Gram matrix (16384 rows
+ * each at k = 64) and one before the first chunk.
+ */
+static void
+test_long_row(void)
+{
+	int64_t		n = 300000,
+				i;
+	int			k = 64;
+	long		before_row = (long) ((n + 16383) / 16384) + 1;
+	int64_t		ip[2] = {0, n};
+	int32_t    *ix = malloc(sizeof(int32_t) * n);
+	float	   *w = malloc(sizeof(float) * n);
+	float	   *F = malloc(sizeof(float) * n * k);
+	float		x[64] = {0};
+	int64_t    *ids = malloc(sizeof(int64_t) * n);
+	RecoSparse	s;
+	HookState	h;
+	RecoAlsHooks hooks = {test_hook, &h};
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.05f, 1.0f);
+	RecoAlsStatus st;
+
+	for (i = 0; i < n; i++)
+	{
+		ix[i] = (int32_t) i;
+		w[i] = 1.0f;
+		ids[i] = i;
+	}
+	RecoAlsInitFactors(F, n, k, ids, 1, 1);
+	s.n_rows = 1;
+	s.n_cols = n;
+	s.indptr = ip;
+	s.indices = ix;
+	s.weights = w;
+	memset(&h, 0, sizeof(h));
+	h.owner = pthread_self();
+	h.stop_after = -1;
+	st = RecoAlsSolveSide(&s, F, x, &cfg, &hooks);
+	ok(st == RECO_ALS_OK && h.calls >= before_row + 1 + 4,
+	   "long row: should_stop polled inside a single 300,000-entry row (CG)");
+	diag("polls", (double) h.calls);
+	diag("polls outside the row", (double) before_row + 1);
+	h.calls = 0;
+	h.stop_after = before_row + 1;
+	cfg.solver = RECO_SOLVER_CHOLESKY;
+	st = RecoAlsSolveSide(&s, F, x, &cfg, &hooks);
+	ok(st == RECO_ALS_STOPPED && h.calls == before_row + 2,
+	   "long row: a stop requested inside the row is honoured (Cholesky)");
+	free(ix);
+	free(w);
+	free(F);
+	free(ids);
+}
+
+/* NaN or infinite inputs give RECO_ALS_NOT_FINITE; empty rows give zeros. */
+static void
+test_not_finite(void)
+{
+	Problem		p;
+	float	   *X,
+			   *Y;
+	int			k = 16,
+				j,
+				zero = 1;
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 2, 0.1f, 1.0f);
+	float		saved;
+	double		l;
+	int64_t		u,
+				empty = -1;
+
+	make_problem(&p, 200, 60, 0.1, 0, 0);
+	init_factors(&p, k, &X, &Y, 4);
+	for (u = 0; u < p.m; u++)
+		if (p.rp[u + 1] == p.rp[u])
+		{
+			empty = u;
+			break;
+		}
+	ok(train(&p, X, Y, &cfg, 1, NULL) == RECO_ALS_OK && empty >= 0,
+	   "finite: clean input trains (and has an empty user)");
+	for (j = 0; j < k; j++)
+		if (X[empty * k + j] != 0.0f)
+			zero = 0;
+	ok(zero, "empty row: factors set to zero, as implicit does");
+
+	saved = p.rw[p.rp[p.m] / 2];
+	p.rw[p.rp[p.m] / 2] = NAN;
+	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_ALS_NOT_FINITE,
+	   "finite: NaN weight => RECO_ALS_NOT_FINITE (CG)");
+	cfg.solver = RECO_SOLVER_CHOLESKY;
+	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_ALS_NOT_FINITE,
+	   "finite: NaN weight => RECO_ALS_NOT_FINITE (Cholesky)");
+	ok(RecoAlsLoss(&p.users, X, Y, &cfg, NULL, &l) == RECO_ALS_NOT_FINITE,
+	   "finite: NaN weight => loss RECO_ALS_NOT_FINITE");
+	p.rw[p.rp[p.m] / 2] = saved;
+	free(X);
+	free(Y);
+	init_factors(&p, k, &X, &Y, 4);
+	Y[3 * k + 1] = INFINITY;
+	cfg.solver = RECO_SOLVER_CG;
+	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_ALS_NOT_FINITE,
+	   "finite: infinite fixed factor => RECO_ALS_NOT_FINITE");
+	cfg.factors = 0;
+	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_ALS_INVALID_ARGUMENT,
+	   "config: factors 0 => RECO_ALS_INVALID_ARGUMENT");
+	cfg.factors = 64;
+	cfg.threads = 2;
+	ok(RecoAlsScratchBytes(&cfg, 1000) > (size_t) 2 * 64 * 64 * 8,
+	   "scratch estimate covers two Cholesky work areas");
+	free(X);
+	free(Y);
+	free_problem(&p);
+}
+
+/* Runs every test; exit status 1 if any failed. */
+int
+main(void)
+{
+	printf("1..42\n");
+	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
+		   RecoAlsKernelName(12), RecoAlsKernelName(64));
+	test_init();				/* 4 */
+	test_tiny();				/* 4 */
+	test_gram();				/* 1 */
+	test_solvers(8, "k=8");		/* 3 */
+	test_solvers(12, "k=12 (portable path)");	/* 3 */
+	test_solvers(64, "k=64");	/* 3 */
+	test_loss();				/* 2 */
+	test_determinism();			/* 4 */
+	test_row_exact(16);			/* 1 */
+	test_row_exact(13);			/* 1 */
+	test_negative();			/* 1 */
+	test_stop();				/* 5 */
+	test_long_row();			/* 2 */
+	test_not_finite();			/* 8 */
+	/* total 42 */
+	if (test_no != 42)
+		printf("# planned 42 tests, ran %d\n", test_no);
+	return test_failed > 0 || test_no != 42 ? 1 : 0;
+}
