@@ -14,3 +14,9 @@ SET reco.treads = 2;
 \set VERBOSITY terse
 SET reco.treads = 2;
 SET reco.threads = -1;
+-- large values are stored out of line without compression (faster training writes)
+SELECT attrelid::regclass AS table_name, attname, attstorage
+  FROM pg_attribute
+ WHERE attrelid IN ('reco.user_factors'::regclass, 'reco.item_factors'::regclass)
+   AND attnum > 0 AND attstorage <> 'p'
+ ORDER BY 1, attnum;

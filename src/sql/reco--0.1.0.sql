@@ -43,6 +43,16 @@ CREATE TABLE reco.item_factors (
     PRIMARY KEY (model_id, item_id)
 );
 
+-- Factors are random-looking floats and seen lists are written once per
+-- training: compressing them (pglz) cost half of the store time and saved
+-- little, so large values go out of line uncompressed.
+ALTER TABLE reco.user_factors
+    ALTER COLUMN factors SET STORAGE EXTERNAL,
+    ALTER COLUMN seen_items SET STORAGE EXTERNAL,
+    ALTER COLUMN seen_weights SET STORAGE EXTERNAL;
+ALTER TABLE reco.item_factors
+    ALTER COLUMN factors SET STORAGE EXTERNAL;
+
 SELECT pg_catalog.pg_extension_config_dump('reco.models', '');
 SELECT pg_catalog.pg_extension_config_dump('reco.models_model_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('reco.user_factors', '');

@@ -29,17 +29,17 @@ printf '%-44s %4s %8s %8s %8s %8s %8s %8s %6s %7s\n' config fold P@10 R@10 MAP@1
 while IFS='|' read -r label weight options; do
     [ -z "$label" ] || [ "${label#\#}" != "$label" ] && continue
     for f in $folds; do
-        q -c "SET client_min_messages = warning" -c "
+        # Train and evaluate in separate statements: the evaluation must see the new version.
+        q -c "SET client_min_messages = warning" \
+          -c "SELECT reco.fit('ml_u$f', user_id, item_id, ($weight)::real, '$options'::jsonb) FROM u${f}_base" >/dev/null
+        q -c "
           SELECT format('%-44s %4s %8s %8s %8s %8s %8s %8s %6s %7s', '$label', 'u$f',
                  round(e.precision_at_k::numeric, 4), round(e.recall_at_k::numeric, 4),
                  round(e.map_at_k::numeric, 4), round(e.ndcg_at_k::numeric, 4),
                  round(e.capped_precision::numeric, 4), round(e.auc::numeric, 4), e.users_evaluated,
-                 round(t.train_seconds::numeric, 2))
-            FROM (SELECT reco.fit('ml_u$f', user_id, item_id, ($weight)::real, '$options'::jsonb) AS m
-                    FROM u${f}_base) AS s,
-                 LATERAL (SELECT (s.m).train_seconds) AS t,
-                 LATERAL reco.evaluate('ml_u$f', 'SELECT user_id, item_id FROM u${f}_test WHERE rating >= 4') AS e"
+                 round(m.train_seconds::numeric, 2))
+            FROM reco.evaluate('ml_u$f', 'SELECT user_id, item_id FROM u${f}_test WHERE rating >= 4') AS e,
+                 (SELECT train_seconds FROM reco.models WHERE name = 'ml_u$f' ORDER BY version DESC LIMIT 1) AS m"
     done
 done <"$configs"
-q -c "SELECT 1" >/dev/null
 psql -X -q -c "DROP DATABASE IF EXISTS $db"
