@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# test/demo.sh — `make demo`: a generated shop on a throwaway cluster; reco
+# trains on its order lines and shows, with product names, what it suggests.
+# RECO_DEMO_KEEP=1 leaves the cluster running at the end (psql settings printed).
+set -euo pipefail
+. "$(dirname "$0")/lib/cluster.sh"
+cd "$RECO_ROOT"
+
+reco_install_packages
+reco_build_and_install
+if [ "${RECO_DEMO_KEEP:-0}" != 1 ]; then reco_cleanup_on_exit; fi
+reco_cluster_start demo
+
+# Runs a demo script in the shop database, stopping on the first error.
+demo_psql() { psql -X -q -v ON_ERROR_STOP=1 -d shop "$@"; }
+
+psql -X -q -c 'CREATE DATABASE shop'
+demo_psql -c 'CREATE EXTENSION reco'
+reco_say "generating the demo shop (test/demo/shop.sql, seed 42)"
+demo_psql -f test/demo/shop.sql
+demo_psql -f test/demo/show_shop.sql
+reco_say "training and suggesting (test/demo/train.sql)"
+demo_psql -f test/demo/train.sql
+if [ "${RECO_DEMO_KEEP:-0}" = 1 ]; then
+    reco_say "cluster left running: PGHOST=$PGHOST PGPORT=$PGPORT psql -U postgres shop"
+fi
