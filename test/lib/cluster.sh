@@ -46,7 +46,9 @@ reco_pg_bindir() {
 reco_build_and_install() {
     local log="$RECO_ROOT/build.log"
     reco_say "building reco"
-    (cd "$RECO_ROOT" && make clean >/dev/null && make 2>&1) >"$log" || { cat "$log"; echo "build failed" >&2; return 1; }
+    # clean first: `make clean` removes build.log, so it must not run while the log is open
+    (cd "$RECO_ROOT" && make clean >/dev/null) || return 1
+    (cd "$RECO_ROOT" && make 2>&1) >"$log" || { cat "$log"; echo "build failed" >&2; return 1; }
     if grep -E '(warning|error):' "$log" >/dev/null; then
         grep -E -B2 -A4 '(warning|error):' "$log" >&2
         echo "build produced compiler warnings" >&2

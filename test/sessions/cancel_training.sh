@@ -10,7 +10,7 @@ trap 'psql -X -q -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d $db "$@"; }
 q -c "CREATE EXTENSION reco" \
   -c "CREATE TABLE big AS SELECT (i % 20000) AS user_id, (i * 7919 % 5000) AS item_id, 1::real AS w
-        FROM generate_series(1, 600000) i"
+        FROM generate_series(1, 600000::bigint) AS i"
 fail() { echo "FAIL: $*"; exit 1; }
 
 # Session A: warm up (loads reco and OpenBLAS), count threads, train for a long time.
@@ -21,7 +21,9 @@ SELECT 'pid', pg_backend_pid();
 SELECT (reco.train('warm', 'SELECT 1 AS user_id, 1 AS item_id', iterations => 1)).version;
 SELECT 'ready';
 SELECT pg_sleep(1.5);
+SET client_min_messages = notice;
 SELECT reco.train('long', 'big', iterations => 1000, factors => 32);
+SET client_min_messages = warning;
 SELECT 'after-cancel', count(*) FROM reco.models WHERE name = 'long';
 SELECT 'memory', sum(total_bytes) FROM pg_backend_memory_contexts;
 SELECT pg_sleep(1.5);
@@ -32,12 +34,9 @@ for _ in $(seq 1 100); do grep -q '^ready' "$out" && break; sleep 0.1; done
 pid=$(sed -n 's/^pid|//p' "$out")
 [ -n "$pid" ] || fail "session A did not start: $(cat "$out")"
 threads_before=$(ls /proc/"$pid"/task | wc -l)
-# wait until the long training is running, then cancel it
-for _ in $(seq 1 100); do
-    [ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE pid = $pid AND query LIKE '%''long''%' AND state = 'active'")" = 1 ] && break
-    sleep 0.1
-done
-sleep 1
+# wait until the long training is iterating (its per-iteration NOTICE), then cancel it
+for _ in $(seq 1 200); do grep -q 'iteration 2/1000' "$out" && break; sleep 0.1; done
+grep -q 'iteration 2/1000' "$out" || fail "the long training never reached its second iteration: $(cat "$out")"
 start=$(date +%s.%N)
 q -c "SELECT pg_cancel_backend($pid)" >/dev/null
 for _ in $(seq 1 100); do grep -q '^after-cancel' "$out" && break; sleep 0.1; done
