@@ -26,6 +26,36 @@ for f in $folds; do
       -c "\\copy u${f}_base FROM '$data/u$f.base'" -c "\\copy u${f}_test FROM '$data/u$f.test'"
 done
 printf '%-44s %4s %8s %8s %8s %8s %8s %8s %6s %7s\n' config fold P@10 R@10 MAP@10 NDCG@10 capped AUC users seconds
+# The popularity baseline (most-bought first, ties by item id), same protocol, in SQL.
+for f in $folds; do
+    q -c "
+      WITH base AS (SELECT DISTINCT user_id, item_id FROM u${f}_base),
+      pop AS (SELECT item_id, count(*) AS c FROM base GROUP BY item_id),
+      rel AS (SELECT DISTINCT user_id, item_id FROM u${f}_test
+               WHERE rating >= 4 AND user_id IN (SELECT user_id FROM base)),
+      users AS (SELECT user_id, least(count(*), 10) AS m, count(*) AS nrel FROM rel GROUP BY user_id),
+      top AS (SELECT u.user_id, t.item_id, t.r
+                FROM users AS u
+               CROSS JOIN LATERAL (
+                     SELECT p.item_id, row_number() OVER (ORDER BY p.c DESC, p.item_id) AS r
+                       FROM pop AS p
+                      WHERE NOT EXISTS (SELECT FROM base AS b WHERE b.user_id = u.user_id AND b.item_id = p.item_id)
+                      ORDER BY p.c DESC, p.item_id LIMIT 10) AS t),
+      hits AS (SELECT t.user_id, t.r, (rel.item_id IS NOT NULL)::int AS hit,
+                      sum((rel.item_id IS NOT NULL)::int) OVER (PARTITION BY t.user_id ORDER BY t.r) AS cum
+                 FROM top AS t LEFT JOIN rel USING (user_id, item_id)),
+      per AS (SELECT h.user_id, u.m, u.nrel, sum(h.hit) AS hits,
+                     sum(h.hit * h.cum::float8 / h.r) / u.m AS ap,
+                     sum(h.hit / log(2, h.r + 1)) AS dcg,
+                     (SELECT sum(1 / log(2, i + 1)) FROM generate_series(1, u.m) AS i) AS idcg
+                FROM hits AS h JOIN users AS u USING (user_id)
+               GROUP BY h.user_id, u.m, u.nrel)
+      SELECT format('%-44s %4s %8s %8s %8s %8s %8s %8s %6s %7s', 'popularity baseline', 'u$f',
+             round(avg(hits / 10.0), 4), round(avg(hits::numeric / nrel), 4),
+             round(avg(ap)::numeric, 4), round(avg(dcg / idcg)::numeric, 4),
+             round(sum(hits)::numeric / sum(m), 4), '-', count(*), '-')
+        FROM per"
+done
 while IFS='|' read -r label weight options; do
     [ -z "$label" ] || [ "${label#\#}" != "$label" ] && continue
     for f in $folds; do
