@@ -69,8 +69,10 @@
 #define RECO_STOP_CHECK_WORK 4.0e6
 /* ... and call should_stop (caller only) at every this many flag checks. */
 #define RECO_HOOK_CHECK_EVERY 4
-/* Rows whose item vectors exceed this many bytes are prefetched on every pass. */
-#define RECO_PREFETCH_BYTES (256.0 * 1024)
+/* A CG row copies up to this many bytes of its item vectors to contiguous scratch ... */
+#define RECO_GATHER_BYTES (4 * 1024 * 1024)
+/* ... if they exceed this many bytes (smaller rows stay in L1 between passes). */
+#define RECO_GATHER_MIN_BYTES (32 * 1024)
 /* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms). */
 #define RECO_CHUNK_COST 4.0e6
 /* Upper bound on the number of chunks of one call. */
@@ -685,6 +687,8 @@ typedef struct RecoScratch
 	float	   *b;				/* k: Cholesky right-hand side */
 	double	   *L;				/* k x k: Cholesky factor */
 	double	   *z;				/* k: triangular-solve work */
+	float	   *gather;			/* gather_cap x k: a CG row's item vectors */
+	int64_t		gather_cap;		/* entries gather holds (0: none) */
 	void	   *mem;			/* the single allocation behind them */
 } RecoScratch;
 
@@ -766,16 +770,25 @@ reco_prefetch_block(const float *Y, int k, const int32_t *idx, int cnt)
 	}
 }
 
+/* idx of a block of contiguous item vectors (fails to compile if RECO_BLOCK changes). */
+typedef char reco_iota_is_one_block[RECO_BLOCK == 32 ? 1 : -1];
+static const int32_t reco_iota[RECO_BLOCK] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+	16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+};
+
 /*
- * One pass over a row's items, a block at a time.  Returns RECO_ALS_STOPPED
- * if the job was told to stop in the middle of a long row.
+ * One pass over n entries of a row, a block at a time.  Item vectors are
+ * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; if copy is set, they are
+ * also copied there contiguously.  Returns RECO_ALS_STOPPED if the job was
+ * told to stop in the middle of a long row.
  */
 static RecoAlsStatus
-reco_sparse_pass(RecoRowCtx *ctx, const int32_t *idx, const float *w,
-				 int64_t n, const float *v, float *out, RecoPassMode mode)
+reco_sparse_pass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
+				 const float *w, int64_t n, const float *v, float *out,
+				 RecoPassMode mode, float *copy)
 {
 	const RecoKernels *kern = ctx->kern;
-	const float *Y = ctx->Y;
 	int			k = ctx->k;
 	float		alpha = ctx->alpha;
 	float		s[RECO_BLOCK];
@@ -785,11 +798,11 @@ reco_sparse_pass(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 	int64_t		nblock = 0;
 
 	/*
-	 * The first pass over a row brings its item vectors in from memory; later
-	 * passes find them in L2 unless the row is long, so only those prefetch.
+	 * Only the first pass over a row prefetches: later passes find its item
+	 * vectors in L1, or read them in order from the gather buffer, and for
+	 * rows longer than that buffer prefetching measured no faster.
 	 */
-	bool		prefetch = mode != RECO_PASS_AP ||
-		(double) n * k * sizeof(float) > RECO_PREFETCH_BYTES;
+	bool		prefetch = idx != NULL && mode != RECO_PASS_AP;
 	double		block_work = (double) RECO_BLOCK *
 		(mode == RECO_PASS_CHOLESKY ? 0.5 * k * k + k : 2.0 * k);
 	int64_t		check_every = (int64_t) (RECO_STOP_CHECK_WORK / block_work) + 1;
@@ -797,6 +810,8 @@ reco_sparse_pass(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 	for (b0 = 0; b0 < n; b0 += RECO_BLOCK, nblock++)
 	{
 		int			cnt = (int) (n - b0 < RECO_BLOCK ? n - b0 : RECO_BLOCK);
+		const float *Yb = idx != NULL ? Y : Y + (size_t) b0 * k;
+		const int32_t *ib = idx != NULL ? idx + b0 : reco_iota;
 		int			t;
 
 		if (prefetch && b0 + RECO_BLOCK < n)
@@ -820,12 +835,12 @@ reco_sparse_pass(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 				coef[t] = pref;
 				coef2[t] = conf - 1.0f;
 			}
-			kern->axpy_block(k, Y, idx + b0, cnt, coef, out);
-			kern->rank_block(k, Y, idx + b0, cnt, coef2, ctx->s->A);
+			kern->axpy_block(k, Yb, ib, cnt, coef, out);
+			kern->rank_block(k, Yb, ib, cnt, coef2, ctx->s->A);
 		}
 		else
 		{
-			kern->dot_block(k, Y, idx + b0, cnt, v, s);
+			kern->dot_block(k, Yb, ib, cnt, v, s);
 			for (t = 0; t < cnt; t++)
 			{
 				float		conf = alpha * w[b0 + t];
@@ -840,8 +855,11 @@ reco_sparse_pass(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 				else
 					coef[t] = (conf - 1.0f) * s[t];
 			}
-			kern->axpy_block(k, Y, idx + b0, cnt, coef, out);
+			kern->axpy_block(k, Yb, ib, cnt, coef, out);
 		}
+		for (t = 0; copy != NULL && t < cnt; t++)
+			memcpy(copy + (size_t) (b0 + t) * k, Yb + (size_t) ib[t] * k,
+				   sizeof(float) * k);
 		if (ctx->job != NULL && nblock % check_every == check_every - 1 &&
 			reco_job_poll(ctx->job, ctx->is_caller,
 						  (nblock / check_every) % RECO_HOOK_CHECK_EVERY ==
@@ -863,6 +881,28 @@ reco_all_finite(const float *x, int k)
 	return true;
 }
 
+/*
+ * One CG pass over a row whose first g item vectors the residual pass copies
+ * to scratch and the A·p passes then read from there.
+ */
+static RecoAlsStatus
+reco_cg_pass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
+			 int64_t g, const float *v, float *out, RecoPassMode mode)
+{
+	RecoAlsStatus st;
+
+	if (mode == RECO_PASS_RESIDUAL)
+		st = reco_sparse_pass(ctx, ctx->Y, idx, w, g, v, out, mode,
+							  ctx->s->gather);
+	else
+		st = reco_sparse_pass(ctx, ctx->s->gather, NULL, w, g, v, out, mode,
+							  NULL);
+	if (st != RECO_ALS_OK)
+		return st;
+	return reco_sparse_pass(ctx, ctx->Y, idx + g, w + g, n - g, v, out, mode,
+							NULL);
+}
+
 /* Conjugate-gradient update of one row, warm-started from x (implicit's least_squares_cg). */
 static RecoAlsStatus
 reco_cg_row(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
@@ -874,6 +914,7 @@ reco_cg_row(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	float	   *Ap = ctx->s->Ap;
 	float		rsold,
 				rsnew;
+	int64_t		g = 0;
 	RecoAlsStatus st;
 	int			it,
 				j;
@@ -883,11 +924,13 @@ reco_cg_row(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 		memset(x, 0, sizeof(float) * k);
 		return RECO_ALS_OK;
 	}
+	if ((double) n * k * sizeof(float) > RECO_GATHER_MIN_BYTES)
+		g = n < ctx->s->gather_cap ? n : ctx->s->gather_cap;
 	/* r = b − A x = Σ c⁺ y − (YᵀY + λI) x − Σ (|c| − 1)(y·x) y */
 	ctx->kern->symv(k, ctx->G, x, r);
 	for (j = 0; j < k; j++)
 		r[j] = -r[j];
-	st = reco_sparse_pass(ctx, idx, w, n, x, r, RECO_PASS_RESIDUAL);
+	st = reco_cg_pass(ctx, idx, w, n, g, x, r, RECO_PASS_RESIDUAL);
 	if (st != RECO_ALS_OK)
 		return st;
 	memcpy(p, r, sizeof(float) * k);
@@ -901,7 +944,7 @@ reco_cg_row(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 
 		/* Ap = (YᵀY + λI) p + Σ (|c| − 1)(y·p) y, never forming A */
 		ctx->kern->symv(k, ctx->G, p, Ap);
-		st = reco_sparse_pass(ctx, idx, w, n, p, Ap, RECO_PASS_AP);
+		st = reco_cg_pass(ctx, idx, w, n, g, p, Ap, RECO_PASS_AP);
 		if (st != RECO_ALS_OK)
 			return st;
 		a = rsold / reco_dot8(p, Ap, k);
@@ -937,7 +980,8 @@ reco_cholesky_row(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 	}
 	memcpy(s->A, ctx->G, sizeof(float) * k * k);
 	memset(s->b, 0, sizeof(float) * k);
-	st = reco_sparse_pass(ctx, idx, w, n, NULL, s->b, RECO_PASS_CHOLESKY);
+	st = reco_sparse_pass(ctx, ctx->Y, idx, w, n, NULL, s->b,
+						  RECO_PASS_CHOLESKY, NULL);
 	if (st != RECO_ALS_OK)
 		return st;
 	if (!ctx->kern->chol_solve(k, s->A, s->b, s->L, s->z, x))
@@ -1219,29 +1263,44 @@ reco_pad(size_t nfloats)
 	return (nfloats + 15) & ~(size_t) 15;
 }
 
-/* Bytes of one thread's scratch for k. */
+/* Entries of a CG gather buffer for k and the longest row (0 for other solvers). */
+static int64_t
+reco_gather_cap(bool cg, int k, int64_t max_row_nnz)
+{
+	int64_t		cap = RECO_GATHER_BYTES / ((int64_t) sizeof(float) * k) /
+		RECO_BLOCK * RECO_BLOCK;
+
+	if (!cg || (double) max_row_nnz * k * sizeof(float) <= RECO_GATHER_MIN_BYTES)
+		return 0;
+	return max_row_nnz < cap ? max_row_nnz : cap;
+}
+
+/* Bytes of one thread's scratch for k and a gather buffer of gather_cap entries. */
 static size_t
-reco_scratch_size(int k)
+reco_scratch_size(int k, int64_t gather_cap)
 {
 	size_t		kk = (size_t) k * k;
 
-	return sizeof(float) * (4 * reco_pad(k) + reco_pad(kk)) +
+	return sizeof(float) * (4 * reco_pad(k) + reco_pad(kk) +
+							reco_pad((size_t) gather_cap * k)) +
 		sizeof(double) * (2 * reco_pad(kk) + 2 * reco_pad(k));
 }
 
 /* Allocates one thread's scratch; false on failure. */
 static bool
-reco_scratch_alloc(RecoScratch *s, int k)
+reco_scratch_alloc(RecoScratch *s, int k, int64_t gather_cap)
 {
 	size_t		kp = reco_pad(k);
 	size_t		kkp = reco_pad((size_t) k * k);
 	char	   *m;
 
-	if (posix_memalign(&s->mem, RECO_ALIGN, reco_scratch_size(k)) != 0)
+	if (posix_memalign(&s->mem, RECO_ALIGN,
+					   reco_scratch_size(k, gather_cap)) != 0)
 	{
 		s->mem = NULL;
 		return false;
 	}
+	s->gather_cap = gather_cap;
 	m = (char *) s->mem;
 	s->L = (double *) m;
 	m += sizeof(double) * 2 * kkp;
@@ -1256,6 +1315,8 @@ reco_scratch_alloc(RecoScratch *s, int k)
 	s->Ap = (float *) m;
 	m += sizeof(float) * kp;
 	s->b = (float *) m;
+	m += sizeof(float) * kp;
+	s->gather = (float *) m;
 	return true;
 }
 
@@ -1282,10 +1343,17 @@ reco_job_run(RecoJob *job, int threads)
 	RecoWorker *workers;
 	int			i,
 				started = 0;
+	int64_t		u,
+				max_nnz = 0,
+				gather_cap;
 	RecoAlsStatus result;
 
 	if (!reco_make_chunks(job))
 		return RECO_ALS_NO_MEMORY;
+	for (u = 0; job->kind == RECO_JOB_CG && u < job->rows->n_rows; u++)
+		if (job->rows->indptr[u + 1] - job->rows->indptr[u] > max_nnz)
+			max_nnz = job->rows->indptr[u + 1] - job->rows->indptr[u];
+	gather_cap = reco_gather_cap(job->kind == RECO_JOB_CG, job->k, max_nnz);
 	if (threads > job->n_chunks)
 		threads = job->n_chunks > 0 ? (int) job->n_chunks : 1;
 
@@ -1311,7 +1379,7 @@ reco_job_run(RecoJob *job, int threads)
 	{
 		workers[i].job = job;
 		workers[i].is_caller = (i == 0);
-		if (!reco_scratch_alloc(&workers[i].scratch, job->k))
+		if (!reco_scratch_alloc(&workers[i].scratch, job->k, gather_cap))
 		{
 			result = RECO_ALS_NO_MEMORY;
 			goto cleanup;
@@ -1649,7 +1717,7 @@ RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
 	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
 		return false;
 	greg = (float *) mem;
-	if (!reco_scratch_alloc(&scratch, k))
+	if (!reco_scratch_alloc(&scratch, k, 0))
 	{
 		free(greg);
 		return false;
@@ -1688,10 +1756,11 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz)
 	int			k = cfg->factors;
 	size_t		per_thread;
 
-	(void) max_row_nnz;			/* rows are streamed in fixed-size blocks */
 	if (k < 1)
 		k = 1;
-	per_thread = reco_scratch_size(k) + RECO_ALIGN + sizeof(RecoWorker);
+	per_thread = reco_scratch_size(k, reco_gather_cap(cfg->solver == RECO_SOLVER_CG,
+													 k, max_row_nnz)) +
+		RECO_ALIGN + sizeof(RecoWorker);
 	return per_thread * (size_t) reco_thread_count(cfg) +
 		sizeof(float) * (size_t) k * k + RECO_ALIGN +	/* gram */
 		(sizeof(RecoChunk) + 3 * sizeof(double)) *
