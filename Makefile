@@ -22,7 +22,9 @@ OBJS = \
 	src/store.o \
 	src/topk.o \
 	src/train.o \
-	src/evaluate.o
+	src/evaluate.o \
+	src/cache.o \
+	src/recommend.o
 
 DATA = $(wildcard src/sql/reco--*.sql)
 

@@ -205,6 +205,43 @@ COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real
     'Trains a new model version from a table, view or query (a wrapper of the reco.fit aggregate)';
 
 ---------------------------------------------------------------------------
+-- Serving
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.recommend(
+    model        text,
+    user_id      bigint,
+    n            integer DEFAULT 10,
+    exclude_seen boolean DEFAULT true,
+    candidates   bigint[] DEFAULT NULL,
+    exclude      bigint[] DEFAULT NULL
+) RETURNS TABLE (item_id bigint, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.recommend(text, bigint, integer, boolean, bigint[], bigint[]) IS
+    'The n best items for a user of the model''s newest version, best first (exact scores, ties by item id)';
+
+CREATE FUNCTION reco.cache_info(
+    OUT model_id bigint,
+    OUT version integer,
+    OUT items bigint,
+    OUT factors integer,
+    OUT bytes bigint,
+    OUT hits bigint,
+    OUT loaded_at timestamptz
+) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'reco_cache_info'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION reco.cache_info() IS
+    'The item matrices this backend has cached for serving (bounded by reco.cache_size)';
+
+CREATE FUNCTION reco.cache_reset() RETURNS integer
+    AS 'MODULE_PATHNAME', 'reco_cache_reset'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION reco.cache_reset() IS
+    'Frees every item matrix this backend has cached; returns how many there were';
+
+---------------------------------------------------------------------------
 -- Evaluation
 ---------------------------------------------------------------------------
 

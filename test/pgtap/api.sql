@@ -13,6 +13,8 @@ SELECT results_eq(
         JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'reco'
        ORDER BY 1$$,
     $$VALUES
+        ('reco.cache_info()', 'f', 'v', 'r'),
+        ('reco.cache_reset()', 'f', 'v', 'r'),
         ('reco.evaluate(text,text,integer,text,text)', 'f', 's', 'r'),
         ('reco.evaluate_pairs(text,bigint[],bigint[],integer)', 'f', 's', 's'),
         ('reco.fit(text,bigint,bigint,real)', 'a', 'i', 'u'),
@@ -20,6 +22,7 @@ SELECT results_eq(
         ('reco.fit_finalfn(internal)', 'f', 'v', 'u'),
         ('reco.fit_transfn(internal,text,bigint,bigint,real)', 'f', 'v', 'u'),
         ('reco.fit_transfn(internal,text,bigint,bigint,real,jsonb)', 'f', 'v', 'u'),
+        ('reco.recommend(text,bigint,integer,boolean,bigint[],bigint[])', 'f', 's', 's'),
         ('reco.source_from_item(text)', 'f', 's', 's'),
         ('reco.to_array(bytea)', 'f', 'i', 's'),
         ('reco.to_bytea(real[])', 'f', 'i', 's'),

@@ -1,0 +1,193 @@
+/*-------------------------------------------------------------------------
+ *
+ * cache.c
+ *	  Per-backend cache of the item matrices of served models.
+ *
+ * Serving scores every item of a model, so each backend (and each parallel
+ * worker: the cache is plain process memory) keeps the item matrix of the
+ * models it serves, contiguous, in one memory context per model under
+ * TopMemoryContext.  Entries are keyed by model_id: a retrain creates a new
+ * model_id, so a cached matrix can never be stale; the old one simply ages
+ * out.  The total is bounded by reco.cache_size with least-recently-used
+ * eviction; a matrix larger than the whole budget is loaded for the call
+ * only (into the caller's context) and not cached.
+ *
+ * A matrix is loaded into a context that is a child of the caller's context
+ * and moved under TopMemoryContext only once loading has succeeded, so an
+ * error or cancel while loading leaks nothing.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "cache.h"
+#include "reco.h"
+
+/* One cached item matrix. */
+typedef struct RecoCacheEntry
+{
+	int64		model_id;
+	int32		version;
+	RecoItemSet items;
+	MemoryContext cxt;			/* owns items' arrays */
+	Size		bytes;			/* what the matrix and ids take */
+	uint64		last_used;		/* LRU clock */
+	TimestampTz loaded_at;
+	int64		hits;
+} RecoCacheEntry;
+
+/* The cache: a small array (a backend serves a handful of models). */
+static RecoCacheEntry *reco_cache = NULL;
+static int	reco_cache_len = 0;
+static int	reco_cache_cap = 0;
+static uint64 reco_cache_clock = 0;
+
+/* Bytes an item set occupies (ids + factors). */
+static Size
+RecoItemSetBytes(int64 n, int k)
+{
+	return add_size(mul_size(sizeof(int64), n), mul_size(mul_size(sizeof(float), n), k));
+}
+
+/* Total bytes cached. */
+static Size
+RecoCacheBytes(void)
+{
+	Size		total = 0;
+	int			i;
+
+	for (i = 0; i < reco_cache_len; i++)
+		total = add_size(total, reco_cache[i].bytes);
+	return total;
+}
+
+/* Frees entry i and closes the gap. */
+static void
+RecoCacheEvict(int i)
+{
+	MemoryContextDelete(reco_cache[i].cxt);
+	reco_cache[i] = reco_cache[reco_cache_len - 1];
+	reco_cache_len--;
+}
+
+/* Evicts least-recently-used entries until `needed` more bytes fit the budget. */
+static void
+RecoCacheMakeRoom(Size needed, Size budget)
+{
+	while (reco_cache_len > 0 && add_size(RecoCacheBytes(), needed) > budget)
+	{
+		int			lru = 0;
+		int			i;
+
+		for (i = 1; i < reco_cache_len; i++)
+			if (reco_cache[i].last_used < reco_cache[lru].last_used)
+				lru = i;
+		RecoCacheEvict(lru);
+	}
+}
+
+/*
+ * The item matrix of a model version: from the cache, or loaded through SPI
+ * (the caller must be SPI-connected) and cached if it fits reco.cache_size;
+ * otherwise loaded into `fallback` for this call only.
+ */
+const RecoItemSet *
+RecoCacheItems(const RecoModelInfo *model, MemoryContext fallback)
+{
+	Size		budget = (Size) reco_cache_size_kb * 1024;
+	Size		bytes = RecoItemSetBytes(model->n_items, model->factors);
+	MemoryContext cxt;
+	RecoCacheEntry *entry;
+	RecoItemSet *uncached;
+	int			i;
+
+	for (i = 0; i < reco_cache_len; i++)
+		if (reco_cache[i].model_id == model->model_id)
+		{
+			reco_cache[i].last_used = ++reco_cache_clock;
+			reco_cache[i].hits++;
+			return &reco_cache[i].items;
+		}
+
+	if (bytes > budget)
+	{
+		uncached = MemoryContextAlloc(fallback, sizeof(RecoItemSet));
+		RecoLoadItems(model, uncached, fallback);
+		return uncached;
+	}
+
+	/* load under the caller's context first: an error here frees it all */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "reco item cache", ALLOCSET_DEFAULT_SIZES);
+	uncached = MemoryContextAlloc(cxt, sizeof(RecoItemSet));
+	RecoLoadItems(model, uncached, cxt);
+
+	RecoCacheMakeRoom(bytes, budget);
+	if (reco_cache_len == reco_cache_cap)
+	{
+		int			cap = Max(4, reco_cache_cap * 2);
+
+		reco_cache = reco_cache == NULL
+			? MemoryContextAlloc(TopMemoryContext, sizeof(RecoCacheEntry) * cap)
+			: repalloc(reco_cache, sizeof(RecoCacheEntry) * cap);
+		reco_cache_cap = cap;
+	}
+	MemoryContextSetParent(cxt, TopMemoryContext);
+	entry = &reco_cache[reco_cache_len++];
+	entry->model_id = model->model_id;
+	entry->version = model->version;
+	entry->items = *uncached;
+	entry->cxt = cxt;
+	entry->bytes = bytes;
+	entry->last_used = ++reco_cache_clock;
+	entry->loaded_at = GetCurrentTimestamp();
+	entry->hits = 0;
+	return &entry->items;
+}
+
+PG_FUNCTION_INFO_V1(reco_cache_info);
+
+/* reco.cache_info(): one row per cached item matrix of this backend. */
+Datum
+reco_cache_info(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < reco_cache_len; i++)
+	{
+		RecoCacheEntry *e = &reco_cache[i];
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
+
+		values[0] = Int64GetDatum(e->model_id);
+		values[1] = Int32GetDatum(e->version);
+		values[2] = Int64GetDatum(e->items.n);
+		values[3] = Int32GetDatum(e->items.k);
+		values[4] = Int64GetDatum((int64) e->bytes);
+		values[5] = Int64GetDatum(e->hits);
+		values[6] = TimestampTzGetDatum(e->loaded_at);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(reco_cache_reset);
+
+/* reco.cache_reset(): frees every cached item matrix of this backend. */
+Datum
+reco_cache_reset(PG_FUNCTION_ARGS)
+{
+	int			n = reco_cache_len;
+
+	while (reco_cache_len > 0)
+		RecoCacheEvict(reco_cache_len - 1);
+	PG_RETURN_INT32(n);
+}
