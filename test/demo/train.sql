@@ -1,6 +1,6 @@
 -- test/demo/train.sql: the factor format, a held-out quality check, a model
 -- trained on the shop's order lines in one statement, and what reco suggests
--- to a few customers, with product names.
+-- to a few customers (reco.recommend), with product names.
 \pset footer off
 SET client_min_messages = warning;
 
@@ -78,15 +78,13 @@ SELECT name, version, n_users AS customers, n_items AS products,
                   factors => 32, regularization => 5);
 
 \echo
-\echo '== What reco suggests: each customer''s purchases beside their top 5 suggestions'
-\echo '   (scores are the dot products of the stored factors; reco.recommend() will serve them)'
-WITH model AS (
-    SELECT model_id FROM reco.models WHERE name = 'shop' ORDER BY version DESC LIMIT 1
-), chosen AS (
+\echo '== What reco suggests: each customer''s purchases beside reco.recommend(''shop'', customer, 5)'
+WITH chosen AS (
     -- three customers with a short, readable history
-    SELECT u.user_id AS customer_id, reco.to_array(u.factors) AS f, u.seen_items
-      FROM reco.user_factors AS u JOIN model USING (model_id)
-     WHERE cardinality(u.seen_items) BETWEEN 4 AND 6
+    SELECT u.user_id AS customer_id, u.seen_items
+      FROM reco.user_factors AS u
+     WHERE u.model_id = (SELECT model_id FROM reco.models WHERE name = 'shop' ORDER BY version DESC LIMIT 1)
+       AND cardinality(u.seen_items) BETWEEN 4 AND 6
      ORDER BY u.user_id LIMIT 3
 ), bought AS (
     SELECT c.customer_id, p.name || ' (' || cat.name || ')' AS product,
@@ -94,20 +92,13 @@ WITH model AS (
       FROM chosen AS c
       JOIN shop.products AS p ON p.product_id = ANY (c.seen_items)
       JOIN shop.categories AS cat USING (category_id)
-), scored AS (
-    SELECT c.customer_id, i.item_id,
-           (SELECT sum(a * b) FROM unnest(c.f, reco.to_array(i.factors)) AS t(a, b)) AS score
-      FROM chosen AS c
-      JOIN reco.item_factors AS i ON i.model_id = (SELECT model_id FROM model)
-     WHERE i.item_id <> ALL (c.seen_items)
 ), suggested AS (
-    SELECT s.customer_id, p.name || ' (' || cat.name || ')' AS product, s.n
-      FROM (SELECT customer_id, item_id,
-                   row_number() OVER (PARTITION BY customer_id ORDER BY score DESC, item_id) AS n
-              FROM scored) AS s
-      JOIN shop.products AS p ON p.product_id = s.item_id
+    SELECT c.customer_id, p.name || ' (' || cat.name || ')' AS product,
+           row_number() OVER (PARTITION BY c.customer_id ORDER BY r.score DESC, r.item_id) AS n
+      FROM chosen AS c
+     CROSS JOIN LATERAL reco.recommend('shop', c.customer_id, 5) AS r
+      JOIN shop.products AS p ON p.product_id = r.item_id
       JOIN shop.categories AS cat USING (category_id)
-     WHERE s.n <= 5
 )
 SELECT CASE WHEN coalesce(b.n, s.n) = 1 THEN cu.name || ' (#' || cu.customer_id || ')' ELSE '' END AS customer,
        coalesce(b.product, '') AS bought, coalesce(s.product, '') AS reco_suggests
