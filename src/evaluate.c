@@ -75,27 +75,6 @@ RecoComparePair(const void *a, const void *b)
 	return (x->item > y->item) - (x->item < y->item);
 }
 
-/* Index of id in the ascending ids[0..n), or -1. */
-static int64
-RecoFindId(const int64 *ids, int64 n, int64 id)
-{
-	int64		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (ids[mid] == id)
-			return mid;
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
-
 /* Orders floats ascending. */
 static int
 RecoCompareFloat(const void *a, const void *b)

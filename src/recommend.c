@@ -30,27 +30,6 @@
 #include "store.h"
 #include "topk.h"
 
-/* Index of id in the ascending ids[0..n), or -1. */
-static int64
-RecoFindId(const int64 *ids, int64 n, int64 id)
-{
-	int64		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (ids[mid] == id)
-			return mid;
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
-
 /* The non-NULL elements of a bigint[] (NULL array: none); sets *n. */
 static int64 *
 RecoBigintElements(ArrayType *array, int *n)

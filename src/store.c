@@ -454,3 +454,24 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, RecoUs
 	SPI_cursor_close(portal);
 	users->n = found;
 }
+
+/* Index of id in the ascending ids[0..n), or -1. */
+int64
+RecoFindId(const int64 *ids, int64 n, int64 id)
+{
+	int64		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return mid;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}

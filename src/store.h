@@ -73,6 +73,7 @@ extern Datum RecoFetchVersionRow(int64 model_id);
 
 extern void RecoLookupModel(const char *name, RecoModelInfo *info);
 extern void RecoLoadItems(const RecoModelInfo *model, RecoItemSet *items, MemoryContext mcxt);
+extern int64 RecoFindId(const int64 *ids, int64 n, int64 id);
 extern void RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n,
 						  RecoUserSet *users, MemoryContext mcxt);
 
