@@ -24,7 +24,11 @@ OBJS = \
 	src/train.o \
 	src/evaluate.o \
 	src/cache.o \
-	src/recommend.o
+	src/serve.o \
+	src/batch.o \
+	src/recommend.o \
+	src/similar.o \
+	src/explain.o
 
 DATA = $(wildcard src/sql/reco--*.sql)
 
@@ -51,7 +55,7 @@ all:
 endif
 
 # The numeric kernel is the hot path: let the compiler unroll and vectorize it.
-src/als.o: CFLAGS += -O3
+src/als.o src/batch.o src/topk.o: CFLAGS += -O3
 
 .PHONY: test demo unit bench-als
 

@@ -1699,47 +1699,136 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 	return RECO_ALS_OK;
 }
 
+/* What an exact single-row computation needs: G + λI, scratch, row context. */
+typedef struct RecoExactRow
+{
+	RecoScratch scratch;
+	RecoRowCtx	ctx;
+	float	   *greg;
+} RecoExactRow;
+
+/* Sets up an exact single-row computation; false if k is out of range or memory is short. */
+static bool
+reco_exact_row_init(RecoExactRow *er, const float *gram, const float *fixed, int k,
+					float alpha, float regularization)
+{
+	void	   *mem;
+	int			j;
+
+	if (k < 1 || k > RECO_ALS_MAX_FACTORS)
+		return false;
+	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
+		return false;
+	er->greg = (float *) mem;
+	if (!reco_scratch_alloc(&er->scratch, k, 0))
+	{
+		free(er->greg);
+		return false;
+	}
+	memcpy(er->greg, gram, sizeof(float) * k * k);
+	for (j = 0; j < k; j++)
+		er->greg[(size_t) j * k + j] += regularization;
+	er->ctx.kern = reco_select_kernels(k);
+	er->ctx.k = k;
+	er->ctx.G = er->greg;
+	er->ctx.Y = fixed;
+	er->ctx.alpha = alpha;
+	er->ctx.cg_steps = 0;
+	er->ctx.s = &er->scratch;
+	er->ctx.job = NULL;
+	er->ctx.is_caller = true;
+	return true;
+}
+
+/* Frees what reco_exact_row_init allocated. */
+static void
+reco_exact_row_free(RecoExactRow *er)
+{
+	free(er->scratch.mem);
+	free(er->greg);
+}
+
 /* Exact single-row solve sharing the Cholesky side-solve code path. */
 bool
 RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
 					 const int32_t *indices, const float *weights, int64_t n,
 					 float alpha, float regularization, float *x_out)
 {
-	RecoScratch scratch;
-	RecoRowCtx	ctx;
-	float	   *greg;
-	void	   *mem;
+	RecoExactRow er;
 	RecoAlsStatus st;
-	int			j;
 
-	if (k < 1 || k > RECO_ALS_MAX_FACTORS || n < 0)
+	if (n < 0 || !reco_exact_row_init(&er, gram, fixed, k, alpha, regularization))
 		return false;
-	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
-		return false;
-	greg = (float *) mem;
-	if (!reco_scratch_alloc(&scratch, k, 0))
-	{
-		free(greg);
-		return false;
-	}
-	memcpy(greg, gram, sizeof(float) * k * k);
-	for (j = 0; j < k; j++)
-		greg[(size_t) j * k + j] += regularization;
-
-	ctx.kern = reco_select_kernels(k);
-	ctx.k = k;
-	ctx.G = greg;
-	ctx.Y = fixed;
-	ctx.alpha = alpha;
-	ctx.cg_steps = 0;
-	ctx.s = &scratch;
-	ctx.job = NULL;
-	ctx.is_caller = true;
-	st = reco_cholesky_row(&ctx, indices, weights, n, x_out);
-
-	free(scratch.mem);
-	free(greg);
+	st = reco_cholesky_row(&er.ctx, indices, weights, n, x_out);
+	reco_exact_row_free(&er);
 	return st == RECO_ALS_OK;
+}
+
+/*
+ * Decomposes target · x, x being the exact solve of the row, into one term
+ * per entry: with A the row's system and b = Σ c⁺ y, x = A⁻¹b, so
+ * target · x = Σ c⁺ (A⁻¹ target) · y (A is symmetric); term i goes to
+ * contrib_out[i] (0 for entries with c <= 0).  Computed in double.
+ */
+bool
+RecoAlsExplainRow(const float *gram, const float *fixed, int k,
+				  const int32_t *indices, const float *weights, int64_t n,
+				  float alpha, float regularization, const float *target,
+				  double *contrib_out)
+{
+	RecoExactRow er;
+	RecoScratch *s;
+	bool		ok = true;
+	int64_t		i;
+
+	if (n < 0 || !reco_exact_row_init(&er, gram, fixed, k, alpha, regularization))
+		return false;
+	s = &er.scratch;
+	if (n > 0)
+	{
+		memcpy(s->A, er.greg, sizeof(float) * k * k);
+		memset(s->b, 0, sizeof(float) * k);
+		ok = reco_sparse_pass(&er.ctx, fixed, indices, weights, n, NULL, s->b,
+							  RECO_PASS_CHOLESKY, NULL) == RECO_ALS_OK &&
+			er.ctx.kern->chol_solve(k, s->A, target, s->L, s->z, s->r);
+	}
+	for (i = 0; ok && i < n; i++)
+	{
+		float		conf = alpha * weights[i];
+		const float *y = fixed + (size_t) indices[i] * k;
+		double		dot = 0.0;
+		int			j;
+
+		for (j = 0; j < k; j++)
+			dot += (double) s->r[j] * y[j];
+		contrib_out[i] = conf > 0 ? conf * dot : 0.0;
+	}
+	reco_exact_row_free(&er);
+	return ok;
+}
+
+/*
+ * out[i] = v · Y[rows[i]] (rows NULL: Y[i]) for i < n, with the training
+ * kernels' dot product: every score is computed by the same instructions
+ * whatever its position, so single-user, candidate and batch scoring agree
+ * bit for bit.
+ */
+void
+RecoAlsScoreRows(const float *Y, const int32_t *rows, int64_t n, int k,
+				 const float *v, float *out)
+{
+	const RecoKernels *kern = reco_select_kernels(k);
+	int64_t		b0;
+
+	for (b0 = 0; b0 < n; b0 += RECO_BLOCK)
+	{
+		int			cnt = (int) (n - b0 < RECO_BLOCK ? n - b0 : RECO_BLOCK);
+
+		if (rows != NULL)
+			kern->dot_block(k, Y, rows + b0, cnt, v, out + b0);
+		else
+			kern->dot_block(k, Y + (size_t) b0 * k, reco_iota, cnt, v, out + b0);
+	}
 }
 
 /* gram = YᵀY (full symmetric), blocked exactly as the side solves do. */

@@ -110,6 +110,25 @@ extern bool RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
 								 int64_t n, float alpha, float regularization,
 								 float *x_out);
 
+/*
+ * "Because you ...": splits target · x, x the exact solve of the row as
+ * above, into n terms contrib_out[i] (one per entry, in entry order; 0 for
+ * entries whose confidence is not positive) that sum to it.  Returns false if
+ * the system is not positive definite or a value is not finite.
+ */
+extern bool RecoAlsExplainRow(const float *gram, const float *fixed, int k,
+							  const int32_t *indices, const float *weights,
+							  int64_t n, float alpha, float regularization,
+							  const float *target, double *contrib_out);
+
+/*
+ * out[i] = v · Y[rows[i]] (rows NULL: row i) for i < n; each score is
+ * computed identically wherever it appears, so rankings agree exactly
+ * across single and batch scoring.
+ */
+extern void RecoAlsScoreRows(const float *Y, const int32_t *rows, int64_t n,
+							 int k, const float *v, float *out);
+
 /* Computes gram = YᵀY (k x k, full symmetric) of an n x k matrix. */
 extern void RecoAlsGram(const float *fixed, int64_t n, int k, float *gram);
 

@@ -1,12 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * cache.c
- *	  Per-backend cache of the item matrices of served models.
+ *	  Per-backend cache of the factor matrices of served models.
  *
  * Serving scores every item of a model, so each backend (and each parallel
  * worker: the cache is plain process memory) keeps the item matrix of the
- * models it serves, contiguous, in one memory context per model under
- * TopMemoryContext.  Entries are keyed by model_id: a retrain creates a new
+ * models it serves (and the user matrix, for similar_users), contiguous, in
+ * one memory context per matrix under TopMemoryContext, with the norms
+ * (cosine similarity) and the Gram matrix FᵀF (fold-in, explain) computed on
+ * first use.  Entries are keyed by (model_id, side): a retrain creates a new
  * model_id, so a cached matrix can never be stale; the old one simply ages
  * out.  The total is bounded by reco.cache_size with least-recently-used
  * eviction; a matrix larger than the whole budget is loaded for the call
@@ -20,6 +22,8 @@
  */
 #include "postgres.h"
 
+#include <cblas.h>
+
 #include "fmgr.h"
 #include "funcapi.h"
 #include "executor/spi.h"
@@ -27,17 +31,19 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "als.h"
 #include "cache.h"
 #include "reco.h"
 
-/* One cached item matrix. */
+/* One cached factor matrix. */
 typedef struct RecoCacheEntry
 {
 	int64		model_id;
+	RecoSide	side;
 	int32		version;
-	RecoItemSet items;
-	MemoryContext cxt;			/* owns items' arrays */
-	Size		bytes;			/* what the matrix and ids take */
+	RecoFactorSet set;
+	MemoryContext cxt;			/* owns the set's arrays */
+	Size		bytes;			/* ids, factors, norms and Gram matrix */
 	uint64		last_used;		/* LRU clock */
 	TimestampTz loaded_at;
 	int64		hits;
@@ -49,11 +55,13 @@ static int	reco_cache_len = 0;
 static int	reco_cache_cap = 0;
 static uint64 reco_cache_clock = 0;
 
-/* Bytes an item set occupies (ids + factors). */
+/* Bytes a factor set occupies once its norms and Gram matrix are computed. */
 static Size
-RecoItemSetBytes(int64 n, int k)
+RecoFactorSetBytes(int64 n, int k)
 {
-	return add_size(mul_size(sizeof(int64), n), mul_size(mul_size(sizeof(float), n), k));
+	Size		per_row = sizeof(int64) + sizeof(float) * (k + 1);
+
+	return add_size(mul_size(per_row, n), sizeof(float) * (Size) k * k);
 }
 
 /* Total bytes cached. */
@@ -94,39 +102,40 @@ RecoCacheMakeRoom(Size needed, Size budget)
 }
 
 /*
- * The item matrix of a model version: from the cache, or loaded through SPI
- * (the caller must be SPI-connected) and cached if it fits reco.cache_size;
- * otherwise loaded into `fallback` for this call only.
+ * One side's factor matrix of a model version: from the cache, or loaded
+ * through SPI (the caller must be SPI-connected) and cached if it fits
+ * reco.cache_size; otherwise loaded into `fallback` for this call only.
  */
-const RecoItemSet *
-RecoCacheItems(const RecoModelInfo *model, MemoryContext fallback)
+RecoFactorSet *
+RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext fallback)
 {
 	Size		budget = (Size) reco_cache_size_kb * 1024;
-	Size		bytes = RecoItemSetBytes(model->n_items, model->factors);
+	Size		bytes = RecoFactorSetBytes(side == RECO_SIDE_ITEMS ? model->n_items : model->n_users,
+									   model->factors);
 	MemoryContext cxt;
 	RecoCacheEntry *entry;
-	RecoItemSet *uncached;
+	RecoFactorSet *uncached;
 	int			i;
 
 	for (i = 0; i < reco_cache_len; i++)
-		if (reco_cache[i].model_id == model->model_id)
+		if (reco_cache[i].model_id == model->model_id && reco_cache[i].side == side)
 		{
 			reco_cache[i].last_used = ++reco_cache_clock;
 			reco_cache[i].hits++;
-			return &reco_cache[i].items;
+			return &reco_cache[i].set;
 		}
 
 	if (bytes > budget)
 	{
-		uncached = MemoryContextAlloc(fallback, sizeof(RecoItemSet));
-		RecoLoadItems(model, uncached, fallback);
+		uncached = MemoryContextAlloc(fallback, sizeof(RecoFactorSet));
+		RecoLoadFactors(model, side, uncached, fallback);
 		return uncached;
 	}
 
 	/* load under the caller's context first: an error here frees it all */
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "reco item cache", ALLOCSET_DEFAULT_SIZES);
-	uncached = MemoryContextAlloc(cxt, sizeof(RecoItemSet));
-	RecoLoadItems(model, uncached, cxt);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "reco factor cache", ALLOCSET_DEFAULT_SIZES);
+	uncached = MemoryContextAlloc(cxt, sizeof(RecoFactorSet));
+	RecoLoadFactors(model, side, uncached, cxt);
 
 	RecoCacheMakeRoom(bytes, budget);
 	if (reco_cache_len == reco_cache_cap)
@@ -141,19 +150,50 @@ RecoCacheItems(const RecoModelInfo *model, MemoryContext fallback)
 	MemoryContextSetParent(cxt, TopMemoryContext);
 	entry = &reco_cache[reco_cache_len++];
 	entry->model_id = model->model_id;
+	entry->side = side;
 	entry->version = model->version;
-	entry->items = *uncached;
+	entry->set = *uncached;
 	entry->cxt = cxt;
 	entry->bytes = bytes;
 	entry->last_used = ++reco_cache_clock;
 	entry->loaded_at = GetCurrentTimestamp();
 	entry->hits = 0;
-	return &entry->items;
+	return &entry->set;
+}
+
+/* The Euclidean norm of every row of a set, computed once into the set's context. */
+const float *
+RecoFactorNorms(RecoFactorSet *set)
+{
+	if (set->norms == NULL)
+	{
+		float	   *norms = MemoryContextAllocHuge(set->cxt, sizeof(float) * Max(set->n, 1));
+		int64		i;
+
+		for (i = 0; i < set->n; i++)
+			norms[i] = cblas_snrm2(set->k, set->factors + i * set->k, 1);
+		set->norms = norms;
+	}
+	return set->norms;
+}
+
+/* FᵀF of a set (k x k), computed once into the set's context, as training computes it. */
+const float *
+RecoFactorGram(RecoFactorSet *set)
+{
+	if (set->gram == NULL)
+	{
+		float	   *gram = MemoryContextAlloc(set->cxt, sizeof(float) * set->k * set->k);
+
+		RecoAlsGram(set->factors, set->n, set->k, gram);
+		set->gram = gram;
+	}
+	return set->gram;
 }
 
 PG_FUNCTION_INFO_V1(reco_cache_info);
 
-/* reco.cache_info(): one row per cached item matrix of this backend. */
+/* reco.cache_info(): one row per cached factor matrix of this backend. */
 Datum
 reco_cache_info(PG_FUNCTION_ARGS)
 {
@@ -164,16 +204,17 @@ reco_cache_info(PG_FUNCTION_ARGS)
 	for (i = 0; i < reco_cache_len; i++)
 	{
 		RecoCacheEntry *e = &reco_cache[i];
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, false};
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
 
 		values[0] = Int64GetDatum(e->model_id);
 		values[1] = Int32GetDatum(e->version);
-		values[2] = Int64GetDatum(e->items.n);
-		values[3] = Int32GetDatum(e->items.k);
-		values[4] = Int64GetDatum((int64) e->bytes);
-		values[5] = Int64GetDatum(e->hits);
-		values[6] = TimestampTzGetDatum(e->loaded_at);
+		values[2] = CStringGetTextDatum(e->side == RECO_SIDE_ITEMS ? "items" : "users");
+		values[3] = Int64GetDatum(e->set.n);
+		values[4] = Int32GetDatum(e->set.k);
+		values[5] = Int64GetDatum((int64) e->bytes);
+		values[6] = Int64GetDatum(e->hits);
+		values[7] = TimestampTzGetDatum(e->loaded_at);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -181,7 +222,7 @@ reco_cache_info(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(reco_cache_reset);
 
-/* reco.cache_reset(): frees every cached item matrix of this backend. */
+/* reco.cache_reset(): frees every cached factor matrix of this backend. */
 Datum
 reco_cache_reset(PG_FUNCTION_ARGS)
 {

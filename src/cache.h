@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * cache.h
- *	  Per-backend cache of the item matrices of served models.
+ *	  Per-backend cache of the factor matrices of served models.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,6 +12,9 @@
 
 #include "store.h"
 
-extern const RecoItemSet *RecoCacheItems(const RecoModelInfo *model, MemoryContext fallback);
+extern RecoFactorSet *RecoCacheFactors(const RecoModelInfo *model, RecoSide side,
+									   MemoryContext fallback);
+extern const float *RecoFactorNorms(RecoFactorSet *set);
+extern const float *RecoFactorGram(RecoFactorSet *set);
 
 #endif							/* RECO_CACHE_H */

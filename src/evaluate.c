@@ -230,7 +230,7 @@ reco_evaluate_pairs(PG_FUNCTION_ARGS)
 	MemoryContext outer = CurrentMemoryContext;
 	TupleDesc	tupdesc;
 	RecoModelInfo model;
-	RecoItemSet items;
+	RecoFactorSet items;
 	RecoUserSet users;
 	RecoMetricSums sums;
 	RecoPair   *pairs;
@@ -272,8 +272,8 @@ reco_evaluate_pairs(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "reco: SPI_connect failed, please report a bug");
 	RecoLookupModel(name, &model);
-	RecoLoadItems(&model, &items, outer);
-	RecoLoadUsers(&model, test_users, n_test_users, &users, outer);
+	RecoLoadFactors(&model, RECO_SIDE_ITEMS, &items, outer);
+	RecoLoadUsers(&model, test_users, n_test_users, false, &users, outer);
 	SPI_finish();
 
 	scores = MemoryContextAllocHuge(outer, mul_size(sizeof(float) * RECO_EVAL_BLOCK, Max(items.n, 1)));

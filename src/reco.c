@@ -15,6 +15,7 @@
 
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -48,7 +49,7 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("reco.cache_size",
-							"Memory each backend may use to cache item factors of served models.",
+							"Memory each backend may use to cache the factors of served models.",
 							NULL,
 							&reco_cache_size_kb,
 							256 * 1024, 0, INT_MAX,
@@ -103,4 +104,11 @@ Datum
 reco_version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(RECO_VERSION));
+}
+
+/* Polled by the kernels on the backend's thread: has a cancel, timeout or termination arrived? */
+bool
+RecoInterruptPending(void *arg)
+{
+	return QueryCancelPending || ProcDiePending;
 }

@@ -21,5 +21,6 @@ extern char *reco_model;		/* default model of the short recommend() */
 
 extern int	RecoEffectiveThreads(int requested);
 extern void RecoCheckModelName(const char *name);
+extern bool RecoInterruptPending(void *arg);
 
 #endif							/* RECO_H */

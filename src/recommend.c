@@ -1,79 +1,139 @@
 /*-------------------------------------------------------------------------
  *
  * recommend.c
- *	  reco.recommend: exact top-n items for a stored user.
+ *	  reco.recommend (long and short form), reco.recommend_for_items and
+ *	  reco.recommend_all: exact top-n items for users.
  *
- * The newest committed version of the model is looked up (one SPI query),
- * its item matrix comes from the per-backend cache (cache.c), the user's
- * factors and training items from reco.user_factors (one SPI query).  All
- * items are scored with one sgemv (or, with `candidates`, only those items,
- * one dot product each), excluded items get -INFINITY, and a bounded heap
- * selects the best n: higher score first, ties by lower item id.
+ * The newest committed version of the model is looked up (one saved-plan
+ * SPI query), its item matrix comes from the per-backend cache (cache.c),
+ * the user's factors and training items from reco.user_factors (one more).
+ * Every item (or, with `candidates`, every candidate) is scored with the
+ * kernel's dot product (RecoAlsScoreRows), excluded items get -INFINITY, and
+ * a bounded heap selects the best n: higher score first, ties by lower item
+ * id.  recommend_for_items first folds the given interactions into a user
+ * vector with the exact least-squares step of training; recommend_all
+ * scores blocks of users on the thread pool (batch.c) with the same dot
+ * product, so its answers are recommend's, bit for bit.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <math.h>
-#include <cblas.h>
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "als.h"
+#include "batch.h"
 #include "cache.h"
 #include "reco.h"
+#include "serve.h"
 #include "store.h"
 #include "topk.h"
 
-/* The non-NULL elements of a bigint[] (NULL array: none); sets *n. */
-static int64 *
-RecoBigintElements(ArrayType *array, int *n)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			count,
-				i;
-	int64	   *out;
+/* recommend_all: heap entries per batch call (bounds its memory). */
+#define RECO_ALL_CHUNK_ENTRIES (4 * 1024 * 1024)
 
-	*n = 0;
-	if (array == NULL)
-		return NULL;
-	deconstruct_array(array, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &count);
-	out = palloc(sizeof(int64) * Max(count, 1));
-	for (i = 0; i < count; i++)
-		if (!nulls[i])
-			out[(*n)++] = DatumGetInt64(elems[i]);
-	return out;
-}
-
-/* Sets scores[i] = -INFINITY for every listed id the item set holds. */
+/*
+ * Scores the eligible items for user vector `vec` and emits the best n as
+ * (item_id, score) rows: all items, or only `candidates` if given; minus
+ * `seen` (ascending ids) and `exclude`.
+ */
 static void
-RecoExcludeIds(const RecoItemSet *items, const int64 *ids, int64 n, float *scores)
+RecoEmitTopItems(ReturnSetInfo *rsinfo, const RecoFactorSet *items, const float *vec, int n,
+				 const RecoIdList *candidates, const RecoIdList *seen, const RecoIdList *exclude)
 {
-	int64		i;
+	float	   *scores = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(items->n, 1));
 
-	for (i = 0; i < n; i++)
+	if (candidates == NULL)
+		RecoAlsScoreRows(items->factors, NULL, items->n, items->k, vec, scores);
+	else
 	{
-		int64		idx = RecoFindId(items->ids, items->n, ids[i]);
+		int32	   *rows = palloc(sizeof(int32) * Max(candidates->n, 1));
+		float	   *cand_scores = palloc(sizeof(float) * Max(candidates->n, 1));
+		int			n_rows = 0,
+					i;
 
-		if (idx >= 0)
-			scores[idx] = -INFINITY;
+		/* only the candidates are scored; everything else stays excluded */
+		for (i = 0; i < items->n; i++)
+			scores[i] = -INFINITY;
+		for (i = 0; i < candidates->n; i++)
+		{
+			int64		idx = RecoFindId(items->ids, items->n, candidates->ids[i]);
+
+			if (idx >= 0)
+				rows[n_rows++] = (int32) idx;
+		}
+		RecoAlsScoreRows(items->factors, rows, n_rows, items->k, vec, cand_scores);
+		for (i = 0; i < n_rows; i++)
+			scores[rows[i]] = cand_scores[i];
 	}
+	if (seen != NULL)
+		RecoExcludeIds(items, seen, scores);
+	if (exclude != NULL)
+		RecoExcludeIds(items, exclude, scores);
+	RecoEmitTop(rsinfo, items->ids, scores, items->n, n);
 }
 
-/* Errors out on a NULL argument that has no meaning as "nothing". */
-static void
-RecoRequireArg(FunctionCallInfo fcinfo, int arg, const char *name)
+/*
+ * The shared body of both recommend forms: model name resolved, arguments
+ * from position `first` on are (user_id, n, exclude_seen, candidates,
+ * exclude); missing trailing ones take their defaults.
+ */
+static Datum
+RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 {
-	if (PG_ARGISNULL(arg))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext call_cxt = CurrentMemoryContext;
+	bool		exclude_seen = true;
+	RecoIdList	candidates,
+				exclude,
+				seen;
+	bool		has_candidates = PG_NARGS() > first + 3 && !PG_ARGISNULL(first + 3);
+	RecoModelInfo model;
+	RecoFactorSet *items;
+	RecoUserSet user;
+	int64		user_id;
+
+	if (PG_NARGS() > first + 2)
+	{
+		RecoRequireArg(fcinfo, first + 2, "exclude_seen");
+		exclude_seen = PG_GETARG_BOOL(first + 2);
+	}
+	RecoArgIdList(fcinfo, first + 3, &candidates);
+	RecoArgIdList(fcinfo, first + 4, &exclude);
+
+	InitMaterializedSRF(fcinfo, 0);
+	RecoSpiConnect();
+	RecoLookupModel(name, &model);
+	if (PG_ARGISNULL(first))
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	user_id = PG_GETARG_INT64(first);
+	RecoLoadUsers(&model, &user_id, 1, false, &user, call_cxt);
+	if (user.n == 0)
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	items = RecoCacheFactors(&model, RECO_SIDE_ITEMS, call_cxt);
+	SPI_finish();
+
+	seen.ids = user.seen_items;
+	seen.n = user.seen_ptr[1];
+	RecoEmitTopItems(rsinfo, items, user.factors, n, has_candidates ? &candidates : NULL,
+					 exclude_seen ? &seen : NULL, &exclude);
+	return (Datum) 0;
 }
 
 PG_FUNCTION_INFO_V1(reco_recommend);
@@ -85,92 +145,298 @@ PG_FUNCTION_INFO_V1(reco_recommend);
 Datum
 reco_recommend(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext call_cxt = CurrentMemoryContext;
-	char	   *name;
-	int64		user_id;
-	int			n;
-	bool		exclude_seen;
-	int			n_candidates = 0,
-				n_exclude = 0;
-	int64	   *candidates,
-			   *exclude;
-	RecoModelInfo model;
-	const RecoItemSet *items;
-	RecoUserSet user;
-	float	   *scores;
-	RecoScored *top;
-	int			found,
-				i;
-
 	RecoRequireArg(fcinfo, 0, "model");
 	RecoRequireArg(fcinfo, 2, "n");
-	RecoRequireArg(fcinfo, 3, "exclude_seen");
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	n = PG_GETARG_INT32(2);
-	exclude_seen = PG_GETARG_BOOL(3);
+	return RecoRecommendUser(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), 1,
+							 RecoCheckN(PG_GETARG_INT32(2)));
+}
+
+PG_FUNCTION_INFO_V1(reco_recommend_default);
+
+/*
+ * reco.recommend(user_id, n): the short form, serving the model named by
+ * reco.model, or the only model there is.
+ */
+Datum
+reco_recommend_default(PG_FUNCTION_ARGS)
+{
+	MemoryContext call_cxt = CurrentMemoryContext;
+	char	   *name;
+	int64		n;
+
+	RecoRequireArg(fcinfo, 1, "n");
+	n = PG_GETARG_INT64(1);
 	if (n <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("n must be positive, not %d", n)));
-	candidates = RecoBigintElements(PG_ARGISNULL(4) ? NULL : PG_GETARG_ARRAYTYPE_P(4), &n_candidates);
-	exclude = RecoBigintElements(PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5), &n_exclude);
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "reco: SPI_connect failed, please report a bug");
-	RecoLookupModel(name, &model);
-	if (PG_ARGISNULL(1))
-	{
-		SPI_finish();
-		return (Datum) 0;
-	}
-	user_id = PG_GETARG_INT64(1);
-	RecoLoadUsers(&model, &user_id, 1, &user, call_cxt);
-	if (user.n == 0)
-	{
-		SPI_finish();
-		return (Datum) 0;
-	}
-	items = RecoCacheItems(&model, call_cxt);
+				 errmsg("n must be positive, not " INT64_FORMAT, n)));
+	RecoSpiConnect();
+	name = MemoryContextStrdup(call_cxt, RecoDefaultModelName());
 	SPI_finish();
+	/* more than the catalogue means every eligible item */
+	return RecoRecommendUser(fcinfo, name, 0, (int) Min(n, PG_INT32_MAX));
+}
 
-	scores = MemoryContextAllocHuge(call_cxt, sizeof(float) * Max(items->n, 1));
-	if (PG_ARGISNULL(4))
+/*
+ * Turns items[] / weights[] into the row of an exact fold-in: dense item
+ * indices (ascending, duplicates summed) and weights.  Unknown items are
+ * reported in one NOTICE; NULL items are skipped.  Returns the entry count.
+ */
+static int64
+RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indices_out,
+			  float **weights_out, RecoIdList *given)
+{
+	Datum	   *item_elems,
+			   *weight_elems = NULL;
+	bool	   *item_nulls,
+			   *weight_nulls = NULL;
+	int			n_elems,
+				n_weights = 0,
+				i;
+	RecoWeightedIndex *entries;
+	int64		n = 0,
+				out = 0,
+				unknown = 0;
+	StringInfoData unknown_list;
+	int32	   *indices;
+	float	   *weights;
+
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &item_elems, &item_nulls, &n_elems);
+	if (!PG_ARGISNULL(2))
 	{
-		if (items->n > 0)
-			cblas_sgemv(CblasRowMajor, CblasNoTrans, (int) items->n, items->k, 1.0f,
-						items->factors, items->k, user.factors, 1, 0.0f, scores, 1);
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), FLOAT4OID, 4, true, TYPALIGN_INT,
+						  &weight_elems, &weight_nulls, &n_weights);
+		if (n_weights != n_elems)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("items and weights must have the same length, not %d and %d", n_elems, n_weights)));
 	}
-	else
+	entries = palloc(sizeof(RecoWeightedIndex) * Max(n_elems, 1));
+	given->ids = palloc(sizeof(int64) * Max(n_elems, 1));
+	given->n = 0;
+	initStringInfo(&unknown_list);
+	for (i = 0; i < n_elems; i++)
 	{
-		/* only the candidates are scored; everything else stays excluded */
-		for (i = 0; i < items->n; i++)
-			scores[i] = -INFINITY;
-		for (i = 0; i < n_candidates; i++)
-		{
-			int64		idx = RecoFindId(items->ids, items->n, candidates[i]);
+		int64		id,
+					idx;
+		float		w = 1.0f;
 
-			if (idx >= 0)
-				scores[idx] = cblas_sdot(items->k, items->factors + idx * items->k, 1,
-										 user.factors, 1);
+		if (weight_elems != NULL)
+		{
+			if (weight_nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("weights must not contain NULL values")));
+			w = DatumGetFloat4(weight_elems[i]);
+			if (!isfinite(w))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("weights must be finite, not %g (element %d)", w, i + 1)));
+		}
+		if (item_nulls[i])
+			continue;
+		id = DatumGetInt64(item_elems[i]);
+		given->ids[given->n++] = id;
+		idx = RecoFindId(items->ids, items->n, id);
+		if (idx < 0)
+		{
+			if (unknown++ < 10)
+				appendStringInfo(&unknown_list, "%s" INT64_FORMAT, unknown > 1 ? ", " : "", id);
+			continue;
+		}
+		entries[n].index = (int32) idx;
+		entries[n].weight = w;
+		n++;
+	}
+	if (unknown > 0)
+		ereport(NOTICE,
+				(errmsg("ignored " INT64_FORMAT " item%s the model does not know: %s%s",
+						unknown, unknown > 1 ? "s" : "", unknown_list.data, unknown > 10 ? ", ..." : "")));
+	qsort(entries, n, sizeof(RecoWeightedIndex), RecoCompareWeightedIndex);
+	indices = palloc(sizeof(int32) * Max(n, 1));
+	weights = palloc(sizeof(float) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		if (out > 0 && indices[out - 1] == entries[i].index)
+			weights[out - 1] += entries[i].weight;	/* duplicates are summed, as in training */
+		else
+		{
+			indices[out] = entries[i].index;
+			weights[out] = entries[i].weight;
+			out++;
 		}
 	}
-	if (exclude_seen)
-		RecoExcludeIds(items, user.seen_items, user.seen_ptr[1] - user.seen_ptr[0], scores);
-	RecoExcludeIds(items, exclude, n_exclude, scores);
+	qsort(given->ids, given->n, sizeof(int64), RecoCompareInt64);
+	*indices_out = indices;
+	*weights_out = weights;
+	return out;
+}
 
-	n = (int) Min((int64) n, items->n);
-	top = palloc(sizeof(RecoScored) * Max(n, 1));
-	found = RecoTopK(scores, items->n, n, top);
-	for (i = 0; i < found; i++)
+PG_FUNCTION_INFO_V1(reco_recommend_for_items);
+
+/*
+ * reco.recommend_for_items(model, items, weights, n, exclude_seen,
+ * candidates, exclude): folds the interactions into a user vector (the exact
+ * solve of training, item factors fixed) and recommends for it.
+ */
+Datum
+reco_recommend_for_items(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext call_cxt = CurrentMemoryContext;
+	char	   *name;
+	int			n;
+	bool		exclude_seen;
+	RecoIdList	candidates,
+				exclude,
+				given;
+	RecoModelInfo model;
+	RecoFactorSet *items;
+	int32	   *indices;
+	float	   *weights;
+	float	   *vec;
+	int64		n_entries;
+
+	RecoRequireArg(fcinfo, 0, "model");
+	RecoRequireArg(fcinfo, 1, "items");
+	RecoRequireArg(fcinfo, 3, "n");
+	RecoRequireArg(fcinfo, 4, "exclude_seen");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	n = RecoCheckN(PG_GETARG_INT32(3));
+	exclude_seen = PG_GETARG_BOOL(4);
+	RecoArgIdList(fcinfo, 5, &candidates);
+	RecoArgIdList(fcinfo, 6, &exclude);
+
+	InitMaterializedSRF(fcinfo, 0);
+	RecoSpiConnect();
+	RecoLookupModel(name, &model);
+	items = RecoCacheFactors(&model, RECO_SIDE_ITEMS, call_cxt);
+	SPI_finish();
+
+	n_entries = RecoFoldInRow(fcinfo, items, &indices, &weights, &given);
+	vec = palloc(sizeof(float) * items->k);
+	if (!RecoAlsSolveRowExact(RecoFactorGram(items), items->factors, items->k, indices, weights,
+							  n_entries, model.alpha, model.regularization, vec))
+		ereport(ERROR,
+				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
+				 errmsg("the fold-in least-squares system is not positive definite"),
+				 errhint("Check the weights: very large negative weights can make it indefinite.")));
+	RecoEmitTopItems(rsinfo, items, vec, n, PG_ARGISNULL(5) ? NULL : &candidates,
+					 exclude_seen ? &given : NULL, &exclude);
+	return (Datum) 0;
+}
+
+/* Turns a batch kernel status into the right error; returns on success. */
+static void
+RecoCheckBatchStatus(RecoAlsStatus status)
+{
+	switch (status)
 	{
-		Datum		values[2];
-		bool		nulls[2] = {false, false};
+		case RECO_ALS_OK:
+			return;
+		case RECO_ALS_STOPPED:
+			CHECK_FOR_INTERRUPTS();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("batch scoring was interrupted")));
+			break;
+		case RECO_ALS_NO_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory in batch scoring")));
+			break;
+		case RECO_ALS_THREAD_ERROR:
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("could not start the batch scoring threads"),
+					 errhint("Set reco.threads to 1 to score on the backend's own thread.")));
+			break;
+		default:
+			elog(ERROR, "reco: batch scoring failed (%s), please report a bug", RecoAlsStatusString(status));
+	}
+}
 
-		values[0] = Int64GetDatum(items->ids[top[i].index]);
-		values[1] = Float4GetDatum(top[i].score);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+PG_FUNCTION_INFO_V1(reco_recommend_all);
+
+/*
+ * reco.recommend_all(model, n, users, exclude_seen): (user_id, rank,
+ * item_id, score) for every known user of the list (NULL: every user of the
+ * model), users in id order, each exactly as reco.recommend ranks them.
+ */
+Datum
+reco_recommend_all(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext call_cxt = CurrentMemoryContext;
+	char	   *name;
+	int			n;
+	bool		exclude_seen;
+	RecoIdList	wanted;
+	RecoModelInfo model;
+	RecoFactorSet *items;
+	RecoUserSet users;
+	RecoAlsHooks hooks = {RecoInterruptPending, NULL};
+	int64		chunk,
+				u0;
+	RecoScored *top;
+	int		   *found;
+
+	RecoRequireArg(fcinfo, 0, "model");
+	RecoRequireArg(fcinfo, 1, "n");
+	RecoRequireArg(fcinfo, 3, "exclude_seen");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	n = RecoCheckN(PG_GETARG_INT32(1));
+	exclude_seen = PG_GETARG_BOOL(3);
+	RecoArgIdList(fcinfo, 2, &wanted);
+	if (!PG_ARGISNULL(2))
+		wanted.n = RecoSortUnique(wanted.ids, wanted.n);
+
+	InitMaterializedSRF(fcinfo, 0);
+	RecoSpiConnect();
+	RecoLookupModel(name, &model);
+	RecoLoadUsers(&model, PG_ARGISNULL(2) ? NULL : wanted.ids, wanted.n, false, &users, call_cxt);
+	items = RecoCacheFactors(&model, RECO_SIDE_ITEMS, call_cxt);
+	SPI_finish();
+
+	n = (int) Min((int64) n, Max(items->n, 1));
+	chunk = Max(RECO_ALL_CHUNK_ENTRIES / n, 64);
+	top = MemoryContextAllocHuge(call_cxt, mul_size(sizeof(RecoScored) * n, chunk));
+	found = palloc(sizeof(int) * chunk);
+	for (u0 = 0; u0 < users.n; u0 += chunk)
+	{
+		RecoBatchInput in;
+		int64		u;
+
+		in.items = items->factors;
+		in.item_ids = items->ids;
+		in.n_items = items->n;
+		in.k = items->k;
+		in.users = users.factors + u0 * users.k;
+		in.n_users = Min(chunk, users.n - u0);
+		in.excl_ptr = exclude_seen ? users.seen_ptr + u0 : NULL;
+		in.excl_ids = users.seen_items;
+		in.n = n;
+		in.threads = RecoEffectiveThreads(0);
+		RecoCheckBatchStatus(RecoBatchTopN(&in, &hooks, top, found));
+		for (u = 0; u < in.n_users; u++)
+		{
+			int			r;
+
+			for (r = 0; r < found[u]; r++)
+			{
+				Datum		values[4];
+				bool		nulls[4] = {false, false, false, false};
+				RecoScored *entry = &top[u * n + r];
+
+				values[0] = Int64GetDatum(users.ids[u0 + u]);
+				values[1] = Int32GetDatum(r + 1);
+				values[2] = Int64GetDatum(items->ids[entry->index]);
+				values[3] = Float4GetDatum(entry->score);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+		}
+		CHECK_FOR_INTERRUPTS();
 	}
 	return (Datum) 0;
 }

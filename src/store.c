@@ -31,6 +31,7 @@
 #include "utils/memutils.h"
 
 #include "model.h"
+#include "reco.h"
 #include "store.h"
 
 /* Rows per INSERT batch, and flat seen-item elements per user batch. */
@@ -303,31 +304,59 @@ RecoFetchVersionRow(int64 model_id)
 	return SPI_datumTransfer(RecoResultValue(1, &isnull), false, -1);
 }
 
+/*
+ * A read statement prepared once per backend (SPI_keepplan) and kept in
+ * *slot: serving runs the same few statements on every call, and the plan
+ * cache revalidates them if the tables change.
+ */
+static SPIPlanPtr
+RecoSavedPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = RecoPrepare(sql, nargs, types);
+
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "reco: SPI_keepplan failed, please report a bug");
+		*slot = plan;
+	}
+	return *slot;
+}
+
+/* Comma-separated names of every model, or NULL if there is none. */
+static char *
+RecoModelNames(void)
+{
+	bool		isnull;
+	Datum		list;
+
+	RecoExecuteArgs("SELECT pg_catalog.string_agg(DISTINCT name, ', ' ORDER BY name) FROM reco.models",
+					0, NULL, NULL, true);
+	if (SPI_processed != 1)
+		return NULL;
+	list = RecoResultValue(1, &isnull);
+	return isnull ? NULL : TextDatumGetCString(list);
+}
+
 /* Finds the served (newest) version of a model; 42704 with the known names if none. */
 void
 RecoLookupModel(const char *name, RecoModelInfo *info)
 {
+	static SPIPlanPtr plan = NULL;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
 	bool		isnull;
 
-	RecoExecuteArgs("SELECT model_id, version, factors, n_users, n_items, "
-					"(params->>'alpha')::real, (params->>'regularization')::real "
-					"FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
-					1, types, values, true);
+	RecoExecute(RecoSavedPlan(&plan,
+							  "SELECT model_id, version, factors, n_users, n_items, "
+							  "(params->>'alpha')::real, (params->>'regularization')::real "
+							  "FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
+							  1, types),
+				values, true, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 	{
-		char	   *known = NULL;
+		char	   *known = RecoModelNames();
 
-		RecoExecuteArgs("SELECT pg_catalog.string_agg(DISTINCT name, ', ' ORDER BY name) FROM reco.models",
-						0, NULL, NULL, true);
-		if (SPI_processed == 1)
-		{
-			Datum		list = RecoResultValue(1, &isnull);
-
-			if (!isnull)
-				known = TextDatumGetCString(list);
-		}
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
@@ -339,25 +368,65 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	info->factors = DatumGetInt32(RecoResultValue(3, &isnull));
 	info->n_users = DatumGetInt64(RecoResultValue(4, &isnull));
 	info->n_items = DatumGetInt64(RecoResultValue(5, &isnull));
+	/* a hand-made models row may lack params: confidence = weight, no ridge */
 	info->alpha = DatumGetFloat4(RecoResultValue(6, &isnull));
+	if (isnull)
+		info->alpha = 1.0f;
 	info->regularization = DatumGetFloat4(RecoResultValue(7, &isnull));
+	if (isnull)
+		info->regularization = 0.0f;
 }
 
-/* Loads every item factor of a model, ordered by item id, into mcxt. */
-void
-RecoLoadItems(const RecoModelInfo *model, RecoItemSet *items, MemoryContext mcxt)
+/*
+ * The model the short forms serve: the setting reco.model if set, else the
+ * only model there is; otherwise 42704 with a hint.
+ */
+char *
+RecoDefaultModelName(void)
 {
+	char	   *known;
+
+	if (reco_model != NULL && reco_model[0] != '\0')
+		return pstrdup(reco_model);
+	known = RecoModelNames();
+	if (known == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("no model to serve: reco.model is not set and no model has been trained"),
+				 errhint("Train one with reco.train or the reco.fit aggregate.")));
+	if (strchr(known, ',') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("no model to serve: reco.model is not set and there is more than one model"),
+				 errhint("SET reco.model to one of: %s; or name the model: reco.recommend(model, user_id, n).", known)));
+	return known;
+}
+
+/*
+ * Loads one side's factors of a model (every item or every user), ordered by
+ * id, into a new set whose arrays live in mcxt.
+ */
+void
+RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, MemoryContext mcxt)
+{
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	static const char *const sql[2] = {
+		"SELECT item_id, factors FROM reco.item_factors WHERE model_id = $1 ORDER BY item_id",
+		"SELECT user_id, factors FROM reco.user_factors WHERE model_id = $1 ORDER BY user_id"
+	};
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(model->model_id)};
-	SPIPlanPtr	plan = RecoPrepare("SELECT item_id, factors FROM reco.item_factors "
-								   "WHERE model_id = $1 ORDER BY item_id", 1, types);
-	Portal		portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+	int64		expected = side == RECO_SIDE_ITEMS ? model->n_items : model->n_users;
+	Portal		portal = SPI_cursor_open(NULL, RecoSavedPlan(&plans[side], sql[side], 1, types),
+										 values, NULL, true);
 	int			k = model->factors;
 	int64		n = 0;
 
-	items->k = k;
-	items->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(model->n_items, 1));
-	items->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(model->n_items, 1)));
+	memset(set, 0, sizeof(*set));
+	set->k = k;
+	set->cxt = mcxt;
+	set->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(expected, 1));
+	set->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(expected, 1)));
 	for (;;)
 	{
 		uint64		r;
@@ -365,54 +434,85 @@ RecoLoadItems(const RecoModelInfo *model, RecoItemSet *items, MemoryContext mcxt
 		SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
 		if (SPI_processed == 0)
 			break;
-		if (n + (int64) SPI_processed > model->n_items)
+		if (n + (int64) SPI_processed > expected)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model " INT64_FORMAT " has more item rows than its n_items (" INT64_FORMAT ")",
-							model->model_id, model->n_items)));
+					 errmsg("model " INT64_FORMAT " has more %s rows than its models row says (" INT64_FORMAT ")",
+							model->model_id, side == RECO_SIDE_ITEMS ? "item" : "user", expected)));
 		for (r = 0; r < SPI_processed; r++)
 		{
 			bool		isnull;
 			HeapTuple	tuple = SPI_tuptable->vals[r];
 
-			items->ids[n] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
+			set->ids[n] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
 			RecoDecodeFactors(DatumGetByteaPP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
-							  k, items->factors + n * k);
+							  k, set->factors + n * k);
 			n++;
 		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
-	items->n = n;
+	set->n = n;
 }
 
-/* Loads factors and seen items of the given users (ascending ids) into mcxt; unknown users are left out. */
-void
-RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, RecoUserSet *users, MemoryContext mcxt)
+/* Checks a stored one-dimensional array without NULLs of the given type; returns its length. */
+static int64
+RecoStoredArrayLength(ArrayType *array, Oid type, const char *column, int64 user_id, int64 model_id)
 {
+	if (ARR_NDIM(array) > 1 || ARR_ELEMTYPE(array) != type || array_contains_nulls(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("%s of user " INT64_FORMAT " in model " INT64_FORMAT " is malformed",
+						column, user_id, model_id)));
+	return ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+}
+
+/*
+ * Loads factors and training interactions (items, and weights if asked) of
+ * the given users (ascending ids; user_ids NULL: every user of the model)
+ * into mcxt, ordered by user id; unknown users are left out.
+ */
+void
+RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool with_weights,
+			  RecoUserSet *users, MemoryContext mcxt)
+{
+	static SPIPlanPtr plans[2] = {NULL, NULL};
 	Oid			types[2] = {INT8OID, INT8ARRAYOID};
 	Datum		values[2];
-	Datum	   *id_datums = palloc(sizeof(Datum) * Max(n, 1));
-	SPIPlanPtr	plan = RecoPrepare("SELECT user_id, factors, seen_items FROM reco.user_factors "
-								   "WHERE model_id = $1 AND user_id = ANY($2) ORDER BY user_id", 2, types);
+	bool		all = user_ids == NULL;
 	Portal		portal;
 	int			k = model->factors;
+	int64		capacity = all ? model->n_users : n;
 	int64		found = 0;
 	int64		seen_capacity = 1024;
 	int64		i;
 
-	for (i = 0; i < n; i++)
-		id_datums[i] = Int64GetDatum(user_ids[i]);
 	values[0] = Int64GetDatum(model->model_id);
-	values[1] = RecoArrayOf(id_datums, n, INT8OID);
-	portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+	if (all)
+		portal = SPI_cursor_open(NULL, RecoSavedPlan(&plans[0],
+													 "SELECT user_id, factors, seen_items, seen_weights FROM reco.user_factors "
+													 "WHERE model_id = $1 ORDER BY user_id", 1, types),
+								 values, NULL, true);
+	else
+	{
+		Datum	   *id_datums = palloc(sizeof(Datum) * Max(n, 1));
+
+		for (i = 0; i < n; i++)
+			id_datums[i] = Int64GetDatum(user_ids[i]);
+		values[1] = RecoArrayOf(id_datums, n, INT8OID);
+		portal = SPI_cursor_open(NULL, RecoSavedPlan(&plans[1],
+													 "SELECT user_id, factors, seen_items, seen_weights FROM reco.user_factors "
+													 "WHERE model_id = $1 AND user_id = ANY($2) ORDER BY user_id", 2, types),
+								 values, NULL, true);
+	}
 
 	users->k = k;
-	users->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(n, 1));
-	users->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(n, 1)));
-	users->seen_ptr = MemoryContextAllocHuge(mcxt, sizeof(int64) * (n + 1));
+	users->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(capacity, 1));
+	users->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(capacity, 1)));
+	users->seen_ptr = MemoryContextAllocHuge(mcxt, sizeof(int64) * (capacity + 1));
 	users->seen_items = MemoryContextAllocHuge(mcxt, sizeof(int64) * seen_capacity);
+	users->seen_weights = with_weights ? MemoryContextAllocHuge(mcxt, sizeof(float) * seen_capacity) : NULL;
 	users->seen_ptr[0] = 0;
 	for (;;)
 	{
@@ -421,6 +521,11 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, RecoUs
 		SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
 		if (SPI_processed == 0)
 			break;
+		if (found + (int64) SPI_processed > capacity)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model " INT64_FORMAT " has more user rows than its models row says (" INT64_FORMAT ")",
+							model->model_id, capacity)));
 		for (r = 0; r < SPI_processed; r++)
 		{
 			bool		isnull;
@@ -428,23 +533,32 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, RecoUs
 			ArrayType  *seen;
 			int64		count;
 			int64		used = users->seen_ptr[found];
+			int64		user_id = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
 
-			users->ids[found] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
+			users->ids[found] = user_id;
 			RecoDecodeFactors(DatumGetByteaPP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
 							  k, users->factors + found * k);
 			seen = DatumGetArrayTypeP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
-			if (ARR_NDIM(seen) > 1 || ARR_ELEMTYPE(seen) != INT8OID || array_contains_nulls(seen))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("seen_items of user " INT64_FORMAT " in model " INT64_FORMAT " is malformed",
-								users->ids[found], model->model_id)));
-			count = ArrayGetNItems(ARR_NDIM(seen), ARR_DIMS(seen));
+			count = RecoStoredArrayLength(seen, INT8OID, "seen_items", user_id, model->model_id);
 			while (used + count > seen_capacity)
 			{
 				seen_capacity *= 2;
 				users->seen_items = repalloc_huge(users->seen_items, sizeof(int64) * seen_capacity);
+				if (with_weights)
+					users->seen_weights = repalloc_huge(users->seen_weights, sizeof(float) * seen_capacity);
 			}
 			memcpy(users->seen_items + used, ARR_DATA_PTR(seen), sizeof(int64) * count);
+			if (with_weights)
+			{
+				ArrayType  *weights = DatumGetArrayTypeP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull));
+
+				if (RecoStoredArrayLength(weights, FLOAT4OID, "seen_weights", user_id, model->model_id) != count)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_CORRUPTED),
+							 errmsg("seen_weights of user " INT64_FORMAT " in model " INT64_FORMAT " does not match seen_items",
+									user_id, model->model_id)));
+				memcpy(users->seen_weights + used, ARR_DATA_PTR(weights), sizeof(float) * count);
+			}
 			users->seen_ptr[found + 1] = used + count;
 			found++;
 		}
@@ -453,25 +567,4 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, RecoUs
 	}
 	SPI_cursor_close(portal);
 	users->n = found;
-}
-
-/* Index of id in the ascending ids[0..n), or -1. */
-int64
-RecoFindId(const int64 *ids, int64 n, int64 id)
-{
-	int64		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (ids[mid] == id)
-			return mid;
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
 }

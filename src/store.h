@@ -25,14 +25,24 @@ typedef struct RecoModelInfo
 	float		regularization;
 } RecoModelInfo;
 
-/* A model's item factors, contiguous, ordered by item id. */
-typedef struct RecoItemSet
+/* The two sides of a model. */
+typedef enum RecoSide
+{
+	RECO_SIDE_ITEMS = 0,
+	RECO_SIDE_USERS = 1
+} RecoSide;
+
+/* One side's factors of a model, contiguous, ordered by id. */
+typedef struct RecoFactorSet
 {
 	int64		n;
 	int			k;
 	int64	   *ids;			/* ascending */
 	float	   *factors;		/* n x k, row-major */
-} RecoItemSet;
+	float	   *norms;			/* n Euclidean norms; NULL until computed */
+	float	   *gram;			/* k x k FᵀF; NULL until computed */
+	MemoryContext cxt;			/* owns the arrays above */
+} RecoFactorSet;
 
 /* Factors and training interactions of a set of users, ordered by user id. */
 typedef struct RecoUserSet
@@ -43,6 +53,7 @@ typedef struct RecoUserSet
 	float	   *factors;		/* n x k */
 	int64	   *seen_ptr;		/* n + 1 offsets into seen_items */
 	int64	   *seen_items;		/* item ids, ascending per user */
+	float	   *seen_weights;	/* their summed weights, or NULL if not loaded */
 } RecoUserSet;
 
 /* What a new version's models row records. */
@@ -72,9 +83,10 @@ extern int64 RecoPruneVersions(const char *name, int32 newest, int keep);
 extern Datum RecoFetchVersionRow(int64 model_id);
 
 extern void RecoLookupModel(const char *name, RecoModelInfo *info);
-extern void RecoLoadItems(const RecoModelInfo *model, RecoItemSet *items, MemoryContext mcxt);
-extern int64 RecoFindId(const int64 *ids, int64 n, int64 id);
+extern char *RecoDefaultModelName(void);
+extern void RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set,
+							MemoryContext mcxt);
 extern void RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n,
-						  RecoUserSet *users, MemoryContext mcxt);
+						  bool with_weights, RecoUserSet *users, MemoryContext mcxt);
 
 #endif							/* RECO_STORE_H */

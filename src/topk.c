@@ -57,44 +57,91 @@ RecoCompareScored(const void *a, const void *b)
 	return RecoBetter(x, y) ? -1 : (RecoBetter(y, x) ? 1 : 0);
 }
 
+/* Offers one entry to a bounded heap of at most k entries (worst at the root). */
+void
+RecoTopKPush(RecoScored *heap, int *size, int k, float score, int32_t index)
+{
+	RecoScored	entry;
+
+	entry.score = score;
+	entry.index = index;
+	if (*size < k)
+	{
+		int			j = (*size)++;
+
+		/* sift up: the worst entry rises to the root */
+		heap[j] = entry;
+		while (j > 0 && RecoBetter(heap[(j - 1) / 2], heap[j]))
+		{
+			RecoScored	tmp = heap[j];
+
+			heap[j] = heap[(j - 1) / 2];
+			heap[(j - 1) / 2] = tmp;
+			j = (j - 1) / 2;
+		}
+	}
+	else if (RecoBetter(entry, heap[0]))
+	{
+		heap[0] = entry;
+		RecoSiftDown(heap, *size, 0);
+	}
+}
+
+/* Offers scores[0..n) (index = offset + position) to a bounded heap, skipping -INFINITY. */
+void
+RecoTopKPushAll(RecoScored *heap, int *size, int k, const float *scores, int64_t n,
+				int32_t offset)
+{
+	int64_t		i;
+
+	if (k <= 0)
+		return;
+	for (i = 0; i < n; i++)
+	{
+		/* the common case: not better than the current worst of a full heap */
+		if (*size == k && scores[i] < heap[0].score)
+			continue;
+		if (scores[i] == -INFINITY)
+			continue;
+		RecoTopKPush(heap, size, k, scores[i], offset + (int32_t) i);
+	}
+}
+
+/* Sorts a heap's entries best first. */
+void
+RecoTopKSort(RecoScored *heap, int size)
+{
+	qsort(heap, size, sizeof(RecoScored), RecoCompareScored);
+}
+
 /* Selects the k best of scores[0..n) into out (best first); returns how many. */
 int
 RecoTopK(const float *scores, int64_t n, int k, RecoScored *out)
 {
 	int			size = 0;
-	int64_t		i;
 
-	if (k <= 0)
-		return 0;
-	for (i = 0; i < n; i++)
-	{
-		RecoScored	entry;
-
-		if (scores[i] == -INFINITY)
-			continue;
-		entry.score = scores[i];
-		entry.index = (int32_t) i;
-		if (size < k)
-		{
-			int			j = size++;
-
-			/* sift up: the worst entry rises to the root */
-			out[j] = entry;
-			while (j > 0 && RecoBetter(out[(j - 1) / 2], out[j]))
-			{
-				RecoScored	tmp = out[j];
-
-				out[j] = out[(j - 1) / 2];
-				out[(j - 1) / 2] = tmp;
-				j = (j - 1) / 2;
-			}
-		}
-		else if (RecoBetter(entry, out[0]))
-		{
-			out[0] = entry;
-			RecoSiftDown(out, size, 0);
-		}
-	}
-	qsort(out, size, sizeof(RecoScored), RecoCompareScored);
+	RecoTopKPushAll(out, &size, k, scores, n, 0);
+	RecoTopKSort(out, size);
 	return size;
+}
+
+/* Index of id in the ascending ids[0..n), or -1. */
+int64_t
+RecoFindId(const int64_t *ids, int64_t n, int64_t id)
+{
+	int64_t		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return mid;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
 }

@@ -175,13 +175,6 @@ RecoCheckMemory(const RecoInteractions *sizes, void *arg)
 				 errhint("Raise reco.max_memory, or train with fewer factors or on less data.")));
 }
 
-/* Polled by the kernel on this thread: has a cancel or timeout arrived? */
-static bool
-RecoShouldStop(void *arg)
-{
-	return QueryCancelPending || ProcDiePending;
-}
-
 /* Turns a kernel status into the right error; returns on success. */
 static void
 RecoCheckKernelStatus(RecoAlsStatus status, int iteration)
@@ -250,7 +243,7 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 	RecoInteractions data;
 	RecoMemoryCheck check;
 	RecoAlsConfig cfg;
-	RecoAlsHooks hooks = {RecoShouldStop, NULL};
+	RecoAlsHooks hooks = {RecoInterruptPending, NULL};
 	RecoSparse by_user;
 	RecoSparse by_item;
 	RecoVersionRow row;
@@ -262,6 +255,7 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 	double	   *seconds;
 	double		read_seconds,
 				build_seconds,
+				final_solve_seconds = 0,
 				store_seconds;
 	instr_time	started,
 				phase;
@@ -336,6 +330,22 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 						name, it + 1, state->options.iterations, loss[it], seconds[it])));
 	}
 
+	/*
+	 * One last exact (Cholesky) solve of the user side against the final item
+	 * factors: the stored user vectors are then exactly what folding their
+	 * training items in gives (recommend_for_items, explain), whichever
+	 * solver trained.  Positive definite whenever regularization > 0.
+	 */
+	if (cfg.regularization > 0)
+	{
+		RecoAlsConfig exact = cfg;
+
+		INSTR_TIME_SET_CURRENT(phase);
+		exact.solver = RECO_SOLVER_CHOLESKY;
+		RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, Y, X, &exact, &hooks), state->options.iterations);
+		final_solve_seconds = RecoSecondsSince(phase);
+	}
+
 	/* store the new version */
 	INSTR_TIME_SET_CURRENT(phase);
 	memset(&row, 0, sizeof(row));
@@ -358,9 +368,9 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 	appendStringInfoString(&stats, ", ");
 	RecoAppendJsonArray(&stats, "loss", loss, state->options.iterations);
 	appendStringInfo(&stats,
-					 ", \"store_seconds\": %.6f, \"threads\": %d, \"memory_bytes\": %zu"
-					 ", \"versions_pruned\": " INT64_FORMAT "}",
-					 store_seconds, cfg.threads, check.estimate, pruned);
+					 ", \"final_solve_seconds\": %.6f, \"store_seconds\": %.6f, \"threads\": %d"
+					 ", \"memory_bytes\": %zu, \"versions_pruned\": " INT64_FORMAT "}",
+					 final_solve_seconds, store_seconds, cfg.threads, check.estimate, pruned);
 	row.params_json = RecoTrainOptionsToJson(&state->options);
 	row.n_users = data.n_users;
 	row.n_items = data.n_items;

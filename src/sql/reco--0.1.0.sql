@@ -221,9 +221,76 @@ CREATE FUNCTION reco.recommend(
 COMMENT ON FUNCTION reco.recommend(text, bigint, integer, boolean, bigint[], bigint[]) IS
     'The n best items for a user of the model''s newest version, best first (exact scores, ties by item id)';
 
+CREATE FUNCTION reco.recommend(
+    user_id bigint,
+    n       bigint DEFAULT 10
+) RETURNS TABLE (item_id bigint, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend_default'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.recommend(bigint, bigint) IS
+    'Short form: the n best items for a user of the model named by reco.model (or the only model)';
+
+CREATE FUNCTION reco.recommend_for_items(
+    model        text,
+    items        bigint[],
+    weights      real[] DEFAULT NULL,
+    n            integer DEFAULT 10,
+    exclude_seen boolean DEFAULT true,
+    candidates   bigint[] DEFAULT NULL,
+    exclude      bigint[] DEFAULT NULL
+) RETURNS TABLE (item_id bigint, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend_for_items'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.recommend_for_items(text, bigint[], real[], integer, boolean, bigint[], bigint[]) IS
+    'The n best items for an anonymous user or a cart: the interactions are folded in with training''s exact least-squares step';
+
+CREATE FUNCTION reco.similar_items(
+    model      text,
+    item_id    bigint,
+    n          integer DEFAULT 10,
+    candidates bigint[] DEFAULT NULL
+) RETURNS TABLE (item_id bigint, similarity real)
+    AS 'MODULE_PATHNAME', 'reco_similar_items'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.similar_items(text, bigint, integer, bigint[]) IS
+    'The n items most similar to an item (cosine of the factors), the item itself excluded';
+
+CREATE FUNCTION reco.similar_users(
+    model   text,
+    user_id bigint,
+    n       integer DEFAULT 10
+) RETURNS TABLE (user_id bigint, similarity real)
+    AS 'MODULE_PATHNAME', 'reco_similar_users'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.similar_users(text, bigint, integer) IS
+    'The n users most similar to a user (cosine of the factors), the user excluded';
+
+CREATE FUNCTION reco.explain(
+    model   text,
+    user_id bigint,
+    item_id bigint,
+    n       integer DEFAULT 5
+) RETURNS TABLE (item_id bigint, contribution real)
+    AS 'MODULE_PATHNAME', 'reco_explain'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 5;
+COMMENT ON FUNCTION reco.explain(text, bigint, bigint, integer) IS
+    'The user''s own items that contribute most to an item''s score; all contributions sum to the folded-in score';
+
+CREATE FUNCTION reco.recommend_all(
+    model        text,
+    n            integer DEFAULT 10,
+    users        bigint[] DEFAULT NULL,
+    exclude_seen boolean DEFAULT true
+) RETURNS TABLE (user_id bigint, rank integer, item_id bigint, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend_all'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
+COMMENT ON FUNCTION reco.recommend_all(text, integer, bigint[], boolean) IS
+    'Batch: the n best items of every user (or of the listed users), ranked exactly as reco.recommend ranks them';
+
 CREATE FUNCTION reco.cache_info(
     OUT model_id bigint,
     OUT version integer,
+    OUT side text,
     OUT items bigint,
     OUT factors integer,
     OUT bytes bigint,
@@ -233,13 +300,13 @@ CREATE FUNCTION reco.cache_info(
     AS 'MODULE_PATHNAME', 'reco_cache_info'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION reco.cache_info() IS
-    'The item matrices this backend has cached for serving (bounded by reco.cache_size)';
+    'The factor matrices this backend has cached for serving (bounded by reco.cache_size)';
 
 CREATE FUNCTION reco.cache_reset() RETURNS integer
     AS 'MODULE_PATHNAME', 'reco_cache_reset'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION reco.cache_reset() IS
-    'Frees every item matrix this backend has cached; returns how many there were';
+    'Frees every factor matrix this backend has cached; returns how many there were';
 
 ---------------------------------------------------------------------------
 -- Evaluation

@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * batch.h
+ *	  Batch top-n scoring of many users at once (recommend_all).
+ *
+ * Pure C (libc, pthreads, OpenBLAS cblas), like als.h: no PostgreSQL
+ * headers, so worker threads can run it and it can be tested alone.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RECO_BATCH_H
+#define RECO_BATCH_H
+
+#include <stdint.h>
+
+#include "als.h"
+#include "topk.h"
+
+/* What to score: every user against every item, minus per-user exclusions. */
+typedef struct RecoBatchInput
+{
+	const float *items;			/* n_items x k, row-major */
+	const int64_t *item_ids;	/* n_items, ascending */
+	int64_t		n_items;
+	int			k;
+	const float *users;			/* n_users x k */
+	int64_t		n_users;
+	const int64_t *excl_ptr;	/* n_users + 1 offsets into excl_ids, or NULL */
+	const int64_t *excl_ids;	/* item ids to leave out, ascending per user */
+	int			n;				/* best entries per user, >= 1 */
+	int			threads;		/* total threads including the caller */
+} RecoBatchInput;
+
+/*
+ * Fills out[u * n .. u * n + found[u]) with user u's best items (indices
+ * into the item arrays), best first, ties by lower index: exactly what
+ * scoring one user at a time with sgemv and RecoTopK gives.
+ */
+extern RecoAlsStatus RecoBatchTopN(const RecoBatchInput *in,
+								   const RecoAlsHooks *hooks,
+								   RecoScored *out, int *found);
+
+#endif							/* RECO_BATCH_H */
