@@ -4,11 +4,14 @@
  *	  Batch top-n scoring of many users at once (recommend_all).
  *
  * Users are handed out in blocks to the calling thread plus (threads - 1)
- * worker threads.  A block is scored a tile of items at a time, so the
- * tile's item vectors stay in cache while every user of the block passes
- * over them; each user keeps a bounded heap across tiles.  Scores come from
- * RecoAlsScoreRows, the same dot product single-user serving uses, so the
- * answers are identical to scoring each user alone.
+ * worker threads.  A block walks the items in descending norm order, a tile
+ * at a time (gathered contiguously, so the tile stays in cache while every
+ * user of the block passes over it); each user keeps a bounded heap and
+ * drops out once its n-th best score is larger than |user| x |next item|,
+ * which bounds every remaining score (Cauchy-Schwarz; the margin covers the
+ * dot product's rounding).  Scores come from RecoAlsScoreRows, the dot
+ * product every serving function uses, so answers are identical to scoring
+ * each user against the whole catalogue.
  *
  * Worker threads never call PostgreSQL and block all signals; only the
  * calling thread polls the hooks (between blocks) and tells the others to
@@ -21,6 +24,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "batch.h"
 
@@ -44,47 +48,122 @@ typedef struct RecoBatchWorker
 {
 	RecoBatchJob *job;
 	pthread_t	thread;
+	float	   *tile;			/* RECO_BATCH_TILE x k gathered item rows */
 	float	   *scores;			/* RECO_BATCH_TILE */
-	int64_t    *cursor;			/* RECO_BATCH_USERS: next exclusion per user */
+	float	   *user_norms;		/* RECO_BATCH_USERS */
+	char	   *active;			/* RECO_BATCH_USERS */
+	int64_t    *excl_ptr;		/* RECO_BATCH_USERS + 1 offsets into excl_rank */
+	int32_t    *excl_rank;		/* norm ranks of the block's excluded items */
+	int64_t		excl_cap;
+	int			failed;			/* out of memory growing excl_rank */
 } RecoBatchWorker;
 
-/* Scores users [u0, u1) against every item, tile by tile, into their heaps. */
+/* Relative slack on |u| |y| that covers the float rounding of a k-term dot product. */
+static inline float
+reco_bound_margin(int k)
+{
+	return 1.0f + 4e-6f * (float) k;
+}
+
+/* Collects the norm ranks of the block's excluded items; false if out of memory. */
+static bool
+reco_batch_exclusions(const RecoBatchInput *in, RecoBatchWorker *wk, int64_t u0, int64_t u1)
+{
+	int64_t		u,
+				used = 0;
+
+	wk->excl_ptr[0] = 0;
+	for (u = u0; u < u1; u++)
+	{
+		int64_t		e;
+
+		for (e = in->excl_ptr != NULL ? in->excl_ptr[u] : 0;
+			 in->excl_ptr != NULL && e < in->excl_ptr[u + 1]; e++)
+		{
+			int64_t		idx = RecoFindId(in->item_ids, in->n_items, in->excl_ids[e]);
+
+			if (idx < 0)
+				continue;
+			if (used == wk->excl_cap)
+			{
+				int64_t		cap = wk->excl_cap * 2 + 1024;
+				int32_t    *grown = (int32_t *) realloc(wk->excl_rank, sizeof(int32_t) * cap);
+
+				if (grown == NULL)
+					return false;
+				wk->excl_rank = grown;
+				wk->excl_cap = cap;
+			}
+			wk->excl_rank[used++] = in->norm_rank[idx];
+		}
+		wk->excl_ptr[u - u0 + 1] = used;
+	}
+	return true;
+}
+
+/* Scores users [u0, u1) tile by tile in norm order into their heaps, until each is done. */
 static void
 reco_batch_block(RecoBatchJob *job, RecoBatchWorker *wk, int64_t u0, int64_t u1)
 {
 	const RecoBatchInput *in = job->in;
+	int			k = in->k;
 	int64_t		t0,
 				u;
+	int			n_active = (int) (u1 - u0);
+	float		margin = reco_bound_margin(k);
 
+	if (!reco_batch_exclusions(in, wk, u0, u1))
+	{
+		wk->failed = 1;
+		__atomic_store_n(&job->stop, 1, __ATOMIC_RELEASE);
+		return;
+	}
 	for (u = u0; u < u1; u++)
 	{
+		const float *x = in->users + (size_t) u * k;
+		double		sq = 0.0;
+		int			j;
+
+		for (j = 0; j < k; j++)
+			sq += (double) x[j] * x[j];
+		wk->user_norms[u - u0] = (float) sqrt(sq);
+		wk->active[u - u0] = 1;
 		job->found[u] = 0;
-		wk->cursor[u - u0] = in->excl_ptr != NULL ? in->excl_ptr[u] : 0;
 	}
-	for (t0 = 0; t0 < in->n_items; t0 += RECO_BATCH_TILE)
+	for (t0 = 0; t0 < in->n_items && n_active > 0; t0 += RECO_BATCH_TILE)
 	{
 		int64_t		tn = in->n_items - t0 < RECO_BATCH_TILE ? in->n_items - t0 : RECO_BATCH_TILE;
-		int64_t		t_last_id = in->item_ids[t0 + tn - 1];
+		int64_t		t1 = t0 + tn;
+		const int32_t *rows = in->norm_order + t0;
+		float		next_norm = t1 < in->n_items ? in->item_norms[in->norm_order[t1]] : 0.0f;
+		int64_t		i;
 
+		/* one user: read the rows in place; several: gather the tile once for all */
+		if (n_active > 1)
+			for (i = 0; i < tn; i++)
+				memcpy(wk->tile + (size_t) i * k, in->items + (size_t) rows[i] * k, sizeof(float) * k);
 		for (u = u0; u < u1; u++)
 		{
-			RecoAlsScoreRows(in->items + (size_t) t0 * in->k, NULL, tn, in->k,
-							 in->users + (size_t) u * in->k, wk->scores);
-			if (in->excl_ptr != NULL)
+			RecoScored *heap = job->out + (size_t) u * in->n;
+			int		   *found = &job->found[u];
+			int64_t		e;
+
+			if (!wk->active[u - u0])
+				continue;
+			if (n_active > 1)
+				RecoAlsScoreRows(wk->tile, NULL, tn, k, in->users + (size_t) u * k, wk->scores);
+			else
+				RecoAlsScoreRows(in->items, rows, tn, k, in->users + (size_t) u * k, wk->scores);
+			for (e = wk->excl_ptr[u - u0]; e < wk->excl_ptr[u - u0 + 1]; e++)
+				if (wk->excl_rank[e] >= t0 && wk->excl_rank[e] < t1)
+					wk->scores[wk->excl_rank[e] - t0] = -INFINITY;
+			RecoTopKPushMapped(heap, found, in->n, wk->scores, tn, rows);
+			if (t1 == in->n_items ||
+				(*found == in->n && heap[0].score > wk->user_norms[u - u0] * next_norm * margin))
 			{
-				int64_t    *c = &wk->cursor[u - u0];
-
-				/* the user's exclusions that fall in this tile (both ascending) */
-				for (; *c < in->excl_ptr[u + 1] && in->excl_ids[*c] <= t_last_id; (*c)++)
-				{
-					int64_t		idx = RecoFindId(in->item_ids + t0, tn, in->excl_ids[*c]);
-
-					if (idx >= 0)
-						wk->scores[idx] = -INFINITY;
-				}
+				wk->active[u - u0] = 0;
+				n_active--;
 			}
-			RecoTopKPushAll(job->out + (size_t) u * in->n, &job->found[u], in->n,
-							wk->scores, tn, (int32_t) t0);
 		}
 	}
 	for (u = u0; u < u1; u++)
@@ -157,9 +236,13 @@ RecoBatchTopN(const RecoBatchInput *in, const RecoAlsHooks *hooks,
 	for (i = 0; i < threads; i++)
 	{
 		workers[i].job = &job;
+		workers[i].tile = (float *) malloc(sizeof(float) * RECO_BATCH_TILE * in->k);
 		workers[i].scores = (float *) malloc(sizeof(float) * RECO_BATCH_TILE);
-		workers[i].cursor = (int64_t *) malloc(sizeof(int64_t) * RECO_BATCH_USERS);
-		if (workers[i].scores == NULL || workers[i].cursor == NULL)
+		workers[i].user_norms = (float *) malloc(sizeof(float) * RECO_BATCH_USERS);
+		workers[i].active = (char *) malloc(RECO_BATCH_USERS);
+		workers[i].excl_ptr = (int64_t *) malloc(sizeof(int64_t) * (RECO_BATCH_USERS + 1));
+		if (workers[i].tile == NULL || workers[i].scores == NULL || workers[i].user_norms == NULL ||
+			workers[i].active == NULL || workers[i].excl_ptr == NULL)
 		{
 			status = RECO_ALS_NO_MEMORY;
 			goto cleanup;
@@ -188,14 +271,21 @@ RecoBatchTopN(const RecoBatchInput *in, const RecoAlsHooks *hooks,
 		reco_batch_loop(&workers[0], hooks);
 	for (i = 1; i <= started; i++)
 		pthread_join(workers[i].thread, NULL);
+	for (i = 0; i < threads; i++)
+		if (workers[i].failed)
+			status = RECO_ALS_NO_MEMORY;
 	if (status == RECO_ALS_OK && __atomic_load_n(&job.stop, __ATOMIC_ACQUIRE))
 		status = RECO_ALS_STOPPED;
 
 cleanup:
 	for (i = 0; i < threads; i++)
 	{
+		free(workers[i].tile);
 		free(workers[i].scores);
-		free(workers[i].cursor);
+		free(workers[i].user_norms);
+		free(workers[i].active);
+		free(workers[i].excl_ptr);
+		free(workers[i].excl_rank);
 	}
 	free(workers);
 	return status;

@@ -21,20 +21,25 @@ typedef struct RecoBatchInput
 {
 	const float *items;			/* n_items x k, row-major */
 	const int64_t *item_ids;	/* n_items, ascending */
+	const float *item_norms;	/* n_items Euclidean norms */
+	const int32_t *norm_order;	/* item rows by descending norm */
+	const int32_t *norm_rank;	/* inverse of norm_order */
 	int64_t		n_items;
 	int			k;
 	const float *users;			/* n_users x k */
 	int64_t		n_users;
 	const int64_t *excl_ptr;	/* n_users + 1 offsets into excl_ids, or NULL */
-	const int64_t *excl_ids;	/* item ids to leave out, ascending per user */
+	const int64_t *excl_ids;	/* item ids to leave out (unknown ids ignored) */
 	int			n;				/* best entries per user, >= 1 */
 	int			threads;		/* total threads including the caller */
 } RecoBatchInput;
 
 /*
  * Fills out[u * n .. u * n + found[u]) with user u's best items (indices
- * into the item arrays), best first, ties by lower index: exactly what
- * scoring one user at a time with sgemv and RecoTopK gives.
+ * into the item arrays), best first, ties by lower index.  Items are scored
+ * in descending norm order and a user stops once its n-th best score beats
+ * |user| x |next item| (Cauchy-Schwarz, with a margin for rounding): an
+ * exact answer that usually scores a fraction of the catalogue.
  */
 extern RecoAlsStatus RecoBatchTopN(const RecoBatchInput *in,
 								   const RecoAlsHooks *hooks,

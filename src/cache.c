@@ -55,11 +55,11 @@ static int	reco_cache_len = 0;
 static int	reco_cache_cap = 0;
 static uint64 reco_cache_clock = 0;
 
-/* Bytes a factor set occupies once its norms and Gram matrix are computed. */
+/* Bytes a factor set occupies once its norms, norm order and Gram matrix are computed. */
 static Size
 RecoFactorSetBytes(int64 n, int k)
 {
-	Size		per_row = sizeof(int64) + sizeof(float) * (k + 1);
+	Size		per_row = sizeof(int64) + sizeof(float) * (k + 1) + 2 * sizeof(int32);
 
 	return add_size(mul_size(per_row, n), sizeof(float) * (Size) k * k);
 }
@@ -175,6 +175,45 @@ RecoFactorNorms(RecoFactorSet *set)
 		set->norms = norms;
 	}
 	return set->norms;
+}
+
+/* qsort_arg order of row positions: larger norm first, then lower position. */
+static int
+RecoCompareByNorm(const void *a, const void *b, void *arg)
+{
+	const float *norms = (const float *) arg;
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	if (norms[x] != norms[y])
+		return norms[x] > norms[y] ? -1 : 1;
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * The rows of a set by descending norm, and each row's place in that order,
+ * computed once into the set's context: serving scores the largest rows
+ * first and stops when no remaining row can reach the top n.
+ */
+const int32 *
+RecoFactorNormOrder(RecoFactorSet *set)
+{
+	if (set->norm_order == NULL)
+	{
+		const float *norms = RecoFactorNorms(set);
+		int32	   *order = MemoryContextAllocHuge(set->cxt, sizeof(int32) * Max(set->n, 1));
+		int32	   *rank = MemoryContextAllocHuge(set->cxt, sizeof(int32) * Max(set->n, 1));
+		int64		i;
+
+		for (i = 0; i < set->n; i++)
+			order[i] = (int32) i;
+		qsort_arg(order, set->n, sizeof(int32), RecoCompareByNorm, (void *) norms);
+		for (i = 0; i < set->n; i++)
+			rank[order[i]] = (int32) i;
+		set->norm_rank = rank;
+		set->norm_order = order;
+	}
+	return set->norm_order;
 }
 
 /* FᵀF of a set (k x k), computed once into the set's context, as training computes it. */

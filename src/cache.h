@@ -15,6 +15,7 @@
 extern RecoFactorSet *RecoCacheFactors(const RecoModelInfo *model, RecoSide side,
 									   MemoryContext fallback);
 extern const float *RecoFactorNorms(RecoFactorSet *set);
+extern const int32 *RecoFactorNormOrder(RecoFactorSet *set);
 extern const float *RecoFactorGram(RecoFactorSet *set);
 
 #endif							/* RECO_CACHE_H */

@@ -42,21 +42,91 @@
 /* recommend_all: heap entries per batch call (bounds its memory). */
 #define RECO_ALL_CHUNK_ENTRIES (4 * 1024 * 1024)
 
+/* Points a batch input at a model's item matrix (norms and norm order computed on first use). */
+static void
+RecoBatchItems(RecoBatchInput *in, RecoFactorSet *items)
+{
+	memset(in, 0, sizeof(*in));
+	in->norm_order = RecoFactorNormOrder(items);
+	in->norm_rank = items->norm_rank;
+	in->item_norms = items->norms;
+	in->items = items->factors;
+	in->item_ids = items->ids;
+	in->n_items = items->n;
+	in->k = items->k;
+}
+
+/* Turns a batch kernel status into the right error; returns on success. */
+static void
+RecoCheckBatchStatus(RecoAlsStatus status)
+{
+	switch (status)
+	{
+		case RECO_ALS_OK:
+			return;
+		case RECO_ALS_STOPPED:
+			CHECK_FOR_INTERRUPTS();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("batch scoring was interrupted")));
+			break;
+		case RECO_ALS_NO_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory in batch scoring")));
+			break;
+		case RECO_ALS_THREAD_ERROR:
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("could not start the batch scoring threads"),
+					 errhint("Set reco.threads to 1 to score on the backend's own thread.")));
+			break;
+		default:
+			elog(ERROR, "reco: batch scoring failed (%s), please report a bug", RecoAlsStatusString(status));
+	}
+}
+
 /*
  * Scores the eligible items for user vector `vec` and emits the best n as
- * (item_id, score) rows: all items, or only `candidates` if given; minus
- * `seen` (ascending ids) and `exclude`.
+ * (item_id, score) rows: all items (in norm order, stopping once nothing
+ * left can enter the top n), or only `candidates` if given; minus `seen`
+ * and `exclude`.
  */
 static void
-RecoEmitTopItems(ReturnSetInfo *rsinfo, const RecoFactorSet *items, const float *vec, int n,
+RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, int n,
 				 const RecoIdList *candidates, const RecoIdList *seen, const RecoIdList *exclude)
 {
-	float	   *scores = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(items->n, 1));
+	int64		n_seen = seen != NULL ? seen->n : 0;
+	int64		n_exclude = exclude != NULL ? exclude->n : 0;
 
 	if (candidates == NULL)
-		RecoAlsScoreRows(items->factors, NULL, items->n, items->k, vec, scores);
+	{
+		RecoBatchInput in;
+		int64		excl_ptr[2] = {0, n_seen + n_exclude};
+		int64	   *excl = palloc(sizeof(int64) * Max(n_seen + n_exclude, 1));
+		RecoScored *top;
+		int			found = 0;
+
+		if (items->n == 0)
+			return;
+		if (n_seen > 0)
+			memcpy(excl, seen->ids, sizeof(int64) * n_seen);
+		if (n_exclude > 0)
+			memcpy(excl + n_seen, exclude->ids, sizeof(int64) * n_exclude);
+		RecoBatchItems(&in, items);
+		in.users = vec;
+		in.n_users = 1;
+		in.excl_ptr = excl_ptr;
+		in.excl_ids = excl;
+		in.n = (int) Min((int64) n, items->n);
+		in.threads = 1;
+		top = palloc(sizeof(RecoScored) * in.n);
+		RecoCheckBatchStatus(RecoBatchTopN(&in, NULL, top, &found));
+		RecoEmitScored(rsinfo, items->ids, top, found);
+	}
 	else
 	{
+		float	   *scores = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(items->n, 1));
 		int32	   *rows = palloc(sizeof(int32) * Max(candidates->n, 1));
 		float	   *cand_scores = palloc(sizeof(float) * Max(candidates->n, 1));
 		int			n_rows = 0,
@@ -75,12 +145,12 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, const RecoFactorSet *items, const float 
 		RecoAlsScoreRows(items->factors, rows, n_rows, items->k, vec, cand_scores);
 		for (i = 0; i < n_rows; i++)
 			scores[rows[i]] = cand_scores[i];
+		if (seen != NULL)
+			RecoExcludeIds(items, seen, scores);
+		if (exclude != NULL)
+			RecoExcludeIds(items, exclude, scores);
+		RecoEmitTop(rsinfo, items->ids, scores, items->n, n);
 	}
-	if (seen != NULL)
-		RecoExcludeIds(items, seen, scores);
-	if (exclude != NULL)
-		RecoExcludeIds(items, exclude, scores);
-	RecoEmitTop(rsinfo, items->ids, scores, items->n, n);
 }
 
 /*
@@ -327,36 +397,6 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* Turns a batch kernel status into the right error; returns on success. */
-static void
-RecoCheckBatchStatus(RecoAlsStatus status)
-{
-	switch (status)
-	{
-		case RECO_ALS_OK:
-			return;
-		case RECO_ALS_STOPPED:
-			CHECK_FOR_INTERRUPTS();
-			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("batch scoring was interrupted")));
-			break;
-		case RECO_ALS_NO_MEMORY:
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory in batch scoring")));
-			break;
-		case RECO_ALS_THREAD_ERROR:
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-					 errmsg("could not start the batch scoring threads"),
-					 errhint("Set reco.threads to 1 to score on the backend's own thread.")));
-			break;
-		default:
-			elog(ERROR, "reco: batch scoring failed (%s), please report a bug", RecoAlsStatusString(status));
-	}
-}
-
 PG_FUNCTION_INFO_V1(reco_recommend_all);
 
 /*
@@ -408,10 +448,7 @@ reco_recommend_all(PG_FUNCTION_ARGS)
 		RecoBatchInput in;
 		int64		u;
 
-		in.items = items->factors;
-		in.item_ids = items->ids;
-		in.n_items = items->n;
-		in.k = items->k;
+		RecoBatchItems(&in, items);
 		in.users = users.factors + u0 * users.k;
 		in.n_users = Min(chunk, users.n - u0);
 		in.excl_ptr = exclude_seen ? users.seen_ptr + u0 : NULL;

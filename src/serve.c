@@ -120,20 +120,12 @@ RecoExcludeIds(const RecoFactorSet *set, const RecoIdList *ids, float *scores)
 	}
 }
 
-/*
- * Emits the best n of scores[0..count) as (id, score) rows, best first, ties
- * by lower index; -INFINITY entries are never emitted.
- */
+/* Emits (ids[top[i].index], top[i].score) rows for i < found. */
 void
-RecoEmitTop(ReturnSetInfo *rsinfo, const int64 *ids, const float *scores, int64 count, int n)
+RecoEmitScored(ReturnSetInfo *rsinfo, const int64 *ids, const RecoScored *top, int found)
 {
-	RecoScored *top;
-	int			found,
-				i;
+	int			i;
 
-	n = (int) Min((int64) n, count);
-	top = palloc(sizeof(RecoScored) * Max(n, 1));
-	found = RecoTopK(scores, count, n, top);
 	for (i = 0; i < found; i++)
 	{
 		Datum		values[2];
@@ -143,4 +135,18 @@ RecoEmitTop(ReturnSetInfo *rsinfo, const int64 *ids, const float *scores, int64 
 		values[1] = Float4GetDatum(top[i].score);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+/*
+ * Emits the best n of scores[0..count) as (id, score) rows, best first, ties
+ * by lower index; -INFINITY entries are never emitted.
+ */
+void
+RecoEmitTop(ReturnSetInfo *rsinfo, const int64 *ids, const float *scores, int64 count, int n)
+{
+	RecoScored *top;
+
+	n = (int) Min((int64) n, count);
+	top = palloc(sizeof(RecoScored) * Max(n, 1));
+	RecoEmitScored(rsinfo, ids, top, RecoTopK(scores, count, n, top));
 }

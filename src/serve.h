@@ -15,6 +15,7 @@
 #include "funcapi.h"
 
 #include "store.h"
+#include "topk.h"
 
 /* A list of ids taken from a bigint[] argument or a stored row. */
 typedef struct RecoIdList
@@ -38,6 +39,7 @@ extern int	RecoCompareInt64(const void *a, const void *b);
 extern int	RecoCompareWeightedIndex(const void *a, const void *b);
 extern void RecoSpiConnect(void);
 extern void RecoExcludeIds(const RecoFactorSet *set, const RecoIdList *ids, float *scores);
+extern void RecoEmitScored(ReturnSetInfo *rsinfo, const int64 *ids, const RecoScored *top, int found);
 extern void RecoEmitTop(ReturnSetInfo *rsinfo, const int64 *ids, const float *scores, int64 count,
 						int n);
 

@@ -40,6 +40,8 @@ typedef struct RecoFactorSet
 	int64	   *ids;			/* ascending */
 	float	   *factors;		/* n x k, row-major */
 	float	   *norms;			/* n Euclidean norms; NULL until computed */
+	int32	   *norm_order;		/* rows by descending norm; NULL until computed */
+	int32	   *norm_rank;		/* inverse of norm_order */
 	float	   *gram;			/* k x k FᵀF; NULL until computed */
 	MemoryContext cxt;			/* owns the arrays above */
 } RecoFactorSet;

@@ -107,6 +107,26 @@ RecoTopKPushAll(RecoScored *heap, int *size, int k, const float *scores, int64_t
 	}
 }
 
+/* Offers scores[0..n) with index rows[i] to a bounded heap, skipping -INFINITY. */
+void
+RecoTopKPushMapped(RecoScored *heap, int *size, int k, const float *scores, int64_t n,
+				   const int32_t *rows)
+{
+	int64_t		i;
+
+	if (k <= 0)
+		return;
+	for (i = 0; i < n; i++)
+	{
+		/* the common case: worse than the current worst of a full heap */
+		if (*size == k && scores[i] < heap[0].score)
+			continue;
+		if (scores[i] == -INFINITY)
+			continue;
+		RecoTopKPush(heap, size, k, scores[i], rows[i]);
+	}
+}
+
 /* Sorts a heap's entries best first. */
 void
 RecoTopKSort(RecoScored *heap, int size)
