@@ -236,12 +236,13 @@ RecoBatchTopN(const RecoBatchInput *in, const RecoAlsHooks *hooks,
 	for (i = 0; i < threads; i++)
 	{
 		workers[i].job = &job;
-		workers[i].tile = (float *) malloc(sizeof(float) * RECO_BATCH_TILE * in->k);
+		/* a single user reads rows in place: no tile to gather (serving's common case) */
+		workers[i].tile = in->n_users > 1 ? (float *) malloc(sizeof(float) * RECO_BATCH_TILE * in->k) : NULL;
 		workers[i].scores = (float *) malloc(sizeof(float) * RECO_BATCH_TILE);
 		workers[i].user_norms = (float *) malloc(sizeof(float) * RECO_BATCH_USERS);
 		workers[i].active = (char *) malloc(RECO_BATCH_USERS);
 		workers[i].excl_ptr = (int64_t *) malloc(sizeof(int64_t) * (RECO_BATCH_USERS + 1));
-		if (workers[i].tile == NULL || workers[i].scores == NULL || workers[i].user_norms == NULL ||
+		if ((in->n_users > 1 && workers[i].tile == NULL) || workers[i].scores == NULL || workers[i].user_norms == NULL ||
 			workers[i].active == NULL || workers[i].excl_ptr == NULL)
 		{
 			status = RECO_ALS_NO_MEMORY;
