@@ -25,6 +25,7 @@ SELECT * FROM reco.recommend('hand2', 3, 1);
 \set VERBOSITY sqlstate
 SELECT * FROM reco.recommend(1, 0);
 SELECT * FROM reco.recommend(1, NULL);
+SELECT count(*) AS null_user FROM reco.recommend(NULL::bigint, 2);
 SET reco.model = 'nope';
 SELECT * FROM reco.recommend(1, 2);
 \set VERBOSITY terse
@@ -80,9 +81,12 @@ SELECT round(sum(contribution)::numeric, 6) AS total FROM reco.explain('hand2', 
 SELECT count(*) AS unknown_user FROM reco.explain('hand2', 999, 10);
 SELECT count(*) AS unknown_item FROM reco.explain('hand2', 1, 999);
 SELECT count(*) AS no_items FROM reco.explain('hand2', 2, 10);
+SELECT count(*) AS null_user FROM reco.explain('hand2', NULL, 10);
 \set VERBOSITY sqlstate
 SELECT * FROM reco.explain('hand2', 1, 10, 0);
 SELECT * FROM reco.explain(NULL, 1, 10);
+SELECT * FROM reco.explain('nope', 1, 10);
+SELECT * FROM reco.explain('hand2', 1, 10, NULL);
 \set VERBOSITY terse
 
 -- similar_items: cosine; 10 = (1, 0): 40 → 2/√4.25 = 0.970143, 30 → 0.707107,
@@ -92,9 +96,13 @@ SELECT * FROM reco.similar_items('hand2', 10, 2, candidates => '{20, 50, 60}');
 SELECT * FROM reco.similar_users('hand2', 1);
 SELECT count(*) AS unknown FROM reco.similar_items('hand2', 999);
 SELECT count(*) AS unknown FROM reco.similar_users('hand2', 999);
+SELECT count(*) AS null_item FROM reco.similar_items('hand2', NULL);
+SELECT count(*) AS no_candidates FROM reco.similar_items('hand2', 10, 5, candidates => '{}');
 \set VERBOSITY sqlstate
 SELECT * FROM reco.similar_items('hand2', 10, -1);
 SELECT * FROM reco.similar_users('nope', 1);
+SELECT * FROM reco.similar_users('hand2', 1, NULL);
+SELECT * FROM reco.similar_items(NULL, 10);
 \set VERBOSITY terse
 
 -- recommend_all: one ranked list per known user, as recommend gives them
@@ -102,9 +110,12 @@ SELECT * FROM reco.recommend_all('hand2', 2);
 SELECT * FROM reco.recommend_all('hand2', 1, '{3, 999, 1, 3, NULL}');
 SELECT * FROM reco.recommend_all('hand2', 1, '{1}', exclude_seen => false);
 SELECT count(*) AS no_users FROM reco.recommend_all('hand2', 3, '{}');
+SELECT count(*) AS everything FROM reco.recommend_all('hand2', 2147483647, '{1}');
 \set VERBOSITY sqlstate
 SELECT * FROM reco.recommend_all('hand2', 0);
 SELECT * FROM reco.recommend_all('hand2', 2, NULL, NULL);
+SELECT * FROM reco.recommend_all('nope', 2);
+SELECT * FROM reco.recommend_all(NULL, 2);
 \set VERBOSITY terse
 
 -- A trained model (CG, few iterations): recommend_all equals recommend for every

@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "als.h"
+
 /* Longest model name accepted, in bytes. */
 #define RECO_MAX_MODEL_NAME 63
 
@@ -22,5 +24,6 @@ extern char *reco_model;		/* default model of the short recommend() */
 extern int	RecoEffectiveThreads(int requested);
 extern void RecoCheckModelName(const char *name);
 extern bool RecoInterruptPending(void *arg);
+extern void RecoReportKernelStatus(RecoAlsStatus status, const char *work);
 
 #endif							/* RECO_H */

@@ -56,36 +56,6 @@ RecoBatchItems(RecoBatchInput *in, RecoFactorSet *items)
 	in->k = items->k;
 }
 
-/* Turns a batch kernel status into the right error; returns on success. */
-static void
-RecoCheckBatchStatus(RecoAlsStatus status)
-{
-	switch (status)
-	{
-		case RECO_ALS_OK:
-			return;
-		case RECO_ALS_STOPPED:
-			CHECK_FOR_INTERRUPTS();
-			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("batch scoring was interrupted")));
-			break;
-		case RECO_ALS_NO_MEMORY:
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory in batch scoring")));
-			break;
-		case RECO_ALS_THREAD_ERROR:
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-					 errmsg("could not start the batch scoring threads"),
-					 errhint("Set reco.threads to 1 to score on the backend's own thread.")));
-			break;
-		default:
-			elog(ERROR, "reco: batch scoring failed (%s), please report a bug", RecoAlsStatusString(status));
-	}
-}
-
 /*
  * Scores the eligible items for user vector `vec` and emits the best n as
  * (item_id, score) rows: all items (in norm order, stopping once nothing
@@ -121,7 +91,7 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, 
 		in.n = (int) Min((int64) n, items->n);
 		in.threads = 1;
 		top = palloc(sizeof(RecoScored) * in.n);
-		RecoCheckBatchStatus(RecoBatchTopN(&in, NULL, top, &found));
+		RecoReportKernelStatus(RecoBatchTopN(&in, NULL, top, &found), "batch scoring");
 		RecoEmitScored(rsinfo, items->ids, top, found);
 	}
 	else
@@ -416,6 +386,7 @@ reco_recommend_all(PG_FUNCTION_ARGS)
 	RecoModelInfo model;
 	RecoFactorSet *items;
 	RecoUserSet users;
+	RecoBatchInput in;
 	RecoAlsHooks hooks = {RecoInterruptPending, NULL};
 	int64		chunk,
 				u0;
@@ -443,19 +414,18 @@ reco_recommend_all(PG_FUNCTION_ARGS)
 	chunk = Max(RECO_ALL_CHUNK_ENTRIES / n, 64);
 	top = MemoryContextAllocHuge(call_cxt, mul_size(sizeof(RecoScored) * n, chunk));
 	found = palloc(sizeof(int) * chunk);
+	RecoBatchItems(&in, items);
+	in.excl_ids = users.seen_items;
+	in.n = n;
+	in.threads = RecoEffectiveThreads(0);
 	for (u0 = 0; u0 < users.n; u0 += chunk)
 	{
-		RecoBatchInput in;
 		int64		u;
 
-		RecoBatchItems(&in, items);
 		in.users = users.factors + u0 * users.k;
 		in.n_users = Min(chunk, users.n - u0);
 		in.excl_ptr = exclude_seen ? users.seen_ptr + u0 : NULL;
-		in.excl_ids = users.seen_items;
-		in.n = n;
-		in.threads = RecoEffectiveThreads(0);
-		RecoCheckBatchStatus(RecoBatchTopN(&in, &hooks, top, found));
+		RecoReportKernelStatus(RecoBatchTopN(&in, &hooks, top, found), "batch scoring");
 		for (u = 0; u < in.n_users; u++)
 		{
 			int			r;

@@ -80,7 +80,7 @@ RecoSimilar(FunctionCallInfo fcinfo, RecoSide side)
 		/* rounding can step just outside [-1, 1] */
 		scores[i] = (float) Max(-1.0, Min(1.0, cosine));
 	}
-	if (3 < PG_NARGS() && !PG_ARGISNULL(3))
+	if (!PG_ARGISNULL(3))
 	{
 		bool	   *keep = palloc0(sizeof(bool) * Max(set->n, 1));
 

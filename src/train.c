@@ -175,36 +175,17 @@ RecoCheckMemory(const RecoInteractions *sizes, void *arg)
 				 errhint("Raise reco.max_memory, or train with fewer factors or on less data.")));
 }
 
-/* Turns a kernel status into the right error; returns on success. */
+/* Turns a training kernel status into the right error; returns on success. */
 static void
 RecoCheckKernelStatus(RecoAlsStatus status, int iteration)
 {
 	switch (status)
 	{
-		case RECO_ALS_OK:
-			return;
-		case RECO_ALS_STOPPED:
-			CHECK_FOR_INTERRUPTS();
-			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("training was interrupted")));
-			break;
-		case RECO_ALS_NO_MEMORY:
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory in the training kernel")));
-			break;
 		case RECO_ALS_NOT_FINITE:
 			ereport(ERROR,
 					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
 					 errmsg("training diverged: factors are not finite after iteration %d", iteration),
 					 errhint("Use a larger regularization or a smaller alpha, or check the weights' scale.")));
-			break;
-		case RECO_ALS_THREAD_ERROR:
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-					 errmsg("could not start the training threads"),
-					 errhint("Set reco.threads to 1 to train on the backend's own thread.")));
 			break;
 		case RECO_ALS_NOT_POSITIVE_DEFINITE:
 			ereport(ERROR,
@@ -212,9 +193,8 @@ RecoCheckKernelStatus(RecoAlsStatus status, int iteration)
 					 errmsg("a least-squares system is not positive definite in iteration %d", iteration),
 					 errhint("Use a regularization above 0, or the cg solver.")));
 			break;
-		case RECO_ALS_INVALID_ARGUMENT:
-			elog(ERROR, "reco: the training kernel rejected its arguments, please report a bug");
-			break;
+		default:
+			RecoReportKernelStatus(status, "training");
 	}
 }
 
