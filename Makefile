@@ -8,6 +8,9 @@
 #   make test       everything, on a throwaway cluster (installs Debian packages as root)
 #   make demo       a generated shop, trained and served, on a throwaway cluster
 #   make installcheck   pg_regress against an existing server (PGHOST/PGPORT/PGUSER)
+#   make bench      benchmark report in test/bench/results/ (SCALE=small: a few minutes)
+#   make fuzz       sqlsmith against a database with reco models, for a bounded time
+#   make check-valgrind the regression suite under valgrind memcheck
 
 EXTENSION  = reco
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" reco.control)
@@ -61,7 +64,7 @@ $(OBJS): $(wildcard $(srcdir)/src/*.h)
 # The numeric kernel is the hot path: let the compiler unroll and vectorize it.
 src/als.o src/batch.o src/topk.o: CFLAGS += -O3
 
-.PHONY: test demo unit bench-als
+.PHONY: test demo unit bench-als bench fuzz check-valgrind
 
 # Whole suite on a throwaway cluster; ends with one "passed, failed" line.
 test:
@@ -70,6 +73,18 @@ test:
 # Generated demo shop: trains a model and prints what reco suggests.
 demo:
 	@bash test/demo.sh
+
+# The benchmark suite: ceilings, quality, training speed, serving; writes a report.
+bench:
+	@bash test/bench/run.sh
+
+# Random SQL from sqlsmith against models on a throwaway cluster; fails on a crash.
+fuzz:
+	@bash test/fuzz/run.sh
+
+# pg_regress on a throwaway cluster whose server runs under valgrind memcheck.
+check-valgrind:
+	@bash test/valgrind/run.sh
 
 # The kernel's standalone unit tests (no PostgreSQL needed).
 unit: test/unit/test_als
