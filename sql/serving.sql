@@ -144,6 +144,18 @@ SELECT count(*) AS rows,
        FULL JOIN LATERAL (SELECT row_number() OVER () AS rank, *
                             FROM reco.recommend_for_items('clicks', u.seen_items, u.seen_weights)) AS f
          ON s.rank = f.rank;
+-- similar_users on a trained model: every user gets n neighbours, the same as a
+-- cosine computed in SQL (similar_users has no candidates argument: it must not
+-- read one)
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE abs(s.similarity - c.cosine) > 1e-5) AS differ
+  FROM generate_series(1, 300) AS u,
+       LATERAL reco.similar_users('clicks', u, 3) AS s,
+       LATERAL (SELECT sum(a * b) / sqrt(sum(a * a) * sum(b * b)) AS cosine
+                  FROM unnest((SELECT reco.to_array(f.factors) FROM reco.user_factors f JOIN reco.models m USING (model_id)
+                                WHERE m.name = 'clicks' AND f.user_id = u),
+                              (SELECT reco.to_array(f.factors) FROM reco.user_factors f JOIN reco.models m USING (model_id)
+                                WHERE m.name = 'clicks' AND f.user_id = s.user_id)) AS x(a, b)) AS c;
 -- explain's contributions sum to the item's score as recommend gives it
 SELECT bool_and(abs(e.total - s.score) <= 1e-5 * greatest(1, abs(s.score))) AS sums_match, count(*) AS checked
   FROM generate_series(1, 20) AS u,

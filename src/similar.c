@@ -47,12 +47,14 @@ RecoSimilar(FunctionCallInfo fcinfo, RecoSide side)
 	const float *norms;
 	float	   *scores;
 	double		self_norm;
+	bool		has_candidates;
 
 	RecoRequireArg(fcinfo, 0, "model");
 	RecoRequireArg(fcinfo, 2, "n");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	n = RecoCheckN(PG_GETARG_INT32(2));
 	RecoArgIdList(fcinfo, 3, &candidates);
+	has_candidates = PG_NARGS() > 3 && !PG_ARGISNULL(3);	/* similar_users has no such argument */
 
 	InitMaterializedSRF(fcinfo, 0);
 	RecoSpiConnect();
@@ -80,7 +82,7 @@ RecoSimilar(FunctionCallInfo fcinfo, RecoSide side)
 		/* rounding can step just outside [-1, 1] */
 		scores[i] = (float) Max(-1.0, Min(1.0, cosine));
 	}
-	if (!PG_ARGISNULL(3))
+	if (has_candidates)
 	{
 		bool	   *keep = palloc0(sizeof(bool) * Max(set->n, 1));
 
