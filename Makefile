@@ -60,6 +60,8 @@ endif
 # PGXS tracks no header dependencies: rebuild every object when any header changes
 # (a struct changed in one header must never leave objects with the old layout).
 $(OBJS): $(wildcard $(srcdir)/src/*.h)
+# reco.version() is compiled in from reco.control's default_version.
+src/reco.o: reco.control
 
 # The numeric kernel is the hot path: let the compiler unroll and vectorize it.
 src/als.o src/batch.o src/topk.o: CFLAGS += -O3

@@ -10,7 +10,9 @@
  * (cosine similarity) and the Gram matrix FᵀF (fold-in, explain) computed on
  * first use.  Entries are keyed by (model_id, side): a retrain creates a new
  * model_id, so a cached matrix can never be stale; the old one simply ages
- * out.  The total is bounded by reco.cache_size with least-recently-used
+ * out.  forget_user removes user rows from an existing version and lowers the
+ * models row's n_users, so an entry also records the row count it was loaded
+ * for and is reloaded when that changes.  The total is bounded by reco.cache_size with least-recently-used
  * eviction; a matrix larger than the whole budget is loaded for the call
  * only (into the caller's context) and not cached.
  *
@@ -41,6 +43,7 @@ typedef struct RecoCacheEntry
 	int64		model_id;
 	RecoSide	side;
 	int32		version;
+	int64		rows;			/* the models row's n_items or n_users when loaded */
 	RecoFactorSet set;
 	MemoryContext cxt;			/* owns the set's arrays */
 	Size		bytes;			/* ids, factors, norms and Gram matrix */
@@ -110,8 +113,8 @@ RecoFactorSet *
 RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext fallback)
 {
 	Size		budget = (Size) reco_cache_size_kb * 1024;
-	Size		bytes = RecoFactorSetBytes(side == RECO_SIDE_ITEMS ? model->n_items : model->n_users,
-									   model->factors);
+	int64		rows = side == RECO_SIDE_ITEMS ? model->n_items : model->n_users;
+	Size		bytes = RecoFactorSetBytes(rows, model->factors);
 	MemoryContext cxt;
 	RecoCacheEntry *entry;
 	RecoFactorSet *uncached;
@@ -120,6 +123,13 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext fallba
 	for (i = 0; i < reco_cache_len; i++)
 		if (reco_cache[i].model_id == model->model_id && reco_cache[i].side == side)
 		{
+			if (reco_cache[i].rows != rows)
+			{
+				RecoCacheEvict(i);	/* users were forgotten since it was loaded */
+				break;
+			}
+			/* a hit skips SPI's privilege check: another role may have loaded it */
+			RecoCheckPrivilege(side == RECO_SIDE_ITEMS ? "item_factors" : "user_factors", ACL_SELECT);
 			reco_cache[i].last_used = ++reco_cache_clock;
 			reco_cache[i].hits++;
 			return &reco_cache[i].set;
@@ -152,6 +162,7 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext fallba
 	entry->model_id = model->model_id;
 	entry->side = side;
 	entry->version = model->version;
+	entry->rows = rows;
 	entry->set = *uncached;
 	entry->cxt = cxt;
 	entry->bytes = bytes;

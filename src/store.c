@@ -25,6 +25,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "catalog/namespace.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -101,6 +103,37 @@ RecoLockModelName(const char *name)
 
 	RecoExecuteArgs("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('reco.models'), "
 					"pg_catalog.hashtext($1))", 1, types, values, false);
+}
+
+/* Errors out (42501) unless the current role has every privilege of `mode` on the reco table or sequence `relname`. */
+void
+RecoCheckPrivilege(const char *relname, AclMode mode)
+{
+	Oid			relid = get_relname_relid(relname, get_namespace_oid("reco", false));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("reco.%s is missing: is the extension installed correctly?", relname)));
+	/* pg_class_aclcheck accepts any one of the bits: ask for all of them */
+	if (pg_class_aclmask(relid, GetUserId(), mode, ACLMASK_ALL) != mode)
+		aclcheck_error(ACLCHECK_NO_PRIV,
+					   get_rel_relkind(relid) == RELKIND_SEQUENCE ? OBJECT_SEQUENCE : OBJECT_TABLE,
+					   relname);
+}
+
+/*
+ * Errors out unless the current role may store a new version (and prune old
+ * ones): checked before training, so a role that may not store fails at once
+ * rather than after the whole computation.
+ */
+void
+RecoCheckTrainPrivileges(void)
+{
+	RecoCheckPrivilege("models", ACL_SELECT | ACL_INSERT | ACL_DELETE);
+	RecoCheckPrivilege("models_model_id_seq", ACL_USAGE);
+	RecoCheckPrivilege("user_factors", ACL_INSERT | ACL_DELETE);
+	RecoCheckPrivilege("item_factors", ACL_INSERT | ACL_DELETE);
 }
 
 /* The version number the next training of this name gets. */

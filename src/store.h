@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include "nodes/parsenodes.h"
+
 #include "interactions.h"
 
 /* The served (newest committed) version of a model. */
@@ -75,6 +77,8 @@ typedef struct RecoVersionRow
 	const char *stats_json;
 } RecoVersionRow;
 
+extern void RecoCheckPrivilege(const char *relname, AclMode mode);
+extern void RecoCheckTrainPrivileges(void);
 extern void RecoLockModelName(const char *name);
 extern int32 RecoNextVersion(const char *name);
 extern int64 RecoNewModelId(void);

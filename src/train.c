@@ -90,6 +90,7 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 	state->model = PG_GETARG_TEXT_P_COPY(1);
 	name = text_to_cstring(state->model);
 	RecoCheckModelName(name);
+	RecoCheckTrainPrivileges();
 	RecoParseTrainOptions(PG_NARGS() > 5 && !PG_ARGISNULL(5) ? PG_GETARG_JSONB_P(5) : NULL,
 						  &state->options);
 	INSTR_TIME_SET_CURRENT(state->first_row);

@@ -1,7 +1,7 @@
 -- api.sql: reco's SQL surface — every function's volatility and PARALLEL label,
 -- comments on every object, the storage tables, and the factor format's errors.
 BEGIN;
-SELECT plan(14);
+SELECT plan(15);
 
 -- (CREATE AGGREGATE always records provolatile 'i'; an aggregate's volatility
 -- comes from its support functions, which are volatile for reco.fit.)
@@ -15,6 +15,7 @@ SELECT results_eq(
     $$VALUES
         ('reco.cache_info()', 'f', 'v', 'r'),
         ('reco.cache_reset()', 'f', 'v', 'r'),
+        ('reco.drop_model(text)', 'f', 'v', 'u'),
         ('reco.evaluate(text,text,integer,text,text)', 'f', 's', 'r'),
         ('reco.evaluate_pairs(text,bigint[],bigint[],integer)', 'f', 's', 's'),
         ('reco.explain(text,bigint,bigint,integer)', 'f', 's', 's'),
@@ -23,6 +24,8 @@ SELECT results_eq(
         ('reco.fit_finalfn(internal)', 'f', 'v', 'u'),
         ('reco.fit_transfn(internal,text,bigint,bigint,real)', 'f', 'v', 'u'),
         ('reco.fit_transfn(internal,text,bigint,bigint,real,jsonb)', 'f', 'v', 'u'),
+        ('reco.forget_user(bigint,text)', 'f', 'v', 'u'),
+        ('reco.lock_model(text)', 'f', 'v', 'u'),
         ('reco.recommend(bigint,bigint)', 'f', 's', 's'),
         ('reco.recommend(text,bigint,integer,boolean,bigint[],bigint[])', 'f', 's', 's'),
         ('reco.recommend_all(text,integer,bigint[],boolean)', 'f', 's', 's'),
@@ -44,6 +47,13 @@ SELECT is_empty(
         JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'reco'
        WHERE obj_description(p.oid, 'pg_proc') IS NULL$$,
     'every function and aggregate has a comment'
+);
+
+-- the security model: every function runs with the caller's rights
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p
+       WHERE p.pronamespace = 'reco'::regnamespace AND p.prosecdef$$,
+    'no reco function is SECURITY DEFINER'
 );
 
 SELECT is_empty(
