@@ -61,3 +61,21 @@ echo "$err" | grep -q 'canceling statement due to statement timeout' || fail "no
 [ "$(q -c "SELECT count(*) FROM reco.user_factors WHERE model_id NOT IN (SELECT model_id FROM reco.models)")" = 0 ] \
     || fail "orphan user factor rows"
 echo "ok: cancel and statement_timeout stop training cleanly (threads $threads_before -> $threads_after, memory $mem bytes)"
+
+# Ctrl-C in psql (SIGINT to the client) sends a cancel request: same outcome.
+ctrl_out=$(mktemp)
+psql -X -At -d $db -c "SET client_min_messages = notice" \
+     -c "SELECT reco.train('long', 'big', iterations => 1000, factors => 32)" >"$ctrl_out" 2>&1 &
+client=$!
+for _ in $(seq 1 200); do grep -q 'iteration 2/1000' "$ctrl_out" && break; sleep 0.1; done
+grep -q 'iteration 2/1000' "$ctrl_out" || fail "the Ctrl-C training never reached its second iteration: $(cat "$ctrl_out")"
+start=$(date +%s.%N)
+kill -INT $client
+wait $client || true
+stop=$(date +%s.%N)
+grep -q 'canceling statement due to user request' "$ctrl_out" || fail "Ctrl-C did not cancel: $(cat "$ctrl_out")"
+[ "$(q -c "SELECT count(*) FROM reco.models WHERE name = 'long'")" = 0 ] || fail "a Ctrl-C'd version is visible"
+[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND query LIKE '%reco.train(''long''%' AND pid <> pg_backend_pid()")" = 0 ] \
+    || fail "the Ctrl-C'd backend is still running the training"
+awk -v a="$start" -v b="$stop" 'BEGIN { printf "ok: Ctrl-C (SIGINT to psql) stopped the training in %.2f s\n", b - a }'
+rm -f "$ctrl_out"
