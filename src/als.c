@@ -100,7 +100,7 @@ typedef void (*RecoSymvFn) (int k, const float *G, const float *v, float *out);
 /* Lower triangle (rounded up to 8 columns) of A += Σ_t coef[t] y_t y_tᵀ. */
 typedef void (*RecoRankBlockFn) (int k, const float *Y, const int32_t *idx,
 								 int cnt, const float *coef, float *A);
-/* Cholesky-solves A x = b (A float lower triangle), in double; false if not PD. */
+/* Cholesky-solves A x = b (A float lower triangle), in double; false if not PD. U, z: k x k and k scratch. */
 typedef bool (*RecoCholSolveFn) (int k, const float *A, const float *b,
 								 double *L, double *z, float *x);
 
@@ -134,22 +134,6 @@ reco_dot8(const float *restrict a, const float *restrict b, int k)
 		acc[l] += a[j] * b[j];
 	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
 		((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-/* Double-precision dot product with 4 partial sums in a fixed tree. */
-RECO_INLINE double
-reco_ddot4(const double *restrict a, const double *restrict b, int n)
-{
-	double		acc[4] = {0, 0, 0, 0};
-	int			j,
-				l;
-
-	for (j = 0; j + 4 <= n; j += 4)
-		for (l = 0; l < 4; l++)
-			acc[l] += a[j + l] * b[j + l];
-	for (l = 0; j < n; j++, l++)
-		acc[l] += a[j] * b[j];
-	return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
 /* Portable dot block. */
@@ -224,49 +208,64 @@ gen_rank_block(int k, const float *Y, const int32_t *idx, int cnt,
 	}
 }
 
-/* Cholesky factorization and two triangular solves, all in double. */
+/*
+ * Cholesky-solves A x = b in double: A = UᵀU factored right-looking on the
+ * upper triangle, row-major, so every inner loop runs over contiguous memory
+ * without a dependency chain (it vectorizes), then Uᵀz = b and Ux = z.
+ */
 RECO_INLINE bool
-reco_chol_solve_t(int k, const float *A, const float *b, double *L,
+reco_chol_solve_t(int k, const float *A, const float *b, double *U,
 				  double *z, float *x)
 {
 	int			i,
-				j;
+				j,
+				l;
 
+	/* row i of the upper triangle is column i of the stored lower triangle */
 	for (i = 0; i < k; i++)
-		for (j = 0; j <= i; j++)
-			L[(size_t) i * k + j] = A[(size_t) i * k + j];
-	for (i = 0; i < k; i++)
+		for (l = i; l < k; l++)
+			U[(size_t) i * k + l] = A[(size_t) l * k + i];
+	for (j = 0; j < k; j++)
 	{
-		double	   *Li = L + (size_t) i * k;
-		double		d;
+		double	   *restrict Uj = U + (size_t) j * k;
+		double		d = Uj[j];
 
-		for (j = 0; j < i; j++)
-		{
-			const double *Lj = L + (size_t) j * k;
-
-			Li[j] = (Li[j] - reco_ddot4(Li, Lj, j)) / Lj[j];
-		}
-		d = Li[i] - reco_ddot4(Li, Li, i);
 		if (!(d > 0.0) || !isfinite(d))
 			return false;
-		Li[i] = sqrt(d);
-	}
-	/* forward: L z = b */
-	for (i = 0; i < k; i++)
-	{
-		const double *Li = L + (size_t) i * k;
+		d = sqrt(d);
+		Uj[j] = d;
+		for (l = j + 1; l < k; l++)
+			Uj[l] /= d;
+		/* trailing update: A[i][l] -= U[j][i] U[j][l] for j < i <= l */
+		for (i = j + 1; i < k; i++)
+		{
+			double	   *restrict Ui = U + (size_t) i * k;
+			double		u = Uj[i];
 
-		z[i] = ((double) b[i] - reco_ddot4(Li, z, i)) / Li[i];
+			for (l = i; l < k; l++)
+				Ui[l] -= u * Uj[l];
+		}
 	}
-	/* backward: Lᵀ x = z, column-oriented so rows of L stay contiguous */
+	/* forward: Uᵀ z = b, one row of U (a column of Uᵀ) at a time */
+	for (i = 0; i < k; i++)
+		z[i] = b[i];
+	for (j = 0; j < k; j++)
+	{
+		const double *restrict Uj = U + (size_t) j * k;
+		double		zj = z[j] / Uj[j];
+
+		z[j] = zj;
+		for (i = j + 1; i < k; i++)
+			z[i] -= Uj[i] * zj;
+	}
+	/* backward: U x = z, column by column so the updates are independent */
 	for (i = k - 1; i >= 0; i--)
 	{
-		const double *Li = L + (size_t) i * k;
-		double		xi = z[i] / Li[i];
+		double		xi = z[i] / U[(size_t) i * k + i];
 
 		z[i] = xi;
 		for (j = 0; j < i; j++)
-			z[j] -= Li[j] * xi;
+			z[j] -= U[(size_t) j * k + i] * xi;
 	}
 	for (i = 0; i < k; i++)
 	{
