@@ -103,12 +103,13 @@ SELECT reco.fit('bad', customer_id, product_id, 1, '{"algorithm": "bpr"}') FROM 
 SELECT reco.fit('bad', customer_id, product_id, 1, '{"threads": -1}') FROM purchases;
 SELECT reco.fit('bad', customer_id, product_id, 1, '[1, 2]') FROM purchases;
 SET reco.max_memory = '1MB';
-SELECT reco.fit('big', customer_id, product_id, 1, '{"factors": 1024}') FROM purchases;
+SELECT reco.fit('big', customer_id, product_id, 1, '{"factors": 1024, "threads": 1}') FROM purchases;
 RESET reco.max_memory;
 SELECT * FROM reco.train('bad', 'no_such_table');
 SELECT * FROM reco.train('bad', 'purchases', 'customer_id; DROP TABLE purchases', 'product_id');
 SELECT * FROM reco.train('bad', 'purchases', NULL, 'product_id');
 \set VERBOSITY default
+-- (threads 1: the memory estimate grows with the thread count, i.e. the machine's cores)
 SELECT reco.fit('empty', customer_id, product_id, quantity) FROM purchases WHERE false;
 SELECT reco.fit('nulls', NULL::bigint, product_id, quantity) FROM purchases;
 SELECT reco.fit('nan', customer_id, product_id, CASE WHEN product_id = 104 THEN 'NaN'::real ELSE 1 END) FROM purchases;
@@ -118,7 +119,7 @@ SELECT reco.fit('bad', customer_id, product_id, 1, '{"factor": 8}') FROM purchas
 SELECT reco.fit('bad', customer_id, product_id, 1, '{"regularization": -1}') FROM purchases;
 SELECT reco.fit('bad', customer_id, product_id, 1, '{"solver": "lu"}') FROM purchases;
 SET reco.max_memory = '1MB';
-SELECT reco.fit('big', customer_id, product_id, 1, '{"factors": 1024}') FROM purchases;
+SELECT reco.fit('big', customer_id, product_id, 1, '{"factors": 1024, "threads": 1}') FROM purchases;
 RESET reco.max_memory;
 SELECT * FROM reco.train('bad', 'no_such_table');
 SELECT * FROM reco.train('bad', 'purchases', 'customer_id; DROP TABLE purchases', 'product_id');

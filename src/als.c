@@ -1487,11 +1487,14 @@ static RecoAlsStatus
 reco_gram_blocked(const float *Y, int64_t n, int k, float *gram,
 				  const RecoAlsHooks *hooks)
 {
-	int64_t		block = ((int64_t) 1 << 26) / ((int64_t) k * k);
+	int64_t		block;
 	int64_t		r0;
 	int			i,
 				j;
 
+	if (k < 1)
+		return RECO_ALS_INVALID_ARGUMENT;
+	block = ((int64_t) 1 << 26) / ((int64_t) k * k);
 	if (block < 256)
 		block = 256;
 	memset(gram, 0, sizeof(float) * k * k);

@@ -11,8 +11,8 @@
  * first use.  Entries are keyed by (model_id, side): a retrain creates a new
  * model_id, so a cached matrix can never be stale; the old one simply ages
  * out.  forget_user removes user rows from an existing version and lowers the
- * models row's n_users, so an entry also records the row count it was loaded
- * for and is reloaded when that changes.  The total is bounded by reco.cache_size with least-recently-used
+ * models row's n_users, so an entry also records the row count (and factor
+ * count) it was loaded for and is reloaded when either changes.  The total is bounded by reco.cache_size with least-recently-used
  * eviction; a matrix larger than the whole budget is loaded for the call
  * only (into the caller's context) and not cached.
  *
@@ -123,9 +123,10 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext fallba
 	for (i = 0; i < reco_cache_len; i++)
 		if (reco_cache[i].model_id == model->model_id && reco_cache[i].side == side)
 		{
-			if (reco_cache[i].rows != rows)
+			if (reco_cache[i].rows != rows || reco_cache[i].set.k != model->factors)
 			{
-				RecoCacheEvict(i);	/* users were forgotten since it was loaded */
+				/* users were forgotten since it was loaded (or the row was edited) */
+				RecoCacheEvict(i);
 				break;
 			}
 			/* a hit skips SPI's privilege check: another role may have loaded it */

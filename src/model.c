@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "port/pg_bswap.h"
@@ -63,7 +65,7 @@ RecoEncodeFactors(const float *values, int k)
 	return result;
 }
 
-/* Decodes a stored factor value that must hold exactly k floats (22P03 otherwise). */
+/* Decodes a stored factor value that must hold exactly k finite floats (22P03, XX001 otherwise). */
 void
 RecoDecodeFactors(const bytea *value, int k, float *out)
 {
@@ -77,7 +79,14 @@ RecoDecodeFactors(const bytea *value, int k, float *out)
 				 errmsg("stored factor value has %zu bytes, expected %d", len, k * 4),
 				 errdetail("A model with %d factors stores exactly %d bytes per row.", k, k * 4)));
 	for (j = 0; j < k; j++)
+	{
 		out[j] = RecoGetFloat(src + 4 * j);
+		if (!isfinite(out[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("stored factor value contains %s", isnan(out[j]) ? "NaN" : "an infinity"),
+					 errdetail("Training never stores non-finite factors: the row was written by hand.")));
+	}
 }
 
 PG_FUNCTION_INFO_V1(reco_to_array);

@@ -49,7 +49,8 @@ RecoOptionNumber(const char *key, JsonbValue *value)
 	if (value->type != jbvNumeric)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a number", key)));
+				 errmsg("option \"%s\" must be a finite number", key),
+				 value->type == jbvString ? errhint("JSON has no NaN or infinity: jsonb stores them as strings.") : 0));
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 											  NumericGetDatum(value->val.numeric)));
 }

@@ -241,10 +241,12 @@ RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indic
 	int32	   *indices;
 	float	   *weights;
 
+	RecoRequireFlatArray(PG_GETARG_ARRAYTYPE_P(1));
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &item_elems, &item_nulls, &n_elems);
 	if (!PG_ARGISNULL(2))
 	{
+		RecoRequireFlatArray(PG_GETARG_ARRAYTYPE_P(2));
 		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), FLOAT4OID, 4, true, TYPALIGN_INT,
 						  &weight_elems, &weight_nulls, &n_weights);
 		if (n_weights != n_elems)

@@ -55,12 +55,23 @@ RecoArgIdList(FunctionCallInfo fcinfo, int arg, RecoIdList *list)
 	list->n = 0;
 	if (arg >= PG_NARGS() || PG_ARGISNULL(arg))
 		return;
+	RecoRequireFlatArray(PG_GETARG_ARRAYTYPE_P(arg));
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &elems, &nulls, &count);
 	list->ids = palloc(sizeof(int64) * Max(count, 1));
 	for (i = 0; i < count; i++)
 		if (!nulls[i])
 			list->ids[list->n++] = DatumGetInt64(elems[i]);
+}
+
+/* Errors out (22023) unless an id or weight array argument has at most one dimension. */
+void
+RecoRequireFlatArray(ArrayType *array)
+{
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("array arguments must be one-dimensional, not %d-dimensional", ARR_NDIM(array))));
 }
 
 /* qsort order of int64 values. */

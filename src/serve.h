@@ -13,6 +13,7 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "utils/array.h"
 
 #include "store.h"
 #include "topk.h"
@@ -34,6 +35,7 @@ typedef struct RecoWeightedIndex
 extern void RecoRequireArg(FunctionCallInfo fcinfo, int arg, const char *name);
 extern int	RecoCheckN(int n);
 extern void RecoArgIdList(FunctionCallInfo fcinfo, int arg, RecoIdList *list);
+extern void RecoRequireFlatArray(ArrayType *array);
 extern int64 RecoSortUnique(int64 *ids, int64 n);
 extern int	RecoCompareInt64(const void *a, const void *b);
 extern int	RecoCompareWeightedIndex(const void *a, const void *b);

@@ -408,6 +408,13 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	info->regularization = DatumGetFloat4(RecoResultValue(7, &isnull));
 	if (isnull)
 		info->regularization = 0.0f;
+	/* the tables' CHECK constraints say the same; a hand-edited row must not reach the kernels */
+	if (info->factors < 1 || info->factors > RECO_MAX_FACTORS || info->n_users < 0 || info->n_items < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("models row of \"%s\" version %d is invalid: factors %d, n_users " INT64_FORMAT ", n_items " INT64_FORMAT,
+						name, info->version, info->factors, info->n_users, info->n_items),
+				 errdetail("factors must be between 1 and %d and the counts must not be negative.", RECO_MAX_FACTORS)));
 }
 
 /*

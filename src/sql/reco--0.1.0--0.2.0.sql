@@ -126,3 +126,41 @@ BEGIN
     RETURN QUERY SELECT * FROM reco.evaluate_pairs(model, test_users, test_items, k);
 END
 $evaluate$;
+
+---------------------------------------------------------------------------
+-- Sources: a name that is not even a name says so, naming the source
+---------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION reco.source_from_item(source text) RETURNS text
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+AS $source$
+DECLARE
+    relation regclass;
+BEGIN
+    -- A query becomes a subquery; anything else must name a table or view.
+    IF source ~* '^\s*\(?\s*(select|with|values|table)\M' THEN
+        RETURN pg_catalog.format('(%s)', source);
+    END IF;
+    BEGIN
+        relation := pg_catalog.to_regclass(source);
+    EXCEPTION WHEN invalid_name THEN
+        RAISE EXCEPTION 'source "%" is neither a table or view name nor a query', source
+            USING ERRCODE = '42602',
+                  HINT = 'A source is a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
+    END;
+    IF relation IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist', source
+            USING ERRCODE = '42P01',
+                  HINT = 'A source is a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
+    END IF;
+    RETURN relation::text;
+END
+$source$;
+
+---------------------------------------------------------------------------
+-- Storage: a models row the kernels could not serve is refused when written
+---------------------------------------------------------------------------
+
+ALTER TABLE reco.models
+    ADD CONSTRAINT models_factors_check CHECK (factors BETWEEN 1 AND 1024),
+    ADD CONSTRAINT models_counts_check CHECK (n_users >= 0 AND n_items >= 0 AND n_interactions >= 0);

@@ -56,7 +56,10 @@ objects="SELECT string_agg(format('%s %s %s %s %s', p.oid::regprocedure, p.provo
            FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
           WHERE c.relnamespace = 'reco'::regnamespace
          UNION ALL
+         SELECT string_agg(format('%s %s', conname, pg_get_constraintdef(oid)), E'\n' ORDER BY conname)
+           FROM pg_constraint WHERE connamespace = 'reco'::regnamespace
+         UNION ALL
          SELECT array_to_string(extconfig::regclass[], ' ') FROM pg_extension WHERE extname = 'reco'"
 q $new -c "CREATE EXTENSION reco" >/dev/null
 [ "$(q $old -c "$objects")" = "$(q $new -c "$objects")" ] || fail "the updated extension differs from a fresh one"
-echo "ok: the updated extension's functions, tables and dump configuration equal a fresh CREATE EXTENSION"
+echo "ok: the updated extension's functions, tables, constraints and dump configuration equal a fresh CREATE EXTENSION"
