@@ -18,6 +18,7 @@ q -c "CREATE EXTENSION reco" \
 
 # Session A: one long-lived backend, driven through a coprocess.
 coproc A { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" 2>&1; }
+a_pid=$A_PID   # bash unsets A_PID as soon as the coprocess exits
 # Runs SQL in session A and prints its output.
 a() {
     printf '%s;\n' "$1" "SELECT '--end--'" >&"${A[1]}"
@@ -59,4 +60,4 @@ fresh=$(q -c "$answer")
 [ "$(a "SELECT max(version) FROM reco.cache_info()")" = 2 ] || fail "version 2 is not cached after serving it"
 echo "cache follows the committed version: v1 while v2 was uncommitted, v2 right after its commit"
 printf '\\q\n' >&"${A[1]}"
-wait "$A_PID" 2>/dev/null || true
+wait "$a_pid" 2>/dev/null || true

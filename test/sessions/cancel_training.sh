@@ -6,7 +6,9 @@
 set -euo pipefail
 db=reco_cancel
 psql -X -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-trap 'psql -X -q -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
+out=$(mktemp)
+ctrl_out=$(mktemp)
+trap 'rm -f "$out" "$ctrl_out"; psql -X -q -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d $db "$@"; }
 q -c "CREATE EXTENSION reco" \
   -c "CREATE TABLE big AS SELECT (i % 20000) AS user_id, (i * 7919 % 5000) AS item_id, 1::real AS w
@@ -14,7 +16,6 @@ q -c "CREATE EXTENSION reco" \
 fail() { echo "FAIL: $*"; exit 1; }
 
 # Session A: warm up (loads reco and OpenBLAS), count threads, train for a long time.
-out=$(mktemp)
 psql -X -At -d $db >"$out" 2>&1 <<'SQL' &
 SET client_min_messages = warning;
 SELECT 'pid', pg_backend_pid();
@@ -63,7 +64,6 @@ echo "$err" | grep -q 'canceling statement due to statement timeout' || fail "no
 echo "ok: cancel and statement_timeout stop training cleanly (threads $threads_before -> $threads_after, memory $mem bytes)"
 
 # Ctrl-C in psql (SIGINT to the client) sends a cancel request: same outcome.
-ctrl_out=$(mktemp)
 psql -X -At -d $db -c "SET client_min_messages = notice" \
      -c "SELECT reco.train('long', 'big', iterations => 1000, factors => 32)" >"$ctrl_out" 2>&1 &
 client=$!
@@ -78,4 +78,3 @@ grep -q 'canceling statement due to user request' "$ctrl_out" || fail "Ctrl-C di
 [ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND query LIKE '%reco.train(''long''%' AND pid <> pg_backend_pid()")" = 0 ] \
     || fail "the Ctrl-C'd backend is still running the training"
 awk -v a="$start" -v b="$stop" 'BEGIN { printf "ok: Ctrl-C (SIGINT to psql) stopped the training in %.2f s\n", b - a }'
-rm -f "$ctrl_out"
