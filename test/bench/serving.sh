@@ -104,24 +104,13 @@ setup_db() {
       -c "CREATE EXTENSION reco" -c "CREATE SCHEMA IF NOT EXISTS servebench"
 }
 
-# Generates synthetic interactions in SQL into servebench.<table>: Zipf(1) item popularity
-# (log-uniform rank, ranks scattered over ids 1..items), lognormal(sigma 1) user activity
-# with mean_per_user rows, values 1..5, plus one row per item so every item is in the model.
+# Generates synthetic interactions in SQL into servebench.<table> (test/bench/synth.sql,
+# deterministic): Zipf(1) item popularity, lognormal user activity with mean_per_user draws,
+# values 1..5, plus one pair per item so every item is in the model.
 generate_interactions() {
     local table=$1 items=$2
-    q -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS servebench.$table" -c "
-      CREATE UNLOGGED TABLE servebench.$table AS
-      WITH users AS (
-        SELECT u, least(5000, greatest(1, round(exp(ln($mean_per_user) - 0.5
-                 + sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())))))::int AS cnt
-          FROM generate_series(1, $n_users) AS u)
-      SELECT u::bigint AS user_id,
-             ((floor(exp(random() * ln($items + 1)))::bigint - 1) * 7919 % $items + 1) AS item_id,
-             (1 + floor(random() * 5))::real AS value
-        FROM users, generate_series(1, cnt)
-      UNION ALL
-      SELECT 1 + i::bigint * 104729 % $n_users, i::bigint, 1::real
-        FROM generate_series(1, $items) AS i"
+    q -v table="servebench.$table" -v users="$n_users" -v items="$items" \
+      -v per_user="$mean_per_user" -v seed=7 -v cover=1 -f "$here/synth.sql"
 }
 
 # Loads the gen_synth.py TSV (user item value) into servebench.<table>.
@@ -225,8 +214,8 @@ bench_recommend() {
         "$(ratio "$p50" "$f2")" "$peer" >>"$tmp/latency.md"
 }
 
-# p50 / floor with one decimal, or "-" when the floor is missing.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.1fx", a / b; else print "-" }'; }
+# p50 / floor with two decimals, or "-" when the floor is missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2fx", a / b; else print "-" }'; }
 
 # The floor's median ms for (items, threads) from serve_floor's output.
 floor_ms() {
