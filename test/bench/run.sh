@@ -116,24 +116,25 @@ server_env() {
 # time of this suite's processes (this shell and the cluster's postmaster with all their
 # descendants, exited children included) and the uptime in seconds.
 cpu_snapshot() {
-    local postmaster
+    local postmaster pid stat fields ours=0 total uptime
     postmaster=$(head -1 "$RECO_PGDIR/data/postmaster.pid" 2>/dev/null || echo 0)
-    ps -e -o pid=,ppid= | awk -v roots="$$ $postmaster" '
+    # this suite's processes: the shell, the postmaster and all their descendants
+    for pid in $(ps -e -o pid=,ppid= | awk -v roots="$$ $postmaster" '
         { parent[$1] = $2 }
         END {
             n = split(roots, r, " "); for (i = 1; i <= n; i++) mine[r[i]] = 1
             do { changed = 0
                  for (p in parent) if (!(p in mine) && (parent[p] in mine)) { mine[p] = 1; changed = 1 }
             } while (changed)
-            for (p in mine) {
-                f = "/proc/" p "/stat"
-                if ((getline line < f) > 0) { sub(/^.*\) /, "", line); split(line, t, " ")
-                                              ours += t[12] + t[13] + t[14] + t[15] }
-                close(f)
-            }
-            getline line < "/proc/stat"; split(line, c, " ")
-            getline up < "/proc/uptime"; split(up, u, " ")
-            printf "%d %d %.2f\n", c[2] + c[3] + c[4] + c[7] + c[8] + c[9], ours, u[1] }'
+            for (p in mine) print p }'); do
+        # a process may exit between ps and here: skip it (awk would abort on the read)
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a fields <<<"${stat##*) }"
+        ours=$((ours + fields[11] + fields[12] + fields[13] + fields[14]))
+    done
+    total=$(awk 'NR == 1 { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat)
+    uptime=$(cut -d' ' -f1 /proc/uptime)
+    printf '%d %d %.2f\n' "$total" "$ours" "$uptime"
 }
 
 # CPU cores used on average by other processes (and the hypervisor's steal) between two
