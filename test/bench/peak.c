@@ -33,6 +33,8 @@
 
 #include <cblas.h>
 
+#include "bench_util.h"
+
 #define MAX_THREAD_CONFIGS 16
 #define MAX_RUNS 1000
 
@@ -69,70 +71,12 @@ typedef struct StreamSlice
 /* Keeps results observable so no pass can be optimized away. */
 static volatile uint64_t sink;
 
-/* Seconds on the monotonic clock. */
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
-}
-
-/* malloc that exits with a message on failure. */
-static void *
-xmalloc(size_t bytes)
-{
-	void	   *p = malloc(bytes > 0 ? bytes : 1);
-
-	if (p == NULL)
-	{
-		fprintf(stderr, "peak: out of memory (%zu bytes)\n", bytes);
-		exit(1);
-	}
-	return p;
-}
-
-/* qsort comparison of doubles, ascending. */
-static int
-compare_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
 /* Sorts x[0..n) and returns its median (the lower one for even n). */
 static double
 sorted_median(double *x, int n)
 {
 	qsort(x, n, sizeof(double), compare_double);
 	return x[(n - 1) / 2];
-}
-
-/* Parses "1,2" into opts->threads; returns 0 on a malformed list. */
-static int
-parse_threads(const char *text, PeakOptions *opts)
-{
-	char	   *copy = strdup(text);
-	char	   *tok,
-			   *save = NULL;
-
-	opts->n_threads = 0;
-	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
-	{
-		int			t = atoi(tok);
-
-		if (t < 1 || opts->n_threads == MAX_THREAD_CONFIGS)
-		{
-			free(copy);
-			return 0;
-		}
-		opts->threads[opts->n_threads++] = t;
-	}
-	free(copy);
-	return opts->n_threads > 0;
 }
 
 /* Prints the usage line and exits with status. */
@@ -150,9 +94,9 @@ static void
 measure_sgemm(int n, int threads, int runs)
 {
 	size_t		cells = (size_t) n * n;
-	float	   *a = xmalloc(sizeof(float) * cells);
-	float	   *b = xmalloc(sizeof(float) * cells);
-	float	   *c = xmalloc(sizeof(float) * cells);
+	float	   *a = xmalloc(sizeof(float) * cells, "peak");
+	float	   *b = xmalloc(sizeof(float) * cells, "peak");
+	float	   *c = xmalloc(sizeof(float) * cells, "peak");
 	double		gflops[MAX_RUNS];
 	double		work = 2.0 * n * (double) n * n;
 	size_t		i;
@@ -250,9 +194,9 @@ measure_stream(int mb, int threads, int runs)
 {
 	size_t		bytes = (size_t) mb << 20;
 	size_t		count = bytes / sizeof(double);
-	double	   *a = xmalloc(bytes);
-	double	   *b = xmalloc(bytes);
-	double	   *c = xmalloc(bytes);
+	double	   *a = xmalloc(bytes, "peak");
+	double	   *b = xmalloc(bytes, "peak");
+	double	   *c = xmalloc(bytes, "peak");
 	double		gbs[MAX_RUNS];
 	StreamKernel kernel;
 	size_t		i;
@@ -310,7 +254,7 @@ main(int argc, char **argv)
 				opts.runs = atoi(optarg);
 				break;
 			case 't':
-				if (!parse_threads(optarg, &opts))
+				if ((opts.n_threads = parse_thread_list(optarg, opts.threads, MAX_THREAD_CONFIGS)) == 0)
 					usage(2);
 				break;
 			case 'h':

@@ -28,6 +28,8 @@
 
 #include <cblas.h>
 
+#include "bench_util.h"
+
 #include "topk.h"
 
 #define MAX_THREAD_CONFIGS 16
@@ -46,16 +48,6 @@ typedef struct FloorOptions
 /* Keeps the results observable so no call can be optimized away. */
 static volatile float sink;
 
-/* Seconds on the monotonic clock. */
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
-}
-
 /* A uniform float in [-0.5, 0.5) from a 64-bit xorshift state. */
 static float
 next_uniform(uint64_t *state)
@@ -66,20 +58,6 @@ next_uniform(uint64_t *state)
 	return (float) ((*state >> 40) * (1.0 / 16777216.0)) - 0.5f;
 }
 
-/* malloc that exits with a message on failure. */
-static void *
-xmalloc(size_t bytes)
-{
-	void	   *p = malloc(bytes > 0 ? bytes : 1);
-
-	if (p == NULL)
-	{
-		fprintf(stderr, "serve_floor: out of memory (%zu bytes)\n", bytes);
-		exit(1);
-	}
-	return p;
-}
-
 /* Fills count floats with uniform values from state. */
 static void
 fill_random(float *x, int64_t count, uint64_t *state)
@@ -88,16 +66,6 @@ fill_random(float *x, int64_t count, uint64_t *state)
 
 	for (i = 0; i < count; i++)
 		x[i] = next_uniform(state);
-}
-
-/* qsort comparison of doubles, ascending. */
-static int
-compare_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
 }
 
 /* The q-quantile (0..1) of sorted[0..n), nearest rank. */
@@ -111,30 +79,6 @@ quantile(const double *sorted, int n, double q)
 	if (rank > n)
 		rank = n;
 	return sorted[rank - 1];
-}
-
-/* Parses "1,2" into opts->threads; returns 0 on a malformed list. */
-static int
-parse_threads(const char *text, FloorOptions *opts)
-{
-	char	   *copy = strdup(text);
-	char	   *tok,
-			   *save = NULL;
-
-	opts->n_threads = 0;
-	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
-	{
-		int			t = atoi(tok);
-
-		if (t < 1 || opts->n_threads == MAX_THREAD_CONFIGS)
-		{
-			free(copy);
-			return 0;
-		}
-		opts->threads[opts->n_threads++] = t;
-	}
-	free(copy);
-	return opts->n_threads > 0;
 }
 
 /* Prints the usage line and exits with status. */
@@ -152,11 +96,11 @@ static void
 run_config(const float *matrix, const float *users, int64_t items, int threads,
 		   const FloorOptions *opts)
 {
-	float	   *scores = xmalloc(sizeof(float) * items);
-	RecoScored *top = xmalloc(sizeof(RecoScored) * opts->n);
-	double	   *total = xmalloc(sizeof(double) * opts->reps);
-	double	   *gemv = xmalloc(sizeof(double) * opts->reps);
-	double	   *select = xmalloc(sizeof(double) * opts->reps);
+	float	   *scores = xmalloc(sizeof(float) * items, "serve_floor");
+	RecoScored *top = xmalloc(sizeof(RecoScored) * opts->n, "serve_floor");
+	double	   *total = xmalloc(sizeof(double) * opts->reps, "serve_floor");
+	double	   *gemv = xmalloc(sizeof(double) * opts->reps, "serve_floor");
+	double	   *select = xmalloc(sizeof(double) * opts->reps, "serve_floor");
 	int			i;
 
 	openblas_set_num_threads(threads);
@@ -224,7 +168,7 @@ main(int argc, char **argv)
 				opts.reps = atoi(optarg);
 				break;
 			case 't':
-				if (!parse_threads(optarg, &opts))
+				if ((opts.n_threads = parse_thread_list(optarg, opts.threads, MAX_THREAD_CONFIGS)) == 0)
 					usage(2);
 				break;
 			case 'h':
@@ -238,7 +182,7 @@ main(int argc, char **argv)
 		usage(2);
 
 	n_sizes = optind < argc ? argc - optind : 2;
-	sizes = xmalloc(sizeof(int64_t) * n_sizes);
+	sizes = xmalloc(sizeof(int64_t) * n_sizes, "serve_floor");
 	for (a = 0; a < n_sizes; a++)
 	{
 		sizes[a] = optind < argc ? atoll(argv[optind + a]) : default_items[a];
@@ -258,8 +202,8 @@ main(int argc, char **argv)
 				   *users;
 		int			t;
 
-		matrix = xmalloc(sizeof(float) * items * opts.k);
-		users = xmalloc(sizeof(float) * opts.reps * opts.k);
+		matrix = xmalloc(sizeof(float) * items * opts.k, "serve_floor");
+		users = xmalloc(sizeof(float) * opts.reps * opts.k, "serve_floor");
 		fill_random(matrix, items * opts.k, &state);
 		fill_random(users, (int64_t) opts.reps * opts.k, &state);
 		for (t = 0; t < opts.n_threads; t++)
