@@ -12,9 +12,10 @@
  * model_id, so a cached matrix can never be stale; the old one simply ages
  * out.  forget_user removes user rows from an existing version and lowers the
  * models row's n_users, so an entry also records the row count (and factor
- * count) it was loaded for and is reloaded when either changes.  The total is bounded by reco.cache_size with least-recently-used
- * eviction; a matrix larger than the whole budget is loaded for the call
- * only (into the caller's context) and not cached.
+ * count) it was loaded for and is reloaded when either changes.  The total is
+ * bounded by reco.cache_size with least-recently-used eviction; a matrix
+ * larger than the whole budget is loaded for the call only (into the caller's
+ * context) and not cached.
  *
  * A matrix is loaded into a context that is a child of the caller's context
  * and moved under TopMemoryContext only once loading has succeeded, so an
