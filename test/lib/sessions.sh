@@ -164,3 +164,19 @@ reco_check_models_whole() {
              GROUP BY f.model_id) problems")
     [ -z "$bad" ] || reco_fail "stored models are not whole in $db: $bad"
 }
+
+# Prints a query whose one-column result is model $1's answers to compare across an
+# event (crash, update, restore): recommend for users 1..30, similar_items of item 3
+# and a 3-item cart, with exact scores.
+reco_answers_query() {
+    cat <<SQL
+SELECT string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id)
+  FROM generate_series(1, 30) AS u, LATERAL reco.recommend('$1', u, 5) AS r
+UNION ALL
+SELECT string_agg(format('%s:%s', s.item_id, s.similarity), ' ' ORDER BY s.similarity DESC, s.item_id)
+  FROM reco.similar_items('$1', 3, 5) AS s
+UNION ALL
+SELECT string_agg(format('%s:%s', c.item_id, c.score), ' ' ORDER BY c.score DESC, c.item_id)
+  FROM reco.recommend_for_items('$1', '{1, 2, 3}') AS c
+SQL
+}

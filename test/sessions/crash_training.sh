@@ -37,14 +37,7 @@ reco_sql $db -c "CREATE EXTENSION reco" \
     -c "SELECT reco.train('shop', 'orders', $small)" >/dev/null
 
 # What is compared across each crash: recommend for 30 users, similar items, a cart.
-answers="SELECT string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id)
-           FROM generate_series(1, 30) AS u, LATERAL reco.recommend('shop', u, 5) AS r
-         UNION ALL
-         SELECT string_agg(format('%s:%s', s.item_id, s.similarity), ' ' ORDER BY s.similarity DESC, s.item_id)
-           FROM reco.similar_items('shop', 3, 5) AS s
-         UNION ALL
-         SELECT string_agg(format('%s:%s', c.item_id, c.score), ' ' ORDER BY c.score DESC, c.item_id)
-           FROM reco.recommend_for_items('shop', '{1, 2, 3}') AS c"
+answers=$(reco_answers_query shop)
 versions="SELECT string_agg(format('v%s/model_id %s', version, model_id), ' ' ORDER BY version) FROM reco.models"
 checkpointer="SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'"
 

@@ -9,21 +9,15 @@ old=reco_upgrade_old
 new=reco_upgrade_new
 current=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$(dirname "$0")/../../reco.control")
 drop_dbs() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -c "DROP DATABASE IF EXISTS $old" -c "DROP DATABASE IF EXISTS $new"; }
+. "$(dirname "$0")/../lib/sessions.sh"
 drop_dbs
-trap 'drop_dbs >/dev/null 2>&1 || true' EXIT
+reco_on_exit drop_dbs
 psql -X -q -c "CREATE DATABASE $old" -c "CREATE DATABASE $new"
 q() { local db=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 fail() { echo "FAIL: $*"; exit 1; }
 
 # The answers compared before and after: recommend for 30 users, similar items, a cart.
-answers="SELECT string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id)
-           FROM generate_series(1, 30) AS u, LATERAL reco.recommend('shop', u, 5) AS r
-         UNION ALL
-         SELECT string_agg(format('%s:%s', s.item_id, s.similarity), ' ' ORDER BY s.similarity DESC, s.item_id)
-           FROM reco.similar_items('shop', 3, 5) AS s
-         UNION ALL
-         SELECT string_agg(format('%s:%s', c.item_id, c.score), ' ' ORDER BY c.score DESC, c.item_id)
-           FROM reco.recommend_for_items('shop', '{1, 2, 3}') AS c"
+answers=$(reco_answers_query shop)
 
 q $old -c "CREATE EXTENSION reco VERSION '0.1.0'" \
        -c "SET client_min_messages = warning" \
