@@ -77,8 +77,6 @@
 #define RECO_CHUNK_COST 4.0e6
 /* Upper bound on the number of chunks of one call. */
 #define RECO_MAX_CHUNKS 65536
-/* Most threads one call will use. */
-#define RECO_MAX_THREADS 256
 /* Alignment of scratch buffers (a cache line). */
 #define RECO_ALIGN 64
 
@@ -1518,9 +1516,9 @@ reco_gram_blocked(const float *Y, int64_t n, int k, float *gram,
 static bool
 reco_config_ok(const RecoAlsConfig *cfg)
 {
-	return cfg != NULL && cfg->factors >= 1 &&
-		cfg->factors <= RECO_ALS_MAX_FACTORS && cfg->cg_steps >= 0 &&
-		cfg->cg_steps <= 1000 &&
+	return cfg != NULL && cfg->factors >= RECO_MIN_FACTORS &&
+		cfg->factors <= RECO_MAX_FACTORS && cfg->cg_steps >= 0 &&
+		cfg->cg_steps <= RECO_MAX_CG_STEPS &&
 		(cfg->solver == RECO_SOLVER_CG || cfg->solver == RECO_SOLVER_CHOLESKY);
 }
 
@@ -1717,7 +1715,7 @@ reco_exact_row_init(RecoExactRow *er, const float *gram, const float *fixed, int
 	void	   *mem;
 	int			j;
 
-	if (k < 1 || k > RECO_ALS_MAX_FACTORS)
+	if (k < 1 || k > RECO_MAX_FACTORS)
 		return false;
 	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
 		return false;

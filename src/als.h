@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reco_limits.h"
+
 /* Compressed rows: CSR of users, or CSC of the same data viewed as item rows. */
 typedef struct RecoSparse
 {
@@ -40,7 +42,7 @@ typedef enum RecoSolver
 /* Training parameters shared by the side solves and the loss. */
 typedef struct RecoAlsConfig
 {
-	int			factors;		/* k, 1 .. RECO_ALS_MAX_FACTORS */
+	int			factors;		/* k, 1 .. RECO_MAX_FACTORS */
 	float		regularization; /* lambda */
 	float		alpha;			/* confidence = alpha * weight */
 	int			cg_steps;		/* CG iterations per row and half-iteration */
@@ -68,8 +70,6 @@ typedef enum RecoAlsStatus
 	RECO_ALS_INVALID_ARGUMENT	/* factors/cg_steps out of range, NULL input */
 } RecoAlsStatus;
 
-/* Largest k the kernel accepts. */
-#define RECO_ALS_MAX_FACTORS 1024
 
 /*
  * Fills n x k row-major factors with uniform [0, 0.01) values that depend

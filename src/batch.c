@@ -31,7 +31,6 @@
 /* Users per block handed to a thread, and items per cache-resident tile. */
 #define RECO_BATCH_USERS 32
 #define RECO_BATCH_TILE 1024
-#define RECO_BATCH_MAX_THREADS 256
 
 /* What the threads of one call share. */
 typedef struct RecoBatchJob
@@ -216,10 +215,10 @@ RecoBatchTopN(const RecoBatchInput *in, const RecoAlsHooks *hooks,
 				i;
 	RecoAlsStatus status = RECO_ALS_OK;
 
-	if (in->n < 1 || in->k < 1 || in->k > RECO_ALS_MAX_FACTORS || in->n_users < 0 || in->n_items < 0)
+	if (in->n < 1 || in->k < 1 || in->k > RECO_MAX_FACTORS || in->n_users < 0 || in->n_items < 0)
 		return RECO_ALS_INVALID_ARGUMENT;
-	if (threads > RECO_BATCH_MAX_THREADS)
-		threads = RECO_BATCH_MAX_THREADS;
+	if (threads > RECO_MAX_THREADS)
+		threads = RECO_MAX_THREADS;
 	if ((int64_t) threads > (in->n_users + RECO_BATCH_USERS - 1) / RECO_BATCH_USERS)
 		threads = (int) ((in->n_users + RECO_BATCH_USERS - 1) / RECO_BATCH_USERS);
 	if (threads < 1)

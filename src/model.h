@@ -10,8 +10,7 @@
 
 #include "postgres.h"
 
-/* Largest number of factors a model may have. */
-#define RECO_MAX_FACTORS 1024
+#include "reco_limits.h"
 
 extern bytea *RecoEncodeFactors(const float *values, int k);
 extern void RecoDecodeFactors(const bytea *value, int k, float *out);

@@ -23,6 +23,7 @@
 
 #include "model.h"
 #include "options.h"
+#include "reco_limits.h"
 
 #define RECO_OPTION_KEYS \
 	"algorithm, factors, regularization, alpha, iterations, seed, cg_steps, solver, threads, keep_versions"
@@ -31,15 +32,15 @@
 static void
 RecoDefaultTrainOptions(RecoTrainOptions *out)
 {
-	out->factors = 64;
-	out->regularization = 50.0f;
-	out->alpha = 1.0f;
-	out->iterations = 15;
-	out->seed = 42;
-	out->cg_steps = 3;
+	out->factors = RECO_DEFAULT_FACTORS;
+	out->regularization = RECO_DEFAULT_REGULARIZATION;
+	out->alpha = RECO_DEFAULT_ALPHA;
+	out->iterations = RECO_DEFAULT_ITERATIONS;
+	out->seed = RECO_DEFAULT_SEED;
+	out->cg_steps = RECO_DEFAULT_CG_STEPS;
 	out->solver = RECO_SOLVER_CG;
-	out->threads = 0;
-	out->keep_versions = 2;
+	out->threads = RECO_DEFAULT_THREADS;
+	out->keep_versions = RECO_DEFAULT_KEEP_VERSIONS;
 }
 
 /* Returns a jsonb number as double, or errors naming the key. */
@@ -108,17 +109,18 @@ RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 					 errhint("The algorithms are: ials.")));
 	}
 	else if (strcmp(key, "factors") == 0)
-		out->factors = (int) RecoOptionInteger(key, value, 1, RECO_MAX_FACTORS);
+		out->factors = (int) RecoOptionInteger(key, value, RECO_MIN_FACTORS, RECO_MAX_FACTORS);
 	else if (strcmp(key, "regularization") == 0)
-		out->regularization = RecoOptionReal(key, value, 0.0, 1e9, true);
+		out->regularization = RecoOptionReal(key, value, 0.0, RECO_MAX_REGULARIZATION, true);
 	else if (strcmp(key, "alpha") == 0)
-		out->alpha = RecoOptionReal(key, value, 0.0, 1e9, false);
+		out->alpha = RecoOptionReal(key, value, 0.0, RECO_MAX_ALPHA, false);
 	else if (strcmp(key, "iterations") == 0)
-		out->iterations = (int) RecoOptionInteger(key, value, 1, 1000);
+		out->iterations = (int) RecoOptionInteger(key, value, RECO_MIN_ITERATIONS, RECO_MAX_ITERATIONS);
 	else if (strcmp(key, "seed") == 0)
-		out->seed = RecoOptionInteger(key, value, -(INT64CONST(1) << 53), INT64CONST(1) << 53);
+		out->seed = RecoOptionInteger(key, value, -(INT64CONST(1) << RECO_MAX_SEED_BITS),
+									   INT64CONST(1) << RECO_MAX_SEED_BITS);
 	else if (strcmp(key, "cg_steps") == 0)
-		out->cg_steps = (int) RecoOptionInteger(key, value, 1, 100);
+		out->cg_steps = (int) RecoOptionInteger(key, value, RECO_MIN_CG_STEPS, RECO_MAX_CG_STEPS);
 	else if (strcmp(key, "solver") == 0)
 	{
 		char	   *solver = RecoOptionString(key, value);
@@ -134,9 +136,9 @@ RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 					 errhint("The solvers are: cg, cholesky.")));
 	}
 	else if (strcmp(key, "threads") == 0)
-		out->threads = (int) RecoOptionInteger(key, value, 0, 256);
+		out->threads = (int) RecoOptionInteger(key, value, 0, RECO_MAX_THREADS);
 	else if (strcmp(key, "keep_versions") == 0)
-		out->keep_versions = (int) RecoOptionInteger(key, value, 0, 1000000);
+		out->keep_versions = (int) RecoOptionInteger(key, value, 0, RECO_MAX_KEEP_VERSIONS);
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

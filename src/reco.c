@@ -38,7 +38,7 @@ _PG_init(void)
 							"Threads used by training and batch scoring (0 = number of online cores).",
 							NULL,
 							&reco_threads,
-							0, 0, 256,
+							RECO_DEFAULT_THREADS, 0, RECO_MAX_THREADS,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("reco.max_memory",
@@ -75,7 +75,7 @@ RecoEffectiveThreads(int requested)
 	{
 		long		cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-		threads = cores > 0 ? (int) Min(cores, 256) : 1;
+		threads = cores > 0 ? (int) Min(cores, RECO_MAX_THREADS) : 1;
 	}
 	return threads;
 }

@@ -11,9 +11,8 @@
 #include "postgres.h"
 
 #include "als.h"
+#include "reco_limits.h"
 
-/* Longest model name accepted, in bytes. */
-#define RECO_MAX_MODEL_NAME 63
 
 /* GUC values (see _PG_init in reco.c). */
 extern int	reco_threads;		/* 0 = number of online cores */

@@ -1,0 +1,54 @@
+/*-------------------------------------------------------------------------
+ *
+ * reco_limits.h
+ *	  Every limit and default of reco in one place: RECO_MIN_, RECO_MAX_ and
+ *	  RECO_DEFAULT_ constants.
+ *
+ * Pure C (no PostgreSQL header), so the kernels, the option parser, the
+ * settings and the serving code all quote the same numbers.  The SQL scripts
+ * cannot include a header: their CHECK constraints and reco.train's argument
+ * defaults repeat these numbers, and the tests compare the two (a changed
+ * limit fails a test until the SQL says the same).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RECO_LIMITS_H
+#define RECO_LIMITS_H
+
+/* Length of a factor vector (models.factors CHECK, option "factors"). */
+#define RECO_MIN_FACTORS 1
+#define RECO_MAX_FACTORS 1024
+#define RECO_DEFAULT_FACTORS 64
+
+/* Threads of one training or batch call, the caller included (reco.threads, option "threads"). */
+#define RECO_MAX_THREADS 256
+#define RECO_DEFAULT_THREADS 0	/* 0 = reco.threads, then the online cores */
+
+/* ALS iterations (user side + item side). */
+#define RECO_MIN_ITERATIONS 1
+#define RECO_MAX_ITERATIONS 1000
+#define RECO_DEFAULT_ITERATIONS 15
+
+/* Conjugate-gradient steps per row and half-iteration. */
+#define RECO_MIN_CG_STEPS 1
+#define RECO_MAX_CG_STEPS 100
+#define RECO_DEFAULT_CG_STEPS 3
+
+/* L2 penalty lambda and confidence scale alpha (alpha must be > 0). */
+#define RECO_MAX_REGULARIZATION 1e9
+#define RECO_DEFAULT_REGULARIZATION 50.0f
+#define RECO_MAX_ALPHA 1e9
+#define RECO_DEFAULT_ALPHA 1.0f
+
+/* Seeds are integers exact in JSON (a double): -2^53 .. 2^53. */
+#define RECO_MAX_SEED_BITS 53
+#define RECO_DEFAULT_SEED 42
+
+/* Versions of a model kept after a training (0 = keep every version). */
+#define RECO_MAX_KEEP_VERSIONS 1000000
+#define RECO_DEFAULT_KEEP_VERSIONS 2
+
+/* Longest model name, in bytes (models.name CHECK). */
+#define RECO_MAX_MODEL_NAME 63
+
+#endif							/* RECO_LIMITS_H */
