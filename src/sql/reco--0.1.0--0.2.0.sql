@@ -1,4 +1,10 @@
-/* reco 0.1.0 -> 0.2.0: dropping models, forgetting users, single-statement sources */
+/* reco 0.1.0 -> 0.2.0: dropping models, forgetting users, single-statement sources
+ *
+ * Brings a 0.1.0 database to exactly the catalog that the full install
+ * script reco--0.2.0.sql creates (test/sessions/upgrade.sh compares them).
+ * Changed functions are redefined with CREATE OR REPLACE, which keeps their
+ * OIDs, comments and grants.
+ */
 
 \echo Use "ALTER EXTENSION reco UPDATE TO '0.2.0'" to load this file. \quit
 
@@ -164,3 +170,6 @@ $source$;
 ALTER TABLE reco.models
     ADD CONSTRAINT models_factors_check CHECK (factors BETWEEN 1 AND 1024),
     ADD CONSTRAINT models_counts_check CHECK (n_users >= 0 AND n_items >= 0 AND n_interactions >= 0);
+
+-- every object has a comment (0.1.0 had none on the sequence)
+COMMENT ON SEQUENCE reco.models_model_id_seq IS 'Source of reco.models.model_id: a new id for every trained version';
