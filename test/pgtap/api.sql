@@ -58,9 +58,9 @@ SELECT is_empty(
 
 SELECT is_empty(
     $$SELECT c.relname FROM pg_class c
-       WHERE c.relnamespace = 'reco'::regnamespace AND c.relkind = 'r'
+       WHERE c.relnamespace = 'reco'::regnamespace AND c.relkind IN ('r', 'S')
          AND obj_description(c.oid, 'pg_class') IS NULL$$,
-    'every table has a comment'
+    'every table and sequence has a comment'
 );
 
 SELECT tables_are('reco', ARRAY['models', 'user_factors', 'item_factors'], 'reco has exactly its three storage tables');
