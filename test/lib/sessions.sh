@@ -78,6 +78,11 @@ reco_sql_equals() {
     [ "$(reco_sql "$1" -c "$2" 2>/dev/null)" = "$3" ]
 }
 
+# Succeeds when backend $2 is no longer connected to database $1.
+reco_backend_gone() {
+    reco_sql_equals "$1" "SELECT count(*) FROM pg_stat_activity WHERE pid = $2" 0
+}
+
 # Starts a background psql session named $1 on database $2; send it SQL with
 # reco_session_send and read what it printed from the file reco_session_out names.
 reco_session_start() {
@@ -129,6 +134,16 @@ $sql
 \\echo end$tag"
     reco_session_wait "$name" "^end$tag\$" "$timeout"
     sed -n "/^begin$tag\$/,/^end$tag\$/p" "${RECO_SESSION_OUT[$name]}" | sed '1d;$d'
+}
+
+# Prints the PID of session $1's backend (asked in the session; it must be idle).
+reco_session_backend_pid() {
+    reco_session_query "$1" "SELECT pg_backend_pid();"
+}
+
+# Sends signal $2 (e.g. INT, as Ctrl-C does) to session $1's psql client.
+reco_session_signal() {
+    kill -s "$2" "${RECO_SESSION_PID[$1]}"
 }
 
 # Quits session $1 (if its psql still runs) and waits for it; returns psql's exit status.
