@@ -38,6 +38,9 @@ DATA = $(wildcard src/sql/reco--*.sql)
 # pg_regress: setup first, then every other file of sql/ in name order.
 REGRESS = setup $(filter-out setup,$(sort $(notdir $(basename $(wildcard sql/*.sql)))))
 REGRESS_OPTS = --inputdir=. --outputdir=. --load-extension=reco
+# Isolation tests (interleavings of sessions): specs/*.spec, expected output in expected/.
+ISOLATION = $(sort $(notdir $(basename $(wildcard specs/*.spec))))
+ISOLATION_OPTS = --load-extension=reco
 
 OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
