@@ -4,7 +4,8 @@
 #   1. Debian packages (installed when missing), build with zero warnings, install
 #   2. unit tests of the numeric kernel (no server)
 #   3. a throwaway cluster (pg_cron preloaded): pg_regress (sql/, expected/),
-#      pgTAP (test/pgtap/*.sql), multi-session tests (test/sessions/*.sh)
+#      isolation tests (specs/, expected/), pgTAP (test/pgtap/*.sql),
+#      multi-session tests (test/sessions/*.sh)
 #   4. the harness's own cleanup check (test/harness_selftest.sh)
 # and ends with one line "test: N passed, M failed". Exit status 1 on any failure.
 #
@@ -37,20 +38,26 @@ run_unit() {
     rm -f unit.log
 }
 
-# pg_regress: one test per file of sql/, exact expected output.
+# pg_regress (one test per file of sql/, exact expected output), then the isolation
+# tests (specs/*.spec: interleavings of sessions): both are `make installcheck`.
 run_regress() {
-    reco_say "pg_regress"
-    rm -rf results regression.diffs regression.out
+    reco_say "pg_regress and isolation tests"
+    rm -rf results regression.diffs regression.out output_iso
     make -s installcheck >regress.log 2>&1
-    local all bad
+    local all iso_all ok iso_ok
     all=$(ls sql/*.sql | wc -l)
-    bad=$(grep -c '\.\.\. FAILED' regress.log)
-    grep -q 'tests passed' regress.log || [ "$bad" -gt 0 ] || bad=1
-    if [ "$bad" -gt 0 ]; then
+    iso_all=$(ls specs/*.spec 2>/dev/null | wc -l)
+    # a test counts as passed on its "... ok" line (one not run, e.g. after a failed
+    # suite, counts as failed); the isolation suite's lines follow its "+++ isolation" line
+    ok=$(sed '/^+++ isolation/,$d' regress.log | grep -cE '\.\.\. ok( |$)')
+    iso_ok=$(sed -n '/^+++ isolation/,$p' regress.log | grep -cE '\.\.\. ok( |$)')
+    if [ "$ok" -lt "$all" ] || [ "$iso_ok" -lt "$iso_all" ]; then
         cat regress.log
         [ -f regression.diffs ] && head -300 regression.diffs
+        [ -f output_iso/regression.diffs ] && head -300 output_iso/regression.diffs
     fi
-    record regress $((all - bad)) "$bad"
+    record regress "$ok" $((all - ok))
+    record isolation "$iso_ok" $((iso_all - iso_ok))
     rm -f regress.log
 }
 
