@@ -41,6 +41,22 @@
 #define RECO_STORE_BATCH_SEEN (1024 * 1024)
 #define RECO_LOAD_BATCH_ROWS 8192
 
+/* SPI_connect, or a loud error (a bug, not a user error). */
+void
+RecoSpiConnect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "reco: SPI_connect failed, please report a bug");
+}
+
+/* SPI_finish, or a loud error (a bug, not a user error). */
+void
+RecoSpiFinish(void)
+{
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "reco: SPI_finish failed, please report a bug");
+}
+
 /* Prepares a statement or fails loudly (a bug, not a user error). */
 static SPIPlanPtr
 RecoPrepare(const char *sql, int nargs, Oid *types)
