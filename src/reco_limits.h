@@ -51,4 +51,8 @@
 /* Longest model name, in bytes (models.name CHECK). */
 #define RECO_MAX_MODEL_NAME 63
 
+/* Cut-off k of reco.evaluate's ranking metrics. */
+#define RECO_MIN_EVALUATE_K 1
+#define RECO_MAX_EVALUATE_K 10000
+
 #endif							/* RECO_LIMITS_H */
