@@ -41,6 +41,9 @@
 #define RECO_STORE_BATCH_SEEN (1024 * 1024)
 #define RECO_LOAD_BATCH_ROWS 8192
 
+/* Seen-item elements RecoLoadUsers starts with (then doubled). */
+#define RECO_LOAD_SEEN_INITIAL 1024
+
 /* SPI_connect, or a loud error (a bug, not a user error). */
 void
 RecoSpiConnect(void)
@@ -292,9 +295,9 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 void
 RecoInsertVersion(const RecoVersionRow *row)
 {
-	Oid			types[11] = {INT8OID, TEXTOID, INT4OID, TEXTOID, INT8OID, INT8OID, INT8OID,
+	Oid			types[] = {INT8OID, TEXTOID, INT4OID, TEXTOID, INT8OID, INT8OID, INT8OID,
 	INT4OID, FLOAT8ARRAYOID, FLOAT8OID, TEXTOID};
-	Datum		values[11];
+	Datum		values[lengthof(types)];
 	Datum	   *loss = palloc(sizeof(Datum) * Max(row->iterations, 1));
 	int			i;
 
@@ -314,7 +317,7 @@ RecoInsertVersion(const RecoVersionRow *row)
 	RecoExecuteArgs("INSERT INTO reco.models (model_id, name, version, algorithm, params, n_users, n_items, "
 					"n_interactions, factors, loss, train_seconds, stats) "
 					"VALUES ($1, $2, $3, 'ials', $4::jsonb, $5, $6, $7, $8, $9, $10, $11::jsonb)",
-					11, types, values, false);
+					lengthof(types), types, values, false);
 }
 
 /* Removes the versions of a name older than the newest `keep`; returns how many. */
@@ -541,7 +544,7 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool w
 	int			k = model->factors;
 	int64		capacity = all ? model->n_users : n;
 	int64		found = 0;
-	int64		seen_capacity = 1024;
+	int64		seen_capacity = RECO_LOAD_SEEN_INITIAL;
 	int64		i;
 
 	values[0] = Int64GetDatum(model->model_id);
