@@ -178,6 +178,28 @@ RecoNewModelId(void)
 	return DatumGetInt64(RecoResultValue(1, &isnull));
 }
 
+/*
+ * The arguments every factor INSERT starts with: $1 model_id, $2 the ids and
+ * $3 the encoded factors of the batch's n rows (arrays built in the current
+ * memory context).
+ */
+static void
+RecoFactorArgs(Datum *args, int64 model_id, Datum *ids, Datum *factors, int64 n)
+{
+	args[0] = Int64GetDatum(model_id);
+	args[1] = RecoArrayOf(ids, n, INT8OID);
+	args[2] = RecoArrayOf(factors, n, BYTEAOID);
+}
+
+/* Runs one batch INSERT, then frees the batch's memory. */
+static void
+RecoInsertBatch(SPIPlanPtr plan, Datum *args, MemoryContext batch_cxt)
+{
+	RecoExecute(plan, args, false, SPI_OK_INSERT);
+	MemoryContextReset(batch_cxt);
+	CHECK_FOR_INTERRUPTS();
+}
+
 /* Inserts every item's factors and popularity, in batches. */
 void
 RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
@@ -209,14 +231,10 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 			values[j] = PointerGetDatum(RecoEncodeFactors(factors + item * k, k));
 			popularity[j] = Int64GetDatum(data->item_indptr[item + 1] - data->item_indptr[item]);
 		}
-		args[0] = Int64GetDatum(model_id);
-		args[1] = RecoArrayOf(ids, n, INT8OID);
-		args[2] = RecoArrayOf(values, n, BYTEAOID);
+		RecoFactorArgs(args, model_id, ids, values, n);
 		args[3] = RecoArrayOf(popularity, n, INT8OID);
 		MemoryContextSwitchTo(old);
-		RecoExecute(plan, args, false, SPI_OK_INSERT);
-		MemoryContextReset(batch_cxt);
-		CHECK_FOR_INTERRUPTS();
+		RecoInsertBatch(plan, args, batch_cxt);
 	}
 	MemoryContextDelete(batch_cxt);
 }
@@ -276,17 +294,13 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 			seen_items[p] = Int64GetDatum(data->item_ids[data->user_items[seen_begin + p]]);
 			seen_weights[p] = Float4GetDatum(data->user_weights[seen_begin + p]);
 		}
-		args[0] = Int64GetDatum(model_id);
-		args[1] = RecoArrayOf(ids, n, INT8OID);
-		args[2] = RecoArrayOf(values, n, BYTEAOID);
+		RecoFactorArgs(args, model_id, ids, values, n);
 		args[3] = RecoArrayOf(starts, n, INT4OID);
 		args[4] = RecoArrayOf(ends, n, INT4OID);
 		args[5] = RecoArrayOf(seen_items, seen_n, INT8OID);
 		args[6] = RecoArrayOf(seen_weights, seen_n, FLOAT4OID);
 		MemoryContextSwitchTo(old);
-		RecoExecute(plan, args, false, SPI_OK_INSERT);
-		MemoryContextReset(batch_cxt);
-		CHECK_FOR_INTERRUPTS();
+		RecoInsertBatch(plan, args, batch_cxt);
 	}
 	MemoryContextDelete(batch_cxt);
 }
@@ -462,6 +476,23 @@ RecoDefaultModelName(void)
 }
 
 /*
+ * Fetches the next batch of a load cursor; returns its row count (0: done).
+ * Errors out (XX001) if `have` rows plus the batch exceed `capacity`, the
+ * models row's count of the side being loaded.
+ */
+static uint64
+RecoFetchRows(Portal portal, int64 have, int64 capacity, int64 model_id, const char *side)
+{
+	SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
+	if (have + (int64) SPI_processed > capacity)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model " INT64_FORMAT " has more %s rows than its models row says (" INT64_FORMAT ")",
+						model_id, side, capacity)));
+	return SPI_processed;
+}
+
+/*
  * Loads one side's factors of a model (every item or every user), ordered by
  * id, into a new set whose arrays live in mcxt.
  */
@@ -486,18 +517,10 @@ RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, M
 	set->cxt = mcxt;
 	set->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(expected, 1));
 	set->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(expected, 1)));
-	for (;;)
+	while (RecoFetchRows(portal, n, expected, model->model_id, side == RECO_SIDE_ITEMS ? "item" : "user") > 0)
 	{
 		uint64		r;
 
-		SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		if (n + (int64) SPI_processed > expected)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model " INT64_FORMAT " has more %s rows than its models row says (" INT64_FORMAT ")",
-							model->model_id, side == RECO_SIDE_ITEMS ? "item" : "user", expected)));
 		for (r = 0; r < SPI_processed; r++)
 		{
 			bool		isnull;
@@ -573,18 +596,10 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool w
 	users->seen_items = MemoryContextAllocHuge(mcxt, sizeof(int64) * seen_capacity);
 	users->seen_weights = with_weights ? MemoryContextAllocHuge(mcxt, sizeof(float) * seen_capacity) : NULL;
 	users->seen_ptr[0] = 0;
-	for (;;)
+	while (RecoFetchRows(portal, found, capacity, model->model_id, "user") > 0)
 	{
 		uint64		r;
 
-		SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		if (found + (int64) SPI_processed > capacity)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model " INT64_FORMAT " has more user rows than its models row says (" INT64_FORMAT ")",
-							model->model_id, capacity)));
 		for (r = 0; r < SPI_processed; r++)
 		{
 			bool		isnull;
