@@ -51,6 +51,7 @@ RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *model
 		ctx->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	}
 	RecoSpiConnect();
+	ctx->connected = true;
 	if (model == NULL)
 		model = RecoDefaultModelName();
 	RecoLookupModel(model, &ctx->model);
@@ -60,6 +61,7 @@ RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *model
 RecoFactorSet *
 RecoServeFactors(RecoServeContext *ctx, RecoSide side)
 {
+	Assert(ctx->connected);
 	ctx->factors = RecoCacheFactors(&ctx->model, side, ctx->call_cxt);
 	return ctx->factors;
 }
@@ -72,6 +74,7 @@ RecoServeFactors(RecoServeContext *ctx, RecoSide side)
 bool
 RecoServeUsers(RecoServeContext *ctx, const int64 *user_ids, int64 n, bool with_weights)
 {
+	Assert(ctx->connected);
 	RecoLoadUsers(&ctx->model, user_ids, n, with_weights, &ctx->users, ctx->call_cxt);
 	return ctx->users.n > 0;
 }
@@ -92,7 +95,9 @@ RecoServeUserArg(RecoServeContext *ctx, FunctionCallInfo fcinfo, int arg, bool w
 void
 RecoServeEnd(RecoServeContext *ctx)
 {
+	Assert(ctx->connected);
 	RecoSpiFinish();
+	ctx->connected = false;
 }
 
 /* Errors out (22004) on a NULL argument that has no meaning as "nothing". */

@@ -33,6 +33,7 @@ typedef struct RecoServeContext
 	RecoModelInfo model;		/* the served (newest) version */
 	RecoFactorSet *factors;		/* the side loaded by RecoServeFactors, or NULL */
 	RecoUserSet users;			/* the users loaded by RecoServeUsers (n = 0: none) */
+	bool		connected;		/* SPI connected: between Begin and End */
 } RecoServeContext;
 
 /* A list of ids taken from a bigint[] argument or a stored row. */
