@@ -21,6 +21,22 @@
  * and moved under TopMemoryContext only once loading has succeeded, so an
  * error or cancel while loading leaks nothing.
  *
+ * Who owns what, and why a returned pointer stays valid: every entry is one
+ * memory context holding the entry itself and its arrays, allocated
+ * individually (the cache's array holds only pointers to entries), so growing
+ * the array or evicting another entry never moves an entry.  And an entry in
+ * use is never freed: RecoCacheFactors pins the entry it returns for as long
+ * as the caller's memory context lives (a reset callback on that context
+ * unpins it), and eviction, whether by LRU, a changed row count or
+ * reco.cache_reset(), only unlinks a pinned entry from the cache; the last
+ * unpin frees it.  So no later load, not even one run from inside the
+ * caller's own SPI queries (a policy function that serves another model,
+ * say), can free or move a matrix a serving call is still scoring with.
+ * A pin rather than a copy: copying the matrix would cost what the cache
+ * saves.  An unlinked pinned entry no longer counts against
+ * reco.cache_size; it lives at most until its caller's context is reset,
+ * which for a set-returning function is right after the call.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -38,7 +54,7 @@
 #include "cache.h"
 #include "reco.h"
 
-/* One cached factor matrix. */
+/* One cached factor matrix, allocated in its own context `cxt`. */
 typedef struct RecoCacheEntry
 {
 	int64		model_id;
@@ -46,15 +62,20 @@ typedef struct RecoCacheEntry
 	int32		version;
 	int64		rows;			/* the models row's n_items or n_users when loaded */
 	RecoFactorSet set;
-	MemoryContext cxt;			/* owns the set's arrays */
+	MemoryContext cxt;			/* owns this entry and the set's arrays */
 	Size		bytes;			/* ids, factors, norms and Gram matrix */
 	uint64		last_used;		/* LRU clock */
 	TimestampTz loaded_at;
 	int64		hits;
+	int			pins;			/* callers whose context still uses the set */
+	bool		unlinked;		/* evicted while pinned: the last unpin frees it */
 } RecoCacheEntry;
 
-/* The cache: a small array (a backend serves a handful of models). */
-static RecoCacheEntry *reco_cache = NULL;
+/* Initial number of entry slots (a backend serves a handful of models). */
+#define RECO_CACHE_INITIAL_SLOTS 4
+
+/* The cache: a small array of pointers to individually allocated entries. */
+static RecoCacheEntry **reco_cache = NULL;
 static int	reco_cache_len = 0;
 static int	reco_cache_cap = 0;
 static uint64 reco_cache_clock = 0;
@@ -76,17 +97,46 @@ RecoCacheBytes(void)
 	int			i;
 
 	for (i = 0; i < reco_cache_len; i++)
-		total = add_size(total, reco_cache[i].bytes);
+		total = add_size(total, reco_cache[i]->bytes);
 	return total;
 }
 
-/* Frees entry i and closes the gap. */
+/* Removes entry i from the cache and frees it, or leaves that to its last unpin. */
 static void
 RecoCacheEvict(int i)
 {
-	MemoryContextDelete(reco_cache[i].cxt);
+	RecoCacheEntry *entry = reco_cache[i];
+
 	reco_cache[i] = reco_cache[reco_cache_len - 1];
 	reco_cache_len--;
+	if (entry->pins > 0)
+		entry->unlinked = true;
+	else
+		MemoryContextDelete(entry->cxt);
+}
+
+/* Reset callback of a caller's context: releases its pin on an entry. */
+static void
+RecoCacheUnpin(void *arg)
+{
+	RecoCacheEntry *entry = (RecoCacheEntry *) arg;
+
+	entry->pins--;
+	if (entry->pins == 0 && entry->unlinked)
+		MemoryContextDelete(entry->cxt);
+}
+
+/* Pins an entry until call_cxt is reset or deleted; returns its set. */
+static RecoFactorSet *
+RecoCachePin(RecoCacheEntry *entry, MemoryContext call_cxt)
+{
+	MemoryContextCallback *unpin = MemoryContextAlloc(call_cxt, sizeof(MemoryContextCallback));
+
+	unpin->func = RecoCacheUnpin;
+	unpin->arg = entry;
+	MemoryContextRegisterResetCallback(call_cxt, unpin);
+	entry->pins++;
+	return &entry->set;
 }
 
 /* Evicts least-recently-used entries until `needed` more bytes fit the budget. */
@@ -99,7 +149,7 @@ RecoCacheMakeRoom(Size needed, Size budget)
 		int			i;
 
 		for (i = 1; i < reco_cache_len; i++)
-			if (reco_cache[i].last_used < reco_cache[lru].last_used)
+			if (reco_cache[i]->last_used < reco_cache[lru]->last_used)
 				lru = i;
 		RecoCacheEvict(lru);
 	}
@@ -108,10 +158,12 @@ RecoCacheMakeRoom(Size needed, Size budget)
 /*
  * One side's factor matrix of a model version: from the cache, or loaded
  * through SPI (the caller must be SPI-connected) and cached if it fits
- * reco.cache_size; otherwise loaded into `fallback` for this call only.
+ * reco.cache_size; otherwise loaded into call_cxt for this call only.  A
+ * cached matrix is pinned until call_cxt is reset or deleted (see the file
+ * header), so the pointer is valid for as long as call_cxt is.
  */
 RecoFactorSet *
-RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext fallback)
+RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_cxt)
 {
 	Size		budget = (Size) reco_cache_size_kb * 1024;
 	int64		rows = side == RECO_SIDE_ITEMS ? model->n_items : model->n_users;
@@ -122,9 +174,11 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext fallba
 	int			i;
 
 	for (i = 0; i < reco_cache_len; i++)
-		if (reco_cache[i].model_id == model->model_id && reco_cache[i].side == side)
+	{
+		entry = reco_cache[i];
+		if (entry->model_id == model->model_id && entry->side == side)
 		{
-			if (reco_cache[i].rows != rows || reco_cache[i].set.k != model->factors)
+			if (entry->rows != rows || entry->set.k != model->factors)
 			{
 				/* users were forgotten since it was loaded (or the row was edited) */
 				RecoCacheEvict(i);
@@ -132,46 +186,46 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext fallba
 			}
 			/* a hit skips SPI's privilege check: another role may have loaded it */
 			RecoCheckPrivilege(side == RECO_SIDE_ITEMS ? "item_factors" : "user_factors", ACL_SELECT);
-			reco_cache[i].last_used = ++reco_cache_clock;
-			reco_cache[i].hits++;
-			return &reco_cache[i].set;
+			entry->last_used = ++reco_cache_clock;
+			entry->hits++;
+			return RecoCachePin(entry, call_cxt);
 		}
+	}
 
 	if (bytes > budget)
 	{
-		uncached = MemoryContextAlloc(fallback, sizeof(RecoFactorSet));
-		RecoLoadFactors(model, side, uncached, fallback);
+		uncached = MemoryContextAlloc(call_cxt, sizeof(RecoFactorSet));
+		RecoLoadFactors(model, side, uncached, call_cxt);
 		return uncached;
 	}
 
 	/* load under the caller's context first: an error here frees it all */
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "reco factor cache", ALLOCSET_DEFAULT_SIZES);
-	uncached = MemoryContextAlloc(cxt, sizeof(RecoFactorSet));
-	RecoLoadFactors(model, side, uncached, cxt);
+	entry = MemoryContextAllocZero(cxt, sizeof(RecoCacheEntry));
+	RecoLoadFactors(model, side, &entry->set, cxt);
 
 	RecoCacheMakeRoom(bytes, budget);
 	if (reco_cache_len == reco_cache_cap)
 	{
-		int			cap = Max(4, reco_cache_cap * 2);
+		int			cap = Max(RECO_CACHE_INITIAL_SLOTS, reco_cache_cap * 2);
 
 		reco_cache = reco_cache == NULL
-			? MemoryContextAlloc(TopMemoryContext, sizeof(RecoCacheEntry) * cap)
-			: repalloc(reco_cache, sizeof(RecoCacheEntry) * cap);
+			? MemoryContextAlloc(TopMemoryContext, sizeof(RecoCacheEntry *) * cap)
+			: repalloc(reco_cache, sizeof(RecoCacheEntry *) * cap);
 		reco_cache_cap = cap;
 	}
 	MemoryContextSetParent(cxt, TopMemoryContext);
-	entry = &reco_cache[reco_cache_len++];
 	entry->model_id = model->model_id;
 	entry->side = side;
 	entry->version = model->version;
 	entry->rows = rows;
-	entry->set = *uncached;
 	entry->cxt = cxt;
 	entry->bytes = bytes;
 	entry->last_used = ++reco_cache_clock;
 	entry->loaded_at = GetCurrentTimestamp();
 	entry->hits = 0;
-	return &entry->set;
+	reco_cache[reco_cache_len++] = entry;
+	return RecoCachePin(entry, call_cxt);
 }
 
 /* The Euclidean norm of every row of a set, computed once into the set's context. */
@@ -255,7 +309,7 @@ reco_cache_info(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	for (i = 0; i < reco_cache_len; i++)
 	{
-		RecoCacheEntry *e = &reco_cache[i];
+		RecoCacheEntry *e = reco_cache[i];
 		Datum		values[8];
 		bool		nulls[8] = {false, false, false, false, false, false, false, false};
 

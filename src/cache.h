@@ -13,7 +13,7 @@
 #include "store.h"
 
 extern RecoFactorSet *RecoCacheFactors(const RecoModelInfo *model, RecoSide side,
-									   MemoryContext fallback);
+									   MemoryContext call_cxt);
 extern const float *RecoFactorNorms(RecoFactorSet *set);
 extern const int32 *RecoFactorNormOrder(RecoFactorSet *set);
 extern const float *RecoFactorGram(RecoFactorSet *set);

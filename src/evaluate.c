@@ -3,15 +3,24 @@
  * evaluate.c
  *	  reco.evaluate_pairs: ranking metrics of a model on held-out pairs.
  *
- * The served version's item matrix and the test users' factors and training
- * items are loaded once; users are scored in blocks with one sgemm per block
- * (block x items), their training items are excluded, and the top k is
- * compared with their held-out items.  Definitions (as the implicit library's
- * ranking_metrics_at_k, see BENCHMARKS.md): for a user with R relevant items
- * and h hits in the top k,
+ * The served version's item matrix (through the serving cache) and the test
+ * users' factors and training items are loaded once, through the serving
+ * opening (serve.c).  Every item is scored for every test user with the
+ * serving dot product, RecoAlsScoreRows, blocks of users passing over
+ * cache-sized tiles of the item matrix; the user's training items are
+ * excluded and the top k is selected by RecoTopK, whose order (higher score
+ * first, ties by lower item index, i.e. lower item id) is the one
+ * reco.recommend uses.  So evaluate measures exactly the lists reco.recommend
+ * serves, bit for bit, near-ties included.  All scores are needed, not only
+ * the top k, because AUC ranks every item.
+ *
+ * Definitions (those of the `implicit` library's ranking_metrics_at_k): for
+ * a user with R relevant (held-out) items and h hits in the top k,
  *	 precision@k = h / k, recall@k = h / R,
- *	 AP@k = sum over hit positions i (1-based) of hits-so-far / i, / min(k, R),
- *	 NDCG@k = DCG / IDCG with binary gains, IDCG over min(k, R) positions,
+ *	 AP@k = (sum over the 1-based positions i of the hits of
+ *			(hits at positions 1..i) / i) / min(k, R),
+ *	 NDCG@k = DCG / IDCG with binary gains, DCG = sum over hits of
+ *			  1 / log2(i + 1), IDCG the same over min(k, R) positions,
  *	 capped precision = sum of h / sum of min(k, R) (over all users),
  *	 AUC = share of (relevant, non-relevant) pairs of rankable items that the
  *		   full ranking orders correctly (ties count one half);
@@ -24,11 +33,9 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <cblas.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -36,11 +43,21 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "als.h"
 #include "reco.h"
+#include "serve.h"
 #include "store.h"
 #include "topk.h"
 
-#define RECO_EVAL_BLOCK 64
+/* Users scored per block: their rows of item scores are held at once. */
+#define RECO_EVAL_BLOCK_USERS 64
+
+/* Item factor floats per tile: one tile stays in cache while a block of users passes over it. */
+#define RECO_EVAL_TILE_FLOATS (64 * 1024)
+
+/* The columns of evaluate_pairs' result, and how many of them are metrics. */
+#define RECO_EVAL_COLUMNS 9
+#define RECO_EVAL_METRICS 7
 
 /* One held-out pair. */
 typedef struct RecoPair
@@ -221,95 +238,85 @@ RecoReadPairs(ArrayType *users, ArrayType *items, int64 *n_out)
 	return pairs;
 }
 
-PG_FUNCTION_INFO_V1(reco_evaluate_pairs);
-
-/* reco.evaluate_pairs(model, users[], items[], k): ranking metrics (see file header). */
-Datum
-reco_evaluate_pairs(PG_FUNCTION_ARGS)
+/* The distinct users of pairs sorted by user, ascending; count in *n_out. */
+static int64 *
+RecoPairUsers(const RecoPair *pairs, int64 n_pairs, int64 *n_out)
 {
-	MemoryContext outer = CurrentMemoryContext;
-	TupleDesc	tupdesc;
-	RecoModelInfo model;
-	RecoFactorSet items;
-	RecoUserSet users;
-	RecoMetricSums sums;
-	RecoPair   *pairs;
-	int64	   *test_users;
-	int64		n_pairs,
-				n_test_users = 0,
-				p,
-				b,
-				covered = 0;
-	int			k;
-	float	   *scores;
-	bool	   *relevant;
-	bool	   *recommended;
-	int32	   *relevant_idx;
-	float	   *pos_scores;
-	RecoScored *top;
-	Datum		values[9];
-	bool		nulls[9] = {false};
-	char	   *name;
+	int64	   *users = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_pairs);
+	int64		n = 0,
+				p;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model, users, items and k must not be NULL")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	k = PG_GETARG_INT32(3);
-	if (k < 1 || k > 10000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k must be between 1 and 10000, not %d", k)));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "reco: evaluate_pairs must return a record, please report a bug");
-	pairs = RecoReadPairs(PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2), &n_pairs);
-	test_users = palloc(sizeof(int64) * n_pairs);
 	for (p = 0; p < n_pairs; p++)
 		if (p == 0 || pairs[p].user != pairs[p - 1].user)
-			test_users[n_test_users++] = pairs[p].user;
+			users[n++] = pairs[p].user;
+	*n_out = n;
+	return users;
+}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "reco: SPI_connect failed, please report a bug");
-	RecoLookupModel(name, &model);
-	RecoLoadFactors(&model, RECO_SIDE_ITEMS, &items, outer);
-	RecoLoadUsers(&model, test_users, n_test_users, false, &users, outer);
-	SPI_finish();
+/*
+ * Scores every item for users [u0, u0 + block) into the rows of `scores`
+ * (block x items->n) with the serving dot product, a tile of item rows at a
+ * time; each score is bit for bit the one reco.recommend computes (the
+ * kernel's result for a row does not depend on where the row sits in a call).
+ */
+static void
+RecoScoreBlock(const RecoFactorSet *items, const RecoUserSet *users, int64 u0, int block,
+			   float *scores)
+{
+	int64		tile = Max(RECO_EVAL_TILE_FLOATS / items->k, 1);
+	int64		t0;
 
-	scores = MemoryContextAllocHuge(outer, mul_size(sizeof(float) * RECO_EVAL_BLOCK, Max(items.n, 1)));
-	relevant = palloc0(sizeof(bool) * Max(items.n, 1));
-	recommended = palloc0(sizeof(bool) * Max(items.n, 1));
-	relevant_idx = palloc(sizeof(int32) * Max(items.n, 1));
-	pos_scores = palloc(sizeof(float) * Max(items.n, 1));
-	top = palloc(sizeof(RecoScored) * k);
-	memset(&sums, 0, sizeof(sums));
-
-	p = 0;
-	for (b = 0; b < users.n; b += RECO_EVAL_BLOCK)
+	for (t0 = 0; t0 < items->n; t0 += tile)
 	{
-		int			block = (int) Min(RECO_EVAL_BLOCK, users.n - b);
+		int64		tn = Min(tile, items->n - t0);
+		int			r;
+
+		for (r = 0; r < block; r++)
+			RecoAlsScoreRows(items->factors + t0 * items->k, NULL, tn, items->k,
+							 users->factors + (u0 + r) * users->k, scores + (int64) r * items->n + t0);
+	}
+}
+
+/*
+ * Adds the metrics of every loaded user to sums and marks the items some
+ * user got in its top k in recommended[]; pairs are the held-out pairs,
+ * sorted by user.
+ */
+static void
+RecoEvaluateUsers(const RecoFactorSet *items, const RecoUserSet *users, const RecoPair *pairs,
+				  int64 n_pairs, int k, bool *recommended, RecoMetricSums *sums)
+{
+	float	   *scores = MemoryContextAllocHuge(CurrentMemoryContext,
+												mul_size(sizeof(float) * RECO_EVAL_BLOCK_USERS, Max(items->n, 1)));
+	bool	   *relevant = palloc0(sizeof(bool) * Max(items->n, 1));
+	int32	   *relevant_idx = palloc(sizeof(int32) * Max(items->n, 1));
+	float	   *pos_scores = palloc(sizeof(float) * Max(items->n, 1));
+	RecoScored *top = palloc(sizeof(RecoScored) * k);
+	int64		p = 0,
+				b;
+
+	for (b = 0; b < users->n; b += RECO_EVAL_BLOCK_USERS)
+	{
+		int			block = (int) Min(RECO_EVAL_BLOCK_USERS, users->n - b);
 		int			r;
 
 		CHECK_FOR_INTERRUPTS();
-		if (items.n > 0)
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, block, (int) items.n, items.k,
-						1.0f, users.factors + b * users.k, users.k, items.factors, items.k,
-						0.0f, scores, (int) items.n);
+		RecoScoreBlock(items, users, b, block, scores);
 		for (r = 0; r < block; r++)
 		{
 			int64		user = b + r;
-			float	   *row = scores + (int64) r * items.n;
+			float	   *row = scores + (int64) r * items->n;
 			int			n_relevant = 0,
 						n_known = 0,
 						i;
 			int64		s;
 
 			/* the user's held-out items (pairs are sorted by user) */
-			while (pairs[p].user < users.ids[user])
+			while (pairs[p].user < users->ids[user])
 				p++;
-			for (; p < n_pairs && pairs[p].user == users.ids[user]; p++)
+			for (; p < n_pairs && pairs[p].user == users->ids[user]; p++)
 			{
-				int64		idx = RecoFindId(items.ids, items.n, pairs[p].item);
+				int64		idx = RecoFindId(items->ids, items->n, pairs[p].item);
 
 				n_relevant++;
 				if (idx >= 0)
@@ -318,40 +325,93 @@ reco_evaluate_pairs(PG_FUNCTION_ARGS)
 					relevant_idx[n_known++] = (int32) idx;
 				}
 			}
-			for (s = users.seen_ptr[user]; s < users.seen_ptr[user + 1]; s++)
+			for (s = users->seen_ptr[user]; s < users->seen_ptr[user + 1]; s++)
 			{
-				int64		idx = RecoFindId(items.ids, items.n, users.seen_items[s]);
+				int64		idx = RecoFindId(items->ids, items->n, users->seen_items[s]);
 
 				if (idx >= 0)
 					row[idx] = -INFINITY;
 			}
-			RecoScoreUser(row, items.n, relevant_idx, n_known, n_relevant, relevant, k, top,
-						  pos_scores, recommended, &sums);
+			RecoScoreUser(row, items->n, relevant_idx, n_known, n_relevant, relevant, k, top,
+						  pos_scores, recommended, sums);
 			for (i = 0; i < n_known; i++)
 				relevant[relevant_idx[i]] = false;
 		}
 	}
-	for (p = 0; p < items.n; p++)
-		covered += recommended[p] ? 1 : 0;
+}
 
-	if (sums.users == 0)
+/* The result row of evaluate_pairs: means of the sums (NULL if nobody was evaluated). */
+static Datum
+RecoMetricsRow(FunctionCallInfo fcinfo, const RecoMetricSums *sums, const bool *recommended,
+			   int64 n_items, int64 users_unknown)
+{
+	TupleDesc	tupdesc;
+	Datum		values[RECO_EVAL_COLUMNS];
+	bool		nulls[RECO_EVAL_COLUMNS] = {false};
+	int64		covered = 0,
+				i;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "reco: evaluate_pairs must return a record, please report a bug");
+	for (i = 0; i < n_items; i++)
+		covered += recommended[i] ? 1 : 0;
+	if (sums->users == 0)
 	{
-		int			i;
-
-		for (i = 0; i < 7; i++)
+		for (i = 0; i < RECO_EVAL_METRICS; i++)
 			nulls[i] = true;
 	}
 	else
 	{
-		values[0] = Float8GetDatum(sums.precision / sums.users);
-		values[1] = Float8GetDatum(sums.recall / sums.users);
-		values[2] = Float8GetDatum(sums.ap / sums.users);
-		values[3] = Float8GetDatum(sums.ndcg / sums.users);
-		values[4] = Float8GetDatum(sums.hits / sums.capped_total);
-		values[5] = Float8GetDatum(sums.auc_users ? sums.auc / sums.auc_users : 0.5);
-		values[6] = Float8GetDatum(items.n ? (double) covered / items.n : 0.0);
+		values[0] = Float8GetDatum(sums->precision / sums->users);
+		values[1] = Float8GetDatum(sums->recall / sums->users);
+		values[2] = Float8GetDatum(sums->ap / sums->users);
+		values[3] = Float8GetDatum(sums->ndcg / sums->users);
+		values[4] = Float8GetDatum(sums->hits / sums->capped_total);
+		values[5] = Float8GetDatum(sums->auc_users ? sums->auc / sums->auc_users : 0.5);
+		values[6] = Float8GetDatum(n_items ? (double) covered / n_items : 0.0);
 	}
-	values[7] = Int64GetDatum(sums.users);
-	values[8] = Int64GetDatum(n_test_users - users.n);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+	values[7] = Int64GetDatum(sums->users);
+	values[8] = Int64GetDatum(users_unknown);
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
+}
+
+PG_FUNCTION_INFO_V1(reco_evaluate_pairs);
+
+/* reco.evaluate_pairs(model, users[], items[], k): ranking metrics (see file header). */
+Datum
+reco_evaluate_pairs(PG_FUNCTION_ARGS)
+{
+	RecoServeContext ctx;
+	RecoMetricSums sums;
+	RecoPair   *pairs;
+	int64	   *test_users;
+	int64		n_pairs,
+				n_test_users;
+	int			k;
+	bool	   *recommended;
+	char	   *name;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model, users, items and k must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	k = PG_GETARG_INT32(3);
+	if (k < RECO_MIN_EVALUATE_K || k > RECO_MAX_EVALUATE_K)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between %d and %d, not %d", RECO_MIN_EVALUATE_K, RECO_MAX_EVALUATE_K, k)));
+	pairs = RecoReadPairs(PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2), &n_pairs);
+	test_users = RecoPairUsers(pairs, n_pairs, &n_test_users);
+
+	RecoServeBegin(&ctx, fcinfo, name, false);
+	RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
+	RecoServeUsers(&ctx, test_users, n_test_users, false);
+	RecoServeEnd(&ctx);
+
+	memset(&sums, 0, sizeof(sums));
+	recommended = palloc0(sizeof(bool) * Max(ctx.factors->n, 1));
+	RecoEvaluateUsers(ctx.factors, &ctx.users, pairs, n_pairs, k, recommended, &sums);
+	PG_RETURN_DATUM(RecoMetricsRow(fcinfo, &sums, recommended, ctx.factors->n,
+								   n_test_users - ctx.users.n));
 }

@@ -14,7 +14,6 @@
  */
 #include "postgres.h"
 
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -24,6 +23,43 @@
 #include "serve.h"
 #include "store.h"
 #include "topk.h"
+
+/*
+ * Emits the n largest contributions of the user's training items (the one
+ * user of `user`, all of whose items the model must know) to the score of
+ * item row `target`, largest first.
+ */
+static void
+RecoEmitContributions(ReturnSetInfo *rsinfo, const RecoModelInfo *model, RecoFactorSet *items,
+					  const RecoUserSet *user, int64 target, int n)
+{
+	int64		n_seen = user->seen_ptr[1];
+	int32	   *indices = palloc(sizeof(int32) * Max(n_seen, 1));
+	double	   *contrib = palloc(sizeof(double) * Max(n_seen, 1));
+	float	   *scores = palloc(sizeof(float) * Max(n_seen, 1));
+	int64		i;
+
+	for (i = 0; i < n_seen; i++)
+	{
+		int64		idx = RecoFindId(items->ids, items->n, user->seen_items[i]);
+
+		if (idx < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("item " INT64_FORMAT " of user " INT64_FORMAT " is not in model " INT64_FORMAT,
+							user->seen_items[i], user->ids[0], model->model_id)));
+		indices[i] = (int32) idx;
+	}
+	if (!RecoAlsExplainRow(RecoFactorGram(items), items->factors, items->k, indices,
+						   user->seen_weights, n_seen, model->alpha, model->regularization,
+						   items->factors + target * items->k, contrib))
+		ereport(ERROR,
+				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
+				 errmsg("the user's least-squares system is not positive definite")));
+	for (i = 0; i < n_seen; i++)
+		scores[i] = (float) contrib[i];
+	RecoEmitTop(rsinfo, user->seen_items, scores, n_seen, n);
+}
 
 PG_FUNCTION_INFO_V1(reco_explain);
 
@@ -35,70 +71,20 @@ PG_FUNCTION_INFO_V1(reco_explain);
 Datum
 reco_explain(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext call_cxt = CurrentMemoryContext;
-	char	   *name;
-	int			n;
-	int64		user_id,
-				target,
-				n_seen,
-				i;
-	RecoModelInfo model;
-	RecoFactorSet *items;
-	RecoUserSet user;
-	int32	   *indices;
-	double	   *contrib;
-	float	   *scores;
+	RecoServeContext ctx;
+	char	   *name = RecoArgModel(fcinfo);
+	int			n = RecoArgN(fcinfo, 3);
+	int64		target = -1;
 
-	RecoRequireArg(fcinfo, 0, "model");
-	RecoRequireArg(fcinfo, 3, "n");
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	n = RecoCheckN(PG_GETARG_INT32(3));
-
-	InitMaterializedSRF(fcinfo, 0);
-	RecoSpiConnect();
-	RecoLookupModel(name, &model);
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-	{
-		SPI_finish();
-		return (Datum) 0;
-	}
-	user_id = PG_GETARG_INT64(1);
-	RecoLoadUsers(&model, &user_id, 1, true, &user, call_cxt);
-	if (user.n == 0)
-	{
-		SPI_finish();
-		return (Datum) 0;
-	}
-	items = RecoCacheFactors(&model, RECO_SIDE_ITEMS, call_cxt);
-	SPI_finish();
-	target = RecoFindId(items->ids, items->n, PG_GETARG_INT64(2));
+	RecoServeBegin(&ctx, fcinfo, name, true);
+	if (!PG_ARGISNULL(2) && RecoServeUserArg(&ctx, fcinfo, 1, true))
+		RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
+	RecoServeEnd(&ctx);
+	if (ctx.factors != NULL)
+		target = RecoFindId(ctx.factors->ids, ctx.factors->n, PG_GETARG_INT64(2));
 	if (target < 0)
-		return (Datum) 0;
+		return (Datum) 0;		/* NULL or unknown user or item: no rows */
 
-	n_seen = user.seen_ptr[1];
-	indices = palloc(sizeof(int32) * Max(n_seen, 1));
-	for (i = 0; i < n_seen; i++)
-	{
-		int64		idx = RecoFindId(items->ids, items->n, user.seen_items[i]);
-
-		if (idx < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("item " INT64_FORMAT " of user " INT64_FORMAT " is not in model " INT64_FORMAT,
-							user.seen_items[i], user_id, model.model_id)));
-		indices[i] = (int32) idx;
-	}
-	contrib = palloc(sizeof(double) * Max(n_seen, 1));
-	if (!RecoAlsExplainRow(RecoFactorGram(items), items->factors, items->k, indices,
-						   user.seen_weights, n_seen, model.alpha, model.regularization,
-						   items->factors + target * items->k, contrib))
-		ereport(ERROR,
-				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
-				 errmsg("the user's least-squares system is not positive definite")));
-	scores = palloc(sizeof(float) * Max(n_seen, 1));
-	for (i = 0; i < n_seen; i++)
-		scores[i] = (float) contrib[i];
-	RecoEmitTop(rsinfo, user.seen_items, scores, n_seen, n);
+	RecoEmitContributions(ctx.rsinfo, &ctx.model, ctx.factors, &ctx.users, target, n);
 	return (Datum) 0;
 }

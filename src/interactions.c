@@ -24,6 +24,10 @@
 
 #include "interactions.h"
 
+/* Rows the aggregate's arrays start with (then doubled), and ids a side's id map starts with. */
+#define RECO_ROWS_INITIAL_CAPACITY 4096
+#define RECO_ID_MAP_INITIAL_SIZE 1024
+
 /* A hash table entry: an id and its provisional (first-seen) index. */
 typedef struct RecoIdEntry
 {
@@ -32,7 +36,7 @@ typedef struct RecoIdEntry
 	char		status;
 } RecoIdEntry;
 
-/* Mixes a 64-bit id into a 32-bit hash (the splitmix64 finalizer). */
+/* Mixes a 64-bit id into a 32-bit hash (fmix64, the finalizer of MurmurHash3's 128-bit hash). */
 static inline uint32
 RecoHashId(int64 id)
 {
@@ -77,7 +81,7 @@ RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight)
 {
 	if (rows->count == rows->capacity)
 	{
-		int64		capacity = rows->capacity == 0 ? 4096 : rows->capacity * 2;
+		int64		capacity = rows->capacity == 0 ? RECO_ROWS_INITIAL_CAPACITY : rows->capacity * 2;
 
 		if (capacity > (int64) (MaxAllocHugeSize / sizeof(int64)))
 			ereport(ERROR,
@@ -146,12 +150,12 @@ RecoCompareIdRank(const void *a, const void *b)
 static int64 *
 RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, const char *side)
 {
-	recoid_hash *table = recoid_create(CurrentMemoryContext, 1024, NULL);
+	recoid_hash *table = recoid_create(CurrentMemoryContext, RECO_ID_MAP_INITIAL_SIZE, NULL);
 	RecoIdRank *ranks;
 	int32	   *rank_of;
 	int64	   *sorted;
 	int64		n = 0;
-	int64		capacity = 1024;
+	int64		capacity = RECO_ID_MAP_INITIAL_SIZE;
 	int64		r;
 
 	ranks = RecoAllocArray(capacity, sizeof(RecoIdRank));

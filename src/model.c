@@ -55,13 +55,13 @@ RecoGetFloat(const char *src)
 bytea *
 RecoEncodeFactors(const float *values, int k)
 {
-	bytea	   *result = (bytea *) palloc(VARHDRSZ + (Size) k * 4);
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + (Size) k * RECO_FACTOR_BYTES);
 	char	   *dst = VARDATA(result);
 	int			j;
 
-	SET_VARSIZE(result, VARHDRSZ + (Size) k * 4);
+	SET_VARSIZE(result, VARHDRSZ + (Size) k * RECO_FACTOR_BYTES);
 	for (j = 0; j < k; j++)
-		RecoPutFloat(dst + 4 * j, values[j]);
+		RecoPutFloat(dst + RECO_FACTOR_BYTES * j, values[j]);
 	return result;
 }
 
@@ -73,14 +73,14 @@ RecoDecodeFactors(const bytea *value, int k, float *out)
 	const char *src = VARDATA_ANY(value);
 	int			j;
 
-	if (len != (Size) k * 4)
+	if (len != (Size) k * RECO_FACTOR_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("stored factor value has %zu bytes, expected %d", len, k * 4),
-				 errdetail("A model with %d factors stores exactly %d bytes per row.", k, k * 4)));
+				 errmsg("stored factor value has %zu bytes, expected %d", len, k * RECO_FACTOR_BYTES),
+				 errdetail("A model with %d factors stores exactly %d bytes per row.", k, k * RECO_FACTOR_BYTES)));
 	for (j = 0; j < k; j++)
 	{
-		out[j] = RecoGetFloat(src + 4 * j);
+		out[j] = RecoGetFloat(src + RECO_FACTOR_BYTES * j);
 		if (!isfinite(out[j]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -102,21 +102,21 @@ reco_to_array(PG_FUNCTION_ARGS)
 	int			n;
 	int			j;
 
-	if (len % 4 != 0)
+	if (len % RECO_FACTOR_BYTES != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("factor value has %zu bytes, not a multiple of 4", len),
-				 errdetail("A factor value is k little-endian float32 numbers, 4 bytes each.")));
-	if (len / 4 > MaxAllocSize / sizeof(Datum))
+				 errmsg("factor value has %zu bytes, not a multiple of %d", len, RECO_FACTOR_BYTES),
+				 errdetail("A factor value is k little-endian float32 numbers, %d bytes each.", RECO_FACTOR_BYTES)));
+	if (len / RECO_FACTOR_BYTES > MaxAllocSize / sizeof(Datum))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("factor value is too long to convert to an array")));
-	n = (int) (len / 4);
+	n = (int) (len / RECO_FACTOR_BYTES);
 	if (n == 0)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT4OID));
 	elems = (Datum *) palloc(sizeof(Datum) * n);
 	for (j = 0; j < n; j++)
-		elems[j] = Float4GetDatum(RecoGetFloat(src + 4 * j));
+		elems[j] = Float4GetDatum(RecoGetFloat(src + RECO_FACTOR_BYTES * j));
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
 }
 

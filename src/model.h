@@ -12,6 +12,9 @@
 
 #include "reco_limits.h"
 
+/* Bytes of one stored factor: a little-endian IEEE float32. */
+#define RECO_FACTOR_BYTES 4
+
 extern bytea *RecoEncodeFactors(const float *values, int k);
 extern void RecoDecodeFactors(const bytea *value, int k, float *out);
 

@@ -3,11 +3,14 @@
  * options.c
  *	  Parsing and validation of reco.fit's options (a jsonb object).
  *
- * Every key is checked against one table: an unknown key, a value of the
- * wrong type or a value out of range is an error (22023) that says what is
- * accepted.  Defaults live in the same table, so reco.train's SQL defaults
- * and reco.fit's defaults cannot drift apart unnoticed (the regression tests
- * compare them).
+ * Every option is one row of reco_train_options below: its name, its kind
+ * (integer, real or one of a list of words), its range, its default and the
+ * field of RecoTrainOptions it sets.  Parsing, the defaults, the list of
+ * valid keys in error hints and the jsonb stored in reco.models.params all
+ * read that table, so an option (or a new algorithm's option) is added by
+ * adding a row.  An unknown key, a value of the wrong type or a value out of
+ * range is an error (22023) that says what is accepted.  reco.train's SQL
+ * defaults repeat the table's defaults; the regression tests compare them.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,26 +24,141 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "model.h"
 #include "options.h"
+#include "reco.h"
 #include "reco_limits.h"
 
-#define RECO_OPTION_KEYS \
-	"algorithm, factors, regularization, alpha, iterations, seed, cg_steps, solver, threads, keep_versions"
+/* How an option's value is read, and the type of the field it sets. */
+typedef enum RecoOptionKind
+{
+	RECO_OPTION_INT,			/* an integer in [min, max]; an int field */
+	RECO_OPTION_INT64,			/* an integer in [min, max]; an int64 field */
+	RECO_OPTION_REAL,			/* a number in [min, max] (or (min, max]); a float field */
+	RECO_OPTION_WORD			/* one of `words`; an int (enum) field set to its position */
+} RecoOptionKind;
 
-/* Fills in the documented defaults. */
+/* One option of reco.fit. */
+typedef struct RecoOptionDesc
+{
+	const char *name;
+	RecoOptionKind kind;
+	double		min;			/* INT, INT64, REAL */
+	double		max;
+	bool		min_exclusive;	/* REAL: the value must be greater than min */
+	const char *const *words;	/* WORD: the accepted values, NULL-terminated */
+	const char *noun;			/* WORD: "solver" in 'unknown solver "lu"' */
+	double		default_value;	/* WORD: the position of the default word */
+	int			field;			/* offset in RecoTrainOptions, or RECO_OPTION_NO_FIELD */
+	bool		stored;			/* written to reco.models.params */
+} RecoOptionDesc;
+
+/* The field of an option that only has to be valid (algorithm: ials is the only one). */
+#define RECO_OPTION_NO_FIELD (-1)
+
+/* Offset of a field of RecoTrainOptions. */
+#define RECO_FIELD(f) ((int) offsetof(RecoTrainOptions, f))
+
+/* Seeds are integers exact in a JSON number (a double). */
+#define RECO_SEED_LIMIT ((double) (INT64CONST(1) << RECO_MAX_SEED_BITS))
+
+/* The values of the word options, in the order of their enums. */
+static const char *const reco_algorithm_words[] = {"ials", NULL};
+static const char *const reco_solver_words[] = {"cg", "cholesky", NULL};	/* RecoSolver */
+
+/* Every option of reco.fit, in the order the hints list them. */
+static const RecoOptionDesc reco_train_options[] = {
+	{.name = "algorithm", .kind = RECO_OPTION_WORD, .words = reco_algorithm_words,
+	.noun = "algorithm", .default_value = 0, .field = RECO_OPTION_NO_FIELD, .stored = true},
+	{.name = "factors", .kind = RECO_OPTION_INT, .min = RECO_MIN_FACTORS, .max = RECO_MAX_FACTORS,
+	.default_value = RECO_DEFAULT_FACTORS, .field = RECO_FIELD(factors), .stored = true},
+	{.name = "regularization", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_REGULARIZATION,
+	.default_value = RECO_DEFAULT_REGULARIZATION, .field = RECO_FIELD(regularization), .stored = true},
+	{.name = "alpha", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_ALPHA, .min_exclusive = true,
+	.default_value = RECO_DEFAULT_ALPHA, .field = RECO_FIELD(alpha), .stored = true},
+	{.name = "iterations", .kind = RECO_OPTION_INT, .min = RECO_MIN_ITERATIONS, .max = RECO_MAX_ITERATIONS,
+	.default_value = RECO_DEFAULT_ITERATIONS, .field = RECO_FIELD(iterations), .stored = true},
+	{.name = "seed", .kind = RECO_OPTION_INT64, .min = -RECO_SEED_LIMIT, .max = RECO_SEED_LIMIT,
+	.default_value = RECO_DEFAULT_SEED, .field = RECO_FIELD(seed), .stored = true},
+	{.name = "cg_steps", .kind = RECO_OPTION_INT, .min = RECO_MIN_CG_STEPS, .max = RECO_MAX_CG_STEPS,
+	.default_value = RECO_DEFAULT_CG_STEPS, .field = RECO_FIELD(cg_steps), .stored = true},
+	{.name = "solver", .kind = RECO_OPTION_WORD, .words = reco_solver_words, .noun = "solver",
+	.default_value = RECO_SOLVER_CG, .field = RECO_FIELD(solver), .stored = true},
+	/* the thread count changes speed, not the result: not part of params */
+	{.name = "threads", .kind = RECO_OPTION_INT, .min = 0, .max = RECO_MAX_THREADS,
+	.default_value = RECO_DEFAULT_THREADS, .field = RECO_FIELD(threads), .stored = false},
+	{.name = "keep_versions", .kind = RECO_OPTION_INT, .min = 0, .max = RECO_MAX_KEEP_VERSIONS,
+	.default_value = RECO_DEFAULT_KEEP_VERSIONS, .field = RECO_FIELD(keep_versions), .stored = true},
+};
+
+#define RECO_N_TRAIN_OPTIONS ((int) lengthof(reco_train_options))
+
+StaticAssertDecl(sizeof(RecoSolver) == sizeof(int), "a word option's enum field is set as an int");
+
+/* The field of RecoTrainOptions `options` that option `desc` sets (not for RECO_OPTION_NO_FIELD). */
+#define RECO_OPTION_FIELD(options, desc) ((char *) (options) + (desc)->field)
+
+/* The value of a word option in `options`: the default for one without a field. */
+static const char *
+RecoOptionWordValue(const RecoOptionDesc *desc, const RecoTrainOptions *options)
+{
+	if (desc->field == RECO_OPTION_NO_FIELD)
+		return desc->words[(int) desc->default_value];
+	return desc->words[*(const int *) RECO_OPTION_FIELD(options, desc)];
+}
+
+/* "first, second, ..." of a NULL-terminated list of words. */
+static char *
+RecoJoinWords(const char *const *words)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; words[i] != NULL; i++)
+		appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "", words[i]);
+	return buf.data;
+}
+
+/* "algorithm, factors, ...": every option name, for hints. */
+static char *
+RecoOptionKeys(void)
+{
+	const char *names[RECO_N_TRAIN_OPTIONS + 1];
+	int			i;
+
+	for (i = 0; i < RECO_N_TRAIN_OPTIONS; i++)
+		names[i] = reco_train_options[i].name;
+	names[RECO_N_TRAIN_OPTIONS] = NULL;
+	return RecoJoinWords(names);
+}
+
+/* Fills in every option's default. */
 static void
 RecoDefaultTrainOptions(RecoTrainOptions *out)
 {
-	out->factors = RECO_DEFAULT_FACTORS;
-	out->regularization = RECO_DEFAULT_REGULARIZATION;
-	out->alpha = RECO_DEFAULT_ALPHA;
-	out->iterations = RECO_DEFAULT_ITERATIONS;
-	out->seed = RECO_DEFAULT_SEED;
-	out->cg_steps = RECO_DEFAULT_CG_STEPS;
-	out->solver = RECO_SOLVER_CG;
-	out->threads = RECO_DEFAULT_THREADS;
-	out->keep_versions = RECO_DEFAULT_KEEP_VERSIONS;
+	int			i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < RECO_N_TRAIN_OPTIONS; i++)
+	{
+		const RecoOptionDesc *desc = &reco_train_options[i];
+
+		if (desc->field == RECO_OPTION_NO_FIELD)
+			continue;
+		switch (desc->kind)
+		{
+			case RECO_OPTION_INT:
+			case RECO_OPTION_WORD:
+				*(int *) RECO_OPTION_FIELD(out, desc) = (int) desc->default_value;
+				break;
+			case RECO_OPTION_INT64:
+				*(int64 *) RECO_OPTION_FIELD(out, desc) = (int64) desc->default_value;
+				break;
+			case RECO_OPTION_REAL:
+				*(float *) RECO_OPTION_FIELD(out, desc) = (float) desc->default_value;
+				break;
+		}
+	}
 }
 
 /* Returns a jsonb number as double, or errors naming the key. */
@@ -83,67 +201,64 @@ RecoOptionReal(const char *key, JsonbValue *value, double min, double max, bool 
 	return (float) number;
 }
 
-/* Returns a jsonb string as a C string, or errors naming the key. */
-static char *
-RecoOptionString(const char *key, JsonbValue *value)
+/* Returns the position of a jsonb string among `words`, or errors listing them. */
+static int
+RecoOptionWord(const char *key, JsonbValue *value, const char *const *words, const char *noun)
 {
+	char	   *word;
+	int			i;
+
 	if (value->type != jbvString)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"%s\" must be a string", key)));
-	return pnstrdup(value->val.string.val, value->val.string.len);
+	word = pnstrdup(value->val.string.val, value->val.string.len);
+	for (i = 0; words[i] != NULL; i++)
+		if (strcmp(word, words[i]) == 0)
+			return i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown %s \"%s\"", noun, word),
+			 errhint("The %ss are: %s.", noun, RecoJoinWords(words))));
+	return -1;					/* keep the compiler quiet */
 }
 
 /* Applies one key/value pair of the options object. */
 static void
 RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 {
-	if (strcmp(key, "algorithm") == 0)
-	{
-		char	   *algorithm = RecoOptionString(key, value);
+	const RecoOptionDesc *desc = NULL;
+	int			i;
+	int			word;
 
-		if (strcmp(algorithm, "ials") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown algorithm \"%s\"", algorithm),
-					 errhint("The algorithms are: ials.")));
-	}
-	else if (strcmp(key, "factors") == 0)
-		out->factors = (int) RecoOptionInteger(key, value, RECO_MIN_FACTORS, RECO_MAX_FACTORS);
-	else if (strcmp(key, "regularization") == 0)
-		out->regularization = RecoOptionReal(key, value, 0.0, RECO_MAX_REGULARIZATION, true);
-	else if (strcmp(key, "alpha") == 0)
-		out->alpha = RecoOptionReal(key, value, 0.0, RECO_MAX_ALPHA, false);
-	else if (strcmp(key, "iterations") == 0)
-		out->iterations = (int) RecoOptionInteger(key, value, RECO_MIN_ITERATIONS, RECO_MAX_ITERATIONS);
-	else if (strcmp(key, "seed") == 0)
-		out->seed = RecoOptionInteger(key, value, -(INT64CONST(1) << RECO_MAX_SEED_BITS),
-									   INT64CONST(1) << RECO_MAX_SEED_BITS);
-	else if (strcmp(key, "cg_steps") == 0)
-		out->cg_steps = (int) RecoOptionInteger(key, value, RECO_MIN_CG_STEPS, RECO_MAX_CG_STEPS);
-	else if (strcmp(key, "solver") == 0)
-	{
-		char	   *solver = RecoOptionString(key, value);
-
-		if (strcmp(solver, "cg") == 0)
-			out->solver = RECO_SOLVER_CG;
-		else if (strcmp(solver, "cholesky") == 0)
-			out->solver = RECO_SOLVER_CHOLESKY;
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown solver \"%s\"", solver),
-					 errhint("The solvers are: cg, cholesky.")));
-	}
-	else if (strcmp(key, "threads") == 0)
-		out->threads = (int) RecoOptionInteger(key, value, 0, RECO_MAX_THREADS);
-	else if (strcmp(key, "keep_versions") == 0)
-		out->keep_versions = (int) RecoOptionInteger(key, value, 0, RECO_MAX_KEEP_VERSIONS);
-	else
+	for (i = 0; i < RECO_N_TRAIN_OPTIONS && desc == NULL; i++)
+		if (strcmp(key, reco_train_options[i].name) == 0)
+			desc = &reco_train_options[i];
+	if (desc == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown option \"%s\"", key),
-				 errhint("The options are: " RECO_OPTION_KEYS ".")));
+				 errhint("The options are: %s.", RecoOptionKeys())));
+	switch (desc->kind)
+	{
+		case RECO_OPTION_INT:
+			*(int *) RECO_OPTION_FIELD(out, desc) =
+				(int) RecoOptionInteger(key, value, (int64) desc->min, (int64) desc->max);
+			break;
+		case RECO_OPTION_INT64:
+			*(int64 *) RECO_OPTION_FIELD(out, desc) =
+				RecoOptionInteger(key, value, (int64) desc->min, (int64) desc->max);
+			break;
+		case RECO_OPTION_REAL:
+			*(float *) RECO_OPTION_FIELD(out, desc) =
+				RecoOptionReal(key, value, desc->min, desc->max, !desc->min_exclusive);
+			break;
+		case RECO_OPTION_WORD:
+			word = RecoOptionWord(key, value, desc->words, desc->noun);
+			if (desc->field != RECO_OPTION_NO_FIELD)
+				*(int *) RECO_OPTION_FIELD(out, desc) = word;
+			break;
+	}
 }
 
 /* Parses reco.fit's options object (NULL = all defaults) into *out. */
@@ -162,7 +277,7 @@ RecoParseTrainOptions(Jsonb *options, RecoTrainOptions *out)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("options must be a jsonb object"),
-				 errhint("The options are: " RECO_OPTION_KEYS ".")));
+				 errhint("The options are: %s.", RecoOptionKeys())));
 	it = JsonbIteratorInit(&options->root);
 	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
@@ -177,24 +292,55 @@ RecoParseTrainOptions(Jsonb *options, RecoTrainOptions *out)
 	}
 }
 
-/* Renders every option in effect as a JSON object text (for reco.models.params). */
+/* Renders every stored option in effect as a JSON object text (for reco.models.params). */
 char *
 RecoTrainOptionsToJson(const RecoTrainOptions *options)
 {
 	StringInfoData buf;
-	char		regularization[FLOAT_SHORTEST_DECIMAL_LEN];
-	char		alpha[FLOAT_SHORTEST_DECIMAL_LEN];
+	bool		first = true;
+	int			i;
 
-	float_to_shortest_decimal_buf(options->regularization, regularization);
-	float_to_shortest_decimal_buf(options->alpha, alpha);
 	initStringInfo(&buf);
-	appendStringInfo(&buf,
-					 "{\"algorithm\": \"ials\", \"factors\": %d, \"regularization\": %s, "
-					 "\"alpha\": %s, \"iterations\": %d, \"seed\": " INT64_FORMAT ", "
-					 "\"cg_steps\": %d, \"solver\": \"%s\", \"keep_versions\": %d}",
-					 options->factors, regularization, alpha,
-					 options->iterations, options->seed, options->cg_steps,
-					 options->solver == RECO_SOLVER_CG ? "cg" : "cholesky",
-					 options->keep_versions);
+	appendStringInfoChar(&buf, '{');
+	for (i = 0; i < RECO_N_TRAIN_OPTIONS; i++)
+	{
+		const RecoOptionDesc *desc = &reco_train_options[i];
+		char		real[FLOAT_SHORTEST_DECIMAL_LEN];
+
+		if (!desc->stored)
+			continue;
+		appendStringInfo(&buf, "%s\"%s\": ", first ? "" : ", ", desc->name);
+		first = false;
+		switch (desc->kind)
+		{
+			case RECO_OPTION_INT:
+				appendStringInfo(&buf, "%d", *(const int *) RECO_OPTION_FIELD(options, desc));
+				break;
+			case RECO_OPTION_INT64:
+				appendStringInfo(&buf, INT64_FORMAT, *(const int64 *) RECO_OPTION_FIELD(options, desc));
+				break;
+			case RECO_OPTION_REAL:
+				float_to_shortest_decimal_buf(*(const float *) RECO_OPTION_FIELD(options, desc), real);
+				appendStringInfoString(&buf, real);
+				break;
+			case RECO_OPTION_WORD:
+				appendStringInfo(&buf, "\"%s\"", RecoOptionWordValue(desc, options));
+				break;
+		}
+	}
+	appendStringInfoChar(&buf, '}');
 	return buf.data;
+}
+
+/* The kernel's configuration of a training with these options (threads resolved). */
+void
+RecoAlsConfigFromOptions(const RecoTrainOptions *options, RecoAlsConfig *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->factors = options->factors;
+	cfg->regularization = options->regularization;
+	cfg->alpha = options->alpha;
+	cfg->cg_steps = options->cg_steps;
+	cfg->solver = options->solver;
+	cfg->threads = RecoEffectiveThreads(options->threads);
 }

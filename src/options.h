@@ -30,5 +30,6 @@ typedef struct RecoTrainOptions
 
 extern void RecoParseTrainOptions(Jsonb *options, RecoTrainOptions *out);
 extern char *RecoTrainOptionsToJson(const RecoTrainOptions *options);
+extern void RecoAlsConfigFromOptions(const RecoTrainOptions *options, RecoAlsConfig *cfg);
 
 #endif							/* RECO_OPTIONS_H */

@@ -24,8 +24,8 @@
 PG_MODULE_MAGIC;
 
 int			reco_threads = 0;
-int			reco_max_memory_kb = 4 * 1024 * 1024;	/* 4 GB */
-int			reco_cache_size_kb = 256 * 1024;	/* 256 MB */
+int			reco_max_memory_kb = RECO_DEFAULT_MAX_MEMORY_KB;
+int			reco_cache_size_kb = RECO_DEFAULT_CACHE_SIZE_KB;
 char	   *reco_model = NULL;
 
 void		_PG_init(void);
@@ -45,14 +45,14 @@ _PG_init(void)
 							"Largest memory estimate a training may have before it is refused.",
 							NULL,
 							&reco_max_memory_kb,
-							4 * 1024 * 1024, 1024, INT_MAX,
+							RECO_DEFAULT_MAX_MEMORY_KB, RECO_MIN_MAX_MEMORY_KB, INT_MAX,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("reco.cache_size",
 							"Memory each backend may use to cache the factors of served models.",
 							NULL,
 							&reco_cache_size_kb,
-							256 * 1024, 0, INT_MAX,
+							RECO_DEFAULT_CACHE_SIZE_KB, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("reco.model",

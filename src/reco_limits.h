@@ -51,4 +51,13 @@
 /* Longest model name, in bytes (models.name CHECK). */
 #define RECO_MAX_MODEL_NAME 63
 
+/* Settings, in kB: the training memory budget (reco.max_memory) and the per-backend factor cache (reco.cache_size). */
+#define RECO_MIN_MAX_MEMORY_KB 1024
+#define RECO_DEFAULT_MAX_MEMORY_KB (4 * 1024 * 1024)	/* 4 GB */
+#define RECO_DEFAULT_CACHE_SIZE_KB (256 * 1024) /* 256 MB */
+
+/* Cut-off k of reco.evaluate's ranking metrics. */
+#define RECO_MIN_EVALUATE_K 1
+#define RECO_MAX_EVALUATE_K 10000
+
 #endif							/* RECO_LIMITS_H */

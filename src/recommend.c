@@ -22,7 +22,6 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -39,8 +38,12 @@
 #include "store.h"
 #include "topk.h"
 
-/* recommend_all: heap entries per batch call (bounds its memory). */
+/* recommend_all: heap entries per batch call (bounds its memory), and the fewest users per call. */
 #define RECO_ALL_CHUNK_ENTRIES (4 * 1024 * 1024)
+#define RECO_ALL_MIN_CHUNK_USERS 64
+
+/* Unknown fold-in items listed by id in the NOTICE (the rest are "..."). */
+#define RECO_NOTICE_MAX_IDS 10
 
 /* Points a batch input at a model's item matrix (norms and norm order computed on first use). */
 static void
@@ -124,24 +127,20 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, 
 }
 
 /*
- * The shared body of both recommend forms: model name resolved, arguments
- * from position `first` on are (user_id, n, exclude_seen, candidates,
- * exclude); missing trailing ones take their defaults.
+ * The shared body of both recommend forms: model `name` (NULL: the default
+ * model), arguments from position `first` on are (user_id, n, exclude_seen,
+ * candidates, exclude); n is checked by the caller; missing trailing ones
+ * take their defaults.
  */
 static Datum
 RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext call_cxt = CurrentMemoryContext;
+	RecoServeContext ctx;
 	bool		exclude_seen = true;
 	RecoIdList	candidates,
 				exclude,
 				seen;
 	bool		has_candidates = PG_NARGS() > first + 3 && !PG_ARGISNULL(first + 3);
-	RecoModelInfo model;
-	RecoFactorSet *items;
-	RecoUserSet user;
-	int64		user_id;
 
 	if (PG_NARGS() > first + 2)
 	{
@@ -151,28 +150,17 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 	RecoArgIdList(fcinfo, first + 3, &candidates);
 	RecoArgIdList(fcinfo, first + 4, &exclude);
 
-	InitMaterializedSRF(fcinfo, 0);
-	RecoSpiConnect();
-	RecoLookupModel(name, &model);
-	if (PG_ARGISNULL(first))
-	{
-		SPI_finish();
-		return (Datum) 0;
-	}
-	user_id = PG_GETARG_INT64(first);
-	RecoLoadUsers(&model, &user_id, 1, false, &user, call_cxt);
-	if (user.n == 0)
-	{
-		SPI_finish();
-		return (Datum) 0;
-	}
-	items = RecoCacheFactors(&model, RECO_SIDE_ITEMS, call_cxt);
-	SPI_finish();
+	RecoServeBegin(&ctx, fcinfo, name, true);
+	if (RecoServeUserArg(&ctx, fcinfo, first, false))
+		RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
+	RecoServeEnd(&ctx);
+	if (ctx.factors == NULL)
+		return (Datum) 0;		/* NULL or unknown user: no rows */
 
-	seen.ids = user.seen_items;
-	seen.n = user.seen_ptr[1];
-	RecoEmitTopItems(rsinfo, items, user.factors, n, has_candidates ? &candidates : NULL,
-					 exclude_seen ? &seen : NULL, &exclude);
+	seen.ids = ctx.users.seen_items;
+	seen.n = ctx.users.seen_ptr[1];
+	RecoEmitTopItems(ctx.rsinfo, ctx.factors, ctx.users.factors, n,
+					 has_candidates ? &candidates : NULL, exclude_seen ? &seen : NULL, &exclude);
 	return (Datum) 0;
 }
 
@@ -185,10 +173,9 @@ PG_FUNCTION_INFO_V1(reco_recommend);
 Datum
 reco_recommend(PG_FUNCTION_ARGS)
 {
-	RecoRequireArg(fcinfo, 0, "model");
-	RecoRequireArg(fcinfo, 2, "n");
-	return RecoRecommendUser(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), 1,
-							 RecoCheckN(PG_GETARG_INT32(2)));
+	char	   *name = RecoArgModel(fcinfo);
+
+	return RecoRecommendUser(fcinfo, name, 1, RecoArgN(fcinfo, 2));
 }
 
 PG_FUNCTION_INFO_V1(reco_recommend_default);
@@ -200,8 +187,6 @@ PG_FUNCTION_INFO_V1(reco_recommend_default);
 Datum
 reco_recommend_default(PG_FUNCTION_ARGS)
 {
-	MemoryContext call_cxt = CurrentMemoryContext;
-	char	   *name;
 	int64		n;
 
 	RecoRequireArg(fcinfo, 1, "n");
@@ -210,11 +195,8 @@ reco_recommend_default(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("n must be positive, not " INT64_FORMAT, n)));
-	RecoSpiConnect();
-	name = MemoryContextStrdup(call_cxt, RecoDefaultModelName());
-	SPI_finish();
 	/* more than the catalogue means every eligible item */
-	return RecoRecommendUser(fcinfo, name, 0, (int) Min(n, PG_INT32_MAX));
+	return RecoRecommendUser(fcinfo, NULL, 0, (int) Min(n, PG_INT32_MAX));
 }
 
 /*
@@ -283,7 +265,7 @@ RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indic
 		idx = RecoFindId(items->ids, items->n, id);
 		if (idx < 0)
 		{
-			if (unknown++ < 10)
+			if (unknown++ < RECO_NOTICE_MAX_IDS)
 				appendStringInfo(&unknown_list, "%s" INT64_FORMAT, unknown > 1 ? ", " : "", id);
 			continue;
 		}
@@ -294,7 +276,7 @@ RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indic
 	if (unknown > 0)
 		ereport(NOTICE,
 				(errmsg("ignored " INT64_FORMAT " item%s the model does not know: %s%s",
-						unknown, unknown > 1 ? "s" : "", unknown_list.data, unknown > 10 ? ", ..." : "")));
+						unknown, unknown > 1 ? "s" : "", unknown_list.data, unknown > RECO_NOTICE_MAX_IDS ? ", ..." : "")));
 	qsort(entries, n, sizeof(RecoWeightedIndex), RecoCompareWeightedIndex);
 	indices = palloc(sizeof(int32) * Max(n, 1));
 	weights = palloc(sizeof(float) * Max(n, 1));
@@ -325,48 +307,95 @@ PG_FUNCTION_INFO_V1(reco_recommend_for_items);
 Datum
 reco_recommend_for_items(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext call_cxt = CurrentMemoryContext;
-	char	   *name;
+	RecoServeContext ctx;
+	char	   *name = RecoArgModel(fcinfo);
 	int			n;
 	bool		exclude_seen;
 	RecoIdList	candidates,
 				exclude,
 				given;
-	RecoModelInfo model;
 	RecoFactorSet *items;
 	int32	   *indices;
 	float	   *weights;
 	float	   *vec;
 	int64		n_entries;
 
-	RecoRequireArg(fcinfo, 0, "model");
 	RecoRequireArg(fcinfo, 1, "items");
 	RecoRequireArg(fcinfo, 3, "n");
 	RecoRequireArg(fcinfo, 4, "exclude_seen");
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	n = RecoCheckN(PG_GETARG_INT32(3));
+	n = RecoArgN(fcinfo, 3);
 	exclude_seen = PG_GETARG_BOOL(4);
 	RecoArgIdList(fcinfo, 5, &candidates);
 	RecoArgIdList(fcinfo, 6, &exclude);
 
-	InitMaterializedSRF(fcinfo, 0);
-	RecoSpiConnect();
-	RecoLookupModel(name, &model);
-	items = RecoCacheFactors(&model, RECO_SIDE_ITEMS, call_cxt);
-	SPI_finish();
+	RecoServeBegin(&ctx, fcinfo, name, true);
+	items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
+	RecoServeEnd(&ctx);
 
 	n_entries = RecoFoldInRow(fcinfo, items, &indices, &weights, &given);
 	vec = palloc(sizeof(float) * items->k);
 	if (!RecoAlsSolveRowExact(RecoFactorGram(items), items->factors, items->k, indices, weights,
-							  n_entries, model.alpha, model.regularization, vec))
+							  n_entries, ctx.model.alpha, ctx.model.regularization, vec))
 		ereport(ERROR,
 				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
 				 errmsg("the fold-in least-squares system is not positive definite"),
 				 errhint("Check the weights: very large negative weights can make it indefinite.")));
-	RecoEmitTopItems(rsinfo, items, vec, n, PG_ARGISNULL(5) ? NULL : &candidates,
+	RecoEmitTopItems(ctx.rsinfo, items, vec, n, PG_ARGISNULL(5) ? NULL : &candidates,
 					 exclude_seen ? &given : NULL, &exclude);
 	return (Datum) 0;
+}
+
+/*
+ * Emits (user_id, rank, item_id, score) rows of the best n items of every
+ * user of `users`, users in id order, scoring chunks of users on the thread
+ * pool (batch.c) with the serving dot product.
+ */
+static void
+RecoEmitAllUsers(ReturnSetInfo *rsinfo, RecoFactorSet *items, const RecoUserSet *users, int n,
+				 bool exclude_seen)
+{
+	RecoBatchInput in;
+	RecoAlsHooks hooks = {RecoInterruptPending, NULL};
+	int64		chunk,
+				u0;
+	RecoScored *top;
+	int		   *found;
+
+	n = (int) Min((int64) n, Max(items->n, 1));
+	chunk = Max(RECO_ALL_CHUNK_ENTRIES / n, RECO_ALL_MIN_CHUNK_USERS);
+	top = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(RecoScored) * n, chunk));
+	found = palloc(sizeof(int) * chunk);
+	RecoBatchItems(&in, items);
+	in.excl_ids = users->seen_items;
+	in.n = n;
+	in.threads = RecoEffectiveThreads(0);
+	for (u0 = 0; u0 < users->n; u0 += chunk)
+	{
+		int64		u;
+
+		in.users = users->factors + u0 * users->k;
+		in.n_users = Min(chunk, users->n - u0);
+		in.excl_ptr = exclude_seen ? users->seen_ptr + u0 : NULL;
+		RecoReportKernelStatus(RecoBatchTopN(&in, &hooks, top, found), "batch scoring");
+		for (u = 0; u < in.n_users; u++)
+		{
+			int			r;
+
+			for (r = 0; r < found[u]; r++)
+			{
+				Datum		values[4];
+				bool		nulls[4] = {false, false, false, false};
+				RecoScored *entry = &top[u * n + r];
+
+				values[0] = Int64GetDatum(users->ids[u0 + u]);
+				values[1] = Int32GetDatum(r + 1);
+				values[2] = Int64GetDatum(items->ids[entry->index]);
+				values[3] = Float4GetDatum(entry->score);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 PG_FUNCTION_INFO_V1(reco_recommend_all);
@@ -379,73 +408,25 @@ PG_FUNCTION_INFO_V1(reco_recommend_all);
 Datum
 reco_recommend_all(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext call_cxt = CurrentMemoryContext;
-	char	   *name;
+	RecoServeContext ctx;
+	char	   *name = RecoArgModel(fcinfo);
 	int			n;
 	bool		exclude_seen;
 	RecoIdList	wanted;
-	RecoModelInfo model;
-	RecoFactorSet *items;
-	RecoUserSet users;
-	RecoBatchInput in;
-	RecoAlsHooks hooks = {RecoInterruptPending, NULL};
-	int64		chunk,
-				u0;
-	RecoScored *top;
-	int		   *found;
 
-	RecoRequireArg(fcinfo, 0, "model");
 	RecoRequireArg(fcinfo, 1, "n");
 	RecoRequireArg(fcinfo, 3, "exclude_seen");
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	n = RecoCheckN(PG_GETARG_INT32(1));
+	n = RecoArgN(fcinfo, 1);
 	exclude_seen = PG_GETARG_BOOL(3);
 	RecoArgIdList(fcinfo, 2, &wanted);
 	if (!PG_ARGISNULL(2))
 		wanted.n = RecoSortUnique(wanted.ids, wanted.n);
 
-	InitMaterializedSRF(fcinfo, 0);
-	RecoSpiConnect();
-	RecoLookupModel(name, &model);
-	RecoLoadUsers(&model, PG_ARGISNULL(2) ? NULL : wanted.ids, wanted.n, false, &users, call_cxt);
-	items = RecoCacheFactors(&model, RECO_SIDE_ITEMS, call_cxt);
-	SPI_finish();
+	RecoServeBegin(&ctx, fcinfo, name, true);
+	RecoServeUsers(&ctx, PG_ARGISNULL(2) ? NULL : wanted.ids, wanted.n, false);
+	RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
+	RecoServeEnd(&ctx);
 
-	n = (int) Min((int64) n, Max(items->n, 1));
-	chunk = Max(RECO_ALL_CHUNK_ENTRIES / n, 64);
-	top = MemoryContextAllocHuge(call_cxt, mul_size(sizeof(RecoScored) * n, chunk));
-	found = palloc(sizeof(int) * chunk);
-	RecoBatchItems(&in, items);
-	in.excl_ids = users.seen_items;
-	in.n = n;
-	in.threads = RecoEffectiveThreads(0);
-	for (u0 = 0; u0 < users.n; u0 += chunk)
-	{
-		int64		u;
-
-		in.users = users.factors + u0 * users.k;
-		in.n_users = Min(chunk, users.n - u0);
-		in.excl_ptr = exclude_seen ? users.seen_ptr + u0 : NULL;
-		RecoReportKernelStatus(RecoBatchTopN(&in, &hooks, top, found), "batch scoring");
-		for (u = 0; u < in.n_users; u++)
-		{
-			int			r;
-
-			for (r = 0; r < found[u]; r++)
-			{
-				Datum		values[4];
-				bool		nulls[4] = {false, false, false, false};
-				RecoScored *entry = &top[u * n + r];
-
-				values[0] = Int64GetDatum(users.ids[u0 + u]);
-				values[1] = Int32GetDatum(r + 1);
-				values[2] = Int64GetDatum(items->ids[entry->index]);
-				values[3] = Float4GetDatum(entry->score);
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			}
-		}
-		CHECK_FOR_INTERRUPTS();
-	}
+	RecoEmitAllUsers(ctx.rsinfo, ctx.factors, &ctx.users, n, exclude_seen);
 	return (Datum) 0;
 }

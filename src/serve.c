@@ -1,8 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * serve.c
- *	  Argument checks, id lists and result rows shared by the serving
- *	  functions.
+ *	  The opening and closing of every serving call, and the argument
+ *	  checks, id lists and result rows the serving functions share.
+ *
+ * Every serving function has the shape of contrib/bloom's callbacks, which
+ * all start from initBloomState: check the arguments (RecoArgModel,
+ * RecoArgN, RecoArgIdList, before anything is allocated or connected), then
+ *
+ *		RecoServeBegin(&ctx, fcinfo, name, true);	materialized SRF, SPI, model
+ *		... RecoServeUsers / RecoServeUserArg, RecoServeFactors ...
+ *		RecoServeEnd(&ctx);						SPI disconnected
+ *
+ * and only then score: every SPI_finish of the serving code is the one in
+ * RecoServeEnd, and a call with nothing to serve (a NULL or unknown user or
+ * item) still passes through it before returning no rows.  Loaded matrices
+ * and users live in the call's memory context (the cache's matrices are
+ * pinned for as long as that context lives, see cache.c), so they outlive
+ * SPI's contexts.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,10 +28,77 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "cache.h"
 #include "serve.h"
 #include "topk.h"
+
+/*
+ * Opens a serving call: the materialized result (if materialize), SPI, and
+ * the served version of model `model` (NULL: the default model, reco.model
+ * or the only one).  Errors 42704 for an unknown model.
+ */
+void
+RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *model, bool materialize)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->call_cxt = CurrentMemoryContext;
+	if (materialize)
+	{
+		InitMaterializedSRF(fcinfo, 0);
+		ctx->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	}
+	RecoSpiConnect();
+	ctx->connected = true;
+	if (model == NULL)
+		model = RecoDefaultModelName();
+	RecoLookupModel(model, &ctx->model);
+}
+
+/* Loads one side's factor matrix of the served version (through the cache) into ctx->factors. */
+RecoFactorSet *
+RecoServeFactors(RecoServeContext *ctx, RecoSide side)
+{
+	Assert(ctx->connected);
+	ctx->factors = RecoCacheFactors(&ctx->model, side, ctx->call_cxt);
+	return ctx->factors;
+}
+
+/*
+ * Loads the listed users (ascending ids; NULL: every user) with their
+ * training items (and weights if asked) into ctx->users; returns whether
+ * the model knows any of them.
+ */
+bool
+RecoServeUsers(RecoServeContext *ctx, const int64 *user_ids, int64 n, bool with_weights)
+{
+	Assert(ctx->connected);
+	RecoLoadUsers(&ctx->model, user_ids, n, with_weights, &ctx->users, ctx->call_cxt);
+	return ctx->users.n > 0;
+}
+
+/* Loads the one user of bigint argument `arg`; false if the argument is NULL or the user unknown. */
+bool
+RecoServeUserArg(RecoServeContext *ctx, FunctionCallInfo fcinfo, int arg, bool with_weights)
+{
+	int64		user_id;
+
+	if (PG_ARGISNULL(arg))
+		return false;
+	user_id = PG_GETARG_INT64(arg);
+	return RecoServeUsers(ctx, &user_id, 1, with_weights);
+}
+
+/* Closes the SPI part of a serving call; what was loaded stays valid. */
+void
+RecoServeEnd(RecoServeContext *ctx)
+{
+	Assert(ctx->connected);
+	RecoSpiFinish();
+	ctx->connected = false;
+}
 
 /* Errors out (22004) on a NULL argument that has no meaning as "nothing". */
 void
@@ -28,10 +110,22 @@ RecoRequireArg(FunctionCallInfo fcinfo, int arg, const char *name)
 				 errmsg("%s must not be NULL", name)));
 }
 
-/* Checks a requested result count (22023 unless positive); returns it. */
-int
-RecoCheckN(int n)
+/* The model name of argument 0 (22004 if NULL), as a C string. */
+char *
+RecoArgModel(FunctionCallInfo fcinfo)
 {
+	RecoRequireArg(fcinfo, 0, "model");
+	return text_to_cstring(PG_GETARG_TEXT_PP(0));
+}
+
+/* The result count of integer argument `arg`: 22004 if NULL, 22023 unless positive. */
+int
+RecoArgN(FunctionCallInfo fcinfo, int arg)
+{
+	int			n;
+
+	RecoRequireArg(fcinfo, arg, "n");
+	n = PG_GETARG_INT32(arg);
 	if (n <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -106,14 +200,6 @@ RecoSortUnique(int64 *ids, int64 n)
 		if (out == 0 || ids[out - 1] != ids[i])
 			ids[out++] = ids[i];
 	return out;
-}
-
-/* SPI_connect, or a loud error (a bug, not a user error). */
-void
-RecoSpiConnect(void)
-{
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "reco: SPI_connect failed, please report a bug");
 }
 
 /* Sets scores[i] = -INFINITY for every listed id the set holds. */

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * serve.h
- *	  Argument checks, id lists and result rows shared by the serving
- *	  functions (recommend.c, similar.c, explain.c).
+ *	  The opening and closing every serving function starts and ends with,
+ *	  and the argument checks, id lists and result rows they share
+ *	  (recommend.c, similar.c, explain.c, evaluate.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -18,6 +19,23 @@
 #include "store.h"
 #include "topk.h"
 
+/*
+ * One serving call, from its opening to its closing.  RecoServeBegin sets up
+ * the materialized result, connects SPI and looks up the served version;
+ * RecoServeFactors and RecoServeUsers load what the call scores with;
+ * RecoServeEnd disconnects SPI.  What is loaded lives in the call's memory
+ * context (or in the pinned cache), so it stays usable after RecoServeEnd.
+ */
+typedef struct RecoServeContext
+{
+	ReturnSetInfo *rsinfo;		/* the materialized result, or NULL */
+	MemoryContext call_cxt;		/* the call's memory: everything loaded */
+	RecoModelInfo model;		/* the served (newest) version */
+	RecoFactorSet *factors;		/* the side loaded by RecoServeFactors, or NULL */
+	RecoUserSet users;			/* the users loaded by RecoServeUsers (n = 0: none) */
+	bool		connected;		/* SPI connected: between Begin and End */
+} RecoServeContext;
+
 /* A list of ids taken from a bigint[] argument or a stored row. */
 typedef struct RecoIdList
 {
@@ -32,14 +50,21 @@ typedef struct RecoWeightedIndex
 	float		weight;
 } RecoWeightedIndex;
 
+extern void RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *model,
+						   bool materialize);
+extern RecoFactorSet *RecoServeFactors(RecoServeContext *ctx, RecoSide side);
+extern bool RecoServeUsers(RecoServeContext *ctx, const int64 *user_ids, int64 n, bool with_weights);
+extern bool RecoServeUserArg(RecoServeContext *ctx, FunctionCallInfo fcinfo, int arg, bool with_weights);
+extern void RecoServeEnd(RecoServeContext *ctx);
+
 extern void RecoRequireArg(FunctionCallInfo fcinfo, int arg, const char *name);
-extern int	RecoCheckN(int n);
+extern char *RecoArgModel(FunctionCallInfo fcinfo);
+extern int	RecoArgN(FunctionCallInfo fcinfo, int arg);
 extern void RecoArgIdList(FunctionCallInfo fcinfo, int arg, RecoIdList *list);
 extern void RecoRequireFlatArray(ArrayType *array);
 extern int64 RecoSortUnique(int64 *ids, int64 n);
 extern int	RecoCompareInt64(const void *a, const void *b);
 extern int	RecoCompareWeightedIndex(const void *a, const void *b);
-extern void RecoSpiConnect(void);
 extern void RecoExcludeIds(const RecoFactorSet *set, const RecoIdList *ids, float *scores);
 extern void RecoEmitScored(ReturnSetInfo *rsinfo, const int64 *ids, const RecoScored *top, int found);
 extern void RecoEmitTop(ReturnSetInfo *rsinfo, const int64 *ids, const float *scores, int64 count,

@@ -15,7 +15,6 @@
 
 #include <math.h>
 
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -28,52 +27,18 @@
 #include "topk.h"
 
 /*
- * Emits the n rows of `side` most similar to row `id` (none if the model
- * does not know it), only among `candidates` if given.
+ * Emits the n rows of `set` most similar to row `self` by cosine, only among
+ * `candidates` if given, never `self` itself.
  */
-static Datum
-RecoSimilar(FunctionCallInfo fcinfo, RecoSide side)
+static void
+RecoEmitSimilar(ReturnSetInfo *rsinfo, RecoFactorSet *set, int64 self, int n,
+				const RecoIdList *candidates)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext call_cxt = CurrentMemoryContext;
-	char	   *name;
-	int			n;
-	int64		id,
-				self,
-				i;
-	RecoIdList	candidates;
-	RecoModelInfo model;
-	RecoFactorSet *set;
-	const float *norms;
-	float	   *scores;
-	double		self_norm;
-	bool		has_candidates;
+	const float *norms = RecoFactorNorms(set);
+	double		self_norm = norms[self];
+	float	   *scores = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(set->n, 1));
+	int64		i;
 
-	RecoRequireArg(fcinfo, 0, "model");
-	RecoRequireArg(fcinfo, 2, "n");
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	n = RecoCheckN(PG_GETARG_INT32(2));
-	RecoArgIdList(fcinfo, 3, &candidates);
-	has_candidates = PG_NARGS() > 3 && !PG_ARGISNULL(3);	/* similar_users has no such argument */
-
-	InitMaterializedSRF(fcinfo, 0);
-	RecoSpiConnect();
-	RecoLookupModel(name, &model);
-	if (PG_ARGISNULL(1))
-	{
-		SPI_finish();
-		return (Datum) 0;
-	}
-	id = PG_GETARG_INT64(1);
-	set = RecoCacheFactors(&model, side, call_cxt);
-	SPI_finish();
-
-	self = RecoFindId(set->ids, set->n, id);
-	if (self < 0)
-		return (Datum) 0;
-	norms = RecoFactorNorms(set);
-	self_norm = norms[self];
-	scores = MemoryContextAllocHuge(call_cxt, sizeof(float) * Max(set->n, 1));
 	RecoAlsScoreRows(set->factors, NULL, set->n, set->k, set->factors + self * set->k, scores);
 	for (i = 0; i < set->n; i++)
 	{
@@ -82,13 +47,13 @@ RecoSimilar(FunctionCallInfo fcinfo, RecoSide side)
 		/* rounding can step just outside [-1, 1] */
 		scores[i] = (float) Max(-1.0, Min(1.0, cosine));
 	}
-	if (has_candidates)
+	if (candidates != NULL)
 	{
 		bool	   *keep = palloc0(sizeof(bool) * Max(set->n, 1));
 
-		for (i = 0; i < candidates.n; i++)
+		for (i = 0; i < candidates->n; i++)
 		{
-			int64		idx = RecoFindId(set->ids, set->n, candidates.ids[i]);
+			int64		idx = RecoFindId(set->ids, set->n, candidates->ids[i]);
 
 			if (idx >= 0)
 				keep[idx] = true;
@@ -99,6 +64,34 @@ RecoSimilar(FunctionCallInfo fcinfo, RecoSide side)
 	}
 	scores[self] = -INFINITY;
 	RecoEmitTop(rsinfo, set->ids, scores, set->n, n);
+}
+
+/*
+ * The body of both similar_* functions: (model, id, n[, candidates]) over
+ * the rows of `side`.  A NULL or unknown id gives no rows.
+ */
+static Datum
+RecoSimilar(FunctionCallInfo fcinfo, RecoSide side)
+{
+	RecoServeContext ctx;
+	char	   *name = RecoArgModel(fcinfo);
+	int			n = RecoArgN(fcinfo, 2);
+	RecoIdList	candidates;
+	bool		has_candidates = PG_NARGS() > 3 && !PG_ARGISNULL(3);	/* similar_users has no such argument */
+	int64		self = -1;
+
+	RecoArgIdList(fcinfo, 3, &candidates);
+
+	RecoServeBegin(&ctx, fcinfo, name, true);
+	if (!PG_ARGISNULL(1))
+		RecoServeFactors(&ctx, side);
+	RecoServeEnd(&ctx);
+	if (ctx.factors != NULL)
+		self = RecoFindId(ctx.factors->ids, ctx.factors->n, PG_GETARG_INT64(1));
+	if (self < 0)
+		return (Datum) 0;		/* NULL or unknown id: no rows */
+
+	RecoEmitSimilar(ctx.rsinfo, ctx.factors, self, n, has_candidates ? &candidates : NULL);
 	return (Datum) 0;
 }
 

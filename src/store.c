@@ -41,6 +41,25 @@
 #define RECO_STORE_BATCH_SEEN (1024 * 1024)
 #define RECO_LOAD_BATCH_ROWS 8192
 
+/* Seen-item elements RecoLoadUsers starts with (then doubled). */
+#define RECO_LOAD_SEEN_INITIAL 1024
+
+/* SPI_connect, or a loud error (a bug, not a user error). */
+void
+RecoSpiConnect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "reco: SPI_connect failed, please report a bug");
+}
+
+/* SPI_finish, or a loud error (a bug, not a user error). */
+void
+RecoSpiFinish(void)
+{
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "reco: SPI_finish failed, please report a bug");
+}
+
 /* Prepares a statement or fails loudly (a bug, not a user error). */
 static SPIPlanPtr
 RecoPrepare(const char *sql, int nargs, Oid *types)
@@ -159,6 +178,28 @@ RecoNewModelId(void)
 	return DatumGetInt64(RecoResultValue(1, &isnull));
 }
 
+/*
+ * The arguments every factor INSERT starts with: $1 model_id, $2 the ids and
+ * $3 the encoded factors of the batch's n rows (arrays built in the current
+ * memory context).
+ */
+static void
+RecoFactorArgs(Datum *args, int64 model_id, Datum *ids, Datum *factors, int64 n)
+{
+	args[0] = Int64GetDatum(model_id);
+	args[1] = RecoArrayOf(ids, n, INT8OID);
+	args[2] = RecoArrayOf(factors, n, BYTEAOID);
+}
+
+/* Runs one batch INSERT, then frees the batch's memory. */
+static void
+RecoInsertBatch(SPIPlanPtr plan, Datum *args, MemoryContext batch_cxt)
+{
+	RecoExecute(plan, args, false, SPI_OK_INSERT);
+	MemoryContextReset(batch_cxt);
+	CHECK_FOR_INTERRUPTS();
+}
+
 /* Inserts every item's factors and popularity, in batches. */
 void
 RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
@@ -190,14 +231,10 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 			values[j] = PointerGetDatum(RecoEncodeFactors(factors + item * k, k));
 			popularity[j] = Int64GetDatum(data->item_indptr[item + 1] - data->item_indptr[item]);
 		}
-		args[0] = Int64GetDatum(model_id);
-		args[1] = RecoArrayOf(ids, n, INT8OID);
-		args[2] = RecoArrayOf(values, n, BYTEAOID);
+		RecoFactorArgs(args, model_id, ids, values, n);
 		args[3] = RecoArrayOf(popularity, n, INT8OID);
 		MemoryContextSwitchTo(old);
-		RecoExecute(plan, args, false, SPI_OK_INSERT);
-		MemoryContextReset(batch_cxt);
-		CHECK_FOR_INTERRUPTS();
+		RecoInsertBatch(plan, args, batch_cxt);
 	}
 	MemoryContextDelete(batch_cxt);
 }
@@ -257,17 +294,13 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 			seen_items[p] = Int64GetDatum(data->item_ids[data->user_items[seen_begin + p]]);
 			seen_weights[p] = Float4GetDatum(data->user_weights[seen_begin + p]);
 		}
-		args[0] = Int64GetDatum(model_id);
-		args[1] = RecoArrayOf(ids, n, INT8OID);
-		args[2] = RecoArrayOf(values, n, BYTEAOID);
+		RecoFactorArgs(args, model_id, ids, values, n);
 		args[3] = RecoArrayOf(starts, n, INT4OID);
 		args[4] = RecoArrayOf(ends, n, INT4OID);
 		args[5] = RecoArrayOf(seen_items, seen_n, INT8OID);
 		args[6] = RecoArrayOf(seen_weights, seen_n, FLOAT4OID);
 		MemoryContextSwitchTo(old);
-		RecoExecute(plan, args, false, SPI_OK_INSERT);
-		MemoryContextReset(batch_cxt);
-		CHECK_FOR_INTERRUPTS();
+		RecoInsertBatch(plan, args, batch_cxt);
 	}
 	MemoryContextDelete(batch_cxt);
 }
@@ -276,9 +309,9 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 void
 RecoInsertVersion(const RecoVersionRow *row)
 {
-	Oid			types[11] = {INT8OID, TEXTOID, INT4OID, TEXTOID, INT8OID, INT8OID, INT8OID,
+	Oid			types[] = {INT8OID, TEXTOID, INT4OID, TEXTOID, INT8OID, INT8OID, INT8OID,
 	INT4OID, FLOAT8ARRAYOID, FLOAT8OID, TEXTOID};
-	Datum		values[11];
+	Datum		values[lengthof(types)];
 	Datum	   *loss = palloc(sizeof(Datum) * Max(row->iterations, 1));
 	int			i;
 
@@ -298,7 +331,7 @@ RecoInsertVersion(const RecoVersionRow *row)
 	RecoExecuteArgs("INSERT INTO reco.models (model_id, name, version, algorithm, params, n_users, n_items, "
 					"n_interactions, factors, loss, train_seconds, stats) "
 					"VALUES ($1, $2, $3, 'ials', $4::jsonb, $5, $6, $7, $8, $9, $10, $11::jsonb)",
-					11, types, values, false);
+					lengthof(types), types, values, false);
 }
 
 /* Removes the versions of a name older than the newest `keep`; returns how many. */
@@ -443,6 +476,23 @@ RecoDefaultModelName(void)
 }
 
 /*
+ * Fetches the next batch of a load cursor; returns its row count (0: done).
+ * Errors out (XX001) if `have` rows plus the batch exceed `capacity`, the
+ * models row's count of the side being loaded.
+ */
+static uint64
+RecoFetchRows(Portal portal, int64 have, int64 capacity, int64 model_id, const char *side)
+{
+	SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
+	if (have + (int64) SPI_processed > capacity)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model " INT64_FORMAT " has more %s rows than its models row says (" INT64_FORMAT ")",
+						model_id, side, capacity)));
+	return SPI_processed;
+}
+
+/*
  * Loads one side's factors of a model (every item or every user), ordered by
  * id, into a new set whose arrays live in mcxt.
  */
@@ -467,18 +517,10 @@ RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, M
 	set->cxt = mcxt;
 	set->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(expected, 1));
 	set->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(expected, 1)));
-	for (;;)
+	while (RecoFetchRows(portal, n, expected, model->model_id, side == RECO_SIDE_ITEMS ? "item" : "user") > 0)
 	{
 		uint64		r;
 
-		SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		if (n + (int64) SPI_processed > expected)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model " INT64_FORMAT " has more %s rows than its models row says (" INT64_FORMAT ")",
-							model->model_id, side == RECO_SIDE_ITEMS ? "item" : "user", expected)));
 		for (r = 0; r < SPI_processed; r++)
 		{
 			bool		isnull;
@@ -525,7 +567,7 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool w
 	int			k = model->factors;
 	int64		capacity = all ? model->n_users : n;
 	int64		found = 0;
-	int64		seen_capacity = 1024;
+	int64		seen_capacity = RECO_LOAD_SEEN_INITIAL;
 	int64		i;
 
 	values[0] = Int64GetDatum(model->model_id);
@@ -554,18 +596,10 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool w
 	users->seen_items = MemoryContextAllocHuge(mcxt, sizeof(int64) * seen_capacity);
 	users->seen_weights = with_weights ? MemoryContextAllocHuge(mcxt, sizeof(float) * seen_capacity) : NULL;
 	users->seen_ptr[0] = 0;
-	for (;;)
+	while (RecoFetchRows(portal, found, capacity, model->model_id, "user") > 0)
 	{
 		uint64		r;
 
-		SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		if (found + (int64) SPI_processed > capacity)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model " INT64_FORMAT " has more user rows than its models row says (" INT64_FORMAT ")",
-							model->model_id, capacity)));
 		for (r = 0; r < SPI_processed; r++)
 		{
 			bool		isnull;

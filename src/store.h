@@ -77,6 +77,8 @@ typedef struct RecoVersionRow
 	const char *stats_json;
 } RecoVersionRow;
 
+extern void RecoSpiConnect(void);
+extern void RecoSpiFinish(void);
 extern void RecoCheckPrivilege(const char *relname, AclMode mode);
 extern void RecoCheckTrainPrivileges(void);
 extern void RecoLockModelName(const char *name);

@@ -9,17 +9,21 @@
  * growing arrays; rows with a NULL user, item or weight are counted and
  * skipped; a NaN or infinite weight is an error naming the ids.
  *
- * Final function (once per group, on the backend's thread):
- *	 1. take an advisory lock on the model name (a second training of the same
+ * Final function (once per group, on the backend's thread), one function
+ * per phase, all sharing one RecoTrainRun:
+ *	 0. take an advisory lock on the model name (a second training of the same
  *		name waits for the first to commit or abort);
- *	 2. build id maps and sparse matrices (interactions.c), refusing above
- *		reco.max_memory with the estimate before the big arrays exist;
- *	 3. train with the kernel (als.c): its worker threads never touch
- *		PostgreSQL; this thread polls for cancel/statement_timeout between
- *		chunks through RecoShouldStop and raises the error after the kernel
- *		has joined its threads and freed its memory;
- *	 4. store the factors and the reco.models row (store.c), prune old
- *		versions, and return the new row.
+ *	 1. build (RecoTrainBuild): id maps and sparse matrices (interactions.c),
+ *		refusing above reco.max_memory with the estimate before the big
+ *		arrays exist;
+ *	 2. train (RecoTrainIterate): the kernel's side solves (als.c); its
+ *		worker threads never touch PostgreSQL; this thread polls for
+ *		cancel/statement_timeout between chunks through RecoInterruptPending
+ *		and raises the error after the kernel has joined its threads and
+ *		freed its memory;
+ *	 3. final pass (RecoTrainFinalPass): one exact solve of the user side;
+ *	 4. store (RecoTrainStore): the factors and the reco.models row
+ *		(store.c), pruning old versions; the new row is returned.
  * All training arrays live in one memory context ("reco training") that is
  * deleted at the end, or with its parent on error, so nothing leaks.
  *
@@ -44,6 +48,10 @@
 #include "reco.h"
 #include "store.h"
 
+/* The random streams of the initial user and item factors (one seed, two streams). */
+#define RECO_SEED_STREAM_USERS 1
+#define RECO_SEED_STREAM_ITEMS 2
+
 /* The aggregate's state. */
 typedef struct RecoFitState
 {
@@ -55,14 +63,31 @@ typedef struct RecoFitState
 	instr_time	first_row;		/* start of the read phase */
 } RecoFitState;
 
-/* What the memory check needs to know. */
-typedef struct RecoMemoryCheck
+/* One training run: what its phases hand to each other. */
+typedef struct RecoTrainRun
 {
+	const char *name;			/* the model name */
 	const RecoTrainOptions *options;
-	int			threads;
-	int64		rows;
-	Size		estimate;		/* out: bytes */
-} RecoMemoryCheck;
+	RecoRows   *rows;			/* the aggregate's rows, consumed by the build */
+	RecoAlsConfig cfg;			/* the kernel's view of the options */
+	RecoAlsHooks hooks;			/* cancel/timeout polling */
+	int64		rows_read;
+	int64		rows_skipped;
+	int64		rows_used;
+	RecoInteractions data;		/* built: ids and sparse matrices */
+	Size		memory_estimate;	/* bytes, as checked against reco.max_memory */
+	float	   *X;				/* users x factors */
+	float	   *Y;				/* items x factors */
+	double	   *loss;			/* per iteration */
+	double	   *iteration_seconds;	/* per iteration */
+	double		read_seconds;
+	double		build_seconds;
+	double		final_solve_seconds;
+	double		store_seconds;
+	int64		versions_pruned;
+	instr_time	started;		/* end of the read phase */
+	RecoVersionRow row;			/* the stored version */
+} RecoTrainRun;
 
 /* Seconds elapsed since start. */
 static double
@@ -150,29 +175,23 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
 static void
 RecoCheckMemory(const RecoInteractions *sizes, void *arg)
 {
-	RecoMemoryCheck *check = (RecoMemoryCheck *) arg;
-	RecoAlsConfig cfg;
+	RecoTrainRun *run = (RecoTrainRun *) arg;
 	int64		ids = sizes->n_users + sizes->n_items;
 	Size		bytes;
 	Size		limit = (Size) reco_max_memory_kb * 1024;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.factors = check->options->factors;
-	cfg.solver = check->options->solver;
-	cfg.cg_steps = check->options->cg_steps;
-	cfg.threads = check->threads;
-	bytes = mul_size(check->rows, sizeof(int64) * 2 + sizeof(float));	/* raw rows, held */
-	bytes = add_size(bytes, RecoInteractionsBytes(sizes->n_users, sizes->n_items, check->rows));
-	bytes = add_size(bytes, mul_size(mul_size(ids, check->options->factors), sizeof(float)));
-	bytes = add_size(bytes, RecoAlsScratchBytes(&cfg, Max(sizes->n_users, sizes->n_items)));
-	check->estimate = bytes;
+	bytes = mul_size(run->rows_used, sizeof(int64) * 2 + sizeof(float));	/* raw rows, held */
+	bytes = add_size(bytes, RecoInteractionsBytes(sizes->n_users, sizes->n_items, run->rows_used));
+	bytes = add_size(bytes, mul_size(mul_size(ids, run->cfg.factors), sizeof(float)));
+	bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, Max(sizes->n_users, sizes->n_items)));
+	run->memory_estimate = bytes;
 	if (bytes > limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("training would need about %zu MB, more than reco.max_memory (%zu MB)",
 						bytes / (1024 * 1024), limit / (1024 * 1024)),
 				 errdetail(INT64_FORMAT " rows, " INT64_FORMAT " users, " INT64_FORMAT " items, %d factors.",
-						   check->rows, sizes->n_users, sizes->n_items, check->options->factors),
+						   run->rows_used, sizes->n_users, sizes->n_items, run->cfg.factors),
 				 errhint("Raise reco.max_memory, or train with fewer factors or on less data.")));
 }
 
@@ -211,41 +230,15 @@ RecoAppendJsonArray(StringInfo buf, const char *key, const double *values, int n
 	appendStringInfoString(buf, "]");
 }
 
-PG_FUNCTION_INFO_V1(reco_fit_finalfn);
-
-/* reco.fit final function: trains, stores and returns the new reco.models row. */
-Datum
-reco_fit_finalfn(PG_FUNCTION_ARGS)
+/*
+ * Starts a run from the aggregate's state: errors out (22023) if the group
+ * had no usable row; the read phase ends here.
+ */
+static void
+RecoTrainStart(FunctionCallInfo fcinfo, RecoTrainRun *run)
 {
 	RecoFitState *state;
 	MemoryContext aggcontext;
-	MemoryContext train_cxt;
-	MemoryContext old;
-	RecoInteractions data;
-	RecoMemoryCheck check;
-	RecoAlsConfig cfg;
-	RecoAlsHooks hooks = {RecoInterruptPending, NULL};
-	RecoSparse by_user;
-	RecoSparse by_item;
-	RecoVersionRow row;
-	StringInfoData stats;
-	char	   *name;
-	float	   *X;
-	float	   *Y;
-	double	   *loss;
-	double	   *seconds;
-	double		read_seconds,
-				build_seconds,
-				final_solve_seconds = 0,
-				store_seconds;
-	instr_time	started,
-				phase;
-	int64		rows_read,
-				rows_skipped,
-				rows_used,
-				pruned;
-	int			it;
-	Datum		result;
 
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
 		elog(ERROR, "reco_fit_finalfn called in non-aggregate context");
@@ -255,116 +248,168 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 				 errmsg("reco.fit received no rows"),
 				 errhint("Check the query's FROM and WHERE clauses: a model needs at least one interaction.")));
 	state = (RecoFitState *) PG_GETARG_POINTER(0);
-	name = text_to_cstring(state->model);
-	rows_read = state->rows_read;
-	rows_skipped = state->rows_skipped;
-	rows_used = state->rows.count;
-	if (rows_used == 0)
+	memset(run, 0, sizeof(*run));
+	run->name = text_to_cstring(state->model);
+	run->options = &state->options;
+	run->rows = &state->rows;
+	RecoAlsConfigFromOptions(&state->options, &run->cfg);
+	run->hooks.should_stop = RecoInterruptPending;
+	run->rows_read = state->rows_read;
+	run->rows_skipped = state->rows_skipped;
+	run->rows_used = state->rows.count;
+	if (run->rows_used == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("reco.fit received no usable rows for model \"%s\"", name),
+				 errmsg("reco.fit received no usable rows for model \"%s\"", run->name),
 				 errdetail(INT64_FORMAT " rows were skipped because the user, the item or the weight was NULL.",
-						   rows_skipped)));
-	read_seconds = RecoSecondsSince(state->first_row);
-	INSTR_TIME_SET_CURRENT(started);
+						   run->rows_skipped)));
+	run->read_seconds = RecoSecondsSince(state->first_row);
+	INSTR_TIME_SET_CURRENT(run->started);
+}
 
-	train_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco training", ALLOCSET_DEFAULT_SIZES);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "reco: SPI_connect failed, please report a bug");
-	RecoLockModelName(name);
+/* Phase 1: the id maps and sparse matrices, the memory budget checked before they are allocated. */
+static void
+RecoTrainBuild(RecoTrainRun *run)
+{
+	instr_time	phase;
 
-	/* build the sparse matrices, checking the memory budget first */
 	INSTR_TIME_SET_CURRENT(phase);
-	check.options = &state->options;
-	check.threads = RecoEffectiveThreads(state->options.threads);
-	check.rows = rows_used;
-	old = MemoryContextSwitchTo(train_cxt);
-	RecoBuildInteractions(&state->rows, &data, RecoCheckMemory, &check);
-	build_seconds = RecoSecondsSince(phase);
+	RecoBuildInteractions(run->rows, &run->data, RecoCheckMemory, run);
+	run->build_seconds = RecoSecondsSince(phase);
+}
 
-	/* train */
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.factors = state->options.factors;
-	cfg.regularization = state->options.regularization;
-	cfg.alpha = state->options.alpha;
-	cfg.cg_steps = state->options.cg_steps;
-	cfg.solver = state->options.solver;
-	cfg.threads = check.threads;
-	X = MemoryContextAllocHuge(train_cxt, mul_size(mul_size(data.n_users, cfg.factors), sizeof(float)));
-	Y = MemoryContextAllocHuge(train_cxt, mul_size(mul_size(data.n_items, cfg.factors), sizeof(float)));
-	loss = palloc(sizeof(double) * state->options.iterations);
-	seconds = palloc(sizeof(double) * state->options.iterations);
-	RecoAlsInitFactors(X, data.n_users, cfg.factors, data.user_ids, (uint64) state->options.seed, 1);
-	RecoAlsInitFactors(Y, data.n_items, cfg.factors, data.item_ids, (uint64) state->options.seed, 2);
-	by_user = RecoUserMatrix(&data);
-	by_item = RecoItemMatrix(&data);
-	for (it = 0; it < state->options.iterations; it++)
+/* Phase 2: seeded initial factors, then the iterations (both sides, then the loss). */
+static void
+RecoTrainIterate(RecoTrainRun *run)
+{
+	RecoInteractions *data = &run->data;
+	RecoAlsConfig *cfg = &run->cfg;
+	int			iterations = run->options->iterations;
+	uint64		seed = (uint64) run->options->seed;
+	RecoSparse	by_user = RecoUserMatrix(data);
+	RecoSparse	by_item = RecoItemMatrix(data);
+	int			it;
+
+	run->X = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_users, cfg->factors), sizeof(float)));
+	run->Y = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_items, cfg->factors), sizeof(float)));
+	run->loss = palloc(sizeof(double) * iterations);
+	run->iteration_seconds = palloc(sizeof(double) * iterations);
+	RecoAlsInitFactors(run->X, data->n_users, cfg->factors, data->user_ids, seed, RECO_SEED_STREAM_USERS);
+	RecoAlsInitFactors(run->Y, data->n_items, cfg->factors, data->item_ids, seed, RECO_SEED_STREAM_ITEMS);
+	for (it = 0; it < iterations; it++)
 	{
+		instr_time	phase;
+
 		CHECK_FOR_INTERRUPTS();
 		INSTR_TIME_SET_CURRENT(phase);
-		RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, Y, X, &cfg, &hooks), it + 1);
-		RecoCheckKernelStatus(RecoAlsSolveSide(&by_item, X, Y, &cfg, &hooks), it + 1);
-		seconds[it] = RecoSecondsSince(phase);
-		RecoCheckKernelStatus(RecoAlsLoss(&by_user, X, Y, &cfg, &hooks, &loss[it]), it + 1);
+		RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, run->Y, run->X, cfg, &run->hooks), it + 1);
+		RecoCheckKernelStatus(RecoAlsSolveSide(&by_item, run->X, run->Y, cfg, &run->hooks), it + 1);
+		run->iteration_seconds[it] = RecoSecondsSince(phase);
+		RecoCheckKernelStatus(RecoAlsLoss(&by_user, run->X, run->Y, cfg, &run->hooks, &run->loss[it]), it + 1);
 		ereport(NOTICE,
 				(errmsg("reco.fit \"%s\": iteration %d/%d, loss %.6g, %.3f s",
-						name, it + 1, state->options.iterations, loss[it], seconds[it])));
+						run->name, it + 1, iterations, run->loss[it], run->iteration_seconds[it])));
 	}
+}
 
-	/*
-	 * One last exact (Cholesky) solve of the user side against the final item
-	 * factors: the stored user vectors are then exactly what folding their
-	 * training items in gives (recommend_for_items, explain), whichever
-	 * solver trained.  Positive definite whenever regularization > 0.
-	 */
-	if (cfg.regularization > 0)
-	{
-		RecoAlsConfig exact = cfg;
+/*
+ * Phase 3: one last exact (Cholesky) solve of the user side against the
+ * final item factors: the stored user vectors are then exactly what folding
+ * their training items in gives (recommend_for_items, explain), whichever
+ * solver trained.  Positive definite whenever regularization > 0.
+ */
+static void
+RecoTrainFinalPass(RecoTrainRun *run)
+{
+	RecoAlsConfig exact = run->cfg;
+	RecoSparse	by_user = RecoUserMatrix(&run->data);
+	instr_time	phase;
 
-		INSTR_TIME_SET_CURRENT(phase);
-		exact.solver = RECO_SOLVER_CHOLESKY;
-		RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, Y, X, &exact, &hooks), state->options.iterations);
-		final_solve_seconds = RecoSecondsSince(phase);
-	}
-
-	/* store the new version */
+	if (run->cfg.regularization <= 0)
+		return;
 	INSTR_TIME_SET_CURRENT(phase);
-	memset(&row, 0, sizeof(row));
-	row.model_id = RecoNewModelId();
-	row.name = name;
-	row.version = RecoNextVersion(name);
-	RecoStoreItemFactors(row.model_id, &data, Y, cfg.factors);
-	RecoStoreUserFactors(row.model_id, &data, X, cfg.factors);
-	store_seconds = RecoSecondsSince(phase);
-	pruned = RecoPruneVersions(name, row.version, state->options.keep_versions);
+	exact.solver = RECO_SOLVER_CHOLESKY;
+	RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, run->Y, run->X, &exact, &run->hooks),
+						  run->options->iterations);
+	run->final_solve_seconds = RecoSecondsSince(phase);
+}
+
+/* The stats jsonb text of a stored run (reco.models.stats). */
+static char *
+RecoTrainStatsJson(const RecoTrainRun *run)
+{
+	StringInfoData stats;
 
 	initStringInfo(&stats);
 	appendStringInfo(&stats,
 					 "{\"rows_read\": " INT64_FORMAT ", \"rows_skipped\": " INT64_FORMAT
 					 ", \"duplicates_merged\": " INT64_FORMAT ", \"users\": " INT64_FORMAT
 					 ", \"items\": " INT64_FORMAT ", \"read_seconds\": %.6f, \"build_seconds\": %.6f, ",
-					 rows_read, rows_skipped, data.duplicates_merged, data.n_users, data.n_items,
-					 read_seconds, build_seconds);
-	RecoAppendJsonArray(&stats, "iteration_seconds", seconds, state->options.iterations);
+					 run->rows_read, run->rows_skipped, run->data.duplicates_merged, run->data.n_users,
+					 run->data.n_items, run->read_seconds, run->build_seconds);
+	RecoAppendJsonArray(&stats, "iteration_seconds", run->iteration_seconds, run->options->iterations);
 	appendStringInfoString(&stats, ", ");
-	RecoAppendJsonArray(&stats, "loss", loss, state->options.iterations);
+	RecoAppendJsonArray(&stats, "loss", run->loss, run->options->iterations);
 	appendStringInfo(&stats,
 					 ", \"final_solve_seconds\": %.6f, \"store_seconds\": %.6f, \"threads\": %d"
 					 ", \"memory_bytes\": %zu, \"versions_pruned\": " INT64_FORMAT "}",
-					 final_solve_seconds, store_seconds, cfg.threads, check.estimate, pruned);
-	row.params_json = RecoTrainOptionsToJson(&state->options);
-	row.n_users = data.n_users;
-	row.n_items = data.n_items;
-	row.n_interactions = data.nnz;
-	row.factors = cfg.factors;
-	row.loss = loss;
-	row.iterations = state->options.iterations;
-	row.train_seconds = read_seconds + RecoSecondsSince(started);
-	row.stats_json = stats.data;
-	RecoInsertVersion(&row);
+					 run->final_solve_seconds, run->store_seconds, run->cfg.threads,
+					 run->memory_estimate, run->versions_pruned);
+	return stats.data;
+}
+
+/* Phase 4: the factors, the pruning of old versions and the new reco.models row. */
+static void
+RecoTrainStore(RecoTrainRun *run)
+{
+	RecoVersionRow *row = &run->row;
+	instr_time	phase;
+
+	INSTR_TIME_SET_CURRENT(phase);
+	memset(row, 0, sizeof(*row));
+	row->model_id = RecoNewModelId();
+	row->name = run->name;
+	row->version = RecoNextVersion(run->name);
+	RecoStoreItemFactors(row->model_id, &run->data, run->Y, run->cfg.factors);
+	RecoStoreUserFactors(row->model_id, &run->data, run->X, run->cfg.factors);
+	run->store_seconds = RecoSecondsSince(phase);
+	run->versions_pruned = RecoPruneVersions(run->name, row->version, run->options->keep_versions);
+
+	row->params_json = RecoTrainOptionsToJson(run->options);
+	row->n_users = run->data.n_users;
+	row->n_items = run->data.n_items;
+	row->n_interactions = run->data.nnz;
+	row->factors = run->cfg.factors;
+	row->loss = run->loss;
+	row->iterations = run->options->iterations;
+	row->train_seconds = run->read_seconds + RecoSecondsSince(run->started);
+	row->stats_json = RecoTrainStatsJson(run);
+	RecoInsertVersion(row);
+}
+
+PG_FUNCTION_INFO_V1(reco_fit_finalfn);
+
+/* reco.fit final function: trains, stores and returns the new reco.models row. */
+Datum
+reco_fit_finalfn(PG_FUNCTION_ARGS)
+{
+	RecoTrainRun run;
+	MemoryContext train_cxt;
+	MemoryContext old;
+	Datum		result;
+
+	RecoTrainStart(fcinfo, &run);
+	train_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco training", ALLOCSET_DEFAULT_SIZES);
+	RecoSpiConnect();
+	RecoLockModelName(run.name);
+	old = MemoryContextSwitchTo(train_cxt);
+	RecoTrainBuild(&run);
+	RecoTrainIterate(&run);
+	RecoTrainFinalPass(&run);
+	RecoTrainStore(&run);
 	MemoryContextSwitchTo(old);
-	result = RecoFetchVersionRow(row.model_id);
-	SPI_finish();
+	result = RecoFetchVersionRow(run.row.model_id);
+	RecoSpiFinish();
 	MemoryContextDelete(train_cxt);
 	PG_RETURN_DATUM(result);
 }

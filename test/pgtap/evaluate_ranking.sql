@@ -1,0 +1,106 @@
+-- evaluate_ranking.sql: reco.evaluate measures exactly the lists reco.recommend serves.
+-- Its hits, MAP and coverage are recomputed by hand from reco.recommend's rows (users
+-- in id order, items in the order recommend returns them) and must agree, for models
+-- on both dot-product code paths (factors a multiple of 8, and not) and for a
+-- hand-made model whose near-tie a differently summed dot product would order the
+-- other way round.
+BEGIN;
+SET LOCAL client_min_messages = warning;
+SELECT plan(23);
+
+-- 300 users x 120 items: a sparse pattern plus six taste groups (user and item id mod 6)
+CREATE TEMP TABLE inter AS
+SELECT p.u AS user_id, p.i AS item_id, (1 + (p.u * 7 + p.i * 3) % 5)::real AS weight
+  FROM (SELECT g / 120 + 1 AS u, g % 120 + 1 AS i FROM generate_series(0, 300 * 120 - 1) AS g) AS p
+ WHERE (p.u * 13 + p.i * 29) % 11 < 2 OR (p.u % 6 = p.i % 6 AND p.i < 40);
+-- held-out pairs: other items of the same taste, some the model cannot know (1000+)
+CREATE TEMP TABLE held AS
+SELECT DISTINCT user_id, item_id FROM (
+    SELECT u AS user_id, i AS item_id
+      FROM generate_series(1, 320) u, generate_series(1, 120) i
+     WHERE (u * 17 + i * 5) % 23 = 0 AND u % 6 = i % 6
+    UNION ALL
+    SELECT u, 1000 + u % 3 FROM generate_series(1, 300, 7) u) AS p
+ WHERE NOT EXISTS (SELECT 1 FROM inter x WHERE x.user_id = p.user_id AND x.item_id = p.item_id);
+
+SELECT reco.train('ev8', 'inter', weight_col => 'weight', factors => 8, iterations => 4, seed => 11);
+SELECT reco.train('ev5', 'inter', weight_col => 'weight', factors => 5, iterations => 4, seed => 11,
+                  solver => 'cholesky');
+
+-- Hits, MAP and distinct items of reco.recommend's top k for the held-out users the
+-- model knows, by the definitions of reco.evaluate.
+CREATE FUNCTION pg_temp.by_hand(model text, k integer, OUT hits bigint, OUT map double precision,
+                                OUT covered bigint)
+LANGUAGE sql AS $$
+WITH known AS (
+    SELECT DISTINCT h.user_id
+      FROM held h JOIN reco.user_factors f ON f.user_id = h.user_id
+     WHERE f.model_id = (SELECT model_id FROM reco.models WHERE name = model ORDER BY version DESC LIMIT 1)),
+rec AS (
+    SELECT u.user_id, r.item_id, r.pos,
+           EXISTS (SELECT 1 FROM held h WHERE h.user_id = u.user_id AND h.item_id = r.item_id) AS hit
+      FROM known u, reco.recommend(model, u.user_id, k) WITH ORDINALITY AS r(item_id, score, pos)),
+ranked AS (
+    SELECT user_id, pos, hit, count(*) FILTER (WHERE hit) OVER (PARTITION BY user_id ORDER BY pos) AS hits_so_far
+      FROM rec),
+per_user AS (
+    SELECT u.user_id,
+           count(*) FILTER (WHERE r.hit) AS hits,
+           coalesce(sum(r.hits_so_far::double precision / r.pos) FILTER (WHERE r.hit), 0)
+             / least(k, (SELECT count(*) FROM held h WHERE h.user_id = u.user_id)) AS ap
+      FROM known u LEFT JOIN ranked r USING (user_id)
+     GROUP BY u.user_id)
+SELECT sum(hits)::bigint, avg(ap ORDER BY user_id), (SELECT count(DISTINCT item_id) FROM rec)
+  FROM per_user
+$$;
+
+-- The same three numbers from reco.evaluate's means.
+CREATE FUNCTION pg_temp.by_evaluate(model text, k integer, OUT hits bigint, OUT map double precision,
+                                    OUT covered bigint)
+LANGUAGE sql AS $$
+SELECT round(e.precision_at_k * e.users_evaluated * k)::bigint, e.map_at_k,
+       round(e.coverage * (SELECT n_items FROM reco.models WHERE name = model ORDER BY version DESC LIMIT 1))::bigint
+  FROM reco.evaluate(model, 'held', k) e
+$$;
+
+SELECT t
+  FROM (VALUES ('ev8'), ('ev5')) AS models(m), (VALUES (1), (5), (20)) AS ks(k),
+       LATERAL pg_temp.by_hand(m, k) h, LATERAL pg_temp.by_evaluate(m, k) e,
+       LATERAL (VALUES
+         (is(e.hits, h.hits, format('%s, k = %s: evaluate counts the hits of recommend''s lists', m, k))),
+         (ok(abs(e.map - h.map) < 1e-12, format('%s, k = %s: evaluate''s MAP is that of recommend''s order', m, k))),
+         (is(e.covered, h.covered, format('%s, k = %s: evaluate''s coverage is the items recommend returns', m, k)))
+       ) AS tests(t);
+
+-- A hand-made model with 8 factors.  For user 1 = (1,1,1,1,0,0,0,0), item 1 =
+-- (1e8, 1, -1e8, 1, 0...) scores 0 with the serving dot product's pairwise sums
+-- ((1e8 + 1) + (-1e8 + 1) in float) but 1 summed left to right; item 2 scores 0.5.
+-- User 2 = (0,0,0,0,1,0,0,0) ties items 3 and 4 exactly: the lower id ranks first.
+INSERT INTO reco.models (name, version, algorithm, params, n_users, n_items, n_interactions,
+                         factors, loss, train_seconds)
+VALUES ('ev_tie', 1, 'ials', '{"alpha": 1, "regularization": 1}', 2, 4, 0, 8, '{}', 0);
+INSERT INTO reco.item_factors
+SELECT currval('reco.models_model_id_seq'), i, reco.to_bytea(f), 1
+  FROM (VALUES (1, '{1e8, 1, -1e8, 1, 0, 0, 0, 0}'::real[]), (2, '{0.5, 0, 0, 0, 0, 0, 0, 0}'),
+               (3, '{0, 0, 0, 0, 1, 0, 0, 0}'), (4, '{0, 0, 0, 0, 1, 0, 0, 0}')) AS v(i, f);
+INSERT INTO reco.user_factors
+VALUES (currval('reco.models_model_id_seq'), 1, reco.to_bytea('{1, 1, 1, 1, 0, 0, 0, 0}'), '{}', '{}'),
+       (currval('reco.models_model_id_seq'), 2, reco.to_bytea('{0, 0, 0, 0, 1, 0, 0, 0}'), '{}', '{}');
+TRUNCATE held;
+INSERT INTO held VALUES (1, 1), (2, 4);
+
+SELECT results_eq($$SELECT item_id FROM reco.recommend('ev_tie', 1, 1)$$, ARRAY[2::bigint],
+                  'the near-tie: recommend ranks item 2 (0.5) above item 1 (0 as served)');
+SELECT results_eq($$SELECT item_id FROM reco.recommend('ev_tie', 2, 1)$$, ARRAY[3::bigint],
+                  'the exact tie: recommend ranks the lower item id first');
+SELECT is((SELECT precision_at_k FROM reco.evaluate('ev_tie', 'held', 1)), 0::double precision,
+          'evaluate scores the near-tie and the tie as recommend does: no hit at k = 1');
+SELECT is((SELECT row(hits, covered)::text FROM pg_temp.by_evaluate('ev_tie', 1)),
+          (SELECT row(hits, covered)::text FROM pg_temp.by_hand('ev_tie', 1)),
+          'hand-made ties: evaluate''s hits and coverage are recommend''s');
+SELECT is((SELECT map_at_k FROM reco.evaluate('ev_tie', 'held', 2)),
+          (SELECT map FROM pg_temp.by_hand('ev_tie', 2)),
+          'hand-made ties: evaluate''s MAP at k = 2 is that of recommend''s order');
+
+SELECT * FROM finish();
+ROLLBACK;
