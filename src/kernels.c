@@ -54,25 +54,28 @@ RecoGenericDotBlock(int k, const float *Y, const int32_t *idx, int cnt,
 		s[t] = RecoDot8(Y + (size_t) idx[t] * k, v, k);
 }
 
+/* out[j] += c y[j] for j < k: the one loop of every portable axpy-like kernel. */
+RECO_INLINE void
+RecoGenericAxpy(int k, float c, const float *restrict y, float *restrict out)
+{
+	int			j;
+
+	for (j = 0; j < k; j++)
+		out[j] += c * y[j];
+}
+
 /* Portable multi-axpy. */
 static void
 RecoGenericAxpyBlock(int k, const float *Y, const int32_t *idx, int cnt,
 					 const float *coef, float *restrict out)
 {
-	int			t,
-				j;
+	int			t;
 
 	for (t = 0; t < cnt; t++)
-	{
-		const float *restrict y = Y + (size_t) idx[t] * k;
-		float		c = coef[t];
-
-		for (j = 0; j < k; j++)
-			out[j] += c * y[j];
-	}
+		RecoGenericAxpy(k, coef[t], Y + (size_t) idx[t] * k, out);
 }
 
-/* Portable symmetric matrix-vector product (row-combination form). */
+/* Portable symmetric matrix-vector product (row-combination form: out = Σ_i v_i G[i, :]). */
 static void
 RecoGenericSymv(int k, const float *G, const float *v, float *restrict out)
 {
@@ -82,36 +85,23 @@ RecoGenericSymv(int k, const float *G, const float *v, float *restrict out)
 	for (j = 0; j < k; j++)
 		out[j] = 0.0f;
 	for (i = 0; i < k; i++)
-	{
-		const float *restrict g = G + (size_t) i * k;
-		float		vi = v[i];
-
-		for (j = 0; j < k; j++)
-			out[j] += vi * g[j];
-	}
+		RecoGenericAxpy(k, v[i], G + (size_t) i * k, out);
 }
 
-/* Portable lower-triangle rank-cnt update. */
+/* Portable lower-triangle rank-cnt update: row a of A gets coef[t] y[a] y[0 .. a]. */
 static void
 RecoGenericRankBlock(int k, const float *Y, const int32_t *idx, int cnt,
 					 const float *coef, float *restrict A)
 {
 	int			t,
-				a,
-				b;
+				a;
 
 	for (t = 0; t < cnt; t++)
 	{
 		const float *restrict y = Y + (size_t) idx[t] * k;
 
 		for (a = 0; a < k; a++)
-		{
-			float		ca = coef[t] * y[a];
-			float	   *restrict row = A + (size_t) a * k;
-
-			for (b = 0; b <= a; b++)
-				row[b] += ca * y[b];
-		}
+			RecoGenericAxpy(a + 1, coef[t] * y[a], y, A + (size_t) a * k);
 	}
 }
 

@@ -54,103 +54,88 @@ RecoAvx2Hsum1(__m256 a)
 									_mm256_extractf128_ps(q, 1)));
 }
 
-/* Dot-block template: 8 items at a time, one accumulator per item. */
+/*
+ * 8-lane partial dot products of n item vectors Y[idx[l]] with v, one
+ * accumulator per item: acc[l] = Σ_j Y[idx[l]][j..j+7] v[j..j+7] lane by lane.
+ * n (1, 4 or 8) is a constant in every caller, so the accumulators live in
+ * registers.
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2DotRows(int k, const float *Y, const int32_t *idx, int n,
+				const float *v, __m256 *acc)
+{
+	const float *y[8];
+	int			j,
+				l;
+
+	for (l = 0; l < n; l++)
+	{
+		y[l] = Y + (size_t) idx[l] * k;
+		acc[l] = _mm256_setzero_ps();
+	}
+	for (j = 0; j < k; j += 8)
+	{
+		__m256		vv = _mm256_loadu_ps(v + j);
+
+		for (l = 0; l < n; l++)
+			acc[l] = _mm256_fmadd_ps(_mm256_loadu_ps(y[l] + j), vv, acc[l]);
+	}
+}
+
+/* Dot-block template: 8 items at a time, then 4, then 1. */
 RECO_AVX2 RECO_INLINE void
 RecoAvx2DotBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
 					   const float *v, float *s)
 {
-	int			t = 0,
-				j;
+	__m256		a[8];
+	int			t = 0;
 
 	for (; t + 8 <= cnt; t += 8)
 	{
-		const float *y0 = Y + (size_t) idx[t] * k;
-		const float *y1 = Y + (size_t) idx[t + 1] * k;
-		const float *y2 = Y + (size_t) idx[t + 2] * k;
-		const float *y3 = Y + (size_t) idx[t + 3] * k;
-		const float *y4 = Y + (size_t) idx[t + 4] * k;
-		const float *y5 = Y + (size_t) idx[t + 5] * k;
-		const float *y6 = Y + (size_t) idx[t + 6] * k;
-		const float *y7 = Y + (size_t) idx[t + 7] * k;
-		__m256		a0 = _mm256_setzero_ps(),
-					a1 = a0,
-					a2 = a0,
-					a3 = a0,
-					a4 = a0,
-					a5 = a0,
-					a6 = a0,
-					a7 = a0;
-
-		for (j = 0; j < k; j += 8)
-		{
-			__m256		vv = _mm256_loadu_ps(v + j);
-
-			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(y0 + j), vv, a0);
-			a1 = _mm256_fmadd_ps(_mm256_loadu_ps(y1 + j), vv, a1);
-			a2 = _mm256_fmadd_ps(_mm256_loadu_ps(y2 + j), vv, a2);
-			a3 = _mm256_fmadd_ps(_mm256_loadu_ps(y3 + j), vv, a3);
-			a4 = _mm256_fmadd_ps(_mm256_loadu_ps(y4 + j), vv, a4);
-			a5 = _mm256_fmadd_ps(_mm256_loadu_ps(y5 + j), vv, a5);
-			a6 = _mm256_fmadd_ps(_mm256_loadu_ps(y6 + j), vv, a6);
-			a7 = _mm256_fmadd_ps(_mm256_loadu_ps(y7 + j), vv, a7);
-		}
-		_mm256_storeu_ps(s + t, RecoAvx2Hsum8(a0, a1, a2, a3, a4, a5, a6, a7));
+		RecoAvx2DotRows(k, Y, idx + t, 8, v, a);
+		_mm256_storeu_ps(s + t, RecoAvx2Hsum8(a[0], a[1], a[2], a[3],
+											  a[4], a[5], a[6], a[7]));
 	}
 	for (; t + 4 <= cnt; t += 4)
 	{
-		const float *y0 = Y + (size_t) idx[t] * k;
-		const float *y1 = Y + (size_t) idx[t + 1] * k;
-		const float *y2 = Y + (size_t) idx[t + 2] * k;
-		const float *y3 = Y + (size_t) idx[t + 3] * k;
-		__m256		a0 = _mm256_setzero_ps(),
-					a1 = a0,
-					a2 = a0,
-					a3 = a0;
-
-		for (j = 0; j < k; j += 8)
-		{
-			__m256		vv = _mm256_loadu_ps(v + j);
-
-			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(y0 + j), vv, a0);
-			a1 = _mm256_fmadd_ps(_mm256_loadu_ps(y1 + j), vv, a1);
-			a2 = _mm256_fmadd_ps(_mm256_loadu_ps(y2 + j), vv, a2);
-			a3 = _mm256_fmadd_ps(_mm256_loadu_ps(y3 + j), vv, a3);
-		}
-		_mm_storeu_ps(s + t, RecoAvx2Hsum4(a0, a1, a2, a3));
+		RecoAvx2DotRows(k, Y, idx + t, 4, v, a);
+		_mm_storeu_ps(s + t, RecoAvx2Hsum4(a[0], a[1], a[2], a[3]));
 	}
 	for (; t < cnt; t++)
 	{
-		const float *y0 = Y + (size_t) idx[t] * k;
-		__m256		a0 = _mm256_setzero_ps();
-
-		for (j = 0; j < k; j += 8)
-			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(y0 + j), _mm256_loadu_ps(v + j), a0);
-		s[t] = RecoAvx2Hsum1(a0);
+		RecoAvx2DotRows(k, Y, idx + t, 1, v, a);
+		s[t] = RecoAvx2Hsum1(a[0]);
 	}
 }
 
-/* Multi-axpy template: 64 columns at a time held in 8 registers. */
+/*
+ * Multi-axpy template, 64 columns at a time held in 8 registers: out +=
+ * Σ_t coef[t] Y[idx[t]] (idx NULL: Y[t]), or out = the same sum when
+ * from_zero.  The symmetric matrix-vector product G v = Σ_i v_i G[i, :] is
+ * this sum over G's rows from zero.  idx == NULL and from_zero are
+ * constants in every caller, so each use compiles to its own loop.
+ */
 RECO_AVX2 RECO_INLINE void
-RecoAvx2AxpyBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
-						const float *coef, float *out)
+RecoAvx2AxpyRowsInline(int k, const float *Y, const int32_t *idx, int cnt,
+					   const float *coef, float *out, bool from_zero)
 {
 	int			jb,
 				t;
 
 	for (jb = 0; jb + 64 <= k; jb += 64)
 	{
-		__m256		o0 = _mm256_loadu_ps(out + jb),
-					o1 = _mm256_loadu_ps(out + jb + 8),
-					o2 = _mm256_loadu_ps(out + jb + 16),
-					o3 = _mm256_loadu_ps(out + jb + 24),
-					o4 = _mm256_loadu_ps(out + jb + 32),
-					o5 = _mm256_loadu_ps(out + jb + 40),
-					o6 = _mm256_loadu_ps(out + jb + 48),
-					o7 = _mm256_loadu_ps(out + jb + 56);
+		__m256		o0 = from_zero ? _mm256_setzero_ps() : _mm256_loadu_ps(out + jb),
+					o1 = from_zero ? o0 : _mm256_loadu_ps(out + jb + 8),
+					o2 = from_zero ? o0 : _mm256_loadu_ps(out + jb + 16),
+					o3 = from_zero ? o0 : _mm256_loadu_ps(out + jb + 24),
+					o4 = from_zero ? o0 : _mm256_loadu_ps(out + jb + 32),
+					o5 = from_zero ? o0 : _mm256_loadu_ps(out + jb + 40),
+					o6 = from_zero ? o0 : _mm256_loadu_ps(out + jb + 48),
+					o7 = from_zero ? o0 : _mm256_loadu_ps(out + jb + 56);
 
 		for (t = 0; t < cnt; t++)
 		{
-			const float *y = Y + (size_t) idx[t] * k + jb;
+			const float *y = Y + (size_t) (idx != NULL ? idx[t] : t) * k + jb;
 			__m256		c = _mm256_broadcast_ss(coef + t);
 
 			o0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y), o0);
@@ -173,63 +158,11 @@ RecoAvx2AxpyBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
 	}
 	for (; jb < k; jb += 8)
 	{
-		__m256		o = _mm256_loadu_ps(out + jb);
+		__m256		o = from_zero ? _mm256_setzero_ps() : _mm256_loadu_ps(out + jb);
 
 		for (t = 0; t < cnt; t++)
 			o = _mm256_fmadd_ps(_mm256_broadcast_ss(coef + t),
-								_mm256_loadu_ps(Y + (size_t) idx[t] * k + jb), o);
-		_mm256_storeu_ps(out + jb, o);
-	}
-}
-
-/* Symmetric matrix-vector template: out = Σ_i v_i G[i, :], 64 columns at a time. */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2SymvInline(int k, const float *G, const float *v, float *out)
-{
-	int			jb,
-				i;
-
-	for (jb = 0; jb + 64 <= k; jb += 64)
-	{
-		__m256		o0 = _mm256_setzero_ps(),
-					o1 = o0,
-					o2 = o0,
-					o3 = o0,
-					o4 = o0,
-					o5 = o0,
-					o6 = o0,
-					o7 = o0;
-
-		for (i = 0; i < k; i++)
-		{
-			const float *g = G + (size_t) i * k + jb;
-			__m256		c = _mm256_broadcast_ss(v + i);
-
-			o0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g), o0);
-			o1 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 8), o1);
-			o2 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 16), o2);
-			o3 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 24), o3);
-			o4 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 32), o4);
-			o5 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 40), o5);
-			o6 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 48), o6);
-			o7 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 56), o7);
-		}
-		_mm256_storeu_ps(out + jb, o0);
-		_mm256_storeu_ps(out + jb + 8, o1);
-		_mm256_storeu_ps(out + jb + 16, o2);
-		_mm256_storeu_ps(out + jb + 24, o3);
-		_mm256_storeu_ps(out + jb + 32, o4);
-		_mm256_storeu_ps(out + jb + 40, o5);
-		_mm256_storeu_ps(out + jb + 48, o6);
-		_mm256_storeu_ps(out + jb + 56, o7);
-	}
-	for (; jb < k; jb += 8)
-	{
-		__m256		o = _mm256_setzero_ps();
-
-		for (i = 0; i < k; i++)
-			o = _mm256_fmadd_ps(_mm256_broadcast_ss(v + i),
-								_mm256_loadu_ps(G + (size_t) i * k + jb), o);
+								_mm256_loadu_ps(Y + (size_t) (idx != NULL ? idx[t] : t) * k + jb), o);
 		_mm256_storeu_ps(out + jb, o);
 	}
 }
@@ -274,41 +207,41 @@ RecoAvx2RankBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
 	}
 }
 
+/* Multi-axpy template: out += Σ_t coef[t] Y[idx[t]]. */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2AxpyBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
+						const float *coef, float *out)
+{
+	RecoAvx2AxpyRowsInline(k, Y, idx, cnt, coef, out, false);
+}
+
+/* A block kernel (dot, axpy, rank update) for one k: TEMPLATE with k fixed to KEXPR. */
+#define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR) \
+RECO_AVX2 static void \
+NAME(int k, const float *Y, const int32_t *idx, int cnt, const float *w, \
+	 float *out) \
+{ \
+	(void) k; \
+	TEMPLATE(KEXPR, Y, idx, cnt, w, out); \
+}
+
 /* Instantiates the AVX2 kernels for one (constant or variable) k: RecoAvx2Kernels<SUFFIX>. */
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR) \
-RECO_AVX2 static void \
-RecoAvx2DotBlock##SUFFIX(int k, const float *Y, const int32_t *idx, int cnt, \
-						 const float *v, float *s) \
-{ \
-	(void) k; \
-	RecoAvx2DotBlockInline(KEXPR, Y, idx, cnt, v, s); \
-} \
-RECO_AVX2 static void \
-RecoAvx2AxpyBlock##SUFFIX(int k, const float *Y, const int32_t *idx, int cnt, \
-						  const float *coef, float *out) \
-{ \
-	(void) k; \
-	RecoAvx2AxpyBlockInline(KEXPR, Y, idx, cnt, coef, out); \
-} \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx2DotBlockInline, KEXPR) \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx2AxpyBlockInline, KEXPR) \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2RankBlock##SUFFIX, RecoAvx2RankBlockInline, KEXPR) \
 RECO_AVX2 static void \
 RecoAvx2Symv##SUFFIX(int k, const float *G, const float *v, float *out) \
 { \
 	(void) k; \
-	RecoAvx2SymvInline(KEXPR, G, v, out); \
-} \
-RECO_AVX2 static void \
-RecoAvx2RankBlock##SUFFIX(int k, const float *Y, const int32_t *idx, int cnt, \
-						  const float *coef, float *A) \
-{ \
-	(void) k; \
-	RecoAvx2RankBlockInline(KEXPR, Y, idx, cnt, coef, A); \
+	RecoAvx2AxpyRowsInline(KEXPR, G, NULL, KEXPR, v, out, true); \
 } \
 RECO_AVX2 static bool \
-RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *L, \
+RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
 						  double *z, float *x) \
 { \
 	(void) k; \
-	return RecoCholSolveInline(KEXPR, A, b, L, z, x); \
+	return RecoCholSolveInline(KEXPR, A, b, U, z, x); \
 } \
 static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	"avx2-fma-" NAME, \
