@@ -165,6 +165,24 @@ typedef enum RecoPassMode
 	RECO_PASS_CHOLESKY			/* b += c⁺ y, A += (|c| − 1) y yᵀ */
 } RecoPassMode;
 
+/*
+ * Confidence of one entry: returns |c| and sets *pref to c⁺ (c if c > 0,
+ * else 0), c = alpha * weight (implicit's convention: c <= 0 is preference 0
+ * with confidence |c|).
+ */
+RECO_INLINE float
+RecoConfidence(float alpha, float weight, float *pref)
+{
+	float		conf = alpha * weight;
+
+	*pref = 0.0f;
+	if (conf > 0)
+		*pref = conf;
+	else
+		conf = -conf;
+	return conf;
+}
+
 /* Issues prefetches for the item vectors of the next block. */
 RECO_INLINE void
 RecoPrefetchBlock(const float *Y, int k, const int32_t *idx, int cnt)
@@ -229,13 +247,9 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 		{
 			for (t = 0; t < cnt; t++)
 			{
-				float		conf = alpha * w[b0 + t];
-				float		pref = 0.0f;
+				float		pref;
+				float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
 
-				if (conf > 0)
-					pref = conf;
-				else
-					conf = -conf;
 				coef[t] = pref;
 				coef2[t] = conf - 1.0f;
 			}
@@ -247,13 +261,9 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			kern->dot_block(k, Yb, ib, cnt, v, s);
 			for (t = 0; t < cnt; t++)
 			{
-				float		conf = alpha * w[b0 + t];
-				float		pref = 0.0f;
+				float		pref;
+				float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
 
-				if (conf > 0)
-					pref = conf;
-				else
-					conf = -conf;
 				if (mode == RECO_PASS_RESIDUAL)
 					coef[t] = pref - (conf - 1.0f) * s[t];
 				else
@@ -712,7 +722,15 @@ RecoScratchFree(void *arg, void *state, int thread)
 static RecoAlsStatus
 RecoJobRun(RecoJob *job, int threads, const RecoAlsHooks *hooks)
 {
-	RecoParallelJob pj;
+	RecoParallelJob pj = {
+		.threads = threads,
+		.run_task = RecoRunChunk,
+		.state_size = sizeof(RecoScratch),
+		.init_state = RecoScratchInit,
+		.free_state = RecoScratchFree,
+		.arg = job,
+		.hooks = hooks
+	};
 	int64_t		u,
 				max_nnz = 0;
 	RecoAlsStatus result;
@@ -736,15 +754,7 @@ RecoJobRun(RecoJob *job, int threads, const RecoAlsHooks *hooks)
 		}
 	}
 
-	memset(&pj, 0, sizeof(pj));
 	pj.n_tasks = job->n_chunks;
-	pj.threads = threads;
-	pj.run_task = RecoRunChunk;
-	pj.state_size = sizeof(RecoScratch);
-	pj.init_state = RecoScratchInit;
-	pj.free_state = RecoScratchFree;
-	pj.arg = job;
-	pj.hooks = hooks;
 	result = RecoParallelRun(&pj);
 
 	if (result == RECO_ALS_OK && job->partials != NULL)
@@ -805,6 +815,44 @@ RecoGramBlocked(const float *Y, int64_t n, int k, float *gram,
 		for (j = i + 1; j < k; j++)
 			gram[(size_t) i * k + j] = gram[(size_t) j * k + i];
 	return RECO_ALS_OK;
+}
+
+/* Allocates a k x k gram and fills it with YᵀY; on failure nothing stays allocated. */
+static RecoAlsStatus
+RecoGramNew(const float *Y, int64_t n, int k, const RecoAlsHooks *hooks,
+			float **gram_out)
+{
+	void	   *mem;
+	RecoAlsStatus st;
+
+	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
+		return RECO_ALS_NO_MEMORY;
+	st = RecoGramBlocked(Y, n, k, (float *) mem, hooks);
+	if (st != RECO_ALS_OK)
+	{
+		free(mem);
+		return st;
+	}
+	*gram_out = (float *) mem;
+	return RECO_ALS_OK;
+}
+
+/* Sets up a side solve or loss job over `rows` from the config. */
+static void
+RecoJobInit(RecoJob *job, RecoJobKind kind, const RecoSparse *rows,
+			const float *fixed, float *solve, const float *gmat,
+			const RecoAlsConfig *cfg)
+{
+	memset(job, 0, sizeof(*job));
+	job->kind = kind;
+	job->rows = rows;
+	job->fixed = fixed;
+	job->solve = solve;
+	job->gmat = gmat;
+	job->kern = RecoKernelsFor(cfg->factors);
+	job->k = cfg->factors;
+	job->alpha = cfg->alpha;
+	job->cg_steps = cfg->cg_steps;
 }
 
 /* Validates the parts of a config every entry point needs. */
@@ -869,7 +917,6 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 {
 	RecoJob		job;
 	float	   *gmat;
-	void	   *mem;
 	RecoAlsStatus st;
 	int			k,
 				j;
@@ -883,29 +930,14 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 		return RECO_ALS_OK;
 	k = cfg->factors;
 
-	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
-		return RECO_ALS_NO_MEMORY;
-	gmat = (float *) mem;
-	st = RecoGramBlocked(fixed, rows->n_cols, k, gmat, hooks);
+	st = RecoGramNew(fixed, rows->n_cols, k, hooks, &gmat);
 	if (st != RECO_ALS_OK)
-	{
-		free(gmat);
 		return st;
-	}
 	for (j = 0; j < k; j++)
 		gmat[(size_t) j * k + j] += cfg->regularization;
 
-	memset(&job, 0, sizeof(job));
-	job.kind = cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG;
-	job.rows = rows;
-	job.fixed = fixed;
-	job.solve = solve;
-	job.gmat = gmat;
-	job.kern = RecoKernelsFor(k);
-	job.k = k;
-	job.alpha = cfg->alpha;
-	job.cg_steps = cfg->cg_steps;
-
+	RecoJobInit(&job, cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG,
+				rows, fixed, solve, gmat, cfg);
 	st = RecoJobRun(&job, cfg->threads, hooks);
 	free(gmat);
 	return st;
@@ -919,7 +951,6 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 {
 	RecoJob		job;
 	float	   *gram;
-	void	   *mem;
 	double		loss = 0.0,
 				conf = 0.0,
 				unorm = 0.0,
@@ -936,15 +967,9 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 	k = cfg->factors;
 	nnz = users->n_rows > 0 ? users->indptr[users->n_rows] : 0;
 
-	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
-		return RECO_ALS_NO_MEMORY;
-	gram = (float *) mem;
-	st = RecoGramBlocked(Y, users->n_cols, k, gram, hooks);
+	st = RecoGramNew(Y, users->n_cols, k, hooks, &gram);
 	if (st != RECO_ALS_OK)
-	{
-		free(gram);
 		return st;
-	}
 
 	/* |Y|² in double, on this thread */
 	for (i = 0; i < users->n_cols; i++)
@@ -966,16 +991,8 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 
 	if (users->n_rows > 0)
 	{
-		memset(&job, 0, sizeof(job));
-		job.kind = RECO_JOB_LOSS;
-		job.rows = users;
-		job.fixed = Y;
-		job.solve = (float *) X;	/* only read for the loss */
-		job.gmat = gram;
-		job.kern = RecoKernelsFor(k);
-		job.k = k;
-		job.alpha = cfg->alpha;
-		job.cg_steps = cfg->cg_steps;
+		/* X is only read for the loss */
+		RecoJobInit(&job, RECO_JOB_LOSS, users, Y, (float *) X, gram, cfg);
 		st = RecoJobRun(&job, cfg->threads, hooks);
 		if (st != RECO_ALS_OK)
 		{

@@ -18,14 +18,18 @@
  * blocked; only the calling thread polls the hooks (between blocks and
  * while it waits for the workers) and sets the runner's stop flag, which
  * blocks check between tiles.  Each thread's tile, score and exclusion
- * buffers are its runner state, malloc'ed by the calling thread before the
- * workers start and freed after they joined; only the exclusion list grows
- * (realloc) inside a task.  A block writes only its own users' heaps and
+ * buffers are its runner state, one block malloc'ed by the calling thread
+ * before the workers start and freed after they joined; only the list of
+ * excluded items grows (realloc) inside a task.  A block writes only its own users' heaps and
  * counts in the caller's out and found, so the answer never depends on the
  * thread count.  Pure C: no PostgreSQL headers, no PostgreSQL calls.
  *
  *-------------------------------------------------------------------------
  */
+#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L	/* posix_memalign */
+#endif
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -38,6 +42,10 @@
 #define RECO_BATCH_TILE 1024
 /* The exclusion list grows to twice its size plus this many entries. */
 #define RECO_BATCH_EXCL_GROWTH 1024
+/* Alignment of a thread's buffer block (a cache line). */
+#define RECO_BATCH_ALIGN 64
+_Static_assert((RECO_BATCH_TILE + RECO_BATCH_USERS) % 2 == 0,
+			   "a thread's floats end on an 8-byte boundary (its offsets follow)");
 /* Relative rounding slack per dot-product term on the |u| |y| bound. */
 #define RECO_BATCH_BOUND_SLACK 4e-6f
 
@@ -52,12 +60,13 @@ typedef struct RecoBatchJob
 /* One thread's scratch (its runner state). */
 typedef struct RecoBatchWorker
 {
-	float	   *tile;			/* RECO_BATCH_TILE x k gathered item rows */
+	void	   *mem;			/* the single allocation behind the first five */
+	float	   *tile;			/* RECO_BATCH_TILE x k gathered item rows (none for a single user) */
 	float	   *scores;			/* RECO_BATCH_TILE */
 	float	   *user_norms;		/* RECO_BATCH_USERS */
-	char	   *active;			/* RECO_BATCH_USERS */
 	int64_t    *excl_ptr;		/* RECO_BATCH_USERS + 1 offsets into excl_rank */
-	int32_t    *excl_rank;		/* norm ranks of the block's excluded items */
+	char	   *active;			/* RECO_BATCH_USERS */
+	int32_t    *excl_rank;		/* norm ranks of the block's excluded items (grows) */
 	int64_t		excl_cap;
 } RecoBatchWorker;
 
@@ -179,23 +188,28 @@ RecoBatchBlock(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	return RECO_ALS_OK;
 }
 
-/* Runner init_state: allocates one thread's buffers (a single user needs no tile). */
+/* Runner init_state: allocates one thread's buffers in one block (a single user needs no tile). */
 static RecoAlsStatus
 RecoBatchWorkerInit(void *arg, void *state, int thread)
 {
 	const RecoBatchInput *in = ((RecoBatchJob *) arg)->in;
 	RecoBatchWorker *wk = (RecoBatchWorker *) state;
-
-	(void) thread;
 	/* a single user reads rows in place: no tile to gather (serving's common case) */
-	wk->tile = in->n_users > 1 ? (float *) malloc(sizeof(float) * RECO_BATCH_TILE * in->k) : NULL;
-	wk->scores = (float *) malloc(sizeof(float) * RECO_BATCH_TILE);
-	wk->user_norms = (float *) malloc(sizeof(float) * RECO_BATCH_USERS);
-	wk->active = (char *) malloc(RECO_BATCH_USERS);
-	wk->excl_ptr = (int64_t *) malloc(sizeof(int64_t) * (RECO_BATCH_USERS + 1));
-	if ((in->n_users > 1 && wk->tile == NULL) || wk->scores == NULL || wk->user_norms == NULL ||
-		wk->active == NULL || wk->excl_ptr == NULL)
+	size_t		tile_floats = in->n_users > 1 ? (size_t) RECO_BATCH_TILE * in->k : 0;
+	(void) thread;
+	if (posix_memalign(&wk->mem, RECO_BATCH_ALIGN,
+					   sizeof(float) * (tile_floats + RECO_BATCH_TILE + RECO_BATCH_USERS) +
+					   sizeof(int64_t) * (RECO_BATCH_USERS + 1) + RECO_BATCH_USERS) != 0)
+	{
+		wk->mem = NULL;
 		return RECO_ALS_NO_MEMORY;
+	}
+	/* floats first (a whole number of 8-byte words), then the offsets, then the flags */
+	wk->tile = tile_floats > 0 ? (float *) wk->mem : NULL;
+	wk->scores = (float *) wk->mem + tile_floats;
+	wk->user_norms = wk->scores + RECO_BATCH_TILE;
+	wk->excl_ptr = (int64_t *) (wk->user_norms + RECO_BATCH_USERS);
+	wk->active = (char *) (wk->excl_ptr + RECO_BATCH_USERS + 1);
 	return RECO_ALS_OK;
 }
 
@@ -207,11 +221,7 @@ RecoBatchWorkerFree(void *arg, void *state, int thread)
 
 	(void) arg;
 	(void) thread;
-	free(wk->tile);
-	free(wk->scores);
-	free(wk->user_norms);
-	free(wk->active);
-	free(wk->excl_ptr);
+	free(wk->mem);
 	free(wk->excl_rank);
 }
 
@@ -220,23 +230,19 @@ RecoAlsStatus
 RecoBatchTopN(const RecoBatchInput *in, const RecoAlsHooks *hooks,
 			  RecoScored *out, int *found)
 {
-	RecoBatchJob job;
-	RecoParallelJob pj;
+	RecoBatchJob job = {in, out, found};
+	RecoParallelJob pj = {
+		.n_tasks = (in->n_users + RECO_BATCH_USERS - 1) / RECO_BATCH_USERS,
+		.threads = in->threads,
+		.run_task = RecoBatchBlock,
+		.state_size = sizeof(RecoBatchWorker),
+		.init_state = RecoBatchWorkerInit,
+		.free_state = RecoBatchWorkerFree,
+		.arg = &job,
+		.hooks = hooks
+	};
 
 	if (in->n < 1 || in->k < 1 || in->k > RECO_MAX_FACTORS || in->n_users < 0 || in->n_items < 0)
 		return RECO_ALS_INVALID_ARGUMENT;
-	job.in = in;
-	job.out = out;
-	job.found = found;
-
-	memset(&pj, 0, sizeof(pj));
-	pj.n_tasks = (in->n_users + RECO_BATCH_USERS - 1) / RECO_BATCH_USERS;
-	pj.threads = in->threads;
-	pj.run_task = RecoBatchBlock;
-	pj.state_size = sizeof(RecoBatchWorker);
-	pj.init_state = RecoBatchWorkerInit;
-	pj.free_state = RecoBatchWorkerFree;
-	pj.arg = &job;
-	pj.hooks = hooks;
 	return RecoParallelRun(&pj);
 }
