@@ -69,10 +69,10 @@
 #define RECO_CHUNK_COST 4.0e6
 /* Upper bound on the number of chunks of one call. */
 #define RECO_MAX_CHUNKS 65536
-/* Alignment of scratch buffers (a cache line). */
-#define RECO_ALIGN 64
-/* Scratch arrays are padded to a multiple of this many floats (one RECO_ALIGN line). */
-#define RECO_PAD_FLOATS ((size_t) (RECO_ALIGN / sizeof(float)))
+/* Bytes of a cache line: the alignment of scratch buffers and the prefetch stride. */
+#define RECO_CACHE_LINE 64
+/* Scratch arrays are padded to a multiple of this many floats (one cache line). */
+#define RECO_PAD_FLOATS ((size_t) (RECO_CACHE_LINE / sizeof(float)))
 /* CG stops once |r|² falls below this (the row is solved to float precision). */
 #define RECO_CG_TOLERANCE 1e-20
 /* YᵀY is summed by ssyrk over blocks of RECO_GRAM_BLOCK_WORK / k² rows of Y ... */
@@ -106,7 +106,10 @@ typedef struct RecoChunk
 	int64_t		id;				/* position in row order (loss partials) */
 } RecoChunk;
 
-/* What every task of one side solve or loss shares (read-only during the run). */
+/*
+ * What every task of one side solve or loss shares, set up by the calling
+ * thread; tasks write only their own rows of solve and their chunk's partials.
+ */
 typedef struct RecoJob
 {
 	RecoJobKind kind;
@@ -194,7 +197,7 @@ RecoPrefetchBlock(const float *Y, int k, const int32_t *idx, int cnt)
 	{
 		const char *y = (const char *) (Y + (size_t) idx[t] * k);
 
-		for (off = 0; off < k * (int) sizeof(float); off += 64)
+		for (off = 0; off < k * (int) sizeof(float); off += RECO_CACHE_LINE)
 			__builtin_prefetch(y + off, 0, 3);
 	}
 }
@@ -668,7 +671,7 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	size_t		kkp = RecoPad((size_t) k * k);
 	char	   *m;
 
-	if (posix_memalign(&s->mem, RECO_ALIGN,
+	if (posix_memalign(&s->mem, RECO_CACHE_LINE,
 					   RecoScratchSize(k, gather_cap)) != 0)
 	{
 		s->mem = NULL;
@@ -825,7 +828,7 @@ RecoGramNew(const float *Y, int64_t n, int k, const RecoAlsHooks *hooks,
 	void	   *mem;
 	RecoAlsStatus st;
 
-	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
+	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
 		return RECO_ALS_NO_MEMORY;
 	st = RecoGramBlocked(Y, n, k, (float *) mem, hooks);
 	if (st != RECO_ALS_OK)
@@ -1031,7 +1034,7 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 
 	if (k < 1 || k > RECO_MAX_FACTORS)
 		return false;
-	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
+	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
 		return false;
 	er->greg = (float *) mem;
 	if (!RecoScratchAlloc(&er->scratch, k, 0))
@@ -1139,10 +1142,10 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz)
 		k = 1;
 	threads = RecoParallelThreads(cfg->threads, INT64_MAX);
 	per_thread = RecoScratchSize(k, RecoGatherCap(cfg->solver == RECO_SOLVER_CG,
-												  k, max_row_nnz)) + RECO_ALIGN;
+												  k, max_row_nnz)) + RECO_CACHE_LINE;
 	return per_thread * (size_t) threads +
 		RecoParallelBytes(threads, sizeof(RecoScratch)) +
-		sizeof(float) * (size_t) k * k + RECO_ALIGN +	/* gram */
+		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE +	/* gram */
 		(sizeof(RecoChunk) + 3 * sizeof(double)) *
 		(size_t) (2 * RECO_MAX_CHUNKS + 2);
 }

@@ -5,14 +5,14 @@
  *
  * Users are split into blocks of RECO_BATCH_USERS; block b is task b of the
  * thread runner (parallel.c), which hands the blocks out to the calling
- * thread plus (threads - 1) worker threads.  A block walks the items in descending norm order, a tile
- * at a time (gathered contiguously, so the tile stays in cache while every
- * user of the block passes over it); each user keeps a bounded heap and
- * drops out once its n-th best score is larger than |user| x |next item|,
- * which bounds every remaining score (Cauchy-Schwarz; the margin covers the
- * dot product's rounding).  Scores come from RecoAlsScoreRows, the dot
- * product every serving function uses, so answers are identical to scoring
- * each user against the whole catalogue.
+ * thread plus (threads - 1) worker threads.  A block walks the items in
+ * descending norm order, a tile at a time (gathered contiguously, so the
+ * tile stays in cache while every user of the block passes over it); each
+ * user keeps a bounded heap and drops out once its n-th best score is larger
+ * than |user| x |next item|, which bounds every remaining score
+ * (Cauchy-Schwarz; the margin covers the dot product's rounding).  Scores
+ * come from RecoAlsScoreRows, the dot product every serving function uses,
+ * so answers are identical to scoring each user against the whole catalogue.
  *
  * Threads and memory.  The runner starts the workers with all signals
  * blocked; only the calling thread polls the hooks (between blocks and
@@ -20,9 +20,10 @@
  * blocks check between tiles.  Each thread's tile, score and exclusion
  * buffers are its runner state, one block malloc'ed by the calling thread
  * before the workers start and freed after they joined; only the list of
- * excluded items grows (realloc) inside a task.  A block writes only its own users' heaps and
- * counts in the caller's out and found, so the answer never depends on the
- * thread count.  Pure C: no PostgreSQL headers, no PostgreSQL calls.
+ * excluded items grows (realloc) inside a task.  A block writes only its
+ * own users' heaps and counts in the caller's out and found, so the answer
+ * never depends on the thread count.  Pure C: no PostgreSQL headers, no
+ * PostgreSQL calls.
  *
  *-------------------------------------------------------------------------
  */
@@ -60,7 +61,7 @@ typedef struct RecoBatchJob
 /* One thread's scratch (its runner state). */
 typedef struct RecoBatchWorker
 {
-	void	   *mem;			/* the single allocation behind the first five */
+	void	   *mem;			/* the single allocation behind the next five */
 	float	   *tile;			/* RECO_BATCH_TILE x k gathered item rows (none for a single user) */
 	float	   *scores;			/* RECO_BATCH_TILE */
 	float	   *user_norms;		/* RECO_BATCH_USERS */

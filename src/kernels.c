@@ -54,7 +54,7 @@ RecoGenericDotBlock(int k, const float *Y, const int32_t *idx, int cnt,
 		s[t] = RecoDot8(Y + (size_t) idx[t] * k, v, k);
 }
 
-/* out[j] += c y[j] for j < k: the one loop of every portable axpy-like kernel. */
+/* out[j] += c y[j] for j < k (one item of the multi-axpy; measured faster than the loop written inline). */
 RECO_INLINE void
 RecoGenericAxpy(int k, float c, const float *restrict y, float *restrict out)
 {
@@ -85,23 +85,36 @@ RecoGenericSymv(int k, const float *G, const float *v, float *restrict out)
 	for (j = 0; j < k; j++)
 		out[j] = 0.0f;
 	for (i = 0; i < k; i++)
-		RecoGenericAxpy(k, v[i], G + (size_t) i * k, out);
+	{
+		const float *restrict g = G + (size_t) i * k;
+		float		vi = v[i];
+
+		for (j = 0; j < k; j++)
+			out[j] += vi * g[j];
+	}
 }
 
-/* Portable lower-triangle rank-cnt update: row a of A gets coef[t] y[a] y[0 .. a]. */
+/* Portable lower-triangle rank-cnt update. */
 static void
 RecoGenericRankBlock(int k, const float *Y, const int32_t *idx, int cnt,
 					 const float *coef, float *restrict A)
 {
 	int			t,
-				a;
+				a,
+				b;
 
 	for (t = 0; t < cnt; t++)
 	{
 		const float *restrict y = Y + (size_t) idx[t] * k;
 
 		for (a = 0; a < k; a++)
-			RecoGenericAxpy(a + 1, coef[t] * y[a], y, A + (size_t) a * k);
+		{
+			float		ca = coef[t] * y[a];
+			float	   *restrict row = A + (size_t) a * k;
+
+			for (b = 0; b <= a; b++)
+				row[b] += ca * y[b];
+		}
 	}
 }
 
