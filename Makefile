@@ -99,7 +99,7 @@ unit: test/unit/test_als test/unit/test_parallel
 	./test/unit/test_als
 	./test/unit/test_parallel
 
-test/unit/test_als test/unit/test_parallel: test/unit/%: test/unit/%.c $(KERNEL_SRCS) $(KERNEL_HDRS)
+test/unit/test_als test/unit/test_parallel: test/unit/%: test/unit/%.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
 	$(CC) -O2 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ $< $(KERNEL_SRCS) $(OPENBLAS_LIBS) -lpthread -lm
 
 # Kernel speed benchmark (standalone, synthetic data).
