@@ -19,6 +19,9 @@ MODULE_big = reco
 OBJS = \
 	src/reco.o \
 	src/model.o \
+	src/kernels.o \
+	src/kernels_avx2.o \
+	src/parallel.o \
 	src/als.o \
 	src/interactions.o \
 	src/options.o \
@@ -48,7 +51,7 @@ OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopen
 PG_CPPFLAGS = -I$(srcdir)/src $(OPENBLAS_CFLAGS) -DRECO_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK  = $(OPENBLAS_LIBS) -lpthread -lm
 
-EXTRA_CLEAN = test/unit/test_als test/bench/als_bench build.log
+EXTRA_CLEAN = test/unit/test_als test/unit/test_parallel test/bench/als_bench build.log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -67,7 +70,10 @@ $(OBJS): $(wildcard $(srcdir)/src/*.h)
 src/reco.o: reco.control
 
 # The numeric kernel is the hot path: let the compiler unroll and vectorize it.
-src/als.o src/batch.o src/topk.o: CFLAGS += -O3
+# (kernels_avx2.c needs no -mavx2: its functions carry their own target attribute.)
+KERNEL_SRCS = src/kernels.c src/kernels_avx2.c src/parallel.c src/als.c src/batch.c src/topk.c
+KERNEL_HDRS = src/kernels.h src/kernels_impl.h src/parallel.h src/als.h src/batch.h src/topk.h src/reco_limits.h
+$(KERNEL_SRCS:.c=.o): CFLAGS += -O3
 
 .PHONY: test demo unit bench-als bench fuzz check-valgrind
 
@@ -91,14 +97,15 @@ fuzz:
 check-valgrind:
 	@bash test/valgrind/run.sh
 
-# The kernel's standalone unit tests (no PostgreSQL needed).
-unit: test/unit/test_als
+# The kernel's standalone unit tests (no PostgreSQL needed): the solver, then the runner and batch scoring.
+unit: test/unit/test_als test/unit/test_parallel
 	./test/unit/test_als
+	./test/unit/test_parallel
 
-test/unit/test_als: test/unit/test_als.c src/als.c src/als.h
-	$(CC) -O2 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ test/unit/test_als.c src/als.c $(OPENBLAS_LIBS) -lpthread -lm
+test/unit/test_als test/unit/test_parallel: test/unit/%: test/unit/%.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
+	$(CC) -O2 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ $< $(KERNEL_SRCS) $(OPENBLAS_LIBS) -lpthread -lm
 
 # Kernel speed benchmark (standalone, synthetic data).
 bench-als: test/bench/als_bench
-test/bench/als_bench: test/bench/als_bench.c src/als.c src/als.h
-	$(CC) -O3 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ test/bench/als_bench.c src/als.c $(OPENBLAS_LIBS) -lpthread -lm
+test/bench/als_bench: test/bench/als_bench.c $(KERNEL_SRCS) $(KERNEL_HDRS)
+	$(CC) -O3 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ test/bench/als_bench.c $(KERNEL_SRCS) $(OPENBLAS_LIBS) -lpthread -lm

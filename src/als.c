@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * als.c
- *	  Implicit-feedback ALS kernel: threaded per-row CG / Cholesky solves.
+ *	  Implicit-feedback ALS solver: per-row CG / Cholesky solves of one side,
+ *	  the training loss, the exact and explained single rows, and the
+ *	  deterministic initial factors.
  *
  * Design
  * ------
@@ -16,55 +18,45 @@
  *
  * Threads.  The calling thread (a PostgreSQL backend) computes YᵀY with
  * OpenBLAS (ssyrk, in blocks of rows so that it can poll between them),
- * allocates every buffer, then starts cfg->threads - 1 pthreads with all
- * signals blocked.  All threads, the caller included, take chunks from an
- * atomic counter; chunks are handed out in order of decreasing cost so that
- * the Zipf head (an item with a million users) starts first and the tail
- * balances.  Workers only run the kernels below and libc math/memory
- * functions; only the calling thread calls hooks->should_stop (between
- * chunks, inside very long rows, and while it waits for the workers).  A
- * stop, a non-finite value or a failed factorization sets a shared flag;
- * every thread abandons its current row, the caller joins them all, frees
- * everything and returns the status.
+ * builds the chunk table, then hands the chunks to the thread runner
+ * (parallel.c) as its tasks, numbered by decreasing cost so that the Zipf
+ * head (an item with a million users) starts first and the tail balances.
+ * A task runs the rows of its chunk with the vector kernels (kernels.c) and
+ * libc math/memory functions only.  A row longer than RECO_STOP_CHECK_WORK
+ * multiply-adds polls the runner's stop flag inside itself, and on the
+ * calling thread every RECO_HOOK_CHECK_EVERY-th of those polls also asks
+ * the cancellation hook.  A non-finite value or a failed factorization is a
+ * task's failure status: the runner stops every thread, joins them and
+ * returns it.
  *
- * Memory.  Everything (chunk table, YᵀY, per-thread scratch) is malloc'ed by
- * the calling thread before any worker starts and freed before return; no
- * allocation outlives a call and workers never allocate.  The caller owns
- * the sparse matrix and the factor matrices.
+ * Memory.  Everything (chunk table, loss partials, YᵀY, per-thread scratch)
+ * is malloc'ed by the calling thread before any worker starts (the scratch
+ * through the runner's init_state) and freed before return; no allocation
+ * outlives a call and workers never allocate.  The caller owns the sparse
+ * matrix and the factor matrices; tasks write only their own rows of the
+ * solved side and their own chunk's loss partials.
  *
  * Inner loops.  A CG step touches every item vector of the row twice (a dot
- * product, then an axpy); they are done a block of 32 items at a time (dots,
- * then one multi-axpy while the block is still in L1), with the next block
- * prefetched.  On x86-64 CPUs with AVX2+FMA hand-written intrinsic kernels
- * (specialised for k = 32, 64, 128) are chosen at run time; elsewhere, or
- * when k is not a multiple of 8, portable C loops are used.  The two code
- * paths round differently, so results are reproducible per machine (same
- * CPU features), not across machines.  The environment variable
- * RECO_ALS_GENERIC=1 forces the portable path (tests, comparisons).
+ * product, then an axpy); they are done a block of RECO_KERNEL_BLOCK items
+ * at a time (dots, then one multi-axpy while the block is still in L1),
+ * with the next block prefetched.  The kernels are chosen once per process
+ * for the CPU (kernels.c).
  *
  *-------------------------------------------------------------------------
  */
 #if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
-#define _POSIX_C_SOURCE 200809L	/* pthread_sigmask, clock_gettime, posix_memalign */
+#define _POSIX_C_SOURCE 200809L	/* posix_memalign */
 #endif
 
 #include "als.h"
 
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define RECO_HAVE_AVX2_PATH 1
-#include <immintrin.h>
-#endif
+#include "kernels_impl.h"
 
-/* Items handled per dot/axpy block (kept in L1 between the two passes). */
-#define RECO_BLOCK 32
 /* Inside a long row, check the stop flag about every this many multiply-adds. */
 #define RECO_STOP_CHECK_WORK 4.0e6
 /* ... and call should_stop (caller only) at every this many flag checks. */
@@ -77,557 +69,24 @@
 #define RECO_CHUNK_COST 4.0e6
 /* Upper bound on the number of chunks of one call. */
 #define RECO_MAX_CHUNKS 65536
-/* Alignment of scratch buffers (a cache line). */
-#define RECO_ALIGN 64
-
-#define RECO_INLINE static inline __attribute__((always_inline))
-
-/* ------------------------------------------------------------------------
- * Kernel table
- * ------------------------------------------------------------------------
- */
-
-/* s[t] = Y[idx[t]] · v for t < cnt. */
-typedef void (*RecoDotBlockFn) (int k, const float *Y, const int32_t *idx,
-								int cnt, const float *v, float *s);
-/* out += Σ_t coef[t] Y[idx[t]]. */
-typedef void (*RecoAxpyBlockFn) (int k, const float *Y, const int32_t *idx,
-								 int cnt, const float *coef, float *out);
-/* out = G v for a symmetric k x k G. */
-typedef void (*RecoSymvFn) (int k, const float *G, const float *v, float *out);
-/* Lower triangle (rounded up to 8 columns) of A += Σ_t coef[t] y_t y_tᵀ. */
-typedef void (*RecoRankBlockFn) (int k, const float *Y, const int32_t *idx,
-								 int cnt, const float *coef, float *A);
-/* Cholesky-solves A x = b (A float lower triangle), in double; false if not PD. U, z: k x k and k scratch. */
-typedef bool (*RecoCholSolveFn) (int k, const float *A, const float *b,
-								 double *L, double *z, float *x);
-
-typedef struct RecoKernels
-{
-	const char *name;
-	RecoDotBlockFn dot_block;
-	RecoAxpyBlockFn axpy_block;
-	RecoSymvFn	symv;
-	RecoRankBlockFn rank_block;
-	RecoCholSolveFn chol_solve;
-} RecoKernels;
+/* Bytes of a cache line: the alignment of scratch buffers and the prefetch stride. */
+#define RECO_CACHE_LINE 64
+/* Scratch arrays are padded to a multiple of this many floats (one cache line). */
+#define RECO_PAD_FLOATS ((size_t) (RECO_CACHE_LINE / sizeof(float)))
+/* CG stops once |r|² falls below this (the row is solved to float precision). */
+#define RECO_CG_TOLERANCE 1e-20
+/* YᵀY is summed by ssyrk over blocks of RECO_GRAM_BLOCK_WORK / k² rows of Y ... */
+#define RECO_GRAM_BLOCK_WORK ((int64_t) 1 << 26)
+/* ... and at least this many; should_stop is polled between blocks. */
+#define RECO_GRAM_MIN_BLOCK_ROWS 256
+/* The loss's |Y|² loop polls should_stop every this many item rows. */
+#define RECO_LOSS_POLL_ROWS 65536
+/* Initial factors are uniform in [0, RECO_INIT_SCALE), from this many random bits. */
+#define RECO_INIT_SCALE 0.01f
+#define RECO_INIT_BITS 24
 
 /* ------------------------------------------------------------------------
- * Portable kernels (plain C; the compiler vectorizes the fixed 8-lane sums)
- * ------------------------------------------------------------------------
- */
-
-/* Dot product of two float vectors with 8 partial sums in a fixed tree. */
-RECO_INLINE float
-reco_dot8(const float *restrict a, const float *restrict b, int k)
-{
-	float		acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-	int			j,
-				l;
-
-	for (j = 0; j + 8 <= k; j += 8)
-		for (l = 0; l < 8; l++)
-			acc[l] += a[j + l] * b[j + l];
-	for (l = 0; j < k; j++, l++)
-		acc[l] += a[j] * b[j];
-	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
-		((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-/* Portable dot block. */
-static void
-gen_dot_block(int k, const float *Y, const int32_t *idx, int cnt,
-			  const float *v, float *s)
-{
-	int			t;
-
-	for (t = 0; t < cnt; t++)
-		s[t] = reco_dot8(Y + (size_t) idx[t] * k, v, k);
-}
-
-/* Portable multi-axpy. */
-static void
-gen_axpy_block(int k, const float *Y, const int32_t *idx, int cnt,
-			   const float *coef, float *restrict out)
-{
-	int			t,
-				j;
-
-	for (t = 0; t < cnt; t++)
-	{
-		const float *restrict y = Y + (size_t) idx[t] * k;
-		float		c = coef[t];
-
-		for (j = 0; j < k; j++)
-			out[j] += c * y[j];
-	}
-}
-
-/* Portable symmetric matrix-vector product (row-combination form). */
-static void
-gen_symv(int k, const float *G, const float *v, float *restrict out)
-{
-	int			i,
-				j;
-
-	for (j = 0; j < k; j++)
-		out[j] = 0.0f;
-	for (i = 0; i < k; i++)
-	{
-		const float *restrict g = G + (size_t) i * k;
-		float		vi = v[i];
-
-		for (j = 0; j < k; j++)
-			out[j] += vi * g[j];
-	}
-}
-
-/* Portable lower-triangle rank-cnt update. */
-static void
-gen_rank_block(int k, const float *Y, const int32_t *idx, int cnt,
-			   const float *coef, float *restrict A)
-{
-	int			t,
-				a,
-				b;
-
-	for (t = 0; t < cnt; t++)
-	{
-		const float *restrict y = Y + (size_t) idx[t] * k;
-
-		for (a = 0; a < k; a++)
-		{
-			float		ca = coef[t] * y[a];
-			float	   *restrict row = A + (size_t) a * k;
-
-			for (b = 0; b <= a; b++)
-				row[b] += ca * y[b];
-		}
-	}
-}
-
-/*
- * Cholesky-solves A x = b in double: A = UᵀU factored right-looking on the
- * upper triangle, row-major, so every inner loop runs over contiguous memory
- * without a dependency chain (it vectorizes), then Uᵀz = b and Ux = z.
- */
-RECO_INLINE bool
-reco_chol_solve_t(int k, const float *A, const float *b, double *U,
-				  double *z, float *x)
-{
-	int			i,
-				j,
-				l;
-
-	/* row i of the upper triangle is column i of the stored lower triangle */
-	for (i = 0; i < k; i++)
-		for (l = i; l < k; l++)
-			U[(size_t) i * k + l] = A[(size_t) l * k + i];
-	for (j = 0; j < k; j++)
-	{
-		double	   *restrict Uj = U + (size_t) j * k;
-		double		d = Uj[j];
-
-		if (!(d > 0.0) || !isfinite(d))
-			return false;
-		d = sqrt(d);
-		Uj[j] = d;
-		for (l = j + 1; l < k; l++)
-			Uj[l] /= d;
-		/* trailing update: A[i][l] -= U[j][i] U[j][l] for j < i <= l */
-		for (i = j + 1; i < k; i++)
-		{
-			double	   *restrict Ui = U + (size_t) i * k;
-			double		u = Uj[i];
-
-			for (l = i; l < k; l++)
-				Ui[l] -= u * Uj[l];
-		}
-	}
-	/* forward: Uᵀ z = b, one row of U (a column of Uᵀ) at a time */
-	for (i = 0; i < k; i++)
-		z[i] = b[i];
-	for (j = 0; j < k; j++)
-	{
-		const double *restrict Uj = U + (size_t) j * k;
-		double		zj = z[j] / Uj[j];
-
-		z[j] = zj;
-		for (i = j + 1; i < k; i++)
-			z[i] -= Uj[i] * zj;
-	}
-	/* backward: U x = z, column by column so the updates are independent */
-	for (i = k - 1; i >= 0; i--)
-	{
-		double		xi = z[i] / U[(size_t) i * k + i];
-
-		z[i] = xi;
-		for (j = 0; j < i; j++)
-			z[j] -= U[(size_t) j * k + i] * xi;
-	}
-	for (i = 0; i < k; i++)
-	{
-		x[i] = (float) z[i];
-		if (!isfinite(x[i]))
-			return false;
-	}
-	return true;
-}
-
-/* Portable instance of the Cholesky solve. */
-static bool
-gen_chol_solve(int k, const float *A, const float *b, double *L, double *z,
-			   float *x)
-{
-	return reco_chol_solve_t(k, A, b, L, z, x);
-}
-
-static const RecoKernels reco_generic_kernels = {
-	"generic",
-	gen_dot_block, gen_axpy_block, gen_symv, gen_rank_block, gen_chol_solve
-};
-
-/* ------------------------------------------------------------------------
- * AVX2 + FMA kernels (x86-64, chosen at run time, k a multiple of 8)
- * ------------------------------------------------------------------------
- */
-#ifdef RECO_HAVE_AVX2_PATH
-
-#define RECO_AVX2 __attribute__((target("avx2,fma")))
-
-/* Sums each of 8 vectors horizontally: lane t of the result is Σ a_t. */
-RECO_AVX2 RECO_INLINE __m256
-avx2_hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3,
-		   __m256 a4, __m256 a5, __m256 a6, __m256 a7)
-{
-	__m256		q0 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-	__m256		q1 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
-
-	return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
-						 _mm256_permute2f128_ps(q0, q1, 0x31));
-}
-
-/* Same reduction tree as avx2_hsum8, for 4 vectors. */
-RECO_AVX2 RECO_INLINE __m128
-avx2_hsum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3)
-{
-	__m256		q = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-
-	return _mm_add_ps(_mm256_castps256_ps128(q), _mm256_extractf128_ps(q, 1));
-}
-
-/* Same reduction tree as avx2_hsum8, for one vector. */
-RECO_AVX2 RECO_INLINE float
-avx2_hsum1(__m256 a)
-{
-	__m256		q = _mm256_hadd_ps(a, a);
-
-	q = _mm256_hadd_ps(q, q);
-	return _mm_cvtss_f32(_mm_add_ps(_mm256_castps256_ps128(q),
-									_mm256_extractf128_ps(q, 1)));
-}
-
-/* Dot-block template: 8 items at a time, one accumulator per item. */
-RECO_AVX2 RECO_INLINE void
-avx2_dot_block_t(int k, const float *Y, const int32_t *idx, int cnt,
-				 const float *v, float *s)
-{
-	int			t = 0,
-				j;
-
-	for (; t + 8 <= cnt; t += 8)
-	{
-		const float *y0 = Y + (size_t) idx[t] * k;
-		const float *y1 = Y + (size_t) idx[t + 1] * k;
-		const float *y2 = Y + (size_t) idx[t + 2] * k;
-		const float *y3 = Y + (size_t) idx[t + 3] * k;
-		const float *y4 = Y + (size_t) idx[t + 4] * k;
-		const float *y5 = Y + (size_t) idx[t + 5] * k;
-		const float *y6 = Y + (size_t) idx[t + 6] * k;
-		const float *y7 = Y + (size_t) idx[t + 7] * k;
-		__m256		a0 = _mm256_setzero_ps(),
-					a1 = a0,
-					a2 = a0,
-					a3 = a0,
-					a4 = a0,
-					a5 = a0,
-					a6 = a0,
-					a7 = a0;
-
-		for (j = 0; j < k; j += 8)
-		{
-			__m256		vv = _mm256_loadu_ps(v + j);
-
-			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(y0 + j), vv, a0);
-			a1 = _mm256_fmadd_ps(_mm256_loadu_ps(y1 + j), vv, a1);
-			a2 = _mm256_fmadd_ps(_mm256_loadu_ps(y2 + j), vv, a2);
-			a3 = _mm256_fmadd_ps(_mm256_loadu_ps(y3 + j), vv, a3);
-			a4 = _mm256_fmadd_ps(_mm256_loadu_ps(y4 + j), vv, a4);
-			a5 = _mm256_fmadd_ps(_mm256_loadu_ps(y5 + j), vv, a5);
-			a6 = _mm256_fmadd_ps(_mm256_loadu_ps(y6 + j), vv, a6);
-			a7 = _mm256_fmadd_ps(_mm256_loadu_ps(y7 + j), vv, a7);
-		}
-		_mm256_storeu_ps(s + t, avx2_hsum8(a0, a1, a2, a3, a4, a5, a6, a7));
-	}
-	for (; t + 4 <= cnt; t += 4)
-	{
-		const float *y0 = Y + (size_t) idx[t] * k;
-		const float *y1 = Y + (size_t) idx[t + 1] * k;
-		const float *y2 = Y + (size_t) idx[t + 2] * k;
-		const float *y3 = Y + (size_t) idx[t + 3] * k;
-		__m256		a0 = _mm256_setzero_ps(),
-					a1 = a0,
-					a2 = a0,
-					a3 = a0;
-
-		for (j = 0; j < k; j += 8)
-		{
-			__m256		vv = _mm256_loadu_ps(v + j);
-
-			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(y0 + j), vv, a0);
-			a1 = _mm256_fmadd_ps(_mm256_loadu_ps(y1 + j), vv, a1);
-			a2 = _mm256_fmadd_ps(_mm256_loadu_ps(y2 + j), vv, a2);
-			a3 = _mm256_fmadd_ps(_mm256_loadu_ps(y3 + j), vv, a3);
-		}
-		_mm_storeu_ps(s + t, avx2_hsum4(a0, a1, a2, a3));
-	}
-	for (; t < cnt; t++)
-	{
-		const float *y0 = Y + (size_t) idx[t] * k;
-		__m256		a0 = _mm256_setzero_ps();
-
-		for (j = 0; j < k; j += 8)
-			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(y0 + j), _mm256_loadu_ps(v + j), a0);
-		s[t] = avx2_hsum1(a0);
-	}
-}
-
-/* Multi-axpy template: 64 columns at a time held in 8 registers. */
-RECO_AVX2 RECO_INLINE void
-avx2_axpy_block_t(int k, const float *Y, const int32_t *idx, int cnt,
-				  const float *coef, float *out)
-{
-	int			jb,
-				t;
-
-	for (jb = 0; jb + 64 <= k; jb += 64)
-	{
-		__m256		o0 = _mm256_loadu_ps(out + jb),
-					o1 = _mm256_loadu_ps(out + jb + 8),
-					o2 = _mm256_loadu_ps(out + jb + 16),
-					o3 = _mm256_loadu_ps(out + jb + 24),
-					o4 = _mm256_loadu_ps(out + jb + 32),
-					o5 = _mm256_loadu_ps(out + jb + 40),
-					o6 = _mm256_loadu_ps(out + jb + 48),
-					o7 = _mm256_loadu_ps(out + jb + 56);
-
-		for (t = 0; t < cnt; t++)
-		{
-			const float *y = Y + (size_t) idx[t] * k + jb;
-			__m256		c = _mm256_broadcast_ss(coef + t);
-
-			o0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y), o0);
-			o1 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 8), o1);
-			o2 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 16), o2);
-			o3 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 24), o3);
-			o4 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 32), o4);
-			o5 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 40), o5);
-			o6 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 48), o6);
-			o7 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 56), o7);
-		}
-		_mm256_storeu_ps(out + jb, o0);
-		_mm256_storeu_ps(out + jb + 8, o1);
-		_mm256_storeu_ps(out + jb + 16, o2);
-		_mm256_storeu_ps(out + jb + 24, o3);
-		_mm256_storeu_ps(out + jb + 32, o4);
-		_mm256_storeu_ps(out + jb + 40, o5);
-		_mm256_storeu_ps(out + jb + 48, o6);
-		_mm256_storeu_ps(out + jb + 56, o7);
-	}
-	for (; jb < k; jb += 8)
-	{
-		__m256		o = _mm256_loadu_ps(out + jb);
-
-		for (t = 0; t < cnt; t++)
-			o = _mm256_fmadd_ps(_mm256_broadcast_ss(coef + t),
-								_mm256_loadu_ps(Y + (size_t) idx[t] * k + jb), o);
-		_mm256_storeu_ps(out + jb, o);
-	}
-}
-
-/* Symmetric matrix-vector template: out = Σ_i v_i G[i, :], 64 columns at a time. */
-RECO_AVX2 RECO_INLINE void
-avx2_symv_t(int k, const float *G, const float *v, float *out)
-{
-	int			jb,
-				i;
-
-	for (jb = 0; jb + 64 <= k; jb += 64)
-	{
-		__m256		o0 = _mm256_setzero_ps(),
-					o1 = o0,
-					o2 = o0,
-					o3 = o0,
-					o4 = o0,
-					o5 = o0,
-					o6 = o0,
-					o7 = o0;
-
-		for (i = 0; i < k; i++)
-		{
-			const float *g = G + (size_t) i * k + jb;
-			__m256		c = _mm256_broadcast_ss(v + i);
-
-			o0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g), o0);
-			o1 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 8), o1);
-			o2 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 16), o2);
-			o3 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 24), o3);
-			o4 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 32), o4);
-			o5 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 40), o5);
-			o6 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 48), o6);
-			o7 = _mm256_fmadd_ps(c, _mm256_loadu_ps(g + 56), o7);
-		}
-		_mm256_storeu_ps(out + jb, o0);
-		_mm256_storeu_ps(out + jb + 8, o1);
-		_mm256_storeu_ps(out + jb + 16, o2);
-		_mm256_storeu_ps(out + jb + 24, o3);
-		_mm256_storeu_ps(out + jb + 32, o4);
-		_mm256_storeu_ps(out + jb + 40, o5);
-		_mm256_storeu_ps(out + jb + 48, o6);
-		_mm256_storeu_ps(out + jb + 56, o7);
-	}
-	for (; jb < k; jb += 8)
-	{
-		__m256		o = _mm256_setzero_ps();
-
-		for (i = 0; i < k; i++)
-			o = _mm256_fmadd_ps(_mm256_broadcast_ss(v + i),
-								_mm256_loadu_ps(G + (size_t) i * k + jb), o);
-		_mm256_storeu_ps(out + jb, o);
-	}
-}
-
-/* Lower-triangle rank update template: row a gets columns 0 .. a rounded up to 8. */
-RECO_AVX2 RECO_INLINE void
-avx2_rank_block_t(int k, const float *Y, const int32_t *idx, int cnt,
-				  const float *coef, float *A)
-{
-	const float *yp[RECO_BLOCK];
-	float		bt[RECO_BLOCK];
-	int			a,
-				c,
-				t;
-
-	for (t = 0; t < cnt; t++)
-		yp[t] = Y + (size_t) idx[t] * k;
-	for (a = 0; a < k; a++)
-	{
-		float	   *row = A + (size_t) a * k;
-		int			nch = a / 8 + 1;
-
-		for (t = 0; t < cnt; t++)
-			bt[t] = coef[t] * yp[t][a];
-		for (c = 0; c < nch; c++)
-		{
-			__m256		o0 = _mm256_loadu_ps(row + 8 * c),
-						o1 = _mm256_setzero_ps();
-
-			for (t = 0; t + 2 <= cnt; t += 2)
-			{
-				o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(bt + t),
-									 _mm256_loadu_ps(yp[t] + 8 * c), o0);
-				o1 = _mm256_fmadd_ps(_mm256_broadcast_ss(bt + t + 1),
-									 _mm256_loadu_ps(yp[t + 1] + 8 * c), o1);
-			}
-			if (t < cnt)
-				o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(bt + t),
-									 _mm256_loadu_ps(yp[t] + 8 * c), o0);
-			_mm256_storeu_ps(row + 8 * c, _mm256_add_ps(o0, o1));
-		}
-	}
-}
-
-/* Instantiates the AVX2 kernels for one (constant or variable) k. */
-#define RECO_AVX2_INSTANCE(SUFFIX, KEXPR) \
-RECO_AVX2 static void \
-avx2_dot_block_##SUFFIX(int k, const float *Y, const int32_t *idx, int cnt, \
-						const float *v, float *s) \
-{ \
-	(void) k; \
-	avx2_dot_block_t(KEXPR, Y, idx, cnt, v, s); \
-} \
-RECO_AVX2 static void \
-avx2_axpy_block_##SUFFIX(int k, const float *Y, const int32_t *idx, int cnt, \
-						 const float *coef, float *out) \
-{ \
-	(void) k; \
-	avx2_axpy_block_t(KEXPR, Y, idx, cnt, coef, out); \
-} \
-RECO_AVX2 static void \
-avx2_symv_##SUFFIX(int k, const float *G, const float *v, float *out) \
-{ \
-	(void) k; \
-	avx2_symv_t(KEXPR, G, v, out); \
-} \
-RECO_AVX2 static void \
-avx2_rank_block_##SUFFIX(int k, const float *Y, const int32_t *idx, int cnt, \
-						 const float *coef, float *A) \
-{ \
-	(void) k; \
-	avx2_rank_block_t(KEXPR, Y, idx, cnt, coef, A); \
-} \
-RECO_AVX2 static bool \
-avx2_chol_solve_##SUFFIX(int k, const float *A, const float *b, double *L, \
-						 double *z, float *x) \
-{ \
-	(void) k; \
-	return reco_chol_solve_t(KEXPR, A, b, L, z, x); \
-} \
-static const RecoKernels reco_avx2_kernels_##SUFFIX = { \
-	"avx2-fma-" #SUFFIX, \
-	avx2_dot_block_##SUFFIX, avx2_axpy_block_##SUFFIX, avx2_symv_##SUFFIX, \
-	avx2_rank_block_##SUFFIX, avx2_chol_solve_##SUFFIX \
-};
-
-RECO_AVX2_INSTANCE(k32, 32)
-RECO_AVX2_INSTANCE(k64, 64)
-RECO_AVX2_INSTANCE(k128, 128)
-RECO_AVX2_INSTANCE(any, k)
-
-#endif							/* RECO_HAVE_AVX2_PATH */
-
-/* Picks the kernel set for k on this CPU (cheap; called per entry point). */
-static const RecoKernels *
-reco_select_kernels(int k)
-{
-#ifdef RECO_HAVE_AVX2_PATH
-	static int	avx2_ok = -1;
-
-	if (avx2_ok < 0)
-	{
-		const char *force = getenv("RECO_ALS_GENERIC");
-
-		__builtin_cpu_init();
-		avx2_ok = (__builtin_cpu_supports("avx2") &&
-				   __builtin_cpu_supports("fma") &&
-				   !(force != NULL && force[0] == '1')) ? 1 : 0;
-	}
-	if (avx2_ok && k % 8 == 0)
-	{
-		if (k == 32)
-			return &reco_avx2_kernels_k32;
-		if (k == 64)
-			return &reco_avx2_kernels_k64;
-		if (k == 128)
-			return &reco_avx2_kernels_k128;
-		return &reco_avx2_kernels_any;
-	}
-#endif
-	return &reco_generic_kernels;
-}
-
-/* ------------------------------------------------------------------------
- * Shared job state, stop handling
+ * Job state
  * ------------------------------------------------------------------------
  */
 
@@ -638,7 +97,7 @@ typedef enum RecoJobKind
 	RECO_JOB_LOSS
 } RecoJobKind;
 
-/* A run of consecutive rows handed to one thread at a time. */
+/* A run of consecutive rows: one task of the runner. */
 typedef struct RecoChunk
 {
 	int64_t		begin;
@@ -647,7 +106,10 @@ typedef struct RecoChunk
 	int64_t		id;				/* position in row order (loss partials) */
 } RecoChunk;
 
-/* Everything the threads of one call share. */
+/*
+ * What every task of one side solve or loss shares, set up by the calling
+ * thread; tasks write only their own rows of solve and their chunk's partials.
+ */
 typedef struct RecoJob
 {
 	RecoJobKind kind;
@@ -659,22 +121,14 @@ typedef struct RecoJob
 	int			k;
 	float		alpha;
 	int			cg_steps;
-	RecoChunk  *chunks;
+	RecoChunk  *chunks;			/* by decreasing cost: task c runs chunks[c] */
 	int64_t		n_chunks;
-	double	   *partials;		/* 3 per chunk id (loss) */
+	int64_t		gather_cap;		/* entries of each thread's CG gather buffer */
+	double	   *partials;		/* 3 per chunk id (loss); each task writes its own */
 	double		sums[3];		/* loss partials summed in row order */
-	const RecoAlsHooks *hooks;
-
-	int64_t		next_chunk;		/* atomic */
-	int			stop;			/* atomic: 1 once anyone must stop */
-	int			status;			/* atomic: first non-OK status */
-
-	pthread_mutex_t mutex;
-	pthread_cond_t done_cond;
-	int			n_done;			/* workers finished (under mutex) */
 } RecoJob;
 
-/* Per-thread buffers; allocated by the caller before workers start. */
+/* Per-thread buffers (the runner's thread state); allocated by the caller before workers start. */
 typedef struct RecoScratch
 {
 	float	   *r;				/* k: CG residual / loss Gx */
@@ -688,42 +142,6 @@ typedef struct RecoScratch
 	int64_t		gather_cap;		/* entries gather holds (0: none) */
 	void	   *mem;			/* the single allocation behind them */
 } RecoScratch;
-
-/* What one thread needs to run rows. */
-typedef struct RecoWorker
-{
-	RecoJob    *job;
-	RecoScratch scratch;
-	bool		is_caller;
-	pthread_t	thread;
-} RecoWorker;
-
-/* Records a failure (first one wins) and tells every thread to stop. */
-static void
-reco_job_fail(RecoJob *job, RecoAlsStatus status)
-{
-	int			expected = RECO_ALS_OK;
-
-	__atomic_compare_exchange_n(&job->status, &expected, (int) status, false,
-								__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-	__atomic_store_n(&job->stop, 1, __ATOMIC_RELEASE);
-}
-
-/* True if the job must stop; on the calling thread, also asks the hook. */
-static bool
-reco_job_poll(RecoJob *job, bool is_caller, bool ask_hook)
-{
-	if (__atomic_load_n(&job->stop, __ATOMIC_ACQUIRE))
-		return true;
-	if (is_caller && ask_hook && job->hooks != NULL &&
-		job->hooks->should_stop != NULL &&
-		job->hooks->should_stop(job->hooks->arg))
-	{
-		reco_job_fail(job, RECO_ALS_STOPPED);
-		return true;
-	}
-	return false;
-}
 
 /* ------------------------------------------------------------------------
  * Per-row work
@@ -740,8 +158,7 @@ typedef struct RecoRowCtx
 	float		alpha;
 	int			cg_steps;
 	RecoScratch *s;
-	RecoJob    *job;			/* NULL for RecoAlsSolveRowExact */
-	bool		is_caller;
+	RecoParallelWorker *worker; /* the runner's thread; NULL for single rows */
 } RecoRowCtx;
 
 typedef enum RecoPassMode
@@ -751,9 +168,27 @@ typedef enum RecoPassMode
 	RECO_PASS_CHOLESKY			/* b += c⁺ y, A += (|c| − 1) y yᵀ */
 } RecoPassMode;
 
+/*
+ * Confidence of one entry: returns |c| and sets *pref to c⁺ (c if c > 0,
+ * else 0), c = alpha * weight (implicit's convention: c <= 0 is preference 0
+ * with confidence |c|).
+ */
+RECO_INLINE float
+RecoConfidence(float alpha, float weight, float *pref)
+{
+	float		conf = alpha * weight;
+
+	*pref = 0.0f;
+	if (conf > 0)
+		*pref = conf;
+	else
+		conf = -conf;
+	return conf;
+}
+
 /* Issues prefetches for the item vectors of the next block. */
 RECO_INLINE void
-reco_prefetch_block(const float *Y, int k, const int32_t *idx, int cnt)
+RecoPrefetchBlock(const float *Y, int k, const int32_t *idx, int cnt)
 {
 	int			t,
 				off;
@@ -762,17 +197,10 @@ reco_prefetch_block(const float *Y, int k, const int32_t *idx, int cnt)
 	{
 		const char *y = (const char *) (Y + (size_t) idx[t] * k);
 
-		for (off = 0; off < k * (int) sizeof(float); off += 64)
+		for (off = 0; off < k * (int) sizeof(float); off += RECO_CACHE_LINE)
 			__builtin_prefetch(y + off, 0, 3);
 	}
 }
-
-/* idx of a block of contiguous item vectors (fails to compile if RECO_BLOCK changes). */
-typedef char reco_iota_is_one_block[RECO_BLOCK == 32 ? 1 : -1];
-static const int32_t reco_iota[RECO_BLOCK] = {
-	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-	16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-};
 
 /*
  * One pass over n entries of a row, a block at a time.  Item vectors are
@@ -781,16 +209,16 @@ static const int32_t reco_iota[RECO_BLOCK] = {
  * told to stop in the middle of a long row.
  */
 static RecoAlsStatus
-reco_sparse_pass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
-				 const float *w, int64_t n, const float *v, float *out,
-				 RecoPassMode mode, float *copy)
+RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
+			   const float *w, int64_t n, const float *v, float *out,
+			   RecoPassMode mode, float *copy)
 {
 	const RecoKernels *kern = ctx->kern;
 	int			k = ctx->k;
 	float		alpha = ctx->alpha;
-	float		s[RECO_BLOCK];
-	float		coef[RECO_BLOCK];
-	float		coef2[RECO_BLOCK];
+	float		s[RECO_KERNEL_BLOCK];
+	float		coef[RECO_KERNEL_BLOCK];
+	float		coef2[RECO_KERNEL_BLOCK];
 	int64_t		b0;
 	int64_t		nblock = 0;
 
@@ -800,35 +228,31 @@ reco_sparse_pass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 	 * rows longer than that buffer prefetching measured no faster.
 	 */
 	bool		prefetch = idx != NULL && mode != RECO_PASS_AP;
-	double		block_work = (double) RECO_BLOCK *
+	double		block_work = (double) RECO_KERNEL_BLOCK *
 		(mode == RECO_PASS_CHOLESKY ? 0.5 * k * k + k : 2.0 * k);
 	int64_t		check_every = (int64_t) (RECO_STOP_CHECK_WORK / block_work) + 1;
 
-	for (b0 = 0; b0 < n; b0 += RECO_BLOCK, nblock++)
+	for (b0 = 0; b0 < n; b0 += RECO_KERNEL_BLOCK, nblock++)
 	{
-		int			cnt = (int) (n - b0 < RECO_BLOCK ? n - b0 : RECO_BLOCK);
+		int			cnt = (int) (n - b0 < RECO_KERNEL_BLOCK ? n - b0 : RECO_KERNEL_BLOCK);
 		const float *Yb = idx != NULL ? Y : Y + (size_t) b0 * k;
-		const int32_t *ib = idx != NULL ? idx + b0 : reco_iota;
+		const int32_t *ib = idx != NULL ? idx + b0 : RecoKernelIota;
 		int			t;
 
-		if (prefetch && b0 + RECO_BLOCK < n)
+		if (prefetch && b0 + RECO_KERNEL_BLOCK < n)
 		{
-			int64_t		rest = n - b0 - RECO_BLOCK;
+			int64_t		rest = n - b0 - RECO_KERNEL_BLOCK;
 
-			reco_prefetch_block(Y, k, idx + b0 + RECO_BLOCK,
-								(int) (rest < RECO_BLOCK ? rest : RECO_BLOCK));
+			RecoPrefetchBlock(Y, k, idx + b0 + RECO_KERNEL_BLOCK,
+							  (int) (rest < RECO_KERNEL_BLOCK ? rest : RECO_KERNEL_BLOCK));
 		}
 		if (mode == RECO_PASS_CHOLESKY)
 		{
 			for (t = 0; t < cnt; t++)
 			{
-				float		conf = alpha * w[b0 + t];
-				float		pref = 0.0f;
+				float		pref;
+				float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
 
-				if (conf > 0)
-					pref = conf;
-				else
-					conf = -conf;
 				coef[t] = pref;
 				coef2[t] = conf - 1.0f;
 			}
@@ -840,13 +264,9 @@ reco_sparse_pass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			kern->dot_block(k, Yb, ib, cnt, v, s);
 			for (t = 0; t < cnt; t++)
 			{
-				float		conf = alpha * w[b0 + t];
-				float		pref = 0.0f;
+				float		pref;
+				float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
 
-				if (conf > 0)
-					pref = conf;
-				else
-					conf = -conf;
 				if (mode == RECO_PASS_RESIDUAL)
 					coef[t] = pref - (conf - 1.0f) * s[t];
 				else
@@ -857,10 +277,10 @@ reco_sparse_pass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 		for (t = 0; copy != NULL && t < cnt; t++)
 			memcpy(copy + (size_t) (b0 + t) * k, Yb + (size_t) ib[t] * k,
 				   sizeof(float) * k);
-		if (ctx->job != NULL && nblock % check_every == check_every - 1 &&
-			reco_job_poll(ctx->job, ctx->is_caller,
-						  (nblock / check_every) % RECO_HOOK_CHECK_EVERY ==
-						  RECO_HOOK_CHECK_EVERY - 1))
+		if (ctx->worker != NULL && nblock % check_every == check_every - 1 &&
+			RecoParallelPoll(ctx->worker,
+							 (nblock / check_every) % RECO_HOOK_CHECK_EVERY ==
+							 RECO_HOOK_CHECK_EVERY - 1))
 			return RECO_ALS_STOPPED;
 	}
 	return RECO_ALS_OK;
@@ -868,7 +288,7 @@ reco_sparse_pass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 
 /* True if all k values are finite. */
 static bool
-reco_all_finite(const float *x, int k)
+RecoAllFinite(const float *x, int k)
 {
 	int			j;
 
@@ -883,27 +303,27 @@ reco_all_finite(const float *x, int k)
  * to scratch and the A·p passes then read from there.
  */
 static RecoAlsStatus
-reco_cg_pass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
-			 int64_t g, const float *v, float *out, RecoPassMode mode)
+RecoCgPass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
+		   int64_t g, const float *v, float *out, RecoPassMode mode)
 {
 	RecoAlsStatus st;
 
 	if (mode == RECO_PASS_RESIDUAL)
-		st = reco_sparse_pass(ctx, ctx->Y, idx, w, g, v, out, mode,
-							  ctx->s->gather);
+		st = RecoSparsePass(ctx, ctx->Y, idx, w, g, v, out, mode,
+							ctx->s->gather);
 	else
-		st = reco_sparse_pass(ctx, ctx->s->gather, NULL, w, g, v, out, mode,
-							  NULL);
+		st = RecoSparsePass(ctx, ctx->s->gather, NULL, w, g, v, out, mode,
+							NULL);
 	if (st != RECO_ALS_OK)
 		return st;
-	return reco_sparse_pass(ctx, ctx->Y, idx + g, w + g, n - g, v, out, mode,
-							NULL);
+	return RecoSparsePass(ctx, ctx->Y, idx + g, w + g, n - g, v, out, mode,
+						  NULL);
 }
 
 /* Conjugate-gradient update of one row, warm-started from x (implicit's least_squares_cg). */
 static RecoAlsStatus
-reco_cg_row(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
-			float *x)
+RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
+		  float *x)
 {
 	int			k = ctx->k;
 	float	   *r = ctx->s->r;
@@ -927,13 +347,13 @@ reco_cg_row(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	ctx->kern->symv(k, ctx->G, x, r);
 	for (j = 0; j < k; j++)
 		r[j] = -r[j];
-	st = reco_cg_pass(ctx, idx, w, n, g, x, r, RECO_PASS_RESIDUAL);
+	st = RecoCgPass(ctx, idx, w, n, g, x, r, RECO_PASS_RESIDUAL);
 	if (st != RECO_ALS_OK)
 		return st;
 	memcpy(p, r, sizeof(float) * k);
-	rsold = reco_dot8(r, r, k);
-	if ((double) rsold < 1e-20)
-		return reco_all_finite(x, k) ? RECO_ALS_OK : RECO_ALS_NOT_FINITE;
+	rsold = RecoDot8(r, r, k);
+	if ((double) rsold < RECO_CG_TOLERANCE)
+		return RecoAllFinite(x, k) ? RECO_ALS_OK : RECO_ALS_NOT_FINITE;
 
 	for (it = 0; it < ctx->cg_steps; it++)
 	{
@@ -941,30 +361,30 @@ reco_cg_row(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 
 		/* Ap = (YᵀY + λI) p + Σ (|c| − 1)(y·p) y, never forming A */
 		ctx->kern->symv(k, ctx->G, p, Ap);
-		st = reco_cg_pass(ctx, idx, w, n, g, p, Ap, RECO_PASS_AP);
+		st = RecoCgPass(ctx, idx, w, n, g, p, Ap, RECO_PASS_AP);
 		if (st != RECO_ALS_OK)
 			return st;
-		a = rsold / reco_dot8(p, Ap, k);
+		a = rsold / RecoDot8(p, Ap, k);
 		for (j = 0; j < k; j++)
 		{
 			x[j] += a * p[j];
 			r[j] -= a * Ap[j];
 		}
-		rsnew = reco_dot8(r, r, k);
-		if ((double) rsnew < 1e-20)
+		rsnew = RecoDot8(r, r, k);
+		if ((double) rsnew < RECO_CG_TOLERANCE)
 			break;
 		a = rsnew / rsold;
 		for (j = 0; j < k; j++)
 			p[j] = r[j] + a * p[j];
 		rsold = rsnew;
 	}
-	return reco_all_finite(x, k) ? RECO_ALS_OK : RECO_ALS_NOT_FINITE;
+	return RecoAllFinite(x, k) ? RECO_ALS_OK : RECO_ALS_NOT_FINITE;
 }
 
 /* Exact solve of one row: explicit A = G + Σ (|c| − 1) y yᵀ, b = Σ c⁺ y, Cholesky. */
 static RecoAlsStatus
-reco_cholesky_row(RecoRowCtx *ctx, const int32_t *idx, const float *w,
-				  int64_t n, float *x)
+RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
+				int64_t n, float *x)
 {
 	int			k = ctx->k;
 	RecoScratch *s = ctx->s;
@@ -977,14 +397,14 @@ reco_cholesky_row(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 	}
 	memcpy(s->A, ctx->G, sizeof(float) * k * k);
 	memset(s->b, 0, sizeof(float) * k);
-	st = reco_sparse_pass(ctx, ctx->Y, idx, w, n, NULL, s->b,
-						  RECO_PASS_CHOLESKY, NULL);
+	st = RecoSparsePass(ctx, ctx->Y, idx, w, n, NULL, s->b,
+						RECO_PASS_CHOLESKY, NULL);
 	if (st != RECO_ALS_OK)
 		return st;
 	if (!ctx->kern->chol_solve(k, s->A, s->b, s->L, s->z, x))
 	{
 		/* tell a NaN input apart from a genuinely indefinite system */
-		if (!reco_all_finite(s->A, k * k) || !reco_all_finite(s->b, k))
+		if (!RecoAllFinite(s->A, k * k) || !RecoAllFinite(s->b, k))
 			return RECO_ALS_NOT_FINITE;
 		return RECO_ALS_NOT_POSITIVE_DEFINITE;
 	}
@@ -996,12 +416,12 @@ reco_cholesky_row(RecoRowCtx *ctx, const int32_t *idx, const float *w,
  * *loss, Σ|c| to *conf and |x|² to *norm.
  */
 static void
-reco_loss_row(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
-			  const float *x, double *loss, double *conf, double *norm)
+RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
+			const float *x, double *loss, double *conf, double *norm)
 {
 	int			k = ctx->k;
 	float	   *r = ctx->s->r;
-	float		s[RECO_BLOCK];
+	float		s[RECO_KERNEL_BLOCK];
 	double		l = 0.0,
 				cs = 0.0,
 				xx = 0.0;
@@ -1014,9 +434,9 @@ reco_loss_row(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 		l += (double) x[j] * (double) r[j];
 		xx += (double) x[j] * (double) x[j];
 	}
-	for (b0 = 0; b0 < n; b0 += RECO_BLOCK)
+	for (b0 = 0; b0 < n; b0 += RECO_KERNEL_BLOCK)
 	{
-		int			cnt = (int) (n - b0 < RECO_BLOCK ? n - b0 : RECO_BLOCK);
+		int			cnt = (int) (n - b0 < RECO_KERNEL_BLOCK ? n - b0 : RECO_KERNEL_BLOCK);
 		int			t;
 
 		ctx->kern->dot_block(k, ctx->Y, idx + b0, cnt, x, s);
@@ -1037,11 +457,12 @@ reco_loss_row(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	*norm += xx;
 }
 
-/* Runs the rows of one chunk; returns the first non-OK row status. */
+/* Runner task: runs the rows of chunk number `task`; returns the first non-OK row status. */
 static RecoAlsStatus
-reco_run_chunk(RecoWorker *wk, const RecoChunk *chunk)
+RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
-	RecoJob    *job = wk->job;
+	RecoJob    *job = (RecoJob *) arg;
+	const RecoChunk *chunk = &job->chunks[task];
 	const RecoSparse *rows = job->rows;
 	RecoRowCtx	ctx;
 	int64_t		u;
@@ -1055,9 +476,8 @@ reco_run_chunk(RecoWorker *wk, const RecoChunk *chunk)
 	ctx.Y = job->fixed;
 	ctx.alpha = job->alpha;
 	ctx.cg_steps = job->cg_steps;
-	ctx.s = &wk->scratch;
-	ctx.job = job;
-	ctx.is_caller = wk->is_caller;
+	ctx.s = (RecoScratch *) state;
+	ctx.worker = worker;
 
 	for (u = chunk->begin; u < chunk->end; u++)
 	{
@@ -1066,31 +486,31 @@ reco_run_chunk(RecoWorker *wk, const RecoChunk *chunk)
 		float	   *x = job->solve + (size_t) u * job->k;
 		RecoAlsStatus st = RECO_ALS_OK;
 
-		if (__atomic_load_n(&job->stop, __ATOMIC_RELAXED))
+		if (RecoParallelPoll(worker, false))
 			return RECO_ALS_STOPPED;
 		/* fetch the next row's first block while this row computes */
 		if (u + 1 < chunk->end)
 		{
 			int64_t		nn = rows->indptr[u + 2] - rows->indptr[u + 1];
 
-			reco_prefetch_block(job->fixed, job->k,
-								rows->indices + rows->indptr[u + 1],
-								(int) (nn < RECO_BLOCK ? nn : RECO_BLOCK));
+			RecoPrefetchBlock(job->fixed, job->k,
+							  rows->indices + rows->indptr[u + 1],
+							  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
 		}
 		switch (job->kind)
 		{
 			case RECO_JOB_CG:
-				st = reco_cg_row(&ctx, rows->indices + start,
-								 rows->weights + start, n, x);
+				st = RecoCgRow(&ctx, rows->indices + start,
+							   rows->weights + start, n, x);
 				break;
 			case RECO_JOB_CHOLESKY:
-				st = reco_cholesky_row(&ctx, rows->indices + start,
-									   rows->weights + start, n, x);
+				st = RecoCholeskyRow(&ctx, rows->indices + start,
+									 rows->weights + start, n, x);
 				break;
 			case RECO_JOB_LOSS:
-				reco_loss_row(&ctx, rows->indices + start,
-							  rows->weights + start, n, x,
-							  &loss, &conf, &norm);
+				RecoLossRow(&ctx, rows->indices + start,
+							rows->weights + start, n, x,
+							&loss, &conf, &norm);
 				break;
 		}
 		if (st != RECO_ALS_OK)
@@ -1105,54 +525,14 @@ reco_run_chunk(RecoWorker *wk, const RecoChunk *chunk)
 	return RECO_ALS_OK;
 }
 
-/* Takes chunks until none are left or the job stops; the caller also polls. */
-static void
-reco_worker_loop(RecoWorker *wk)
-{
-	RecoJob    *job = wk->job;
-
-	for (;;)
-	{
-		int64_t		c;
-		RecoAlsStatus st;
-
-		if (reco_job_poll(job, wk->is_caller, true))
-			break;
-		c = __atomic_fetch_add(&job->next_chunk, 1, __ATOMIC_RELAXED);
-		if (c >= job->n_chunks)
-			break;
-		st = reco_run_chunk(wk, &job->chunks[c]);
-		if (st != RECO_ALS_OK)
-		{
-			reco_job_fail(job, st);
-			break;
-		}
-	}
-}
-
-/* Entry point of a worker thread (all signals blocked). */
-static void *
-reco_worker_main(void *arg)
-{
-	RecoWorker *wk = (RecoWorker *) arg;
-	RecoJob    *job = wk->job;
-
-	reco_worker_loop(wk);
-	pthread_mutex_lock(&job->mutex);
-	job->n_done++;
-	pthread_cond_signal(&job->done_cond);
-	pthread_mutex_unlock(&job->mutex);
-	return NULL;
-}
-
 /* ------------------------------------------------------------------------
- * Job setup: chunks, scratch, threads
+ * Job setup: chunks, scratch
  * ------------------------------------------------------------------------
  */
 
 /* Estimated multiply-adds of one row, used only for chunking. */
 static double
-reco_row_cost(RecoJobKind kind, int k, int cg_steps, int64_t n)
+RecoRowCost(RecoJobKind kind, int k, int cg_steps, int64_t n)
 {
 	double		kk = (double) k * k;
 
@@ -1170,7 +550,7 @@ reco_row_cost(RecoJobKind kind, int k, int cg_steps, int64_t n)
 
 /* Orders chunks by decreasing cost (ties by position) for load balance. */
 static int
-reco_chunk_cmp(const void *a, const void *b)
+RecoChunkCmp(const void *a, const void *b)
 {
 	const RecoChunk *x = (const RecoChunk *) a;
 	const RecoChunk *y = (const RecoChunk *) b;
@@ -1186,7 +566,7 @@ reco_chunk_cmp(const void *a, const void *b)
  * on malloc failure.
  */
 static bool
-reco_make_chunks(RecoJob *job)
+RecoMakeChunks(RecoJob *job)
 {
 	const RecoSparse *rows = job->rows;
 	double		total = 0.0,
@@ -1198,8 +578,8 @@ reco_make_chunks(RecoJob *job)
 	int			pass;
 
 	for (u = 0; u < rows->n_rows; u++)
-		total += reco_row_cost(job->kind, job->k, job->cg_steps,
-							   rows->indptr[u + 1] - rows->indptr[u]);
+		total += RecoRowCost(job->kind, job->k, job->cg_steps,
+							 rows->indptr[u + 1] - rows->indptr[u]);
 	target = total / RECO_MAX_CHUNKS;
 	if (target < RECO_CHUNK_COST)
 		target = RECO_CHUNK_COST;
@@ -1212,8 +592,8 @@ reco_make_chunks(RecoJob *job)
 		acc = 0.0;
 		for (u = 0; u < rows->n_rows; u++)
 		{
-			double		c = reco_row_cost(job->kind, job->k, job->cg_steps,
-										  rows->indptr[u + 1] - rows->indptr[u]);
+			double		c = RecoRowCost(job->kind, job->k, job->cg_steps,
+										rows->indptr[u + 1] - rows->indptr[u]);
 
 			if (u > begin && acc + c > target)
 			{
@@ -1249,23 +629,23 @@ reco_make_chunks(RecoJob *job)
 		}
 	}
 	job->n_chunks = count;
-	qsort(job->chunks, (size_t) count, sizeof(RecoChunk), reco_chunk_cmp);
+	qsort(job->chunks, (size_t) count, sizeof(RecoChunk), RecoChunkCmp);
 	return true;
 }
 
 /* Rounds a float count up to a whole number of cache lines. */
 static size_t
-reco_pad(size_t nfloats)
+RecoPad(size_t nfloats)
 {
-	return (nfloats + 15) & ~(size_t) 15;
+	return (nfloats + RECO_PAD_FLOATS - 1) & ~(RECO_PAD_FLOATS - 1);
 }
 
 /* Entries of a CG gather buffer for k and the longest row (0 for other solvers). */
 static int64_t
-reco_gather_cap(bool cg, int k, int64_t max_row_nnz)
+RecoGatherCap(bool cg, int k, int64_t max_row_nnz)
 {
 	int64_t		cap = RECO_GATHER_BYTES / ((int64_t) sizeof(float) * k) /
-		RECO_BLOCK * RECO_BLOCK;
+		RECO_KERNEL_BLOCK * RECO_KERNEL_BLOCK;
 
 	if (!cg || (double) max_row_nnz * k * sizeof(float) <= RECO_GATHER_MIN_BYTES)
 		return 0;
@@ -1274,25 +654,25 @@ reco_gather_cap(bool cg, int k, int64_t max_row_nnz)
 
 /* Bytes of one thread's scratch for k and a gather buffer of gather_cap entries. */
 static size_t
-reco_scratch_size(int k, int64_t gather_cap)
+RecoScratchSize(int k, int64_t gather_cap)
 {
 	size_t		kk = (size_t) k * k;
 
-	return sizeof(float) * (4 * reco_pad(k) + reco_pad(kk) +
-							reco_pad((size_t) gather_cap * k)) +
-		sizeof(double) * (2 * reco_pad(kk) + 2 * reco_pad(k));
+	return sizeof(float) * (4 * RecoPad(k) + RecoPad(kk) +
+							RecoPad((size_t) gather_cap * k)) +
+		sizeof(double) * (2 * RecoPad(kk) + 2 * RecoPad(k));
 }
 
 /* Allocates one thread's scratch; false on failure. */
 static bool
-reco_scratch_alloc(RecoScratch *s, int k, int64_t gather_cap)
+RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 {
-	size_t		kp = reco_pad(k);
-	size_t		kkp = reco_pad((size_t) k * k);
+	size_t		kp = RecoPad(k);
+	size_t		kkp = RecoPad((size_t) k * k);
 	char	   *m;
 
-	if (posix_memalign(&s->mem, RECO_ALIGN,
-					   reco_scratch_size(k, gather_cap)) != 0)
+	if (posix_memalign(&s->mem, RECO_CACHE_LINE,
+					   RecoScratchSize(k, gather_cap)) != 0)
 	{
 		s->mem = NULL;
 		return false;
@@ -1317,42 +697,53 @@ reco_scratch_alloc(RecoScratch *s, int k, int64_t gather_cap)
 	return true;
 }
 
-/* Effective total thread count for a config. */
-static int
-reco_thread_count(const RecoAlsConfig *cfg)
+/* Runner init_state: allocates one thread's scratch for the job. */
+static RecoAlsStatus
+RecoScratchInit(void *arg, void *state, int thread)
 {
-	int			t = cfg->threads;
+	RecoJob    *job = (RecoJob *) arg;
 
-	if (t < 1)
-		t = 1;
-	if (t > RECO_MAX_THREADS)
-		t = RECO_MAX_THREADS;
-	return t;
+	(void) thread;
+	return RecoScratchAlloc((RecoScratch *) state, job->k, job->gather_cap) ?
+		RECO_ALS_OK : RECO_ALS_NO_MEMORY;
+}
+
+/* Runner free_state: frees one thread's scratch. */
+static void
+RecoScratchFree(void *arg, void *state, int thread)
+{
+	(void) arg;
+	(void) thread;
+	free(((RecoScratch *) state)->mem);
 }
 
 /*
- * Runs a prepared job on the caller plus (threads − 1) workers and returns
- * its status.  Frees the chunk table and scratch on every path.
+ * Runs a prepared job: builds its chunks, runs them as the runner's tasks on
+ * the caller plus (threads − 1) workers, and sums the loss partials in row
+ * order.  Frees the chunk table and the partials on every path.
  */
 static RecoAlsStatus
-reco_job_run(RecoJob *job, int threads)
+RecoJobRun(RecoJob *job, int threads, const RecoAlsHooks *hooks)
 {
-	RecoWorker *workers;
-	int			i,
-				started = 0;
+	RecoParallelJob pj = {
+		.threads = threads,
+		.run_task = RecoRunChunk,
+		.state_size = sizeof(RecoScratch),
+		.init_state = RecoScratchInit,
+		.free_state = RecoScratchFree,
+		.arg = job,
+		.hooks = hooks
+	};
 	int64_t		u,
-				max_nnz = 0,
-				gather_cap;
+				max_nnz = 0;
 	RecoAlsStatus result;
 
-	if (!reco_make_chunks(job))
+	if (!RecoMakeChunks(job))
 		return RECO_ALS_NO_MEMORY;
 	for (u = 0; job->kind == RECO_JOB_CG && u < job->rows->n_rows; u++)
 		if (job->rows->indptr[u + 1] - job->rows->indptr[u] > max_nnz)
 			max_nnz = job->rows->indptr[u + 1] - job->rows->indptr[u];
-	gather_cap = reco_gather_cap(job->kind == RECO_JOB_CG, job->k, max_nnz);
-	if (threads > job->n_chunks)
-		threads = job->n_chunks > 0 ? (int) job->n_chunks : 1;
+	job->gather_cap = RecoGatherCap(job->kind == RECO_JOB_CG, job->k, max_nnz);
 
 	job->partials = NULL;
 	if (job->kind == RECO_JOB_LOSS)
@@ -1365,88 +756,10 @@ reco_job_run(RecoJob *job, int threads)
 			return RECO_ALS_NO_MEMORY;
 		}
 	}
-	workers = (RecoWorker *) calloc((size_t) threads, sizeof(RecoWorker));
-	if (workers == NULL)
-	{
-		free(job->partials);
-		free(job->chunks);
-		return RECO_ALS_NO_MEMORY;
-	}
-	for (i = 0; i < threads; i++)
-	{
-		workers[i].job = job;
-		workers[i].is_caller = (i == 0);
-		if (!reco_scratch_alloc(&workers[i].scratch, job->k, gather_cap))
-		{
-			result = RECO_ALS_NO_MEMORY;
-			goto cleanup;
-		}
-	}
 
-	job->next_chunk = 0;
-	job->stop = 0;
-	job->status = RECO_ALS_OK;
-	job->n_done = 0;
+	pj.n_tasks = job->n_chunks;
+	result = RecoParallelRun(&pj);
 
-	if (threads > 1)
-	{
-		sigset_t	all,
-					old;
-
-		if (pthread_mutex_init(&job->mutex, NULL) != 0)
-		{
-			result = RECO_ALS_THREAD_ERROR;
-			goto cleanup;
-		}
-		if (pthread_cond_init(&job->done_cond, NULL) != 0)
-		{
-			pthread_mutex_destroy(&job->mutex);
-			result = RECO_ALS_THREAD_ERROR;
-			goto cleanup;
-		}
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		for (i = 1; i < threads; i++)
-		{
-			if (pthread_create(&workers[i].thread, NULL, reco_worker_main,
-							   &workers[i]) != 0)
-			{
-				reco_job_fail(job, RECO_ALS_THREAD_ERROR);
-				break;
-			}
-			started++;
-		}
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-
-		reco_worker_loop(&workers[0]);
-
-		/* wait for the workers, still answering should_stop */
-		pthread_mutex_lock(&job->mutex);
-		while (job->n_done < started)
-		{
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 5 * 1000 * 1000;
-			if (ts.tv_nsec >= 1000 * 1000 * 1000)
-			{
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000 * 1000 * 1000;
-			}
-			pthread_cond_timedwait(&job->done_cond, &job->mutex, &ts);
-			if (job->n_done < started)
-				(void) reco_job_poll(job, true, true);
-		}
-		pthread_mutex_unlock(&job->mutex);
-		for (i = 1; i <= started; i++)
-			pthread_join(workers[i].thread, NULL);
-		pthread_cond_destroy(&job->done_cond);
-		pthread_mutex_destroy(&job->mutex);
-	}
-	else
-		reco_worker_loop(&workers[0]);
-
-	result = (RecoAlsStatus) __atomic_load_n(&job->status, __ATOMIC_ACQUIRE);
 	if (result == RECO_ALS_OK && job->partials != NULL)
 	{
 		int64_t		c;
@@ -1459,11 +772,6 @@ reco_job_run(RecoJob *job, int threads)
 			job->sums[2] += job->partials[3 * c + 2];
 		}
 	}
-
-cleanup:
-	for (i = 0; i < threads; i++)
-		free(workers[i].scratch.mem);
-	free(workers);
 	free(job->partials);
 	job->partials = NULL;
 	free(job->chunks);
@@ -1482,8 +790,8 @@ cleanup:
  * polls should_stop between blocks.  Calling thread only.
  */
 static RecoAlsStatus
-reco_gram_blocked(const float *Y, int64_t n, int k, float *gram,
-				  const RecoAlsHooks *hooks)
+RecoGramBlocked(const float *Y, int64_t n, int k, float *gram,
+				const RecoAlsHooks *hooks)
 {
 	int64_t		block;
 	int64_t		r0;
@@ -1492,9 +800,9 @@ reco_gram_blocked(const float *Y, int64_t n, int k, float *gram,
 
 	if (k < 1)
 		return RECO_ALS_INVALID_ARGUMENT;
-	block = ((int64_t) 1 << 26) / ((int64_t) k * k);
-	if (block < 256)
-		block = 256;
+	block = RECO_GRAM_BLOCK_WORK / ((int64_t) k * k);
+	if (block < RECO_GRAM_MIN_BLOCK_ROWS)
+		block = RECO_GRAM_MIN_BLOCK_ROWS;
 	memset(gram, 0, sizeof(float) * k * k);
 	for (r0 = 0; r0 < n; r0 += block)
 	{
@@ -1512,9 +820,47 @@ reco_gram_blocked(const float *Y, int64_t n, int k, float *gram,
 	return RECO_ALS_OK;
 }
 
+/* Allocates a k x k gram and fills it with YᵀY; on failure nothing stays allocated. */
+static RecoAlsStatus
+RecoGramNew(const float *Y, int64_t n, int k, const RecoAlsHooks *hooks,
+			float **gram_out)
+{
+	void	   *mem;
+	RecoAlsStatus st;
+
+	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
+		return RECO_ALS_NO_MEMORY;
+	st = RecoGramBlocked(Y, n, k, (float *) mem, hooks);
+	if (st != RECO_ALS_OK)
+	{
+		free(mem);
+		return st;
+	}
+	*gram_out = (float *) mem;
+	return RECO_ALS_OK;
+}
+
+/* Sets up a side solve or loss job over `rows` from the config. */
+static void
+RecoJobInit(RecoJob *job, RecoJobKind kind, const RecoSparse *rows,
+			const float *fixed, float *solve, const float *gmat,
+			const RecoAlsConfig *cfg)
+{
+	memset(job, 0, sizeof(*job));
+	job->kind = kind;
+	job->rows = rows;
+	job->fixed = fixed;
+	job->solve = solve;
+	job->gmat = gmat;
+	job->kern = RecoKernelsFor(cfg->factors);
+	job->k = cfg->factors;
+	job->alpha = cfg->alpha;
+	job->cg_steps = cfg->cg_steps;
+}
+
 /* Validates the parts of a config every entry point needs. */
 static bool
-reco_config_ok(const RecoAlsConfig *cfg)
+RecoConfigOk(const RecoAlsConfig *cfg)
 {
 	return cfg != NULL && cfg->factors >= RECO_MIN_FACTORS &&
 		cfg->factors <= RECO_MAX_FACTORS && cfg->cg_steps >= 0 &&
@@ -1527,9 +873,12 @@ reco_config_ok(const RecoAlsConfig *cfg)
  * ------------------------------------------------------------------------
  */
 
-/* splitmix64 finalizer: a well-mixed 64-bit hash of x. */
+/*
+ * splitmix64 (Steele, Lea and Flood 2014) with state x: adds the golden-ratio
+ * increment, then mixes with Stafford's variant 13; a well-mixed 64-bit hash.
+ */
 static uint64_t
-reco_splitmix64(uint64_t x)
+RecoSplitMix64(uint64_t x)
 {
 	x += UINT64_C(0x9E3779B97F4A7C15);
 	x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
@@ -1537,27 +886,28 @@ reco_splitmix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-/* Deterministic uniform [0, 0.01) initial factors keyed by (seed, stream, id, j). */
+/* Deterministic uniform [0, RECO_INIT_SCALE) initial factors keyed by (seed, stream, id, j). */
 void
 RecoAlsInitFactors(float *factors, int64_t n, int k, const int64_t *ids,
 				   uint64_t seed, uint64_t stream)
 {
-	uint64_t	base = reco_splitmix64(reco_splitmix64(seed) ^ stream);
+	uint64_t	base = RecoSplitMix64(RecoSplitMix64(seed) ^ stream);
 	int64_t		r;
 	int			j;
 
 	for (r = 0; r < n; r++)
 	{
-		uint64_t	h = reco_splitmix64(base ^ (uint64_t) ids[r]);
+		uint64_t	h = RecoSplitMix64(base ^ (uint64_t) ids[r]);
 		float	   *row = factors + (size_t) r * k;
 
 		for (j = 0; j < k; j++)
 		{
-			uint64_t	bits = reco_splitmix64(h + (uint64_t) j);
-			float		v = (float) (bits >> 40) * (1.0f / 16777216.0f) * 0.01f;
+			uint64_t	bits = RecoSplitMix64(h + (uint64_t) j);
+			float		v = (float) (bits >> (64 - RECO_INIT_BITS)) *
+				(1.0f / (float) (1 << RECO_INIT_BITS)) * RECO_INIT_SCALE;
 
-			if (v >= 0.01f)
-				v = nextafterf(0.01f, 0.0f);
+			if (v >= RECO_INIT_SCALE)
+				v = nextafterf(RECO_INIT_SCALE, 0.0f);
 			row[j] = v;
 		}
 	}
@@ -1570,12 +920,11 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 {
 	RecoJob		job;
 	float	   *gmat;
-	void	   *mem;
 	RecoAlsStatus st;
 	int			k,
 				j;
 
-	if (!reco_config_ok(cfg) || rows == NULL || rows->n_rows < 0 ||
+	if (!RecoConfigOk(cfg) || rows == NULL || rows->n_rows < 0 ||
 		rows->n_cols < 0 || (rows->n_rows > 0 && (solve == NULL ||
 												  rows->indptr == NULL)) ||
 		(rows->n_cols > 0 && fixed == NULL))
@@ -1584,31 +933,15 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 		return RECO_ALS_OK;
 	k = cfg->factors;
 
-	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
-		return RECO_ALS_NO_MEMORY;
-	gmat = (float *) mem;
-	st = reco_gram_blocked(fixed, rows->n_cols, k, gmat, hooks);
+	st = RecoGramNew(fixed, rows->n_cols, k, hooks, &gmat);
 	if (st != RECO_ALS_OK)
-	{
-		free(gmat);
 		return st;
-	}
 	for (j = 0; j < k; j++)
 		gmat[(size_t) j * k + j] += cfg->regularization;
 
-	memset(&job, 0, sizeof(job));
-	job.kind = cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG;
-	job.rows = rows;
-	job.fixed = fixed;
-	job.solve = solve;
-	job.gmat = gmat;
-	job.kern = reco_select_kernels(k);
-	job.k = k;
-	job.alpha = cfg->alpha;
-	job.cg_steps = cfg->cg_steps;
-	job.hooks = hooks;
-
-	st = reco_job_run(&job, reco_thread_count(cfg));
+	RecoJobInit(&job, cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG,
+				rows, fixed, solve, gmat, cfg);
+	st = RecoJobRun(&job, cfg->threads, hooks);
 	free(gmat);
 	return st;
 }
@@ -1621,7 +954,6 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 {
 	RecoJob		job;
 	float	   *gram;
-	void	   *mem;
 	double		loss = 0.0,
 				conf = 0.0,
 				unorm = 0.0,
@@ -1632,21 +964,15 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 	RecoAlsStatus st;
 	int			k;
 
-	if (!reco_config_ok(cfg) || users == NULL || loss_out == NULL ||
+	if (!RecoConfigOk(cfg) || users == NULL || loss_out == NULL ||
 		users->n_rows < 0 || users->n_cols < 0)
 		return RECO_ALS_INVALID_ARGUMENT;
 	k = cfg->factors;
 	nnz = users->n_rows > 0 ? users->indptr[users->n_rows] : 0;
 
-	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
-		return RECO_ALS_NO_MEMORY;
-	gram = (float *) mem;
-	st = reco_gram_blocked(Y, users->n_cols, k, gram, hooks);
+	st = RecoGramNew(Y, users->n_cols, k, hooks, &gram);
 	if (st != RECO_ALS_OK)
-	{
-		free(gram);
 		return st;
-	}
 
 	/* |Y|² in double, on this thread */
 	for (i = 0; i < users->n_cols; i++)
@@ -1658,7 +984,7 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 		for (j = 0; j < k; j++)
 			s += (double) y[j] * (double) y[j];
 		inorm += s;
-		if ((i & 65535) == 65535 && hooks != NULL &&
+		if ((i + 1) % RECO_LOSS_POLL_ROWS == 0 && hooks != NULL &&
 			hooks->should_stop != NULL && hooks->should_stop(hooks->arg))
 		{
 			free(gram);
@@ -1668,18 +994,9 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 
 	if (users->n_rows > 0)
 	{
-		memset(&job, 0, sizeof(job));
-		job.kind = RECO_JOB_LOSS;
-		job.rows = users;
-		job.fixed = Y;
-		job.solve = (float *) X;	/* only read for the loss */
-		job.gmat = gram;
-		job.kern = reco_select_kernels(k);
-		job.k = k;
-		job.alpha = cfg->alpha;
-		job.cg_steps = cfg->cg_steps;
-		job.hooks = hooks;
-		st = reco_job_run(&job, reco_thread_count(cfg));
+		/* X is only read for the loss */
+		RecoJobInit(&job, RECO_JOB_LOSS, users, Y, (float *) X, gram, cfg);
+		st = RecoJobRun(&job, cfg->threads, hooks);
 		if (st != RECO_ALS_OK)
 		{
 			free(gram);
@@ -1709,18 +1026,18 @@ typedef struct RecoExactRow
 
 /* Sets up an exact single-row computation; false if k is out of range or memory is short. */
 static bool
-reco_exact_row_init(RecoExactRow *er, const float *gram, const float *fixed, int k,
-					float alpha, float regularization)
+RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
+				 float alpha, float regularization)
 {
 	void	   *mem;
 	int			j;
 
 	if (k < 1 || k > RECO_MAX_FACTORS)
 		return false;
-	if (posix_memalign(&mem, RECO_ALIGN, sizeof(float) * k * k) != 0)
+	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
 		return false;
 	er->greg = (float *) mem;
-	if (!reco_scratch_alloc(&er->scratch, k, 0))
+	if (!RecoScratchAlloc(&er->scratch, k, 0))
 	{
 		free(er->greg);
 		return false;
@@ -1728,21 +1045,20 @@ reco_exact_row_init(RecoExactRow *er, const float *gram, const float *fixed, int
 	memcpy(er->greg, gram, sizeof(float) * k * k);
 	for (j = 0; j < k; j++)
 		er->greg[(size_t) j * k + j] += regularization;
-	er->ctx.kern = reco_select_kernels(k);
+	er->ctx.kern = RecoKernelsFor(k);
 	er->ctx.k = k;
 	er->ctx.G = er->greg;
 	er->ctx.Y = fixed;
 	er->ctx.alpha = alpha;
 	er->ctx.cg_steps = 0;
 	er->ctx.s = &er->scratch;
-	er->ctx.job = NULL;
-	er->ctx.is_caller = true;
+	er->ctx.worker = NULL;
 	return true;
 }
 
-/* Frees what reco_exact_row_init allocated. */
+/* Frees what RecoExactRowInit allocated. */
 static void
-reco_exact_row_free(RecoExactRow *er)
+RecoExactRowFree(RecoExactRow *er)
 {
 	free(er->scratch.mem);
 	free(er->greg);
@@ -1757,10 +1073,10 @@ RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
 	RecoExactRow er;
 	RecoAlsStatus st;
 
-	if (n < 0 || !reco_exact_row_init(&er, gram, fixed, k, alpha, regularization))
+	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, alpha, regularization))
 		return false;
-	st = reco_cholesky_row(&er.ctx, indices, weights, n, x_out);
-	reco_exact_row_free(&er);
+	st = RecoCholeskyRow(&er.ctx, indices, weights, n, x_out);
+	RecoExactRowFree(&er);
 	return st == RECO_ALS_OK;
 }
 
@@ -1781,15 +1097,15 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 	bool		ok = true;
 	int64_t		i;
 
-	if (n < 0 || !reco_exact_row_init(&er, gram, fixed, k, alpha, regularization))
+	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, alpha, regularization))
 		return false;
 	s = &er.scratch;
 	if (n > 0)
 	{
 		memcpy(s->A, er.greg, sizeof(float) * k * k);
 		memset(s->b, 0, sizeof(float) * k);
-		ok = reco_sparse_pass(&er.ctx, fixed, indices, weights, n, NULL, s->b,
-							  RECO_PASS_CHOLESKY, NULL) == RECO_ALS_OK &&
+		ok = RecoSparsePass(&er.ctx, fixed, indices, weights, n, NULL, s->b,
+							RECO_PASS_CHOLESKY, NULL) == RECO_ALS_OK &&
 			er.ctx.kern->chol_solve(k, s->A, target, s->L, s->z, s->r);
 	}
 	for (i = 0; ok && i < n; i++)
@@ -1803,39 +1119,15 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 			dot += (double) s->r[j] * y[j];
 		contrib_out[i] = conf > 0 ? conf * dot : 0.0;
 	}
-	reco_exact_row_free(&er);
+	RecoExactRowFree(&er);
 	return ok;
-}
-
-/*
- * out[i] = v · Y[rows[i]] (rows NULL: Y[i]) for i < n, with the training
- * kernels' dot product: every score is computed by the same instructions
- * whatever its position, so single-user, candidate and batch scoring agree
- * bit for bit.
- */
-void
-RecoAlsScoreRows(const float *Y, const int32_t *rows, int64_t n, int k,
-				 const float *v, float *out)
-{
-	const RecoKernels *kern = reco_select_kernels(k);
-	int64_t		b0;
-
-	for (b0 = 0; b0 < n; b0 += RECO_BLOCK)
-	{
-		int			cnt = (int) (n - b0 < RECO_BLOCK ? n - b0 : RECO_BLOCK);
-
-		if (rows != NULL)
-			kern->dot_block(k, Y, rows + b0, cnt, v, out + b0);
-		else
-			kern->dot_block(k, Y + (size_t) b0 * k, reco_iota, cnt, v, out + b0);
-	}
 }
 
 /* gram = YᵀY (full symmetric), blocked exactly as the side solves do. */
 void
 RecoAlsGram(const float *fixed, int64_t n, int k, float *gram)
 {
-	(void) reco_gram_blocked(fixed, n, k, gram, NULL);
+	(void) RecoGramBlocked(fixed, n, k, gram, NULL);
 }
 
 /* Upper estimate of the scratch bytes one SolveSide/Loss call allocates. */
@@ -1844,45 +1136,16 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz)
 {
 	int			k = cfg->factors;
 	size_t		per_thread;
+	int			threads;
 
 	if (k < 1)
 		k = 1;
-	per_thread = reco_scratch_size(k, reco_gather_cap(cfg->solver == RECO_SOLVER_CG,
-													 k, max_row_nnz)) +
-		RECO_ALIGN + sizeof(RecoWorker);
-	return per_thread * (size_t) reco_thread_count(cfg) +
-		sizeof(float) * (size_t) k * k + RECO_ALIGN +	/* gram */
+	threads = RecoParallelThreads(cfg->threads, INT64_MAX);
+	per_thread = RecoScratchSize(k, RecoGatherCap(cfg->solver == RECO_SOLVER_CG,
+												  k, max_row_nnz)) + RECO_CACHE_LINE;
+	return per_thread * (size_t) threads +
+		RecoParallelBytes(threads, sizeof(RecoScratch)) +
+		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE +	/* gram */
 		(sizeof(RecoChunk) + 3 * sizeof(double)) *
 		(size_t) (2 * RECO_MAX_CHUNKS + 2);
-}
-
-/* Name of the inner-loop code path chosen for k on this CPU. */
-const char *
-RecoAlsKernelName(int k)
-{
-	return reco_select_kernels(k)->name;
-}
-
-/* Short English description of a status. */
-const char *
-RecoAlsStatusString(RecoAlsStatus status)
-{
-	switch (status)
-	{
-		case RECO_ALS_OK:
-			return "ok";
-		case RECO_ALS_STOPPED:
-			return "stopped on request";
-		case RECO_ALS_NO_MEMORY:
-			return "out of memory";
-		case RECO_ALS_NOT_FINITE:
-			return "a factor or the loss is not finite (NaN or infinite input or overflow)";
-		case RECO_ALS_THREAD_ERROR:
-			return "could not start a worker thread";
-		case RECO_ALS_NOT_POSITIVE_DEFINITE:
-			return "a least-squares system is not positive definite (increase regularization)";
-		case RECO_ALS_INVALID_ARGUMENT:
-			return "invalid argument";
-	}
-	return "unknown status";
 }

@@ -1,14 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * als.h
- *	  Implicit-feedback ALS kernel: per-row CG / Cholesky solves, loss, init.
+ *	  Implicit-feedback ALS solver: per-row CG / Cholesky solves, loss, init.
  *
  * Pure C (libc, pthreads, OpenBLAS cblas): no PostgreSQL headers, so the
- * kernel can be unit-tested and benchmarked outside the server.  The math
+ * solver can be unit-tested and benchmarked outside the server.  The math
  * follows the conventions of the Python `implicit` library (0.7): confidence
  * c = alpha * weight; c > 0 means preference 1 with confidence c, c <= 0
  * means preference 0 with confidence |c|; unobserved pairs have preference 0
- * and confidence 1.
+ * and confidence 1.  Including this header also declares the vector kernels
+ * (kernels.h: row scoring, kernel names) and the thread runner with its
+ * status and hooks (parallel.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -19,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels.h"
+#include "parallel.h"
 #include "reco_limits.h"
 
 /* Compressed rows: CSR of users, or CSC of the same data viewed as item rows. */
@@ -50,25 +54,6 @@ typedef struct RecoAlsConfig
 	int			threads;		/* total threads incl. the caller; <= 1: none
 								 * extra */
 } RecoAlsConfig;
-
-/* Cancellation hook, called only on the calling thread. */
-typedef struct RecoAlsHooks
-{
-	bool		(*should_stop) (void *arg); /* true => stop as soon as possible */
-	void	   *arg;
-} RecoAlsHooks;
-
-/* Outcome of a kernel call. */
-typedef enum RecoAlsStatus
-{
-	RECO_ALS_OK,
-	RECO_ALS_STOPPED,			/* should_stop returned true */
-	RECO_ALS_NO_MEMORY,			/* malloc failed */
-	RECO_ALS_NOT_FINITE,		/* a solved value (or the loss) is NaN/Inf */
-	RECO_ALS_THREAD_ERROR,		/* pthread_create failed */
-	RECO_ALS_NOT_POSITIVE_DEFINITE, /* Cholesky failed (e.g. regularization 0) */
-	RECO_ALS_INVALID_ARGUMENT	/* factors/cg_steps out of range, NULL input */
-} RecoAlsStatus;
 
 
 /*
@@ -121,25 +106,11 @@ extern bool RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 							  int64_t n, float alpha, float regularization,
 							  const float *target, double *contrib_out);
 
-/*
- * out[i] = v · Y[rows[i]] (rows NULL: row i) for i < n; each score is
- * computed identically wherever it appears, so rankings agree exactly
- * across single and batch scoring.
- */
-extern void RecoAlsScoreRows(const float *Y, const int32_t *rows, int64_t n,
-							 int k, const float *v, float *out);
-
 /* Computes gram = YᵀY (k x k, full symmetric) of an n x k matrix. */
 extern void RecoAlsGram(const float *fixed, int64_t n, int k, float *gram);
 
 /* Estimated scratch bytes RecoAlsSolveSide / RecoAlsLoss allocate. */
 extern size_t RecoAlsScratchBytes(const RecoAlsConfig *cfg,
 								  int64_t max_row_nnz);
-
-/* Name of the inner-loop code path used for k factors ("avx2-fma-k64", "generic", ...). */
-extern const char *RecoAlsKernelName(int k);
-
-/* Short English text for a status, for error messages. */
-extern const char *RecoAlsStatusString(RecoAlsStatus status);
 
 #endif							/* RECO_ALS_H */

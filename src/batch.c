@@ -3,25 +3,35 @@
  * batch.c
  *	  Batch top-n scoring of many users at once (recommend_all).
  *
- * Users are handed out in blocks to the calling thread plus (threads - 1)
- * worker threads.  A block walks the items in descending norm order, a tile
- * at a time (gathered contiguously, so the tile stays in cache while every
- * user of the block passes over it); each user keeps a bounded heap and
- * drops out once its n-th best score is larger than |user| x |next item|,
- * which bounds every remaining score (Cauchy-Schwarz; the margin covers the
- * dot product's rounding).  Scores come from RecoAlsScoreRows, the dot
- * product every serving function uses, so answers are identical to scoring
- * each user against the whole catalogue.
+ * Users are split into blocks of RECO_BATCH_USERS; block b is task b of the
+ * thread runner (parallel.c), which hands the blocks out to the calling
+ * thread plus (threads - 1) worker threads.  A block walks the items in
+ * descending norm order, a tile at a time (gathered contiguously, so the
+ * tile stays in cache while every user of the block passes over it); each
+ * user keeps a bounded heap and drops out once its n-th best score is larger
+ * than |user| x |next item|, which bounds every remaining score
+ * (Cauchy-Schwarz; the margin covers the dot product's rounding).  Scores
+ * come from RecoAlsScoreRows, the dot product every serving function uses,
+ * so answers are identical to scoring each user against the whole catalogue.
  *
- * Worker threads never call PostgreSQL and block all signals; only the
- * calling thread polls the hooks (between blocks) and tells the others to
- * stop.  Pure C: no PostgreSQL headers.
+ * Threads and memory.  The runner starts the workers with all signals
+ * blocked; only the calling thread polls the hooks (between blocks and
+ * while it waits for the workers) and sets the runner's stop flag, which
+ * blocks check between tiles.  Each thread's tile, score and exclusion
+ * buffers are its runner state, one block malloc'ed by the calling thread
+ * before the workers start and freed after they joined; only the list of
+ * excluded items grows (realloc) inside a task.  A block writes only its
+ * own users' heaps and counts in the caller's out and found, so the answer
+ * never depends on the thread count.  Pure C: no PostgreSQL headers, no
+ * PostgreSQL calls.
  *
  *-------------------------------------------------------------------------
  */
+#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L	/* posix_memalign */
+#endif
+
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,42 +41,46 @@
 /* Users per block handed to a thread, and items per cache-resident tile. */
 #define RECO_BATCH_USERS 32
 #define RECO_BATCH_TILE 1024
+/* The exclusion list grows to twice its size plus this many entries. */
+#define RECO_BATCH_EXCL_GROWTH 1024
+/* Alignment of a thread's buffer block (a cache line). */
+#define RECO_BATCH_ALIGN 64
+_Static_assert((RECO_BATCH_TILE + RECO_BATCH_USERS) % 2 == 0,
+			   "a thread's floats end on an 8-byte boundary (its offsets follow)");
+/* Relative rounding slack per dot-product term on the |u| |y| bound. */
+#define RECO_BATCH_BOUND_SLACK 4e-6f
 
-/* What the threads of one call share. */
+/* What the tasks of one call share: the input and where the answers go. */
 typedef struct RecoBatchJob
 {
 	const RecoBatchInput *in;
 	RecoScored *out;
 	int		   *found;
-	int64_t		next_block;		/* atomic: first user of the next block */
-	int			stop;			/* atomic: 1 once everyone must stop */
 } RecoBatchJob;
 
-/* One worker thread and its scratch. */
+/* One thread's scratch (its runner state). */
 typedef struct RecoBatchWorker
 {
-	RecoBatchJob *job;
-	pthread_t	thread;
-	float	   *tile;			/* RECO_BATCH_TILE x k gathered item rows */
+	void	   *mem;			/* the single allocation behind the next five */
+	float	   *tile;			/* RECO_BATCH_TILE x k gathered item rows (none for a single user) */
 	float	   *scores;			/* RECO_BATCH_TILE */
 	float	   *user_norms;		/* RECO_BATCH_USERS */
-	char	   *active;			/* RECO_BATCH_USERS */
 	int64_t    *excl_ptr;		/* RECO_BATCH_USERS + 1 offsets into excl_rank */
-	int32_t    *excl_rank;		/* norm ranks of the block's excluded items */
+	char	   *active;			/* RECO_BATCH_USERS */
+	int32_t    *excl_rank;		/* norm ranks of the block's excluded items (grows) */
 	int64_t		excl_cap;
-	int			failed;			/* out of memory growing excl_rank */
 } RecoBatchWorker;
 
 /* Relative slack on |u| |y| that covers the float rounding of a k-term dot product. */
 static inline float
-reco_bound_margin(int k)
+RecoBoundMargin(int k)
 {
-	return 1.0f + 4e-6f * (float) k;
+	return 1.0f + RECO_BATCH_BOUND_SLACK * (float) k;
 }
 
 /* Collects the norm ranks of the block's excluded items; false if out of memory. */
 static bool
-reco_batch_exclusions(const RecoBatchInput *in, RecoBatchWorker *wk, int64_t u0, int64_t u1)
+RecoBatchExclusions(const RecoBatchInput *in, RecoBatchWorker *wk, int64_t u0, int64_t u1)
 {
 	int64_t		u,
 				used = 0;
@@ -85,7 +99,7 @@ reco_batch_exclusions(const RecoBatchInput *in, RecoBatchWorker *wk, int64_t u0,
 				continue;
 			if (used == wk->excl_cap)
 			{
-				int64_t		cap = wk->excl_cap * 2 + 1024;
+				int64_t		cap = wk->excl_cap * 2 + RECO_BATCH_EXCL_GROWTH;
 				int32_t    *grown = (int32_t *) realloc(wk->excl_rank, sizeof(int32_t) * cap);
 
 				if (grown == NULL)
@@ -100,23 +114,26 @@ reco_batch_exclusions(const RecoBatchInput *in, RecoBatchWorker *wk, int64_t u0,
 	return true;
 }
 
-/* Scores users [u0, u1) tile by tile in norm order into their heaps, until each is done. */
-static void
-reco_batch_block(RecoBatchJob *job, RecoBatchWorker *wk, int64_t u0, int64_t u1)
+/*
+ * Runner task: scores the users of block `task` tile by tile in norm order
+ * into their heaps, until each is done.
+ */
+static RecoAlsStatus
+RecoBatchBlock(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
+	RecoBatchJob *job = (RecoBatchJob *) arg;
+	RecoBatchWorker *wk = (RecoBatchWorker *) state;
 	const RecoBatchInput *in = job->in;
 	int			k = in->k;
+	int64_t		u0 = task * RECO_BATCH_USERS,
+				u1 = u0 + RECO_BATCH_USERS < in->n_users ? u0 + RECO_BATCH_USERS : in->n_users;
 	int64_t		t0,
 				u;
 	int			n_active = (int) (u1 - u0);
-	float		margin = reco_bound_margin(k);
+	float		margin = RecoBoundMargin(k);
 
-	if (!reco_batch_exclusions(in, wk, u0, u1))
-	{
-		wk->failed = 1;
-		__atomic_store_n(&job->stop, 1, __ATOMIC_RELEASE);
-		return;
-	}
+	if (!RecoBatchExclusions(in, wk, u0, u1))
+		return RECO_ALS_NO_MEMORY;
 	for (u = u0; u < u1; u++)
 	{
 		const float *x = in->users + (size_t) u * k;
@@ -137,6 +154,8 @@ reco_batch_block(RecoBatchJob *job, RecoBatchWorker *wk, int64_t u0, int64_t u1)
 		float		next_norm = t1 < in->n_items ? in->item_norms[in->norm_order[t1]] : 0.0f;
 		int64_t		i;
 
+		if (RecoParallelPoll(worker, false))
+			return RECO_ALS_STOPPED;
 		/* one user: read the rows in place; several: gather the tile once for all */
 		if (n_active > 1)
 			for (i = 0; i < tn; i++)
@@ -167,126 +186,64 @@ reco_batch_block(RecoBatchJob *job, RecoBatchWorker *wk, int64_t u0, int64_t u1)
 	}
 	for (u = u0; u < u1; u++)
 		RecoTopKSort(job->out + (size_t) u * in->n, job->found[u]);
+	return RECO_ALS_OK;
 }
 
-/* Takes blocks until none is left or the job stops; the caller also polls the hooks. */
-static void
-reco_batch_loop(RecoBatchWorker *wk, const RecoAlsHooks *hooks)
+/* Runner init_state: allocates one thread's buffers in one block (a single user needs no tile). */
+static RecoAlsStatus
+RecoBatchWorkerInit(void *arg, void *state, int thread)
 {
-	RecoBatchJob *job = wk->job;
-
-	for (;;)
+	const RecoBatchInput *in = ((RecoBatchJob *) arg)->in;
+	RecoBatchWorker *wk = (RecoBatchWorker *) state;
+	/* a single user reads rows in place: no tile to gather (serving's common case) */
+	size_t		tile_floats = in->n_users > 1 ? (size_t) RECO_BATCH_TILE * in->k : 0;
+	(void) thread;
+	if (posix_memalign(&wk->mem, RECO_BATCH_ALIGN,
+					   sizeof(float) * (tile_floats + RECO_BATCH_TILE + RECO_BATCH_USERS) +
+					   sizeof(int64_t) * (RECO_BATCH_USERS + 1) + RECO_BATCH_USERS) != 0)
 	{
-		int64_t		u0;
-
-		if (__atomic_load_n(&job->stop, __ATOMIC_ACQUIRE))
-			return;
-		if (hooks != NULL && hooks->should_stop != NULL && hooks->should_stop(hooks->arg))
-		{
-			__atomic_store_n(&job->stop, 1, __ATOMIC_RELEASE);
-			return;
-		}
-		u0 = __atomic_fetch_add(&job->next_block, RECO_BATCH_USERS, __ATOMIC_ACQ_REL);
-		if (u0 >= job->in->n_users)
-			return;
-		reco_batch_block(job, wk, u0,
-						 u0 + RECO_BATCH_USERS < job->in->n_users ? u0 + RECO_BATCH_USERS
-						 : job->in->n_users);
+		wk->mem = NULL;
+		return RECO_ALS_NO_MEMORY;
 	}
+	/* floats first (a whole number of 8-byte words), then the offsets, then the flags */
+	wk->tile = tile_floats > 0 ? (float *) wk->mem : NULL;
+	wk->scores = (float *) wk->mem + tile_floats;
+	wk->user_norms = wk->scores + RECO_BATCH_TILE;
+	wk->excl_ptr = (int64_t *) (wk->user_norms + RECO_BATCH_USERS);
+	wk->active = (char *) (wk->excl_ptr + RECO_BATCH_USERS + 1);
+	return RECO_ALS_OK;
 }
 
-/* Worker thread body. */
-static void *
-reco_batch_worker_main(void *arg)
+/* Runner free_state: frees one thread's buffers. */
+static void
+RecoBatchWorkerFree(void *arg, void *state, int thread)
 {
-	reco_batch_loop((RecoBatchWorker *) arg, NULL);
-	return NULL;
+	RecoBatchWorker *wk = (RecoBatchWorker *) state;
+
+	(void) arg;
+	(void) thread;
+	free(wk->mem);
+	free(wk->excl_rank);
 }
 
-/* Batch top-n of every user (see batch.h). */
+/* Batch top-n of every user (see batch.h): one runner task per block of users. */
 RecoAlsStatus
 RecoBatchTopN(const RecoBatchInput *in, const RecoAlsHooks *hooks,
 			  RecoScored *out, int *found)
 {
-	RecoBatchJob job;
-	RecoBatchWorker *workers;
-	int			threads = in->threads < 1 ? 1 : in->threads;
-	int			started = 0,
-				i;
-	RecoAlsStatus status = RECO_ALS_OK;
+	RecoBatchJob job = {in, out, found};
+	RecoParallelJob pj = {
+		.n_tasks = (in->n_users + RECO_BATCH_USERS - 1) / RECO_BATCH_USERS,
+		.threads = in->threads,
+		.run_task = RecoBatchBlock,
+		.state_size = sizeof(RecoBatchWorker),
+		.init_state = RecoBatchWorkerInit,
+		.free_state = RecoBatchWorkerFree,
+		.arg = &job,
+		.hooks = hooks
+	};
 
 	if (in->n < 1 || in->k < 1 || in->k > RECO_MAX_FACTORS || in->n_users < 0 || in->n_items < 0)
 		return RECO_ALS_INVALID_ARGUMENT;
-	if (threads > RECO_MAX_THREADS)
-		threads = RECO_MAX_THREADS;
-	if ((int64_t) threads > (in->n_users + RECO_BATCH_USERS - 1) / RECO_BATCH_USERS)
-		threads = (int) ((in->n_users + RECO_BATCH_USERS - 1) / RECO_BATCH_USERS);
-	if (threads < 1)
-		threads = 1;
-
-	job.in = in;
-	job.out = out;
-	job.found = found;
-	job.next_block = 0;
-	job.stop = 0;
-	workers = (RecoBatchWorker *) calloc((size_t) threads, sizeof(RecoBatchWorker));
-	if (workers == NULL)
-		return RECO_ALS_NO_MEMORY;
-	for (i = 0; i < threads; i++)
-	{
-		workers[i].job = &job;
-		/* a single user reads rows in place: no tile to gather (serving's common case) */
-		workers[i].tile = in->n_users > 1 ? (float *) malloc(sizeof(float) * RECO_BATCH_TILE * in->k) : NULL;
-		workers[i].scores = (float *) malloc(sizeof(float) * RECO_BATCH_TILE);
-		workers[i].user_norms = (float *) malloc(sizeof(float) * RECO_BATCH_USERS);
-		workers[i].active = (char *) malloc(RECO_BATCH_USERS);
-		workers[i].excl_ptr = (int64_t *) malloc(sizeof(int64_t) * (RECO_BATCH_USERS + 1));
-		if ((in->n_users > 1 && workers[i].tile == NULL) || workers[i].scores == NULL || workers[i].user_norms == NULL ||
-			workers[i].active == NULL || workers[i].excl_ptr == NULL)
-		{
-			status = RECO_ALS_NO_MEMORY;
-			goto cleanup;
-		}
-	}
-	if (threads > 1)
-	{
-		sigset_t	all,
-					old;
-
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		for (i = 1; i < threads; i++)
-		{
-			if (pthread_create(&workers[i].thread, NULL, reco_batch_worker_main, &workers[i]) != 0)
-			{
-				status = RECO_ALS_THREAD_ERROR;
-				__atomic_store_n(&job.stop, 1, __ATOMIC_RELEASE);
-				break;
-			}
-			started++;
-		}
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
-	if (status == RECO_ALS_OK)
-		reco_batch_loop(&workers[0], hooks);
-	for (i = 1; i <= started; i++)
-		pthread_join(workers[i].thread, NULL);
-	for (i = 0; i < threads; i++)
-		if (workers[i].failed)
-			status = RECO_ALS_NO_MEMORY;
-	if (status == RECO_ALS_OK && __atomic_load_n(&job.stop, __ATOMIC_ACQUIRE))
-		status = RECO_ALS_STOPPED;
-
-cleanup:
-	for (i = 0; i < threads; i++)
-	{
-		free(workers[i].tile);
-		free(workers[i].scores);
-		free(workers[i].user_norms);
-		free(workers[i].active);
-		free(workers[i].excl_ptr);
-		free(workers[i].excl_rank);
-	}
-	free(workers);
-	return status;
+	return RecoParallelRun(&pj);
 }

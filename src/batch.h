@@ -3,8 +3,9 @@
  * batch.h
  *	  Batch top-n scoring of many users at once (recommend_all).
  *
- * Pure C (libc, pthreads, OpenBLAS cblas), like als.h: no PostgreSQL
- * headers, so worker threads can run it and it can be tested alone.
+ * Pure C (libc, pthreads), like als.h: no PostgreSQL headers, so worker
+ * threads can run it and it can be tested alone.  It runs on the thread
+ * runner of parallel.h (included through als.h).
  *
  *-------------------------------------------------------------------------
  */

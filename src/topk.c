@@ -87,30 +87,13 @@ RecoTopKPush(RecoScored *heap, int *size, int k, float score, int32_t index)
 	}
 }
 
-/* Offers scores[0..n) (index = offset + position) to a bounded heap, skipping -INFINITY. */
-void
-RecoTopKPushAll(RecoScored *heap, int *size, int k, const float *scores, int64_t n,
-				int32_t offset)
-{
-	int64_t		i;
-
-	if (k <= 0)
-		return;
-	for (i = 0; i < n; i++)
-	{
-		/* the common case: not better than the current worst of a full heap */
-		if (*size == k && scores[i] < heap[0].score)
-			continue;
-		if (scores[i] == -INFINITY)
-			continue;
-		RecoTopKPush(heap, size, k, scores[i], offset + (int32_t) i);
-	}
-}
-
-/* Offers scores[0..n) with index rows[i] to a bounded heap, skipping -INFINITY. */
-void
-RecoTopKPushMapped(RecoScored *heap, int *size, int k, const float *scores, int64_t n,
-				   const int32_t *rows)
+/*
+ * Offers scores[0..n) to a bounded heap, skipping -INFINITY; entry i gets
+ * index rows[i], or offset + i when rows is NULL (a constant in each caller).
+ */
+static inline void
+RecoTopKOffer(RecoScored *heap, int *size, int k, const float *scores, int64_t n,
+			  int32_t offset, const int32_t *rows)
 {
 	int64_t		i;
 
@@ -123,8 +106,24 @@ RecoTopKPushMapped(RecoScored *heap, int *size, int k, const float *scores, int6
 			continue;
 		if (scores[i] == -INFINITY)
 			continue;
-		RecoTopKPush(heap, size, k, scores[i], rows[i]);
+		RecoTopKPush(heap, size, k, scores[i], rows != NULL ? rows[i] : offset + (int32_t) i);
 	}
+}
+
+/* Offers scores[0..n) (index = offset + position) to a bounded heap, skipping -INFINITY. */
+void
+RecoTopKPushAll(RecoScored *heap, int *size, int k, const float *scores, int64_t n,
+				int32_t offset)
+{
+	RecoTopKOffer(heap, size, k, scores, n, offset, NULL);
+}
+
+/* Offers scores[0..n) with index rows[i] to a bounded heap, skipping -INFINITY. */
+void
+RecoTopKPushMapped(RecoScored *heap, int *size, int k, const float *scores, int64_t n,
+				   const int32_t *rows)
+{
+	RecoTopKOffer(heap, size, k, scores, n, 0, rows);
 }
 
 /* Sorts a heap's entries best first. */

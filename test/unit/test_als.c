@@ -1,10 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * test_als.c
- *	  Standalone TAP unit tests of the iALS kernel (src/als.c).
+ *	  Standalone TAP unit tests of the iALS solver (src/als.c) and its
+ *	  kernels (src/kernels.c, src/kernels_avx2.c).
  *
- *   cc -O2 $(pkg-config --cflags openblas) -Isrc src/als.c test/unit/test_als.c \
- *      $(pkg-config --libs openblas) -lpthread -lm && ./a.out
+ *   make unit    (builds it with the kernel sources; no PostgreSQL needed)
  *
  * Every check compares against values computed independently here, in
  * double precision, from the definitions (implicit 0.7 conventions).
@@ -21,49 +21,7 @@
 #include <string.h>
 
 #include "als.h"
-
-static int	test_no = 0;
-static int	test_failed = 0;
-
-/* Prints one TAP line; returns cond. */
-static int
-ok(int cond, const char *name)
-{
-	test_no++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", test_no, name);
-	if (!cond)
-		test_failed++;
-	fflush(stdout);
-	return cond;
-}
-
-/* Prints a TAP diagnostic line. */
-static void
-diag(const char *msg, double value)
-{
-	printf("# %s: %.9g\n", msg, value);
-}
-
-/* Small deterministic generator (splitmix64). */
-static uint64_t rng_state = 12345;
-
-/* Next 64 random bits. */
-static uint64_t
-rnd(void)
-{
-	uint64_t	z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1). */
-static double
-rnd_uniform(void)
-{
-	return (double) (rnd() >> 11) * (1.0 / 9007199254740992.0);
-}
+#include "tap.h"
 
 /* A test problem: CSR of users, CSC of items, both owned. */
 typedef struct Problem
@@ -144,16 +102,8 @@ make_problem(Problem *p, int64_t m, int64_t n, double density,
 			p->cw[pos] = p->rw[i];
 		}
 	free(fill);
-	p->users.n_rows = m;
-	p->users.n_cols = n;
-	p->users.indptr = p->rp;
-	p->users.indices = p->ri;
-	p->users.weights = p->rw;
-	p->items.n_rows = n;
-	p->items.n_cols = m;
-	p->items.indptr = p->cp;
-	p->items.indices = p->ci;
-	p->items.weights = p->cw;
+	p->users = (RecoSparse) {m, n, p->rp, p->ri, p->rw};
+	p->items = (RecoSparse) {n, m, p->cp, p->ci, p->cw};
 }
 
 /* Frees a problem. */
@@ -389,27 +339,6 @@ train(const Problem *p, float *X, float *Y, const RecoAlsConfig *cfg,
 			st = RecoAlsSolveSide(&p->items, X, Y, cfg, hooks);
 	}
 	return st;
-}
-
-/* Hook state: counts polls, stops after `stop_after` polls (< 0: never), checks the thread. */
-typedef struct HookState
-{
-	long		calls;
-	long		stop_after;
-	pthread_t	owner;
-	int			wrong_thread;
-} HookState;
-
-/* The test hook. */
-static bool
-test_hook(void *arg)
-{
-	HookState  *h = (HookState *) arg;
-
-	if (!pthread_equal(pthread_self(), h->owner))
-		h->wrong_thread = 1;
-	h->calls++;
-	return h->stop_after >= 0 && h->calls > h->stop_after;
 }
 
 /* Initialisation: range, determinism, dependence only on (seed, stream, id). */
@@ -823,9 +752,7 @@ test_stop(void)
 	make_problem(&p, 4000, 600, 0.05, 10, 0);
 	init_factors(&p, k, &X, &Y, 9);
 
-	memset(&h, 0, sizeof(h));
-	h.owner = pthread_self();
-	h.stop_after = -1;
+	h = hook_state(-1);
 	st = train(&p, X, Y, &cfg, 1, &hooks);
 	total_calls = h.calls;
 	ok(st == RECO_ALS_OK && h.calls > 2 && !h.wrong_thread,
@@ -891,9 +818,7 @@ test_long_row(void)
 	s.indptr = ip;
 	s.indices = ix;
 	s.weights = w;
-	memset(&h, 0, sizeof(h));
-	h.owner = pthread_self();
-	h.stop_after = -1;
+	h = hook_state(-1);
 	st = RecoAlsSolveSide(&s, F, x, &cfg, &hooks);
 	ok(st == RECO_ALS_OK && h.calls >= before_row + 1 + 4,
 	   "long row: should_stop polled inside a single 300,000-entry row (CG)");
@@ -993,7 +918,5 @@ main(void)
 	test_long_row();			/* 2 */
 	test_not_finite();			/* 8 */
 	/* total 42 */
-	if (test_no != 42)
-		printf("# planned 42 tests, ran %d\n", test_no);
-	return test_failed > 0 || test_no != 42 ? 1 : 0;
+	return tap_exit_status(42);
 }

@@ -1,0 +1,212 @@
+/*-------------------------------------------------------------------------
+ *
+ * kernels.c
+ *	  Portable vector kernels, the choice of code path, and row scoring.
+ *
+ * Design
+ * ------
+ * The solvers (als.c) and the scorers (batch.c, serving) spend their time
+ * in a handful of vector kernels over item vectors Y[idx[t]] of length k:
+ * a block of dot products, a block of axpys, a symmetric matrix-vector
+ * product, a rank-block update and a Cholesky solve.  Each code path is a
+ * table of these (RecoKernels): the portable C table here, whose fixed
+ * 8-lane sums the compiler vectorizes, and the AVX2+FMA tables of
+ * kernels_avx2.c, specialised for k = 32, 64, 128 and any multiple of 8.
+ *
+ * Choice.  As pgvector picks its SIMD functions once at load time, the CPU
+ * features (and RECO_ALS_GENERIC=1, which forces the portable path for
+ * tests and comparisons) are read once per process, under pthread_once;
+ * after that RecoKernelsFor(k) is a lookup by k.  The two code paths round
+ * differently, so results are reproducible per machine (same CPU
+ * features), not across machines.
+ *
+ * Threads and memory.  Every kernel is a pure function of its arguments:
+ * it reads its inputs, writes only its outputs and allocates nothing, so
+ * any thread may call any kernel; the caller owns every buffer.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "kernels_impl.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+/* idx of a block of contiguous item vectors. */
+_Static_assert(RECO_KERNEL_BLOCK == 32, "RecoKernelIota lists exactly one block");
+const int32_t RecoKernelIota[RECO_KERNEL_BLOCK] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+	16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+};
+
+/* ------------------------------------------------------------------------
+ * Portable kernels (plain C; the compiler vectorizes the fixed 8-lane sums)
+ * ------------------------------------------------------------------------
+ */
+
+/* Portable dot block. */
+static void
+RecoGenericDotBlock(int k, const float *Y, const int32_t *idx, int cnt,
+					const float *v, float *s)
+{
+	int			t;
+
+	for (t = 0; t < cnt; t++)
+		s[t] = RecoDot8(Y + (size_t) idx[t] * k, v, k);
+}
+
+/* out[j] += c y[j] for j < k (one item of the multi-axpy; measured faster than the loop written inline). */
+RECO_INLINE void
+RecoGenericAxpy(int k, float c, const float *restrict y, float *restrict out)
+{
+	int			j;
+
+	for (j = 0; j < k; j++)
+		out[j] += c * y[j];
+}
+
+/* Portable multi-axpy. */
+static void
+RecoGenericAxpyBlock(int k, const float *Y, const int32_t *idx, int cnt,
+					 const float *coef, float *restrict out)
+{
+	int			t;
+
+	for (t = 0; t < cnt; t++)
+		RecoGenericAxpy(k, coef[t], Y + (size_t) idx[t] * k, out);
+}
+
+/* Portable symmetric matrix-vector product (row-combination form: out = Σ_i v_i G[i, :]). */
+static void
+RecoGenericSymv(int k, const float *G, const float *v, float *restrict out)
+{
+	int			i,
+				j;
+
+	for (j = 0; j < k; j++)
+		out[j] = 0.0f;
+	for (i = 0; i < k; i++)
+	{
+		const float *restrict g = G + (size_t) i * k;
+		float		vi = v[i];
+
+		for (j = 0; j < k; j++)
+			out[j] += vi * g[j];
+	}
+}
+
+/* Portable lower-triangle rank-cnt update. */
+static void
+RecoGenericRankBlock(int k, const float *Y, const int32_t *idx, int cnt,
+					 const float *coef, float *restrict A)
+{
+	int			t,
+				a,
+				b;
+
+	for (t = 0; t < cnt; t++)
+	{
+		const float *restrict y = Y + (size_t) idx[t] * k;
+
+		for (a = 0; a < k; a++)
+		{
+			float		ca = coef[t] * y[a];
+			float	   *restrict row = A + (size_t) a * k;
+
+			for (b = 0; b <= a; b++)
+				row[b] += ca * y[b];
+		}
+	}
+}
+
+/* Portable instance of the Cholesky solve. */
+static bool
+RecoGenericCholSolve(int k, const float *A, const float *b, double *U,
+					 double *z, float *x)
+{
+	return RecoCholSolveInline(k, A, b, U, z, x);
+}
+
+static const RecoKernels RecoGenericKernels = {
+	"generic",
+	RecoGenericDotBlock, RecoGenericAxpyBlock, RecoGenericSymv,
+	RecoGenericRankBlock, RecoGenericCholSolve
+};
+
+/* ------------------------------------------------------------------------
+ * Choice of code path
+ * ------------------------------------------------------------------------
+ */
+
+static pthread_once_t RecoKernelsOnce = PTHREAD_ONCE_INIT;
+
+/* True once RecoKernelsChoose found AVX2 and FMA (and no RECO_ALS_GENERIC=1). */
+static bool RecoKernelsUseAvx2 = false;
+
+/* Reads the CPU features and RECO_ALS_GENERIC; run once, by RecoKernelsInit. */
+static void
+RecoKernelsChoose(void)
+{
+#ifdef RECO_HAVE_AVX2_PATH
+	const char *force = getenv("RECO_ALS_GENERIC");
+
+	__builtin_cpu_init();
+	RecoKernelsUseAvx2 = __builtin_cpu_supports("avx2") &&
+		__builtin_cpu_supports("fma") &&
+		!(force != NULL && force[0] == '1');
+#endif
+}
+
+/* Chooses the code path, once per process. */
+void
+RecoKernelsInit(void)
+{
+	(void) pthread_once(&RecoKernelsOnce, RecoKernelsChoose);
+}
+
+/* Picks the kernel set for k on this CPU. */
+const RecoKernels *
+RecoKernelsFor(int k)
+{
+	RecoKernelsInit();
+#ifdef RECO_HAVE_AVX2_PATH
+	if (RecoKernelsUseAvx2 && k % 8 == 0)
+		return RecoKernelsAvx2For(k);
+#endif
+	return &RecoGenericKernels;
+}
+
+/* ------------------------------------------------------------------------
+ * Exported kernels
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * out[i] = v · Y[rows[i]] (rows NULL: Y[i]) for i < n, with the training
+ * kernels' dot product: every score is computed by the same instructions
+ * whatever its position, so single-user, candidate and batch scoring agree
+ * bit for bit.
+ */
+void
+RecoAlsScoreRows(const float *Y, const int32_t *rows, int64_t n, int k,
+				 const float *v, float *out)
+{
+	const RecoKernels *kern = RecoKernelsFor(k);
+	int64_t		b0;
+
+	for (b0 = 0; b0 < n; b0 += RECO_KERNEL_BLOCK)
+	{
+		int			cnt = (int) (n - b0 < RECO_KERNEL_BLOCK ? n - b0 : RECO_KERNEL_BLOCK);
+
+		if (rows != NULL)
+			kern->dot_block(k, Y, rows + b0, cnt, v, out + b0);
+		else
+			kern->dot_block(k, Y + (size_t) b0 * k, RecoKernelIota, cnt, v, out + b0);
+	}
+}
+
+/* Name of the inner-loop code path chosen for k on this CPU. */
+const char *
+RecoAlsKernelName(int k)
+{
+	return RecoKernelsFor(k)->name;
+}

@@ -1,0 +1,335 @@
+/*-------------------------------------------------------------------------
+ *
+ * parallel.c
+ *	  The one thread runner: numbered tasks on the calling thread plus
+ *	  worker pthreads, with a stop flag and a cancellation hook.
+ *
+ * Design
+ * ------
+ * A run is n numbered tasks (a chunk of rows, a block of users, ...); what
+ * a task number means belongs to the caller.  The calling thread (in the
+ * server, a PostgreSQL backend) sets up every thread's state through
+ * init_state, then starts threads - 1 pthreads with all signals blocked (so
+ * the backend's signal handlers only ever run on the backend thread), then
+ * works too.  Every thread takes the next task number from an atomic
+ * counter until none is left, so tasks start in increasing order and each
+ * runs exactly once; a caller that wants the expensive tasks first numbers
+ * them that way.  Which thread runs a task never matters to the results as
+ * long as a task's output depends only on its number (als.c and batch.c
+ * keep that rule, so results do not depend on the thread count).
+ *
+ * Stopping.  A shared stop flag and a first-failure status: the first task
+ * that fails, the first failed pthread_create and a true from the hook set
+ * both; the status keeps the first failure.  Every thread checks the flag
+ * before each task, and long tasks check it inside through
+ * RecoParallelPoll.  Only the calling thread calls hooks->should_stop:
+ * before each of its tasks, when a long task asks, and every
+ * RECO_PARALLEL_WAIT_NS while it waits for the workers to finish, so a
+ * cancel is seen within a task's polling interval or 5 ms of waiting.
+ *
+ * Memory.  The runner mallocs its thread table and one block of states on
+ * the calling thread before any worker starts and frees them (after
+ * free_state, after every join) before it returns; workers never allocate
+ * through the runner.  It never calls PostgreSQL: errors come back as a
+ * status for the caller to report once every thread has joined.
+ *
+ *-------------------------------------------------------------------------
+ */
+#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L	/* pthread_sigmask, clock_gettime */
+#endif
+
+#include "parallel.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* How long the calling thread waits for workers between two polls of the hook. */
+#define RECO_PARALLEL_WAIT_NS (5 * 1000 * 1000)
+#define RECO_NS_PER_SECOND (1000 * 1000 * 1000)
+
+/* Thread states start at multiples of this many bytes (a cache line). */
+#define RECO_PARALLEL_STATE_ALIGN 64
+
+/* What every thread of one run shares. */
+typedef struct RecoParallelRunState
+{
+	const RecoParallelJob *job;
+	int64_t		next_task;		/* atomic: the next task number to hand out */
+	int			stop;			/* atomic: 1 once every thread must stop */
+	int			status;			/* atomic: first non-OK status */
+	pthread_mutex_t mutex;
+	pthread_cond_t done_cond;
+	int			n_done;			/* workers finished (under mutex) */
+} RecoParallelRunState;
+
+/* One thread of a run. */
+struct RecoParallelWorker
+{
+	RecoParallelRunState *run;
+	void	   *state;			/* this thread's part of the state block */
+	bool		is_caller;		/* the calling thread: the only one that asks the hook */
+	pthread_t	thread;
+};
+
+/* Threads a run uses: `requested` clamped to 1 .. RECO_MAX_THREADS and to n_tasks. */
+int
+RecoParallelThreads(int requested, int64_t n_tasks)
+{
+	int			t = requested;
+
+	if (t < 1)
+		t = 1;
+	if (t > RECO_MAX_THREADS)
+		t = RECO_MAX_THREADS;
+	if ((int64_t) t > n_tasks)
+		t = n_tasks > 0 ? (int) n_tasks : 1;
+	return t;
+}
+
+/* Bytes of one state rounded up to whole cache lines (0 stays 0). */
+static size_t
+RecoParallelStateStride(size_t state_size)
+{
+	return (state_size + RECO_PARALLEL_STATE_ALIGN - 1) &
+		~(size_t) (RECO_PARALLEL_STATE_ALIGN - 1);
+}
+
+/* Upper bound of the bytes the runner allocates for `threads` states of state_size. */
+size_t
+RecoParallelBytes(int threads, size_t state_size)
+{
+	if (threads < 1)
+		threads = 1;
+	return (size_t) threads * (sizeof(RecoParallelWorker) +
+							   RecoParallelStateStride(state_size)) +
+		RECO_PARALLEL_STATE_ALIGN;
+}
+
+/* Records a failure (the first one wins) and tells every thread to stop. */
+static void
+RecoParallelFail(RecoParallelRunState *run, RecoAlsStatus status)
+{
+	int			expected = RECO_ALS_OK;
+
+	__atomic_compare_exchange_n(&run->status, &expected, (int) status, false,
+								__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&run->stop, 1, __ATOMIC_RELEASE);
+}
+
+/* True if the run must stop; on the calling thread with ask_hook, also asks the hook. */
+bool
+RecoParallelPoll(RecoParallelWorker *worker, bool ask_hook)
+{
+	RecoParallelRunState *run = worker->run;
+	const RecoAlsHooks *hooks = run->job->hooks;
+
+	if (__atomic_load_n(&run->stop, __ATOMIC_ACQUIRE))
+		return true;
+	if (worker->is_caller && ask_hook && hooks != NULL &&
+		hooks->should_stop != NULL && hooks->should_stop(hooks->arg))
+	{
+		RecoParallelFail(run, RECO_ALS_STOPPED);
+		return true;
+	}
+	return false;
+}
+
+/* Takes tasks until none is left or the run stops; the caller also asks the hook. */
+static void
+RecoParallelLoop(RecoParallelWorker *worker)
+{
+	RecoParallelRunState *run = worker->run;
+	const RecoParallelJob *job = run->job;
+
+	for (;;)
+	{
+		int64_t		task;
+		RecoAlsStatus st;
+
+		if (RecoParallelPoll(worker, true))
+			break;
+		task = __atomic_fetch_add(&run->next_task, 1, __ATOMIC_RELAXED);
+		if (task >= job->n_tasks)
+			break;
+		st = job->run_task(job->arg, worker->state, task, worker);
+		if (st != RECO_ALS_OK)
+		{
+			RecoParallelFail(run, st);
+			break;
+		}
+	}
+}
+
+/* Entry point of a worker thread (started with all signals blocked). */
+static void *
+RecoParallelWorkerMain(void *arg)
+{
+	RecoParallelWorker *worker = (RecoParallelWorker *) arg;
+	RecoParallelRunState *run = worker->run;
+
+	RecoParallelLoop(worker);
+	pthread_mutex_lock(&run->mutex);
+	run->n_done++;
+	pthread_cond_signal(&run->done_cond);
+	pthread_mutex_unlock(&run->mutex);
+	return NULL;
+}
+
+/*
+ * Starts workers 1 .. threads - 1 with every signal blocked (on failure the
+ * run is told to stop); returns how many started.
+ */
+static int
+RecoParallelStart(RecoParallelWorker *workers, int threads)
+{
+	sigset_t	all,
+				old;
+	int			i,
+				started = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 1; i < threads; i++)
+	{
+		if (pthread_create(&workers[i].thread, NULL, RecoParallelWorkerMain,
+						   &workers[i]) != 0)
+		{
+			RecoParallelFail(workers[0].run, RECO_ALS_THREAD_ERROR);
+			break;
+		}
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return started;
+}
+
+/* Waits until `started` workers are done, still asking the hook, then joins them. */
+static void
+RecoParallelWait(RecoParallelWorker *workers, int started)
+{
+	RecoParallelRunState *run = workers[0].run;
+	int			i;
+
+	pthread_mutex_lock(&run->mutex);
+	while (run->n_done < started)
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += RECO_PARALLEL_WAIT_NS;
+		if (ts.tv_nsec >= RECO_NS_PER_SECOND)
+		{
+			ts.tv_sec++;
+			ts.tv_nsec -= RECO_NS_PER_SECOND;
+		}
+		pthread_cond_timedwait(&run->done_cond, &run->mutex, &ts);
+		if (run->n_done < started)
+			(void) RecoParallelPoll(&workers[0], true);
+	}
+	pthread_mutex_unlock(&run->mutex);
+	for (i = 1; i <= started; i++)
+		pthread_join(workers[i].thread, NULL);
+}
+
+/* Runs the tasks on the caller plus workers (see parallel.h and the essay above). */
+RecoAlsStatus
+RecoParallelRun(const RecoParallelJob *job)
+{
+	RecoParallelRunState run;
+	RecoParallelWorker *workers;
+	char	   *states = NULL;
+	size_t		stride = RecoParallelStateStride(job->state_size);
+	int			threads = RecoParallelThreads(job->threads, job->n_tasks);
+	int			i,
+				n_init = 0;
+	RecoAlsStatus result = RECO_ALS_OK;
+
+	workers = (RecoParallelWorker *) calloc((size_t) threads, sizeof(RecoParallelWorker));
+	if (workers == NULL)
+		return RECO_ALS_NO_MEMORY;
+	if (stride > 0 &&
+		(posix_memalign((void **) &states, RECO_PARALLEL_STATE_ALIGN,
+						stride * (size_t) threads) != 0))
+	{
+		free(workers);
+		return RECO_ALS_NO_MEMORY;
+	}
+	if (states != NULL)
+		memset(states, 0, stride * (size_t) threads);
+
+	memset(&run, 0, sizeof(run));
+	run.job = job;
+	run.status = RECO_ALS_OK;
+	for (i = 0; i < threads && result == RECO_ALS_OK; i++)
+	{
+		workers[i].run = &run;
+		workers[i].state = states != NULL ? states + stride * (size_t) i : NULL;
+		workers[i].is_caller = (i == 0);
+		n_init++;
+		if (job->init_state != NULL)
+			result = job->init_state(job->arg, workers[i].state, i);
+	}
+	if (result != RECO_ALS_OK)
+		goto cleanup;
+
+	if (threads > 1)
+	{
+		int			started;
+
+		if (pthread_mutex_init(&run.mutex, NULL) != 0)
+		{
+			result = RECO_ALS_THREAD_ERROR;
+			goto cleanup;
+		}
+		if (pthread_cond_init(&run.done_cond, NULL) != 0)
+		{
+			pthread_mutex_destroy(&run.mutex);
+			result = RECO_ALS_THREAD_ERROR;
+			goto cleanup;
+		}
+		started = RecoParallelStart(workers, threads);
+		RecoParallelLoop(&workers[0]);
+		RecoParallelWait(workers, started);
+		pthread_cond_destroy(&run.done_cond);
+		pthread_mutex_destroy(&run.mutex);
+	}
+	else
+		RecoParallelLoop(&workers[0]);
+	result = (RecoAlsStatus) __atomic_load_n(&run.status, __ATOMIC_ACQUIRE);
+
+cleanup:
+	for (i = 0; i < n_init; i++)
+		if (job->free_state != NULL)
+			job->free_state(job->arg, workers[i].state, i);
+	free(states);
+	free(workers);
+	return result;
+}
+
+/* Short English description of a status. */
+const char *
+RecoAlsStatusString(RecoAlsStatus status)
+{
+	switch (status)
+	{
+		case RECO_ALS_OK:
+			return "ok";
+		case RECO_ALS_STOPPED:
+			return "stopped on request";
+		case RECO_ALS_NO_MEMORY:
+			return "out of memory";
+		case RECO_ALS_NOT_FINITE:
+			return "a factor or the loss is not finite (NaN or infinite input or overflow)";
+		case RECO_ALS_THREAD_ERROR:
+			return "could not start a worker thread";
+		case RECO_ALS_NOT_POSITIVE_DEFINITE:
+			return "a least-squares system is not positive definite (increase regularization)";
+		case RECO_ALS_INVALID_ARGUMENT:
+			return "invalid argument";
+	}
+	return "unknown status";
+}

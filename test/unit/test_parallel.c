@@ -1,0 +1,569 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_parallel.c
+ *	  Standalone TAP unit tests of the thread runner (src/parallel.c) and of
+ *	  batch scoring through it (src/batch.c).
+ *
+ *   make unit    (builds it with the kernel sources; no PostgreSQL needed)
+ *
+ * The runner tests count what ran where; the batch tests compare the pruned,
+ * threaded top-n with a brute-force top-n of the same scores.
+ *
+ *-------------------------------------------------------------------------
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batch.h"
+#include "tap.h"
+
+#define TEST_PLAN 22
+
+/* Sleeps about `us` microseconds. */
+static void
+sleep_us(long us)
+{
+	struct timespec ts;
+
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Runner tests
+ * ------------------------------------------------------------------------
+ */
+
+/* What the test tasks share: per-task run counts, how to misbehave, the outcome. */
+typedef struct Counts
+{
+	int64_t		n;
+	int		   *runs;			/* atomic: times each task ran */
+	int			inits;			/* atomic: init_state calls */
+	int			frees;			/* atomic: free_state calls */
+	int			bad_state;		/* atomic: a task saw a state its init did not set */
+	int64_t		fail_task;		/* this task fails (-1: none) ... */
+	RecoAlsStatus fail_status;	/* ... with this status */
+	int64_t		fail_task2;		/* a second, later failure (-1: none) */
+	int			fail_init;		/* init_state fails for this thread (-1: none) */
+	long		task_us;		/* each task sleeps this long */
+	int			long_tasks;		/* tasks poll until told to stop */
+	HookState	hook;
+	/* outcome, filled by counts_run */
+	RecoAlsStatus status;
+	int64_t		once;			/* tasks that ran exactly once */
+	int64_t		ran;			/* tasks that ran at all */
+	int64_t		twice;			/* tasks that ran more than once */
+} Counts;
+
+/* Per-thread test state: the thread number init_state saw. */
+typedef struct TestState
+{
+	int			thread;
+	int			magic;
+} TestState;
+
+/* init_state of the tests: records the thread, fails where asked. */
+static RecoAlsStatus
+count_init(void *arg, void *state, int thread)
+{
+	Counts	   *c = (Counts *) arg;
+	TestState  *s = (TestState *) state;
+
+	__atomic_fetch_add(&c->inits, 1, __ATOMIC_RELAXED);
+	if (thread == c->fail_init)
+		return RECO_ALS_NO_MEMORY;
+	s->thread = thread;
+	s->magic = 12345;
+	return RECO_ALS_OK;
+}
+
+/* free_state of the tests. */
+static void
+count_free(void *arg, void *state, int thread)
+{
+	(void) state;
+	(void) thread;
+	__atomic_fetch_add(&((Counts *) arg)->frees, 1, __ATOMIC_RELAXED);
+}
+
+/* The test task: counts itself, sleeps, fails or polls as asked. */
+static RecoAlsStatus
+count_task(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
+{
+	Counts	   *c = (Counts *) arg;
+	TestState  *s = (TestState *) state;
+
+	if (s->magic != 12345)
+		__atomic_store_n(&c->bad_state, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->runs[task], 1, __ATOMIC_RELAXED);
+	if (task == c->fail_task)
+		return c->fail_status;
+	if (task == c->fail_task2)
+	{
+		sleep_us(100000);
+		return RECO_ALS_NO_MEMORY;
+	}
+	if (c->long_tasks)
+	{
+		while (!RecoParallelPoll(worker, true))
+			sleep_us(100);
+		return RECO_ALS_STOPPED;
+	}
+	if (c->task_us > 0)
+		sleep_us(c->task_us);
+	return RECO_ALS_OK;
+}
+
+/* Fresh counts: n tasks of task_us each; the hook says stop after stop_after calls (< 0: never). */
+static void
+counts_init(Counts *c, int64_t n, long task_us, long stop_after)
+{
+	memset(c, 0, sizeof(*c));
+	c->n = n;
+	c->runs = calloc(n > 0 ? n : 1, sizeof(int));
+	c->task_us = task_us;
+	c->fail_task = -1;
+	c->fail_task2 = -1;
+	c->fail_init = -1;
+	c->hook = hook_state(stop_after);
+}
+
+/* Runs the tasks on `threads` threads with the test hook, tallies the runs and frees them. */
+static void
+counts_run(Counts *c, int threads)
+{
+	RecoAlsHooks hooks = {test_hook, &c->hook};
+	RecoParallelJob job = {
+		.n_tasks = c->n, .threads = threads, .run_task = count_task,
+		.state_size = sizeof(TestState), .init_state = count_init,
+		.free_state = count_free, .arg = c, .hooks = &hooks
+	};
+	int64_t		i;
+
+	c->status = RecoParallelRun(&job);
+	for (i = 0; i < c->n; i++)
+	{
+		c->once += c->runs[i] == 1;
+		c->ran += c->runs[i] >= 1;
+		c->twice += c->runs[i] > 1;
+	}
+	free(c->runs);
+	c->runs = NULL;
+}
+
+/* Every task runs exactly once, whatever the thread count; states set up and freed once each. */
+static void
+test_each_task_once(void)
+{
+	static const int thread_counts[] = {1, 2, 3, 8};
+	int			i,
+				all = 1;
+
+	for (i = 0; i < 4; i++)
+	{
+		Counts		c;
+		int			t = thread_counts[i];
+
+		counts_init(&c, 1000, 20, -1);
+		counts_run(&c, t);
+		if (c.status != RECO_ALS_OK || c.once != c.n || c.inits != t || c.frees != t ||
+			c.bad_state || c.hook.wrong_thread || c.hook.calls < 1)
+		{
+			printf("# threads %d: status %d, once %lld, inits %d, frees %d\n", t, (int) c.status,
+				   (long long) c.once, c.inits, c.frees);
+			all = 0;
+		}
+	}
+	ok(all, "runner: every task runs exactly once with 1, 2, 3 and 8 threads, states set up and freed");
+}
+
+/* More threads than tasks, and no tasks at all. */
+static void
+test_few_tasks(void)
+{
+	Counts		c;
+
+	counts_init(&c, 3, 1000, -1);
+	counts_run(&c, 8);
+	ok(c.status == RECO_ALS_OK && c.once == 3 && c.inits == 3 && c.frees == 3,
+	   "runner: 8 threads for 3 tasks start 3 threads, each task once");
+
+	counts_init(&c, 0, 0, -1);
+	counts_run(&c, 4);
+	ok(c.status == RECO_ALS_OK && c.inits == 1 && c.frees == 1 && c.hook.calls == 1,
+	   "runner: no tasks: only the caller, which asks the hook once");
+
+	ok(RecoParallelThreads(0, 10) == 1 && RecoParallelThreads(-3, 0) == 1 &&
+	   RecoParallelThreads(4, 2) == 2 && RecoParallelThreads(4, 100) == 4 &&
+	   RecoParallelThreads(100000, INT64_MAX) == RECO_MAX_THREADS,
+	   "runner: thread count clamped to 1 .. RECO_MAX_THREADS and to the task count");
+}
+
+/* A failing task's status is returned and the tasks not yet started never start. */
+static void
+test_failure(void)
+{
+	Counts		c;
+
+	counts_init(&c, 500, 0, -1);
+	c.fail_task = 10;
+	c.fail_status = RECO_ALS_NOT_FINITE;
+	counts_run(&c, 1);
+	ok(c.status == RECO_ALS_NOT_FINITE && c.ran == 11 && c.twice == 0 && c.frees == 1,
+	   "runner: 1 thread: the failing task's status, nothing after it runs");
+
+	counts_init(&c, 5000, 200, -1);
+	c.fail_task = 40;
+	c.fail_status = RECO_ALS_NOT_POSITIVE_DEFINITE;
+	counts_run(&c, 3);
+	ok(c.status == RECO_ALS_NOT_POSITIVE_DEFINITE && c.ran < c.n && c.twice == 0 && c.frees == 3,
+	   "runner: 3 threads: the failing task's status wins and stops the rest");
+	printf("# tasks run before the stop: %lld of %lld\n", (long long) c.ran, (long long) c.n);
+
+	counts_init(&c, 100, 0, -1);
+	c.fail_task = 1;
+	c.fail_status = RECO_ALS_NOT_FINITE;
+	c.fail_task2 = 0;			/* starts first, fails 100 ms later */
+	counts_run(&c, 2);
+	ok(c.status == RECO_ALS_NOT_FINITE, "runner: the first failure wins over a later one");
+
+	counts_init(&c, 100, 0, -1);
+	c.fail_init = 2;
+	counts_run(&c, 4);
+	ok(c.status == RECO_ALS_NO_MEMORY && c.ran == 0 && c.inits == 3 && c.frees == 3,
+	   "runner: a failed init_state runs no task and frees every state it set up");
+}
+
+/* The hook stops a run, and is only ever called on the calling thread. */
+static void
+test_stop(void)
+{
+	Counts		c;
+
+	counts_init(&c, 1000, 1000, 0);
+	counts_run(&c, 2);
+	ok(c.status == RECO_ALS_STOPPED && c.hook.calls == 1 && c.ran < c.n,
+	   "runner: a hook true at once stops the run");
+
+	counts_init(&c, 5000, 200, 20);
+	counts_run(&c, 3);
+	ok(c.status == RECO_ALS_STOPPED && c.ran < c.n && c.twice == 0 && !c.hook.wrong_thread &&
+	   c.hook.calls == c.hook.stop_after + 1,
+	   "runner: a hook true mid-run stops it after that call, on the calling thread only");
+
+	/* long tasks: every thread polls inside its task until the hook says stop */
+	counts_init(&c, 50, 0, 30);
+	c.long_tasks = 1;
+	counts_run(&c, 4);
+	ok(c.status == RECO_ALS_STOPPED && !c.hook.wrong_thread &&
+	   c.hook.calls == c.hook.stop_after + 1 && c.ran <= 4,
+	   "runner: long tasks polling inside themselves are stopped by the hook");
+}
+
+/* Which pthread used each thread state. */
+typedef struct OwnerCheck
+{
+	pthread_t	owners[8];
+	int			used[8];
+	int			shared;			/* atomic: a state was used by two threads */
+} OwnerCheck;
+
+/* init_state: nothing but the thread number. */
+static RecoAlsStatus
+owner_init(void *arg, void *state, int thread)
+{
+	(void) arg;
+	*(int *) state = thread;
+	return RECO_ALS_OK;
+}
+
+/* Task: a state must always be used by the same pthread. */
+static RecoAlsStatus
+owner_task(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
+{
+	OwnerCheck *oc = (OwnerCheck *) arg;
+	int			t = *(int *) state;
+
+	(void) task;
+	(void) worker;
+	if (!oc->used[t])
+	{
+		oc->owners[t] = pthread_self();
+		oc->used[t] = 1;
+	}
+	else if (!pthread_equal(oc->owners[t], pthread_self()))
+		__atomic_store_n(&oc->shared, 1, __ATOMIC_RELAXED);
+	sleep_us(50);
+	return RECO_ALS_OK;
+}
+
+/* Each thread keeps its own state; thread 0 is the calling thread. */
+static void
+test_states(void)
+{
+	OwnerCheck	oc;
+	RecoParallelJob job = {
+		.n_tasks = 400, .threads = 8, .run_task = owner_task,
+		.state_size = sizeof(int), .init_state = owner_init, .arg = &oc
+	};
+
+	memset(&oc, 0, sizeof(oc));
+	ok(RecoParallelRun(&job) == RECO_ALS_OK && !oc.shared && oc.used[0] &&
+	   pthread_equal(oc.owners[0], pthread_self()),
+	   "runner: one state per thread, thread 0's on the calling thread (no free_state)");
+}
+
+/* ------------------------------------------------------------------------
+ * Batch scoring tests
+ * ------------------------------------------------------------------------
+ */
+
+/* Uniform in [-1, 1). */
+static float
+rnd_signed(void)
+{
+	return (float) (2.0 * rnd_uniform() - 1.0);
+}
+
+static const float *sort_norms;
+
+/* qsort order: larger norm first, then lower row (as the serving cache orders). */
+static int
+by_norm(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a;
+	int32_t		y = *(const int32_t *) b;
+
+	if (sort_norms[x] != sort_norms[y])
+		return sort_norms[x] > sort_norms[y] ? -1 : 1;
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* A batch problem: items with norms and norm order, users, exclusions; one allocation. */
+typedef struct Batch
+{
+	RecoBatchInput in;
+	char	   *mem;			/* every array below */
+	size_t		used;
+	float	   *items;
+	int64_t    *ids;
+	float	   *norms;
+	int32_t    *order;
+	int32_t    *rank;
+	float	   *users;
+	int64_t    *excl_ptr;
+	int64_t    *excl_ids;
+} Batch;
+
+/* The next `bytes` of the batch's allocation (8-byte aligned). */
+static void *
+batch_take(Batch *b, size_t bytes)
+{
+	void	   *p = b->mem + b->used;
+
+	b->used += (bytes + 7) & ~(size_t) 7;
+	return p;
+}
+
+/* Random n_users x n_items problem with k factors, a few exclusions per user. */
+static void
+make_batch(Batch *b, int64_t n_users, int64_t n_items, int k, int n)
+{
+	int64_t		i,
+				u,
+				e = 0;
+	int			j;
+
+	memset(b, 0, sizeof(*b));
+	b->mem = malloc((sizeof(float) * k + sizeof(int64_t) + sizeof(float) + 2 * sizeof(int32_t)) * n_items +
+					(sizeof(float) * k + 6 * sizeof(int64_t)) * n_users + 64);
+	b->items = batch_take(b, sizeof(float) * n_items * k);
+	b->ids = batch_take(b, sizeof(int64_t) * n_items);
+	b->norms = batch_take(b, sizeof(float) * n_items);
+	b->order = batch_take(b, sizeof(int32_t) * n_items);
+	b->rank = batch_take(b, sizeof(int32_t) * n_items);
+	b->users = batch_take(b, sizeof(float) * n_users * k);
+	b->excl_ptr = batch_take(b, sizeof(int64_t) * (n_users + 1));
+	b->excl_ids = batch_take(b, sizeof(int64_t) * n_users * 5);
+	for (i = 0; i < n_items; i++)
+	{
+		double		sq = 0.0;
+		/* a spread of norms, so the bound prunes */
+		float		scale = 0.2f + 3.0f * (float) (rnd() % 1000) / 1000.0f;
+
+		for (j = 0; j < k; j++)
+		{
+			b->items[i * k + j] = scale * rnd_signed();
+			sq += (double) b->items[i * k + j] * b->items[i * k + j];
+		}
+		b->norms[i] = (float) sqrt(sq);
+		b->ids[i] = 10 + 3 * i;
+		b->order[i] = (int32_t) i;
+	}
+	/* a few exact ties of score: item 1 repeats item 0 */
+	memcpy(b->items + k, b->items, sizeof(float) * k);
+	b->norms[1] = b->norms[0];
+	sort_norms = b->norms;
+	qsort(b->order, n_items, sizeof(int32_t), by_norm);
+	for (i = 0; i < n_items; i++)
+		b->rank[b->order[i]] = (int32_t) i;
+	b->excl_ptr[0] = 0;
+	for (u = 0; u < n_users; u++)
+	{
+		int			x,
+					n_excl = (int) (rnd() % 5);
+
+		for (j = 0; j < k; j++)
+			b->users[u * k + j] = rnd_signed();
+		for (x = 0; x < n_excl; x++)
+			/* an id of the catalogue, or (rarely) one that is not */
+			b->excl_ids[e++] = rnd() % 7 == 0 ? 1 : b->ids[rnd() % n_items];
+		b->excl_ptr[u + 1] = e;
+	}
+	b->in = (RecoBatchInput) {
+		.items = b->items, .item_ids = b->ids, .item_norms = b->norms,
+		.norm_order = b->order, .norm_rank = b->rank, .n_items = n_items, .k = k,
+		.users = b->users, .n_users = n_users, .excl_ptr = b->excl_ptr,
+		.excl_ids = b->excl_ids, .n = n, .threads = 1
+	};
+}
+
+/* True if out/found equal a brute-force top-n of every user: all items scored, exclusions removed. */
+static bool
+batch_equals_brute_force(const Batch *b, const RecoScored *out, const int *found)
+{
+	const RecoBatchInput *in = &b->in;
+	float	   *scores = malloc(sizeof(float) * in->n_items);
+	RecoScored *want = malloc(sizeof(RecoScored) * in->n);
+	bool		same = true;
+	int64_t		u;
+
+	for (u = 0; u < in->n_users && same; u++)
+	{
+		int64_t		e;
+		int			got,
+					t;
+
+		RecoAlsScoreRows(in->items, NULL, in->n_items, in->k, in->users + u * in->k, scores);
+		for (e = in->excl_ptr[u]; e < in->excl_ptr[u + 1]; e++)
+		{
+			int64_t		idx = RecoFindId(in->item_ids, in->n_items, in->excl_ids[e]);
+
+			if (idx >= 0)
+				scores[idx] = -INFINITY;
+		}
+		got = RecoTopK(scores, in->n_items, in->n, want);
+		if (got != found[u])
+			same = false;
+		for (t = 0; same && t < got; t++)
+			if (want[t].index != out[u * in->n + t].index ||
+				want[t].score != out[u * in->n + t].score)
+				same = false;
+	}
+	free(scores);
+	free(want);
+	return same;
+}
+
+/* Batch top-n through the runner: same answer for 1 and 4 threads, equal to brute force. */
+static void
+test_batch(int k, const char *label)
+{
+	Batch		b;
+	RecoScored *out1,
+			   *out4;
+	int		   *found1,
+			   *found4;
+	RecoAlsStatus s1,
+				s4;
+	int64_t		n_users = 300;
+	char		name[160];
+
+	make_batch(&b, n_users, 3000, k, 10);
+	out1 = calloc(n_users * b.in.n, sizeof(RecoScored));
+	out4 = calloc(n_users * b.in.n, sizeof(RecoScored));
+	found1 = calloc(n_users, sizeof(int));
+	found4 = calloc(n_users, sizeof(int));
+	b.in.threads = 1;
+	s1 = RecoBatchTopN(&b.in, NULL, out1, found1);
+	b.in.threads = 4;
+	s4 = RecoBatchTopN(&b.in, NULL, out4, found4);
+	snprintf(name, sizeof(name), "batch %s: 1 and 4 threads give the same top-n", label);
+	ok(s1 == RECO_ALS_OK && s4 == RECO_ALS_OK &&
+	   memcmp(found1, found4, sizeof(int) * n_users) == 0 &&
+	   memcmp(out1, out4, sizeof(RecoScored) * n_users * b.in.n) == 0, name);
+	snprintf(name, sizeof(name), "batch %s: equals a brute-force top-n (exclusions, ties)", label);
+	ok(batch_equals_brute_force(&b, out1, found1), name);
+	free(out1);
+	free(out4);
+	free(found1);
+	free(found4);
+	free(b.mem);
+}
+
+/* Batch top-n for k = 32, 12 (the portable path) and 64. */
+static void
+test_batch_ks(void)
+{
+	test_batch(32, "k=32");
+	test_batch(12, "k=12 (portable path)");
+	test_batch(64, "k=64");
+}
+
+/* Batch edge cases: one user, n larger than the catalogue, a stop, bad input. */
+static void
+test_batch_edges(void)
+{
+	Batch		b;
+	RecoScored *out;
+	int		   *found;
+	HookState	h = hook_state(0);
+	RecoAlsHooks hooks = {test_hook, &h};
+
+	make_batch(&b, 40, 25, 16, 30);
+	out = calloc(40 * 30, sizeof(RecoScored));
+	found = calloc(40, sizeof(int));
+	b.in.threads = 3;
+	ok(RecoBatchTopN(&b.in, NULL, out, found) == RECO_ALS_OK &&
+	   batch_equals_brute_force(&b, out, found) && found[0] <= 25,
+	   "batch: n larger than the catalogue gives every eligible item");
+	b.in.n_users = 1;
+	b.in.threads = 4;
+	ok(RecoBatchTopN(&b.in, NULL, out, found) == RECO_ALS_OK &&
+	   batch_equals_brute_force(&b, out, found),
+	   "batch: a single user (serving's case, rows read in place)");
+	b.in.n_users = 40;
+	ok(RecoBatchTopN(&b.in, &hooks, out, found) == RECO_ALS_STOPPED && !h.wrong_thread,
+	   "batch: the hook stops batch scoring");
+	b.in.n = 0;
+	ok(RecoBatchTopN(&b.in, NULL, out, found) == RECO_ALS_INVALID_ARGUMENT,
+	   "batch: n = 0 is an invalid argument");
+	free(out);
+	free(found);
+	free(b.mem);
+}
+
+/* Runs every test; exit status 1 if any failed. */
+int
+main(void)
+{
+	printf("1..%d\n", TEST_PLAN);
+	test_each_task_once();		/* 1 */
+	test_few_tasks();			/* 3 */
+	test_failure();				/* 4 */
+	test_stop();				/* 3 */
+	test_states();				/* 1 */
+	test_batch_ks();			/* 6 */
+	test_batch_edges();			/* 4 */
+	/* total 22 */
+	return tap_exit_status(TEST_PLAN);
+}
