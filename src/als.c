@@ -205,10 +205,10 @@ RecoPrefetchBlock(const float *Y, int k, const int32_t *idx, int cnt)
 /*
  * One pass over n entries of a row, a block at a time.  Item vectors are
  * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; if copy is set, they are
- * also copied there contiguously.  Returns RECO_ALS_STOPPED if the job was
+ * also copied there contiguously.  Returns RECO_STATUS_STOPPED if the job was
  * told to stop in the middle of a long row.
  */
-static RecoAlsStatus
+static RecoStatus
 RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			   const float *w, int64_t n, const float *v, float *out,
 			   RecoPassMode mode, float *copy)
@@ -281,9 +281,9 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			RecoParallelPoll(ctx->worker,
 							 (nblock / check_every) % RECO_HOOK_CHECK_EVERY ==
 							 RECO_HOOK_CHECK_EVERY - 1))
-			return RECO_ALS_STOPPED;
+			return RECO_STATUS_STOPPED;
 	}
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /* True if all k values are finite. */
@@ -302,11 +302,11 @@ RecoAllFinite(const float *x, int k)
  * One CG pass over a row whose first g item vectors the residual pass copies
  * to scratch and the A·p passes then read from there.
  */
-static RecoAlsStatus
+static RecoStatus
 RecoCgPass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 		   int64_t g, const float *v, float *out, RecoPassMode mode)
 {
-	RecoAlsStatus st;
+	RecoStatus st;
 
 	if (mode == RECO_PASS_RESIDUAL)
 		st = RecoSparsePass(ctx, ctx->Y, idx, w, g, v, out, mode,
@@ -314,14 +314,14 @@ RecoCgPass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	else
 		st = RecoSparsePass(ctx, ctx->s->gather, NULL, w, g, v, out, mode,
 							NULL);
-	if (st != RECO_ALS_OK)
+	if (st != RECO_STATUS_OK)
 		return st;
 	return RecoSparsePass(ctx, ctx->Y, idx + g, w + g, n - g, v, out, mode,
 						  NULL);
 }
 
 /* Conjugate-gradient update of one row, warm-started from x (implicit's least_squares_cg). */
-static RecoAlsStatus
+static RecoStatus
 RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 		  float *x)
 {
@@ -332,14 +332,14 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	float		rsold,
 				rsnew;
 	int64_t		g = 0;
-	RecoAlsStatus st;
+	RecoStatus st;
 	int			it,
 				j;
 
 	if (n == 0)
 	{
 		memset(x, 0, sizeof(float) * k);
-		return RECO_ALS_OK;
+		return RECO_STATUS_OK;
 	}
 	if ((double) n * k * sizeof(float) > RECO_GATHER_MIN_BYTES)
 		g = n < ctx->s->gather_cap ? n : ctx->s->gather_cap;
@@ -348,12 +348,12 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	for (j = 0; j < k; j++)
 		r[j] = -r[j];
 	st = RecoCgPass(ctx, idx, w, n, g, x, r, RECO_PASS_RESIDUAL);
-	if (st != RECO_ALS_OK)
+	if (st != RECO_STATUS_OK)
 		return st;
 	memcpy(p, r, sizeof(float) * k);
 	rsold = RecoDot8(r, r, k);
 	if ((double) rsold < RECO_CG_TOLERANCE)
-		return RecoAllFinite(x, k) ? RECO_ALS_OK : RECO_ALS_NOT_FINITE;
+		return RecoAllFinite(x, k) ? RECO_STATUS_OK : RECO_STATUS_NOT_FINITE;
 
 	for (it = 0; it < ctx->cg_steps; it++)
 	{
@@ -362,7 +362,7 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 		/* Ap = (YᵀY + λI) p + Σ (|c| − 1)(y·p) y, never forming A */
 		ctx->kern->symv(k, ctx->G, p, Ap);
 		st = RecoCgPass(ctx, idx, w, n, g, p, Ap, RECO_PASS_AP);
-		if (st != RECO_ALS_OK)
+		if (st != RECO_STATUS_OK)
 			return st;
 		a = rsold / RecoDot8(p, Ap, k);
 		for (j = 0; j < k; j++)
@@ -378,37 +378,37 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 			p[j] = r[j] + a * p[j];
 		rsold = rsnew;
 	}
-	return RecoAllFinite(x, k) ? RECO_ALS_OK : RECO_ALS_NOT_FINITE;
+	return RecoAllFinite(x, k) ? RECO_STATUS_OK : RECO_STATUS_NOT_FINITE;
 }
 
 /* Exact solve of one row: explicit A = G + Σ (|c| − 1) y yᵀ, b = Σ c⁺ y, Cholesky. */
-static RecoAlsStatus
+static RecoStatus
 RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 				int64_t n, float *x)
 {
 	int			k = ctx->k;
 	RecoScratch *s = ctx->s;
-	RecoAlsStatus st;
+	RecoStatus st;
 
 	if (n == 0)
 	{
 		memset(x, 0, sizeof(float) * k);
-		return RECO_ALS_OK;
+		return RECO_STATUS_OK;
 	}
 	memcpy(s->A, ctx->G, sizeof(float) * k * k);
 	memset(s->b, 0, sizeof(float) * k);
 	st = RecoSparsePass(ctx, ctx->Y, idx, w, n, NULL, s->b,
 						RECO_PASS_CHOLESKY, NULL);
-	if (st != RECO_ALS_OK)
+	if (st != RECO_STATUS_OK)
 		return st;
 	if (!ctx->kern->chol_solve(k, s->A, s->b, s->L, s->z, x))
 	{
 		/* tell a NaN input apart from a genuinely indefinite system */
 		if (!RecoAllFinite(s->A, k * k) || !RecoAllFinite(s->b, k))
-			return RECO_ALS_NOT_FINITE;
-		return RECO_ALS_NOT_POSITIVE_DEFINITE;
+			return RECO_STATUS_NOT_FINITE;
+		return RECO_STATUS_NOT_POSITIVE_DEFINITE;
 	}
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /*
@@ -458,7 +458,7 @@ RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 }
 
 /* Runner task: runs the rows of chunk number `task`; returns the first non-OK row status. */
-static RecoAlsStatus
+static RecoStatus
 RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
 	RecoJob    *job = (RecoJob *) arg;
@@ -484,10 +484,10 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		int64_t		start = rows->indptr[u];
 		int64_t		n = rows->indptr[u + 1] - start;
 		float	   *x = job->solve + (size_t) u * job->k;
-		RecoAlsStatus st = RECO_ALS_OK;
+		RecoStatus st = RECO_STATUS_OK;
 
 		if (RecoParallelPoll(worker, false))
-			return RECO_ALS_STOPPED;
+			return RECO_STATUS_STOPPED;
 		/* fetch the next row's first block while this row computes */
 		if (u + 1 < chunk->end)
 		{
@@ -513,7 +513,7 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 							&loss, &conf, &norm);
 				break;
 		}
-		if (st != RECO_ALS_OK)
+		if (st != RECO_STATUS_OK)
 			return st;
 	}
 	if (job->kind == RECO_JOB_LOSS)
@@ -522,7 +522,7 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		job->partials[3 * chunk->id + 1] = conf;
 		job->partials[3 * chunk->id + 2] = norm;
 	}
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -698,14 +698,14 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 }
 
 /* Runner init_state: allocates one thread's scratch for the job. */
-static RecoAlsStatus
+static RecoStatus
 RecoScratchInit(void *arg, void *state, int thread)
 {
 	RecoJob    *job = (RecoJob *) arg;
 
 	(void) thread;
 	return RecoScratchAlloc((RecoScratch *) state, job->k, job->gather_cap) ?
-		RECO_ALS_OK : RECO_ALS_NO_MEMORY;
+		RECO_STATUS_OK : RECO_STATUS_NO_MEMORY;
 }
 
 /* Runner free_state: frees one thread's scratch. */
@@ -722,8 +722,8 @@ RecoScratchFree(void *arg, void *state, int thread)
  * the caller plus (threads − 1) workers, and sums the loss partials in row
  * order.  Frees the chunk table and the partials on every path.
  */
-static RecoAlsStatus
-RecoJobRun(RecoJob *job, int threads, const RecoAlsHooks *hooks)
+static RecoStatus
+RecoJobRun(RecoJob *job, int threads, const RecoHooks *hooks)
 {
 	RecoParallelJob pj = {
 		.threads = threads,
@@ -736,10 +736,10 @@ RecoJobRun(RecoJob *job, int threads, const RecoAlsHooks *hooks)
 	};
 	int64_t		u,
 				max_nnz = 0;
-	RecoAlsStatus result;
+	RecoStatus result;
 
 	if (!RecoMakeChunks(job))
-		return RECO_ALS_NO_MEMORY;
+		return RECO_STATUS_NO_MEMORY;
 	for (u = 0; job->kind == RECO_JOB_CG && u < job->rows->n_rows; u++)
 		if (job->rows->indptr[u + 1] - job->rows->indptr[u] > max_nnz)
 			max_nnz = job->rows->indptr[u + 1] - job->rows->indptr[u];
@@ -753,14 +753,14 @@ RecoJobRun(RecoJob *job, int threads, const RecoAlsHooks *hooks)
 		if (job->partials == NULL)
 		{
 			free(job->chunks);
-			return RECO_ALS_NO_MEMORY;
+			return RECO_STATUS_NO_MEMORY;
 		}
 	}
 
 	pj.n_tasks = job->n_chunks;
 	result = RecoParallelRun(&pj);
 
-	if (result == RECO_ALS_OK && job->partials != NULL)
+	if (result == RECO_STATUS_OK && job->partials != NULL)
 	{
 		int64_t		c;
 
@@ -789,9 +789,9 @@ RecoJobRun(RecoJob *job, int threads, const RecoAlsHooks *hooks)
  * depends on the hooks, so the result is the same with or without them);
  * polls should_stop between blocks.  Calling thread only.
  */
-static RecoAlsStatus
+static RecoStatus
 RecoGramBlocked(const float *Y, int64_t n, int k, float *gram,
-				const RecoAlsHooks *hooks)
+				const RecoHooks *hooks)
 {
 	int64_t		block;
 	int64_t		r0;
@@ -799,7 +799,7 @@ RecoGramBlocked(const float *Y, int64_t n, int k, float *gram,
 				j;
 
 	if (k < 1)
-		return RECO_ALS_INVALID_ARGUMENT;
+		return RECO_STATUS_INVALID_ARGUMENT;
 	block = RECO_GRAM_BLOCK_WORK / ((int64_t) k * k);
 	if (block < RECO_GRAM_MIN_BLOCK_ROWS)
 		block = RECO_GRAM_MIN_BLOCK_ROWS;
@@ -812,32 +812,32 @@ RecoGramBlocked(const float *Y, int64_t n, int k, float *gram,
 					Y + (size_t) r0 * k, k, 1.0f, gram, k);
 		if (hooks != NULL && hooks->should_stop != NULL &&
 			hooks->should_stop(hooks->arg))
-			return RECO_ALS_STOPPED;
+			return RECO_STATUS_STOPPED;
 	}
 	for (i = 0; i < k; i++)
 		for (j = i + 1; j < k; j++)
 			gram[(size_t) i * k + j] = gram[(size_t) j * k + i];
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /* Allocates a k x k gram and fills it with YᵀY; on failure nothing stays allocated. */
-static RecoAlsStatus
-RecoGramNew(const float *Y, int64_t n, int k, const RecoAlsHooks *hooks,
+static RecoStatus
+RecoGramNew(const float *Y, int64_t n, int k, const RecoHooks *hooks,
 			float **gram_out)
 {
 	void	   *mem;
-	RecoAlsStatus st;
+	RecoStatus st;
 
 	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
-		return RECO_ALS_NO_MEMORY;
+		return RECO_STATUS_NO_MEMORY;
 	st = RecoGramBlocked(Y, n, k, (float *) mem, hooks);
-	if (st != RECO_ALS_OK)
+	if (st != RECO_STATUS_OK)
 	{
 		free(mem);
 		return st;
 	}
 	*gram_out = (float *) mem;
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /* Sets up a side solve or loss job over `rows` from the config. */
@@ -914,13 +914,13 @@ RecoAlsInitFactors(float *factors, int64_t n, int k, const int64_t *ids,
 }
 
 /* Solves every row of one side (CG or Cholesky), all threads, polling hooks. */
-RecoAlsStatus
+RecoStatus
 RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
-				 const RecoAlsConfig *cfg, const RecoAlsHooks *hooks)
+				 const RecoAlsConfig *cfg, const RecoHooks *hooks)
 {
 	RecoJob		job;
 	float	   *gmat;
-	RecoAlsStatus st;
+	RecoStatus st;
 	int			k,
 				j;
 
@@ -928,13 +928,13 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 		rows->n_cols < 0 || (rows->n_rows > 0 && (solve == NULL ||
 												  rows->indptr == NULL)) ||
 		(rows->n_cols > 0 && fixed == NULL))
-		return RECO_ALS_INVALID_ARGUMENT;
+		return RECO_STATUS_INVALID_ARGUMENT;
 	if (rows->n_rows == 0)
-		return RECO_ALS_OK;
+		return RECO_STATUS_OK;
 	k = cfg->factors;
 
 	st = RecoGramNew(fixed, rows->n_cols, k, hooks, &gmat);
-	if (st != RECO_ALS_OK)
+	if (st != RECO_STATUS_OK)
 		return st;
 	for (j = 0; j < k; j++)
 		gmat[(size_t) j * k + j] += cfg->regularization;
@@ -947,9 +947,9 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 }
 
 /* implicit's calculate_loss for the user side, deterministic, in double. */
-RecoAlsStatus
+RecoStatus
 RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
-			const RecoAlsConfig *cfg, const RecoAlsHooks *hooks,
+			const RecoAlsConfig *cfg, const RecoHooks *hooks,
 			double *loss_out)
 {
 	RecoJob		job;
@@ -961,17 +961,17 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 				denom;
 	int64_t		i,
 				nnz;
-	RecoAlsStatus st;
+	RecoStatus st;
 	int			k;
 
 	if (!RecoConfigOk(cfg) || users == NULL || loss_out == NULL ||
 		users->n_rows < 0 || users->n_cols < 0)
-		return RECO_ALS_INVALID_ARGUMENT;
+		return RECO_STATUS_INVALID_ARGUMENT;
 	k = cfg->factors;
 	nnz = users->n_rows > 0 ? users->indptr[users->n_rows] : 0;
 
 	st = RecoGramNew(Y, users->n_cols, k, hooks, &gram);
-	if (st != RECO_ALS_OK)
+	if (st != RECO_STATUS_OK)
 		return st;
 
 	/* |Y|² in double, on this thread */
@@ -988,7 +988,7 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 			hooks->should_stop != NULL && hooks->should_stop(hooks->arg))
 		{
 			free(gram);
-			return RECO_ALS_STOPPED;
+			return RECO_STATUS_STOPPED;
 		}
 	}
 
@@ -997,7 +997,7 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 		/* X is only read for the loss */
 		RecoJobInit(&job, RECO_JOB_LOSS, users, Y, (float *) X, gram, cfg);
 		st = RecoJobRun(&job, cfg->threads, hooks);
-		if (st != RECO_ALS_OK)
+		if (st != RECO_STATUS_OK)
 		{
 			free(gram);
 			return st;
@@ -1012,8 +1012,8 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 	denom = conf + (double) users->n_rows * (double) users->n_cols - (double) nnz;
 	*loss_out = loss / denom;
 	if (!isfinite(*loss_out))
-		return RECO_ALS_NOT_FINITE;
-	return RECO_ALS_OK;
+		return RECO_STATUS_NOT_FINITE;
+	return RECO_STATUS_OK;
 }
 
 /* What an exact single-row computation needs: G + λI, scratch, row context. */
@@ -1071,13 +1071,13 @@ RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
 					 float alpha, float regularization, float *x_out)
 {
 	RecoExactRow er;
-	RecoAlsStatus st;
+	RecoStatus st;
 
 	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, alpha, regularization))
 		return false;
 	st = RecoCholeskyRow(&er.ctx, indices, weights, n, x_out);
 	RecoExactRowFree(&er);
-	return st == RECO_ALS_OK;
+	return st == RECO_STATUS_OK;
 }
 
 /*
@@ -1105,7 +1105,7 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 		memcpy(s->A, er.greg, sizeof(float) * k * k);
 		memset(s->b, 0, sizeof(float) * k);
 		ok = RecoSparsePass(&er.ctx, fixed, indices, weights, n, NULL, s->b,
-							RECO_PASS_CHOLESKY, NULL) == RECO_ALS_OK &&
+							RECO_PASS_CHOLESKY, NULL) == RECO_STATUS_OK &&
 			er.ctx.kern->chol_solve(k, s->A, target, s->L, s->z, s->r);
 	}
 	for (i = 0; ok && i < n; i++)

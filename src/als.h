@@ -68,21 +68,21 @@ extern void RecoAlsInitFactors(float *factors, int64_t n, int k,
  * Solves every row of `rows` given the fixed factors (rows->n_cols x k),
  * updating `solve` (rows->n_rows x k) in place (CG warm-starts from it).
  * Rows without entries are set to zero, as `implicit` does.  On any status
- * other than RECO_ALS_OK the contents of `solve` are unspecified.
+ * other than RECO_STATUS_OK the contents of `solve` are unspecified.
  */
-extern RecoAlsStatus RecoAlsSolveSide(const RecoSparse *rows,
+extern RecoStatus RecoAlsSolveSide(const RecoSparse *rows,
 									  const float *fixed, float *solve,
 									  const RecoAlsConfig *cfg,
-									  const RecoAlsHooks *hooks);
+									  const RecoHooks *hooks);
 
 /*
  * Training loss of `implicit` (calculate_loss) for the user-side matrix X
  * (users->n_rows x k) and item matrix Y (users->n_cols x k), accumulated in
  * double; independent of thread count and scheduling.
  */
-extern RecoAlsStatus RecoAlsLoss(const RecoSparse *users, const float *X,
+extern RecoStatus RecoAlsLoss(const RecoSparse *users, const float *X,
 								 const float *Y, const RecoAlsConfig *cfg,
-								 const RecoAlsHooks *hooks, double *loss_out);
+								 const RecoHooks *hooks, double *loss_out);
 
 /*
  * Exact solve of one row given gram = YᵀY (k x k): the same code path as the

@@ -118,7 +118,7 @@ RecoBatchExclusions(const RecoBatchInput *in, RecoBatchWorker *wk, int64_t u0, i
  * Runner task: scores the users of block `task` tile by tile in norm order
  * into their heaps, until each is done.
  */
-static RecoAlsStatus
+static RecoStatus
 RecoBatchBlock(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
 	RecoBatchJob *job = (RecoBatchJob *) arg;
@@ -133,7 +133,7 @@ RecoBatchBlock(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	float		margin = RecoBoundMargin(k);
 
 	if (!RecoBatchExclusions(in, wk, u0, u1))
-		return RECO_ALS_NO_MEMORY;
+		return RECO_STATUS_NO_MEMORY;
 	for (u = u0; u < u1; u++)
 	{
 		const float *x = in->users + (size_t) u * k;
@@ -155,7 +155,7 @@ RecoBatchBlock(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		int64_t		i;
 
 		if (RecoParallelPoll(worker, false))
-			return RECO_ALS_STOPPED;
+			return RECO_STATUS_STOPPED;
 		/* one user: read the rows in place; several: gather the tile once for all */
 		if (n_active > 1)
 			for (i = 0; i < tn; i++)
@@ -186,11 +186,11 @@ RecoBatchBlock(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	}
 	for (u = u0; u < u1; u++)
 		RecoTopKSort(job->out + (size_t) u * in->n, job->found[u]);
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /* Runner init_state: allocates one thread's buffers in one block (a single user needs no tile). */
-static RecoAlsStatus
+static RecoStatus
 RecoBatchWorkerInit(void *arg, void *state, int thread)
 {
 	const RecoBatchInput *in = ((RecoBatchJob *) arg)->in;
@@ -203,7 +203,7 @@ RecoBatchWorkerInit(void *arg, void *state, int thread)
 					   sizeof(int64_t) * (RECO_BATCH_USERS + 1) + RECO_BATCH_USERS) != 0)
 	{
 		wk->mem = NULL;
-		return RECO_ALS_NO_MEMORY;
+		return RECO_STATUS_NO_MEMORY;
 	}
 	/* floats first (a whole number of 8-byte words), then the offsets, then the flags */
 	wk->tile = tile_floats > 0 ? (float *) wk->mem : NULL;
@@ -211,7 +211,7 @@ RecoBatchWorkerInit(void *arg, void *state, int thread)
 	wk->user_norms = wk->scores + RECO_BATCH_TILE;
 	wk->excl_ptr = (int64_t *) (wk->user_norms + RECO_BATCH_USERS);
 	wk->active = (char *) (wk->excl_ptr + RECO_BATCH_USERS + 1);
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /* Runner free_state: frees one thread's buffers. */
@@ -227,8 +227,8 @@ RecoBatchWorkerFree(void *arg, void *state, int thread)
 }
 
 /* Batch top-n of every user (see batch.h): one runner task per block of users. */
-RecoAlsStatus
-RecoBatchTopN(const RecoBatchInput *in, const RecoAlsHooks *hooks,
+RecoStatus
+RecoBatchTopN(const RecoBatchInput *in, const RecoHooks *hooks,
 			  RecoScored *out, int *found)
 {
 	RecoBatchJob job = {in, out, found};
@@ -244,6 +244,6 @@ RecoBatchTopN(const RecoBatchInput *in, const RecoAlsHooks *hooks,
 	};
 
 	if (in->n < 1 || in->k < 1 || in->k > RECO_MAX_FACTORS || in->n_users < 0 || in->n_items < 0)
-		return RECO_ALS_INVALID_ARGUMENT;
+		return RECO_STATUS_INVALID_ARGUMENT;
 	return RecoParallelRun(&pj);
 }

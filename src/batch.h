@@ -42,8 +42,8 @@ typedef struct RecoBatchInput
  * |user| x |next item| (Cauchy-Schwarz, with a margin for rounding): an
  * exact answer that usually scores a fraction of the catalogue.
  */
-extern RecoAlsStatus RecoBatchTopN(const RecoBatchInput *in,
-								   const RecoAlsHooks *hooks,
+extern RecoStatus RecoBatchTopN(const RecoBatchInput *in,
+								   const RecoHooks *hooks,
 								   RecoScored *out, int *found);
 
 #endif							/* RECO_BATCH_H */

@@ -111,9 +111,9 @@ RecoParallelBytes(int threads, size_t state_size)
 
 /* Records a failure (the first one wins) and tells every thread to stop. */
 static void
-RecoParallelFail(RecoParallelRunState *run, RecoAlsStatus status)
+RecoParallelFail(RecoParallelRunState *run, RecoStatus status)
 {
-	int			expected = RECO_ALS_OK;
+	int			expected = RECO_STATUS_OK;
 
 	__atomic_compare_exchange_n(&run->status, &expected, (int) status, false,
 								__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
@@ -125,14 +125,14 @@ bool
 RecoParallelPoll(RecoParallelWorker *worker, bool ask_hook)
 {
 	RecoParallelRunState *run = worker->run;
-	const RecoAlsHooks *hooks = run->job->hooks;
+	const RecoHooks *hooks = run->job->hooks;
 
 	if (__atomic_load_n(&run->stop, __ATOMIC_ACQUIRE))
 		return true;
 	if (worker->is_caller && ask_hook && hooks != NULL &&
 		hooks->should_stop != NULL && hooks->should_stop(hooks->arg))
 	{
-		RecoParallelFail(run, RECO_ALS_STOPPED);
+		RecoParallelFail(run, RECO_STATUS_STOPPED);
 		return true;
 	}
 	return false;
@@ -148,7 +148,7 @@ RecoParallelLoop(RecoParallelWorker *worker)
 	for (;;)
 	{
 		int64_t		task;
-		RecoAlsStatus st;
+		RecoStatus st;
 
 		if (RecoParallelPoll(worker, true))
 			break;
@@ -156,7 +156,7 @@ RecoParallelLoop(RecoParallelWorker *worker)
 		if (task >= job->n_tasks)
 			break;
 		st = job->run_task(job->arg, worker->state, task, worker);
-		if (st != RECO_ALS_OK)
+		if (st != RECO_STATUS_OK)
 		{
 			RecoParallelFail(run, st);
 			break;
@@ -198,7 +198,7 @@ RecoParallelStart(RecoParallelWorker *workers, int threads)
 		if (pthread_create(&workers[i].thread, NULL, RecoParallelWorkerMain,
 						   &workers[i]) != 0)
 		{
-			RecoParallelFail(workers[0].run, RECO_ALS_THREAD_ERROR);
+			RecoParallelFail(workers[0].run, RECO_STATUS_THREAD_ERROR);
 			break;
 		}
 		started++;
@@ -236,7 +236,7 @@ RecoParallelWait(RecoParallelWorker *workers, int started)
 }
 
 /* Runs the tasks on the caller plus workers (see parallel.h and the essay above). */
-RecoAlsStatus
+RecoStatus
 RecoParallelRun(const RecoParallelJob *job)
 {
 	RecoParallelRunState run;
@@ -246,25 +246,25 @@ RecoParallelRun(const RecoParallelJob *job)
 	int			threads = RecoParallelThreads(job->threads, job->n_tasks);
 	int			i,
 				n_init = 0;
-	RecoAlsStatus result = RECO_ALS_OK;
+	RecoStatus result = RECO_STATUS_OK;
 
 	workers = (RecoParallelWorker *) calloc((size_t) threads, sizeof(RecoParallelWorker));
 	if (workers == NULL)
-		return RECO_ALS_NO_MEMORY;
+		return RECO_STATUS_NO_MEMORY;
 	if (stride > 0 &&
 		(posix_memalign((void **) &states, RECO_PARALLEL_STATE_ALIGN,
 						stride * (size_t) threads) != 0))
 	{
 		free(workers);
-		return RECO_ALS_NO_MEMORY;
+		return RECO_STATUS_NO_MEMORY;
 	}
 	if (states != NULL)
 		memset(states, 0, stride * (size_t) threads);
 
 	memset(&run, 0, sizeof(run));
 	run.job = job;
-	run.status = RECO_ALS_OK;
-	for (i = 0; i < threads && result == RECO_ALS_OK; i++)
+	run.status = RECO_STATUS_OK;
+	for (i = 0; i < threads && result == RECO_STATUS_OK; i++)
 	{
 		workers[i].run = &run;
 		workers[i].state = states != NULL ? states + stride * (size_t) i : NULL;
@@ -273,7 +273,7 @@ RecoParallelRun(const RecoParallelJob *job)
 		if (job->init_state != NULL)
 			result = job->init_state(job->arg, workers[i].state, i);
 	}
-	if (result != RECO_ALS_OK)
+	if (result != RECO_STATUS_OK)
 		goto cleanup;
 
 	if (threads > 1)
@@ -282,13 +282,13 @@ RecoParallelRun(const RecoParallelJob *job)
 
 		if (pthread_mutex_init(&run.mutex, NULL) != 0)
 		{
-			result = RECO_ALS_THREAD_ERROR;
+			result = RECO_STATUS_THREAD_ERROR;
 			goto cleanup;
 		}
 		if (pthread_cond_init(&run.done_cond, NULL) != 0)
 		{
 			pthread_mutex_destroy(&run.mutex);
-			result = RECO_ALS_THREAD_ERROR;
+			result = RECO_STATUS_THREAD_ERROR;
 			goto cleanup;
 		}
 		started = RecoParallelStart(workers, threads);
@@ -299,7 +299,7 @@ RecoParallelRun(const RecoParallelJob *job)
 	}
 	else
 		RecoParallelLoop(&workers[0]);
-	result = (RecoAlsStatus) __atomic_load_n(&run.status, __ATOMIC_ACQUIRE);
+	result = (RecoStatus) __atomic_load_n(&run.status, __ATOMIC_ACQUIRE);
 
 cleanup:
 	for (i = 0; i < n_init; i++)
@@ -312,23 +312,23 @@ cleanup:
 
 /* Short English description of a status. */
 const char *
-RecoAlsStatusString(RecoAlsStatus status)
+RecoStatusString(RecoStatus status)
 {
 	switch (status)
 	{
-		case RECO_ALS_OK:
+		case RECO_STATUS_OK:
 			return "ok";
-		case RECO_ALS_STOPPED:
+		case RECO_STATUS_STOPPED:
 			return "stopped on request";
-		case RECO_ALS_NO_MEMORY:
+		case RECO_STATUS_NO_MEMORY:
 			return "out of memory";
-		case RECO_ALS_NOT_FINITE:
+		case RECO_STATUS_NOT_FINITE:
 			return "a factor or the loss is not finite (NaN or infinite input or overflow)";
-		case RECO_ALS_THREAD_ERROR:
+		case RECO_STATUS_THREAD_ERROR:
 			return "could not start a worker thread";
-		case RECO_ALS_NOT_POSITIVE_DEFINITE:
+		case RECO_STATUS_NOT_POSITIVE_DEFINITE:
 			return "a least-squares system is not positive definite (increase regularization)";
-		case RECO_ALS_INVALID_ARGUMENT:
+		case RECO_STATUS_INVALID_ARGUMENT:
 			return "invalid argument";
 	}
 	return "unknown status";

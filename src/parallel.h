@@ -19,36 +19,33 @@
 
 #include "reco_limits.h"
 
-/*
- * Outcome of a kernel call or of a runner task.  (The "Als" names predate
- * the runner; every threaded kernel uses them.)
- */
-typedef enum RecoAlsStatus
+/* Outcome of a kernel call or of a runner task (every threaded computation). */
+typedef enum RecoStatus
 {
-	RECO_ALS_OK,
-	RECO_ALS_STOPPED,			/* should_stop returned true */
-	RECO_ALS_NO_MEMORY,			/* malloc failed */
-	RECO_ALS_NOT_FINITE,		/* a solved value (or the loss) is NaN/Inf */
-	RECO_ALS_THREAD_ERROR,		/* pthread_create failed */
-	RECO_ALS_NOT_POSITIVE_DEFINITE, /* Cholesky failed (e.g. regularization 0) */
-	RECO_ALS_INVALID_ARGUMENT	/* factors/cg_steps out of range, NULL input */
-} RecoAlsStatus;
+	RECO_STATUS_OK,
+	RECO_STATUS_STOPPED,		/* should_stop returned true */
+	RECO_STATUS_NO_MEMORY,		/* malloc failed */
+	RECO_STATUS_NOT_FINITE,		/* a solved value (or the loss) is NaN/Inf */
+	RECO_STATUS_THREAD_ERROR,	/* pthread_create failed */
+	RECO_STATUS_NOT_POSITIVE_DEFINITE,	/* Cholesky failed (e.g. regularization 0) */
+	RECO_STATUS_INVALID_ARGUMENT	/* factors/cg_steps out of range, NULL input */
+} RecoStatus;
 
 /* Cancellation hook, called only on the calling thread. */
-typedef struct RecoAlsHooks
+typedef struct RecoHooks
 {
 	bool		(*should_stop) (void *arg); /* true => stop as soon as possible */
 	void	   *arg;
-} RecoAlsHooks;
+} RecoHooks;
 
 /* One thread of a run, as its tasks see it (opaque). */
 typedef struct RecoParallelWorker RecoParallelWorker;
 
 /*
- * Runs task number `task` with this thread's state; returns RECO_ALS_OK or
+ * Runs task number `task` with this thread's state; returns RECO_STATUS_OK or
  * the failure that stops the run.  Runs on any thread: no PostgreSQL calls.
  */
-typedef RecoAlsStatus (*RecoParallelTaskFn) (void *arg, void *state,
+typedef RecoStatus (*RecoParallelTaskFn) (void *arg, void *state,
 											 int64_t task,
 											 RecoParallelWorker *worker);
 
@@ -56,7 +53,7 @@ typedef RecoAlsStatus (*RecoParallelTaskFn) (void *arg, void *state,
  * Sets up one thread's state (zeroed before the call); runs on the calling
  * thread before any worker starts.  A non-OK status aborts the run.
  */
-typedef RecoAlsStatus (*RecoParallelInitFn) (void *arg, void *state, int thread);
+typedef RecoStatus (*RecoParallelInitFn) (void *arg, void *state, int thread);
 
 /* Releases one thread's state; calling thread, after every worker joined. */
 typedef void (*RecoParallelFreeFn) (void *arg, void *state, int thread);
@@ -72,17 +69,17 @@ typedef struct RecoParallelJob
 	RecoParallelInitFn init_state;	/* NULL: the zeroed state is enough */
 	RecoParallelFreeFn free_state;	/* NULL: nothing to release */
 	void	   *arg;			/* shared by every task, owned by the caller */
-	const RecoAlsHooks *hooks;	/* NULL: never stopped from outside */
+	const RecoHooks *hooks;	/* NULL: never stopped from outside */
 } RecoParallelJob;
 
 /*
  * Runs every task on the calling thread plus RecoParallelThreads(...) - 1
- * workers and returns RECO_ALS_OK or the first failure (a task's status,
- * RECO_ALS_STOPPED, RECO_ALS_NO_MEMORY, RECO_ALS_THREAD_ERROR).  Tasks are
+ * workers and returns RECO_STATUS_OK or the first failure (a task's status,
+ * RECO_STATUS_STOPPED, RECO_STATUS_NO_MEMORY, RECO_STATUS_THREAD_ERROR).  Tasks are
  * handed out in increasing order; every state was freed and every worker
  * joined when it returns.
  */
-extern RecoAlsStatus RecoParallelRun(const RecoParallelJob *job);
+extern RecoStatus RecoParallelRun(const RecoParallelJob *job);
 
 /* Threads a run uses: `requested` clamped to 1 .. RECO_MAX_THREADS and to n_tasks. */
 extern int	RecoParallelThreads(int requested, int64_t n_tasks);
@@ -91,13 +88,13 @@ extern int	RecoParallelThreads(int requested, int64_t n_tasks);
 extern size_t RecoParallelBytes(int threads, size_t state_size);
 
 /*
- * For long tasks: true if the run must stop (return RECO_ALS_STOPPED then).
+ * For long tasks: true if the run must stop (return RECO_STATUS_STOPPED then).
  * On the calling thread with ask_hook, also asks hooks->should_stop (and
  * stops the run if it says so); elsewhere only reads the shared flag.
  */
 extern bool RecoParallelPoll(RecoParallelWorker *worker, bool ask_hook);
 
 /* Short English text for a status, for error messages. */
-extern const char *RecoAlsStatusString(RecoAlsStatus status);
+extern const char *RecoStatusString(RecoStatus status);
 
 #endif							/* RECO_PARALLEL_H */

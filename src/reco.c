@@ -115,34 +115,34 @@ RecoInterruptPending(void *arg)
 
 /*
  * Turns the outcomes every threaded kernel can have into the right error
- * (`work` names it: "training", "batch scoring"); returns on RECO_ALS_OK.
+ * (`work` names it: "training", "batch scoring"); returns on RECO_STATUS_OK.
  * Kernel-specific outcomes are the caller's to report first.
  */
 void
-RecoReportKernelStatus(RecoAlsStatus status, const char *work)
+RecoReportKernelStatus(RecoStatus status, const char *work)
 {
 	switch (status)
 	{
-		case RECO_ALS_OK:
+		case RECO_STATUS_OK:
 			return;
-		case RECO_ALS_STOPPED:
+		case RECO_STATUS_STOPPED:
 			CHECK_FOR_INTERRUPTS();
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
 					 errmsg("%s was interrupted", work)));
 			break;
-		case RECO_ALS_NO_MEMORY:
+		case RECO_STATUS_NO_MEMORY:
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory in %s", work)));
 			break;
-		case RECO_ALS_THREAD_ERROR:
+		case RECO_STATUS_THREAD_ERROR:
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 					 errmsg("could not start the %s threads", work),
 					 errhint("Set reco.threads to 1 to run on the backend's own thread.")));
 			break;
 		default:
-			elog(ERROR, "reco: %s failed (%s), please report a bug", work, RecoAlsStatusString(status));
+			elog(ERROR, "reco: %s failed (%s), please report a bug", work, RecoStatusString(status));
 	}
 }

@@ -23,6 +23,6 @@ extern char *reco_model;		/* default model of the short recommend() */
 extern int	RecoEffectiveThreads(int requested);
 extern void RecoCheckModelName(const char *name);
 extern bool RecoInterruptPending(void *arg);
-extern void RecoReportKernelStatus(RecoAlsStatus status, const char *work);
+extern void RecoReportKernelStatus(RecoStatus status, const char *work);
 
 #endif							/* RECO_H */

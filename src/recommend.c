@@ -355,7 +355,7 @@ RecoEmitAllUsers(ReturnSetInfo *rsinfo, RecoFactorSet *items, const RecoUserSet 
 				 bool exclude_seen)
 {
 	RecoBatchInput in;
-	RecoAlsHooks hooks = {RecoInterruptPending, NULL};
+	RecoHooks hooks = {RecoInterruptPending, NULL};
 	int64		chunk,
 				u0;
 	RecoScored *top;

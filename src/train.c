@@ -70,7 +70,7 @@ typedef struct RecoTrainRun
 	const RecoTrainOptions *options;
 	RecoRows   *rows;			/* the aggregate's rows, consumed by the build */
 	RecoAlsConfig cfg;			/* the kernel's view of the options */
-	RecoAlsHooks hooks;			/* cancel/timeout polling */
+	RecoHooks hooks;			/* cancel/timeout polling */
 	int64		rows_read;
 	int64		rows_skipped;
 	int64		rows_used;
@@ -197,17 +197,17 @@ RecoCheckMemory(const RecoInteractions *sizes, void *arg)
 
 /* Turns a training kernel status into the right error; returns on success. */
 static void
-RecoCheckKernelStatus(RecoAlsStatus status, int iteration)
+RecoCheckKernelStatus(RecoStatus status, int iteration)
 {
 	switch (status)
 	{
-		case RECO_ALS_NOT_FINITE:
+		case RECO_STATUS_NOT_FINITE:
 			ereport(ERROR,
 					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
 					 errmsg("training diverged: factors are not finite after iteration %d", iteration),
 					 errhint("Use a larger regularization or a smaller alpha, or check the weights' scale.")));
 			break;
-		case RECO_ALS_NOT_POSITIVE_DEFINITE:
+		case RECO_STATUS_NOT_POSITIVE_DEFINITE:
 			ereport(ERROR,
 					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
 					 errmsg("a least-squares system is not positive definite in iteration %d", iteration),

@@ -396,7 +396,7 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	double	   *ti = bench_check(malloc(sizeof(double) * iters));
 	double	   *tt = bench_check(malloc(sizeof(double) * iters));
 	RecoAlsConfig cfg;
-	RecoAlsHooks hooks;
+	RecoHooks hooks;
 	long		polls = 0;
 	double		gflop,
 				med,
@@ -422,16 +422,16 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		double		t0 = bench_now(),
 					t1,
 					t2;
-		RecoAlsStatus st;
+		RecoStatus st;
 
 		st = RecoAlsSolveSide(&csr->sp, Y, X, &cfg, &hooks);
 		t1 = bench_now();
-		if (st == RECO_ALS_OK)
+		if (st == RECO_STATUS_OK)
 			st = RecoAlsSolveSide(&csc->sp, X, Y, &cfg, &hooks);
 		t2 = bench_now();
-		if (st != RECO_ALS_OK)
+		if (st != RECO_STATUS_OK)
 		{
-			fprintf(stderr, "solve failed: %s\n", RecoAlsStatusString(st));
+			fprintf(stderr, "solve failed: %s\n", RecoStatusString(st));
 			exit(1);
 		}
 		tu[it] = t1 - t0;
@@ -459,9 +459,9 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	{
 		double		l,
 					t0 = bench_now();
-		RecoAlsStatus st = RecoAlsLoss(&csr->sp, X, Y, &cfg, &hooks, &l);
+		RecoStatus st = RecoAlsLoss(&csr->sp, X, Y, &cfg, &hooks, &l);
 
-		printf("         loss %.6g (%s) in %.3f s\n", l, RecoAlsStatusString(st),
+		printf("         loss %.6g (%s) in %.3f s\n", l, RecoStatusString(st),
 			   bench_now() - t0);
 	}
 	fflush(stdout);

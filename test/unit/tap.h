@@ -88,7 +88,7 @@ hook_state(long stop_after)
 	return h;
 }
 
-/* The test hook (RecoAlsHooks.should_stop): arg is a HookState. */
+/* The test hook (RecoHooks.should_stop): arg is a HookState. */
 static inline bool
 test_hook(void *arg)
 {

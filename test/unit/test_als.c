@@ -325,17 +325,17 @@ rel_diff(const float *a, const float *b, int64_t n)
 }
 
 /* Runs `iters` full ALS iterations; returns the first non-OK status. */
-static RecoAlsStatus
+static RecoStatus
 train(const Problem *p, float *X, float *Y, const RecoAlsConfig *cfg,
-	  int iters, const RecoAlsHooks *hooks)
+	  int iters, const RecoHooks *hooks)
 {
 	int			it;
-	RecoAlsStatus st = RECO_ALS_OK;
+	RecoStatus st = RECO_STATUS_OK;
 
-	for (it = 0; it < iters && st == RECO_ALS_OK; it++)
+	for (it = 0; it < iters && st == RECO_STATUS_OK; it++)
 	{
 		st = RecoAlsSolveSide(&p->users, Y, X, cfg, hooks);
-		if (st == RECO_ALS_OK)
+		if (st == RECO_STATUS_OK)
 			st = RecoAlsSolveSide(&p->items, X, Y, cfg, hooks);
 	}
 	return st;
@@ -394,10 +394,10 @@ test_tiny(void)
 				want = c * 0.5 / (c * 0.25 + reg);
 	RecoAlsConfig cfg = config(1, RECO_SOLVER_CHOLESKY, 0, 1, (float) reg, (float) alpha);
 	float		gram[1];
-	RecoAlsStatus st;
+	RecoStatus st;
 
 	st = RecoAlsSolveSide(&s, y, x, &cfg, NULL);
-	ok(st == RECO_ALS_OK && fabs(x[0] - want) < 1e-6 * want,
+	ok(st == RECO_STATUS_OK && fabs(x[0] - want) < 1e-6 * want,
 	   "tiny: Cholesky gives c y / (c y^2 + lambda)");
 	diag("tiny want", want);
 	diag("tiny cholesky", x[0]);
@@ -405,7 +405,7 @@ test_tiny(void)
 	cfg.solver = RECO_SOLVER_CG;
 	cfg.cg_steps = 1;
 	st = RecoAlsSolveSide(&s, y, x, &cfg, NULL);
-	ok(st == RECO_ALS_OK && fabs(x[0] - want) < 1e-6 * want,
+	ok(st == RECO_STATUS_OK && fabs(x[0] - want) < 1e-6 * want,
 	   "tiny: one CG step from 0 is exact for k = 1");
 	RecoAlsGram(y, 1, 1, gram);
 	ok(RecoAlsSolveRowExact(gram, y, 1, ix, w, 1, (float) alpha, (float) reg, xe) &&
@@ -415,7 +415,7 @@ test_tiny(void)
 	cfg.solver = RECO_SOLVER_CHOLESKY;
 	st = RecoAlsSolveSide(&s, y, x, &cfg, NULL);
 	want = 0.3 * 0.5 / (0.3 * 0.25 + reg);
-	ok(st == RECO_ALS_OK && fabs(x[0] - want) < 1e-5 * want,
+	ok(st == RECO_STATUS_OK && fabs(x[0] - want) < 1e-5 * want,
 	   "tiny: confidence below 1 (alpha 0.1) is still preference 1");
 }
 
@@ -467,7 +467,7 @@ test_solvers(int k, const char *label)
 				cgdiff,
 				refdiff;
 	RecoAlsConfig cfg;
-	RecoAlsStatus st1,
+	RecoStatus st1,
 				st2,
 				st3;
 	char		name[200];
@@ -498,7 +498,7 @@ test_solvers(int k, const char *label)
 			worst = res;
 	}
 	snprintf(name, sizeof(name), "%s: Cholesky rows solve the normal equations (double residual)", label);
-	ok(st1 == RECO_ALS_OK && worst < 1e-4, name);
+	ok(st1 == RECO_STATUS_OK && worst < 1e-4, name);
 	diag("worst relative residual", worst);
 
 	cfg.solver = RECO_SOLVER_CG;
@@ -506,7 +506,7 @@ test_solvers(int k, const char *label)
 	st2 = RecoAlsSolveSide(&p.users, Y, Xg, &cfg, NULL);
 	cgdiff = rel_diff(Xg, Xc, p.m * k);
 	snprintf(name, sizeof(name), "%s: CG with many steps converges to the Cholesky solution", label);
-	ok(st2 == RECO_ALS_OK && cgdiff < 2e-3, name);
+	ok(st2 == RECO_STATUS_OK && cgdiff < 2e-3, name);
 	diag("max relative difference", cgdiff);
 
 	/* 3 CG steps against implicit's algorithm run in double */
@@ -528,7 +528,7 @@ test_solvers(int k, const char *label)
 		}
 	}
 	snprintf(name, sizeof(name), "%s: 3 warm-started CG steps match implicit's least_squares_cg", label);
-	ok(st3 == RECO_ALS_OK && refdiff < 1e-2, name);
+	ok(st3 == RECO_STATUS_OK && refdiff < 1e-2, name);
 	diag("max relative difference", refdiff);
 
 	free(A);
@@ -556,14 +556,14 @@ test_loss(void)
 				prev = INFINITY,
 				want;
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CHOLESKY, 3, 1, 0.5f, 3.0f);
-	RecoAlsStatus st;
+	RecoStatus st;
 
 	make_problem(&p, 60, 40, 0.2, 1, 5);
 	init_factors(&p, k, &X, &Y, 1);
 	(void) train(&p, X, Y, &cfg, 1, NULL);
 	st = RecoAlsLoss(&p.users, X, Y, &cfg, NULL, &l);
 	want = ref_loss(&p, X, Y, k, 0.5, 3.0);
-	ok(st == RECO_ALS_OK && fabs(l - want) < 1e-6 * fabs(want) + 1e-9,
+	ok(st == RECO_STATUS_OK && fabs(l - want) < 1e-6 * fabs(want) + 1e-9,
 	   "loss: equals brute force over all pairs (with negative feedback)");
 	diag("loss", l);
 	diag("brute force", want);
@@ -572,7 +572,7 @@ test_loss(void)
 	{
 		(void) train(&p, X, Y, &cfg, 1, NULL);
 		st = RecoAlsLoss(&p.users, X, Y, &cfg, NULL, &l);
-		if (st != RECO_ALS_OK || l > prev * (1 + 1e-6))
+		if (st != RECO_STATUS_OK || l > prev * (1 + 1e-6))
 			monotone = 0;
 		prev = l;
 	}
@@ -600,7 +600,7 @@ test_determinism(void)
 	RecoAlsConfig c1 = config(k, RECO_SOLVER_CG, 3, 1, 0.05f, 1.0f);
 	RecoAlsConfig c2 = c1,
 				c3 = c1;
-	RecoAlsStatus s1,
+	RecoStatus s1,
 				s2,
 				s3;
 
@@ -614,7 +614,7 @@ test_determinism(void)
 	s1 = train(&p, X1, Y1, &c1, 3, NULL);
 	s2 = train(&p, X2, Y2, &c2, 3, NULL);
 	s3 = train(&p, X3, Y3, &c3, 3, NULL);
-	ok(s1 == RECO_ALS_OK && s2 == RECO_ALS_OK && s3 == RECO_ALS_OK &&
+	ok(s1 == RECO_STATUS_OK && s2 == RECO_STATUS_OK && s3 == RECO_STATUS_OK &&
 	   memcmp(X1, X2, sizeof(float) * p.m * k) == 0 &&
 	   memcmp(Y1, Y2, sizeof(float) * p.n * k) == 0 &&
 	   memcmp(X1, X3, sizeof(float) * p.m * k) == 0 &&
@@ -623,21 +623,21 @@ test_determinism(void)
 	s1 = RecoAlsLoss(&p.users, X1, Y1, &c1, NULL, &l1);
 	s2 = RecoAlsLoss(&p.users, X1, Y1, &c2, NULL, &l2);
 	s3 = RecoAlsLoss(&p.users, X1, Y1, &c3, NULL, &l3);
-	ok(s1 == RECO_ALS_OK && s2 == RECO_ALS_OK && s3 == RECO_ALS_OK &&
+	ok(s1 == RECO_STATUS_OK && s2 == RECO_STATUS_OK && s3 == RECO_STATUS_OK &&
 	   memcmp(&l1, &l2, sizeof(double)) == 0 && memcmp(&l1, &l3, sizeof(double)) == 0,
 	   "determinism: loss bit-identical with 1, 2 and 3 threads");
 	free(X2);
 	free(Y2);
 	init_factors(&p, k, &X2, &Y2, 9);
 	s2 = train(&p, X2, Y2, &c2, 3, NULL);
-	ok(s2 == RECO_ALS_OK && memcmp(X1, X2, sizeof(float) * p.m * k) == 0 &&
+	ok(s2 == RECO_STATUS_OK && memcmp(X1, X2, sizeof(float) * p.m * k) == 0 &&
 	   memcmp(Y1, Y2, sizeof(float) * p.n * k) == 0,
 	   "determinism: same seed, same threads, rerun bit-identical");
 
 	c1.solver = c2.solver = RECO_SOLVER_CHOLESKY;
 	s1 = RecoAlsSolveSide(&p.items, X1, Y1, &c1, NULL);
 	s2 = RecoAlsSolveSide(&p.items, X1, Y2, &c2, NULL);
-	ok(s1 == RECO_ALS_OK && s2 == RECO_ALS_OK &&
+	ok(s1 == RECO_STATUS_OK && s2 == RECO_STATUS_OK &&
 	   memcmp(Y1, Y2, sizeof(float) * p.n * k) == 0,
 	   "determinism: Cholesky side bit-identical with 1 and 2 threads");
 	free(X1);
@@ -743,9 +743,9 @@ test_stop(void)
 			   *Y;
 	int			k = 32;
 	HookState	h;
-	RecoAlsHooks hooks = {test_hook, &h};
+	RecoHooks hooks = {test_hook, &h};
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 2, 0.05f, 1.0f);
-	RecoAlsStatus st;
+	RecoStatus st;
 	double		l;
 	long		total_calls;
 
@@ -755,28 +755,28 @@ test_stop(void)
 	h = hook_state(-1);
 	st = train(&p, X, Y, &cfg, 1, &hooks);
 	total_calls = h.calls;
-	ok(st == RECO_ALS_OK && h.calls > 2 && !h.wrong_thread,
+	ok(st == RECO_STATUS_OK && h.calls > 2 && !h.wrong_thread,
 	   "stop: hook polled repeatedly, only on the calling thread");
 	diag("polls in one iteration", (double) total_calls);
 
 	h.calls = 0;
 	h.stop_after = 0;
-	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, &hooks) == RECO_ALS_STOPPED,
-	   "stop: should_stop true at once => RECO_ALS_STOPPED (2 threads)");
+	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, &hooks) == RECO_STATUS_STOPPED,
+	   "stop: should_stop true at once => RECO_STATUS_STOPPED (2 threads)");
 	cfg.threads = 1;
 	h.calls = 0;
-	ok(RecoAlsSolveSide(&p.items, X, Y, &cfg, &hooks) == RECO_ALS_STOPPED,
-	   "stop: should_stop true at once => RECO_ALS_STOPPED (1 thread)");
+	ok(RecoAlsSolveSide(&p.items, X, Y, &cfg, &hooks) == RECO_STATUS_STOPPED,
+	   "stop: should_stop true at once => RECO_STATUS_STOPPED (1 thread)");
 	h.calls = 0;
-	ok(RecoAlsLoss(&p.users, X, Y, &cfg, &hooks, &l) == RECO_ALS_STOPPED,
-	   "stop: loss returns RECO_ALS_STOPPED");
+	ok(RecoAlsLoss(&p.users, X, Y, &cfg, &hooks, &l) == RECO_STATUS_STOPPED,
+	   "stop: loss returns RECO_STATUS_STOPPED");
 
 	cfg.threads = 2;
 	h.calls = 0;
 	h.stop_after = total_calls / 4 > 1 ? total_calls / 4 : 1;
 	st = RecoAlsSolveSide(&p.users, Y, X, &cfg, &hooks);
-	ok(st == RECO_ALS_STOPPED && h.calls == h.stop_after + 1 && !h.wrong_thread,
-	   "stop: stopping mid-run returns RECO_ALS_STOPPED after that poll");
+	ok(st == RECO_STATUS_STOPPED && h.calls == h.stop_after + 1 && !h.wrong_thread,
+	   "stop: stopping mid-run returns RECO_STATUS_STOPPED after that poll");
 	free(X);
 	free(Y);
 	free_problem(&p);
@@ -802,9 +802,9 @@ test_long_row(void)
 	int64_t    *ids = malloc(sizeof(int64_t) * n);
 	RecoSparse	s;
 	HookState	h;
-	RecoAlsHooks hooks = {test_hook, &h};
+	RecoHooks hooks = {test_hook, &h};
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.05f, 1.0f);
-	RecoAlsStatus st;
+	RecoStatus st;
 
 	for (i = 0; i < n; i++)
 	{
@@ -820,7 +820,7 @@ test_long_row(void)
 	s.weights = w;
 	h = hook_state(-1);
 	st = RecoAlsSolveSide(&s, F, x, &cfg, &hooks);
-	ok(st == RECO_ALS_OK && h.calls >= before_row + 1 + 4,
+	ok(st == RECO_STATUS_OK && h.calls >= before_row + 1 + 4,
 	   "long row: should_stop polled inside a single 300,000-entry row (CG)");
 	diag("polls", (double) h.calls);
 	diag("polls outside the row", (double) before_row + 1);
@@ -828,7 +828,7 @@ test_long_row(void)
 	h.stop_after = before_row + 1;
 	cfg.solver = RECO_SOLVER_CHOLESKY;
 	st = RecoAlsSolveSide(&s, F, x, &cfg, &hooks);
-	ok(st == RECO_ALS_STOPPED && h.calls == before_row + 2,
+	ok(st == RECO_STATUS_STOPPED && h.calls == before_row + 2,
 	   "long row: a stop requested inside the row is honoured (Cholesky)");
 	free(ix);
 	free(w);
@@ -836,7 +836,7 @@ test_long_row(void)
 	free(ids);
 }
 
-/* NaN or infinite inputs give RECO_ALS_NOT_FINITE; empty rows give zeros. */
+/* NaN or infinite inputs give RECO_STATUS_NOT_FINITE; empty rows give zeros. */
 static void
 test_not_finite(void)
 {
@@ -860,7 +860,7 @@ test_not_finite(void)
 			empty = u;
 			break;
 		}
-	ok(train(&p, X, Y, &cfg, 1, NULL) == RECO_ALS_OK && empty >= 0,
+	ok(train(&p, X, Y, &cfg, 1, NULL) == RECO_STATUS_OK && empty >= 0,
 	   "finite: clean input trains (and has an empty user)");
 	for (j = 0; j < k; j++)
 		if (X[empty * k + j] != 0.0f)
@@ -869,24 +869,24 @@ test_not_finite(void)
 
 	saved = p.rw[p.rp[p.m] / 2];
 	p.rw[p.rp[p.m] / 2] = NAN;
-	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_ALS_NOT_FINITE,
-	   "finite: NaN weight => RECO_ALS_NOT_FINITE (CG)");
+	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_STATUS_NOT_FINITE,
+	   "finite: NaN weight => RECO_STATUS_NOT_FINITE (CG)");
 	cfg.solver = RECO_SOLVER_CHOLESKY;
-	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_ALS_NOT_FINITE,
-	   "finite: NaN weight => RECO_ALS_NOT_FINITE (Cholesky)");
-	ok(RecoAlsLoss(&p.users, X, Y, &cfg, NULL, &l) == RECO_ALS_NOT_FINITE,
-	   "finite: NaN weight => loss RECO_ALS_NOT_FINITE");
+	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_STATUS_NOT_FINITE,
+	   "finite: NaN weight => RECO_STATUS_NOT_FINITE (Cholesky)");
+	ok(RecoAlsLoss(&p.users, X, Y, &cfg, NULL, &l) == RECO_STATUS_NOT_FINITE,
+	   "finite: NaN weight => loss RECO_STATUS_NOT_FINITE");
 	p.rw[p.rp[p.m] / 2] = saved;
 	free(X);
 	free(Y);
 	init_factors(&p, k, &X, &Y, 4);
 	Y[3 * k + 1] = INFINITY;
 	cfg.solver = RECO_SOLVER_CG;
-	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_ALS_NOT_FINITE,
-	   "finite: infinite fixed factor => RECO_ALS_NOT_FINITE");
+	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_STATUS_NOT_FINITE,
+	   "finite: infinite fixed factor => RECO_STATUS_NOT_FINITE");
 	cfg.factors = 0;
-	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_ALS_INVALID_ARGUMENT,
-	   "config: factors 0 => RECO_ALS_INVALID_ARGUMENT");
+	ok(RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL) == RECO_STATUS_INVALID_ARGUMENT,
+	   "config: factors 0 => RECO_STATUS_INVALID_ARGUMENT");
 	cfg.factors = 64;
 	cfg.threads = 2;
 	ok(RecoAlsScratchBytes(&cfg, 1000) > (size_t) 2 * 64 * 64 * 8,

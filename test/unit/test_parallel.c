@@ -51,14 +51,14 @@ typedef struct Counts
 	int			frees;			/* atomic: free_state calls */
 	int			bad_state;		/* atomic: a task saw a state its init did not set */
 	int64_t		fail_task;		/* this task fails (-1: none) ... */
-	RecoAlsStatus fail_status;	/* ... with this status */
+	RecoStatus fail_status;	/* ... with this status */
 	int64_t		fail_task2;		/* a second, later failure (-1: none) */
 	int			fail_init;		/* init_state fails for this thread (-1: none) */
 	long		task_us;		/* each task sleeps this long */
 	int			long_tasks;		/* tasks poll until told to stop */
 	HookState	hook;
 	/* outcome, filled by counts_run */
-	RecoAlsStatus status;
+	RecoStatus status;
 	int64_t		once;			/* tasks that ran exactly once */
 	int64_t		ran;			/* tasks that ran at all */
 	int64_t		twice;			/* tasks that ran more than once */
@@ -72,7 +72,7 @@ typedef struct TestState
 } TestState;
 
 /* init_state of the tests: records the thread, fails where asked. */
-static RecoAlsStatus
+static RecoStatus
 count_init(void *arg, void *state, int thread)
 {
 	Counts	   *c = (Counts *) arg;
@@ -80,10 +80,10 @@ count_init(void *arg, void *state, int thread)
 
 	__atomic_fetch_add(&c->inits, 1, __ATOMIC_RELAXED);
 	if (thread == c->fail_init)
-		return RECO_ALS_NO_MEMORY;
+		return RECO_STATUS_NO_MEMORY;
 	s->thread = thread;
 	s->magic = 12345;
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /* free_state of the tests. */
@@ -96,7 +96,7 @@ count_free(void *arg, void *state, int thread)
 }
 
 /* The test task: counts itself, sleeps, fails or polls as asked. */
-static RecoAlsStatus
+static RecoStatus
 count_task(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
 	Counts	   *c = (Counts *) arg;
@@ -110,17 +110,17 @@ count_task(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	if (task == c->fail_task2)
 	{
 		sleep_us(100000);
-		return RECO_ALS_NO_MEMORY;
+		return RECO_STATUS_NO_MEMORY;
 	}
 	if (c->long_tasks)
 	{
 		while (!RecoParallelPoll(worker, true))
 			sleep_us(100);
-		return RECO_ALS_STOPPED;
+		return RECO_STATUS_STOPPED;
 	}
 	if (c->task_us > 0)
 		sleep_us(c->task_us);
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /* Fresh counts: n tasks of task_us each; the hook says stop after stop_after calls (< 0: never). */
@@ -141,7 +141,7 @@ counts_init(Counts *c, int64_t n, long task_us, long stop_after)
 static void
 counts_run(Counts *c, int threads)
 {
-	RecoAlsHooks hooks = {test_hook, &c->hook};
+	RecoHooks hooks = {test_hook, &c->hook};
 	RecoParallelJob job = {
 		.n_tasks = c->n, .threads = threads, .run_task = count_task,
 		.state_size = sizeof(TestState), .init_state = count_init,
@@ -175,7 +175,7 @@ test_each_task_once(void)
 
 		counts_init(&c, 1000, 20, -1);
 		counts_run(&c, t);
-		if (c.status != RECO_ALS_OK || c.once != c.n || c.inits != t || c.frees != t ||
+		if (c.status != RECO_STATUS_OK || c.once != c.n || c.inits != t || c.frees != t ||
 			c.bad_state || c.hook.wrong_thread || c.hook.calls < 1)
 		{
 			printf("# threads %d: status %d, once %lld, inits %d, frees %d\n", t, (int) c.status,
@@ -194,12 +194,12 @@ test_few_tasks(void)
 
 	counts_init(&c, 3, 1000, -1);
 	counts_run(&c, 8);
-	ok(c.status == RECO_ALS_OK && c.once == 3 && c.inits == 3 && c.frees == 3,
+	ok(c.status == RECO_STATUS_OK && c.once == 3 && c.inits == 3 && c.frees == 3,
 	   "runner: 8 threads for 3 tasks start 3 threads, each task once");
 
 	counts_init(&c, 0, 0, -1);
 	counts_run(&c, 4);
-	ok(c.status == RECO_ALS_OK && c.inits == 1 && c.frees == 1 && c.hook.calls == 1,
+	ok(c.status == RECO_STATUS_OK && c.inits == 1 && c.frees == 1 && c.hook.calls == 1,
 	   "runner: no tasks: only the caller, which asks the hook once");
 
 	ok(RecoParallelThreads(0, 10) == 1 && RecoParallelThreads(-3, 0) == 1 &&
@@ -216,30 +216,30 @@ test_failure(void)
 
 	counts_init(&c, 500, 0, -1);
 	c.fail_task = 10;
-	c.fail_status = RECO_ALS_NOT_FINITE;
+	c.fail_status = RECO_STATUS_NOT_FINITE;
 	counts_run(&c, 1);
-	ok(c.status == RECO_ALS_NOT_FINITE && c.ran == 11 && c.twice == 0 && c.frees == 1,
+	ok(c.status == RECO_STATUS_NOT_FINITE && c.ran == 11 && c.twice == 0 && c.frees == 1,
 	   "runner: 1 thread: the failing task's status, nothing after it runs");
 
 	counts_init(&c, 5000, 200, -1);
 	c.fail_task = 40;
-	c.fail_status = RECO_ALS_NOT_POSITIVE_DEFINITE;
+	c.fail_status = RECO_STATUS_NOT_POSITIVE_DEFINITE;
 	counts_run(&c, 3);
-	ok(c.status == RECO_ALS_NOT_POSITIVE_DEFINITE && c.ran < c.n && c.twice == 0 && c.frees == 3,
+	ok(c.status == RECO_STATUS_NOT_POSITIVE_DEFINITE && c.ran < c.n && c.twice == 0 && c.frees == 3,
 	   "runner: 3 threads: the failing task's status wins and stops the rest");
 	printf("# tasks run before the stop: %lld of %lld\n", (long long) c.ran, (long long) c.n);
 
 	counts_init(&c, 100, 0, -1);
 	c.fail_task = 1;
-	c.fail_status = RECO_ALS_NOT_FINITE;
+	c.fail_status = RECO_STATUS_NOT_FINITE;
 	c.fail_task2 = 0;			/* starts first, fails 100 ms later */
 	counts_run(&c, 2);
-	ok(c.status == RECO_ALS_NOT_FINITE, "runner: the first failure wins over a later one");
+	ok(c.status == RECO_STATUS_NOT_FINITE, "runner: the first failure wins over a later one");
 
 	counts_init(&c, 100, 0, -1);
 	c.fail_init = 2;
 	counts_run(&c, 4);
-	ok(c.status == RECO_ALS_NO_MEMORY && c.ran == 0 && c.inits == 3 && c.frees == 3,
+	ok(c.status == RECO_STATUS_NO_MEMORY && c.ran == 0 && c.inits == 3 && c.frees == 3,
 	   "runner: a failed init_state runs no task and frees every state it set up");
 }
 
@@ -251,12 +251,12 @@ test_stop(void)
 
 	counts_init(&c, 1000, 1000, 0);
 	counts_run(&c, 2);
-	ok(c.status == RECO_ALS_STOPPED && c.hook.calls == 1 && c.ran < c.n,
+	ok(c.status == RECO_STATUS_STOPPED && c.hook.calls == 1 && c.ran < c.n,
 	   "runner: a hook true at once stops the run");
 
 	counts_init(&c, 5000, 200, 20);
 	counts_run(&c, 3);
-	ok(c.status == RECO_ALS_STOPPED && c.ran < c.n && c.twice == 0 && !c.hook.wrong_thread &&
+	ok(c.status == RECO_STATUS_STOPPED && c.ran < c.n && c.twice == 0 && !c.hook.wrong_thread &&
 	   c.hook.calls == c.hook.stop_after + 1,
 	   "runner: a hook true mid-run stops it after that call, on the calling thread only");
 
@@ -264,7 +264,7 @@ test_stop(void)
 	counts_init(&c, 50, 0, 30);
 	c.long_tasks = 1;
 	counts_run(&c, 4);
-	ok(c.status == RECO_ALS_STOPPED && !c.hook.wrong_thread &&
+	ok(c.status == RECO_STATUS_STOPPED && !c.hook.wrong_thread &&
 	   c.hook.calls == c.hook.stop_after + 1 && c.ran <= 4,
 	   "runner: long tasks polling inside themselves are stopped by the hook");
 }
@@ -278,16 +278,16 @@ typedef struct OwnerCheck
 } OwnerCheck;
 
 /* init_state: nothing but the thread number. */
-static RecoAlsStatus
+static RecoStatus
 owner_init(void *arg, void *state, int thread)
 {
 	(void) arg;
 	*(int *) state = thread;
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /* Task: a state must always be used by the same pthread. */
-static RecoAlsStatus
+static RecoStatus
 owner_task(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
 	OwnerCheck *oc = (OwnerCheck *) arg;
@@ -303,7 +303,7 @@ owner_task(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	else if (!pthread_equal(oc->owners[t], pthread_self()))
 		__atomic_store_n(&oc->shared, 1, __ATOMIC_RELAXED);
 	sleep_us(50);
-	return RECO_ALS_OK;
+	return RECO_STATUS_OK;
 }
 
 /* Each thread keeps its own state; thread 0 is the calling thread. */
@@ -317,7 +317,7 @@ test_states(void)
 	};
 
 	memset(&oc, 0, sizeof(oc));
-	ok(RecoParallelRun(&job) == RECO_ALS_OK && !oc.shared && oc.used[0] &&
+	ok(RecoParallelRun(&job) == RECO_STATUS_OK && !oc.shared && oc.used[0] &&
 	   pthread_equal(oc.owners[0], pthread_self()),
 	   "runner: one state per thread, thread 0's on the calling thread (no free_state)");
 }
@@ -483,7 +483,7 @@ test_batch(int k, const char *label)
 			   *out4;
 	int		   *found1,
 			   *found4;
-	RecoAlsStatus s1,
+	RecoStatus s1,
 				s4;
 	int64_t		n_users = 300;
 	char		name[160];
@@ -498,7 +498,7 @@ test_batch(int k, const char *label)
 	b.in.threads = 4;
 	s4 = RecoBatchTopN(&b.in, NULL, out4, found4);
 	snprintf(name, sizeof(name), "batch %s: 1 and 4 threads give the same top-n", label);
-	ok(s1 == RECO_ALS_OK && s4 == RECO_ALS_OK &&
+	ok(s1 == RECO_STATUS_OK && s4 == RECO_STATUS_OK &&
 	   memcmp(found1, found4, sizeof(int) * n_users) == 0 &&
 	   memcmp(out1, out4, sizeof(RecoScored) * n_users * b.in.n) == 0, name);
 	snprintf(name, sizeof(name), "batch %s: equals a brute-force top-n (exclusions, ties)", label);
@@ -527,25 +527,25 @@ test_batch_edges(void)
 	RecoScored *out;
 	int		   *found;
 	HookState	h = hook_state(0);
-	RecoAlsHooks hooks = {test_hook, &h};
+	RecoHooks hooks = {test_hook, &h};
 
 	make_batch(&b, 40, 25, 16, 30);
 	out = calloc(40 * 30, sizeof(RecoScored));
 	found = calloc(40, sizeof(int));
 	b.in.threads = 3;
-	ok(RecoBatchTopN(&b.in, NULL, out, found) == RECO_ALS_OK &&
+	ok(RecoBatchTopN(&b.in, NULL, out, found) == RECO_STATUS_OK &&
 	   batch_equals_brute_force(&b, out, found) && found[0] <= 25,
 	   "batch: n larger than the catalogue gives every eligible item");
 	b.in.n_users = 1;
 	b.in.threads = 4;
-	ok(RecoBatchTopN(&b.in, NULL, out, found) == RECO_ALS_OK &&
+	ok(RecoBatchTopN(&b.in, NULL, out, found) == RECO_STATUS_OK &&
 	   batch_equals_brute_force(&b, out, found),
 	   "batch: a single user (serving's case, rows read in place)");
 	b.in.n_users = 40;
-	ok(RecoBatchTopN(&b.in, &hooks, out, found) == RECO_ALS_STOPPED && !h.wrong_thread,
+	ok(RecoBatchTopN(&b.in, &hooks, out, found) == RECO_STATUS_STOPPED && !h.wrong_thread,
 	   "batch: the hook stops batch scoring");
 	b.in.n = 0;
-	ok(RecoBatchTopN(&b.in, NULL, out, found) == RECO_ALS_INVALID_ARGUMENT,
+	ok(RecoBatchTopN(&b.in, NULL, out, found) == RECO_STATUS_INVALID_ARGUMENT,
 	   "batch: n = 0 is an invalid argument");
 	free(out);
 	free(found);
