@@ -10,7 +10,9 @@
  *	 2. builds the user-major matrix (CSR) by two stable counting sorts, first
  *		by item then by user, so every user's items come out ascending with
  *		duplicates adjacent in input order; duplicates are summed in place;
- *	 3. builds the item-major matrix (CSC) from the CSR by one counting sort.
+ *	 3. drops the pairs whose summed weight is 0 (bought 2, returned 2; or a
+ *		weight-0 row), and the users and items left with no pair;
+ *	 4. builds the item-major matrix (CSC) from the CSR by one counting sort.
  * Everything is O(rows) except sorting the distinct ids, so 10M rows build in
  * well under a second.  All memory is palloc'd in the caller's context (huge
  * allocations allowed); the raw rows are released as soon as they are used.
@@ -220,6 +222,79 @@ RecoPrefixSum(int64 *offsets, int64 n)
 }
 
 /*
+ * Drops the pairs of the CSR (not yet the CSC) whose summed weight is 0, as
+ * if they had never been read, then the users and items left with no pair
+ * (the id maps stay ascending; the initial factors are seeded per id, so the
+ * others' do not change).  Does nothing when no pair is zero.
+ */
+static void
+RecoDropNetZero(RecoInteractions *out)
+{
+	int64		nnz = 0;
+	int64		u,
+				p,
+				i,
+				n;
+	int32	   *new_index;
+	int64	   *count;
+
+	for (u = 0; u < out->n_users; u++)
+	{
+		int64		begin = out->user_indptr[u];
+		int64		end = out->user_indptr[u + 1];
+
+		out->user_indptr[u] = nnz;
+		for (p = begin; p < end; p++)
+		{
+			if (out->user_weights[p] == 0)
+				continue;
+			out->user_items[nnz] = out->user_items[p];
+			out->user_weights[nnz] = out->user_weights[p];
+			nnz++;
+		}
+	}
+	out->user_indptr[out->n_users] = nnz;
+	out->pairs_net_zero = out->nnz - nnz;
+	out->nnz = nnz;
+	if (out->pairs_net_zero == 0)
+		return;
+
+	/* users with no pair left (indptr and ids shift down in place) */
+	n = 0;
+	for (u = 0; u < out->n_users; u++)
+	{
+		int64		begin = out->user_indptr[u];
+
+		if (out->user_indptr[u + 1] == begin)
+			continue;
+		out->user_ids[n] = out->user_ids[u];
+		out->user_indptr[n] = begin;
+		n++;
+	}
+	out->user_indptr[n] = nnz;
+	out->n_users = n;
+
+	/* items with no pair left */
+	count = RecoAllocArray(out->n_items, sizeof(int64));
+	memset(count, 0, sizeof(int64) * out->n_items);
+	for (p = 0; p < nnz; p++)
+		count[out->user_items[p]]++;
+	new_index = RecoAllocArray(out->n_items, sizeof(int32));
+	n = 0;
+	for (i = 0; i < out->n_items; i++)
+	{
+		new_index[i] = (int32) n;
+		if (count[i] > 0)
+			out->item_ids[n++] = out->item_ids[i];
+	}
+	for (p = 0; p < nnz; p++)
+		out->user_items[p] = new_index[out->user_items[p]];
+	out->n_items = n;
+	pfree(count);
+	pfree(new_index);
+}
+
+/*
  * Builds both matrices from the raw rows and releases the raw rows.  The id
  * maps come first: check_sizes(out, arg) is then called with n_users and
  * n_items known, before the big arrays are allocated, so that the caller can
@@ -235,6 +310,7 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 	int64	   *cursor;
 	int32	   *by_item_user;
 	float	   *by_item_weight;
+	int64		n_users_input;
 	int64		i,
 				u,
 				p,
@@ -243,6 +319,7 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 	memset(out, 0, sizeof(*out));
 	out->user_ids = RecoMapSide(rows->users, n_rows, row_user, &out->n_users, "user");
 	out->item_ids = RecoMapSide(rows->items, n_rows, row_item, &out->n_items, "item");
+	n_users_input = out->n_users;
 	pfree(rows->users);
 	pfree(rows->items);
 	rows->users = rows->items = NULL;
@@ -323,6 +400,13 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 	out->user_indptr[out->n_users] = nnz;
 	out->nnz = nnz;
 	out->duplicates_merged = n_rows - nnz;
+	RecoDropNetZero(out);
+	for (u = 0; u < out->n_users; u++)
+		if (!RecoUserHasPositive(out, u))
+			out->users_without_positive++;
+	out->users_positive = out->n_users - out->users_without_positive;
+	out->users_without_positive += n_users_input - out->n_users;
+	nnz = out->nnz;
 
 	/* 4. the item-major copy, users ascending within each item */
 	out->item_indptr = cursor;

@@ -30,6 +30,9 @@ typedef struct RecoInteractions
 	int64		n_items;
 	int64		nnz;			/* distinct (user, item) pairs */
 	int64		duplicates_merged;
+	int64		pairs_net_zero;	/* pairs dropped: their weights summed to 0 */
+	int64		users_without_positive; /* input users with no positive pair: not stored */
+	int64		users_positive;	/* users with a positive pair: stored and served */
 	int64	   *user_ids;		/* dense user index -> id, ascending */
 	int64	   *item_ids;		/* dense item index -> id, ascending */
 	int64	   *user_indptr;	/* CSR: n_users + 1 */
@@ -39,6 +42,18 @@ typedef struct RecoInteractions
 	int32	   *item_users;		/* CSC: user index per pair, ascending per item */
 	float	   *item_weights;	/* CSC: summed weight per pair */
 } RecoInteractions;
+
+/* Whether dense user u has a positive pair (is stored and served). */
+static inline bool
+RecoUserHasPositive(const RecoInteractions *data, int64 u)
+{
+	int64		p;
+
+	for (p = data->user_indptr[u]; p < data->user_indptr[u + 1]; p++)
+		if (data->user_weights[p] > 0)
+			return true;
+	return false;
+}
 
 extern void RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight);
 extern void RecoRowsFree(RecoRows *rows);

@@ -27,6 +27,15 @@ int			reco_threads = 0;
 int			reco_max_memory_kb = RECO_DEFAULT_MAX_MEMORY_KB;
 int			reco_cache_size_kb = RECO_DEFAULT_CACHE_SIZE_KB;
 char	   *reco_model = NULL;
+int			reco_progress = RECO_PROGRESS_SUMMARY;
+
+/* The values of reco.progress. */
+static const struct config_enum_entry reco_progress_options[] = {
+	{"none", RECO_PROGRESS_NONE, false},
+	{"summary", RECO_PROGRESS_SUMMARY, false},
+	{"iterations", RECO_PROGRESS_ITERATIONS, false},
+	{NULL, 0, false}
+};
 
 void		_PG_init(void);
 
@@ -62,6 +71,14 @@ _PG_init(void)
 							   NULL,
 							   PGC_USERSET, 0,
 							   NULL, NULL, NULL);
+	DefineCustomEnumVariable("reco.progress",
+							 "What reco.fit reports while training: none, summary or iterations.",
+							 "summary: one NOTICE per trained model at the end; iterations: one per iteration too.",
+							 &reco_progress,
+							 RECO_PROGRESS_SUMMARY,
+							 reco_progress_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("reco");
 }
 

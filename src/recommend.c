@@ -201,8 +201,9 @@ reco_recommend_default(PG_FUNCTION_ARGS)
 
 /*
  * Turns items[] / weights[] into the row of an exact fold-in: dense item
- * indices (ascending, duplicates summed) and weights.  Unknown items are
- * reported in one NOTICE; NULL items are skipped.  Returns the entry count.
+ * indices (ascending, duplicates summed) and weights; `given` gets the ids
+ * of the known items with a positive net weight, ascending.  Unknown items
+ * are reported in one NOTICE; NULL items are skipped.  Returns the entry count.
  */
 static int64
 RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indices_out,
@@ -261,7 +262,6 @@ RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indic
 		if (item_nulls[i])
 			continue;
 		id = DatumGetInt64(item_elems[i]);
-		given->ids[given->n++] = id;
 		idx = RecoFindId(items->ids, items->n, id);
 		if (idx < 0)
 		{
@@ -291,7 +291,11 @@ RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indic
 			out++;
 		}
 	}
-	qsort(given->ids, given->n, sizeof(int64), RecoCompareInt64);
+	/* exclude_seen excludes the given items with a positive net weight */
+	given->n = 0;
+	for (i = 0; i < out; i++)
+		if (weights[i] > 0)
+			given->ids[given->n++] = items->ids[indices[i]];
 	*indices_out = indices;
 	*weights_out = weights;
 	return out;

@@ -200,7 +200,19 @@ RecoInsertBatch(SPIPlanPtr plan, Datum *args, MemoryContext batch_cxt)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* Inserts every item's factors and popularity, in batches. */
+/* How many of n weights are positive. */
+static int64
+RecoPositiveCount(const float *weights, int64 n)
+{
+	int64		count = 0;
+	int64		i;
+
+	for (i = 0; i < n; i++)
+		count += weights[i] > 0;
+	return count;
+}
+
+/* Inserts every item's factors and popularity (its users with a positive weight), in batches. */
 void
 RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
 {
@@ -229,7 +241,8 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 
 			ids[j] = Int64GetDatum(data->item_ids[item]);
 			values[j] = PointerGetDatum(RecoEncodeFactors(factors + item * k, k));
-			popularity[j] = Int64GetDatum(data->item_indptr[item + 1] - data->item_indptr[item]);
+			popularity[j] = Int64GetDatum(RecoPositiveCount(data->item_weights + data->item_indptr[item],
+															data->item_indptr[item + 1] - data->item_indptr[item]));
 		}
 		RecoFactorArgs(args, model_id, ids, values, n);
 		args[3] = RecoArrayOf(popularity, n, INT8OID);
@@ -239,7 +252,11 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 	MemoryContextDelete(batch_cxt);
 }
 
-/* Inserts every user's factors and training interactions, in batches. */
+/*
+ * Inserts the factors and training interactions (negative ones included, so
+ * that a fold-in reproduces the user) of every user with a positive pair, in
+ * batches; a user with none is unknown to serving.
+ */
 void
 RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
 {
@@ -274,6 +291,11 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 		while (user < data->n_users && n < RECO_STORE_BATCH_ROWS &&
 			   (n == 0 || data->user_indptr[user + 1] - seen_begin <= RECO_STORE_BATCH_SEEN))
 		{
+			if (!RecoUserHasPositive(data, user))
+			{
+				user++;			/* trained, but unknown to serving */
+				continue;
+			}
 			ids[n] = Int64GetDatum(data->user_ids[user]);
 			values[n] = PointerGetDatum(RecoEncodeFactors(factors + user * k, k));
 			starts[n] = Int32GetDatum((int32) (data->user_indptr[user] - seen_begin + 1));
@@ -300,7 +322,10 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 		args[5] = RecoArrayOf(seen_items, seen_n, INT8OID);
 		args[6] = RecoArrayOf(seen_weights, seen_n, FLOAT4OID);
 		MemoryContextSwitchTo(old);
-		RecoInsertBatch(plan, args, batch_cxt);
+		if (n > 0)
+			RecoInsertBatch(plan, args, batch_cxt);
+		else
+			MemoryContextReset(batch_cxt);
 	}
 	MemoryContextDelete(batch_cxt);
 }
@@ -551,9 +576,12 @@ RecoStoredArrayLength(ArrayType *array, Oid type, const char *column, int64 user
 }
 
 /*
- * Loads factors and training interactions (items, and weights if asked) of
- * the given users (ascending ids; user_ids NULL: every user of the model)
- * into mcxt, ordered by user id; unknown users are left out.
+ * Loads factors and training interactions of the given users: with_weights,
+ * every training item and its net weight (negative ones too: what a fold-in
+ * needs); otherwise only the seen items, those with a positive net weight
+ * (what exclude_seen excludes).  user_ids ascending, or NULL for every user
+ * of the model; loaded into mcxt, ordered by user id; unknown users are left
+ * out.
  */
 void
 RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool with_weights,
@@ -605,6 +633,7 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool w
 			bool		isnull;
 			HeapTuple	tuple = SPI_tuptable->vals[r];
 			ArrayType  *seen;
+			ArrayType  *weights;
 			int64		count;
 			int64		used = users->seen_ptr[found];
 			int64		user_id = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
@@ -621,17 +650,28 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool w
 				if (with_weights)
 					users->seen_weights = repalloc_huge(users->seen_weights, sizeof(float) * seen_capacity);
 			}
-			memcpy(users->seen_items + used, ARR_DATA_PTR(seen), sizeof(int64) * count);
+			weights = DatumGetArrayTypeP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull));
+			if (RecoStoredArrayLength(weights, FLOAT4OID, "seen_weights", user_id, model->model_id) != count)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("seen_weights of user " INT64_FORMAT " in model " INT64_FORMAT " does not match seen_items",
+								user_id, model->model_id)));
 			if (with_weights)
 			{
-				ArrayType  *weights = DatumGetArrayTypeP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull));
-
-				if (RecoStoredArrayLength(weights, FLOAT4OID, "seen_weights", user_id, model->model_id) != count)
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_CORRUPTED),
-							 errmsg("seen_weights of user " INT64_FORMAT " in model " INT64_FORMAT " does not match seen_items",
-									user_id, model->model_id)));
+				memcpy(users->seen_items + used, ARR_DATA_PTR(seen), sizeof(int64) * count);
 				memcpy(users->seen_weights + used, ARR_DATA_PTR(weights), sizeof(float) * count);
+			}
+			else
+			{
+				const int64 *items = (const int64 *) ARR_DATA_PTR(seen);
+				const float *w = (const float *) ARR_DATA_PTR(weights);
+				int64		j,
+							kept = 0;
+
+				for (j = 0; j < count; j++)
+					if (w[j] > 0)
+						users->seen_items[used + kept++] = items[j];
+				count = kept;
 			}
 			users->seen_ptr[found + 1] = used + count;
 			found++;

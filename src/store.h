@@ -56,7 +56,8 @@ typedef struct RecoUserSet
 	int64	   *ids;			/* ascending */
 	float	   *factors;		/* n x k */
 	int64	   *seen_ptr;		/* n + 1 offsets into seen_items */
-	int64	   *seen_items;		/* item ids, ascending per user */
+	int64	   *seen_items;		/* item ids, ascending per user: all training
+								 * items with weights, else only the positive */
 	float	   *seen_weights;	/* their summed weights, or NULL if not loaded */
 } RecoUserSet;
 

@@ -275,6 +275,13 @@ RecoTrainBuild(RecoTrainRun *run)
 
 	INSTR_TIME_SET_CURRENT(phase);
 	RecoBuildInteractions(run->rows, &run->data, RecoCheckMemory, run);
+	if (run->data.users_positive == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no user of model \"%s\" has a positive net weight", run->name),
+				 errdetail(INT64_FORMAT " pairs had a net weight of 0, " INT64_FORMAT " users had none above 0.",
+						   run->data.pairs_net_zero, run->data.users_without_positive),
+				 errhint("A model learns from what users did: at least one (user, item) pair must sum to a weight above 0.")));
 	run->build_seconds = RecoSecondsSince(phase);
 }
 
@@ -306,9 +313,11 @@ RecoTrainIterate(RecoTrainRun *run)
 		RecoCheckKernelStatus(RecoAlsSolveSide(&by_item, run->X, run->Y, cfg, &run->hooks), it + 1);
 		run->iteration_seconds[it] = RecoSecondsSince(phase);
 		RecoCheckKernelStatus(RecoAlsLoss(&by_user, run->X, run->Y, cfg, &run->hooks, &run->loss[it]), it + 1);
-		ereport(NOTICE,
-				(errmsg("reco.fit \"%s\": iteration %d/%d, loss %.6g, %.3f s",
-						run->name, it + 1, iterations, run->loss[it], run->iteration_seconds[it])));
+		if (reco_progress == RECO_PROGRESS_ITERATIONS)
+			ereport(NOTICE,
+					(errmsg("reco.fit \"%s\": iteration %d/%d, loss %.6g",
+							run->name, it + 1, iterations, run->loss[it]),
+					 errdetail("The iteration took %.3f s.", run->iteration_seconds[it])));
 	}
 }
 
@@ -343,9 +352,11 @@ RecoTrainStatsJson(const RecoTrainRun *run)
 	initStringInfo(&stats);
 	appendStringInfo(&stats,
 					 "{\"rows_read\": " INT64_FORMAT ", \"rows_skipped\": " INT64_FORMAT
-					 ", \"duplicates_merged\": " INT64_FORMAT ", \"users\": " INT64_FORMAT
+					 ", \"duplicates_merged\": " INT64_FORMAT ", \"pairs_net_zero\": " INT64_FORMAT
+					 ", \"users\": " INT64_FORMAT ", \"users_without_positive\": " INT64_FORMAT
 					 ", \"items\": " INT64_FORMAT ", \"read_seconds\": %.6f, \"build_seconds\": %.6f, ",
-					 run->rows_read, run->rows_skipped, run->data.duplicates_merged, run->data.n_users,
+					 run->rows_read, run->rows_skipped, run->data.duplicates_merged, run->data.pairs_net_zero,
+					 run->data.n_users, run->data.users_without_positive,
 					 run->data.n_items, run->read_seconds, run->build_seconds);
 	RecoAppendJsonArray(&stats, "iteration_seconds", run->iteration_seconds, run->options->iterations);
 	appendStringInfoString(&stats, ", ");
@@ -358,7 +369,11 @@ RecoTrainStatsJson(const RecoTrainRun *run)
 	return stats.data;
 }
 
-/* Phase 4: the factors, the pruning of old versions and the new reco.models row. */
+/*
+ * Phase 4: the factors, the pruning of old versions and the new reco.models
+ * row; then the summary NOTICE (reco.progress), timings in its DETAIL so
+ * that a test can leave them out (VERBOSITY terse).
+ */
 static void
 RecoTrainStore(RecoTrainRun *run)
 {
@@ -376,7 +391,7 @@ RecoTrainStore(RecoTrainRun *run)
 	run->versions_pruned = RecoPruneVersions(run->name, row->version, run->options->keep_versions);
 
 	row->params_json = RecoTrainOptionsToJson(run->options);
-	row->n_users = run->data.n_users;
+	row->n_users = run->data.users_positive;
 	row->n_items = run->data.n_items;
 	row->n_interactions = run->data.nnz;
 	row->factors = run->cfg.factors;
@@ -385,6 +400,12 @@ RecoTrainStore(RecoTrainRun *run)
 	row->train_seconds = run->read_seconds + RecoSecondsSince(run->started);
 	row->stats_json = RecoTrainStatsJson(run);
 	RecoInsertVersion(row);
+	if (reco_progress != RECO_PROGRESS_NONE)
+		ereport(NOTICE,
+				(errmsg("reco.fit \"%s\": version %d, " INT64_FORMAT " users, " INT64_FORMAT " items, %d iterations, loss %.4g",
+						run->name, row->version, row->n_users, row->n_items, row->iterations,
+						row->iterations > 0 ? run->loss[row->iterations - 1] : 0.0),
+				 errdetail("Trained in %.3f s; the statistics are in reco.models.", row->train_seconds)));
 }
 
 PG_FUNCTION_INFO_V1(reco_fit_finalfn);
