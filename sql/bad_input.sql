@@ -96,8 +96,11 @@ SELECT pg_temp.outcome($$SELECT reco.fit('x', customer_id, NULL, quantity) FROM 
 SELECT pg_temp.outcome($$SELECT reco.fit('x', customer_id, product_id, NULL) FROM purchases$$);
 -- rows with a NULL user, item or weight are skipped (and counted)
 SELECT pg_temp.outcome($$SELECT reco.fit('x', u, i, w, '{"factors": 2, "iterations": 1}') FROM (VALUES (1, 10, 1), (NULL, 10, 1), (1, NULL, 1), (1, 11, NULL)) AS v(u, i, w)$$);
--- negative weights are negative feedback; NaN and infinite weights are errors naming the row
+-- negative weights are negative feedback, but a model needs a positive pair; NaN and
+-- infinite weights are errors naming the row
+SELECT pg_temp.outcome($$SELECT reco.fit('x', customer_id, product_id, CASE WHEN product_id = 105 THEN -quantity ELSE quantity END, '{"factors": 2, "iterations": 1}') FROM purchases$$);
 SELECT pg_temp.outcome($$SELECT reco.fit('x', customer_id, product_id, -quantity, '{"factors": 2, "iterations": 1}') FROM purchases$$);
+SELECT pg_temp.outcome($$SELECT reco.fit('x', customer_id, product_id, 0, '{"factors": 2, "iterations": 1}') FROM purchases$$);
 SELECT pg_temp.outcome($$SELECT reco.fit('x', customer_id, product_id, CASE WHEN product_id = 105 THEN 'NaN' ELSE quantity END) FROM purchases$$);
 SELECT pg_temp.outcome($$SELECT reco.fit('x', customer_id, product_id, 'Infinity') FROM purchases$$);
 SELECT pg_temp.outcome($$SELECT reco.fit('x', customer_id, product_id, '-Infinity') FROM purchases$$);
@@ -259,6 +262,7 @@ SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi', '{NULL, 10
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{1, NaN}')$$);
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{Infinity, 1}')$$);
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{1, -Infinity}')$$);
+-- neither given item has a positive weight: exclude_seen excludes neither
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{-1, 0}')$$);
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{-1e30, 1}')$$);
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{3e38, 3e38}')$$);
@@ -270,6 +274,7 @@ SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101}', c
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101}', candidates => '{NULL}')$$);
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101}', exclude => '{102, 102, NULL}')$$);
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi_hand', '{20}')$$);
+-- the given item nets to 0: not seen, so not excluded
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_for_items('bi_hand', '{20, 20, 20}', '{1, -1, 0}')$$);
 
 -- reco.similar_items(model, item_id, n, candidates) and reco.similar_users(model, user_id, n)

@@ -20,6 +20,7 @@ long="SELECT reco.train('long', 'big', iterations => 1000, factors => 32);"
 start_long_training() {
     reco_session_send "$1" "\\set ON_ERROR_STOP off
 SET client_min_messages = notice;
+SET reco.progress = iterations;
 $long
 \\set ON_ERROR_STOP on
 SET client_min_messages = warning;"

@@ -73,6 +73,7 @@ before_answers=$(reco_sql $db -c "$answers")
 [ "$(echo "$before_answers" | wc -w)" -ge 150 ] || reco_fail "too few answers: $before_answers"
 reco_session_start T $db
 reco_session_send T "SELECT 'pid', pg_backend_pid();
+    SET reco.progress = iterations;
     SELECT reco.train('shop', 'big', iterations => 1000, factors => 32);"
 reco_session_wait T '^pid\|'
 pid=$(sed -n 's/^pid|//p' "$(reco_session_out T)")
