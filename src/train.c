@@ -23,7 +23,8 @@
  *		freed its memory;
  *	 3. final pass (RecoTrainFinalPass): one exact solve of the user side;
  *	 4. store (RecoTrainStore): the factors and the reco.models row
- *		(store.c), pruning old versions; the new row is returned.
+ *		(store.c), pruning old versions, then the summary NOTICE unless
+ *		reco.progress is none; the new row is returned.
  * All training arrays live in one memory context ("reco training") that is
  * deleted at the end, or with its parent on error, so nothing leaks.
  *
