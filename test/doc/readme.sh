@@ -17,6 +17,7 @@
 # checks that those grants do what the README says, unschedules the pg_cron jobs the blocks
 # scheduled and removes the database, the roles and pg_cron if this test created it.
 # Prints one TAP line per block and exits non-zero when a block failed.
+# RECO_DOC_README=FILE checks another file (used to check this test itself).
 set -uo pipefail
 RECO_ROOT=${RECO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$RECO_ROOT"
@@ -24,6 +25,7 @@ cd "$RECO_ROOT"
 work=$(mktemp -d /tmp/reco-doctest.XXXXXX)
 chmod 755 "$work"
 cron_created=0
+readme=${RECO_DOC_README:-README.md}
 
 # Removes what the test created: cron jobs, pg_cron (if created here), the database, roles.
 doc_cleanup() {
@@ -43,7 +45,8 @@ doc_psql() { local db=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 # --- setup: the demo shop, as `make demo` leaves it ----------------------------------------
 psql -X -q -d postgres -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS shop' -c 'CREATE DATABASE shop' \
-    -c 'CREATE ROLE shop_app LOGIN' -c 'CREATE ROLE shop_trainer LOGIN' >/dev/null || exit 1
+    -c 'CREATE ROLE shop_app LOGIN' -c 'CREATE ROLE shop_trainer LOGIN' >"$work/setup.log" 2>&1 \
+    || { cat "$work/setup.log"; echo "not ok - setup: database shop and roles"; exit 1; }
 psql -X -q -d postgres -tA -c "SELECT count(*) FROM pg_extension WHERE extname = 'pg_cron'" | grep -qx 0 \
     && cron_created=1
 { echo 'CREATE EXTENSION reco;'; echo '\i test/demo/shop.sql'; echo '\i test/demo/train.sql'; } \
@@ -66,11 +69,11 @@ awk -v dir="$work" '
     inside { line = $0; if (substr(line, 1, length(indent)) == indent) line = substr(line, length(indent) + 1)
              print line > (dir "/block-" n ".sql"); next }
     { prev = $0 }
-' README.md
+' "$readme"
 
 ok=0 bad=0 skipped=()
 n=$(ls "$work"/block-*.meta 2>/dev/null | wc -l)
-[ "$n" -gt 0 ] || { echo "not ok - no sql blocks found in README.md"; exit 1; }
+[ "$n" -gt 0 ] || { echo "not ok - no sql blocks found in $readme"; exit 1; }
 for i in $(seq 1 "$n"); do
     IFS=$'\t' read -r line marker <"$work/block-$i.meta"
     db=shop; may_be_empty=0; skip=
@@ -82,10 +85,10 @@ for i in $(seq 1 "$n"); do
             may-be-empty) may_be_empty=1 ;;
             skip=*) skip=${key#skip=} ;;
             '') ;;
-            *) echo "not ok - README.md line $line: unknown doc-test key '$key'"; bad=$((bad + 1)); continue 2 ;;
+            *) echo "not ok - $readme line $line: unknown doc-test key '$key'"; bad=$((bad + 1)); continue 2 ;;
         esac
     done
-    name="README.md line $line (block $i, database $db)"
+    name="$readme line $line (block $i, database $db)"
     if [ -n "$skip" ]; then
         skipped+=("line $line: $skip"); echo "ok - $name # SKIP $skip"; continue
     fi
