@@ -7,6 +7,7 @@
 #   make            build            make install     install into PostgreSQL
 #   make test       everything, on a throwaway cluster (installs Debian packages as root)
 #   make demo       a generated shop, trained and served, on a throwaway cluster
+#   make demo-stop  stop and remove the cluster `RECO_DEMO_KEEP=1 make demo` left running
 #   make installcheck   pg_regress against an existing server (PGHOST/PGPORT/PGUSER)
 #   make bench      benchmark report in test/bench/results/ (SCALE=small: a few minutes)
 #   make fuzz       sqlsmith against a database with reco models, for a bounded time
@@ -75,7 +76,7 @@ KERNEL_SRCS = src/kernels.c src/kernels_avx2.c src/parallel.c src/als.c src/batc
 KERNEL_HDRS = src/kernels.h src/kernels_impl.h src/parallel.h src/als.h src/batch.h src/topk.h src/reco_limits.h
 $(KERNEL_SRCS:.c=.o): CFLAGS += -O3
 
-.PHONY: test demo unit bench-als bench fuzz check-valgrind
+.PHONY: test demo demo-stop unit bench-als bench fuzz check-valgrind
 
 # Whole suite on a throwaway cluster; ends with one "passed, failed" line.
 test:
@@ -84,6 +85,10 @@ test:
 # Generated demo shop: trains a model and prints what reco suggests.
 demo:
 	@bash test/demo.sh
+
+# Stops and removes the demo cluster that RECO_DEMO_KEEP=1 left running.
+demo-stop:
+	@bash test/demo-stop.sh
 
 # The benchmark suite: ceilings, quality, training speed, serving; writes a report.
 bench:

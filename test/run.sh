@@ -5,7 +5,8 @@
 #   2. unit tests of the numeric kernel (no server)
 #   3. a throwaway cluster (pg_cron preloaded): pg_regress (sql/, expected/),
 #      isolation tests (specs/, expected/), pgTAP (test/pgtap/*.sql),
-#      multi-session tests (test/sessions/*.sh)
+#      multi-session tests (test/sessions/*.sh), the README doc test (test/doc/readme.sh:
+#      every SQL block of README.md on a fresh demo shop) and `make demo-stop`
 #   4. the harness's own cleanup check (test/harness_selftest.sh)
 # and ends with one line "test: N passed, M failed". Exit status 1 on any failure.
 #
@@ -95,6 +96,22 @@ run_sessions() {
     record sessions "$ok" "$bad"
 }
 
+# The README runs as written: every ```sql block against a fresh demo shop (one test per
+# block, plus the privilege recipes), then `make demo` kept and `make demo-stop`.
+run_doc() {
+    reco_say "README doc test and demo-stop"
+    bash test/doc/readme.sh >doc.log 2>&1
+    bash test/doc/demo_stop.sh >>doc.log 2>&1
+    local ok bad
+    ok=$(grep -E '^ok ' doc.log | grep -vc '# SKIP')
+    bad=$(grep -c '^not ok ' doc.log)
+    grep -q '^readme: ' doc.log || bad=$((bad + 1))
+    grep -q '^demo-stop: done' doc.log || bad=$((bad + 1))
+    if [ "$bad" -gt 0 ]; then cat doc.log; else grep -E '^(skipped|readme):' doc.log; fi
+    record doc "$ok" "$bad"
+    rm -f doc.log
+}
+
 # The harness must leave nothing behind, also when a test fails or is interrupted.
 run_selftest() {
     reco_say "harness cleanup self-test"
@@ -121,6 +138,7 @@ if [ "$quick" != 1 ]; then
     run_regress
     run_pgtap
     run_sessions
+    run_doc
 fi
 if [ "${RECO_TEST_INJECT_FAILURE:-0}" = 1 ]; then
     echo "not ok - injected failure"; record injected 0 1

@@ -8,9 +8,11 @@
 #   make bench SCALE=small         a few minutes: a 1M set of test/bench/synth.sql, u1 only
 #   bash test/bench/run.sh [ML100K_DIR]
 #
-# Starts its own throwaway cluster (test/lib/cluster.sh) with the INSTALLED reco extension
-# (it never builds or installs reco); the server inherits this shell's environment, so
-# OPENBLAS_CORETYPE / OPENBLAS_NUM_THREADS set here are the ones the figures used.
+# Installs the Debian packages it needs when missing (test/lib/cluster.sh: the packages of
+# `make test`, python3 and python3-numpy). Starts its own throwaway cluster with the INSTALLED
+# reco extension (it builds and installs reco only when PostgreSQL has none at all); the
+# server inherits this shell's environment, so OPENBLAS_CORETYPE / OPENBLAS_NUM_THREADS set
+# here are the ones the figures used.
 #
 # Environment:
 #   SCALE          small, or default (also: full)
@@ -742,6 +744,8 @@ report() {
 # Starts the cluster, runs every step, writes the report; exits 1 if any step failed.
 main() {
     local failed
+    reco_install_packages $RECO_BENCH_PACKAGES >&2 || exit 1
+    reco_ensure_installed >&2 || exit 1
     reco_cleanup_on_exit
     trap cleanup EXIT
     mkdir -p "$RESULTS_DIR"

@@ -25,7 +25,9 @@
 #   FUZZ_SEED      seed of sqlsmith and of the generator (default: the current time)
 #   FUZZ_BATCH     generated cases per psql run (default 300)
 #   FUZZ_OUT       directory for logs and the report (default: a new /tmp/reco-fuzz.XXXXXX)
-# Needs the installed reco (the run does not build or install it), sqlsmith, psql.
+# Installs the Debian packages it needs when missing (test/lib/cluster.sh: the packages of
+# `make test` and sqlsmith); uses the installed reco as it is, and builds and installs it only
+# when PostgreSQL has no reco at all.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/cluster.sh"
@@ -176,6 +178,8 @@ report() {
     } | tee "$out/report.txt"
 }
 
+reco_install_packages $RECO_FUZZ_PACKAGES || exit 1
+reco_ensure_installed || exit 1
 command -v sqlsmith >/dev/null || { echo "sqlsmith is not installed (apt-get install sqlsmith)" >&2; exit 1; }
 reco_cleanup_on_exit
 reco_cluster_start fuzz

@@ -22,10 +22,16 @@ reco_as_pg() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# Installs the Debian packages that are missing (apt-get as root, or via sudo).
+# Extra Debian packages of the commands that need more than `make test`.
+RECO_FUZZ_PACKAGES="sqlsmith"
+RECO_VALGRIND_PACKAGES="valgrind"
+RECO_BENCH_PACKAGES="python3 python3-numpy"   # /usr/bin/python3 runs ../shared/bench/gen_synth.py
+
+# Installs the Debian packages that are missing (apt-get as root, or via sudo):
+# RECO_PACKAGES and the extra packages given as arguments.
 reco_install_packages() {
     local missing=() pkg
-    for pkg in $RECO_PACKAGES; do
+    for pkg in $RECO_PACKAGES "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -56,6 +62,14 @@ reco_build_and_install() {
     fi
     reco_say "installing reco"
     (cd "$RECO_ROOT" && reco_as_root make install >/dev/null)
+}
+
+# Builds and installs reco unless the PostgreSQL that pg_config names already has it
+# (`make fuzz`, `make check-valgrind` and `make bench` use the installed extension as it is).
+reco_ensure_installed() {
+    [ -f "$(pg_config --sharedir 2>/dev/null)/extension/reco.control" ] && return 0
+    reco_say "reco is not installed: building and installing it"
+    reco_build_and_install
 }
 
 # Starts a throwaway cluster; sets PGHOST, PGPORT, PGUSER, RECO_PGDIR. $1 = name tag.
@@ -106,6 +120,13 @@ reco_cluster_stop() {
     fi
     rm -rf "$RECO_PGDIR"
     RECO_PGDIR=
+}
+
+# Prints the shell command that stops the cluster in directory $1 and removes it.
+reco_stop_command() {
+    local stop="$(reco_pg_bindir)/pg_ctl -D $1/data -m fast -w stop"
+    [ "$(id -u)" = 0 ] && stop="runuser -u postgres -- $stop"
+    echo "$stop && rm -rf $1"
 }
 
 # Arranges for the cluster to be stopped on any exit, including Ctrl-C and kill.

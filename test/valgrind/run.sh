@@ -34,7 +34,9 @@
 #                   /tmp/reco-valgrind.XXXXXX)
 #   VALGRIND_EXTRA  more valgrind options (e.g. --track-origins=no for speed)
 #   REGRESS         the tests to run (default: all, as the Makefile lists them)
-# Needs the installed reco (the run does not build or install it), valgrind, psql.
+# Installs the Debian packages it needs when missing (test/lib/cluster.sh: the packages of
+# `make test` and valgrind); uses the installed reco as it is, and builds and installs it only
+# when PostgreSQL has no reco at all.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/cluster.sh"
@@ -137,6 +139,8 @@ report() {
     ! grep -q '^reco ' "$errors"
 }
 
+reco_install_packages $RECO_VALGRIND_PACKAGES || exit 1
+reco_ensure_installed || exit 1
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
 reco_cleanup_on_exit
 reco_cluster_start valgrind
