@@ -129,8 +129,9 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, 
 /*
  * The shared body of both recommend forms: model `name` (NULL: the default
  * model), arguments from position `first` on are (user_id, n, exclude_seen,
- * candidates, exclude); n is checked by the caller; missing trailing ones
- * take their defaults.
+ * candidates, exclude, fallback); n is checked by the caller; missing
+ * trailing ones take their defaults.  A NULL or unknown user gets the
+ * best-sellers unless fallback is 'none'.
  */
 static Datum
 RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
@@ -141,6 +142,7 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 				exclude,
 				seen;
 	bool		has_candidates = PG_NARGS() > first + 3 && !PG_ARGISNULL(first + 3);
+	bool		fallback;
 
 	if (PG_NARGS() > first + 2)
 	{
@@ -149,13 +151,16 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 	}
 	RecoArgIdList(fcinfo, first + 3, &candidates);
 	RecoArgIdList(fcinfo, first + 4, &exclude);
+	fallback = RecoArgFallback(fcinfo, first + 5);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	if (RecoServeUserArg(&ctx, fcinfo, first, false))
 		RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
+	else if (fallback)
+		RecoServePopular(&ctx, n, has_candidates ? &candidates : NULL, &exclude);
 	RecoServeEnd(&ctx);
 	if (ctx.factors == NULL)
-		return (Datum) 0;		/* NULL or unknown user: no rows */
+		return (Datum) 0;		/* NULL or unknown user: best-sellers or no rows */
 
 	seen.ids = ctx.users.seen_items;
 	seen.n = ctx.users.seen_ptr[1];
@@ -167,8 +172,9 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 PG_FUNCTION_INFO_V1(reco_recommend);
 
 /*
- * reco.recommend(model, user_id, n, exclude_seen, candidates, exclude):
- * the user's n best items, best first.  Unknown user: no rows.
+ * reco.recommend(model, user_id, n, exclude_seen, candidates, exclude,
+ * fallback): the user's n best items, best first.  Unknown user: the
+ * best-sellers, or no rows with fallback 'none'.
  */
 Datum
 reco_recommend(PG_FUNCTION_ARGS)
@@ -182,7 +188,8 @@ PG_FUNCTION_INFO_V1(reco_recommend_default);
 
 /*
  * reco.recommend(user_id, n): the short form, serving the model named by
- * reco.model, or the only model there is.
+ * reco.model, or the only model there is; an unknown user gets the
+ * best-sellers.
  */
 Datum
 reco_recommend_default(PG_FUNCTION_ARGS)
@@ -305,8 +312,10 @@ PG_FUNCTION_INFO_V1(reco_recommend_for_items);
 
 /*
  * reco.recommend_for_items(model, items, weights, n, exclude_seen,
- * candidates, exclude): folds the interactions into a user vector (the exact
- * solve of training, item factors fixed) and recommends for it.
+ * candidates, exclude, fallback): folds the interactions into a user vector
+ * (the exact solve of training, item factors fixed) and recommends for it.
+ * A cart with no item the model knows gets the best-sellers, or no rows
+ * with fallback 'none'.
  */
 Datum
 reco_recommend_for_items(PG_FUNCTION_ARGS)
@@ -323,6 +332,8 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	float	   *weights;
 	float	   *vec;
 	int64		n_entries;
+	bool		fallback;
+	MemoryContext old_cxt;
 
 	RecoRequireArg(fcinfo, 1, "items");
 	RecoRequireArg(fcinfo, 3, "n");
@@ -331,12 +342,19 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	exclude_seen = PG_GETARG_BOOL(4);
 	RecoArgIdList(fcinfo, 5, &candidates);
 	RecoArgIdList(fcinfo, 6, &exclude);
+	fallback = RecoArgFallback(fcinfo, 7);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
-	RecoServeEnd(&ctx);
-
+	/* the cart is read before SPI closes: with no known item it gets the best-sellers */
+	old_cxt = MemoryContextSwitchTo(ctx.call_cxt);
 	n_entries = RecoFoldInRow(fcinfo, items, &indices, &weights, &given);
+	MemoryContextSwitchTo(old_cxt);
+	if (n_entries == 0 && fallback)
+		RecoServePopular(&ctx, n, PG_ARGISNULL(5) ? NULL : &candidates, &exclude);
+	RecoServeEnd(&ctx);
+	if (n_entries == 0)
+		return (Datum) 0;		/* empty or unknown cart: best-sellers or no rows */
 	vec = palloc(sizeof(float) * items->k);
 	if (!RecoAlsSolveRowExact(RecoFactorGram(items), items->factors, items->k, indices, weights,
 							  n_entries, ctx.model.alpha, ctx.model.regularization, vec))

@@ -14,7 +14,8 @@
  *
  * and only then score: every SPI_finish of the serving code is the one in
  * RecoServeEnd, and a call with nothing to serve (a NULL or unknown user or
- * item) still passes through it before returning no rows.  Loaded matrices
+ * item) still passes through it before returning no rows (or the
+ * best-sellers, which RecoServePopular reads before it).  Loaded matrices
  * and users live in the call's memory context (the cache's matrices are
  * pinned for as long as that context lives, see cache.c), so they outlive
  * SPI's contexts.
@@ -89,6 +90,89 @@ RecoServeUserArg(RecoServeContext *ctx, FunctionCallInfo fcinfo, int arg, bool w
 		return false;
 	user_id = PG_GETARG_INT64(arg);
 	return RecoServeUsers(ctx, &user_id, 1, with_weights);
+}
+
+/* A bigint[] Datum of a list of ids (an empty array for NULL). */
+static Datum
+RecoIdArrayDatum(const RecoIdList *list)
+{
+	int64		n = list != NULL ? list->n : 0;
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	int64		i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(list->ids[i]);
+	return PointerGetDatum(construct_array(elems, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * The best-seller fallback: emits the served version's n most popular items
+ * (reco.item_factors.popularity, ties by lower item id) as (item_id, score)
+ * rows whose score is the popularity, only `candidates` if not NULL, never
+ * an id of `exclude`.  Runs between RecoServeBegin and RecoServeEnd.
+ */
+void
+RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *candidates, const RecoIdList *exclude)
+{
+	Oid			types[4] = {INT8OID, INT8ARRAYOID, INT8ARRAYOID, INT8OID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	uint64		i;
+	int			rc;
+
+	Assert(ctx->connected && ctx->rsinfo != NULL);
+	values[0] = Int64GetDatum(ctx->model.model_id);
+	if (candidates != NULL)
+		values[1] = RecoIdArrayDatum(candidates);
+	else
+	{
+		values[1] = (Datum) 0;
+		nulls[1] = 'n';
+	}
+	values[2] = RecoIdArrayDatum(exclude);
+	values[3] = Int64GetDatum((int64) n);
+	rc = SPI_execute_with_args("SELECT f.item_id, f.popularity::pg_catalog.float4 FROM reco.item_factors AS f"
+							   " WHERE f.model_id OPERATOR(pg_catalog.=) $1"
+							   " AND ($2 IS NULL OR f.item_id OPERATOR(pg_catalog.=) ANY ($2))"
+							   " AND NOT (f.item_id OPERATOR(pg_catalog.=) ANY ($3))"
+							   " ORDER BY f.popularity DESC, f.item_id LIMIT $4",
+							   4, types, values, nulls, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reco: the popular items query failed: %s", SPI_result_code_string(rc));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		Datum		row[2];
+		bool		row_nulls[2] = {false, false};
+		bool		isnull;
+
+		row[0] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		row[1] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		tuplestore_putvalues(ctx->rsinfo->setResult, ctx->rsinfo->setDesc, row, row_nulls);
+	}
+}
+
+/*
+ * The fallback argument `arg` (absent: 'popular'): true for 'popular',
+ * false for 'none'; 22004 if NULL, 22023 for any other word.
+ */
+bool
+RecoArgFallback(FunctionCallInfo fcinfo, int arg)
+{
+	char	   *word;
+
+	if (arg >= PG_NARGS())
+		return true;
+	RecoRequireArg(fcinfo, arg, "fallback");
+	word = text_to_cstring(PG_GETARG_TEXT_PP(arg));
+	if (strcmp(word, "popular") == 0)
+		return true;
+	if (strcmp(word, "none") == 0)
+		return false;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown fallback \"%s\"", word),
+			 errhint("The fallbacks are: popular, none.")));
+	return false;				/* not reached */
 }
 
 /* Closes the SPI part of a serving call; what was loaded stays valid. */

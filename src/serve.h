@@ -55,7 +55,10 @@ extern void RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const
 extern RecoFactorSet *RecoServeFactors(RecoServeContext *ctx, RecoSide side);
 extern bool RecoServeUsers(RecoServeContext *ctx, const int64 *user_ids, int64 n, bool with_weights);
 extern bool RecoServeUserArg(RecoServeContext *ctx, FunctionCallInfo fcinfo, int arg, bool with_weights);
+extern void RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *candidates,
+							 const RecoIdList *exclude);
 extern void RecoServeEnd(RecoServeContext *ctx);
+extern bool RecoArgFallback(FunctionCallInfo fcinfo, int arg);
 
 extern void RecoRequireArg(FunctionCallInfo fcinfo, int arg, const char *name);
 extern char *RecoArgModel(FunctionCallInfo fcinfo);
