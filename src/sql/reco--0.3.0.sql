@@ -1,0 +1,549 @@
+/* reco 0.3.0: recommender models trained by an aggregate and served in SQL
+ *
+ * The full install script: CREATE EXTENSION reco runs this file alone, and it
+ * is the whole SQL surface of the current version.  A database created with
+ * an older version reaches the same catalog through the update scripts
+ * (reco--0.1.0--0.2.0.sql, reco--0.2.0--0.3.0.sql); test/sessions/upgrade.sh compares the two.
+ *
+ * Limits quoted here come from src/reco_limits.h (RECO_MAX_FACTORS,
+ * RECO_MAX_MODEL_NAME, the RECO_DEFAULT_ options of reco.train);
+ * test/pgtap/limits.sql fails when the two disagree.
+ */
+
+\echo Use "CREATE EXTENSION reco" to load this file. \quit
+
+---------------------------------------------------------------------------
+-- Storage: ordinary tables, kept by pg_dump (pg_extension_config_dump).
+---------------------------------------------------------------------------
+
+CREATE SEQUENCE reco.models_model_id_seq;
+
+CREATE TABLE reco.models (
+    model_id       bigint PRIMARY KEY DEFAULT pg_catalog.nextval('reco.models_model_id_seq'),
+    name           text NOT NULL CHECK (pg_catalog.octet_length(name) BETWEEN 1 AND 63),  -- RECO_MAX_MODEL_NAME
+    version        integer NOT NULL CHECK (version >= 1),
+    algorithm      text NOT NULL,
+    params         jsonb NOT NULL,
+    n_users        bigint NOT NULL,
+    n_items        bigint NOT NULL,
+    n_interactions bigint NOT NULL,
+    factors        integer NOT NULL,
+    loss           double precision[] NOT NULL,
+    train_seconds  double precision NOT NULL,
+    trained_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    stats          jsonb NOT NULL DEFAULT '{}',
+    UNIQUE (name, version),
+    -- a models row the kernels could not serve is refused when written
+    CONSTRAINT models_factors_check CHECK (factors BETWEEN 1 AND 1024),  -- RECO_MIN/MAX_FACTORS
+    CONSTRAINT models_counts_check CHECK (n_users >= 0 AND n_items >= 0 AND n_interactions >= 0)
+);
+ALTER SEQUENCE reco.models_model_id_seq OWNED BY reco.models.model_id;
+COMMENT ON SEQUENCE reco.models_model_id_seq IS 'Source of reco.models.model_id: a new id for every trained version';
+
+CREATE TABLE reco.user_factors (
+    model_id     bigint NOT NULL,
+    user_id      bigint NOT NULL,
+    factors      bytea NOT NULL,
+    seen_items   bigint[] NOT NULL,
+    seen_weights real[] NOT NULL,
+    PRIMARY KEY (model_id, user_id)
+);
+
+CREATE TABLE reco.item_factors (
+    model_id   bigint NOT NULL,
+    item_id    bigint NOT NULL,
+    factors    bytea NOT NULL,
+    popularity bigint NOT NULL,
+    PRIMARY KEY (model_id, item_id)
+);
+
+-- Factors are random-looking floats and seen lists are written once per
+-- training: compressing them (pglz) cost half of the store time and saved
+-- little, so large values go out of line uncompressed.
+ALTER TABLE reco.user_factors
+    ALTER COLUMN factors SET STORAGE EXTERNAL,
+    ALTER COLUMN seen_items SET STORAGE EXTERNAL,
+    ALTER COLUMN seen_weights SET STORAGE EXTERNAL;
+ALTER TABLE reco.item_factors
+    ALTER COLUMN factors SET STORAGE EXTERNAL;
+
+SELECT pg_catalog.pg_extension_config_dump('reco.models', '');
+SELECT pg_catalog.pg_extension_config_dump('reco.models_model_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('reco.user_factors', '');
+SELECT pg_catalog.pg_extension_config_dump('reco.item_factors', '');
+
+COMMENT ON TABLE reco.models IS
+    'One row per trained model version; the newest committed version of a name is served';
+COMMENT ON COLUMN reco.models.params IS 'Every training option in effect, defaults included';
+COMMENT ON COLUMN reco.models.loss IS 'Training loss after each iteration (implicit library definition)';
+COMMENT ON COLUMN reco.models.stats IS
+    'Training statistics: rows read and skipped, duplicates merged, timings, threads, memory estimate';
+COMMENT ON TABLE reco.user_factors IS 'User factors of each model version, with the user''s training interactions';
+COMMENT ON COLUMN reco.user_factors.factors IS 'factors x 4 bytes: little-endian float32, no header';
+COMMENT ON COLUMN reco.user_factors.seen_items IS 'Items the user interacted with in training, ascending';
+COMMENT ON COLUMN reco.user_factors.seen_weights IS 'Summed training weight of each seen item';
+COMMENT ON TABLE reco.item_factors IS 'Item factors of each model version';
+COMMENT ON COLUMN reco.item_factors.factors IS 'factors x 4 bytes: little-endian float32, no header';
+COMMENT ON COLUMN reco.item_factors.popularity IS 'Number of training users who interacted with the item';
+
+---------------------------------------------------------------------------
+-- Version and factor format
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.version() RETURNS text
+    AS 'MODULE_PATHNAME', 'reco_version'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION reco.version() IS 'Version of the loaded reco library';
+
+CREATE FUNCTION reco.to_array(bytea) RETURNS real[]
+    AS 'MODULE_PATHNAME', 'reco_to_array'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION reco.to_array(bytea) IS
+    'Decodes a factor value (little-endian float32, no header) into real[]';
+
+CREATE FUNCTION reco.to_bytea(real[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'reco_to_bytea'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION reco.to_bytea(real[]) IS
+    'Encodes a one-dimensional real[] as a factor value (little-endian float32, no header)';
+
+---------------------------------------------------------------------------
+-- Training: the reco.fit aggregate and the reco.train wrapper
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.source_from_item(source text) RETURNS text
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+AS $source$
+DECLARE
+    relation regclass;
+BEGIN
+    -- A query becomes a subquery; anything else must name a table or view.
+    IF source ~* '^\s*\(?\s*(select|with|values|table)\M' THEN
+        RETURN pg_catalog.format('(%s)', source);
+    END IF;
+    BEGIN
+        relation := pg_catalog.to_regclass(source);
+    EXCEPTION WHEN invalid_name THEN
+        RAISE EXCEPTION 'source "%" is neither a table or view name nor a query', source
+            USING ERRCODE = '42602',
+                  HINT = 'A source is a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
+    END;
+    IF relation IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist', source
+            USING ERRCODE = '42P01',
+                  HINT = 'A source is a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
+    END IF;
+    RETURN relation::text;
+END
+$source$;
+COMMENT ON FUNCTION reco.source_from_item(text) IS
+    'The FROM item for a source given as a table or view name (quoted as needed) or as a query text';
+
+CREATE FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real) RETURNS internal
+    AS 'MODULE_PATHNAME', 'reco_fit_transfn'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real) IS
+    'Transition function of reco.fit: appends one interaction';
+
+CREATE FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'reco_fit_transfn'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real, jsonb) IS
+    'Transition function of reco.fit with options: appends one interaction';
+
+CREATE FUNCTION reco.fit_finalfn(internal) RETURNS reco.models
+    AS 'MODULE_PATHNAME', 'reco_fit_finalfn'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco.fit_finalfn(internal) IS
+    'Final function of reco.fit: trains and stores a new model version';
+
+CREATE AGGREGATE reco.fit(model text, user_id bigint, item_id bigint, weight real) (
+    SFUNC = reco.fit_transfn,
+    STYPE = internal,
+    FINALFUNC = reco.fit_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = UNSAFE
+);
+COMMENT ON AGGREGATE reco.fit(text, bigint, bigint, real) IS
+    'Trains a new version of the named model from the aggregated (user, item, weight) rows';
+
+CREATE AGGREGATE reco.fit(model text, user_id bigint, item_id bigint, weight real, options jsonb) (
+    SFUNC = reco.fit_transfn,
+    STYPE = internal,
+    FINALFUNC = reco.fit_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = UNSAFE
+);
+COMMENT ON AGGREGATE reco.fit(text, bigint, bigint, real, jsonb) IS
+    'Trains a new version of the named model from the aggregated (user, item, weight) rows, with options';
+
+-- The long form: every argument is a reco.fit option or a column name; it
+-- passes them all to the options form.  The argument defaults are reco.fit's
+-- own (RECO_DEFAULT_ in src/reco_limits.h).
+CREATE FUNCTION reco.train(
+    model          text,
+    source         text,
+    user_col       text DEFAULT 'user_id',
+    item_col       text DEFAULT 'item_id',
+    weight_col     text DEFAULT NULL,
+    algorithm      text DEFAULT 'ials',
+    factors        integer DEFAULT 64,
+    regularization real DEFAULT 50,
+    alpha          real DEFAULT 1.0,
+    iterations     integer DEFAULT 15,
+    seed           bigint DEFAULT 42,
+    cg_steps       integer DEFAULT 3,
+    solver         text DEFAULT 'cg',
+    threads        integer DEFAULT NULL,
+    keep_versions  integer DEFAULT 2
+) RETURNS reco.models
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $train$
+BEGIN
+    IF model IS NULL OR source IS NULL OR user_col IS NULL OR item_col IS NULL THEN
+        RAISE EXCEPTION 'model, source, user_col and item_col must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    -- reco.train(m, s, '{...}') resolves here (an untyped literal is text, not jsonb)
+    IF pg_catalog.left(pg_catalog.ltrim(user_col), 1) OPERATOR(pg_catalog.=) '{' THEN
+        RAISE EXCEPTION 'user_col "%" is not a column name but looks like an options object', user_col
+            USING ERRCODE = '22023',
+                  HINT = 'For the options form write options => ''{...}'' or pass a jsonb value: an untyped string as third argument is user_col.';
+    END IF;
+    RETURN reco.train(model, source, pg_catalog.jsonb_build_object(
+        'user_col', user_col, 'item_col', item_col, 'weight_col', weight_col,
+        'algorithm', algorithm, 'factors', factors, 'regularization', regularization,
+        'alpha', alpha, 'iterations', iterations, 'seed', seed, 'cg_steps', cg_steps,
+        'solver', solver, 'threads', threads, 'keep_versions', keep_versions));
+END
+$train$;
+COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer) IS
+    'Trains a new model version from a table, view or query (a wrapper of the reco.fit aggregate)';
+
+-- The options form: the keys are the long form's argument names after
+-- source (read from the catalog, so the two forms cannot drift apart); an
+-- unknown key is an error that lists them (22023), a JSON null is the
+-- default.  With no weight_col, a source column named like a weight (the
+-- list below, case-insensitive) is reported in a NOTICE: every row trains
+-- with weight 1.
+CREATE FUNCTION reco.train(model text, source text, options jsonb) RETURNS reco.models
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $train$
+DECLARE
+    valid_keys text[];
+    key text;
+    user_col text;
+    item_col text;
+    weight_col text;
+    fit_options jsonb;
+    from_clause text;
+    source_keys text[];
+    weight_like text[];
+    result reco.models;
+BEGIN
+    IF model IS NULL OR source IS NULL THEN
+        RAISE EXCEPTION 'model and source must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    SELECT pg_catalog.array_agg(a.name ORDER BY a.pos) INTO valid_keys
+      FROM pg_catalog.unnest((SELECT p.proargnames FROM pg_catalog.pg_proc AS p
+             WHERE p.oid OPERATOR(pg_catalog.=) 'reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer)'::pg_catalog.regprocedure))
+           WITH ORDINALITY AS a(name, pos)
+     WHERE a.pos OPERATOR(pg_catalog.>) 2;
+    IF options IS NOT NULL AND pg_catalog.jsonb_typeof(options) OPERATOR(pg_catalog.<>) 'object' THEN
+        RAISE EXCEPTION 'options must be a jsonb object' USING ERRCODE = '22023',
+            HINT = pg_catalog.format('The options are: %s.', pg_catalog.array_to_string(valid_keys, ', '));
+    END IF;
+    FOR key IN SELECT k FROM pg_catalog.jsonb_object_keys(COALESCE(options, '{}')) AS k ORDER BY 1 LOOP
+        IF NOT key OPERATOR(pg_catalog.=) ANY (valid_keys) THEN
+            RAISE EXCEPTION 'unknown option "%"', key USING ERRCODE = '22023',
+                HINT = pg_catalog.format('The options are: %s.', pg_catalog.array_to_string(valid_keys, ', '));
+        END IF;
+    END LOOP;
+    FOREACH key IN ARRAY ARRAY['user_col', 'item_col', 'weight_col'] LOOP
+        IF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) key) NOT IN ('string', 'null') THEN
+            RAISE EXCEPTION 'option "%" must be a string (a column name)', key USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    user_col := COALESCE(options OPERATOR(pg_catalog.->>) 'user_col', 'user_id');
+    item_col := COALESCE(options OPERATOR(pg_catalog.->>) 'item_col', 'item_id');
+    weight_col := options OPERATOR(pg_catalog.->>) 'weight_col';
+    fit_options := pg_catalog.jsonb_strip_nulls(COALESCE(options, '{}')
+        OPERATOR(pg_catalog.-) 'user_col' OPERATOR(pg_catalog.-) 'item_col' OPERATOR(pg_catalog.-) 'weight_col');
+    from_clause := reco.source_from_item(source);
+    IF weight_col IS NULL THEN
+        EXECUTE pg_catalog.format(
+            'SELECT pg_catalog.array_agg(k) FROM pg_catalog.jsonb_object_keys((SELECT pg_catalog.to_jsonb(src) FROM %s AS src LIMIT 1)) AS k',
+            from_clause) INTO source_keys;
+        SELECT pg_catalog.array_agg(k ORDER BY k) INTO weight_like
+          FROM pg_catalog.unnest(source_keys) AS k
+         WHERE pg_catalog.lower(k) OPERATOR(pg_catalog.=) ANY (ARRAY['weight', 'weights', 'quantity', 'qty',
+               'rating', 'score', 'amount', 'count', 'value', 'clicks', 'plays', 'views']);
+        IF weight_like IS NOT NULL THEN
+            RAISE NOTICE 'the source has a column named like a weight (%), but weight_col is NULL: every row trains with weight 1',
+                pg_catalog.array_to_string(weight_like, ', ')
+                USING HINT = pg_catalog.format('To train with it, pass weight_col => %L.', weight_like[1]);
+        END IF;
+    END IF;
+    EXECUTE pg_catalog.format(
+        'SELECT (m).* FROM (SELECT reco.fit($1, src.%I::bigint, src.%I::bigint, %s, $2) AS m FROM %s AS src) AS fitted',
+        user_col, item_col,
+        CASE WHEN weight_col IS NULL THEN '1::real'
+             ELSE pg_catalog.format('src.%I::real', weight_col) END,
+        from_clause)
+        INTO STRICT result
+        USING model, fit_options;
+    RETURN result;
+END
+$train$;
+COMMENT ON FUNCTION reco.train(text, text, jsonb) IS
+    'Trains a new model version with its arguments as a jsonb object (the long form''s names after source); an unknown key lists the valid ones';
+
+---------------------------------------------------------------------------
+-- Model lifecycle
+---------------------------------------------------------------------------
+
+-- Takes the transaction-scoped lock that serializes trainings of a model name
+-- (the same key as the training's store step, src/store.c).
+CREATE FUNCTION reco.lock_model(name text) RETURNS void
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+AS $lock$
+    SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('reco.models'), pg_catalog.hashtext(name));
+$lock$;
+COMMENT ON FUNCTION reco.lock_model(text) IS
+    'Waits for any training of the model name to commit or abort, and holds the name until the end of the transaction';
+
+CREATE FUNCTION reco.drop_model(name text) RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $drop$
+DECLARE
+    dropped integer;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'model name must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    -- a training of this name that is storing now commits first, then is dropped too
+    PERFORM reco.lock_model(name);
+    DELETE FROM reco.item_factors AS f USING reco.models AS m
+     WHERE m.name = drop_model.name AND f.model_id = m.model_id;
+    DELETE FROM reco.user_factors AS f USING reco.models AS m
+     WHERE m.name = drop_model.name AND f.model_id = m.model_id;
+    DELETE FROM reco.models AS m WHERE m.name = drop_model.name;
+    GET DIAGNOSTICS dropped = ROW_COUNT;
+    IF dropped = 0 THEN
+        RAISE EXCEPTION 'model "%" does not exist', name USING ERRCODE = '42704';
+    END IF;
+    RETURN dropped;
+END
+$drop$;
+COMMENT ON FUNCTION reco.drop_model(text) IS
+    'Removes every version of a model (its models rows and all its factor rows); returns the number of versions';
+
+CREATE FUNCTION reco.forget_user(user_id bigint, model text DEFAULT NULL) RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $forget$
+DECLARE
+    model_name text;
+    forgotten integer;
+BEGIN
+    IF user_id IS NULL THEN
+        RAISE EXCEPTION 'user_id must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF model IS NOT NULL AND NOT EXISTS (SELECT FROM reco.models AS m WHERE m.name = model) THEN
+        RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = '42704';
+    END IF;
+    -- wait for trainings that are storing now, in name order (no lock-order deadlock
+    -- between two forget_user calls), so that their versions are cleaned too
+    FOR model_name IN
+        SELECT DISTINCT m.name FROM reco.models AS m
+         WHERE model IS NULL OR m.name = model ORDER BY 1
+    LOOP
+        PERFORM reco.lock_model(model_name);
+    END LOOP;
+    WITH removed AS (
+        DELETE FROM reco.user_factors AS f USING reco.models AS m
+         WHERE f.user_id = forget_user.user_id AND f.model_id = m.model_id
+           AND (model IS NULL OR m.name = model)
+        RETURNING f.model_id
+    )
+    UPDATE reco.models AS m
+       SET n_users = m.n_users - 1,
+           stats = m.stats || pg_catalog.jsonb_build_object(
+               'users_forgotten', COALESCE((m.stats ->> 'users_forgotten')::bigint, 0) + 1)
+      FROM removed
+     WHERE m.model_id = removed.model_id;
+    GET DIAGNOSTICS forgotten = ROW_COUNT;
+    RETURN forgotten;
+END
+$forget$;
+COMMENT ON FUNCTION reco.forget_user(bigint, text) IS
+    'Removes a user''s factors and stored interactions from every version of every model (or of one model); returns the number of versions changed';
+
+---------------------------------------------------------------------------
+-- Serving
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.recommend(
+    model        text,
+    user_id      bigint,
+    n            integer DEFAULT 10,
+    exclude_seen boolean DEFAULT true,
+    candidates   bigint[] DEFAULT NULL,
+    exclude      bigint[] DEFAULT NULL,
+    fallback     text DEFAULT 'popular'
+) RETURNS TABLE (item_id bigint, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.recommend(text, bigint, integer, boolean, bigint[], bigint[], text) IS
+    'The n best items for a user of the model''s newest version, best first (exact scores, ties by item id); a NULL or unknown user gets the most popular items (score = popularity) unless fallback is ''none''';
+
+CREATE FUNCTION reco.recommend(
+    user_id bigint,
+    n       bigint DEFAULT 10
+) RETURNS TABLE (item_id bigint, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend_default'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.recommend(bigint, bigint) IS
+    'Short form: the n best items for a user of the model named by reco.model (or the only model); an unknown user gets the most popular items';
+
+CREATE FUNCTION reco.recommend_for_items(
+    model        text,
+    items        bigint[],
+    weights      real[] DEFAULT NULL,
+    n            integer DEFAULT 10,
+    exclude_seen boolean DEFAULT true,
+    candidates   bigint[] DEFAULT NULL,
+    exclude      bigint[] DEFAULT NULL,
+    fallback     text DEFAULT 'popular'
+) RETURNS TABLE (item_id bigint, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend_for_items'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.recommend_for_items(text, bigint[], real[], integer, boolean, bigint[], bigint[], text) IS
+    'The n best items for an anonymous user or a cart: the interactions are folded in with training''s exact least-squares step; a cart with no known item gets the most popular items (score = popularity) unless fallback is ''none''';
+
+CREATE FUNCTION reco.similar_items(
+    model      text,
+    item_id    bigint,
+    n          integer DEFAULT 10,
+    candidates bigint[] DEFAULT NULL
+) RETURNS TABLE (item_id bigint, similarity real)
+    AS 'MODULE_PATHNAME', 'reco_similar_items'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.similar_items(text, bigint, integer, bigint[]) IS
+    'The n items most similar to an item (cosine of the factors), the item itself excluded';
+
+CREATE FUNCTION reco.similar_users(
+    model   text,
+    user_id bigint,
+    n       integer DEFAULT 10
+) RETURNS TABLE (user_id bigint, similarity real)
+    AS 'MODULE_PATHNAME', 'reco_similar_users'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.similar_users(text, bigint, integer) IS
+    'The n users most similar to a user (cosine of the factors), the user excluded';
+
+CREATE FUNCTION reco.explain(
+    model   text,
+    user_id bigint,
+    item_id bigint,
+    n       integer DEFAULT 5
+) RETURNS TABLE (item_id bigint, contribution real)
+    AS 'MODULE_PATHNAME', 'reco_explain'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 5;
+COMMENT ON FUNCTION reco.explain(text, bigint, bigint, integer) IS
+    'The user''s own items that contribute most to an item''s score; all contributions sum to the folded-in score';
+
+CREATE FUNCTION reco.recommend_all(
+    model        text,
+    n            integer DEFAULT 10,
+    users        bigint[] DEFAULT NULL,
+    exclude_seen boolean DEFAULT true
+) RETURNS TABLE (user_id bigint, rank integer, item_id bigint, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend_all'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
+COMMENT ON FUNCTION reco.recommend_all(text, integer, bigint[], boolean) IS
+    'Batch: the n best items of every user (or of the listed users), ranked exactly as reco.recommend ranks them';
+
+CREATE FUNCTION reco.cache_info(
+    OUT model_id bigint,
+    OUT version integer,
+    OUT side text,
+    OUT items bigint,
+    OUT factors integer,
+    OUT bytes bigint,
+    OUT hits bigint,
+    OUT loaded_at timestamptz
+) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'reco_cache_info'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION reco.cache_info() IS
+    'The factor matrices this backend has cached for serving (bounded by reco.cache_size)';
+
+CREATE FUNCTION reco.cache_reset() RETURNS integer
+    AS 'MODULE_PATHNAME', 'reco_cache_reset'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION reco.cache_reset() IS
+    'Frees every factor matrix this backend has cached; returns how many there were';
+
+---------------------------------------------------------------------------
+-- Evaluation
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.evaluate(
+    model       text,
+    test_source text,
+    k           integer DEFAULT 10,
+    user_col    text DEFAULT 'user_id',
+    item_col    text DEFAULT 'item_id'
+) RETURNS TABLE (
+    precision_at_k double precision,
+    recall_at_k double precision,
+    map_at_k double precision,
+    ndcg_at_k double precision,
+    capped_precision double precision,
+    auc double precision,
+    coverage double precision,
+    users_evaluated bigint,
+    users_unknown bigint
+)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $evaluate$
+DECLARE
+    from_clause text;
+    test_users bigint[];
+    test_items bigint[];
+BEGIN
+    IF model IS NULL OR test_source IS NULL OR k IS NULL OR user_col IS NULL OR item_col IS NULL THEN
+        RAISE EXCEPTION 'model, test_source, k, user_col and item_col must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    from_clause := reco.source_from_item(test_source);
+    -- USING makes EXECUTE prepare the text: a source smuggling in a second statement fails
+    EXECUTE pg_catalog.format(
+        'SELECT COALESCE(pg_catalog.array_agg(u ORDER BY u, i), $1), COALESCE(pg_catalog.array_agg(i ORDER BY u, i), $1)
+           FROM (SELECT DISTINCT src.%I::bigint AS u, src.%I::bigint AS i FROM %s AS src) AS pairs
+          WHERE u IS NOT NULL AND i IS NOT NULL',
+        user_col, item_col, from_clause)
+        INTO test_users, test_items
+        USING '{}'::bigint[];
+    RETURN QUERY SELECT * FROM reco.evaluate_pairs(model, test_users, test_items, k);
+END
+$evaluate$;
+COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text) IS
+    'Ranking metrics of the served model version on held-out (user, item) pairs';
+
+CREATE FUNCTION reco.evaluate_pairs(
+    model text, users bigint[], items bigint[], k integer,
+    OUT precision_at_k double precision,
+    OUT recall_at_k double precision,
+    OUT map_at_k double precision,
+    OUT ndcg_at_k double precision,
+    OUT capped_precision double precision,
+    OUT auc double precision,
+    OUT coverage double precision,
+    OUT users_evaluated bigint,
+    OUT users_unknown bigint
+) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_evaluate_pairs'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION reco.evaluate_pairs(text, bigint[], bigint[], integer) IS
+    'Ranking metrics of the served model version on held-out pairs given as two parallel arrays sorted by user';
