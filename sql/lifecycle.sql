@@ -12,7 +12,7 @@ SELECT (reco.train('life_b', 'life', factors => 4, iterations => 2, regularizati
 RESET client_min_messages;
 -- served before: user 1007 has recommendations and is one of user 1008's 39 neighbours
 -- (this also caches the user matrix of life_a in this backend)
-SELECT count(*) AS recommendations FROM reco.recommend('life_a', 1007, 5);
+SELECT count(*) AS recommendations FROM reco.recommend('life_a', 1007, 5, fallback => 'none');
 SELECT count(*) AS neighbours, count(*) FILTER (WHERE user_id = 1007) AS has_1007
   FROM reco.similar_users('life_a', 1008, 100);
 
@@ -21,7 +21,7 @@ SELECT reco.forget_user(1007) AS versions_changed;
 SELECT count(*) AS rows_mentioning_1007 FROM reco.user_factors WHERE user_id = 1007;
 SELECT name, version, n_users, stats -> 'users_forgotten' AS users_forgotten
   FROM reco.models WHERE name LIKE 'life%' ORDER BY name, version;
-SELECT count(*) AS recommendations FROM reco.recommend('life_a', 1007, 5);
+SELECT count(*) AS recommendations FROM reco.recommend('life_a', 1007, 5, fallback => 'none');
 SELECT count(*) AS explained FROM reco.explain('life_a', 1007, 3);
 -- the cached user matrix is reloaded: 38 neighbours, 1007 gone
 SELECT count(*) AS neighbours, count(*) FILTER (WHERE user_id = 1007) AS has_1007

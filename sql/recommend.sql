@@ -26,9 +26,12 @@ SELECT * FROM reco.recommend('hand', 1, 5, candidates => '{}');
 SELECT * FROM reco.recommend('hand', 1, 3, exclude_seen => false, exclude => '{40, 10}');
 -- all-zero user: every score 0, so ties are broken by item id
 SELECT * FROM reco.recommend('hand', 2, 3);
--- unknown or NULL user: no rows, no error (so LEFT JOIN LATERAL works)
+-- unknown or NULL user: the best-sellers (every popularity is 1 here: ties by id),
+-- or with fallback => 'none' no rows; never an error (so LEFT JOIN LATERAL works)
 SELECT count(*) AS unknown_user_rows FROM reco.recommend('hand', 999);
 SELECT count(*) AS null_user_rows FROM reco.recommend('hand', NULL);
+SELECT count(*) AS unknown_user_rows FROM reco.recommend('hand', 999, fallback => 'none');
+SELECT count(*) AS null_user_rows FROM reco.recommend('hand', NULL, fallback => 'none');
 SELECT u AS user_id, r.item_id, r.score
   FROM (VALUES (1), (999)) AS v(u)
   LEFT JOIN LATERAL reco.recommend('hand', v.u, 1) AS r ON true

@@ -59,7 +59,7 @@ SELECT * FROM reco.recommend_for_items('hand2', '{30, 40, 40}', n => 2);
 SELECT * FROM reco.recommend_for_items('hand2', '{30, 40}', '{1, 2}', 3, exclude_seen => false);
 SELECT * FROM reco.recommend_for_items('hand2', '{30, 40}', '{1, 2}', 3, candidates => '{50, 60, 40}');
 SELECT * FROM reco.recommend_for_items('hand2', '{30, 40}', '{1, 2}', 3, exclude => '{10}');
--- unknown items are ignored with a NOTICE; no known item: the zero vector, ties by id
+-- unknown items are ignored with a NOTICE; no known item: the best-sellers (sql/fallback.sql)
 SELECT * FROM reco.recommend_for_items('hand2', '{30, 40, 999, NULL}', '{1, 2, 5, 1}', 2);
 SELECT * FROM reco.recommend_for_items('hand2', '{998, 999}', n => 2);
 SELECT * FROM reco.recommend_for_items('hand2', '{}', n => 2);

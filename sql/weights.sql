@@ -37,8 +37,8 @@ SELECT count(*) AS items, bool_and(z.factors = b.factors AND z.popularity = b.po
 SELECT seen_items FROM reco.user_factors
  WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'w_zero') AND user_id = 1;
 SELECT item_id, round(score::numeric, 3) AS score FROM reco.recommend('w_zero', 1, 10) ORDER BY score DESC, item_id;
--- the weight-0-only customer is unknown: no rows
-SELECT count(*) AS rows FROM reco.recommend('w_zero', 7, 5);
+-- the weight-0-only customer is unknown: no rows of the model (best-sellers by default)
+SELECT count(*) AS rows FROM reco.recommend('w_zero', 7, 5, fallback => 'none');
 SELECT count(*) AS rows FROM reco.user_factors
  WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'w_zero') AND user_id = 7;
 
@@ -66,7 +66,7 @@ SELECT n.score < b.score AS lowered
   FROM reco.recommend('w_neg', 1, 10, candidates => ARRAY[105]) n,
        reco.recommend('w_base', 1, 10, candidates => ARRAY[105]) b;
 -- the negative-only customer is unknown to serving
-SELECT count(*) AS rows FROM reco.recommend('w_neg', 8, 5);
+SELECT count(*) AS rows FROM reco.recommend('w_neg', 8, 5, fallback => 'none');
 -- recommend_all excludes only the positive items too
 SELECT rank, item_id FROM reco.recommend_all('w_neg', 10, ARRAY[1::bigint]) ORDER BY rank;
 -- the fold-in of customer 1's stored row reproduces recommend exactly

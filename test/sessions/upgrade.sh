@@ -4,15 +4,18 @@
 # brings it to the current version with identical answers, the new functions
 # work on the old models, and the updated extension's catalog equals that of a
 # fresh CREATE EXTENSION, which runs the current version's full install script
-# (src/sql/reco--<version>.sql) rather than 0.1.0 and the updates.
+# (src/sql/reco--<version>.sql) rather than 0.1.0 and the updates.  A database
+# created with 0.2.0 and updated directly is compared the same way.
 # Runs against the harness's cluster (PGHOST/PGPORT).
 set -euo pipefail
 . "$(dirname "$0")/../lib/sessions.sh"
 old=reco_upgrade_old
 new=reco_upgrade_new
+mid=reco_upgrade_mid
 current=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$(dirname "$0")/../../reco.control")
 reco_scratch_db $old
 reco_scratch_db $new
+reco_scratch_db $mid
 
 # The answers compared before and after: recommend for 30 users, similar items, a cart.
 answers=$(reco_answers_query shop)
@@ -35,7 +38,12 @@ echo "ok: 0.1.0 -> $current keeps every answer ($(echo "$after" | wc -w) compare
 
 # the new functions work on the model trained before the update
 [ "$(reco_sql $old -c "SELECT reco.forget_user(5)")" = 1 ] || reco_fail "forget_user on an old model"
-[ "$(reco_sql $old -c "SELECT count(*) FROM reco.recommend('shop', 5)")" = 0 ] || reco_fail "a forgotten user is still served"
+[ "$(reco_sql $old -c "SELECT count(*) FROM reco.recommend('shop', 5, fallback => 'none')")" = 0 ] || reco_fail "a forgotten user is still served"
+# 0.3.0's best-seller fallback: the forgotten user now gets the most popular items
+[ "$(reco_sql $old -c "SELECT string_agg(r.item_id || ':' || r.score, ' ') FROM reco.recommend('shop', 5, 3) AS r")" = \
+  "$(reco_sql $old -c "SELECT string_agg(f.item_id || ':' || f.popularity, ' ' ORDER BY f.popularity DESC, f.item_id)
+                        FROM (SELECT * FROM reco.item_factors ORDER BY popularity DESC, item_id LIMIT 3) AS f")" ] \
+    || reco_fail "an unknown user does not get the best-sellers after the update"
 [ "$(reco_sql $old -c "SELECT reco.drop_model('shop')")" = 1 ] || reco_fail "drop_model on an old model"
 
 reco_sql $new -c "CREATE EXTENSION reco" >/dev/null
@@ -146,6 +154,13 @@ SQL
 )
 updated=$(reco_sql $old -c "$catalog")
 fresh=$(reco_sql $new -c "$catalog")
+reco_sql $mid -c "CREATE EXTENSION reco VERSION '0.2.0'" -c "ALTER EXTENSION reco UPDATE" >/dev/null
+from_mid=$(reco_sql $mid -c "$catalog")
+if [ "$from_mid" != "$fresh" ]; then
+    diff <(echo "$from_mid") <(echo "$fresh") | sed 's/^</updated:/; s/^>/fresh:  /' >&2 || true
+    reco_fail "the extension updated from 0.2.0 differs from a fresh one"
+fi
+echo "ok: 0.2.0 -> $current equals a fresh CREATE EXTENSION in $(echo "$fresh" | wc -l) catalog facts"
 [ "$(echo "$fresh" | grep -c '^function ')" -ge 40 ] || reco_fail "too few functions described: $fresh"
 if [ "$updated" != "$fresh" ]; then
     diff <(echo "$updated") <(echo "$fresh") | sed 's/^</updated:/; s/^>/fresh:  /' >&2 || true
