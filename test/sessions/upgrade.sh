@@ -5,7 +5,7 @@
 # work on the old models, and the updated extension's catalog equals that of a
 # fresh CREATE EXTENSION, which runs the current version's full install script
 # (src/sql/reco--<version>.sql) rather than 0.1.0 and the updates.  A database
-# created with 0.2.0 and updated directly is compared the same way.
+# at 0.2.0 (0.1.0 plus its delta) and updated from there is compared the same way.
 # Runs against the harness's cluster (PGHOST/PGPORT).
 set -euo pipefail
 . "$(dirname "$0")/../lib/sessions.sh"
