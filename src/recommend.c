@@ -151,7 +151,8 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 	}
 	RecoArgIdList(fcinfo, first + 3, &candidates);
 	RecoArgIdList(fcinfo, first + 4, &exclude);
-	fallback = RecoArgFallback(fcinfo, first + 5);
+	/* first == 0: the short form, which has no fallback argument and always falls back */
+	fallback = RecoArgFallback(fcinfo, first + 5, first == 0);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	if (RecoServeUserArg(&ctx, fcinfo, first, false))
@@ -342,7 +343,7 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	exclude_seen = PG_GETARG_BOOL(4);
 	RecoArgIdList(fcinfo, 5, &candidates);
 	RecoArgIdList(fcinfo, 6, &exclude);
-	fallback = RecoArgFallback(fcinfo, 7);
+	fallback = RecoArgFallback(fcinfo, 7, false);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);

@@ -152,16 +152,19 @@ RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *candidates, con
 }
 
 /*
- * The fallback argument `arg` (absent: 'popular'): true for 'popular',
- * false for 'none'; 22004 if NULL, 22023 for any other word.
+ * The fallback argument `arg`: true for 'popular', false for 'none'; 22004
+ * if NULL, 22023 for any other word.  A function without that argument gets
+ * `if_absent`: the short recommend has none and always falls back, while a
+ * long form without it is a 0.2.0 SQL definition still bound to this library
+ * before ALTER EXTENSION reco UPDATE, which keeps 0.2.0's answer (no rows).
  */
 bool
-RecoArgFallback(FunctionCallInfo fcinfo, int arg)
+RecoArgFallback(FunctionCallInfo fcinfo, int arg, bool if_absent)
 {
 	char	   *word;
 
 	if (arg >= PG_NARGS())
-		return true;
+		return if_absent;
 	RecoRequireArg(fcinfo, arg, "fallback");
 	word = text_to_cstring(PG_GETARG_TEXT_PP(arg));
 	if (strcmp(word, "popular") == 0)

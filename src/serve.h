@@ -58,7 +58,7 @@ extern bool RecoServeUserArg(RecoServeContext *ctx, FunctionCallInfo fcinfo, int
 extern void RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *candidates,
 							 const RecoIdList *exclude);
 extern void RecoServeEnd(RecoServeContext *ctx);
-extern bool RecoArgFallback(FunctionCallInfo fcinfo, int arg);
+extern bool RecoArgFallback(FunctionCallInfo fcinfo, int arg, bool if_absent);
 
 extern void RecoRequireArg(FunctionCallInfo fcinfo, int arg, const char *name);
 extern char *RecoArgModel(FunctionCallInfo fcinfo);

@@ -29,6 +29,9 @@ reco_sql $old -c "CREATE EXTENSION reco VERSION '0.1.0'" \
 [ "$(reco_sql $old -c "SELECT to_regprocedure('reco.forget_user(bigint,text)') IS NULL")" = t ] || reco_fail "0.1.0 already has forget_user"
 before=$(reco_sql $old -c "$answers")
 [ "$(echo "$before" | wc -w)" -ge 150 ] || reco_fail "too few answers before the update: $before"
+# until the update, the old SQL definitions keep their answers: an unknown user gets no rows
+[ "$(reco_sql $old -c "SELECT count(*) FROM reco.recommend('shop', 999999, 5)")" = 0 ] \
+    || reco_fail "an old recommend definition fell back to best-sellers before the update"
 
 reco_sql $old -c "ALTER EXTENSION reco UPDATE" >/dev/null
 [ "$(reco_sql $old -c "SELECT extversion FROM pg_extension WHERE extname = 'reco'")" = "$current" ] || reco_fail "not updated to $current"
