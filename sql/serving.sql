@@ -190,16 +190,16 @@ SELECT count(*) AS rows,
     ON a.user_id = r.user_id AND a.rank = r.rank;
 DROP TABLE views;
 
--- LRU eviction: a 1 kB budget holds two of these 14-item models (408 bytes each), not three
+-- LRU eviction: a 1 kB budget holds two of these 12-item models (496 bytes each), not three
 DO $$
 BEGIN
   FOR m IN 1..3 LOOP
     INSERT INTO reco.models (name, version, algorithm, params, n_users, n_items, n_interactions,
                              factors, loss, train_seconds)
-    VALUES ('lru' || m, 1, 'ials', '{}', 1, 14, 1, 2, '{}', 0);
+    VALUES ('lru' || m, 1, 'ials', '{}', 1, 12, 1, 2, '{}', 0);
     INSERT INTO reco.item_factors
     SELECT currval('reco.models_model_id_seq'), i, reco.to_bytea(ARRAY[i, m]::real[]), 1
-      FROM generate_series(1, 14) AS i;
+      FROM generate_series(1, 12) AS i;
     INSERT INTO reco.user_factors
     VALUES (currval('reco.models_model_id_seq'), 1, reco.to_bytea('{1, 0}'), '{}', '{}');
   END LOOP;

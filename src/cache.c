@@ -80,11 +80,17 @@ static int	reco_cache_len = 0;
 static int	reco_cache_cap = 0;
 static uint64 reco_cache_clock = 0;
 
-/* Bytes a factor set occupies once its norms, norm order and Gram matrix are computed. */
+/*
+ * Bytes a factor set occupies once its norms, norm order and Gram matrix
+ * (and, for items, popularity and its order) are computed.
+ */
 static Size
-RecoFactorSetBytes(int64 n, int k)
+RecoFactorSetBytes(RecoSide side, int64 n, int k)
 {
 	Size		per_row = sizeof(int64) + sizeof(float) * (k + 1) + 2 * sizeof(int32);
+
+	if (side == RECO_SIDE_ITEMS)
+		per_row += sizeof(int64) + sizeof(int32);
 
 	return add_size(mul_size(per_row, n), sizeof(float) * (Size) k * k);
 }
@@ -167,7 +173,7 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 {
 	Size		budget = (Size) reco_cache_size_kb * 1024;
 	int64		rows = side == RECO_SIDE_ITEMS ? model->n_items : model->n_users;
-	Size		bytes = RecoFactorSetBytes(rows, model->factors);
+	Size		bytes = RecoFactorSetBytes(side, rows, model->factors);
 	MemoryContext cxt;
 	RecoCacheEntry *entry;
 	RecoFactorSet *uncached;
@@ -281,6 +287,40 @@ RecoFactorNormOrder(RecoFactorSet *set)
 		set->norm_order = order;
 	}
 	return set->norm_order;
+}
+
+/* qsort_arg order of item positions: more popular first, then lower position (= lower id). */
+static int
+RecoCompareByPopularity(const void *a, const void *b, void *arg)
+{
+	const int64 *popularity = (const int64 *) arg;
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	if (popularity[x] != popularity[y])
+		return popularity[x] > popularity[y] ? -1 : 1;
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * The items of a set by descending popularity, ties by lower id, computed
+ * once into the set's context (the best-seller fallback walks it).
+ */
+const int32 *
+RecoFactorPopularityOrder(RecoFactorSet *set)
+{
+	Assert(set->popularity != NULL);
+	if (set->popularity_order == NULL)
+	{
+		int32	   *order = MemoryContextAllocHuge(set->cxt, sizeof(int32) * Max(set->n, 1));
+		int64		i;
+
+		for (i = 0; i < set->n; i++)
+			order[i] = (int32) i;
+		qsort_arg(order, set->n, sizeof(int32), RecoCompareByPopularity, set->popularity);
+		set->popularity_order = order;
+	}
+	return set->popularity_order;
 }
 
 /* FᵀF of a set (k x k), computed once into the set's context, as training computes it. */

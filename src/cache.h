@@ -17,5 +17,6 @@ extern RecoFactorSet *RecoCacheFactors(const RecoModelInfo *model, RecoSide side
 extern const float *RecoFactorNorms(RecoFactorSet *set);
 extern const int32 *RecoFactorNormOrder(RecoFactorSet *set);
 extern const float *RecoFactorGram(RecoFactorSet *set);
+extern const int32 *RecoFactorPopularityOrder(RecoFactorSet *set);
 
 #endif							/* RECO_CACHE_H */

@@ -143,6 +143,7 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 				seen;
 	bool		has_candidates = PG_NARGS() > first + 3 && !PG_ARGISNULL(first + 3);
 	bool		fallback;
+	bool		known;
 
 	if (PG_NARGS() > first + 2)
 	{
@@ -155,12 +156,13 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 	fallback = RecoArgFallback(fcinfo, first + 5, first == 0);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
-	if (RecoServeUserArg(&ctx, fcinfo, first, false))
+	known = RecoServeUserArg(&ctx, fcinfo, first, false);
+	if (known)
 		RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
 	else if (fallback)
 		RecoServePopular(&ctx, n, has_candidates ? &candidates : NULL, &exclude);
 	RecoServeEnd(&ctx);
-	if (ctx.factors == NULL)
+	if (!known)
 		return (Datum) 0;		/* NULL or unknown user: best-sellers or no rows */
 
 	seen.ids = ctx.users.seen_items;

@@ -92,62 +92,49 @@ RecoServeUserArg(RecoServeContext *ctx, FunctionCallInfo fcinfo, int arg, bool w
 	return RecoServeUsers(ctx, &user_id, 1, with_weights);
 }
 
-/* A bigint[] Datum of a list of ids (an empty array for NULL). */
-static Datum
-RecoIdArrayDatum(const RecoIdList *list)
-{
-	int64		n = list != NULL ? list->n : 0;
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-	int64		i;
-
-	for (i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(list->ids[i]);
-	return PointerGetDatum(construct_array(elems, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 /*
  * The best-seller fallback: emits the served version's n most popular items
  * (reco.item_factors.popularity, ties by lower item id) as (item_id, score)
  * rows whose score is the popularity, only `candidates` if not NULL, never
- * an id of `exclude`.  Runs between RecoServeBegin and RecoServeEnd.
+ * an id of `exclude`.  Runs between RecoServeBegin and RecoServeEnd; the
+ * popularity comes with the cached item matrix and is ordered once per
+ * matrix, so a fallback costs a walk down that order, not a query.
  */
 void
 RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *candidates, const RecoIdList *exclude)
 {
-	Oid			types[4] = {INT8OID, INT8ARRAYOID, INT8ARRAYOID, INT8OID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-	uint64		i;
-	int			rc;
+	RecoFactorSet *items = ctx->factors != NULL ? ctx->factors : RecoServeFactors(ctx, RECO_SIDE_ITEMS);
+	const int32 *order = RecoFactorPopularityOrder(items);
+	bool	   *skip = palloc(sizeof(bool) * Max(items->n, 1));
+	int64		i;
+	int			emitted = 0;
 
-	Assert(ctx->connected && ctx->rsinfo != NULL);
-	values[0] = Int64GetDatum(ctx->model.model_id);
-	if (candidates != NULL)
-		values[1] = RecoIdArrayDatum(candidates);
-	else
+	memset(skip, candidates != NULL, sizeof(bool) * Max(items->n, 1));
+	for (i = 0; candidates != NULL && i < candidates->n; i++)
 	{
-		values[1] = (Datum) 0;
-		nulls[1] = 'n';
+		int64		idx = RecoFindId(items->ids, items->n, candidates->ids[i]);
+
+		if (idx >= 0)
+			skip[idx] = false;
 	}
-	values[2] = RecoIdArrayDatum(exclude);
-	values[3] = Int64GetDatum((int64) n);
-	rc = SPI_execute_with_args("SELECT f.item_id, f.popularity::pg_catalog.float4 FROM reco.item_factors AS f"
-							   " WHERE f.model_id OPERATOR(pg_catalog.=) $1"
-							   " AND ($2 IS NULL OR f.item_id OPERATOR(pg_catalog.=) ANY ($2))"
-							   " AND NOT (f.item_id OPERATOR(pg_catalog.=) ANY ($3))"
-							   " ORDER BY f.popularity DESC, f.item_id LIMIT $4",
-							   4, types, values, nulls, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reco: the popular items query failed: %s", SPI_result_code_string(rc));
-	for (i = 0; i < SPI_processed; i++)
+	for (i = 0; exclude != NULL && i < exclude->n; i++)
+	{
+		int64		idx = RecoFindId(items->ids, items->n, exclude->ids[i]);
+
+		if (idx >= 0)
+			skip[idx] = true;
+	}
+	for (i = 0; i < items->n && emitted < n; i++)
 	{
 		Datum		row[2];
 		bool		row_nulls[2] = {false, false};
-		bool		isnull;
 
-		row[0] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		row[1] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		if (skip[order[i]])
+			continue;
+		row[0] = Int64GetDatum(items->ids[order[i]]);
+		row[1] = Float4GetDatum((float) items->popularity[order[i]]);
 		tuplestore_putvalues(ctx->rsinfo->setResult, ctx->rsinfo->setDesc, row, row_nulls);
+		emitted++;
 	}
 }
 

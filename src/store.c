@@ -519,14 +519,14 @@ RecoFetchRows(Portal portal, int64 have, int64 capacity, int64 model_id, const c
 
 /*
  * Loads one side's factors of a model (every item or every user), ordered by
- * id, into a new set whose arrays live in mcxt.
+ * id, into a new set whose arrays live in mcxt; items with their popularity.
  */
 void
 RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, MemoryContext mcxt)
 {
 	static SPIPlanPtr plans[2] = {NULL, NULL};
 	static const char *const sql[2] = {
-		"SELECT item_id, factors FROM reco.item_factors WHERE model_id = $1 ORDER BY item_id",
+		"SELECT item_id, factors, popularity FROM reco.item_factors WHERE model_id = $1 ORDER BY item_id",
 		"SELECT user_id, factors FROM reco.user_factors WHERE model_id = $1 ORDER BY user_id"
 	};
 	Oid			types[1] = {INT8OID};
@@ -542,6 +542,8 @@ RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, M
 	set->cxt = mcxt;
 	set->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(expected, 1));
 	set->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(expected, 1)));
+	if (side == RECO_SIDE_ITEMS)
+		set->popularity = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(expected, 1));
 	while (RecoFetchRows(portal, n, expected, model->model_id, side == RECO_SIDE_ITEMS ? "item" : "user") > 0)
 	{
 		uint64		r;
@@ -554,6 +556,8 @@ RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, M
 			set->ids[n] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
 			RecoDecodeFactors(DatumGetByteaPP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
 							  k, set->factors + n * k);
+			if (set->popularity != NULL)
+				set->popularity[n] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
 			n++;
 		}
 		SPI_freetuptable(SPI_tuptable);

@@ -45,6 +45,8 @@ typedef struct RecoFactorSet
 	int32	   *norm_order;		/* rows by descending norm; NULL until computed */
 	int32	   *norm_rank;		/* inverse of norm_order */
 	float	   *gram;			/* k x k FᵀF; NULL until computed */
+	int64	   *popularity;		/* items: n training users with a positive weight; users: NULL */
+	int32	   *popularity_order;	/* items by descending popularity, then id; NULL until computed */
 	MemoryContext cxt;			/* owns the arrays above */
 } RecoFactorSet;
 
