@@ -20,6 +20,7 @@ MODULE_big = reco
 OBJS = \
 	src/reco.o \
 	src/model.o \
+	src/ids.o \
 	src/kernels.o \
 	src/kernels_avx2.o \
 	src/parallel.o \

@@ -70,17 +70,17 @@ SELECT pg_temp.outcome($$SELECT reco.to_bytea('{{1, 2}, {3, 4}}')$$);
 SELECT pg_temp.outcome($$SELECT reco.to_bytea('{{{1}}}')$$);
 SELECT pg_temp.outcome($$SELECT reco.to_bytea(array_fill(1::real, ARRAY[100000]))$$);
 
--- reco.source_from_item(text): a table or view name, or a query text
-SELECT reco.source_from_item(NULL) IS NULL AS strict, reco.source_from_item('t'),
-       reco.source_from_item('  select 1');
-SELECT pg_temp.outcome($$SELECT reco.source_from_item('')$$);
-SELECT pg_temp.outcome($$SELECT reco.source_from_item('no_such_table')$$);
-SELECT pg_temp.outcome($$SELECT reco.source_from_item('t; DROP TABLE t')$$);
-SELECT pg_temp.outcome($$SELECT reco.source_from_item('pg_catalog.no_such_table')$$);
+-- reco_internal.source_from_item(text): a table or view name, or a query text
+SELECT reco_internal.source_from_item(NULL) IS NULL AS strict, reco_internal.source_from_item('t'),
+       reco_internal.source_from_item('  select 1');
+SELECT pg_temp.outcome($$SELECT reco_internal.source_from_item('')$$);
+SELECT pg_temp.outcome($$SELECT reco_internal.source_from_item('no_such_table')$$);
+SELECT pg_temp.outcome($$SELECT reco_internal.source_from_item('t; DROP TABLE t')$$);
+SELECT pg_temp.outcome($$SELECT reco_internal.source_from_item('pg_catalog.no_such_table')$$);
 
 -- The aggregate's support functions cannot be called from SQL.
-SELECT pg_temp.outcome($$SELECT reco.fit_transfn(NULL, 'x', 1, 1, 1)$$);
-SELECT pg_temp.outcome($$SELECT reco.fit_finalfn(NULL)$$);
+SELECT pg_temp.outcome($$SELECT reco_internal.fit_transfn(NULL, 'x', 1, 1, 1)$$);
+SELECT pg_temp.outcome($$SELECT reco_internal.fit_finalfn(NULL)$$);
 
 -- reco.fit: names, rows and weights
 SELECT pg_temp.outcome($$SELECT reco.fit(NULL, customer_id, product_id, quantity) FROM purchases$$);
@@ -354,26 +354,26 @@ SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate('bi', 'SELECT NULL::bigint 
 SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate('bi', 'SELECT ''x'' AS user_id, 1 AS item_id')$$);
 SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate('bi', 'SELECT 999 AS user_id, 999 AS item_id')$$);
 
--- reco.evaluate_pairs(model, users, items, k)
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs(NULL, '{1}', '{101}', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', NULL, '{101}', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{1}', NULL, 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{1}', '{101}', NULL)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{}', '{}', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{1, 2}', '{101}', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{1}', '{101, 102}', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{}', '{101}', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{{1, 2}}', '{101, 102}', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{{1, 2}}', '{{101, 102}}', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{1, NULL}', '{101, 102}', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{1, 2}', '{101, NULL}', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{1}', '{101}', 0)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{1}', '{101}', 10001)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{1}', '{101}', -2147483648)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('no_such_model', '{1}', '{101}', 10)$$);
+-- reco_internal.evaluate_pairs(model, users, items, k)
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs(NULL, '{1}', '{101}', 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', NULL, '{101}', 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{1}', NULL, 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{1}', '{101}', NULL)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{}', '{}', 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{1, 2}', '{101}', 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{1}', '{101, 102}', 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{}', '{101}', 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{{1, 2}}', '{101, 102}', 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{{1, 2}}', '{{101, 102}}', 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{1, NULL}', '{101, 102}', 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{1, 2}', '{101, NULL}', 10)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{1}', '{101}', 0)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{1}', '{101}', 10001)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{1}', '{101}', -2147483648)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('no_such_model', '{1}', '{101}', 10)$$);
 -- unsorted, duplicated and unknown pairs are fine; only unknown users: NULL metrics
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi', '{3, 1, 3, 999}', '{101, 104, 101, 101}', 10000)$$);
-SELECT * FROM reco.evaluate_pairs('bi', '{998, 999}', '{101, 101}', 10);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi', '{3, 1, 3, 999}', '{101, 104, 101, 101}', 10000)$$);
+SELECT * FROM reco_internal.evaluate_pairs('bi', '{998, 999}', '{101, 101}', 10);
 
 -- reco.lock_model(name): STRICT
 SELECT pg_temp.outcome($$SELECT reco.lock_model(NULL)$$);
@@ -420,7 +420,7 @@ UPDATE reco.item_factors SET factors = '\x0000803f'
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend('bi_hand', 1)$$);
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend_all('bi_hand', 1)$$);
 SELECT pg_temp.outcome($$SELECT * FROM reco.similar_items('bi_hand', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi_hand', '{1}', '{30}', 5)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi_hand', '{1}', '{30}', 5)$$);
 ROLLBACK;
 SELECT reco.cache_reset() >= 0 AS cache_reset;
 BEGIN;
@@ -496,7 +496,7 @@ ALTER TABLE reco.models DROP CONSTRAINT models_factors_check, DROP CONSTRAINT mo
 UPDATE reco.models SET factors = -1 WHERE name = 'bi_hand';
 SELECT pg_temp.outcome($$SELECT * FROM reco.recommend('bi_hand', 1)$$);
 SELECT pg_temp.outcome($$SELECT * FROM reco.similar_items('bi_hand', 10)$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate_pairs('bi_hand', '{1}', '{30}', 5)$$);
+SELECT pg_temp.outcome($$SELECT * FROM reco_internal.evaluate_pairs('bi_hand', '{1}', '{30}', 5)$$);
 ROLLBACK;
 SELECT reco.cache_reset() >= 0 AS cache_reset;
 BEGIN;

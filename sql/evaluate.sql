@@ -27,7 +27,7 @@ SELECT * FROM reco.evaluate('eval', 'held_out', 0);
 SELECT * FROM reco.evaluate('eval', 'SELECT 1::bigint AS user_id, 1::bigint AS item_id WHERE false');
 SELECT * FROM reco.evaluate('eval', 'no_such_table');
 SELECT * FROM reco.evaluate('eval', 'held_out', user_col => 'nope');
-SELECT * FROM reco.evaluate_pairs('eval', '{1,2}', '{101}', 10);
+SELECT * FROM reco_internal.evaluate_pairs('eval', '{1,2}', '{101}', 10);
 \set VERBOSITY default
 SELECT * FROM reco.evaluate('no_such_model', 'held_out');
 SELECT * FROM reco.evaluate('eval', 'held_out', 0);

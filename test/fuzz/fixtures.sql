@@ -92,6 +92,6 @@ LANGUAGE sql AS $$ SELECT count(*) FROM reco.recommend_all(model, n, users, excl
 CREATE FUNCTION fuzz.evaluate(model text, test_source text, k integer, user_col text, item_col text) RETURNS text
 LANGUAGE sql AS $$ SELECT e::text FROM reco.evaluate(model, test_source, k, user_col, item_col) AS e $$;
 CREATE FUNCTION fuzz.evaluate_pairs(model text, users bigint[], items bigint[], k integer) RETURNS text
-LANGUAGE sql AS $$ SELECT e::text FROM reco.evaluate_pairs(model, users, items, k) AS e $$;
+LANGUAGE sql AS $$ SELECT e::text FROM reco_internal.evaluate_pairs(model, users, items, k) AS e $$;
 CREATE FUNCTION fuzz.cache_info() RETURNS bigint
 LANGUAGE sql AS $$ SELECT count(*) FROM reco.cache_info() $$;

@@ -149,13 +149,13 @@ CREATE FUNCTION pg_temp.test_case() RETURNS text LANGUAGE sql VOLATILE AS $$
                            pg_temp.model(), pg_temp.id(), pg_temp.id(), pg_temp.n())
         WHEN 8 THEN format('SELECT count(*), min(score), max(score) FROM reco.recommend_all(%s, %s, %s, %s);',
                            pg_temp.model(), pg_temp.n(), pg_temp.pick('NULL', pg_temp.ids()), pg_temp.flag())
-        WHEN 9 THEN format('SELECT * FROM reco.evaluate_pairs(%s, %s, %s, %s);',
+        WHEN 9 THEN format('SELECT * FROM reco_internal.evaluate_pairs(%s, %s, %s, %s);',
                            pg_temp.model(), pg_temp.ids(), pg_temp.ids(), pg_temp.k())
         WHEN 10 THEN format('SELECT * FROM reco.evaluate(%s, %s, %s, %s, %s);', pg_temp.model(),
                             pg_temp.source(), pg_temp.k(), pg_temp.col('user_id'), pg_temp.col('item_id'))
         WHEN 11 THEN format('SELECT reco.to_array(%s);', pg_temp.factor_bytes())
         WHEN 12 THEN format('SELECT reco.to_bytea(%s), reco.to_array(reco.to_bytea(%s));', pg_temp.reals(), pg_temp.reals())
-        WHEN 13 THEN format('SELECT reco.source_from_item(%s), reco.version();', pg_temp.source())
+        WHEN 13 THEN format('SELECT reco_internal.source_from_item(%s), reco.version();', pg_temp.source())
         WHEN 14 THEN format('BEGIN; SELECT (reco.fit(%s, u, i, w, %s)).n_users FROM %s; ROLLBACK;',
                             pg_temp.model(), pg_temp.options(), pg_temp.rows())
         WHEN 15 THEN format('BEGIN; SELECT (reco.fit(%s, u, i, w)).n_users FROM %s GROUP BY u %% 2; ROLLBACK;',

@@ -17,13 +17,9 @@ SELECT results_eq(
         ('reco.cache_reset()', 'f', 'v', 'r'),
         ('reco.drop_model(text)', 'f', 'v', 'u'),
         ('reco.evaluate(text,text,integer,text,text)', 'f', 's', 'r'),
-        ('reco.evaluate_pairs(text,bigint[],bigint[],integer)', 'f', 's', 's'),
         ('reco.explain(text,bigint,bigint,integer)', 'f', 's', 's'),
         ('reco.fit(text,bigint,bigint,real)', 'a', 'i', 'u'),
         ('reco.fit(text,bigint,bigint,real,jsonb)', 'a', 'i', 'u'),
-        ('reco.fit_finalfn(internal)', 'f', 'v', 'u'),
-        ('reco.fit_transfn(internal,text,bigint,bigint,real)', 'f', 'v', 'u'),
-        ('reco.fit_transfn(internal,text,bigint,bigint,real,jsonb)', 'f', 'v', 'u'),
         ('reco.forget_user(bigint,text)', 'f', 'v', 'u'),
         ('reco.lock_model(text)', 'f', 'v', 'u'),
         ('reco.recommend(bigint,bigint)', 'f', 's', 's'),
@@ -32,12 +28,16 @@ SELECT results_eq(
         ('reco.recommend_for_items(text,bigint[],real[],integer,boolean,bigint[],bigint[],text)', 'f', 's', 's'),
         ('reco.similar_items(text,bigint,integer,bigint[])', 'f', 's', 's'),
         ('reco.similar_users(text,bigint,integer)', 'f', 's', 's'),
-        ('reco.source_from_item(text)', 'f', 's', 's'),
         ('reco.to_array(bytea)', 'f', 'i', 's'),
         ('reco.to_bytea(real[])', 'f', 'i', 's'),
         ('reco.train(text,text,jsonb)', 'f', 'v', 'u'),
         ('reco.train(text,text,text,text,text,text,integer,real,real,integer,bigint,integer,text,integer,integer)', 'f', 'v', 'u'),
-        ('reco.version()', 'f', 's', 's')$$,
+        ('reco.version()', 'f', 's', 's'),
+        ('reco_internal.evaluate_pairs(text,bigint[],bigint[],integer)', 'f', 's', 's'),
+        ('reco_internal.fit_finalfn(internal)', 'f', 'v', 'u'),
+        ('reco_internal.fit_transfn(internal,text,bigint,bigint,real)', 'f', 'v', 'u'),
+        ('reco_internal.fit_transfn(internal,text,bigint,bigint,real,jsonb)', 'f', 'v', 'u'),
+        ('reco_internal.source_from_item(text)', 'f', 's', 's')$$,
     'every function of reco has its intended kind, volatility and PARALLEL label'
 );
 
@@ -53,7 +53,7 @@ SELECT is_empty(
 -- the security model: every function runs with the caller's rights
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p
-       WHERE p.pronamespace = 'reco'::regnamespace AND p.prosecdef$$,
+       WHERE p.pronamespace IN ('reco'::regnamespace, 'reco_internal'::regnamespace) AND p.prosecdef$$,
     'no reco function is SECURITY DEFINER'
 );
 
@@ -67,9 +67,10 @@ SELECT is_empty(
 SELECT tables_are('reco', ARRAY['models', 'user_factors', 'item_factors'], 'reco has exactly its three storage tables');
 SELECT columns_are('reco', 'models', ARRAY['model_id', 'name', 'version', 'algorithm', 'params', 'n_users',
     'n_items', 'n_interactions', 'factors', 'loss', 'train_seconds', 'trained_at', 'stats'], 'reco.models columns');
-SELECT columns_are('reco', 'user_factors', ARRAY['model_id', 'user_id', 'factors', 'seen_items', 'seen_weights'],
+SELECT columns_are('reco', 'user_factors', ARRAY['model_id', 'user_id', 'factors', 'seen_items', 'seen_weights',
+    'user_key'],
     'reco.user_factors columns');
-SELECT columns_are('reco', 'item_factors', ARRAY['model_id', 'item_id', 'factors', 'popularity'],
+SELECT columns_are('reco', 'item_factors', ARRAY['model_id', 'item_id', 'factors', 'popularity', 'item_key'],
     'reco.item_factors columns');
 SELECT col_is_pk('reco', 'user_factors', ARRAY['model_id', 'user_id'], 'user factors are keyed by model and user');
 SELECT col_is_pk('reco', 'item_factors', ARRAY['model_id', 'item_id'], 'item factors are keyed by model and item');

@@ -5,7 +5,7 @@
 # work on the old models, and the updated extension's catalog equals that of a
 # fresh CREATE EXTENSION, which runs the current version's full install script
 # (src/sql/reco--<version>.sql) rather than 0.1.0 and the updates.  A database
-# at 0.2.0 (0.1.0 plus its delta) and updated from there is compared the same way.
+# at 0.2.0 or 0.3.0 (0.1.0 plus its deltas) and updated from there is compared the same way.
 # Runs against the harness's cluster (PGHOST/PGPORT).
 set -euo pipefail
 . "$(dirname "$0")/../lib/sessions.sh"
@@ -58,7 +58,7 @@ reco_sql $new -c "CREATE EXTENSION reco" >/dev/null
                          FROM pg_config WHERE name = 'SHAREDIR'")" = t ] \
     || reco_fail "no full install script reco--$current.sql is installed"
 constraints_first="SELECT max(c.oid) < min(p.oid) FROM pg_constraint c, pg_proc p
-                    WHERE c.conrelid = 'reco.models'::regclass AND p.pronamespace = 'reco'::regnamespace"
+                    WHERE c.conrelid = 'reco.models'::regclass AND p.pronamespace IN ('reco'::regnamespace, 'reco_internal'::regnamespace)"
 [ "$(reco_sql $new -c "$constraints_first")" = t ] || reco_fail "CREATE EXTENSION reco did not run reco--$current.sql alone"
 [ "$(reco_sql $old -c "$constraints_first")" = f ] || reco_fail "the updated database should have its 0.2.0 constraints after its functions"
 echo "ok: CREATE EXTENSION reco runs the full install script reco--$current.sql"
@@ -86,18 +86,18 @@ SELECT line FROM (
                   md5(CASE WHEN p.prokind = 'a' THEN pg_get_function_arguments(p.oid)
                            ELSE pg_get_functiondef(p.oid) END),
                   md5(p.prosrc))
-      FROM pg_proc p WHERE p.pronamespace = 'reco'::regnamespace
+      FROM pg_proc p WHERE p.pronamespace IN ('reco'::regnamespace, 'reco_internal'::regnamespace)
     UNION ALL
     SELECT format('function %s: %s %s %s strict %s secdef %s leakproof %s cost %s rows %s returns %s',
                   p.oid::regprocedure, (SELECT l.lanname FROM pg_language l WHERE l.oid = p.prolang), p.provolatile, p.proparallel, p.proisstrict,
                   p.prosecdef, p.proleakproof, p.procost, p.prorows, pg_get_function_result(p.oid))
-      FROM pg_proc p WHERE p.pronamespace = 'reco'::regnamespace
+      FROM pg_proc p WHERE p.pronamespace IN ('reco'::regnamespace, 'reco_internal'::regnamespace)
     UNION ALL
     SELECT format('aggregate %s: kind %s sfunc %s stype %s finalfunc %s extra %s modify %s combine %s serial %s deserial %s initval %s msfunc %s',
                   a.aggfnoid::regprocedure, a.aggkind, a.aggtransfn::regprocedure, a.aggtranstype::regtype,
                   a.aggfinalfn::regprocedure, a.aggfinalextra, a.aggfinalmodify, a.aggcombinefn::regprocedure,
                   a.aggserialfn::regprocedure, a.aggdeserialfn::regprocedure, a.agginitval, a.aggmtransfn::regprocedure)
-      FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid WHERE p.pronamespace = 'reco'::regnamespace
+      FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid WHERE p.pronamespace IN ('reco'::regnamespace, 'reco_internal'::regnamespace)
     UNION ALL
     SELECT format('relation %s: kind %s persistence %s options %s acl %s rls %s comment %s',
                   r.relname, r.relkind, r.relpersistence, r.reloptions, r.relacl, r.relrowsecurity,
@@ -140,7 +140,7 @@ SELECT line FROM (
     UNION ALL
     SELECT format('schema %s: owner %s acl %s comment %s', n.nspname, n.nspowner::regrole, n.nspacl,
                   obj_description(n.oid, 'pg_namespace'))
-      FROM pg_namespace n WHERE n.nspname = 'reco'
+      FROM pg_namespace n WHERE n.nspname IN ('reco', 'reco_internal')
     UNION ALL
     SELECT format('initial privileges %s: %s %s', pg_describe_object(i.classoid, i.objoid, i.objsubid),
                   i.privtype, i.initprivs)
@@ -157,13 +157,16 @@ SQL
 )
 updated=$(reco_sql $old -c "$catalog")
 fresh=$(reco_sql $new -c "$catalog")
-reco_sql $mid -c "CREATE EXTENSION reco VERSION '0.2.0'" -c "ALTER EXTENSION reco UPDATE" >/dev/null
-from_mid=$(reco_sql $mid -c "$catalog")
-if [ "$from_mid" != "$fresh" ]; then
-    diff <(echo "$from_mid") <(echo "$fresh") | sed 's/^</updated:/; s/^>/fresh:  /' >&2 || true
-    reco_fail "the extension updated from 0.2.0 differs from a fresh one"
-fi
-echo "ok: 0.2.0 -> $current equals a fresh CREATE EXTENSION in $(echo "$fresh" | wc -l) catalog facts"
+for start in 0.2.0 0.3.0; do
+    reco_sql $mid -c "DROP EXTENSION IF EXISTS reco CASCADE" -c "CREATE EXTENSION reco VERSION '$start'" \
+        -c "ALTER EXTENSION reco UPDATE" >/dev/null 2>&1
+    from_mid=$(reco_sql $mid -c "$catalog")
+    if [ "$from_mid" != "$fresh" ]; then
+        diff <(echo "$from_mid") <(echo "$fresh") | sed 's/^</updated:/; s/^>/fresh:  /' >&2 || true
+        reco_fail "the extension updated from $start differs from a fresh one"
+    fi
+    echo "ok: $start -> $current equals a fresh CREATE EXTENSION in $(echo "$fresh" | wc -l) catalog facts"
+done
 [ "$(echo "$fresh" | grep -c '^function ')" -ge 40 ] || reco_fail "too few functions described: $fresh"
 if [ "$updated" != "$fresh" ]; then
     diff <(echo "$updated") <(echo "$fresh") | sed 's/^</updated:/; s/^>/fresh:  /' >&2 || true

@@ -1,9 +1,14 @@
-/* reco 0.3.0: recommender models trained by an aggregate and served in SQL
+/* reco 0.4.0: recommender models trained by an aggregate and served in SQL
  *
  * The full install script: CREATE EXTENSION reco runs this file alone, and it
  * is the whole SQL surface of the current version.  A database created with
  * an older version reaches the same catalog through the update scripts
- * (reco--0.1.0--0.2.0.sql, reco--0.2.0--0.3.0.sql); test/sessions/upgrade.sh compares the two.
+ * (reco--0.1.0--0.2.0.sql, reco--0.2.0--0.3.0.sql, reco--0.3.0--0.4.0.sql);
+ * test/sessions/upgrade.sh compares the two.
+ *
+ * Schema reco holds the API; schema reco_internal holds what the API is built
+ * from (the aggregate's support functions, helpers of the plpgsql functions),
+ * so that \df reco.* lists only what a user calls.
  *
  * Limits quoted here come from src/reco_limits.h (RECO_MAX_FACTORS,
  * RECO_MAX_MODEL_NAME, the RECO_DEFAULT_ options of reco.train);
@@ -11,6 +16,13 @@
  */
 
 \echo Use "CREATE EXTENSION reco" to load this file. \quit
+
+-- Internals: callable by everyone (the plpgsql API calls them with the
+-- caller's rights), out of the way of \df reco.*.
+CREATE SCHEMA reco_internal;
+COMMENT ON SCHEMA reco_internal IS
+    'Internals of the reco extension (support functions of its API); not an API: names and signatures change between versions';
+GRANT USAGE ON SCHEMA reco_internal TO PUBLIC;
 
 ---------------------------------------------------------------------------
 -- Storage: ordinary tables, kept by pg_dump (pg_extension_config_dump).
@@ -46,6 +58,7 @@ CREATE TABLE reco.user_factors (
     factors      bytea NOT NULL,
     seen_items   bigint[] NOT NULL,
     seen_weights real[] NOT NULL,
+    user_key     text,
     PRIMARY KEY (model_id, user_id)
 );
 
@@ -54,8 +67,15 @@ CREATE TABLE reco.item_factors (
     item_id    bigint NOT NULL,
     factors    bytea NOT NULL,
     popularity bigint NOT NULL,
+    item_key   text,
     PRIMARY KEY (model_id, item_id)
 );
+
+-- Text and uuid ids: the key is the id as the shop knows it, looked up by the
+-- serving functions' text and uuid forms; models with bigint ids store no key
+-- and skip these indexes.
+CREATE UNIQUE INDEX user_factors_user_key ON reco.user_factors (model_id, user_key) WHERE user_key IS NOT NULL;
+CREATE UNIQUE INDEX item_factors_item_key ON reco.item_factors (model_id, item_key) WHERE item_key IS NOT NULL;
 
 -- Factors are random-looking floats and seen lists are written once per
 -- training: compressing them (pglz) cost half of the store time and saved
@@ -85,6 +105,10 @@ COMMENT ON COLUMN reco.user_factors.seen_weights IS 'Summed training weight of e
 COMMENT ON TABLE reco.item_factors IS 'Item factors of each model version';
 COMMENT ON COLUMN reco.item_factors.factors IS 'factors x 4 bytes: little-endian float32, no header';
 COMMENT ON COLUMN reco.item_factors.popularity IS 'Number of training users who interacted with the item';
+COMMENT ON COLUMN reco.user_factors.user_key IS
+    'The user''s id as text when the model''s user ids are text or uuid (user_id is then its rank among the model''s keys); NULL for bigint ids';
+COMMENT ON COLUMN reco.item_factors.item_key IS
+    'The item''s id as text when the model''s item ids are text or uuid (item_id is then its rank among the model''s keys); NULL for bigint ids';
 
 ---------------------------------------------------------------------------
 -- Version and factor format
@@ -111,7 +135,7 @@ COMMENT ON FUNCTION reco.to_bytea(real[]) IS
 -- Training: the reco.fit aggregate and the reco.train wrapper
 ---------------------------------------------------------------------------
 
-CREATE FUNCTION reco.source_from_item(source text) RETURNS text
+CREATE FUNCTION reco_internal.source_from_item(source text) RETURNS text
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 AS $source$
 DECLARE
@@ -136,31 +160,31 @@ BEGIN
     RETURN relation::text;
 END
 $source$;
-COMMENT ON FUNCTION reco.source_from_item(text) IS
+COMMENT ON FUNCTION reco_internal.source_from_item(text) IS
     'The FROM item for a source given as a table or view name (quoted as needed) or as a query text';
 
-CREATE FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real) RETURNS internal
+CREATE FUNCTION reco_internal.fit_transfn(internal, text, bigint, bigint, real) RETURNS internal
     AS 'MODULE_PATHNAME', 'reco_fit_transfn'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real) IS
+COMMENT ON FUNCTION reco_internal.fit_transfn(internal, text, bigint, bigint, real) IS
     'Transition function of reco.fit: appends one interaction';
 
-CREATE FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real, jsonb) RETURNS internal
+CREATE FUNCTION reco_internal.fit_transfn(internal, text, bigint, bigint, real, jsonb) RETURNS internal
     AS 'MODULE_PATHNAME', 'reco_fit_transfn'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real, jsonb) IS
+COMMENT ON FUNCTION reco_internal.fit_transfn(internal, text, bigint, bigint, real, jsonb) IS
     'Transition function of reco.fit with options: appends one interaction';
 
-CREATE FUNCTION reco.fit_finalfn(internal) RETURNS reco.models
+CREATE FUNCTION reco_internal.fit_finalfn(internal) RETURNS reco.models
     AS 'MODULE_PATHNAME', 'reco_fit_finalfn'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION reco.fit_finalfn(internal) IS
+COMMENT ON FUNCTION reco_internal.fit_finalfn(internal) IS
     'Final function of reco.fit: trains and stores a new model version';
 
 CREATE AGGREGATE reco.fit(model text, user_id bigint, item_id bigint, weight real) (
-    SFUNC = reco.fit_transfn,
+    SFUNC = reco_internal.fit_transfn,
     STYPE = internal,
-    FINALFUNC = reco.fit_finalfn,
+    FINALFUNC = reco_internal.fit_finalfn,
     FINALFUNC_MODIFY = READ_WRITE,
     PARALLEL = UNSAFE
 );
@@ -168,9 +192,9 @@ COMMENT ON AGGREGATE reco.fit(text, bigint, bigint, real) IS
     'Trains a new version of the named model from the aggregated (user, item, weight) rows';
 
 CREATE AGGREGATE reco.fit(model text, user_id bigint, item_id bigint, weight real, options jsonb) (
-    SFUNC = reco.fit_transfn,
+    SFUNC = reco_internal.fit_transfn,
     STYPE = internal,
-    FINALFUNC = reco.fit_finalfn,
+    FINALFUNC = reco_internal.fit_finalfn,
     FINALFUNC_MODIFY = READ_WRITE,
     PARALLEL = UNSAFE
 );
@@ -269,7 +293,7 @@ BEGIN
     weight_col := options OPERATOR(pg_catalog.->>) 'weight_col';
     fit_options := pg_catalog.jsonb_strip_nulls(COALESCE(options, '{}')
         OPERATOR(pg_catalog.-) 'user_col' OPERATOR(pg_catalog.-) 'item_col' OPERATOR(pg_catalog.-) 'weight_col');
-    from_clause := reco.source_from_item(source);
+    from_clause := reco_internal.source_from_item(source);
     IF weight_col IS NULL THEN
         EXECUTE pg_catalog.format(
             'SELECT pg_catalog.array_agg(k) FROM pg_catalog.jsonb_object_keys((SELECT pg_catalog.to_jsonb(src) FROM %s AS src LIMIT 1)) AS k',
@@ -516,7 +540,7 @@ BEGIN
         RAISE EXCEPTION 'model, test_source, k, user_col and item_col must not be NULL'
             USING ERRCODE = '22004';
     END IF;
-    from_clause := reco.source_from_item(test_source);
+    from_clause := reco_internal.source_from_item(test_source);
     -- USING makes EXECUTE prepare the text: a source smuggling in a second statement fails
     EXECUTE pg_catalog.format(
         'SELECT COALESCE(pg_catalog.array_agg(u ORDER BY u, i), $1), COALESCE(pg_catalog.array_agg(i ORDER BY u, i), $1)
@@ -525,13 +549,13 @@ BEGIN
         user_col, item_col, from_clause)
         INTO test_users, test_items
         USING '{}'::bigint[];
-    RETURN QUERY SELECT * FROM reco.evaluate_pairs(model, test_users, test_items, k);
+    RETURN QUERY SELECT * FROM reco_internal.evaluate_pairs(model, test_users, test_items, k);
 END
 $evaluate$;
 COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text) IS
     'Ranking metrics of the served model version on held-out (user, item) pairs';
 
-CREATE FUNCTION reco.evaluate_pairs(
+CREATE FUNCTION reco_internal.evaluate_pairs(
     model text, users bigint[], items bigint[], k integer,
     OUT precision_at_k double precision,
     OUT recall_at_k double precision,
@@ -545,5 +569,5 @@ CREATE FUNCTION reco.evaluate_pairs(
 ) RETURNS record
     AS 'MODULE_PATHNAME', 'reco_evaluate_pairs'
     LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION reco.evaluate_pairs(text, bigint[], bigint[], integer) IS
+COMMENT ON FUNCTION reco_internal.evaluate_pairs(text, bigint[], bigint[], integer) IS
     'Ranking metrics of the served model version on held-out pairs given as two parallel arrays sorted by user';
