@@ -21,9 +21,11 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "ids.h"
 #include "interactions.h"
 
 /* Rows the aggregate's arrays start with (then doubled), and ids a side's id map starts with. */
@@ -63,6 +65,46 @@ RecoHashId(int64 id)
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/* Bytes of the blocks the keys of a side are copied into, and keys a side's key table starts with. */
+#define RECO_KEY_BLOCK_SIZE (64 * 1024)
+#define RECO_KEY_TABLE_INITIAL_SIZE 1024
+
+/* A key being looked up: its bytes (not NUL-terminated) and length. */
+typedef struct RecoKeyRef
+{
+	const char *data;
+	int			len;
+} RecoKeyRef;
+
+/* A key table entry: the key (its bytes in a block, NUL-terminated) and its provisional id. */
+typedef struct RecoKeyEntry
+{
+	RecoKeyRef	key;
+	uint32		hash;
+	char		status;
+	int64		id;
+} RecoKeyEntry;
+
+#define SH_PREFIX recokey
+#define SH_ELEMENT_TYPE RecoKeyEntry
+#define SH_KEY_TYPE RecoKeyRef
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).data, (k).len)
+#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).data, (b).data, (a).len) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* A key with its provisional id, for sorting the distinct keys. */
+typedef struct RecoKeyRank
+{
+	const char *key;
+	int64		provisional;
+} RecoKeyRank;
+
 /* An id with its provisional index, for sorting the distinct ids. */
 typedef struct RecoIdRank
 {
@@ -75,6 +117,119 @@ static void *
 RecoAllocArray(int64 n, Size size)
 {
 	return MemoryContextAllocHuge(CurrentMemoryContext, mul_size(Max(n, 1), size));
+}
+
+/* An empty set of keys whose memory lives in cxt. */
+RecoKeys *
+RecoKeysCreate(MemoryContext cxt)
+{
+	RecoKeys   *keys = MemoryContextAllocZero(cxt, sizeof(RecoKeys));
+
+	keys->cxt = cxt;
+	keys->table = recokey_create(cxt, RECO_KEY_TABLE_INITIAL_SIZE, NULL);
+	return keys;
+}
+
+/* Copies len bytes of a key, NUL-terminated, into the keys' blocks. */
+static char *
+RecoKeysCopy(RecoKeys *keys, const char *key, int len)
+{
+	Size		need = (Size) len + 1;
+	char	   *copy;
+
+	if (need > keys->block_free)
+	{
+		Size		size = Max(need, RECO_KEY_BLOCK_SIZE);
+
+		copy = MemoryContextAlloc(keys->cxt, size);
+		keys->bytes += size;
+		if (size > need)
+		{
+			/* a block for the following keys too */
+			keys->block = copy + need;
+			keys->block_free = size - need;
+		}
+	}
+	else
+	{
+		copy = keys->block;
+		keys->block += need;
+		keys->block_free -= need;
+	}
+	memcpy(copy, key, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+/* The provisional id of a key (len bytes, no NUL): the key's first-seen order, from 0. */
+int64
+RecoKeysIntern(RecoKeys *keys, const char *key, int len)
+{
+	RecoKeyRef	ref = {key, len};
+	bool		found;
+	RecoKeyEntry *entry = recokey_insert(keys->table, ref, &found);
+
+	if (!found)
+	{
+		if (keys->n == keys->capacity)
+		{
+			keys->capacity = keys->capacity == 0 ? RECO_KEY_TABLE_INITIAL_SIZE : keys->capacity * 2;
+			keys->keys = keys->keys == NULL
+				? MemoryContextAllocHuge(keys->cxt, sizeof(char *) * keys->capacity)
+				: repalloc_huge(keys->keys, sizeof(char *) * keys->capacity);
+		}
+		entry->key.data = RecoKeysCopy(keys, key, len);
+		entry->id = keys->n;
+		keys->keys[keys->n++] = (char *) entry->key.data;
+	}
+	return entry->id;
+}
+
+/* Bytes the keys hold (their bytes, the table and the arrays), for the memory estimate. */
+Size
+RecoKeysBytes(const RecoKeys *keys)
+{
+	Size		per_key = sizeof(char *) + 2 * sizeof(RecoKeyEntry) + sizeof(RecoKeyRank) + sizeof(int64);
+
+	return add_size(keys->bytes, mul_size(keys->n, per_key));
+}
+
+/* Orders keys by RecoCompareKeys. */
+static int
+RecoCompareKeyRank(const void *a, const void *b)
+{
+	return RecoCompareKeys(((const RecoKeyRank *) a)->key, ((const RecoKeyRank *) b)->key);
+}
+
+/*
+ * Sorts the distinct keys (RecoCompareKeys) and rewrites the n provisional
+ * ids of `ids` into codes, the keys' 1-based ranks; keys->keys[code - 1] is
+ * then the key of a code.  The key table is freed.
+ */
+void
+RecoKeysAssignCodes(RecoKeys *keys, int64 *ids, int64 n)
+{
+	RecoKeyRank *ranks = RecoAllocArray(keys->n, sizeof(RecoKeyRank));
+	int64	   *code_of = RecoAllocArray(keys->n, sizeof(int64));
+	int64		i;
+
+	recokey_destroy(keys->table);
+	keys->table = NULL;
+	for (i = 0; i < keys->n; i++)
+	{
+		ranks[i].key = keys->keys[i];
+		ranks[i].provisional = i;
+	}
+	qsort(ranks, keys->n, sizeof(RecoKeyRank), RecoCompareKeyRank);
+	for (i = 0; i < keys->n; i++)
+	{
+		code_of[ranks[i].provisional] = i + 1;
+		keys->keys[i] = (char *) ranks[i].key;
+	}
+	pfree(ranks);
+	for (i = 0; i < n; i++)
+		ids[i] = code_of[ids[i]];
+	pfree(code_of);
 }
 
 /* Appends one row, doubling the arrays when full. */

@@ -41,7 +41,26 @@ typedef struct RecoInteractions
 	int64	   *item_indptr;	/* CSC: n_items + 1 */
 	int32	   *item_users;		/* CSC: user index per pair, ascending per item */
 	float	   *item_weights;	/* CSC: summed weight per pair */
+	char	  **user_keys;		/* text/uuid users: code - 1 -> key; NULL for bigint ids */
+	char	  **item_keys;		/* text/uuid items: code - 1 -> key; NULL for bigint ids */
 } RecoInteractions;
+
+/*
+ * The distinct keys of one side of a training with text or uuid ids, interned
+ * as rows arrive: a row holds its key's provisional id (first-seen order,
+ * from 0) until RecoKeysAssignCodes turns provisional ids into codes.
+ */
+typedef struct RecoKeys
+{
+	struct recokey_hash *table; /* key -> provisional id; NULL once coded */
+	MemoryContext cxt;			/* owns the table, the key bytes and the arrays */
+	char	  **keys;			/* provisional id -> key; after coding, code - 1 -> key */
+	int64		n;				/* distinct keys */
+	int64		capacity;		/* of keys */
+	char	   *block;			/* the current block of key bytes */
+	Size		block_free;		/* bytes left in it */
+	Size		bytes;			/* key bytes and blocks allocated, for the memory estimate */
+} RecoKeys;
 
 /* Whether dense user u has a positive pair (is stored and served). */
 static inline bool
@@ -55,6 +74,10 @@ RecoUserHasPositive(const RecoInteractions *data, int64 u)
 	return false;
 }
 
+extern RecoKeys *RecoKeysCreate(MemoryContext cxt);
+extern int64 RecoKeysIntern(RecoKeys *keys, const char *key, int len);
+extern Size RecoKeysBytes(const RecoKeys *keys);
+extern void RecoKeysAssignCodes(RecoKeys *keys, int64 *ids, int64 n);
 extern void RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight);
 extern void RecoRowsFree(RecoRows *rows);
 extern Size RecoInteractionsBytes(int64 n_users, int64 n_items, int64 rows);

@@ -64,6 +64,7 @@ typedef struct RecoOptionDesc
 /* The values of the word options, in the order of their enums. */
 static const char *const reco_algorithm_words[] = {"ials", NULL};
 static const char *const reco_solver_words[] = {"cg", "cholesky", NULL};	/* RecoSolver */
+static const char *const reco_id_type_words[] = {"bigint", "text", "uuid", NULL};	/* RecoIdType */
 
 /* Every option of reco.fit, in the order the hints list them. */
 static const RecoOptionDesc reco_train_options[] = {
@@ -88,11 +89,17 @@ static const RecoOptionDesc reco_train_options[] = {
 	.default_value = RECO_DEFAULT_THREADS, .field = RECO_FIELD(threads), .stored = false},
 	{.name = "keep_versions", .kind = RECO_OPTION_INT, .min = 0, .max = RECO_MAX_KEEP_VERSIONS,
 	.default_value = RECO_DEFAULT_KEEP_VERSIONS, .field = RECO_FIELD(keep_versions), .stored = true},
+	/* how the aggregate reads the ids; the default is the aggregate's (RecoParseTrainOptions) */
+	{.name = "user_id_type", .kind = RECO_OPTION_WORD, .words = reco_id_type_words, .noun = "id type",
+	.default_value = RECO_ID_BIGINT, .field = RECO_FIELD(user_id_type), .stored = true},
+	{.name = "item_id_type", .kind = RECO_OPTION_WORD, .words = reco_id_type_words, .noun = "id type",
+	.default_value = RECO_ID_BIGINT, .field = RECO_FIELD(item_id_type), .stored = true},
 };
 
 #define RECO_N_TRAIN_OPTIONS ((int) lengthof(reco_train_options))
 
 StaticAssertDecl(sizeof(RecoSolver) == sizeof(int), "a word option's enum field is set as an int");
+StaticAssertDecl(sizeof(RecoIdType) == sizeof(int), "a word option's enum field is set as an int");
 
 /* The field of RecoTrainOptions `options` that option `desc` sets (not for RECO_OPTION_NO_FIELD). */
 #define RECO_OPTION_FIELD(options, desc) ((char *) (options) + (desc)->field)
@@ -261,9 +268,13 @@ RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 	}
 }
 
-/* Parses reco.fit's options object (NULL = all defaults) into *out. */
+/*
+ * Parses reco.fit's options object (NULL = all defaults) into *out; the ids
+ * are of default_id_type (the aggregate's: bigint or text) unless
+ * user_id_type or item_id_type say otherwise.
+ */
 void
-RecoParseTrainOptions(Jsonb *options, RecoTrainOptions *out)
+RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptions *out)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -271,6 +282,7 @@ RecoParseTrainOptions(Jsonb *options, RecoTrainOptions *out)
 	char	   *key = NULL;
 
 	RecoDefaultTrainOptions(out);
+	out->user_id_type = out->item_id_type = default_id_type;
 	if (options == NULL)
 		return;
 	if (!JB_ROOT_IS_OBJECT(options))

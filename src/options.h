@@ -14,6 +14,7 @@
 #include "utils/jsonb.h"
 
 #include "als.h"
+#include "ids.h"
 
 typedef struct RecoTrainOptions
 {
@@ -26,9 +27,11 @@ typedef struct RecoTrainOptions
 	RecoSolver	solver;
 	int			threads;		/* as requested; 0 = reco.threads / cores */
 	int			keep_versions;	/* 0 = keep every version */
+	RecoIdType	user_id_type;
+	RecoIdType	item_id_type;
 } RecoTrainOptions;
 
-extern void RecoParseTrainOptions(Jsonb *options, RecoTrainOptions *out);
+extern void RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptions *out);
 extern char *RecoTrainOptionsToJson(const RecoTrainOptions *options);
 extern void RecoAlsConfigFromOptions(const RecoTrainOptions *options, RecoAlsConfig *cfg);
 

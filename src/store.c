@@ -212,15 +212,33 @@ RecoPositiveCount(const float *weights, int64 n)
 	return count;
 }
 
-/* Inserts every item's factors and popularity (its users with a positive weight), in batches. */
+/* The keys of a batch's n codes (int8 Datums) as a text[] (keys: code - 1 -> key), in the current memory context. */
+static Datum
+RecoKeyArray(char *const *keys, const Datum *codes, int64 n)
+{
+	Datum	   *values = palloc(sizeof(Datum) * Max(n, 1));
+	int64		j;
+
+	for (j = 0; j < n; j++)
+		values[j] = CStringGetTextDatum(keys[DatumGetInt64(codes[j]) - 1]);
+	return RecoArrayOf(values, n, TEXTOID);
+}
+
+/*
+ * Inserts every item's factors and popularity (its users with a positive
+ * weight), in batches; a text or uuid item side its keys too ($5).
+ */
 void
 RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
 {
-	Oid			types[4] = {INT8OID, INT8ARRAYOID, BYTEAARRAYOID, INT8ARRAYOID};
-	SPIPlanPtr	plan = RecoPrepare("INSERT INTO reco.item_factors (model_id, item_id, factors, popularity) "
-								   "SELECT $1, u.i, u.f, u.p FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), "
-								   "pg_catalog.unnest($4)) AS u(i, f, p)",
-								   4, types);
+	bool		keyed = data->item_keys != NULL;
+	Oid			types[5] = {INT8OID, INT8ARRAYOID, BYTEAARRAYOID, INT8ARRAYOID, TEXTARRAYOID};
+	SPIPlanPtr	plan = RecoPrepare(psprintf("INSERT INTO reco.item_factors (model_id, item_id, factors, popularity%s) "
+											"SELECT $1, u.i, u.f, u.p%s FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), "
+											"pg_catalog.unnest($4)%s) AS u(i, f, p%s)",
+											keyed ? ", item_key" : "", keyed ? ", u.k" : "",
+											keyed ? ", pg_catalog.unnest($5)" : "", keyed ? ", k" : ""),
+								   keyed ? 5 : 4, types);
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco store batch",
 													ALLOCSET_DEFAULT_SIZES);
 	Datum	   *ids = palloc(sizeof(Datum) * RECO_STORE_BATCH_ROWS);
@@ -232,7 +250,7 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 	{
 		int64		n = Min(RECO_STORE_BATCH_ROWS, data->n_items - start);
 		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
-		Datum		args[4];
+		Datum		args[5];
 		int64		j;
 
 		for (j = 0; j < n; j++)
@@ -246,6 +264,8 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 		}
 		RecoFactorArgs(args, model_id, ids, values, n);
 		args[3] = RecoArrayOf(popularity, n, INT8OID);
+		if (keyed)
+			args[4] = RecoKeyArray(data->item_keys, ids, n);
 		MemoryContextSwitchTo(old);
 		RecoInsertBatch(plan, args, batch_cxt);
 	}
@@ -255,18 +275,22 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 /*
  * Inserts the factors and training interactions (negative ones included, so
  * that a fold-in reproduces the user) of every user with a positive pair, in
- * batches; a user with none is unknown to serving.
+ * batches; a user with none is unknown to serving.  A text or uuid user side
+ * its keys too ($8).
  */
 void
 RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
 {
-	Oid			types[7] = {INT8OID, INT8ARRAYOID, BYTEAARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
-	INT8ARRAYOID, FLOAT4ARRAYOID};
-	SPIPlanPtr	plan = RecoPrepare("INSERT INTO reco.user_factors (model_id, user_id, factors, seen_items, seen_weights) "
-								   "SELECT $1, u.i, u.f, $6[u.s:u.e], $7[u.s:u.e] "
-								   "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
-								   "pg_catalog.unnest($5)) AS u(i, f, s, e)",
-								   7, types);
+	bool		keyed = data->user_keys != NULL;
+	Oid			types[8] = {INT8OID, INT8ARRAYOID, BYTEAARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
+	INT8ARRAYOID, FLOAT4ARRAYOID, TEXTARRAYOID};
+	SPIPlanPtr	plan = RecoPrepare(psprintf("INSERT INTO reco.user_factors (model_id, user_id, factors, seen_items, seen_weights%s) "
+											"SELECT $1, u.i, u.f, $6[u.s:u.e], $7[u.s:u.e]%s "
+											"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+											"pg_catalog.unnest($5)%s) AS u(i, f, s, e%s)",
+											keyed ? ", user_key" : "", keyed ? ", u.k" : "",
+											keyed ? ", pg_catalog.unnest($8)" : "", keyed ? ", k" : ""),
+								   keyed ? 8 : 7, types);
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco store batch",
 													ALLOCSET_DEFAULT_SIZES);
 	Datum	   *ids = palloc(sizeof(Datum) * RECO_STORE_BATCH_ROWS);
@@ -285,7 +309,7 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 		int64		p;
 		Datum	   *seen_items;
 		Datum	   *seen_weights;
-		Datum		args[7];
+		Datum		args[8];
 
 		/* a batch: up to BATCH_ROWS users and about BATCH_SEEN interactions */
 		while (user < data->n_users && n < RECO_STORE_BATCH_ROWS &&
@@ -307,8 +331,9 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 		if (seen_n > PG_INT32_MAX / 2)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("user " INT64_FORMAT " has too many training interactions to store (" INT64_FORMAT ")",
-							data->user_ids[first], seen_n)));
+					 errmsg("user %s has too many training interactions to store (" INT64_FORMAT ")",
+							keyed ? psprintf("\"%s\"", data->user_keys[data->user_ids[first] - 1])
+							: psprintf(INT64_FORMAT, data->user_ids[first]), seen_n)));
 		seen_items = MemoryContextAllocHuge(batch_cxt, sizeof(Datum) * Max(seen_n, 1));
 		seen_weights = MemoryContextAllocHuge(batch_cxt, sizeof(Datum) * Max(seen_n, 1));
 		for (p = 0; p < seen_n; p++)
@@ -321,6 +346,8 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 		args[4] = RecoArrayOf(ends, n, INT4OID);
 		args[5] = RecoArrayOf(seen_items, seen_n, INT8OID);
 		args[6] = RecoArrayOf(seen_weights, seen_n, FLOAT4OID);
+		if (keyed)
+			args[7] = RecoKeyArray(data->user_keys, ids, n);
 		MemoryContextSwitchTo(old);
 		if (n > 0)
 			RecoInsertBatch(plan, args, batch_cxt);

@@ -7,7 +7,12 @@
  * the first row fixes the model name and parses the options (so a bad option
  * fails before millions of rows are read); every row is appended to three
  * growing arrays; rows with a NULL user, item or weight are counted and
- * skipped; a NaN or infinite weight is an error naming the ids.
+ * skipped; a NaN or infinite weight is an error naming the ids.  The text
+ * aggregate (ids as text) reads each side as its id type: a bigint side is
+ * parsed, a text or uuid side's key (a uuid canonical) is interned
+ * (RecoKeys) and the row holds the key's provisional id; before the build
+ * the keys are sorted and provisional ids become codes (1-based ranks), so
+ * training from there on is the bigint training of the codes, bit for bit.
  *
  * Final function (once per group, on the backend's thread), one function
  * per phase, all sharing one RecoTrainRun:
@@ -34,6 +39,7 @@
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -44,6 +50,7 @@
 #include "utils/memutils.h"
 
 #include "als.h"
+#include "ids.h"
 #include "interactions.h"
 #include "options.h"
 #include "reco.h"
@@ -62,6 +69,9 @@ typedef struct RecoFitState
 	int64		rows_read;
 	int64		rows_skipped;
 	instr_time	first_row;		/* start of the read phase */
+	bool		text_ids;		/* the text aggregate: ids arrive as text */
+	RecoKeys   *user_keys;		/* a text or uuid user side's keys, else NULL */
+	RecoKeys   *item_keys;		/* a text or uuid item side's keys, else NULL */
 } RecoFitState;
 
 /* One training run: what its phases hand to each other. */
@@ -70,6 +80,8 @@ typedef struct RecoTrainRun
 	const char *name;			/* the model name */
 	const RecoTrainOptions *options;
 	RecoRows   *rows;			/* the aggregate's rows, consumed by the build */
+	RecoKeys   *user_keys;		/* the aggregate's keys, coded by the build */
+	RecoKeys   *item_keys;
 	RecoAlsConfig cfg;			/* the kernel's view of the options */
 	RecoHooks hooks;			/* cancel/timeout polling */
 	int64		rows_read;
@@ -77,6 +89,7 @@ typedef struct RecoTrainRun
 	int64		rows_used;
 	RecoInteractions data;		/* built: ids and sparse matrices */
 	Size		memory_estimate;	/* bytes, as checked against reco.max_memory */
+	Size		key_bytes;		/* held by the keys of text and uuid sides */
 	float	   *X;				/* users x factors */
 	float	   *Y;				/* items x factors */
 	double	   *loss;			/* per iteration */
@@ -101,6 +114,20 @@ RecoSecondsSince(instr_time start)
 	return INSTR_TIME_GET_DOUBLE(now);
 }
 
+/* The bigint aggregate reads only bigint ids: an id type option saying otherwise is an error (22023). */
+static void
+RecoCheckBigintIdTypes(const RecoTrainOptions *options)
+{
+	const char *option = options->user_id_type != RECO_ID_BIGINT ? "user_id_type"
+		: options->item_id_type != RECO_ID_BIGINT ? "item_id_type" : NULL;
+
+	if (option != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be \"bigint\" when the ids are bigint", option),
+				 errhint("To train with text or uuid ids, pass the ids as text: reco.fit(model, user_id::text, item_id::text, weight, options).")));
+}
+
 /* Creates the state on the first row: model name and options. */
 static RecoFitState *
 RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
@@ -117,22 +144,79 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 	name = text_to_cstring(state->model);
 	RecoCheckModelName(name);
 	RecoCheckTrainPrivileges();
+	state->text_ids = get_fn_expr_argtype(fcinfo->flinfo, 2) == TEXTOID;
 	RecoParseTrainOptions(PG_NARGS() > 5 && !PG_ARGISNULL(5) ? PG_GETARG_JSONB_P(5) : NULL,
-						  &state->options);
+						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
+	if (!state->text_ids)
+		RecoCheckBigintIdTypes(&state->options);
+	if (state->options.user_id_type != RECO_ID_BIGINT)
+		state->user_keys = RecoKeysCreate(aggcontext);
+	if (state->options.item_id_type != RECO_ID_BIGINT)
+		state->item_keys = RecoKeysCreate(aggcontext);
 	INSTR_TIME_SET_CURRENT(state->first_row);
 	MemoryContextSwitchTo(old);
 	return state;
 }
 
+/* Whether len bytes are a uuid in canonical form (lower-case hex, hyphens at 8, 13, 18, 23). */
+static bool
+RecoIsCanonicalUuid(const char *s, int len)
+{
+	int			i;
+
+	if (len != 36)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+		{
+			if (s[i] != '-')
+				return false;
+		}
+		else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The id of a row's user or item given as text (a non-NULL argument of the
+ * text aggregate): on a bigint side the bigint it reads as (22P02, 22003),
+ * on a text or uuid side the provisional id of its key, interned in keys
+ * (a uuid canonicalized; 22P02 if it is not one).
+ */
+static int64
+RecoFitTextId(RecoIdType type, RecoKeys *keys, text *arg)
+{
+	char	   *key;
+
+	if (type == RECO_ID_BIGINT)
+		return RecoIdBigintFromText(text_to_cstring(arg));
+	if (type == RECO_ID_TEXT || RecoIsCanonicalUuid(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg)))
+		return RecoKeysIntern(keys, VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
+	key = RecoIdKeyFromText(type, text_to_cstring(arg));
+	return RecoKeysIntern(keys, key, strlen(key));
+}
+
+/* A row's user or item id as an error message prints it: a key quoted, a bigint as is. */
+static char *
+RecoFitIdLabel(const RecoKeys *keys, int64 id)
+{
+	return keys != NULL ? psprintf("\"%s\"", keys->keys[id]) : psprintf(INT64_FORMAT, id);
+}
+
 PG_FUNCTION_INFO_V1(reco_fit_transfn);
 
-/* reco.fit transition: appends one (user, item, weight) row. */
+/* reco.fit transition: appends one (user, item, weight) row; ids bigint or, for the text aggregate, text. */
 Datum
 reco_fit_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext;
+	MemoryContext old;
 	RecoFitState *state;
 	float		weight;
+	int64		user;
+	int64		item;
 
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
 		elog(ERROR, "reco_fit_transfn called in non-aggregate context");
@@ -157,18 +241,26 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(state);
 	}
 	weight = PG_GETARG_FLOAT4(4);
+	if (state->text_ids)
+	{
+		user = RecoFitTextId(state->options.user_id_type, state->user_keys, PG_GETARG_TEXT_PP(2));
+		item = RecoFitTextId(state->options.item_id_type, state->item_keys, PG_GETARG_TEXT_PP(3));
+	}
+	else
+	{
+		user = PG_GETARG_INT64(2);
+		item = PG_GETARG_INT64(3);
+	}
 	if (isnan(weight) || isinf(weight))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("weight of user " INT64_FORMAT " and item " INT64_FORMAT " is %s",
-						PG_GETARG_INT64(2), PG_GETARG_INT64(3), isnan(weight) ? "NaN" : "infinite"),
+				 errmsg("weight of user %s and item %s is %s",
+						RecoFitIdLabel(state->user_keys, user), RecoFitIdLabel(state->item_keys, item),
+						isnan(weight) ? "NaN" : "infinite"),
 				 errhint("Weights must be finite numbers.")));
-	{
-		MemoryContext old = MemoryContextSwitchTo(aggcontext);
-
-		RecoRowsAppend(&state->rows, PG_GETARG_INT64(2), PG_GETARG_INT64(3), weight);
-		MemoryContextSwitchTo(old);
-	}
+	old = MemoryContextSwitchTo(aggcontext);
+	RecoRowsAppend(&state->rows, user, item, weight);
+	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(state);
 }
 
@@ -182,6 +274,7 @@ RecoCheckMemory(const RecoInteractions *sizes, void *arg)
 	Size		limit = (Size) reco_max_memory_kb * 1024;
 
 	bytes = mul_size(run->rows_used, sizeof(int64) * 2 + sizeof(float));	/* raw rows, held */
+	bytes = add_size(bytes, run->key_bytes);
 	bytes = add_size(bytes, RecoInteractionsBytes(sizes->n_users, sizes->n_items, run->rows_used));
 	bytes = add_size(bytes, mul_size(mul_size(ids, run->cfg.factors), sizeof(float)));
 	bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, Max(sizes->n_users, sizes->n_items)));
@@ -253,6 +346,12 @@ RecoTrainStart(FunctionCallInfo fcinfo, RecoTrainRun *run)
 	run->name = text_to_cstring(state->model);
 	run->options = &state->options;
 	run->rows = &state->rows;
+	run->user_keys = state->user_keys;
+	run->item_keys = state->item_keys;
+	if (run->user_keys != NULL)
+		run->key_bytes = add_size(run->key_bytes, RecoKeysBytes(run->user_keys));
+	if (run->item_keys != NULL)
+		run->key_bytes = add_size(run->key_bytes, RecoKeysBytes(run->item_keys));
 	RecoAlsConfigFromOptions(&state->options, &run->cfg);
 	run->hooks.should_stop = RecoInterruptPending;
 	run->rows_read = state->rows_read;
@@ -268,14 +367,24 @@ RecoTrainStart(FunctionCallInfo fcinfo, RecoTrainRun *run)
 	INSTR_TIME_SET_CURRENT(run->started);
 }
 
-/* Phase 1: the id maps and sparse matrices, the memory budget checked before they are allocated. */
+/*
+ * Phase 1: the codes of text and uuid keys (rows' provisional ids become
+ * codes), then the id maps and sparse matrices, the memory budget checked
+ * before they are allocated.
+ */
 static void
 RecoTrainBuild(RecoTrainRun *run)
 {
 	instr_time	phase;
 
 	INSTR_TIME_SET_CURRENT(phase);
+	if (run->user_keys != NULL)
+		RecoKeysAssignCodes(run->user_keys, run->rows->users, run->rows->count);
+	if (run->item_keys != NULL)
+		RecoKeysAssignCodes(run->item_keys, run->rows->items, run->rows->count);
 	RecoBuildInteractions(run->rows, &run->data, RecoCheckMemory, run);
+	run->data.user_keys = run->user_keys != NULL ? run->user_keys->keys : NULL;
+	run->data.item_keys = run->item_keys != NULL ? run->item_keys->keys : NULL;
 	if (run->data.users_positive == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -434,4 +543,13 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 	RecoSpiFinish();
 	MemoryContextDelete(train_cxt);
 	PG_RETURN_DATUM(result);
+}
+
+PG_FUNCTION_INFO_V1(reco_id_type_of);
+
+/* reco_internal.id_type_of(regtype): the id type a column of that SQL type trains as (bigint, text or uuid). */
+Datum
+reco_id_type_of(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(RecoIdTypeName(RecoIdTypeOfSqlType(PG_GETARG_OID(0)))));
 }

@@ -27,6 +27,60 @@ ALTER FUNCTION reco.fit_transfn(internal, text, bigint, bigint, real, jsonb) SET
 ALTER FUNCTION reco.fit_finalfn(internal) SET SCHEMA reco_internal;
 ALTER FUNCTION reco.evaluate_pairs(text, bigint[], bigint[], integer) SET SCHEMA reco_internal;
 
+---------------------------------------------------------------------------
+-- Training, lifecycle and evaluation with text and uuid ids
+---------------------------------------------------------------------------
+
+-- Text and uuid ids: the same aggregate reads ids given as text, each side as
+-- its id type (options user_id_type, item_id_type: text by default, uuid, or
+-- bigint); a text or uuid side stores codes (the keys' ranks) beside the keys.
+CREATE FUNCTION reco_internal.fit_transfn(internal, text, text, text, real) RETURNS internal
+    AS 'MODULE_PATHNAME', 'reco_fit_transfn'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco_internal.fit_transfn(internal, text, text, text, real) IS
+    'Transition function of reco.fit with ids as text: appends one interaction';
+
+CREATE FUNCTION reco_internal.fit_transfn(internal, text, text, text, real, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'reco_fit_transfn'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco_internal.fit_transfn(internal, text, text, text, real, jsonb) IS
+    'Transition function of reco.fit with ids as text, with options: appends one interaction';
+
+CREATE AGGREGATE reco.fit(model text, user_id text, item_id text, weight real) (
+    SFUNC = reco_internal.fit_transfn,
+    STYPE = internal,
+    FINALFUNC = reco_internal.fit_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = UNSAFE
+);
+COMMENT ON AGGREGATE reco.fit(text, text, text, real) IS
+    'Trains a new version of the named model from the aggregated (user, item, weight) rows, with text ids';
+
+CREATE AGGREGATE reco.fit(model text, user_id text, item_id text, weight real, options jsonb) (
+    SFUNC = reco_internal.fit_transfn,
+    STYPE = internal,
+    FINALFUNC = reco_internal.fit_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = UNSAFE
+);
+COMMENT ON AGGREGATE reco.fit(text, text, text, real, jsonb) IS
+    'Trains a new version of the named model from the aggregated (user, item, weight) rows, with ids as text and options (user_id_type, item_id_type: text, uuid or bigint)';
+
+CREATE FUNCTION reco_internal.id_type_of(regtype) RETURNS text
+    AS 'MODULE_PATHNAME', 'reco_id_type_of'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION reco_internal.id_type_of(regtype) IS
+    'The id type a column of this SQL type trains as: uuid for uuid, text for the string types, bigint for the others';
+
+-- The options form: the keys are the long form's argument names after
+-- source (read from the catalog, so the two forms cannot drift apart); an
+-- unknown key is an error that lists them (22023), a JSON null is the
+-- default.  With no weight_col, a source column named like a weight (the
+-- list below, case-insensitive) is reported in a NOTICE: every row trains
+-- with weight 1.  The id columns' SQL types pick the aggregate (found on an
+-- empty source too): two bigint-like columns train with bigint ids as ever;
+-- a uuid column has uuid ids, a string-typed one text ids, and then every id
+-- goes to the text form of reco.fit with user_id_type and item_id_type.
 CREATE OR REPLACE FUNCTION reco.train(model text, source text, options jsonb) RETURNS reco.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $train$
@@ -40,6 +94,8 @@ DECLARE
     from_clause text;
     source_keys text[];
     weight_like text[];
+    user_type text;
+    item_type text;
     result reco.models;
 BEGIN
     IF model IS NULL OR source IS NULL THEN
@@ -85,9 +141,24 @@ BEGIN
                 USING HINT = pg_catalog.format('To train with it, pass weight_col => %L.', weight_like[1]);
         END IF;
     END IF;
+    -- LIMIT 0 reads no row: the columns' types, without running the source
     EXECUTE pg_catalog.format(
-        'SELECT (m).* FROM (SELECT reco.fit($1, src.%I::bigint, src.%I::bigint, %s, $2) AS m FROM %s AS src) AS fitted',
-        user_col, item_col,
+        'SELECT reco_internal.id_type_of(pg_catalog.pg_typeof(src.%I)), reco_internal.id_type_of(pg_catalog.pg_typeof(src.%I))
+           FROM (SELECT) AS one LEFT JOIN LATERAL (SELECT * FROM %s AS src LIMIT 0) AS src ON true',
+        user_col, item_col, from_clause)
+        INTO user_type, item_type;
+    IF user_type OPERATOR(pg_catalog.<>) 'bigint' OR item_type OPERATOR(pg_catalog.<>) 'bigint' THEN
+        fit_options := fit_options OPERATOR(pg_catalog.||)
+            pg_catalog.jsonb_build_object('user_id_type', user_type, 'item_id_type', item_type);
+    END IF;
+    EXECUTE pg_catalog.format(
+        'SELECT (m).* FROM (SELECT reco.fit($1, %s, %s, %s, $2) AS m FROM %s AS src) AS fitted',
+        CASE WHEN user_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::text', user_col)
+             WHEN item_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::bigint::text', user_col)
+             ELSE pg_catalog.format('src.%I::bigint', user_col) END,
+        CASE WHEN item_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::text', item_col)
+             WHEN user_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::bigint::text', item_col)
+             ELSE pg_catalog.format('src.%I::bigint', item_col) END,
         CASE WHEN weight_col IS NULL THEN '1::real'
              ELSE pg_catalog.format('src.%I::real', weight_col) END,
         from_clause)
@@ -99,6 +170,105 @@ $train$;
 COMMENT ON FUNCTION reco.train(text, text, jsonb) IS
     'Trains a new model version with its arguments as a jsonb object (the long form''s names after source); an unknown key lists the valid ones';
 
+-- Every forget_user form reads the id as each model's user id type from its
+-- text form: a bigint side matches the id if it reads as a bigint, a text side
+-- the key, a uuid side the canonical uuid if it reads as one; a model whose
+-- type cannot read the id is skipped, never an error.
+CREATE FUNCTION reco_internal.forget_user(user_id text, model text) RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $forget$
+DECLARE
+    model_name text;
+    as_bigint bigint;
+    as_uuid text;
+    forgotten integer;
+BEGIN
+    IF user_id IS NULL THEN
+        RAISE EXCEPTION 'user_id must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF model IS NOT NULL AND NOT EXISTS (SELECT FROM reco.models AS m WHERE m.name = model) THEN
+        RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = '42704';
+    END IF;
+    -- the casts are the serving functions' readings (int8in, uuid_in); a cheap
+    -- test first spares the subtransaction of an id that cannot be one
+    IF user_id ~ '^\s*[-+]?[0-9]+\s*$' THEN
+        BEGIN
+            as_bigint := user_id::bigint;
+        EXCEPTION WHEN numeric_value_out_of_range THEN
+            as_bigint := NULL;
+        END;
+    END IF;
+    IF pg_catalog.length(pg_catalog.regexp_replace(user_id, '[^0-9a-fA-F]', '', 'g')) = 32 THEN
+        BEGIN
+            as_uuid := user_id::uuid::text;
+        EXCEPTION WHEN invalid_text_representation THEN
+            as_uuid := NULL;
+        END;
+    END IF;
+    -- wait for trainings that are storing now, in name order (no lock-order deadlock
+    -- between two forget_user calls), so that their versions are cleaned too
+    FOR model_name IN
+        SELECT DISTINCT m.name FROM reco.models AS m
+         WHERE model IS NULL OR m.name = model ORDER BY 1
+    LOOP
+        PERFORM reco.lock_model(model_name);
+    END LOOP;
+    WITH by_id AS (
+        DELETE FROM reco.user_factors AS f USING reco.models AS m
+         WHERE f.user_id = as_bigint AND f.model_id = m.model_id
+           AND (model IS NULL OR m.name = model)
+           AND COALESCE(m.params ->> 'user_id_type', 'bigint') = 'bigint'
+        RETURNING f.model_id
+    ), by_key AS (
+        DELETE FROM reco.user_factors AS f USING reco.models AS m
+         WHERE f.user_key = CASE m.params ->> 'user_id_type' WHEN 'text' THEN forget_user.user_id WHEN 'uuid' THEN as_uuid END
+           AND f.model_id = m.model_id
+           AND (model IS NULL OR m.name = model)
+        RETURNING f.model_id
+    ), removed AS (
+        SELECT by_id.model_id FROM by_id UNION ALL SELECT by_key.model_id FROM by_key
+    )
+    UPDATE reco.models AS m
+       SET n_users = m.n_users - 1,
+           stats = m.stats || pg_catalog.jsonb_build_object(
+               'users_forgotten', COALESCE((m.stats ->> 'users_forgotten')::bigint, 0) + 1)
+      FROM removed
+     WHERE m.model_id = removed.model_id;
+    GET DIAGNOSTICS forgotten = ROW_COUNT;
+    RETURN forgotten;
+END
+$forget$;
+COMMENT ON FUNCTION reco_internal.forget_user(text, text) IS
+    'forget_user of an id given by its text form, read as each model''s user id type (a model that cannot read it is skipped)';
+
+CREATE OR REPLACE FUNCTION reco.forget_user(user_id bigint, model text DEFAULT NULL) RETURNS integer
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $forget$
+    SELECT reco_internal.forget_user(user_id::text, model);
+$forget$;
+COMMENT ON FUNCTION reco.forget_user(bigint, text) IS
+    'Removes a user''s factors and stored interactions from every version of every model (or of one model); returns the number of versions changed';
+
+CREATE FUNCTION reco.forget_user(user_id text, model text DEFAULT NULL) RETURNS integer
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $forget$
+    SELECT reco_internal.forget_user(user_id, model);
+$forget$;
+COMMENT ON FUNCTION reco.forget_user(text, text) IS
+    'Removes a user given by a text id from every version of every model whose user ids can read it (or of one model); returns the number of versions changed';
+
+CREATE FUNCTION reco.forget_user(user_id uuid, model text DEFAULT NULL) RETURNS integer
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $forget$
+    SELECT reco_internal.forget_user(user_id::text, model);
+$forget$;
+COMMENT ON FUNCTION reco.forget_user(uuid, text) IS
+    'Removes a user given by a uuid from every version of every model whose user ids can read it (or of one model); returns the number of versions changed';
+
+-- The test pairs are read as the served version's id types (a text or uuid
+-- side from the ids' text form, a uuid canonical) and a key becomes its code
+-- in that version; an unknown key gets a negative code no model row has, so
+-- the metrics are those of the bigint model whose ids are the codes.
 CREATE OR REPLACE FUNCTION reco.evaluate(
     model       text,
     test_source text,
@@ -122,25 +292,45 @@ DECLARE
     from_clause text;
     test_users bigint[];
     test_items bigint[];
+    served bigint;
+    user_type text;
+    item_type text;
 BEGIN
     IF model IS NULL OR test_source IS NULL OR k IS NULL OR user_col IS NULL OR item_col IS NULL THEN
         RAISE EXCEPTION 'model, test_source, k, user_col and item_col must not be NULL'
             USING ERRCODE = '22004';
     END IF;
     from_clause := reco_internal.source_from_item(test_source);
+    -- the served version (evaluate_pairs reports a missing model)
+    SELECT m.model_id, m.params ->> 'user_id_type', m.params ->> 'item_id_type'
+      INTO served, user_type, item_type
+      FROM reco.models AS m WHERE m.name = evaluate.model ORDER BY m.version DESC LIMIT 1;
     -- USING makes EXECUTE prepare the text: a source smuggling in a second statement fails
     EXECUTE pg_catalog.format(
         'SELECT COALESCE(pg_catalog.array_agg(u ORDER BY u, i), $1), COALESCE(pg_catalog.array_agg(i ORDER BY u, i), $1)
-           FROM (SELECT DISTINCT src.%I::bigint AS u, src.%I::bigint AS i FROM %s AS src) AS pairs
-          WHERE u IS NOT NULL AND i IS NOT NULL',
-        user_col, item_col, from_clause)
+           FROM (SELECT %s AS u, %s AS i
+                   FROM (SELECT DISTINCT %s AS u, %s AS i FROM %s AS src) AS pairs
+                  WHERE u IS NOT NULL AND i IS NOT NULL) AS coded',
+        CASE WHEN user_type IN ('text', 'uuid') THEN
+            'COALESCE((SELECT f.user_id FROM reco.user_factors AS f WHERE f.model_id = $2 AND f.user_key = pairs.u),
+                      -pg_catalog.dense_rank() OVER (ORDER BY pairs.u COLLATE "C"))'
+            ELSE 'pairs.u' END,
+        CASE WHEN item_type IN ('text', 'uuid') THEN
+            'COALESCE((SELECT f.item_id FROM reco.item_factors AS f WHERE f.model_id = $2 AND f.item_key = pairs.i),
+                      -pg_catalog.dense_rank() OVER (ORDER BY pairs.i COLLATE "C"))'
+            ELSE 'pairs.i' END,
+        pg_catalog.format(CASE user_type WHEN 'text' THEN 'src.%I::text' WHEN 'uuid' THEN 'src.%I::text::uuid::text'
+                                         ELSE 'src.%I::bigint' END, user_col),
+        pg_catalog.format(CASE item_type WHEN 'text' THEN 'src.%I::text' WHEN 'uuid' THEN 'src.%I::text::uuid::text'
+                                         ELSE 'src.%I::bigint' END, item_col),
+        from_clause)
         INTO test_users, test_items
-        USING '{}'::bigint[];
+        USING '{}'::bigint[], served;
     RETURN QUERY SELECT * FROM reco_internal.evaluate_pairs(model, test_users, test_items, k);
 END
 $evaluate$;
 COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text) IS
-    'Ranking metrics of the served model version on held-out (user, item) pairs';
+    'Ranking metrics of the served model version on held-out (user, item) pairs (ids of the model''s id types)';
 
 ---------------------------------------------------------------------------
 -- Storage: the key of a text or uuid id

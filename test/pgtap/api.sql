@@ -20,7 +20,11 @@ SELECT results_eq(
         ('reco.explain(text,bigint,bigint,integer)', 'f', 's', 's'),
         ('reco.fit(text,bigint,bigint,real)', 'a', 'i', 'u'),
         ('reco.fit(text,bigint,bigint,real,jsonb)', 'a', 'i', 'u'),
+        ('reco.fit(text,text,text,real)', 'a', 'i', 'u'),
+        ('reco.fit(text,text,text,real,jsonb)', 'a', 'i', 'u'),
         ('reco.forget_user(bigint,text)', 'f', 'v', 'u'),
+        ('reco.forget_user(text,text)', 'f', 'v', 'u'),
+        ('reco.forget_user(uuid,text)', 'f', 'v', 'u'),
         ('reco.lock_model(text)', 'f', 'v', 'u'),
         ('reco.recommend(bigint,bigint)', 'f', 's', 's'),
         ('reco.recommend(text,bigint,integer,boolean,bigint[],bigint[],text)', 'f', 's', 's'),
@@ -37,6 +41,10 @@ SELECT results_eq(
         ('reco_internal.fit_finalfn(internal)', 'f', 'v', 'u'),
         ('reco_internal.fit_transfn(internal,text,bigint,bigint,real)', 'f', 'v', 'u'),
         ('reco_internal.fit_transfn(internal,text,bigint,bigint,real,jsonb)', 'f', 'v', 'u'),
+        ('reco_internal.fit_transfn(internal,text,text,text,real)', 'f', 'v', 'u'),
+        ('reco_internal.fit_transfn(internal,text,text,text,real,jsonb)', 'f', 'v', 'u'),
+        ('reco_internal.forget_user(text,text)', 'f', 'v', 'u'),
+        ('reco_internal.id_type_of(regtype)', 'f', 's', 's'),
         ('reco_internal.source_from_item(text)', 'f', 's', 's')$$,
     'every function of reco has its intended kind, volatility and PARALLEL label'
 );
