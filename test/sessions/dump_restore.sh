@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# dump_restore.sh — a database with reco models (two models, several versions) survives
-# pg_dump / pg_restore: the restore itself creates the extension (same version), every
-# reco table has exactly the same rows, the sequence of model ids continues,
+# dump_restore.sh — a database with reco models (two models, several versions, and a
+# model with text ids) survives pg_dump / pg_restore: the restore itself creates the
+# extension (same version), every reco table has exactly the same rows (the text model's
+# keys and codes included), the sequence of model ids continues,
 # recommend / recommend_for_items / similar_items / similar_users / explain give identical
 # answers, and a new training in the restored database gets the next version and a fresh
 # model_id. Checked for the custom format (pg_dump -Fc | pg_restore) and for the plain
@@ -26,7 +27,10 @@ reco_sql $src -c "CREATE EXTENSION reco" \
     -c "SELECT reco.train('shop', 'orders', $small, seed => 2, keep_versions => 0)" \
     -c "SELECT reco.train('shop', 'orders', $small, weight_col => 'quantity', seed => 3, keep_versions => 0)" \
     -c "SELECT reco.train('cart', 'carts', $small, seed => 4)" \
-    -c "SELECT reco.train('cart', 'carts', $small, seed => 5)" >/dev/null
+    -c "SELECT reco.train('cart', 'carts', $small, seed => 5)" \
+    -c "CREATE TABLE visits AS SELECT 'cust-' || u AS customer, 'sku-' || (u * 11 + j) % 40 AS sku
+          FROM generate_series(1, 100) AS u, generate_series(1, 5) AS j" \
+    -c "SELECT reco.train('skus', 'visits', 'customer', 'sku', $small, seed => 7)" >/dev/null
 
 # Every row of reco's tables (count and md5, in key order), the id sequence, the extension.
 fingerprint="SELECT 'extension ' || extversion FROM pg_extension WHERE extname = 'reco'
@@ -39,7 +43,12 @@ fingerprint="SELECT 'extension ' || extversion FROM pg_extension WHERE extname =
              SELECT format('item_factors %s %s', count(*), md5(string_agg(f::text, E'\n' ORDER BY model_id, item_id)))
                FROM reco.item_factors f
              UNION ALL
-             SELECT format('sequence %s %s', last_value, is_called) FROM reco.models_model_id_seq"
+             SELECT format('sequence %s %s', last_value, is_called) FROM reco.models_model_id_seq
+             UNION ALL
+             SELECT format('keys %s %s', count(*), md5(string_agg(k, ',' ORDER BY k)))
+               FROM (SELECT format('u%s:%s=%s', model_id, user_id, user_key) FROM reco.user_factors WHERE user_key IS NOT NULL
+                     UNION ALL
+                     SELECT format('i%s:%s=%s', model_id, item_id, item_key) FROM reco.item_factors WHERE item_key IS NOT NULL) AS t(k)"
 # The answers of both models' served versions.
 answers="SELECT string_agg(format('%s %s %s:%s', m, u, r.item_id, r.score), ' ' ORDER BY m, u, r.score DESC, r.item_id)
            FROM unnest('{shop,cart}'::text[]) AS m, generate_series(1, 30) AS u, LATERAL reco.recommend(m, u, 5) AS r
@@ -58,7 +67,8 @@ answers="SELECT string_agg(format('%s %s %s:%s', m, u, r.item_id, r.score), ' ' 
 want_fingerprint=$(reco_sql $src -c "$fingerprint")
 want_answers=$(reco_sql $src -c "$answers")
 [ "$(reco_sql $src -c "SELECT string_agg(name || ' v' || version, ',' ORDER BY name, version) FROM reco.models")" \
-    = "cart v1,cart v2,shop v1,shop v2,shop v3" ] || reco_fail "unexpected models in the source database"
+    = "cart v1,cart v2,shop v1,shop v2,shop v3,skus v1" ] || reco_fail "unexpected models in the source database"
+[ "$(echo "$want_fingerprint" | grep '^keys ' | cut -d' ' -f2)" = 140 ] || reco_fail "the text model should store 140 keys: $want_fingerprint"
 [ "$(echo "$want_answers" | wc -w)" -ge 330 ] || reco_fail "too few answers in the source database: $want_answers"
 
 # Fails unless database $1 (restored by $2) equals the source, then trains in it.
@@ -67,7 +77,7 @@ check_restored() {
     [ "$(reco_sql "$db" -c "$fingerprint")" = "$want_fingerprint" ] \
         || reco_fail "$how: reco's rows differ from the source: $(diff <(echo "$want_fingerprint") <(reco_sql "$db" -c "$fingerprint") || true)"
     [ "$(reco_sql "$db" -c "$answers")" = "$want_answers" ] || reco_fail "$how: the answers differ from the source"
-    echo "ok: $how: same $(echo "$want_fingerprint" | sed -n '1p; 2,4s/ [0-9a-f]\{32\}$/ rows/p' | paste -sd, | sed 's/,/, /g'), same id sequence, same $(echo "$want_answers" | wc -w) answers"
+    echo "ok: $how: same $(echo "$want_fingerprint" | sed -n '1p; 2,4s/ [0-9a-f]\{32\}$/ rows/p; 6s/ [0-9a-f]\{32\}$//p' | paste -sd, | sed 's/,/, /g'), same id sequence, same $(echo "$want_answers" | wc -w) answers"
     trained=$(reco_sql "$db" -c "SET client_min_messages = warning" \
         -c "SELECT format('%s v%s', m.model_id > all (SELECT model_id FROM reco.models WHERE model_id <> m.model_id), m.version)
               FROM reco.train('shop', 'orders', $small, seed => 6, keep_versions => 0) AS m")
