@@ -14,7 +14,10 @@
  *		weight-0 row), and the users and items left with no pair;
  *	 4. builds the item-major matrix (CSC) from the CSR by one counting sort.
  * Everything is O(rows) except sorting the distinct ids, so 10M rows build in
- * well under a second.  All memory is palloc'd in the caller's context (huge
+ * well under a second.  Text and uuid keys (RecoKeys) are interned as rows
+ * arrive, each distinct key copied once into 64 kB blocks, and turned into
+ * codes (1-based ranks in key order) before step 1, which then maps codes as
+ * it maps bigint ids.  All memory is palloc'd in the caller's context (huge
  * allocations allowed); the raw rows are released as soon as they are used.
  *
  *-------------------------------------------------------------------------

@@ -5,7 +5,8 @@
  * The support functions move to the new schema reco_internal with ALTER ...
  * SET SCHEMA, so their OIDs, comments and grants stay (and the reco.fit
  * aggregates keep pointing at them); the plpgsql functions that call them are
- * replaced in place.
+ * replaced in place.  Training, forget_user and evaluate learn text and uuid
+ * ids (the reco.fit aggregates with text ids are new).
  */
 
 \echo Use "ALTER EXTENSION reco UPDATE TO '0.4.0'" to load this file. \quit
@@ -309,21 +310,23 @@ BEGIN
     EXECUTE pg_catalog.format(
         'SELECT COALESCE(pg_catalog.array_agg(u ORDER BY u, i), $1), COALESCE(pg_catalog.array_agg(i ORDER BY u, i), $1)
            FROM (SELECT %s AS u, %s AS i
-                   FROM (SELECT DISTINCT %s AS u, %s AS i FROM %s AS src) AS pairs
-                  WHERE u IS NOT NULL AND i IS NOT NULL) AS coded',
-        CASE WHEN user_type IN ('text', 'uuid') THEN
-            'COALESCE((SELECT f.user_id FROM reco.user_factors AS f WHERE f.model_id = $2 AND f.user_key = pairs.u),
-                      -pg_catalog.dense_rank() OVER (ORDER BY pairs.u COLLATE "C"))'
-            ELSE 'pairs.u' END,
-        CASE WHEN item_type IN ('text', 'uuid') THEN
-            'COALESCE((SELECT f.item_id FROM reco.item_factors AS f WHERE f.model_id = $2 AND f.item_key = pairs.i),
-                      -pg_catalog.dense_rank() OVER (ORDER BY pairs.i COLLATE "C"))'
-            ELSE 'pairs.i' END,
+                   FROM (SELECT DISTINCT %s AS u, %s AS i FROM %s AS src) AS pairs %s %s
+                  WHERE pairs.u IS NOT NULL AND pairs.i IS NOT NULL) AS coded',
+        CASE WHEN user_type IN ('text', 'uuid')
+             THEN 'COALESCE(fu.user_id, -pg_catalog.dense_rank() OVER (ORDER BY pairs.u COLLATE "C"))'
+             ELSE 'pairs.u' END,
+        CASE WHEN item_type IN ('text', 'uuid')
+             THEN 'COALESCE(fi.item_id, -pg_catalog.dense_rank() OVER (ORDER BY pairs.i COLLATE "C"))'
+             ELSE 'pairs.i' END,
         pg_catalog.format(CASE user_type WHEN 'text' THEN 'src.%I::text' WHEN 'uuid' THEN 'src.%I::text::uuid::text'
                                          ELSE 'src.%I::bigint' END, user_col),
         pg_catalog.format(CASE item_type WHEN 'text' THEN 'src.%I::text' WHEN 'uuid' THEN 'src.%I::text::uuid::text'
                                          ELSE 'src.%I::bigint' END, item_col),
-        from_clause)
+        from_clause,
+        CASE WHEN user_type IN ('text', 'uuid')
+             THEN 'LEFT JOIN reco.user_factors AS fu ON fu.model_id = $2 AND fu.user_key = pairs.u' END,
+        CASE WHEN item_type IN ('text', 'uuid')
+             THEN 'LEFT JOIN reco.item_factors AS fi ON fi.model_id = $2 AND fi.item_key = pairs.i' END)
         INTO test_users, test_items
         USING '{}'::bigint[], served;
     RETURN QUERY SELECT * FROM reco_internal.evaluate_pairs(model, test_users, test_items, k);
