@@ -72,6 +72,9 @@ CREATE FUNCTION pg_temp.same_factors(a text, b text) RETURNS text LANGUAGE sql A
 $same$;
 SELECT pg_temp.same_factors('ids_text', 'ids_coded');
 SELECT (SELECT loss FROM reco.models WHERE name = 'ids_text') = (SELECT loss FROM reco.models WHERE name = 'ids_coded') AS same_loss;
+-- the memory estimate counts the keys: two 64 kB blocks and 96 bytes for each of the 11 keys (7 customers, 4 SKUs)
+SELECT (t.stats->>'memory_bytes')::bigint - (c.stats->>'memory_bytes')::bigint AS key_bytes
+  FROM reco.models t, reco.models c WHERE t.name = 'ids_text' AND c.name = 'ids_coded';
 
 -- reco.fit directly, one model per GROUP BY group: the same model
 SELECT (m).name, (m).n_users FROM (
