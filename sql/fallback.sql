@@ -22,7 +22,7 @@ VALUES (:pop_id, 1, reco.to_bytea('{1, 0.5}'), '{30, 40}', '{1, 2}');
 SELECT * FROM reco.recommend('pop', 1, 3);
 -- an unknown user: the best-sellers, by default
 SELECT * FROM reco.recommend('pop', 999, 4);
-SELECT * FROM reco.recommend('pop', NULL, 2);
+SELECT * FROM reco.recommend('pop', NULL::bigint, 2);
 -- ... among the candidates, minus exclude
 SELECT * FROM reco.recommend('pop', 999, 3, candidates => '{10, 30, 50, 60, 777}');
 SELECT * FROM reco.recommend('pop', 999, 3, exclude => '{20, 60}');

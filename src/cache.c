@@ -8,7 +8,9 @@
  * models it serves (and the user matrix, for similar_users), contiguous, in
  * one memory context per matrix under TopMemoryContext, with the norms
  * (cosine similarity) and the Gram matrix FᵀF (fold-in, explain) computed on
- * first use.  Entries are keyed by (model_id, side): a retrain creates a new
+ * first use.  A side with text or uuid ids also holds its keys, in code
+ * order (= key order), so a key is found by binary search, and they count
+ * against the budget.  Entries are keyed by (model_id, side): a retrain creates a new
  * model_id, so a cached matrix can never be stale; the old one simply ages
  * out.  forget_user removes user rows from an existing version and lowers the
  * models row's n_users, so an entry also records the row count (and factor
@@ -63,7 +65,7 @@ typedef struct RecoCacheEntry
 	int64		rows;			/* the models row's n_items or n_users when loaded */
 	RecoFactorSet set;
 	MemoryContext cxt;			/* owns this entry and the set's arrays */
-	Size		bytes;			/* ids, factors, norms and Gram matrix */
+	Size		bytes;			/* ids, keys, factors, norms and Gram matrix */
 	uint64		last_used;		/* LRU clock */
 	TimestampTz loaded_at;
 	int64		hits;
@@ -209,6 +211,15 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "reco factor cache", ALLOCSET_DEFAULT_SIZES);
 	entry = MemoryContextAllocZero(cxt, sizeof(RecoCacheEntry));
 	RecoLoadFactors(model, side, &entry->set, cxt);
+	/* a text or uuid side's keys are known only once loaded */
+	if (entry->set.keys.data != NULL)
+		bytes = add_size(bytes, add_size(entry->set.keys.bytes, mul_size(sizeof(int64), entry->set.n)));
+	if (bytes > budget)
+	{
+		/* too large with its keys: for this call only, freed with call_cxt */
+		MemoryContextSetParent(cxt, call_cxt);
+		return &entry->set;
+	}
 
 	RecoCacheMakeRoom(bytes, budget);
 	if (reco_cache_len == reco_cache_cap)

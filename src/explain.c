@@ -37,6 +37,7 @@ RecoEmitContributions(ReturnSetInfo *rsinfo, const RecoModelInfo *model, RecoFac
 	int32	   *indices = palloc(sizeof(int32) * Max(n_seen, 1));
 	double	   *contrib = palloc(sizeof(double) * Max(n_seen, 1));
 	float	   *scores = palloc(sizeof(float) * Max(n_seen, 1));
+	RecoIdColumn column = RecoSetColumn(items);
 	int64		i;
 
 	for (i = 0; i < n_seen; i++)
@@ -58,7 +59,8 @@ RecoEmitContributions(ReturnSetInfo *rsinfo, const RecoModelInfo *model, RecoFac
 				 errmsg("the user's least-squares system is not positive definite")));
 	for (i = 0; i < n_seen; i++)
 		scores[i] = (float) contrib[i];
-	RecoEmitTop(rsinfo, user->seen_items, scores, n_seen, n);
+	column.rows = indices;		/* contribution i is of item row indices[i] */
+	RecoEmitTop(rsinfo, &column, scores, n_seen, n);
 }
 
 PG_FUNCTION_INFO_V1(reco_explain);
@@ -66,7 +68,7 @@ PG_FUNCTION_INFO_V1(reco_explain);
 /*
  * reco.explain(model, user_id, item_id, n): the user's n training items with
  * the largest contributions to the item's score, largest first.  Unknown
- * user or item: no rows.
+ * user or item: no rows.  The ids bigint, or text (then returned as text).
  */
 Datum
 reco_explain(PG_FUNCTION_ARGS)
@@ -81,7 +83,7 @@ reco_explain(PG_FUNCTION_ARGS)
 		RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
 	RecoServeEnd(&ctx);
 	if (ctx.factors != NULL)
-		target = RecoFindId(ctx.factors->ids, ctx.factors->n, PG_GETARG_INT64(2));
+		target = RecoFindIdDatum(ctx.factors, PG_GETARG_DATUM(2), RecoArgType(fcinfo, 2));
 	if (target < 0)
 		return (Datum) 0;		/* NULL or unknown user or item: no rows */
 

@@ -15,6 +15,12 @@
  * scores blocks of users on the thread pool (batch.c) with the same dot
  * product, so its answers are recommend's, bit for bit.
  *
+ * Each entry point also serves the text and uuid forms (recommend with a
+ * text or uuid user_id, recommend_for_items_text, recommend_all_text): ids
+ * come in as the call's argument types and are read as the model's id
+ * types, and go out as the result's column types (serve.c); the scoring is
+ * the same.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -71,6 +77,7 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, 
 {
 	int64		n_seen = seen != NULL ? seen->n : 0;
 	int64		n_exclude = exclude != NULL ? exclude->n : 0;
+	RecoIdColumn column = RecoSetColumn(items);
 
 	if (candidates == NULL)
 	{
@@ -95,7 +102,7 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, 
 		in.threads = 1;
 		top = palloc(sizeof(RecoScored) * in.n);
 		RecoReportKernelStatus(RecoBatchTopN(&in, NULL, top, &found), "batch scoring");
-		RecoEmitScored(rsinfo, items->ids, top, found);
+		RecoEmitScored(rsinfo, &column, top, found);
 	}
 	else
 	{
@@ -122,7 +129,7 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, 
 			RecoExcludeIds(items, seen, scores);
 		if (exclude != NULL)
 			RecoExcludeIds(items, exclude, scores);
-		RecoEmitTop(rsinfo, items->ids, scores, items->n, n);
+		RecoEmitTop(rsinfo, &column, scores, items->n, n);
 	}
 }
 
@@ -157,10 +164,15 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	known = RecoServeUserArg(&ctx, fcinfo, first, false);
-	if (known)
-		RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
-	else if (fallback)
-		RecoServePopular(&ctx, n, has_candidates ? &candidates : NULL, &exclude);
+	if (known || fallback)
+	{
+		RecoFactorSet *items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
+
+		RecoResolveIdList(items, &candidates);
+		RecoResolveIdList(items, &exclude);
+		if (!known)
+			RecoServePopular(&ctx, n, has_candidates ? &candidates : NULL, &exclude);
+	}
 	RecoServeEnd(&ctx);
 	if (!known)
 		return (Datum) 0;		/* NULL or unknown user: best-sellers or no rows */
@@ -177,7 +189,8 @@ PG_FUNCTION_INFO_V1(reco_recommend);
 /*
  * reco.recommend(model, user_id, n, exclude_seen, candidates, exclude,
  * fallback): the user's n best items, best first.  Unknown user: the
- * best-sellers, or no rows with fallback 'none'.
+ * best-sellers, or no rows with fallback 'none'.  user_id bigint, text or
+ * uuid (candidates and exclude bigint[] or text[]).
  */
 Datum
 reco_recommend(PG_FUNCTION_ARGS)
@@ -190,9 +203,9 @@ reco_recommend(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(reco_recommend_default);
 
 /*
- * reco.recommend(user_id, n): the short form, serving the model named by
- * reco.model, or the only model there is; an unknown user gets the
- * best-sellers.
+ * reco.recommend(user_id, n): the short form (user_id bigint or uuid),
+ * serving the model named by reco.model, or the only model there is; an
+ * unknown user gets the best-sellers.
  */
 Datum
 reco_recommend_default(PG_FUNCTION_ARGS)
@@ -234,9 +247,9 @@ RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indic
 	int32	   *indices;
 	float	   *weights;
 
-	RecoRequireFlatArray(PG_GETARG_ARRAYTYPE_P(1));
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &item_elems, &item_nulls, &n_elems);
+	Oid			item_type = ARR_ELEMTYPE(PG_GETARG_ARRAYTYPE_P(1));
+
+	RecoDeconstructIds(PG_GETARG_ARRAYTYPE_P(1), &item_elems, &item_nulls, &n_elems);
 	if (!PG_ARGISNULL(2))
 	{
 		RecoRequireFlatArray(PG_GETARG_ARRAYTYPE_P(2));
@@ -253,8 +266,7 @@ RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indic
 	initStringInfo(&unknown_list);
 	for (i = 0; i < n_elems; i++)
 	{
-		int64		id,
-					idx;
+		int64		idx;
 		float		w = 1.0f;
 
 		if (weight_elems != NULL)
@@ -271,12 +283,12 @@ RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indic
 		}
 		if (item_nulls[i])
 			continue;
-		id = DatumGetInt64(item_elems[i]);
-		idx = RecoFindId(items->ids, items->n, id);
+		idx = RecoFindIdDatum(items, item_elems[i], item_type);
 		if (idx < 0)
 		{
 			if (unknown++ < RECO_NOTICE_MAX_IDS)
-				appendStringInfo(&unknown_list, "%s" INT64_FORMAT, unknown > 1 ? ", " : "", id);
+				appendStringInfo(&unknown_list, "%s%s", unknown > 1 ? ", " : "",
+								 RecoIdDatumText(item_elems[i], item_type));
 			continue;
 		}
 		entries[n].index = (int32) idx;
@@ -315,7 +327,8 @@ PG_FUNCTION_INFO_V1(reco_recommend_for_items);
 
 /*
  * reco.recommend_for_items(model, items, weights, n, exclude_seen,
- * candidates, exclude, fallback): folds the interactions into a user vector
+ * candidates, exclude, fallback) and reco.recommend_for_items_text (the ids
+ * text[]): folds the interactions into a user vector
  * (the exact solve of training, item factors fixed) and recommends for it.
  * A cart with no item the model knows gets the best-sellers, or no rows
  * with fallback 'none'.
@@ -349,6 +362,8 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
+	RecoResolveIdList(items, &candidates);
+	RecoResolveIdList(items, &exclude);
 	/* the cart is read before SPI closes: with no known item it gets the best-sellers */
 	old_cxt = MemoryContextSwitchTo(ctx.call_cxt);
 	n_entries = RecoFoldInRow(fcinfo, items, &indices, &weights, &given);
@@ -385,6 +400,10 @@ RecoEmitAllUsers(ReturnSetInfo *rsinfo, RecoFactorSet *items, const RecoUserSet 
 				u0;
 	RecoScored *top;
 	int		   *found;
+	RecoIdColumn user_column = {users->ids, users->keys.data != NULL ? &users->keys : NULL, NULL};
+	RecoIdColumn item_column = RecoSetColumn(items);
+	Oid			user_type = TupleDescAttr(rsinfo->setDesc, 0)->atttypid;
+	Oid			item_type = TupleDescAttr(rsinfo->setDesc, 2)->atttypid;
 
 	n = (int) Min((int64) n, Max(items->n, 1));
 	chunk = Max(RECO_ALL_CHUNK_ENTRIES / n, RECO_ALL_MIN_CHUNK_USERS);
@@ -412,9 +431,9 @@ RecoEmitAllUsers(ReturnSetInfo *rsinfo, RecoFactorSet *items, const RecoUserSet 
 				bool		nulls[4] = {false, false, false, false};
 				RecoScored *entry = &top[u * n + r];
 
-				values[0] = Int64GetDatum(users->ids[u0 + u]);
+				values[0] = RecoIdColumnDatum(&user_column, u0 + u, user_type);
 				values[1] = Int32GetDatum(r + 1);
-				values[2] = Int64GetDatum(items->ids[entry->index]);
+				values[2] = RecoIdColumnDatum(&item_column, entry->index, item_type);
 				values[3] = Float4GetDatum(entry->score);
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			}
@@ -426,9 +445,11 @@ RecoEmitAllUsers(ReturnSetInfo *rsinfo, RecoFactorSet *items, const RecoUserSet 
 PG_FUNCTION_INFO_V1(reco_recommend_all);
 
 /*
- * reco.recommend_all(model, n, users, exclude_seen): (user_id, rank,
- * item_id, score) for every known user of the list (NULL: every user of the
- * model), users in id order, each exactly as reco.recommend ranks them.
+ * reco.recommend_all(model, n, users, exclude_seen) and
+ * reco.recommend_all_text (users text[], ids returned as text): (user_id,
+ * rank, item_id, score) for every known user of the list (NULL: every user
+ * of the model), users in id (code) order, each exactly as reco.recommend
+ * ranks them.
  */
 Datum
 reco_recommend_all(PG_FUNCTION_ARGS)
@@ -444,11 +465,9 @@ reco_recommend_all(PG_FUNCTION_ARGS)
 	n = RecoArgN(fcinfo, 1);
 	exclude_seen = PG_GETARG_BOOL(3);
 	RecoArgIdList(fcinfo, 2, &wanted);
-	if (!PG_ARGISNULL(2))
-		wanted.n = RecoSortUnique(wanted.ids, wanted.n);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
-	RecoServeUsers(&ctx, PG_ARGISNULL(2) ? NULL : wanted.ids, wanted.n, false);
+	RecoServeUserList(&ctx, &wanted, false);
 	RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
 	RecoServeEnd(&ctx);
 

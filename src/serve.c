@@ -20,6 +20,15 @@
  * pinned for as long as that context lives, see cache.c), so they outlive
  * SPI's contexts.
  *
+ * Ids (ids.h): a serving function has a bigint form and text and uuid forms
+ * sharing its C entry point.  An id argument is read as the model's id type
+ * from its text form (RecoServeUserArg, RecoFindIdDatum; a text[] list by
+ * RecoResolveIdList once the model is known), so the code scores with
+ * codes; a result id column writes the result's column type (RecoIdColumn):
+ * a bigint form on a model whose returned ids are keys is refused up front
+ * (42804, RecoServeBegin), a text form writes keys, or a bigint id's
+ * decimal text.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -30,16 +39,66 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "cache.h"
+#include "ids.h"
 #include "serve.h"
 #include "topk.h"
+
+/* The text form of each bigint-returning serving function, named when a model's ids are keys. */
+static const char *const RecoTextForms[][2] = {
+	{"recommend", "reco.recommend(model, user_id text, ...) or its uuid form"},
+	{"recommend_for_items", "reco.recommend_for_items_text(model, items text[], ...)"},
+	{"recommend_all", "reco.recommend_all_text(model, ...)"},
+	{"similar_items", "reco.similar_items(model, item_id text, ...) or its uuid form"},
+	{"similar_users", "reco.similar_users(model, user_id text, ...) or its uuid form"},
+	{"explain", "reco.explain(model, user_id text, item_id text, ...)"},
+};
+
+/*
+ * Errors out (42804) if the call's result has a bigint id column for a side
+ * of the model whose ids are text or uuid: a bigint form returns bigint ids,
+ * and only the text and uuid forms can return keys.  The id columns are the
+ * result's bigint or text columns; one named user_id holds user ids, any
+ * other item ids.
+ */
+static void
+RecoRequireBigintResult(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *model)
+{
+	TupleDesc	desc = ctx->rsinfo->setDesc;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		bool		users = strcmp(NameStr(attr->attname), "user_id") == 0;
+		RecoIdType	type = users ? ctx->model.user_id_type : ctx->model.item_id_type;
+		char	   *function;
+		const char *form = NULL;
+		int			f;
+
+		if (attr->atttypid != INT8OID || type == RECO_ID_BIGINT)
+			continue;
+		function = get_func_name(fcinfo->flinfo->fn_oid);
+		for (f = 0; f < lengthof(RecoTextForms); f++)
+			if (function != NULL && strcmp(function, RecoTextForms[f][0]) == 0)
+				form = RecoTextForms[f][1];
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model \"%s\" has %s %s ids, which this form of reco.%s cannot return as bigint",
+						model, RecoIdTypeName(type), users ? "user" : "item",
+						function != NULL ? function : "?"),
+				 form != NULL ? errhint("Call %s: it returns the ids as text.", form) : 0));
+	}
+}
 
 /*
  * Opens a serving call: the materialized result (if materialize), SPI, and
  * the served version of model `model` (NULL: the default model, reco.model
- * or the only one).  Errors 42704 for an unknown model.
+ * or the only one).  Errors 42704 for an unknown model, 42804 if the result
+ * is a bigint form's and the model's ids it returns are not bigint.
  */
 void
 RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *model, bool materialize)
@@ -56,6 +115,8 @@ RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *model
 	if (model == NULL)
 		model = RecoDefaultModelName();
 	RecoLookupModel(model, &ctx->model);
+	if (ctx->rsinfo != NULL)
+		RecoRequireBigintResult(ctx, fcinfo, model);
 }
 
 /* Loads one side's factor matrix of the served version (through the cache) into ctx->factors. */
@@ -80,21 +141,70 @@ RecoServeUsers(RecoServeContext *ctx, const int64 *user_ids, int64 n, bool with_
 	return ctx->users.n > 0;
 }
 
-/* Loads the one user of bigint argument `arg`; false if the argument is NULL or the user unknown. */
+/*
+ * Loads the one user of id argument `arg` (bigint, text or uuid, read as the
+ * model's user id type: 22P02 if it cannot be one); false if the argument is
+ * NULL or the user unknown.  A text or uuid side is searched by key.
+ */
 bool
 RecoServeUserArg(RecoServeContext *ctx, FunctionCallInfo fcinfo, int arg, bool with_weights)
 {
+	RecoIdType	side = ctx->model.user_id_type;
+	Oid			type;
+	char	   *text;
 	int64		user_id;
 
 	if (PG_ARGISNULL(arg))
 		return false;
-	user_id = PG_GETARG_INT64(arg);
-	return RecoServeUsers(ctx, &user_id, 1, with_weights);
+	type = RecoArgType(fcinfo, arg);
+	if (type == INT8OID && side == RECO_ID_BIGINT)
+	{
+		user_id = PG_GETARG_INT64(arg);
+		return RecoServeUsers(ctx, &user_id, 1, with_weights);
+	}
+	text = RecoIdDatumText(PG_GETARG_DATUM(arg), type);
+	if (side == RECO_ID_BIGINT)
+	{
+		user_id = RecoIdBigintFromText(text);
+		return RecoServeUsers(ctx, &user_id, 1, with_weights);
+	}
+	text = RecoIdKeyFromText(side, text);
+	RecoLoadUsersByKey(&ctx->model, (const char *const *) &text, 1, with_weights, &ctx->users, ctx->call_cxt);
+	return ctx->users.n > 0;
+}
+
+/*
+ * Loads the users of a list argument (its ids, or its texts read as the
+ * model's user id type; an absent list: every user) into ctx->users;
+ * returns whether the model knows any of them.
+ */
+bool
+RecoServeUserList(RecoServeContext *ctx, RecoIdList *list, bool with_weights)
+{
+	RecoIdType	side = ctx->model.user_id_type;
+	int64		i;
+
+	if (list->texts == NULL)
+		return RecoServeUsers(ctx, list->ids, list->ids != NULL ? RecoSortUnique(list->ids, list->n) : 0,
+							  with_weights);
+	if (side != RECO_ID_BIGINT)
+	{
+		for (i = 0; i < list->n_texts; i++)
+			list->texts[i] = RecoIdKeyFromText(side, list->texts[i]);
+		RecoLoadUsersByKey(&ctx->model, (const char *const *) list->texts, list->n_texts, with_weights,
+						   &ctx->users, ctx->call_cxt);
+		return ctx->users.n > 0;
+	}
+	list->ids = palloc(sizeof(int64) * Max(list->n_texts, 1));
+	for (i = 0; i < list->n_texts; i++)
+		list->ids[i] = RecoIdBigintFromText(list->texts[i]);
+	list->n = RecoSortUnique(list->ids, list->n_texts);
+	return RecoServeUsers(ctx, list->ids, list->n, with_weights);
 }
 
 /*
  * The best-seller fallback: emits the served version's n most popular items
- * (reco.item_factors.popularity, ties by lower item id) as (item_id, score)
+ * (reco.item_factors.popularity, ties by lower item id or code) as (item_id, score)
  * rows whose score is the popularity, only `candidates` if not NULL, never
  * an id of `exclude`.  Runs between RecoServeBegin and RecoServeEnd; the
  * popularity comes with the cached item matrix and is ordered once per
@@ -106,6 +216,7 @@ RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *candidates, con
 	RecoFactorSet *items = ctx->factors != NULL ? ctx->factors : RecoServeFactors(ctx, RECO_SIDE_ITEMS);
 	const int32 *order = RecoFactorPopularityOrder(items);
 	bool	   *skip = palloc(sizeof(bool) * Max(items->n, 1));
+	RecoIdColumn column = RecoSetColumn(items);
 	int64		i;
 	int			emitted = 0;
 
@@ -131,7 +242,7 @@ RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *candidates, con
 
 		if (skip[order[i]])
 			continue;
-		row[0] = Int64GetDatum(items->ids[order[i]]);
+		row[0] = RecoIdColumnDatum(&column, order[i], TupleDescAttr(ctx->rsinfo->setDesc, 0)->atttypid);
 		row[1] = Float4GetDatum((float) items->popularity[order[i]]);
 		tuplestore_putvalues(ctx->rsinfo->setResult, ctx->rsinfo->setDesc, row, row_nulls);
 		emitted++;
@@ -208,8 +319,35 @@ RecoArgN(FunctionCallInfo fcinfo, int arg)
 }
 
 /*
- * The non-NULL elements of bigint[] argument `arg`, in array order; a NULL
- * argument, or one past the call's arguments, gives an empty list.
+ * The SQL type of argument `arg` as the call passes it (a function with a
+ * bigint, a text and a uuid form has one C entry point).
+ */
+Oid
+RecoArgType(FunctionCallInfo fcinfo, int arg)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, arg);
+
+	if (!OidIsValid(type))
+		elog(ERROR, "reco: could not determine the type of argument %d, please report a bug", arg + 1);
+	return type;
+}
+
+/* The elements of a bigint[] or text[] id array (22023 unless one-dimensional). */
+void
+RecoDeconstructIds(ArrayType *array, Datum **elems, bool **nulls, int *count)
+{
+	RecoRequireFlatArray(array);
+	if (ARR_ELEMTYPE(array) == INT8OID)
+		deconstruct_array(array, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, elems, nulls, count);
+	else
+		deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, elems, nulls, count);
+}
+
+/*
+ * The non-NULL elements of bigint[] or text[] argument `arg`, in array
+ * order: ids of a bigint[], texts of a text[] (RecoResolveIdList reads them
+ * once the model is known); a NULL argument, or one past the call's
+ * arguments, gives an empty list.
  */
 void
 RecoArgIdList(FunctionCallInfo fcinfo, int arg, RecoIdList *list)
@@ -218,18 +356,72 @@ RecoArgIdList(FunctionCallInfo fcinfo, int arg, RecoIdList *list)
 	bool	   *nulls;
 	int			count,
 				i;
+	bool		texts;
 
-	list->ids = NULL;
-	list->n = 0;
+	memset(list, 0, sizeof(*list));
 	if (arg >= PG_NARGS() || PG_ARGISNULL(arg))
 		return;
-	RecoRequireFlatArray(PG_GETARG_ARRAYTYPE_P(arg));
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &count);
+	RecoDeconstructIds(PG_GETARG_ARRAYTYPE_P(arg), &elems, &nulls, &count);
+	texts = ARR_ELEMTYPE(PG_GETARG_ARRAYTYPE_P(arg)) != INT8OID;
 	list->ids = palloc(sizeof(int64) * Max(count, 1));
+	if (texts)
+		list->texts = palloc(sizeof(char *) * Max(count, 1));
 	for (i = 0; i < count; i++)
 		if (!nulls[i])
-			list->ids[list->n++] = DatumGetInt64(elems[i]);
+		{
+			if (texts)
+				list->texts[list->n_texts++] = TextDatumGetCString(elems[i]);
+			else
+				list->ids[list->n++] = DatumGetInt64(elems[i]);
+		}
+}
+
+/*
+ * The row of `set` holding the id given as text, read as the set's id type
+ * (22P02 if it cannot be one); -1 if the model does not know it.
+ */
+int64
+RecoFindIdText(const RecoFactorSet *set, const char *text)
+{
+	char	   *key;
+	int64		row;
+
+	if (set->id_type == RECO_ID_BIGINT)
+		return RecoFindId(set->ids, set->n, RecoIdBigintFromText(text));
+	key = RecoIdKeyFromText(set->id_type, text);
+	row = RecoFindKey(&set->keys, set->n, key);
+	pfree(key);
+	return row;
+}
+
+/* RecoFindIdText for an id of SQL type `type` (bigint, text or uuid). */
+int64
+RecoFindIdDatum(const RecoFactorSet *set, Datum value, Oid type)
+{
+	if (type == INT8OID && set->id_type == RECO_ID_BIGINT)
+		return RecoFindId(set->ids, set->n, DatumGetInt64(value));
+	return RecoFindIdText(set, RecoIdDatumText(value, type));
+}
+
+/*
+ * Reads a list's texts (a text[] argument) as ids of `set`: the ids (codes)
+ * of those the model knows, in array order; unknown ones are left out, as
+ * unknown bigint ids are.  A bigint[] list is left as it is.
+ */
+void
+RecoResolveIdList(const RecoFactorSet *set, RecoIdList *list)
+{
+	int64		i;
+
+	for (i = 0; i < list->n_texts; i++)
+	{
+		int64		row = RecoFindIdText(set, list->texts[i]);
+
+		if (row >= 0)
+			list->ids[list->n++] = set->ids[row];
+	}
+	list->texts = NULL;
+	list->n_texts = 0;
 }
 
 /* Errors out (22023) unless an id or weight array argument has at most one dimension. */
@@ -291,10 +483,35 @@ RecoExcludeIds(const RecoFactorSet *set, const RecoIdList *ids, float *scores)
 	}
 }
 
-/* Emits (ids[top[i].index], top[i].score) rows for i < found. */
-void
-RecoEmitScored(ReturnSetInfo *rsinfo, const int64 *ids, const RecoScored *top, int found)
+/* The id column of a factor set's rows: its ids, or on a text or uuid side its keys. */
+RecoIdColumn
+RecoSetColumn(const RecoFactorSet *set)
 {
+	RecoIdColumn column = {set->ids, set->keys.data != NULL ? &set->keys : NULL, NULL};
+
+	return column;
+}
+
+/* Row i of an id column as a value of result type `type` (bigint or text). */
+Datum
+RecoIdColumnDatum(const RecoIdColumn *column, int64 i, Oid type)
+{
+	int64		row = column->rows != NULL ? column->rows[i] : i;
+	char		decimal[MAXINT8LEN + 1];
+
+	if (type == INT8OID)
+		return Int64GetDatum(column->ids[row]);
+	if (column->keys != NULL)
+		return CStringGetTextDatum(RecoKeyAt(column->keys, row));
+	pg_lltoa(column->ids[row], decimal);
+	return CStringGetTextDatum(decimal);
+}
+
+/* Emits (ids row top[i].index, top[i].score) rows for i < found. */
+void
+RecoEmitScored(ReturnSetInfo *rsinfo, const RecoIdColumn *ids, const RecoScored *top, int found)
+{
+	Oid			type = TupleDescAttr(rsinfo->setDesc, 0)->atttypid;
 	int			i;
 
 	for (i = 0; i < found; i++)
@@ -302,7 +519,7 @@ RecoEmitScored(ReturnSetInfo *rsinfo, const int64 *ids, const RecoScored *top, i
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
-		values[0] = Int64GetDatum(ids[top[i].index]);
+		values[0] = RecoIdColumnDatum(ids, top[i].index, type);
 		values[1] = Float4GetDatum(top[i].score);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -313,7 +530,7 @@ RecoEmitScored(ReturnSetInfo *rsinfo, const int64 *ids, const RecoScored *top, i
  * by lower index; -INFINITY entries are never emitted.
  */
 void
-RecoEmitTop(ReturnSetInfo *rsinfo, const int64 *ids, const float *scores, int64 count, int n)
+RecoEmitTop(ReturnSetInfo *rsinfo, const RecoIdColumn *ids, const float *scores, int64 count, int n)
 {
 	RecoScored *top;
 

@@ -36,12 +36,30 @@ typedef struct RecoServeContext
 	bool		connected;		/* SPI connected: between Begin and End */
 } RecoServeContext;
 
-/* A list of ids taken from a bigint[] argument or a stored row. */
+/*
+ * A list of ids taken from a bigint[] or text[] argument or a stored row.
+ * A text[] argument's elements wait in `texts` until RecoResolveIdList
+ * reads them as the model's ids (ids and n hold only the resolved ones).
+ */
 typedef struct RecoIdList
 {
 	int64	   *ids;
 	int64		n;
+	char	  **texts;			/* a text[] argument's non-NULL elements, or NULL */
+	int64		n_texts;
 } RecoIdList;
+
+/*
+ * How a result column writes the ids of one side: row i is ids[rows[i]]
+ * (rows NULL: ids[i]); a bigint column gets the id (or code), a text column
+ * the key on a text or uuid side, a bigint id's decimal text on a bigint side.
+ */
+typedef struct RecoIdColumn
+{
+	const int64 *ids;
+	const RecoKeys *keys;		/* NULL on a bigint side */
+	const int32 *rows;
+} RecoIdColumn;
 
 /* One entry of a fold-in row: a dense item index and its weight. */
 typedef struct RecoWeightedIndex
@@ -55,6 +73,7 @@ extern void RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const
 extern RecoFactorSet *RecoServeFactors(RecoServeContext *ctx, RecoSide side);
 extern bool RecoServeUsers(RecoServeContext *ctx, const int64 *user_ids, int64 n, bool with_weights);
 extern bool RecoServeUserArg(RecoServeContext *ctx, FunctionCallInfo fcinfo, int arg, bool with_weights);
+extern bool RecoServeUserList(RecoServeContext *ctx, RecoIdList *list, bool with_weights);
 extern void RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *candidates,
 							 const RecoIdList *exclude);
 extern void RecoServeEnd(RecoServeContext *ctx);
@@ -68,9 +87,16 @@ extern void RecoRequireFlatArray(ArrayType *array);
 extern int64 RecoSortUnique(int64 *ids, int64 n);
 extern int	RecoCompareInt64(const void *a, const void *b);
 extern int	RecoCompareWeightedIndex(const void *a, const void *b);
+extern Oid	RecoArgType(FunctionCallInfo fcinfo, int arg);
+extern void RecoDeconstructIds(ArrayType *array, Datum **elems, bool **nulls, int *count);
+extern int64 RecoFindIdText(const RecoFactorSet *set, const char *text);
+extern int64 RecoFindIdDatum(const RecoFactorSet *set, Datum value, Oid type);
+extern void RecoResolveIdList(const RecoFactorSet *set, RecoIdList *list);
 extern void RecoExcludeIds(const RecoFactorSet *set, const RecoIdList *ids, float *scores);
-extern void RecoEmitScored(ReturnSetInfo *rsinfo, const int64 *ids, const RecoScored *top, int found);
-extern void RecoEmitTop(ReturnSetInfo *rsinfo, const int64 *ids, const float *scores, int64 count,
+extern RecoIdColumn RecoSetColumn(const RecoFactorSet *set);
+extern Datum RecoIdColumnDatum(const RecoIdColumn *column, int64 i, Oid type);
+extern void RecoEmitScored(ReturnSetInfo *rsinfo, const RecoIdColumn *ids, const RecoScored *top, int found);
+extern void RecoEmitTop(ReturnSetInfo *rsinfo, const RecoIdColumn *ids, const float *scores, int64 count,
 						int n);
 
 #endif							/* RECO_SERVE_H */

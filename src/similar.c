@@ -37,6 +37,7 @@ RecoEmitSimilar(ReturnSetInfo *rsinfo, RecoFactorSet *set, int64 self, int n,
 	const float *norms = RecoFactorNorms(set);
 	double		self_norm = norms[self];
 	float	   *scores = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(set->n, 1));
+	RecoIdColumn column;
 	int64		i;
 
 	RecoAlsScoreRows(set->factors, NULL, set->n, set->k, set->factors + self * set->k, scores);
@@ -63,12 +64,15 @@ RecoEmitSimilar(ReturnSetInfo *rsinfo, RecoFactorSet *set, int64 self, int n,
 				scores[i] = -INFINITY;
 	}
 	scores[self] = -INFINITY;
-	RecoEmitTop(rsinfo, set->ids, scores, set->n, n);
+	column = RecoSetColumn(set);
+	RecoEmitTop(rsinfo, &column, scores, set->n, n);
 }
 
 /*
- * The body of both similar_* functions: (model, id, n[, candidates]) over
- * the rows of `side`.  A NULL or unknown id gives no rows.
+ * The body of both similar_* functions and their text and uuid forms:
+ * (model, id, n[, candidates]) over the rows of `side`, the id and the
+ * candidates read as the side's id type.  A NULL or unknown id gives no
+ * rows.
  */
 static Datum
 RecoSimilar(FunctionCallInfo fcinfo, RecoSide side)
@@ -87,7 +91,10 @@ RecoSimilar(FunctionCallInfo fcinfo, RecoSide side)
 		RecoServeFactors(&ctx, side);
 	RecoServeEnd(&ctx);
 	if (ctx.factors != NULL)
-		self = RecoFindId(ctx.factors->ids, ctx.factors->n, PG_GETARG_INT64(1));
+	{
+		self = RecoFindIdDatum(ctx.factors, PG_GETARG_DATUM(1), RecoArgType(fcinfo, 1));
+		RecoResolveIdList(ctx.factors, &candidates);
+	}
 	if (self < 0)
 		return (Datum) 0;		/* NULL or unknown id: no rows */
 
@@ -97,7 +104,7 @@ RecoSimilar(FunctionCallInfo fcinfo, RecoSide side)
 
 PG_FUNCTION_INFO_V1(reco_similar_items);
 
-/* reco.similar_items(model, item_id, n, candidates): the n items closest by cosine. */
+/* reco.similar_items(model, item_id, n, candidates): the n items closest by cosine (item_id bigint, text or uuid). */
 Datum
 reco_similar_items(PG_FUNCTION_ARGS)
 {
@@ -106,7 +113,7 @@ reco_similar_items(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(reco_similar_users);
 
-/* reco.similar_users(model, user_id, n): the n users closest by cosine. */
+/* reco.similar_users(model, user_id, n): the n users closest by cosine (user_id bigint, text or uuid). */
 Datum
 reco_similar_users(PG_FUNCTION_ARGS)
 {

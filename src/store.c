@@ -41,6 +41,9 @@
 #define RECO_STORE_BATCH_SEEN (1024 * 1024)
 #define RECO_LOAD_BATCH_ROWS 8192
 
+/* The columns every user load reads, in this order (RecoLoadUserRows); %s: the key column. */
+#define RECO_USER_COLUMNS "user_id, factors, seen_items, seen_weights, %s"
+
 /* Seen-item elements RecoLoadUsers starts with (then doubled). */
 #define RECO_LOAD_SEEN_INITIAL 1024
 
@@ -456,6 +459,30 @@ RecoModelNames(void)
 	return isnull ? NULL : TextDatumGetCString(list);
 }
 
+/*
+ * The id type of column col of RecoLookupModel's result (params key `key`):
+ * bigint if absent (models from before 0.4.0); XX001 if it names no type.
+ */
+static RecoIdType
+RecoModelIdType(const char *name, int32 version, const char *key, int col)
+{
+	bool		isnull;
+	Datum		value = RecoResultValue(col, &isnull);
+	char	   *type_name;
+	RecoIdType	type;
+
+	if (isnull)
+		return RECO_ID_BIGINT;
+	type_name = TextDatumGetCString(value);
+	if (!RecoIdTypeFromName(type_name, &type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("models row of \"%s\" version %d has an invalid %s \"%s\"",
+						name, version, key, type_name),
+				 errdetail("The id types are: bigint, text, uuid.")));
+	return type;
+}
+
 /* Finds the served (newest) version of a model; 42704 with the known names if none. */
 void
 RecoLookupModel(const char *name, RecoModelInfo *info)
@@ -467,7 +494,8 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 
 	RecoExecute(RecoSavedPlan(&plan,
 							  "SELECT model_id, version, factors, n_users, n_items, "
-							  "(params->>'alpha')::real, (params->>'regularization')::real "
+							  "(params->>'alpha')::real, (params->>'regularization')::real, "
+							  "params->>'user_id_type', params->>'item_id_type' "
 							  "FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
 							  1, types),
 				values, true, SPI_OK_SELECT);
@@ -493,6 +521,8 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	info->regularization = DatumGetFloat4(RecoResultValue(7, &isnull));
 	if (isnull)
 		info->regularization = 0.0f;
+	info->user_id_type = RecoModelIdType(name, info->version, "user_id_type", 8);
+	info->item_id_type = RecoModelIdType(name, info->version, "item_id_type", 9);
 	/* the tables' CHECK constraints say the same; a hand-edited row must not reach the kernels */
 	if (info->factors < 1 || info->factors > RECO_MAX_FACTORS || info->n_users < 0 || info->n_items < 0)
 		ereport(ERROR,
@@ -544,34 +574,117 @@ RecoFetchRows(Portal portal, int64 have, int64 capacity, int64 model_id, const c
 	return SPI_processed;
 }
 
+/* The key of row `row` of a text or uuid side. */
+const char *
+RecoKeyAt(const RecoKeys *keys, int64 row)
+{
+	return keys->data + keys->offsets[row];
+}
+
+/* The row of `key` among n keys in key order, or -1 (binary search). */
+int64
+RecoFindKey(const RecoKeys *keys, int64 n, const char *key)
+{
+	int64		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+		int			cmp = RecoCompareKeys(RecoKeyAt(keys, mid), key);
+
+		if (cmp == 0)
+			return mid;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/*
+ * Appends the key of row `row` (a text datum, NULL if isnull) to keys, whose
+ * buffers live in mcxt and have room for `rows` offsets; *capacity is the
+ * data buffer's size.  Rows come in code order, so their keys must ascend:
+ * a NULL key or one out of order is XX001 (the model's keys are not what
+ * training stores, and a binary search over them would miss).
+ */
+static void
+RecoAppendKey(RecoKeys *keys, Size *capacity, int64 row, int64 rows, Datum key, bool isnull,
+			  int64 model_id, const char *side, MemoryContext mcxt)
+{
+	text	   *value;
+	Size		len;
+
+	if (keys->offsets == NULL)
+	{
+		*capacity = 16 * (Size) Max(rows, 1);
+		keys->data = MemoryContextAllocHuge(mcxt, *capacity);
+		keys->offsets = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(rows, 1));
+		keys->bytes = 0;
+	}
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("%s row " INT64_FORMAT " of model " INT64_FORMAT " has no key, but the model's %s ids are keys",
+						side, row + 1, model_id, side)));
+	value = DatumGetTextPP(key);
+	len = VARSIZE_ANY_EXHDR(value);
+	while (keys->bytes + len + 1 > *capacity)
+	{
+		*capacity *= 2;
+		keys->data = repalloc_huge(keys->data, *capacity);
+	}
+	memcpy(keys->data + keys->bytes, VARDATA_ANY(value), len);
+	keys->data[keys->bytes + len] = '\0';
+	keys->offsets[row] = (int64) keys->bytes;
+	keys->bytes += len + 1;
+	if (row > 0 && RecoCompareKeys(RecoKeyAt(keys, row - 1), RecoKeyAt(keys, row)) >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the %s keys of model " INT64_FORMAT " are not in the order of their codes",
+						side, model_id),
+				 errdetail("Key \"%s\" has a higher code than key \"%s\"; codes are the keys' ranks in byte order (COLLATE \"C\").",
+						   RecoKeyAt(keys, row - 1), RecoKeyAt(keys, row))));
+}
+
 /*
  * Loads one side's factors of a model (every item or every user), ordered by
- * id, into a new set whose arrays live in mcxt; items with their popularity.
+ * id, into a new set whose arrays live in mcxt; items with their popularity,
+ * a text or uuid side with its keys.
  */
 void
 RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, MemoryContext mcxt)
 {
-	static SPIPlanPtr plans[2] = {NULL, NULL};
-	static const char *const sql[2] = {
-		"SELECT item_id, factors, popularity FROM reco.item_factors WHERE model_id = $1 ORDER BY item_id",
-		"SELECT user_id, factors FROM reco.user_factors WHERE model_id = $1 ORDER BY user_id"
+	/* a bigint side reads no key: before ALTER EXTENSION UPDATE to 0.4.0 there is no key column */
+	static SPIPlanPtr plans[2][2] = {{NULL, NULL}, {NULL, NULL}};
+	static const char *const sql[2][2] = {
+		{"SELECT item_id, factors, NULL::text, popularity FROM reco.item_factors WHERE model_id = $1 ORDER BY item_id",
+		 "SELECT item_id, factors, item_key, popularity FROM reco.item_factors WHERE model_id = $1 ORDER BY item_id"},
+		{"SELECT user_id, factors, NULL::text FROM reco.user_factors WHERE model_id = $1 ORDER BY user_id",
+		 "SELECT user_id, factors, user_key FROM reco.user_factors WHERE model_id = $1 ORDER BY user_id"}
 	};
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(model->model_id)};
 	int64		expected = side == RECO_SIDE_ITEMS ? model->n_items : model->n_users;
-	Portal		portal = SPI_cursor_open(NULL, RecoSavedPlan(&plans[side], sql[side], 1, types),
+	const char *side_name = side == RECO_SIDE_ITEMS ? "item" : "user";
+	bool		keyed = (side == RECO_SIDE_ITEMS ? model->item_id_type : model->user_id_type) != RECO_ID_BIGINT;
+	Portal		portal = SPI_cursor_open(NULL, RecoSavedPlan(&plans[side][keyed], sql[side][keyed], 1, types),
 										 values, NULL, true);
 	int			k = model->factors;
 	int64		n = 0;
+	Size		key_capacity = 0;
 
 	memset(set, 0, sizeof(*set));
 	set->k = k;
 	set->cxt = mcxt;
+	set->id_type = side == RECO_SIDE_ITEMS ? model->item_id_type : model->user_id_type;
 	set->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(expected, 1));
 	set->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(expected, 1)));
 	if (side == RECO_SIDE_ITEMS)
 		set->popularity = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(expected, 1));
-	while (RecoFetchRows(portal, n, expected, model->model_id, side == RECO_SIDE_ITEMS ? "item" : "user") > 0)
+	while (RecoFetchRows(portal, n, expected, model->model_id, side_name) > 0)
 	{
 		uint64		r;
 
@@ -583,8 +696,15 @@ RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, M
 			set->ids[n] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
 			RecoDecodeFactors(DatumGetByteaPP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
 							  k, set->factors + n * k);
+			if (set->id_type != RECO_ID_BIGINT)
+			{
+				Datum		key = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull);
+
+				RecoAppendKey(&set->keys, &key_capacity, n, expected, key, isnull,
+							  model->model_id, side_name, mcxt);
+			}
 			if (set->popularity != NULL)
-				set->popularity[n] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
+				set->popularity[n] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull));
 			n++;
 		}
 		SPI_freetuptable(SPI_tuptable);
@@ -592,6 +712,8 @@ RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, M
 	}
 	SPI_cursor_close(portal);
 	set->n = n;
+	if (set->keys.data != NULL)
+		set->keys.data = repalloc_huge(set->keys.data, Max(set->keys.bytes, 1));	/* what the cache counts */
 }
 
 /* Checks a stored one-dimensional array without NULLs of the given type; returns its length. */
@@ -607,47 +729,20 @@ RecoStoredArrayLength(ArrayType *array, Oid type, const char *column, int64 user
 }
 
 /*
- * Loads factors and training interactions of the given users: with_weights,
- * every training item and its net weight (negative ones too: what a fold-in
- * needs); otherwise only the seen items, those with a positive net weight
- * (what exclude_seen excludes).  user_ids ascending, or NULL for every user
- * of the model; loaded into mcxt, ordered by user id; unknown users are left
- * out.
+ * Reads the rows of an open user cursor (columns RECO_USER_COLUMNS, ordered
+ * by user id, at most `capacity` of them) into users, in mcxt; see
+ * RecoLoadUsers for what is kept.
  */
-void
-RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool with_weights,
-			  RecoUserSet *users, MemoryContext mcxt)
+static void
+RecoLoadUserRows(const RecoModelInfo *model, Portal portal, int64 capacity, bool with_weights,
+				 RecoUserSet *users, MemoryContext mcxt)
 {
-	static SPIPlanPtr plans[2] = {NULL, NULL};
-	Oid			types[2] = {INT8OID, INT8ARRAYOID};
-	Datum		values[2];
-	bool		all = user_ids == NULL;
-	Portal		portal;
 	int			k = model->factors;
-	int64		capacity = all ? model->n_users : n;
 	int64		found = 0;
 	int64		seen_capacity = RECO_LOAD_SEEN_INITIAL;
-	int64		i;
+	Size		key_capacity = 0;
 
-	values[0] = Int64GetDatum(model->model_id);
-	if (all)
-		portal = SPI_cursor_open(NULL, RecoSavedPlan(&plans[0],
-													 "SELECT user_id, factors, seen_items, seen_weights FROM reco.user_factors "
-													 "WHERE model_id = $1 ORDER BY user_id", 1, types),
-								 values, NULL, true);
-	else
-	{
-		Datum	   *id_datums = palloc(sizeof(Datum) * Max(n, 1));
-
-		for (i = 0; i < n; i++)
-			id_datums[i] = Int64GetDatum(user_ids[i]);
-		values[1] = RecoArrayOf(id_datums, n, INT8OID);
-		portal = SPI_cursor_open(NULL, RecoSavedPlan(&plans[1],
-													 "SELECT user_id, factors, seen_items, seen_weights FROM reco.user_factors "
-													 "WHERE model_id = $1 AND user_id = ANY($2) ORDER BY user_id", 2, types),
-								 values, NULL, true);
-	}
-
+	memset(&users->keys, 0, sizeof(users->keys));
 	users->k = k;
 	users->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(capacity, 1));
 	users->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(capacity, 1)));
@@ -672,6 +767,13 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool w
 			users->ids[found] = user_id;
 			RecoDecodeFactors(DatumGetByteaPP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
 							  k, users->factors + found * k);
+			if (model->user_id_type != RECO_ID_BIGINT)
+			{
+				Datum		key = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 5, &isnull);
+
+				RecoAppendKey(&users->keys, &key_capacity, found, capacity, key, isnull,
+							  model->model_id, "user", mcxt);
+			}
 			seen = DatumGetArrayTypeP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
 			count = RecoStoredArrayLength(seen, INT8OID, "seen_items", user_id, model->model_id);
 			while (used + count > seen_capacity)
@@ -712,4 +814,118 @@ RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool w
 	}
 	SPI_cursor_close(portal);
 	users->n = found;
+}
+
+/* How a user load selects its users (RecoUserPlan). */
+typedef enum RecoUserWhere
+{
+	RECO_USERS_ALL = 0,
+	RECO_USERS_ID,				/* user_id = $2 */
+	RECO_USERS_IDS,				/* user_id = ANY($2) */
+	RECO_USERS_KEY,				/* user_key = $2 */
+	RECO_USERS_KEYS				/* user_key = ANY($2) */
+} RecoUserWhere;
+
+/*
+ * The saved plan of a user load: columns RECO_USER_COLUMNS of the model's
+ * users selected by `where` ($1 the model_id, $2 of type `match_type`), in
+ * user id order.  On a bigint user side the key column is read as NULL:
+ * before ALTER EXTENSION UPDATE to 0.4.0 there is no such column.
+ */
+static SPIPlanPtr
+RecoUserPlan(bool keyed, RecoUserWhere where, Oid match_type)
+{
+	static SPIPlanPtr plans[2][5];
+	static const char *const where_sql[5] = {
+		"ORDER BY user_id",
+		"AND user_id = $2",
+		"AND user_id = ANY($2) ORDER BY user_id",
+		"AND user_key = $2",
+		"AND user_key = ANY($2) ORDER BY user_id"
+	};
+	Oid			types[2] = {INT8OID, match_type};
+
+	if (plans[keyed][where] == NULL)
+	{
+		char	   *sql = psprintf("SELECT " RECO_USER_COLUMNS " FROM reco.user_factors WHERE model_id = $1 %s",
+								   keyed ? "user_key" : "NULL::text", where_sql[where]);
+
+		RecoSavedPlan(&plans[keyed][where], sql, where == RECO_USERS_ALL ? 1 : 2, types);
+		pfree(sql);
+	}
+	return plans[keyed][where];
+}
+
+/*
+ * Loads the users whose user_id (by_key: user_key) is one of match[0..n)
+ * (int8 or text datums), in code order; see RecoLoadUsers.  One value, as
+ * every single-user call has, is looked up with =: ANY's array and sort
+ * cost 0.02 ms a call.
+ */
+static void
+RecoLoadUsersMatching(const RecoModelInfo *model, bool by_key, Datum *match, int64 n, bool with_weights,
+					  RecoUserSet *users, MemoryContext mcxt)
+{
+	Oid			elem = by_key ? TEXTOID : INT8OID;
+	bool		list = n != 1;
+	RecoUserWhere where = by_key ? (list ? RECO_USERS_KEYS : RECO_USERS_KEY) : (list ? RECO_USERS_IDS : RECO_USERS_ID);
+	Datum		values[2];
+	Portal		portal;
+
+	values[0] = Int64GetDatum(model->model_id);
+	values[1] = list ? RecoArrayOf(match, n, elem) : match[0];
+	portal = SPI_cursor_open(NULL, RecoUserPlan(model->user_id_type != RECO_ID_BIGINT, where,
+												list ? get_array_type(elem) : elem),
+							 values, NULL, true);
+	RecoLoadUserRows(model, portal, n, with_weights, users, mcxt);
+}
+
+/*
+ * Loads factors and training interactions of the given users: with_weights,
+ * every training item and its net weight (negative ones too: what a fold-in
+ * needs); otherwise only the seen items, those with a positive net weight
+ * (what exclude_seen excludes).  user_ids ascending (codes on a text or uuid
+ * side), or NULL for every user of the model; loaded into mcxt, ordered by
+ * user id, with their keys on a text or uuid side; unknown users are left
+ * out.
+ */
+void
+RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n, bool with_weights,
+			  RecoUserSet *users, MemoryContext mcxt)
+{
+	Datum		values[1] = {Int64GetDatum(model->model_id)};
+	Datum	   *match;
+	int64		i;
+
+	if (user_ids == NULL)
+	{
+		RecoLoadUserRows(model,
+						 SPI_cursor_open(NULL, RecoUserPlan(model->user_id_type != RECO_ID_BIGINT, RECO_USERS_ALL,
+															InvalidOid),
+										 values, NULL, true),
+						 model->n_users, with_weights, users, mcxt);
+		return;
+	}
+	match = palloc(sizeof(Datum) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		match[i] = Int64GetDatum(user_ids[i]);
+	RecoLoadUsersMatching(model, false, match, n, with_weights, users, mcxt);
+}
+
+/*
+ * RecoLoadUsers for users of a text or uuid side given by key (stored form:
+ * a uuid canonical), found through the index user_factors_user_key; unknown
+ * keys are left out, the users come in code order.
+ */
+void
+RecoLoadUsersByKey(const RecoModelInfo *model, const char *const *keys, int64 n, bool with_weights,
+				   RecoUserSet *users, MemoryContext mcxt)
+{
+	Datum	   *match = palloc(sizeof(Datum) * Max(n, 1));
+	int64		i;
+
+	Assert(model->user_id_type != RECO_ID_BIGINT);
+	for (i = 0; i < n; i++)
+		match[i] = CStringGetTextDatum(keys[i]);
+	RecoLoadUsersMatching(model, true, match, n, with_weights, users, mcxt);
 }

@@ -13,6 +13,7 @@
 
 #include "nodes/parsenodes.h"
 
+#include "ids.h"
 #include "interactions.h"
 
 /* The served (newest committed) version of a model. */
@@ -25,7 +26,21 @@ typedef struct RecoModelInfo
 	int64		n_items;
 	float		alpha;
 	float		regularization;
+	RecoIdType	user_id_type;	/* params user_id_type; absent: bigint */
+	RecoIdType	item_id_type;	/* params item_id_type; absent: bigint */
 } RecoModelInfo;
+
+/*
+ * The keys of a text or uuid side, by row: key i is data + offsets[i], a
+ * NUL-terminated string; rows are in code order, which is key order.  On a
+ * bigint side data and offsets are NULL.
+ */
+typedef struct RecoKeys
+{
+	char	   *data;
+	int64	   *offsets;		/* n offsets into data */
+	Size		bytes;			/* data's used length */
+} RecoKeys;
 
 /* The two sides of a model. */
 typedef enum RecoSide
@@ -40,6 +55,8 @@ typedef struct RecoFactorSet
 	int64		n;
 	int			k;
 	int64	   *ids;			/* ascending */
+	RecoIdType	id_type;		/* the side's id type: ids are codes unless bigint */
+	RecoKeys	keys;			/* the keys of a text or uuid side */
 	float	   *factors;		/* n x k, row-major */
 	float	   *norms;			/* n Euclidean norms; NULL until computed */
 	int32	   *norm_order;		/* rows by descending norm; NULL until computed */
@@ -56,6 +73,7 @@ typedef struct RecoUserSet
 	int64		n;
 	int			k;
 	int64	   *ids;			/* ascending */
+	RecoKeys	keys;			/* the keys of a text or uuid user side */
 	float	   *factors;		/* n x k */
 	int64	   *seen_ptr;		/* n + 1 offsets into seen_items */
 	int64	   *seen_items;		/* item ids, ascending per user: all training
@@ -99,5 +117,9 @@ extern void RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFacto
 							MemoryContext mcxt);
 extern void RecoLoadUsers(const RecoModelInfo *model, const int64 *user_ids, int64 n,
 						  bool with_weights, RecoUserSet *users, MemoryContext mcxt);
+extern void RecoLoadUsersByKey(const RecoModelInfo *model, const char *const *keys, int64 n,
+							   bool with_weights, RecoUserSet *users, MemoryContext mcxt);
+extern const char *RecoKeyAt(const RecoKeys *keys, int64 row);
+extern int64 RecoFindKey(const RecoKeys *keys, int64 n, const char *key);
 
 #endif							/* RECO_STORE_H */

@@ -603,6 +603,140 @@ CREATE FUNCTION reco.recommend_all(
 COMMENT ON FUNCTION reco.recommend_all(text, integer, bigint[], boolean) IS
     'Batch: the n best items of every user (or of the listed users), ranked exactly as reco.recommend ranks them';
 
+---------------------------------------------------------------------------
+-- Serving with text and uuid ids
+---------------------------------------------------------------------------
+
+-- The type of the id you pass picks the form, and every id is read as the
+-- model's id type from its text form (text '15' on a bigint side is 15, a
+-- bigint 15 on a text side is the key '15'; on a uuid side a text must be a
+-- uuid, 22P02).  These forms return ids as text for any model (a bigint id
+-- as its decimal text); each shares its bigint twin's C function, which
+-- tells the forms apart by the argument and result types.  There is no text
+-- short form of recommend: recommend('cust-1', 5) is the long form with
+-- model 'cust-1'.  The array-only functions get their own _text names: an
+-- overload on text[] would make an untyped '{...}' literal ambiguous.
+
+CREATE FUNCTION reco.recommend(
+    model        text,
+    user_id      text,
+    n            integer DEFAULT 10,
+    exclude_seen boolean DEFAULT true,
+    candidates   text[] DEFAULT NULL,
+    exclude      text[] DEFAULT NULL,
+    fallback     text DEFAULT 'popular'
+) RETURNS TABLE (item_id text, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.recommend(text, text, integer, boolean, text[], text[], text) IS
+    'reco.recommend for a user id given as text (read as the model''s user id type); item ids come back as text';
+
+CREATE FUNCTION reco.recommend(
+    model        text,
+    user_id      uuid,
+    n            integer DEFAULT 10,
+    exclude_seen boolean DEFAULT true,
+    candidates   text[] DEFAULT NULL,
+    exclude      text[] DEFAULT NULL,
+    fallback     text DEFAULT 'popular'
+) RETURNS TABLE (item_id text, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.recommend(text, uuid, integer, boolean, text[], text[], text) IS
+    'reco.recommend for a uuid user id; item ids come back as text';
+
+CREATE FUNCTION reco.recommend(
+    user_id uuid,
+    n       bigint DEFAULT 10
+) RETURNS TABLE (item_id text, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend_default'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.recommend(uuid, bigint) IS
+    'Short form for a uuid user id (reco.model or the only model); item ids come back as text';
+
+CREATE FUNCTION reco.recommend_for_items_text(
+    model        text,
+    items        text[],
+    weights      real[] DEFAULT NULL,
+    n            integer DEFAULT 10,
+    exclude_seen boolean DEFAULT true,
+    candidates   text[] DEFAULT NULL,
+    exclude      text[] DEFAULT NULL,
+    fallback     text DEFAULT 'popular'
+) RETURNS TABLE (item_id text, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend_for_items'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.recommend_for_items_text(text, text[], real[], integer, boolean, text[], text[], text) IS
+    'reco.recommend_for_items with item ids given and returned as text (read as the model''s item id type)';
+
+CREATE FUNCTION reco.similar_items(
+    model      text,
+    item_id    text,
+    n          integer DEFAULT 10,
+    candidates text[] DEFAULT NULL
+) RETURNS TABLE (item_id text, similarity real)
+    AS 'MODULE_PATHNAME', 'reco_similar_items'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.similar_items(text, text, integer, text[]) IS
+    'reco.similar_items for an item id given as text (read as the model''s item id type); item ids come back as text';
+
+CREATE FUNCTION reco.similar_items(
+    model      text,
+    item_id    uuid,
+    n          integer DEFAULT 10,
+    candidates text[] DEFAULT NULL
+) RETURNS TABLE (item_id text, similarity real)
+    AS 'MODULE_PATHNAME', 'reco_similar_items'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.similar_items(text, uuid, integer, text[]) IS
+    'reco.similar_items for a uuid item id; item ids come back as text';
+
+CREATE FUNCTION reco.similar_users(
+    model   text,
+    user_id text,
+    n       integer DEFAULT 10
+) RETURNS TABLE (user_id text, similarity real)
+    AS 'MODULE_PATHNAME', 'reco_similar_users'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.similar_users(text, text, integer) IS
+    'reco.similar_users for a user id given as text (read as the model''s user id type); user ids come back as text';
+
+CREATE FUNCTION reco.similar_users(
+    model   text,
+    user_id uuid,
+    n       integer DEFAULT 10
+) RETURNS TABLE (user_id text, similarity real)
+    AS 'MODULE_PATHNAME', 'reco_similar_users'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.similar_users(text, uuid, integer) IS
+    'reco.similar_users for a uuid user id; user ids come back as text';
+
+CREATE FUNCTION reco.explain(
+    model   text,
+    user_id text,
+    item_id text,
+    n       integer DEFAULT 5
+) RETURNS TABLE (item_id text, contribution real)
+    AS 'MODULE_PATHNAME', 'reco_explain'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 5;
+COMMENT ON FUNCTION reco.explain(text, text, text, integer) IS
+    'reco.explain with ids given and returned as text (read as the model''s id types)';
+
+CREATE FUNCTION reco.recommend_all_text(
+    model        text,
+    n            integer DEFAULT 10,
+    users        text[] DEFAULT NULL,
+    exclude_seen boolean DEFAULT true
+) RETURNS TABLE (user_id text, rank integer, item_id text, score real)
+    AS 'MODULE_PATHNAME', 'reco_recommend_all'
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
+COMMENT ON FUNCTION reco.recommend_all_text(text, integer, text[], boolean) IS
+    'reco.recommend_all with user ids given and user and item ids returned as text (read as the model''s id types)';
+
+---------------------------------------------------------------------------
+-- The serving cache
+---------------------------------------------------------------------------
+
 CREATE FUNCTION reco.cache_info(
     OUT model_id bigint,
     OUT version integer,

@@ -198,7 +198,7 @@ $(cut -d' ' -f1 /proc/loadavg)"
 bench_recommend() {
     local model=$1 items=$2 clients=$3 r lat p50 p95 p99 tps load f1 f2 peer
     read -r -a r <<<"${ranges[$model]}"
-    printf '\\set uid random(%s, %s)\nSELECT * FROM reco.recommend('"'%s'"', :uid, 10);\n' \
+    printf '\\set uid random(%s, %s)\nSELECT * FROM reco.recommend('"'%s'"', :uid::bigint, 10);\n' \
         "${r[0]}" "${r[1]}" "$model" >"$tmp/rec_$model.sql"
     say "$model: pgbench recommend, $clients client(s), ${DURATION} s"
     lat=$(pgbench_latency "rec_${model}_c$clients" "$tmp/rec_$model.sql" "$clients")
