@@ -14,7 +14,7 @@
  *		weight-0 row), and the users and items left with no pair;
  *	 4. builds the item-major matrix (CSC) from the CSR by one counting sort.
  * Everything is O(rows) except sorting the distinct ids, so 10M rows build in
- * well under a second.  Text and uuid keys (RecoKeys) are interned as rows
+ * well under a second.  Text and uuid keys (RecoKeyTable) are interned as rows
  * arrive, each distinct key copied once into 64 kB blocks, and turned into
  * codes (1-based ranks in key order) before step 1, which then maps codes as
  * it maps bigint ids.  All memory is palloc'd in the caller's context (huge
@@ -123,10 +123,10 @@ RecoAllocArray(int64 n, Size size)
 }
 
 /* An empty set of keys whose memory lives in cxt. */
-RecoKeys *
-RecoKeysCreate(MemoryContext cxt)
+RecoKeyTable *
+RecoKeyTableCreate(MemoryContext cxt)
 {
-	RecoKeys   *keys = MemoryContextAllocZero(cxt, sizeof(RecoKeys));
+	RecoKeyTable   *keys = MemoryContextAllocZero(cxt, sizeof(RecoKeyTable));
 
 	keys->cxt = cxt;
 	keys->table = recokey_create(cxt, RECO_KEY_TABLE_INITIAL_SIZE, NULL);
@@ -135,7 +135,7 @@ RecoKeysCreate(MemoryContext cxt)
 
 /* Copies len bytes of a key, NUL-terminated, into the keys' blocks. */
 static char *
-RecoKeysCopy(RecoKeys *keys, const char *key, int len)
+RecoKeysCopy(RecoKeyTable *keys, const char *key, int len)
 {
 	Size		need = (Size) len + 1;
 	char	   *copy;
@@ -166,7 +166,7 @@ RecoKeysCopy(RecoKeys *keys, const char *key, int len)
 
 /* The provisional id of a key (len bytes, no NUL): the key's first-seen order, from 0. */
 int64
-RecoKeysIntern(RecoKeys *keys, const char *key, int len)
+RecoKeyTableIntern(RecoKeyTable *keys, const char *key, int len)
 {
 	RecoKeyRef	ref = {key, len};
 	bool		found;
@@ -190,7 +190,7 @@ RecoKeysIntern(RecoKeys *keys, const char *key, int len)
 
 /* Bytes the keys hold (their bytes, the table and the arrays), for the memory estimate. */
 Size
-RecoKeysBytes(const RecoKeys *keys)
+RecoKeyTableBytes(const RecoKeyTable *keys)
 {
 	Size		per_key = sizeof(char *) + 2 * sizeof(RecoKeyEntry) + sizeof(RecoKeyRank) + sizeof(int64);
 
@@ -210,7 +210,7 @@ RecoCompareKeyRank(const void *a, const void *b)
  * then the key of a code.  The key table is freed.
  */
 void
-RecoKeysAssignCodes(RecoKeys *keys, int64 *ids, int64 n)
+RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n)
 {
 	RecoKeyRank *ranks = RecoAllocArray(keys->n, sizeof(RecoKeyRank));
 	int64	   *code_of = RecoAllocArray(keys->n, sizeof(int64));

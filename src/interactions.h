@@ -48,9 +48,9 @@ typedef struct RecoInteractions
 /*
  * The distinct keys of one side of a training with text or uuid ids, interned
  * as rows arrive: a row holds its key's provisional id (first-seen order,
- * from 0) until RecoKeysAssignCodes turns provisional ids into codes.
+ * from 0) until RecoKeyTableAssignCodes turns provisional ids into codes.
  */
-typedef struct RecoKeys
+typedef struct RecoKeyTable
 {
 	struct recokey_hash *table; /* key -> provisional id; NULL once coded */
 	MemoryContext cxt;			/* owns the table, the key bytes and the arrays */
@@ -60,7 +60,7 @@ typedef struct RecoKeys
 	char	   *block;			/* the current block of key bytes */
 	Size		block_free;		/* bytes left in it */
 	Size		bytes;			/* key bytes and blocks allocated, for the memory estimate */
-} RecoKeys;
+} RecoKeyTable;
 
 /* Whether dense user u has a positive pair (is stored and served). */
 static inline bool
@@ -74,10 +74,10 @@ RecoUserHasPositive(const RecoInteractions *data, int64 u)
 	return false;
 }
 
-extern RecoKeys *RecoKeysCreate(MemoryContext cxt);
-extern int64 RecoKeysIntern(RecoKeys *keys, const char *key, int len);
-extern Size RecoKeysBytes(const RecoKeys *keys);
-extern void RecoKeysAssignCodes(RecoKeys *keys, int64 *ids, int64 n);
+extern RecoKeyTable *RecoKeyTableCreate(MemoryContext cxt);
+extern int64 RecoKeyTableIntern(RecoKeyTable *keys, const char *key, int len);
+extern Size RecoKeyTableBytes(const RecoKeyTable *keys);
+extern void RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n);
 extern void RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight);
 extern void RecoRowsFree(RecoRows *rows);
 extern Size RecoInteractionsBytes(int64 n_users, int64 n_items, int64 rows);

@@ -10,7 +10,7 @@
  * skipped; a NaN or infinite weight is an error naming the ids.  The text
  * aggregate (ids as text) reads each side as its id type: a bigint side is
  * parsed, a text or uuid side's key (a uuid canonical) is interned
- * (RecoKeys) and the row holds the key's provisional id; before the build
+ * (RecoKeyTable) and the row holds the key's provisional id; before the build
  * the keys are sorted and provisional ids become codes (1-based ranks), so
  * training from there on is the bigint training of the codes, bit for bit.
  *
@@ -70,8 +70,8 @@ typedef struct RecoFitState
 	int64		rows_skipped;
 	instr_time	first_row;		/* start of the read phase */
 	bool		text_ids;		/* the text aggregate: ids arrive as text */
-	RecoKeys   *user_keys;		/* a text or uuid user side's keys, else NULL */
-	RecoKeys   *item_keys;		/* a text or uuid item side's keys, else NULL */
+	RecoKeyTable *user_keys;		/* a text or uuid user side's keys, else NULL */
+	RecoKeyTable *item_keys;		/* a text or uuid item side's keys, else NULL */
 } RecoFitState;
 
 /* One training run: what its phases hand to each other. */
@@ -80,8 +80,8 @@ typedef struct RecoTrainRun
 	const char *name;			/* the model name */
 	const RecoTrainOptions *options;
 	RecoRows   *rows;			/* the aggregate's rows, consumed by the build */
-	RecoKeys   *user_keys;		/* the aggregate's keys, coded by the build */
-	RecoKeys   *item_keys;
+	RecoKeyTable *user_keys;		/* the aggregate's keys, coded by the build */
+	RecoKeyTable *item_keys;
 	RecoAlsConfig cfg;			/* the kernel's view of the options */
 	RecoHooks hooks;			/* cancel/timeout polling */
 	int64		rows_read;
@@ -150,9 +150,9 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 	if (!state->text_ids)
 		RecoCheckBigintIdTypes(&state->options);
 	if (state->options.user_id_type != RECO_ID_BIGINT)
-		state->user_keys = RecoKeysCreate(aggcontext);
+		state->user_keys = RecoKeyTableCreate(aggcontext);
 	if (state->options.item_id_type != RECO_ID_BIGINT)
-		state->item_keys = RecoKeysCreate(aggcontext);
+		state->item_keys = RecoKeyTableCreate(aggcontext);
 	INSTR_TIME_SET_CURRENT(state->first_row);
 	MemoryContextSwitchTo(old);
 	return state;
@@ -186,21 +186,21 @@ RecoIsCanonicalUuid(const char *s, int len)
  * (a uuid canonicalized; 22P02 if it is not one).
  */
 static int64
-RecoFitTextId(RecoIdType type, RecoKeys *keys, text *arg)
+RecoFitTextId(RecoIdType type, RecoKeyTable *keys, text *arg)
 {
 	char	   *key;
 
 	if (type == RECO_ID_BIGINT)
 		return RecoIdBigintFromText(text_to_cstring(arg));
 	if (type == RECO_ID_TEXT || RecoIsCanonicalUuid(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg)))
-		return RecoKeysIntern(keys, VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
+		return RecoKeyTableIntern(keys, VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
 	key = RecoIdKeyFromText(type, text_to_cstring(arg));
-	return RecoKeysIntern(keys, key, strlen(key));
+	return RecoKeyTableIntern(keys, key, strlen(key));
 }
 
 /* A row's user or item id as an error message prints it: a key quoted, a bigint as is. */
 static char *
-RecoFitIdLabel(const RecoKeys *keys, int64 id)
+RecoFitIdLabel(const RecoKeyTable *keys, int64 id)
 {
 	return keys != NULL ? psprintf("\"%s\"", keys->keys[id]) : psprintf(INT64_FORMAT, id);
 }
@@ -349,9 +349,9 @@ RecoTrainStart(FunctionCallInfo fcinfo, RecoTrainRun *run)
 	run->user_keys = state->user_keys;
 	run->item_keys = state->item_keys;
 	if (run->user_keys != NULL)
-		run->key_bytes = add_size(run->key_bytes, RecoKeysBytes(run->user_keys));
+		run->key_bytes = add_size(run->key_bytes, RecoKeyTableBytes(run->user_keys));
 	if (run->item_keys != NULL)
-		run->key_bytes = add_size(run->key_bytes, RecoKeysBytes(run->item_keys));
+		run->key_bytes = add_size(run->key_bytes, RecoKeyTableBytes(run->item_keys));
 	RecoAlsConfigFromOptions(&state->options, &run->cfg);
 	run->hooks.should_stop = RecoInterruptPending;
 	run->rows_read = state->rows_read;
@@ -379,9 +379,9 @@ RecoTrainBuild(RecoTrainRun *run)
 
 	INSTR_TIME_SET_CURRENT(phase);
 	if (run->user_keys != NULL)
-		RecoKeysAssignCodes(run->user_keys, run->rows->users, run->rows->count);
+		RecoKeyTableAssignCodes(run->user_keys, run->rows->users, run->rows->count);
 	if (run->item_keys != NULL)
-		RecoKeysAssignCodes(run->item_keys, run->rows->items, run->rows->count);
+		RecoKeyTableAssignCodes(run->item_keys, run->rows->items, run->rows->count);
 	RecoBuildInteractions(run->rows, &run->data, RecoCheckMemory, run);
 	run->data.user_keys = run->user_keys != NULL ? run->user_keys->keys : NULL;
 	run->data.item_keys = run->item_keys != NULL ? run->item_keys->keys : NULL;
