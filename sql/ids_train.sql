@@ -6,23 +6,6 @@ SET client_min_messages = warning;
 SET extra_float_digits = 0;
 SET reco.threads = 2;
 
--- Runs one statement in a subtransaction that is always rolled back; returns
--- "SQLSTATE: message" if it fails, else "ok, N rows".
-CREATE FUNCTION pg_temp.outcome(statement text) RETURNS text
-LANGUAGE plpgsql AS $outcome$
-DECLARE
-    processed bigint;
-BEGIN
-    EXECUTE statement;
-    GET DIAGNOSTICS processed = ROW_COUNT;
-    RAISE EXCEPTION USING ERRCODE = 'RB000', MESSAGE = processed;
-EXCEPTION
-    WHEN SQLSTATE 'RB000' THEN
-        RETURN 'ok, ' || SQLERRM || ' rows';
-    WHEN OTHERS THEN
-        RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$outcome$;
 
 -- A shop keyed by strings: 'Cust-e' sorts before 'cust-a' (bytes, not
 -- dictionary order); a NULL customer is skipped; 'cust-z' returned what it
@@ -129,25 +112,25 @@ SELECT item_id, item_key FROM reco.item_factors
 -- Bad input, each with its SQLSTATE (nothing is kept)
 \pset format unaligned
 \pset tuples_only on
-SELECT pg_temp.outcome($$SELECT reco.fit('x', 'not-a-uuid', 'a', 1, '{"user_id_type": "uuid"}')$$);
-SELECT pg_temp.outcome($$SELECT reco.fit('x', 'a', 'sku-1', 1, '{"item_id_type": "bigint"}')$$);
-SELECT pg_temp.outcome($$SELECT reco.fit('x', '99999999999999999999', 'a', 1, '{"user_id_type": "bigint"}')$$);
-SELECT pg_temp.outcome($$SELECT reco.fit('x', 1, 2, 1, '{"user_id_type": "text"}')$$);
-SELECT pg_temp.outcome($$SELECT reco.fit('x', 1, 2, 1, '{"item_id_type": "uuid"}')$$);
-SELECT pg_temp.outcome($$SELECT reco.fit('x', 1, 2, 1, '{"item_id_type": "bigint"}')$$);
-SELECT pg_temp.outcome($$SELECT reco.fit('x', 'a', 'b', 1, '{"user_id_type": "int"}')$$);
-SELECT pg_temp.outcome($$SELECT reco.fit('x', 'a', 'b', 1, '{"item_id_type": 1}')$$);
-SELECT pg_temp.outcome($$SELECT reco.fit('x', 'cust-a', 'sku-1', 'NaN')$$);
-SELECT pg_temp.outcome($$SELECT reco.fit('x', 7::text, 'sku-1', 'Infinity', '{"user_id_type": "bigint"}')$$);
-SELECT pg_temp.outcome($$SELECT reco.train('x', 'ids_orders', options => '{"user_col": "customer", "item_col": "sku", "user_id_type": "text"}')$$);
+SELECT outcome($$SELECT reco.fit('x', 'not-a-uuid', 'a', 1, '{"user_id_type": "uuid"}')$$);
+SELECT outcome($$SELECT reco.fit('x', 'a', 'sku-1', 1, '{"item_id_type": "bigint"}')$$);
+SELECT outcome($$SELECT reco.fit('x', '99999999999999999999', 'a', 1, '{"user_id_type": "bigint"}')$$);
+SELECT outcome($$SELECT reco.fit('x', 1, 2, 1, '{"user_id_type": "text"}')$$);
+SELECT outcome($$SELECT reco.fit('x', 1, 2, 1, '{"item_id_type": "uuid"}')$$);
+SELECT outcome($$SELECT reco.fit('x', 1, 2, 1, '{"item_id_type": "bigint"}')$$);
+SELECT outcome($$SELECT reco.fit('x', 'a', 'b', 1, '{"user_id_type": "int"}')$$);
+SELECT outcome($$SELECT reco.fit('x', 'a', 'b', 1, '{"item_id_type": 1}')$$);
+SELECT outcome($$SELECT reco.fit('x', 'cust-a', 'sku-1', 'NaN')$$);
+SELECT outcome($$SELECT reco.fit('x', 7::text, 'sku-1', 'Infinity', '{"user_id_type": "bigint"}')$$);
+SELECT outcome($$SELECT reco.train('x', 'ids_orders', options => '{"user_col": "customer", "item_col": "sku", "user_id_type": "text"}')$$);
 -- text read as uuid ids must be uuids
-SELECT pg_temp.outcome($$SELECT reco.fit('x', customer, sku, 1, '{"user_id_type": "uuid"}') FROM ids_orders$$);
+SELECT outcome($$SELECT reco.fit('x', customer, sku, 1, '{"user_id_type": "uuid"}') FROM ids_orders$$);
 -- an empty source with text columns: the types are found without a row, then reco.fit has none
-SELECT pg_temp.outcome($$SELECT reco.train('x', 'SELECT * FROM ids_orders WHERE false', 'customer', 'sku')$$);
+SELECT outcome($$SELECT reco.train('x', 'SELECT * FROM ids_orders WHERE false', 'customer', 'sku')$$);
 -- a column of another type is read as bigint, as before 0.4.0: jsonb numbers train, a jsonb string is 22023
-SELECT pg_temp.outcome($$SELECT reco.train('x', 'SELECT to_jsonb(7) AS user_id, to_jsonb(1) AS item_id', iterations => 1)$$);
-SELECT pg_temp.outcome($$SELECT reco.train('x', 'SELECT to_jsonb(''cust-a''::text) AS user_id, 1 AS item_id')$$);
-SELECT pg_temp.outcome($$SELECT reco.train('x', 'SELECT true AS user_id, 1 AS item_id')$$);
+SELECT outcome($$SELECT reco.train('x', 'SELECT to_jsonb(7) AS user_id, to_jsonb(1) AS item_id', iterations => 1)$$);
+SELECT outcome($$SELECT reco.train('x', 'SELECT to_jsonb(''cust-a''::text) AS user_id, 1 AS item_id')$$);
+SELECT outcome($$SELECT reco.train('x', 'SELECT true AS user_id, 1 AS item_id')$$);
 \pset format aligned
 \pset tuples_only off
 
@@ -172,8 +155,8 @@ SELECT users_evaluated, users_unknown FROM reco.evaluate('ids_uuid',
              ('12345678-0000-0000-0000-000000000000', 'sku-1')$$, 2, 'column1', 'column2');
 \pset format unaligned
 \pset tuples_only on
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate('ids_uuid', 'SELECT ''cust-a'' AS user_id, ''sku-1'' AS item_id')$$);
-SELECT pg_temp.outcome($$SELECT * FROM reco.evaluate('ids_mixed', 'SELECT ''cust-a'' AS user_id, ''sku-a'' AS item_id')$$);
+SELECT outcome($$SELECT * FROM reco.evaluate('ids_uuid', 'SELECT ''cust-a'' AS user_id, ''sku-1'' AS item_id')$$);
+SELECT outcome($$SELECT * FROM reco.evaluate('ids_mixed', 'SELECT ''cust-a'' AS user_id, ''sku-a'' AS item_id')$$);
 \pset format aligned
 \pset tuples_only off
 
@@ -192,9 +175,9 @@ SELECT count(*) AS left_behind FROM reco.user_factors f JOIN reco.models m USING
                                 OR (f.user_key IS NULL AND f.user_id IN (424242, 7)));
 \pset format unaligned
 \pset tuples_only on
-SELECT pg_temp.outcome($$SELECT reco.forget_user(NULL::text)$$);
-SELECT pg_temp.outcome($$SELECT reco.forget_user(NULL::uuid)$$);
-SELECT pg_temp.outcome($$SELECT reco.forget_user('cust-a', 'no_such_model')$$);
+SELECT outcome($$SELECT reco.forget_user(NULL::text)$$);
+SELECT outcome($$SELECT reco.forget_user(NULL::uuid)$$);
+SELECT outcome($$SELECT reco.forget_user('cust-a', 'no_such_model')$$);
 \pset format aligned
 \pset tuples_only off
 

@@ -5,6 +5,24 @@ SET extra_float_digits = 0;
 SELECT extname, extversion FROM pg_extension WHERE extname = 'reco';
 SELECT reco.version() = (SELECT extversion FROM pg_extension WHERE extname = 'reco') AS library_matches_script;
 
+-- For every test file: runs one statement in a subtransaction that is always rolled back; returns
+-- "SQLSTATE: message" if it fails (model ids in messages masked), else "ok, N rows".
+CREATE FUNCTION outcome(statement text) RETURNS text
+LANGUAGE plpgsql AS $outcome$
+DECLARE
+    processed bigint;
+BEGIN
+    EXECUTE statement;
+    GET DIAGNOSTICS processed = ROW_COUNT;
+    RAISE EXCEPTION USING ERRCODE = 'RB000', MESSAGE = processed;
+EXCEPTION
+    WHEN SQLSTATE 'RB000' THEN
+        RETURN 'ok, ' || SQLERRM || ' rows';
+    WHEN OTHERS THEN
+        RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, 'model [0-9]+', 'model <id>', 'g');
+END
+$outcome$;
+
 -- A tiny shop: 6 customers, 8 products, purchases with quantities.
 CREATE TABLE purchases (customer_id bigint, product_id bigint, quantity real);
 INSERT INTO purchases VALUES
