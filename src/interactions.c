@@ -235,9 +235,9 @@ RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n)
 	pfree(code_of);
 }
 
-/* Appends one row, doubling the arrays when full. */
+/* Appends one row (its event time kept only if the rows are timed), doubling the arrays when full. */
 void
-RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight)
+RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight, int64 time)
 {
 	if (rows->count == rows->capacity)
 	{
@@ -252,19 +252,34 @@ RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight)
 			rows->users = RecoAllocArray(capacity, sizeof(int64));
 			rows->items = RecoAllocArray(capacity, sizeof(int64));
 			rows->weights = RecoAllocArray(capacity, sizeof(float));
+			if (rows->timed)
+				rows->times = RecoAllocArray(capacity, sizeof(int64));
 		}
 		else
 		{
 			rows->users = repalloc_huge(rows->users, capacity * sizeof(int64));
 			rows->items = repalloc_huge(rows->items, capacity * sizeof(int64));
 			rows->weights = repalloc_huge(rows->weights, capacity * sizeof(float));
+			if (rows->timed)
+				rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
 		}
 		rows->capacity = capacity;
 	}
 	rows->users[rows->count] = user;
 	rows->items[rows->count] = item;
 	rows->weights[rows->count] = weight;
+	if (rows->timed)
+		rows->times[rows->count] = time;
 	rows->count++;
+}
+
+/* Releases the event times (once the weights have decayed). */
+void
+RecoRowsFreeTimes(RecoRows *rows)
+{
+	if (rows->times)
+		pfree(rows->times);
+	rows->times = NULL;
 }
 
 /* Releases the raw rows. */
@@ -279,6 +294,7 @@ RecoRowsFree(RecoRows *rows)
 		pfree(rows->weights);
 	rows->users = rows->items = NULL;
 	rows->weights = NULL;
+	RecoRowsFreeTimes(rows);
 	rows->count = rows->capacity = 0;
 }
 

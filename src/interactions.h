@@ -21,6 +21,8 @@ typedef struct RecoRows
 	int64	   *users;
 	int64	   *items;
 	float	   *weights;
+	bool		timed;			/* set before the first row: rows carry event times */
+	int64	   *times;			/* timed rows: event time (TimestampTz) per row */
 } RecoRows;
 
 /* The sparse matrix of a training run, in both orientations. */
@@ -78,7 +80,8 @@ extern RecoKeyTable *RecoKeyTableCreate(MemoryContext cxt);
 extern int64 RecoKeyTableIntern(RecoKeyTable *keys, const char *key, int len);
 extern Size RecoKeyTableBytes(const RecoKeyTable *keys);
 extern void RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n);
-extern void RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight);
+extern void RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight, int64 time);
+extern void RecoRowsFreeTimes(RecoRows *rows);
 extern void RecoRowsFree(RecoRows *rows);
 extern Size RecoInteractionsBytes(int64 n_users, int64 n_items, int64 rows);
 extern void RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,

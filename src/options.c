@@ -18,11 +18,16 @@
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
+#include "utils/timestamp.h"
 
 #include "options.h"
 #include "reco.h"
@@ -34,7 +39,10 @@ typedef enum RecoOptionKind
 	RECO_OPTION_INT,			/* an integer in [min, max]; an int field */
 	RECO_OPTION_INT64,			/* an integer in [min, max]; an int64 field */
 	RECO_OPTION_REAL,			/* a number in [min, max] (or (min, max]); a float field */
-	RECO_OPTION_WORD			/* one of `words`; an int (enum) field set to its position */
+	RECO_OPTION_WORD,			/* one of `words`; an int (enum) field set to its position */
+	RECO_OPTION_TEXT,			/* any string; a char * field, NULL = not given (not stored) */
+	RECO_OPTION_INTERVAL,		/* a positive interval as a string; an Interval * field, NULL = not given */
+	RECO_OPTION_TIMESTAMPTZ		/* a finite timestamptz as a string; a TimestampTz field, RECO_AS_OF_NEWEST = not given */
 } RecoOptionKind;
 
 /* One option of reco.fit. */
@@ -94,6 +102,10 @@ static const RecoOptionDesc reco_train_options[] = {
 	.default_value = RECO_ID_BIGINT, .field = RECO_FIELD(user_id_type), .stored = true},
 	{.name = "item_id_type", .kind = RECO_OPTION_WORD, .words = reco_id_type_words, .noun = "id type",
 	.default_value = RECO_ID_BIGINT, .field = RECO_FIELD(item_id_type), .stored = true},
+	/* time decay: only the aggregate with an event time accepts them (train.c) */
+	{.name = "time_col", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(time_col), .stored = true},
+	{.name = "half_life", .kind = RECO_OPTION_INTERVAL, .field = RECO_FIELD(half_life), .stored = true},
+	{.name = "as_of", .kind = RECO_OPTION_TIMESTAMPTZ, .field = RECO_FIELD(as_of), .stored = true},
 };
 
 #define RECO_N_TRAIN_OPTIONS ((int) lengthof(reco_train_options))
@@ -164,6 +176,13 @@ RecoDefaultTrainOptions(RecoTrainOptions *out)
 			case RECO_OPTION_REAL:
 				*(float *) RECO_OPTION_FIELD(out, desc) = (float) desc->default_value;
 				break;
+			case RECO_OPTION_TEXT:
+			case RECO_OPTION_INTERVAL:
+				*(void **) RECO_OPTION_FIELD(out, desc) = NULL;
+				break;
+			case RECO_OPTION_TIMESTAMPTZ:
+				*(TimestampTz *) RECO_OPTION_FIELD(out, desc) = RECO_AS_OF_NEWEST;
+				break;
 		}
 	}
 }
@@ -230,6 +249,57 @@ RecoOptionWord(const char *key, JsonbValue *value, const char *const *words, con
 	return -1;					/* keep the compiler quiet */
 }
 
+/* Returns a jsonb string as a C string, or errors naming the key and what it holds. */
+static char *
+RecoOptionString(const char *key, JsonbValue *value, const char *what)
+{
+	if (value->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a string (%s)", key, what)));
+	return pnstrdup(value->val.string.val, value->val.string.len);
+}
+
+/* Seconds of an interval, as extract(epoch from interval) counts them (a month = 30 days, a year = 365.25 days). */
+double
+RecoIntervalSeconds(const Interval *interval)
+{
+	return DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
+											  IntervalPGetDatum(interval)));
+}
+
+/* Returns a positive interval read from a jsonb string, or errors (22023; 22007 if it is no interval). */
+static Interval *
+RecoOptionInterval(const char *key, JsonbValue *value)
+{
+	char	   *text = RecoOptionString(key, value, "an interval such as '90 days'");
+	Interval   *interval = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(text),
+																 ObjectIdGetDatum(InvalidOid),
+																 Int32GetDatum(-1)));
+
+	if (!(RecoIntervalSeconds(interval) > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a positive interval, not \"%s\"", key, text)));
+	return interval;
+}
+
+/* Returns a finite timestamptz read from a jsonb string (the session's TimeZone if it has no offset), or errors. */
+static TimestampTz
+RecoOptionTimestamptz(const char *key, JsonbValue *value)
+{
+	char	   *text = RecoOptionString(key, value, "a timestamptz such as '2025-06-30 00:00+00'");
+	TimestampTz time = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(text),
+															   ObjectIdGetDatum(InvalidOid),
+															   Int32GetDatum(-1)));
+
+	if (TIMESTAMP_NOT_FINITE(time))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a finite timestamptz, not \"%s\"", key, text)));
+	return time;
+}
+
 /* Applies one key/value pair of the options object. */
 static void
 RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
@@ -265,6 +335,34 @@ RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 			if (desc->field != RECO_OPTION_NO_FIELD)
 				*(int *) RECO_OPTION_FIELD(out, desc) = word;
 			break;
+		case RECO_OPTION_TEXT:
+			*(char **) RECO_OPTION_FIELD(out, desc) = RecoOptionString(key, value, "a column name");
+			break;
+		case RECO_OPTION_INTERVAL:
+			*(Interval **) RECO_OPTION_FIELD(out, desc) = RecoOptionInterval(key, value);
+			break;
+		case RECO_OPTION_TIMESTAMPTZ:
+			*(TimestampTz *) RECO_OPTION_FIELD(out, desc) = RecoOptionTimestamptz(key, value);
+			break;
+	}
+}
+
+/*
+ * Whether option desc is given in options; the options that are always in
+ * effect (numbers, words) always are.
+ */
+static bool
+RecoOptionGiven(const RecoOptionDesc *desc, const RecoTrainOptions *options)
+{
+	switch (desc->kind)
+	{
+		case RECO_OPTION_TEXT:
+		case RECO_OPTION_INTERVAL:
+			return *(void *const *) RECO_OPTION_FIELD(options, desc) != NULL;
+		case RECO_OPTION_TIMESTAMPTZ:
+			return *(const TimestampTz *) RECO_OPTION_FIELD(options, desc) != RECO_AS_OF_NEWEST;
+		default:
+			return true;
 	}
 }
 
@@ -304,7 +402,35 @@ RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptio
 	}
 }
 
-/* Renders every stored option in effect as a JSON object text (for reco.models.params). */
+/* Appends an interval as a JSON string in the postgres style ("90 days"). */
+static void
+RecoAppendIntervalJson(StringInfo buf, const Interval *interval)
+{
+	struct pg_itm itm;
+	char		text[MAXDATELEN + 1];
+
+	interval2itm(*interval, &itm);
+	EncodeInterval(&itm, INTSTYLE_POSTGRES, text);
+	escape_json(buf, text);
+}
+
+/* Appends a finite timestamptz as a JSON string in ISO 8601, in UTC ("2025-06-30T00:00:00+00:00"). */
+static void
+RecoAppendTimestamptzJson(StringInfo buf, TimestampTz time)
+{
+	char		text[MAXDATELEN + 1];
+	int			utc = 0;
+
+	JsonEncodeDateTime(text, TimestampTzGetDatum(time), TIMESTAMPTZOID, &utc);
+	escape_json(buf, text);
+}
+
+/*
+ * Renders every stored option in effect as a JSON object text (for
+ * reco.models.params); options not given (time_col, half_life, as_of) are
+ * left out.  An interval is written in the postgres style ("90 days"), a
+ * timestamptz in ISO 8601 in UTC, whatever the session's styles and zone.
+ */
 char *
 RecoTrainOptionsToJson(const RecoTrainOptions *options)
 {
@@ -319,7 +445,7 @@ RecoTrainOptionsToJson(const RecoTrainOptions *options)
 		const RecoOptionDesc *desc = &reco_train_options[i];
 		char		real[FLOAT_SHORTEST_DECIMAL_LEN];
 
-		if (!desc->stored)
+		if (!desc->stored || !RecoOptionGiven(desc, options))
 			continue;
 		appendStringInfo(&buf, "%s\"%s\": ", first ? "" : ", ", desc->name);
 		first = false;
@@ -337,6 +463,15 @@ RecoTrainOptionsToJson(const RecoTrainOptions *options)
 				break;
 			case RECO_OPTION_WORD:
 				appendStringInfo(&buf, "\"%s\"", RecoOptionWordValue(desc, options));
+				break;
+			case RECO_OPTION_TEXT:
+				escape_json(&buf, *(char *const *) RECO_OPTION_FIELD(options, desc));
+				break;
+			case RECO_OPTION_INTERVAL:
+				RecoAppendIntervalJson(&buf, *(Interval *const *) RECO_OPTION_FIELD(options, desc));
+				break;
+			case RECO_OPTION_TIMESTAMPTZ:
+				RecoAppendTimestamptzJson(&buf, *(const TimestampTz *) RECO_OPTION_FIELD(options, desc));
 				break;
 		}
 	}

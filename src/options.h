@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "utils/jsonb.h"
 
 #include "als.h"
@@ -29,10 +30,17 @@ typedef struct RecoTrainOptions
 	int			keep_versions;	/* 0 = keep every version */
 	RecoIdType	user_id_type;
 	RecoIdType	item_id_type;
+	char	   *time_col;		/* the event time column reco.train read (recorded), or NULL */
+	Interval   *half_life;		/* decay half-life (> 0), or NULL: no decay */
+	TimestampTz as_of;			/* the decay's reference time, or RECO_AS_OF_NEWEST */
 } RecoTrainOptions;
+
+/* as_of not given: the newest event time of the training data. */
+#define RECO_AS_OF_NEWEST DT_NOBEGIN
 
 extern void RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptions *out);
 extern char *RecoTrainOptionsToJson(const RecoTrainOptions *options);
+extern double RecoIntervalSeconds(const Interval *interval);
 extern void RecoAlsConfigFromOptions(const RecoTrainOptions *options, RecoAlsConfig *cfg);
 
 #endif							/* RECO_OPTIONS_H */

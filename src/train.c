@@ -48,13 +48,19 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "als.h"
+#include "decay.h"
 #include "ids.h"
 #include "interactions.h"
 #include "options.h"
 #include "reco.h"
 #include "store.h"
+
+/* The aggregate's arguments: state, model, user, item, weight, [event time,] [options]. */
+#define RECO_FIT_ARG_TIME 5
+#define RECO_FIT_TIMED_NARGS 7
 
 /* The random streams of the initial user and item factors (one seed, two streams). */
 #define RECO_SEED_STREAM_USERS 1
@@ -72,6 +78,9 @@ typedef struct RecoFitState
 	bool		text_ids;		/* the text aggregate: ids arrive as text */
 	RecoKeyTable *user_keys;		/* a text or uuid user side's keys, else NULL */
 	RecoKeyTable *item_keys;		/* a text or uuid item side's keys, else NULL */
+	bool		timed;			/* the aggregate with an event time (decay) */
+	int64		events_without_time;	/* timed: rows skipped, their event time NULL */
+	int64		events_after_as_of; /* timed: rows skipped, their event time after as_of */
 } RecoFitState;
 
 /* One training run: what its phases hand to each other. */
@@ -87,6 +96,9 @@ typedef struct RecoTrainRun
 	int64		rows_read;
 	int64		rows_skipped;
 	int64		rows_used;
+	bool		timed;
+	int64		events_without_time;
+	int64		events_after_as_of;
 	RecoInteractions data;		/* built: ids and sparse matrices */
 	Size		memory_estimate;	/* bytes, as checked against reco.max_memory */
 	Size		key_bytes;		/* held by the keys of text and uuid sides */
@@ -128,6 +140,30 @@ RecoCheckBigintIdTypes(const RecoTrainOptions *options)
 				 errhint("To train with text or uuid ids, pass the ids as text: reco.fit(model, user_id::text, item_id::text, weight, options).")));
 }
 
+/*
+ * The time options fit the aggregate (22023): the one with an event time
+ * needs a half_life (a time that changed nothing would hide a mistake); the
+ * one without takes none of time_col, half_life, as_of.
+ */
+static void
+RecoCheckTimeOptions(const RecoTrainOptions *options, bool timed)
+{
+	const char *option = options->time_col != NULL ? "time_col"
+		: options->half_life != NULL ? "half_life"
+		: options->as_of != RECO_AS_OF_NEWEST ? "as_of" : NULL;
+
+	if (timed && options->half_life == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("reco.fit with an event time needs the option \"half_life\""),
+				 errhint("Pass the half-life of the decay, e.g. '{\"half_life\": \"90 days\"}', or train without the event time.")));
+	if (!timed && option != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" needs an event time", option),
+				 errhint("Pass each row's event time: reco.fit(model, user_id, item_id, weight, event_time, options).")));
+}
+
 /* Creates the state on the first row: model name and options. */
 static RecoFitState *
 RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
@@ -145,8 +181,12 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 	RecoCheckModelName(name);
 	RecoCheckTrainPrivileges();
 	state->text_ids = get_fn_expr_argtype(fcinfo->flinfo, 2) == TEXTOID;
-	RecoParseTrainOptions(PG_NARGS() > 5 && !PG_ARGISNULL(5) ? PG_GETARG_JSONB_P(5) : NULL,
+	state->timed = PG_NARGS() == RECO_FIT_TIMED_NARGS;
+	state->rows.timed = state->timed;
+	RecoParseTrainOptions(PG_NARGS() > RECO_FIT_ARG_TIME && !PG_ARGISNULL(PG_NARGS() - 1)
+						  ? PG_GETARG_JSONB_P(PG_NARGS() - 1) : NULL,
 						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
+	RecoCheckTimeOptions(&state->options, state->timed);
 	if (!state->text_ids)
 		RecoCheckBigintIdTypes(&state->options);
 	if (state->options.user_id_type != RECO_ID_BIGINT)
@@ -205,9 +245,36 @@ RecoFitIdLabel(const RecoKeyTable *keys, int64 id)
 	return keys != NULL ? psprintf("\"%s\"", keys->keys[id]) : psprintf(INT64_FORMAT, id);
 }
 
+/*
+ * Whether a timed row with this event time trains: a NULL time or one after
+ * an explicit as_of is skipped and counted; a time that is not finite is an
+ * error (22008).
+ */
+static bool
+RecoFitTimeUsable(FunctionCallInfo fcinfo, RecoFitState *state, int64 *time)
+{
+	if (PG_ARGISNULL(RECO_FIT_ARG_TIME))
+	{
+		state->events_without_time++;
+		return false;
+	}
+	*time = PG_GETARG_TIMESTAMPTZ(RECO_FIT_ARG_TIME);
+	if (TIMESTAMP_NOT_FINITE(*time))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("event time is infinite"),
+				 errhint("Event times must be finite; to skip rows, filter them out or make their time NULL.")));
+	if (state->options.as_of != RECO_AS_OF_NEWEST && *time > state->options.as_of)
+	{
+		state->events_after_as_of++;
+		return false;
+	}
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(reco_fit_transfn);
 
-/* reco.fit transition: appends one (user, item, weight) row; ids bigint or, for the text aggregate, text. */
+/* reco.fit transition: appends one (user, item, weight[, event time]) row; ids bigint or, for the text aggregate, text. */
 Datum
 reco_fit_transfn(PG_FUNCTION_ARGS)
 {
@@ -217,6 +284,7 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
 	float		weight;
 	int64		user;
 	int64		item;
+	int64		time = 0;
 
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
 		elog(ERROR, "reco_fit_transfn called in non-aggregate context");
@@ -240,6 +308,8 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
 		state->rows_skipped++;
 		PG_RETURN_POINTER(state);
 	}
+	if (state->timed && !RecoFitTimeUsable(fcinfo, state, &time))
+		PG_RETURN_POINTER(state);
 	weight = PG_GETARG_FLOAT4(4);
 	if (state->text_ids)
 	{
@@ -259,7 +329,7 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
 						isnan(weight) ? "NaN" : "infinite"),
 				 errhint("Weights must be finite numbers.")));
 	old = MemoryContextSwitchTo(aggcontext);
-	RecoRowsAppend(&state->rows, user, item, weight);
+	RecoRowsAppend(&state->rows, user, item, weight, time);
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(state);
 }
@@ -325,6 +395,32 @@ RecoAppendJsonArray(StringInfo buf, const char *key, const double *values, int n
 }
 
 /*
+ * The decay of a timed aggregate's rows, before the build: as_of resolved
+ * (the newest event time unless given; recorded in params), every weight
+ * multiplied by 2^(-age/half_life) (RecoDecayWeight), then the event times
+ * freed.
+ */
+static void
+RecoTrainDecay(RecoFitState *state)
+{
+	RecoRows   *rows = &state->rows;
+	double		half_life = RecoIntervalSeconds(state->options.half_life);
+	int64		i;
+
+	if (state->options.as_of == RECO_AS_OF_NEWEST)
+	{
+		TimestampTz newest = rows->times[0];
+
+		for (i = 1; i < rows->count; i++)
+			newest = Max(newest, rows->times[i]);
+		state->options.as_of = newest;
+	}
+	for (i = 0; i < rows->count; i++)
+		rows->weights[i] = RecoDecayWeight(rows->weights[i], rows->times[i], state->options.as_of, half_life);
+	RecoRowsFreeTimes(rows);
+}
+
+/*
  * Starts a run from the aggregate's state: errors out (22023) if the group
  * had no usable row; the read phase ends here.
  */
@@ -357,12 +453,21 @@ RecoTrainStart(FunctionCallInfo fcinfo, RecoTrainRun *run)
 	run->rows_read = state->rows_read;
 	run->rows_skipped = state->rows_skipped;
 	run->rows_used = state->rows.count;
+	run->timed = state->timed;
+	run->events_without_time = state->events_without_time;
+	run->events_after_as_of = state->events_after_as_of;
 	if (run->rows_used == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("reco.fit received no usable rows for model \"%s\"", run->name),
-				 errdetail(INT64_FORMAT " rows were skipped because the user, the item or the weight was NULL.",
-						   run->rows_skipped)));
+				 run->timed
+				 ? errdetail(INT64_FORMAT " rows were skipped because the user, the item or the weight was NULL, "
+							 INT64_FORMAT " because the event time was NULL, " INT64_FORMAT " because it was after as_of.",
+							 run->rows_skipped, run->events_without_time, run->events_after_as_of)
+				 : errdetail(INT64_FORMAT " rows were skipped because the user, the item or the weight was NULL.",
+							 run->rows_skipped)));
+	if (run->timed)
+		RecoTrainDecay(state);
 	run->read_seconds = RecoSecondsSince(state->first_row);
 	INSTR_TIME_SET_CURRENT(run->started);
 }
@@ -464,10 +569,14 @@ RecoTrainStatsJson(const RecoTrainRun *run)
 					 "{\"rows_read\": " INT64_FORMAT ", \"rows_skipped\": " INT64_FORMAT
 					 ", \"duplicates_merged\": " INT64_FORMAT ", \"pairs_net_zero\": " INT64_FORMAT
 					 ", \"users\": " INT64_FORMAT ", \"users_without_positive\": " INT64_FORMAT
-					 ", \"items\": " INT64_FORMAT ", \"read_seconds\": %.6f, \"build_seconds\": %.6f, ",
+					 ", \"items\": " INT64_FORMAT ", ",
 					 run->rows_read, run->rows_skipped, run->data.duplicates_merged, run->data.pairs_net_zero,
-					 run->data.n_users, run->data.users_without_positive,
-					 run->data.n_items, run->read_seconds, run->build_seconds);
+					 run->data.n_users, run->data.users_without_positive, run->data.n_items);
+	if (run->timed)
+		appendStringInfo(&stats, "\"events_without_time\": " INT64_FORMAT ", \"events_after_as_of\": " INT64_FORMAT ", ",
+						 run->events_without_time, run->events_after_as_of);
+	appendStringInfo(&stats, "\"read_seconds\": %.6f, \"build_seconds\": %.6f, ",
+					 run->read_seconds, run->build_seconds);
 	RecoAppendJsonArray(&stats, "iteration_seconds", run->iteration_seconds, run->options->iterations);
 	appendStringInfoString(&stats, ", ");
 	RecoAppendJsonArray(&stats, "loss", run->loss, run->options->iterations);

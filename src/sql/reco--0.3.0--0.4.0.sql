@@ -6,7 +6,10 @@
  * SET SCHEMA, so their OIDs, comments and grants stay (and the reco.fit
  * aggregates keep pointing at them); the plpgsql functions that call them are
  * replaced in place.  Training, forget_user and evaluate learn text and uuid
- * ids (the reco.fit aggregates with text ids are new).
+ * ids (the reco.fit aggregates with text ids are new).  Time decay: reco.fit
+ * aggregates with an event time are new, and reco.train's long form gains
+ * time_col, half_life and as_of (a new signature: dropped and created again,
+ * so grants on it must be made again).
  */
 
 \echo Use "ALTER EXTENSION reco UPDATE TO '0.4.0'" to load this file. \quit
@@ -73,6 +76,91 @@ CREATE FUNCTION reco_internal.id_type_of(regtype) RETURNS text
 COMMENT ON FUNCTION reco_internal.id_type_of(regtype) IS
     'The id type a column of this SQL type trains as: uuid for uuid, text for the string types, bigint for the others';
 
+-- Time decay: the aggregates with each row's event time (bigint and text
+-- ids).  Each weight is multiplied by 2^(-age/half_life), age = as_of - the
+-- event time; the options half_life (an interval string, required) and as_of
+-- (a timestamptz string; default: the group's newest event time) say how.
+-- Rows with a NULL event time, or one after as_of, are skipped and counted.
+CREATE FUNCTION reco_internal.fit_transfn(internal, text, bigint, bigint, real, timestamptz, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'reco_fit_transfn'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco_internal.fit_transfn(internal, text, bigint, bigint, real, timestamptz, jsonb) IS
+    'Transition function of reco.fit with an event time and options: appends one interaction';
+
+CREATE FUNCTION reco_internal.fit_transfn(internal, text, text, text, real, timestamptz, jsonb) RETURNS internal
+    AS 'MODULE_PATHNAME', 'reco_fit_transfn'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco_internal.fit_transfn(internal, text, text, text, real, timestamptz, jsonb) IS
+    'Transition function of reco.fit with ids as text, an event time and options: appends one interaction';
+
+CREATE AGGREGATE reco.fit(model text, user_id bigint, item_id bigint, weight real, event_time timestamptz, options jsonb) (
+    SFUNC = reco_internal.fit_transfn,
+    STYPE = internal,
+    FINALFUNC = reco_internal.fit_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = UNSAFE
+);
+COMMENT ON AGGREGATE reco.fit(text, bigint, bigint, real, timestamptz, jsonb) IS
+    'Trains a new version of the named model from the aggregated (user, item, weight, event time) rows, each weight decayed by its age (options half_life, as_of)';
+
+CREATE AGGREGATE reco.fit(model text, user_id text, item_id text, weight real, event_time timestamptz, options jsonb) (
+    SFUNC = reco_internal.fit_transfn,
+    STYPE = internal,
+    FINALFUNC = reco_internal.fit_finalfn,
+    FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = UNSAFE
+);
+COMMENT ON AGGREGATE reco.fit(text, text, text, real, timestamptz, jsonb) IS
+    'Trains a new version of the named model from the aggregated (user, item, weight, event time) rows, with ids as text, each weight decayed by its age (options half_life, as_of)';
+
+-- The long form: every argument is a reco.fit option or a column name; it
+-- passes them all to the options form.  The argument defaults are reco.fit's
+-- own (RECO_DEFAULT_ in src/reco_limits.h).
+DROP FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer);
+CREATE FUNCTION reco.train(
+    model          text,
+    source         text,
+    user_col       text DEFAULT 'user_id',
+    item_col       text DEFAULT 'item_id',
+    weight_col     text DEFAULT NULL,
+    algorithm      text DEFAULT 'ials',
+    factors        integer DEFAULT 64,
+    regularization real DEFAULT 50,
+    alpha          real DEFAULT 1.0,
+    iterations     integer DEFAULT 15,
+    seed           bigint DEFAULT 42,
+    cg_steps       integer DEFAULT 3,
+    solver         text DEFAULT 'cg',
+    threads        integer DEFAULT NULL,
+    keep_versions  integer DEFAULT 2,
+    time_col       text DEFAULT NULL,
+    half_life      interval DEFAULT NULL,
+    as_of          timestamptz DEFAULT NULL
+) RETURNS reco.models
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $train$
+BEGIN
+    IF model IS NULL OR source IS NULL OR user_col IS NULL OR item_col IS NULL THEN
+        RAISE EXCEPTION 'model, source, user_col and item_col must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    -- reco.train(m, s, '{...}') resolves here (an untyped literal is text, not jsonb)
+    IF pg_catalog.left(pg_catalog.ltrim(user_col), 1) OPERATOR(pg_catalog.=) '{' THEN
+        RAISE EXCEPTION 'user_col "%" is not a column name but looks like an options object', user_col
+            USING ERRCODE = '22023',
+                  HINT = 'For the options form write options => ''{...}'' or pass a jsonb value: an untyped string as third argument is user_col.';
+    END IF;
+    RETURN reco.train(model, source, pg_catalog.jsonb_build_object(
+        'user_col', user_col, 'item_col', item_col, 'weight_col', weight_col,
+        'algorithm', algorithm, 'factors', factors, 'regularization', regularization,
+        'alpha', alpha, 'iterations', iterations, 'seed', seed, 'cg_steps', cg_steps,
+        'solver', solver, 'threads', threads, 'keep_versions', keep_versions,
+        'time_col', time_col, 'half_life', half_life, 'as_of', as_of));
+END
+$train$;
+COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz) IS
+    'Trains a new model version from a table, view or query (a wrapper of the reco.fit aggregate)';
+
 -- The options form: the keys are the long form's argument names after
 -- source (read from the catalog, so the two forms cannot drift apart); an
 -- unknown key is an error that lists them (22023), a JSON null is the
@@ -82,6 +170,10 @@ COMMENT ON FUNCTION reco_internal.id_type_of(regtype) IS
 -- empty source too): two bigint-like columns train with bigint ids as ever;
 -- a uuid column has uuid ids, a string-typed one text ids, and then every id
 -- goes to the text form of reco.fit with user_id_type and item_id_type.
+-- With a time_col (and the half_life it needs), the rows go to the reco.fit
+-- with an event time: a timestamptz column as is, timestamp and date cast to
+-- timestamptz (in the session's TimeZone), a number read as seconds since
+-- 1970-01-01 UTC (to_timestamp); another type is an error (42804).
 CREATE OR REPLACE FUNCTION reco.train(model text, source text, options jsonb) RETURNS reco.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $train$
@@ -91,6 +183,9 @@ DECLARE
     user_col text;
     item_col text;
     weight_col text;
+    time_col text;
+    time_type text;
+    time_arg text := '';
     fit_options jsonb;
     from_clause text;
     source_keys text[];
@@ -104,7 +199,7 @@ BEGIN
     END IF;
     SELECT pg_catalog.array_agg(a.name ORDER BY a.pos) INTO valid_keys
       FROM pg_catalog.unnest((SELECT p.proargnames FROM pg_catalog.pg_proc AS p
-             WHERE p.oid OPERATOR(pg_catalog.=) 'reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer)'::pg_catalog.regprocedure))
+             WHERE p.oid OPERATOR(pg_catalog.=) 'reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz)'::pg_catalog.regprocedure))
            WITH ORDINALITY AS a(name, pos)
      WHERE a.pos OPERATOR(pg_catalog.>) 2;
     IF options IS NOT NULL AND pg_catalog.jsonb_typeof(options) OPERATOR(pg_catalog.<>) 'object' THEN
@@ -117,7 +212,7 @@ BEGIN
                 HINT = pg_catalog.format('The options are: %s.', pg_catalog.array_to_string(valid_keys, ', '));
         END IF;
     END LOOP;
-    FOREACH key IN ARRAY ARRAY['user_col', 'item_col', 'weight_col'] LOOP
+    FOREACH key IN ARRAY ARRAY['user_col', 'item_col', 'weight_col', 'time_col'] LOOP
         IF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) key) NOT IN ('string', 'null') THEN
             RAISE EXCEPTION 'option "%" must be a string (a column name)', key USING ERRCODE = '22023';
         END IF;
@@ -125,9 +220,37 @@ BEGIN
     user_col := COALESCE(options OPERATOR(pg_catalog.->>) 'user_col', 'user_id');
     item_col := COALESCE(options OPERATOR(pg_catalog.->>) 'item_col', 'item_id');
     weight_col := options OPERATOR(pg_catalog.->>) 'weight_col';
+    time_col := options OPERATOR(pg_catalog.->>) 'time_col';
     fit_options := pg_catalog.jsonb_strip_nulls(COALESCE(options, '{}')
         OPERATOR(pg_catalog.-) 'user_col' OPERATOR(pg_catalog.-) 'item_col' OPERATOR(pg_catalog.-) 'weight_col');
+    -- time_col and half_life go together; as_of needs them (22023)
+    IF time_col IS NULL AND (fit_options OPERATOR(pg_catalog.?) 'half_life' OR fit_options OPERATOR(pg_catalog.?) 'as_of') THEN
+        RAISE EXCEPTION '% needs time_col', CASE WHEN fit_options OPERATOR(pg_catalog.?) 'half_life' THEN 'half_life' ELSE 'as_of' END
+            USING ERRCODE = '22023', HINT = 'Name the column of each row''s event time: time_col => ''ordered_at''.';
+    END IF;
+    IF time_col IS NOT NULL AND NOT fit_options OPERATOR(pg_catalog.?) 'half_life' THEN
+        RAISE EXCEPTION 'time_col needs half_life' USING ERRCODE = '22023',
+            HINT = 'Pass the half-life of the decay, e.g. half_life => ''90 days''.';
+    END IF;
     from_clause := reco_internal.source_from_item(source);
+    IF time_col IS NOT NULL THEN
+        EXECUTE pg_catalog.format(
+            'SELECT pg_catalog.pg_typeof(src.%I)::pg_catalog.text
+               FROM (SELECT) AS one LEFT JOIN LATERAL (SELECT * FROM %s AS src LIMIT 0) AS src ON true',
+            time_col, from_clause)
+            INTO time_type;
+        time_arg := CASE
+            WHEN time_type OPERATOR(pg_catalog.=) 'timestamp with time zone' THEN pg_catalog.format(', src.%I', time_col)
+            WHEN time_type OPERATOR(pg_catalog.=) ANY (ARRAY['timestamp without time zone', 'date'])
+                THEN pg_catalog.format(', src.%I::timestamptz', time_col)
+            WHEN time_type OPERATOR(pg_catalog.=) ANY (ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision'])
+                THEN pg_catalog.format(', pg_catalog.to_timestamp(src.%I::double precision)', time_col) END;
+        IF time_arg IS NULL THEN
+            RAISE EXCEPTION 'time column "%" is of type %, not a time', time_col, time_type
+                USING ERRCODE = '42804',
+                      HINT = 'The event time is a timestamptz, timestamp or date column, or a number of seconds since 1970-01-01 UTC.';
+        END IF;
+    END IF;
     IF weight_col IS NULL THEN
         EXECUTE pg_catalog.format(
             'SELECT pg_catalog.array_agg(k) FROM pg_catalog.jsonb_object_keys((SELECT pg_catalog.to_jsonb(src) FROM %s AS src LIMIT 1)) AS k',
@@ -153,7 +276,7 @@ BEGIN
             pg_catalog.jsonb_build_object('user_id_type', user_type, 'item_id_type', item_type);
     END IF;
     EXECUTE pg_catalog.format(
-        'SELECT (m).* FROM (SELECT reco.fit($1, %s, %s, %s, $2) AS m FROM %s AS src) AS fitted',
+        'SELECT (m).* FROM (SELECT reco.fit($1, %s, %s, %s%s, $2) AS m FROM %s AS src) AS fitted',
         CASE WHEN user_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::text', user_col)
              WHEN item_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::bigint::text', user_col)
              ELSE pg_catalog.format('src.%I::bigint', user_col) END,
@@ -162,6 +285,7 @@ BEGIN
              ELSE pg_catalog.format('src.%I::bigint', item_col) END,
         CASE WHEN weight_col IS NULL THEN '1::real'
              ELSE pg_catalog.format('src.%I::real', weight_col) END,
+        time_arg,
         from_clause)
         INTO STRICT result
         USING model, fit_options;
