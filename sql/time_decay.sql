@@ -10,6 +10,22 @@ SET TimeZone = 'UTC';
 CREATE TEMP VIEW t_opts(o) AS
   SELECT '{"factors": 4, "iterations": 5, "solver": "cholesky", "regularization": 0.1, "seed": 7}'::jsonb;
 
+-- Whether two models (by name) have bit-identical user and item factors and weights.
+CREATE FUNCTION pg_temp.t_identical(a text, b text) RETURNS TABLE(users bigint, items bigint, identical boolean)
+LANGUAGE sql AS $$
+  SELECT (SELECT count(*) FROM reco.user_factors x JOIN reco.user_factors y USING (user_id)
+           WHERE x.model_id = ma.model_id AND y.model_id = mb.model_id),
+         (SELECT count(*) FROM reco.item_factors x JOIN reco.item_factors y USING (item_id)
+           WHERE x.model_id = ma.model_id AND y.model_id = mb.model_id),
+         (SELECT bool_and(x.factors = y.factors AND x.seen_items = y.seen_items AND x.seen_weights = y.seen_weights)
+            FROM reco.user_factors x JOIN reco.user_factors y USING (user_id)
+           WHERE x.model_id = ma.model_id AND y.model_id = mb.model_id)
+         AND (SELECT bool_and(x.factors = y.factors AND x.popularity = y.popularity)
+                FROM reco.item_factors x JOIN reco.item_factors y USING (item_id)
+               WHERE x.model_id = ma.model_id AND y.model_id = mb.model_id)
+    FROM reco.models AS ma, reco.models AS mb WHERE ma.name = a AND mb.name = b
+$$;
+
 -- the tiny shop with times: every customer's first half of purchases a week
 -- before the rest; the newest event is 2025-06-30 12:00 UTC
 CREATE TEMP TABLE t_events AS
@@ -37,15 +53,7 @@ SELECT stats->'rows_read' AS rows_read, stats->'rows_skipped' AS skipped,
 SELECT params ? 'half_life' OR params ? 'as_of' OR params ? 'time_col' AS has_time_params,
        stats ? 'events_after_as_of' AS has_time_stats
   FROM reco.models WHERE name = 't_halved';
-SELECT count(*) AS users, bool_and(a.factors = b.factors AND a.seen_items = b.seen_items
-                                   AND a.seen_weights = b.seen_weights) AS identical
-  FROM reco.user_factors a JOIN reco.user_factors b USING (user_id)
- WHERE a.model_id = (SELECT model_id FROM reco.models WHERE name = 't_week')
-   AND b.model_id = (SELECT model_id FROM reco.models WHERE name = 't_halved');
-SELECT count(*) AS items, bool_and(a.factors = b.factors AND a.popularity = b.popularity) AS identical
-  FROM reco.item_factors a JOIN reco.item_factors b USING (item_id)
- WHERE a.model_id = (SELECT model_id FROM reco.models WHERE name = 't_week')
-   AND b.model_id = (SELECT model_id FROM reco.models WHERE name = 't_halved');
+SELECT * FROM pg_temp.t_identical('t_week', 't_halved');
 SELECT user_id, seen_items, seen_weights FROM reco.user_factors
  WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 't_week') AND user_id <= 2
  ORDER BY user_id;
@@ -56,14 +64,7 @@ SELECT version FROM (SELECT reco.fit('t_forever', customer_id, product_id, quant
                        FROM t_events) s, LATERAL (SELECT (s.m).*) r;
 SELECT version FROM (SELECT reco.fit('t_plain', customer_id, product_id, quantity, (SELECT o FROM t_opts)) AS m
                        FROM t_events) s, LATERAL (SELECT (s.m).*) r;
-SELECT count(*) AS users, bool_and(a.factors = b.factors AND a.seen_weights = b.seen_weights) AS identical
-  FROM reco.user_factors a JOIN reco.user_factors b USING (user_id)
- WHERE a.model_id = (SELECT model_id FROM reco.models WHERE name = 't_forever')
-   AND b.model_id = (SELECT model_id FROM reco.models WHERE name = 't_plain');
-SELECT count(*) AS items, bool_and(a.factors = b.factors) AS identical
-  FROM reco.item_factors a JOIN reco.item_factors b USING (item_id)
- WHERE a.model_id = (SELECT model_id FROM reco.models WHERE name = 't_forever')
-   AND b.model_id = (SELECT model_id FROM reco.models WHERE name = 't_plain');
+SELECT * FROM pg_temp.t_identical('t_forever', 't_plain');
 
 -- as_of given: the newer rows (after it) are skipped and counted; the older
 -- ones are 6 days old: 2^(-6/7) of their quantity
@@ -107,10 +108,7 @@ SELECT count(*) AS pairs, bool_and(t.w = b.w) AS same_weights
 SELECT params FROM reco.train('t_train', 't_events', 'customer_id', 'product_id', 'quantity',
                               factors => 4, iterations => 5, solver => 'cholesky', regularization => 0.1, seed => 7,
                               time_col => 'ordered_at', half_life => '7 days');
-SELECT count(*) AS users, bool_and(a.factors = b.factors AND a.seen_weights = b.seen_weights) AS identical_to_fit
-  FROM reco.user_factors a JOIN reco.user_factors b USING (user_id)
- WHERE a.model_id = (SELECT model_id FROM reco.models WHERE name = 't_train')
-   AND b.model_id = (SELECT model_id FROM reco.models WHERE name = 't_week');
+SELECT * FROM pg_temp.t_identical('t_train', 't_week');
 SELECT params->>'time_col' AS time_col, params->>'half_life' AS half_life, params->>'as_of' AS as_of,
        stats->'events_after_as_of' AS after_as_of
   FROM reco.train('t_train_opts', 't_events',
@@ -138,12 +136,9 @@ SELECT params->>'as_of' AS as_of FROM reco.train('t_type_at_date', 't_types', 'c
                                                factors => 4, iterations => 5, solver => 'cholesky', regularization => 0.1,
                                                seed => 7, time_col => 'at_date', half_life => '7 days');
 
-SELECT m.name, bool_and(a.factors = b.factors AND a.seen_weights = b.seen_weights) AS identical
-  FROM reco.models AS m
-  JOIN reco.user_factors AS a ON a.model_id = m.model_id
-  JOIN reco.user_factors AS b ON b.user_id = a.user_id
- WHERE m.name LIKE 't\_type\_at%' AND b.model_id = (SELECT model_id FROM reco.models WHERE name = 't_train')
- GROUP BY m.name ORDER BY m.name;
+SELECT m.name, t.* FROM reco.models AS m, pg_temp.t_identical(m.name, 't_train') AS t
+ WHERE m.name LIKE 't\_type\_at%' ORDER BY m.name;
+
 -- NULL event times: skipped and counted
 SELECT stats->'rows_read' AS rows_read, stats->'events_without_time' AS without_time,
        stats->'rows_skipped' AS skipped, n_interactions
