@@ -3,7 +3,7 @@
 --   psql -v seed=42 -v customers=2000 -v products=3000 -v orders=30000 -f test/demo/shop.sql
 --
 -- Creates schema "shop" (dropping it first) with categories, products,
--- customers, orders and order_lines.  Every random number is derived from a
+-- customers, orders, order_lines and taste_changes.  Every random number is derived from a
 -- hash of (seed, entity key, purpose) -- hashint8extended() works on integer
 -- values, so it is independent of plan, parallelism, session and endianness --
 -- and only exact arithmetic (+ - * / sqrt floor, numeric) is applied to it, so
@@ -18,6 +18,12 @@
 --    dozens), scaled by how long the customer has been signed up;
 --  * repeat purchases: every customer has a couple of "staple" products per
 --    category, re-bought often in consumable categories (coffee, diapers, ...);
+--  * interest drift: 40% of customers change persona once, at a day drawn
+--    between 30% and 80% of their active time (a runner becomes a young
+--    parent): from then on their favourite categories are the new persona's,
+--    so their recent orders say more about what they buy next than their old
+--    ones (time-aware training, half_life, has something to find); table
+--    shop.taste_changes keeps who and when, for the demo's measurement;
 --  * orders have 1-5 lines; order ids increase with time over two years
 --    (2023-07-01 .. 2025-06-30 UTC).
 -- Sizes: products >= 25 (one per category at least).
@@ -313,7 +319,10 @@ WITH base AS (
          DATE '2021-07-01' + floor(1445 * sqrt((i - 1 + pg_temp.rnd(:seed, i, 20)) / :customers))::int AS signed_up,
          pg_temp.rnd(:seed, i, 21) AS u_act,
          pg_temp.rnd(:seed, i, 22) AS u_persona,
-         pg_temp.rnd(:seed, i, 23) AS u_nfav
+         pg_temp.rnd(:seed, i, 23) AS u_nfav,
+         pg_temp.rnd(:seed, i, 27) AS u_drift,
+         pg_temp.rnd(:seed, i, 28) AS u_persona2,
+         pg_temp.rnd(:seed, i, 29) AS u_switch
     FROM generate_series(1, :customers::bigint) i
 ), act AS (
   SELECT b.*, greatest(signed_up, DATE '2023-07-01') AS active_from,
@@ -327,8 +336,16 @@ WITH base AS (
 SELECT customer_id, signed_up, active_from,
        (floor(:orders * cw / tw) - floor(:orders * coalesce(lag(cw) OVER (ORDER BY customer_id), 0) / tw))::int AS n_orders,
        (SELECT persona FROM persona_slot WHERE slot = floor(u_persona * (SELECT count(*) FROM persona_slot))) AS persona,
-       CASE WHEN u_nfav < 0.3 THEN 1 WHEN u_nfav < 0.7 THEN 2 ELSE 3 END AS nfav
+       CASE WHEN u_nfav < 0.3 THEN 1 WHEN u_nfav < 0.7 THEN 2 ELSE 3 END AS nfav,
+       -- a drifting customer's second persona (another one) and the day it takes over
+       CASE WHEN u_drift < 0.4 THEN
+         (SELECT persona FROM persona_slot WHERE slot = floor(u_persona2 * (SELECT count(*) FROM persona_slot))) END AS persona2_draw,
+       CASE WHEN u_drift < 0.4 THEN
+         active_from + floor((DATE '2025-06-30' - active_from + 1) * (0.3 + 0.5 * u_switch))::int END AS switch_on
   FROM cum;
+ALTER TABLE cust ADD COLUMN persona2 int;
+-- the second persona differs from the first (the next one if the draw repeats it)
+UPDATE cust SET persona2 = CASE WHEN persona2_draw = persona THEN persona % 10 + 1 ELSE persona2_draw END;
 ALTER TABLE cust ADD PRIMARY KEY (customer_id);
 
 CREATE TABLE shop.customers (
@@ -354,21 +371,24 @@ SELECT c.customer_id,
 
 -- favourite categories: nfav of the persona's categories, weighted without
 -- replacement (order by u/w); 15% of customers swap their last one for a
--- random category.
+-- random category.  Phase 0: the first persona's; phase 1 (drifting
+-- customers, from switch_on): the second persona's.
 CREATE TEMP TABLE fav ON COMMIT DROP AS
 WITH r AS (
-  SELECT c.customer_id, c.nfav, pc.category_id,
-         row_number() OVER (PARTITION BY c.customer_id
-                            ORDER BY pg_temp.rnd(:seed, c.customer_id * 64 + pc.category_id, 30) / pc.w, pc.pos) AS k
-    FROM cust c JOIN persona_cat pc USING (persona)
+  SELECT c.customer_id, c.nfav, pc.category_id, ph.phase,
+         row_number() OVER (PARTITION BY c.customer_id, ph.phase
+                            ORDER BY pg_temp.rnd(:seed, c.customer_id * 64 + pc.category_id + 4096 * ph.phase, 30) / pc.w, pc.pos) AS k
+    FROM cust c
+    CROSS JOIN LATERAL (VALUES (0, c.persona), (1, c.persona2)) AS ph(phase, persona)
+    JOIN persona_cat pc ON pc.persona = ph.persona
 )
-SELECT r.customer_id, r.k::int AS k,
+SELECT r.customer_id, r.phase, r.k::int AS k,
        CASE WHEN r.k = r.nfav AND r.nfav > 1 AND pg_temp.rnd(:seed, r.customer_id, 31) < 0.15
             THEN (SELECT category_id FROM cat_slot
                    WHERE slot = floor(pg_temp.rnd(:seed, r.customer_id, 32) * (SELECT count(*) FROM cat_slot)))
             ELSE r.category_id END AS category_id
   FROM r WHERE r.k <= r.nfav;
-ALTER TABLE fav ADD PRIMARY KEY (customer_id, k);
+ALTER TABLE fav ADD PRIMARY KEY (customer_id, phase, k);
 
 ------------------------------------------------------------------------------
 -- Orders: n_orders per customer at random days between activity start and
@@ -403,7 +423,8 @@ SELECT s.category_id, s.rep, n.n FROM cat_src s JOIN cat_n n USING (category_id)
 
 INSERT INTO shop.order_lines
 WITH ln AS (
-  SELECT o.order_id, o.customer_id, c.nfav, o.order_id * 8 + l AS lk
+  SELECT o.order_id, o.customer_id, c.nfav, o.order_id * 8 + l AS lk,
+         coalesce(o.ordered_at >= c.switch_on, false)::int AS phase
     FROM shop.orders o
     JOIN cust c USING (customer_id)
     CROSS JOIN LATERAL generate_series(1,
@@ -418,7 +439,7 @@ WITH ln AS (
 ), cat AS (
   SELECT k.order_id, k.customer_id, k.lk, coalesce(f.category_id, s.category_id) AS category_id
     FROM keyed k
-    LEFT JOIN fav f ON f.customer_id = k.customer_id AND f.k = k.fav_k
+    LEFT JOIN fav f ON f.customer_id = k.customer_id AND f.phase = k.phase AND f.k = k.fav_k
     JOIN cat_slot s ON s.slot = k.slot
 ), pick AS (
   SELECT c.order_id, c.lk, c.category_id, ci.rep,
@@ -440,6 +461,14 @@ SELECT p.order_id, pr.product_id,
  GROUP BY p.order_id, pr.product_id
  ORDER BY p.order_id, pr.product_id;
 
+-- The generator's ground truth about drift (no real shop has it): who changed
+-- tastes, and when.  Only the demo's measurement of time decay reads it.
+CREATE TABLE shop.taste_changes (
+  customer_id bigint PRIMARY KEY REFERENCES shop.customers,
+  changed_on  date NOT NULL
+);
+INSERT INTO shop.taste_changes SELECT customer_id, switch_on FROM cust WHERE switch_on IS NOT NULL ORDER BY customer_id;
+
 ALTER TABLE shop.orders ADD FOREIGN KEY (customer_id) REFERENCES shop.customers;
 ALTER TABLE shop.order_lines ADD FOREIGN KEY (order_id) REFERENCES shop.orders;
 ALTER TABLE shop.order_lines ADD FOREIGN KEY (product_id) REFERENCES shop.products;
@@ -452,4 +481,4 @@ DROP FUNCTION pg_temp.m(text);
 COMMIT;
 RESET client_min_messages;
 
-ANALYZE shop.categories, shop.products, shop.customers, shop.orders, shop.order_lines;
+ANALYZE shop.categories, shop.products, shop.customers, shop.orders, shop.order_lines, shop.taste_changes;

@@ -71,6 +71,53 @@ SELECT round(avg(hits / 10.0), 3) AS "popularity precision@10"
           FROM (SELECT DISTINCT customer_id FROM test) AS c) AS per_customer;
 
 \echo
+\echo '== Interest drift and time decay: 40% of the customers changed tastes once (a runner became a young'
+\echo '   parent; the generator kept who and when in shop.taste_changes).  Hold out each customer''s last'
+\echo '   order (customers with 3+ orders), train on everything before it, with and without time decay'
+\echo '   (each weight x 2^(-age/half_life), age counted from the newest order), precision@10 per group:'
+CREATE TEMP TABLE last_order AS
+SELECT DISTINCT ON (customer_id) customer_id, order_id, ordered_at
+  FROM shop.orders
+ WHERE customer_id IN (SELECT customer_id FROM shop.orders GROUP BY 1 HAVING count(*) >= 3)
+ ORDER BY customer_id, ordered_at DESC, order_id DESC;
+CREATE TEMP TABLE drift_group AS
+SELECT lo.customer_id,
+       CASE WHEN tc.changed_on IS NULL THEN 'steady tastes'
+            WHEN lo.ordered_at >= tc.changed_on THEN 'changed tastes'
+            ELSE 'change still ahead' END AS customers
+  FROM last_order AS lo LEFT JOIN shop.taste_changes AS tc USING (customer_id);
+CREATE TEMP VIEW before_last AS
+SELECT o.customer_id, l.product_id, l.quantity, o.ordered_at
+  FROM shop.order_lines AS l JOIN shop.orders AS o USING (order_id)
+ WHERE o.order_id NOT IN (SELECT order_id FROM last_order);
+-- without decay, then one model per half-life with the aggregate's event-time form (GROUP BY)
+SELECT count(*) AS models_trained FROM reco.train('shop_drift_none', 'before_last', 'customer_id', 'product_id', 'quantity',
+                                                 factors => 32, regularization => :best_reg);
+SELECT count((m).model_id) AS models_trained
+  FROM (SELECT reco.fit('shop_drift_' || h.days, b.customer_id, b.product_id, b.quantity::real, b.ordered_at,
+                        jsonb_build_object('factors', 32, 'regularization', :best_reg, 'half_life', h.days || ' days')) AS m
+          FROM before_last AS b CROSS JOIN (VALUES (60), (120), (240), (365)) AS h(days)
+         GROUP BY h.days) AS trained;
+SELECT coalesce(m.params->>'half_life', 'no decay') AS half_life,
+       max(round(e.precision_at_k::numeric, 4)) FILTER (WHERE g.customers = 'all') AS "all customers",
+       max(round(e.precision_at_k::numeric, 4)) FILTER (WHERE g.customers = 'changed tastes') AS "changed tastes",
+       max(round(e.precision_at_k::numeric, 4)) FILTER (WHERE g.customers = 'steady tastes') AS "steady tastes",
+       max(e.users_evaluated) FILTER (WHERE g.customers = 'all') AS customers
+  FROM reco.models AS m
+ CROSS JOIN (VALUES ('all'), ('changed tastes'), ('steady tastes')) AS g(customers)
+ CROSS JOIN LATERAL reco.evaluate(m.name,
+         format($$SELECT lo.customer_id, l.product_id
+                    FROM shop.order_lines AS l JOIN last_order AS lo USING (order_id)
+                    JOIN drift_group AS d USING (customer_id)
+                   WHERE %L IN ('all', d.customers)$$, g.customers),
+         10, 'customer_id', 'product_id') AS e
+ WHERE m.name LIKE 'shop\_drift\_%'
+ GROUP BY m.name, m.params->>'half_life'
+ ORDER BY (m.params->>'half_life')::interval NULLS FIRST;
+SELECT count(*) AS dropped FROM (SELECT reco.drop_model(name) FROM reco.models
+                                  WHERE name LIKE 'shop\_drift\_%' GROUP BY name) AS d;
+
+\echo
 \echo '== Training the shop''s model on all order lines, weight = quantity, regularization' :best_reg '(the best above)'
 SELECT name, version, n_users AS customers, n_items AS products,
        n_interactions AS pairs, factors, round(train_seconds::numeric, 2) AS seconds
