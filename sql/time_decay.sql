@@ -104,6 +104,21 @@ SELECT count(*) AS pairs, bool_and(t.w = b.w) AS same_weights
           FROM reco.user_factors AS u, unnest(u.seen_items, u.seen_weights) AS s(item, w)
          WHERE u.model_id = (SELECT model_id FROM reco.models WHERE name = 't_week')) AS b USING (user_key, item_key);
 
+-- uuid users through reco.train (the text aggregate with an event time): the same weights
+CREATE TEMP TABLE t_uuid AS
+  SELECT md5('c' || customer_id)::uuid AS customer, product_id, quantity, ordered_at FROM t_events;
+SELECT params->>'user_id_type' AS user_id_type, params->>'item_id_type' AS item_id_type,
+       params->>'as_of' AS as_of, n_interactions
+  FROM reco.train('t_uuid', 't_uuid', 'customer', 'product_id', 'quantity', factors => 4, iterations => 2,
+                  time_col => 'ordered_at', half_life => '7 days');
+SELECT count(*) AS pairs, bool_and(t.w = b.w) AS same_weights
+  FROM (SELECT u.user_key, s.item, s.w
+          FROM reco.user_factors AS u, unnest(u.seen_items, u.seen_weights) AS s(item, w)
+         WHERE u.model_id = (SELECT model_id FROM reco.models WHERE name = 't_uuid')) AS t
+  JOIN (SELECT md5('c' || u.user_id)::uuid::text AS user_key, s.item, s.w
+          FROM reco.user_factors AS u, unnest(u.seen_items, u.seen_weights) AS s(item, w)
+         WHERE u.model_id = (SELECT model_id FROM reco.models WHERE name = 't_week')) AS b USING (user_key, item);
+
 -- reco.train: time_col, half_life, as_of (long form and options form)
 SELECT params FROM reco.train('t_train', 't_events', 'customer_id', 'product_id', 'quantity',
                               factors => 4, iterations => 5, solver => 'cholesky', regularization => 0.1, seed => 7,
