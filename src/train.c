@@ -13,6 +13,10 @@
  * (RecoKeyTable) and the row holds the key's provisional id; before the build
  * the keys are sorted and provisional ids become codes (1-based ranks), so
  * training from there on is the bigint training of the codes, bit for bit.
+ * The aggregates with an event time (either id type) also keep each row's
+ * time; a row with a NULL time, or one after an explicit as_of, is skipped
+ * and counted, and before the build every weight decays by its age
+ * (RecoTrainDecay, decay.h).
  *
  * Final function (once per group, on the backend's thread), one function
  * per phase, all sharing one RecoTrainRun:
