@@ -58,6 +58,15 @@ SELECT user_id, seen_items, seen_weights FROM reco.user_factors
  WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 't_week') AND user_id <= 2
  ORDER BY user_id;
 
+-- params round-trip: retraining with a model's own params as options (as_of now explicit,
+-- the resolved newest time) gives the same model bit for bit
+SELECT version FROM (SELECT reco.fit('t_again', customer_id, product_id, quantity, ordered_at,
+                                     (SELECT params FROM reco.models WHERE name = 't_week')) AS m
+                       FROM t_events) s, LATERAL (SELECT (s.m).*) r;
+SELECT * FROM pg_temp.t_identical('t_again', 't_week');
+SELECT (SELECT params FROM reco.models WHERE name = 't_again') = (SELECT params FROM reco.models WHERE name = 't_week')
+       AS same_params;
+
 -- An (almost) infinite half-life: no decay at all, bit for bit
 SELECT version FROM (SELECT reco.fit('t_forever', customer_id, product_id, quantity, ordered_at,
                                      (SELECT o FROM t_opts) || '{"half_life": "1000000 years"}') AS m
