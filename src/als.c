@@ -94,7 +94,8 @@ typedef enum RecoJobKind
 {
 	RECO_JOB_CG,
 	RECO_JOB_CHOLESKY,
-	RECO_JOB_LOSS
+	RECO_JOB_LOSS,
+	RECO_JOB_ZROWS				/* Z = Y U⁻¹ of the exact pass, row by row */
 } RecoJobKind;
 
 /* A run of consecutive rows: one task of the runner. */
@@ -117,6 +118,8 @@ typedef struct RecoJob
 	const float *fixed;			/* n_cols x k */
 	float	   *solve;			/* n_rows x k (read-only for the loss) */
 	const float *gmat;			/* YᵀY + λI (solves) or YᵀY (loss) */
+	const double *U;			/* Cholesky: UᵀU = YᵀY + λI, or NULL */
+	float	   *Z;				/* Cholesky: n_cols x k rows U⁻ᵀ y, or NULL */
 	const RecoKernels *kern;
 	int			k;
 	float		alpha;
@@ -138,6 +141,8 @@ typedef struct RecoScratch
 	float	   *b;				/* k: Cholesky right-hand side */
 	double	   *L;				/* k x k: Cholesky factor */
 	double	   *z;				/* k: triangular-solve work */
+	float	   *zu;				/* k x k: an exact short row's z rows */
+	double	   *dv;				/* 4 x k: an exact short row's vectors */
 	float	   *gather;			/* gather_cap x k: a CG row's item vectors */
 	int64_t		gather_cap;		/* entries gather holds (0: none) */
 	void	   *mem;			/* the single allocation behind them */
@@ -155,6 +160,8 @@ typedef struct RecoRowCtx
 	int			k;
 	const float *G;
 	const float *Y;
+	const double *U;			/* UᵀU = G (exact solves), or NULL */
+	const float *Z;				/* rows U⁻ᵀ y of Y, or NULL: computed per row */
 	float		alpha;
 	int			cg_steps;
 	RecoScratch *s;
@@ -298,6 +305,44 @@ RecoAllFinite(const float *x, int k)
 	return true;
 }
 
+/* Dot product of a float and a double vector in double, 4 partial sums. */
+static double
+RecoDotD(const float *restrict a, const double *restrict b, int k)
+{
+	double		acc[4] = {0, 0, 0, 0};
+	int			j,
+				l;
+
+	for (j = 0; j + 4 <= k; j += 4)
+		for (l = 0; l < 4; l++)
+			acc[l] += a[j + l] * b[j + l];
+	for (l = 0; j < k; j++, l++)
+		acc[l] += a[j] * b[j];
+	return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+/* Solves U x = z in place (U: n x n upper, row-major), row by row over contiguous rows. */
+static void
+RecoBackSolveD(int n, const double *U, double *z)
+{
+	int			i,
+				j,
+				l;
+
+	for (i = n - 1; i >= 0; i--)
+	{
+		const double *restrict Ui = U + (size_t) i * n;
+		double		acc[4] = {0, 0, 0, 0};
+
+		for (j = i + 1; j + 4 <= n; j += 4)
+			for (l = 0; l < 4; l++)
+				acc[l] += Ui[j + l] * z[j + l];
+		for (l = 0; j < n; j++, l++)
+			acc[l] += Ui[j] * z[j];
+		z[i] = (z[i] - ((acc[0] + acc[1]) + (acc[2] + acc[3]))) / Ui[i];
+	}
+}
+
 /*
  * One CG pass over a row whose first g item vectors the residual pass copies
  * to scratch and the A·p passes then read from there.
@@ -381,6 +426,172 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	return RecoAllFinite(x, k) ? RECO_STATUS_OK : RECO_STATUS_NOT_FINITE;
 }
 
+/*
+ * z = U⁻ᵀ y (UᵀU = G) for one item vector, in double in t (k), rounded to
+ * float: the one routine behind every row of Z, batch or single row.
+ */
+static void
+RecoZRow(const double *U, int k, const float *y, double *t, float *z)
+{
+	int			j;
+
+	for (j = 0; j < k; j++)
+		t[j] = y[j];
+	RecoCholForwardInline(k, U, t);
+	for (j = 0; j < k; j++)
+		z[j] = (float) t[j];
+}
+
+/*
+ * True if the row takes the short-row exact path: fewer entries than k, G
+ * factored, and every |c| − 1 >= 0 (then A − G is positive semidefinite).
+ * Depends only on the row and k, so a batch and a single row agree.
+ */
+static bool
+RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
+{
+	int64_t		i;
+
+	if (ctx->U == NULL || n < 1 || n >= ctx->k)
+		return false;
+	for (i = 0; i < n; i++)
+	{
+		float		pref;
+
+		if (!(RecoConfidence(ctx->alpha, w[i], &pref) - 1.0f >= 0.0f))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * First half of a short-row exact solve.  With G = UᵀU and z_i = U⁻ᵀ y_i,
+ * A = Uᵀ (I + Z_uᵀ D Z_u) U, D = diag(|c| − 1) >= 0; by Woodbury the middle
+ * factor's inverse is I − Z_uᵀ S N⁻¹ S Z_u with S = D^½ and the n x n
+ * N = I + S Z_u Z_uᵀ S (eigenvalues >= 1).  Gathers Z_u (s->zu), S
+ * (s->dv + 3k), Z_u Z_uᵀ in float (s->A, lower, stride n) and factors N in
+ * double (s->L, upper).  Polls like a long row.
+ */
+static RecoStatus
+RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n)
+{
+	int			k = ctx->k;
+	RecoScratch *s = ctx->s;
+	float	   *Zu = s->zu;
+	float	   *M = s->A;
+	double	   *N = s->L;
+	double	   *sv = s->dv + 3 * k;
+	double		work = 0.0;
+	int64_t		polls = 0;
+	int			i,
+				j,
+				b0;
+
+	for (i = 0; i < n; i++)
+	{
+		float		pref;
+		float		conf = RecoConfidence(ctx->alpha, w[i], &pref);
+
+		sv[i] = sqrt((double) (conf - 1.0f));
+		if (ctx->Z != NULL)
+			memcpy(Zu + (size_t) i * k, ctx->Z + (size_t) idx[i] * k, sizeof(float) * k);
+		else
+			RecoZRow(ctx->U, k, ctx->Y + (size_t) idx[i] * k, s->dv, Zu + (size_t) i * k);
+	}
+	for (i = 0; i < n; i++)
+	{
+		for (b0 = 0; b0 <= i; b0 += RECO_KERNEL_BLOCK)
+			ctx->kern->dot_block(k, Zu + (size_t) b0 * k, RecoKernelIota,
+								 i + 1 - b0 < RECO_KERNEL_BLOCK ? i + 1 - b0 : RECO_KERNEL_BLOCK,
+								 Zu + (size_t) i * k, M + (size_t) i * n + b0);
+		work += (double) (i + 1) * k;
+		if (ctx->worker != NULL && work >= RECO_STOP_CHECK_WORK)
+		{
+			work = 0.0;
+			polls++;
+			if (RecoParallelPoll(ctx->worker, polls % RECO_HOOK_CHECK_EVERY == 0))
+				return RECO_STATUS_STOPPED;
+		}
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j <= i; j++)
+			N[(size_t) j * n + i] = (i == j ? 1.0 : 0.0) +
+				sv[i] * sv[j] * (double) M[(size_t) i * n + j];
+	if (!ctx->kern->chol_factor(n, N))
+		return RecoAllFinite(Zu, n * k) ? RECO_STATUS_NOT_POSITIVE_DEFINITE :
+			RECO_STATUS_NOT_FINITE;
+	return RECO_STATUS_OK;
+}
+
+/*
+ * v ← (I + Z_uᵀ D Z_u)⁻¹ v (k doubles) with the factors of
+ * RecoShortRowFactor: v − Z_uᵀ S N⁻¹ S Z_u v.  Uses s->dv + 2k as work.
+ */
+static void
+RecoShortRowApply(const RecoRowCtx *ctx, int n, double *v)
+{
+	int			k = ctx->k;
+	const RecoScratch *s = ctx->s;
+	const double *N = s->L;
+	const double *sv = s->dv + 3 * k;
+	double	   *q = s->dv + 2 * k;
+	int			i,
+				j;
+
+	for (i = 0; i < n; i++)
+		q[i] = sv[i] * RecoDotD(s->zu + (size_t) i * k, v, k);
+	RecoCholForwardInline(n, N, q);
+	RecoBackSolveD(n, N, q);
+	for (i = 0; i < n; i++)
+	{
+		const float *z = s->zu + (size_t) i * k;
+		double		c = sv[i] * q[i];
+
+		for (j = 0; j < k; j++)
+			v[j] -= c * z[j];
+	}
+}
+
+/*
+ * Exact solve of a short row (RecoShortRowEligible): x = U⁻¹ (I + Z_uᵀ D
+ * Z_u)⁻¹ Σ c⁺ z_i, about n²k/2 + n³/6 multiply-adds instead of the
+ * explicit system's nk²/2 + k³/6.
+ */
+static RecoStatus
+RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n,
+			 float *x)
+{
+	int			k = ctx->k;
+	double	   *v = ctx->s->dv + k;
+	RecoStatus st;
+	int			i,
+				j;
+
+	st = RecoShortRowFactor(ctx, idx, w, n);
+	if (st != RECO_STATUS_OK)
+		return st;
+	for (j = 0; j < k; j++)
+		v[j] = 0.0;
+	for (i = 0; i < n; i++)
+	{
+		float		pref;
+		const float *z = ctx->s->zu + (size_t) i * k;
+
+		(void) RecoConfidence(ctx->alpha, w[i], &pref);
+		for (j = 0; pref > 0 && j < k; j++)
+			v[j] += (double) pref * z[j];
+	}
+	RecoShortRowApply(ctx, n, v);
+	RecoBackSolveD(k, ctx->U, v);
+	for (j = 0; j < k; j++)
+	{
+		x[j] = (float) v[j];
+		if (!isfinite(x[j]))
+			return RECO_STATUS_NOT_FINITE;
+	}
+	return RECO_STATUS_OK;
+}
+
 /* Exact solve of one row: explicit A = G + Σ (|c| − 1) y yᵀ, b = Σ c⁺ y, Cholesky. */
 static RecoStatus
 RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
@@ -395,6 +606,8 @@ RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 		memset(x, 0, sizeof(float) * k);
 		return RECO_STATUS_OK;
 	}
+	if (RecoShortRowEligible(ctx, w, n))
+		return RecoShortRow(ctx, idx, w, (int) n, x);
 	memcpy(s->A, ctx->G, sizeof(float) * k * k);
 	memset(s->b, 0, sizeof(float) * k);
 	st = RecoSparsePass(ctx, ctx->Y, idx, w, n, NULL, s->b,
@@ -474,12 +687,21 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	ctx.k = job->k;
 	ctx.G = job->gmat;
 	ctx.Y = job->fixed;
+	ctx.U = job->U;
+	ctx.Z = job->Z;
 	ctx.alpha = job->alpha;
 	ctx.cg_steps = job->cg_steps;
 	ctx.s = (RecoScratch *) state;
 	ctx.worker = worker;
 
-	for (u = chunk->begin; u < chunk->end; u++)
+	for (u = chunk->begin; job->kind == RECO_JOB_ZROWS && u < chunk->end; u++)
+	{
+		if (RecoParallelPoll(worker, false))
+			return RECO_STATUS_STOPPED;
+		RecoZRow(job->U, job->k, job->fixed + (size_t) u * job->k, ctx.s->dv,
+				 job->Z + (size_t) u * job->k);
+	}
+	for (u = chunk->begin; job->kind != RECO_JOB_ZROWS && u < chunk->end; u++)
 	{
 		int64_t		start = rows->indptr[u];
 		int64_t		n = rows->indptr[u + 1] - start;
@@ -512,6 +734,8 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 							rows->weights + start, n, x,
 							&loss, &conf, &norm);
 				break;
+			case RECO_JOB_ZROWS:
+				break;
 		}
 		if (st != RECO_STATUS_OK)
 			return st;
@@ -541,11 +765,24 @@ RecoRowCost(RecoJobKind kind, int k, int cg_steps, int64_t n)
 		case RECO_JOB_CG:
 			return (double) n * k * 2.0 * (cg_steps + 1) + kk * (cg_steps + 1) + 16.0 * k;
 		case RECO_JOB_CHOLESKY:
+			if (n < k)			/* the short-row path, when it applies */
+				return (double) n * n * (k * 0.5 + n / 6.0) + 4.0 * n * k + kk;
 			return (double) n * (kk * 0.5 + k) + kk * k / 6.0 + kk;
+		case RECO_JOB_ZROWS:
+			return kk * 0.5;
 		case RECO_JOB_LOSS:
 			return (double) n * k + kk + 16.0 * k;
 	}
 	return 1.0;
+}
+
+/* Entries of row u of the job's matrix (0 for the rows of Z, which have none). */
+static int64_t
+RecoRowLength(const RecoJob *job, int64_t u)
+{
+	if (job->kind == RECO_JOB_ZROWS)
+		return 0;
+	return job->rows->indptr[u + 1] - job->rows->indptr[u];
 }
 
 /* Orders chunks by decreasing cost (ties by position) for load balance. */
@@ -579,7 +816,7 @@ RecoMakeChunks(RecoJob *job)
 
 	for (u = 0; u < rows->n_rows; u++)
 		total += RecoRowCost(job->kind, job->k, job->cg_steps,
-							 rows->indptr[u + 1] - rows->indptr[u]);
+							 RecoRowLength(job, u));
 	target = total / RECO_MAX_CHUNKS;
 	if (target < RECO_CHUNK_COST)
 		target = RECO_CHUNK_COST;
@@ -593,7 +830,7 @@ RecoMakeChunks(RecoJob *job)
 		for (u = 0; u < rows->n_rows; u++)
 		{
 			double		c = RecoRowCost(job->kind, job->k, job->cg_steps,
-										rows->indptr[u + 1] - rows->indptr[u]);
+										RecoRowLength(job, u));
 
 			if (u > begin && acc + c > target)
 			{
@@ -658,9 +895,9 @@ RecoScratchSize(int k, int64_t gather_cap)
 {
 	size_t		kk = (size_t) k * k;
 
-	return sizeof(float) * (4 * RecoPad(k) + RecoPad(kk) +
+	return sizeof(float) * (4 * RecoPad(k) + 2 * RecoPad(kk) +
 							RecoPad((size_t) gather_cap * k)) +
-		sizeof(double) * (2 * RecoPad(kk) + 2 * RecoPad(k));
+		sizeof(double) * (2 * RecoPad(kk) + 6 * RecoPad(k));
 }
 
 /* Allocates one thread's scratch; false on failure. */
@@ -683,7 +920,11 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	m += sizeof(double) * 2 * kkp;
 	s->z = (double *) m;
 	m += sizeof(double) * 2 * kp;
+	s->dv = (double *) m;
+	m += sizeof(double) * 4 * kp;
 	s->A = (float *) m;
+	m += sizeof(float) * kkp;
+	s->zu = (float *) m;
 	m += sizeof(float) * kkp;
 	s->r = (float *) m;
 	m += sizeof(float) * kp;
@@ -840,6 +1081,24 @@ RecoGramNew(const float *Y, int64_t n, int k, const RecoHooks *hooks,
 	return RECO_STATUS_OK;
 }
 
+/*
+ * U with UᵀU = G (G + λI of the exact solves, k x k float, symmetric) in
+ * double, by the kernels' factorization: the one routine behind the batch
+ * and the single rows.  Returns false (U unspecified) if G is not positive
+ * definite; then every row takes the explicit-system path.
+ */
+static bool
+RecoGramFactor(const RecoKernels *kern, int k, const float *G, double *U)
+{
+	int			i,
+				l;
+
+	for (i = 0; i < k; i++)
+		for (l = i; l < k; l++)
+			U[(size_t) i * k + l] = G[(size_t) l * k + i];
+	return kern->chol_factor(k, U);
+}
+
 /* Sets up a side solve or loss job over `rows` from the config. */
 static void
 RecoJobInit(RecoJob *job, RecoJobKind kind, const RecoSparse *rows,
@@ -866,6 +1125,53 @@ RecoConfigOk(const RecoAlsConfig *cfg)
 		cfg->factors <= RECO_MAX_FACTORS && cfg->cg_steps >= 0 &&
 		cfg->cg_steps <= RECO_MAX_CG_STEPS &&
 		(cfg->solver == RECO_SOLVER_CG || cfg->solver == RECO_SOLVER_CHOLESKY);
+}
+
+/*
+ * Prepares the short-row path of an exact side solve: U from gmat and
+ * Z = rows U⁻ᵀ y of the fixed side (runner tasks).  On return *U_out and
+ * *Z_out are both set, or both NULL when G is not positive definite or
+ * memory is short (every row then takes the explicit-system path); any
+ * other non-OK status (a stop) frees them.
+ */
+static RecoStatus
+RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
+				  const RecoAlsConfig *cfg, const RecoHooks *hooks,
+				  double **U_out, float **Z_out)
+{
+	int			k = cfg->factors;
+	void	   *umem = NULL,
+			   *zmem = NULL;
+	RecoSparse	zrows = {rows->n_cols, 0, NULL, NULL, NULL};
+	RecoJob		job;
+	RecoStatus	st;
+
+	*U_out = NULL;
+	*Z_out = NULL;
+	if (posix_memalign(&umem, RECO_CACHE_LINE, sizeof(double) * k * k) != 0)
+		return RECO_STATUS_OK;
+	if (!RecoGramFactor(RecoKernelsFor(k), k, gmat, (double *) umem) ||
+		posix_memalign(&zmem, RECO_CACHE_LINE,
+					   sizeof(float) * (size_t) (rows->n_cols > 0 ? rows->n_cols : 1) * k) != 0)
+	{
+		free(umem);
+		return RECO_STATUS_OK;
+	}
+	RecoJobInit(&job, RECO_JOB_ZROWS, &zrows, fixed, NULL, gmat, cfg);
+	job.U = (const double *) umem;
+	job.Z = (float *) zmem;
+	st = rows->n_cols > 0 ? RecoJobRun(&job, cfg->threads, hooks) : RECO_STATUS_OK;
+	if (st == RECO_STATUS_NO_MEMORY)
+		st = RECO_STATUS_OK;	/* the explicit path needs less */
+	if (st != RECO_STATUS_OK)
+	{
+		free(umem);
+		free(zmem);
+		return st;
+	}
+	*U_out = (double *) umem;
+	*Z_out = (float *) zmem;
+	return RECO_STATUS_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -941,7 +1247,23 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 
 	RecoJobInit(&job, cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG,
 				rows, fixed, solve, gmat, cfg);
+	if (cfg->solver == RECO_SOLVER_CHOLESKY)
+	{
+		double	   *U;
+		float	   *Z;
+
+		st = RecoShortRowSetup(rows, fixed, gmat, cfg, hooks, &U, &Z);
+		if (st != RECO_STATUS_OK)
+		{
+			free(gmat);
+			return st;
+		}
+		job.U = U;
+		job.Z = Z;
+	}
 	st = RecoJobRun(&job, cfg->threads, hooks);
+	free(job.Z);
+	free((void *) job.U);
 	free(gmat);
 	return st;
 }
@@ -1016,12 +1338,13 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 	return RECO_STATUS_OK;
 }
 
-/* What an exact single-row computation needs: G + λI, scratch, row context. */
+/* What an exact single-row computation needs: G + λI, its factor, scratch, row context. */
 typedef struct RecoExactRow
 {
 	RecoScratch scratch;
 	RecoRowCtx	ctx;
 	float	   *greg;
+	double	   *U;
 } RecoExactRow;
 
 /* Sets up an exact single-row computation; false if k is out of range or memory is short. */
@@ -1037,8 +1360,15 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
 		return false;
 	er->greg = (float *) mem;
+	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(double) * k * k) != 0)
+	{
+		free(er->greg);
+		return false;
+	}
+	er->U = (double *) mem;
 	if (!RecoScratchAlloc(&er->scratch, k, 0))
 	{
+		free(er->U);
 		free(er->greg);
 		return false;
 	}
@@ -1049,6 +1379,9 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 	er->ctx.k = k;
 	er->ctx.G = er->greg;
 	er->ctx.Y = fixed;
+	/* as the batch: short rows use U when G + λI factors, z rows computed per row */
+	er->ctx.U = RecoGramFactor(er->ctx.kern, k, er->greg, er->U) ? er->U : NULL;
+	er->ctx.Z = NULL;
 	er->ctx.alpha = alpha;
 	er->ctx.cg_steps = 0;
 	er->ctx.s = &er->scratch;
@@ -1061,6 +1394,7 @@ static void
 RecoExactRowFree(RecoExactRow *er)
 {
 	free(er->scratch.mem);
+	free(er->U);
 	free(er->greg);
 }
 
@@ -1084,7 +1418,9 @@ RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
  * Decomposes target · x, x being the exact solve of the row, into one term
  * per entry: with A the row's system and b = Σ c⁺ y, x = A⁻¹b, so
  * target · x = Σ c⁺ (A⁻¹ target) · y (A is symmetric); term i goes to
- * contrib_out[i] (0 for entries with c <= 0).  Computed in double.
+ * contrib_out[i] (0 for entries with c <= 0).  Computed in double.  A short
+ * row is split with the factors of its solve (RecoShortRowFactor):
+ * y_i · A⁻¹ t = z_i · (I + Z_uᵀ D Z_u)⁻¹ U⁻ᵀ t.
  */
 bool
 RecoAlsExplainRow(const float *gram, const float *fixed, int k,
@@ -1100,6 +1436,28 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, alpha, regularization))
 		return false;
 	s = &er.scratch;
+	if (RecoShortRowEligible(&er.ctx, weights, n))
+	{
+		double	   *v = s->dv + k;
+		int			j;
+
+		for (j = 0; j < k; j++)
+			v[j] = target[j];
+		RecoCholForwardInline(k, er.U, v);
+		ok = RecoShortRowFactor(&er.ctx, indices, weights, (int) n) == RECO_STATUS_OK;
+		if (ok)
+			RecoShortRowApply(&er.ctx, (int) n, v);
+		for (i = 0; ok && i < n; i++)
+		{
+			float		conf = alpha * weights[i];
+			double		dot = RecoDotD(s->zu + (size_t) i * k, v, k);
+
+			contrib_out[i] = conf > 0 ? conf * dot : 0.0;
+			ok = isfinite(contrib_out[i]);
+		}
+		RecoExactRowFree(&er);
+		return ok;
+	}
 	if (n > 0)
 	{
 		memcpy(s->A, er.greg, sizeof(float) * k * k);
@@ -1130,9 +1488,15 @@ RecoAlsGram(const float *fixed, int64_t n, int k, float *gram)
 	(void) RecoGramBlocked(fixed, n, k, gram, NULL);
 }
 
-/* Upper estimate of the scratch bytes one SolveSide/Loss call allocates. */
+/*
+ * Upper estimate of the scratch bytes one SolveSide/Loss call allocates,
+ * with either solver (training ends with an exact pass whatever its solver):
+ * per-thread work areas, the chunk table, YᵀY, and the exact pass's factor
+ * U and its n_fixed x k rows Z.
+ */
 size_t
-RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz)
+RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
+					int64_t n_fixed)
 {
 	int			k = cfg->factors;
 	size_t		per_thread;
@@ -1146,6 +1510,8 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz)
 	return per_thread * (size_t) threads +
 		RecoParallelBytes(threads, sizeof(RecoScratch)) +
 		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE +	/* gram */
+		sizeof(double) * (size_t) k * k + RECO_CACHE_LINE +	/* U */
+		sizeof(float) * (size_t) (n_fixed > 0 ? n_fixed : 1) * k + RECO_CACHE_LINE +	/* Z */
 		(sizeof(RecoChunk) + 3 * sizeof(double)) *
 		(size_t) (2 * RECO_MAX_CHUNKS + 2);
 }

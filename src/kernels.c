@@ -126,10 +126,17 @@ RecoGenericCholSolve(int k, const float *A, const float *b, double *U,
 	return RecoCholSolveInline(k, A, b, U, z, x);
 }
 
+/* Portable instance of the in-place Cholesky factorization. */
+static bool
+RecoGenericCholFactor(int n, double *U)
+{
+	return RecoCholFactorInline(n, U);
+}
+
 static const RecoKernels RecoGenericKernels = {
 	"generic",
 	RecoGenericDotBlock, RecoGenericAxpyBlock, RecoGenericSymv,
-	RecoGenericRankBlock, RecoGenericCholSolve
+	RecoGenericRankBlock, RecoGenericCholSolve, RecoGenericCholFactor
 };
 
 /* ------------------------------------------------------------------------

@@ -2,7 +2,8 @@
  *
  * kernels.h
  *	  Vector kernels of reco: dot and axpy blocks, symmetric matrix-vector
- *	  product, rank-block update, Cholesky solve, row scoring.
+ *	  product, rank-block update, Cholesky solve and factorization, row
+ *	  scoring.
  *
  * Pure C (libc, pthreads): no PostgreSQL headers, callable from any thread.
  * A kernel set (RecoKernels) is a table of functions specialised for one
@@ -41,6 +42,13 @@ typedef void (*RecoRankBlockFn) (int k, const float *Y, const int32_t *idx,
 typedef bool (*RecoCholSolveFn) (int k, const float *A, const float *b,
 								 double *U, double *z, float *x);
 
+/*
+ * Factors in place the n x n symmetric matrix held (row-major) in the upper
+ * triangle of U as UᵀU, in double; false if it is not positive definite or
+ * not finite.  n need not be k.
+ */
+typedef bool (*RecoCholFactorFn) (int n, double *U);
+
 /* One code path's kernels, all for the same k. */
 typedef struct RecoKernels
 {
@@ -50,6 +58,7 @@ typedef struct RecoKernels
 	RecoSymvFn	symv;
 	RecoRankBlockFn rank_block;
 	RecoCholSolveFn chol_solve;
+	RecoCholFactorFn chol_factor;
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

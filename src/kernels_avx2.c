@@ -215,6 +215,13 @@ RecoAvx2AxpyBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
 	RecoAvx2AxpyRowsInline(k, Y, idx, cnt, coef, out, false);
 }
 
+/* The in-place Cholesky factorization (its size is not k, so one instance serves every k). */
+RECO_AVX2 static bool
+RecoAvx2CholFactor(int n, double *U)
+{
+	return RecoCholFactorInline(n, U);
+}
+
 /* A block kernel (dot, axpy, rank update) for one k: TEMPLATE with k fixed to KEXPR. */
 #define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR) \
 RECO_AVX2 static void \
@@ -246,7 +253,7 @@ RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
 static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	"avx2-fma-" NAME, \
 	RecoAvx2DotBlock##SUFFIX, RecoAvx2AxpyBlock##SUFFIX, RecoAvx2Symv##SUFFIX, \
-	RecoAvx2RankBlock##SUFFIX, RecoAvx2CholSolve##SUFFIX \
+	RecoAvx2RankBlock##SUFFIX, RecoAvx2CholSolve##SUFFIX, RecoAvx2CholFactor \
 };
 
 RECO_AVX2_INSTANCE(K32, "k32", 32)

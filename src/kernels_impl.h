@@ -49,9 +49,63 @@ RecoDot8(const float *restrict a, const float *restrict b, int k)
 }
 
 /*
- * Cholesky-solves A x = b in double: A = UᵀU factored right-looking on the
- * upper triangle, row-major, so every inner loop runs over contiguous memory
- * without a dependency chain (it vectorizes), then Uᵀz = b and Ux = z.
+ * Factors in place the n x n symmetric matrix whose upper triangle U holds
+ * (row-major) as UᵀU, right-looking, so every inner loop runs over
+ * contiguous memory without a dependency chain (it vectorizes); false if it
+ * is not positive definite (or not finite).
+ */
+RECO_INLINE bool
+RecoCholFactorInline(int n, double *U)
+{
+	int			i,
+				j,
+				l;
+
+	for (j = 0; j < n; j++)
+	{
+		double	   *restrict Uj = U + (size_t) j * n;
+		double		d = Uj[j];
+
+		if (!(d > 0.0) || !isfinite(d))
+			return false;
+		d = sqrt(d);
+		Uj[j] = d;
+		for (l = j + 1; l < n; l++)
+			Uj[l] /= d;
+		/* trailing update: A[i][l] -= U[j][i] U[j][l] for j < i <= l */
+		for (i = j + 1; i < n; i++)
+		{
+			double	   *restrict Ui = U + (size_t) i * n;
+			double		u = Uj[i];
+
+			for (l = i; l < n; l++)
+				Ui[l] -= u * Uj[l];
+		}
+	}
+	return true;
+}
+
+/* Solves Uᵀ z = z in place (U: n x n upper, row-major), one row of U at a time. */
+RECO_INLINE void
+RecoCholForwardInline(int n, const double *U, double *z)
+{
+	int			i,
+				j;
+
+	for (j = 0; j < n; j++)
+	{
+		const double *restrict Uj = U + (size_t) j * n;
+		double		zj = z[j] / Uj[j];
+
+		z[j] = zj;
+		for (i = j + 1; i < n; i++)
+			z[i] -= Uj[i] * zj;
+	}
+}
+
+/*
+ * Cholesky-solves A x = b in double: A = UᵀU factored by
+ * RecoCholFactorInline, then Uᵀz = b and Ux = z.
  */
 RECO_INLINE bool
 RecoCholSolveInline(int k, const float *A, const float *b, double *U,
@@ -65,39 +119,12 @@ RecoCholSolveInline(int k, const float *A, const float *b, double *U,
 	for (i = 0; i < k; i++)
 		for (l = i; l < k; l++)
 			U[(size_t) i * k + l] = A[(size_t) l * k + i];
-	for (j = 0; j < k; j++)
-	{
-		double	   *restrict Uj = U + (size_t) j * k;
-		double		d = Uj[j];
-
-		if (!(d > 0.0) || !isfinite(d))
-			return false;
-		d = sqrt(d);
-		Uj[j] = d;
-		for (l = j + 1; l < k; l++)
-			Uj[l] /= d;
-		/* trailing update: A[i][l] -= U[j][i] U[j][l] for j < i <= l */
-		for (i = j + 1; i < k; i++)
-		{
-			double	   *restrict Ui = U + (size_t) i * k;
-			double		u = Uj[i];
-
-			for (l = i; l < k; l++)
-				Ui[l] -= u * Uj[l];
-		}
-	}
+	if (!RecoCholFactorInline(k, U))
+		return false;
 	/* forward: Uᵀ z = b, one row of U (a column of Uᵀ) at a time */
 	for (i = 0; i < k; i++)
 		z[i] = b[i];
-	for (j = 0; j < k; j++)
-	{
-		const double *restrict Uj = U + (size_t) j * k;
-		double		zj = z[j] / Uj[j];
-
-		z[j] = zj;
-		for (i = j + 1; i < k; i++)
-			z[i] -= Uj[i] * zj;
-	}
+	RecoCholForwardInline(k, U, z);
 	/* backward: U x = z, column by column so the updates are independent */
 	for (i = k - 1; i >= 0; i--)
 	{

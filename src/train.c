@@ -184,7 +184,8 @@ RecoCheckMemory(const RecoInteractions *sizes, void *arg)
 	bytes = mul_size(run->rows_used, sizeof(int64) * 2 + sizeof(float));	/* raw rows, held */
 	bytes = add_size(bytes, RecoInteractionsBytes(sizes->n_users, sizes->n_items, run->rows_used));
 	bytes = add_size(bytes, mul_size(mul_size(ids, run->cfg.factors), sizeof(float)));
-	bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, Max(sizes->n_users, sizes->n_items)));
+	bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, Max(sizes->n_users, sizes->n_items),
+												 Max(sizes->n_users, sizes->n_items)));
 	run->memory_estimate = bytes;
 	if (bytes > limit)
 		ereport(ERROR,
