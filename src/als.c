@@ -65,6 +65,8 @@
 #define RECO_GATHER_BYTES (4 * 1024 * 1024)
 /* ... if they exceed this many bytes (smaller rows stay in L1 between passes). */
 #define RECO_GATHER_MIN_BYTES (32 * 1024)
+/* The explicit system of a long row is built from blocks of this many gathered entries. */
+#define RECO_SYSTEM_BLOCK 128
 /* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms). */
 #define RECO_CHUNK_COST 4.0e6
 /* Upper bound on the number of chunks of one call. */
@@ -118,7 +120,7 @@ typedef struct RecoJob
 	const float *fixed;			/* n_cols x k */
 	float	   *solve;			/* n_rows x k (read-only for the loss) */
 	const float *gmat;			/* YᵀY + λI (solves) or YᵀY (loss) */
-	const double *U;			/* Cholesky: UᵀU = YᵀY + λI, or NULL */
+	const double *U;			/* Cholesky: U (UᵀU = YᵀY + λI), then Uᵀ; or NULL */
 	float	   *Z;				/* Cholesky: n_cols x k rows U⁻ᵀ y, or NULL */
 	const RecoKernels *kern;
 	int			k;
@@ -137,11 +139,16 @@ typedef struct RecoScratch
 	float	   *r;				/* k: CG residual / loss Gx */
 	float	   *p;				/* k: CG direction */
 	float	   *Ap;				/* k: CG A·p */
-	float	   *A;				/* k x k: Cholesky system */
+	float	   *A;				/* k x (k + 8): explicit system, or a short row's Z_u Z_uᵀ */
 	float	   *b;				/* k: Cholesky right-hand side */
 	double	   *L;				/* k x k: Cholesky factor */
 	double	   *z;				/* k: triangular-solve work */
-	float	   *zu;				/* k x k: an exact short row's z rows */
+	float	   *zu;				/* k x k: a single short row's z rows */
+	int32_t    *seq;			/* k: 0, 1, 2, ... (the rows of zu) */
+	const float *zb;			/* a short row's z rows are zb[zi[i]]: Z and */
+	const int32_t *zi;			/* the row's indices, or zu and seq */
+	float	   *gy;				/* RECO_SYSTEM_BLOCK x k: gathered y */
+	float	   *gp;				/* RECO_SYSTEM_BLOCK x k: gathered (|c| − 1) y */
 	double	   *dv;				/* 4 x k: an exact short row's vectors */
 	float	   *gather;			/* gather_cap x k: a CG row's item vectors */
 	int64_t		gather_cap;		/* entries gather holds (0: none) */
@@ -160,7 +167,7 @@ typedef struct RecoRowCtx
 	int			k;
 	const float *G;
 	const float *Y;
-	const double *U;			/* UᵀU = G (exact solves), or NULL */
+	const double *U;			/* U (UᵀU = G), then Uᵀ (exact solves); or NULL */
 	const float *Z;				/* rows U⁻ᵀ y of Y, or NULL: computed per row */
 	float		alpha;
 	int			cg_steps;
@@ -171,8 +178,7 @@ typedef struct RecoRowCtx
 typedef enum RecoPassMode
 {
 	RECO_PASS_RESIDUAL,			/* coef = c⁺ − (|c| − 1)(y·v) */
-	RECO_PASS_AP,				/* coef = (|c| − 1)(y·v) */
-	RECO_PASS_CHOLESKY			/* b += c⁺ y, A += (|c| − 1) y yᵀ */
+	RECO_PASS_AP				/* coef = (|c| − 1)(y·v) */
 } RecoPassMode;
 
 /*
@@ -210,6 +216,20 @@ RecoPrefetchBlock(const float *Y, int k, const int32_t *idx, int cnt)
 }
 
 /*
+ * Inside a long row, after block number nblock: polls the stop flag every
+ * check_every blocks (and the hook at every RECO_HOOK_CHECK_EVERY-th of
+ * those, on the calling thread); true if the row must stop.
+ */
+static bool
+RecoBlockPoll(RecoRowCtx *ctx, int64_t nblock, int64_t check_every)
+{
+	return ctx->worker != NULL && nblock % check_every == check_every - 1 &&
+		RecoParallelPoll(ctx->worker,
+						 (nblock / check_every) % RECO_HOOK_CHECK_EVERY ==
+						 RECO_HOOK_CHECK_EVERY - 1);
+}
+
+/*
  * One pass over n entries of a row, a block at a time.  Item vectors are
  * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; if copy is set, they are
  * also copied there contiguously.  Returns RECO_STATUS_STOPPED if the job was
@@ -225,7 +245,6 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 	float		alpha = ctx->alpha;
 	float		s[RECO_KERNEL_BLOCK];
 	float		coef[RECO_KERNEL_BLOCK];
-	float		coef2[RECO_KERNEL_BLOCK];
 	int64_t		b0;
 	int64_t		nblock = 0;
 
@@ -235,8 +254,7 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 	 * rows longer than that buffer prefetching measured no faster.
 	 */
 	bool		prefetch = idx != NULL && mode != RECO_PASS_AP;
-	double		block_work = (double) RECO_KERNEL_BLOCK *
-		(mode == RECO_PASS_CHOLESKY ? 0.5 * k * k + k : 2.0 * k);
+	double		block_work = (double) RECO_KERNEL_BLOCK * 2.0 * k;
 	int64_t		check_every = (int64_t) (RECO_STOP_CHECK_WORK / block_work) + 1;
 
 	for (b0 = 0; b0 < n; b0 += RECO_KERNEL_BLOCK, nblock++)
@@ -253,41 +271,22 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			RecoPrefetchBlock(Y, k, idx + b0 + RECO_KERNEL_BLOCK,
 							  (int) (rest < RECO_KERNEL_BLOCK ? rest : RECO_KERNEL_BLOCK));
 		}
-		if (mode == RECO_PASS_CHOLESKY)
+		kern->dot_block(k, Yb, ib, cnt, v, s);
+		for (t = 0; t < cnt; t++)
 		{
-			for (t = 0; t < cnt; t++)
-			{
-				float		pref;
-				float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
+			float		pref;
+			float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
 
-				coef[t] = pref;
-				coef2[t] = conf - 1.0f;
-			}
-			kern->axpy_block(k, Yb, ib, cnt, coef, out);
-			kern->rank_block(k, Yb, ib, cnt, coef2, ctx->s->A);
+			if (mode == RECO_PASS_RESIDUAL)
+				coef[t] = pref - (conf - 1.0f) * s[t];
+			else
+				coef[t] = (conf - 1.0f) * s[t];
 		}
-		else
-		{
-			kern->dot_block(k, Yb, ib, cnt, v, s);
-			for (t = 0; t < cnt; t++)
-			{
-				float		pref;
-				float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
-
-				if (mode == RECO_PASS_RESIDUAL)
-					coef[t] = pref - (conf - 1.0f) * s[t];
-				else
-					coef[t] = (conf - 1.0f) * s[t];
-			}
-			kern->axpy_block(k, Yb, ib, cnt, coef, out);
-		}
+		kern->axpy_block(k, Yb, ib, cnt, coef, out);
 		for (t = 0; copy != NULL && t < cnt; t++)
 			memcpy(copy + (size_t) (b0 + t) * k, Yb + (size_t) ib[t] * k,
 				   sizeof(float) * k);
-		if (ctx->worker != NULL && nblock % check_every == check_every - 1 &&
-			RecoParallelPoll(ctx->worker,
-							 (nblock / check_every) % RECO_HOOK_CHECK_EVERY ==
-							 RECO_HOOK_CHECK_EVERY - 1))
+		if (RecoBlockPoll(ctx, nblock, check_every))
 			return RECO_STATUS_STOPPED;
 	}
 	return RECO_STATUS_OK;
@@ -303,44 +302,6 @@ RecoAllFinite(const float *x, int k)
 		if (!isfinite(x[j]))
 			return false;
 	return true;
-}
-
-/* Dot product of a float and a double vector in double, 4 partial sums. */
-static double
-RecoDotD(const float *restrict a, const double *restrict b, int k)
-{
-	double		acc[4] = {0, 0, 0, 0};
-	int			j,
-				l;
-
-	for (j = 0; j + 4 <= k; j += 4)
-		for (l = 0; l < 4; l++)
-			acc[l] += a[j + l] * b[j + l];
-	for (l = 0; j < k; j++, l++)
-		acc[l] += a[j] * b[j];
-	return (acc[0] + acc[1]) + (acc[2] + acc[3]);
-}
-
-/* Solves U x = z in place (U: n x n upper, row-major), row by row over contiguous rows. */
-static void
-RecoBackSolveD(int n, const double *U, double *z)
-{
-	int			i,
-				j,
-				l;
-
-	for (i = n - 1; i >= 0; i--)
-	{
-		const double *restrict Ui = U + (size_t) i * n;
-		double		acc[4] = {0, 0, 0, 0};
-
-		for (j = i + 1; j + 4 <= n; j += 4)
-			for (l = 0; l < 4; l++)
-				acc[l] += Ui[j + l] * z[j + l];
-		for (l = 0; j < n; j++, l++)
-			acc[l] += Ui[j] * z[j];
-		z[i] = (z[i] - ((acc[0] + acc[1]) + (acc[2] + acc[3]))) / Ui[i];
-	}
 }
 
 /*
@@ -431,15 +392,27 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
  * float: the one routine behind every row of Z, batch or single row.
  */
 static void
-RecoZRow(const double *U, int k, const float *y, double *t, float *z)
+RecoZRow(const RecoKernels *kern, const double *U, int k, const float *y,
+		 double *t, float *z)
 {
 	int			j;
 
 	for (j = 0; j < k; j++)
 		t[j] = y[j];
-	RecoCholForwardInline(k, U, t);
+	kern->forward(k, U, t);
 	for (j = 0; j < k; j++)
 		z[j] = (float) t[j];
+}
+
+/*
+ * Rows shorter than this take the short-row exact path (when it applies):
+ * k, where the two paths' multiply-adds meet (of 0.5k, k, 1.5k and 2k it
+ * measured fastest at k 64 and 128).
+ */
+static int
+RecoShortRowMax(int k)
+{
+	return k;
 }
 
 /*
@@ -452,7 +425,7 @@ RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
 {
 	int64_t		i;
 
-	if (ctx->U == NULL || n < 1 || n >= ctx->k)
+	if (ctx->U == NULL || n < 1 || n >= RecoShortRowMax(ctx->k))
 		return false;
 	for (i = 0; i < n; i++)
 	{
@@ -468,42 +441,52 @@ RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
  * First half of a short-row exact solve.  With G = UᵀU and z_i = U⁻ᵀ y_i,
  * A = Uᵀ (I + Z_uᵀ D Z_u) U, D = diag(|c| − 1) >= 0; by Woodbury the middle
  * factor's inverse is I − Z_uᵀ S N⁻¹ S Z_u with S = D^½ and the n x n
- * N = I + S Z_u Z_uᵀ S (eigenvalues >= 1).  Gathers Z_u (s->zu), S
- * (s->dv + 3k), Z_u Z_uᵀ in float (s->A, lower, stride n) and factors N in
- * double (s->L, upper).  Polls like a long row.
+ * N = I + S Z_u Z_uᵀ S (eigenvalues >= 1).  Points s->zb/s->zi at the z
+ * rows (Z and the row's indices in a batch; for a single row they are
+ * computed into s->zu), sets S (s->dv + 3k), Z_u Z_uᵀ in float (s->A,
+ * lower, stride n) and factors N in double (s->L, upper).  Polls like a
+ * long row.
  */
 static RecoStatus
 RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n)
 {
 	int			k = ctx->k;
 	RecoScratch *s = ctx->s;
-	float	   *Zu = s->zu;
 	float	   *M = s->A;
 	double	   *N = s->L;
-	double	   *sv = s->dv + 3 * k;
+	double	   *sv = s->dv + 2 * k + RecoShortRowMax(k);
 	double		work = 0.0;
 	int64_t		polls = 0;
 	int			i,
-				j,
 				b0;
 
+	s->zb = ctx->Z;
+	s->zi = idx;
 	for (i = 0; i < n; i++)
 	{
 		float		pref;
 		float		conf = RecoConfidence(ctx->alpha, w[i], &pref);
 
 		sv[i] = sqrt((double) (conf - 1.0f));
-		if (ctx->Z != NULL)
-			memcpy(Zu + (size_t) i * k, ctx->Z + (size_t) idx[i] * k, sizeof(float) * k);
-		else
-			RecoZRow(ctx->U, k, ctx->Y + (size_t) idx[i] * k, s->dv, Zu + (size_t) i * k);
+		if (ctx->Z == NULL)
+		{
+			RecoZRow(ctx->kern, ctx->U, k, ctx->Y + (size_t) idx[i] * k, s->dv,
+					 s->zu + (size_t) i * k);
+			s->seq[i] = i;
+			s->zb = s->zu;
+			s->zi = s->seq;
+		}
 	}
+	RecoPrefetchBlock(s->zb, k, s->zi, n < 2 ? n : 2);
 	for (i = 0; i < n; i++)
 	{
+		/* row i + 2 is touched first two rows later: fetch it now */
+		if (i + 2 < n)
+			RecoPrefetchBlock(s->zb, k, s->zi + i + 2, 1);
 		for (b0 = 0; b0 <= i; b0 += RECO_KERNEL_BLOCK)
-			ctx->kern->dot_block(k, Zu + (size_t) b0 * k, RecoKernelIota,
+			ctx->kern->dot_block(k, s->zb, s->zi + b0,
 								 i + 1 - b0 < RECO_KERNEL_BLOCK ? i + 1 - b0 : RECO_KERNEL_BLOCK,
-								 Zu + (size_t) i * k, M + (size_t) i * n + b0);
+								 s->zb + (size_t) s->zi[i] * k, M + (size_t) i * n + b0);
 		work += (double) (i + 1) * k;
 		if (ctx->worker != NULL && work >= RECO_STOP_CHECK_WORK)
 		{
@@ -513,13 +496,13 @@ RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n)
 				return RECO_STATUS_STOPPED;
 		}
 	}
-	for (i = 0; i < n; i++)
-		for (j = 0; j <= i; j++)
-			N[(size_t) j * n + i] = (i == j ? 1.0 : 0.0) +
-				sv[i] * sv[j] * (double) M[(size_t) i * n + j];
-	if (!ctx->kern->chol_factor(n, N))
-		return RecoAllFinite(Zu, n * k) ? RECO_STATUS_NOT_POSITIVE_DEFINITE :
-			RECO_STATUS_NOT_FINITE;
+	if (!ctx->kern->short_factor(n, M, sv, N))
+	{
+		for (i = 0; i < n; i++)
+			if (!RecoAllFinite(s->zb + (size_t) s->zi[i] * k, k))
+				return RECO_STATUS_NOT_FINITE;
+		return RECO_STATUS_NOT_POSITIVE_DEFINITE;
+	}
 	return RECO_STATUS_OK;
 }
 
@@ -533,23 +516,18 @@ RecoShortRowApply(const RecoRowCtx *ctx, int n, double *v)
 	int			k = ctx->k;
 	const RecoScratch *s = ctx->s;
 	const double *N = s->L;
-	const double *sv = s->dv + 3 * k;
+	const double *sv = s->dv + 2 * k + RecoShortRowMax(k);
 	double	   *q = s->dv + 2 * k;
-	int			i,
-				j;
+	int			i;
 
+	ctx->kern->dot_rows(k, n, s->zb, s->zi, v, q);
 	for (i = 0; i < n; i++)
-		q[i] = sv[i] * RecoDotD(s->zu + (size_t) i * k, v, k);
-	RecoCholForwardInline(n, N, q);
-	RecoBackSolveD(n, N, q);
+		q[i] *= sv[i];
+	ctx->kern->forward(n, N, q);
+	ctx->kern->back(n, N, q);
 	for (i = 0; i < n; i++)
-	{
-		const float *z = s->zu + (size_t) i * k;
-		double		c = sv[i] * q[i];
-
-		for (j = 0; j < k; j++)
-			v[j] -= c * z[j];
-	}
+		q[i] *= -sv[i];
+	ctx->kern->axpy_rows(k, n, s->zb, s->zi, q, v);
 }
 
 /*
@@ -563,6 +541,7 @@ RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n,
 {
 	int			k = ctx->k;
 	double	   *v = ctx->s->dv + k;
+	double	   *pref = ctx->s->dv + 2 * k;
 	RecoStatus st;
 	int			i,
 				j;
@@ -570,19 +549,18 @@ RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n,
 	st = RecoShortRowFactor(ctx, idx, w, n);
 	if (st != RECO_STATUS_OK)
 		return st;
-	for (j = 0; j < k; j++)
-		v[j] = 0.0;
 	for (i = 0; i < n; i++)
 	{
-		float		pref;
-		const float *z = ctx->s->zu + (size_t) i * k;
+		float		p;
 
-		(void) RecoConfidence(ctx->alpha, w[i], &pref);
-		for (j = 0; pref > 0 && j < k; j++)
-			v[j] += (double) pref * z[j];
+		(void) RecoConfidence(ctx->alpha, w[i], &p);
+		pref[i] = p;
 	}
+	for (j = 0; j < k; j++)
+		v[j] = 0.0;
+	ctx->kern->axpy_rows(k, n, ctx->s->zb, ctx->s->zi, pref, v);
 	RecoShortRowApply(ctx, n, v);
-	RecoBackSolveD(k, ctx->U, v);
+	ctx->kern->back_t(k, ctx->U + (size_t) k * k, v);
 	for (j = 0; j < k; j++)
 	{
 		x[j] = (float) v[j];
@@ -592,7 +570,65 @@ RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n,
 	return RECO_STATUS_OK;
 }
 
-/* Exact solve of one row: explicit A = G + Σ (|c| − 1) y yᵀ, b = Σ c⁺ y, Cholesky. */
+/*
+ * The explicit system of a row, A = G + Σ (|c| − 1) y yᵀ (lower triangle,
+ * s->A) and b = Σ c⁺ y (s->b): blocks of RECO_SYSTEM_BLOCK entries are
+ * gathered (y to s->gy, (|c| − 1) y to s->gp) and added by the rank-K
+ * kernel.  Polls the stop flag like a long CG row.
+ */
+static RecoStatus
+RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
+				   int64_t n)
+{
+	int			k = ctx->k;
+	RecoScratch *s = ctx->s;
+	float		coef[RECO_KERNEL_BLOCK];
+	double		block_work = (double) RECO_SYSTEM_BLOCK * (0.5 * k * k + 2.0 * k);
+	int64_t		check_every = (int64_t) (RECO_STOP_CHECK_WORK / block_work) + 1;
+	int64_t		b0,
+				nblock = 0;
+
+	memcpy(s->A, ctx->G, sizeof(float) * k * k);
+	memset(s->b, 0, sizeof(float) * k);
+	for (b0 = 0; b0 < n; b0 += RECO_SYSTEM_BLOCK, nblock++)
+	{
+		int			cnt = (int) (n - b0 < RECO_SYSTEM_BLOCK ? n - b0 : RECO_SYSTEM_BLOCK);
+		int			t,
+					t0,
+					j;
+
+		for (t = 0; t < cnt; t++)
+		{
+			const float *y = ctx->Y + (size_t) idx[b0 + t] * k;
+			float	   *gy = s->gy + (size_t) t * k;
+			float	   *gp = s->gp + (size_t) t * k;
+			float		pref;
+			float		d = RecoConfidence(ctx->alpha, w[b0 + t], &pref) - 1.0f;
+
+			memcpy(gy, y, sizeof(float) * k);
+			for (j = 0; j < k; j++)
+				gp[j] = d * y[j];
+		}
+		for (t0 = 0; t0 < cnt; t0 += RECO_KERNEL_BLOCK)
+		{
+			int			c = cnt - t0 < RECO_KERNEL_BLOCK ? cnt - t0 : RECO_KERNEL_BLOCK;
+
+			for (t = 0; t < c; t++)
+				(void) RecoConfidence(ctx->alpha, w[b0 + t0 + t], &coef[t]);
+			ctx->kern->axpy_block(k, s->gy + (size_t) t0 * k, RecoKernelIota, c,
+								  coef, s->b);
+		}
+		ctx->kern->syrk(k, cnt, s->gp, s->gy, k, s->A, k);
+		if (RecoBlockPoll(ctx, nblock, check_every))
+			return RECO_STATUS_STOPPED;
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * Exact solve of one row: a short row by RecoShortRow, any other by the
+ * explicit system and a Cholesky solve in double.
+ */
 static RecoStatus
 RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 				int64_t n, float *x)
@@ -608,10 +644,7 @@ RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 	}
 	if (RecoShortRowEligible(ctx, w, n))
 		return RecoShortRow(ctx, idx, w, (int) n, x);
-	memcpy(s->A, ctx->G, sizeof(float) * k * k);
-	memset(s->b, 0, sizeof(float) * k);
-	st = RecoSparsePass(ctx, ctx->Y, idx, w, n, NULL, s->b,
-						RECO_PASS_CHOLESKY, NULL);
+	st = RecoExplicitSystem(ctx, idx, w, n);
 	if (st != RECO_STATUS_OK)
 		return st;
 	if (!ctx->kern->chol_solve(k, s->A, s->b, s->L, s->z, x))
@@ -698,8 +731,8 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	{
 		if (RecoParallelPoll(worker, false))
 			return RECO_STATUS_STOPPED;
-		RecoZRow(job->U, job->k, job->fixed + (size_t) u * job->k, ctx.s->dv,
-				 job->Z + (size_t) u * job->k);
+		RecoZRow(job->kern, job->U, job->k, job->fixed + (size_t) u * job->k,
+				 ctx.s->dv, job->Z + (size_t) u * job->k);
 	}
 	for (u = chunk->begin; job->kind != RECO_JOB_ZROWS && u < chunk->end; u++)
 	{
@@ -765,7 +798,7 @@ RecoRowCost(RecoJobKind kind, int k, int cg_steps, int64_t n)
 		case RECO_JOB_CG:
 			return (double) n * k * 2.0 * (cg_steps + 1) + kk * (cg_steps + 1) + 16.0 * k;
 		case RECO_JOB_CHOLESKY:
-			if (n < k)			/* the short-row path, when it applies */
+			if (n < RecoShortRowMax(k))	/* the short-row path, when it applies */
 				return (double) n * n * (k * 0.5 + n / 6.0) + 4.0 * n * k + kk;
 			return (double) n * (kk * 0.5 + k) + kk * k / 6.0 + kk;
 		case RECO_JOB_ZROWS:
@@ -894,10 +927,15 @@ static size_t
 RecoScratchSize(int k, int64_t gather_cap)
 {
 	size_t		kk = (size_t) k * k;
+	size_t		sm = (size_t) RecoShortRowMax(k);
+	size_t		mm = sm * sm > kk + 8 * (size_t) k ? sm * sm : kk + 8 * (size_t) k;
 
-	return sizeof(float) * (4 * RecoPad(k) + 2 * RecoPad(kk) +
+	return sizeof(float) * (4 * RecoPad(k) + RecoPad(sm) + RecoPad(mm) +
+							RecoPad(sm * k) +
+							2 * RecoPad((size_t) RECO_SYSTEM_BLOCK * k) +
 							RecoPad((size_t) gather_cap * k)) +
-		sizeof(double) * (2 * RecoPad(kk) + 6 * RecoPad(k));
+		sizeof(double) * (RecoPad(sm * sm > 2 * kk ? sm * sm : 2 * kk) +
+						  2 * RecoPad(k) + RecoPad(2 * (size_t) k + 2 * sm));
 }
 
 /* Allocates one thread's scratch; false on failure. */
@@ -905,7 +943,9 @@ static bool
 RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 {
 	size_t		kp = RecoPad(k);
-	size_t		kkp = RecoPad((size_t) k * k);
+	size_t		kk = (size_t) k * k;
+	size_t		sm = (size_t) RecoShortRowMax(k);
+	size_t		mm = sm * sm > kk + 8 * (size_t) k ? sm * sm : kk + 8 * (size_t) k;
 	char	   *m;
 
 	if (posix_memalign(&s->mem, RECO_CACHE_LINE,
@@ -917,15 +957,21 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	s->gather_cap = gather_cap;
 	m = (char *) s->mem;
 	s->L = (double *) m;
-	m += sizeof(double) * 2 * kkp;
+	m += sizeof(double) * RecoPad(sm * sm > 2 * kk ? sm * sm : 2 * kk);
 	s->z = (double *) m;
 	m += sizeof(double) * 2 * kp;
 	s->dv = (double *) m;
-	m += sizeof(double) * 4 * kp;
+	m += sizeof(double) * RecoPad(2 * (size_t) k + 2 * sm);
 	s->A = (float *) m;
-	m += sizeof(float) * kkp;
+	m += sizeof(float) * RecoPad(mm);
 	s->zu = (float *) m;
-	m += sizeof(float) * kkp;
+	m += sizeof(float) * RecoPad(sm * k);
+	s->seq = (int32_t *) m;
+	m += sizeof(float) * RecoPad(sm);
+	s->gy = (float *) m;
+	m += sizeof(float) * RecoPad((size_t) RECO_SYSTEM_BLOCK * k);
+	s->gp = (float *) m;
+	m += sizeof(float) * RecoPad((size_t) RECO_SYSTEM_BLOCK * k);
 	s->r = (float *) m;
 	m += sizeof(float) * kp;
 	s->p = (float *) m;
@@ -1083,20 +1129,27 @@ RecoGramNew(const float *Y, int64_t n, int k, const RecoHooks *hooks,
 
 /*
  * U with UᵀU = G (G + λI of the exact solves, k x k float, symmetric) in
- * double, by the kernels' factorization: the one routine behind the batch
- * and the single rows.  Returns false (U unspecified) if G is not positive
+ * double, by the kernels' factorization, followed by Uᵀ (row-major lower)
+ * in the next k x k doubles: the one routine behind the batch and the
+ * single rows.  Returns false (U unspecified) if G is not positive
  * definite; then every row takes the explicit-system path.
  */
 static bool
 RecoGramFactor(const RecoKernels *kern, int k, const float *G, double *U)
 {
+	double	   *Ut = U + (size_t) k * k;
 	int			i,
 				l;
 
 	for (i = 0; i < k; i++)
 		for (l = i; l < k; l++)
 			U[(size_t) i * k + l] = G[(size_t) l * k + i];
-	return kern->chol_factor(k, U);
+	if (!kern->chol_factor(k, U))
+		return false;
+	for (i = 0; i < k; i++)
+		for (l = 0; l < k; l++)
+			Ut[(size_t) i * k + l] = l <= i ? U[(size_t) l * k + i] : 0.0;
+	return true;
 }
 
 /* Sets up a side solve or loss job over `rows` from the config. */
@@ -1148,7 +1201,7 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
 
 	*U_out = NULL;
 	*Z_out = NULL;
-	if (posix_memalign(&umem, RECO_CACHE_LINE, sizeof(double) * k * k) != 0)
+	if (posix_memalign(&umem, RECO_CACHE_LINE, sizeof(double) * 2 * k * k) != 0)
 		return RECO_STATUS_OK;
 	if (!RecoGramFactor(RecoKernelsFor(k), k, gmat, (double *) umem) ||
 		posix_memalign(&zmem, RECO_CACHE_LINE,
@@ -1360,7 +1413,7 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
 		return false;
 	er->greg = (float *) mem;
-	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(double) * k * k) != 0)
+	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(double) * 2 * k * k) != 0)
 	{
 		free(er->greg);
 		return false;
@@ -1443,27 +1496,27 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 
 		for (j = 0; j < k; j++)
 			v[j] = target[j];
-		RecoCholForwardInline(k, er.U, v);
+		er.ctx.kern->forward(k, er.U, v);
 		ok = RecoShortRowFactor(&er.ctx, indices, weights, (int) n) == RECO_STATUS_OK;
 		if (ok)
+		{
 			RecoShortRowApply(&er.ctx, (int) n, v);
+			er.ctx.kern->dot_rows(k, (int) n, s->zb, s->zi, v, contrib_out);
+		}
 		for (i = 0; ok && i < n; i++)
 		{
 			float		conf = alpha * weights[i];
-			double		dot = RecoDotD(s->zu + (size_t) i * k, v, k);
 
-			contrib_out[i] = conf > 0 ? conf * dot : 0.0;
+			contrib_out[i] = conf > 0 ? conf * contrib_out[i] : 0.0;
 			ok = isfinite(contrib_out[i]);
 		}
+
 		RecoExactRowFree(&er);
 		return ok;
 	}
 	if (n > 0)
 	{
-		memcpy(s->A, er.greg, sizeof(float) * k * k);
-		memset(s->b, 0, sizeof(float) * k);
-		ok = RecoSparsePass(&er.ctx, fixed, indices, weights, n, NULL, s->b,
-							RECO_PASS_CHOLESKY, NULL) == RECO_STATUS_OK &&
+		ok = RecoExplicitSystem(&er.ctx, indices, weights, n) == RECO_STATUS_OK &&
 			er.ctx.kern->chol_solve(k, s->A, target, s->L, s->z, s->r);
 	}
 	for (i = 0; ok && i < n; i++)
@@ -1510,7 +1563,7 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
 	return per_thread * (size_t) threads +
 		RecoParallelBytes(threads, sizeof(RecoScratch)) +
 		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE +	/* gram */
-		sizeof(double) * (size_t) k * k + RECO_CACHE_LINE +	/* U */
+		sizeof(double) * 2 * (size_t) k * k + RECO_CACHE_LINE +	/* U, Uᵀ */
 		sizeof(float) * (size_t) (n_fixed > 0 ? n_fixed : 1) * k + RECO_CACHE_LINE +	/* Z */
 		(sizeof(RecoChunk) + 3 * sizeof(double)) *
 		(size_t) (2 * RECO_MAX_CHUNKS + 2);

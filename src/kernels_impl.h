@@ -48,38 +48,86 @@ RecoDot8(const float *restrict a, const float *restrict b, int k)
 		((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+/* Rows of U factored together before they update the rest of the matrix. */
+#define RECO_CHOL_PANEL 4
+
 /*
  * Factors in place the n x n symmetric matrix whose upper triangle U holds
- * (row-major) as UᵀU, right-looking, so every inner loop runs over
- * contiguous memory without a dependency chain (it vectorizes); false if it
- * is not positive definite (or not finite).
+ * (row-major) as UᵀU, right-looking in panels of RECO_CHOL_PANEL rows: a
+ * panel is factored row by row, then every later row takes the panel's
+ * four updates in one sweep (one load and store of the row per four
+ * multiply-adds, over contiguous memory).  False if the matrix is not
+ * positive definite (or not finite).
  */
 RECO_INLINE bool
 RecoCholFactorInline(int n, double *U)
 {
 	int			i,
 				j,
+				j0,
 				l;
 
-	for (j = 0; j < n; j++)
+	for (j0 = 0; j0 < n; j0 += RECO_CHOL_PANEL)
 	{
-		double	   *restrict Uj = U + (size_t) j * n;
-		double		d = Uj[j];
+		int			jend = j0 + RECO_CHOL_PANEL < n ? j0 + RECO_CHOL_PANEL : n;
 
-		if (!(d > 0.0) || !isfinite(d))
-			return false;
-		d = sqrt(d);
-		Uj[j] = d;
-		for (l = j + 1; l < n; l++)
-			Uj[l] /= d;
-		/* trailing update: A[i][l] -= U[j][i] U[j][l] for j < i <= l */
-		for (i = j + 1; i < n; i++)
+		for (j = j0; j < jend; j++)
+		{
+			double	   *restrict Uj = U + (size_t) j * n;
+			double		d = Uj[j];
+
+			if (!(d > 0.0) || !isfinite(d))
+				return false;
+			d = sqrt(d);
+			Uj[j] = d;
+			for (l = j + 1; l < n; l++)
+				Uj[l] /= d;
+			/* the panel's later rows: A[i][l] -= U[j][i] U[j][l] */
+			for (i = j + 1; i < jend; i++)
+			{
+				double	   *restrict Ui = U + (size_t) i * n;
+				double		u = Uj[i];
+
+				for (l = i; l < n; l++)
+					Ui[l] -= u * Uj[l];
+			}
+		}
+		/* every later row takes the whole panel's updates at once */
+		for (i = jend; i < n; i++)
 		{
 			double	   *restrict Ui = U + (size_t) i * n;
-			double		u = Uj[i];
 
-			for (l = i; l < n; l++)
-				Ui[l] -= u * Uj[l];
+			if (jend - j0 == RECO_CHOL_PANEL)
+			{
+				const double *restrict U0 = U + (size_t) j0 * n;
+				const double *restrict U1 = U0 + n;
+				const double *restrict U2 = U1 + n;
+				const double *restrict U3 = U2 + n;
+				double		u0 = U0[i],
+							u1 = U1[i],
+							u2 = U2[i],
+							u3 = U3[i];
+
+				for (l = i; l < n; l++)
+				{
+					double		a = Ui[l];
+
+					a -= u0 * U0[l];
+					a -= u1 * U1[l];
+					a -= u2 * U2[l];
+					a -= u3 * U3[l];
+					Ui[l] = a;
+				}
+			}
+			else
+				for (j = j0; j < jend; j++)
+				{
+					const double *restrict Uj = U + (size_t) j * n;
+					double		u = Uj[i];
+
+					for (l = i; l < n; l++)
+						Ui[l] -= u * Uj[l];
+				}
 		}
 	}
 	return true;
@@ -101,6 +149,107 @@ RecoCholForwardInline(int n, const double *U, double *z)
 		for (i = j + 1; i < n; i++)
 			z[i] -= Uj[i] * zj;
 	}
+}
+
+/* Solves U x = z in place (U: n x n upper, row-major), row by row over contiguous rows. */
+RECO_INLINE void
+RecoCholBackInline(int n, const double *U, double *z)
+{
+	int			i,
+				j,
+				l;
+
+	for (i = n - 1; i >= 0; i--)
+	{
+		const double *restrict Ui = U + (size_t) i * n;
+		double		acc[4] = {0, 0, 0, 0};
+
+		for (j = i + 1; j + 4 <= n; j += 4)
+			for (l = 0; l < 4; l++)
+				acc[l] += Ui[j + l] * z[j + l];
+		for (l = 0; j < n; j++, l++)
+			acc[l] += Ui[j] * z[j];
+		z[i] = (z[i] - ((acc[0] + acc[1]) + (acc[2] + acc[3]))) / Ui[i];
+	}
+}
+
+/*
+ * Solves Lᵀ z = z in place (L = Uᵀ: n x n lower, row-major) a row of L at a
+ * time: the updates of one step are independent (no dependency chain).
+ */
+RECO_INLINE void
+RecoCholBackTInline(int n, const double *L, double *z)
+{
+	int			i,
+				j;
+
+	for (i = n - 1; i >= 0; i--)
+	{
+		const double *restrict Li = L + (size_t) i * n;
+		double		zi = z[i] / Li[i];
+
+		z[i] = zi;
+		for (j = 0; j < i; j++)
+			z[j] -= Li[j] * zi;
+	}
+}
+
+/* out[i] = Z[idx[i]] · v in double (4 partial sums) for i < n (rows of stride k). */
+RECO_INLINE void
+RecoDotRowsInline(int k, int n, const float *Z, const int32_t *idx,
+				  const double *v, double *out)
+{
+	int			i,
+				j,
+				l;
+
+	for (i = 0; i < n; i++)
+	{
+		const float *restrict z = Z + (size_t) idx[i] * k;
+		double		acc[4] = {0, 0, 0, 0};
+
+		for (j = 0; j + 4 <= k; j += 4)
+			for (l = 0; l < 4; l++)
+				acc[l] += z[j + l] * v[j + l];
+		for (l = 0; j < k; j++, l++)
+			acc[l] += z[j] * v[j];
+		out[i] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+	}
+}
+
+/* v += Σ_i coef[i] Z[idx[i]] in double, i in order (rows of stride k). */
+RECO_INLINE void
+RecoAxpyRowsInline(int k, int n, const float *Z, const int32_t *idx,
+				   const double *coef, double *restrict v)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < n; i++)
+	{
+		const float *restrict z = Z + (size_t) idx[i] * k;
+		double		c = coef[i];
+
+		for (j = 0; j < k; j++)
+			v[j] += c * z[j];
+	}
+}
+
+/*
+ * N = I + S M S (n x n, upper, row-major; M: float lower triangle of stride
+ * n, S = diag(sv)) factored in place as UᵀU; false if that fails.
+ */
+RECO_INLINE bool
+RecoShortFactorInline(int n, const float *M, const double *sv, double *N)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j <= i; j++)
+			N[(size_t) j * n + i] = (i == j ? 1.0 : 0.0) +
+				sv[i] * sv[j] * (double) M[(size_t) i * n + j];
+	return RecoCholFactorInline(n, N);
 }
 
 /*

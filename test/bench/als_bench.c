@@ -172,6 +172,16 @@ bench_now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU seconds of the whole process (every thread). */
+static double
+bench_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* Exits with a message if p is NULL. */
 static void *
 bench_check(void *p)
@@ -460,15 +470,16 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	if (final && solver == RECO_SOLVER_CG)
 	{
 		RecoAlsConfig exact = cfg;
-		double		t0 = bench_now(),
+		double		c0 = bench_cpu(),
+					t0 = bench_now(),
 					tf;
 		RecoStatus st;
 
 		exact.solver = RECO_SOLVER_CHOLESKY;
 		st = RecoAlsSolveSide(&csr->sp, Y, X, &exact, &hooks);
 		tf = bench_now() - t0;
-		printf("final    k=%-4d threads=%d  exact user pass %.3f s (%s) = %.2f CG iterations\n",
-			   k, threads, tf, RecoStatusString(st), tf / med);
+		printf("final    k=%-4d threads=%d  exact user pass %.3f s (%s) = %.2f CG iterations  (cpu %.3f s)\n",
+			   k, threads, tf, RecoStatusString(st), tf / med, bench_cpu() - c0);
 	}
 	if (loss)
 	{
