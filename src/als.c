@@ -36,6 +36,18 @@
  * matrix and the factor matrices; tasks write only their own rows of the
  * solved side and their own chunk's loss partials.
  *
+ * Exact solves.  The Cholesky solver (and so the exact user pass that ends
+ * every training, fold-in and explain) factors G = YᵀY + λI = UᵀU once per
+ * call and computes every z = U⁻ᵀ y of the fixed side once (runner tasks).
+ * A row with n < k entries, all of confidence >= 1, is then solved by
+ * Woodbury on the n x n matrix I + S Z_u Z_uᵀ S (RecoShortRow: about
+ * n²k/2 + n³/6 multiply-adds); any other row builds its explicit k x k
+ * system with the rank-K kernel and solves it by Cholesky in double
+ * (nk²/2 + k³/6).  The choice depends only on the row and k, and a single
+ * row (RecoAlsSolveRowExact, RecoAlsExplainRow) runs the same routine with
+ * the same U and z rows, so a trained user equals the fold-in of its rows
+ * bit for bit.
+ *
  * Inner loops.  A CG step touches every item vector of the row twice (a dot
  * product, then an axpy); they are done a block of RECO_KERNEL_BLOCK items
  * at a time (dots, then one multi-axpy while the block is still in L1),
