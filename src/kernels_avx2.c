@@ -169,13 +169,13 @@ RecoAvx2AxpyRowsInline(int k, const float *Y, const int32_t *idx, int cnt,
 
 /*
  * One tile of the rank-K update: rows 0 .. R-1 of C, W x 8 columns, held in
- * registers while t runs over K (R <= 4, W <= 2, constants in every call).
+ * registers while t runs over K (R <= 6, W <= 2, constants in every call).
  */
 RECO_AVX2 RECO_INLINE void
 RecoAvx2SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
 				 float *C, int ldc)
 {
-	__m256		acc[4][2];
+	__m256		acc[6][2];
 	int			r,
 				t;
 
@@ -208,6 +208,9 @@ RecoAvx2SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
 	}
 }
 
+/* Rows of C in one register tile of the rank-K update (12 accumulators of 16 registers). */
+#define RECO_AVX2_SYRK_ROWS 6
+
 /* One syrk tile shape: R rows x W·8 columns. */
 typedef void (*RecoAvx2SyrkTileFn) (int K, const float *P, const float *Q,
 									int ld, float *C, int ldc);
@@ -225,22 +228,29 @@ RECO_AVX2_SYRK_TILE(1, 1)
 RECO_AVX2_SYRK_TILE(2, 1)
 RECO_AVX2_SYRK_TILE(3, 1)
 RECO_AVX2_SYRK_TILE(4, 1)
+RECO_AVX2_SYRK_TILE(5, 1)
+RECO_AVX2_SYRK_TILE(6, 1)
 RECO_AVX2_SYRK_TILE(1, 2)
 RECO_AVX2_SYRK_TILE(2, 2)
 RECO_AVX2_SYRK_TILE(3, 2)
 RECO_AVX2_SYRK_TILE(4, 2)
+RECO_AVX2_SYRK_TILE(5, 2)
+RECO_AVX2_SYRK_TILE(6, 2)
 
 /* The tile for R rows (index R − 1) and W·8 columns (index W − 1). */
-static const RecoAvx2SyrkTileFn RecoAvx2SyrkTiles[4][2] = {
+static const RecoAvx2SyrkTileFn RecoAvx2SyrkTiles[RECO_AVX2_SYRK_ROWS][2] = {
 	{RecoAvx2SyrkTile1x1, RecoAvx2SyrkTile1x2},
 	{RecoAvx2SyrkTile2x1, RecoAvx2SyrkTile2x2},
 	{RecoAvx2SyrkTile3x1, RecoAvx2SyrkTile3x2},
-	{RecoAvx2SyrkTile4x1, RecoAvx2SyrkTile4x2}
+	{RecoAvx2SyrkTile4x1, RecoAvx2SyrkTile4x2},
+	{RecoAvx2SyrkTile5x1, RecoAvx2SyrkTile5x2},
+	{RecoAvx2SyrkTile6x1, RecoAvx2SyrkTile6x2}
 };
 
 /*
- * Lower-triangle rank-K update, tiles of 4 rows x 16 columns up to the
- * diagonal: every entry is one FMA chain over t, whatever its tile.
+ * Lower-triangle rank-K update, tiles of RECO_AVX2_SYRK_ROWS rows x 16
+ * columns up to the diagonal: every entry is one FMA chain over t, whatever
+ * its tile.
  */
 RECO_AVX2 static void
 RecoAvx2Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
@@ -249,9 +259,9 @@ RecoAvx2Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
 	int			a0,
 				b0;
 
-	for (a0 = 0; a0 < m; a0 += 4)
+	for (a0 = 0; a0 < m; a0 += RECO_AVX2_SYRK_ROWS)
 	{
-		int			R = m - a0 < 4 ? m - a0 : 4;
+		int			R = m - a0 < RECO_AVX2_SYRK_ROWS ? m - a0 : RECO_AVX2_SYRK_ROWS;
 		int			end = (a0 + R + 7) & ~7;	/* columns to cover */
 
 		for (b0 = 0; b0 < end; b0 += 16)

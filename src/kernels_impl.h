@@ -49,15 +49,17 @@ RecoDot8(const float *restrict a, const float *restrict b, int k)
 }
 
 /* Rows of U factored together before they update the rest of the matrix. */
-#define RECO_CHOL_PANEL 4
+#define RECO_CHOL_PANEL 8
 
 /*
  * Factors in place the n x n symmetric matrix whose upper triangle U holds
  * (row-major) as UᵀU, right-looking in panels of RECO_CHOL_PANEL rows: a
  * panel is factored row by row, then every later row takes the panel's
- * four updates in one sweep (one load and store of the row per four
- * multiply-adds, over contiguous memory).  False if the matrix is not
- * positive definite (or not finite).
+ * updates in one sweep (one load and store of the row per eight
+ * multiply-adds, over contiguous memory).  Each entry gets the same
+ * multiply-adds in the same order as unblocked, so the panel size does not
+ * change the result.  False if the matrix is not positive definite (or not
+ * finite).
  */
 RECO_INLINE bool
 RecoCholFactorInline(int n, double *U)
@@ -103,10 +105,18 @@ RecoCholFactorInline(int n, double *U)
 				const double *restrict U1 = U0 + n;
 				const double *restrict U2 = U1 + n;
 				const double *restrict U3 = U2 + n;
+				const double *restrict U4 = U3 + n;
+				const double *restrict U5 = U4 + n;
+				const double *restrict U6 = U5 + n;
+				const double *restrict U7 = U6 + n;
 				double		u0 = U0[i],
 							u1 = U1[i],
 							u2 = U2[i],
-							u3 = U3[i];
+							u3 = U3[i],
+							u4 = U4[i],
+							u5 = U5[i],
+							u6 = U6[i],
+							u7 = U7[i];
 
 				for (l = i; l < n; l++)
 				{
@@ -116,6 +126,10 @@ RecoCholFactorInline(int n, double *U)
 					a -= u1 * U1[l];
 					a -= u2 * U2[l];
 					a -= u3 * U3[l];
+					a -= u4 * U4[l];
+					a -= u5 * U5[l];
+					a -= u6 * U6[l];
+					a -= u7 * U7[l];
 					Ui[l] = a;
 				}
 			}
@@ -217,15 +231,40 @@ RecoDotRowsInline(int k, int n, const float *Z, const int32_t *idx,
 	}
 }
 
-/* v += Σ_i coef[i] Z[idx[i]] in double, i in order (rows of stride k). */
+/*
+ * v += Σ_i coef[i] Z[idx[i]] in double, i in order (rows of stride k), four
+ * rows per sweep over v (the same multiply-adds in the same order).
+ */
 RECO_INLINE void
 RecoAxpyRowsInline(int k, int n, const float *Z, const int32_t *idx,
 				   const double *coef, double *restrict v)
 {
-	int			i,
+	int			i = 0,
 				j;
 
-	for (i = 0; i < n; i++)
+	for (; i + 4 <= n; i += 4)
+	{
+		const float *restrict z0 = Z + (size_t) idx[i] * k;
+		const float *restrict z1 = Z + (size_t) idx[i + 1] * k;
+		const float *restrict z2 = Z + (size_t) idx[i + 2] * k;
+		const float *restrict z3 = Z + (size_t) idx[i + 3] * k;
+		double		c0 = coef[i],
+					c1 = coef[i + 1],
+					c2 = coef[i + 2],
+					c3 = coef[i + 3];
+
+		for (j = 0; j < k; j++)
+		{
+			double		a = v[j];
+
+			a += c0 * z0[j];
+			a += c1 * z1[j];
+			a += c2 * z2[j];
+			a += c3 * z3[j];
+			v[j] = a;
+		}
+	}
+	for (; i < n; i++)
 	{
 		const float *restrict z = Z + (size_t) idx[i] * k;
 		double		c = coef[i];
