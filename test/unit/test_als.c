@@ -918,6 +918,137 @@ test_short_rows_batch(int k)
 	free_problem(&p);
 }
 
+/*
+ * The exact pass's kernels against scalar double references, on the table
+ * for each k (AVX2 for multiples of 8 where available, portable for 12 and
+ * 13): the rank-K update for K = 0, 1, 37 and 300 (all lower entries), the
+ * Cholesky factorization (UᵀU = A) and the forward / back substitutions.
+ */
+static void
+test_exact_kernels(void)
+{
+	int			ks[6] = {1, 8, 12, 13, 64, 1024};
+	int			Ks[4] = {0, 1, 37, 300};
+	double		worst_syrk = 0,
+				worst_chol = 0,
+				worst_tri = 0;
+	int			c;
+
+	for (c = 0; c < 6; c++)
+	{
+		int			k = ks[c],
+					ld = (k + 7) & ~7,
+					kc,
+					a,
+					b,
+					t;
+		const RecoKernels *kern = RecoKernelsFor(k);
+		float	   *P = malloc(sizeof(float) * 300 * ld),
+				   *Q = malloc(sizeof(float) * 300 * ld),
+				   *C = malloc(sizeof(float) * ld * ld);
+		double	   *R = malloc(sizeof(double) * k * k),
+				   *U = malloc(sizeof(double) * k * k),
+				   *Ut = malloc(sizeof(double) * k * k),
+				   *z = malloc(sizeof(double) * k),
+				   *y = malloc(sizeof(double) * k),
+				   *w = malloc(sizeof(double) * k);
+
+		for (t = 0; t < 300 * ld; t++)
+		{
+			P[t] = (float) (rnd_uniform() - 0.5);
+			Q[t] = (float) (rnd_uniform() - 0.5);
+		}
+		for (kc = 0; kc < 4; kc++)
+		{
+			int			K = k == 1024 && Ks[kc] == 300 ? 40 : Ks[kc];
+
+			for (a = 0; a < ld * ld; a++)
+				C[a] = 0.25f;
+			kern->syrk(k, K, P, Q, ld, C, ld);
+			for (a = 0; a < k; a++)
+				for (b = 0; b <= a; b++)
+				{
+					double		r = 0.25,
+								scale = 0.25;
+
+					for (t = 0; t < K; t++)
+					{
+						r += (double) P[t * ld + a] * Q[t * ld + b];
+						scale += fabs((double) P[t * ld + a] * Q[t * ld + b]);
+					}
+					if (fabs(C[a * ld + b] - r) / scale > worst_syrk)
+						worst_syrk = fabs(C[a * ld + b] - r) / scale;
+				}
+		}
+		/* A = I + PᵀP (k x k, symmetric positive definite) */
+		for (a = 0; a < k; a++)
+			for (b = 0; b < k; b++)
+			{
+				double		r = a == b ? 1.0 : 0.0;
+
+				for (t = 0; t < 40; t++)
+					r += (double) P[t * ld + a] * P[t * ld + b];
+				R[a * k + b] = r;
+				U[a * k + b] = r;
+			}
+		if (!kern->chol_factor(k, U))
+			worst_chol = 1;
+		for (a = 0; a < k && worst_chol < 1; a++)
+			for (b = a; b < k; b++)
+			{
+				double		r = 0;
+
+				for (t = 0; t <= a; t++)
+					r += U[t * k + a] * U[t * k + b];
+				if (fabs(r - R[a * k + b]) > worst_chol)
+					worst_chol = fabs(r - R[a * k + b]);
+			}
+		/* forward then back (both forms) solve A z = y */
+		for (a = 0; a < k; a++)
+		{
+			y[a] = rnd_uniform() - 0.5;
+			z[a] = w[a] = y[a];
+			for (b = 0; b < k; b++)
+				Ut[a * k + b] = b <= a ? U[b * k + a] : 0.0;
+		}
+		kern->forward(k, U, z);
+		kern->forward(k, U, w);
+		kern->back(k, U, z);
+		kern->back_t(k, Ut, w);
+		for (a = 0; a < k; a++)
+		{
+			double		rz = -y[a],
+						rw = -y[a];
+
+			for (b = 0; b < k; b++)
+			{
+				rz += R[a * k + b] * z[b];
+				rw += R[a * k + b] * w[b];
+			}
+			if (fabs(rz) > worst_tri)
+				worst_tri = fabs(rz);
+			if (fabs(rw) > worst_tri)
+				worst_tri = fabs(rw);
+		}
+		free(P);
+		free(Q);
+		free(C);
+		free(R);
+		free(U);
+		free(Ut);
+		free(z);
+		free(y);
+		free(w);
+	}
+	ok(worst_syrk < 1e-6,
+	   "kernels: rank-K update equals a double sum (k 1, 8, 12, 13, 64, 1024; K 0, 1, 37, 300)");
+	ok(worst_chol < 1e-9 && worst_tri < 1e-9,
+	   "kernels: Cholesky factor, forward and both back substitutions solve A z = y in double");
+	diag("worst rank-K error (relative)", worst_syrk);
+	diag("worst |UᵀU - A|", worst_chol);
+	diag("worst |A z - y|", worst_tri);
+}
+
 /* Negative feedback lowers an item's score compared to positive and to none. */
 static void
 test_negative(void)
@@ -1147,7 +1278,7 @@ test_not_finite(void)
 int
 main(void)
 {
-	printf("1..52\n");
+	printf("1..54\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -1169,6 +1300,7 @@ main(void)
 	test_exact_vs_reference(64, 500, "k=64");	/* 2 */
 	test_exact_vs_reference(1024, 1400, "k=1024");	/* 2 */
 	test_short_rows_batch(24);	/* 2 */
-	/* total 52 */
-	return tap_exit_status(52);
+	test_exact_kernels();		/* 2 */
+	/* total 54 */
+	return tap_exit_status(54);
 }
