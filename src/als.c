@@ -36,6 +36,18 @@
  * matrix and the factor matrices; tasks write only their own rows of the
  * solved side and their own chunk's loss partials.
  *
+ * Exact solves.  The Cholesky solver (and so the exact user pass that ends
+ * every training, fold-in and explain) factors G = YᵀY + λI = UᵀU once per
+ * call and computes every z = U⁻ᵀ y of the fixed side once (runner tasks).
+ * A row with n < k entries, all of confidence >= 1, is then solved by
+ * Woodbury on the n x n matrix I + S Z_u Z_uᵀ S (RecoShortRow: about
+ * n²k/2 + n³/6 multiply-adds); any other row builds its explicit k x k
+ * system with the rank-K kernel and solves it by Cholesky in double
+ * (nk²/2 + k³/6).  The choice depends only on the row and k, and a single
+ * row (RecoAlsSolveRowExact, RecoAlsExplainRow) runs the same routine with
+ * the same U and z rows, so a trained user equals the fold-in of its rows
+ * bit for bit.
+ *
  * Inner loops.  A CG step touches every item vector of the row twice (a dot
  * product, then an axpy); they are done a block of RECO_KERNEL_BLOCK items
  * at a time (dots, then one multi-axpy while the block is still in L1),
@@ -65,6 +77,8 @@
 #define RECO_GATHER_BYTES (4 * 1024 * 1024)
 /* ... if they exceed this many bytes (smaller rows stay in L1 between passes). */
 #define RECO_GATHER_MIN_BYTES (32 * 1024)
+/* The explicit system of a long row is built from blocks of this many gathered entries. */
+#define RECO_SYSTEM_BLOCK 128
 /* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms). */
 #define RECO_CHUNK_COST 4.0e6
 /* Upper bound on the number of chunks of one call. */
@@ -94,7 +108,8 @@ typedef enum RecoJobKind
 {
 	RECO_JOB_CG,
 	RECO_JOB_CHOLESKY,
-	RECO_JOB_LOSS
+	RECO_JOB_LOSS,
+	RECO_JOB_ZROWS				/* Z = Y U⁻¹ of the exact pass, row by row */
 } RecoJobKind;
 
 /* A run of consecutive rows: one task of the runner. */
@@ -117,6 +132,8 @@ typedef struct RecoJob
 	const float *fixed;			/* n_cols x k */
 	float	   *solve;			/* n_rows x k (read-only for the loss) */
 	const float *gmat;			/* YᵀY + λI (solves) or YᵀY (loss) */
+	const double *U;			/* Cholesky: U (UᵀU = YᵀY + λI), then Uᵀ; or NULL */
+	float	   *Z;				/* Cholesky: n_cols x k rows U⁻ᵀ y, or NULL */
 	const RecoKernels *kern;
 	int			k;
 	float		alpha;
@@ -134,10 +151,17 @@ typedef struct RecoScratch
 	float	   *r;				/* k: CG residual / loss Gx */
 	float	   *p;				/* k: CG direction */
 	float	   *Ap;				/* k: CG A·p */
-	float	   *A;				/* k x k: Cholesky system */
+	float	   *A;				/* k x (k + 8): explicit system, or a short row's Z_u Z_uᵀ */
 	float	   *b;				/* k: Cholesky right-hand side */
 	double	   *L;				/* k x k: Cholesky factor */
 	double	   *z;				/* k: triangular-solve work */
+	float	   *zu;				/* k x k: a single short row's z rows */
+	int32_t    *seq;			/* k: 0, 1, 2, ... (the rows of zu) */
+	const float *zb;			/* a short row's z rows are zb[zi[i]]: Z and */
+	const int32_t *zi;			/* the row's indices, or zu and seq */
+	float	   *gy;				/* RECO_SYSTEM_BLOCK x k: gathered y */
+	float	   *gp;				/* RECO_SYSTEM_BLOCK x k: gathered (|c| − 1) y */
+	double	   *dv;				/* 4 x k: an exact short row's vectors */
 	float	   *gather;			/* gather_cap x k: a CG row's item vectors */
 	int64_t		gather_cap;		/* entries gather holds (0: none) */
 	void	   *mem;			/* the single allocation behind them */
@@ -155,6 +179,8 @@ typedef struct RecoRowCtx
 	int			k;
 	const float *G;
 	const float *Y;
+	const double *U;			/* U (UᵀU = G), then Uᵀ (exact solves); or NULL */
+	const float *Z;				/* rows U⁻ᵀ y of Y, or NULL: computed per row */
 	float		alpha;
 	int			cg_steps;
 	RecoScratch *s;
@@ -164,8 +190,7 @@ typedef struct RecoRowCtx
 typedef enum RecoPassMode
 {
 	RECO_PASS_RESIDUAL,			/* coef = c⁺ − (|c| − 1)(y·v) */
-	RECO_PASS_AP,				/* coef = (|c| − 1)(y·v) */
-	RECO_PASS_CHOLESKY			/* b += c⁺ y, A += (|c| − 1) y yᵀ */
+	RECO_PASS_AP				/* coef = (|c| − 1)(y·v) */
 } RecoPassMode;
 
 /*
@@ -203,6 +228,20 @@ RecoPrefetchBlock(const float *Y, int k, const int32_t *idx, int cnt)
 }
 
 /*
+ * Inside a long row, after block number nblock: polls the stop flag every
+ * check_every blocks (and the hook at every RECO_HOOK_CHECK_EVERY-th of
+ * those, on the calling thread); true if the row must stop.
+ */
+static bool
+RecoBlockPoll(RecoRowCtx *ctx, int64_t nblock, int64_t check_every)
+{
+	return ctx->worker != NULL && nblock % check_every == check_every - 1 &&
+		RecoParallelPoll(ctx->worker,
+						 (nblock / check_every) % RECO_HOOK_CHECK_EVERY ==
+						 RECO_HOOK_CHECK_EVERY - 1);
+}
+
+/*
  * One pass over n entries of a row, a block at a time.  Item vectors are
  * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; if copy is set, they are
  * also copied there contiguously.  Returns RECO_STATUS_STOPPED if the job was
@@ -218,7 +257,6 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 	float		alpha = ctx->alpha;
 	float		s[RECO_KERNEL_BLOCK];
 	float		coef[RECO_KERNEL_BLOCK];
-	float		coef2[RECO_KERNEL_BLOCK];
 	int64_t		b0;
 	int64_t		nblock = 0;
 
@@ -228,8 +266,7 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 	 * rows longer than that buffer prefetching measured no faster.
 	 */
 	bool		prefetch = idx != NULL && mode != RECO_PASS_AP;
-	double		block_work = (double) RECO_KERNEL_BLOCK *
-		(mode == RECO_PASS_CHOLESKY ? 0.5 * k * k + k : 2.0 * k);
+	double		block_work = (double) RECO_KERNEL_BLOCK * 2.0 * k;
 	int64_t		check_every = (int64_t) (RECO_STOP_CHECK_WORK / block_work) + 1;
 
 	for (b0 = 0; b0 < n; b0 += RECO_KERNEL_BLOCK, nblock++)
@@ -246,41 +283,22 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			RecoPrefetchBlock(Y, k, idx + b0 + RECO_KERNEL_BLOCK,
 							  (int) (rest < RECO_KERNEL_BLOCK ? rest : RECO_KERNEL_BLOCK));
 		}
-		if (mode == RECO_PASS_CHOLESKY)
+		kern->dot_block(k, Yb, ib, cnt, v, s);
+		for (t = 0; t < cnt; t++)
 		{
-			for (t = 0; t < cnt; t++)
-			{
-				float		pref;
-				float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
+			float		pref;
+			float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
 
-				coef[t] = pref;
-				coef2[t] = conf - 1.0f;
-			}
-			kern->axpy_block(k, Yb, ib, cnt, coef, out);
-			kern->rank_block(k, Yb, ib, cnt, coef2, ctx->s->A);
+			if (mode == RECO_PASS_RESIDUAL)
+				coef[t] = pref - (conf - 1.0f) * s[t];
+			else
+				coef[t] = (conf - 1.0f) * s[t];
 		}
-		else
-		{
-			kern->dot_block(k, Yb, ib, cnt, v, s);
-			for (t = 0; t < cnt; t++)
-			{
-				float		pref;
-				float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
-
-				if (mode == RECO_PASS_RESIDUAL)
-					coef[t] = pref - (conf - 1.0f) * s[t];
-				else
-					coef[t] = (conf - 1.0f) * s[t];
-			}
-			kern->axpy_block(k, Yb, ib, cnt, coef, out);
-		}
+		kern->axpy_block(k, Yb, ib, cnt, coef, out);
 		for (t = 0; copy != NULL && t < cnt; t++)
 			memcpy(copy + (size_t) (b0 + t) * k, Yb + (size_t) ib[t] * k,
 				   sizeof(float) * k);
-		if (ctx->worker != NULL && nblock % check_every == check_every - 1 &&
-			RecoParallelPoll(ctx->worker,
-							 (nblock / check_every) % RECO_HOOK_CHECK_EVERY ==
-							 RECO_HOOK_CHECK_EVERY - 1))
+		if (RecoBlockPoll(ctx, nblock, check_every))
 			return RECO_STATUS_STOPPED;
 	}
 	return RECO_STATUS_OK;
@@ -381,7 +399,248 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	return RecoAllFinite(x, k) ? RECO_STATUS_OK : RECO_STATUS_NOT_FINITE;
 }
 
-/* Exact solve of one row: explicit A = G + Σ (|c| − 1) y yᵀ, b = Σ c⁺ y, Cholesky. */
+/*
+ * z = U⁻ᵀ y (UᵀU = G) for one item vector, in double in t (k), rounded to
+ * float: the one routine behind every row of Z, batch or single row.
+ */
+static void
+RecoZRow(const RecoKernels *kern, const double *U, int k, const float *y,
+		 double *t, float *z)
+{
+	int			j;
+
+	for (j = 0; j < k; j++)
+		t[j] = y[j];
+	kern->forward(k, U, t);
+	for (j = 0; j < k; j++)
+		z[j] = (float) t[j];
+}
+
+/*
+ * Rows shorter than this take the short-row exact path (when it applies):
+ * k, where the two paths' multiply-adds meet (of 0.5k, k, 1.5k and 2k it
+ * measured fastest at k 64 and 128).
+ */
+static int
+RecoShortRowMax(int k)
+{
+	return k;
+}
+
+/*
+ * True if the row takes the short-row exact path: fewer entries than k, G
+ * factored, and every |c| − 1 >= 0 (then A − G is positive semidefinite).
+ * Depends only on the row and k, so a batch and a single row agree.
+ */
+static bool
+RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
+{
+	int64_t		i;
+
+	if (ctx->U == NULL || n < 1 || n >= RecoShortRowMax(ctx->k))
+		return false;
+	for (i = 0; i < n; i++)
+	{
+		float		pref;
+
+		if (!(RecoConfidence(ctx->alpha, w[i], &pref) - 1.0f >= 0.0f))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * First half of a short-row exact solve.  With G = UᵀU and z_i = U⁻ᵀ y_i,
+ * A = Uᵀ (I + Z_uᵀ D Z_u) U, D = diag(|c| − 1) >= 0; by Woodbury the middle
+ * factor's inverse is I − Z_uᵀ S N⁻¹ S Z_u with S = D^½ and the n x n
+ * N = I + S Z_u Z_uᵀ S (eigenvalues >= 1).  Points s->zb/s->zi at the z
+ * rows (Z and the row's indices in a batch; for a single row they are
+ * computed into s->zu), sets S (s->dv + 3k), Z_u Z_uᵀ in float (s->A,
+ * lower, stride n) and factors N in double (s->L, upper).  Polls like a
+ * long row.
+ */
+static RecoStatus
+RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n)
+{
+	int			k = ctx->k;
+	RecoScratch *s = ctx->s;
+	float	   *M = s->A;
+	double	   *N = s->L;
+	double	   *sv = s->dv + 2 * k + RecoShortRowMax(k);
+	double		work = 0.0;
+	int64_t		polls = 0;
+	int			i,
+				b0;
+
+	s->zb = ctx->Z;
+	s->zi = idx;
+	for (i = 0; i < n; i++)
+	{
+		float		pref;
+		float		conf = RecoConfidence(ctx->alpha, w[i], &pref);
+
+		sv[i] = sqrt((double) (conf - 1.0f));
+		if (ctx->Z == NULL)
+		{
+			RecoZRow(ctx->kern, ctx->U, k, ctx->Y + (size_t) idx[i] * k, s->dv,
+					 s->zu + (size_t) i * k);
+			s->seq[i] = i;
+			s->zb = s->zu;
+			s->zi = s->seq;
+		}
+	}
+	RecoPrefetchBlock(s->zb, k, s->zi, n < 2 ? n : 2);
+	for (i = 0; i < n; i++)
+	{
+		/* row i + 2 is touched first two rows later: fetch it now */
+		if (i + 2 < n)
+			RecoPrefetchBlock(s->zb, k, s->zi + i + 2, 1);
+		for (b0 = 0; b0 <= i; b0 += RECO_KERNEL_BLOCK)
+			ctx->kern->dot_block(k, s->zb, s->zi + b0,
+								 i + 1 - b0 < RECO_KERNEL_BLOCK ? i + 1 - b0 : RECO_KERNEL_BLOCK,
+								 s->zb + (size_t) s->zi[i] * k, M + (size_t) i * n + b0);
+		work += (double) (i + 1) * k;
+		if (ctx->worker != NULL && work >= RECO_STOP_CHECK_WORK)
+		{
+			work = 0.0;
+			polls++;
+			if (RecoParallelPoll(ctx->worker, polls % RECO_HOOK_CHECK_EVERY == 0))
+				return RECO_STATUS_STOPPED;
+		}
+	}
+	if (!ctx->kern->short_factor(n, M, sv, N))
+	{
+		for (i = 0; i < n; i++)
+			if (!RecoAllFinite(s->zb + (size_t) s->zi[i] * k, k))
+				return RECO_STATUS_NOT_FINITE;
+		return RECO_STATUS_NOT_POSITIVE_DEFINITE;
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * v ← (I + Z_uᵀ D Z_u)⁻¹ v (k doubles) with the factors of
+ * RecoShortRowFactor: v − Z_uᵀ S N⁻¹ S Z_u v.  Uses s->dv + 2k as work.
+ */
+static void
+RecoShortRowApply(const RecoRowCtx *ctx, int n, double *v)
+{
+	int			k = ctx->k;
+	const RecoScratch *s = ctx->s;
+	const double *N = s->L;
+	const double *sv = s->dv + 2 * k + RecoShortRowMax(k);
+	double	   *q = s->dv + 2 * k;
+	int			i;
+
+	ctx->kern->dot_rows(k, n, s->zb, s->zi, v, q);
+	for (i = 0; i < n; i++)
+		q[i] *= sv[i];
+	ctx->kern->forward(n, N, q);
+	ctx->kern->back(n, N, q);
+	for (i = 0; i < n; i++)
+		q[i] *= -sv[i];
+	ctx->kern->axpy_rows(k, n, s->zb, s->zi, q, v);
+}
+
+/*
+ * Exact solve of a short row (RecoShortRowEligible): x = U⁻¹ (I + Z_uᵀ D
+ * Z_u)⁻¹ Σ c⁺ z_i, about n²k/2 + n³/6 multiply-adds instead of the
+ * explicit system's nk²/2 + k³/6.
+ */
+static RecoStatus
+RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n,
+			 float *x)
+{
+	int			k = ctx->k;
+	double	   *v = ctx->s->dv + k;
+	double	   *pref = ctx->s->dv + 2 * k;
+	RecoStatus st;
+	int			i,
+				j;
+
+	st = RecoShortRowFactor(ctx, idx, w, n);
+	if (st != RECO_STATUS_OK)
+		return st;
+	for (i = 0; i < n; i++)
+	{
+		float		p;
+
+		(void) RecoConfidence(ctx->alpha, w[i], &p);
+		pref[i] = p;
+	}
+	for (j = 0; j < k; j++)
+		v[j] = 0.0;
+	ctx->kern->axpy_rows(k, n, ctx->s->zb, ctx->s->zi, pref, v);
+	RecoShortRowApply(ctx, n, v);
+	ctx->kern->back_t(k, ctx->U + (size_t) k * k, v);
+	for (j = 0; j < k; j++)
+	{
+		x[j] = (float) v[j];
+		if (!isfinite(x[j]))
+			return RECO_STATUS_NOT_FINITE;
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * The explicit system of a row, A = G + Σ (|c| − 1) y yᵀ (lower triangle,
+ * s->A) and b = Σ c⁺ y (s->b): blocks of RECO_SYSTEM_BLOCK entries are
+ * gathered (y to s->gy, (|c| − 1) y to s->gp) and added by the rank-K
+ * kernel.  Polls the stop flag like a long CG row.
+ */
+static RecoStatus
+RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
+				   int64_t n)
+{
+	int			k = ctx->k;
+	RecoScratch *s = ctx->s;
+	float		coef[RECO_KERNEL_BLOCK];
+	double		block_work = (double) RECO_SYSTEM_BLOCK * (0.5 * k * k + 2.0 * k);
+	int64_t		check_every = (int64_t) (RECO_STOP_CHECK_WORK / block_work) + 1;
+	int64_t		b0,
+				nblock = 0;
+
+	memcpy(s->A, ctx->G, sizeof(float) * k * k);
+	memset(s->b, 0, sizeof(float) * k);
+	for (b0 = 0; b0 < n; b0 += RECO_SYSTEM_BLOCK, nblock++)
+	{
+		int			cnt = (int) (n - b0 < RECO_SYSTEM_BLOCK ? n - b0 : RECO_SYSTEM_BLOCK);
+		int			t,
+					t0,
+					j;
+
+		for (t = 0; t < cnt; t++)
+		{
+			const float *y = ctx->Y + (size_t) idx[b0 + t] * k;
+			float	   *gy = s->gy + (size_t) t * k;
+			float	   *gp = s->gp + (size_t) t * k;
+			float		pref;
+			float		d = RecoConfidence(ctx->alpha, w[b0 + t], &pref) - 1.0f;
+
+			memcpy(gy, y, sizeof(float) * k);
+			for (j = 0; j < k; j++)
+				gp[j] = d * y[j];
+		}
+		for (t0 = 0; t0 < cnt; t0 += RECO_KERNEL_BLOCK)
+		{
+			int			c = cnt - t0 < RECO_KERNEL_BLOCK ? cnt - t0 : RECO_KERNEL_BLOCK;
+
+			for (t = 0; t < c; t++)
+				(void) RecoConfidence(ctx->alpha, w[b0 + t0 + t], &coef[t]);
+			ctx->kern->axpy_block(k, s->gy + (size_t) t0 * k, RecoKernelIota, c,
+								  coef, s->b);
+		}
+		ctx->kern->syrk(k, cnt, s->gp, s->gy, k, s->A, k);
+		if (RecoBlockPoll(ctx, nblock, check_every))
+			return RECO_STATUS_STOPPED;
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * Exact solve of one row: a short row by RecoShortRow, any other by the
+ * explicit system and a Cholesky solve in double.
+ */
 static RecoStatus
 RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 				int64_t n, float *x)
@@ -395,10 +654,9 @@ RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 		memset(x, 0, sizeof(float) * k);
 		return RECO_STATUS_OK;
 	}
-	memcpy(s->A, ctx->G, sizeof(float) * k * k);
-	memset(s->b, 0, sizeof(float) * k);
-	st = RecoSparsePass(ctx, ctx->Y, idx, w, n, NULL, s->b,
-						RECO_PASS_CHOLESKY, NULL);
+	if (RecoShortRowEligible(ctx, w, n))
+		return RecoShortRow(ctx, idx, w, (int) n, x);
+	st = RecoExplicitSystem(ctx, idx, w, n);
 	if (st != RECO_STATUS_OK)
 		return st;
 	if (!ctx->kern->chol_solve(k, s->A, s->b, s->L, s->z, x))
@@ -474,12 +732,21 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	ctx.k = job->k;
 	ctx.G = job->gmat;
 	ctx.Y = job->fixed;
+	ctx.U = job->U;
+	ctx.Z = job->Z;
 	ctx.alpha = job->alpha;
 	ctx.cg_steps = job->cg_steps;
 	ctx.s = (RecoScratch *) state;
 	ctx.worker = worker;
 
-	for (u = chunk->begin; u < chunk->end; u++)
+	for (u = chunk->begin; job->kind == RECO_JOB_ZROWS && u < chunk->end; u++)
+	{
+		if (RecoParallelPoll(worker, false))
+			return RECO_STATUS_STOPPED;
+		RecoZRow(job->kern, job->U, job->k, job->fixed + (size_t) u * job->k,
+				 ctx.s->dv, job->Z + (size_t) u * job->k);
+	}
+	for (u = chunk->begin; job->kind != RECO_JOB_ZROWS && u < chunk->end; u++)
 	{
 		int64_t		start = rows->indptr[u];
 		int64_t		n = rows->indptr[u + 1] - start;
@@ -512,6 +779,8 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 							rows->weights + start, n, x,
 							&loss, &conf, &norm);
 				break;
+			case RECO_JOB_ZROWS:
+				break;
 		}
 		if (st != RECO_STATUS_OK)
 			return st;
@@ -541,11 +810,24 @@ RecoRowCost(RecoJobKind kind, int k, int cg_steps, int64_t n)
 		case RECO_JOB_CG:
 			return (double) n * k * 2.0 * (cg_steps + 1) + kk * (cg_steps + 1) + 16.0 * k;
 		case RECO_JOB_CHOLESKY:
+			if (n < RecoShortRowMax(k))	/* the short-row path, when it applies */
+				return (double) n * n * (k * 0.5 + n / 6.0) + 4.0 * n * k + kk;
 			return (double) n * (kk * 0.5 + k) + kk * k / 6.0 + kk;
+		case RECO_JOB_ZROWS:
+			return kk * 0.5;
 		case RECO_JOB_LOSS:
 			return (double) n * k + kk + 16.0 * k;
 	}
 	return 1.0;
+}
+
+/* Entries of row u of the job's matrix (0 for the rows of Z, which have none). */
+static int64_t
+RecoRowLength(const RecoJob *job, int64_t u)
+{
+	if (job->kind == RECO_JOB_ZROWS)
+		return 0;
+	return job->rows->indptr[u + 1] - job->rows->indptr[u];
 }
 
 /* Orders chunks by decreasing cost (ties by position) for load balance. */
@@ -579,7 +861,7 @@ RecoMakeChunks(RecoJob *job)
 
 	for (u = 0; u < rows->n_rows; u++)
 		total += RecoRowCost(job->kind, job->k, job->cg_steps,
-							 rows->indptr[u + 1] - rows->indptr[u]);
+							 RecoRowLength(job, u));
 	target = total / RECO_MAX_CHUNKS;
 	if (target < RECO_CHUNK_COST)
 		target = RECO_CHUNK_COST;
@@ -593,7 +875,7 @@ RecoMakeChunks(RecoJob *job)
 		for (u = 0; u < rows->n_rows; u++)
 		{
 			double		c = RecoRowCost(job->kind, job->k, job->cg_steps,
-										rows->indptr[u + 1] - rows->indptr[u]);
+										RecoRowLength(job, u));
 
 			if (u > begin && acc + c > target)
 			{
@@ -657,10 +939,15 @@ static size_t
 RecoScratchSize(int k, int64_t gather_cap)
 {
 	size_t		kk = (size_t) k * k;
+	size_t		sm = (size_t) RecoShortRowMax(k);
+	size_t		mm = sm * sm > kk + 8 * (size_t) k ? sm * sm : kk + 8 * (size_t) k;
 
-	return sizeof(float) * (4 * RecoPad(k) + RecoPad(kk) +
+	return sizeof(float) * (4 * RecoPad(k) + RecoPad(sm) + RecoPad(mm) +
+							RecoPad(sm * k) +
+							2 * RecoPad((size_t) RECO_SYSTEM_BLOCK * k) +
 							RecoPad((size_t) gather_cap * k)) +
-		sizeof(double) * (2 * RecoPad(kk) + 2 * RecoPad(k));
+		sizeof(double) * (RecoPad(sm * sm > 2 * kk ? sm * sm : 2 * kk) +
+						  2 * RecoPad(k) + RecoPad(2 * (size_t) k + 2 * sm));
 }
 
 /* Allocates one thread's scratch; false on failure. */
@@ -668,7 +955,9 @@ static bool
 RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 {
 	size_t		kp = RecoPad(k);
-	size_t		kkp = RecoPad((size_t) k * k);
+	size_t		kk = (size_t) k * k;
+	size_t		sm = (size_t) RecoShortRowMax(k);
+	size_t		mm = sm * sm > kk + 8 * (size_t) k ? sm * sm : kk + 8 * (size_t) k;
 	char	   *m;
 
 	if (posix_memalign(&s->mem, RECO_CACHE_LINE,
@@ -680,11 +969,21 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	s->gather_cap = gather_cap;
 	m = (char *) s->mem;
 	s->L = (double *) m;
-	m += sizeof(double) * 2 * kkp;
+	m += sizeof(double) * RecoPad(sm * sm > 2 * kk ? sm * sm : 2 * kk);
 	s->z = (double *) m;
 	m += sizeof(double) * 2 * kp;
+	s->dv = (double *) m;
+	m += sizeof(double) * RecoPad(2 * (size_t) k + 2 * sm);
 	s->A = (float *) m;
-	m += sizeof(float) * kkp;
+	m += sizeof(float) * RecoPad(mm);
+	s->zu = (float *) m;
+	m += sizeof(float) * RecoPad(sm * k);
+	s->seq = (int32_t *) m;
+	m += sizeof(float) * RecoPad(sm);
+	s->gy = (float *) m;
+	m += sizeof(float) * RecoPad((size_t) RECO_SYSTEM_BLOCK * k);
+	s->gp = (float *) m;
+	m += sizeof(float) * RecoPad((size_t) RECO_SYSTEM_BLOCK * k);
 	s->r = (float *) m;
 	m += sizeof(float) * kp;
 	s->p = (float *) m;
@@ -840,6 +1139,31 @@ RecoGramNew(const float *Y, int64_t n, int k, const RecoHooks *hooks,
 	return RECO_STATUS_OK;
 }
 
+/*
+ * U with UᵀU = G (G + λI of the exact solves, k x k float, symmetric) in
+ * double, by the kernels' factorization, followed by Uᵀ (row-major lower)
+ * in the next k x k doubles: the one routine behind the batch and the
+ * single rows.  Returns false (U unspecified) if G is not positive
+ * definite; then every row takes the explicit-system path.
+ */
+static bool
+RecoGramFactor(const RecoKernels *kern, int k, const float *G, double *U)
+{
+	double	   *Ut = U + (size_t) k * k;
+	int			i,
+				l;
+
+	for (i = 0; i < k; i++)
+		for (l = i; l < k; l++)
+			U[(size_t) i * k + l] = G[(size_t) l * k + i];
+	if (!kern->chol_factor(k, U))
+		return false;
+	for (i = 0; i < k; i++)
+		for (l = 0; l < k; l++)
+			Ut[(size_t) i * k + l] = l <= i ? U[(size_t) l * k + i] : 0.0;
+	return true;
+}
+
 /* Sets up a side solve or loss job over `rows` from the config. */
 static void
 RecoJobInit(RecoJob *job, RecoJobKind kind, const RecoSparse *rows,
@@ -866,6 +1190,53 @@ RecoConfigOk(const RecoAlsConfig *cfg)
 		cfg->factors <= RECO_MAX_FACTORS && cfg->cg_steps >= 0 &&
 		cfg->cg_steps <= RECO_MAX_CG_STEPS &&
 		(cfg->solver == RECO_SOLVER_CG || cfg->solver == RECO_SOLVER_CHOLESKY);
+}
+
+/*
+ * Prepares the short-row path of an exact side solve: U from gmat and
+ * Z = rows U⁻ᵀ y of the fixed side (runner tasks).  On return *U_out and
+ * *Z_out are both set, or both NULL when G is not positive definite or
+ * memory is short (every row then takes the explicit-system path); any
+ * other non-OK status (a stop) frees them.
+ */
+static RecoStatus
+RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
+				  const RecoAlsConfig *cfg, const RecoHooks *hooks,
+				  double **U_out, float **Z_out)
+{
+	int			k = cfg->factors;
+	void	   *umem = NULL,
+			   *zmem = NULL;
+	RecoSparse	zrows = {rows->n_cols, 0, NULL, NULL, NULL};
+	RecoJob		job;
+	RecoStatus	st;
+
+	*U_out = NULL;
+	*Z_out = NULL;
+	if (posix_memalign(&umem, RECO_CACHE_LINE, sizeof(double) * 2 * k * k) != 0)
+		return RECO_STATUS_OK;
+	if (!RecoGramFactor(RecoKernelsFor(k), k, gmat, (double *) umem) ||
+		posix_memalign(&zmem, RECO_CACHE_LINE,
+					   sizeof(float) * (size_t) (rows->n_cols > 0 ? rows->n_cols : 1) * k) != 0)
+	{
+		free(umem);
+		return RECO_STATUS_OK;
+	}
+	RecoJobInit(&job, RECO_JOB_ZROWS, &zrows, fixed, NULL, gmat, cfg);
+	job.U = (const double *) umem;
+	job.Z = (float *) zmem;
+	st = rows->n_cols > 0 ? RecoJobRun(&job, cfg->threads, hooks) : RECO_STATUS_OK;
+	if (st == RECO_STATUS_NO_MEMORY)
+		st = RECO_STATUS_OK;	/* the explicit path needs less */
+	if (st != RECO_STATUS_OK)
+	{
+		free(umem);
+		free(zmem);
+		return st;
+	}
+	*U_out = (double *) umem;
+	*Z_out = (float *) zmem;
+	return RECO_STATUS_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -941,7 +1312,23 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 
 	RecoJobInit(&job, cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG,
 				rows, fixed, solve, gmat, cfg);
+	if (cfg->solver == RECO_SOLVER_CHOLESKY)
+	{
+		double	   *U;
+		float	   *Z;
+
+		st = RecoShortRowSetup(rows, fixed, gmat, cfg, hooks, &U, &Z);
+		if (st != RECO_STATUS_OK)
+		{
+			free(gmat);
+			return st;
+		}
+		job.U = U;
+		job.Z = Z;
+	}
 	st = RecoJobRun(&job, cfg->threads, hooks);
+	free(job.Z);
+	free((void *) job.U);
 	free(gmat);
 	return st;
 }
@@ -1016,12 +1403,13 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 	return RECO_STATUS_OK;
 }
 
-/* What an exact single-row computation needs: G + λI, scratch, row context. */
+/* What an exact single-row computation needs: G + λI, its factor, scratch, row context. */
 typedef struct RecoExactRow
 {
 	RecoScratch scratch;
 	RecoRowCtx	ctx;
 	float	   *greg;
+	double	   *U;
 } RecoExactRow;
 
 /* Sets up an exact single-row computation; false if k is out of range or memory is short. */
@@ -1037,8 +1425,15 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
 		return false;
 	er->greg = (float *) mem;
+	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(double) * 2 * k * k) != 0)
+	{
+		free(er->greg);
+		return false;
+	}
+	er->U = (double *) mem;
 	if (!RecoScratchAlloc(&er->scratch, k, 0))
 	{
+		free(er->U);
 		free(er->greg);
 		return false;
 	}
@@ -1049,6 +1444,9 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 	er->ctx.k = k;
 	er->ctx.G = er->greg;
 	er->ctx.Y = fixed;
+	/* as the batch: short rows use U when G + λI factors, z rows computed per row */
+	er->ctx.U = RecoGramFactor(er->ctx.kern, k, er->greg, er->U) ? er->U : NULL;
+	er->ctx.Z = NULL;
 	er->ctx.alpha = alpha;
 	er->ctx.cg_steps = 0;
 	er->ctx.s = &er->scratch;
@@ -1061,6 +1459,7 @@ static void
 RecoExactRowFree(RecoExactRow *er)
 {
 	free(er->scratch.mem);
+	free(er->U);
 	free(er->greg);
 }
 
@@ -1084,7 +1483,9 @@ RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
  * Decomposes target · x, x being the exact solve of the row, into one term
  * per entry: with A the row's system and b = Σ c⁺ y, x = A⁻¹b, so
  * target · x = Σ c⁺ (A⁻¹ target) · y (A is symmetric); term i goes to
- * contrib_out[i] (0 for entries with c <= 0).  Computed in double.
+ * contrib_out[i] (0 for entries with c <= 0).  Computed in double.  A short
+ * row is split with the factors of its solve (RecoShortRowFactor):
+ * y_i · A⁻¹ t = z_i · (I + Z_uᵀ D Z_u)⁻¹ U⁻ᵀ t.
  */
 bool
 RecoAlsExplainRow(const float *gram, const float *fixed, int k,
@@ -1100,12 +1501,34 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, alpha, regularization))
 		return false;
 	s = &er.scratch;
+	if (RecoShortRowEligible(&er.ctx, weights, n))
+	{
+		double	   *v = s->dv + k;
+		int			j;
+
+		for (j = 0; j < k; j++)
+			v[j] = target[j];
+		er.ctx.kern->forward(k, er.U, v);
+		ok = RecoShortRowFactor(&er.ctx, indices, weights, (int) n) == RECO_STATUS_OK;
+		if (ok)
+		{
+			RecoShortRowApply(&er.ctx, (int) n, v);
+			er.ctx.kern->dot_rows(k, (int) n, s->zb, s->zi, v, contrib_out);
+		}
+		for (i = 0; ok && i < n; i++)
+		{
+			float		conf = alpha * weights[i];
+
+			contrib_out[i] = conf > 0 ? conf * contrib_out[i] : 0.0;
+			ok = isfinite(contrib_out[i]);
+		}
+
+		RecoExactRowFree(&er);
+		return ok;
+	}
 	if (n > 0)
 	{
-		memcpy(s->A, er.greg, sizeof(float) * k * k);
-		memset(s->b, 0, sizeof(float) * k);
-		ok = RecoSparsePass(&er.ctx, fixed, indices, weights, n, NULL, s->b,
-							RECO_PASS_CHOLESKY, NULL) == RECO_STATUS_OK &&
+		ok = RecoExplicitSystem(&er.ctx, indices, weights, n) == RECO_STATUS_OK &&
 			er.ctx.kern->chol_solve(k, s->A, target, s->L, s->z, s->r);
 	}
 	for (i = 0; ok && i < n; i++)
@@ -1130,9 +1553,15 @@ RecoAlsGram(const float *fixed, int64_t n, int k, float *gram)
 	(void) RecoGramBlocked(fixed, n, k, gram, NULL);
 }
 
-/* Upper estimate of the scratch bytes one SolveSide/Loss call allocates. */
+/*
+ * Upper estimate of the scratch bytes one SolveSide/Loss call allocates,
+ * with either solver (training ends with an exact pass whatever its solver):
+ * per-thread work areas, the chunk table, YᵀY, and the exact pass's factor
+ * U and its n_fixed x k rows Z.
+ */
 size_t
-RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz)
+RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
+					int64_t n_fixed)
 {
 	int			k = cfg->factors;
 	size_t		per_thread;
@@ -1146,6 +1575,8 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz)
 	return per_thread * (size_t) threads +
 		RecoParallelBytes(threads, sizeof(RecoScratch)) +
 		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE +	/* gram */
+		sizeof(double) * 2 * (size_t) k * k + RECO_CACHE_LINE +	/* U, Uᵀ */
+		sizeof(float) * (size_t) (n_fixed > 0 ? n_fixed : 1) * k + RECO_CACHE_LINE +	/* Z */
 		(sizeof(RecoChunk) + 3 * sizeof(double)) *
 		(size_t) (2 * RECO_MAX_CHUNKS + 2);
 }

@@ -40,7 +40,7 @@ typedef struct RecoSparse
 typedef enum RecoSolver
 {
 	RECO_SOLVER_CG,				/* conjugate gradient, warm-started */
-	RECO_SOLVER_CHOLESKY		/* exact: explicit A, Cholesky in double */
+	RECO_SOLVER_CHOLESKY		/* exact: Cholesky in double (short rows by Woodbury) */
 } RecoSolver;
 
 /* Training parameters shared by the side solves and the loss. */
@@ -109,8 +109,12 @@ extern bool RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 /* Computes gram = YᵀY (k x k, full symmetric) of an n x k matrix. */
 extern void RecoAlsGram(const float *fixed, int64_t n, int k, float *gram);
 
-/* Estimated scratch bytes RecoAlsSolveSide / RecoAlsLoss allocate. */
+/*
+ * Estimated scratch bytes RecoAlsSolveSide / RecoAlsLoss allocate with
+ * either solver, for rows of at most max_row_nnz entries and a fixed side of
+ * at most n_fixed rows.
+ */
 extern size_t RecoAlsScratchBytes(const RecoAlsConfig *cfg,
-								  int64_t max_row_nnz);
+								  int64_t max_row_nnz, int64_t n_fixed);
 
 #endif							/* RECO_ALS_H */

@@ -8,8 +8,9 @@
  * The solvers (als.c) and the scorers (batch.c, serving) spend their time
  * in a handful of vector kernels over item vectors Y[idx[t]] of length k:
  * a block of dot products, a block of axpys, a symmetric matrix-vector
- * product, a rank-block update and a Cholesky solve.  Each code path is a
- * table of these (RecoKernels): the portable C table here, whose fixed
+ * product, a rank-K update and a Cholesky solve and factorization.  Each
+ * code path is a table of these (RecoKernels): the portable C table here,
+ * whose fixed
  * 8-lane sums the compiler vectorizes, and the AVX2+FMA tables of
  * kernels_avx2.c, specialised for k = 32, 64, 128 and any multiple of 8.
  *
@@ -94,26 +95,27 @@ RecoGenericSymv(int k, const float *G, const float *v, float *restrict out)
 	}
 }
 
-/* Portable lower-triangle rank-cnt update. */
+/* Portable lower-triangle rank-K update (each entry summed in t order). */
 static void
-RecoGenericRankBlock(int k, const float *Y, const int32_t *idx, int cnt,
-					 const float *coef, float *restrict A)
+RecoGenericSyrk(int m, int K, const float *P, const float *Q, int ld,
+				float *restrict C, int ldc)
 {
 	int			t,
 				a,
 				b;
 
-	for (t = 0; t < cnt; t++)
+	for (t = 0; t < K; t++)
 	{
-		const float *restrict y = Y + (size_t) idx[t] * k;
+		const float *restrict p = P + (size_t) t * ld;
+		const float *restrict q = Q + (size_t) t * ld;
 
-		for (a = 0; a < k; a++)
+		for (a = 0; a < m; a++)
 		{
-			float		ca = coef[t] * y[a];
-			float	   *restrict row = A + (size_t) a * k;
+			float		pa = p[a];
+			float	   *restrict row = C + (size_t) a * ldc;
 
 			for (b = 0; b <= a; b++)
-				row[b] += ca * y[b];
+				row[b] += pa * q[b];
 		}
 	}
 }
@@ -126,10 +128,63 @@ RecoGenericCholSolve(int k, const float *A, const float *b, double *U,
 	return RecoCholSolveInline(k, A, b, U, z, x);
 }
 
+/* Portable instance of the in-place Cholesky factorization. */
+static bool
+RecoGenericCholFactor(int n, double *U)
+{
+	return RecoCholFactorInline(n, U);
+}
+
+/* Portable forward substitution Uᵀ z = z. */
+static void
+RecoGenericForward(int n, const double *U, double *z)
+{
+	RecoCholForwardInline(n, U, z);
+}
+
+/* Portable back substitution U z = z. */
+static void
+RecoGenericBack(int n, const double *U, double *z)
+{
+	RecoCholBackInline(n, U, z);
+}
+
+/* Portable back substitution U z = z from Uᵀ. */
+static void
+RecoGenericBackT(int n, const double *L, double *z)
+{
+	RecoCholBackTInline(n, L, z);
+}
+
+/* Portable double dot products of rows. */
+static void
+RecoGenericDotRows(int k, int n, const float *Z, const int32_t *idx,
+				   const double *v, double *out)
+{
+	RecoDotRowsInline(k, n, Z, idx, v, out);
+}
+
+/* Portable double multi-axpy of rows. */
+static void
+RecoGenericAxpyRows(int k, int n, const float *Z, const int32_t *idx,
+					const double *coef, double *v)
+{
+	RecoAxpyRowsInline(k, n, Z, idx, coef, v);
+}
+
+/* Portable short-row factorization of I + S M S. */
+static bool
+RecoGenericShortFactor(int n, const float *M, const double *sv, double *N)
+{
+	return RecoShortFactorInline(n, M, sv, N);
+}
+
 static const RecoKernels RecoGenericKernels = {
 	"generic",
 	RecoGenericDotBlock, RecoGenericAxpyBlock, RecoGenericSymv,
-	RecoGenericRankBlock, RecoGenericCholSolve
+	RecoGenericSyrk, RecoGenericCholSolve, RecoGenericCholFactor,
+	RecoGenericForward, RecoGenericBack, RecoGenericBackT, RecoGenericDotRows,
+	RecoGenericAxpyRows, RecoGenericShortFactor
 };
 
 /* ------------------------------------------------------------------------

@@ -2,7 +2,8 @@
  *
  * kernels.h
  *	  Vector kernels of reco: dot and axpy blocks, symmetric matrix-vector
- *	  product, rank-block update, Cholesky solve, row scoring.
+ *	  product, rank-K update, Cholesky solve and factorization, row
+ *	  scoring.
  *
  * Pure C (libc, pthreads): no PostgreSQL headers, callable from any thread.
  * A kernel set (RecoKernels) is a table of functions specialised for one
@@ -29,9 +30,16 @@ typedef void (*RecoAxpyBlockFn) (int k, const float *Y, const int32_t *idx,
 								 int cnt, const float *coef, float *out);
 /* out = G v for a symmetric k x k G. */
 typedef void (*RecoSymvFn) (int k, const float *G, const float *v, float *out);
-/* Lower triangle (rounded up to 8 columns) of A += Σ_t coef[t] y_t y_tᵀ. */
-typedef void (*RecoRankBlockFn) (int k, const float *Y, const int32_t *idx,
-								 int cnt, const float *coef, float *A);
+/*
+ * Lower-triangle rank-K update of the m x m C (row stride ldc):
+ * C[a][b] += Σ_{t<K} P[t][a] Q[t][b] for b <= a, every entry summed in t
+ * order from its old value (so splitting K into calls changes nothing);
+ * entries a < b < (a rounded up to 8) may be written too.  P and Q have K
+ * rows of stride ld; ld and ldc are multiples of 8 and rows are readable up
+ * to column m rounded up to 8.
+ */
+typedef void (*RecoSyrkFn) (int m, int K, const float *P, const float *Q,
+							int ld, float *C, int ldc);
 
 /*
  * Cholesky-solves A x = b (A: float k x k, lower triangle used) in double;
@@ -41,6 +49,32 @@ typedef void (*RecoRankBlockFn) (int k, const float *Y, const int32_t *idx,
 typedef bool (*RecoCholSolveFn) (int k, const float *A, const float *b,
 								 double *U, double *z, float *x);
 
+/*
+ * Factors in place the n x n symmetric matrix held (row-major) in the upper
+ * triangle of U as UᵀU, in double; false if it is not positive definite or
+ * not finite.  n need not be k.
+ */
+typedef bool (*RecoCholFactorFn) (int n, double *U);
+/*
+ * Solves Uᵀ z = z (forward) or U z = z (back) in place, U n x n upper,
+ * double; back_t solves U z = z given Uᵀ (row-major lower) instead of U.
+ */
+typedef void (*RecoTriSolveFn) (int n, const double *U, double *z);
+/* out[i] = Z[idx[i]] · v (double) for i < n (rows of stride k). */
+typedef void (*RecoDotRowsFn) (int k, int n, const float *Z,
+							   const int32_t *idx, const double *v,
+							   double *out);
+/* v += Σ_i coef[i] Z[idx[i]] (double), i in order (rows of stride k). */
+typedef void (*RecoAxpyRowsFn) (int k, int n, const float *Z,
+								const int32_t *idx, const double *coef,
+								double *v);
+/*
+ * Factors N = I + S M S (n x n, into the upper triangle of N, double; M the
+ * float lower triangle of stride n, S = diag(sv)); false if that fails.
+ */
+typedef bool (*RecoShortFactorFn) (int n, const float *M, const double *sv,
+								   double *N);
+
 /* One code path's kernels, all for the same k. */
 typedef struct RecoKernels
 {
@@ -48,8 +82,15 @@ typedef struct RecoKernels
 	RecoDotBlockFn dot_block;
 	RecoAxpyBlockFn axpy_block;
 	RecoSymvFn	symv;
-	RecoRankBlockFn rank_block;
+	RecoSyrkFn	syrk;
 	RecoCholSolveFn chol_solve;
+	RecoCholFactorFn chol_factor;
+	RecoTriSolveFn forward;
+	RecoTriSolveFn back;
+	RecoTriSolveFn back_t;
+	RecoDotRowsFn dot_rows;
+	RecoAxpyRowsFn axpy_rows;
+	RecoShortFactorFn short_factor;
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

@@ -167,43 +167,106 @@ RecoAvx2AxpyRowsInline(int k, const float *Y, const int32_t *idx, int cnt,
 	}
 }
 
-/* Lower-triangle rank update template: row a gets columns 0 .. a rounded up to 8. */
+/*
+ * One tile of the rank-K update: rows 0 .. R-1 of C, W x 8 columns, held in
+ * registers while t runs over K (R <= 6, W <= 2, constants in every call).
+ */
 RECO_AVX2 RECO_INLINE void
-RecoAvx2RankBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
-						const float *coef, float *A)
+RecoAvx2SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
+				 float *C, int ldc)
 {
-	const float *yp[RECO_KERNEL_BLOCK];
-	float		bt[RECO_KERNEL_BLOCK];
-	int			a,
-				c,
+	__m256		acc[6][2];
+	int			r,
 				t;
 
-	for (t = 0; t < cnt; t++)
-		yp[t] = Y + (size_t) idx[t] * k;
-	for (a = 0; a < k; a++)
+	for (r = 0; r < R; r++)
 	{
-		float	   *row = A + (size_t) a * k;
-		int			nch = a / 8 + 1;
+		acc[r][0] = _mm256_loadu_ps(C + (size_t) r * ldc);
+		acc[r][1] = W > 1 ? _mm256_loadu_ps(C + (size_t) r * ldc + 8) : acc[r][0];
+	}
+	for (t = 0; t < K; t++)
+	{
+		const float *p = P + (size_t) t * ld;
+		const float *q = Q + (size_t) t * ld;
+		__m256		q0 = _mm256_loadu_ps(q);
+		__m256		q1 = W > 1 ? _mm256_loadu_ps(q + 8) : q0;
 
-		for (t = 0; t < cnt; t++)
-			bt[t] = coef[t] * yp[t][a];
-		for (c = 0; c < nch; c++)
+		for (r = 0; r < R; r++)
 		{
-			__m256		o0 = _mm256_loadu_ps(row + 8 * c),
-						o1 = _mm256_setzero_ps();
+			__m256		pr = _mm256_broadcast_ss(p + r);
 
-			for (t = 0; t + 2 <= cnt; t += 2)
-			{
-				o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(bt + t),
-									 _mm256_loadu_ps(yp[t] + 8 * c), o0);
-				o1 = _mm256_fmadd_ps(_mm256_broadcast_ss(bt + t + 1),
-									 _mm256_loadu_ps(yp[t + 1] + 8 * c), o1);
-			}
-			if (t < cnt)
-				o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(bt + t),
-									 _mm256_loadu_ps(yp[t] + 8 * c), o0);
-			_mm256_storeu_ps(row + 8 * c, _mm256_add_ps(o0, o1));
+			acc[r][0] = _mm256_fmadd_ps(pr, q0, acc[r][0]);
+			if (W > 1)
+				acc[r][1] = _mm256_fmadd_ps(pr, q1, acc[r][1]);
 		}
+	}
+	for (r = 0; r < R; r++)
+	{
+		_mm256_storeu_ps(C + (size_t) r * ldc, acc[r][0]);
+		if (W > 1)
+			_mm256_storeu_ps(C + (size_t) r * ldc + 8, acc[r][1]);
+	}
+}
+
+/* Rows of C in one register tile of the rank-K update (12 accumulators of 16 registers). */
+#define RECO_AVX2_SYRK_ROWS 6
+
+/* One syrk tile shape: R rows x W·8 columns. */
+typedef void (*RecoAvx2SyrkTileFn) (int K, const float *P, const float *Q,
+									int ld, float *C, int ldc);
+
+/* Instantiates RecoAvx2SyrkTile for R rows and W·8 columns as RecoAvx2SyrkTileRxW. */
+#define RECO_AVX2_SYRK_TILE(R, W) \
+RECO_AVX2 static void \
+RecoAvx2SyrkTile##R##x##W(int K, const float *P, const float *Q, int ld, \
+						  float *C, int ldc) \
+{ \
+	RecoAvx2SyrkTile(R, W, K, P, Q, ld, C, ldc); \
+}
+
+RECO_AVX2_SYRK_TILE(1, 1)
+RECO_AVX2_SYRK_TILE(2, 1)
+RECO_AVX2_SYRK_TILE(3, 1)
+RECO_AVX2_SYRK_TILE(4, 1)
+RECO_AVX2_SYRK_TILE(5, 1)
+RECO_AVX2_SYRK_TILE(6, 1)
+RECO_AVX2_SYRK_TILE(1, 2)
+RECO_AVX2_SYRK_TILE(2, 2)
+RECO_AVX2_SYRK_TILE(3, 2)
+RECO_AVX2_SYRK_TILE(4, 2)
+RECO_AVX2_SYRK_TILE(5, 2)
+RECO_AVX2_SYRK_TILE(6, 2)
+
+/* The tile for R rows (index R − 1) and W·8 columns (index W − 1). */
+static const RecoAvx2SyrkTileFn RecoAvx2SyrkTiles[RECO_AVX2_SYRK_ROWS][2] = {
+	{RecoAvx2SyrkTile1x1, RecoAvx2SyrkTile1x2},
+	{RecoAvx2SyrkTile2x1, RecoAvx2SyrkTile2x2},
+	{RecoAvx2SyrkTile3x1, RecoAvx2SyrkTile3x2},
+	{RecoAvx2SyrkTile4x1, RecoAvx2SyrkTile4x2},
+	{RecoAvx2SyrkTile5x1, RecoAvx2SyrkTile5x2},
+	{RecoAvx2SyrkTile6x1, RecoAvx2SyrkTile6x2}
+};
+
+/*
+ * Lower-triangle rank-K update, tiles of RECO_AVX2_SYRK_ROWS rows x 16
+ * columns up to the diagonal: every entry is one FMA chain over t, whatever
+ * its tile.
+ */
+RECO_AVX2 static void
+RecoAvx2Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
+			 int ldc)
+{
+	int			a0,
+				b0;
+
+	for (a0 = 0; a0 < m; a0 += RECO_AVX2_SYRK_ROWS)
+	{
+		int			R = m - a0 < RECO_AVX2_SYRK_ROWS ? m - a0 : RECO_AVX2_SYRK_ROWS;
+		int			end = (a0 + R + 7) & ~7;	/* columns to cover */
+
+		for (b0 = 0; b0 < end; b0 += 16)
+			RecoAvx2SyrkTiles[R - 1][b0 + 16 <= end ? 1 : 0] (K, P + a0, Q + b0, ld,
+															  C + (size_t) a0 * ldc + b0, ldc);
 	}
 }
 
@@ -215,7 +278,42 @@ RecoAvx2AxpyBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
 	RecoAvx2AxpyRowsInline(k, Y, idx, cnt, coef, out, false);
 }
 
-/* A block kernel (dot, axpy, rank update) for one k: TEMPLATE with k fixed to KEXPR. */
+/* The in-place Cholesky factorization (its size is not k, so one instance serves every k). */
+RECO_AVX2 static bool
+RecoAvx2CholFactor(int n, double *U)
+{
+	return RecoCholFactorInline(n, U);
+}
+
+/* Forward substitution Uᵀ z = z (one instance for every size). */
+RECO_AVX2 static void
+RecoAvx2Forward(int n, const double *U, double *z)
+{
+	RecoCholForwardInline(n, U, z);
+}
+
+/* Back substitution U z = z (one instance for every size). */
+RECO_AVX2 static void
+RecoAvx2Back(int n, const double *U, double *z)
+{
+	RecoCholBackInline(n, U, z);
+}
+
+/* Back substitution U z = z from Uᵀ (one instance for every size). */
+RECO_AVX2 static void
+RecoAvx2BackT(int n, const double *L, double *z)
+{
+	RecoCholBackTInline(n, L, z);
+}
+
+/* Short-row factorization of I + S M S (one instance for every size). */
+RECO_AVX2 static bool
+RecoAvx2ShortFactor(int n, const float *M, const double *sv, double *N)
+{
+	return RecoShortFactorInline(n, M, sv, N);
+}
+
+/* A block kernel (dot, axpy) for one k: TEMPLATE with k fixed to KEXPR. */
 #define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR) \
 RECO_AVX2 static void \
 NAME(int k, const float *Y, const int32_t *idx, int cnt, const float *w, \
@@ -225,11 +323,20 @@ NAME(int k, const float *Y, const int32_t *idx, int cnt, const float *w, \
 	TEMPLATE(KEXPR, Y, idx, cnt, w, out); \
 }
 
+/* A double row kernel (dot_rows, axpy_rows) for one k: TEMPLATE with k fixed to KEXPR. */
+#define RECO_AVX2_ROWS_KERNEL(NAME, TEMPLATE, KEXPR) \
+RECO_AVX2 static void \
+NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
+	 double *out) \
+{ \
+	(void) k; \
+	TEMPLATE(KEXPR, n, Z, idx, in, out); \
+}
+
 /* Instantiates the AVX2 kernels for one (constant or variable) k: RecoAvx2Kernels<SUFFIX>. */
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR) \
 RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx2DotBlockInline, KEXPR) \
 RECO_AVX2_BLOCK_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx2AxpyBlockInline, KEXPR) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2RankBlock##SUFFIX, RecoAvx2RankBlockInline, KEXPR) \
 RECO_AVX2 static void \
 RecoAvx2Symv##SUFFIX(int k, const float *G, const float *v, float *out) \
 { \
@@ -243,10 +350,14 @@ RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
 	(void) k; \
 	return RecoCholSolveInline(KEXPR, A, b, U, z, x); \
 } \
+RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoDotRowsInline, KEXPR) \
+RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAxpyRowsInline, KEXPR) \
 static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	"avx2-fma-" NAME, \
 	RecoAvx2DotBlock##SUFFIX, RecoAvx2AxpyBlock##SUFFIX, RecoAvx2Symv##SUFFIX, \
-	RecoAvx2RankBlock##SUFFIX, RecoAvx2CholSolve##SUFFIX \
+	RecoAvx2Syrk, RecoAvx2CholSolve##SUFFIX, RecoAvx2CholFactor, \
+	RecoAvx2Forward, RecoAvx2Back, RecoAvx2BackT, RecoAvx2DotRows##SUFFIX, \
+	RecoAvx2AxpyRows##SUFFIX, RecoAvx2ShortFactor \
 };
 
 RECO_AVX2_INSTANCE(K32, "k32", 32)

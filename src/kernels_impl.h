@@ -48,10 +48,252 @@ RecoDot8(const float *restrict a, const float *restrict b, int k)
 		((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+/* Rows of U factored together before they update the rest of the matrix. */
+#define RECO_CHOL_PANEL 8
+
 /*
- * Cholesky-solves A x = b in double: A = UᵀU factored right-looking on the
- * upper triangle, row-major, so every inner loop runs over contiguous memory
- * without a dependency chain (it vectorizes), then Uᵀz = b and Ux = z.
+ * Factors in place the n x n symmetric matrix whose upper triangle U holds
+ * (row-major) as UᵀU, right-looking in panels of RECO_CHOL_PANEL rows: a
+ * panel is factored row by row, then every later row takes the panel's
+ * updates in one sweep (one load and store of the row per eight
+ * multiply-adds, over contiguous memory).  Each entry gets the same
+ * multiply-adds in the same order as unblocked, so the panel size does not
+ * change the result.  False if the matrix is not positive definite (or not
+ * finite).
+ */
+RECO_INLINE bool
+RecoCholFactorInline(int n, double *U)
+{
+	int			i,
+				j,
+				j0,
+				l;
+
+	for (j0 = 0; j0 < n; j0 += RECO_CHOL_PANEL)
+	{
+		int			jend = j0 + RECO_CHOL_PANEL < n ? j0 + RECO_CHOL_PANEL : n;
+
+		for (j = j0; j < jend; j++)
+		{
+			double	   *restrict Uj = U + (size_t) j * n;
+			double		d = Uj[j];
+
+			if (!(d > 0.0) || !isfinite(d))
+				return false;
+			d = sqrt(d);
+			Uj[j] = d;
+			for (l = j + 1; l < n; l++)
+				Uj[l] /= d;
+			/* the panel's later rows: A[i][l] -= U[j][i] U[j][l] */
+			for (i = j + 1; i < jend; i++)
+			{
+				double	   *restrict Ui = U + (size_t) i * n;
+				double		u = Uj[i];
+
+				for (l = i; l < n; l++)
+					Ui[l] -= u * Uj[l];
+			}
+		}
+		/* every later row takes the whole panel's updates at once */
+		for (i = jend; i < n; i++)
+		{
+			double	   *restrict Ui = U + (size_t) i * n;
+
+			if (jend - j0 == RECO_CHOL_PANEL)
+			{
+				const double *restrict U0 = U + (size_t) j0 * n;
+				const double *restrict U1 = U0 + n;
+				const double *restrict U2 = U1 + n;
+				const double *restrict U3 = U2 + n;
+				const double *restrict U4 = U3 + n;
+				const double *restrict U5 = U4 + n;
+				const double *restrict U6 = U5 + n;
+				const double *restrict U7 = U6 + n;
+				double		u0 = U0[i],
+							u1 = U1[i],
+							u2 = U2[i],
+							u3 = U3[i],
+							u4 = U4[i],
+							u5 = U5[i],
+							u6 = U6[i],
+							u7 = U7[i];
+
+				for (l = i; l < n; l++)
+				{
+					double		a = Ui[l];
+
+					a -= u0 * U0[l];
+					a -= u1 * U1[l];
+					a -= u2 * U2[l];
+					a -= u3 * U3[l];
+					a -= u4 * U4[l];
+					a -= u5 * U5[l];
+					a -= u6 * U6[l];
+					a -= u7 * U7[l];
+					Ui[l] = a;
+				}
+			}
+			else
+				for (j = j0; j < jend; j++)
+				{
+					const double *restrict Uj = U + (size_t) j * n;
+					double		u = Uj[i];
+
+					for (l = i; l < n; l++)
+						Ui[l] -= u * Uj[l];
+				}
+		}
+	}
+	return true;
+}
+
+/* Solves Uᵀ z = z in place (U: n x n upper, row-major), one row of U at a time. */
+RECO_INLINE void
+RecoCholForwardInline(int n, const double *U, double *z)
+{
+	int			i,
+				j;
+
+	for (j = 0; j < n; j++)
+	{
+		const double *restrict Uj = U + (size_t) j * n;
+		double		zj = z[j] / Uj[j];
+
+		z[j] = zj;
+		for (i = j + 1; i < n; i++)
+			z[i] -= Uj[i] * zj;
+	}
+}
+
+/* Solves U x = z in place (U: n x n upper, row-major), row by row over contiguous rows. */
+RECO_INLINE void
+RecoCholBackInline(int n, const double *U, double *z)
+{
+	int			i,
+				j,
+				l;
+
+	for (i = n - 1; i >= 0; i--)
+	{
+		const double *restrict Ui = U + (size_t) i * n;
+		double		acc[4] = {0, 0, 0, 0};
+
+		for (j = i + 1; j + 4 <= n; j += 4)
+			for (l = 0; l < 4; l++)
+				acc[l] += Ui[j + l] * z[j + l];
+		for (l = 0; j < n; j++, l++)
+			acc[l] += Ui[j] * z[j];
+		z[i] = (z[i] - ((acc[0] + acc[1]) + (acc[2] + acc[3]))) / Ui[i];
+	}
+}
+
+/*
+ * Solves Lᵀ z = z in place (L = Uᵀ: n x n lower, row-major) a row of L at a
+ * time: the updates of one step are independent (no dependency chain).
+ */
+RECO_INLINE void
+RecoCholBackTInline(int n, const double *L, double *z)
+{
+	int			i,
+				j;
+
+	for (i = n - 1; i >= 0; i--)
+	{
+		const double *restrict Li = L + (size_t) i * n;
+		double		zi = z[i] / Li[i];
+
+		z[i] = zi;
+		for (j = 0; j < i; j++)
+			z[j] -= Li[j] * zi;
+	}
+}
+
+/* out[i] = Z[idx[i]] · v in double (4 partial sums) for i < n (rows of stride k). */
+RECO_INLINE void
+RecoDotRowsInline(int k, int n, const float *Z, const int32_t *idx,
+				  const double *v, double *out)
+{
+	int			i,
+				j,
+				l;
+
+	for (i = 0; i < n; i++)
+	{
+		const float *restrict z = Z + (size_t) idx[i] * k;
+		double		acc[4] = {0, 0, 0, 0};
+
+		for (j = 0; j + 4 <= k; j += 4)
+			for (l = 0; l < 4; l++)
+				acc[l] += z[j + l] * v[j + l];
+		for (l = 0; j < k; j++, l++)
+			acc[l] += z[j] * v[j];
+		out[i] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+	}
+}
+
+/*
+ * v += Σ_i coef[i] Z[idx[i]] in double, i in order (rows of stride k), four
+ * rows per sweep over v (the same multiply-adds in the same order).
+ */
+RECO_INLINE void
+RecoAxpyRowsInline(int k, int n, const float *Z, const int32_t *idx,
+				   const double *coef, double *restrict v)
+{
+	int			i = 0,
+				j;
+
+	for (; i + 4 <= n; i += 4)
+	{
+		const float *restrict z0 = Z + (size_t) idx[i] * k;
+		const float *restrict z1 = Z + (size_t) idx[i + 1] * k;
+		const float *restrict z2 = Z + (size_t) idx[i + 2] * k;
+		const float *restrict z3 = Z + (size_t) idx[i + 3] * k;
+		double		c0 = coef[i],
+					c1 = coef[i + 1],
+					c2 = coef[i + 2],
+					c3 = coef[i + 3];
+
+		for (j = 0; j < k; j++)
+		{
+			double		a = v[j];
+
+			a += c0 * z0[j];
+			a += c1 * z1[j];
+			a += c2 * z2[j];
+			a += c3 * z3[j];
+			v[j] = a;
+		}
+	}
+	for (; i < n; i++)
+	{
+		const float *restrict z = Z + (size_t) idx[i] * k;
+		double		c = coef[i];
+
+		for (j = 0; j < k; j++)
+			v[j] += c * z[j];
+	}
+}
+
+/*
+ * N = I + S M S (n x n, upper, row-major; M: float lower triangle of stride
+ * n, S = diag(sv)) factored in place as UᵀU; false if that fails.
+ */
+RECO_INLINE bool
+RecoShortFactorInline(int n, const float *M, const double *sv, double *N)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j <= i; j++)
+			N[(size_t) j * n + i] = (i == j ? 1.0 : 0.0) +
+				sv[i] * sv[j] * (double) M[(size_t) i * n + j];
+	return RecoCholFactorInline(n, N);
+}
+
+/*
+ * Cholesky-solves A x = b in double: A = UᵀU factored by
+ * RecoCholFactorInline, then Uᵀz = b and Ux = z.
  */
 RECO_INLINE bool
 RecoCholSolveInline(int k, const float *A, const float *b, double *U,
@@ -65,39 +307,12 @@ RecoCholSolveInline(int k, const float *A, const float *b, double *U,
 	for (i = 0; i < k; i++)
 		for (l = i; l < k; l++)
 			U[(size_t) i * k + l] = A[(size_t) l * k + i];
-	for (j = 0; j < k; j++)
-	{
-		double	   *restrict Uj = U + (size_t) j * k;
-		double		d = Uj[j];
-
-		if (!(d > 0.0) || !isfinite(d))
-			return false;
-		d = sqrt(d);
-		Uj[j] = d;
-		for (l = j + 1; l < k; l++)
-			Uj[l] /= d;
-		/* trailing update: A[i][l] -= U[j][i] U[j][l] for j < i <= l */
-		for (i = j + 1; i < k; i++)
-		{
-			double	   *restrict Ui = U + (size_t) i * k;
-			double		u = Uj[i];
-
-			for (l = i; l < k; l++)
-				Ui[l] -= u * Uj[l];
-		}
-	}
+	if (!RecoCholFactorInline(k, U))
+		return false;
 	/* forward: Uᵀ z = b, one row of U (a column of Uᵀ) at a time */
 	for (i = 0; i < k; i++)
 		z[i] = b[i];
-	for (j = 0; j < k; j++)
-	{
-		const double *restrict Uj = U + (size_t) j * k;
-		double		zj = z[j] / Uj[j];
-
-		z[j] = zj;
-		for (i = j + 1; i < k; i++)
-			z[i] -= Uj[i] * zj;
-	}
+	RecoCholForwardInline(k, U, z);
 	/* backward: U x = z, column by column so the updates are independent */
 	for (i = k - 1; i >= 0; i--)
 	{

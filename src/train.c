@@ -351,7 +351,8 @@ RecoCheckMemory(const RecoInteractions *sizes, void *arg)
 	bytes = add_size(bytes, run->key_bytes);
 	bytes = add_size(bytes, RecoInteractionsBytes(sizes->n_users, sizes->n_items, run->rows_used));
 	bytes = add_size(bytes, mul_size(mul_size(ids, run->cfg.factors), sizeof(float)));
-	bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, Max(sizes->n_users, sizes->n_items)));
+	bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, Max(sizes->n_users, sizes->n_items),
+												 Max(sizes->n_users, sizes->n_items)));
 	run->memory_estimate = bytes;
 	if (bytes > limit)
 		ereport(ERROR,

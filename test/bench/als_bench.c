@@ -23,6 +23,8 @@
  *     -l 0.05                    regularization
  *     -S 7                       seed
  *     -L                         also time and print the loss
+ *     -F                         after the CG iterations, time the exact user
+ *                                pass that ends reco.train (final pass)
  *
  *-------------------------------------------------------------------------
  */
@@ -167,6 +169,16 @@ bench_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds of the whole process (every thread). */
+static double
+bench_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -384,7 +396,7 @@ bench_never_stop(void *arg)
 static void
 bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		  RecoSolver solver, int iters, int cg_steps, float reg, bool loss,
-		  double peak)
+		  bool final, double peak)
 {
 	int64_t		m = csr->sp.n_rows,
 				n = csc->sp.n_rows,
@@ -455,6 +467,20 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 			   med, iters, gflop / med, gflop, 100.0 * gflop / med / peak,
 			   polls / total_time, RecoAlsKernelName(k));
 	}
+	if (final && solver == RECO_SOLVER_CG)
+	{
+		RecoAlsConfig exact = cfg;
+		double		c0 = bench_cpu(),
+					t0 = bench_now(),
+					tf;
+		RecoStatus st;
+
+		exact.solver = RECO_SOLVER_CHOLESKY;
+		st = RecoAlsSolveSide(&csr->sp, Y, X, &exact, &hooks);
+		tf = bench_now() - t0;
+		printf("final    k=%-4d threads=%d  exact user pass %.3f s (%s) = %.2f CG iterations  (cpu %.3f s)\n",
+			   k, threads, tf, RecoStatusString(st), tf / med, bench_cpu() - c0);
+	}
 	if (loss)
 	{
 		double		l,
@@ -486,7 +512,8 @@ main(int argc, char **argv)
 				nt = 2;
 	bool		do_cg = true,
 				do_chol = true,
-				loss = false;
+				loss = false,
+				final = false;
 	int			iters = 5,
 				chol_iters = 2,
 				cg_steps = 3,
@@ -503,7 +530,7 @@ main(int argc, char **argv)
 	char		model[256] = "?";
 	FILE	   *f;
 
-	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:S:L")) != -1)
+	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:S:LF")) != -1)
 	{
 		switch (opt)
 		{
@@ -544,9 +571,12 @@ main(int argc, char **argv)
 			case 'L':
 				loss = true;
 				break;
+			case 'F':
+				final = true;
+				break;
 			default:
 				fprintf(stderr, "usage: %s [-u users] [-i items] [-n nnz] [-k 64,128] [-t 1,2] "
-						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-S seed] [-L]\n",
+						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-S seed] [-L] [-F]\n",
 						argv[0]);
 				return 2;
 		}
@@ -611,10 +641,10 @@ main(int argc, char **argv)
 			openblas_set_num_threads(ts[b]);
 			if (do_cg)
 				bench_run(&csr, &csc, ks[a], ts[b], RECO_SOLVER_CG, iters,
-						  cg_steps, reg, loss, peak[b]);
+						  cg_steps, reg, loss, final, peak[b]);
 			if (do_chol)
 				bench_run(&csr, &csc, ks[a], ts[b], RECO_SOLVER_CHOLESKY,
-						  chol_iters, cg_steps, reg, loss, peak[b]);
+						  chol_iters, cg_steps, reg, loss, false, peak[b]);
 		}
 	free(csr.indptr);
 	free(csr.indices);

@@ -686,6 +686,369 @@ test_row_exact(int k)
 	free_problem(&p);
 }
 
+
+/* Solves the k x k SPD system A x = b in double (plain Cholesky, scalar); false if not SPD. */
+static bool
+ref_solve(const double *A, const double *b, int k, double *x)
+{
+	double	   *L = malloc(sizeof(double) * k * k);
+	int			i,
+				j,
+				l;
+	bool		good = true;
+
+	for (i = 0; i < k && good; i++)
+		for (j = 0; j <= i && good; j++)
+		{
+			double		v = A[i * k + j];
+
+			for (l = 0; l < j; l++)
+				v -= L[i * k + l] * L[j * k + l];
+			if (i == j)
+			{
+				good = v > 0;
+				L[i * k + i] = sqrt(v > 0 ? v : 1);
+			}
+			else
+				L[i * k + j] = v / L[j * k + j];
+		}
+	for (i = 0; i < k && good; i++)
+	{
+		double		v = b[i];
+
+		for (l = 0; l < i; l++)
+			v -= L[i * k + l] * x[l];
+		x[i] = v / L[i * k + i];
+	}
+	for (i = k - 1; i >= 0 && good; i--)
+	{
+		double		v = x[i];
+
+		for (l = i + 1; l < k; l++)
+			v -= L[l * k + i] * x[l];
+		x[i] = v / L[i * k + i];
+	}
+	free(L);
+	return good;
+}
+
+/*
+ * The exact row solve (short rows by Woodbury, long ones by the explicit
+ * system) against a scalar double reference, for rows of 0, 1, k − 1, k and
+ * k + 3 entries (and a short row with c < 1, which takes the explicit path);
+ * explain's terms sum to target · x.  Items are n_items rows of F.
+ */
+static void
+test_exact_vs_reference(int k, int n_items, const char *label)
+{
+	float	   *F = malloc(sizeof(float) * n_items * k),
+			   *gram = malloc(sizeof(float) * k * k),
+			   *x = malloc(sizeof(float) * k),
+			   *t = malloc(sizeof(float) * k);
+	double	   *G = calloc((size_t) k * k, sizeof(double)),
+			   *A = malloc(sizeof(double) * k * k),
+			   *b = malloc(sizeof(double) * k),
+			   *xr = malloc(sizeof(double) * k),
+			   *contrib = malloc(sizeof(double) * (k + 3));
+	int64_t    *ids = malloc(sizeof(int64_t) * n_items);
+	int32_t    *idx = malloc(sizeof(int32_t) * (k + 3));
+	float	   *w = malloc(sizeof(float) * (k + 3));
+	int			lens[6] = {0, 1, k - 1, k, k + 3, k - 1};
+	double		worst = 0,
+				worst_explain = 0;
+	float		alpha = 2.0f,
+				reg = 0.5f;
+	bool		all_ok = true,
+				zero_ok = true;
+	int			c,
+				i,
+				j,
+				l;
+
+	for (i = 0; i < n_items; i++)
+		ids[i] = i;
+	RecoAlsInitFactors(F, n_items, k, ids, 11, 1);
+	for (i = 0; i < n_items * k; i++)
+		F[i] = F[i] * 100.0f - 0.5f;	/* centred, magnitude ~0.5 */
+	for (j = 0; j < k; j++)
+		t[j] = F[(size_t) (n_items - 1) * k + j];
+	RecoAlsGram(F, n_items, k, gram);
+	for (i = 0; i < n_items; i++)
+		for (j = 0; j < k; j++)
+			for (l = 0; l <= j; l++)
+				G[j * k + l] += (double) F[(size_t) i * k + j] * F[(size_t) i * k + l];
+	for (c = 0; c < 6; c++)
+	{
+		int			n = lens[c];
+		double		num = 0,
+					den = 0,
+					score = 0,
+					sum = 0;
+
+		if (n < 0)
+			continue;
+		for (i = 0; i < n; i++)
+		{
+			idx[i] = (int32_t) ((i * 7 + c) % (n_items - 1));
+			w[i] = (float) (1 + (i + c) % 5);
+		}
+		/* distinct, ascending item ids */
+		for (i = 0; i < n; i++)
+			idx[i] = (int32_t) (i * ((n_items - 1) / (n > 0 ? n : 1)) + c % 2);
+		if (c == 5 && n > 0)
+			w[0] = 0.2f;		/* c = 0.4 < 1: the explicit path */
+		memset(A, 0, sizeof(double) * k * k);
+		for (j = 0; j < k; j++)
+		{
+			for (l = 0; l <= j; l++)
+				A[j * k + l] = A[l * k + j] = G[j * k + l];
+			A[j * k + j] += reg;
+			b[j] = 0;
+		}
+		for (i = 0; i < n; i++)
+		{
+			const float *y = F + (size_t) idx[i] * k;
+			double		conf = (double) alpha * w[i];
+
+			for (j = 0; j < k; j++)
+			{
+				b[j] += conf * y[j];
+				for (l = 0; l < k; l++)
+					A[j * k + l] += (conf - 1) * y[j] * y[l];
+			}
+		}
+		if (!ref_solve(A, b, k, xr) ||
+			!RecoAlsSolveRowExact(gram, F, k, idx, w, n, alpha, reg, x) ||
+			!RecoAlsExplainRow(gram, F, k, idx, w, n, alpha, reg, t, contrib))
+		{
+			all_ok = false;
+			continue;
+		}
+		for (j = 0; j < k; j++)
+		{
+			num += ((double) x[j] - xr[j]) * ((double) x[j] - xr[j]);
+			den += xr[j] * xr[j];
+			score += (double) x[j] * t[j];
+			if (n == 0 && x[j] != 0.0f)
+				zero_ok = false;
+		}
+		for (i = 0; i < n; i++)
+			sum += contrib[i];
+		if (n > 0 && sqrt(num / den) > worst)
+			worst = sqrt(num / den);
+		if (fabs(sum - score) / (fabs(score) + 1e-3) > worst_explain)
+			worst_explain = fabs(sum - score) / (fabs(score) + 1e-3);
+	}
+	{
+		char		name[160];
+
+		snprintf(name, sizeof(name),
+				 "exact row %s: rows of 0, 1, k-1, k, k+3 entries match a double reference", label);
+		ok(all_ok && zero_ok && worst < 1e-4, name);
+		snprintf(name, sizeof(name), "explain %s: terms sum to target . x", label);
+		ok(all_ok && worst_explain < 1e-4, name);
+	}
+	diag("worst relative error", worst);
+	diag("worst explain gap", worst_explain);
+	free(F);
+	free(gram);
+	free(x);
+	free(t);
+	free(G);
+	free(A);
+	free(b);
+	free(xr);
+	free(contrib);
+	free(ids);
+	free(idx);
+	free(w);
+}
+
+/* The exact side solve of short rows: same bits with 1, 2 and 3 threads and as single rows. */
+static void
+test_short_rows_batch(int k)
+{
+	Problem		p;
+	float	   *X1,
+			   *Y,
+			   *X2,
+			   *X3,
+			   *gram = malloc(sizeof(float) * k * k),
+			   *x = malloc(sizeof(float) * k);
+	RecoAlsConfig c1 = config(k, RECO_SOLVER_CHOLESKY, 3, 1, 0.1f, 1.0f);
+	RecoAlsConfig c2 = c1,
+				c3 = c1;
+	int64_t		u,
+				short_rows = 0;
+	bool		same = true;
+	char		name[120];
+
+	c2.threads = 2;
+	c3.threads = 3;
+	make_problem(&p, 3000, 400, (double) k / 400.0, 1, 0);
+	init_factors(&p, k, &X1, &Y, 21);
+	X2 = malloc(sizeof(float) * p.m * k);
+	X3 = malloc(sizeof(float) * p.m * k);
+	ok(RecoAlsSolveSide(&p.users, Y, X1, &c1, NULL) == RECO_STATUS_OK &&
+	   RecoAlsSolveSide(&p.users, Y, X2, &c2, NULL) == RECO_STATUS_OK &&
+	   RecoAlsSolveSide(&p.users, Y, X3, &c3, NULL) == RECO_STATUS_OK &&
+	   memcmp(X1, X2, sizeof(float) * p.m * k) == 0 &&
+	   memcmp(X1, X3, sizeof(float) * p.m * k) == 0,
+	   (snprintf(name, sizeof(name), "exact pass k=%d: bit-identical with 1, 2 and 3 threads", k), name));
+	RecoAlsGram(Y, p.n, k, gram);
+	for (u = 0; u < p.m; u++)
+	{
+		int64_t		s = p.rp[u];
+
+		short_rows += p.rp[u + 1] - s < k;
+		if (!RecoAlsSolveRowExact(gram, Y, k, p.ri + s, p.rw + s, p.rp[u + 1] - s,
+								  1.0f, 0.1f, x) ||
+			memcmp(x, X1 + u * k, sizeof(float) * k) != 0)
+			same = false;
+	}
+	snprintf(name, sizeof(name), "exact pass k=%d: every row equals its single-row solve (%lld short rows)",
+			 k, (long long) short_rows);
+	ok(same && short_rows > p.m / 4 && short_rows < p.m * 3 / 4, name);
+	free(X1);
+	free(X2);
+	free(X3);
+	free(Y);
+	free(gram);
+	free(x);
+	free_problem(&p);
+}
+
+/*
+ * The exact pass's kernels against scalar double references, on the table
+ * for each k (AVX2 for multiples of 8 where available, portable for 12 and
+ * 13): the rank-K update for K = 0, 1, 37 and 300 (all lower entries), the
+ * Cholesky factorization (UᵀU = A) and the forward / back substitutions.
+ */
+static void
+test_exact_kernels(void)
+{
+	int			ks[6] = {1, 8, 12, 13, 64, 1024};
+	int			Ks[4] = {0, 1, 37, 300};
+	double		worst_syrk = 0,
+				worst_chol = 0,
+				worst_tri = 0;
+	int			c;
+
+	for (c = 0; c < 6; c++)
+	{
+		int			k = ks[c],
+					ld = (k + 7) & ~7,
+					kc,
+					a,
+					b,
+					t;
+		const RecoKernels *kern = RecoKernelsFor(k);
+		float	   *P = malloc(sizeof(float) * 300 * ld),
+				   *Q = malloc(sizeof(float) * 300 * ld),
+				   *C = malloc(sizeof(float) * ld * ld);
+		double	   *R = malloc(sizeof(double) * k * k),
+				   *U = malloc(sizeof(double) * k * k),
+				   *Ut = malloc(sizeof(double) * k * k),
+				   *z = malloc(sizeof(double) * k),
+				   *y = malloc(sizeof(double) * k),
+				   *w = malloc(sizeof(double) * k);
+
+		for (t = 0; t < 300 * ld; t++)
+		{
+			P[t] = (float) (rnd_uniform() - 0.5);
+			Q[t] = (float) (rnd_uniform() - 0.5);
+		}
+		for (kc = 0; kc < 4; kc++)
+		{
+			int			K = k == 1024 && Ks[kc] == 300 ? 40 : Ks[kc];
+
+			for (a = 0; a < ld * ld; a++)
+				C[a] = 0.25f;
+			kern->syrk(k, K, P, Q, ld, C, ld);
+			for (a = 0; a < k; a++)
+				for (b = 0; b <= a; b++)
+				{
+					double		r = 0.25,
+								scale = 0.25;
+
+					for (t = 0; t < K; t++)
+					{
+						r += (double) P[t * ld + a] * Q[t * ld + b];
+						scale += fabs((double) P[t * ld + a] * Q[t * ld + b]);
+					}
+					if (fabs(C[a * ld + b] - r) / scale > worst_syrk)
+						worst_syrk = fabs(C[a * ld + b] - r) / scale;
+				}
+		}
+		/* A = I + PᵀP (k x k, symmetric positive definite) */
+		for (a = 0; a < k; a++)
+			for (b = 0; b < k; b++)
+			{
+				double		r = a == b ? 1.0 : 0.0;
+
+				for (t = 0; t < 40; t++)
+					r += (double) P[t * ld + a] * P[t * ld + b];
+				R[a * k + b] = r;
+				U[a * k + b] = r;
+			}
+		if (!kern->chol_factor(k, U))
+			worst_chol = 1;
+		for (a = 0; a < k && worst_chol < 1; a++)
+			for (b = a; b < k; b++)
+			{
+				double		r = 0;
+
+				for (t = 0; t <= a; t++)
+					r += U[t * k + a] * U[t * k + b];
+				if (fabs(r - R[a * k + b]) > worst_chol)
+					worst_chol = fabs(r - R[a * k + b]);
+			}
+		/* forward then back (both forms) solve A z = y */
+		for (a = 0; a < k; a++)
+		{
+			y[a] = rnd_uniform() - 0.5;
+			z[a] = w[a] = y[a];
+			for (b = 0; b < k; b++)
+				Ut[a * k + b] = b <= a ? U[b * k + a] : 0.0;
+		}
+		kern->forward(k, U, z);
+		kern->forward(k, U, w);
+		kern->back(k, U, z);
+		kern->back_t(k, Ut, w);
+		for (a = 0; a < k; a++)
+		{
+			double		rz = -y[a],
+						rw = -y[a];
+
+			for (b = 0; b < k; b++)
+			{
+				rz += R[a * k + b] * z[b];
+				rw += R[a * k + b] * w[b];
+			}
+			if (fabs(rz) > worst_tri)
+				worst_tri = fabs(rz);
+			if (fabs(rw) > worst_tri)
+				worst_tri = fabs(rw);
+		}
+		free(P);
+		free(Q);
+		free(C);
+		free(R);
+		free(U);
+		free(Ut);
+		free(z);
+		free(y);
+		free(w);
+	}
+	ok(worst_syrk < 1e-6,
+	   "kernels: rank-K update equals a double sum (k 1, 8, 12, 13, 64, 1024; K 0, 1, 37, 300)");
+	ok(worst_chol < 1e-9 && worst_tri < 1e-9,
+	   "kernels: Cholesky factor, forward and both back substitutions solve A z = y in double");
+	diag("worst rank-K error (relative)", worst_syrk);
+	diag("worst |UᵀU - A|", worst_chol);
+	diag("worst |A z - y|", worst_tri);
+}
+
 /* Negative feedback lowers an item's score compared to positive and to none. */
 static void
 test_negative(void)
@@ -805,6 +1168,8 @@ test_long_row(void)
 	RecoHooks hooks = {test_hook, &h};
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.05f, 1.0f);
 	RecoStatus st;
+	long		outside,
+				total_calls;
 
 	for (i = 0; i < n; i++)
 	{
@@ -824,12 +1189,25 @@ test_long_row(void)
 	   "long row: should_stop polled inside a single 300,000-entry row (CG)");
 	diag("polls", (double) h.calls);
 	diag("polls outside the row", (double) before_row + 1);
-	h.calls = 0;
-	h.stop_after = before_row + 1;
+	/*
+	 * The exact pass also polls while it computes Z (U⁻ᵀ y for every item):
+	 * count the polls outside the row on the same side with an empty row.
+	 */
 	cfg.solver = RECO_SOLVER_CHOLESKY;
+	ip[1] = 0;
+	h = hook_state(-1);
 	st = RecoAlsSolveSide(&s, F, x, &cfg, &hooks);
-	ok(st == RECO_STATUS_STOPPED && h.calls == before_row + 2,
+	outside = h.calls;
+	ip[1] = n;
+	h = hook_state(-1);
+	(void) RecoAlsSolveSide(&s, F, x, &cfg, &hooks);
+	total_calls = h.calls;
+	h = hook_state(outside + 1);
+	st = RecoAlsSolveSide(&s, F, x, &cfg, &hooks);
+	ok(st == RECO_STATUS_STOPPED && h.calls == outside + 2 && outside + 2 < total_calls,
 	   "long row: a stop requested inside the row is honoured (Cholesky)");
+	diag("polls outside the row (Cholesky)", (double) outside);
+	diag("polls in all (Cholesky)", (double) total_calls);
 	free(ix);
 	free(w);
 	free(F);
@@ -889,7 +1267,7 @@ test_not_finite(void)
 	   "config: factors 0 => RECO_STATUS_INVALID_ARGUMENT");
 	cfg.factors = 64;
 	cfg.threads = 2;
-	ok(RecoAlsScratchBytes(&cfg, 1000) > (size_t) 2 * 64 * 64 * 8,
+	ok(RecoAlsScratchBytes(&cfg, 1000, 1000) > (size_t) 2 * 64 * 64 * 8,
 	   "scratch estimate covers two Cholesky work areas");
 	free(X);
 	free(Y);
@@ -900,7 +1278,7 @@ test_not_finite(void)
 int
 main(void)
 {
-	printf("1..42\n");
+	printf("1..54\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -917,6 +1295,12 @@ main(void)
 	test_stop();				/* 5 */
 	test_long_row();			/* 2 */
 	test_not_finite();			/* 8 */
-	/* total 42 */
-	return tap_exit_status(42);
+	test_exact_vs_reference(1, 40, "k=1");	/* 2 */
+	test_exact_vs_reference(12, 300, "k=12 (portable path)");	/* 2 */
+	test_exact_vs_reference(64, 500, "k=64");	/* 2 */
+	test_exact_vs_reference(1024, 1400, "k=1024");	/* 2 */
+	test_short_rows_batch(24);	/* 2 */
+	test_exact_kernels();		/* 2 */
+	/* total 54 */
+	return tap_exit_status(54);
 }
