@@ -21,6 +21,7 @@
 #include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -34,7 +35,8 @@ typedef enum RecoOptionKind
 	RECO_OPTION_INT,			/* an integer in [min, max]; an int field */
 	RECO_OPTION_INT64,			/* an integer in [min, max]; an int64 field */
 	RECO_OPTION_REAL,			/* a number in [min, max] (or (min, max]); a float field */
-	RECO_OPTION_WORD			/* one of `words`; an int (enum) field set to its position */
+	RECO_OPTION_WORD,			/* one of `words`; an int (enum) field set to its position */
+	RECO_OPTION_TEXT			/* a string; a char * field, NULL by default and then not stored */
 } RecoOptionKind;
 
 /* One option of reco.fit. */
@@ -94,6 +96,11 @@ static const RecoOptionDesc reco_train_options[] = {
 	.default_value = RECO_ID_BIGINT, .field = RECO_FIELD(user_id_type), .stored = true},
 	{.name = "item_id_type", .kind = RECO_OPTION_WORD, .words = reco_id_type_words, .noun = "id type",
 	.default_value = RECO_ID_BIGINT, .field = RECO_FIELD(item_id_type), .stored = true},
+	/* where the model's interactions live, for reco.refresh_users/items (reco.train sets them) */
+	{.name = "source", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(source), .stored = true},
+	{.name = "user_col", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(user_col), .stored = true},
+	{.name = "item_col", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(item_col), .stored = true},
+	{.name = "weight_col", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(weight_col), .stored = true},
 };
 
 #define RECO_N_TRAIN_OPTIONS ((int) lengthof(reco_train_options))
@@ -163,6 +170,9 @@ RecoDefaultTrainOptions(RecoTrainOptions *out)
 				break;
 			case RECO_OPTION_REAL:
 				*(float *) RECO_OPTION_FIELD(out, desc) = (float) desc->default_value;
+				break;
+			case RECO_OPTION_TEXT:
+				*(char **) RECO_OPTION_FIELD(out, desc) = NULL;
 				break;
 		}
 	}
@@ -265,6 +275,13 @@ RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 			if (desc->field != RECO_OPTION_NO_FIELD)
 				*(int *) RECO_OPTION_FIELD(out, desc) = word;
 			break;
+		case RECO_OPTION_TEXT:
+			if (value->type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" must be a string", key)));
+			*(char **) RECO_OPTION_FIELD(out, desc) = pnstrdup(value->val.string.val, value->val.string.len);
+			break;
 	}
 }
 
@@ -319,7 +336,8 @@ RecoTrainOptionsToJson(const RecoTrainOptions *options)
 		const RecoOptionDesc *desc = &reco_train_options[i];
 		char		real[FLOAT_SHORTEST_DECIMAL_LEN];
 
-		if (!desc->stored)
+		if (!desc->stored ||
+			(desc->kind == RECO_OPTION_TEXT && *(char *const *) RECO_OPTION_FIELD(options, desc) == NULL))
 			continue;
 		appendStringInfo(&buf, "%s\"%s\": ", first ? "" : ", ", desc->name);
 		first = false;
@@ -337,6 +355,9 @@ RecoTrainOptionsToJson(const RecoTrainOptions *options)
 				break;
 			case RECO_OPTION_WORD:
 				appendStringInfo(&buf, "\"%s\"", RecoOptionWordValue(desc, options));
+				break;
+			case RECO_OPTION_TEXT:
+				escape_json(&buf, *(char *const *) RECO_OPTION_FIELD(options, desc));
 				break;
 		}
 	}

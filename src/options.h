@@ -29,6 +29,10 @@ typedef struct RecoTrainOptions
 	int			keep_versions;	/* 0 = keep every version */
 	RecoIdType	user_id_type;
 	RecoIdType	item_id_type;
+	char	   *source;			/* what reco.refresh_users/items read: NULL if not recorded */
+	char	   *user_col;
+	char	   *item_col;
+	char	   *weight_col;
 } RecoTrainOptions;
 
 extern void RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptions *out);
