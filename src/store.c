@@ -524,13 +524,11 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 		info->regularization = 0.0f;
 	info->user_id_type = RecoModelIdType(name, info->version, "user_id_type", 8);
 	info->item_id_type = RecoModelIdType(name, info->version, "item_id_type", 9);
-	/* absent until the first refresh */
+	/* absent until the first refresh: 0 */
 	info->user_generation = DatumGetInt64(RecoResultValue(10, &isnull));
-	if (isnull)
-		info->user_generation = 0;
+	info->user_generation = isnull ? 0 : info->user_generation;
 	info->item_generation = DatumGetInt64(RecoResultValue(11, &isnull));
-	if (isnull)
-		info->item_generation = 0;
+	info->item_generation = isnull ? 0 : info->item_generation;
 	/* the tables' CHECK constraints say the same; a hand-edited row must not reach the kernels */
 	if (info->factors < 1 || info->factors > RECO_MAX_FACTORS || info->n_users < 0 || info->n_items < 0)
 		ereport(ERROR,

@@ -860,58 +860,27 @@ COMMENT ON FUNCTION reco_internal.evaluate_pairs(text, bigint[], bigint[], integ
 -- which reco.train records), in the caller's transaction, under the model's
 -- lock (reco.lock_model).  The _text twins take the ids as text (read as the
 -- model's id type), as the array-only serving functions do.
-CREATE FUNCTION reco.refresh_users(
-    model    text,
-    user_ids bigint[] DEFAULT NULL,
-    source   text DEFAULT NULL,
-    OUT refreshed bigint,
-    OUT added     bigint,
-    OUT removed   bigint,
-    OUT skipped   bigint
-) RETURNS record
-    AS 'MODULE_PATHNAME', 'reco_refresh_users'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION reco.refresh_users(model text, user_ids bigint[] DEFAULT NULL, source text DEFAULT NULL,
+    OUT refreshed bigint, OUT added bigint, OUT removed bigint, OUT skipped bigint) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_refresh_users' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.refresh_users(text, bigint[], text) IS
     'Re-solves the listed users (NULL: all) of the served version in place from their rows in the source; new users are added, users without a positive pair removed';
-
-CREATE FUNCTION reco.refresh_users_text(
-    model    text,
-    user_ids text[] DEFAULT NULL,
-    source   text DEFAULT NULL,
-    OUT refreshed bigint,
-    OUT added     bigint,
-    OUT removed   bigint,
-    OUT skipped   bigint
-) RETURNS record
-    AS 'MODULE_PATHNAME', 'reco_refresh_users'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+-- the text twin: an overload on text[] would make an untyped '{...}' ambiguous
+CREATE FUNCTION reco.refresh_users_text(model text, user_ids text[] DEFAULT NULL, source text DEFAULT NULL,
+    OUT refreshed bigint, OUT added bigint, OUT removed bigint, OUT skipped bigint) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_refresh_users' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.refresh_users_text(text, text[], text) IS
     'reco.refresh_users with the user ids as text (text and uuid ids; read as the model''s user id type)';
 
-CREATE FUNCTION reco.refresh_items(
-    model    text,
-    item_ids bigint[] DEFAULT NULL,
-    source   text DEFAULT NULL,
-    OUT refreshed bigint,
-    OUT added     bigint,
-    OUT removed   bigint,
-    OUT skipped   bigint
-) RETURNS record
-    AS 'MODULE_PATHNAME', 'reco_refresh_items'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+-- Items are solved against the user factors; a new item gets factors from its first rows.
+CREATE FUNCTION reco.refresh_items(model text, item_ids bigint[] DEFAULT NULL, source text DEFAULT NULL,
+    OUT refreshed bigint, OUT added bigint, OUT removed bigint, OUT skipped bigint) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_refresh_items' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.refresh_items(text, bigint[], text) IS
     'Re-solves the listed items (NULL: all) of the served version in place against its user factors; a new item with rows in the source gets factors';
-
-CREATE FUNCTION reco.refresh_items_text(
-    model    text,
-    item_ids text[] DEFAULT NULL,
-    source   text DEFAULT NULL,
-    OUT refreshed bigint,
-    OUT added     bigint,
-    OUT removed   bigint,
-    OUT skipped   bigint
-) RETURNS record
-    AS 'MODULE_PATHNAME', 'reco_refresh_items'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+-- the text twin
+CREATE FUNCTION reco.refresh_items_text(model text, item_ids text[] DEFAULT NULL, source text DEFAULT NULL,
+    OUT refreshed bigint, OUT added bigint, OUT removed bigint, OUT skipped bigint) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_refresh_items' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.refresh_items_text(text, text[], text) IS
     'reco.refresh_items with the item ids as text (text and uuid ids; read as the model''s item id type)';
