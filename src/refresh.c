@@ -339,7 +339,7 @@ RecoRefreshAppend(RecoRefreshRun *run, int64 ref, int32 fixed, float weight)
  * Reads the source's rows of the listed ids (every row if all): (solved id,
  * fixed id, weight) read as the model's id types; rows with a NULL are
  * skipped, rows whose fixed id the version does not know are left out.
- * 42703 if the source lacks a column.
+ * 42703 if the source lacks a column (from the query itself).
  */
 static void
 RecoRefreshReadSource(RecoRefreshRun *run)
@@ -353,18 +353,29 @@ RecoRefreshReadSource(RecoRefreshRun *run)
 	Datum		values[1];
 	Portal		portal;
 
-	/* the columns' types (LIMIT 0 reads no row); a missing column is 42703 here */
-	RecoExecuteArgs(psprintf("SELECT src.%s, src.%s, %s FROM %s AS src LIMIT 0", quote_identifier(solved_col),
-							 quote_identifier(fixed_col), weight, run->from_clause), 0, NULL, NULL, true);
 	if (!run->all)
 	{
-		Oid			column_type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
-		Oid			array_type = get_array_type(column_type);
+		const char *cast = "";
 
-		/* a key list is cast to the column's type, so that its index can serve the = ANY */
-		filter = psprintf(" WHERE src.%s OPERATOR(pg_catalog.=) ANY ($1%s%s)", quote_identifier(solved_col),
-						  run->keyed && OidIsValid(array_type) && column_type != TEXTOID ? "::" : "",
-						  run->keyed && OidIsValid(array_type) && column_type != TEXTOID ? format_type_be(array_type) : "");
+		/*
+		 * A key list is cast to the id column's type (its type read with
+		 * LIMIT 0, which reads no row), so that an index on the column
+		 * serves the = ANY: a uuid column compares with a uuid[].  A bigint
+		 * list compares with any integer column as it is.
+		 */
+		if (run->keyed)
+		{
+			Oid			column_type;
+			Oid			array_type;
+
+			RecoExecuteArgs(psprintf("SELECT src.%s FROM %s AS src LIMIT 0", quote_identifier(solved_col),
+									 run->from_clause), 0, NULL, NULL, true);
+			column_type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+			array_type = get_array_type(column_type);
+			if (OidIsValid(array_type) && column_type != TEXTOID)
+				cast = psprintf("::%s", format_type_be(array_type));
+		}
+		filter = psprintf(" WHERE src.%s OPERATOR(pg_catalog.=) ANY ($1%s)", quote_identifier(solved_col), cast);
 		types[0] = run->keyed ? TEXTARRAYOID : INT8ARRAYOID;
 		values[0] = PointerGetDatum(construct_array(run->filter, (int) run->n_listed,
 													run->keyed ? TEXTOID : INT8OID,
