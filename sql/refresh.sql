@@ -189,6 +189,18 @@ SELECT outcome($$SELECT reco.refresh_users('rf', ARRAY[1], 'rf_orders; DROP TABL
 SELECT outcome($$SELECT reco.refresh_users_text('rf', ARRAY['x'])$$);
 SELECT outcome($$SELECT reco.refresh_users('rf', '{{1},{2}}')$$);
 SELECT outcome($$SELECT reco.refresh_users('rf', ARRAY[1], $q$SELECT customer_id, product_id, 'NaN'::real AS quantity FROM rf_orders$q$)$$);
+-- a role that may serve but not write the model tables (42501)
+CREATE ROLE regress_reco_refresh_reader;
+GRANT USAGE ON SCHEMA reco TO regress_reco_refresh_reader;
+GRANT SELECT ON reco.models, reco.user_factors, reco.item_factors, rf_orders TO regress_reco_refresh_reader;
+SET ROLE regress_reco_refresh_reader;
+SELECT count(*) AS serves FROM reco.recommend('rf', 1, 3);
+SELECT outcome($$SELECT reco.refresh_users('rf', ARRAY[1])$$);
+SELECT outcome($$SELECT reco.refresh_items('rf', ARRAY[1])$$);
+RESET ROLE;
+REVOKE ALL ON reco.models, reco.user_factors, reco.item_factors, rf_orders FROM regress_reco_refresh_reader;
+REVOKE USAGE ON SCHEMA reco FROM regress_reco_refresh_reader;
+DROP ROLE regress_reco_refresh_reader;
 -- a model trained by the aggregate without a remembered source needs one
 SELECT (m).version FROM (SELECT reco.fit('rf_bare', customer_id, product_id, quantity,
                                          '{"factors": 4, "iterations": 3, "regularization": 1}') AS m
