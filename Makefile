@@ -36,7 +36,8 @@ OBJS = \
 	src/batch.o \
 	src/recommend.o \
 	src/similar.o \
-	src/explain.o
+	src/explain.o \
+	src/refresh.o
 
 DATA = $(wildcard src/sql/reco--*.sql)
 

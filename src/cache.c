@@ -9,12 +9,22 @@
  * one memory context per matrix under TopMemoryContext, with the norms
  * (cosine similarity) and the Gram matrix FᵀF (fold-in, explain) computed on
  * first use.  A side with text or uuid ids also holds its keys, in code
- * order (= key order), so a key is found by binary search, and they count
- * against the budget.  Entries are keyed by (model_id, side): a retrain creates a new
- * model_id, so a cached matrix can never be stale; the old one simply ages
- * out.  forget_user removes user rows from an existing version and lowers the
- * models row's n_users, so an entry also records the row count (and factor
- * count) it was loaded for and is reloaded when either changes.  The total is
+ * order, with a key-order permutation when a refresh has given a new key the
+ * next code (store.h, RecoKeys), so a key is found by binary search, and they
+ * count against the budget.  Entries are keyed by (model_id, side): a retrain
+ * creates a new model_id, so a cached matrix can never be stale; the old one
+ * simply ages out.  Two changes update an existing version in place:
+ * forget_user removes user rows and lowers the models row's n_users, and
+ * reco.refresh_users / refresh_items rewrite factor rows and set the models
+ * row's stats user_generation / item_generation to a new value from the
+ * models sequence (never reused, not even after a rollback, so an entry
+ * loaded inside a transaction that aborted can never match a later
+ * generation).  So an entry records the row count, factor count and
+ * generation it was loaded for, RecoLookupModel reads them on every call
+ * with the models row, and a difference in any reloads the side: every
+ * backend serves a refresh from its next call on, and a reader whose
+ * snapshot still predates the refresh reloads the old version (never a mix:
+ * the models row and the factor rows are read in one snapshot).  The total is
  * bounded by reco.cache_size with least-recently-used eviction; a matrix
  * larger than the whole budget is loaded for the call only (into the caller's
  * context) and not cached.
@@ -63,6 +73,7 @@ typedef struct RecoCacheEntry
 	RecoSide	side;
 	int32		version;
 	int64		rows;			/* the models row's n_items or n_users when loaded */
+	int64		generation;		/* the models row's item_generation or user_generation */
 	RecoFactorSet set;
 	MemoryContext cxt;			/* owns this entry and the set's arrays */
 	Size		bytes;			/* ids, keys, factors, norms and Gram matrix */
@@ -175,6 +186,7 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 {
 	Size		budget = (Size) reco_cache_size_kb * 1024;
 	int64		rows = side == RECO_SIDE_ITEMS ? model->n_items : model->n_users;
+	int64		generation = side == RECO_SIDE_ITEMS ? model->item_generation : model->user_generation;
 	Size		bytes = RecoFactorSetBytes(side, rows, model->factors);
 	MemoryContext cxt;
 	RecoCacheEntry *entry;
@@ -186,9 +198,9 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 		entry = reco_cache[i];
 		if (entry->model_id == model->model_id && entry->side == side)
 		{
-			if (entry->rows != rows || entry->set.k != model->factors)
+			if (entry->rows != rows || entry->set.k != model->factors || entry->generation != generation)
 			{
-				/* users were forgotten since it was loaded (or the row was edited) */
+				/* refreshed or users forgotten since it was loaded (or the row was edited) */
 				RecoCacheEvict(i);
 				break;
 			}
@@ -213,7 +225,8 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 	RecoLoadFactors(model, side, &entry->set, cxt);
 	/* a text or uuid side's keys are known only once loaded */
 	if (entry->set.keys.data != NULL)
-		bytes = add_size(bytes, add_size(entry->set.keys.bytes, mul_size(sizeof(int64), entry->set.n)));
+		bytes = add_size(bytes, add_size(entry->set.keys.bytes,
+										 mul_size(sizeof(int64), entry->set.n * (entry->set.keys.order != NULL ? 2 : 1))));
 	if (bytes > budget)
 	{
 		/* too large with its keys: for this call only, freed with call_cxt */
@@ -236,6 +249,7 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 	entry->side = side;
 	entry->version = model->version;
 	entry->rows = rows;
+	entry->generation = generation;
 	entry->cxt = cxt;
 	entry->bytes = bytes;
 	entry->last_used = ++reco_cache_clock;

@@ -8,9 +8,13 @@
  * stored id is the shop's id.  On a text or uuid side the stored id
  * (user_id, item_id, seen_items) is a code: the 1-based rank of the key in
  * the byte order of RecoCompareKeys, and the key itself is stored beside it
- * (user_key, item_key; a uuid in its canonical lower-case form).  Ascending
- * codes are therefore ascending keys, and ties broken by code are broken by
- * key.
+ * (user_key, item_key; a uuid in its canonical lower-case form).  After a
+ * training ascending codes are therefore ascending keys, and ties broken by
+ * code are broken by key.  reco.refresh_users / refresh_items give a new key
+ * the side's highest code + 1, so from then on code order is not key order:
+ * nothing relies on it, on either side (key lookups go through a key-order
+ * permutation, store.h; a user is found by key through the index on
+ * user_key; ties still break by code, so a refreshed-in key sorts last).
  *
  * Every id a serving function is given is read as the model's id type from
  * its text form: a bigint 15 on a text side is the key '15', the text '15'

@@ -102,6 +102,11 @@ static const RecoOptionDesc reco_train_options[] = {
 	.default_value = RECO_ID_BIGINT, .field = RECO_FIELD(user_id_type), .stored = true},
 	{.name = "item_id_type", .kind = RECO_OPTION_WORD, .words = reco_id_type_words, .noun = "id type",
 	.default_value = RECO_ID_BIGINT, .field = RECO_FIELD(item_id_type), .stored = true},
+	/* where the model's interactions live, for reco.refresh_users/items (reco.train sets them) */
+	{.name = "source", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(source), .stored = true},
+	{.name = "user_col", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(user_col), .stored = true},
+	{.name = "item_col", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(item_col), .stored = true},
+	{.name = "weight_col", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(weight_col), .stored = true},
 	/* time decay: only the aggregate with an event time accepts them (train.c) */
 	{.name = "time_col", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(time_col), .stored = true},
 	{.name = "half_life", .kind = RECO_OPTION_INTERVAL, .field = RECO_FIELD(half_life), .stored = true},
@@ -336,7 +341,8 @@ RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 				*(int *) RECO_OPTION_FIELD(out, desc) = word;
 			break;
 		case RECO_OPTION_TEXT:
-			*(char **) RECO_OPTION_FIELD(out, desc) = RecoOptionString(key, value, "a column name");
+			*(char **) RECO_OPTION_FIELD(out, desc) =
+				RecoOptionString(key, value, strcmp(key, "source") == 0 ? "a table, view or query" : "a column name");
 			break;
 		case RECO_OPTION_INTERVAL:
 			*(Interval **) RECO_OPTION_FIELD(out, desc) = RecoOptionInterval(key, value);

@@ -30,6 +30,10 @@ typedef struct RecoTrainOptions
 	int			keep_versions;	/* 0 = keep every version */
 	RecoIdType	user_id_type;
 	RecoIdType	item_id_type;
+	char	   *source;			/* what reco.refresh_users/items read: NULL if not recorded */
+	char	   *user_col;
+	char	   *item_col;
+	char	   *weight_col;
 	char	   *time_col;		/* the event time column reco.train read (recorded), or NULL */
 	Interval   *half_life;		/* decay half-life (> 0), or NULL: no decay */
 	TimestampTz as_of;			/* the decay's reference time, or RECO_AS_OF_NEWEST */

@@ -87,7 +87,7 @@ RecoExecute(SPIPlanPtr plan, Datum *values, bool read_only, int expected)
 }
 
 /* Runs a one-off statement with arguments; returns SPI's result code. */
-static int
+int
 RecoExecuteArgs(const char *sql, int nargs, Oid *types, Datum *values, bool read_only)
 {
 	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, read_only, 0);
@@ -495,7 +495,8 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	RecoExecute(RecoSavedPlan(&plan,
 							  "SELECT model_id, version, factors, n_users, n_items, "
 							  "(params->>'alpha')::real, (params->>'regularization')::real, "
-							  "params->>'user_id_type', params->>'item_id_type' "
+							  "params->>'user_id_type', params->>'item_id_type', "
+							  "(stats->>'user_generation')::bigint, (stats->>'item_generation')::bigint "
 							  "FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
 							  1, types),
 				values, true, SPI_OK_SELECT);
@@ -523,6 +524,11 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 		info->regularization = 0.0f;
 	info->user_id_type = RecoModelIdType(name, info->version, "user_id_type", 8);
 	info->item_id_type = RecoModelIdType(name, info->version, "item_id_type", 9);
+	/* absent until the first refresh: 0 */
+	info->user_generation = DatumGetInt64(RecoResultValue(10, &isnull));
+	info->user_generation = isnull ? 0 : info->user_generation;
+	info->item_generation = DatumGetInt64(RecoResultValue(11, &isnull));
+	info->item_generation = isnull ? 0 : info->item_generation;
 	/* the tables' CHECK constraints say the same; a hand-edited row must not reach the kernels */
 	if (info->factors < 1 || info->factors > RECO_MAX_FACTORS || info->n_users < 0 || info->n_items < 0)
 		ereport(ERROR,
@@ -581,7 +587,7 @@ RecoKeyAt(const RecoKeys *keys, int64 row)
 	return keys->data + keys->offsets[row];
 }
 
-/* The row of `key` among n keys in key order, or -1 (binary search). */
+/* The row of `key` among n keys (through their key order), or -1 (binary search). */
 int64
 RecoFindKey(const RecoKeys *keys, int64 n, const char *key)
 {
@@ -591,10 +597,11 @@ RecoFindKey(const RecoKeys *keys, int64 n, const char *key)
 	while (lo <= hi)
 	{
 		int64		mid = lo + (hi - lo) / 2;
-		int			cmp = RecoCompareKeys(RecoKeyAt(keys, mid), key);
+		int64		row = keys->order != NULL ? keys->order[mid] : mid;
+		int			cmp = RecoCompareKeys(RecoKeyAt(keys, row), key);
 
 		if (cmp == 0)
-			return mid;
+			return row;
 		if (cmp < 0)
 			lo = mid + 1;
 		else
@@ -606,9 +613,8 @@ RecoFindKey(const RecoKeys *keys, int64 n, const char *key)
 /*
  * Appends the key of row `row` (a text datum, NULL if isnull) to keys, whose
  * buffers live in mcxt and have room for `rows` offsets; *capacity is the
- * data buffer's size.  Rows come in code order, so their keys must ascend:
- * a NULL key or one out of order is XX001 (the model's keys are not what
- * training stores, and a binary search over them would miss).
+ * data buffer's size.  A NULL key is XX001 (the model's keys are not what
+ * training stores).
  */
 static void
 RecoAppendKey(RecoKeys *keys, Size *capacity, int64 row, int64 rows, Datum key, bool isnull,
@@ -622,6 +628,7 @@ RecoAppendKey(RecoKeys *keys, Size *capacity, int64 row, int64 rows, Datum key, 
 		*capacity = 16 * (Size) Max(rows, 1);
 		keys->data = MemoryContextAllocHuge(mcxt, *capacity);
 		keys->offsets = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(rows, 1));
+		keys->order = NULL;
 		keys->bytes = 0;
 	}
 	if (isnull)
@@ -640,13 +647,44 @@ RecoAppendKey(RecoKeys *keys, Size *capacity, int64 row, int64 rows, Datum key, 
 	keys->data[keys->bytes + len] = '\0';
 	keys->offsets[row] = (int64) keys->bytes;
 	keys->bytes += len + 1;
-	if (row > 0 && RecoCompareKeys(RecoKeyAt(keys, row - 1), RecoKeyAt(keys, row)) >= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("the %s keys of model " INT64_FORMAT " are not in the order of their codes",
-						side, model_id),
-				 errdetail("Key \"%s\" has a higher code than key \"%s\"; codes are the keys' ranks in byte order (COLLATE \"C\").",
-						   RecoKeyAt(keys, row - 1), RecoKeyAt(keys, row))));
+}
+
+/* qsort_arg order of rows by their keys (arg: the RecoKeys). */
+static int
+RecoCompareKeyRows(const void *a, const void *b, void *arg)
+{
+	const RecoKeys *keys = (const RecoKeys *) arg;
+
+	return RecoCompareKeys(RecoKeyAt(keys, *(const int64 *) a), RecoKeyAt(keys, *(const int64 *) b));
+}
+
+/*
+ * Makes n loaded keys searchable: if code order is not key order (a key
+ * refreshed in after training), builds keys->order in mcxt.  Two equal keys
+ * are XX001 (the unique key index forbids them: the rows were edited).
+ */
+static void
+RecoIndexKeys(RecoKeys *keys, int64 n, int64 model_id, const char *side, MemoryContext mcxt)
+{
+	int64		i;
+	int64	   *order;
+
+	for (i = 1; i < n; i++)
+		if (RecoCompareKeys(RecoKeyAt(keys, i - 1), RecoKeyAt(keys, i)) >= 0)
+			break;
+	if (i >= n)
+		return;					/* code order is key order: no permutation */
+	order = MemoryContextAllocHuge(mcxt, sizeof(int64) * n);
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	qsort_arg(order, n, sizeof(int64), RecoCompareKeyRows, keys);
+	for (i = 1; i < n; i++)
+		if (RecoCompareKeys(RecoKeyAt(keys, order[i - 1]), RecoKeyAt(keys, order[i])) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the %s keys of model " INT64_FORMAT " are not unique: \"%s\" is the key of two rows",
+							side, model_id, RecoKeyAt(keys, order[i]))));
+	keys->order = order;
 }
 
 /*
@@ -713,7 +751,10 @@ RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, M
 	SPI_cursor_close(portal);
 	set->n = n;
 	if (set->keys.data != NULL)
+	{
 		set->keys.data = repalloc_huge(set->keys.data, Max(set->keys.bytes, 1));	/* what the cache counts */
+		RecoIndexKeys(&set->keys, n, model->model_id, side_name, mcxt);
+	}
 }
 
 /* Checks a stored one-dimensional array without NULLs of the given type; returns its length. */

@@ -28,17 +28,24 @@ typedef struct RecoModelInfo
 	float		regularization;
 	RecoIdType	user_id_type;	/* params user_id_type; absent: bigint */
 	RecoIdType	item_id_type;	/* params item_id_type; absent: bigint */
+	int64		user_generation;	/* stats user_generation: changed by every refresh_users */
+	int64		item_generation;	/* stats item_generation: changed by every refresh_items */
 } RecoModelInfo;
 
 /*
  * The keys of a text or uuid side, by row: key i is data + offsets[i], a
- * NUL-terminated string; rows are in code order, which is key order.  On a
- * bigint side data and offsets are NULL.
+ * NUL-terminated string; rows are in code order.  A trained model's codes
+ * are its keys' ranks, but a key refreshed in later (refresh_users,
+ * refresh_items) gets the next code whatever its place, so code order is key
+ * order only until then: `order` then lists the rows in key order (NULL while
+ * code order is key order), and RecoFindKey searches through it.  On a bigint
+ * side data, offsets and order are NULL.
  */
 typedef struct RecoKeys
 {
 	char	   *data;
 	int64	   *offsets;		/* n offsets into data */
+	int64	   *order;			/* n rows in key order, or NULL if that is code order */
 	Size		bytes;			/* data's used length */
 } RecoKeys;
 
@@ -103,6 +110,7 @@ extern void RecoSpiFinish(void);
 extern void RecoCheckPrivilege(const char *relname, AclMode mode);
 extern void RecoCheckTrainPrivileges(void);
 extern void RecoLockModelName(const char *name);
+extern int	RecoExecuteArgs(const char *sql, int nargs, Oid *types, Datum *values, bool read_only);
 extern int32 RecoNextVersion(const char *name);
 extern int64 RecoNewModelId(void);
 extern void RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k);

@@ -79,6 +79,7 @@ typedef struct RecoFitState
 	int64		rows_read;
 	int64		rows_skipped;
 	instr_time	first_row;		/* start of the read phase */
+	TimestampTz read_started;	/* the reading statement's start: its snapshot is no older */
 	bool		text_ids;		/* the text aggregate: ids arrive as text */
 	RecoKeyTable *user_keys;		/* a text or uuid user side's keys, else NULL */
 	RecoKeyTable *item_keys;		/* a text or uuid item side's keys, else NULL */
@@ -111,6 +112,7 @@ typedef struct RecoTrainRun
 	double	   *loss;			/* per iteration */
 	double	   *iteration_seconds;	/* per iteration */
 	double		read_seconds;
+	TimestampTz read_started;	/* the aggregate's */
 	double		build_seconds;
 	double		final_solve_seconds;
 	double		store_seconds;
@@ -198,6 +200,7 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 	if (state->options.item_id_type != RECO_ID_BIGINT)
 		state->item_keys = RecoKeyTableCreate(aggcontext);
 	INSTR_TIME_SET_CURRENT(state->first_row);
+	state->read_started = GetCurrentStatementStartTimestamp();
 	MemoryContextSwitchTo(old);
 	return state;
 }
@@ -474,6 +477,7 @@ RecoTrainStart(FunctionCallInfo fcinfo, RecoTrainRun *run)
 	if (run->timed)
 		RecoTrainDecay(state);
 	run->read_seconds = RecoSecondsSince(state->first_row);
+	run->read_started = state->read_started;
 	INSTR_TIME_SET_CURRENT(run->started);
 }
 
@@ -587,9 +591,11 @@ RecoTrainStatsJson(const RecoTrainRun *run)
 	RecoAppendJsonArray(&stats, "loss", run->loss, run->options->iterations);
 	appendStringInfo(&stats,
 					 ", \"final_solve_seconds\": %.6f, \"store_seconds\": %.6f, \"threads\": %d"
-					 ", \"memory_bytes\": %zu, \"versions_pruned\": " INT64_FORMAT "}",
+					 ", \"memory_bytes\": %zu, \"versions_pruned\": " INT64_FORMAT,
 					 run->final_solve_seconds, run->store_seconds, run->cfg.threads,
 					 run->memory_estimate, run->versions_pruned);
+	/* a refresh committed after this may be missing from the version (README, refresh) */
+	appendStringInfo(&stats, ", \"read_started_at\": \"%s\"}", timestamptz_to_str(run->read_started));
 	return stats.data;
 }
 

@@ -275,6 +275,9 @@ BEGIN
         fit_options := fit_options OPERATOR(pg_catalog.||)
             pg_catalog.jsonb_build_object('user_id_type', user_type, 'item_id_type', item_type);
     END IF;
+    -- the model remembers where its interactions are, for reco.refresh_users and refresh_items
+    fit_options := fit_options OPERATOR(pg_catalog.||) pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'source', source, 'user_col', user_col, 'item_col', item_col, 'weight_col', weight_col));
     EXECUTE pg_catalog.format(
         'SELECT (m).* FROM (SELECT reco.fit($1, %s, %s, %s%s, $2) AS m FROM %s AS src) AS fitted',
         CASE WHEN user_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::text', user_col)
@@ -601,3 +604,37 @@ CREATE FUNCTION reco.recommend_all_text(
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
 COMMENT ON FUNCTION reco.recommend_all_text(text, integer, text[], boolean) IS
     'reco.recommend_all with user ids given and user and item ids returned as text (read as the model''s id types)';
+
+---------------------------------------------------------------------------
+-- Refresh in place
+---------------------------------------------------------------------------
+
+-- Re-solve some users (or items) of the served version from their current
+-- rows in the model's source (params source, user_col, item_col, weight_col,
+-- which reco.train records), in the caller's transaction, under the model's
+-- lock (reco.lock_model).  The _text twins take the ids as text (read as the
+-- model's id type), as the array-only serving functions do.
+CREATE FUNCTION reco.refresh_users(model text, user_ids bigint[] DEFAULT NULL, source text DEFAULT NULL,
+    OUT refreshed bigint, OUT added bigint, OUT removed bigint, OUT skipped bigint) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_refresh_users' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco.refresh_users(text, bigint[], text) IS
+    'Re-solves the listed users (NULL: all) of the served version in place from their rows in the source; new users are added, users without a positive pair removed';
+-- the text twin: an overload on text[] would make an untyped '{...}' ambiguous
+CREATE FUNCTION reco.refresh_users_text(model text, user_ids text[] DEFAULT NULL, source text DEFAULT NULL,
+    OUT refreshed bigint, OUT added bigint, OUT removed bigint, OUT skipped bigint) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_refresh_users' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco.refresh_users_text(text, text[], text) IS
+    'reco.refresh_users with the user ids as text (text and uuid ids; read as the model''s user id type)';
+
+-- Items are solved against the user factors; a new item gets factors from its first rows.
+CREATE FUNCTION reco.refresh_items(model text, item_ids bigint[] DEFAULT NULL, source text DEFAULT NULL,
+    OUT refreshed bigint, OUT added bigint, OUT removed bigint, OUT skipped bigint) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_refresh_items' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco.refresh_items(text, bigint[], text) IS
+    'Re-solves the listed items (NULL: all) of the served version in place against its user factors; a new item with rows in the source gets factors';
+-- the text twin
+CREATE FUNCTION reco.refresh_items_text(model text, item_ids text[] DEFAULT NULL, source text DEFAULT NULL,
+    OUT refreshed bigint, OUT added bigint, OUT removed bigint, OUT skipped bigint) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_refresh_items' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco.refresh_items_text(text, text[], text) IS
+    'reco.refresh_items with the item ids as text (text and uuid ids; read as the model''s item id type)';
