@@ -161,6 +161,40 @@ $train$;
 COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz) IS
     'Trains a new model version from a table, view or query (a wrapper of the reco.fit aggregate)';
 
+-- The SQL expression (over the alias src) of a source's event time column as
+-- timestamptz: a timestamptz as it is, a timestamp or date cast in the
+-- session's TimeZone, a number as seconds since 1970-01-01 UTC; another type
+-- is 42804.  The type is read without reading a row.  reco.train and the
+-- refresh of a time-decayed model (src/refresh.c) both read times through it.
+CREATE FUNCTION reco_internal.event_time_sql(from_clause text, time_col text) RETURNS text
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+AS $event_time$
+DECLARE
+    time_type text;
+    expression text;
+BEGIN
+    EXECUTE pg_catalog.format(
+        'SELECT pg_catalog.pg_typeof(src.%I)::pg_catalog.text
+           FROM (SELECT) AS one LEFT JOIN LATERAL (SELECT * FROM %s AS src LIMIT 0) AS src ON true',
+        time_col, from_clause)
+        INTO time_type;
+    expression := CASE
+        WHEN time_type OPERATOR(pg_catalog.=) 'timestamp with time zone' THEN pg_catalog.format('src.%I', time_col)
+        WHEN time_type OPERATOR(pg_catalog.=) ANY (ARRAY['timestamp without time zone', 'date'])
+            THEN pg_catalog.format('src.%I::timestamptz', time_col)
+        WHEN time_type OPERATOR(pg_catalog.=) ANY (ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision'])
+            THEN pg_catalog.format('pg_catalog.to_timestamp(src.%I::double precision)', time_col) END;
+    IF expression IS NULL THEN
+        RAISE EXCEPTION 'time column "%" is of type %, not a time', time_col, time_type
+            USING ERRCODE = '42804',
+                  HINT = 'The event time is a timestamptz, timestamp or date column, or a number of seconds since 1970-01-01 UTC.';
+    END IF;
+    RETURN expression;
+END
+$event_time$;
+COMMENT ON FUNCTION reco_internal.event_time_sql(text, text) IS
+    'The SQL expression of a source''s event time column as timestamptz (over the alias src); 42804 for a column that is not a time';
+
 -- The options form: the keys are the long form's argument names after
 -- source (read from the catalog, so the two forms cannot drift apart); an
 -- unknown key is an error that lists them (22023), a JSON null is the
@@ -184,7 +218,6 @@ DECLARE
     item_col text;
     weight_col text;
     time_col text;
-    time_type text;
     time_arg text := '';
     fit_options jsonb;
     from_clause text;
@@ -234,22 +267,7 @@ BEGIN
     END IF;
     from_clause := reco_internal.source_from_item(source);
     IF time_col IS NOT NULL THEN
-        EXECUTE pg_catalog.format(
-            'SELECT pg_catalog.pg_typeof(src.%I)::pg_catalog.text
-               FROM (SELECT) AS one LEFT JOIN LATERAL (SELECT * FROM %s AS src LIMIT 0) AS src ON true',
-            time_col, from_clause)
-            INTO time_type;
-        time_arg := CASE
-            WHEN time_type OPERATOR(pg_catalog.=) 'timestamp with time zone' THEN pg_catalog.format(', src.%I', time_col)
-            WHEN time_type OPERATOR(pg_catalog.=) ANY (ARRAY['timestamp without time zone', 'date'])
-                THEN pg_catalog.format(', src.%I::timestamptz', time_col)
-            WHEN time_type OPERATOR(pg_catalog.=) ANY (ARRAY['smallint', 'integer', 'bigint', 'numeric', 'real', 'double precision'])
-                THEN pg_catalog.format(', pg_catalog.to_timestamp(src.%I::double precision)', time_col) END;
-        IF time_arg IS NULL THEN
-            RAISE EXCEPTION 'time column "%" is of type %, not a time', time_col, time_type
-                USING ERRCODE = '42804',
-                      HINT = 'The event time is a timestamptz, timestamp or date column, or a number of seconds since 1970-01-01 UTC.';
-        END IF;
+        time_arg := ', ' OPERATOR(pg_catalog.||) reco_internal.event_time_sql(from_clause, time_col);
     END IF;
     IF weight_col IS NULL THEN
         EXECUTE pg_catalog.format(

@@ -54,6 +54,7 @@ SELECT results_eq(
         ('reco.train(text,text,text,text,text,text,integer,real,real,integer,bigint,integer,text,integer,integer,text,interval,timestamp with time zone)', 'f', 'v', 'u'),
         ('reco.version()', 'f', 's', 's'),
         ('reco_internal.evaluate_pairs(text,bigint[],bigint[],integer)', 'f', 's', 's'),
+        ('reco_internal.event_time_sql(text,text)', 'f', 's', 's'),
         ('reco_internal.fit_finalfn(internal)', 'f', 'v', 'u'),
         ('reco_internal.fit_transfn(internal,text,bigint,bigint,real)', 'f', 'v', 'u'),
         ('reco_internal.fit_transfn(internal,text,bigint,bigint,real,jsonb)', 'f', 'v', 'u'),
