@@ -19,7 +19,8 @@
  *		net-zero pairs dropped, rows of ids the fixed side does not know left
  *		out, as a fold-in leaves them out);
  *	 3. every id with pairs is solved exactly as training's final pass solves
- *		a user (RecoAlsSolveRowExact with the fixed side's Gram matrix): a
+ *		a user (RecoAlsSolveRowsExact: the Cholesky side solve with the fixed
+ *		side's cached Gram matrix, on reco.threads threads): a
  *		refreshed user is bit for bit the fold-in (recommend_for_items) of
  *		the same rows, and explain still sums to its score;
  *	 4. its rows are replaced (DELETE, then the INSERT training's store
@@ -54,6 +55,7 @@
 #include "cache.h"
 #include "ids.h"
 #include "interactions.h"
+#include "reco.h"
 #include "serve.h"
 #include "store.h"
 #include "topk.h"
@@ -482,7 +484,6 @@ RecoRefreshApply(RecoRefreshRun *run)
 	int64	   *new_refs;
 	int64	   *gone;
 	float	   *solved;
-	const float *gram;
 	int64		n_ids,
 				n = 0,
 				n_new = 0,
@@ -591,21 +592,24 @@ RecoRefreshApply(RecoRefreshRun *run)
 			}
 	}
 
-	/* 3. the exact solves */
+	/* 3. the exact solves, on reco.threads threads */
 	solved = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * k * Max(n, 1));
-	gram = n > 0 ? RecoFactorGram(run->fixed) : NULL;
-	for (i = 0; i < n; i++)
+	if (n > 0)
 	{
-		if (!RecoAlsSolveRowExact(gram, run->fixed->factors, k, pair_fixed + indptr[i], pair_weight + indptr[i],
-								  indptr[i + 1] - indptr[i], run->model.alpha, run->model.regularization,
-								  solved + i * k))
+		RecoSparse	rows = {n, run->fixed->n, indptr, pair_fixed, pair_weight};
+		RecoAlsConfig cfg = {k, run->model.regularization, run->model.alpha, RECO_MIN_CG_STEPS,
+		RECO_SOLVER_CHOLESKY, RecoEffectiveThreads(0)};
+		RecoHooks	hooks = {RecoInterruptPending, NULL};
+		RecoStatus	status = RecoAlsSolveRowsExact(&rows, RecoFactorGram(run->fixed), run->fixed->factors,
+												   solved, &cfg, &hooks);
+
+		if (status == RECO_STATUS_NOT_POSITIVE_DEFINITE || status == RECO_STATUS_NOT_FINITE)
 			ereport(ERROR,
 					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
 					 errmsg("the least-squares system of a refreshed %s is not positive definite",
 							run->side == RECO_SIDE_USERS ? "user" : "item"),
 					 errhint("A model trained with regularization 0 cannot be refreshed; check very large negative weights.")));
-		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();
+		RecoReportKernelStatus(status, "refresh");
 	}
 
 	/* 4. the rows: the old ones out, the solved ones in through training's store */

@@ -679,6 +679,15 @@ test_row_exact(int k)
 	}
 	snprintf(name, sizeof(name), "row exact (k=%d): bit-identical to the Cholesky side solve", k);
 	ok(same, name);
+	/* the threaded solve with a given Gram matrix (refresh_users) gives the same rows */
+	{
+		float	   *X2 = malloc(sizeof(float) * p.m * k);
+		RecoStatus	st = RecoAlsSolveRowsExact(&p.users, gram, Y, X2, &cfg, NULL);
+
+		snprintf(name, sizeof(name), "rows exact (k=%d, 2 threads, given Gram): bit-identical to the side solve", k);
+		ok(st == RECO_STATUS_OK && memcmp(X2, X, sizeof(float) * p.m * k) == 0, name);
+		free(X2);
+	}
 	free(gram);
 	free(x);
 	free(X);
@@ -900,7 +909,7 @@ test_not_finite(void)
 int
 main(void)
 {
-	printf("1..42\n");
+	printf("1..44\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -911,12 +920,12 @@ main(void)
 	test_solvers(64, "k=64");	/* 3 */
 	test_loss();				/* 2 */
 	test_determinism();			/* 4 */
-	test_row_exact(16);			/* 1 */
-	test_row_exact(13);			/* 1 */
+	test_row_exact(16);			/* 2 */
+	test_row_exact(13);			/* 2 */
 	test_negative();			/* 1 */
 	test_stop();				/* 5 */
 	test_long_row();			/* 2 */
 	test_not_finite();			/* 8 */
-	/* total 42 */
-	return tap_exit_status(42);
+	/* total 44 */
+	return tap_exit_status(44);
 }
