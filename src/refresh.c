@@ -85,6 +85,7 @@ typedef struct RecoRefreshRun
 {
 	RecoSide	side;			/* the side re-solved */
 	const char *name;
+	MemoryContext cxt;			/* the call's: what outlives a fetched batch */
 	RecoModelInfo model;
 	RecoIdType	id_type;		/* the solved side's id type */
 	bool		keyed;			/* id_type is text or uuid */
@@ -327,7 +328,7 @@ RecoRefreshAppend(RecoRefreshRun *run, int64 ref, int32 fixed, float weight)
 	{
 		run->rows_capacity = Max(1024, run->rows_capacity * 2);
 		run->rows = run->rows == NULL
-			? MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RecoRefreshRow) * run->rows_capacity)
+			? MemoryContextAllocHuge(run->cxt, sizeof(RecoRefreshRow) * run->rows_capacity)
 			: repalloc_huge(run->rows, sizeof(RecoRefreshRow) * run->rows_capacity);
 	}
 	run->rows[run->n_rows].ref = ref;
@@ -354,6 +355,9 @@ RecoRefreshReadSource(RecoRefreshRun *run)
 	Oid			types[1];
 	Datum		values[1];
 	Portal		portal;
+	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco refresh batch",
+													ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
 
 	if (!run->all)
 	{
@@ -398,6 +402,8 @@ RecoRefreshReadSource(RecoRefreshRun *run)
 		SPI_cursor_fetch(portal, true, RECO_REFRESH_FETCH_ROWS);
 		if (SPI_processed == 0)
 			break;
+		/* the keys read from a batch's rows are copies: freed with the batch */
+		old = MemoryContextSwitchTo(batch_cxt);
 		for (r = 0; r < SPI_processed; r++)
 		{
 			HeapTuple	tuple = SPI_tuptable->vals[r];
@@ -417,10 +423,13 @@ RecoRefreshReadSource(RecoRefreshRun *run)
 			RecoRefreshAppend(run, run->keyed ? RecoRefreshRef(run, TextDatumGetCString(solved))
 							  : DatumGetInt64(solved), (int32) fixed, w);
 		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batch_cxt);
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
+	MemoryContextDelete(batch_cxt);
 }
 
 /* qsort order of rows: by ref, then fixed row, then read order (duplicates sum in it). */
@@ -703,6 +712,7 @@ RecoRefresh(FunctionCallInfo fcinfo, RecoSide side)
 		elog(ERROR, "reco: refresh called in a context that cannot accept a record, please report a bug");
 	memset(&run, 0, sizeof(run));
 	run.side = side;
+	run.cxt = CurrentMemoryContext;
 	run.name = name;
 	RecoSpiConnect();
 	RecoCheckPrivilege(reco_side_table[side], ACL_SELECT | ACL_INSERT | ACL_DELETE);
