@@ -1284,32 +1284,30 @@ RecoAlsInitFactors(float *factors, int64_t n, int k, const int64_t *ids,
 	}
 }
 
-/* Solves every row of one side (CG or Cholesky), all threads, polling hooks. */
-RecoStatus
-RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
-				 const RecoAlsConfig *cfg, const RecoHooks *hooks)
+/* Whether a side solve's arguments are usable. */
+static bool
+RecoSolveArgsOk(const RecoSparse *rows, const float *fixed, const float *solve,
+				const RecoAlsConfig *cfg)
+{
+	return RecoConfigOk(cfg) && rows != NULL && rows->n_rows >= 0 &&
+		rows->n_cols >= 0 && !(rows->n_rows > 0 && (solve == NULL || rows->indptr == NULL)) &&
+		!(rows->n_cols > 0 && fixed == NULL);
+}
+
+/*
+ * Solves every row given gmat = YᵀY (k x k, aligned, malloc'd: this adds the
+ * regularization to it and frees it), on the thread runner.
+ */
+static RecoStatus
+RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
+				  const RecoAlsConfig *cfg, const RecoHooks *hooks, float *gmat)
 {
 	RecoJob		job;
-	float	   *gmat;
 	RecoStatus st;
-	int			k,
-				j;
+	int			j;
 
-	if (!RecoConfigOk(cfg) || rows == NULL || rows->n_rows < 0 ||
-		rows->n_cols < 0 || (rows->n_rows > 0 && (solve == NULL ||
-												  rows->indptr == NULL)) ||
-		(rows->n_cols > 0 && fixed == NULL))
-		return RECO_STATUS_INVALID_ARGUMENT;
-	if (rows->n_rows == 0)
-		return RECO_STATUS_OK;
-	k = cfg->factors;
-
-	st = RecoGramNew(fixed, rows->n_cols, k, hooks, &gmat);
-	if (st != RECO_STATUS_OK)
-		return st;
-	for (j = 0; j < k; j++)
-		gmat[(size_t) j * k + j] += cfg->regularization;
-
+	for (j = 0; j < cfg->factors; j++)
+		gmat[(size_t) j * cfg->factors + j] += cfg->regularization;
 	RecoJobInit(&job, cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG,
 				rows, fixed, solve, gmat, cfg);
 	if (cfg->solver == RECO_SOLVER_CHOLESKY)
@@ -1331,6 +1329,44 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 	free((void *) job.U);
 	free(gmat);
 	return st;
+}
+
+/* Solves every row of one side (CG or Cholesky), all threads, polling hooks. */
+RecoStatus
+RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
+				 const RecoAlsConfig *cfg, const RecoHooks *hooks)
+{
+	float	   *gmat;
+	RecoStatus st;
+
+	if (!RecoSolveArgsOk(rows, fixed, solve, cfg))
+		return RECO_STATUS_INVALID_ARGUMENT;
+	if (rows->n_rows == 0)
+		return RECO_STATUS_OK;
+	st = RecoGramNew(fixed, rows->n_cols, cfg->factors, hooks, &gmat);
+	if (st != RECO_STATUS_OK)
+		return st;
+	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat);
+}
+
+/* The Cholesky side solve with a given gram = YᵀY: RecoAlsSolveRowExact of every row, threaded. */
+RecoStatus
+RecoAlsSolveRowsExact(const RecoSparse *rows, const float *gram, const float *fixed,
+					  float *solve, const RecoAlsConfig *cfg, const RecoHooks *hooks)
+{
+	RecoAlsConfig exact;
+	void	   *mem;
+
+	if (!RecoSolveArgsOk(rows, fixed, solve, cfg) || gram == NULL)
+		return RECO_STATUS_INVALID_ARGUMENT;
+	if (rows->n_rows == 0)
+		return RECO_STATUS_OK;
+	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * cfg->factors * cfg->factors) != 0)
+		return RECO_STATUS_NO_MEMORY;
+	memcpy(mem, gram, sizeof(float) * cfg->factors * cfg->factors);
+	exact = *cfg;
+	exact.solver = RECO_SOLVER_CHOLESKY;
+	return RecoSolveWithGram(rows, fixed, solve, &exact, hooks, (float *) mem);
 }
 
 /* implicit's calculate_loss for the user side, deterministic, in double. */

@@ -106,6 +106,17 @@ extern bool RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 							  int64_t n, float alpha, float regularization,
 							  const float *target, double *contrib_out);
 
+/*
+ * The Cholesky side solve of every row of `rows` given gram = YᵀY (k x k) of
+ * the fixed factors, on the thread runner (cfg->threads): row for row
+ * bit-identical to RecoAlsSolveRowExact and to RecoAlsSolveSide with the
+ * Cholesky solver, without computing the Gram matrix again.
+ */
+extern RecoStatus RecoAlsSolveRowsExact(const RecoSparse *rows, const float *gram,
+										const float *fixed, float *solve,
+										const RecoAlsConfig *cfg,
+										const RecoHooks *hooks);
+
 /* Computes gram = YᵀY (k x k, full symmetric) of an n x k matrix. */
 extern void RecoAlsGram(const float *fixed, int64_t n, int k, float *gram);
 

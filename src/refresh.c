@@ -19,7 +19,8 @@
  *		net-zero pairs dropped, rows of ids the fixed side does not know left
  *		out, as a fold-in leaves them out);
  *	 3. every id with pairs is solved exactly as training's final pass solves
- *		a user (RecoAlsSolveRowExact with the fixed side's Gram matrix): a
+ *		a user (RecoAlsSolveRowsExact: the Cholesky side solve with the fixed
+ *		side's cached Gram matrix, on reco.threads threads): a
  *		refreshed user is bit for bit the fold-in (recommend_for_items) of
  *		the same rows, and explain still sums to its score;
  *	 4. its rows are replaced (DELETE, then the INSERT training's store
@@ -54,6 +55,7 @@
 #include "cache.h"
 #include "ids.h"
 #include "interactions.h"
+#include "reco.h"
 #include "serve.h"
 #include "store.h"
 #include "topk.h"
@@ -83,6 +85,7 @@ typedef struct RecoRefreshRun
 {
 	RecoSide	side;			/* the side re-solved */
 	const char *name;
+	MemoryContext cxt;			/* the call's: what outlives a fetched batch */
 	RecoModelInfo model;
 	RecoIdType	id_type;		/* the solved side's id type */
 	bool		keyed;			/* id_type is text or uuid */
@@ -325,7 +328,7 @@ RecoRefreshAppend(RecoRefreshRun *run, int64 ref, int32 fixed, float weight)
 	{
 		run->rows_capacity = Max(1024, run->rows_capacity * 2);
 		run->rows = run->rows == NULL
-			? MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RecoRefreshRow) * run->rows_capacity)
+			? MemoryContextAllocHuge(run->cxt, sizeof(RecoRefreshRow) * run->rows_capacity)
 			: repalloc_huge(run->rows, sizeof(RecoRefreshRow) * run->rows_capacity);
 	}
 	run->rows[run->n_rows].ref = ref;
@@ -352,6 +355,9 @@ RecoRefreshReadSource(RecoRefreshRun *run)
 	Oid			types[1];
 	Datum		values[1];
 	Portal		portal;
+	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco refresh batch",
+													ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
 
 	if (!run->all)
 	{
@@ -396,6 +402,8 @@ RecoRefreshReadSource(RecoRefreshRun *run)
 		SPI_cursor_fetch(portal, true, RECO_REFRESH_FETCH_ROWS);
 		if (SPI_processed == 0)
 			break;
+		/* the keys read from a batch's rows are copies: freed with the batch */
+		old = MemoryContextSwitchTo(batch_cxt);
 		for (r = 0; r < SPI_processed; r++)
 		{
 			HeapTuple	tuple = SPI_tuptable->vals[r];
@@ -415,10 +423,13 @@ RecoRefreshReadSource(RecoRefreshRun *run)
 			RecoRefreshAppend(run, run->keyed ? RecoRefreshRef(run, TextDatumGetCString(solved))
 							  : DatumGetInt64(solved), (int32) fixed, w);
 		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batch_cxt);
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
+	MemoryContextDelete(batch_cxt);
 }
 
 /* qsort order of rows: by ref, then fixed row, then read order (duplicates sum in it). */
@@ -482,7 +493,6 @@ RecoRefreshApply(RecoRefreshRun *run)
 	int64	   *new_refs;
 	int64	   *gone;
 	float	   *solved;
-	const float *gram;
 	int64		n_ids,
 				n = 0,
 				n_new = 0,
@@ -591,21 +601,24 @@ RecoRefreshApply(RecoRefreshRun *run)
 			}
 	}
 
-	/* 3. the exact solves */
+	/* 3. the exact solves, on reco.threads threads */
 	solved = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * k * Max(n, 1));
-	gram = n > 0 ? RecoFactorGram(run->fixed) : NULL;
-	for (i = 0; i < n; i++)
+	if (n > 0)
 	{
-		if (!RecoAlsSolveRowExact(gram, run->fixed->factors, k, pair_fixed + indptr[i], pair_weight + indptr[i],
-								  indptr[i + 1] - indptr[i], run->model.alpha, run->model.regularization,
-								  solved + i * k))
+		RecoSparse	rows = {n, run->fixed->n, indptr, pair_fixed, pair_weight};
+		RecoAlsConfig cfg = {k, run->model.regularization, run->model.alpha, RECO_MIN_CG_STEPS,
+		RECO_SOLVER_CHOLESKY, RecoEffectiveThreads(0)};
+		RecoHooks	hooks = {RecoInterruptPending, NULL};
+		RecoStatus	status = RecoAlsSolveRowsExact(&rows, RecoFactorGram(run->fixed), run->fixed->factors,
+												   solved, &cfg, &hooks);
+
+		if (status == RECO_STATUS_NOT_POSITIVE_DEFINITE || status == RECO_STATUS_NOT_FINITE)
 			ereport(ERROR,
 					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
 					 errmsg("the least-squares system of a refreshed %s is not positive definite",
 							run->side == RECO_SIDE_USERS ? "user" : "item"),
 					 errhint("A model trained with regularization 0 cannot be refreshed; check very large negative weights.")));
-		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();
+		RecoReportKernelStatus(status, "refresh");
 	}
 
 	/* 4. the rows: the old ones out, the solved ones in through training's store */
@@ -699,6 +712,7 @@ RecoRefresh(FunctionCallInfo fcinfo, RecoSide side)
 		elog(ERROR, "reco: refresh called in a context that cannot accept a record, please report a bug");
 	memset(&run, 0, sizeof(run));
 	run.side = side;
+	run.cxt = CurrentMemoryContext;
 	run.name = name;
 	RecoSpiConnect();
 	RecoCheckPrivilege(reco_side_table[side], ACL_SELECT | ACL_INSERT | ACL_DELETE);

@@ -679,6 +679,15 @@ test_row_exact(int k)
 	}
 	snprintf(name, sizeof(name), "row exact (k=%d): bit-identical to the Cholesky side solve", k);
 	ok(same, name);
+	/* the threaded solve with a given Gram matrix (refresh_users) gives the same rows */
+	{
+		float	   *X2 = malloc(sizeof(float) * p.m * k);
+		RecoStatus	st = RecoAlsSolveRowsExact(&p.users, gram, Y, X2, &cfg, NULL);
+
+		snprintf(name, sizeof(name), "rows exact (k=%d, 2 threads, given Gram): bit-identical to the side solve", k);
+		ok(st == RECO_STATUS_OK && memcmp(X2, X, sizeof(float) * p.m * k) == 0, name);
+		free(X2);
+	}
 	free(gram);
 	free(x);
 	free(X);
@@ -1278,7 +1287,7 @@ test_not_finite(void)
 int
 main(void)
 {
-	printf("1..54\n");
+	printf("1..56\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -1289,8 +1298,8 @@ main(void)
 	test_solvers(64, "k=64");	/* 3 */
 	test_loss();				/* 2 */
 	test_determinism();			/* 4 */
-	test_row_exact(16);			/* 1 */
-	test_row_exact(13);			/* 1 */
+	test_row_exact(16);			/* 2 */
+	test_row_exact(13);			/* 2 */
 	test_negative();			/* 1 */
 	test_stop();				/* 5 */
 	test_long_row();			/* 2 */
@@ -1301,6 +1310,6 @@ main(void)
 	test_exact_vs_reference(1024, 1400, "k=1024");	/* 2 */
 	test_short_rows_batch(24);	/* 2 */
 	test_exact_kernels();		/* 2 */
-	/* total 54 */
-	return tap_exit_status(54);
+	/* total 56 */
+	return tap_exit_status(56);
 }
