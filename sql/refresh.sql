@@ -215,7 +215,7 @@ SELECT * FROM reco.refresh_users('rf_bare', ARRAY[1],
   'SELECT customer_id AS user_id, product_id AS item_id, quantity FROM rf_orders');
 SELECT md5(string_agg(m::text, ',' ORDER BY model_id)) <> (SELECT models FROM rf_state_bare) AS bare_changed_by_the_good_call
   FROM reco.models AS m;
--- a time-decayed model (params half_life) is refused for now
+-- a model with a half_life must record its time column (22023)
 UPDATE reco.models SET params = params || '{"half_life": "90 days"}' WHERE name = 'rf_fit';
 SELECT outcome($$SELECT reco.refresh_users('rf_fit', ARRAY[1])$$);
 UPDATE reco.models SET params = params - 'half_life' WHERE name = 'rf_fit';

@@ -133,6 +133,39 @@ SELECT params FROM reco.train('t_train', 't_events', 'customer_id', 'product_id'
                               factors => 4, iterations => 5, solver => 'cholesky', regularization => 0.1, seed => 7,
                               time_col => 'ordered_at', half_life => '7 days');
 SELECT * FROM pg_temp.t_identical('t_train', 't_week');
+
+-- reco.refresh_users on a time-decayed model: weights decay from the
+-- version's as_of exactly as training's did (unchanged rows: identical
+-- bytes); a row without a time is skipped, as training skips it; an event
+-- after as_of, which the training could not see, counts at age 0
+CREATE TEMP VIEW t_train_user_1 AS
+  SELECT factors FROM reco.user_factors
+   WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 't_train') AND user_id = 1;
+CREATE TEMP TABLE t_train_users AS
+  SELECT user_id, factors FROM reco.user_factors WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 't_train');
+SELECT refreshed, added, removed FROM reco.refresh_users('t_train');
+SELECT count(*) AS users, bool_and(u.factors = t.factors) AS unchanged
+  FROM reco.user_factors AS u JOIN t_train_users AS t USING (user_id)
+ WHERE u.model_id = (SELECT model_id FROM reco.models WHERE name = 't_train');
+INSERT INTO t_events VALUES (1, 108, 3, NULL);
+SELECT refreshed FROM reco.refresh_users('t_train', ARRAY[1]);
+SELECT (SELECT factors FROM t_train_user_1) = (SELECT factors FROM t_train_users WHERE user_id = 1) AS no_time_skipped;
+UPDATE t_events SET ordered_at = '2025-07-15 00:00+00' WHERE customer_id = 1 AND product_id = 108;
+SELECT refreshed FROM reco.refresh_users('t_train', ARRAY[1]);
+CREATE TEMP TABLE t_after AS SELECT factors FROM t_train_user_1;
+UPDATE t_events SET ordered_at = '2025-06-30 12:00+00' WHERE customer_id = 1 AND product_id = 108;
+SELECT refreshed FROM reco.refresh_users('t_train', ARRAY[1]);
+SELECT (SELECT factors FROM t_train_user_1) = (SELECT factors FROM t_after) AS after_as_of_is_age_0,
+       (SELECT factors FROM t_train_user_1) <> (SELECT factors FROM t_train_users WHERE user_id = 1) AS purchase_reflected;
+DELETE FROM t_events WHERE customer_id = 1 AND product_id = 108;
+SELECT refreshed FROM reco.refresh_users('t_train', ARRAY[1]);
+SELECT (SELECT factors FROM t_train_user_1) = (SELECT factors FROM t_train_users WHERE user_id = 1) AS back_to_trained;
+-- a model with a half_life that does not record its time column cannot be refreshed (22023)
+UPDATE reco.models SET params = params - 'time_col' WHERE name = 't_train';
+SELECT outcome($$SELECT reco.refresh_users('t_train', ARRAY[1])$$);
+UPDATE reco.models SET params = params || '{"time_col": "ordered_at"}' WHERE name = 't_train';
+DROP VIEW t_train_user_1;
+DROP TABLE t_train_users, t_after;
 SELECT params->>'time_col' AS time_col, params->>'half_life' AS half_life, params->>'as_of' AS as_of,
        stats->'events_after_as_of' AS after_as_of
   FROM reco.train('t_train_opts', 't_events',

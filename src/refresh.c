@@ -50,11 +50,14 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "als.h"
 #include "cache.h"
+#include "decay.h"
 #include "ids.h"
 #include "interactions.h"
+#include "options.h"
 #include "reco.h"
 #include "serve.h"
 #include "store.h"
@@ -95,6 +98,9 @@ typedef struct RecoRefreshRun
 	char	   *user_col;
 	char	   *item_col;
 	char	   *weight_col;		/* NULL: every row weighs 1 */
+	char	   *time_sql;		/* a time-decayed model: its event time expression, else NULL */
+	double		half_life_seconds;	/* with time_sql: the model's half_life */
+	TimestampTz as_of;			/* with time_sql: the version's as_of */
 	RecoKeyTable *keys;			/* keyed: solved keys -> refs (provisional ids) */
 	bool		all;			/* no list: every id of the version and of the source */
 	int64		n_listed;
@@ -123,7 +129,10 @@ static const char *const reco_side_generation[2] = {"item_generation", "user_gen
 /*
  * The weight of one source row (22000 if not finite); false if it is NULL
  * and the row is skipped, as training skips it.  Every weight a refresh
- * uses is made here: time decay (a model with a half_life) will apply here.
+ * uses is made here.  A time-decayed model's weight decays as training's
+ * did, from the version's as_of: a row without a time is skipped (as
+ * training skips it), and an event after as_of, which the training could
+ * not have seen, counts at age 0 (full weight) until a training moves as_of.
  */
 static bool
 RecoRefreshWeight(const RecoRefreshRun *run, HeapTuple tuple, TupleDesc desc, float *weight)
@@ -139,6 +148,15 @@ RecoRefreshWeight(const RecoRefreshRun *run, HeapTuple tuple, TupleDesc desc, fl
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("a weight of model \"%s\"'s source is %s", run->name, isnan(*weight) ? "NaN" : "infinite"),
 				 errhint("Weights must be finite numbers.")));
+	if (run->time_sql != NULL)
+	{
+		Datum		time = SPI_getbinval(tuple, desc, 4, &isnull);
+
+		if (isnull)
+			return false;
+		*weight = RecoDecayWeight(*weight, Min(DatumGetTimestampTz(time), run->as_of), run->as_of,
+								  run->half_life_seconds);
+	}
 	return true;
 }
 
@@ -202,8 +220,9 @@ RecoRefreshListed(FunctionCallInfo fcinfo, RecoRefreshRun *run)
 
 /*
  * Reads where the model's interactions are: the source argument (2) or
- * params source; the columns from params (reco.train's defaults if absent).
- * 22023 if there is no source, 0A000 for a model with a half_life.
+ * params source; the columns from params (reco.train's defaults if absent);
+ * for a time-decayed model its time column, half_life and as_of.  22023 if
+ * there is no source, or a half_life without a recorded time column.
  */
 static void
 RecoRefreshSource(FunctionCallInfo fcinfo, RecoRefreshRun *run)
@@ -214,22 +233,26 @@ RecoRefreshSource(FunctionCallInfo fcinfo, RecoRefreshRun *run)
 	HeapTuple	tuple;
 	char	   *source;
 	char	   *half_life;
+	char	   *time_col;
+	char	   *as_of;
 	bool		isnull;
 
 	RecoExecuteArgs("SELECT params->>'source', params->>'user_col', params->>'item_col', params->>'weight_col', "
-					"params->>'half_life' FROM reco.models WHERE model_id = $1", 1, types, values, true);
+					"params->>'half_life', params->>'time_col', params->>'as_of' FROM reco.models WHERE model_id = $1",
+					1, types, values, true);
 	if (SPI_processed != 1)
 		elog(ERROR, "reco: model " INT64_FORMAT " vanished during a refresh, please report a bug",
 			 run->model.model_id);
 	desc = SPI_tuptable->tupdesc;
 	tuple = SPI_tuptable->vals[0];
 	half_life = SPI_getvalue(tuple, desc, 5);
-	if (half_life != NULL)
+	time_col = SPI_getvalue(tuple, desc, 6);
+	as_of = SPI_getvalue(tuple, desc, 7);
+	if (half_life != NULL && (time_col == NULL || as_of == NULL))
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" was trained with a half_life: refreshing a time-decayed model is not supported yet",
-						run->name),
-				 errhint("Retrain it with reco.train.")));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" was trained with a half_life but does not record its time column", run->name),
+				 errhint("Train it with reco.train(..., time_col => ...), or pass the option {\"time_col\": ...} to the reco.fit aggregate.")));
 	source = PG_ARGISNULL(2) ? SPI_getvalue(tuple, desc, 1) : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	run->user_col = SPI_getvalue(tuple, desc, 2);
 	run->item_col = SPI_getvalue(tuple, desc, 3);
@@ -249,6 +272,18 @@ RecoRefreshSource(FunctionCallInfo fcinfo, RecoRefreshRun *run)
 	values[0] = CStringGetTextDatum(source);
 	RecoExecuteArgs("SELECT reco_internal.source_from_item($1)", 1, types, values, false);
 	run->from_clause = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (half_life != NULL)
+	{
+		Oid			time_types[2] = {TEXTOID, TEXTOID};
+		Datum		time_values[2] = {CStringGetTextDatum(run->from_clause), CStringGetTextDatum(time_col)};
+
+		run->half_life_seconds = RecoIntervalSeconds(DatumGetIntervalP(
+			DirectFunctionCall3(interval_in, CStringGetDatum(half_life), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1))));
+		run->as_of = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(as_of),
+															 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+		RecoExecuteArgs("SELECT reco_internal.event_time_sql($1, $2)", 2, time_types, time_values, false);
+		run->time_sql = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
 }
 
 /* The rows the version has of the listed ids (every row if all), with their refs. */
@@ -389,11 +424,12 @@ RecoRefreshReadSource(RecoRefreshRun *run)
 													run->keyed ? TYPALIGN_INT : TYPALIGN_DOUBLE));
 	}
 	portal = SPI_cursor_open_with_args(NULL,
-									   psprintf("SELECT src.%s::%s, src.%s::%s, %s FROM %s AS src%s",
+									   psprintf("SELECT src.%s::%s, src.%s::%s, %s, %s FROM %s AS src%s",
 												quote_identifier(solved_col), run->keyed ? "text" : "bigint",
 												quote_identifier(fixed_col),
 												run->fixed_type != RECO_ID_BIGINT ? "text" : "bigint",
-												weight, run->from_clause, filter),
+												weight, run->time_sql != NULL ? run->time_sql : "NULL::timestamptz",
+												run->from_clause, filter),
 									   run->all ? 0 : 1, types, values, NULL, true, 0);
 	for (;;)
 	{
