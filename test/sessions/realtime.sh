@@ -20,7 +20,8 @@
 #   C. forget_user on refreshed versions: a customer refreshed into the newest version is
 #      forgotten from both versions; the next drain sees their queued id with no row left
 #      and skips it (nothing removed, n_users unchanged); the same for a customer added by
-#      a refresh (one version).
+#      a refresh (one version). And a training that read before a forget_user and stored
+#      after it (its version has the customer again): the next drain removes the customer.
 # The serving loop must run the whole time without a single error.
 #
 # Run: bash test/sessions/realtime.sh (pg_cron in shared_preload_libraries with
@@ -233,6 +234,34 @@ place_order 1001 900004
 [ "$(forget 1001)" = 1 ] && [ "$(reco_sql "$db" -c "$in_versions 1001")" = 0 ] || reco_fail "forget_user(1001)"
 [ "$(reco_sql "$db" -c "$drain" | grep '^user')" = "user|0|0|0|1" ] || reco_fail "the drain after forget_user(1001)"
 echo "ok: a customer added by a drain is forgotten from version 3; the next drain skips them"
+# A training that read before a forget_user stores after it (so its version has the
+# customer again): the next drain finds the customer's queued id without rows and removes it.
+reco_session_start L2 "$db"
+reco_session_start F2 "$db"
+reco_session_start T2 "$db"
+f_pid=$(reco_session_backend_pid F2)
+t_pid=$(reco_session_backend_pid T2)
+reco_session_query L2 "BEGIN; SELECT reco.lock_model('shop');" >/dev/null
+reco_session_send F2 "BEGIN;
+    DELETE FROM shop.order_lines WHERE order_id IN (SELECT order_id FROM shop.orders WHERE customer_id = 10);
+    DELETE FROM shop.orders WHERE customer_id = 10;
+    SELECT 'forgot|' || reco.forget_user(10);
+    COMMIT;"
+reco_wait_until 30 "forget_user(10) to wait for the lock" reco_sql_equals "$db" "$advisory_wait $f_pid" 1
+reco_session_send T2 "$train"
+reco_wait_until 30 "the training to read its rows and wait for the lock" reco_sql_equals "$db" "$advisory_wait $t_pid" 1
+reco_session_query L2 "COMMIT;" >/dev/null
+reco_session_wait F2 '^forgot\|2$'
+reco_session_wait T2 '^trained\|4$'
+[ "$(reco_sql "$db" -c "$in_versions 10")" = 1 ] || reco_fail "version 4 does not have customer 10 (its training read before forget_user)"
+got=$(reco_sql "$db" -c "$drain")
+echo "$got" | grep -qx 'user|0|0|1|0' || reco_fail "the drain after version 4: $got"
+[ "$(reco_sql "$db" -c "$in_versions 10")" = 0 ] || reco_fail "customer 10 is still in a version after the drain"
+for s in L2 F2 T2; do
+    reco_session_close $s || reco_fail "session $s failed: $(cat "$(reco_session_out $s)")"
+    ! grep -q ERROR "$(reco_session_out $s)" || reco_fail "session $s: $(cat "$(reco_session_out $s)")"
+done
+echo "ok: a training that read before forget_user(10) stored version 4 with customer 10; the next drain removed them ($(echo $got))"
 reco_check_models_whole "$db"
 
 # --- the serving loop: still serving, never an error ---------------------------------------------
