@@ -30,9 +30,9 @@ readme=${RECO_DOC_README:-README.md}
 # Removes what the test created: cron jobs, pg_cron (if created here), the database, roles.
 doc_cleanup() {
     psql -X -q -d postgres -v ON_ERROR_STOP=0 >/dev/null 2>&1 <<SQL
-SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 'reco-nightly';
+SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname IN ('reco-nightly', 'reco-shop-drain');
 $( [ "$cron_created" = 1 ] && echo 'DROP EXTENSION IF EXISTS pg_cron;' )
-DROP DATABASE IF EXISTS shop;
+DROP DATABASE IF EXISTS shop WITH (FORCE);   -- also when a drain job is connected
 DROP ROLE IF EXISTS shop_app;
 DROP ROLE IF EXISTS shop_trainer;
 SQL

@@ -61,6 +61,19 @@ reco_drop_db() {
         psql -X -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)"
 }
 
+# Creates extension $2 (whose schema is $3) in database $1 unless it exists; if created
+# here, drops it at exit, and its schema too when CREATE EXTENSION created that (DROP
+# EXTENSION leaves it).
+reco_create_extension_here() {
+    local db=$1
+    [ "$(reco_sql "$db" -c "SELECT count(*) FROM pg_extension WHERE extname = '$2'")" = 0 ] || return 0
+    if [ "$(reco_sql "$db" -c "SELECT count(*) FROM pg_namespace WHERE nspname = '$3'")" = 0 ]; then
+        reco_on_exit "reco_sql $db -c 'DROP SCHEMA IF EXISTS $3'"
+    fi
+    reco_sql "$db" -c "CREATE EXTENSION $2"
+    reco_on_exit "reco_sql $db -c 'DROP EXTENSION $2 CASCADE'"
+}
+
 # Polls the command "$3..." every RECO_POLL_SECONDS (default 0.1) until it succeeds; fails
 # after $1 seconds saying that $2 did not happen.
 reco_wait_until() {

@@ -26,18 +26,8 @@ job=reco-test
 options="factors => 8, iterations => 3, regularization => 1, seed => 1"
 train_sql="SELECT reco.train('$model', 'reco_cron_test.orders', $options, keep_versions => 2)"
 
-# Creates extension $1 (whose schema is $2) unless it exists; if created here, drops it at
-# exit, and its schema too when CREATE EXTENSION created that (DROP EXTENSION leaves it).
-create_extension_here() {
-    [ "$(reco_sql "$db" -c "SELECT count(*) FROM pg_extension WHERE extname = '$1'")" = 0 ] || return 0
-    if [ "$(reco_sql "$db" -c "SELECT count(*) FROM pg_namespace WHERE nspname = '$2'")" = 0 ]; then
-        reco_on_exit "reco_sql $db -c 'DROP SCHEMA IF EXISTS $2'"
-    fi
-    reco_sql "$db" -c "CREATE EXTENSION $1"
-    reco_on_exit "reco_sql $db -c 'DROP EXTENSION $1 CASCADE'"
-}
-create_extension_here pg_cron cron
-create_extension_here reco reco
+reco_create_extension_here "$db" pg_cron cron
+reco_create_extension_here "$db" reco reco
 # What this test removes at exit must not exist before it.
 [ "$(reco_sql "$db" -c "SELECT (SELECT count(*) FROM reco.models WHERE name IN ('$model', '$reference'))
                            + (SELECT count(*) FROM cron.job WHERE jobname = '$job')
