@@ -155,6 +155,28 @@ SELECT round(extract(epoch FROM clock_timestamp()) - :t0, 3);")
     tail -1 <<<"$out"
 }
 
+# Runs a refresh (PL/pgSQL statements) in one transaction; notes its outcome and seconds
+# under what (a refusal with 0A000, as of a time-decayed model, is noted, not fatal);
+# prints "refreshed" or the refusal.
+try_refresh() {
+    q -c "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
+              $3
+              INSERT INTO tb.notes VALUES ('$1', '$2', 'refreshed'),
+                     ('$1', '$2_seconds', round(extract(epoch FROM clock_timestamp() - t0), 3)::text);
+          EXCEPTION WHEN feature_not_supported THEN
+              INSERT INTO tb.notes VALUES ('$1', '$2', 'refused: ' || SQLERRM);
+          END \$\$" -c "SELECT value FROM tb.notes WHERE setting = '$1' AND what = '$2'"
+}
+
+# Times a statement $runs times, each in its own session; appends "label seconds" lines.
+time_runs() {
+    local run seconds
+    for ((run = 1; run <= runs; run++)); do
+        seconds=$(timed "$2")
+        echo "$1 $seconds" >>"$work_times"
+    done
+}
+
 for setting in $half_lives; do
     if [ "$setting" = none ]; then
         hl=NULL; time_args=
@@ -162,10 +184,11 @@ for setting in $half_lives; do
         hl="interval '$setting days'"; time_args=", time_col => 'ts', half_life => $hl"
     fi
     say "half-life $setting: (a) the 60 % model"
-    # (a) and (b): one model on a source that holds the first 60 % now and grows to 80 %
+    # (a) and (b), and (b2)'s copy: models on a source that holds the first 60 % now and grows to 80 %
     q -c "DROP TABLE IF EXISTS tb.grow" \
       -c "CREATE TABLE tb.grow AS SELECT user_id, item_id, rating, ts FROM tb.events WHERE part = 'train'" \
       -c "SELECT count(*) FROM reco.train('tb_a_$setting', 'tb.grow', weight_col => 'rating'$time_args)" \
+      -c "SELECT count(*) FROM reco.train('tb_b2_$setting', 'tb.grow', weight_col => 'rating'$time_args)" \
       -c "SELECT tb.add_recommend('$setting', 'a', 'tb_a_$setting')" >/dev/null
     # the fold-in of the 80 % history into the stale model: what the refresh must give
     # (decay as of the newest event of the first 80 %, as a retrain on them counts it)
@@ -179,36 +202,30 @@ for setting in $half_lives; do
         q -c "INSERT INTO tb.notes SELECT '$setting', 'as_of', params->>'as_of' FROM reco.models
                WHERE name = 'tb_a_$setting' ORDER BY version DESC LIMIT 1" >/dev/null
     fi
-    say "half-life $setting: (b) refresh_users with the next 20 %"
+    say "half-life $setting: (b) refresh_users with the next 20 %; (b2) refresh_items, then refresh_users"
     q -c "INSERT INTO tb.grow SELECT user_id, item_id, rating, ts FROM tb.events WHERE part = 'next'" >/dev/null
-    refreshed=$(q -c "
-        DO \$\$ BEGIN
-            PERFORM reco.refresh_users('tb_a_$setting');
-            INSERT INTO tb.notes VALUES ('$setting', 'b', 'refresh_users');
-        EXCEPTION WHEN feature_not_supported THEN
-            INSERT INTO tb.notes VALUES ('$setting', 'b', 'fold-in (refresh_users: ' || SQLERRM || ')');
-        END \$\$" -c "SELECT value FROM tb.notes WHERE setting = '$setting' AND what = 'b'")
-    if [ "$refreshed" = refresh_users ]; then
+    refreshed=$(try_refresh "$setting" b "PERFORM reco.refresh_users('tb_a_$setting');")
+    if [ "$refreshed" = refreshed ]; then
         q -c "SELECT tb.add_recommend('$setting', 'b', 'tb_a_$setting')" \
           -c "INSERT INTO tb.notes SELECT '$setting', 'evaluate_b', round(precision_at_k::numeric, 4) || ' ' ||
                      round(ndcg_at_k::numeric, 4) FROM reco.evaluate('tb_a_$setting', 'tb.rel')" >/dev/null
         if [ "$setting" = none ]; then
-            for ((run = 1; run <= runs; run++)); do
-                seconds=$(timed "SELECT * FROM reco.refresh_users('tb_a_$setting')")
-                echo "refresh $seconds" >>"$work_times"
-            done
+            time_runs refresh "SELECT * FROM reco.refresh_users('tb_a_$setting')"
         fi
     else
         say "half-life $setting: $refreshed"
         q -c "INSERT INTO tb.recs SELECT setting, 'b', user_id, rank, item_id FROM tb.recs
                WHERE setting = '$setting' AND variant = 'fold80'" >/dev/null
     fi
+    # (b2): products first (new ones get factors), then customers, in one transaction
+    refreshed=$(try_refresh "$setting" b2 "PERFORM reco.refresh_items('tb_b2_$setting');
+                                             PERFORM reco.refresh_users('tb_b2_$setting');")
+    if [ "$refreshed" = refreshed ]; then
+        q -c "SELECT tb.add_recommend('$setting', 'b2', 'tb_b2_$setting')" >/dev/null
+    fi
     say "half-life $setting: (c) retrain on the first 80 %"
     if [ "$setting" = none ]; then
-        for ((run = 1; run <= runs; run++)); do
-            seconds=$(timed "SELECT count(*) FROM reco.train('tb_c_$setting', 'tb.src80', weight_col => 'rating')")
-            echo "retrain $seconds" >>"$work_times"
-        done
+        time_runs retrain "SELECT count(*) FROM reco.train('tb_c_$setting', 'tb.src80', weight_col => 'rating')"
     else
         q -c "SELECT count(*) FROM reco.train('tb_c_$setting', 'tb.src80', weight_col => 'rating'$time_args)" >/dev/null
     fi
@@ -219,7 +236,14 @@ done
 
 say "report"
 # One table cell: "P@10 / NDCG@10" of a setting's variant.
-cell() { q -c "SELECT p10 || ' / ' || ndcg10 FROM tb.metrics WHERE setting = '$1' AND variant = '$2'"; }
+cell() { q -c "SELECT coalesce((SELECT p10 || ' / ' || ndcg10 FROM tb.metrics WHERE setting = '$1' AND variant = '$2'), '-')"; }
+# A variant's share of the retrain's P@10 gain over the stale model, or "-".
+share() {
+    q -c "SELECT coalesce((SELECT round(100 * (b.p10 - a.p10) / nullif(c.p10 - a.p10, 0)) || ' %'
+                             FROM tb.metrics AS a, tb.metrics AS b, tb.metrics AS c
+                            WHERE a.setting = '$1' AND b.setting = a.setting AND c.setting = a.setting
+                              AND a.variant = 'a' AND b.variant = '$2' AND c.variant = 'c'), '-')"
+}
 # A note's value, or "-".
 note() { q -c "SELECT coalesce((SELECT value FROM tb.notes WHERE setting = '$1' AND what = '$2'), '-')"; }
 refresh_s=$(awk '$1 == "refresh" { print $2 }' "$work_times" | median)
@@ -247,22 +271,22 @@ retrain_s=$(awk '$1 == "retrain" { print $2 }' "$work_times" | median)
     echo "- (a) stale: trained on the first 60 %, served as it is."
     echo "- (b) refreshed: the same model after its source grew to 80 % and \`reco.refresh_users(model)\`"
     echo "  re-solved every user (no retraining: item factors of the 60 % model)."
+    echo "- (b2) products, then customers: a copy of (a) after \`reco.refresh_items(model)\` (every product"
+    echo "  re-solved against the 60 % model's user factors, new products added), then \`refresh_users(model)\`,"
+    echo "  in one transaction; \"-\" where a refresh refuses the model (a time-decayed model, for now)."
     echo "- (c) retrained: \`reco.train\` on the first 80 %."
     echo "- popularity: the items most users rated in the first 80 %, ties by item id."
     echo
     echo "P@10 / NDCG@10:"
     echo
-    echo "| half-life | (a) stale 60 % model | (b) 60 % model + refresh_users | (c) retrain on 80 % | (b)'s share of (c)'s P@10 gain over (a) |"
-    echo "|---|---|---|---|---|"
+    echo "| half-life | (a) stale 60 % model | (b) 60 % model + refresh_users | (b2) + refresh_items, then refresh_users | (c) retrain on 80 % | share of (c)'s P@10 gain over (a): (b) / (b2) |"
+    echo "|---|---|---|---|---|---|"
     for setting in $half_lives; do
-        printf '| %s | %s | %s | %s | %s |\n' "$([ "$setting" = none ] && echo "none (default)" || echo "$setting days")" \
-            "$(cell "$setting" a)" "$(cell "$setting" b)" "$(cell "$setting" c)" \
-            "$(q -c "SELECT coalesce(round(100 * (b.p10 - a.p10) / nullif(c.p10 - a.p10, 0)) || ' %', '-')
-                       FROM tb.metrics AS a, tb.metrics AS b, tb.metrics AS c
-                      WHERE a.setting = '$setting' AND b.setting = a.setting AND c.setting = a.setting
-                        AND a.variant = 'a' AND b.variant = 'b' AND c.variant = 'c'")"
+        printf '| %s | %s | %s | %s | %s | %s / %s |\n' "$([ "$setting" = none ] && echo "none (default)" || echo "$setting days")" \
+            "$(cell "$setting" a)" "$(cell "$setting" b)" "$(cell "$setting" b2)" "$(cell "$setting" c)" \
+            "$(share "$setting" b)" "$(share "$setting" b2)"
     done
-    printf '| popularity | %s | | | |\n' "$(cell none pop)"
+    printf '| popularity | %s | | | | |\n' "$(cell none pop)"
     echo
     echo "BENCHMARKS.md's figures for this protocol (measured by folding each user's first 80 % into the"
     echo "60 % model with \`recommend_for_items\`, no decay): P@10 (a) 0.104, (b) 0.113, (c) 0.119, popularity 0.075."
@@ -287,15 +311,14 @@ retrain_s=$(awk '$1 == "retrain" { print $2 }' "$work_times" | median)
         label=$([ "$setting" = none ] && echo "no decay" || echo "half-life $setting days")
         how=$(note "$setting" b)
         evaluated=$(q -c "SELECT count(DISTINCT user_id) FROM tb.recs WHERE setting = '$setting' AND variant = 'a'")
-        if [ "$how" = refresh_users ]; then
+        if [ "$how" = refreshed ]; then
             printf -- '- %s: (b) by refresh_users; its top 10 differs from the fold-in of the first 80 %% into the stale model (`recommend_for_items`, weights = the ratings%s) for %s of %s users; `reco.evaluate` on the refreshed model gives P@10 / NDCG@10 %s.\n' \
                 "$label" "$([ "$setting" = none ] || echo " decayed as of the newest event of the 80 %")" \
                 "$(q -c "SELECT tb.differing('$setting', 'b', 'fold80')")" "$evaluated" \
                 "$(note "$setting" evaluate_b | sed 's| | / |')"
         else
-            refused=${how#fold-in (refresh_users: }
-            printf -- '- %s: (b) by fold-in (refresh_users refused the model: "%s"): the first 80 %% folded into the stale model with `recommend_for_items`, weights = rating x 2^(-age / half-life) computed in SQL as of the newest event of the 80 %%: what a refresh of a decayed model would solve (a refresh is an exact fold-in) if it counts ages from there.\n' \
-                "$label" "${refused%)}"
+            printf -- '- %s: (b) by fold-in (refresh_users %s): the first 80 %% folded into the stale model with `recommend_for_items`, weights = rating x 2^(-age / half-life) computed in SQL as of the newest event of the 80 %%: what a refresh of a decayed model would solve (a refresh is an exact fold-in) if it counts ages from there.\n' \
+                "$label" "$how"
         fi
         if [ "$setting" != none ]; then
             printf -- '- %s: the SQL decay is training'"'"'s: each user'"'"'s first 60 %% folded in, decayed as of the model'"'"'s as_of (%s), differs from (a)'"'"'s top 10 for %s of %s users.\n' \
@@ -314,6 +337,8 @@ retrain_s=$(awk '$1 == "retrain" { print $2 }' "$work_times" | median)
         printf '| `reco.refresh_users(model)`: all %s users from the 80 %% source | %s | %s |\n' \
             "$(q -c "SELECT count(DISTINCT user_id) FROM tb.src80")" "$refresh_s" \
             "$(awk '$1 == "refresh" { print $2 }' "$work_times" | paste -sd ' ' -)"
+        printf '| (b2): `refresh_items(model)` then `refresh_users(model)`, one transaction, timed inside it (%s products) | %s | 1 |\n' \
+            "$(q -c "SELECT count(DISTINCT item_id) FROM tb.src80")" "$(note none b2_seconds)"
         printf '| `reco.train` on the 80 %% source (%s events) | %s | %s |\n' \
             "$(q -c "SELECT count(*) FROM tb.src80")" "$retrain_s" \
             "$(awk '$1 == "retrain" { print $2 }' "$work_times" | paste -sd ' ' -)"
