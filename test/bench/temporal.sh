@@ -19,6 +19,7 @@
 # days).
 # shellcheck disable=SC2016  # backquotes in the report's strings are markdown
 set -euo pipefail
+shopt -s inherit_errexit
 here=$(cd "$(dirname "$0")" && pwd)
 data=${1:-$here/../../../shared/data/ml-100k}
 db=${TEMPORAL_DB:-reco_temporal}
@@ -26,8 +27,8 @@ md=${TEMPORAL_MD:-/dev/null}
 runs=${TEMPORAL_RUNS:-3}
 half_lives=${TEMPORAL_HALF_LIVES:-none 30 90 365}
 if [ ! -f "$data/u.data" ]; then
-    echo "temporal: no MovieLens 100K data at $data (u.data missing; download it from grouplens.org); skipped" |
-        tee "$md"
+    printf '## Temporal protocol (MovieLens 100K)\n\n%s\n' \
+        "skipped: no MovieLens 100K data at $data (u.data missing; download it from grouplens.org)" | tee "$md"
     exit 0
 fi
 PGOPTIONS="-c client_min_messages=warning" psql -X -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
