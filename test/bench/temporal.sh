@@ -84,11 +84,12 @@ SELECT setting, variant, h.user_id, r.ord, r.item_id
 $$;
 
 -- The weights of one history: the ratings, decayed as of as_of by half_life (training's
--- formula: rating x 2^(-age / half_life) in double precision, rounded to real once).
+-- formula: rating x 2^(-age / half_life) in double precision, rounded to real once; an event
+-- after as_of counts at age 0, as a refresh counts it).
 CREATE FUNCTION tb.weights(ratings real[], times bigint[], half_life interval, as_of timestamptz)
 RETURNS real[] LANGUAGE sql IMMUTABLE AS $$
 SELECT CASE WHEN half_life IS NULL THEN ratings ELSE
-       array_agg((w::float8 * power(2::float8, -(extract(epoch FROM as_of) - t)::float8
+       array_agg((w::float8 * power(2::float8, -greatest(extract(epoch FROM as_of) - t, 0)::float8
                                                 / extract(epoch FROM half_life)::float8))::real
                  ORDER BY i) END
   FROM unnest(ratings, times) WITH ORDINALITY AS x(w, t, i)
@@ -191,17 +192,15 @@ for setting in $half_lives; do
       -c "SELECT count(*) FROM reco.train('tb_a_$setting', 'tb.grow', weight_col => 'rating'$time_args)" \
       -c "SELECT count(*) FROM reco.train('tb_b2_$setting', 'tb.grow', weight_col => 'rating'$time_args)" \
       -c "SELECT tb.add_recommend('$setting', 'a', 'tb_a_$setting')" >/dev/null
-    # the fold-in of the 80 % history into the stale model: what the refresh must give
-    # (decay as of the newest event of the first 80 %, as a retrain on them counts it)
-    q -c "SELECT tb.add_fold_in('$setting', 'fold80', 'tb_a_$setting', false, $hl,
-                                (SELECT to_timestamp(max(ts)) FROM tb.src80))" >/dev/null
+    as_of="(SELECT (params->>'as_of')::timestamptz FROM reco.models
+              WHERE name = 'tb_a_$setting' ORDER BY version DESC LIMIT 1)"
+    # the fold-in of the 80 % history into the stale model: what the refresh must give (decay
+    # from the version's as_of, later events at age 0, as a refresh of a decayed model counts)
+    q -c "SELECT tb.add_fold_in('$setting', 'fold80', 'tb_a_$setting', false, $hl, $as_of)" >/dev/null
     if [ "$setting" != none ]; then
         # the SQL decay reproduces training's: the 60 % history folded in as of the model's as_of gives (a)
-        q -c "SELECT tb.add_fold_in('$setting', 'fold60', 'tb_a_$setting', true, $hl,
-                                    (SELECT (params->>'as_of')::timestamptz FROM reco.models
-                                      WHERE name = 'tb_a_$setting' ORDER BY version DESC LIMIT 1))" >/dev/null
-        q -c "INSERT INTO tb.notes SELECT '$setting', 'as_of', params->>'as_of' FROM reco.models
-               WHERE name = 'tb_a_$setting' ORDER BY version DESC LIMIT 1" >/dev/null
+        q -c "SELECT tb.add_fold_in('$setting', 'fold60', 'tb_a_$setting', true, $hl, $as_of)" \
+          -c "INSERT INTO tb.notes SELECT '$setting', 'as_of', $as_of" >/dev/null
     fi
     say "half-life $setting: (b) refresh_users with the next 20 %; (b2) refresh_items, then refresh_users"
     q -c "INSERT INTO tb.grow SELECT user_id, item_id, rating, ts FROM tb.events WHERE part = 'next'" >/dev/null
@@ -274,7 +273,7 @@ retrain_s=$(awk '$1 == "retrain" { print $2 }' "$work_times" | median)
     echo "  re-solved every user (no retraining: item factors of the 60 % model)."
     echo "- (b2) products, then customers: a copy of (a) after \`reco.refresh_items(model)\` (every product"
     echo "  re-solved against the 60 % model's user factors, new products added), then \`refresh_users(model)\`,"
-    echo "  in one transaction; \"-\" where a refresh refuses the model (a time-decayed model, for now)."
+    echo "  in one transaction (\"-\" if a refresh refuses the model)."
     echo "- (c) retrained: \`reco.train\` on the first 80 %."
     echo "- popularity: the items most users rated in the first 80 %, ties by item id."
     echo
@@ -314,11 +313,11 @@ retrain_s=$(awk '$1 == "retrain" { print $2 }' "$work_times" | median)
         evaluated=$(q -c "SELECT count(DISTINCT user_id) FROM tb.recs WHERE setting = '$setting' AND variant = 'a'")
         if [ "$how" = refreshed ]; then
             printf -- '- %s: (b) by refresh_users; its top 10 differs from the fold-in of the first 80 %% into the stale model (`recommend_for_items`, weights = the ratings%s) for %s of %s users; `reco.evaluate` on the refreshed model gives P@10 / NDCG@10 %s.\n' \
-                "$label" "$([ "$setting" = none ] || echo " decayed as of the newest event of the 80 %")" \
+                "$label" "$([ "$setting" = none ] || echo " decayed in SQL from the version's as_of, later events at age 0")" \
                 "$(q -c "SELECT tb.differing('$setting', 'b', 'fold80')")" "$evaluated" \
                 "$(note "$setting" evaluate_b | sed 's| | / |')"
         else
-            printf -- '- %s: (b) by fold-in (refresh_users %s): the first 80 %% folded into the stale model with `recommend_for_items`, weights = rating x 2^(-age / half-life) computed in SQL as of the newest event of the 80 %%: what a refresh of a decayed model would solve (a refresh is an exact fold-in) if it counts ages from there.\n' \
+            printf -- '- %s: (b) by fold-in (refresh_users %s): the first 80 %% folded into the stale model with `recommend_for_items`, weights = rating x 2^(-age / half-life) computed in SQL from the version'"'"'s as_of, later events at age 0: what a refresh of a decayed model solves (a refresh is an exact fold-in).\n' \
                 "$label" "$how"
         fi
         if [ "$setting" != none ]; then
