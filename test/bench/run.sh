@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/bench/run.sh — the benchmark suite of BENCHMARKS.md in one command: the machine's
 # ceilings ("peak": sgemm, memory bandwidth, the in-process scoring floor, the OpenBLAS core
-# type), ranking quality on MovieLens 100K, training speed, serving latency; one markdown
+# type), ranking quality on MovieLens 100K, the temporal protocol (stale / refreshed /
+# retrained, time decay; test/bench/temporal.sh), training speed, serving latency; one markdown
 # report and PNG plots (gnuplot) in test/bench/results/.
 #
 #   make bench                     full run: the 10M scale set (../shared/bench/gen_synth.py)
@@ -17,7 +18,7 @@
 # Environment:
 #   SCALE          small, or default (also: full)
 #   ML100K_DATA    MovieLens 100K directory (the argument wins; default ../shared/data/ml-100k
-#                  beside the project); absent: the quality part is skipped with a message
+#                  beside the project); absent: the quality and temporal parts are skipped with a message
 #   GEN_SYNTH      the scale-set generator (default ../shared/bench/gen_synth.py); its TSV is
 #                  cached in test/bench/results/tmp/ (gitignored), so reruns skip generating
 #   TRAIN_REPEATS  runs of every training configuration (default: full 1, and 3 for k 64 /
@@ -191,6 +192,12 @@ step_quality() {
     fi
     ML100K_DB=reco_bench_ml100k ML100K_TSV="$work/quality.tsv" \
         bash "$here/ml100k.sh" "$ML100K_DATA" "$quality_folds" "$here/ml100k_configs.txt"
+}
+
+# Step: the temporal protocol on MovieLens 100K u.data (test/bench/temporal.sh): stale,
+# refreshed and retrained models, with and without time decay; its section into temporal.md.
+step_temporal() {
+    TEMPORAL_DB=reco_bench_temporal TEMPORAL_MD="$work/temporal.md" bash "$here/temporal.sh" "$ML100K_DATA"
 }
 
 # Step: the training set in bench.train — the cached gen_synth.py TSV (full) or synth.sql (small).
@@ -525,6 +532,16 @@ report_peak() {
     echo
 }
 
+# Prints the temporal section: temporal.sh's own markdown.
+report_temporal() {
+    if [ ! -s "$work/temporal.md" ]; then
+        echo "## Temporal protocol (MovieLens 100K)"; echo; echo "temporal: no results (step failed)"; echo
+        return 0
+    fi
+    cat "$work/temporal.md"
+    echo
+}
+
 # Prints the quality section: u1 beside implicit's u1 figures, and the five-fold means.
 report_quality() {
     echo "## Ranking quality, MovieLens 100K"
@@ -723,6 +740,7 @@ report() {
     echo
     report_peak
     report_quality
+    report_temporal
     report_training
     report_serving
     report_comparisons
@@ -757,6 +775,7 @@ main() {
     q -c "CREATE EXTENSION reco"
     run_step peak step_peak
     run_step quality step_quality
+    run_step temporal step_temporal
     run_step data step_data
     run_step training step_training
     run_step serving step_serving
