@@ -134,6 +134,7 @@ typedef struct RecoJob
 	const float *gmat;			/* YᵀY + λI (solves) or YᵀY (loss) */
 	const double *U;			/* Cholesky: U (UᵀU = YᵀY + λI), then Uᵀ; or NULL */
 	float	   *Z;				/* Cholesky: n_cols x k rows U⁻ᵀ y, or NULL */
+	const int32_t *zcols;		/* Z rows: task row u computes column zcols[u]; NULL: column u */
 	const RecoKernels *kern;
 	int			k;
 	float		alpha;
@@ -741,10 +742,12 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 
 	for (u = chunk->begin; job->kind == RECO_JOB_ZROWS && u < chunk->end; u++)
 	{
+		int64_t		c = job->zcols != NULL ? job->zcols[u] : u;
+
 		if (RecoParallelPoll(worker, false))
 			return RECO_STATUS_STOPPED;
-		RecoZRow(job->kern, job->U, job->k, job->fixed + (size_t) u * job->k,
-				 ctx.s->dv, job->Z + (size_t) u * job->k);
+		RecoZRow(job->kern, job->U, job->k, job->fixed + (size_t) c * job->k,
+				 ctx.s->dv, job->Z + (size_t) c * job->k);
 	}
 	for (u = chunk->begin; job->kind != RECO_JOB_ZROWS && u < chunk->end; u++)
 	{
@@ -1193,8 +1196,45 @@ RecoConfigOk(const RecoAlsConfig *cfg)
 }
 
 /*
+ * The sorted distinct columns the rows use, in *cols_out (malloc'd), when
+ * they are fewer than a quarter of the fixed side's rows (a refresh or a
+ * fold-in of a few rows); else returns -1 and *cols_out is NULL.
+ */
+static int64_t
+RecoUsedColumns(const RecoSparse *rows, int32_t **cols_out)
+{
+	int64_t		nnz = rows->indptr[rows->n_rows];
+	int64_t		i,
+				n = 0;
+	int32_t    *cols;
+	unsigned char *used;
+
+	*cols_out = NULL;
+	if (nnz >= rows->n_cols / 4)
+		return -1;
+	used = calloc((size_t) rows->n_cols, 1);
+	cols = malloc(sizeof(int32_t) * (size_t) (nnz > 0 ? nnz : 1));
+	if (used == NULL || cols == NULL)
+	{
+		free(used);
+		free(cols);
+		return -1;
+	}
+	for (i = 0; i < nnz; i++)
+		used[rows->indices[i]] = 1;
+	for (i = 0; i < rows->n_cols; i++)
+		if (used[i])
+			cols[n++] = (int32_t) i;
+	free(used);
+	*cols_out = cols;
+	return n;
+}
+
+/*
  * Prepares the short-row path of an exact side solve: U from gmat and
- * Z = rows U⁻ᵀ y of the fixed side (runner tasks).  On return *U_out and
+ * Z = rows U⁻ᵀ y of the fixed side (runner tasks) — only the rows of the
+ * columns the rows use when they are few (RecoUsedColumns; a Z row does not
+ * depend on which others are computed, so the results are the same).  On return *U_out and
  * *Z_out are both set, or both NULL when G is not positive definite or
  * memory is short (every row then takes the explicit-system path); any
  * other non-OK status (a stop) frees them.
@@ -1210,6 +1250,8 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
 	RecoSparse	zrows = {rows->n_cols, 0, NULL, NULL, NULL};
 	RecoJob		job;
 	RecoStatus	st;
+	int32_t    *zcols;
+	int64_t		n_used;
 
 	*U_out = NULL;
 	*Z_out = NULL;
@@ -1222,10 +1264,15 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
 		free(umem);
 		return RECO_STATUS_OK;
 	}
+	n_used = RecoUsedColumns(rows, &zcols);
+	if (n_used >= 0)
+		zrows.n_rows = n_used;
 	RecoJobInit(&job, RECO_JOB_ZROWS, &zrows, fixed, NULL, gmat, cfg);
 	job.U = (const double *) umem;
 	job.Z = (float *) zmem;
-	st = rows->n_cols > 0 ? RecoJobRun(&job, cfg->threads, hooks) : RECO_STATUS_OK;
+	job.zcols = zcols;
+	st = zrows.n_rows > 0 ? RecoJobRun(&job, cfg->threads, hooks) : RECO_STATUS_OK;
+	free(zcols);
 	if (st == RECO_STATUS_NO_MEMORY)
 		st = RECO_STATUS_OK;	/* the explicit path needs less */
 	if (st != RECO_STATUS_OK)

@@ -3,7 +3,8 @@
 # reco.recommend(user, 10) latency p50/p95/p99 warm (pgbench, 1 and 2 clients) on a
 # 50,000-item and a 100,000-item model (k = 64), first-call latency (new connection and
 # after reco.cache_reset), batch throughput (reco.recommend_all) and cart latency
-# (reco.recommend_for_items) when the installed reco has them, the cache's size, and
+# (reco.recommend_for_items) when the installed reco has them, the cache's size, refresh in
+# place (reco.refresh_users: one customer's latency, 10,000 customers' throughput), and
 # the in-process floor (test/bench/serve_floor.c) measured in the same run.
 #
 # Runs against an existing server with reco installed (PGHOST/PGPORT/PGUSER from the
@@ -329,6 +330,27 @@ server_env() {
     echo "${value:-unset}"
 }
 
+# Refresh in place (reco.refresh_users) on a model: one customer per call through pgbench (with
+# an index on the source's user column, as the README recommends) and 10,000 customers in one
+# call, beside the version's train_seconds; appends a table row.  Runs after every other
+# measurement of the model: it rewrites the model's rows and invalidates the caches.
+bench_refresh() {
+    local model=$1 table=$2 lo hi lat p50 p95 p99 tps load batch_ms train_s
+    read -r lo hi _ <<<"${ranges[$model]}"
+    say "$model: refresh_users, one customer per call, ${DURATION} s; then 10,000 customers in one call"
+    q -c "CREATE INDEX IF NOT EXISTS ${table}_user_id ON servebench.$table (user_id)" -c "ANALYZE servebench.$table"
+    printf '\\set uid random(%s, %s)\nSELECT * FROM reco.refresh_users('"'%s'"', ARRAY[:uid::bigint]);\n' \
+        "$lo" "$hi" "$model" >"$tmp/refresh_$model.sql"
+    lat=$(pgbench_latency "refresh_$model" "$tmp/refresh_$model.sql" 1)
+    read -r p50 p95 p99 tps load <<<"$lat"
+    batch_ms=$(q -c "SELECT round(servebench.time_ms('SELECT count(*) FROM reco.refresh_users(\$1, \$2)', '$model',
+                       ARRAY(SELECT $lo + (g * 7919) % ($hi - $lo + 1) FROM generate_series(1, 10000) AS g))::numeric)")
+    train_s=$(q -c "SELECT round(train_seconds::numeric, 1) FROM reco.models WHERE name = '$model'
+                     ORDER BY version DESC LIMIT 1")
+    printf '| %s | %s | %s | %s | %.0f | %s | %s | %.0f | %s s |\n' "$model" "$p50" "$p95" "$p99" "$tps" "$load" \
+        "$batch_ms" "$(awk -v ms="$batch_ms" 'BEGIN { print 10000 / (ms / 1000) }')" "$train_s" >>"$tmp/refresh.md"
+}
+
 # Compiles serve_floor.c and runs it for 50,000 and 100,000 items with the server's core type.
 run_floor() {
     local core=$1
@@ -413,6 +435,18 @@ report() {
         echo "recommend_for_items: skipped: reco.recommend_for_items not available"
     fi
     echo
+    if [ -s "$tmp/refresh.md" ]; then
+        echo "reco.refresh_users in place: one customer per call (pgbench, 1 client, commit included, ms;"
+        echo "an index on the source's user column), then 10,000 customers in one call, beside the"
+        echo "version's whole training (reco.train, k 64, 5 iterations):"
+        echo
+        echo "| model | p50 | p95 | p99 | tps | load | 10,000 customers, ms | customers/s | training |"
+        echo "|---|---|---|---|---|---|---|---|---|"
+        cat "$tmp/refresh.md"
+    else
+        echo "refresh_users: skipped: reco.refresh_users not available"
+    fi
+    echo
     echo "Cache of one backend after serving both models (reco.cache_info()):"
     echo
     echo "| model | version | side | rows | factors | bytes | MB |"
@@ -432,7 +466,7 @@ main() {
     check_tools
     server_core=$(server_env OPENBLAS_CORETYPE)
     setup_db
-    : >"$tmp/models.md"; : >"$tmp/latency.md"; : >"$tmp/first.md"; : >"$tmp/batch.md"; : >"$tmp/cart.md"
+    : >"$tmp/models.md"; : >"$tmp/latency.md"; : >"$tmp/first.md"; : >"$tmp/batch.md"; : >"$tmp/cart.md"; : >"$tmp/refresh.md"
     build_model items50k 50000 inter_50k
     build_model items100k 100000 inter_100k
     run_floor "$server_core"
@@ -457,6 +491,11 @@ main() {
         say "skipped: reco.recommend_for_items not available"
     fi
     bench_cache
+    if have_function refresh_users; then
+        bench_refresh items50k inter_50k
+    else
+        say "skipped: reco.refresh_users not available"
+    fi
     mkdir -p "$(dirname "$RESULTS")"
     report "$server_core" >"$tmp/report.md"
     cp "$tmp/report.md" "$RESULTS"
