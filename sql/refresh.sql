@@ -225,6 +225,36 @@ SELECT (SELECT md5(string_agg(m::text, ',' ORDER BY model_id)) FROM reco.models 
        (SELECT md5(string_agg(f::text, ',' ORDER BY model_id, item_id)) FROM reco.item_factors AS f) = s.items AS items_unchanged
   FROM rf_state AS s;
 
+-- A char(n) id column: the key list is compared as bpchar[] (a cast to
+-- character[] would be char(1)[] and cut every key to one character)
+CREATE TABLE rf_char (customer char(6), item_id bigint);
+INSERT INTO rf_char SELECT 'cu' || lpad(u::text, 4, '0'), (u * 7 + j) % 12 + 1
+  FROM generate_series(1, 30) AS u, generate_series(1, 4) AS j;
+SELECT n_users, params->>'user_id_type' AS user_id_type
+  FROM reco.train('rf_char', 'rf_char', user_col => 'customer', factors => 2, iterations => 2);
+SELECT refreshed, added, removed, skipped FROM reco.refresh_users_text('rf_char', ARRAY['cu0001', 'cu0002']);
+-- REPEATABLE READ and SERIALIZABLE: refused (0A000): the transaction's snapshot
+-- would not see what committed while the refresh waited for the model's lock
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT outcome($$SELECT * FROM reco.refresh_users_text('rf_char', ARRAY['cu0001'])$$);
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT outcome($$SELECT * FROM reco.refresh_items('rf_char', ARRAY[1])$$);
+ROLLBACK;
+-- forget_user gives the users a new generation: users this backend cached
+-- inside a rolled-back forget_user (one row fewer) are not served after
+-- another user's forget_user (one row fewer again)
+BEGIN;
+SELECT reco.forget_user('cu0003'::text, 'rf_char');
+SELECT count(*) AS similar FROM reco.similar_users('rf_char', 'cu0001', 100);
+ROLLBACK;
+SELECT reco.forget_user('cu0004'::text, 'rf_char');
+SELECT count(*) FILTER (WHERE user_id = 'cu0004') AS forgotten_served,
+       count(*) FILTER (WHERE user_id = 'cu0003') AS restored_served, count(*) AS similar
+  FROM reco.similar_users('rf_char', 'cu0001', 100);
+SELECT reco.drop_model('rf_char');
+DROP TABLE rf_char;
+
 SELECT reco.drop_model(name) FROM (SELECT DISTINCT name FROM reco.models WHERE name IN ('rf', 'rf_fit', 'rf_t', 'rf_u')) AS n;
 DROP VIEW rf_users, rf_items;
 DROP TABLE rf_orders, rf_text, rf_uuid, rf_trained, rf_trained_items, rf_models_before, rf_items_once, rf_state, rf_state_bare;

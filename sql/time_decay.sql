@@ -158,6 +158,13 @@ SELECT refreshed FROM reco.refresh_users('t_train', ARRAY[1]);
 SELECT (SELECT factors FROM t_train_user_1) = (SELECT factors FROM t_after) AS after_as_of_is_age_0,
        (SELECT factors FROM t_train_user_1) <> (SELECT factors FROM t_train_users WHERE user_id = 1) AS purchase_reflected;
 DELETE FROM t_events WHERE customer_id = 1 AND product_id = 108;
+-- as in training, the time is read before the weight: a NaN weight without a
+-- time is skipped, not an error; an infinite time is 22008
+INSERT INTO t_events VALUES (1, 108, 'NaN', NULL);
+SELECT refreshed FROM reco.refresh_users('t_train', ARRAY[1]);
+UPDATE t_events SET quantity = 1, ordered_at = '-infinity' WHERE customer_id = 1 AND product_id = 108;
+SELECT outcome($$SELECT * FROM reco.refresh_users('t_train', ARRAY[1])$$);
+DELETE FROM t_events WHERE customer_id = 1 AND product_id = 108;
 SELECT refreshed FROM reco.refresh_users('t_train', ARRAY[1]);
 SELECT (SELECT factors FROM t_train_user_1) = (SELECT factors FROM t_train_users WHERE user_id = 1) AS back_to_trained;
 -- a model with a half_life that does not record its time column cannot be refreshed (22023)

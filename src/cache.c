@@ -14,12 +14,13 @@
  * count against the budget.  Entries are keyed by (model_id, side): a retrain
  * creates a new model_id, so a cached matrix can never be stale; the old one
  * simply ages out.  Two changes update an existing version in place:
- * forget_user removes user rows and lowers the models row's n_users, and
+ * forget_user removes user rows, lowers the models row's n_users and sets
+ * its stats user_generation to the negated transaction id, and
  * reco.refresh_users / refresh_items rewrite factor rows and set the models
  * row's stats user_generation / item_generation to a new value from the
- * models sequence (never reused, not even after a rollback, so an entry
- * loaded inside a transaction that aborted can never match a later
- * generation).  So an entry records the row count, factor count and
+ * models sequence (neither is ever reused, not even after a rollback, and
+ * the two never meet, so an entry loaded inside a transaction that aborted
+ * can never match a later generation).  So an entry records the row count, factor count and
  * generation it was loaded for, RecoLookupModel reads them on every call
  * with the models row, and a difference in any reloads the side: every
  * backend serves a refresh from its next call on, and a reader whose

@@ -41,6 +41,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -139,9 +140,24 @@ RecoRefreshWeight(const RecoRefreshRun *run, HeapTuple tuple, TupleDesc desc, fl
 {
 	bool		isnull;
 	Datum		value = SPI_getbinval(tuple, desc, 3, &isnull);
+	TimestampTz time = 0;
 
 	if (isnull)
 		return false;
+	/* the time first, in training's order (train.c, RecoFitTimeUsable) */
+	if (run->time_sql != NULL)
+	{
+		Datum		time_value = SPI_getbinval(tuple, desc, 4, &isnull);
+
+		if (isnull)
+			return false;
+		time = DatumGetTimestampTz(time_value);
+		if (TIMESTAMP_NOT_FINITE(time))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("an event time of model \"%s\"'s source is infinite", run->name),
+					 errhint("Event times must be finite; to skip rows, filter them out or make their time NULL.")));
+	}
 	*weight = DatumGetFloat4(value);
 	if (isnan(*weight) || isinf(*weight))
 		ereport(ERROR,
@@ -149,14 +165,7 @@ RecoRefreshWeight(const RecoRefreshRun *run, HeapTuple tuple, TupleDesc desc, fl
 				 errmsg("a weight of model \"%s\"'s source is %s", run->name, isnan(*weight) ? "NaN" : "infinite"),
 				 errhint("Weights must be finite numbers.")));
 	if (run->time_sql != NULL)
-	{
-		Datum		time = SPI_getbinval(tuple, desc, 4, &isnull);
-
-		if (isnull)
-			return false;
-		*weight = RecoDecayWeight(*weight, Min(DatumGetTimestampTz(time), run->as_of), run->as_of,
-								  run->half_life_seconds);
-	}
+		*weight = RecoDecayWeight(*weight, Min(time, run->as_of), run->as_of, run->half_life_seconds);
 	return true;
 }
 
@@ -414,7 +423,7 @@ RecoRefreshReadSource(RecoRefreshRun *run)
 			column_type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
 			array_type = get_array_type(column_type);
 			if (OidIsValid(array_type) && column_type != TEXTOID)
-				cast = psprintf("::%s", format_type_be(array_type));
+				cast = psprintf("::%s", format_type_with_typemod(array_type, -1));	/* bpchar[], not char(1)[] */
 		}
 		filter = psprintf(" WHERE src.%s OPERATOR(pg_catalog.=) ANY ($1%s)", quote_identifier(solved_col), cast);
 		types[0] = run->keyed ? TEXTARRAYOID : INT8ARRAYOID;
@@ -750,6 +759,14 @@ RecoRefresh(FunctionCallInfo fcinfo, RecoSide side)
 	run.side = side;
 	run.cxt = CurrentMemoryContext;
 	run.name = name;
+	/* the snapshot taken after the model lock must see the newest version and rows */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("reco.refresh_%s needs READ COMMITTED", reco_side_word[side]),
+				 errdetail("Under REPEATABLE READ or SERIALIZABLE the transaction's snapshot would not see a version "
+						   "stored or rows committed while the refresh waited for the model's lock."),
+				 errhint("Run the refresh in a READ COMMITTED transaction.")));
 	RecoSpiConnect();
 	RecoCheckPrivilege(reco_side_table[side], ACL_SELECT | ACL_INSERT | ACL_DELETE);
 	RecoCheckPrivilege("models", ACL_SELECT | ACL_UPDATE);

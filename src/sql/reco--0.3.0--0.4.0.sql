@@ -377,7 +377,10 @@ BEGIN
     UPDATE reco.models AS m
        SET n_users = m.n_users - 1,
            stats = m.stats || pg_catalog.jsonb_build_object(
-               'users_forgotten', COALESCE((m.stats ->> 'users_forgotten')::bigint, 0) + 1)
+               'users_forgotten', COALESCE((m.stats ->> 'users_forgotten')::bigint, 0) + 1,
+               -- a new user generation (src/cache.c): no backend reuses users cached before;
+               -- the negated transaction id never meets a refresh's positive sequence values
+               'user_generation', -pg_catalog.txid_current())
       FROM removed
      WHERE m.model_id = removed.model_id;
     GET DIAGNOSTICS forgotten = ROW_COUNT;
