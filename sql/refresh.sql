@@ -252,6 +252,24 @@ SELECT reco.forget_user('cu0004'::text, 'rf_char');
 SELECT count(*) FILTER (WHERE user_id = 'cu0004') AS forgotten_served,
        count(*) FILTER (WHERE user_id = 'cu0003') AS restored_served, count(*) AS similar
   FROM reco.similar_users('rf_char', 'cu0001', 100);
+-- a customer whose rows now all name a product the version does not know
+-- keeps their factors (skipped, not removed); refresh_items gives the product
+-- factors from that customer, and then the customer is refreshed
+CREATE TEMP TABLE rf_char_before AS
+  SELECT factors FROM reco.user_factors
+   WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'rf_char') AND user_key = 'cu0005';
+DELETE FROM rf_char WHERE customer = 'cu0005';
+INSERT INTO rf_char VALUES ('cu0005', 99);
+SELECT refreshed, added, removed, skipped FROM reco.refresh_users_text('rf_char', ARRAY['cu0005']);
+SELECT f.factors = b.factors AS factors_kept
+  FROM reco.user_factors AS f, rf_char_before AS b
+ WHERE f.model_id = (SELECT model_id FROM reco.models WHERE name = 'rf_char') AND f.user_key = 'cu0005';
+SELECT refreshed, added, removed, skipped FROM reco.refresh_items('rf_char', ARRAY[99]);
+SELECT refreshed, added, removed, skipped FROM reco.refresh_users_text('rf_char', ARRAY['cu0005']);
+SELECT seen_items = ARRAY[99]::bigint[] AS sees_the_new_product
+  FROM reco.user_factors
+ WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'rf_char') AND user_key = 'cu0005';
+DROP TABLE rf_char_before;
 SELECT reco.drop_model('rf_char');
 DROP TABLE rf_char;
 

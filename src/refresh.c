@@ -463,10 +463,15 @@ RecoRefreshReadSource(RecoRefreshRun *run)
 			if (null_solved || null_fixed || !RecoRefreshWeight(run, tuple, desc, &w))
 				continue;		/* as training skips it */
 			fixed = RecoRefreshFixedRow(run, tuple, desc);
-			if (fixed < 0)
-				continue;		/* unknown to the version: a fold-in leaves it out too */
+
+			/*
+			 * A row whose fixed id the version does not know is left out of
+			 * the solve, as a fold-in leaves it out; it is kept as a marker
+			 * (fixed -1) so that an id with only such rows is not taken for
+			 * one without rows (step 2).
+			 */
 			RecoRefreshAppend(run, run->keyed ? RecoRefreshRef(run, TextDatumGetCString(solved))
-							  : DatumGetInt64(solved), (int32) fixed, w);
+							  : DatumGetInt64(solved), (int32) Max(fixed, -1), fixed < 0 ? 0 : w);
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(batch_cxt);
@@ -573,10 +578,16 @@ RecoRefreshApply(RecoRefreshRun *run)
 		int64		ref = refs[i];
 		int64		begin = nnz;
 		bool		positive = false;
+		bool		unknown_rows = false;
 		RecoRefreshExisting *stored = RecoRefreshFindExisting(run, ref);
 
 		for (; row < run->n_rows && run->rows[row].ref == ref; row++)
 		{
+			if (run->rows[row].fixed < 0)
+			{
+				unknown_rows = true;	/* sorted first: a fixed id the version lacks */
+				continue;
+			}
 			if (nnz > begin && pair_fixed[nnz - 1] == run->rows[row].fixed)
 				pair_weight[nnz - 1] += run->rows[row].weight;
 			else
@@ -601,11 +612,17 @@ RecoRefreshApply(RecoRefreshRun *run)
 				}
 			nnz = kept;
 		}
-		/* a user needs a positive pair to be stored; an item any pair */
+		/*
+		 * A user needs a positive pair to be stored; an item any pair.  A
+		 * stored user without one is removed, unless the source still has
+		 * rows of theirs that name items the version lacks (a customer who
+		 * bought only new products): those keep their factors, skipped,
+		 * until refresh_items or a training knows the items.
+		 */
 		if (run->side == RECO_SIDE_USERS ? !positive : nnz == begin)
 		{
 			nnz = begin;
-			if (stored != NULL && run->side == RECO_SIDE_USERS)
+			if (stored != NULL && run->side == RECO_SIDE_USERS && !unknown_rows)
 			{
 				gone[n_gone++] = stored->code;
 				seen_delta -= stored->seen;
