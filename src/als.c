@@ -68,6 +68,7 @@
 #include <string.h>
 
 #include "kernels_impl.h"
+#include "rng.h"
 
 /* Inside a long row, check the stop flag about every this many multiply-adds. */
 #define RECO_STOP_CHECK_WORK 4.0e6
@@ -1290,19 +1291,6 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
  * Exported functions
  * ------------------------------------------------------------------------
  */
-
-/*
- * splitmix64 (Steele, Lea and Flood 2014) with state x: adds the golden-ratio
- * increment, then mixes with Stafford's variant 13; a well-mixed 64-bit hash.
- */
-static uint64_t
-RecoSplitMix64(uint64_t x)
-{
-	x += UINT64_C(0x9E3779B97F4A7C15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return x ^ (x >> 31);
-}
 
 /* Deterministic uniform [0, RECO_INIT_SCALE) initial factors keyed by (seed, stream, id, j). */
 void
