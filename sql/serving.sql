@@ -212,10 +212,27 @@ SELECT item_id FROM reco.recommend('lru1', 1, 1);
 SELECT item_id FROM reco.recommend('lru3', 1, 1);
 SELECT m.name, c.side, c.items, c.bytes, c.hits
   FROM reco.cache_info() AS c JOIN reco.models AS m USING (model_id) ORDER BY m.name;
+-- a matrix larger than the whole budget (20 items, k 8: 20 x (4 x 8 + 32) + 4 x 8² = 1536
+-- bytes) is read for each call and not cached; the backend warns once, not on every call,
+-- and not at all when caching is off (0)
+INSERT INTO reco.models (name, version, algorithm, params, n_users, n_items, n_interactions,
+                         factors, loss, train_seconds)
+VALUES ('toobig', 1, 'ials', '{}', 1, 20, 1, 8, '{}', 0);
+INSERT INTO reco.item_factors
+SELECT currval('reco.models_model_id_seq'), i, reco.to_bytea(array_fill(i::real, ARRAY[8])), 1
+  FROM generate_series(1, 20) AS i;
+INSERT INTO reco.user_factors
+VALUES (currval('reco.models_model_id_seq'), 1, reco.to_bytea(array_fill(1::real, ARRAY[8])), '{}', '{}');
+SELECT item_id FROM reco.recommend('toobig', 1, 2);
+SELECT item_id FROM reco.recommend('toobig', 1, 2);
+SELECT count(*) AS cached FROM reco.cache_info() AS c JOIN reco.models AS m USING (model_id) WHERE m.name = 'toobig';
+SET reco.cache_size = 0;
+SELECT reco.cache_reset() >= 0 AS reset;
+SELECT item_id FROM reco.recommend('lru1', 1, 1);
 RESET reco.cache_size;
 SELECT reco.cache_reset() AS freed;
 
 DROP TABLE clicks;
-DELETE FROM reco.models WHERE name IN ('hand2', 'clicks', 'views', 'lru1', 'lru2', 'lru3');
+DELETE FROM reco.models WHERE name IN ('hand2', 'clicks', 'views', 'lru1', 'lru2', 'lru3', 'toobig');
 DELETE FROM reco.item_factors WHERE model_id NOT IN (SELECT model_id FROM reco.models);
 DELETE FROM reco.user_factors WHERE model_id NOT IN (SELECT model_id FROM reco.models);

@@ -28,7 +28,8 @@
  * the models row and the factor rows are read in one snapshot).  The total is
  * bounded by reco.cache_size with least-recently-used eviction; a matrix
  * larger than the whole budget is loaded for the call only (into the caller's
- * context) and not cached.
+ * context) and not cached, and the backend warns once per version and side
+ * that it does not fit (a WARNING naming the size to set).
  *
  * A matrix is loaded into a context that is a child of the caller's context
  * and moved under TopMemoryContext only once loading has succeeded, so an
@@ -88,6 +89,9 @@ typedef struct RecoCacheEntry
 /* Initial number of entry slots (a backend serves a handful of models). */
 #define RECO_CACHE_INITIAL_SLOTS 4
 
+/* How many (model version, side) pairs the backend remembers having warned about. */
+#define RECO_CACHE_WARNED_SLOTS 16
+
 /* The cache: a small array of pointers to individually allocated entries. */
 static RecoCacheEntry **reco_cache = NULL;
 static int	reco_cache_len = 0;
@@ -107,6 +111,38 @@ RecoFactorSetBytes(RecoSide side, int64 n, int k)
 		per_row += sizeof(int64) + sizeof(int32);
 
 	return add_size(mul_size(per_row, n), sizeof(float) * (Size) k * k);
+}
+
+/* The versions and sides warned about as too large (a ring, slot = count % size). */
+static int64 reco_cache_warned_ids[RECO_CACHE_WARNED_SLOTS];
+static RecoSide reco_cache_warned_sides[RECO_CACHE_WARNED_SLOTS];
+static int	reco_cache_warned_count = 0;
+
+/*
+ * Warns, once per backend and version side, that a matrix of `bytes` does not
+ * fit reco.cache_size and is read from the table on every call (a budget of
+ * 0 turns caching off on purpose: no warning).
+ */
+static void
+RecoCacheWarnTooLarge(const RecoModelInfo *model, RecoSide side, Size bytes, Size budget)
+{
+	int			i;
+
+	if (budget == 0)
+		return;
+	for (i = 0; i < Min(reco_cache_warned_count, RECO_CACHE_WARNED_SLOTS); i++)
+		if (reco_cache_warned_ids[i] == model->model_id && reco_cache_warned_sides[i] == side)
+			return;
+	i = reco_cache_warned_count++ % RECO_CACHE_WARNED_SLOTS;
+	reco_cache_warned_ids[i] = model->model_id;
+	reco_cache_warned_sides[i] = side;
+	ereport(WARNING,
+			(errmsg("the %s matrix of model \"%s\" version %d (%zu kB) does not fit reco.cache_size (%d kB)",
+					side == RECO_SIDE_ITEMS ? "item" : "user", model->name, model->version,
+					(bytes + 1023) / 1024, reco_cache_size_kb),
+			 errdetail("Every call that scores with it reads it from the table again, which is slow."),
+			 errhint("Set reco.cache_size to at least %zuMB (README, \"Memory and threads\").",
+					 (bytes + (Size) 1024 * 1024 - 1) / ((Size) 1024 * 1024))));
 }
 
 /* Total bytes cached. */
@@ -215,6 +251,7 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 
 	if (bytes > budget)
 	{
+		RecoCacheWarnTooLarge(model, side, bytes, budget);
 		uncached = MemoryContextAlloc(call_cxt, sizeof(RecoFactorSet));
 		RecoLoadFactors(model, side, uncached, call_cxt);
 		return uncached;
@@ -231,6 +268,7 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 	if (bytes > budget)
 	{
 		/* too large with its keys: for this call only, freed with call_cxt */
+		RecoCacheWarnTooLarge(model, side, bytes, budget);
 		MemoryContextSetParent(cxt, call_cxt);
 		return &entry->set;
 	}

@@ -510,6 +510,7 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 				 known ? errhint("The models are: %s.", known)
 				 : errhint("No model has been trained yet: train one with reco.train or the reco.fit aggregate.")));
 	}
+	strlcpy(info->name, name, sizeof(info->name));
 	info->model_id = DatumGetInt64(RecoResultValue(1, &isnull));
 	info->version = DatumGetInt32(RecoResultValue(2, &isnull));
 	info->factors = DatumGetInt32(RecoResultValue(3, &isnull));

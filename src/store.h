@@ -19,6 +19,7 @@
 /* The served (newest committed) version of a model. */
 typedef struct RecoModelInfo
 {
+	char		name[NAMEDATALEN];	/* the model's name (at most RECO_MAX_MODEL_NAME bytes) */
 	int64		model_id;
 	int32		version;
 	int			factors;
