@@ -28,6 +28,26 @@
  * coverage = distinct items recommended / items in the model.
  * Relevant items the model does not know still count in R: they are misses.
  *
+ * Beyond accuracy, on the same top-k lists (a list L of m items):
+ *	 intra-list diversity = mean over the users whose list has m >= 2 items of
+ *		   1 - (sum over the m(m-1)/2 pairs i < j of L of cos(i, j)) / (m(m-1)/2),
+ *		   cos the cosine of the two items' factor vectors (0 if either is the
+ *		   zero vector, as in similar_items); NULL if no list has two items.
+ *		   The pair sum is computed as (|sum of the unit vectors|^2 - the
+ *		   number of non-zero vectors) / 2, in double, O(m) per list instead of
+ *		   O(m^2) (k goes up to 10,000);
+ *	 novelty = mean over every entry of every list (an item recommended to u
+ *		   users counts u times) of -log2(max(popularity, 1) / n_users), where
+ *		   popularity is the item's training users with a positive weight
+ *		   (reco.item_factors.popularity) and n_users the version's training
+ *		   users (reco.models.n_users): an item nobody bought counts as bought
+ *		   by one user, the largest finite novelty log2(n_users); a share above
+ *		   1 (possible after forget_user) counts as 1, novelty 0;
+ *	 gini = Gini index of exposure over every item of the model: with c_1 <=
+ *		   ... <= c_n the number of lists item i appears in, sorted ascending,
+ *		   gini = sum over i of (2i - n - 1) c_i / (n sum c); 0 when every item
+ *		   is shown equally often, (n - 1) / n when one item takes all.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -44,6 +64,7 @@
 #include "utils/memutils.h"
 
 #include "als.h"
+#include "cache.h"
 #include "reco.h"
 #include "serve.h"
 #include "store.h"
@@ -55,8 +76,8 @@
 /* Item factor floats per tile: one tile stays in cache while a block of users passes over it. */
 #define RECO_EVAL_TILE_FLOATS (64 * 1024)
 
-/* The columns of evaluate_pairs' result, and how many of them are metrics. */
-#define RECO_EVAL_COLUMNS 9
+/* The columns of evaluate_pairs' result, and how many of the leading ones are metrics. */
+#define RECO_EVAL_COLUMNS 12
 #define RECO_EVAL_METRICS 7
 
 /* One held-out pair. */
@@ -78,7 +99,28 @@ typedef struct RecoMetricSums
 	double		auc;
 	int64		auc_users;
 	int64		users;
+	double		ild;			/* sum of the lists' intra-list diversity */
+	int64		ild_users;		/* users whose list has two items or more */
+	double		novelty;		/* sum of the novelty of every list entry */
+	int64		entries;		/* list entries */
 } RecoMetricSums;
+
+/*
+ * What evaluating every user reads and writes: the model's items, buffers
+ * sized once per call, the running sums and each item's exposure.
+ */
+typedef struct RecoEvalState
+{
+	const RecoFactorSet *items;
+	const float *norms;			/* items' Euclidean norms */
+	double	   *novelty;		/* per item: -log2 of its popularity share */
+	int			k;
+	RecoScored *top;			/* k: the user's list */
+	float	   *pos_scores;		/* items->n: scores of the rankable relevant items */
+	double	   *direction;		/* items->k: the sum of the list's unit vectors */
+	int64	   *exposure;		/* items->n: lists each item appears in */
+	RecoMetricSums sums;
+} RecoEvalState;
 
 /* Orders pairs by user, then item. */
 static int
@@ -136,30 +178,26 @@ RecoCountBelow(const float *sorted, int n, float v)
 }
 
 /*
- * Scores one user (scores: its row of item scores, seen items already set to
- * -INFINITY; relevant: flags of its known held-out items) and adds its
- * metrics to sums; marks the recommended items in recommended[].
+ * Adds the accuracy metrics of one user's list top[0..got) (relevant: flags
+ * of its known held-out items, n_relevant counting the unknown ones too) to
+ * the sums, with the list's novelty and its items' exposure.
  */
 static void
-RecoScoreUser(float *scores, int64 n_items, const int32 *relevant_idx, int n_known, int n_relevant,
-			  const bool *relevant, int k, RecoScored *top, float *pos_scores,
-			  bool *recommended, RecoMetricSums *sums)
+RecoListAccuracy(RecoEvalState *state, const RecoScored *top, int got, const bool *relevant,
+				 int n_relevant)
 {
-	int			got = RecoTopK(scores, n_items, k, top);
-	int			cap = Min(k, n_relevant);
+	RecoMetricSums *sums = &state->sums;
+	int			cap = Min(state->k, n_relevant);
 	double		hits = 0,
 				ap = 0,
 				dcg = 0,
 				idcg = 0;
-	int			i,
-				n_pos = 0;
-	int64		j,
-				n_neg = 0;
-	double		misordered = 0;
+	int			i;
 
 	for (i = 0; i < got; i++)
 	{
-		recommended[top[i].index] = true;
+		state->exposure[top[i].index]++;
+		sums->novelty += state->novelty[top[i].index];
 		if (relevant[top[i].index])
 		{
 			hits += 1;
@@ -169,15 +207,69 @@ RecoScoreUser(float *scores, int64 n_items, const int32 *relevant_idx, int n_kno
 	}
 	for (i = 0; i < cap; i++)
 		idcg += 1.0 / log2(i + 2.0);
-	sums->precision += hits / k;
+	sums->precision += hits / state->k;
 	sums->recall += hits / n_relevant;
 	sums->ap += ap / cap;
 	sums->ndcg += dcg / idcg;
 	sums->hits += hits;
 	sums->capped_total += cap;
+	sums->entries += got;
 	sums->users++;
+}
 
-	/* AUC over the full ranking of rankable (not seen) items */
+/*
+ * Adds the intra-list diversity of one user's list top[0..got) to the sums
+ * (lists of fewer than two items have none): the mean pairwise cosine comes
+ * from the sum s of the items' unit vectors, since |s|^2 = (the number of
+ * non-zero vectors) + 2 (sum over pairs of their cosine).
+ */
+static void
+RecoListDiversity(RecoEvalState *state, const RecoScored *top, int got)
+{
+	const RecoFactorSet *items = state->items;
+	double	   *s = state->direction;
+	double		square = 0;
+	int			nonzero = 0,
+				i,
+				f;
+
+	if (got < 2)
+		return;
+	memset(s, 0, sizeof(double) * items->k);
+	for (i = 0; i < got; i++)
+	{
+		const float *v = items->factors + (int64) top[i].index * items->k;
+		double		norm = state->norms[top[i].index];
+
+		if (norm <= 0)
+			continue;
+		nonzero++;
+		for (f = 0; f < items->k; f++)
+			s[f] += v[f] / norm;
+	}
+	for (f = 0; f < items->k; f++)
+		square += s[f] * s[f];
+	state->sums.ild += 1.0 - ((square - nonzero) / 2) / ((double) got * (got - 1) / 2);
+	state->sums.ild_users++;
+}
+
+/*
+ * Adds one user's AUC to the sums: the share of (relevant, non-relevant)
+ * pairs of rankable items (score not -INFINITY) that its scores order
+ * correctly, ties counting one half.
+ */
+static void
+RecoUserAuc(RecoEvalState *state, const float *scores, const int32 *relevant_idx, int n_known,
+			const bool *relevant)
+{
+	float	   *pos_scores = state->pos_scores;
+	int64		n_items = state->items->n;
+	int			i,
+				n_pos = 0;
+	int64		j,
+				n_neg = 0;
+	double		misordered = 0;
+
 	for (i = 0; i < n_known; i++)
 		if (scores[relevant_idx[i]] != -INFINITY)
 			pos_scores[n_pos++] = scores[relevant_idx[i]];
@@ -193,9 +285,25 @@ RecoScoreUser(float *scores, int64 n_items, const int32 *relevant_idx, int n_kno
 	}
 	if (n_neg > 0)
 	{
-		sums->auc += 1.0 - misordered / ((double) n_pos * n_neg);
-		sums->auc_users++;
+		state->sums.auc += 1.0 - misordered / ((double) n_pos * n_neg);
+		state->sums.auc_users++;
 	}
+}
+
+/*
+ * Evaluates one user (scores: its row of item scores, seen items already set
+ * to -INFINITY; relevant: flags of its known held-out items): ranks its top
+ * k with RecoTopK, reco.recommend's order, and adds every metric to the sums.
+ */
+static void
+RecoScoreUser(RecoEvalState *state, float *scores, const int32 *relevant_idx, int n_known,
+			  int n_relevant, const bool *relevant)
+{
+	int			got = RecoTopK(scores, state->items->n, state->k, state->top);
+
+	RecoListAccuracy(state, state->top, got, relevant, n_relevant);
+	RecoListDiversity(state, state->top, got);
+	RecoUserAuc(state, scores, relevant_idx, n_known, relevant);
 }
 
 /* Reads the two parallel id arrays into sorted, de-duplicated pairs. */
@@ -278,20 +386,18 @@ RecoScoreBlock(const RecoFactorSet *items, const RecoUserSet *users, int64 u0, i
 }
 
 /*
- * Adds the metrics of every loaded user to sums and marks the items some
- * user got in its top k in recommended[]; pairs are the held-out pairs,
- * sorted by user.
+ * Adds the metrics of every loaded user to the state's sums and exposure;
+ * pairs are the held-out pairs, sorted by user.
  */
 static void
-RecoEvaluateUsers(const RecoFactorSet *items, const RecoUserSet *users, const RecoPair *pairs,
-				  int64 n_pairs, int k, bool *recommended, RecoMetricSums *sums)
+RecoEvaluateUsers(RecoEvalState *state, const RecoUserSet *users, const RecoPair *pairs,
+				  int64 n_pairs)
 {
+	const RecoFactorSet *items = state->items;
 	float	   *scores = MemoryContextAllocHuge(CurrentMemoryContext,
 												mul_size(sizeof(float) * RECO_EVAL_BLOCK_USERS, Max(items->n, 1)));
 	bool	   *relevant = palloc0(sizeof(bool) * Max(items->n, 1));
 	int32	   *relevant_idx = palloc(sizeof(int32) * Max(items->n, 1));
-	float	   *pos_scores = palloc(sizeof(float) * Max(items->n, 1));
-	RecoScored *top = palloc(sizeof(RecoScored) * k);
 	int64		p = 0,
 				b;
 
@@ -332,19 +438,68 @@ RecoEvaluateUsers(const RecoFactorSet *items, const RecoUserSet *users, const Re
 				if (idx >= 0)
 					row[idx] = -INFINITY;
 			}
-			RecoScoreUser(row, items->n, relevant_idx, n_known, n_relevant, relevant, k, top,
-						  pos_scores, recommended, sums);
+			RecoScoreUser(state, row, relevant_idx, n_known, n_relevant, relevant);
 			for (i = 0; i < n_known; i++)
 				relevant[relevant_idx[i]] = false;
 		}
 	}
 }
 
+/*
+ * Sets up the state of one evaluation: buffers, a zero exposure, and every
+ * item's novelty -log2(max(popularity, 1) / n_users), at least 0 (see the
+ * file header), from the version's training user count.
+ */
+static void
+RecoEvalStart(RecoEvalState *state, RecoFactorSet *items, int64 n_users, int k)
+{
+	double		users = (double) Max(n_users, 1);
+	int64		i;
+
+	memset(state, 0, sizeof(*state));
+	state->items = items;
+	state->norms = RecoFactorNorms(items);
+	state->k = k;
+	state->top = palloc(sizeof(RecoScored) * k);
+	state->pos_scores = palloc(sizeof(float) * Max(items->n, 1));
+	state->direction = palloc(sizeof(double) * items->k);
+	state->exposure = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(items->n, 1));
+	memset(state->exposure, 0, sizeof(int64) * Max(items->n, 1));
+	state->novelty = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(items->n, 1));
+	for (i = 0; i < items->n; i++)
+	{
+		double		share = (double) Max(items->popularity[i], 1) / users;
+
+		state->novelty[i] = share >= 1 ? 0.0 : -log2(share);
+	}
+}
+
+/*
+ * The Gini index of exposure over every item (see the file header); sorts
+ * the exposure counts in place.  The caller makes sure some list has an entry.
+ */
+static double
+RecoExposureGini(int64 *exposure, int64 n)
+{
+	double		weighted = 0,
+				total = 0;
+	int64		i;
+
+	qsort(exposure, n, sizeof(int64), RecoCompareInt64);
+	for (i = 0; i < n; i++)
+	{
+		weighted += (double) (2 * (i + 1) - n - 1) * exposure[i];
+		total += exposure[i];
+	}
+	return weighted / ((double) n * total);
+}
+
 /* The result row of evaluate_pairs: means of the sums (NULL if nobody was evaluated). */
 static Datum
-RecoMetricsRow(FunctionCallInfo fcinfo, const RecoMetricSums *sums, const bool *recommended,
-			   int64 n_items, int64 users_unknown)
+RecoMetricsRow(FunctionCallInfo fcinfo, RecoEvalState *state, int64 users_unknown)
 {
+	const RecoMetricSums *sums = &state->sums;
+	int64		n_items = state->items->n;
 	TupleDesc	tupdesc;
 	Datum		values[RECO_EVAL_COLUMNS];
 	bool		nulls[RECO_EVAL_COLUMNS] = {false};
@@ -354,11 +509,13 @@ RecoMetricsRow(FunctionCallInfo fcinfo, const RecoMetricSums *sums, const bool *
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "reco: evaluate_pairs must return a record, please report a bug");
 	for (i = 0; i < n_items; i++)
-		covered += recommended[i] ? 1 : 0;
+		covered += state->exposure[i] > 0 ? 1 : 0;
+	values[7] = Int64GetDatum(sums->users);
+	values[8] = Int64GetDatum(users_unknown);
 	if (sums->users == 0)
 	{
-		for (i = 0; i < RECO_EVAL_METRICS; i++)
-			nulls[i] = true;
+		for (i = 0; i < RECO_EVAL_COLUMNS; i++)
+			nulls[i] = (i < RECO_EVAL_METRICS || i > 8);
 	}
 	else
 	{
@@ -369,9 +526,13 @@ RecoMetricsRow(FunctionCallInfo fcinfo, const RecoMetricSums *sums, const bool *
 		values[4] = Float8GetDatum(sums->hits / sums->capped_total);
 		values[5] = Float8GetDatum(sums->auc_users ? sums->auc / sums->auc_users : 0.5);
 		values[6] = Float8GetDatum(n_items ? (double) covered / n_items : 0.0);
+		values[9] = Float8GetDatum(sums->ild_users ? sums->ild / sums->ild_users : 0);
+		nulls[9] = sums->ild_users == 0;
+		values[10] = Float8GetDatum(sums->entries ? sums->novelty / sums->entries : 0);
+		nulls[10] = sums->entries == 0;
+		values[11] = Float8GetDatum(sums->entries ? RecoExposureGini(state->exposure, n_items) : 0);
+		nulls[11] = sums->entries == 0;
 	}
-	values[7] = Int64GetDatum(sums->users);
-	values[8] = Int64GetDatum(users_unknown);
 	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
 }
 
@@ -382,13 +543,12 @@ Datum
 reco_evaluate_pairs(PG_FUNCTION_ARGS)
 {
 	RecoServeContext ctx;
-	RecoMetricSums sums;
+	RecoEvalState state;
 	RecoPair   *pairs;
 	int64	   *test_users;
 	int64		n_pairs,
 				n_test_users;
 	int			k;
-	bool	   *recommended;
 	char	   *name;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -409,9 +569,7 @@ reco_evaluate_pairs(PG_FUNCTION_ARGS)
 	RecoServeUsers(&ctx, test_users, n_test_users, false);
 	RecoServeEnd(&ctx);
 
-	memset(&sums, 0, sizeof(sums));
-	recommended = palloc0(sizeof(bool) * Max(ctx.factors->n, 1));
-	RecoEvaluateUsers(ctx.factors, &ctx.users, pairs, n_pairs, k, recommended, &sums);
-	PG_RETURN_DATUM(RecoMetricsRow(fcinfo, &sums, recommended, ctx.factors->n,
-								   n_test_users - ctx.users.n));
+	RecoEvalStart(&state, ctx.factors, ctx.model.n_users, k);
+	RecoEvaluateUsers(&state, &ctx.users, pairs, n_pairs);
+	PG_RETURN_DATUM(RecoMetricsRow(fcinfo, &state, n_test_users - ctx.users.n));
 }

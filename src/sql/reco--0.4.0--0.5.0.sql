@@ -5,3 +5,103 @@
  */
 
 \echo Use "ALTER EXTENSION reco UPDATE TO '0.5.0'" to load this file. \quit
+
+-- BEGIN evaluate (h15-metrics)
+-- reco.evaluate and reco_internal.evaluate_pairs gain columns (intra_list_diversity,
+-- novelty, gini) after the existing ones: a new result type, so both are dropped
+-- and created again (EXECUTE is granted to PUBLIC again; see README, upgrade).
+DROP FUNCTION reco.evaluate(text, text, integer, text, text);
+DROP FUNCTION reco_internal.evaluate_pairs(text, bigint[], bigint[], integer);
+
+-- The test pairs are read as the served version's id types (a text or uuid
+-- side from the ids' text form, a uuid canonical) and a key becomes its code
+-- in that version; an unknown key gets a negative code no model row has, so
+-- the metrics are those of the bigint model whose ids are the codes.
+CREATE FUNCTION reco.evaluate(
+    model       text,
+    test_source text,
+    k           integer DEFAULT 10,
+    user_col    text DEFAULT 'user_id',
+    item_col    text DEFAULT 'item_id'
+) RETURNS TABLE (
+    precision_at_k double precision,
+    recall_at_k double precision,
+    map_at_k double precision,
+    ndcg_at_k double precision,
+    capped_precision double precision,
+    auc double precision,
+    coverage double precision,
+    users_evaluated bigint,
+    users_unknown bigint,
+    intra_list_diversity double precision,
+    novelty double precision,
+    gini double precision
+)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+AS $evaluate$
+DECLARE
+    from_clause text;
+    test_users bigint[];
+    test_items bigint[];
+    served bigint;
+    user_type text;
+    item_type text;
+BEGIN
+    IF model IS NULL OR test_source IS NULL OR k IS NULL OR user_col IS NULL OR item_col IS NULL THEN
+        RAISE EXCEPTION 'model, test_source, k, user_col and item_col must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    from_clause := reco_internal.source_from_item(test_source);
+    -- the served version (evaluate_pairs reports a missing model)
+    SELECT m.model_id, m.params ->> 'user_id_type', m.params ->> 'item_id_type'
+      INTO served, user_type, item_type
+      FROM reco.models AS m WHERE m.name = evaluate.model ORDER BY m.version DESC LIMIT 1;
+    -- USING makes EXECUTE prepare the text: a source smuggling in a second statement fails
+    EXECUTE pg_catalog.format(
+        'SELECT COALESCE(pg_catalog.array_agg(u ORDER BY u, i), $1), COALESCE(pg_catalog.array_agg(i ORDER BY u, i), $1)
+           FROM (SELECT %s AS u, %s AS i
+                   FROM (SELECT DISTINCT %s AS u, %s AS i FROM %s AS src) AS pairs %s %s
+                  WHERE pairs.u IS NOT NULL AND pairs.i IS NOT NULL) AS coded',
+        CASE WHEN user_type IN ('text', 'uuid')
+             THEN 'COALESCE(fu.user_id, -pg_catalog.dense_rank() OVER (ORDER BY pairs.u COLLATE "C"))'
+             ELSE 'pairs.u' END,
+        CASE WHEN item_type IN ('text', 'uuid')
+             THEN 'COALESCE(fi.item_id, -pg_catalog.dense_rank() OVER (ORDER BY pairs.i COLLATE "C"))'
+             ELSE 'pairs.i' END,
+        pg_catalog.format(CASE user_type WHEN 'text' THEN 'src.%I::text' WHEN 'uuid' THEN 'src.%I::text::uuid::text'
+                                         ELSE 'src.%I::bigint' END, user_col),
+        pg_catalog.format(CASE item_type WHEN 'text' THEN 'src.%I::text' WHEN 'uuid' THEN 'src.%I::text::uuid::text'
+                                         ELSE 'src.%I::bigint' END, item_col),
+        from_clause,
+        CASE WHEN user_type IN ('text', 'uuid')
+             THEN 'LEFT JOIN reco.user_factors AS fu ON fu.model_id = $2 AND fu.user_key = pairs.u' END,
+        CASE WHEN item_type IN ('text', 'uuid')
+             THEN 'LEFT JOIN reco.item_factors AS fi ON fi.model_id = $2 AND fi.item_key = pairs.i' END)
+        INTO test_users, test_items
+        USING '{}'::bigint[], served;
+    RETURN QUERY SELECT * FROM reco_internal.evaluate_pairs(model, test_users, test_items, k);
+END
+$evaluate$;
+COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text) IS
+    'Ranking and beyond-accuracy metrics (intra-list diversity, novelty, Gini of exposure) of the served model version on held-out (user, item) pairs (ids of the model''s id types)';
+
+CREATE FUNCTION reco_internal.evaluate_pairs(
+    model text, users bigint[], items bigint[], k integer,
+    OUT precision_at_k double precision,
+    OUT recall_at_k double precision,
+    OUT map_at_k double precision,
+    OUT ndcg_at_k double precision,
+    OUT capped_precision double precision,
+    OUT auc double precision,
+    OUT coverage double precision,
+    OUT users_evaluated bigint,
+    OUT users_unknown bigint,
+    OUT intra_list_diversity double precision,
+    OUT novelty double precision,
+    OUT gini double precision
+) RETURNS record
+    AS 'MODULE_PATHNAME', 'reco_evaluate_pairs'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION reco_internal.evaluate_pairs(text, bigint[], bigint[], integer) IS
+    'Ranking and beyond-accuracy metrics of the served model version on held-out pairs given as two parallel arrays sorted by user';
+-- END evaluate (h15-metrics)

@@ -883,7 +883,10 @@ CREATE FUNCTION reco.evaluate(
     auc double precision,
     coverage double precision,
     users_evaluated bigint,
-    users_unknown bigint
+    users_unknown bigint,
+    intra_list_diversity double precision,
+    novelty double precision,
+    gini double precision
 )
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 AS $evaluate$
@@ -931,7 +934,7 @@ BEGIN
 END
 $evaluate$;
 COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text) IS
-    'Ranking metrics of the served model version on held-out (user, item) pairs (ids of the model''s id types)';
+    'Ranking and beyond-accuracy metrics (intra-list diversity, novelty, Gini of exposure) of the served model version on held-out (user, item) pairs (ids of the model''s id types)';
 
 CREATE FUNCTION reco_internal.evaluate_pairs(
     model text, users bigint[], items bigint[], k integer,
@@ -943,12 +946,15 @@ CREATE FUNCTION reco_internal.evaluate_pairs(
     OUT auc double precision,
     OUT coverage double precision,
     OUT users_evaluated bigint,
-    OUT users_unknown bigint
+    OUT users_unknown bigint,
+    OUT intra_list_diversity double precision,
+    OUT novelty double precision,
+    OUT gini double precision
 ) RETURNS record
     AS 'MODULE_PATHNAME', 'reco_evaluate_pairs'
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION reco_internal.evaluate_pairs(text, bigint[], bigint[], integer) IS
-    'Ranking metrics of the served model version on held-out pairs given as two parallel arrays sorted by user';
+    'Ranking and beyond-accuracy metrics of the served model version on held-out pairs given as two parallel arrays sorted by user';
 
 ---------------------------------------------------------------------------
 -- Refresh in place

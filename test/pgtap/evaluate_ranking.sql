@@ -6,7 +6,7 @@
 -- other way round.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(23);
+SELECT plan(27);
 
 -- 300 users x 120 items: a sparse pattern plus six taste groups (user and item id mod 6)
 CREATE TEMP TABLE inter AS
@@ -101,6 +101,55 @@ SELECT is((SELECT row(hits, covered)::text FROM pg_temp.by_evaluate('ev_tie', 1)
 SELECT is((SELECT map_at_k FROM reco.evaluate('ev_tie', 'held', 2)),
           (SELECT map FROM pg_temp.by_hand('ev_tie', 2)),
           'hand-made ties: evaluate''s MAP at k = 2 is that of recommend''s order');
+
+-- Beyond accuracy on a hand-made model with 2 factors and 4 training users
+-- (n_users = 4).  Items (factors; popularity -> novelty -log2(max(p, 1) / 4), 0 if
+-- the share is above 1):
+--   0 (0, 0) p 0 -> 2 (nobody bought it: counts as one buyer)
+--   1 (1, 0) p 4 -> 0      2 (0, 1) p 2 -> 1      3 (1, 1) p 1 -> 2
+--   4 (2, 0) p 5 -> 0 (share above 1)             6 (-1, -1) p 3 -> log2(4/3) = 0.4150375
+-- Users and their top 2 (ties to the lower id; user 4 has bought item 6):
+--   1 (1, 0):  4 (2), then 1 and 3 tie at 1 -> {4, 1}: cos 1, ILD 0, novelty 0 + 0
+--   2 (0, 1):  2 and 3 tie at 1 -> {2, 3}: cos 1/sqrt 2, ILD 1 - 0.70710678, novelty 1 + 2
+--   3 (-1, 0): 6 (1), then 0 and 2 tie at 0 -> {6, 0}: cos 0 (zero vector), ILD 1,
+--              novelty 0.4150375 + 2
+--   4 (0, -1): 6 seen; 0, 1 and 4 tie at 0 -> {0, 1}: cos 0, ILD 1, novelty 2 + 0
+-- ILD = (0 + 0.29289322 + 1 + 1) / 4 = 0.573223; novelty = 7.4150375 / 8 = 0.92687969;
+-- exposure 0:2 1:2 2:1 3:1 4:1 6:1, sorted 1 1 1 1 2 2 with weights 2i - n - 1 = -5 -3 -1 1 3 5:
+-- gini = (-5 - 3 - 1 + 1 + 6 + 10) / (6 * 8) = 1/6; coverage 6/6.
+-- At k = 1: lists {4} {2} {6} {0}: no ILD (NULL); novelty (0 + 1 + 0.4150375 + 2) / 4 =
+-- 0.85375937; exposure sorted 0 0 1 1 1 1: gini = (-1 + 1 + 3 + 5) / (6 * 4) = 1/3.
+INSERT INTO reco.models (name, version, algorithm, params, n_users, n_items, n_interactions,
+                         factors, loss, train_seconds)
+VALUES ('ev_beyond', 1, 'ials', '{"alpha": 1, "regularization": 1}', 4, 6, 0, 2, '{}', 0);
+INSERT INTO reco.item_factors
+SELECT currval('reco.models_model_id_seq'), i, reco.to_bytea(f), p
+  FROM (VALUES (0, '{0, 0}'::real[], 0), (1, '{1, 0}', 4), (2, '{0, 1}', 2), (3, '{1, 1}', 1),
+               (4, '{2, 0}', 5), (6, '{-1, -1}', 3)) AS v(i, f, p);
+INSERT INTO reco.user_factors
+SELECT currval('reco.models_model_id_seq'), u, reco.to_bytea(f), s, w
+  FROM (VALUES (1, '{1, 0}'::real[], '{}'::bigint[], '{}'::real[]), (2, '{0, 1}', '{}', '{}'),
+               (3, '{-1, 0}', '{}', '{}'), (4, '{0, -1}', '{6}', '{1}')) AS v(u, f, s, w);
+TRUNCATE held;
+INSERT INTO held VALUES (1, 3), (2, 3), (3, 0), (4, 2);
+
+SELECT results_eq($$SELECT u, array_agg(r.item_id ORDER BY r.pos)
+                      FROM generate_series(1, 4) u, reco.recommend('ev_beyond', u, 2) WITH ORDINALITY AS r(item_id, score, pos)
+                     GROUP BY u ORDER BY u$$,
+                  $$VALUES (1, '{4, 1}'::bigint[]), (2, '{2, 3}'), (3, '{6, 0}'), (4, '{0, 1}')$$,
+                  'hand-made beyond-accuracy model: recommend''s lists are the ones derived by hand');
+SELECT is((SELECT row(round(intra_list_diversity::numeric, 6), round(novelty::numeric, 8),
+                      round(gini::numeric, 8), coverage)::text
+             FROM reco.evaluate('ev_beyond', 'held', 2)),
+          row(0.573223, 0.92687969, 0.16666667, 1::double precision)::text,
+          'k = 2: intra-list diversity, novelty, gini and coverage are the values derived by hand');
+SELECT is((SELECT row(intra_list_diversity, round(novelty::numeric, 8), round(gini::numeric, 8))::text
+             FROM reco.evaluate('ev_beyond', 'held', 1)),
+          row(NULL::double precision, 0.85375937, 0.33333333)::text,
+          'k = 1: no list has a pair (ILD NULL); novelty and gini as derived by hand');
+SELECT is((SELECT row(precision_at_k, recall_at_k, users_evaluated)::text FROM reco.evaluate('ev_beyond', 'held', 2)),
+          row(0.25::double precision, 0.5::double precision, 4::bigint)::text,
+          'k = 2: hits of users 2 and 3 out of 4 users, as before the new columns');
 
 SELECT * FROM finish();
 ROLLBACK;
