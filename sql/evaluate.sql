@@ -38,3 +38,28 @@ SELECT * FROM reco_internal.evaluate_pairs('eval', '{1,2}', '{101}', 10);
 \set VERBOSITY default
 SELECT * FROM reco.evaluate('no_such_model', 'held_out');
 SELECT * FROM reco.evaluate('eval', 'held_out', 0);
+-- the ranking settings: diversity and exploration (exact values: test/pgtap/evaluate_ranking.sql)
+SELECT round(intra_list_diversity::numeric, 4) AS ild, round(coverage::numeric, 4) AS coverage
+  FROM reco.evaluate('eval', 'held_out', 2, diversity => 1);
+\set VERBOSITY sqlstate
+SELECT * FROM reco.evaluate('eval', 'held_out', diversity => -0.1);
+SELECT * FROM reco.evaluate('eval', 'held_out', diversity => 1.5);
+SELECT * FROM reco.evaluate('eval', 'held_out', diversity => 'NaN');
+SELECT * FROM reco.evaluate('eval', 'held_out', diversity => NULL);
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => NULL);
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => -1);
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => 'Infinity');
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => 'NaN');
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => NULL);
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, epsilon => 1.01);
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, epsilon => 'NaN');
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, epsilon => NULL);
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, seed => NULL);
+SELECT * FROM reco.evaluate('eval', 'held_out', diversity => 0.3, explore => true);
+SELECT * FROM reco_internal.evaluate_pairs('eval', '{1}', '{104}', 10, NULL);
+SELECT * FROM reco_internal.evaluate_pairs('eval', '{1}', '{104}', 10, 0, NULL);
+SELECT * FROM reco_internal.evaluate_pairs('eval', '{1}', '{104}', 10, 2);
+\set VERBOSITY default
+SELECT * FROM reco.evaluate('eval', 'held_out', diversity => 1.5);
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => -1);
+SELECT * FROM reco.evaluate('eval', 'held_out', diversity => 0.3, explore => true);

@@ -14,6 +14,17 @@
  * serves, bit for bit, near-ties included.  All scores are needed, not only
  * the top k, because AUC ranks every item.
  *
+ * The settings whose effect evaluate measures change the lists, never the
+ * scores: with diversity > 0 a user's list is reco.recommend's with that
+ * diversity (the exact top RecoMmrCandidates(k) re-ranked by MMR, diversity.h);
+ * with explore it is reco.explore's for (seed, sigma, epsilon) (explore.h:
+ * a Thompson draw from the user's posterior and ε-slots, the generator keyed
+ * by the seed and the user id's text form, so the metrics are deterministic
+ * and evaluate stays STABLE).  Precision, recall, MAP, NDCG, coverage and
+ * the beyond-accuracy metrics below are those of these lists, in their
+ * order; AUC stays a property of the model's plain scores (x_u . y over
+ * every rankable item), the same for every setting.
+ *
  * Definitions (those of the `implicit` library's ranking_metrics_at_k): for
  * a user with R relevant (held-out) items and h hits in the top k,
  *	 precision@k = h / k, recall@k = h / R,
@@ -56,6 +67,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -65,6 +77,8 @@
 
 #include "als.h"
 #include "cache.h"
+#include "diversity.h"
+#include "explore.h"
 #include "reco.h"
 #include "serve.h"
 #include "store.h"
@@ -120,7 +134,30 @@ typedef struct RecoEvalState
 	double	   *direction;		/* items->k: the sum of the list's unit vectors */
 	int64	   *exposure;		/* items->n: lists each item appears in */
 	RecoMetricSums sums;
+
+	/* diversity > 0: the user's exact top candidates, re-ranked by MMR into top */
+	float		diversity;
+	RecoScored *candidates;		/* n_candidates */
+	int			n_candidates;
+
+	/* explore: the kernel's input (the call's fields), its slots and the user's row */
+	bool		explore;
+	uint64		seed;
+	RecoExploreInput explore_in;
+	RecoExploreSlot *slots;		/* explore_in.n */
+	int32	   *seen_rows;		/* the user's training items (rows) and weights */
+	float	   *seen_weights;
 } RecoEvalState;
+
+/* How evaluate_pairs ranks each user's list: its arguments after k. */
+typedef struct RecoEvalSettings
+{
+	float		diversity;		/* 0 .. 1; 0: the exact ranking */
+	bool		explore;		/* rank by reco.explore's draw instead */
+	float		sigma;			/* explore: posterior scale, >= 0 */
+	float		epsilon;		/* explore: share of under-exposed slots, 0 .. 1 */
+	int64		seed;			/* explore: the generator's seed */
+} RecoEvalSettings;
 
 /* Orders pairs by user, then item. */
 static int
@@ -291,15 +328,104 @@ RecoUserAuc(RecoEvalState *state, const float *scores, const int32 *relevant_idx
 }
 
 /*
+ * The generator stream of a user, as reco.explore derives it: a hash of the
+ * user id's text form (the stored key on a text or uuid side, else the
+ * decimal id), so that a user's list here is reco.explore's for the seed.
+ */
+static uint64
+RecoEvalUserStream(const RecoUserSet *users, int64 user)
+{
+	char		decimal[MAXINT8LEN + 1];
+	const char *key = decimal;
+
+	if (users->keys.data != NULL)
+		key = RecoKeyAt(&users->keys, user);
+	else
+		pg_lltoa(users->ids[user], decimal);
+	return hash_bytes_extended((const unsigned char *) key, (int) strlen(key), 0);
+}
+
+/*
+ * The user's list by reco.explore's kernel into state->top (mask: its row,
+ * seen items -INFINITY): a Thompson draw from its posterior and ε-slots, the
+ * generator keyed by (seed, user); returns the list's length.
+ */
+static int
+RecoExploreList(RecoEvalState *state, const RecoUserSet *users, int64 user, const float *mask)
+{
+	const RecoFactorSet *items = state->items;
+	RecoExploreInput in = state->explore_in;
+	RecoRng		rng = RecoRngStart(state->seed, RecoEvalUserStream(users, user));
+	RecoStatus	status;
+	int64		s;
+	int			found,
+				i;
+
+	in.user = users->factors + user * users->k;
+	in.mask = mask;
+	in.seen = state->seen_rows;
+	in.seen_weights = state->seen_weights;
+	for (s = users->seen_ptr[user]; s < users->seen_ptr[user + 1]; s++)
+	{
+		int64		idx = RecoFindId(items->ids, items->n, users->seen_items[s]);
+
+		if (idx < 0)
+			continue;
+		state->seen_rows[in.n_seen] = (int32) idx;
+		state->seen_weights[in.n_seen++] = users->seen_weights[s];
+	}
+	status = RecoExploreUser(&in, &rng, state->slots, &found);
+	if (status == RECO_STATUS_NOT_POSITIVE_DEFINITE || status == RECO_STATUS_NOT_FINITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
+				 errmsg("the least-squares system of user " INT64_FORMAT " is not positive definite",
+						users->ids[user]),
+				 errhint("Evaluate with sigma => 0.")));
+	RecoReportKernelStatus(status, "exploration");
+	for (i = 0; i < found; i++)
+	{
+		state->top[i].score = state->slots[i].score;
+		state->top[i].index = state->slots[i].index;
+	}
+	return found;
+}
+
+/*
+ * The user's top k into state->top (scores: its row, seen items -INFINITY):
+ * reco.recommend's exact ranking, its MMR re-ranking with `diversity`, or
+ * reco.explore's list; returns the list's length.
+ */
+static int
+RecoRankUser(RecoEvalState *state, const RecoUserSet *users, int64 user, const float *scores)
+{
+	int			found,
+				picked;
+
+	if (state->explore)
+		return RecoExploreList(state, users, user, scores);
+	if (state->diversity == 0.0f)
+		return RecoTopK(scores, state->items->n, state->k, state->top);
+	found = RecoTopK(scores, state->items->n, state->n_candidates, state->candidates);
+	picked = RecoMmrRerank(state->items->factors, state->norms, state->items->k, state->candidates,
+						   found, state->diversity, Min(state->k, state->n_candidates), state->top);
+	if (picked < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory for the diversity re-ranking")));
+	return picked;
+}
+
+/*
  * Evaluates one user (scores: its row of item scores, seen items already set
- * to -INFINITY; relevant: flags of its known held-out items): ranks its top
- * k with RecoTopK, reco.recommend's order, and adds every metric to the sums.
+ * to -INFINITY; relevant: flags of its known held-out items): ranks its list
+ * (RecoRankUser) and adds every metric to the sums; AUC always ranks the
+ * plain scores.
  */
 static void
-RecoScoreUser(RecoEvalState *state, float *scores, const int32 *relevant_idx, int n_known,
-			  int n_relevant, const bool *relevant)
+RecoScoreUser(RecoEvalState *state, const RecoUserSet *users, int64 user, float *scores,
+			  const int32 *relevant_idx, int n_known, int n_relevant, const bool *relevant)
 {
-	int			got = RecoTopK(scores, state->items->n, state->k, state->top);
+	int			got = RecoRankUser(state, users, user, scores);
 
 	RecoListAccuracy(state, state->top, got, relevant, n_relevant);
 	RecoListDiversity(state, state->top, got);
@@ -435,10 +561,11 @@ RecoEvaluateUsers(RecoEvalState *state, const RecoUserSet *users, const RecoPair
 			{
 				int64		idx = RecoFindId(items->ids, items->n, users->seen_items[s]);
 
-				if (idx >= 0)
+				/* with weights loaded (explore) every row is there: only positive ones are seen */
+				if (idx >= 0 && (users->seen_weights == NULL || users->seen_weights[s] > 0))
 					row[idx] = -INFINITY;
 			}
-			RecoScoreUser(state, row, relevant_idx, n_known, n_relevant, relevant);
+			RecoScoreUser(state, users, user, row, relevant_idx, n_known, n_relevant, relevant);
 			for (i = 0; i < n_known; i++)
 				relevant[relevant_idx[i]] = false;
 		}
@@ -472,6 +599,48 @@ RecoEvalStart(RecoEvalState *state, RecoFactorSet *items, int64 n_users, int k)
 
 		state->novelty[i] = share >= 1 ? 0.0 : -log2(share);
 	}
+}
+
+/*
+ * Prepares the ranking of the settings: the candidate buffer of MMR, or the
+ * fixed fields of the exploration kernel's input (the model's Gram matrix,
+ * popularity order, alpha and regularization) and its buffers.
+ */
+static void
+RecoEvalRanking(RecoEvalState *state, RecoFactorSet *items, const RecoModelInfo *model,
+				const RecoUserSet *users, const RecoEvalSettings *settings)
+{
+	RecoExploreInput *in = &state->explore_in;
+	int64		most_seen = 0,
+				u;
+
+	state->diversity = settings->diversity;
+	state->explore = settings->explore;
+	state->seed = (uint64) settings->seed;
+	if (settings->diversity > 0.0f)
+	{
+		state->n_candidates = (int) Min((int64) RecoMmrCandidates(state->k), Max(items->n, 1));
+		state->candidates = palloc(sizeof(RecoScored) * state->n_candidates);
+	}
+	if (!settings->explore)
+		return;
+	memset(in, 0, sizeof(*in));
+	in->items = items->factors;
+	in->n_items = items->n;
+	in->k = items->k;
+	in->gram = RecoFactorGram(items);
+	in->popularity = items->popularity;
+	in->popularity_order = RecoFactorPopularityOrder(items);
+	in->alpha = model->alpha;
+	in->regularization = model->regularization;
+	in->sigma = settings->sigma;
+	in->epsilon = settings->epsilon;
+	in->n = (int) Min((int64) state->k, Max(items->n, 1));
+	state->slots = palloc(sizeof(RecoExploreSlot) * in->n);
+	for (u = 0; u < users->n; u++)
+		most_seen = Max(most_seen, users->seen_ptr[u + 1] - users->seen_ptr[u]);
+	state->seen_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(most_seen, 1));
+	state->seen_weights = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(most_seen, 1));
 }
 
 /*
@@ -536,13 +705,55 @@ RecoMetricsRow(FunctionCallInfo fcinfo, RecoEvalState *state, int64 users_unknow
 	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
 }
 
+/*
+ * The ranking settings of evaluate_pairs (arguments 4 ..; absent ones take
+ * the defaults): NULL 22004; diversity outside 0 .. 1 or NaN, sigma negative
+ * or not finite, epsilon outside 0 .. 1 or NaN, or diversity with explore 22023.
+ */
+static void
+RecoEvalArgs(FunctionCallInfo fcinfo, RecoEvalSettings *settings)
+{
+	settings->diversity = RecoArgDiversity(fcinfo, 4);
+	settings->explore = false;
+	settings->sigma = RECO_DEFAULT_EXPLORE_SIGMA;
+	settings->epsilon = RECO_DEFAULT_EXPLORE_EPSILON;
+	settings->seed = RECO_DEFAULT_SEED;
+	if (PG_NARGS() < 9)
+		return;
+	RecoRequireArg(fcinfo, 5, "explore");
+	RecoRequireArg(fcinfo, 6, "sigma");
+	RecoRequireArg(fcinfo, 7, "epsilon");
+	RecoRequireArg(fcinfo, 8, "seed");
+	settings->explore = PG_GETARG_BOOL(5);
+	settings->sigma = PG_GETARG_FLOAT4(6);
+	settings->epsilon = PG_GETARG_FLOAT4(7);
+	settings->seed = PG_GETARG_INT64(8);
+	if (!isfinite(settings->sigma) || settings->sigma < 0.0f)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sigma must be finite and >= 0, not %g", settings->sigma)));
+	if (isnan(settings->epsilon) || settings->epsilon < 0.0f || settings->epsilon > 1.0f)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("epsilon must be between 0 and 1, not %g", settings->epsilon)));
+	if (settings->explore && settings->diversity > 0.0f)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("diversity and explore cannot be evaluated together"),
+				 errhint("Evaluate diversity > 0 with explore => false, or explore with diversity => 0.")));
+}
+
 PG_FUNCTION_INFO_V1(reco_evaluate_pairs);
 
-/* reco.evaluate_pairs(model, users[], items[], k): ranking metrics (see file header). */
+/*
+ * reco.evaluate_pairs(model, users[], items[], k, diversity, explore, sigma,
+ * epsilon, seed): ranking metrics (see file header).
+ */
 Datum
 reco_evaluate_pairs(PG_FUNCTION_ARGS)
 {
 	RecoServeContext ctx;
+	RecoEvalSettings settings;
 	RecoEvalState state;
 	RecoPair   *pairs;
 	int64	   *test_users;
@@ -561,15 +772,17 @@ reco_evaluate_pairs(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k must be between %d and %d, not %d", RECO_MIN_EVALUATE_K, RECO_MAX_EVALUATE_K, k)));
+	RecoEvalArgs(fcinfo, &settings);
 	pairs = RecoReadPairs(PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2), &n_pairs);
 	test_users = RecoPairUsers(pairs, n_pairs, &n_test_users);
 
 	RecoServeBegin(&ctx, fcinfo, name, false);
 	RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
-	RecoServeUsers(&ctx, test_users, n_test_users, false);
+	RecoServeUsers(&ctx, test_users, n_test_users, settings.explore);
 	RecoServeEnd(&ctx);
 
 	RecoEvalStart(&state, ctx.factors, ctx.model.n_users, k);
+	RecoEvalRanking(&state, ctx.factors, &ctx.model, &ctx.users, &settings);
 	RecoEvaluateUsers(&state, &ctx.users, pairs, n_pairs);
 	PG_RETURN_DATUM(RecoMetricsRow(fcinfo, &state, n_test_users - ctx.users.n));
 }

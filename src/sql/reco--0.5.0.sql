@@ -880,7 +880,12 @@ CREATE FUNCTION reco.evaluate(
     test_source text,
     k           integer DEFAULT 10,
     user_col    text DEFAULT 'user_id',
-    item_col    text DEFAULT 'item_id'
+    item_col    text DEFAULT 'item_id',
+    diversity   real DEFAULT 0,
+    explore     boolean DEFAULT false,
+    sigma       real DEFAULT 1,
+    epsilon     real DEFAULT 0.1,
+    seed        bigint DEFAULT 42
 ) RETURNS TABLE (
     precision_at_k double precision,
     recall_at_k double precision,
@@ -905,8 +910,9 @@ DECLARE
     user_type text;
     item_type text;
 BEGIN
-    IF model IS NULL OR test_source IS NULL OR k IS NULL OR user_col IS NULL OR item_col IS NULL THEN
-        RAISE EXCEPTION 'model, test_source, k, user_col and item_col must not be NULL'
+    IF model IS NULL OR test_source IS NULL OR k IS NULL OR user_col IS NULL OR item_col IS NULL
+       OR diversity IS NULL OR explore IS NULL OR sigma IS NULL OR epsilon IS NULL OR seed IS NULL THEN
+        RAISE EXCEPTION 'model, test_source, k, user_col, item_col, diversity, explore, sigma, epsilon and seed must not be NULL'
             USING ERRCODE = '22004';
     END IF;
     from_clause := reco_internal.source_from_item(test_source);
@@ -937,14 +943,17 @@ BEGIN
              THEN 'LEFT JOIN reco.item_factors AS fi ON fi.model_id = $2 AND fi.item_key = pairs.i' END)
         INTO test_users, test_items
         USING '{}'::bigint[], served;
-    RETURN QUERY SELECT * FROM reco_internal.evaluate_pairs(model, test_users, test_items, k);
+    RETURN QUERY SELECT * FROM reco_internal.evaluate_pairs(model, test_users, test_items, k, diversity,
+                                                             explore, sigma, epsilon, seed);
 END
 $evaluate$;
-COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text) IS
-    'Ranking and beyond-accuracy metrics (intra-list diversity, novelty, Gini of exposure) of the served model version on held-out (user, item) pairs (ids of the model''s id types)';
+COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text, real, boolean, real, real, bigint) IS
+    'Ranking and beyond-accuracy metrics (intra-list diversity, novelty, Gini of exposure) of the served model version on held-out (user, item) pairs (ids of the model''s id types), for the lists of reco.recommend with a diversity or of reco.explore with (sigma, epsilon, seed)';
 
 CREATE FUNCTION reco_internal.evaluate_pairs(
     model text, users bigint[], items bigint[], k integer,
+    diversity real DEFAULT 0, explore boolean DEFAULT false, sigma real DEFAULT 1,
+    epsilon real DEFAULT 0.1, seed bigint DEFAULT 42,
     OUT precision_at_k double precision,
     OUT recall_at_k double precision,
     OUT map_at_k double precision,
@@ -960,7 +969,7 @@ CREATE FUNCTION reco_internal.evaluate_pairs(
 ) RETURNS record
     AS 'MODULE_PATHNAME', 'reco_evaluate_pairs'
     LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION reco_internal.evaluate_pairs(text, bigint[], bigint[], integer) IS
+COMMENT ON FUNCTION reco_internal.evaluate_pairs(text, bigint[], bigint[], integer, real, boolean, real, real, bigint) IS
     'Ranking and beyond-accuracy metrics of the served model version on held-out pairs given as two parallel arrays sorted by user';
 
 ---------------------------------------------------------------------------
