@@ -263,6 +263,7 @@ test_random(void)
 	}
 }
 
+/* Runs every test; exit status 1 if any failed. */
 int
 main(void)
 {
