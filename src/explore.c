@@ -44,6 +44,9 @@ typedef struct RecoExploreWork
 #define RECO_EXPLORE_EXPLOIT 2
 #define RECO_EXPLORE_PICK 4
 
+/* ε m is rounded to this many decimals (a power of ten) before its stochastic rounding. */
+#define RECO_EXPLORE_SLOT_SCALE 1e6
+
 /* Whether the input's scalar arguments are usable (see explore.h). */
 static bool
 RecoExploreArgsOk(const RecoExploreInput *in)
@@ -97,11 +100,15 @@ RecoExploreSample(const RecoExploreInput *in, RecoRng *rng, float *x_out)
 	return RECO_STATUS_OK;
 }
 
-/* ⌊ε m⌋ plus one with probability frac(ε m): one uniform draw when ε > 0. */
+/*
+ * ⌊ε m⌋ plus one with probability frac(ε m): one uniform draw when ε > 0.
+ * ε m is rounded to 6 decimals (RECO_EXPLORE_SLOT_SCALE) first, so that a real
+ * ε such as 0.3 (0.30000001 as a float) gives exactly 3 slots of 10.
+ */
 int
 RecoExploreEpsilonCount(float epsilon, int m, RecoRng *rng)
 {
-	double		want = (double) epsilon * m;
+	double		want = round((double) epsilon * m * RECO_EXPLORE_SLOT_SCALE) / RECO_EXPLORE_SLOT_SCALE;
 	int			e = (int) floor(want);
 
 	if (!(epsilon > 0.0f) || m < 1)

@@ -20,7 +20,8 @@
  *
  * ε-slots.  Of the m = min(n, eligible items) slots, e = ⌊ε m⌋ + (u < frac(ε m))
  * (one uniform draw u: stochastic rounding, so e = ε m exactly when ε m is
- * whole and ε m on average otherwise; m = 1 is classic ε-greedy) go to
+ * whole and ε m on average otherwise; m = 1 is classic ε-greedy; ε m is
+ * first rounded to 6 decimals, so that the float 0.3 gives 3 of 10) go to
  * under-exposed items: the items drawn uniformly, without repeats, from the
  * less popular half (⌈h / 2⌉ items) of the h eligible items, in the
  * popularity order (descending popularity, ties by lower row: the order of
