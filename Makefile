@@ -38,7 +38,8 @@ OBJS = \
 	src/similar.o \
 	src/explain.o \
 	src/refresh.o \
-	src/explore.o
+	src/explore.o \
+	src/explore_serve.o
 
 DATA = $(wildcard src/sql/reco--*.sql)
 
