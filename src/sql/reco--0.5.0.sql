@@ -883,7 +883,7 @@ CREATE FUNCTION reco.evaluate(
     item_col    text DEFAULT 'item_id',
     diversity   real DEFAULT 0,
     explore     boolean DEFAULT false,
-    sigma       real DEFAULT 1,
+    sigma       real DEFAULT 0.5,
     epsilon     real DEFAULT 0.1,
     seed        bigint DEFAULT 42
 ) RETURNS TABLE (
@@ -952,7 +952,7 @@ COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text, real, boolean
 
 CREATE FUNCTION reco_internal.evaluate_pairs(
     model text, users bigint[], items bigint[], k integer,
-    diversity real DEFAULT 0, explore boolean DEFAULT false, sigma real DEFAULT 1,
+    diversity real DEFAULT 0, explore boolean DEFAULT false, sigma real DEFAULT 0.5,
     epsilon real DEFAULT 0.1, seed bigint DEFAULT 42,
     OUT precision_at_k double precision,
     OUT recall_at_k double precision,
@@ -1022,7 +1022,7 @@ CREATE FUNCTION reco.explore(
     user_id      bigint,
     n            integer DEFAULT 10,
     seed         bigint DEFAULT NULL,
-    sigma        real DEFAULT 1,
+    sigma        real DEFAULT 0.5,
     epsilon      real DEFAULT 0.1,
     exclude_seen boolean DEFAULT true,
     candidates   bigint[] DEFAULT NULL,
@@ -1038,7 +1038,7 @@ CREATE FUNCTION reco.explore(
     user_id      text,
     n            integer DEFAULT 10,
     seed         bigint DEFAULT NULL,
-    sigma        real DEFAULT 1,
+    sigma        real DEFAULT 0.5,
     epsilon      real DEFAULT 0.1,
     exclude_seen boolean DEFAULT true,
     candidates   text[] DEFAULT NULL,
@@ -1054,7 +1054,7 @@ CREATE FUNCTION reco.explore(
     user_id      uuid,
     n            integer DEFAULT 10,
     seed         bigint DEFAULT NULL,
-    sigma        real DEFAULT 1,
+    sigma        real DEFAULT 0.5,
     epsilon      real DEFAULT 0.1,
     exclude_seen boolean DEFAULT true,
     candidates   text[] DEFAULT NULL,
