@@ -22,7 +22,7 @@
 # Environment: DIVERSITY_DB (default reco_diversity) the database, created and dropped;
 # DIVERSITY_MD the markdown section's file (default: stdout only); DIVERSITY_PNG the plot
 # (default: none); DIVERSITY_LEVELS (default "0 0.1 0.2 0.3 0.5 0.7 1"); DIVERSITY_SIGMAS
-# the explore sigmas beside the default (default "0.5 2 4").
+# the explore sigmas beside the default (default "0.25 1 2").
 # shellcheck disable=SC2016  # backquotes in the report's strings are markdown
 set -euo pipefail
 shopt -s inherit_errexit
@@ -32,7 +32,7 @@ db=${DIVERSITY_DB:-reco_diversity}
 md=${DIVERSITY_MD:-/dev/null}
 png=${DIVERSITY_PNG:-}
 levels=${DIVERSITY_LEVELS:-0 0.1 0.2 0.3 0.5 0.7 1}
-sigmas=${DIVERSITY_SIGMAS:-0.5 2 4}
+sigmas=${DIVERSITY_SIGMAS:-0.25 1 2}
 test_query='SELECT user_id, item_id FROM u1_test WHERE rating >= 4'
 if [ ! -f "$data/u1.base" ]; then
     printf '## Diversity and exploration (MovieLens 100K u1)\n\n%s\n' \
@@ -131,15 +131,18 @@ q -c "SELECT * FROM reco.evaluate('dv_u1', '$test_query', 10)" >/dev/null   # wa
 for d in $levels; do
     evaluate_row "diversity $d" mmr "$d" ", diversity => $d"
 done
-say "exploration: the defaults, sigma $sigmas, and each half alone"
-evaluate_row "explore, defaults (sigma 1, epsilon 0.1)" explore 1 ", explore => true"
+# reco.evaluate's exploration defaults (reco.explore's), as the catalog states them
+read -r sigma0 epsilon0 <<<"$(q -F ' ' -c "SELECT substring(a FROM 'sigma real DEFAULT ([^,]+)'), substring(a FROM 'epsilon real DEFAULT ([^,]+)')
+    FROM pg_get_function_arguments('reco.evaluate(text,text,integer,text,text,real,boolean,real,real,bigint)'::regprocedure) AS a")"
+say "exploration: the defaults (sigma $sigma0, epsilon $epsilon0), sigma $sigmas, and each half alone"
+evaluate_row "explore, defaults (sigma $sigma0, epsilon $epsilon0)" explore "$sigma0" ", explore => true"
 for s in $sigmas; do
-    evaluate_row "explore, sigma $s, epsilon 0.1" explore "$s" ", explore => true, sigma => $s"
+    evaluate_row "explore, sigma $s, epsilon $epsilon0" explore "$s" ", explore => true, sigma => $s"
 done
-evaluate_row "explore, sigma 0, epsilon 0.1 (epsilon-slots only)" explore_half 0 ", explore => true, sigma => 0"
-evaluate_row "explore, sigma 1, epsilon 0 (Thompson only)" explore_half 1 ", explore => true, epsilon => 0"
+evaluate_row "explore, sigma 0, epsilon $epsilon0 (epsilon-slots only)" explore_half 0 ", explore => true, sigma => 0"
+evaluate_row "explore, sigma $sigma0, epsilon 0 (Thompson only)" explore_half "$sigma0" ", explore => true, epsilon => 0"
 for seed in 1 2 3 4; do
-    evaluate_row "explore, defaults, seed $seed" seeds 1 ", explore => true, seed => $seed"
+    evaluate_row "explore, defaults, seed $seed" seeds "$sigma0" ", explore => true, seed => $seed"
 done
 
 say "random and popularity rankings in SQL"
@@ -218,7 +221,7 @@ rows() { # condition order
                         to_char(avg(ild), 'FM0.0000'), to_char(avg(coverage), 'FM0.0000'),
                         to_char(min(coverage), 'FM0.0000'), to_char(max(coverage), 'FM0.0000'),
                         to_char(avg(novelty), 'FM90.000'), to_char(avg(gini), 'FM0.0000'))
-            FROM dv.results WHERE kind = 'seeds' OR label = 'explore, defaults (sigma 1, epsilon 0.1)'"
+            FROM dv.results WHERE kind = 'seeds' OR label LIKE 'explore, defaults (%'"
     echo
     if [ -n "$png" ]; then
         echo "![diversity]($(basename "$png"))"
@@ -233,7 +236,7 @@ if [ -n "$png" ]; then
     {
         echo "# MMR: diversity P@10 NDCG@10 ILD coverage"
         q -F ' ' -c "SELECT x, p10, ndcg10, ild, coverage FROM dv.results WHERE kind = 'mmr' ORDER BY x"
-        printf '\n\n# explore (epsilon 0.1): label P@10 ILD\n'
+        printf '\n\n# explore (the default epsilon): label P@10 ILD\n'
         q -F ' ' -c "SELECT '\"σ ' || x || '\"', p10, ild FROM dv.results WHERE kind = 'explore' ORDER BY x"
         printf '\n\n# baselines: label P@10 ILD\n'
         q -F ' ' -c "SELECT '\"' || split_part(label, ' ', 1) || '\"', p10, ild FROM dv.results
@@ -264,7 +267,7 @@ set xlabel "intra-list diversity"
 set ylabel "P@10"
 set xrange [0:0.8]
 plot "$plot_data" index 0 using 4:2 with linespoints lw 2 pt 7 title "MMR, diversity 0 .. 1", \
-     "" index 1 using 3:2 with points pt 5 ps 1.5 title "explore, epsilon 0.1", \
+     "" index 1 using 3:2 with points pt 5 ps 1.5 title "explore, epsilon $epsilon0", \
      "" index 1 using 3:2:1 with labels offset 1.2,0.6 left notitle, \
      "" index 2 using 3:2 with points pt 9 ps 1.8 title "random, popularity", \
      "" index 2 using 3:2:1 with labels offset 1.2,-0.6 left notitle
