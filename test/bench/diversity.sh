@@ -34,14 +34,9 @@ png=${DIVERSITY_PNG:-}
 levels=${DIVERSITY_LEVELS:-0 0.1 0.2 0.3 0.5 0.7 1}
 sigmas=${DIVERSITY_SIGMAS:-0.25 1 2}
 test_query='SELECT user_id, item_id FROM u1_test WHERE rating >= 4'
-if [ ! -f "$data/u1.base" ]; then
-    printf '## Diversity and exploration (MovieLens 100K u1)\n\n%s\n' \
-        "skipped: no MovieLens 100K data at $data (u1.base missing; download it from grouplens.org)" | tee "$md"
-    exit 0
-fi
-PGOPTIONS="-c client_min_messages=warning" psql -X -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-# Runs SQL in the benchmark database: unaligned, tab-separated, stops on the first error.
-q() { psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 -d "$db" -c "SET client_min_messages = warning" "$@"; }
+. "$here/ml100k_lib.sh"
+ml100k_require u1.base "Diversity and exploration (MovieLens 100K u1)"
+ml100k_fresh_db
 # Prints progress on stderr.
 say() { echo "diversity: $*" >&2; }
 load_start=$(cut -d' ' -f1 /proc/loadavg)
@@ -275,4 +270,4 @@ unset multiplot
 GNUPLOT
     say "plot: $png"
 fi
-PGOPTIONS="-c client_min_messages=warning" psql -X -q -c "DROP DATABASE IF EXISTS $db"
+psql -X -q -c "DROP DATABASE IF EXISTS $db"
