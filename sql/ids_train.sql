@@ -146,7 +146,10 @@ SELECT COALESCE(u.user_id, -1000 - dense_rank() OVER (ORDER BY h.customer)) AS u
   LEFT JOIN reco.user_factors u ON u.model_id = (SELECT model_id FROM reco.models WHERE name = 'ids_text') AND u.user_key = h.customer
   LEFT JOIN reco.item_factors i ON i.model_id = (SELECT model_id FROM reco.models WHERE name = 'ids_text') AND i.item_key = h.sku
  WHERE h.customer IS NOT NULL;
-SELECT * FROM reco.evaluate('ids_text', 'ids_held_out', 2, 'customer', 'sku');
+SELECT precision_at_k, recall_at_k, map_at_k, ndcg_at_k, capped_precision, auc, coverage, users_evaluated,
+       users_unknown, round(intra_list_diversity::numeric, 4) AS ild, round(novelty::numeric, 4) AS novelty,
+       round(gini::numeric, 4) AS gini
+  FROM reco.evaluate('ids_text', 'ids_held_out', 2, 'customer', 'sku');
 SELECT (SELECT e FROM reco.evaluate('ids_text', 'ids_held_out', 2, 'customer', 'sku') e)::text
      = (SELECT e FROM reco.evaluate('ids_coded', 'ids_held_out_coded', 2) e)::text AS same_metrics;
 -- a uuid model evaluated from text in any spelling

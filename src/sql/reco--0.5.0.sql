@@ -631,12 +631,13 @@ CREATE FUNCTION reco.recommend(
     exclude_seen boolean DEFAULT true,
     candidates   bigint[] DEFAULT NULL,
     exclude      bigint[] DEFAULT NULL,
-    fallback     text DEFAULT 'popular'
+    fallback     text DEFAULT 'popular',
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (item_id bigint, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION reco.recommend(text, bigint, integer, boolean, bigint[], bigint[], text) IS
-    'The n best items for a user of the model''s newest version, best first (exact scores, ties by item id); a NULL or unknown user gets the most popular items (score = popularity) unless fallback is ''none''';
+COMMENT ON FUNCTION reco.recommend(text, bigint, integer, boolean, bigint[], bigint[], text, real) IS
+    'The n best items for a user of the model''s newest version, best first (exact scores, ties by item id); a NULL or unknown user gets the most popular items (score = popularity) unless fallback is ''none''; diversity > 0 (up to 1) re-ranks the exact top candidates by Maximal Marginal Relevance (cosine of the item factors), rows in pick order with their own scores';
 
 CREATE FUNCTION reco.recommend(
     user_id bigint,
@@ -655,12 +656,13 @@ CREATE FUNCTION reco.recommend_for_items(
     exclude_seen boolean DEFAULT true,
     candidates   bigint[] DEFAULT NULL,
     exclude      bigint[] DEFAULT NULL,
-    fallback     text DEFAULT 'popular'
+    fallback     text DEFAULT 'popular',
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (item_id bigint, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend_for_items'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION reco.recommend_for_items(text, bigint[], real[], integer, boolean, bigint[], bigint[], text) IS
-    'The n best items for an anonymous user or a cart: the interactions are folded in with training''s exact least-squares step; a cart with no known item gets the most popular items (score = popularity) unless fallback is ''none''';
+COMMENT ON FUNCTION reco.recommend_for_items(text, bigint[], real[], integer, boolean, bigint[], bigint[], text, real) IS
+    'The n best items for an anonymous user or a cart: the interactions are folded in with training''s exact least-squares step; a cart with no known item gets the most popular items (score = popularity) unless fallback is ''none''; diversity re-ranks as in reco.recommend';
 
 CREATE FUNCTION reco.similar_items(
     model      text,
@@ -698,12 +700,13 @@ CREATE FUNCTION reco.recommend_all(
     model        text,
     n            integer DEFAULT 10,
     users        bigint[] DEFAULT NULL,
-    exclude_seen boolean DEFAULT true
+    exclude_seen boolean DEFAULT true,
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (user_id bigint, rank integer, item_id bigint, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend_all'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
-COMMENT ON FUNCTION reco.recommend_all(text, integer, bigint[], boolean) IS
-    'Batch: the n best items of every user (or of the listed users), ranked exactly as reco.recommend ranks them';
+COMMENT ON FUNCTION reco.recommend_all(text, integer, bigint[], boolean, real) IS
+    'Batch: the n best items of every user (or of the listed users), ranked exactly as reco.recommend ranks them; diversity re-ranks each user''s list as reco.recommend does';
 
 ---------------------------------------------------------------------------
 -- Serving with text and uuid ids
@@ -726,11 +729,12 @@ CREATE FUNCTION reco.recommend(
     exclude_seen boolean DEFAULT true,
     candidates   text[] DEFAULT NULL,
     exclude      text[] DEFAULT NULL,
-    fallback     text DEFAULT 'popular'
+    fallback     text DEFAULT 'popular',
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (item_id text, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION reco.recommend(text, text, integer, boolean, text[], text[], text) IS
+COMMENT ON FUNCTION reco.recommend(text, text, integer, boolean, text[], text[], text, real) IS
     'reco.recommend for a user id given as text (read as the model''s user id type); item ids come back as text';
 
 CREATE FUNCTION reco.recommend(
@@ -740,11 +744,12 @@ CREATE FUNCTION reco.recommend(
     exclude_seen boolean DEFAULT true,
     candidates   text[] DEFAULT NULL,
     exclude      text[] DEFAULT NULL,
-    fallback     text DEFAULT 'popular'
+    fallback     text DEFAULT 'popular',
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (item_id text, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION reco.recommend(text, uuid, integer, boolean, text[], text[], text) IS
+COMMENT ON FUNCTION reco.recommend(text, uuid, integer, boolean, text[], text[], text, real) IS
     'reco.recommend for a uuid user id; item ids come back as text';
 
 CREATE FUNCTION reco.recommend(
@@ -764,11 +769,12 @@ CREATE FUNCTION reco.recommend_for_items_text(
     exclude_seen boolean DEFAULT true,
     candidates   text[] DEFAULT NULL,
     exclude      text[] DEFAULT NULL,
-    fallback     text DEFAULT 'popular'
+    fallback     text DEFAULT 'popular',
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (item_id text, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend_for_items'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION reco.recommend_for_items_text(text, text[], real[], integer, boolean, text[], text[], text) IS
+COMMENT ON FUNCTION reco.recommend_for_items_text(text, text[], real[], integer, boolean, text[], text[], text, real) IS
     'reco.recommend_for_items with item ids given and returned as text (read as the model''s item id type)';
 
 CREATE FUNCTION reco.similar_items(
@@ -828,11 +834,12 @@ CREATE FUNCTION reco.recommend_all_text(
     model        text,
     n            integer DEFAULT 10,
     users        text[] DEFAULT NULL,
-    exclude_seen boolean DEFAULT true
+    exclude_seen boolean DEFAULT true,
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (user_id text, rank integer, item_id text, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend_all'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
-COMMENT ON FUNCTION reco.recommend_all_text(text, integer, text[], boolean) IS
+COMMENT ON FUNCTION reco.recommend_all_text(text, integer, text[], boolean, real) IS
     'reco.recommend_all with user ids given and user and item ids returned as text (read as the model''s id types)';
 
 ---------------------------------------------------------------------------
@@ -873,7 +880,12 @@ CREATE FUNCTION reco.evaluate(
     test_source text,
     k           integer DEFAULT 10,
     user_col    text DEFAULT 'user_id',
-    item_col    text DEFAULT 'item_id'
+    item_col    text DEFAULT 'item_id',
+    diversity   real DEFAULT 0,
+    explore     boolean DEFAULT false,
+    sigma       real DEFAULT 0.5,
+    epsilon     real DEFAULT 0.1,
+    seed        bigint DEFAULT 42
 ) RETURNS TABLE (
     precision_at_k double precision,
     recall_at_k double precision,
@@ -883,7 +895,10 @@ CREATE FUNCTION reco.evaluate(
     auc double precision,
     coverage double precision,
     users_evaluated bigint,
-    users_unknown bigint
+    users_unknown bigint,
+    intra_list_diversity double precision,
+    novelty double precision,
+    gini double precision
 )
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 AS $evaluate$
@@ -895,8 +910,9 @@ DECLARE
     user_type text;
     item_type text;
 BEGIN
-    IF model IS NULL OR test_source IS NULL OR k IS NULL OR user_col IS NULL OR item_col IS NULL THEN
-        RAISE EXCEPTION 'model, test_source, k, user_col and item_col must not be NULL'
+    IF model IS NULL OR test_source IS NULL OR k IS NULL OR user_col IS NULL OR item_col IS NULL
+       OR diversity IS NULL OR explore IS NULL OR sigma IS NULL OR epsilon IS NULL OR seed IS NULL THEN
+        RAISE EXCEPTION 'model, test_source, k, user_col, item_col, diversity, explore, sigma, epsilon and seed must not be NULL'
             USING ERRCODE = '22004';
     END IF;
     from_clause := reco_internal.source_from_item(test_source);
@@ -927,14 +943,17 @@ BEGIN
              THEN 'LEFT JOIN reco.item_factors AS fi ON fi.model_id = $2 AND fi.item_key = pairs.i' END)
         INTO test_users, test_items
         USING '{}'::bigint[], served;
-    RETURN QUERY SELECT * FROM reco_internal.evaluate_pairs(model, test_users, test_items, k);
+    RETURN QUERY SELECT * FROM reco_internal.evaluate_pairs(model, test_users, test_items, k, diversity,
+                                                             explore, sigma, epsilon, seed);
 END
 $evaluate$;
-COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text) IS
-    'Ranking metrics of the served model version on held-out (user, item) pairs (ids of the model''s id types)';
+COMMENT ON FUNCTION reco.evaluate(text, text, integer, text, text, real, boolean, real, real, bigint) IS
+    'Ranking and beyond-accuracy metrics (intra-list diversity, novelty, Gini of exposure) of the served model version on held-out (user, item) pairs (ids of the model''s id types), for the lists of reco.recommend with a diversity or of reco.explore with (sigma, epsilon, seed)';
 
 CREATE FUNCTION reco_internal.evaluate_pairs(
     model text, users bigint[], items bigint[], k integer,
+    diversity real DEFAULT 0, explore boolean DEFAULT false, sigma real DEFAULT 0.5,
+    epsilon real DEFAULT 0.1, seed bigint DEFAULT 42,
     OUT precision_at_k double precision,
     OUT recall_at_k double precision,
     OUT map_at_k double precision,
@@ -943,12 +962,15 @@ CREATE FUNCTION reco_internal.evaluate_pairs(
     OUT auc double precision,
     OUT coverage double precision,
     OUT users_evaluated bigint,
-    OUT users_unknown bigint
+    OUT users_unknown bigint,
+    OUT intra_list_diversity double precision,
+    OUT novelty double precision,
+    OUT gini double precision
 ) RETURNS record
     AS 'MODULE_PATHNAME', 'reco_evaluate_pairs'
     LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION reco_internal.evaluate_pairs(text, bigint[], bigint[], integer) IS
-    'Ranking metrics of the served model version on held-out pairs given as two parallel arrays sorted by user';
+COMMENT ON FUNCTION reco_internal.evaluate_pairs(text, bigint[], bigint[], integer, real, boolean, real, real, bigint) IS
+    'Ranking and beyond-accuracy metrics of the served model version on held-out pairs given as two parallel arrays sorted by user';
 
 ---------------------------------------------------------------------------
 -- Refresh in place
@@ -983,3 +1005,62 @@ CREATE FUNCTION reco.refresh_items_text(model text, item_ids text[] DEFAULT NULL
     AS 'MODULE_PATHNAME', 'reco_refresh_items' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.refresh_items_text(text, text[], text) IS
     'reco.refresh_items with the item ids as text (text and uuid ids; read as the model''s item id type)';
+
+---------------------------------------------------------------------------
+-- Exploration (issue 15)
+---------------------------------------------------------------------------
+
+-- Exploratory recommendations: the user's n items ranked by a Thompson draw
+-- from the posterior N(x_u, sigma^2 A_u^-1) (A_u the user's exact system),
+-- with a fraction epsilon of the slots given to under-exposed items, in
+-- display order.  VOLATILE: without a seed every call draws afresh; PARALLEL
+-- SAFE: the generator is the call's own (seed, user), no shared state.
+-- sigma => 0, epsilon => 0 is reco.recommend's list.  The text and uuid
+-- forms read ids as the model's id types and return them as text.
+CREATE FUNCTION reco.explore(
+    model        text,
+    user_id      bigint,
+    n            integer DEFAULT 10,
+    seed         bigint DEFAULT NULL,
+    sigma        real DEFAULT 0.5,
+    epsilon      real DEFAULT 0.1,
+    exclude_seen boolean DEFAULT true,
+    candidates   bigint[] DEFAULT NULL,
+    exclude      bigint[] DEFAULT NULL
+) RETURNS TABLE (item_id bigint, score real, explored boolean)
+    AS 'MODULE_PATHNAME', 'reco_explore'
+    LANGUAGE C VOLATILE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.explore(text, bigint, integer, bigint, real, real, boolean, bigint[], bigint[]) IS
+    'Exploratory recommendations for a user: items ranked by a Thompson draw from the user''s posterior (scale sigma) with a fraction epsilon of the slots given to less popular items; explored = not in reco.recommend''s list; a seed makes the call reproducible; an unknown user gets the best-sellers with epsilon-slots';
+
+CREATE FUNCTION reco.explore(
+    model        text,
+    user_id      text,
+    n            integer DEFAULT 10,
+    seed         bigint DEFAULT NULL,
+    sigma        real DEFAULT 0.5,
+    epsilon      real DEFAULT 0.1,
+    exclude_seen boolean DEFAULT true,
+    candidates   text[] DEFAULT NULL,
+    exclude      text[] DEFAULT NULL
+) RETURNS TABLE (item_id text, score real, explored boolean)
+    AS 'MODULE_PATHNAME', 'reco_explore'
+    LANGUAGE C VOLATILE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.explore(text, text, integer, bigint, real, real, boolean, text[], text[]) IS
+    'reco.explore for a user id given as text (read as the model''s user id type); item ids come back as text';
+
+CREATE FUNCTION reco.explore(
+    model        text,
+    user_id      uuid,
+    n            integer DEFAULT 10,
+    seed         bigint DEFAULT NULL,
+    sigma        real DEFAULT 0.5,
+    epsilon      real DEFAULT 0.1,
+    exclude_seen boolean DEFAULT true,
+    candidates   text[] DEFAULT NULL,
+    exclude      text[] DEFAULT NULL
+) RETURNS TABLE (item_id text, score real, explored boolean)
+    AS 'MODULE_PATHNAME', 'reco_explore'
+    LANGUAGE C VOLATILE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION reco.explore(text, uuid, integer, bigint, real, real, boolean, text[], text[]) IS
+    'reco.explore for a uuid user id; item ids come back as text';

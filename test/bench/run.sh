@@ -2,7 +2,8 @@
 # test/bench/run.sh — the benchmark suite of BENCHMARKS.md in one command: the machine's
 # ceilings ("peak": sgemm, memory bandwidth, the in-process scoring floor, the OpenBLAS core
 # type), ranking quality on MovieLens 100K, the temporal protocol (stale / refreshed /
-# retrained, time decay; test/bench/temporal.sh), training speed, serving latency; one markdown
+# retrained, time decay; test/bench/temporal.sh), the diversity and exploration trade-off
+# (test/bench/diversity.sh), training speed, serving latency; one markdown
 # report and PNG plots (gnuplot) in test/bench/results/.
 #
 #   make bench                     full run: the 10M scale set (../shared/bench/gen_synth.py)
@@ -18,7 +19,7 @@
 # Environment:
 #   SCALE          small, or default (also: full)
 #   ML100K_DATA    MovieLens 100K directory (the argument wins; default ../shared/data/ml-100k
-#                  beside the project); absent: the quality and temporal parts are skipped with a message
+#                  beside the project); absent: the quality, temporal and diversity parts are skipped with a message
 #   GEN_SYNTH      the scale-set generator (default ../shared/bench/gen_synth.py); its TSV is
 #                  cached in test/bench/results/tmp/ (gitignored), so reruns skip generating
 #   TRAIN_REPEATS  runs of every training configuration (default: full 1, and 3 for k 64 /
@@ -198,6 +199,13 @@ step_quality() {
 # refreshed and retrained models, with and without time decay; its section into temporal.md.
 step_temporal() {
     TEMPORAL_DB=reco_bench_temporal TEMPORAL_MD="$work/temporal.md" bash "$here/temporal.sh" "$ML100K_DATA"
+}
+
+# Step: the diversity and exploration trade-off on MovieLens 100K u1 (test/bench/diversity.sh):
+# its section into diversity.md, its plot beside the report's.
+step_diversity() {
+    DIVERSITY_DB=reco_bench_diversity DIVERSITY_MD="$work/diversity.md" DIVERSITY_PNG="$plot_prefix-diversity.png" \
+        bash "$here/diversity.sh" "$ML100K_DATA"
 }
 
 # Step: the training set in bench.train — the cached gen_synth.py TSV (full) or synth.sql (small).
@@ -542,6 +550,16 @@ report_temporal() {
     echo
 }
 
+# Prints the diversity section: diversity.sh's own markdown (its plot is listed under Plots).
+report_diversity() {
+    if [ ! -s "$work/diversity.md" ]; then
+        echo "## Diversity and exploration (MovieLens 100K u1)"; echo; echo "diversity: no results (step failed)"; echo
+        return 0
+    fi
+    grep -v '^!\[diversity\]' "$work/diversity.md"
+    echo
+}
+
 # Prints the quality section: u1 beside implicit's u1 figures, and the five-fold means.
 report_quality() {
     echo "## Ranking quality, MovieLens 100K"
@@ -741,12 +759,13 @@ report() {
     report_peak
     report_quality
     report_temporal
+    report_diversity
     report_training
     report_serving
     report_comparisons
     echo "## Plots"
     echo
-    for png in training training-phases latency; do
+    for png in training training-phases latency diversity; do
         if [ -s "$plot_prefix-$png.png" ]; then
             echo "![$png]($(basename "$plot_prefix-$png.png"))"
             echo
@@ -776,6 +795,7 @@ main() {
     run_step peak step_peak
     run_step quality step_quality
     run_step temporal step_temporal
+    run_step diversity step_diversity
     run_step data step_data
     run_step training step_training
     run_step serving step_serving

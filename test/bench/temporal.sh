@@ -26,14 +26,9 @@ db=${TEMPORAL_DB:-reco_temporal}
 md=${TEMPORAL_MD:-/dev/null}
 runs=${TEMPORAL_RUNS:-3}
 half_lives=${TEMPORAL_HALF_LIVES:-none 30 90 365}
-if [ ! -f "$data/u.data" ]; then
-    printf '## Temporal protocol (MovieLens 100K)\n\n%s\n' \
-        "skipped: no MovieLens 100K data at $data (u.data missing; download it from grouplens.org)" | tee "$md"
-    exit 0
-fi
-PGOPTIONS="-c client_min_messages=warning" psql -X -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-# Runs SQL in the benchmark database: unaligned, tab-separated, stops on the first error.
-q() { psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 -d "$db" -c "SET client_min_messages = warning" "$@"; }
+. "$here/ml100k_lib.sh"
+ml100k_require u.data "Temporal protocol (MovieLens 100K)"
+ml100k_fresh_db
 # Prints "say"-style progress on stderr.
 say() { echo "temporal: $*" >&2; }
 # The median of the numbers on stdin.

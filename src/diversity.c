@@ -1,0 +1,139 @@
+/*-------------------------------------------------------------------------
+ *
+ * diversity.c
+ *	  Maximal Marginal Relevance re-ranking of an exact top list.
+ *
+ * Greedy MMR (Carbonell & Goldstein 1998): pick after pick, the candidate
+ * maximizing (1 - diversity) x relevance - diversity x (its largest cosine
+ * to an item already picked).  Relevance is the model score min-max
+ * normalized over the candidates; similarity is the cosine of the item
+ * factors.  Each candidate keeps its largest cosine to the picks so far,
+ * updated once per pick, so n picks out of C candidates cost O(n x C x k).
+ * Everything is sequential and in a fixed order: the same input gives the
+ * same picks on any thread.  Pure C, no PostgreSQL header.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diversity.h"
+#include "reco_limits.h"
+
+/* How many exact top candidates MMR re-ranks to return n rows (see diversity.h). */
+int
+RecoMmrCandidates(int n)
+{
+	int64_t		wanted = (int64_t) n * RECO_MMR_CANDIDATE_FACTOR;
+	int64_t		cap = n > RECO_MMR_MAX_CANDIDATES ? n : RECO_MMR_MAX_CANDIDATES;
+
+	if (wanted < RECO_MMR_MIN_CANDIDATES)
+		wanted = RECO_MMR_MIN_CANDIDATES;
+	if (wanted > cap)
+		wanted = cap;
+	return (int) wanted;
+}
+
+/* Cosine of item rows a and b; 0 when either has norm 0. */
+static double
+RecoMmrCosine(const float *factors, const float *norms, int k, int32_t a, int32_t b)
+{
+	const float *x = factors + (size_t) a * k;
+	const float *y = factors + (size_t) b * k;
+	double		dot = 0.0;
+	int			j;
+
+	if (norms[a] <= 0.0f || norms[b] <= 0.0f)
+		return 0.0;
+	for (j = 0; j < k; j++)
+		dot += (double) x[j] * y[j];
+	return dot / ((double) norms[a] * norms[b]);
+}
+
+/* Re-ranks candidates by MMR into out (see diversity.h); returns the count, or -1 out of memory. */
+int
+RecoMmrRerank(const float *factors, const float *norms, int k,
+			  const RecoScored *candidates, int n_candidates, float diversity,
+			  int n, RecoScored *out)
+{
+	double		stack_sim[RECO_MMR_STACK_CANDIDATES];
+	bool		stack_picked[RECO_MMR_STACK_CANDIDATES];
+	double	   *max_sim = stack_sim;
+	bool	   *picked = stack_picked;
+	double		lo,
+				range,
+				lambda = diversity;
+	int			count = n < n_candidates ? n : n_candidates;
+	int			p,
+				i;
+
+	if (count <= 0)
+		return 0;
+	if (diversity <= 0.0f)
+	{
+		memcpy(out, candidates, sizeof(RecoScored) * count);
+		return count;
+	}
+	if (n_candidates > RECO_MMR_STACK_CANDIDATES)
+	{
+		max_sim = (double *) malloc(sizeof(double) * n_candidates);
+		picked = (bool *) malloc(sizeof(bool) * n_candidates);
+		if (max_sim == NULL || picked == NULL)
+		{
+			free(max_sim);
+			free(picked);
+			return -1;
+		}
+	}
+	/* sorted best first: the first score is the largest, the last the smallest */
+	lo = candidates[n_candidates - 1].score;
+	range = (double) candidates[0].score - lo;
+	for (i = 0; i < n_candidates; i++)
+	{
+		max_sim[i] = 0.0;		/* nothing picked yet: no similarity penalty */
+		picked[i] = false;
+	}
+	for (p = 0; p < count; p++)
+	{
+		int			best = -1;
+		double		best_value = 0.0;
+
+		for (i = 0; i < n_candidates; i++)
+		{
+			double		rel,
+						value;
+
+			if (picked[i])
+				continue;
+			rel = range > 0.0 ? (candidates[i].score - lo) / range : 1.0;
+			value = (1.0 - lambda) * rel - lambda * max_sim[i];
+			/* strictly greater: a tie stays with the earlier candidate */
+			if (best < 0 || value > best_value)
+			{
+				best = i;
+				best_value = value;
+			}
+		}
+		picked[best] = true;
+		out[p] = candidates[best];
+		if (p + 1 == count)
+			break;
+		for (i = 0; i < n_candidates; i++)
+		{
+			double		sim;
+
+			if (picked[i])
+				continue;
+			sim = RecoMmrCosine(factors, norms, k, candidates[i].index, candidates[best].index);
+			if (p == 0 || sim > max_sim[i])
+				max_sim[i] = sim;
+		}
+	}
+	if (max_sim != stack_sim)
+	{
+		free(max_sim);
+		free(picked);
+	}
+	return count;
+}
