@@ -7,8 +7,10 @@
  * maximizing (1 - diversity) x relevance - diversity x (its largest cosine
  * to an item already picked).  Relevance is the model score min-max
  * normalized over the candidates; similarity is the cosine of the item
- * factors.  Each candidate keeps its largest cosine to the picks so far,
- * updated once per pick, so n picks out of C candidates cost O(n x C x k).
+ * factors, from the serving dot product (RecoAlsScoreRows: one vectorized
+ * pass over the unpicked candidates' rows per pick).  Each candidate keeps
+ * its largest cosine to the picks so far, updated once per pick, so n picks
+ * out of C candidates cost O(n x C x k).
  * Everything is sequential and in a fixed order: the same input gives the
  * same picks on any thread.  Pure C, no PostgreSQL header.
  *
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "diversity.h"
+#include "kernels.h"
 #include "reco_limits.h"
 
 /* How many exact top candidates MMR re-ranks to return n rows (see diversity.h). */
@@ -35,22 +38,6 @@ RecoMmrCandidates(int n)
 	return (int) wanted;
 }
 
-/* Cosine of item rows a and b; 0 when either has norm 0. */
-static double
-RecoMmrCosine(const float *factors, const float *norms, int k, int32_t a, int32_t b)
-{
-	const float *x = factors + (size_t) a * k;
-	const float *y = factors + (size_t) b * k;
-	double		dot = 0.0;
-	int			j;
-
-	if (norms[a] <= 0.0f || norms[b] <= 0.0f)
-		return 0.0;
-	for (j = 0; j < k; j++)
-		dot += (double) x[j] * y[j];
-	return dot / ((double) norms[a] * norms[b]);
-}
-
 /* Re-ranks candidates by MMR into out (see diversity.h); returns the count, or -1 out of memory. */
 int
 RecoMmrRerank(const float *factors, const float *norms, int k,
@@ -59,8 +46,12 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 {
 	double		stack_sim[RECO_MMR_STACK_CANDIDATES];
 	bool		stack_picked[RECO_MMR_STACK_CANDIDATES];
+	int32_t		stack_rows[RECO_MMR_STACK_CANDIDATES];
+	float		stack_dots[RECO_MMR_STACK_CANDIDATES];
 	double	   *max_sim = stack_sim;
 	bool	   *picked = stack_picked;
+	int32_t    *rows = stack_rows;	/* the unpicked candidates' item rows */
+	float	   *dots = stack_dots;	/* their dot products with the last pick */
 	double		lo,
 				range,
 				lambda = diversity;
@@ -79,10 +70,14 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 	{
 		max_sim = (double *) malloc(sizeof(double) * n_candidates);
 		picked = (bool *) malloc(sizeof(bool) * n_candidates);
-		if (max_sim == NULL || picked == NULL)
+		rows = (int32_t *) malloc(sizeof(int32_t) * n_candidates);
+		dots = (float *) malloc(sizeof(float) * n_candidates);
+		if (max_sim == NULL || picked == NULL || rows == NULL || dots == NULL)
 		{
 			free(max_sim);
 			free(picked);
+			free(rows);
+			free(dots);
 			return -1;
 		}
 	}
@@ -96,8 +91,10 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 	}
 	for (p = 0; p < count; p++)
 	{
-		int			best = -1;
-		double		best_value = 0.0;
+		int			best = -1,
+					m = 0;
+		double		best_value = 0.0,
+					best_norm;
 
 		for (i = 0; i < n_candidates; i++)
 		{
@@ -119,13 +116,23 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 		out[p] = candidates[best];
 		if (p + 1 == count)
 			break;
+		/* cosines of every unpicked candidate with the new pick (0 for a zero vector) */
+		for (i = 0; i < n_candidates; i++)
+			if (!picked[i])
+				rows[m++] = candidates[i].index;
+		RecoAlsScoreRows(factors, rows, m, k, factors + (size_t) candidates[best].index * k, dots);
+		best_norm = norms[candidates[best].index];
+		m = 0;
 		for (i = 0; i < n_candidates; i++)
 		{
-			double		sim;
+			double		norm,
+						sim;
 
 			if (picked[i])
 				continue;
-			sim = RecoMmrCosine(factors, norms, k, candidates[i].index, candidates[best].index);
+			norm = norms[candidates[i].index];
+			sim = norm > 0.0 && best_norm > 0.0 ? dots[m] / (norm * best_norm) : 0.0;
+			m++;
 			if (p == 0 || sim > max_sim[i])
 				max_sim[i] = sim;
 		}
@@ -134,6 +141,8 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 	{
 		free(max_sim);
 		free(picked);
+		free(rows);
+		free(dots);
 	}
 	return count;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "diversity.h"
+#include "kernels.h"
 #include "reco_limits.h"
 #include "tap.h"
 
@@ -160,7 +161,7 @@ test_candidates(void)
 	   "never fewer than n, no overflow");
 }
 
-/* Naive MMR: every maximal similarity recomputed from the picks at every step. */
+/* Naive MMR: every maximal similarity recomputed from the picks at every step (same dot product). */
 static int
 naive_mmr(const float *f, const float *norms, int k, const RecoScored *c, int nc, double lambda,
 		  int n, RecoScored *out)
@@ -169,8 +170,7 @@ naive_mmr(const float *f, const float *norms, int k, const RecoScored *c, int nc
 	int			count = n < nc ? n : nc,
 				p,
 				i,
-				q,
-				j;
+				q;
 	double		lo = c[nc - 1].score,
 				range = (double) c[0].score - lo;
 
@@ -188,11 +188,11 @@ naive_mmr(const float *f, const float *norms, int k, const RecoScored *c, int nc
 				continue;
 			for (q = 0; q < p; q++)
 			{
-				double		dot = 0,
-							cs;
+				float		dot;
+				double		cs;
 
-				for (j = 0; j < k; j++)
-					dot += (double) f[(size_t) c[i].index * k + j] * f[(size_t) out[q].index * k + j];
+				/* the serving dot product, as the kernel's similarity */
+				RecoAlsScoreRows(f, &c[i].index, 1, k, f + (size_t) out[q].index * k, &dot);
 				cs = norms[c[i].index] > 0 && norms[out[q].index] > 0 ?
 					dot / ((double) norms[c[i].index] * norms[out[q].index]) : 0;
 				if (q == 0 || cs > ms)
