@@ -33,6 +33,7 @@ typedef struct RecoBatchInput
 	const int64_t *excl_ids;	/* item ids to leave out (unknown ids ignored) */
 	int			n;				/* best entries per user, >= 1 */
 	int			threads;		/* total threads including the caller */
+	const float *mask;			/* n_items: -INFINITY leaves an item out for every user; NULL: none */
 } RecoBatchInput;
 
 /*
