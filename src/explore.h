@@ -36,6 +36,12 @@
  * normals (σ > 0 only), then, if ε > 0: one uniform for the rounding, one
  * RecoRngBelow per tail draw, one per ε position.
  *
+ * Scoring.  With item_norms and norm_order (the serving cache has both),
+ * each ranking is batch.h's exact top-n with the Cauchy-Schwarz early stop,
+ * as reco.recommend ranks (unless the mask leaves fewer than a quarter of the
+ * items: then the eligible rows are scored directly); without them every
+ * eligible row is scored.  The answer is the same either way.
+ *
  * Filters.  The caller applies every filter (exclude_seen, candidates,
  * exclude) as a mask: mask[i] == -INFINITY excludes item row i, any other
  * value leaves it eligible (NULL: every item eligible).  No excluded item is
@@ -83,6 +89,9 @@ typedef struct RecoExploreInput
 	float		epsilon;		/* 0 .. 1: fraction of ε-slots */
 	const float *mask;			/* n_items: -INFINITY excludes a row; NULL: none */
 	int			n;				/* slots wanted, >= 1 */
+	/* optional, both or neither (zeroed: every eligible item is scored) */
+	const float *item_norms;	/* n_items Euclidean norms of the item rows */
+	const int32_t *norm_order;	/* item rows by descending norm */
 } RecoExploreInput;
 
 /* One slot of the exploratory list. */

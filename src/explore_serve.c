@@ -183,7 +183,6 @@ PG_FUNCTION_INFO_V1(reco_explore);
 Datum
 reco_explore(PG_FUNCTION_ARGS)
 {
-	RecoServeContext ctx;
 	char	   *name = RecoArgModel(fcinfo);
 	int			n = RecoArgN(fcinfo, 2);
 	float		sigma = RecoArgRealIn(fcinfo, 4, "sigma", 0.0f, FLT_MAX, "finite and >= 0");
@@ -197,6 +196,7 @@ reco_explore(PG_FUNCTION_ARGS)
 	RecoExploreInput in;
 	RecoExploreSlot *slots;
 	RecoRng		rng;
+	RecoServeContext ctx;
 	bool		known;
 	int			found;
 	RecoStatus	status;
@@ -220,6 +220,8 @@ reco_explore(PG_FUNCTION_ARGS)
 	in.gram = RecoFactorGram(items);
 	in.popularity = items->popularity;
 	in.popularity_order = RecoFactorPopularityOrder(items);
+	in.norm_order = RecoFactorNormOrder(items);	/* computes items->norms too */
+	in.item_norms = items->norms;
 	in.alpha = ctx.model.alpha;
 	in.regularization = ctx.model.regularization;
 	in.sigma = sigma;

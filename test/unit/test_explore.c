@@ -414,6 +414,61 @@ test_unknown(void)
 	ok(same, "unknown user: the best-sellers in popularity order, nothing explored");
 }
 
+static float t_norms[T_ITEMS];
+static int32_t t_norm_order[T_ITEMS];
+
+/* qsort order of rows by descending norm, ties by lower row. */
+static int
+cmp_norm(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a,
+				y = *(const int32_t *) b;
+
+	if (t_norms[x] != t_norms[y])
+		return t_norms[x] > t_norms[y] ? -1 : 1;
+	return x < y ? -1 : (x > y);
+}
+
+/* With the norms given (batch.h's early stop), every list equals the direct scan's. */
+static void
+test_norm_path(void)
+{
+	static float mask[T_ITEMS];
+	RecoExploreSlot a[12],
+				b[12];
+	bool		same = true;
+	int			i,
+				s;
+
+	for (i = 0; i < T_ITEMS; i++)
+	{
+		double		q = 0.0;
+		int			j;
+
+		for (j = 0; j < T_K; j++)
+			q += (double) tm.items[i * T_K + j] * tm.items[i * T_K + j];
+		t_norms[i] = (float) sqrt(q);
+		t_norm_order[i] = i;
+		mask[i] = i % 7 == 2 ? -INFINITY : 0.0f;
+	}
+	qsort(t_norm_order, T_ITEMS, sizeof(int32_t), cmp_norm);
+	for (s = 0; s < 60; s++)
+	{
+		RecoExploreInput in = input(s % 3 == 0 ? 0.0f : 1.5f, s % 2 == 0 ? 0.0f : 0.3f, 12);
+		int			fa,
+					fb;
+
+		in.mask = s % 4 < 2 ? mask : NULL;
+		fa = run(&in, (uint64_t) s, a);
+		in.item_norms = t_norms;
+		in.norm_order = t_norm_order;
+		fb = run(&in, (uint64_t) s, b);
+		if (fa != 12 || fb != 12 || !same_list(a, b, 12))
+			same = false;
+	}
+	ok(same, "norm path: the early-stopping ranking gives the direct scan's lists, 60 seeds");
+}
+
 /* Bad inputs are refused with RECO_STATUS_INVALID_ARGUMENT and found 0. */
 static void
 test_bad(void)
@@ -449,7 +504,7 @@ test_bad(void)
 int
 main(void)
 {
-	printf("1..17\n");
+	printf("1..18\n");
 	make_model();
 	test_row_factor();			/* 4 */
 	test_sample();				/* 2 */
@@ -459,6 +514,7 @@ main(void)
 	test_epsilon_count();		/* 3 */
 	test_small_tail();			/* 1 */
 	test_unknown();				/* 1 */
+	test_norm_path();			/* 1 */
 	test_bad();					/* 1 */
-	return tap_exit_status(17);
+	return tap_exit_status(18);
 }
