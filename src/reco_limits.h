@@ -60,4 +60,8 @@
 #define RECO_MIN_EVALUATE_K 1
 #define RECO_MAX_EVALUATE_K 10000
 
+/* Customer segments (reco.segment_users): clusters at most, and Lloyd iterations at most. */
+#define RECO_MAX_SEGMENTS 10000
+#define RECO_SEGMENT_MAX_ITERATIONS 100
+
 #endif							/* RECO_LIMITS_H */
