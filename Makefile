@@ -38,7 +38,8 @@ OBJS = \
 	src/similar.o \
 	src/explain.o \
 	src/refresh.o \
-	src/segments.o
+	src/segments.o \
+	src/segment_users.o
 
 DATA = $(wildcard src/sql/reco--*.sql)
 

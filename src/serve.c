@@ -55,6 +55,8 @@ static const char *const RecoTextForms[][2] = {
 	{"similar_items", "reco.similar_items(model, item_id text, ...) or its uuid form"},
 	{"similar_users", "reco.similar_users(model, user_id text, ...) or its uuid form"},
 	{"explain", "reco.explain(model, user_id text, item_id text, ...)"},
+	{"segment_users", "reco.segment_users_text(model, k, seed)"},
+	{"segment_top_items", "reco.segment_top_items_text(model, segment, n)"},
 };
 
 /*
