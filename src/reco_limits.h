@@ -77,5 +77,8 @@
  */
 #define RECO_DEFAULT_EXPLORE_SIGMA 0.5f
 #define RECO_DEFAULT_EXPLORE_EPSILON 0.1f
+/* Customer segments (reco.segment_users): clusters at most, and Lloyd iterations at most. */
+#define RECO_MAX_SEGMENTS 10000
+#define RECO_SEGMENT_MAX_ITERATIONS 100
 
 #endif							/* RECO_LIMITS_H */

@@ -56,6 +56,8 @@ static const char *const RecoTextForms[][2] = {
 	{"similar_users", "reco.similar_users(model, user_id text, ...) or its uuid form"},
 	{"explain", "reco.explain(model, user_id text, item_id text, ...)"},
 	{"explore", "reco.explore(model, user_id text, ...) or its uuid form"},
+	{"segment_users", "reco.segment_users_text(model, k, seed)"},
+	{"segment_top_items", "reco.segment_top_items_text(model, segment, n)"},
 };
 
 /*

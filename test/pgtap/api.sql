@@ -1,7 +1,7 @@
 -- api.sql: reco's SQL surface — every function's volatility and PARALLEL label,
 -- comments on every object, the storage tables, and the factor format's errors.
 BEGIN;
-SELECT plan(15);
+SELECT plan(17);
 
 -- (CREATE AGGREGATE always records provolatile 'i'; an aggregate's volatility
 -- comes from its support functions, which are volatile for reco.fit.)
@@ -45,6 +45,10 @@ SELECT results_eq(
         ('reco.refresh_items_text(text,text[],text)', 'f', 'v', 'u'),
         ('reco.refresh_users(text,bigint[],text)', 'f', 'v', 'u'),
         ('reco.refresh_users_text(text,text[],text)', 'f', 'v', 'u'),
+        ('reco.segment_top_items(text,integer,integer)', 'f', 's', 's'),
+        ('reco.segment_top_items_text(text,integer,integer)', 'f', 's', 's'),
+        ('reco.segment_users(text,integer,bigint)', 'f', 'v', 'u'),
+        ('reco.segment_users_text(text,integer,bigint)', 'f', 'v', 'u'),
         ('reco.similar_items(text,bigint,integer,bigint[])', 'f', 's', 's'),
         ('reco.similar_items(text,text,integer,text[])', 'f', 's', 's'),
         ('reco.similar_items(text,uuid,integer,text[])', 'f', 's', 's'),
@@ -94,7 +98,8 @@ SELECT is_empty(
     'every table and sequence has a comment'
 );
 
-SELECT tables_are('reco', ARRAY['models', 'user_factors', 'item_factors'], 'reco has exactly its three storage tables');
+SELECT tables_are('reco', ARRAY['models', 'user_factors', 'item_factors', 'segments'],
+    'reco has exactly its four storage tables');
 SELECT columns_are('reco', 'models', ARRAY['model_id', 'name', 'version', 'algorithm', 'params', 'n_users',
     'n_items', 'n_interactions', 'factors', 'loss', 'train_seconds', 'trained_at', 'stats'], 'reco.models columns');
 SELECT columns_are('reco', 'user_factors', ARRAY['model_id', 'user_id', 'factors', 'seen_items', 'seen_weights',
@@ -104,6 +109,9 @@ SELECT columns_are('reco', 'item_factors', ARRAY['model_id', 'item_id', 'factors
     'reco.item_factors columns');
 SELECT col_is_pk('reco', 'user_factors', ARRAY['model_id', 'user_id'], 'user factors are keyed by model and user');
 SELECT col_is_pk('reco', 'item_factors', ARRAY['model_id', 'item_id'], 'item factors are keyed by model and item');
+SELECT columns_are('reco', 'segments', ARRAY['model_id', 'segment', 'size', 'centroid', 'mean', 'k', 'seed',
+    'iterations', 'converged', 'created_at'], 'reco.segments columns');
+SELECT col_is_pk('reco', 'segments', ARRAY['model_id', 'segment'], 'segments are keyed by model version and segment');
 
 SELECT throws_ok($$SELECT reco.to_array('\x000080'::bytea)$$, '22P03', NULL, 'a factor value of 3 bytes is rejected');
 SELECT throws_ok($$SELECT reco.to_bytea('{{1,2},{3,4}}'::real[])$$, '22023', NULL, 'a 2-D factor array is rejected');

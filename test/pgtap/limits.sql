@@ -4,7 +4,7 @@
 -- or default changed on one side only fails here.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(13);
+SELECT plan(14);
 
 CREATE TEMP TABLE inter AS
 SELECT u AS user_id, (u * 3 + j) % 7 AS item_id FROM generate_series(1, 5) u, generate_series(1, 3) j;
@@ -86,6 +86,12 @@ SELECT is(substring(pg_temp.error_of($$SELECT * FROM reco.recommend('fmax', 1)$$
 SELECT is((SELECT params - 'source' - 'user_col' - 'item_col' FROM reco.train('sql_defaults', 'inter')),
           (SELECT (m).params FROM (SELECT reco.fit('c_defaults', user_id, item_id, 1) AS m FROM inter) s),
           'reco.train with every argument defaulted records the options of reco.fit without options');
+
+-- segments: the CHECK on reco.segments.k quotes RECO_MAX_SEGMENTS, which segment_users enforces
+SELECT is((SELECT (regexp_match(pg_get_constraintdef(oid), '<= (\d+)'))[1] FROM pg_constraint
+            WHERE conrelid = 'reco.segments'::regclass AND conname = 'segments_k_check'),
+          (regexp_match(pg_temp.error_of($$SELECT * FROM reco.segment_users('any', 0)$$), 'between 1 and (\d+)'))[1],
+          'reco.segments.k CHECK and segment_users agree on RECO_MAX_SEGMENTS');
 
 SELECT * FROM finish();
 ROLLBACK;
