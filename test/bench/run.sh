@@ -2,8 +2,9 @@
 # test/bench/run.sh — the benchmark suite of BENCHMARKS.md in one command: the machine's
 # ceilings ("peak": sgemm, memory bandwidth, the in-process scoring floor, the OpenBLAS core
 # type), ranking quality on MovieLens 100K, the temporal protocol (stale / refreshed /
-# retrained, time decay; test/bench/temporal.sh), training speed, serving latency; one markdown
-# report and PNG plots (gnuplot) in test/bench/results/.
+# retrained, time decay; test/bench/temporal.sh), the feedback loop simulated in the database
+# (policies greedy / diversity / explore / random; test/bench/feedback.sh), training speed,
+# serving latency; one markdown report and PNG plots (gnuplot) in test/bench/results/.
 #
 #   make bench                     full run: the 10M scale set (../shared/bench/gen_synth.py)
 #   make bench SCALE=small         a few minutes: a 1M set of test/bench/synth.sql, u1 only
@@ -198,6 +199,13 @@ step_quality() {
 # refreshed and retrained models, with and without time decay; its section into temporal.md.
 step_temporal() {
     TEMPORAL_DB=reco_bench_temporal TEMPORAL_MD="$work/temporal.md" bash "$here/temporal.sh" "$ML100K_DATA"
+}
+
+# Step: the feedback-loop simulation (test/bench/feedback.sh): its section into feedback.md,
+# its curves and plot beside the report (bench-DATE[-small]-feedback.tsv / .png).
+step_feedback() {
+    SCALE=$SCALE FEEDBACK_DB=reco_bench_feedback FEEDBACK_MD="$work/feedback.md" \
+        FEEDBACK_PREFIX="$plot_prefix-feedback" bash "$here/feedback.sh"
 }
 
 # Step: the training set in bench.train — the cached gen_synth.py TSV (full) or synth.sql (small).
@@ -542,6 +550,16 @@ report_temporal() {
     echo
 }
 
+# Prints the feedback-loop section: feedback.sh's own markdown.
+report_feedback() {
+    if [ ! -s "$work/feedback.md" ]; then
+        echo "## Feedback loop simulated in the database"; echo; echo "feedback: no results (step failed)"; echo
+        return 0
+    fi
+    cat "$work/feedback.md"
+    echo
+}
+
 # Prints the quality section: u1 beside implicit's u1 figures, and the five-fold means.
 report_quality() {
     echo "## Ranking quality, MovieLens 100K"
@@ -741,6 +759,7 @@ report() {
     report_peak
     report_quality
     report_temporal
+    report_feedback
     report_training
     report_serving
     report_comparisons
@@ -776,6 +795,7 @@ main() {
     run_step peak step_peak
     run_step quality step_quality
     run_step temporal step_temporal
+    run_step feedback step_feedback
     run_step data step_data
     run_step training step_training
     run_step serving step_serving
