@@ -32,8 +32,9 @@
 # - Policies: random (10 unbought items per user, hashed: the floor; item ids are 1..items), greedy
 #   (reco.recommend_all(model, 10)), greedy with a retrain every round, diversity 0.2 and 0.5
 #   (recommend_all(..., diversity => x)), exploration (reco.explore(model, user, 10, seed =>
-#   a hash of round and user) per user through LATERAL, its default sigma / epsilon). A policy
-#   whose function this server lacks is skipped with a line saying so.
+#   a hash of round and user) per user through LATERAL, its default sigma / epsilon), and the
+#   oracle (each user's 10 unbought items of highest true p: the ceiling; the only policy that
+#   reads sim_truth). A policy whose function this server lacks is skipped with a line saying so.
 # - Metrics per policy and round: purchases, cumulative purchases (the seed history not
 #   counted), catalogue coverage (distinct items shown so far / items), mean truly relevant
 #   items bought so far per user (the seed history included).
@@ -58,7 +59,7 @@ users=${FEEDBACK_USERS:-$users}
 items=${FEEDBACK_ITEMS:-$items}
 rounds=${FEEDBACK_ROUNDS:-$rounds}
 seed=${FEEDBACK_SEED:-15}
-policies=${FEEDBACK_POLICIES:-random greedy greedy_retrain div02 div05 explore}
+policies=${FEEDBACK_POLICIES:-random greedy greedy_retrain div02 div05 explore oracle}
 db=${FEEDBACK_DB:-reco_feedback}
 md=${FEEDBACK_MD:-/dev/null}
 prefix=${FEEDBACK_PREFIX:-$here/results/feedback-$(date +%Y-%m-%d)$suffix}
@@ -133,6 +134,7 @@ policy_row() {
         div02) echo '4|diversity 0.2|SELECT user_id, item_id FROM reco.recommend_all(%1$L, 10, diversity => 0.2)|refresh' ;;
         div05) echo '5|diversity 0.5|SELECT user_id, item_id FROM reco.recommend_all(%1$L, 10, diversity => 0.5)|refresh' ;;
         explore) echo '6|explore: reco.explore(model, user, 10, seed)|SELECT u.user_id, e.item_id FROM sim.users AS u CROSS JOIN LATERAL reco.explore(%1$L, u.user_id, 10, seed => hashint8extended(u.user_id, %3$s * 1000 + %2$s)) AS e|refresh' ;;
+        oracle) echo '7|oracle: 10 best by true p (reads sim_truth)|SELECT u.user_id, t.item_id FROM sim.users AS u CROSS JOIN LATERAL (SELECT p.item_id FROM sim_truth.prob AS p WHERE p.user_id = u.user_id AND NOT EXISTS (SELECT FROM sim.bought AS b WHERE b.policy = '"'"'oracle'"'"' AND b.user_id = u.user_id AND b.item_id = p.item_id) ORDER BY p.p DESC, p.item_id LIMIT 10) AS t|none' ;;
         *) echo "feedback.sh: unknown policy '$1'" >&2; return 1 ;;
     esac
 }
@@ -201,24 +203,6 @@ EOF
 fi
 
 say "report"
-# When a policy's cumulative purchases are above greedy's: "every round", "from round R" (and
-# at every later round), "rounds ... only", "never"; "-" for greedy or without greedy.
-ahead() {
-    if [ "$1" = greedy ] || [ -z "$(q -c "SELECT 1 FROM sim.rounds WHERE policy = 'greedy' LIMIT 1")" ]; then
-        echo "-"; return 0
-    fi
-    q -c "WITH c AS (SELECT * FROM sim.curves()),
-               d AS (SELECT x.round, x.cumulative > g.cumulative AS ahead
-                       FROM c AS x JOIN c AS g ON g.round = x.round AND g.policy = 'greedy'
-                      WHERE x.policy = '$1' AND x.round > 0)
-          SELECT CASE WHEN NOT bool_or(ahead) THEN 'never'
-                      WHEN bool_and(ahead) THEN 'every round'
-                      WHEN (SELECT ahead FROM d ORDER BY round DESC LIMIT 1)
-                      THEN 'from round ' || (SELECT min(round) FROM d AS e
-                                              WHERE NOT EXISTS (SELECT FROM d AS f WHERE f.round >= e.round AND NOT f.ahead))
-                      ELSE 'rounds ' || (SELECT string_agg(round::text, ',' ORDER BY round) FROM d WHERE ahead) || ' only' END
-            FROM d"
-}
 {
     echo "## Feedback loop simulated in the database (issue 15)"
     echo
@@ -257,25 +241,32 @@ ahead() {
     echo
     for line in "${skipped[@]}"; do echo "- **$line**"; done
     [ ${#skipped[@]} -eq 0 ] || echo
-    echo "| policy | round 1 purchases | round $rounds purchases | cumulative after 5 | after 10 | after $rounds | ahead of greedy (cumulative) | coverage after $rounds | relevant found after $rounds (of the mean relevant) | s per round: lists / update |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| policy | purchases round 1 | round $rounds | cumulative after 5 | after 10 | after $rounds | cumulative above greedy's | coverage after $rounds | relevant found after $rounds (share of the relevant) | relevant found above greedy's | s per round: lists / update |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for policy in "${played[@]}"; do
-        printf '%s | %s | %s |\n' \
-            "$(q -c "WITH c AS (SELECT * FROM sim.curves() WHERE policy = '$policy')
-                     SELECT format('| %s | %s | %s | %s | %s | %s', (SELECT label FROM sim.policies WHERE policy = '$policy'),
-                                   (SELECT purchases FROM c WHERE round = 1), (SELECT purchases FROM c WHERE round = $rounds),
-                                   (SELECT cumulative FROM c WHERE round = 5), (SELECT cumulative FROM c WHERE round = 10),
-                                   (SELECT cumulative FROM c WHERE round = $rounds))")" \
-            "$(ahead "$policy")" \
-            "$(q -c "WITH c AS (SELECT * FROM sim.curves() WHERE policy = '$policy')
-                     SELECT format('%s | %s (%s %%) | %s / %s', (SELECT coverage FROM c WHERE round = $rounds),
-                                   (SELECT relevant_found FROM c WHERE round = $rounds),
-                                   (SELECT round(100 * relevant_found
-                                           / (SELECT count(*) FILTER (WHERE p >= $relevant)::numeric / count(DISTINCT user_id)
-                                                FROM sim_truth.prob), 1) FROM c WHERE round = $rounds),
-                                   (SELECT round(avg(choose_s)::numeric, 2) FROM c WHERE round > 0),
-                                   (SELECT round(avg(update_s)::numeric, 2) FROM c WHERE round > 0))")"
+        q -c "WITH c AS (SELECT * FROM sim.curves() WHERE policy = '$policy')
+              SELECT format('| %s | %s | %s | %s | %s | %s | %s | %s | %s (%s %%) | %s | %s / %s |',
+                            (SELECT label FROM sim.policies WHERE policy = '$policy'),
+                            (SELECT purchases FROM c WHERE round = 1), (SELECT purchases FROM c WHERE round = $rounds),
+                            (SELECT cumulative FROM c WHERE round = 5), (SELECT cumulative FROM c WHERE round = 10),
+                            (SELECT cumulative FROM c WHERE round = $rounds), sim.ahead('$policy', 'cumulative'),
+                            (SELECT coverage FROM c WHERE round = $rounds),
+                            (SELECT relevant_found FROM c WHERE round = $rounds),
+                            (SELECT round(100 * relevant_found
+                                          / (SELECT count(*) FILTER (WHERE p >= $relevant)::numeric / count(DISTINCT user_id)
+                                               FROM sim_truth.prob), 1) FROM c WHERE round = $rounds),
+                            sim.ahead('$policy', 'relevant_found'),
+                            (SELECT round(avg(choose_s)::numeric, 2) FROM c WHERE round > 0),
+                            (SELECT round(avg(update_s)::numeric, 2) FROM c WHERE round > 0))"
     done
+    echo
+    known=$(q -c "SELECT count(DISTINCT item_id) FROM sim.seed_history")
+    echo "- A policy driven by its model shows only items the model knows: the $known items of the seed history"
+    echo "  (coverage at most $(q -c "SELECT round($known::numeric / $items, 4)")); \`refresh_items\` adds an item once someone buys it, which"
+    echo "  such a policy never makes happen for an item it cannot show. Random shows the whole catalogue but"
+    echo "  feeds no model."
+    echo "- \"above greedy's\": the rounds in which the policy's curve is strictly above greedy's (refreshed"
+    echo "  greedy); \"from round R\" = at R and at every later round."
     echo
     echo "Cumulative purchases per round (the curves of the plot; all figures in $(basename "$prefix").tsv):"
     echo

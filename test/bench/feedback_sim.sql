@@ -125,3 +125,24 @@ SELECT r.policy, r.round, r.purchases,
 WINDOW w AS (PARTITION BY r.policy ORDER BY r.round)
 ORDER BY (SELECT ord FROM sim.policies AS p WHERE p.policy = r.policy), r.round
 $$;
+
+-- When a policy's curve (metric 'cumulative' or 'relevant_found') is above greedy's: 'every
+-- round', 'from round R' (above at R and at every later round), 'rounds ... only' or 'never';
+-- '-' for greedy itself or when greedy was not played.
+CREATE FUNCTION sim.ahead(policy text, metric text) RETURNS text
+LANGUAGE sql AS $$
+WITH c AS (SELECT * FROM sim.curves()),
+d AS (SELECT x.round,
+             CASE metric WHEN 'cumulative' THEN x.cumulative > g.cumulative
+                         ELSE x.relevant_found > g.relevant_found END AS ahead
+        FROM c AS x JOIN c AS g ON g.round = x.round AND g.policy = 'greedy'
+       WHERE x.policy = ahead.policy AND x.round > 0)
+SELECT CASE WHEN policy = 'greedy' OR NOT EXISTS (SELECT FROM d) THEN '-'
+            WHEN NOT bool_or(ahead) THEN 'never'
+            WHEN bool_and(ahead) THEN 'every round'
+            WHEN (SELECT ahead FROM d ORDER BY round DESC LIMIT 1)
+            THEN 'from round ' || (SELECT min(round) FROM d AS e
+                                    WHERE NOT EXISTS (SELECT FROM d AS f WHERE f.round >= e.round AND NOT f.ahead))
+            ELSE 'rounds ' || (SELECT string_agg(round::text, ', ' ORDER BY round) FROM d WHERE ahead) || ' only' END
+  FROM d
+$$;

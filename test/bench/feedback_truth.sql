@@ -73,4 +73,6 @@ SELECT u.user_id, i.item_id,
                       + i.bias + (:offset)::float8))) AS p
   FROM nu AS u, ni AS i;
 ALTER TABLE sim_truth.prob ADD PRIMARY KEY (user_id, item_id);
+-- the oracle policy's order (test/bench/feedback.sh)
+CREATE INDEX ON sim_truth.prob (user_id, p DESC, item_id);
 ANALYZE sim_truth.prob;
