@@ -27,14 +27,14 @@
 #   shown again: exclude_seen, or excluded explicitly), purchases are appended to the policy's
 #   own purchases (sim.bought; the model's source is a view of it), then the model follows:
 #   reco.refresh_items on the items bought this round, then reco.refresh_users on the users who
-#   bought (README "Refresh": products first, then customers), or, for "greedy, retrain", a
-#   full reco.train every round.
+#   bought (README "Refresh": products first, then customers), or, for the "retrain every
+#   round" variants, a full reco.train every round.
 # - Policies: random (10 unbought items per user, hashed: the floor; item ids are 1..items), greedy
 #   (reco.recommend_all(model, 10)), greedy with a retrain every round, diversity 0.2 and 0.5
 #   (recommend_all(..., diversity => x)), exploration (reco.explore(model, user, 10, seed =>
-#   a hash of round and user) per user through LATERAL, its default sigma / epsilon), and the
-#   oracle (each user's 10 unbought items of highest true p: the ceiling; the only policy that
-#   reads sim_truth). A policy whose function this server lacks is skipped with a line saying so.
+#   a hash of round and user) per user through LATERAL, its default sigma / epsilon), the same
+#   with a retrain every round, and the oracle (each user's 10 unbought items of highest true
+#   p: the ceiling; the only policy that reads sim_truth). A policy whose function this server lacks is skipped with a line saying so.
 # - Metrics per policy and round: purchases, cumulative purchases (the seed history not
 #   counted), catalogue coverage (distinct items shown so far / items), mean truly relevant
 #   items bought so far per user (the seed history included).
@@ -59,7 +59,7 @@ users=${FEEDBACK_USERS:-$users}
 items=${FEEDBACK_ITEMS:-$items}
 rounds=${FEEDBACK_ROUNDS:-$rounds}
 seed=${FEEDBACK_SEED:-15}
-policies=${FEEDBACK_POLICIES:-random greedy greedy_retrain div02 div05 explore oracle}
+policies=${FEEDBACK_POLICIES:-random greedy greedy_retrain div02 div05 explore explore_retrain oracle}
 db=${FEEDBACK_DB:-reco_feedback}
 md=${FEEDBACK_MD:-/dev/null}
 prefix=${FEEDBACK_PREFIX:-$here/results/feedback-$(date +%Y-%m-%d)$suffix}
@@ -108,7 +108,7 @@ missing() {
                                               AND pronamespace = 'reco'::regnamespace AND 'diversity' = ANY (proargnames))
                          THEN '' ELSE 'reco.recommend_all(..., diversity => ...)' END" |
                 grep -v '^$' || true ;;
-        explore)
+        explore | explore_retrain)
             q -c "SELECT CASE WHEN to_regprocedure('reco.explore(text, bigint, integer, bigint, real, real, boolean, bigint[], bigint[])') IS NULL
                          THEN 'reco.explore(model, user_id bigint, n, seed, sigma, epsilon, exclude_seen, candidates, exclude)' END" |
                 grep -v '^$' || true ;;
@@ -134,7 +134,8 @@ policy_row() {
         div02) echo '4|diversity 0.2|SELECT user_id, item_id FROM reco.recommend_all(%1$L, 10, diversity => 0.2)|refresh' ;;
         div05) echo '5|diversity 0.5|SELECT user_id, item_id FROM reco.recommend_all(%1$L, 10, diversity => 0.5)|refresh' ;;
         explore) echo '6|explore: reco.explore(model, user, 10, seed)|SELECT u.user_id, e.item_id FROM sim.users AS u CROSS JOIN LATERAL reco.explore(%1$L, u.user_id, 10, seed => hashint8extended(u.user_id, %3$s * 1000 + %2$s)) AS e|refresh' ;;
-        oracle) echo '7|oracle: 10 best by true p (reads sim_truth)|SELECT u.user_id, t.item_id FROM sim.users AS u CROSS JOIN LATERAL (SELECT p.item_id FROM sim_truth.prob AS p WHERE p.user_id = u.user_id AND NOT EXISTS (SELECT FROM sim.bought AS b WHERE b.policy = '"'"'oracle'"'"' AND b.user_id = u.user_id AND b.item_id = p.item_id) ORDER BY p.p DESC, p.item_id LIMIT 10) AS t|none' ;;
+        explore_retrain) echo '7|explore, retrain every round|SELECT u.user_id, e.item_id FROM sim.users AS u CROSS JOIN LATERAL reco.explore(%1$L, u.user_id, 10, seed => hashint8extended(u.user_id, %3$s * 1000 + %2$s)) AS e|retrain' ;;
+        oracle) echo '8|oracle: 10 best by true p (reads sim_truth)|SELECT u.user_id, t.item_id FROM sim.users AS u CROSS JOIN LATERAL (SELECT p.item_id FROM sim_truth.prob AS p WHERE p.user_id = u.user_id AND NOT EXISTS (SELECT FROM sim.bought AS b WHERE b.policy = '"'"'oracle'"'"' AND b.user_id = u.user_id AND b.item_id = p.item_id) ORDER BY p.p DESC, p.item_id LIMIT 10) AS t|none' ;;
         *) echo "feedback.sh: unknown policy '$1'" >&2; return 1 ;;
     esac
 }
@@ -169,35 +170,48 @@ q -c "SELECT 'policy', 'round', 'purchases', 'cumulative', 'coverage', 'relevant
                                       relevant_found::text, shown::text, round(choose_s::numeric, 3)::text,
                                       round(update_s::numeric, 3)::text FROM sim.curves()) AS c" >"$prefix.tsv"
 
-# the plot: one data block per policy (gnuplot's index), in the policies' order
+# the plot: one data block per policy (gnuplot's index), in the policies' order; columns round,
+# purchases, cumulative, coverage, relevant found, and the last two minus greedy's (? without greedy)
 if command -v gnuplot >/dev/null && [ ${#played[@]} -gt 0 ]; then
     for policy in "${played[@]}"; do
-        awk -F '\t' -v p="$policy" '$1 == p { print $2, $3, $4, $5, $6 }' "$prefix.tsv" >>"$plot_dat"
+        awk -F '\t' -v p="$policy" '
+            $1 == "greedy" { gc[$2] = $4; gr[$2] = $6 }
+            $1 == p { r[++n] = $2; line[n] = $2 " " $3 " " $4 " " $5 " " $6; c[n] = $4; rel[n] = $6 }
+            END { for (i = 1; i <= n; i++)
+                      print line[i], ((r[i] in gc) ? c[i] - gc[r[i]] : "?"), ((r[i] in gr) ? rel[i] - gr[r[i]] : "?") }' \
+            "$prefix.tsv" >>"$plot_dat"
         printf '\n\n' >>"$plot_dat"
     done
     titles=$(for policy in "${played[@]}"; do q -c "SELECT label FROM sim.policies WHERE policy = '$policy'"; done)
-    plots() { # column, for every policy
+    plots() { # column, for every policy (the oracle and random, far above and below, left out with "models")
         local i=0 sep='' t
         while IFS= read -r t; do
-            printf '%s"%s" index %d using 1:%d with linespoints lw 2 pt %d ps 0.6 title "%s"' \
-                "$sep" "$plot_dat" "$i" "$1" $((5 + i)) "${t//\"/}"
-            sep=', '
+            if [ "${2:-}" != models ] || { [ "${t#oracle}" = "$t" ] && [ "${t#random}" = "$t" ]; }; then
+                printf '%s"%s" index %d using 1:%d with linespoints lw 2 pt %d ps 0.6 lc %d title "%s"' \
+                    "$sep" "$plot_dat" "$i" "$1" $((5 + i)) $((i + 1)) "${t//\"/}"
+                sep=', '
+            fi
             i=$((i + 1))
         done <<<"$titles"
     }
     gnuplot <<EOF
-set terminal pngcairo noenhanced size 1300,900 font "DejaVu Sans,10"
+set terminal pngcairo noenhanced size 1800,1000 font "DejaVu Sans,10"
 set output "$prefix.png"
-set multiplot layout 2,2 title "Feedback loop simulated in the database: $users users x $items items, 10 shown per user per round, seed $seed"
+set datafile missing "?"
+set multiplot layout 2,3 title "Feedback loop simulated in the database: $users users x $items items, 10 shown per user per round, $rounds rounds, seed $seed (test/bench/feedback.sh)"
 set grid; set key left top font ",9"; set xlabel "round"; set xrange [0:$rounds]
 set title "cumulative purchases (seed history not counted)"; set ylabel "purchases"
 plot $(plots 3)
+set title "cumulative purchases minus greedy's (above 0: ahead of greedy; model policies)"; set ylabel "purchases"; set key left bottom
+plot $(plots 6 models)
 set title "purchases per round"; set key right top
 plot $(plots 2)
 set title "catalogue coverage: distinct items shown so far / items"; set ylabel "share of items"; set key right bottom
 plot $(plots 4)
 set title "truly relevant items bought so far, mean per user (seed included)"; set ylabel "items per user"; set key left top
 plot $(plots 5)
+set title "relevant items found minus greedy's, per user (model policies)"; set ylabel "items per user"; set key left top
+plot $(plots 7 models)
 unset multiplot
 EOF
 fi
@@ -234,7 +248,7 @@ say "report"
     echo "  policy's own purchase table (the model's source is a view of it); then the model follows by"
     echo "  \`reco.refresh_items\` on the items bought this round and \`reco.refresh_users\` on the users who"
     echo "  bought (README \"Refresh\": products first, then customers), or by a full \`reco.train\` every"
-    echo "  round (\"greedy, retrain\")."
+    echo "  round (the \"retrain every round\" variants of greedy and explore); random and the oracle use no model."
     echo "- **Metrics**: purchases per round; cumulative purchases (seed not counted); catalogue coverage ="
     echo "  distinct items shown so far / items; relevant found = mean number of truly relevant items each"
     echo "  user has bought so far (seed included)."
