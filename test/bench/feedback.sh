@@ -249,6 +249,13 @@ say "report"
     echo "  \`reco.refresh_items\` on the items bought this round and \`reco.refresh_users\` on the users who"
     echo "  bought (README \"Refresh\": products first, then customers), or by a full \`reco.train\` every"
     echo "  round (the \"retrain every round\" variants of greedy and explore); random and the oracle use no model."
+    echo "- **Separation, checked**: the models' sources (\`reco.models.params.source\`) are"
+    echo "  $(q -c "SELECT coalesce(string_agg(DISTINCT params ->> 'source', ', '), 'none') FROM reco.models WHERE name LIKE 'sim\_%'"),"
+    echo "  views of sim.bought; objects of sim_truth they depend on (pg_depend): $(q -c "SELECT count(*) FROM pg_depend AS d
+          JOIN pg_rewrite AS r ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+         WHERE r.ev_class::regclass::text LIKE 'sim.src\_%'
+           AND d.refobjid IN (SELECT oid FROM pg_class WHERE relnamespace = 'sim_truth'::regnamespace
+                              UNION ALL SELECT oid FROM pg_proc WHERE pronamespace = 'sim_truth'::regnamespace)")."
     echo "- **Metrics**: purchases per round; cumulative purchases (seed not counted); catalogue coverage ="
     echo "  distinct items shown so far / items; relevant found = mean number of truly relevant items each"
     echo "  user has bought so far (seed included)."

@@ -41,7 +41,7 @@ CREATE TABLE sim.rounds (policy text, round integer, shown bigint, purchases big
 CREATE TABLE sim.policies (policy text PRIMARY KEY, ord integer, label text, lists text, updating text);
 
 -- Starts one policy's world: the seed history as round 0, a view of its purchases (the
--- model's only source) and a model trained on it.
+-- model's only source) and a model trained on it (none for a policy that uses no model).
 CREATE PROCEDURE sim.start(policy text, train_args text)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -51,7 +51,9 @@ BEGIN
     INSERT INTO sim.bought SELECT start.policy, 0, user_id, item_id FROM sim.seed_history;
     EXECUTE format('CREATE OR REPLACE VIEW sim.%I AS SELECT user_id, item_id FROM sim.bought WHERE policy = %L',
                    'src_' || policy, policy);
-    EXECUTE format('SELECT count(*) FROM reco.train(%L, %L, %s)', 'sim_' || policy, 'sim.src_' || policy, train_args);
+    IF (SELECT p.updating FROM sim.policies AS p WHERE p.policy = start.policy) <> 'none' THEN
+        EXECUTE format('SELECT count(*) FROM reco.train(%L, %L, %s)', 'sim_' || policy, 'sim.src_' || policy, train_args);
+    END IF;
 END $$;
 
 -- Plays one round of one policy: lists, purchases (the coins of sim_truth), model update.
