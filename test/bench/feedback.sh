@@ -165,10 +165,12 @@ for policy in $policies; do
 done
 
 mkdir -p "$(dirname "$prefix")"
+# the curves, computed once (sim.ahead and the report read this table)
+q -c "DROP TABLE IF EXISTS sim.curve" -c "CREATE TABLE sim.curve AS SELECT * FROM sim.curves()" >/dev/null
 q -c "SELECT 'policy', 'round', 'purchases', 'cumulative', 'coverage', 'relevant_found', 'shown', 'choose_s', 'update_s'
       UNION ALL SELECT * FROM (SELECT policy, round::text, purchases::text, cumulative::text, coverage::text,
                                       relevant_found::text, shown::text, round(choose_s::numeric, 3)::text,
-                                      round(update_s::numeric, 3)::text FROM sim.curves()) AS c" >"$prefix.tsv"
+                                      round(update_s::numeric, 3)::text FROM sim.curve) AS c" >"$prefix.tsv"
 
 # the plot: one data block per policy (gnuplot's index), in the policies' order; columns round,
 # purchases, cumulative, coverage, relevant found, and the last two minus greedy's (? without greedy)
@@ -265,7 +267,7 @@ say "report"
     echo "| policy | purchases round 1 | round $rounds | cumulative after 5 | after 10 | after $rounds | cumulative above greedy's | coverage after $rounds | relevant found after $rounds (share of the relevant) | relevant found above greedy's | s per round: lists / update |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for policy in "${played[@]}"; do
-        q -c "WITH c AS (SELECT * FROM sim.curves() WHERE policy = '$policy')
+        q -c "WITH c AS (SELECT * FROM sim.curve WHERE policy = '$policy')
               SELECT format('| %s | %s | %s | %s | %s | %s | %s | %s | %s (%s %%) | %s | %s / %s |',
                             (SELECT label FROM sim.policies WHERE policy = '$policy'),
                             (SELECT purchases FROM c WHERE round = 1), (SELECT purchases FROM c WHERE round = $rounds),

@@ -128,12 +128,14 @@ WINDOW w AS (PARTITION BY r.policy ORDER BY r.round)
 ORDER BY (SELECT ord FROM sim.policies AS p WHERE p.policy = r.policy), r.round
 $$;
 
--- When a policy's curve (metric 'cumulative' or 'relevant_found') is above greedy's: 'every
+-- When a policy's curve (metric 'cumulative' or 'relevant_found') in sim.curve (the curves
+-- stored by test/bench/feedback.sh after the last round) is above greedy's: 'every
 -- round', 'from round R' (above at R and at every later round), 'rounds ... only' or 'never';
 -- '-' for greedy itself or when greedy was not played.
+SET check_function_bodies = off;  -- sim.curve is created after the rounds
 CREATE FUNCTION sim.ahead(policy text, metric text) RETURNS text
 LANGUAGE sql AS $$
-WITH c AS (SELECT * FROM sim.curves()),
+WITH c AS (SELECT * FROM sim.curve),
 d AS (SELECT x.round,
              CASE metric WHEN 'cumulative' THEN x.cumulative > g.cumulative
                          ELSE x.relevant_found > g.relevant_found END AS ahead
