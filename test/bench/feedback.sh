@@ -48,9 +48,9 @@
 set -euo pipefail
 shopt -s inherit_errexit
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-SCALE=${SCALE:-default}
-case $SCALE in
+# shellcheck source=test/bench/machine.sh
+. "$here/machine.sh"
+case ${SCALE:=default} in
     small) users=1500; items=800; rounds=25; suffix=-small ;;
     default | full) users=4000; items=2000; rounds=30; suffix= ;;
     *) echo "feedback.sh: SCALE must be small or default, not '$SCALE'" >&2; exit 2 ;;
@@ -81,7 +81,7 @@ plot_dat=$(mktemp "${TMPDIR:-/tmp}/reco_feedback.XXXXXX")
 if [ -z "${PGHOST:-}" ]; then
     # standalone: a throwaway cluster with the installed extension, stopped on any exit
     # shellcheck source=test/lib/cluster.sh
-    . "$root/test/lib/cluster.sh"
+    . "$here/../lib/cluster.sh"
     reco_cleanup_on_exit
     trap 'reco_cluster_stop; rm -f "$plot_dat"' EXIT
     reco_cluster_start feedback >&2
@@ -222,10 +222,7 @@ say "report"
 {
     echo "## Feedback loop simulated in the database (issue 15)"
     echo
-    printf -- '- machine: %s, %s cores (nproc), %s; reco %s; %s; 1-min load %s at the start, %s at the end\n' \
-        "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" "$(nproc)" \
-        "$(q -c 'SELECT version()' | sed 's/ on .*//')" "$(q -c 'SELECT reco.version()')" \
-        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$load_start" "$(cut -d' ' -f1 /proc/loadavg)"
+    bench_machine_line "$load_start"
     echo
     echo "test/bench/feedback.sh (SQL in feedback_truth.sql and feedback_sim.sql): $users users x $items items,"
     echo "$rounds rounds, 10 items shown per user per round, seed $seed; everything deterministic."

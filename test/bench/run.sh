@@ -540,23 +540,13 @@ report_peak() {
     echo
 }
 
-# Prints the temporal section: temporal.sh's own markdown.
-report_temporal() {
-    if [ ! -s "$work/temporal.md" ]; then
-        echo "## Temporal protocol (MovieLens 100K)"; echo; echo "temporal: no results (step failed)"; echo
+# Prints the section a step's script wrote ($work/$1.md), or its heading ($2) and a failure line.
+report_section() {
+    if [ ! -s "$work/$1.md" ]; then
+        echo "## $2"; echo; echo "$1: no results (step failed)"; echo
         return 0
     fi
-    cat "$work/temporal.md"
-    echo
-}
-
-# Prints the feedback-loop section: feedback.sh's own markdown.
-report_feedback() {
-    if [ ! -s "$work/feedback.md" ]; then
-        echo "## Feedback loop simulated in the database"; echo; echo "feedback: no results (step failed)"; echo
-        return 0
-    fi
-    cat "$work/feedback.md"
+    cat "$work/$1.md"
     echo
 }
 
@@ -758,8 +748,8 @@ report() {
     echo
     report_peak
     report_quality
-    report_temporal
-    report_feedback
+    report_section temporal "Temporal protocol (MovieLens 100K)"
+    report_section feedback "Feedback loop simulated in the database"
     report_training
     report_serving
     report_comparisons
