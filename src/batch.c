@@ -22,7 +22,9 @@
  * before the workers start and freed after they joined; only the list of
  * excluded items grows (realloc) inside a task.  A block writes only its
  * own users' heaps and counts in the caller's out and found, so the answer
- * never depends on the thread count.  Pure C: no PostgreSQL headers, no
+ * never depends on the thread count.  With a diversity, a user's sorted top
+ * list is re-ranked by MMR (diversity.c) into the thread's pick buffer and
+ * copied back over the list: sequential per user, so deterministic too.  Pure C: no PostgreSQL headers, no
  * PostgreSQL calls.
  *
  *-------------------------------------------------------------------------
@@ -67,6 +69,7 @@ typedef struct RecoBatchWorker
 	float	   *user_norms;		/* RECO_BATCH_USERS */
 	int64_t    *excl_ptr;		/* RECO_BATCH_USERS + 1 offsets into excl_rank */
 	char	   *active;			/* RECO_BATCH_USERS */
+	RecoScored *picks;			/* n MMR picks of one user (with a diversity only) */
 	int32_t    *excl_rank;		/* norm ranks of the block's excluded items (grows) */
 	int64_t		excl_cap;
 } RecoBatchWorker;
@@ -185,7 +188,21 @@ RecoBatchBlock(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		}
 	}
 	for (u = u0; u < u1; u++)
-		RecoTopKSort(job->out + (size_t) u * in->n, job->found[u]);
+	{
+		RecoScored *top = job->out + (size_t) u * in->n;
+
+		RecoTopKSort(top, job->found[u]);
+		if (in->diversity > 0.0f)
+		{
+			int			picked = RecoMmrRerank(in->items, in->item_norms, k, top, job->found[u],
+											   in->diversity, in->pick, wk->picks);
+
+			if (picked < 0)
+				return RECO_STATUS_NO_MEMORY;
+			memcpy(top, wk->picks, sizeof(RecoScored) * picked);
+			job->found[u] = picked;
+		}
+	}
 	return RECO_STATUS_OK;
 }
 
@@ -211,6 +228,12 @@ RecoBatchWorkerInit(void *arg, void *state, int thread)
 	wk->user_norms = wk->scores + RECO_BATCH_TILE;
 	wk->excl_ptr = (int64_t *) (wk->user_norms + RECO_BATCH_USERS);
 	wk->active = (char *) (wk->excl_ptr + RECO_BATCH_USERS + 1);
+	if (in->diversity > 0.0f)
+	{
+		wk->picks = (RecoScored *) malloc(sizeof(RecoScored) * in->pick);
+		if (wk->picks == NULL)
+			return RECO_STATUS_NO_MEMORY;
+	}
 	return RECO_STATUS_OK;
 }
 
@@ -223,6 +246,7 @@ RecoBatchWorkerFree(void *arg, void *state, int thread)
 	(void) arg;
 	(void) thread;
 	free(wk->mem);
+	free(wk->picks);
 	free(wk->excl_rank);
 }
 
@@ -244,6 +268,8 @@ RecoBatchTopN(const RecoBatchInput *in, const RecoHooks *hooks,
 	};
 
 	if (in->n < 1 || in->k < 1 || in->k > RECO_MAX_FACTORS || in->n_users < 0 || in->n_items < 0)
+		return RECO_STATUS_INVALID_ARGUMENT;
+	if (in->diversity > 0.0f && (in->diversity > 1.0f || in->pick < 1 || in->pick > in->n))
 		return RECO_STATUS_INVALID_ARGUMENT;
 	return RecoParallelRun(&pj);
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "als.h"
+#include "diversity.h"
 #include "topk.h"
 
 /* What to score: every user against every item, minus per-user exclusions. */
@@ -32,6 +33,8 @@ typedef struct RecoBatchInput
 	const int64_t *excl_ptr;	/* n_users + 1 offsets into excl_ids, or NULL */
 	const int64_t *excl_ids;	/* item ids to leave out (unknown ids ignored) */
 	int			n;				/* best entries per user, >= 1 */
+	float		diversity;		/* > 0: MMR re-ranks each user's n best (diversity.h) */
+	int			pick;			/* ... down to this many rows (1 .. n; with diversity > 0) */
 	int			threads;		/* total threads including the caller */
 } RecoBatchInput;
 
@@ -40,7 +43,10 @@ typedef struct RecoBatchInput
  * into the item arrays), best first, ties by lower index.  Items are scored
  * in descending norm order and a user stops once its n-th best score beats
  * |user| x |next item| (Cauchy-Schwarz, with a margin for rounding): an
- * exact answer that usually scores a fraction of the catalogue.
+ * exact answer that usually scores a fraction of the catalogue.  With
+ * diversity > 0, each user's n best (the MMR candidates) are then re-ranked
+ * by RecoMmrRerank down to found[u] <= pick entries, in pick order, still
+ * at out[u * n]: the same picks for any thread count.
  */
 extern RecoStatus RecoBatchTopN(const RecoBatchInput *in,
 								   const RecoHooks *hooks,

@@ -60,4 +60,13 @@
 #define RECO_MIN_EVALUATE_K 1
 #define RECO_MAX_EVALUATE_K 10000
 
+/*
+ * MMR diversity (diversity.h): re-rank min(max(FACTOR x n, MIN), max(n, MAX))
+ * exact top candidates; up to STACK of them need no heap scratch.
+ */
+#define RECO_MMR_CANDIDATE_FACTOR 5
+#define RECO_MMR_MIN_CANDIDATES 50
+#define RECO_MMR_MAX_CANDIDATES 1000
+#define RECO_MMR_STACK_CANDIDATES 1024
+
 #endif							/* RECO_LIMITS_H */

@@ -21,6 +21,13 @@
  * types, and go out as the result's column types (serve.c); the scoring is
  * the same.
  *
+ * Diversity (the last argument of each long form, default 0): with a
+ * diversity > 0 the exact top RecoMmrCandidates(n) are selected as above and
+ * re-ranked by MMR (diversity.c) down to n, emitted in pick order with their
+ * own scores; recommend_all re-ranks each user inside the batch (batch.c).
+ * Diversity 0 takes exactly the path it always took.  Best-sellers of the
+ * fallback are never re-ranked (they have no model score).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,6 +46,7 @@
 #include "als.h"
 #include "batch.h"
 #include "cache.h"
+#include "diversity.h"
 #include "reco.h"
 #include "serve.h"
 #include "store.h"
@@ -66,14 +74,38 @@ RecoBatchItems(RecoBatchInput *in, RecoFactorSet *items)
 }
 
 /*
+ * Emits the MMR re-ranking of the best RecoMmrCandidates(n) of scores[] (one
+ * per item, -INFINITY excluded) down to n rows, in pick order.
+ */
+static void
+RecoEmitDiverse(ReturnSetInfo *rsinfo, const RecoIdColumn *column, RecoFactorSet *items,
+				const float *scores, int n, float diversity)
+{
+	int			n_candidates = (int) Min((int64) RecoMmrCandidates(n), Max(items->n, 1));
+	RecoScored *top = palloc(sizeof(RecoScored) * n_candidates);
+	RecoScored *picks = palloc(sizeof(RecoScored) * Min(n, n_candidates));
+	int			found = RecoTopK(scores, items->n, n_candidates, top);
+	int			picked = RecoMmrRerank(items->factors, RecoFactorNorms(items), items->k, top, found,
+									   diversity, Min(n, n_candidates), picks);
+
+	if (picked < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory for the diversity re-ranking")));
+	RecoEmitScored(rsinfo, column, picks, picked);
+}
+
+/*
  * Scores the eligible items for user vector `vec` and emits the best n as
  * (item_id, score) rows: all items (in norm order, stopping once nothing
  * left can enter the top n), or only `candidates` if given; minus `seen`
- * and `exclude`.
+ * and `exclude`.  With diversity > 0: the best RecoMmrCandidates(n) of
+ * them, re-ranked by MMR down to n, in pick order.
  */
 static void
 RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, int n,
-				 const RecoIdList *candidates, const RecoIdList *seen, const RecoIdList *exclude)
+				 const RecoIdList *candidates, const RecoIdList *seen, const RecoIdList *exclude,
+				 float diversity)
 {
 	int64		n_seen = seen != NULL ? seen->n : 0;
 	int64		n_exclude = exclude != NULL ? exclude->n : 0;
@@ -99,6 +131,12 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, 
 		in.excl_ptr = excl_ptr;
 		in.excl_ids = excl;
 		in.n = (int) Min((int64) n, items->n);
+		if (diversity > 0.0f)
+		{
+			in.diversity = diversity;
+			in.pick = in.n;
+			in.n = (int) Min((int64) RecoMmrCandidates(n), items->n);
+		}
 		in.threads = 1;
 		top = palloc(sizeof(RecoScored) * in.n);
 		RecoReportKernelStatus(RecoBatchTopN(&in, NULL, top, &found), "batch scoring");
@@ -129,15 +167,18 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, 
 			RecoExcludeIds(items, seen, scores);
 		if (exclude != NULL)
 			RecoExcludeIds(items, exclude, scores);
-		RecoEmitTop(rsinfo, &column, scores, items->n, n);
+		if (diversity > 0.0f)
+			RecoEmitDiverse(rsinfo, &column, items, scores, n, diversity);
+		else
+			RecoEmitTop(rsinfo, &column, scores, items->n, n);
 	}
 }
 
 /*
  * The shared body of both recommend forms: model `name` (NULL: the default
  * model), arguments from position `first` on are (user_id, n, exclude_seen,
- * candidates, exclude, fallback); n is checked by the caller; missing
- * trailing ones take their defaults.  A NULL or unknown user gets the
+ * candidates, exclude, fallback, diversity); n is checked by the caller;
+ * missing trailing ones take their defaults.  A NULL or unknown user gets the
  * best-sellers unless fallback is 'none'.
  */
 static Datum
@@ -151,6 +192,7 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 	bool		has_candidates = PG_NARGS() > first + 3 && !PG_ARGISNULL(first + 3);
 	bool		fallback;
 	bool		known;
+	float		diversity;
 
 	if (PG_NARGS() > first + 2)
 	{
@@ -161,6 +203,7 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 	RecoArgIdList(fcinfo, first + 4, &exclude);
 	/* first == 0: the short form, which has no fallback argument and always falls back */
 	fallback = RecoArgFallback(fcinfo, first + 5, first == 0);
+	diversity = RecoArgDiversity(fcinfo, first + 6);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	known = RecoServeUserArg(&ctx, fcinfo, first, false);
@@ -180,7 +223,8 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 	seen.ids = ctx.users.seen_items;
 	seen.n = ctx.users.seen_ptr[1];
 	RecoEmitTopItems(ctx.rsinfo, ctx.factors, ctx.users.factors, n,
-					 has_candidates ? &candidates : NULL, exclude_seen ? &seen : NULL, &exclude);
+					 has_candidates ? &candidates : NULL, exclude_seen ? &seen : NULL, &exclude,
+					 diversity);
 	return (Datum) 0;
 }
 
@@ -188,7 +232,8 @@ PG_FUNCTION_INFO_V1(reco_recommend);
 
 /*
  * reco.recommend(model, user_id, n, exclude_seen, candidates, exclude,
- * fallback): the user's n best items, best first.  Unknown user: the
+ * fallback, diversity): the user's n best items, best first (in MMR pick
+ * order with a diversity).  Unknown user: the
  * best-sellers, or no rows with fallback 'none'.  user_id bigint, text or
  * uuid (candidates and exclude bigint[] or text[]).
  */
@@ -327,7 +372,7 @@ PG_FUNCTION_INFO_V1(reco_recommend_for_items);
 
 /*
  * reco.recommend_for_items(model, items, weights, n, exclude_seen,
- * candidates, exclude, fallback) and reco.recommend_for_items_text (the ids
+ * candidates, exclude, fallback, diversity) and reco.recommend_for_items_text (the ids
  * text[]): folds the interactions into a user vector
  * (the exact solve of training, item factors fixed) and recommends for it.
  * A cart with no item the model knows gets the best-sellers, or no rows
@@ -349,6 +394,7 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	float	   *vec;
 	int64		n_entries;
 	bool		fallback;
+	float		diversity;
 	MemoryContext old_cxt;
 
 	RecoRequireArg(fcinfo, 1, "items");
@@ -359,6 +405,7 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	RecoArgIdList(fcinfo, 5, &candidates);
 	RecoArgIdList(fcinfo, 6, &exclude);
 	fallback = RecoArgFallback(fcinfo, 7, false);
+	diversity = RecoArgDiversity(fcinfo, 8);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
@@ -381,18 +428,19 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 				 errmsg("the fold-in least-squares system is not positive definite"),
 				 errhint("Check the weights: very large negative weights can make it indefinite.")));
 	RecoEmitTopItems(ctx.rsinfo, items, vec, n, PG_ARGISNULL(5) ? NULL : &candidates,
-					 exclude_seen ? &given : NULL, &exclude);
+					 exclude_seen ? &given : NULL, &exclude, diversity);
 	return (Datum) 0;
 }
 
 /*
  * Emits (user_id, rank, item_id, score) rows of the best n items of every
  * user of `users`, users in id order, scoring chunks of users on the thread
- * pool (batch.c) with the serving dot product.
+ * pool (batch.c) with the serving dot product; with diversity > 0 each
+ * user's best RecoMmrCandidates(n) re-ranked by MMR down to n, in pick order.
  */
 static void
 RecoEmitAllUsers(ReturnSetInfo *rsinfo, RecoFactorSet *items, const RecoUserSet *users, int n,
-				 bool exclude_seen)
+				 bool exclude_seen, float diversity)
 {
 	RecoBatchInput in;
 	RecoHooks hooks = {RecoInterruptPending, NULL};
@@ -406,12 +454,19 @@ RecoEmitAllUsers(ReturnSetInfo *rsinfo, RecoFactorSet *items, const RecoUserSet 
 	Oid			item_type = TupleDescAttr(rsinfo->setDesc, 2)->atttypid;
 
 	n = (int) Min((int64) n, Max(items->n, 1));
-	chunk = Max(RECO_ALL_CHUNK_ENTRIES / n, RECO_ALL_MIN_CHUNK_USERS);
-	top = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(RecoScored) * n, chunk));
-	found = palloc(sizeof(int) * chunk);
 	RecoBatchItems(&in, items);
 	in.excl_ids = users->seen_items;
 	in.n = n;
+	if (diversity > 0.0f)
+	{
+		in.diversity = diversity;
+		in.pick = n;
+		in.n = (int) Min((int64) RecoMmrCandidates(n), Max(items->n, 1));
+	}
+	/* the heaps hold in.n entries per user; the first found[u] are the answer */
+	chunk = Max(RECO_ALL_CHUNK_ENTRIES / in.n, RECO_ALL_MIN_CHUNK_USERS);
+	top = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(RecoScored) * in.n, chunk));
+	found = palloc(sizeof(int) * chunk);
 	in.threads = RecoEffectiveThreads(0);
 	for (u0 = 0; u0 < users->n; u0 += chunk)
 	{
@@ -429,7 +484,7 @@ RecoEmitAllUsers(ReturnSetInfo *rsinfo, RecoFactorSet *items, const RecoUserSet 
 			{
 				Datum		values[4];
 				bool		nulls[4] = {false, false, false, false};
-				RecoScored *entry = &top[u * n + r];
+				RecoScored *entry = &top[u * in.n + r];
 
 				values[0] = RecoIdColumnDatum(&user_column, u0 + u, user_type);
 				values[1] = Int32GetDatum(r + 1);
@@ -445,7 +500,7 @@ RecoEmitAllUsers(ReturnSetInfo *rsinfo, RecoFactorSet *items, const RecoUserSet 
 PG_FUNCTION_INFO_V1(reco_recommend_all);
 
 /*
- * reco.recommend_all(model, n, users, exclude_seen) and
+ * reco.recommend_all(model, n, users, exclude_seen, diversity) and
  * reco.recommend_all_text (users text[], ids returned as text): (user_id,
  * rank, item_id, score) for every known user of the list (NULL: every user
  * of the model), users in id (code) order, each exactly as reco.recommend
@@ -459,11 +514,13 @@ reco_recommend_all(PG_FUNCTION_ARGS)
 	int			n;
 	bool		exclude_seen;
 	RecoIdList	wanted;
+	float		diversity;
 
 	RecoRequireArg(fcinfo, 1, "n");
 	RecoRequireArg(fcinfo, 3, "exclude_seen");
 	n = RecoArgN(fcinfo, 1);
 	exclude_seen = PG_GETARG_BOOL(3);
+	diversity = RecoArgDiversity(fcinfo, 4);
 	RecoArgIdList(fcinfo, 2, &wanted);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
@@ -471,6 +528,6 @@ reco_recommend_all(PG_FUNCTION_ARGS)
 	RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
 	RecoServeEnd(&ctx);
 
-	RecoEmitAllUsers(ctx.rsinfo, ctx.factors, &ctx.users, n, exclude_seen);
+	RecoEmitAllUsers(ctx.rsinfo, ctx.factors, &ctx.users, n, exclude_seen, diversity);
 	return (Datum) 0;
 }

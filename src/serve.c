@@ -276,6 +276,27 @@ RecoArgFallback(FunctionCallInfo fcinfo, int arg, bool if_absent)
 	return false;				/* not reached */
 }
 
+/*
+ * The MMR diversity of argument `arg` (0 if the call has no such argument):
+ * 0 .. 1; NULL 22004, NaN or outside 0 .. 1 22023.
+ */
+float
+RecoArgDiversity(FunctionCallInfo fcinfo, int arg)
+{
+	float		diversity;
+
+	if (arg >= PG_NARGS())
+		return 0.0f;
+	RecoRequireArg(fcinfo, arg, "diversity");
+	diversity = PG_GETARG_FLOAT4(arg);
+	if (isnan(diversity) || diversity < 0.0f || diversity > 1.0f)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("diversity must be between 0 and 1, not %g", diversity),
+				 errhint("0 is the exact ranking, 1 the most diverse.")));
+	return diversity;
+}
+
 /* Closes the SPI part of a serving call; what was loaded stays valid. */
 void
 RecoServeEnd(RecoServeContext *ctx)

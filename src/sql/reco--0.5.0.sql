@@ -631,12 +631,13 @@ CREATE FUNCTION reco.recommend(
     exclude_seen boolean DEFAULT true,
     candidates   bigint[] DEFAULT NULL,
     exclude      bigint[] DEFAULT NULL,
-    fallback     text DEFAULT 'popular'
+    fallback     text DEFAULT 'popular',
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (item_id bigint, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION reco.recommend(text, bigint, integer, boolean, bigint[], bigint[], text) IS
-    'The n best items for a user of the model''s newest version, best first (exact scores, ties by item id); a NULL or unknown user gets the most popular items (score = popularity) unless fallback is ''none''';
+COMMENT ON FUNCTION reco.recommend(text, bigint, integer, boolean, bigint[], bigint[], text, real) IS
+    'The n best items for a user of the model''s newest version, best first (exact scores, ties by item id); a NULL or unknown user gets the most popular items (score = popularity) unless fallback is ''none''; diversity > 0 (up to 1) re-ranks the exact top candidates by Maximal Marginal Relevance (cosine of the item factors), rows in pick order with their own scores';
 
 CREATE FUNCTION reco.recommend(
     user_id bigint,
@@ -655,12 +656,13 @@ CREATE FUNCTION reco.recommend_for_items(
     exclude_seen boolean DEFAULT true,
     candidates   bigint[] DEFAULT NULL,
     exclude      bigint[] DEFAULT NULL,
-    fallback     text DEFAULT 'popular'
+    fallback     text DEFAULT 'popular',
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (item_id bigint, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend_for_items'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION reco.recommend_for_items(text, bigint[], real[], integer, boolean, bigint[], bigint[], text) IS
-    'The n best items for an anonymous user or a cart: the interactions are folded in with training''s exact least-squares step; a cart with no known item gets the most popular items (score = popularity) unless fallback is ''none''';
+COMMENT ON FUNCTION reco.recommend_for_items(text, bigint[], real[], integer, boolean, bigint[], bigint[], text, real) IS
+    'The n best items for an anonymous user or a cart: the interactions are folded in with training''s exact least-squares step; a cart with no known item gets the most popular items (score = popularity) unless fallback is ''none''; diversity re-ranks as in reco.recommend';
 
 CREATE FUNCTION reco.similar_items(
     model      text,
@@ -698,12 +700,13 @@ CREATE FUNCTION reco.recommend_all(
     model        text,
     n            integer DEFAULT 10,
     users        bigint[] DEFAULT NULL,
-    exclude_seen boolean DEFAULT true
+    exclude_seen boolean DEFAULT true,
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (user_id bigint, rank integer, item_id bigint, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend_all'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
-COMMENT ON FUNCTION reco.recommend_all(text, integer, bigint[], boolean) IS
-    'Batch: the n best items of every user (or of the listed users), ranked exactly as reco.recommend ranks them';
+COMMENT ON FUNCTION reco.recommend_all(text, integer, bigint[], boolean, real) IS
+    'Batch: the n best items of every user (or of the listed users), ranked exactly as reco.recommend ranks them; diversity re-ranks each user''s list as reco.recommend does';
 
 ---------------------------------------------------------------------------
 -- Serving with text and uuid ids
@@ -726,11 +729,12 @@ CREATE FUNCTION reco.recommend(
     exclude_seen boolean DEFAULT true,
     candidates   text[] DEFAULT NULL,
     exclude      text[] DEFAULT NULL,
-    fallback     text DEFAULT 'popular'
+    fallback     text DEFAULT 'popular',
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (item_id text, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION reco.recommend(text, text, integer, boolean, text[], text[], text) IS
+COMMENT ON FUNCTION reco.recommend(text, text, integer, boolean, text[], text[], text, real) IS
     'reco.recommend for a user id given as text (read as the model''s user id type); item ids come back as text';
 
 CREATE FUNCTION reco.recommend(
@@ -740,11 +744,12 @@ CREATE FUNCTION reco.recommend(
     exclude_seen boolean DEFAULT true,
     candidates   text[] DEFAULT NULL,
     exclude      text[] DEFAULT NULL,
-    fallback     text DEFAULT 'popular'
+    fallback     text DEFAULT 'popular',
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (item_id text, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION reco.recommend(text, uuid, integer, boolean, text[], text[], text) IS
+COMMENT ON FUNCTION reco.recommend(text, uuid, integer, boolean, text[], text[], text, real) IS
     'reco.recommend for a uuid user id; item ids come back as text';
 
 CREATE FUNCTION reco.recommend(
@@ -764,11 +769,12 @@ CREATE FUNCTION reco.recommend_for_items_text(
     exclude_seen boolean DEFAULT true,
     candidates   text[] DEFAULT NULL,
     exclude      text[] DEFAULT NULL,
-    fallback     text DEFAULT 'popular'
+    fallback     text DEFAULT 'popular',
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (item_id text, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend_for_items'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION reco.recommend_for_items_text(text, text[], real[], integer, boolean, text[], text[], text) IS
+COMMENT ON FUNCTION reco.recommend_for_items_text(text, text[], real[], integer, boolean, text[], text[], text, real) IS
     'reco.recommend_for_items with item ids given and returned as text (read as the model''s item id type)';
 
 CREATE FUNCTION reco.similar_items(
@@ -828,11 +834,12 @@ CREATE FUNCTION reco.recommend_all_text(
     model        text,
     n            integer DEFAULT 10,
     users        text[] DEFAULT NULL,
-    exclude_seen boolean DEFAULT true
+    exclude_seen boolean DEFAULT true,
+    diversity    real DEFAULT 0
 ) RETURNS TABLE (user_id text, rank integer, item_id text, score real)
     AS 'MODULE_PATHNAME', 'reco_recommend_all'
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
-COMMENT ON FUNCTION reco.recommend_all_text(text, integer, text[], boolean) IS
+COMMENT ON FUNCTION reco.recommend_all_text(text, integer, text[], boolean, real) IS
     'reco.recommend_all with user ids given and user and item ids returned as text (read as the model''s id types)';
 
 ---------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 # reco.recommend(user, 10) latency p50/p95/p99 warm (pgbench, 1 and 2 clients) on a
 # 50,000-item and a 100,000-item model (k = 64), first-call latency (new connection and
 # after reco.cache_reset), batch throughput (reco.recommend_all) and cart latency
-# (reco.recommend_for_items) when the installed reco has them, the cache's size, refresh in
+# (reco.recommend_for_items) when the installed reco has them, the latency cost of MMR
+# diversity (recommend with diversity => 0.3 beside plain, 1 client), the cache's size, refresh in
 # place (reco.refresh_users: one customer's latency, 10,000 customers' throughput), and
 # the in-process floor (test/bench/serve_floor.c) measured in the same run.
 #
@@ -293,6 +294,27 @@ bench_recommend_all() {
         "$(awk -v ms="$ms" 'BEGIN { print 10000 / (ms / 1000) }')" "$ms" >>"$tmp/batch.md"
 }
 
+# True when reco.recommend has an argument named diversity (reco 0.5.0 on).
+have_diversity() {
+    [ "$(q -c "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = 'reco' AND p.proname = 'recommend' AND 'diversity' = ANY (p.proargnames)")" != 0 ]
+}
+
+# The cost of MMR diversity: pgbench latency (1 client) of recommend(user, 10) plain, then with
+# diversity => 0.3, back to back (the same load); appends a row with both and their ratios
+# (the goal: within 2x of plain).
+bench_diversity() {
+    local model=$1 r p50 p95 p99 tps load d50 d95 d99 dtps dload
+    read -r -a r <<<"${ranges[$model]}"
+    printf '\\set uid random(%s, %s)\nSELECT * FROM reco.recommend('"'%s'"', :uid::bigint, 10, diversity => 0.3);\n' \
+        "${r[0]}" "${r[1]}" "$model" >"$tmp/div_$model.sql"
+    say "$model: pgbench recommend plain, then diversity 0.3, 1 client, ${DURATION} s each"
+    read -r p50 p95 p99 tps load <<<"$(pgbench_latency "plain_$model" "$tmp/rec_$model.sql" 1)"
+    read -r d50 d95 d99 dtps dload <<<"$(pgbench_latency "div_$model" "$tmp/div_$model.sql" 1)"
+    printf '| %s | %s / %s | %s / %s | %s | %s | %s |\n' "$model" "$p50" "$p99" "$d50" "$d99" \
+        "$(ratio "$d50" "$p50")" "$(ratio "$d99" "$p99")" "$load / $dload" >>"$tmp/diversity.md"
+}
+
 # pgbench latency (1 client) of reco.recommend_for_items with a random 5-item cart.
 bench_for_items() {
     local model=$1 r p50 p95 p99 tps load lat
@@ -435,6 +457,17 @@ report() {
         echo "recommend_for_items: skipped: reco.recommend_for_items not available"
     fi
     echo
+    if [ -s "$tmp/diversity.md" ]; then
+        echo "MMR diversity: reco.recommend(model, user, 10) plain, then with diversity => 0.3 (re-ranks"
+        echo "the exact top 50), 1 client, back to back (ms; goal: within 2x of plain):"
+        echo
+        echo "| model | plain p50 / p99 | diversity 0.3 p50 / p99 | p50 ratio | p99 ratio | load (plain / diversity) |"
+        echo "|---|---|---|---|---|---|"
+        cat "$tmp/diversity.md"
+    else
+        echo "diversity: skipped: reco.recommend has no diversity argument"
+    fi
+    echo
     if [ -s "$tmp/refresh.md" ]; then
         echo "reco.refresh_users in place: one customer per call (pgbench, 1 client, commit included, ms;"
         echo "an index on the source's user column), then 10,000 customers in one call, beside the"
@@ -466,7 +499,7 @@ main() {
     check_tools
     server_core=$(server_env OPENBLAS_CORETYPE)
     setup_db
-    : >"$tmp/models.md"; : >"$tmp/latency.md"; : >"$tmp/first.md"; : >"$tmp/batch.md"; : >"$tmp/cart.md"; : >"$tmp/refresh.md"
+    : >"$tmp/models.md"; : >"$tmp/latency.md"; : >"$tmp/first.md"; : >"$tmp/batch.md"; : >"$tmp/cart.md"; : >"$tmp/refresh.md"; : >"$tmp/diversity.md"
     build_model items50k 50000 inter_50k
     build_model items100k 100000 inter_100k
     run_floor "$server_core"
@@ -489,6 +522,11 @@ main() {
         for model in items50k items100k; do bench_for_items "$model"; done
     else
         say "skipped: reco.recommend_for_items not available"
+    fi
+    if have_diversity; then
+        for model in items50k items100k; do bench_diversity "$model"; done
+    else
+        say "skipped: reco.recommend has no diversity argument"
     fi
     bench_cache
     if have_function refresh_users; then

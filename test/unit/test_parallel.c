@@ -7,7 +7,8 @@
  *   make unit    (builds it with the kernel sources; no PostgreSQL needed)
  *
  * The runner tests count what ran where; the batch tests compare the pruned,
- * threaded top-n with a brute-force top-n of the same scores.
+ * threaded top-n with a brute-force top-n of the same scores, and its MMR
+ * re-ranking with RecoMmrRerank applied afterwards.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,7 +25,7 @@
 #include "batch.h"
 #include "tap.h"
 
-#define TEST_PLAN 22
+#define TEST_PLAN 24
 
 /* Sleeps about `us` microseconds. */
 static void
@@ -552,6 +553,56 @@ test_batch_edges(void)
 	free(b.mem);
 }
 
+/*
+ * Batch with MMR diversity: each user's top 50 re-ranked down to 10 inside the
+ * batch equals the plain top 50 re-ranked by RecoMmrRerank afterwards, for 1
+ * and 4 threads; a pick above n is an invalid argument.
+ */
+static void
+test_batch_diversity(void)
+{
+	Batch		b;
+	int64_t		n_users = 200,
+				u;
+	int			n = 50,
+				pick = 10,
+				threads[] = {1, 4},
+				t;
+	RecoScored *plain = calloc(n_users * n, sizeof(RecoScored));
+	RecoScored *diverse = calloc(n_users * n, sizeof(RecoScored));
+	RecoScored	want[10];
+	int		   *found_plain = calloc(n_users, sizeof(int));
+	int		   *found = calloc(n_users, sizeof(int));
+	bool		same = true;
+
+	make_batch(&b, n_users, 2000, 16, n);
+	b.in.threads = 1;
+	same = RecoBatchTopN(&b.in, NULL, plain, found_plain) == RECO_STATUS_OK;
+	b.in.diversity = 0.3f;
+	b.in.pick = pick;
+	for (t = 0; t < 2 && same; t++)
+	{
+		b.in.threads = threads[t];
+		same = RecoBatchTopN(&b.in, NULL, diverse, found) == RECO_STATUS_OK;
+		for (u = 0; u < n_users && same; u++)
+		{
+			int			got = RecoMmrRerank(b.in.items, b.in.item_norms, b.in.k, plain + u * n,
+											found_plain[u], 0.3f, pick, want);
+
+			same = got == found[u] && memcmp(want, diverse + u * n, sizeof(RecoScored) * got) == 0;
+		}
+	}
+	ok(same, "batch with diversity 0.3: the plain top 50 re-ranked by MMR, for 1 and 4 threads");
+	b.in.pick = n + 1;
+	ok(RecoBatchTopN(&b.in, NULL, diverse, found) == RECO_STATUS_INVALID_ARGUMENT,
+	   "batch: a diversity pick above n is an invalid argument");
+	free(plain);
+	free(diverse);
+	free(found_plain);
+	free(found);
+	free(b.mem);
+}
+
 /* Runs every test; exit status 1 if any failed. */
 int
 main(void)
@@ -564,6 +615,7 @@ main(void)
 	test_states();				/* 1 */
 	test_batch_ks();			/* 6 */
 	test_batch_edges();			/* 4 */
-	/* total 22 */
+	test_batch_diversity();		/* 2 */
+	/* total 24 */
 	return tap_exit_status(TEST_PLAN);
 }
