@@ -1617,6 +1617,34 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 	return ok;
 }
 
+/*
+ * The Cholesky factor of one row's exact system: builds A = YᵀY + λI +
+ * Σ (|c| − 1) y yᵀ with the explicit-system routine of the solves (every
+ * row, short or not: the matrix is the one both paths solve) and factors it
+ * as UᵀU with the kernels' factorization (RecoGramFactor); the lower
+ * triangle of U_out is zeroed.
+ */
+bool
+RecoAlsRowFactor(const float *gram, const float *fixed, int k,
+				 const int32_t *indices, const float *weights, int64_t n,
+				 float alpha, float regularization, double *U_out)
+{
+	int			i,
+				l;
+	bool		ok;
+	RecoExactRow er;
+
+	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, alpha, regularization))
+		return false;
+	ok = RecoExplicitSystem(&er.ctx, indices, weights, n) == RECO_STATUS_OK &&
+		RecoGramFactor(er.ctx.kern, k, er.scratch.A, er.U);
+	for (i = 0; ok && i < k; i++)
+		for (l = 0; l < k; l++)
+			U_out[(size_t) i * k + l] = l >= i ? er.U[(size_t) i * k + l] : 0.0;
+	RecoExactRowFree(&er);
+	return ok;
+}
+
 /* gram = YᵀY (full symmetric), blocked exactly as the side solves do. */
 void
 RecoAlsGram(const float *fixed, int64_t n, int k, float *gram)

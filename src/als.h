@@ -107,6 +107,18 @@ extern bool RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 							  const float *target, double *contrib_out);
 
 /*
+ * The Cholesky factor of the row's exact system A = YᵀY + λI + Yᵀ(C − I)Y
+ * (the matrix RecoAlsSolveRowExact solves, built by the same routine):
+ * U_out (k x k doubles, row-major, upper triangular: the lower part zeroed)
+ * with UᵀU = A.  n == 0 gives the factor of YᵀY + λI.  Returns false if A
+ * is not positive definite or a value is not finite.
+ */
+extern bool RecoAlsRowFactor(const float *gram, const float *fixed, int k,
+							 const int32_t *indices, const float *weights,
+							 int64_t n, float alpha, float regularization,
+							 double *U_out);
+
+/*
  * The Cholesky side solve of every row of `rows` given gram = YᵀY (k x k) of
  * the fixed factors, on the thread runner (cfg->threads): row for row
  * bit-identical to RecoAlsSolveRowExact and to RecoAlsSolveSide with the

@@ -178,6 +178,9 @@ RecoBatchBlock(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 			for (e = wk->excl_ptr[u - u0]; e < wk->excl_ptr[u - u0 + 1]; e++)
 				if (wk->excl_rank[e] >= t0 && wk->excl_rank[e] < t1)
 					wk->scores[wk->excl_rank[e] - t0] = -INFINITY;
+			for (i = 0; in->mask != NULL && i < tn; i++)
+				if (in->mask[rows[i]] == -INFINITY)
+					wk->scores[i] = -INFINITY;
 			RecoTopKPushMapped(heap, found, in->n, wk->scores, tn, rows);
 			if (t1 == in->n_items ||
 				(*found == in->n && heap[0].score > wk->user_norms[u - u0] * next_norm * margin))

@@ -36,6 +36,7 @@ typedef struct RecoBatchInput
 	float		diversity;		/* > 0: MMR re-ranks each user's n best (diversity.h) */
 	int			pick;			/* ... down to this many rows (1 .. n; with diversity > 0) */
 	int			threads;		/* total threads including the caller */
+	const float *mask;			/* n_items: -INFINITY leaves an item out for every user; NULL: none */
 } RecoBatchInput;
 
 /*

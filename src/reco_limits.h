@@ -69,4 +69,13 @@
 #define RECO_MMR_MAX_CANDIDATES 1000
 #define RECO_MMR_STACK_CANDIDATES 1024
 
+/*
+ * reco.explore: the scale σ of the Thompson draw from the user's posterior
+ * N(x_u, σ² A_u⁻¹), and the fraction ε of the slots given to under-exposed
+ * items (README "Explore vs exploit" says how they were chosen).  The SQL
+ * defaults of reco.explore repeat them.
+ */
+#define RECO_DEFAULT_EXPLORE_SIGMA 0.5f
+#define RECO_DEFAULT_EXPLORE_EPSILON 0.1f
+
 #endif							/* RECO_LIMITS_H */

@@ -55,6 +55,7 @@ static const char *const RecoTextForms[][2] = {
 	{"similar_items", "reco.similar_items(model, item_id text, ...) or its uuid form"},
 	{"similar_users", "reco.similar_users(model, user_id text, ...) or its uuid form"},
 	{"explain", "reco.explain(model, user_id text, item_id text, ...)"},
+	{"explore", "reco.explore(model, user_id text, ...) or its uuid form"},
 };
 
 /*

@@ -3,8 +3,9 @@
 # reco.recommend(user, 10) latency p50/p95/p99 warm (pgbench, 1 and 2 clients) on a
 # 50,000-item and a 100,000-item model (k = 64), first-call latency (new connection and
 # after reco.cache_reset), batch throughput (reco.recommend_all) and cart latency
-# (reco.recommend_for_items) when the installed reco has them, the latency cost of MMR
-# diversity (recommend with diversity => 0.3 beside plain, 1 client), the cache's size, refresh in
+# (reco.recommend_for_items), exploration (reco.explore beside reco.recommend) when the
+# installed reco has them, the latency cost of MMR diversity (recommend with
+# diversity => 0.3 beside plain, 1 client), the cache's size, refresh in
 # place (reco.refresh_users: one customer's latency, 10,000 customers' throughput), and
 # the in-process floor (test/bench/serve_floor.c) measured in the same run.
 #
@@ -329,6 +330,23 @@ bench_for_items() {
     printf '| %s | %s | %s | %s | %.0f | %s |\n' "$model" "$p50" "$p95" "$p99" "$tps" "$load" >>"$tmp/cart.md"
 }
 
+# Exploration (issue 15): pgbench latency (1 client) of reco.explore at its defaults (a fresh
+# draw per call, no seed) beside reco.recommend in the same minute; appends two table rows.
+bench_explore() {
+    local model=$1 r lat p50 p95 p99 tps load rec_p50 fn
+    read -r -a r <<<"${ranges[$model]}"
+    for fn in recommend explore; do
+        printf '\\set uid random(%s, %s)\nSELECT * FROM reco.%s('"'%s'"', :uid::bigint, 10);\n' \
+            "${r[0]}" "${r[1]}" "$fn" "$model" >"$tmp/${fn}_x_$model.sql"
+        say "$model: pgbench $fn (exploration block), 1 client, ${DURATION} s"
+        lat=$(pgbench_latency "${fn}_x_$model" "$tmp/${fn}_x_$model.sql" 1)
+        read -r p50 p95 p99 tps load <<<"$lat"
+        [ "$fn" = recommend ] && rec_p50=$p50
+        printf '| %s | %s | %s | %s | %s | %.0f | %s | %s |\n' "$model" "$fn" "$p50" "$p95" "$p99" "$tps" \
+            "$load" "$(ratio "$p50" "$rec_p50")" >>"$tmp/explore.md"
+    done
+}
+
 # One session serves both models, then lists what its cache holds.
 bench_cache() {
     say "cache size after serving both models"
@@ -468,6 +486,17 @@ report() {
         echo "diversity: skipped: reco.recommend has no diversity argument"
     fi
     echo
+    if [ -s "$tmp/explore.md" ]; then
+        echo "reco.explore(model, user, 10) at its defaults (sigma 0.5, epsilon 0.1, no seed: a fresh draw"
+        echo "per call) beside reco.recommend(model, user, 10), 1 client, run back to back (ms):"
+        echo
+        echo "| model | function | p50 | p95 | p99 | tps | load | p50 / recommend p50 |"
+        echo "|---|---|---|---|---|---|---|---|"
+        cat "$tmp/explore.md"
+    else
+        echo "explore: skipped: reco.explore not available"
+    fi
+    echo
     if [ -s "$tmp/refresh.md" ]; then
         echo "reco.refresh_users in place: one customer per call (pgbench, 1 client, commit included, ms;"
         echo "an index on the source's user column), then 10,000 customers in one call, beside the"
@@ -500,6 +529,7 @@ main() {
     server_core=$(server_env OPENBLAS_CORETYPE)
     setup_db
     : >"$tmp/models.md"; : >"$tmp/latency.md"; : >"$tmp/first.md"; : >"$tmp/batch.md"; : >"$tmp/cart.md"; : >"$tmp/refresh.md"; : >"$tmp/diversity.md"
+    : >"$tmp/explore.md"
     build_model items50k 50000 inter_50k
     build_model items100k 100000 inter_100k
     run_floor "$server_core"
@@ -527,6 +557,11 @@ main() {
         for model in items50k items100k; do bench_diversity "$model"; done
     else
         say "skipped: reco.recommend has no diversity argument"
+    fi
+    if have_function explore; then
+        for model in items50k items100k; do bench_explore "$model"; done
+    else
+        say "skipped: reco.explore not available"
     fi
     bench_cache
     if have_function refresh_users; then

@@ -1,0 +1,253 @@
+/*-------------------------------------------------------------------------
+ *
+ * explore_serve.c
+ *	  reco.explore: exploratory recommendations for one user (Thompson
+ *	  sampling and ε-slots, the kernel of explore.h).
+ *
+ * The call is reco.recommend's (serve.c's opening and closing, the same
+ * argument checks, filters and id forms), with the user's training items
+ * and weights loaded too: they make the user's exact system A_u, whose
+ * Cholesky factor shapes the draw.  Every filter becomes a -INFINITY entry
+ * of one mask over the item rows, which the kernel never crosses.
+ *
+ * Randomness.  The generator is RecoRngStart(seed, stream), stream a hash of
+ * the user id's text form (the stored key or the decimal id of a known
+ * user, the argument's text for an unknown one, 0 for NULL), so one seed
+ * gives each user an independent, reproducible draw.  Without a seed, the
+ * seed comes from pg_strong_random: a fresh draw per call.  Nothing is
+ * shared between calls or processes, hence VOLATILE but PARALLEL SAFE.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "port.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "cache.h"
+#include "explore.h"
+#include "reco.h"
+#include "serve.h"
+#include "store.h"
+
+/* The real argument `arg` (22004 if NULL), 22023 unless finite and within [lo, hi] (`range` in words). */
+static float
+RecoArgRealIn(FunctionCallInfo fcinfo, int arg, const char *name, float lo, float hi,
+			  const char *range)
+{
+	float		v;
+
+	RecoRequireArg(fcinfo, arg, name);
+	v = PG_GETARG_FLOAT4(arg);
+	if (!isfinite(v) || v < lo || v > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be %s, not %g", name, range, v)));
+	return v;
+}
+
+/* A fresh seed for a call without one: strong random bits, else the clock and the process. */
+static uint64
+RecoFreshSeed(void)
+{
+	uint64		seed;
+
+	if (!pg_strong_random(&seed, sizeof(seed)))
+		seed = RecoSplitMix64((uint64) GetCurrentTimestamp() ^ ((uint64) MyProcPid << 32));
+	return seed;
+}
+
+/* The generator stream of the call's user: a hash of the id's text form (0 for NULL). */
+static uint64
+RecoUserStream(const RecoServeContext *ctx, FunctionCallInfo fcinfo, bool known)
+{
+	char		decimal[MAXINT8LEN + 1];
+	const char *text;
+
+	if (PG_ARGISNULL(1))
+		return 0;
+	if (known && ctx->users.keys.data != NULL)
+		text = RecoKeyAt(&ctx->users.keys, 0);
+	else if (known)
+	{
+		pg_lltoa(ctx->users.ids[0], decimal);
+		text = decimal;
+	}
+	else
+		text = RecoIdDatumText(PG_GETARG_DATUM(1), RecoArgType(fcinfo, 1));
+	return hash_bytes_extended((const unsigned char *) text, (int) strlen(text), 0);
+}
+
+/*
+ * The mask of the call's filters over the item rows: 0, or -INFINITY for an
+ * item outside `candidates` (if given), in `exclude`, or seen with a
+ * positive weight (if exclude_seen and the user is known).
+ */
+static float *
+RecoExploreMask(const RecoFactorSet *items, const RecoUserSet *user, bool exclude_seen,
+				const RecoIdList *candidates, const RecoIdList *exclude)
+{
+	float	   *mask = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(items->n, 1));
+	int64		i;
+
+	for (i = 0; i < items->n; i++)
+		mask[i] = candidates != NULL ? -INFINITY : 0.0f;
+	for (i = 0; candidates != NULL && i < candidates->n; i++)
+	{
+		int64		idx = RecoFindId(items->ids, items->n, candidates->ids[i]);
+
+		if (idx >= 0)
+			mask[idx] = 0.0f;
+	}
+	RecoExcludeIds(items, exclude, mask);
+	for (i = 0; exclude_seen && user != NULL && i < user->seen_ptr[1]; i++)
+	{
+		int64		idx;
+
+		if (!(user->seen_weights[i] > 0))
+			continue;			/* as recommend: only positive net weights are "seen" */
+		idx = RecoFindId(items->ids, items->n, user->seen_items[i]);
+		if (idx >= 0)
+			mask[idx] = -INFINITY;
+	}
+	return mask;
+}
+
+/*
+ * The user's fold-in row (item rows ascending, summed weights) from its
+ * stored training items; items the version does not know are skipped.
+ */
+static int64
+RecoExploreRow(const RecoFactorSet *items, const RecoUserSet *user, int32 **rows_out,
+			   float **weights_out)
+{
+	int64		n_seen = user->seen_ptr[1];
+	int32	   *rows = palloc(sizeof(int32) * Max(n_seen, 1));
+	float	   *weights = palloc(sizeof(float) * Max(n_seen, 1));
+	int64		i,
+				n = 0;
+
+	for (i = 0; i < n_seen; i++)
+	{
+		int64		idx = RecoFindId(items->ids, items->n, user->seen_items[i]);
+
+		if (idx < 0)
+			continue;
+		rows[n] = (int32) idx;
+		weights[n++] = user->seen_weights[i];
+	}
+	*rows_out = rows;
+	*weights_out = weights;
+	return n;
+}
+
+/* Emits the kernel's slots as (item_id, score, explored) rows, in display order. */
+static void
+RecoEmitExplored(ReturnSetInfo *rsinfo, const RecoFactorSet *items, const RecoExploreSlot *slots,
+				 int found)
+{
+	RecoIdColumn column = RecoSetColumn(items);
+	Oid			type = TupleDescAttr(rsinfo->setDesc, 0)->atttypid;
+	int			i;
+
+	for (i = 0; i < found; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = RecoIdColumnDatum(&column, slots[i].index, type);
+		values[1] = Float4GetDatum(slots[i].score);
+		values[2] = BoolGetDatum(slots[i].explored);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+PG_FUNCTION_INFO_V1(reco_explore);
+
+/*
+ * reco.explore(model, user_id, n, seed, sigma, epsilon, exclude_seen,
+ * candidates, exclude): n exploratory items for the user, in display order
+ * (user_id bigint, text or uuid; candidates and exclude bigint[] or
+ * text[]).  A NULL or unknown user gets the best-sellers with ε-slots.
+ */
+Datum
+reco_explore(PG_FUNCTION_ARGS)
+{
+	char	   *name = RecoArgModel(fcinfo);
+	int			n = RecoArgN(fcinfo, 2);
+	float		sigma = RecoArgRealIn(fcinfo, 4, "sigma", 0.0f, FLT_MAX, "finite and >= 0");
+	float		epsilon = RecoArgRealIn(fcinfo, 5, "epsilon", 0.0f, 1.0f, "between 0 and 1");
+	uint64		seed = PG_ARGISNULL(3) ? RecoFreshSeed() : (uint64) PG_GETARG_INT64(3);
+	bool		exclude_seen;
+	bool		has_candidates = !PG_ARGISNULL(7);
+	RecoIdList	candidates,
+				exclude;
+	RecoFactorSet *items;
+	RecoExploreInput in;
+	RecoExploreSlot *slots;
+	RecoRng		rng;
+	RecoServeContext ctx;
+	bool		known;
+	int			found;
+	RecoStatus	status;
+
+	RecoRequireArg(fcinfo, 6, "exclude_seen");
+	exclude_seen = PG_GETARG_BOOL(6);
+	RecoArgIdList(fcinfo, 7, &candidates);
+	RecoArgIdList(fcinfo, 8, &exclude);
+
+	RecoServeBegin(&ctx, fcinfo, name, true);
+	known = RecoServeUserArg(&ctx, fcinfo, 1, true);
+	items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
+	RecoResolveIdList(items, &candidates);
+	RecoResolveIdList(items, &exclude);
+	RecoServeEnd(&ctx);
+
+	memset(&in, 0, sizeof(in));
+	in.items = items->factors;
+	in.n_items = items->n;
+	in.k = items->k;
+	in.gram = RecoFactorGram(items);
+	in.popularity = items->popularity;
+	in.popularity_order = RecoFactorPopularityOrder(items);
+	in.norm_order = RecoFactorNormOrder(items);	/* computes items->norms too */
+	in.item_norms = items->norms;
+	in.alpha = ctx.model.alpha;
+	in.regularization = ctx.model.regularization;
+	in.sigma = sigma;
+	in.epsilon = epsilon;
+	in.n = (int) Min((int64) n, Max(items->n, 1));
+	in.mask = RecoExploreMask(items, known ? &ctx.users : NULL, exclude_seen,
+							  has_candidates ? &candidates : NULL, &exclude);
+	if (known)
+	{
+		int32	   *rows;
+		float	   *weights;
+
+		in.user = ctx.users.factors;
+		in.n_seen = RecoExploreRow(items, &ctx.users, &rows, &weights);
+		in.seen = rows;
+		in.seen_weights = weights;
+	}
+	rng = RecoRngStart(seed, RecoUserStream(&ctx, fcinfo, known));
+	slots = palloc(sizeof(RecoExploreSlot) * in.n);
+	status = RecoExploreUser(&in, &rng, slots, &found);
+	if (status == RECO_STATUS_NOT_POSITIVE_DEFINITE || status == RECO_STATUS_NOT_FINITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
+				 errmsg("the user's least-squares system is not positive definite"),
+				 errhint("Check the user's weights, or call with sigma => 0.")));
+	RecoReportKernelStatus(status, "exploration");
+	RecoEmitExplored(ctx.rsinfo, items, slots, found);
+	return (Datum) 0;
+}
