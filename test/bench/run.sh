@@ -3,8 +3,9 @@
 # ceilings ("peak": sgemm, memory bandwidth, the in-process scoring floor, the OpenBLAS core
 # type), ranking quality on MovieLens 100K, the temporal protocol (stale / refreshed /
 # retrained, time decay; test/bench/temporal.sh), the diversity and exploration trade-off
-# (test/bench/diversity.sh), training speed, serving latency; one markdown
-# report and PNG plots (gnuplot) in test/bench/results/.
+# (test/bench/diversity.sh), the feedback loop simulated in the database (policies greedy /
+# diversity / explore / random; test/bench/feedback.sh), training speed, serving latency;
+# one markdown report and PNG plots (gnuplot) in test/bench/results/.
 #
 #   make bench                     full run: the 10M scale set (../shared/bench/gen_synth.py)
 #   make bench SCALE=small         a few minutes: a 1M set of test/bench/synth.sql, u1 only
@@ -206,6 +207,13 @@ step_temporal() {
 step_diversity() {
     DIVERSITY_DB=reco_bench_diversity DIVERSITY_MD="$work/diversity.md" DIVERSITY_PNG="$plot_prefix-diversity.png" \
         bash "$here/diversity.sh" "$ML100K_DATA"
+}
+
+# Step: the feedback-loop simulation (test/bench/feedback.sh): its section into feedback.md,
+# its curves and plot beside the report (bench-DATE[-small]-feedback.tsv / .png).
+step_feedback() {
+    SCALE=$SCALE FEEDBACK_DB=reco_bench_feedback FEEDBACK_MD="$work/feedback.md" \
+        FEEDBACK_PREFIX="$plot_prefix-feedback" bash "$here/feedback.sh"
 }
 
 # Step: the training set in bench.train — the cached gen_synth.py TSV (full) or synth.sql (small).
@@ -540,13 +548,13 @@ report_peak() {
     echo
 }
 
-# Prints the temporal section: temporal.sh's own markdown.
-report_temporal() {
-    if [ ! -s "$work/temporal.md" ]; then
-        echo "## Temporal protocol (MovieLens 100K)"; echo; echo "temporal: no results (step failed)"; echo
+# Prints the section a step's script wrote ($work/$1.md), or its heading ($2) and a failure line.
+report_section() {
+    if [ ! -s "$work/$1.md" ]; then
+        echo "## $2"; echo; echo "$1: no results (step failed)"; echo
         return 0
     fi
-    cat "$work/temporal.md"
+    cat "$work/$1.md"
     echo
 }
 
@@ -758,8 +766,9 @@ report() {
     echo
     report_peak
     report_quality
-    report_temporal
+    report_section temporal "Temporal protocol (MovieLens 100K)"
     report_diversity
+    report_section feedback "Feedback loop simulated in the database"
     report_training
     report_serving
     report_comparisons
@@ -796,6 +805,7 @@ main() {
     run_step quality step_quality
     run_step temporal step_temporal
     run_step diversity step_diversity
+    run_step feedback step_feedback
     run_step data step_data
     run_step training step_training
     run_step serving step_serving

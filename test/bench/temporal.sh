@@ -21,6 +21,8 @@
 set -euo pipefail
 shopt -s inherit_errexit
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=test/bench/machine.sh
+. "$here/machine.sh"
 data=${1:-$here/../../../shared/data/ml-100k}
 db=${TEMPORAL_DB:-reco_temporal}
 md=${TEMPORAL_MD:-/dev/null}
@@ -246,10 +248,7 @@ retrain_s=$(awk '$1 == "retrain" { print $2 }' "$work_times" | median)
 {
     echo "## Temporal protocol: stale, refreshed, retrained (MovieLens 100K)"
     echo
-    printf -- '- machine: %s, %s cores (nproc), %s; reco %s; %s; 1-min load %s at the start, %s at the end\n' \
-        "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" "$(nproc)" \
-        "$(q -c 'SELECT version()' | sed 's/ on .*//')" "$(q -c 'SELECT reco.version()')" \
-        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$load_start" "$(cut -d' ' -f1 /proc/loadavg)"
+    bench_machine_line "$load_start"
     echo
     echo "BENCHMARKS.md's temporal protocol (test/bench/temporal.sh): u.data, each user's events"
     echo "ordered by (timestamp, item id), r = 1..n; 5r <= 3n trains (the first 60 %, rounded down:"
