@@ -51,8 +51,9 @@
  * block of RECO_SEGMENT_BLOCK points in index order (one runner task per
  * block; block boundaries depend on n only), in double, and the block sums
  * are merged in block order on the calling thread; a centroid is summed by
- * one task (one task per cluster) over its members in index order, in
- * double, and so is its squared movement, merged in cluster order (the
+ * one task (a range of clusters, whose size may follow the thread count)
+ * over its members in index order, in double, and so is its squared
+ * movement, merged in cluster order (the
  * stopping rule reads that and the change count, an integer).  Assignment
  * scores a tile of points against all centroids with one sgemm, and a
  * score does not depend on the tile.  So the output is bit for bit the
@@ -78,8 +79,8 @@
 #endif
 /* Independent maxima of the arg-max scan (one AVX register of floats). */
 #define RECO_SEGMENT_LANES 8
-/* Members ahead whose rows the centroid update prefetches. */
-#define RECO_SEGMENT_PREFETCH 8
+/* Double sums of one update task at most (its range of clusters x 2 k). */
+#define RECO_SEGMENT_SUMS 131072
 /* The rng.h stream of the seed that k-means++ draws from. */
 #define RECO_SEGMENT_RNG_STREAM UINT64_C(0x5345474D454E5453)	/* "SEGMENTS" */
 /* Sort key of a zero-norm point when an empty cluster takes the farthest point. */
@@ -109,6 +110,7 @@ typedef struct RecoSegmentJob
 	double	   *block_sum;		/* n_blocks: sum of weight per block */
 	int32_t    *assign;			/* n: cluster, internal order (-1 before the first) */
 	float	   *cosine;			/* n: cosine with the assigned centroid */
+	int			range;			/* clusters per update task */
 	int64_t    *block_changes;	/* n_blocks: assignments changed */
 	double	   *block_cosine;	/* n_blocks: sum of the cosines with the assigned centroids */
 	double	   *shift;			/* clusters: squared movement of the centroid in the update */
@@ -121,7 +123,7 @@ typedef struct RecoSegmentJob
 typedef struct RecoSegmentScratch
 {
 	float	   *scores;			/* max(TILE, BLOCK, clusters): a tile or block of scores */
-	double	   *sum;			/* 2 k: unit and raw sums of a cluster */
+	double	   *sum;			/* 2 range k: unit and raw sums of a range of clusters */
 } RecoSegmentScratch;
 
 /* Runner init_state: one thread's score and sum buffers. */
@@ -136,7 +138,7 @@ RecoSegmentScratchInit(void *arg, void *state, int thread)
 	if (scores < RECO_SEGMENT_BLOCK)
 		scores = RECO_SEGMENT_BLOCK;	/* seeding scores a block */
 	s->scores = (float *) malloc(sizeof(float) * scores);
-	s->sum = (double *) malloc(sizeof(double) * 2 * in->k);
+	s->sum = (double *) malloc(sizeof(double) * 2 * ((RecoSegmentJob *) arg)->range * in->k);
 	return s->scores != NULL && s->sum != NULL ? RECO_STATUS_OK : RECO_STATUS_NO_MEMORY;
 }
 
@@ -247,74 +249,87 @@ RecoSegmentAssignBlock(RecoSegmentJob *job, RecoSegmentScratch *s, int64_t block
 }
 
 /*
- * Update task: cluster c's centroid = its members' normalized sum (kept if
- * that sum is zero); the final phase also computes the mean raw point and
- * each member's distance to the new centroid.
+ * Update task: the centroids of clusters task x range .. + range - 1, each
+ * its members' normalized sum (kept if that sum is zero), summed in one
+ * sequential pass over the points (a cluster's members in index order, as
+ * a pass over its member list would, without gathering scattered rows); the
+ * final phase also computes each cluster's mean raw point and each member's
+ * distance to the new centroid.
  */
 static void
-RecoSegmentUpdateCluster(RecoSegmentJob *job, RecoSegmentScratch *s, int c)
+RecoSegmentUpdateRange(RecoSegmentJob *job, RecoSegmentScratch *s, int64_t task)
 {
 	const RecoSegmentInput *in = job->in;
 	int			k = in->k,
+				c0 = (int) (task * job->range),
+				c1 = c0 + job->range < in->clusters ? c0 + job->range : in->clusters,
+				c,
 				j;
 	bool		final = job->phase == RECO_SEGMENT_FINAL;
-	float	   *centroid = job->centroids + (size_t) c * k;
-	int64_t		m,
-				m0 = job->member_ptr[c],
-				m1 = job->member_ptr[c + 1];
-	double		sq = 0.0,
-				shift = 0.0;
+	double	   *unit = s->sum,
+			   *raw = s->sum + (size_t) job->range * k;
+	int64_t		i;
 
-	memset(s->sum, 0, sizeof(double) * 2 * k);
-	for (m = m0; m < m1; m++)
+	memset(s->sum, 0, sizeof(double) * 2 * job->range * k);
+	for (i = 0; i < in->n; i++)
 	{
-		const float *x = in->points + (size_t) job->members[m] * k;
-		double		inv = job->inv_norm[job->members[m]];
+		const float *x = in->points + (size_t) i * k;
+		double		inv = job->inv_norm[i];
+		double	   *u,
+				   *r;
 
-		/* members are scattered over the points: fetch a later member's row ahead */
-		if (m + RECO_SEGMENT_PREFETCH < m1)
-		{
-			const char *ahead = (const char *) (in->points + (size_t) job->members[m + RECO_SEGMENT_PREFETCH] * k);
-			size_t		off;
-
-			for (off = 0; off < sizeof(float) * k; off += 64)
-				__builtin_prefetch(ahead + off);
-		}
-
+		c = job->assign[i];
+		if (c < c0 || c >= c1)
+			continue;
+		u = unit + (size_t) (c - c0) * k;
 		for (j = 0; j < k; j++)
-		{
-			s->sum[j] += x[j] * inv;
-			s->sum[k + j] += x[j];
-		}
+			u[j] += x[j] * inv;
+		if (!final)
+			continue;
+		r = raw + (size_t) (c - c0) * k;
+		for (j = 0; j < k; j++)
+			r[j] += x[j];
 	}
-	for (j = 0; j < k; j++)
-		sq += s->sum[j] * s->sum[j];
-	if (sq > 0.0)
-		for (j = 0; j < k; j++)
-		{
-			float		v = (float) (s->sum[j] / sqrt(sq));
+	for (c = c0; c < c1; c++)
+	{
+		float	   *centroid = job->centroids + (size_t) c * k;
+		const double *u = unit + (size_t) (c - c0) * k;
+		int64_t		size = job->member_ptr[c + 1] - job->member_ptr[c];
+		double		sq = 0.0,
+					shift = 0.0;
 
-			shift += ((double) v - centroid[j]) * ((double) v - centroid[j]);
-			centroid[j] = v;
-		}
-	job->shift[c] = shift;
+		for (j = 0; j < k; j++)
+			sq += u[j] * u[j];
+		if (sq > 0.0)
+			for (j = 0; j < k; j++)
+			{
+				float		v = (float) (u[j] / sqrt(sq));
+
+				shift += ((double) v - centroid[j]) * ((double) v - centroid[j]);
+				centroid[j] = v;
+			}
+		job->shift[c] = shift;
+		if (final)
+			for (j = 0; j < k; j++)
+				job->means[(size_t) c * k + j] = size > 0 ? (float) (raw[(size_t) (c - c0) * k + j] / (double) size) : 0.0f;
+	}
 	if (!final)
 		return;
-	for (j = 0; j < k; j++)
-		job->means[(size_t) c * k + j] = m1 > m0 ? (float) (s->sum[k + j] / (double) (m1 - m0)) : 0.0f;
-	for (m = m0; m < m1; m++)
+	for (i = 0; i < in->n; i++)
 	{
-		int64_t		i = job->members[m];
 		float		dot;
 		double		d;
 
-		RecoAlsScoreRows(centroid, NULL, 1, k, in->points + (size_t) i * k, &dot);
+		c = job->assign[i];
+		if (c < c0 || c >= c1)
+			continue;
+		RecoAlsScoreRows(job->centroids + (size_t) c * k, NULL, 1, k, in->points + (size_t) i * k, &dot);
 		d = 1.0 - (double) dot * job->inv_norm[i];
 		job->distance[i] = (float) (d < 0.0 ? 0.0 : d > 2.0 ? 2.0 : d);
 	}
 }
 
-/* Runner task: one block or one cluster of the job's phase. */
+/* Runner task: one block or one range of clusters of the job's phase. */
 static RecoStatus
 RecoSegmentTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
@@ -332,7 +347,7 @@ RecoSegmentTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker
 			break;
 		case RECO_SEGMENT_UPDATE:
 		case RECO_SEGMENT_FINAL:
-			RecoSegmentUpdateCluster(job, (RecoSegmentScratch *) state, (int) task);
+			RecoSegmentUpdateRange(job, (RecoSegmentScratch *) state, task);
 			break;
 	}
 	return RECO_STATUS_OK;
@@ -343,7 +358,8 @@ static RecoStatus
 RecoSegmentRunPhase(RecoSegmentJob *job, RecoSegmentPhase phase, const RecoHooks *hooks)
 {
 	RecoParallelJob pj = {
-		.n_tasks = phase == RECO_SEGMENT_SEED || phase == RECO_SEGMENT_ASSIGN ? job->n_blocks : job->in->clusters,
+		.n_tasks = phase == RECO_SEGMENT_SEED || phase == RECO_SEGMENT_ASSIGN ? job->n_blocks :
+		(job->in->clusters + job->range - 1) / job->range,
 		.threads = job->in->threads,
 		.run_task = RecoSegmentTask,
 		.state_size = sizeof(RecoSegmentScratch),
@@ -613,6 +629,10 @@ RecoSegmentPoints(const RecoSegmentInput *in, const RecoHooks *hooks, RecoSegmen
 	memset(&job, 0, sizeof(job));
 	job.in = in;
 	job.n_blocks = (in->n + RECO_SEGMENT_BLOCK - 1) / RECO_SEGMENT_BLOCK;
+	/* as many update tasks as threads, fewer sums than RECO_SEGMENT_SUMS a task */
+	job.range = in->threads > 1 ? (in->clusters + in->threads - 1) / in->threads : in->clusters;
+	if ((int64_t) job.range * 2 * in->k > RECO_SEGMENT_SUMS)
+		job.range = RECO_SEGMENT_SUMS / (2 * in->k) > 0 ? RECO_SEGMENT_SUMS / (2 * in->k) : 1;
 	job.distance = out->distance;
 	job.assign = out->assign;	/* internal numbers until RecoSegmentRenumber */
 	job.inv_norm = (float *) malloc(sizeof(float) * in->n);
