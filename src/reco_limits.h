@@ -80,5 +80,16 @@
 /* Customer segments (reco.segment_users): clusters at most, and Lloyd iterations at most. */
 #define RECO_MAX_SEGMENTS 10000
 #define RECO_SEGMENT_MAX_ITERATIONS 100
+/*
+ * Lloyd stops early after an iteration that moved at most MOVED_FRACTION of
+ * the users to another segment, moved the unit centroids by at most
+ * TOLERANCE (mean squared distance) and lowered the objective (sum of the
+ * cosine distances) by at most MIN_GAIN of it (src/segments.c; README
+ * segment_users): on the 10M synthetic set's model that ends near 50
+ * iterations within 0.1 % of the 100-iteration objective.
+ */
+#define RECO_SEGMENT_MOVED_FRACTION 0.005
+#define RECO_SEGMENT_TOLERANCE 1e-4
+#define RECO_SEGMENT_MIN_GAIN 2e-5
 
 #endif							/* RECO_LIMITS_H */

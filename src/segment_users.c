@@ -147,6 +147,9 @@ reco_segment_users(PG_FUNCTION_ARGS)
 	in.clusters = k;
 	in.seed = (uint64) seed;
 	in.max_iterations = RECO_SEGMENT_MAX_ITERATIONS;
+	in.moved_fraction = RECO_SEGMENT_MOVED_FRACTION;
+	in.tolerance = RECO_SEGMENT_TOLERANCE;
+	in.min_gain = RECO_SEGMENT_MIN_GAIN;
 	in.threads = RecoEffectiveThreads(0);
 	memset(&out, 0, sizeof(out));
 	out.assign = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * users->n);

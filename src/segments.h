@@ -27,6 +27,9 @@ typedef struct RecoSegmentInput
 	uint64_t	seed;			/* the k-means++ draws (rng.h) */
 	int			max_iterations; /* Lloyd iterations at most, >= 1 */
 	int			threads;		/* total threads including the caller */
+	double		moved_fraction; /* stop when at most this fraction of the points moved ... */
+	double		tolerance;		/* ... and the mean squared centroid movement is at most this ... */
+	double		min_gain;		/* ... and the objective fell by at most this fraction (0, 0, 0: no point moved) */
 } RecoSegmentInput;
 
 /*
@@ -42,7 +45,7 @@ typedef struct RecoSegmentOutput
 	float	   *means;			/* clusters x k: mean of the members' raw points */
 	int64_t    *sizes;			/* clusters: members of each */
 	int			iterations;		/* Lloyd iterations run */
-	bool		converged;		/* the last iteration changed no assignment */
+	bool		converged;		/* stopped by the rule (moved_fraction, tolerance), not the cap */
 } RecoSegmentOutput;
 
 /*

@@ -1100,7 +1100,7 @@ COMMENT ON COLUMN reco.segments.centroid IS
 COMMENT ON COLUMN reco.segments.mean IS
     'Mean of the members'' raw user factors (same format); reco.segment_top_items scores items with it';
 COMMENT ON COLUMN reco.segments.iterations IS 'Lloyd iterations run (at most 100)';
-COMMENT ON COLUMN reco.segments.converged IS 'Whether the last iteration changed no assignment (false: stopped at the cap)';
+COMMENT ON COLUMN reco.segments.converged IS 'Whether the stopping rule ended the iterations (no user moved, or at most 0.5 % moved with the centroids and the objective settled); false: stopped at the cap';
 
 CREATE FUNCTION reco.segment_users(
     model text,

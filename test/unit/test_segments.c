@@ -20,7 +20,7 @@
 #include "segments.h"
 #include "tap.h"
 
-#define TEST_PLAN 19
+#define TEST_PLAN 24
 
 /* One clustering's output arrays. */
 typedef struct Result
@@ -72,13 +72,23 @@ result_equal(const Result *a, const Result *b)
 		memcmp(a->out.sizes, b->out.sizes, sizeof(int64_t) * a->clusters) == 0;
 }
 
-/* Clusters points into r with the given seed and threads. */
+/* Clusters points into r with the given seed and threads, stopping as reco.segment_users does. */
 static RecoStatus
 run(const float *points, Result *r, uint64_t seed, int threads, const RecoHooks *hooks)
 {
-	RecoSegmentInput in = {points, r->n, r->k, r->clusters, seed, RECO_SEGMENT_MAX_ITERATIONS, threads};
+	RecoSegmentInput in = {points, r->n, r->k, r->clusters, seed, RECO_SEGMENT_MAX_ITERATIONS, threads,
+	RECO_SEGMENT_MOVED_FRACTION, RECO_SEGMENT_TOLERANCE, RECO_SEGMENT_MIN_GAIN};
 
 	return RecoSegmentPoints(&in, hooks, &r->out);
+}
+
+/* Clusters points into r stopping only when no point moves (or at `max_iterations`). */
+static RecoStatus
+run_exact(const float *points, Result *r, uint64_t seed, int threads, int max_iterations)
+{
+	RecoSegmentInput in = {points, r->n, r->k, r->clusters, seed, max_iterations, threads, 0.0, 0.0, 0.0};
+
+	return RecoSegmentPoints(&in, NULL, &r->out);
 }
 
 /* Every cluster non-empty, sizes sum to n and match the assignments, in size-descending order. */
@@ -248,6 +258,100 @@ test_planted(void)
 	result_free(&r);
 }
 
+/* Sum of the cosine distances (the k-means objective). */
+static double
+objective(const Result *r)
+{
+	double		sum = 0.0;
+	int64_t		i;
+
+	for (i = 0; i < r->n; i++)
+		sum += r->out.distance[i];
+	return sum;
+}
+
+/* Fraction of the points that two clusterings put in the same cluster. */
+static double
+agreement(const Result *a, const Result *b)
+{
+	int64_t		i,
+				same = 0;
+
+	for (i = 0; i < a->n; i++)
+		same += a->out.assign[i] == b->out.assign[i];
+	return (double) same / (double) a->n;
+}
+
+/* Each planted group's most common cluster is distinct, and holds most of the group. */
+static int
+majority_recovered(const Result *r, const int *group, int groups)
+{
+	int64_t    *count = calloc((size_t) groups * r->clusters, sizeof(int64_t));
+	int64_t    *total = calloc(groups, sizeof(int64_t));
+	int		   *taken = calloc(r->clusters, sizeof(int));
+	int64_t		i;
+	int			g,
+				c,
+				good = 1;
+
+	for (i = 0; i < r->n; i++)
+	{
+		count[(size_t) group[i] * r->clusters + r->out.assign[i]]++;
+		total[group[i]]++;
+	}
+	for (g = 0; g < groups; g++)
+	{
+		int			best = 0;
+
+		for (c = 1; c < r->clusters; c++)
+			if (count[(size_t) g * r->clusters + c] > count[(size_t) g * r->clusters + best])
+				best = c;
+		if (taken[best]++ || 2 * count[(size_t) g * r->clusters + best] <= total[g])
+			good = 0;
+	}
+	free(count);
+	free(total);
+	free(taken);
+	return good;
+}
+
+/*
+ * The early stop: noisy planted groups whose boundary points keep moving
+ * for a while; the rule stops sooner than "no point moved" with the same
+ * planted answer, nearly the same objective, and the same output for any
+ * thread count.
+ */
+static void
+test_tolerance(void)
+{
+	const int	k = 8,
+				groups = 5;
+	const int64_t n = 20000;
+	int		   *group = malloc(sizeof(int) * n);
+	float	   *p = planted(n, k, groups, group, 1.4);	/* overlapping groups: a slow tail */
+	Result		rule = result_new(n, k, groups);
+	Result		rule3 = result_new(n, k, groups);
+	Result		exact = result_new(n, k, groups);
+
+	ok(run(p, &rule, 42, 1, NULL) == RECO_STATUS_OK && run_exact(p, &exact, 42, 1, RECO_SEGMENT_MAX_ITERATIONS) == RECO_STATUS_OK,
+	   "tolerance: the rule and the exact stop both succeed");
+	printf("# rule %d iterations, exact %d; objectives %.3f %.3f; agreement %.4f\n",
+		   rule.out.iterations, exact.out.iterations, objective(&rule), objective(&exact),
+		   agreement(&rule, &exact));
+	ok(rule.out.converged && exact.out.converged && rule.out.iterations < exact.out.iterations,
+	   "tolerance: the rule stops before no point moves, and says it converged");
+	ok(agreement(&rule, &exact) >= 0.99 && majority_recovered(&rule, group, groups),
+	   "tolerance: the same answer on 99 % of the points, each planted group the majority of its own cluster");
+	ok(objective(&rule) <= objective(&exact) * 1.001, "tolerance: the objective within 0.1 % of the exact stop's");
+	ok(run(p, &rule3, 42, 3, NULL) == RECO_STATUS_OK && result_equal(&rule, &rule3),
+	   "tolerance: 3 threads stop at the same iteration with the same output bit for bit");
+	free(p);
+	free(group);
+	result_free(&rule);
+	result_free(&rule3);
+	result_free(&exact);
+}
+
 /* The output is bit for bit the same for 1, 2, 3 and 8 threads, and for the same seed. */
 static void
 test_threads(void)
@@ -334,7 +438,7 @@ test_refusals(void)
 	Result		small = result_new(2, k, 3);
 	HookState	h = hook_state(2);
 	RecoHooks	hooks = {test_hook, &h};
-	RecoSegmentInput zero = {p, n, k, 0, 1, 10, 1};
+	RecoSegmentInput zero = {p, n, k, 0, 1, 10, 1, 0.0, 0.0, 0.0};
 	int64_t		i;
 
 	for (i = 0; i < n * k; i++)
@@ -355,6 +459,7 @@ main(void)
 	printf("1..%d\n", TEST_PLAN);
 	test_planted();
 	test_threads();
+	test_tolerance();
 	test_degenerate();
 	test_refusals();
 	return tap_exit_status(TEST_PLAN);
