@@ -42,6 +42,7 @@ SELECT reco.fit('priv', 1, 2, 1);
 SELECT reco.drop_model('priv');
 SELECT reco.forget_user(1);
 SELECT reco.forget_user(1, 'priv');
+SELECT count(*) FROM reco.segment_users('priv', 2);
 DELETE FROM reco.models;
 \set VERBOSITY terse
 SELECT reco.train('priv', 'priv_clicks');

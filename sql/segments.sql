@@ -75,8 +75,18 @@ SELECT outcome($$SELECT * FROM reco.segment_top_items('seg', 1, 0)$$);
 SELECT outcome($$SELECT * FROM reco.segment_top_items('seg', 0)$$);
 SELECT outcome($$SELECT * FROM reco.segment_top_items('seg', 4)$$);
 SELECT outcome($$SELECT * FROM reco.segment_top_items('no_such_model', 1)$$);
--- k = the number of users: every user alone, numbered by id
-SELECT array_agg(segment ORDER BY user_id) AS segments FROM reco.segment_users('seg', 12);
+-- k = 11, the number of distinct directions (users 1 (2, 0.2, 0) and 4 (1, 0.1, 0) point the
+-- same way): they share a segment, every other user is alone; k = 12 = users is refused
+SELECT array_agg(segment ORDER BY user_id) AS segments FROM reco.segment_users('seg', 11);
+SELECT outcome($$SELECT * FROM reco.segment_users('seg', 12)$$);
+-- users in fewer distinct directions than k (40 customers who each bought one of 4
+-- products: 4 directions): k = 4 works, k = 5 is refused with the count seeding found
+CREATE TABLE seg_dup AS SELECT u AS user_id, u % 4 AS item_id FROM generate_series(1, 40) AS u;
+SELECT (reco.train('seg_dup', 'seg_dup', factors => 4, iterations => 3, regularization => 1)).version;
+SELECT count(DISTINCT segment) AS segments, count(*) AS users FROM reco.segment_users('seg_dup', 4);
+SELECT outcome($$SELECT * FROM reco.segment_users('seg_dup', 5)$$);
+SELECT reco.drop_model('seg_dup') AS dropped;
+DROP TABLE seg_dup;
 -- k = 1: one segment of everyone
 SELECT segment, count(*) FROM reco.segment_users('seg', 1) GROUP BY segment;
 -- a new version has no segments until segment_users runs on it (55000); the

@@ -116,6 +116,7 @@ reco_segment_users(PG_FUNCTION_ARGS)
 	RecoHooks	hooks = {RecoInterruptPending, NULL};
 	RecoIdColumn column;
 	Oid			user_type;
+	RecoStatus	status;
 	int64		i;
 
 	RecoRequireArg(fcinfo, 1, "k");
@@ -127,8 +128,14 @@ reco_segment_users(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k must be between 1 and %d, not %d", RECO_MAX_SEGMENTS, k)));
 
-	/* the name's lock before the version is looked up: a training storing now commits first */
+	/*
+	 * The rights to store the segments before anything else: a role that may
+	 * not write them learns it now, not after the whole clustering under the
+	 * model's lock.  Then the name's lock before the version is looked up: a
+	 * training storing now commits first.
+	 */
 	RecoSpiConnect();
+	RecoCheckPrivilege("segments", ACL_SELECT | ACL_INSERT | ACL_DELETE);
 	RecoLockModelName(name);
 	RecoSpiFinish();
 	RecoServeBegin(&ctx, fcinfo, name, true);
@@ -157,7 +164,14 @@ reco_segment_users(PG_FUNCTION_ARGS)
 	out.centroids = palloc(sizeof(float) * k * users->k);
 	out.means = palloc(sizeof(float) * k * users->k);
 	out.sizes = palloc(sizeof(int64) * k);
-	RecoReportKernelStatus(RecoSegmentPoints(&in, &hooks, &out), "segmenting");
+	status = RecoSegmentPoints(&in, &hooks, &out);
+	if (status == RECO_STATUS_INVALID_ARGUMENT && out.directions > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the users of model \"%s\" point in only " INT64_FORMAT " distinct directions, fewer than k = %d",
+						name, out.directions, k),
+				 errhint("Ask for at most " INT64_FORMAT " segments.", out.directions)));
+	RecoReportKernelStatus(status, "segmenting");
 
 	RecoSpiConnect();
 	RecoStoreSegments(ctx.model.model_id, &out, k, users->k, seed);

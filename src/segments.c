@@ -415,7 +415,7 @@ RecoSegmentDrawPoint(const RecoSegmentJob *job, double r)
 
 /* k-means++ seeding of every centre (see the file header); chosen[] marks the centres' points. */
 static RecoStatus
-RecoSegmentSeed(RecoSegmentJob *job, const RecoHooks *hooks, char *chosen)
+RecoSegmentSeed(RecoSegmentJob *job, const RecoHooks *hooks, char *chosen, int64_t *directions)
 {
 	const RecoSegmentInput *in = job->in;
 	RecoRng		rng = RecoRngStart(in->seed, RECO_SEGMENT_RNG_STREAM);
@@ -452,7 +452,13 @@ RecoSegmentSeed(RecoSegmentJob *job, const RecoHooks *hooks, char *chosen)
 			return status;
 		for (b = 0; b < job->n_blocks; b++)
 			total += job->block_sum[b];
-		pick = total > 0.0 ? RecoSegmentDrawPoint(job, RecoRngUniform(&rng) * total) : -1;
+		if (total <= RECO_SEGMENT_SAME_DIRECTION * (double) (nonzero > 0 ? nonzero : 1))
+		{
+			/* every user sits on a centre: fewer distinct directions than clusters */
+			*directions = c + 1;
+			return RECO_STATUS_INVALID_ARGUMENT;
+		}
+		pick = RecoSegmentDrawPoint(job, RecoRngUniform(&rng) * total);
 		if (pick < 0 || chosen[pick])
 			for (pick = 0; chosen[pick]; pick++)
 				;				/* all D^2 zero: the lowest point not yet a centre */
@@ -626,6 +632,7 @@ RecoSegmentPoints(const RecoSegmentInput *in, const RecoHooks *hooks, RecoSegmen
 		in->clusters > in->n || in->max_iterations < 1 || out->assign == NULL ||
 		out->distance == NULL || out->centroids == NULL || out->means == NULL || out->sizes == NULL)
 		return RECO_STATUS_INVALID_ARGUMENT;
+	out->directions = 0;
 	memset(&job, 0, sizeof(job));
 	job.in = in;
 	job.n_blocks = (in->n + RECO_SEGMENT_BLOCK - 1) / RECO_SEGMENT_BLOCK;
@@ -665,7 +672,7 @@ RecoSegmentPoints(const RecoSegmentInput *in, const RecoHooks *hooks, RecoSegmen
 		job.assign[i] = -1;
 	}
 	if (status == RECO_STATUS_OK)
-		status = RecoSegmentSeed(&job, hooks, chosen);
+		status = RecoSegmentSeed(&job, hooks, chosen, &out->directions);
 	out->iterations = 0;
 	out->converged = false;
 	for (it = 1; status == RECO_STATUS_OK && it <= in->max_iterations; it++)

@@ -46,6 +46,8 @@ typedef struct RecoSegmentOutput
 	int64_t    *sizes;			/* clusters: members of each */
 	int			iterations;		/* Lloyd iterations run */
 	bool		converged;		/* stopped by the rule (moved_fraction, tolerance), not the cap */
+	int64_t		directions;		/* > 0: seeding found only this many distinct directions
+								 * (fewer than clusters; RECO_STATUS_INVALID_ARGUMENT) */
 } RecoSegmentOutput;
 
 /*

@@ -20,7 +20,7 @@
 #include "segments.h"
 #include "tap.h"
 
-#define TEST_PLAN 24
+#define TEST_PLAN 25
 
 /* One clustering's output arrays. */
 typedef struct Result
@@ -399,14 +399,17 @@ test_threads(void)
 
 /*
  * Fewer distinct directions than clusters: 10 points in 2 directions into 5
- * clusters; empty clusters are re-seeded from the farthest point, so none
- * stays empty.  A zero-norm point has distance 1.
+ * clusters is refused (RECO_STATUS_INVALID_ARGUMENT) with the 2 directions
+ * seeding found, instead of re-seeding duplicate centres until the cap; into
+ * 2 clusters it works, and a zero-norm point has distance 1.
  */
 static void
 test_degenerate(void)
 {
 	float		p[11 * 2];
+	float		q[3 * 2] = {1.0f, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f};
 	Result		r = result_new(11, 2, 5);
+	Result		two = result_new(11, 2, 2);
 	Result		all = result_new(3, 2, 3);
 	int			i;
 
@@ -416,14 +419,18 @@ test_degenerate(void)
 		p[2 * i + 1] = i % 2 == 0 ? 0.0f : (float) (i + 1);
 	}
 	p[20] = p[21] = 0.0f;		/* point 10: zero norm */
-	ok(run(p, &r, 1, 2, NULL) == RECO_STATUS_OK && result_consistent(&r),
-	   "degenerate: 2 directions in 5 clusters: no cluster left empty");
-	ok(r.out.distance[10] == 1.0f, "degenerate: a zero-norm point has cosine distance 1");
-	/* as many clusters as points: each point alone (the zero one too) */
-	ok(run(p + 16, &all, 3, 1, NULL) == RECO_STATUS_OK && result_consistent(&all) &&
+	ok(run(p, &r, 1, 2, NULL) == RECO_STATUS_INVALID_ARGUMENT && r.out.directions == 2,
+	   "degenerate: 2 directions in 5 clusters: refused, 2 directions found");
+	ok(run(p, &two, 1, 2, NULL) == RECO_STATUS_OK && result_consistent(&two) && two.out.directions == 0 &&
+	   two.out.sizes[0] + two.out.sizes[1] == 11,
+	   "degenerate: 2 directions in 2 clusters: every point placed");
+	ok(two.out.distance[10] == 1.0f, "degenerate: a zero-norm point has cosine distance 1");
+	/* as many clusters as points in distinct directions: each point alone */
+	ok(run(q, &all, 3, 1, NULL) == RECO_STATUS_OK && result_consistent(&all) &&
 	   all.out.sizes[0] == 1 && all.out.assign[0] == 0 && all.out.assign[1] == 1 && all.out.assign[2] == 2,
 	   "degenerate: clusters = n puts each point alone, numbered by index on equal sizes");
 	result_free(&r);
+	result_free(&two);
 	result_free(&all);
 }
 
