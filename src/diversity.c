@@ -4,10 +4,15 @@
  *	  Maximal Marginal Relevance re-ranking of an exact top list.
  *
  * Greedy MMR (Carbonell & Goldstein 1998): pick after pick, the candidate
- * maximizing (1 - diversity) x relevance - diversity x (its largest cosine
- * to an item already picked).  Relevance is the model score min-max
- * normalized over the candidates; similarity is the cosine of the item
- * factors, from the serving dot product (RecoAlsScoreRows: one vectorized
+ * maximizing (1 - diversity) x relevance - diversity x redundancy.
+ * Relevance is the model score min-max normalized over the candidates;
+ * redundancy is the candidate's largest cosine to an item already picked,
+ * min-max normalized over the candidates still unpicked at that step, so
+ * both terms span 0..1 and the knob acts across 0..1: ALS item factors are
+ * often nearly collinear (cosines 0.8..1 on MovieLens 100K at the default
+ * regularization), and a raw cosine term then moved nothing below diversity
+ * 0.5 (test/bench/results/diversity-*.md).  The cosine of the item
+ * factors comes from the serving dot product (RecoAlsScoreRows: one vectorized
  * pass over the unpicked candidates' rows per pick).  Each candidate keeps
  * its largest cosine to the picks so far, updated once per pick, so n picks
  * out of C candidates cost O(n x C x k).
@@ -36,6 +41,28 @@ RecoMmrCandidates(int n)
 	if (wanted > cap)
 		wanted = cap;
 	return (int) wanted;
+}
+
+/* Span (max - min, min into *lo) of the unpicked candidates' largest cosines; 0 if none differ. */
+static double
+RecoMmrSimSpan(const double *max_sim, const bool *picked, int n_candidates, double *lo)
+{
+	double		hi = 0.0;
+	bool		any = false;
+	int			i;
+
+	*lo = 0.0;
+	for (i = 0; i < n_candidates; i++)
+	{
+		if (picked[i])
+			continue;
+		if (!any || max_sim[i] < *lo)
+			*lo = max_sim[i];
+		if (!any || max_sim[i] > hi)
+			hi = max_sim[i];
+		any = true;
+	}
+	return any ? hi - *lo : 0.0;
 }
 
 /* Re-ranks candidates by MMR into out (see diversity.h); returns the count, or -1 out of memory. */
@@ -94,17 +121,23 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 		int			best = -1,
 					m = 0;
 		double		best_value = 0.0,
-					best_norm;
+					best_norm,
+					sim_lo = 0.0,
+					sim_range;
 
+		/* the unpicked candidates' largest cosines span [sim_lo, sim_lo + sim_range] */
+		sim_range = RecoMmrSimSpan(max_sim, picked, n_candidates, &sim_lo);
 		for (i = 0; i < n_candidates; i++)
 		{
 			double		rel,
+						red,
 						value;
 
 			if (picked[i])
 				continue;
 			rel = range > 0.0 ? (candidates[i].score - lo) / range : 1.0;
-			value = (1.0 - lambda) * rel - lambda * max_sim[i];
+			red = sim_range > 0.0 ? (max_sim[i] - sim_lo) / sim_range : 0.0;
+			value = (1.0 - lambda) * rel - lambda * red;
 			/* strictly greater: a tie stays with the earlier candidate */
 			if (best < 0 || value > best_value)
 			{
