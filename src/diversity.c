@@ -14,8 +14,9 @@
  * 0.5 (test/bench/results/diversity-*.md).  The cosine of the item
  * factors comes from the serving dot product (RecoAlsScoreRows: one vectorized
  * pass over the unpicked candidates' rows per pick).  Each candidate keeps
- * its largest cosine to the picks so far, updated once per pick, so n picks
- * out of C candidates cost O(n x C x k).
+ * its largest cosine to the picks so far, updated once per pick (the span of
+ * those cosines in the same pass), so n picks out of C candidates cost
+ * O(n x C x k).
  * Everything is sequential and in a fixed order: the same input gives the
  * same picks on any thread.  Pure C, no PostgreSQL header.
  *
@@ -43,28 +44,6 @@ RecoMmrCandidates(int n)
 	return (int) wanted;
 }
 
-/* Span (max - min, min into *lo) of the unpicked candidates' largest cosines; 0 if none differ. */
-static double
-RecoMmrSimSpan(const double *max_sim, const bool *picked, int n_candidates, double *lo)
-{
-	double		hi = 0.0;
-	bool		any = false;
-	int			i;
-
-	*lo = 0.0;
-	for (i = 0; i < n_candidates; i++)
-	{
-		if (picked[i])
-			continue;
-		if (!any || max_sim[i] < *lo)
-			*lo = max_sim[i];
-		if (!any || max_sim[i] > hi)
-			hi = max_sim[i];
-		any = true;
-	}
-	return any ? hi - *lo : 0.0;
-}
-
 /* Re-ranks candidates by MMR into out (see diversity.h); returns the count, or -1 out of memory. */
 int
 RecoMmrRerank(const float *factors, const float *norms, int k,
@@ -81,6 +60,8 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 	float	   *dots = stack_dots;	/* their dot products with the last pick */
 	double		lo,
 				range,
+				sim_lo = 0.0,	/* the unpicked candidates' largest cosines */
+				sim_range = 0.0,	/* span [sim_lo, sim_lo + sim_range] */
 				lambda = diversity;
 	int			count = n < n_candidates ? n : n_candidates;
 	int			p,
@@ -122,11 +103,8 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 					m = 0;
 		double		best_value = 0.0,
 					best_norm,
-					sim_lo = 0.0,
-					sim_range;
+					sim_hi;
 
-		/* the unpicked candidates' largest cosines span [sim_lo, sim_lo + sim_range] */
-		sim_range = RecoMmrSimSpan(max_sim, picked, n_candidates, &sim_lo);
 		for (i = 0; i < n_candidates; i++)
 		{
 			double		rel,
@@ -156,6 +134,7 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 		RecoAlsScoreRows(factors, rows, m, k, factors + (size_t) candidates[best].index * k, dots);
 		best_norm = norms[candidates[best].index];
 		m = 0;
+		sim_lo = sim_hi = 0.0;
 		for (i = 0; i < n_candidates; i++)
 		{
 			double		norm,
@@ -168,7 +147,13 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 			m++;
 			if (p == 0 || sim > max_sim[i])
 				max_sim[i] = sim;
+			/* the span of the next pick's redundancy, over the candidates still unpicked */
+			if (m == 1 || max_sim[i] < sim_lo)
+				sim_lo = max_sim[i];
+			if (m == 1 || max_sim[i] > sim_hi)
+				sim_hi = max_sim[i];
 		}
+		sim_range = sim_hi - sim_lo;
 	}
 	if (max_sim != stack_sim)
 	{
