@@ -13,8 +13,9 @@ SET extra_float_digits = 0;
 -- User 1 = (1, 0.5), nothing seen: scores 20: 5.5, 10: 4, 30: 1, 40: 1, 50: 0, 60: -1.5.
 -- User 2 = (1, 0.5), has seen 20.
 -- n <= 10 re-ranks the best 50 (reco_limits.h): every eligible item here.
--- A pick maximizes (1 - d) rel - d maxsim, rel = (score - min) / (max - min) over the
--- candidates, maxsim = the largest cosine to an item already picked (0 before the first).
+-- A pick maximizes (1 - d) rel - d red, rel = (score - min) / (max - min) over the
+-- candidates; red = (maxsim - min) / (max - min) over the candidates not yet picked (0 for
+-- all when their maxsims are equal), maxsim = the largest cosine to an item already picked.
 INSERT INTO reco.models (name, version, algorithm, params, n_users, n_items, n_interactions,
                          factors, loss, train_seconds)
 VALUES ('div', 1, 'ials', '{}', 2, 6, 1, 2, '{}', 0) RETURNING model_id AS div_id \gset
@@ -28,33 +29,42 @@ VALUES (:div_id, 1, reco.to_bytea('{1, 0.5}'), '{}', '{}'),
 -- diversity 0 (and no argument): the exact ranking, ties by id
 SELECT * FROM reco.recommend('div', 1, 6);
 SELECT * FROM reco.recommend('div', 1, 6, diversity => 0);
--- diversity 0.3: min -1.5, max 5.5, so 0.7 rel = 0.1 (score + 1.5).
---   pick 1: 20 (the best: nothing picked yet).
---   pick 2: 10 0.55 - 0.3 x 0.8 = 0.31; 30 0.25 - 0.18 = 0.07; 40 0.25 - 0 = 0.25;
---           50 0.15; 60 0 + 0.3 x 0.8 = 0.24                                      -> 10
---   pick 3: maxsim now 30 0.6, 40 0.6, 50 0, 60 -0.8: 30 0.07, 40 0.07, 50 0.15, 60 0.24 -> 60
---   pick 4: maxsims unchanged (cos to 60: 0, -0.6, 0): 50 0.15 -> 50
---   pick 5: 30 and 40 tie at 0.07: the earlier candidate (same score, lower id)  -> 30, then 40
+-- diversity 0.3: min -1.5, max 5.5, so 0.7 rel = 0.1 (score + 1.5): 20 0.7, 10 0.55,
+-- 30 0.25, 40 0.25, 50 0.15, 60 0.
+--   pick 1: 20 (the best: nothing picked yet, every red 0).
+--   pick 2: maxsim 10 0.8, 30 0.6, 40 0, 50 0, 60 -0.8; red = (maxsim + 0.8) / 1.6:
+--           10 1, 30 0.875, 40 0.5, 50 0.5, 60 0; 0.7 rel - 0.3 red:
+--           10 0.25; 30 -0.0125; 40 0.1; 50 0; 60 0                                 -> 10
+--   pick 3: maxsim 30 0.6, 40 0.6 (cos(40,10) = 0.6), 50 0, 60 -0.8; red = (maxsim + 0.8) / 1.4:
+--           30 1, 40 1, 50 0.571, 60 0: 30 -0.05, 40 -0.05, 50 -0.021, 60 0         -> 60
+--   pick 4: maxsims unchanged (cos to 60: 0, -0.6, 0), span 0..0.6: red 30 1, 40 1, 50 0:
+--           30 -0.05, 40 -0.05, 50 0.15                                             -> 50
+--   pick 5: 30 and 40 both maxsim 0.6, red 0: tie at 0.25, the earlier candidate
+--           (same score, lower id)                                                  -> 30, then 40
 -- The rows keep their own scores, so they are not in descending score order.
 SELECT * FROM reco.recommend('div', 1, 6, diversity => 0.3);
 SELECT * FROM reco.recommend('div', 1, 3, diversity => 0.3);
 -- diversity 0.5, 60 excluded (a filter applies before re-ranking): min 0, max 5.5,
--- rel 20 1, 10 4/5.5, 30 and 40 1/5.5, 50 0; compare rel - maxsim:
---   pick 1: 20.  pick 2: 10 0.727 - 0.8 < 0; 30 0.182 - 0.6 < 0; 40 0.182; 50 0 -> 40
---   pick 3: maxsim 10 0.8, 30 0.6 (cos(30,40) = -0.8), 50 0: 50 0 is the best     -> 50
---   pick 4: 10 -0.073, 30 -0.418                                                -> 10, then 30
+-- rel 20 1, 10 4/5.5, 30 and 40 1/5.5, 50 0; compare rel - red:
+--   pick 1: 20.  pick 2: maxsim 10 0.8, 30 0.6, 40 0, 50 0, red = maxsim / 0.8:
+--           10 0.727 - 1 < 0; 30 0.182 - 0.75 < 0; 40 0.182; 50 0                  -> 40
+--   pick 3: maxsim 10 0.8, 30 0.6 (cos(30,40) = -0.8), 50 0: red 1, 0.75, 0: 50 0  -> 50
+--   pick 4: maxsim 10 0.8, 30 0.6, span 0.6..0.8: red 10 1, 30 0: 10 -0.273, 30 0.182
+--                                                                              -> 30, then 10
+--   (a raw-cosine term would take 10 here: 0.727 - 0.8 > 0.182 - 0.6)
 SELECT * FROM reco.recommend('div', 1, 5, exclude => '{60}', diversity => 0.5);
--- diversity 1: similarity alone; pick 1 every value is 0, the earliest candidate (20);
---   pick 2: 10 -0.8, 30 -0.6, 40 0, 50 0 -> 40 (the earlier of the tie: score 1 > 0)
---   pick 3: 10 -0.8, 30 -0.6, 50 0 -> 50;  pick 4: 30 -0.6 -> 30;  then 10
+-- diversity 1: redundancy alone (-red); pick 1 every value is 0, the earliest candidate (20);
+--   pick 2: 10 -1, 30 -0.75, 40 0, 50 0 -> 40 (the earlier of the tie: score 1 > 0)
+--   pick 3: 10 -1, 30 -0.75, 50 0 -> 50;  pick 4: 10 -1, 30 0 -> 30;  then 10
 SELECT * FROM reco.recommend('div', 1, 5, exclude => '{60}', diversity => 1);
 -- candidates: only 10, 20, 40 are ranked (rel 20 1, 10 3/4.5, 40 0); diversity 0.5:
---   pick 2: 10 0.667 - 0.8 < 0, 40 0 - 0 = 0 -> 40, then 10
+--   pick 2: maxsim 10 0.8, 40 0: red 1, 0: 10 0.667 - 1 < 0, 40 0 - 0 = 0 -> 40, then 10
 SELECT * FROM reco.recommend('div', 1, 3, candidates => '{10, 20, 40, 999}', diversity => 0.5);
 -- exclude_seen: user 2 has seen 20; min -1.5, max 4: rel 10 1, 30 and 40 2.5/5.5,
--- 50 1.5/5.5, 60 0; diversity 0.5, compare rel - maxsim:
---   pick 1: 10.  pick 2: 30 0.455, 40 0.455 - 0.6, 50 0.273, 60 0 + 1 -> 60
---   pick 3: maxsim 30 0, 40 0.6, 50 0: 30 0.455 -> 30
+-- 50 1.5/5.5, 60 0; diversity 0.5, compare rel - red:
+--   pick 1: 10.  pick 2: maxsim 30 0, 40 0.6, 50 0, 60 -1; red = (maxsim + 1) / 1.6:
+--           30 0.625, 40 1, 50 0.625, 60 0: 30 -0.170, 40 -0.545, 50 -0.352, 60 0 -> 60
+--   pick 3: maxsim 30 0, 40 0.6, 50 0: red 0, 1, 0: 30 0.455, 40 -0.545, 50 0.273 -> 30
 SELECT * FROM reco.recommend('div', 2, 3, diversity => 0.5);
 -- the best-sellers of an unknown user are not re-ranked (popularity order, ties by id)
 SELECT * FROM reco.recommend('div', 999, 4, diversity => 1);
@@ -63,9 +73,11 @@ SELECT * FROM reco.recommend_for_items('div', '{}', n => 4, diversity => 1);
 SELECT * FROM reco.recommend('div', '1'::text, 6, diversity => 0.3);
 SELECT * FROM reco.recommend('div', '2'::text, 3, candidates => '{10, 30, 40, 50, 60}'::text[], diversity => 0.5);
 -- recommend_all re-ranks each user inside the batch: the rows of recommend, rank = pick order.
--- User 1 at 0.5 (nothing excluded): min -1.5, max 5.5; compare rel - maxsim:
---   pick 1: 20.  pick 2: 10 5.5/7 - 0.8 < 0; 30 2.5/7 - 0.6 < 0; 40 2.5/7; 50 1.5/7; 60 0 + 0.8 -> 60
---   pick 3: maxsim 10 0.8, 30 0.6, 40 0 (cos(40,60) = -0.6), 50 0: 40 0.357 -> 40
+-- User 1 at 0.5 (nothing excluded): min -1.5, max 5.5; compare rel - red:
+--   pick 1: 20.  pick 2: red (see diversity 0.3) 10 1, 30 0.875, 40 0.5, 50 0.5, 60 0:
+--           10 5.5/7 - 1 < 0; 30 2.5/7 - 0.875 < 0; 40 2.5/7 - 0.5 < 0; 50 1.5/7 - 0.5 < 0; 60 0 -> 60
+--   pick 3: maxsim 10 0.8, 30 0.6, 40 0 (cos(40,60) = -0.6), 50 0: red 1, 0.75, 0, 0:
+--           10 -0.214, 30 -0.393, 40 0.357, 50 0.214                                -> 40
 -- User 2 at 0.5: 10, 60, 30 as derived above.
 SELECT * FROM reco.recommend_all('div', 3, diversity => 0.5);
 SELECT * FROM reco.recommend_all_text('div', 3, '{1, 2}', exclude_seen => false, diversity => 0.3);

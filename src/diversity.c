@@ -4,13 +4,19 @@
  *	  Maximal Marginal Relevance re-ranking of an exact top list.
  *
  * Greedy MMR (Carbonell & Goldstein 1998): pick after pick, the candidate
- * maximizing (1 - diversity) x relevance - diversity x (its largest cosine
- * to an item already picked).  Relevance is the model score min-max
- * normalized over the candidates; similarity is the cosine of the item
- * factors, from the serving dot product (RecoAlsScoreRows: one vectorized
+ * maximizing (1 - diversity) x relevance - diversity x redundancy.
+ * Relevance is the model score min-max normalized over the candidates;
+ * redundancy is the candidate's largest cosine to an item already picked,
+ * min-max normalized over the candidates still unpicked at that step, so
+ * both terms span 0..1 and the knob acts across 0..1: ALS item factors are
+ * often nearly collinear (cosines 0.8..1 on MovieLens 100K at the default
+ * regularization), and a raw cosine term then moved nothing below diversity
+ * 0.5 (test/bench/results/diversity-*.md).  The cosine of the item
+ * factors comes from the serving dot product (RecoAlsScoreRows: one vectorized
  * pass over the unpicked candidates' rows per pick).  Each candidate keeps
- * its largest cosine to the picks so far, updated once per pick, so n picks
- * out of C candidates cost O(n x C x k).
+ * its largest cosine to the picks so far, updated once per pick (the span of
+ * those cosines in the same pass), so n picks out of C candidates cost
+ * O(n x C x k).
  * Everything is sequential and in a fixed order: the same input gives the
  * same picks on any thread.  Pure C, no PostgreSQL header.
  *
@@ -54,6 +60,8 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 	float	   *dots = stack_dots;	/* their dot products with the last pick */
 	double		lo,
 				range,
+				sim_lo = 0.0,	/* the unpicked candidates' largest cosines */
+				sim_range = 0.0,	/* span [sim_lo, sim_lo + sim_range] */
 				lambda = diversity;
 	int			count = n < n_candidates ? n : n_candidates;
 	int			p,
@@ -94,17 +102,20 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 		int			best = -1,
 					m = 0;
 		double		best_value = 0.0,
-					best_norm;
+					best_norm,
+					sim_hi;
 
 		for (i = 0; i < n_candidates; i++)
 		{
 			double		rel,
+						red,
 						value;
 
 			if (picked[i])
 				continue;
 			rel = range > 0.0 ? (candidates[i].score - lo) / range : 1.0;
-			value = (1.0 - lambda) * rel - lambda * max_sim[i];
+			red = sim_range > 0.0 ? (max_sim[i] - sim_lo) / sim_range : 0.0;
+			value = (1.0 - lambda) * rel - lambda * red;
 			/* strictly greater: a tie stays with the earlier candidate */
 			if (best < 0 || value > best_value)
 			{
@@ -123,6 +134,7 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 		RecoAlsScoreRows(factors, rows, m, k, factors + (size_t) candidates[best].index * k, dots);
 		best_norm = norms[candidates[best].index];
 		m = 0;
+		sim_lo = sim_hi = 0.0;
 		for (i = 0; i < n_candidates; i++)
 		{
 			double		norm,
@@ -135,7 +147,13 @@ RecoMmrRerank(const float *factors, const float *norms, int k,
 			m++;
 			if (p == 0 || sim > max_sim[i])
 				max_sim[i] = sim;
+			/* the span of the next pick's redundancy, over the candidates still unpicked */
+			if (m == 1 || max_sim[i] < sim_lo)
+				sim_lo = max_sim[i];
+			if (m == 1 || max_sim[i] > sim_hi)
+				sim_hi = max_sim[i];
 		}
+		sim_range = sim_hi - sim_lo;
 	}
 	if (max_sim != stack_sim)
 	{

@@ -37,12 +37,16 @@ extern int	RecoMmrCandidates(int n);
  * count, or -1 if scratch memory could not be allocated (more than
  * RECO_MMR_STACK_CANDIDATES candidates only).
  *
- * Each pick maximizes (1 - diversity) x rel(i) - diversity x max_{j picked}
- * cos(i, j), where rel(i) = (score(i) - min) / (max - min) over all the
- * candidates (1 for all when every score is equal): the dot product, of any
- * scale, becomes a 0..1 relevance comparable to a cosine in -1..1.  The
- * first pick is always the best candidate (nothing is picked yet, so its
- * similarity term is 0).  Equal values go to the earlier candidate, i.e. the
+ * Each pick maximizes (1 - diversity) x rel(i) - diversity x red(i), where
+ * rel(i) = (score(i) - min) / (max - min) over all the candidates (1 for all
+ * when every score is equal) and red(i) = (s(i) - min) / (max - min) of
+ * s(i) = max_{j picked} cos(i, j) over the candidates not yet picked at that
+ * step (0 for all when every s is equal): both terms span 0..1 whatever
+ * the scale of the scores and however collinear the item factors are (a
+ * raw cosine of nearly parallel ALS factors moves nothing below diversity
+ * 0.5), so the knob acts across 0..1.  The first pick is always the best
+ * candidate (nothing is picked yet: every red is 0).  Equal values go to
+ * the earlier candidate, i.e. the
  * higher score, then the lower row (lower item id).  A zero-norm item has
  * cosine 0 with everything.
  */

@@ -21,7 +21,7 @@
 #
 # Environment: DIVERSITY_DB (default reco_diversity) the database, created and dropped;
 # DIVERSITY_MD the markdown section's file (default: stdout only); DIVERSITY_PNG the plot
-# (default: none); DIVERSITY_LEVELS (default "0 0.1 0.2 0.3 0.5 0.7 1"); DIVERSITY_SIGMAS
+# (default: none); DIVERSITY_LEVELS (default "0 0.1 0.2 0.3 0.4 0.5 0.7 1"); DIVERSITY_SIGMAS
 # the explore sigmas beside the default (default "0.25 1 2").
 # shellcheck disable=SC2016  # backquotes in the report's strings are markdown
 set -euo pipefail
@@ -31,7 +31,7 @@ data=${1:-$here/../../../shared/data/ml-100k}
 db=${DIVERSITY_DB:-reco_diversity}
 md=${DIVERSITY_MD:-/dev/null}
 png=${DIVERSITY_PNG:-}
-levels=${DIVERSITY_LEVELS:-0 0.1 0.2 0.3 0.5 0.7 1}
+levels=${DIVERSITY_LEVELS:-0 0.1 0.2 0.3 0.4 0.5 0.7 1}
 sigmas=${DIVERSITY_SIGMAS:-0.25 1 2}
 test_query='SELECT user_id, item_id FROM u1_test WHERE rating >= 4'
 . "$here/ml100k_lib.sh"

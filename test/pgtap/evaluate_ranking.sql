@@ -209,19 +209,28 @@ SELECT is((SELECT row(precision_at_k, recall_at_k, users_evaluated)::text FROM r
           'k = 2: hits of users 2 and 3 out of 4 users, as before the new columns');
 
 -- Diversity 0.5 on the same model (MMR: relevance = (score - min) / (max - min) over the
--- candidates, every rankable item here; value = 0.5 rel - 0.5 (largest cosine to a pick);
--- the first pick is the best item):
---   1: 4 first; then 6: 0 - 0.5 (-0.7071) = 0.354 beats 0 and 2 (1/6 each), 3 (-0.020), 1 (-0.167)
---   2: 2 first; then 6: 0.354 beats 0, 1, 4 (0.25 each) and 3 (0.146)
---   3: 6 first; then 2: 0.5 (2/3) + 0.354 = 0.687 beats 3 (0.667), 1 (0.520), 4 (0.354), 0 (0.333)
---   4: 0 first (0, 1, 4 tie at the top); then 1: 0.5 beats 2 and 3 (0) and ties 4: the earlier
--- Lists {4, 6} {2, 6} {6, 2} {0, 1}: ILD (3 (1 + 0.70710678) + 1) / 4 = 1.530330, up from 0.573223;
--- novelty (3 x 0.4150375 + 1 + 1 + 2 + 0) / 8 = 0.65563906; exposure 0:1 1:1 2:2 3:0 4:1 6:3,
--- sorted 0 1 1 1 2 3: gini = (0 - 3 - 1 + 1 + 6 + 15) / (6 * 8) = 0.375; coverage 5/6.
+-- candidates, every rankable item here; redundancy = (cos - min) / (max - min) of each
+-- unpicked candidate's largest cosine to a pick, over the unpicked (0 for all if equal);
+-- value = 0.5 rel - 0.5 red; the first pick is the best item; c = 1/sqrt 2):
+--   1: 4 first; cos to 4: 1 1, 3 c, 0 0, 2 0, 6 -c -> red 1, 0.828, 0.414, 0.414, 0;
+--      rel 1 2/3, 3 2/3, 0 1/3, 2 1/3, 6 0: rel - red 6 0 beats 0 and 2 (-0.081),
+--      3 (-0.162), 1 (-0.333) -> {4, 6}
+--   2: 2 first; cos to 2: 3 c, 0 1 4 0, 6 -c -> red 1, 0.5, 0.5, 0.5, 0 (exactly: c / 2c);
+--      rel 3 1, 0 1 4 0.5, 6 0: rel - red is 0 for every one (exactly), the tie goes
+--      to the earliest candidate, 3 (score 1) -> {2, 3}
+--   3: 6 first; cos to 6: 0 0, 2 -c, 1 -c, 3 -1, 4 -c -> red = cos + 1: 1, 0.293, 0.293,
+--      0, 0.293; rel 0 2/3, 2 2/3, 1 1/3, 3 1/3, 4 0: 2 0.374 beats 3 (0.333), 1 (0.040),
+--      4 (-0.293), 0 (-0.333) -> {6, 2}
+--   4: 0 first (0, 1, 4 tie at the top, 0 the lowest id); every cosine to the zero vector
+--      is 0, red 0 for all: 1 and 4 tie at rel 1, the earlier -> {0, 1}
+-- Lists {4, 6} {2, 3} {6, 2} {0, 1}: ILD (2 (1 + c) + (1 - c) + 1) / 4 = 1 + c / 4 =
+-- 1.176777, up from 0.573223; novelty (0.4150375 + 3 + 1.4150375 + 2) / 8 = 0.85375937;
+-- exposure 0:1 1:1 2:2 3:1 4:1 6:2, sorted 1 1 1 1 2 2: gini 1/6 as at diversity 0;
+-- coverage 6/6; one hit (user 2's item 3) out of 4 x 2: P@2 0.125.
 SELECT is((SELECT row(round(intra_list_diversity::numeric, 6), round(novelty::numeric, 8),
                       round(gini::numeric, 8), round(coverage::numeric, 8), precision_at_k)::text
              FROM reco.evaluate('ev_beyond', 'held', 2, diversity => 0.5)),
-          row(1.530330, 0.65563906, 0.37500000, 0.83333333, 0::double precision)::text,
+          row(1.176777, 0.85375937, 0.16666667, 1.00000000, 0.125::double precision)::text,
           'diversity 0.5 raises the intra-list diversity to the value derived by hand');
 
 SELECT * FROM finish();

@@ -5,7 +5,8 @@
  *
  *   make unit    (builds it with the kernel sources; no PostgreSQL needed)
  *
- * A hand-derived four-item case at several diversities, the tie rule, the
+ * A hand-derived four-item case at several diversities, a hand-derived
+ * nearly collinear case (where the normalized redundancy matters), the tie rule, the
  * scale invariance of the min-max relevance, the candidate count rule, and
  * a comparison with a naive MMR (every similarity recomputed at every pick)
  * on random factors, below and above the stack scratch size.
@@ -23,7 +24,7 @@
 #include "reco_limits.h"
 #include "tap.h"
 
-#define TEST_PLAN 15
+#define TEST_PLAN 16
 
 /*
  * The hand model, k = 2 (rows; norms; cosines):
@@ -33,6 +34,8 @@
  *   row 3 (0, 0)      norm 0    cosine 0 with everything
  * Candidates, best first: row 0 score 4, row 1 score 3, row 2 score 2,
  * row 3 score 0; min-max relevance 1, 0.75, 0.5, 0.
+ * Redundancy red = the largest cosine to the picks, min-max normalized over
+ * the candidates not yet picked (0 for all when they are equal).
  */
 static const float hand_factors[] = {1, 0, 0.8f, 0.6f, 0, 1, 0, 0};
 static const float hand_norms[] = {1, 1, 1, 0};
@@ -70,18 +73,21 @@ test_hand(void)
 	ok(picks_are(out, count, (int[]) {0, 1, 2}, 3), "diversity 0 returns the first n candidates unchanged");
 
 	/*
-	 * diversity 0.1: value = 0.9 rel - 0.1 maxsim.  Pick 1: row 0 (0.9).
-	 * Pick 2: row 1 0.675 - 0.08 = 0.595, row 2 0.45, row 3 0 -> row 1.
-	 * Pick 3: row 2 0.45 - 0.1 x 0.6 = 0.39, row 3 0 -> row 2; then row 3.
+	 * diversity 0.1: value = 0.9 rel - 0.1 red.  Pick 1: every red 0, row 0
+	 * (0.9).  Pick 2: largest cosines row 1 0.8, row 2 0, row 3 0, span 0..0.8
+	 * -> red 1, 0, 0: row 1 0.675 - 0.1 = 0.575, row 2 0.45, row 3 0 -> row 1.
+	 * Pick 3: row 2 max(0, 0.6) = 0.6, row 3 0 -> red 1, 0: row 2 0.45 - 0.1
+	 * = 0.35, row 3 0 -> row 2; then row 3.
 	 */
 	count = RecoMmrRerank(hand_factors, hand_norms, 2, hand_candidates, 4, 0.1f, 4, out);
 	ok(picks_are(out, count, (int[]) {0, 1, 2, 3}, 4), "diversity 0.1 keeps the relevance order");
 
 	/*
-	 * diversity 0.5: value = 0.5 rel - 0.5 maxsim.  Pick 1: row 0 (0.5).
-	 * Pick 2: row 1 0.375 - 0.4 = -0.025, row 2 0.25 - 0 = 0.25, row 3 0 -> row 2.
-	 * Pick 3: row 1 -0.025 (its max stays 0.8), row 3 0 -> row 3 (the zero
-	 * vector, similar to nothing); then row 1.
+	 * diversity 0.5: value = 0.5 rel - 0.5 red.  Pick 1: row 0 (0.5).
+	 * Pick 2: red 1, 0, 0 as above: row 1 0.375 - 0.5 = -0.125, row 2 0.25,
+	 * row 3 0 -> row 2.  Pick 3: largest cosines row 1 max(0.8, 0.6) = 0.8,
+	 * row 3 0 -> red 1, 0: row 1 -0.125, row 3 0 -> row 3 (the zero vector,
+	 * similar to nothing); then row 1.
 	 */
 	count = RecoMmrRerank(hand_factors, hand_norms, 2, hand_candidates, 4, 0.5f, 4, out);
 	ok(picks_are(out, count, (int[]) {0, 2, 3, 1}, 4), "diversity 0.5: rows 0, 2, 3, 1 as derived by hand");
@@ -91,9 +97,9 @@ test_hand(void)
 	ok(picks_are(out, count, (int[]) {0, 2}, 2), "n = 2 at diversity 0.5: rows 0, 2");
 
 	/*
-	 * diversity 1: value = -maxsim.  Pick 1: every value 0, the tie goes to
-	 * the earliest candidate, row 0.  Pick 2: row 1 -0.8, rows 2 and 3 0 ->
-	 * row 2 (earlier).  Pick 3: row 1 -0.8, row 3 0 -> row 3; then row 1.
+	 * diversity 1: value = -red.  Pick 1: every value 0, the tie goes to
+	 * the earliest candidate, row 0.  Pick 2: row 1 -1, rows 2 and 3 0 ->
+	 * row 2 (earlier).  Pick 3: row 1 -1, row 3 0 -> row 3; then row 1.
 	 */
 	count = RecoMmrRerank(hand_factors, hand_norms, 2, hand_candidates, 4, 1.0f, 4, out);
 	ok(picks_are(out, count, (int[]) {0, 2, 3, 1}, 4), "diversity 1: the best first, then the least similar");
@@ -101,6 +107,28 @@ test_hand(void)
 	/* more rows asked than candidates: every candidate once */
 	count = RecoMmrRerank(hand_factors, hand_norms, 2, hand_candidates, 4, 0.5f, 10, out);
 	ok(count == 4, "n above the candidate count returns every candidate");
+}
+
+/*
+ * Nearly collinear factors, as ALS gives them at a strong regularization:
+ *   row 0 (1, 0), row 1 (0.96, 0.28), row 2 (0.8, 0.6), all norm 1;
+ *   cos(1,0) = 0.96, cos(2,0) = 0.8, cos(2,1) = 0.768 + 0.168 = 0.936.
+ * Scores 3, 2, 1: relevance 1, 0.5, 0.  diversity 0.5: pick 1 row 0.
+ * Pick 2: largest cosines 0.96, 0.8, span 0.8..0.96 -> red 1, 0: row 1
+ * 0.25 - 0.5 = -0.25, row 2 0 -> row 2; then row 1.  (A raw cosine term,
+ * 0.25 - 0.48 = -0.23 against 0 - 0.4 = -0.4, would keep row 1 second.)
+ */
+static void
+test_collinear(void)
+{
+	static const float f[] = {1, 0, 0.96f, 0.28f, 0.8f, 0.6f};
+	static const float norms[] = {1, 1, 1};
+	static const RecoScored c[] = {{3, 0}, {2, 1}, {1, 2}};
+	RecoScored	out[3];
+	int			count = RecoMmrRerank(f, norms, 2, c, 3, 0.5f, 3, out);
+
+	ok(count == 3 && out[0].index == 0 && out[1].index == 2 && out[2].index == 1,
+	   "collinear factors at diversity 0.5: rows 0, 2, 1 as derived by hand");
 }
 
 /* Ties, scale invariance, edge counts. */
@@ -119,12 +147,13 @@ test_rules(void)
 
 	/*
 	 * Equal scores: relevance 1 for all.  diversity 0.5: pick 1 row 0 (tie,
-	 * earliest); pick 2: row 1 0.5 - 0.5 = 0, row 2 0.5 -> row 2; then row 1.
+	 * earliest); pick 2: largest cosines row 1 1, row 2 0 -> red 1, 0:
+	 * row 1 0.5 - 0.5 = 0, row 2 0.5 -> row 2; then row 1.
 	 */
 	count = RecoMmrRerank(same, same_norms, 2, equal, 3, 0.5f, 3, out);
 	ok(count == 3 && out[0].index == 0 && out[1].index == 2 && out[2].index == 1,
 	   "equal scores: the lower row first, then the dissimilar one");
-	/* diversity 1: after row 0, row 1 (a copy, value -1) loses to row 2 (orthogonal, 0) */
+	/* diversity 1: after row 0, row 1 (a copy, red 1, value -1) loses to row 2 (orthogonal, 0) */
 	count = RecoMmrRerank(same, same_norms, 2, equal, 3, 1.0f, 3, out);
 	ok(count == 3 && out[0].index == 0 && out[1].index == 2 && out[2].index == 1,
 	   "diversity 1 with equal scores: rows 0, 2, 1");
@@ -161,12 +190,16 @@ test_candidates(void)
 	   "never fewer than n, no overflow");
 }
 
-/* Naive MMR: every maximal similarity recomputed from the picks at every step (same dot product). */
+/*
+ * Naive MMR: every maximal similarity recomputed from the picks at every
+ * step (same dot product), then min-max normalized over the unpicked.
+ */
 static int
 naive_mmr(const float *f, const float *norms, int k, const RecoScored *c, int nc, double lambda,
 		  int n, RecoScored *out)
 {
 	char	   *picked = calloc(nc, 1);
+	double	   *ms = calloc(nc, sizeof(double));
 	int			count = n < nc ? n : nc,
 				p,
 				i,
@@ -176,16 +209,17 @@ naive_mmr(const float *f, const float *norms, int k, const RecoScored *c, int nc
 
 	for (p = 0; p < count; p++)
 	{
-		int			best = -1;
-		double		best_value = 0;
+		int			best = -1,
+					first = 1;
+		double		best_value = 0,
+					ms_lo = 0,
+					ms_hi = 0;
 
 		for (i = 0; i < nc; i++)
 		{
-			double		ms = 0,
-						value;
-
 			if (picked[i])
 				continue;
+			ms[i] = 0;
 			for (q = 0; q < p; q++)
 			{
 				float		dot;
@@ -195,10 +229,23 @@ naive_mmr(const float *f, const float *norms, int k, const RecoScored *c, int nc
 				RecoAlsScoreRows(f, &c[i].index, 1, k, f + (size_t) out[q].index * k, &dot);
 				cs = norms[c[i].index] > 0 && norms[out[q].index] > 0 ?
 					dot / ((double) norms[c[i].index] * norms[out[q].index]) : 0;
-				if (q == 0 || cs > ms)
-					ms = cs;
+				if (q == 0 || cs > ms[i])
+					ms[i] = cs;
 			}
-			value = (1 - lambda) * (range > 0 ? (c[i].score - lo) / range : 1.0) - lambda * ms;
+			if (first || ms[i] < ms_lo)
+				ms_lo = ms[i];
+			if (first || ms[i] > ms_hi)
+				ms_hi = ms[i];
+			first = 0;
+		}
+		for (i = 0; i < nc; i++)
+		{
+			double		value;
+
+			if (picked[i])
+				continue;
+			value = (1 - lambda) * (range > 0 ? (c[i].score - lo) / range : 1.0) -
+				lambda * (ms_hi > ms_lo ? (ms[i] - ms_lo) / (ms_hi - ms_lo) : 0.0);
 			if (best < 0 || value > best_value)
 			{
 				best = i;
@@ -209,6 +256,7 @@ naive_mmr(const float *f, const float *norms, int k, const RecoScored *c, int nc
 		out[p] = c[best];
 	}
 	free(picked);
+	free(ms);
 	return count;
 }
 
@@ -269,9 +317,10 @@ main(void)
 {
 	printf("1..%d\n", TEST_PLAN);
 	test_hand();				/* 6 */
+	test_collinear();			/* 1 */
 	test_rules();				/* 4 */
 	test_candidates();			/* 3 */
 	test_random();				/* 2 */
-	/* total 15 */
+	/* total 16 */
 	return tap_exit_status(TEST_PLAN);
 }
