@@ -97,6 +97,14 @@ SELECT outcome($$SELECT * FROM reco.recommend_for_items_text('div', '{10}', n =>
 SELECT outcome($$SELECT * FROM reco.recommend_all('div', 3, diversity => NULL)$$);
 SELECT outcome($$SELECT * FROM reco.recommend_all('div', 3, diversity => 1.5)$$);
 SELECT outcome($$SELECT * FROM reco.recommend_all_text('div', 3, diversity => 'NaN')$$);
+-- diversity re-ranks at most 1000 rows (its cost is rows x candidates x k); 1000 is fine,
+-- 1001 is refused, and diversity 0 takes any n
+SELECT count(*) AS rows FROM reco.recommend('div', 1, 1000, diversity => 0.5);
+SELECT outcome($$SELECT * FROM reco.recommend('div', 1, 1001, diversity => 0.5)$$);
+SELECT count(*) AS rows FROM reco.recommend('div', 1, 1001, diversity => 0);
+SELECT outcome($$SELECT * FROM reco.recommend_for_items('div', '{10}', n => 1001, diversity => 0.1)$$);
+SELECT outcome($$SELECT * FROM reco.recommend_all('div', 1001, diversity => 0.1)$$);
+SELECT outcome($$SELECT * FROM reco.evaluate('div', 'SELECT 1 AS user_id, 10 AS item_id', k => 1001, diversity => 0.1)$$);
 \set VERBOSITY default
 SELECT * FROM reco.recommend('div', 1, 3, diversity => 'NaN');
 \set VERBOSITY terse

@@ -22,8 +22,9 @@
  * RECO_MMR_MIN_CANDIDATES for small n) is where every pick happens at
  * moderate diversity.  A larger pool costs twice: the exact top-C scan
  * stops later (its bound must beat the C-th best score, not the n-th) and
- * the re-ranking is O(n x C x k); the cap keeps a large n linear.  Never
- * fewer than n.
+ * the re-ranking is O(n x C x k), so the callers refuse diversity for more
+ * than RECO_MMR_MAX_ROWS rows (serve.c, RecoArgDiversity).  Never fewer
+ * than n.
  */
 extern int	RecoMmrCandidates(int n);
 

@@ -708,12 +708,13 @@ RecoMetricsRow(FunctionCallInfo fcinfo, RecoEvalState *state, int64 users_unknow
 /*
  * The ranking settings of evaluate_pairs (arguments 4 ..; absent ones take
  * the defaults): NULL 22004; diversity outside 0 .. 1 or NaN, sigma negative
- * or not finite, epsilon outside 0 .. 1 or NaN, or diversity with explore 22023.
+ * or not finite, epsilon outside 0 .. 1 or NaN, diversity above 0 with k
+ * above RECO_MMR_MAX_ROWS, or diversity with explore 22023.
  */
 static void
-RecoEvalArgs(FunctionCallInfo fcinfo, RecoEvalSettings *settings)
+RecoEvalArgs(FunctionCallInfo fcinfo, int k, RecoEvalSettings *settings)
 {
-	settings->diversity = RecoArgDiversity(fcinfo, 4);
+	settings->diversity = RecoArgDiversity(fcinfo, 4, k);
 	settings->explore = false;
 	settings->sigma = RECO_DEFAULT_EXPLORE_SIGMA;
 	settings->epsilon = RECO_DEFAULT_EXPLORE_EPSILON;
@@ -772,7 +773,7 @@ reco_evaluate_pairs(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k must be between %d and %d, not %d", RECO_MIN_EVALUATE_K, RECO_MAX_EVALUATE_K, k)));
-	RecoEvalArgs(fcinfo, &settings);
+	RecoEvalArgs(fcinfo, k, &settings);
 	pairs = RecoReadPairs(PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2), &n_pairs);
 	test_users = RecoPairUsers(pairs, n_pairs, &n_test_users);
 

@@ -67,6 +67,8 @@
 #define RECO_MMR_CANDIDATE_FACTOR 5
 #define RECO_MMR_MIN_CANDIDATES 50
 #define RECO_MMR_MAX_CANDIDATES 1000
+/* Rows MMR re-ranks at most (n of recommend*, k of evaluate with diversity > 0): bounds its O(n x C x k) work. */
+#define RECO_MMR_MAX_ROWS 1000
 #define RECO_MMR_STACK_CANDIDATES 1024
 
 /*

@@ -203,7 +203,7 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 	RecoArgIdList(fcinfo, first + 4, &exclude);
 	/* first == 0: the short form, which has no fallback argument and always falls back */
 	fallback = RecoArgFallback(fcinfo, first + 5, first == 0);
-	diversity = RecoArgDiversity(fcinfo, first + 6);
+	diversity = RecoArgDiversity(fcinfo, first + 6, n);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	known = RecoServeUserArg(&ctx, fcinfo, first, false);
@@ -405,7 +405,7 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	RecoArgIdList(fcinfo, 5, &candidates);
 	RecoArgIdList(fcinfo, 6, &exclude);
 	fallback = RecoArgFallback(fcinfo, 7, false);
-	diversity = RecoArgDiversity(fcinfo, 8);
+	diversity = RecoArgDiversity(fcinfo, 8, n);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
@@ -520,7 +520,7 @@ reco_recommend_all(PG_FUNCTION_ARGS)
 	RecoRequireArg(fcinfo, 3, "exclude_seen");
 	n = RecoArgN(fcinfo, 1);
 	exclude_seen = PG_GETARG_BOOL(3);
-	diversity = RecoArgDiversity(fcinfo, 4);
+	diversity = RecoArgDiversity(fcinfo, 4, n);
 	RecoArgIdList(fcinfo, 2, &wanted);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);

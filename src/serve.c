@@ -280,11 +280,13 @@ RecoArgFallback(FunctionCallInfo fcinfo, int arg, bool if_absent)
 }
 
 /*
- * The MMR diversity of argument `arg` (0 if the call has no such argument):
- * 0 .. 1; NULL 22004, NaN or outside 0 .. 1 22023.
+ * The MMR diversity of argument `arg` (0 if the call has no such argument)
+ * for a call that returns `rows` rows a list: 0 .. 1; NULL 22004, NaN or
+ * outside 0 .. 1 22023, and 22023 above 0 with more than RECO_MMR_MAX_ROWS
+ * rows (the re-ranking costs rows x candidates x k and polls no cancel).
  */
 float
-RecoArgDiversity(FunctionCallInfo fcinfo, int arg)
+RecoArgDiversity(FunctionCallInfo fcinfo, int arg, int64 rows)
 {
 	float		diversity;
 
@@ -297,6 +299,11 @@ RecoArgDiversity(FunctionCallInfo fcinfo, int arg)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("diversity must be between 0 and 1, not %g", diversity),
 				 errhint("0 is the exact ranking, 1 the most diverse.")));
+	if (diversity > 0.0f && rows > RECO_MMR_MAX_ROWS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("diversity re-ranks at most %d rows, not " INT64_FORMAT, RECO_MMR_MAX_ROWS, rows),
+				 errhint("Ask for fewer rows, or for diversity 0 (the exact ranking, any number of rows).")));
 	return diversity;
 }
 

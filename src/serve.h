@@ -78,7 +78,7 @@ extern void RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *can
 							 const RecoIdList *exclude);
 extern void RecoServeEnd(RecoServeContext *ctx);
 extern bool RecoArgFallback(FunctionCallInfo fcinfo, int arg, bool if_absent);
-extern float RecoArgDiversity(FunctionCallInfo fcinfo, int arg);
+extern float RecoArgDiversity(FunctionCallInfo fcinfo, int arg, int64 rows);
 
 extern void RecoRequireArg(FunctionCallInfo fcinfo, int arg, const char *name);
 extern char *RecoArgModel(FunctionCallInfo fcinfo);
