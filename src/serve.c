@@ -405,19 +405,15 @@ void
 RecoReportExploreStatus(RecoStatus status, const RecoUserSet *users, int64 user)
 {
 	char		decimal[MAXINT8LEN + 1];
+	bool		singular = status == RECO_STATUS_NOT_POSITIVE_DEFINITE;
 
-	if (status == RECO_STATUS_NOT_POSITIVE_DEFINITE)
+	if (singular || status == RECO_STATUS_NOT_FINITE)
 		ereport(ERROR,
-				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
-				 errmsg("the least-squares system of user %s is not positive definite",
-						RecoUserText(users, user, decimal)),
-				 errhint("Check the user's weights, or use sigma => 0.")));
-	if (status == RECO_STATUS_NOT_FINITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("the sampled scores of user %s are not finite",
-						RecoUserText(users, user, decimal)),
-				 errhint("The model's scores overflow at this sigma: use a smaller sigma, or sigma => 0 (the exact scores).")));
+				(errcode(singular ? ERRCODE_FLOATING_POINT_EXCEPTION : ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg(singular ? "the least-squares system of user %s is not positive definite" :
+						"the sampled scores of user %s are not finite", RecoUserText(users, user, decimal)),
+				 errhint(singular ? "Check the user's weights, or use sigma => 0." :
+						 "The model's scores overflow at this sigma: use a smaller sigma, or sigma => 0 (the exact scores).")));
 	RecoReportKernelStatus(status, "exploration");
 }
 

@@ -517,27 +517,15 @@ test_overflow(void)
 	static const int32_t seen[1] = {0};
 	static const float seen_w[1] = {1.0f};
 	float		gram[4];
-	RecoExploreInput in;
+	RecoExploreInput in = {.items = items, .n_items = 2, .k = 2, .gram = gram, .n = 5,
+		.popularity_order = pop_order, .popularity = popularity, .user = user, .seen = seen,
+	.seen_weights = seen_w, .n_seen = 1, .alpha = 1.0f, .regularization = 0.01f};
 	RecoExploreSlot out[5];
 	RecoRng		rng;
 	int			found = -1;
 	RecoStatus	st;
 
 	RecoAlsGram(items, 2, 2, gram);
-	memset(&in, 0, sizeof(in));
-	in.items = items;
-	in.n_items = 2;
-	in.k = 2;
-	in.gram = gram;
-	in.popularity_order = pop_order;
-	in.popularity = popularity;
-	in.user = user;
-	in.seen = seen;
-	in.seen_weights = seen_w;
-	in.n_seen = 1;
-	in.alpha = 1.0f;
-	in.regularization = 0.01f;
-	in.n = 5;
 	memset(out, 0x7f, sizeof(out));
 	rng = RecoRngStart(1, 0);
 	st = RecoExploreUser(&in, &rng, out, &found);
