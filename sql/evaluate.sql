@@ -51,6 +51,10 @@ SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => -1);
 SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => 'Infinity');
 SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => 'NaN');
 SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => NULL);
+-- sigma is capped at 100 (RECO_MAX_EXPLORE_SIGMA): 100 runs, above it 22023
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => 100.001);
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => 3.4e38);
+SELECT users_evaluated FROM reco.evaluate('eval', 'held_out', explore => true, sigma => 100);
 SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, epsilon => 1.01);
 SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, epsilon => 'NaN');
 SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, epsilon => NULL);
@@ -61,5 +65,8 @@ SELECT * FROM reco_internal.evaluate_pairs('eval', '{1}', '{104}', 10, 0, NULL);
 SELECT * FROM reco_internal.evaluate_pairs('eval', '{1}', '{104}', 10, 2);
 \set VERBOSITY default
 SELECT * FROM reco.evaluate('eval', 'held_out', diversity => 1.5);
+-- the value is printed with all its digits: 1.0000001 (a real just above 1) must not read "not 1"
+SELECT * FROM reco.evaluate('eval', 'held_out', diversity => 1.0000001);
 SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => -1);
+SELECT * FROM reco.evaluate('eval', 'held_out', explore => true, sigma => 3.4e38);
 SELECT * FROM reco.evaluate('eval', 'held_out', diversity => 0.3, explore => true);

@@ -67,7 +67,6 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -143,10 +142,12 @@ typedef struct RecoEvalState
 	/* explore: the kernel's input (the call's fields), its slots and the user's row */
 	bool		explore;
 	uint64		seed;
+	int64		model_id;		/* the served version (RecoUserRow's XX001 names it) */
 	RecoExploreInput explore_in;
 	RecoExploreSlot *slots;		/* explore_in.n */
 	int32	   *seen_rows;		/* the user's training items (rows) and weights */
 	float	   *seen_weights;
+	float	   *explore_mask;	/* items->n: 0, the user's seen items -INFINITY during its call */
 } RecoEvalState;
 
 /* How evaluate_pairs ranks each user's list: its arguments after k. */
@@ -154,7 +155,7 @@ typedef struct RecoEvalSettings
 {
 	float		diversity;		/* 0 .. 1; 0: the exact ranking */
 	bool		explore;		/* rank by reco.explore's draw instead */
-	float		sigma;			/* explore: posterior scale, >= 0 */
+	float		sigma;			/* explore: posterior scale, 0 .. RECO_MAX_EXPLORE_SIGMA */
 	float		epsilon;		/* explore: share of under-exposed slots, 0 .. 1 */
 	int64		seed;			/* explore: the generator's seed */
 } RecoEvalSettings;
@@ -328,60 +329,36 @@ RecoUserAuc(RecoEvalState *state, const float *scores, const int32 *relevant_idx
 }
 
 /*
- * The generator stream of a user, as reco.explore derives it: a hash of the
- * user id's text form (the stored key on a text or uuid side, else the
- * decimal id), so that a user's list here is reco.explore's for the seed.
- */
-static uint64
-RecoEvalUserStream(const RecoUserSet *users, int64 user)
-{
-	char		decimal[MAXINT8LEN + 1];
-	const char *key = decimal;
-
-	if (users->keys.data != NULL)
-		key = RecoKeyAt(&users->keys, user);
-	else
-		pg_lltoa(users->ids[user], decimal);
-	return hash_bytes_extended((const unsigned char *) key, (int) strlen(key), 0);
-}
-
-/*
- * The user's list by reco.explore's kernel into state->top (mask: its row,
- * seen items -INFINITY): a Thompson draw from its posterior and ε-slots, the
- * generator keyed by (seed, user); returns the list's length.
+ * The user's list by reco.explore's kernel into state->top: a Thompson draw
+ * from its posterior and ε-slots, the generator keyed by (seed, user);
+ * returns the list's length.  The kernel's mask is reco.explore's, the
+ * user's seen items (positive weights) alone: not the score row, whose
+ * -INFINITY also marks a score that overflowed, an item reco.explore counts
+ * as eligible (explore.h "Overflow").
  */
 static int
-RecoExploreList(RecoEvalState *state, const RecoUserSet *users, int64 user, const float *mask)
+RecoExploreList(RecoEvalState *state, const RecoUserSet *users, int64 user)
 {
 	const RecoFactorSet *items = state->items;
 	RecoExploreInput in = state->explore_in;
-	RecoRng		rng = RecoRngStart(state->seed, RecoEvalUserStream(users, user));
+	RecoRng		rng = RecoRngStart(state->seed, RecoUserStream(users, user, NULL));
 	RecoStatus	status;
 	int64		s;
 	int			found,
 				i;
 
 	in.user = users->factors + user * users->k;
-	in.mask = mask;
+	in.mask = state->explore_mask;
 	in.seen = state->seen_rows;
 	in.seen_weights = state->seen_weights;
-	for (s = users->seen_ptr[user]; s < users->seen_ptr[user + 1]; s++)
-	{
-		int64		idx = RecoFindId(items->ids, items->n, users->seen_items[s]);
-
-		if (idx < 0)
-			continue;
-		state->seen_rows[in.n_seen] = (int32) idx;
-		state->seen_weights[in.n_seen++] = users->seen_weights[s];
-	}
+	in.n_seen = RecoUserRow(items, users, user, state->model_id, state->seen_rows, state->seen_weights);
+	for (s = 0; s < in.n_seen; s++)
+		if (state->seen_weights[s] > 0)
+			state->explore_mask[state->seen_rows[s]] = -INFINITY;
 	status = RecoExploreUser(&in, &rng, state->slots, &found);
-	if (status == RECO_STATUS_NOT_POSITIVE_DEFINITE || status == RECO_STATUS_NOT_FINITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
-				 errmsg("the least-squares system of user " INT64_FORMAT " is not positive definite",
-						users->ids[user]),
-				 errhint("Evaluate with sigma => 0.")));
-	RecoReportKernelStatus(status, "exploration");
+	for (s = 0; s < in.n_seen; s++)
+		state->explore_mask[state->seen_rows[s]] = 0.0f;
+	RecoReportExploreStatus(status, users, user);
 	for (i = 0; i < found; i++)
 	{
 		state->top[i].score = state->slots[i].score;
@@ -402,7 +379,7 @@ RecoRankUser(RecoEvalState *state, const RecoUserSet *users, int64 user, const f
 				picked;
 
 	if (state->explore)
-		return RecoExploreList(state, users, user, scores);
+		return RecoExploreList(state, users, user);
 	if (state->diversity == 0.0f)
 		return RecoTopK(scores, state->items->n, state->k, state->top);
 	found = RecoTopK(scores, state->items->n, state->n_candidates, state->candidates);
@@ -617,6 +594,7 @@ RecoEvalRanking(RecoEvalState *state, RecoFactorSet *items, const RecoModelInfo 
 	state->diversity = settings->diversity;
 	state->explore = settings->explore;
 	state->seed = (uint64) settings->seed;
+	state->model_id = model->model_id;
 	if (settings->diversity > 0.0f)
 	{
 		state->n_candidates = (int) Min((int64) RecoMmrCandidates(state->k), Max(items->n, 1));
@@ -628,7 +606,7 @@ RecoEvalRanking(RecoEvalState *state, RecoFactorSet *items, const RecoModelInfo 
 	in->items = items->factors;
 	in->n_items = items->n;
 	in->k = items->k;
-	in->gram = RecoFactorGram(items);
+	in->gram = settings->sigma > 0.0f ? RecoFactorGram(items) : NULL;	/* only for a draw */
 	in->popularity = items->popularity;
 	in->popularity_order = RecoFactorPopularityOrder(items);
 	in->alpha = model->alpha;
@@ -641,6 +619,8 @@ RecoEvalRanking(RecoEvalState *state, RecoFactorSet *items, const RecoModelInfo 
 		most_seen = Max(most_seen, users->seen_ptr[u + 1] - users->seen_ptr[u]);
 	state->seen_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(most_seen, 1));
 	state->seen_weights = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(most_seen, 1));
+	state->explore_mask = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * Max(items->n, 1));
+	memset(state->explore_mask, 0, sizeof(float) * Max(items->n, 1));
 }
 
 /*
@@ -707,9 +687,10 @@ RecoMetricsRow(FunctionCallInfo fcinfo, RecoEvalState *state, int64 users_unknow
 
 /*
  * The ranking settings of evaluate_pairs (arguments 4 ..; absent ones take
- * the defaults): NULL 22004; diversity outside 0 .. 1 or NaN, sigma negative
- * or not finite, epsilon outside 0 .. 1 or NaN, diversity above 0 with k
- * above RECO_MMR_MAX_ROWS, or diversity with explore 22023.
+ * the defaults): NULL 22004; diversity outside 0 .. 1 or NaN, sigma NaN or
+ * outside 0 .. RECO_MAX_EXPLORE_SIGMA, epsilon outside 0 .. 1 or NaN,
+ * diversity above 0 with k above RECO_MMR_MAX_ROWS, or diversity with
+ * explore 22023.
  */
 static void
 RecoEvalArgs(FunctionCallInfo fcinfo, int k, RecoEvalSettings *settings)
@@ -726,17 +707,9 @@ RecoEvalArgs(FunctionCallInfo fcinfo, int k, RecoEvalSettings *settings)
 	RecoRequireArg(fcinfo, 7, "epsilon");
 	RecoRequireArg(fcinfo, 8, "seed");
 	settings->explore = PG_GETARG_BOOL(5);
-	settings->sigma = PG_GETARG_FLOAT4(6);
-	settings->epsilon = PG_GETARG_FLOAT4(7);
+	settings->sigma = RecoArgSigma(fcinfo, 6);
+	settings->epsilon = RecoArgEpsilon(fcinfo, 7);
 	settings->seed = PG_GETARG_INT64(8);
-	if (!isfinite(settings->sigma) || settings->sigma < 0.0f)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("sigma must be finite and >= 0, not %g", settings->sigma)));
-	if (isnan(settings->epsilon) || settings->epsilon < 0.0f || settings->epsilon > 1.0f)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("epsilon must be between 0 and 1, not %g", settings->epsilon)));
 	if (settings->explore && settings->diversity > 0.0f)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

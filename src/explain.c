@@ -35,24 +35,16 @@ RecoEmitContributions(ReturnSetInfo *rsinfo, const RecoModelInfo *model, RecoFac
 {
 	int64		n_seen = user->seen_ptr[1];
 	int32	   *indices = palloc(sizeof(int32) * Max(n_seen, 1));
+	float	   *weights = palloc(sizeof(float) * Max(n_seen, 1));
 	double	   *contrib = palloc(sizeof(double) * Max(n_seen, 1));
 	float	   *scores = palloc(sizeof(float) * Max(n_seen, 1));
 	RecoIdColumn column = RecoSetColumn(items);
 	int64		i;
 
-	for (i = 0; i < n_seen; i++)
-	{
-		int64		idx = RecoFindId(items->ids, items->n, user->seen_items[i]);
-
-		if (idx < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("item " INT64_FORMAT " of user " INT64_FORMAT " is not in model " INT64_FORMAT,
-							user->seen_items[i], user->ids[0], model->model_id)));
-		indices[i] = (int32) idx;
-	}
+	/* every training item, in order (an item the version lacks: XX001) */
+	n_seen = RecoUserRow(items, user, 0, model->model_id, indices, weights);
 	if (!RecoAlsExplainRow(RecoFactorGram(items), items->factors, items->k, indices,
-						   user->seen_weights, n_seen, model->alpha, model->regularization,
+						   weights, n_seen, model->alpha, model->regularization,
 						   items->factors + target * items->k, contrib))
 		ereport(ERROR,
 				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),

@@ -34,8 +34,9 @@ typedef struct RecoExploreWork
 	RecoScored *top;			/* the best m by sampled score (or the best-sellers) */
 	RecoScored *plain;			/* the best m by x_u (top itself when σ = 0) */
 	int32_t    *picks;			/* ε-slot rows (m) */
+	float	   *pick_scores;	/* their scores x̃ · y (m) */
 	int32_t    *pos;			/* slot positions (m) */
-	void	   *mem;			/* the single allocation behind the five above */
+	void	   *mem;			/* the single allocation behind the six above */
 	unsigned char *flags;		/* per item row: RECO_EXPLORE_* bits (calloc) */
 	int32_t    *rows;			/* eligible rows (h), for a direct scan; or NULL */
 	float	   *scores;			/* their scores (h); or NULL */
@@ -136,7 +137,7 @@ static bool
 RecoExploreWorkAlloc(RecoExploreWork *w, int64_t n_items, int m, int k)
 {
 	size_t		bytes = sizeof(RecoScored) * 2 * (size_t) m + sizeof(int32_t) * 2 * (size_t) m +
-		sizeof(float) * (size_t) k;
+		sizeof(float) * ((size_t) m + k);
 	char	   *p;
 
 	memset(w, 0, sizeof(*w));
@@ -153,6 +154,7 @@ RecoExploreWorkAlloc(RecoExploreWork *w, int64_t n_items, int m, int k)
 	w->plain = RecoExploreCarve(&p, sizeof(RecoScored) * (size_t) m);
 	w->picks = RecoExploreCarve(&p, sizeof(int32_t) * (size_t) m);
 	w->pos = RecoExploreCarve(&p, sizeof(int32_t) * (size_t) m);
+	w->pick_scores = RecoExploreCarve(&p, sizeof(float) * (size_t) m);
 	w->x = RecoExploreCarve(&p, sizeof(float) * (size_t) k);
 	return true;
 }
@@ -177,16 +179,20 @@ RecoExploreEligible(const RecoExploreInput *in, int64_t i)
 
 /*
  * The best m of the h eligible rows by vector v into heap (best first, ties
- * by lower row): batch.h's early-stopping scan in norm order when the norms
- * are given and the mask leaves at least a quarter of the items, else the
- * eligible rows scored directly.  Same answer either way.
+ * by lower row), *found of them: batch.h's early-stopping scan in norm order
+ * when the norms are given and the mask leaves at least a quarter of the
+ * items, else the eligible rows scored directly.  Same answer either way.
+ * A row whose score is -INFINITY (a dot product that overflowed) is left
+ * out, as the mask's rows are and as reco.recommend leaves it out, so
+ * *found can be less than min(m, h).
  */
 static RecoStatus
 RecoExploreTop(const RecoExploreInput *in, RecoExploreWork *w, int64_t h, const float *v,
-			   int m, RecoScored *heap)
+			   int m, RecoScored *heap, int *found)
 {
-	int			size = 0;
 	int64_t		i;
+
+	*found = 0;
 
 	if (in->item_norms != NULL && in->norm_order != NULL && h * 4 >= in->n_items)
 	{
@@ -203,7 +209,7 @@ RecoExploreTop(const RecoExploreInput *in, RecoExploreWork *w, int64_t h, const 
 		b.n = m;
 		b.threads = 1;
 		b.mask = in->mask;
-		return RecoBatchTopN(&b, NULL, heap, &size);
+		return RecoBatchTopN(&b, NULL, heap, found);
 	}
 	if (w->rows == NULL)
 	{
@@ -218,13 +224,13 @@ RecoExploreTop(const RecoExploreInput *in, RecoExploreWork *w, int64_t h, const 
 				w->rows[r++] = (int32_t) i;
 	}
 	RecoAlsScoreRows(in->items, w->rows, h, in->k, v, w->scores);
-	RecoTopKPushMapped(heap, &size, m, w->scores, h, w->rows);
-	RecoTopKSort(heap, size);
+	RecoTopKPushMapped(heap, found, m, w->scores, h, w->rows);
+	RecoTopKSort(heap, *found);
 	return RECO_STATUS_OK;
 }
 
-/* An unknown user's best-sellers: the first m eligible rows of the popularity order. */
-static void
+/* An unknown user's best-sellers: the first m eligible rows of the popularity order; returns how many. */
+static int
 RecoExplorePopular(const RecoExploreInput *in, int m, RecoScored *heap)
 {
 	int64_t		i;
@@ -240,13 +246,17 @@ RecoExplorePopular(const RecoExploreInput *in, int m, RecoScored *heap)
 		heap[found].score = (float) in->popularity[row];
 		found++;
 	}
+	return found;
 }
 
 /*
- * Draws up to e ε-slot rows into w->picks, uniformly without repeats from
- * the less popular half (the last h − ⌊h / 2⌋) of the h eligible rows in
- * popularity order, skipping the first m − e exploit items; returns how many
- * it drew, or -1 if out of memory.
+ * Draws up to e ε-slot rows into w->picks (their scores into
+ * w->pick_scores: x̃ · y, or the popularity for an unknown user), uniformly
+ * without repeats from the less popular half (the last h − ⌊h / 2⌋) of the
+ * h eligible rows in popularity order, skipping the first m − e exploit
+ * items and, with σ = 0, a row whose score is -INFINITY (left out as
+ * RecoExploreTop leaves it out); returns how many it drew, -1 if out of
+ * memory, -2 if a sampled score (σ > 0) is not finite.
  */
 static int
 RecoExploreDrawTail(const RecoExploreInput *in, RecoExploreWork *w, int64_t h, int m, int e,
@@ -275,12 +285,22 @@ RecoExploreDrawTail(const RecoExploreInput *in, RecoExploreWork *w, int64_t h, i
 	{
 		int64_t		j = s + (int64_t) RecoRngBelow(rng, (uint64_t) (tail - s));
 		int32_t		row = w->tail[j];
+		float		score;
 
 		w->tail[j] = w->tail[s];
 		w->tail[s] = row;
 		if (w->flags[row] & RECO_EXPLORE_EXPLOIT)
 			continue;
+		if (in->user != NULL)
+			RecoAlsScoreRows(in->items, &row, 1, in->k, w->x, &score);
+		else
+			score = (float) in->popularity[row];
+		if (in->user != NULL && in->sigma > 0.0f && !isfinite(score))
+			return -2;
+		if (score == -INFINITY)
+			continue;
 		w->flags[row] |= RECO_EXPLORE_PICK;
+		w->pick_scores[picks] = score;
 		w->picks[picks++] = row;
 	}
 	return picks;
@@ -288,13 +308,13 @@ RecoExploreDrawTail(const RecoExploreInput *in, RecoExploreWork *w, int64_t h, i
 
 /*
  * Lays out the m slots: `picks` ε positions drawn without repeats, filled
- * with the ε picks in draw order; the others with the exploit ranking best
- * first, skipping ε picks; the flags of the plain ranking mark what is
- * not explored.
+ * with the ε picks in draw order; the others with the exploit ranking
+ * (w->top, m entries) best first, skipping ε picks (at most `picks` of its
+ * entries are, so it never runs out); the flags of the plain ranking mark
+ * what is not explored.
  */
 static void
-RecoExploreLayout(const RecoExploreInput *in, RecoExploreWork *w, int m, int picks, RecoRng *rng,
-				  RecoExploreSlot *out)
+RecoExploreLayout(RecoExploreWork *w, int m, int picks, RecoRng *rng, RecoExploreSlot *out)
 {
 	int			slot,
 				next_pick = 0,
@@ -320,11 +340,8 @@ RecoExploreLayout(const RecoExploreInput *in, RecoExploreWork *w, int m, int pic
 
 		if (o->epsilon)
 		{
-			o->index = w->picks[next_pick++];
-			if (in->user != NULL)
-				RecoAlsScoreRows(in->items, &o->index, 1, in->k, w->x, &o->score);
-			else
-				o->score = (float) in->popularity[o->index];
+			o->index = w->picks[next_pick];
+			o->score = w->pick_scores[next_pick++];
 		}
 		else
 		{
@@ -338,6 +355,24 @@ RecoExploreLayout(const RecoExploreInput *in, RecoExploreWork *w, int m, int pic
 	}
 }
 
+/*
+ * Whether a sampled ranking (σ > 0) met a score that is not finite: one of
+ * its `found` entries, or an eligible row it had to leave out (-INFINITY or
+ * NaN: fewer than `want` found).
+ */
+static bool
+RecoExploreTopNotFinite(const RecoScored *top, int found, int want)
+{
+	int			i;
+
+	if (found < want)
+		return true;
+	for (i = 0; i < found; i++)
+		if (!isfinite(top[i].score))
+			return true;
+	return false;
+}
+
 /* The exploratory list of one user (explore.h). */
 RecoStatus
 RecoExploreUser(const RecoExploreInput *in, RecoRng *rng, RecoExploreSlot *out, int *found)
@@ -348,7 +383,9 @@ RecoExploreUser(const RecoExploreInput *in, RecoRng *rng, RecoExploreSlot *out, 
 				i;
 	int			m,
 				e,
+				plain_found = 0,
 				picks = 0;
+	bool		sampled;
 
 	if (found != NULL)
 		*found = 0;
@@ -360,33 +397,52 @@ RecoExploreUser(const RecoExploreInput *in, RecoRng *rng, RecoExploreSlot *out, 
 	m = h < in->n ? (int) h : in->n;
 	if (!RecoExploreWorkAlloc(&w, in->n_items, m, in->k))
 		return RECO_STATUS_NO_MEMORY;
+	sampled = in->user != NULL && in->sigma > 0.0f;
 
-	/* draws in the documented order: the normals, then the ε rounding */
+	/*
+	 * The draw (the normals), then the exploit ranking (sampled, or the
+	 * best-sellers): it draws nothing, so the ε rounding below still comes
+	 * right after the normals, as explore.h's draw order says.  m becomes
+	 * what the ranking found: with σ = 0 an item whose score overflowed to
+	 * -INFINITY is left out as reco.recommend leaves it out; with σ > 0 a
+	 * sampled score that is not finite is an error.
+	 */
 	if (in->user != NULL)
 		st = RecoExploreSample(in, rng, w.x);
-	e = RecoExploreEpsilonCount(in->epsilon, m, rng);
-
-	/* the exploit ranking (sampled, or the best-sellers) and the plain one */
-	w.plain = in->user != NULL && in->sigma > 0.0f ? w.plain : w.top;
 	if (st == RECO_STATUS_OK && m > 0 && in->user != NULL)
-		st = RecoExploreTop(in, &w, h, w.x, m, w.top);
-	if (st == RECO_STATUS_OK && m > 0 && w.plain != w.top)
-		st = RecoExploreTop(in, &w, h, in->user, m, w.plain);
-	if (m > 0 && in->user == NULL)
-		RecoExplorePopular(in, m, w.top);
-	for (i = 0; st == RECO_STATUS_OK && i < m; i++)
+	{
+		int			top_found;
+
+		st = RecoExploreTop(in, &w, h, w.x, m, w.top, &top_found);
+		if (st == RECO_STATUS_OK && sampled && RecoExploreTopNotFinite(w.top, top_found, m))
+			st = RECO_STATUS_NOT_FINITE;
+		m = top_found;
+	}
+	else if (m > 0 && in->user == NULL)
+		m = RecoExplorePopular(in, m, w.top);
+
+	/* the plain ranking of x_u (the exploit ranking itself when nothing was drawn) */
+	w.plain = sampled ? w.plain : w.top;
+	plain_found = m;
+	if (st == RECO_STATUS_OK && m > 0 && sampled)
+		st = RecoExploreTop(in, &w, h, in->user, m, w.plain, &plain_found);
+	for (i = 0; st == RECO_STATUS_OK && i < plain_found; i++)
 		w.flags[w.plain[i].index] |= RECO_EXPLORE_PLAIN;
 
-	/* ε-slots: the rows, then the layout */
-	if (st == RECO_STATUS_OK && e > 0)
+	/* ε-slots: the count, the rows, then the layout */
+	if (st == RECO_STATUS_OK)
 	{
-		picks = RecoExploreDrawTail(in, &w, h, m, e, rng);
-		if (picks < 0)
+		e = RecoExploreEpsilonCount(in->epsilon, m, rng);
+		if (e > 0)
+			picks = RecoExploreDrawTail(in, &w, h, m, e, rng);
+		if (picks == -1)
 			st = RECO_STATUS_NO_MEMORY;
+		else if (picks == -2)
+			st = RECO_STATUS_NOT_FINITE;
 	}
 	if (st == RECO_STATUS_OK)
 	{
-		RecoExploreLayout(in, &w, m, picks, rng, out);
+		RecoExploreLayout(&w, m, picks, rng, out);
 		*found = m;
 	}
 	RecoExploreWorkFree(&w);

@@ -34,7 +34,8 @@
  *
  * Draw order (part of the interface: a seed's list must not change): k
  * normals (σ > 0 only), then, if ε > 0: one uniform for the rounding, one
- * RecoRngBelow per tail draw, one per ε position.
+ * RecoRngBelow per tail draw, one per ε position.  (The rankings draw
+ * nothing: the rounding is drawn after them, of the m they found.)
  *
  * Scoring.  With item_norms and norm_order (the serving cache has both),
  * each ranking is batch.h's exact top-n with the Cauchy-Schwarz early stop,
@@ -53,6 +54,18 @@
  *
  * "explored": a slot is explored when its item is not in the plain top-m of
  * x_u under the same mask (what reco.recommend returns for the same call).
+ *
+ * Overflow.  Factors are finite, but a dot product can overflow float.  As
+ * in reco.recommend, an item whose score is -INFINITY is left out (the
+ * mask's sentinel: it is neither an exploit item nor an ε pick) and one
+ * whose score is +INFINITY ranks first: so σ = 0 with ε = 0 stays
+ * reco.recommend's list, which can then be shorter than min(n, eligible).
+ * With σ > 0 a sampled score that is not finite (an exploit item's or an
+ * ε pick's, or an eligible item left out of the ranking) makes the call
+ * fail with RECO_STATUS_NOT_FINITE: the draw, not the model, is unusable.
+ *
+ * The slot count m is min(n, eligible items), less the items left out for
+ * an overflow (σ = 0 only); the ε count e is taken of that m.
  *
  *-------------------------------------------------------------------------
  */
@@ -105,11 +118,14 @@ typedef struct RecoExploreSlot
 
 /*
  * Fills out[0 .. *found) (out has room for n slots) with the user's
- * exploratory list, in display order.  *found = min(n, eligible items).
- * Returns RECO_STATUS_INVALID_ARGUMENT for bad inputs (n < 1, k out of
- * range, σ < 0 or not finite, ε outside [0, 1] or NaN, a missing
- * popularity order with ε > 0), RECO_STATUS_NOT_POSITIVE_DEFINITE if A_u
- * does not factor (σ > 0 only), RECO_STATUS_NO_MEMORY; *found is 0 then.
+ * exploratory list, in display order.  *found = m (see "Overflow" above:
+ * min(n, eligible items) unless σ = 0 scores overflowed to -INFINITY);
+ * nothing past *found is written.  Returns RECO_STATUS_INVALID_ARGUMENT for
+ * bad inputs (n < 1, k out of range, σ < 0 or not finite, ε outside [0, 1]
+ * or NaN, a missing popularity order with ε > 0),
+ * RECO_STATUS_NOT_POSITIVE_DEFINITE if A_u does not factor (σ > 0 only),
+ * RECO_STATUS_NOT_FINITE if the draw or a sampled score is not finite
+ * (σ > 0 only), RECO_STATUS_NO_MEMORY; *found is 0 then.
  */
 extern RecoStatus RecoExploreUser(const RecoExploreInput *in, RecoRng *rng,
 								  RecoExploreSlot *out, int *found);

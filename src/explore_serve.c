@@ -10,9 +10,10 @@
  * Cholesky factor shapes the draw.  Every filter becomes a -INFINITY entry
  * of one mask over the item rows, which the kernel never crosses.
  *
- * Randomness.  The generator is RecoRngStart(seed, stream), stream a hash of
- * the user id's text form (the stored key or the decimal id of a known
- * user, the argument's text for an unknown one, 0 for NULL), so one seed
+ * Randomness.  The generator is RecoRngStart(seed, stream), stream
+ * RecoUserStream's hash of the user id's text form (the stored key or the
+ * decimal id of a known user, the argument's text for an unknown one, 0 for
+ * NULL; reco.evaluate's explore lists take the same), so one seed
  * gives each user an independent, reproducible draw.  Without a seed, the
  * seed comes from pg_strong_random: a fresh draw per call.  Nothing is
  * shared between calls or processes, hence VOLATILE but PARALLEL SAFE.
@@ -21,11 +22,9 @@
  */
 #include "postgres.h"
 
-#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -40,22 +39,6 @@
 #include "serve.h"
 #include "store.h"
 
-/* The real argument `arg` (22004 if NULL), 22023 unless finite and within [lo, hi] (`range` in words). */
-static float
-RecoArgRealIn(FunctionCallInfo fcinfo, int arg, const char *name, float lo, float hi,
-			  const char *range)
-{
-	float		v;
-
-	RecoRequireArg(fcinfo, arg, name);
-	v = PG_GETARG_FLOAT4(arg);
-	if (!isfinite(v) || v < lo || v > hi)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be %s, not %g", name, range, v)));
-	return v;
-}
-
 /* A fresh seed for a call without one: strong random bits, else the clock and the process. */
 static uint64
 RecoFreshSeed(void)
@@ -65,27 +48,6 @@ RecoFreshSeed(void)
 	if (!pg_strong_random(&seed, sizeof(seed)))
 		seed = RecoSplitMix64((uint64) GetCurrentTimestamp() ^ ((uint64) MyProcPid << 32));
 	return seed;
-}
-
-/* The generator stream of the call's user: a hash of the id's text form (0 for NULL). */
-static uint64
-RecoUserStream(const RecoServeContext *ctx, FunctionCallInfo fcinfo, bool known)
-{
-	char		decimal[MAXINT8LEN + 1];
-	const char *text;
-
-	if (PG_ARGISNULL(1))
-		return 0;
-	if (known && ctx->users.keys.data != NULL)
-		text = RecoKeyAt(&ctx->users.keys, 0);
-	else if (known)
-	{
-		pg_lltoa(ctx->users.ids[0], decimal);
-		text = decimal;
-	}
-	else
-		text = RecoIdDatumText(PG_GETARG_DATUM(1), RecoArgType(fcinfo, 1));
-	return hash_bytes_extended((const unsigned char *) text, (int) strlen(text), 0);
 }
 
 /*
@@ -123,34 +85,6 @@ RecoExploreMask(const RecoFactorSet *items, const RecoUserSet *user, bool exclud
 	return mask;
 }
 
-/*
- * The user's fold-in row (item rows ascending, summed weights) from its
- * stored training items; items the version does not know are skipped.
- */
-static int64
-RecoExploreRow(const RecoFactorSet *items, const RecoUserSet *user, int32 **rows_out,
-			   float **weights_out)
-{
-	int64		n_seen = user->seen_ptr[1];
-	int32	   *rows = palloc(sizeof(int32) * Max(n_seen, 1));
-	float	   *weights = palloc(sizeof(float) * Max(n_seen, 1));
-	int64		i,
-				n = 0;
-
-	for (i = 0; i < n_seen; i++)
-	{
-		int64		idx = RecoFindId(items->ids, items->n, user->seen_items[i]);
-
-		if (idx < 0)
-			continue;
-		rows[n] = (int32) idx;
-		weights[n++] = user->seen_weights[i];
-	}
-	*rows_out = rows;
-	*weights_out = weights;
-	return n;
-}
-
 /* Emits the kernel's slots as (item_id, score, explored) rows, in display order. */
 static void
 RecoEmitExplored(ReturnSetInfo *rsinfo, const RecoFactorSet *items, const RecoExploreSlot *slots,
@@ -185,8 +119,8 @@ reco_explore(PG_FUNCTION_ARGS)
 {
 	char	   *name = RecoArgModel(fcinfo);
 	int			n = RecoArgN(fcinfo, 2);
-	float		sigma = RecoArgRealIn(fcinfo, 4, "sigma", 0.0f, FLT_MAX, "finite and >= 0");
-	float		epsilon = RecoArgRealIn(fcinfo, 5, "epsilon", 0.0f, 1.0f, "between 0 and 1");
+	float		sigma = RecoArgSigma(fcinfo, 4);
+	float		epsilon = RecoArgEpsilon(fcinfo, 5);
 	uint64		seed = PG_ARGISNULL(3) ? RecoFreshSeed() : (uint64) PG_GETARG_INT64(3);
 	bool		exclude_seen;
 	bool		has_candidates = !PG_ARGISNULL(7);
@@ -217,7 +151,8 @@ reco_explore(PG_FUNCTION_ARGS)
 	in.items = items->factors;
 	in.n_items = items->n;
 	in.k = items->k;
-	in.gram = RecoFactorGram(items);
+	/* the Gram matrix only for a draw: a known user and sigma > 0 */
+	in.gram = known && sigma > 0.0f ? RecoFactorGram(items) : NULL;
 	in.popularity = items->popularity;
 	in.popularity_order = RecoFactorPopularityOrder(items);
 	in.norm_order = RecoFactorNormOrder(items);	/* computes items->norms too */
@@ -231,23 +166,21 @@ reco_explore(PG_FUNCTION_ARGS)
 							  has_candidates ? &candidates : NULL, &exclude);
 	if (known)
 	{
-		int32	   *rows;
-		float	   *weights;
+		int64		n_seen = ctx.users.seen_ptr[1];
+		int32	   *rows = palloc(sizeof(int32) * Max(n_seen, 1));
+		float	   *weights = palloc(sizeof(float) * Max(n_seen, 1));
 
 		in.user = ctx.users.factors;
-		in.n_seen = RecoExploreRow(items, &ctx.users, &rows, &weights);
+		in.n_seen = RecoUserRow(items, &ctx.users, 0, ctx.model.model_id, rows, weights);
 		in.seen = rows;
 		in.seen_weights = weights;
 	}
-	rng = RecoRngStart(seed, RecoUserStream(&ctx, fcinfo, known));
+	rng = RecoRngStart(seed, RecoUserStream(&ctx.users, known ? 0 : -1,
+											PG_ARGISNULL(1) ? NULL :
+											RecoIdDatumText(PG_GETARG_DATUM(1), RecoArgType(fcinfo, 1))));
 	slots = palloc(sizeof(RecoExploreSlot) * in.n);
 	status = RecoExploreUser(&in, &rng, slots, &found);
-	if (status == RECO_STATUS_NOT_POSITIVE_DEFINITE || status == RECO_STATUS_NOT_FINITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
-				 errmsg("the user's least-squares system is not positive definite"),
-				 errhint("Check the user's weights, or call with sigma => 0.")));
-	RecoReportKernelStatus(status, "exploration");
+	RecoReportExploreStatus(status, &ctx.users, 0);
 	RecoEmitExplored(ctx.rsinfo, items, slots, found);
 	return (Datum) 0;
 }

@@ -79,6 +79,16 @@
  */
 #define RECO_DEFAULT_EXPLORE_SIGMA 0.5f
 #define RECO_DEFAULT_EXPLORE_EPSILON 0.1f
+/*
+ * The largest σ of reco.explore and reco.evaluate (22023 above it).  σ = 1
+ * is the model's own posterior and already changes 4 items of 10 (README);
+ * at 100 the draw's spread is a hundred times the posterior's and the list
+ * is noise, so nothing useful lies beyond.  Huge σ (3.4e38 was accepted)
+ * only made the sampled scores overflow; the bound keeps σ U⁻¹z many orders
+ * of magnitude from float's range on any trained model (a hand-made one can
+ * still overflow: that is the 22003 "not finite" error).
+ */
+#define RECO_MAX_EXPLORE_SIGMA 100.0f
 /* Customer segments (reco.segment_users): clusters at most, and Lloyd iterations at most. */
 #define RECO_MAX_SEGMENTS 10000
 #define RECO_SEGMENT_MAX_ITERATIONS 100

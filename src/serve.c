@@ -36,6 +36,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -44,6 +45,7 @@
 
 #include "cache.h"
 #include "ids.h"
+#include "reco.h"
 #include "serve.h"
 #include "topk.h"
 
@@ -297,7 +299,7 @@ RecoArgDiversity(FunctionCallInfo fcinfo, int arg, int64 rows)
 	if (isnan(diversity) || diversity < 0.0f || diversity > 1.0f)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("diversity must be between 0 and 1, not %g", diversity),
+				 errmsg("diversity must be between 0 and 1, not %.9g", diversity),
 				 errhint("0 is the exact ranking, 1 the most diverse.")));
 	if (diversity > 0.0f && rows > RECO_MMR_MAX_ROWS)
 		ereport(ERROR,
@@ -305,6 +307,121 @@ RecoArgDiversity(FunctionCallInfo fcinfo, int arg, int64 rows)
 				 errmsg("diversity re-ranks at most %d rows, not " INT64_FORMAT, RECO_MMR_MAX_ROWS, rows),
 				 errhint("Ask for fewer rows, or for diversity 0 (the exact ranking, any number of rows).")));
 	return diversity;
+}
+
+/*
+ * The real argument `arg`: NULL 22004; NaN or outside [lo, hi] 22023 (an
+ * infinity is outside any finite bound).
+ */
+static float
+RecoArgRealIn(FunctionCallInfo fcinfo, int arg, const char *name, float lo, float hi)
+{
+	float		v;
+
+	RecoRequireArg(fcinfo, arg, name);
+	v = PG_GETARG_FLOAT4(arg);
+	if (isnan(v) || v < lo || v > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between %g and %g, not %.9g", name, lo, hi, v)));
+	return v;
+}
+
+/* The sigma argument of explore and evaluate: 0 .. RECO_MAX_EXPLORE_SIGMA; NULL 22004, else 22023. */
+float
+RecoArgSigma(FunctionCallInfo fcinfo, int arg)
+{
+	return RecoArgRealIn(fcinfo, arg, "sigma", 0.0f, RECO_MAX_EXPLORE_SIGMA);
+}
+
+/* The epsilon argument of explore and evaluate: 0 .. 1; NULL 22004, NaN or outside 22023. */
+float
+RecoArgEpsilon(FunctionCallInfo fcinfo, int arg)
+{
+	return RecoArgRealIn(fcinfo, arg, "epsilon", 0.0f, 1.0f);
+}
+
+/* The text form of user `user` of a loaded set: its stored key, or its decimal id written into buf. */
+static const char *
+RecoUserText(const RecoUserSet *users, int64 user, char *buf)
+{
+	if (users->keys.data != NULL)
+		return RecoKeyAt(&users->keys, user);
+	pg_lltoa(users->ids[user], buf);
+	return buf;
+}
+
+/*
+ * The exploration generator stream of a user (explore.h; reco.explore and
+ * reco.evaluate's explore lists both take it from here, so they draw alike):
+ * a hash of the user id's text form, that of user `user` of `users` when
+ * user >= 0 (its stored key on a text or uuid side, else its decimal id),
+ * else `text` (an unknown user's argument); 0 when that is NULL too.
+ */
+uint64
+RecoUserStream(const RecoUserSet *users, int64 user, const char *text)
+{
+	char		decimal[MAXINT8LEN + 1];
+
+	if (user >= 0)
+		text = RecoUserText(users, user, decimal);
+	if (text == NULL)
+		return 0;
+	return hash_bytes_extended((const unsigned char *) text, (int) strlen(text), 0);
+}
+
+/*
+ * The fold-in row of user `user` of `users` (loaded with weights), as the
+ * user's exact system A_u takes it (explain, explore, evaluate's explore):
+ * its training items as rows of `items` (ascending, as the ids are), with
+ * their summed weights, into rows and weights (room for the user's seen
+ * count); returns the count.  Training and refresh store only items the
+ * version has, so a seen item it does not have is a hand-edited or corrupt
+ * model: XX001 (skipping it would silently build another A_u than the one
+ * the stored x_u solves).
+ */
+int64
+RecoUserRow(const RecoFactorSet *items, const RecoUserSet *users, int64 user, int64 model_id,
+			int32 *rows, float *weights)
+{
+	int64		s,
+				n = 0;
+
+	for (s = users->seen_ptr[user]; s < users->seen_ptr[user + 1]; s++)
+	{
+		int64		idx = RecoFindId(items->ids, items->n, users->seen_items[s]);
+
+		if (idx < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("item " INT64_FORMAT " of user " INT64_FORMAT " is not in model " INT64_FORMAT,
+							users->seen_items[s], users->ids[user], model_id)));
+		rows[n] = (int32) idx;
+		weights[n++] = users->seen_weights[s];
+	}
+	return n;
+}
+
+/*
+ * Reports the exploration kernel's status for user `user` of `users`: A_u
+ * not positive definite 22P01; a draw or sampled score that is not finite
+ * 22003 (numeric_value_out_of_range: the scores left float's range); the
+ * rest as every kernel status.
+ */
+void
+RecoReportExploreStatus(RecoStatus status, const RecoUserSet *users, int64 user)
+{
+	char		decimal[MAXINT8LEN + 1];
+	bool		singular = status == RECO_STATUS_NOT_POSITIVE_DEFINITE;
+
+	if (singular || status == RECO_STATUS_NOT_FINITE)
+		ereport(ERROR,
+				(errcode(singular ? ERRCODE_FLOATING_POINT_EXCEPTION : ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg(singular ? "the least-squares system of user %s is not positive definite" :
+						"the sampled scores of user %s are not finite", RecoUserText(users, user, decimal)),
+				 errhint(singular ? "Check the user's weights, or use sigma => 0." :
+						 "The model's scores overflow at this sigma: use a smaller sigma, or sigma => 0 (the exact scores).")));
+	RecoReportKernelStatus(status, "exploration");
 }
 
 /* Closes the SPI part of a serving call; what was loaded stays valid. */

@@ -3,7 +3,7 @@
  * serve.h
  *	  The opening and closing every serving function starts and ends with,
  *	  and the argument checks, id lists and result rows they share
- *	  (recommend.c, similar.c, explain.c, evaluate.c).
+ *	  (recommend.c, similar.c, explain.c, evaluate.c, explore_serve.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -16,6 +16,7 @@
 #include "funcapi.h"
 #include "utils/array.h"
 
+#include "parallel.h"
 #include "store.h"
 #include "topk.h"
 
@@ -79,6 +80,12 @@ extern void RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *can
 extern void RecoServeEnd(RecoServeContext *ctx);
 extern bool RecoArgFallback(FunctionCallInfo fcinfo, int arg, bool if_absent);
 extern float RecoArgDiversity(FunctionCallInfo fcinfo, int arg, int64 rows);
+extern float RecoArgSigma(FunctionCallInfo fcinfo, int arg);
+extern float RecoArgEpsilon(FunctionCallInfo fcinfo, int arg);
+extern uint64 RecoUserStream(const RecoUserSet *users, int64 user, const char *text);
+extern int64 RecoUserRow(const RecoFactorSet *items, const RecoUserSet *users, int64 user,
+						 int64 model_id, int32 *rows, float *weights);
+extern void RecoReportExploreStatus(RecoStatus status, const RecoUserSet *users, int64 user);
 
 extern void RecoRequireArg(FunctionCallInfo fcinfo, int arg, const char *name);
 extern char *RecoArgModel(FunctionCallInfo fcinfo);

@@ -500,11 +500,61 @@ test_bad(void)
 	ok(bad == 7, "bad inputs: n 0, sigma < 0 / NaN / inf, epsilon > 1 / NaN, no popularity order");
 }
 
+/*
+ * Dot products that overflow float: items (1e19, 0) and (-1e19, 0) (their
+ * Gram matrix 2e38 is still finite), user (1e20, 0): the scores are +inf and
+ * -inf.  σ = 0 leaves the -inf item out as reco.recommend does (one slot of
+ * n 5, never an unfilled one), also as an ε pick; σ > 0 reports the
+ * non-finite sampled scores.
+ */
+static void
+test_overflow(void)
+{
+	static const float items[4] = {1e19f, 0.0f, -1e19f, 0.0f};
+	static const float user[2] = {1e20f, 0.0f};
+	static const int64_t popularity[2] = {2, 1};
+	static const int32_t pop_order[2] = {0, 1};
+	static const int32_t seen[1] = {0};
+	static const float seen_w[1] = {1.0f};
+	float		gram[4];
+	RecoExploreInput in = {.items = items, .n_items = 2, .k = 2, .gram = gram, .n = 5,
+		.popularity_order = pop_order, .popularity = popularity, .user = user, .seen = seen,
+	.seen_weights = seen_w, .n_seen = 1, .alpha = 1.0f, .regularization = 0.01f};
+	RecoExploreSlot out[5];
+	RecoRng		rng;
+	int			found = -1;
+	RecoStatus	st;
+
+	RecoAlsGram(items, 2, 2, gram);
+	memset(out, 0x7f, sizeof(out));
+	rng = RecoRngStart(1, 0);
+	st = RecoExploreUser(&in, &rng, out, &found);
+	ok(st == RECO_STATUS_OK && found == 1 && out[0].index == 0 && out[0].score == INFINITY &&
+	   !out[0].explored, "overflow: sigma 0 leaves the -inf item out: one slot, the +inf item");
+	in.epsilon = 1.0f;
+	found = -1;
+	rng = RecoRngStart(1, 0);
+	st = RecoExploreUser(&in, &rng, out, &found);
+	ok(st == RECO_STATUS_OK && found == 1 && out[0].index == 0,
+	   "overflow: sigma 0, epsilon 1: the -inf tail item is no epsilon pick either");
+	in.epsilon = 0.0f;
+	in.sigma = 1.0f;
+	found = -1;
+	rng = RecoRngStart(1, 0);
+	st = RecoExploreUser(&in, &rng, out, &found);
+	ok(st == RECO_STATUS_NOT_FINITE && found == 0, "overflow: sigma > 0 reports the non-finite sampled scores");
+	in.n = 1;
+	found = -1;
+	rng = RecoRngStart(1, 0);
+	st = RecoExploreUser(&in, &rng, out, &found);
+	ok(st == RECO_STATUS_NOT_FINITE && found == 0, "overflow: also when the full list holds only the +inf item");
+}
+
 /* Runs every test; exit status 1 if any failed. */
 int
 main(void)
 {
-	printf("1..18\n");
+	printf("1..22\n");
 	make_model();
 	test_row_factor();			/* 4 */
 	test_sample();				/* 2 */
@@ -516,5 +566,6 @@ main(void)
 	test_unknown();				/* 1 */
 	test_norm_path();			/* 1 */
 	test_bad();					/* 1 */
-	return tap_exit_status(18);
+	test_overflow();			/* 4 */
+	return tap_exit_status(22);
 }
