@@ -124,7 +124,7 @@ SELECT outcome($$SELECT reco.fit('x', customer_id, product_id, quantity, '{"cg_s
 SELECT outcome($$SELECT reco.fit('x', customer_id, product_id, quantity, '{"cg_steps": 101}') FROM purchases$$);
 SELECT outcome($$SELECT reco.fit('x', customer_id, product_id, quantity, '{"solver": "lu"}') FROM purchases$$);
 SELECT outcome($$SELECT reco.fit('x', customer_id, product_id, quantity, '{"solver": 1}') FROM purchases$$);
-SELECT outcome($$SELECT reco.fit('x', customer_id, product_id, quantity, '{"algorithm": "bpr"}') FROM purchases$$);
+SELECT outcome($$SELECT reco.fit('x', customer_id, product_id, quantity, '{"algorithm": "svd"}') FROM purchases$$);
 SELECT outcome($$SELECT reco.fit('x', customer_id, product_id, quantity, '{"algorithm": ""}') FROM purchases$$);
 SELECT outcome($$SELECT reco.fit('x', customer_id, product_id, quantity, '{"threads": -1}') FROM purchases$$);
 SELECT outcome($$SELECT reco.fit('x', customer_id, product_id, quantity, '{"threads": 999}') FROM purchases$$);
@@ -169,7 +169,7 @@ SELECT outcome($$SELECT reco.train('x', 't', seed => 9223372036854775807)$$);
 SELECT outcome($$SELECT reco.train('x', 't', cg_steps => 0)$$);
 SELECT outcome($$SELECT reco.train('x', 't', solver => 'lu')$$);
 SELECT outcome($$SELECT reco.train('x', 't', solver => '')$$);
-SELECT outcome($$SELECT reco.train('x', 't', algorithm => 'bpr')$$);
+SELECT outcome($$SELECT reco.train('x', 't', algorithm => 'svd')$$);
 SELECT outcome($$SELECT reco.train('x', 't', threads => 999)$$);
 SELECT outcome($$SELECT reco.train('x', 't', threads => -1)$$);
 SELECT outcome($$SELECT reco.train('x', 't', keep_versions => -1)$$);

@@ -43,6 +43,14 @@ typedef enum RecoSolver
 	RECO_SOLVER_CHOLESKY		/* exact: Cholesky in double (short rows by Woodbury) */
 } RecoSolver;
 
+/* What a model learns (reco.models.algorithm; the option "algorithm"). */
+typedef enum RecoAlgorithm
+{
+	RECO_ALGORITHM_IALS,		/* implicit feedback, weighted ALS (Hu, Koren, Volinsky) */
+	RECO_ALGORITHM_ALS,			/* explicit ratings with biases (ALS-WR) */
+	RECO_ALGORITHM_BPR			/* Bayesian Personalized Ranking */
+} RecoAlgorithm;
+
 /* Training parameters shared by the side solves and the loss. */
 typedef struct RecoAlsConfig
 {

@@ -751,6 +751,8 @@ reco_evaluate_pairs(PG_FUNCTION_ARGS)
 	test_users = RecoPairUsers(pairs, n_pairs, &n_test_users);
 
 	RecoServeBegin(&ctx, fcinfo, name, false);
+	if (settings.explore)
+		RecoRequireImplicitModel(&ctx.model, "reco.evaluate with explore");
 	RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
 	RecoServeUsers(&ctx, test_users, n_test_users, settings.explore);
 	RecoServeEnd(&ctx);

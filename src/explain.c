@@ -71,6 +71,7 @@ reco_explain(PG_FUNCTION_ARGS)
 	int64		target = -1;
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
+	RecoRequireImplicitModel(&ctx.model, "reco.explain");
 	if (!PG_ARGISNULL(2) && RecoServeUserArg(&ctx, fcinfo, 1, true))
 		RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
 	RecoServeEnd(&ctx);

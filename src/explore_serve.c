@@ -141,6 +141,7 @@ reco_explore(PG_FUNCTION_ARGS)
 	RecoArgIdList(fcinfo, 8, &exclude);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
+	RecoRequireImplicitModel(&ctx.model, "reco.explore");
 	known = RecoServeUserArg(&ctx, fcinfo, 1, true);
 	items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
 	RecoResolveIdList(items, &candidates);

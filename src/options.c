@@ -56,12 +56,9 @@ typedef struct RecoOptionDesc
 	const char *const *words;	/* WORD: the accepted values, NULL-terminated */
 	const char *noun;			/* WORD: "solver" in 'unknown solver "lu"' */
 	double		default_value;	/* WORD: the position of the default word */
-	int			field;			/* offset in RecoTrainOptions, or RECO_OPTION_NO_FIELD */
+	int			field;			/* offset in RecoTrainOptions */
 	bool		stored;			/* written to reco.models.params */
 } RecoOptionDesc;
-
-/* The field of an option that only has to be valid (algorithm: ials is the only one). */
-#define RECO_OPTION_NO_FIELD (-1)
 
 /* Offset of a field of RecoTrainOptions. */
 #define RECO_FIELD(f) ((int) offsetof(RecoTrainOptions, f))
@@ -70,14 +67,14 @@ typedef struct RecoOptionDesc
 #define RECO_SEED_LIMIT ((double) (INT64CONST(1) << RECO_MAX_SEED_BITS))
 
 /* The values of the word options, in the order of their enums. */
-static const char *const reco_algorithm_words[] = {"ials", NULL};
+static const char *const reco_algorithm_words[] = {"ials", "als", "bpr", NULL};	/* RecoAlgorithm */
 static const char *const reco_solver_words[] = {"cg", "cholesky", NULL};	/* RecoSolver */
 static const char *const reco_id_type_words[] = {"bigint", "text", "uuid", NULL};	/* RecoIdType */
 
 /* Every option of reco.fit, in the order the hints list them. */
 static const RecoOptionDesc reco_train_options[] = {
 	{.name = "algorithm", .kind = RECO_OPTION_WORD, .words = reco_algorithm_words,
-	.noun = "algorithm", .default_value = 0, .field = RECO_OPTION_NO_FIELD, .stored = true},
+	.noun = "algorithm", .default_value = RECO_ALGORITHM_IALS, .field = RECO_FIELD(algorithm), .stored = true},
 	{.name = "factors", .kind = RECO_OPTION_INT, .min = RECO_MIN_FACTORS, .max = RECO_MAX_FACTORS,
 	.default_value = RECO_DEFAULT_FACTORS, .field = RECO_FIELD(factors), .stored = true},
 	{.name = "regularization", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_REGULARIZATION,
@@ -115,18 +112,17 @@ static const RecoOptionDesc reco_train_options[] = {
 
 #define RECO_N_TRAIN_OPTIONS ((int) lengthof(reco_train_options))
 
+StaticAssertDecl(sizeof(RecoAlgorithm) == sizeof(int), "a word option's enum field is set as an int");
 StaticAssertDecl(sizeof(RecoSolver) == sizeof(int), "a word option's enum field is set as an int");
 StaticAssertDecl(sizeof(RecoIdType) == sizeof(int), "a word option's enum field is set as an int");
 
-/* The field of RecoTrainOptions `options` that option `desc` sets (not for RECO_OPTION_NO_FIELD). */
+/* The field of RecoTrainOptions `options` that option `desc` sets. */
 #define RECO_OPTION_FIELD(options, desc) ((char *) (options) + (desc)->field)
 
-/* The value of a word option in `options`: the default for one without a field. */
+/* The value of a word option in `options`. */
 static const char *
 RecoOptionWordValue(const RecoOptionDesc *desc, const RecoTrainOptions *options)
 {
-	if (desc->field == RECO_OPTION_NO_FIELD)
-		return desc->words[(int) desc->default_value];
 	return desc->words[*(const int *) RECO_OPTION_FIELD(options, desc)];
 }
 
@@ -167,8 +163,6 @@ RecoDefaultTrainOptions(RecoTrainOptions *out)
 	{
 		const RecoOptionDesc *desc = &reco_train_options[i];
 
-		if (desc->field == RECO_OPTION_NO_FIELD)
-			continue;
 		switch (desc->kind)
 		{
 			case RECO_OPTION_INT:
@@ -337,8 +331,7 @@ RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 			break;
 		case RECO_OPTION_WORD:
 			word = RecoOptionWord(key, value, desc->words, desc->noun);
-			if (desc->field != RECO_OPTION_NO_FIELD)
-				*(int *) RECO_OPTION_FIELD(out, desc) = word;
+			*(int *) RECO_OPTION_FIELD(out, desc) = word;
 			break;
 		case RECO_OPTION_TEXT:
 			*(char **) RECO_OPTION_FIELD(out, desc) =
@@ -496,4 +489,26 @@ RecoAlsConfigFromOptions(const RecoTrainOptions *options, RecoAlsConfig *cfg)
 	cfg->cg_steps = options->cg_steps;
 	cfg->solver = options->solver;
 	cfg->threads = RecoEffectiveThreads(options->threads);
+}
+
+/* The word of an algorithm ("ials", "als", "bpr"), as reco.models.algorithm stores it. */
+const char *
+RecoAlgorithmName(RecoAlgorithm algorithm)
+{
+	return reco_algorithm_words[algorithm];
+}
+
+/* Reads a stored algorithm word; false if it is none of them. */
+bool
+RecoParseAlgorithm(const char *name, RecoAlgorithm *out)
+{
+	int			i;
+
+	for (i = 0; reco_algorithm_words[i] != NULL; i++)
+		if (strcmp(reco_algorithm_words[i], name) == 0)
+		{
+			*out = (RecoAlgorithm) i;
+			return true;
+		}
+	return false;
 }

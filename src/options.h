@@ -19,6 +19,7 @@
 
 typedef struct RecoTrainOptions
 {
+	RecoAlgorithm algorithm;
 	int			factors;
 	float		regularization;
 	float		alpha;
@@ -45,6 +46,8 @@ typedef struct RecoTrainOptions
 extern void RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptions *out);
 extern char *RecoTrainOptionsToJson(const RecoTrainOptions *options);
 extern double RecoIntervalSeconds(const Interval *interval);
+extern const char *RecoAlgorithmName(RecoAlgorithm algorithm);
+extern bool RecoParseAlgorithm(const char *name, RecoAlgorithm *out);
 extern void RecoAlsConfigFromOptions(const RecoTrainOptions *options, RecoAlsConfig *cfg);
 
 #endif							/* RECO_OPTIONS_H */

@@ -408,6 +408,7 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	diversity = RecoArgDiversity(fcinfo, 8, n);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
+	RecoRequireImplicitModel(&ctx.model, "reco.recommend_for_items");
 	items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
 	RecoResolveIdList(items, &candidates);
 	RecoResolveIdList(items, &exclude);

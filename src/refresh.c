@@ -792,6 +792,7 @@ RecoRefresh(FunctionCallInfo fcinfo, RecoSide side)
 	/* after the lock: a snapshot that sees the newest committed version and source rows */
 	PushActiveSnapshot(GetTransactionSnapshot());
 	RecoLookupModel(name, &run.model);
+	RecoRequireImplicitModel(&run.model, side == RECO_SIDE_USERS ? "reco.refresh_users" : "reco.refresh_items");
 	run.id_type = side == RECO_SIDE_USERS ? run.model.user_id_type : run.model.item_id_type;
 	run.fixed_type = side == RECO_SIDE_USERS ? run.model.item_id_type : run.model.user_id_type;
 	run.keyed = run.id_type != RECO_ID_BIGINT;

@@ -45,6 +45,7 @@
 
 #include "cache.h"
 #include "ids.h"
+#include "options.h"
 #include "reco.h"
 #include "serve.h"
 #include "topk.h"
@@ -122,6 +123,23 @@ RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *model
 	RecoLookupModel(model, &ctx->model);
 	if (ctx->rsinfo != NULL)
 		RecoRequireBigintResult(ctx, fcinfo, model);
+}
+
+/*
+ * What needs the implicit-feedback fold-in (a user's factors solved from
+ * items and weights: explain, explore, recommend_for_items, the refreshes)
+ * refuses a model of another algorithm (0A000), naming `what`.
+ */
+void
+RecoRequireImplicitModel(const RecoModelInfo *model, const char *what)
+{
+	if (model->algorithm != RECO_ALGORITHM_IALS)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s needs an implicit-feedback model, and model \"%s\" is \"%s\"",
+						what, model->name, RecoAlgorithmName(model->algorithm)),
+				 errdetail("It solves a user's factors from items and weights, which only algorithm \"ials\" defines."),
+				 errhint("Use reco.recommend for the model's users, or train an \"ials\" model for this.")));
 }
 
 /* Loads one side's factor matrix of the served version (through the cache) into ctx->factors. */

@@ -34,6 +34,7 @@
 
 #include "model.h"
 #include "reco.h"
+#include "options.h"
 #include "store.h"
 
 /* Rows per INSERT batch, and flat seen-item elements per user batch. */
@@ -365,7 +366,7 @@ void
 RecoInsertVersion(const RecoVersionRow *row)
 {
 	Oid			types[] = {INT8OID, TEXTOID, INT4OID, TEXTOID, INT8OID, INT8OID, INT8OID,
-	INT4OID, FLOAT8ARRAYOID, FLOAT8OID, TEXTOID};
+	INT4OID, FLOAT8ARRAYOID, FLOAT8OID, TEXTOID, TEXTOID};
 	Datum		values[lengthof(types)];
 	Datum	   *loss = palloc(sizeof(Datum) * Max(row->iterations, 1));
 	int			i;
@@ -383,9 +384,10 @@ RecoInsertVersion(const RecoVersionRow *row)
 	values[8] = RecoArrayOf(loss, row->iterations, FLOAT8OID);
 	values[9] = Float8GetDatum(row->train_seconds);
 	values[10] = CStringGetTextDatum(row->stats_json);
+	values[11] = CStringGetTextDatum(row->algorithm);
 	RecoExecuteArgs("INSERT INTO reco.models (model_id, name, version, algorithm, params, n_users, n_items, "
 					"n_interactions, factors, loss, train_seconds, stats) "
-					"VALUES ($1, $2, $3, 'ials', $4::jsonb, $5, $6, $7, $8, $9, $10, $11::jsonb)",
+					"VALUES ($1, $2, $3, $12, $4::jsonb, $5, $6, $7, $8, $9, $10, $11::jsonb)",
 					lengthof(types), types, values, false);
 }
 
@@ -483,6 +485,18 @@ RecoModelIdType(const char *name, int32 version, const char *key, int col)
 	return type;
 }
 
+/* Reads a models row's algorithm; XX001 if it is none reco knows. */
+static void
+RecoModelAlgorithm(const char *name, int32 version, const char *word, RecoAlgorithm *out)
+{
+	if (!RecoParseAlgorithm(word, out))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("models row of \"%s\" version %d has an unknown algorithm \"%s\"",
+						name, version, word),
+				 errdetail("The algorithms are: ials, als, bpr.")));
+}
+
 /* Finds the served (newest) version of a model; 42704 with the known names if none. */
 void
 RecoLookupModel(const char *name, RecoModelInfo *info)
@@ -496,7 +510,7 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 							  "SELECT model_id, version, factors, n_users, n_items, "
 							  "(params->>'alpha')::real, (params->>'regularization')::real, "
 							  "params->>'user_id_type', params->>'item_id_type', "
-							  "(stats->>'user_generation')::bigint, (stats->>'item_generation')::bigint "
+							  "(stats->>'user_generation')::bigint, (stats->>'item_generation')::bigint, algorithm "
 							  "FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
 							  1, types),
 				values, true, SPI_OK_SELECT);
@@ -530,6 +544,8 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	info->user_generation = isnull ? 0 : info->user_generation;
 	info->item_generation = DatumGetInt64(RecoResultValue(11, &isnull));
 	info->item_generation = isnull ? 0 : info->item_generation;
+	RecoModelAlgorithm(name, info->version, TextDatumGetCString(RecoResultValue(12, &isnull)),
+					   &info->algorithm);
 	/* the tables' CHECK constraints say the same; a hand-edited row must not reach the kernels */
 	if (info->factors < 1 || info->factors > RECO_MAX_FACTORS || info->n_users < 0 || info->n_items < 0)
 		ereport(ERROR,

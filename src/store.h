@@ -22,6 +22,7 @@ typedef struct RecoModelInfo
 	char		name[NAMEDATALEN];	/* the model's name (at most RECO_MAX_MODEL_NAME bytes) */
 	int64		model_id;
 	int32		version;
+	RecoAlgorithm algorithm;	/* reco.models.algorithm */
 	int			factors;
 	int64		n_users;
 	int64		n_items;
@@ -95,6 +96,7 @@ typedef struct RecoVersionRow
 	int64		model_id;
 	const char *name;
 	int32		version;
+	const char *algorithm;		/* reco.models.algorithm: "ials", "als", "bpr" */
 	const char *params_json;
 	int64		n_users;
 	int64		n_items;

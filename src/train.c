@@ -193,6 +193,10 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 						  ? PG_GETARG_JSONB_P(PG_NARGS() - 1) : NULL,
 						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
 	RecoCheckTimeOptions(&state->options, state->timed);
+	if (state->options.algorithm != RECO_ALGORITHM_IALS)	/* until their kernels land (issue 16) */
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("algorithm \"%s\" is not available yet", RecoAlgorithmName(state->options.algorithm))));
 	if (!state->text_ids)
 		RecoCheckBigintIdTypes(&state->options);
 	if (state->options.user_id_type != RECO_ID_BIGINT)
@@ -620,6 +624,7 @@ RecoTrainStore(RecoTrainRun *run)
 	run->store_seconds = RecoSecondsSince(phase);
 	run->versions_pruned = RecoPruneVersions(run->name, row->version, run->options->keep_versions);
 
+	row->algorithm = RecoAlgorithmName(run->options->algorithm);
 	row->params_json = RecoTrainOptionsToJson(run->options);
 	row->n_users = run->data.users_positive;
 	row->n_items = run->data.n_items;

@@ -1,10 +1,10 @@
-/* reco 0.5.0: recommender models trained by an aggregate and served in SQL
+/* reco 0.6.0: recommender models trained by an aggregate and served in SQL
  *
  * The full install script: CREATE EXTENSION reco runs this file alone, and it
  * is the whole SQL surface of the current version.  A database created with
  * an older version reaches the same catalog through the update scripts
  * (reco--0.1.0--0.2.0.sql, reco--0.2.0--0.3.0.sql, reco--0.3.0--0.4.0.sql,
- * reco--0.4.0--0.5.0.sql);
+ * reco--0.4.0--0.5.0.sql, reco--0.5.0--0.6.0.sql);
  * test/sessions/upgrade.sh compares the two.
  *
  * Schema reco holds the API; schema reco_internal holds what the API is built
