@@ -46,8 +46,10 @@
  * (its check fails) or when its call's pin ends, so eviction never breaks a
  * running call and needs no cross-backend reference counts; the memory of an
  * evicted copy is freed by its last user.  Publishing also evicts the copies
- * of this database whose version no longer exists (dropped, pruned) and the
- * older versions of the model being published (replaced by a retrain).  A
+ * of this database whose version no longer exists (dropped, pruned), the
+ * older versions of the model being published (replaced by a retrain) and
+ * the copies of the same version side for another generation (refreshed,
+ * users forgotten).  A
  * set larger than the whole budget is not shared: cache.c keeps it per
  * backend as without preloading, and warns once.
  *
@@ -584,6 +586,11 @@ RecoSharedCachePublish(const RecoModelInfo *model, RecoSide side, const RecoFact
 		dsm_detach(segment);
 		return true;
 	}
+	/* the copies of this version side for another generation: refreshed, or users forgotten */
+	for (i = 0; i < RECO_SHARED_CACHE_SLOTS; i++)
+		if (reco_shared->slots[i].handle != DSM_HANDLE_INVALID && reco_shared->slots[i].dbid == MyDatabaseId &&
+			reco_shared->slots[i].model_id == model->model_id && reco_shared->slots[i].side == side)
+			RecoSharedEvict(i);
 	for (;;)
 	{
 		int			lru;
