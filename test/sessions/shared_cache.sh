@@ -90,6 +90,23 @@ SQL
 registry="SELECT coalesce(string_agg(format('%s v%s %s %s', model, version, side, items), ', '
                                      ORDER BY model, version, side), '') FROM reco.shared_cache_info()"
 
+# Fails, saying $2, unless the registry lists exactly $1.
+registry_is() {
+    local got
+    got=$(reco_sql $db -c "$registry")
+    [ "$got" = "$1" ] || reco_fail "$2: the registry holds: $got"
+}
+
+# Fails, saying $2, unless sessions s$3, s$4... answer q_shop with $1.
+sessions_answer() {
+    local want=$1 what=$2 i got
+    shift 2
+    for i in "$@"; do
+        got=$(reco_session_query "s$i" "$q_shop")
+        [ "$got" = "$want" ] || reco_fail "session s$i: $what"
+    done
+}
+
 # Sets reco.shared_cache_size to $1 ('' resets it) server-wide and waits until a new
 # session sees $2.
 set_budget() {
@@ -113,17 +130,12 @@ unshared() {
 # 1. Six backends serve the same models: one copy per version side, the unshared answers.
 q_shop=$(answers_of shop)
 want=$(unshared "$q_shop")
-[ "$(reco_sql $db -c "$registry")" = "" ] || reco_fail "the registry is not empty before serving"
+registry_is "" "before serving"
 for i in 1 2 3 4 5 6; do
     reco_session_start "s$i" $db
 done
-for i in 1 2 3 4 5 6; do
-    got=$(reco_session_query "s$i" "$q_shop")
-    [ "$got" = "$want" ] || reco_fail "session s$i's shared answers differ from the unshared ones"
-done
-got=$(reco_sql $db -c "$registry")
-[ "$got" = "shop v1 items 400, shop v1 users 3000, tshop v1 items 400, tshop v1 users 3000" ] ||
-    reco_fail "six sessions: the registry should hold one copy per version side, not: $got"
+sessions_answer "$want" "the shared answers differ from the unshared ones" 1 2 3 4 5 6
+registry_is "shop v1 items 400, shop v1 users 3000, tshop v1 items 400, tshop v1 users 3000" "six sessions"
 got=$(reco_sql $db -c "SELECT hits >= 6 FROM reco.shared_cache_info() WHERE model = 'shop' AND side = 'items'")
 [ "$got" = t ] || reco_fail "the shop items copy was not used by every session"
 for i in 1 2 3 4 5 6; do
@@ -134,9 +146,7 @@ done
 # (a parallel plan may return the UNION ALL's rows in another order: compare them sorted)
 got=$(reco_sql $db -c "SET force_parallel_mode = on" -c "SET parallel_setup_cost = 0" -c "$q_shop" | sort)
 [ "$got" = "$(sort <<<"$want")" ] || reco_fail "a parallel worker's answers differ from the unshared ones"
-got=$(reco_sql $db -c "$registry")
-[ "$got" = "shop v1 items 400, shop v1 users 3000, tshop v1 items 400, tshop v1 users 3000" ] ||
-    reco_fail "after the parallel worker: $got"
+registry_is "shop v1 items 400, shop v1 users 3000, tshop v1 items 400, tshop v1 users 3000" "after the parallel worker"
 echo "ok: 6 sessions and a parallel worker, one copy per version side, unshared answers"
 
 # 2. A retrain while the sessions map version 1: their next call serves version 2, and
@@ -144,13 +154,8 @@ echo "ok: 6 sessions and a parallel worker, one copy per version side, unshared 
 reco_sql $db -c "SET client_min_messages = warning" -c "SELECT reco.train('shop', 'orders', factors => 16, iterations => 4, regularization => 1)" >/dev/null
 want2=$(unshared "$q_shop")
 [ "$want2" != "$want" ] || reco_fail "the retrain did not change the answers"
-for i in 1 2 3; do
-    got=$(reco_session_query "s$i" "$q_shop")
-    [ "$got" = "$want2" ] || reco_fail "session s$i does not serve the retrained version at once"
-done
-got=$(reco_sql $db -c "$registry")
-[ "$got" = "shop v2 items 400, shop v2 users 3000, tshop v1 items 400, tshop v1 users 3000" ] ||
-    reco_fail "after the retrain the registry should hold version 2 only: $got"
+sessions_answer "$want2" "does not serve the retrained version at once" 1 2 3
+registry_is "shop v2 items 400, shop v2 users 3000, tshop v1 items 400, tshop v1 users 3000" "after the retrain"
 echo "ok: retrain served at once, the old version's copies swept"
 
 # 3. forget_user: a new users copy (one row fewer), the unshared answers.
@@ -189,9 +194,7 @@ got=$(reco_session_query s5 "$q_shop")
 [ "$got" = "$want2" ] || reco_fail "s5's answers before the drop"
 reco_sql $db -c "SELECT reco.drop_model('shop')" >/dev/null
 reco_sql $db -c "SELECT count(*) FROM reco.recommend('a', 1, 5)" >/dev/null
-got=$(reco_sql $db -c "$registry")
-[ "$got" = "a v1 items 400, tshop v1 items 400, tshop v1 users 3000" ] ||
-    reco_fail "the dropped model's copies were not swept: $got"
+registry_is "a v1 items 400, tshop v1 items 400, tshop v1 users 3000" "the dropped model's copies were not swept"
 got=$(reco_session_query s5 "$q_shop")
 [ "$got" = "$want2" ] || reco_fail "s5's answers changed when the model was dropped during its transaction"
 reco_session_query s5 "COMMIT;" >/dev/null
@@ -252,7 +255,7 @@ echo "ok: eviction under a ${budget_kb} kB budget"
 reco_sql $db -c "SELECT reco.cache_reset()" >/dev/null
 q_t="$(text_answers);"
 want_t=$(unshared "$q_t")
-[ "$(reco_sql $db -c "$registry")" = "" ] || reco_fail "cache_reset left copies published"
+registry_is "" "after cache_reset"
 # Succeeds once the server answers with a checkpointer other than $1 (it has restarted).
 restarted_since() {
     local now
@@ -270,23 +273,20 @@ for how in terminate kill; do
     if [ $how = terminate ]; then
         reco_sql $db -c "SELECT pg_terminate_backend($pid)" >/dev/null
         reco_wait_until 30 "backend $pid to end" reco_backend_gone $db "$pid"
-        got=$(reco_sql $db -c "$registry")
-        [ "$got" = "" ] || reco_fail "a terminated build left: $got"
+        registry_is "" "after a terminated build"
         reco_session_query locker "ROLLBACK;" >/dev/null
         reco_session_close locker
     else
         checkpointer=$(reco_sql $db -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
         kill -KILL "$pid"
         reco_wait_until 120 "the server to restart after kill -9" restarted_since "$checkpointer"
-        got=$(reco_sql $db -c "$registry")
-        [ "$got" = "" ] || reco_fail "after the crash restart the registry holds: $got"
+        registry_is "" "after the crash restart"
         reco_session_close locker || true
     fi
     reco_session_close builder || true
     got=$(reco_sql $db -c "$q_t")
     [ "$got" = "$want_t" ] || reco_fail "after the $how during a build the answers differ"
-    got=$(reco_sql $db -c "$registry")
-    [ "$got" = "tshop v1 items 400, tshop v1 users 3000" ] || reco_fail "after the $how and a new call: $got"
+    registry_is "tshop v1 items 400, tshop v1 users 3000" "after the $how and a new call"
     reco_sql $db -c "SELECT reco.cache_reset()" >/dev/null
     echo "ok: $how during a build publishes nothing"
 done
