@@ -49,15 +49,16 @@
  * of this database whose version no longer exists (dropped, pruned), the
  * older versions of the model being published (replaced by a retrain) and
  * the copies of the same version side for another generation (refreshed,
- * users forgotten).  A
- * set larger than the whole budget is not shared: cache.c keeps it per
- * backend as without preloading, and warns once.
+ * users forgotten).  A set larger than the whole budget, or one /dev/shm has
+ * no room for, is not shared: cache.c keeps it per backend as without
+ * preloading, and a WARNING says so once.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <limits.h>
+#include <sys/statvfs.h>
 
 #include "fmgr.h"
 #include "funcapi.h"
@@ -65,6 +66,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "port/atomics.h"
+#include "storage/dsm_impl.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -551,11 +553,35 @@ RecoSharedLeastRecent(void)
 }
 
 /*
+ * Is there room for a new segment of `bytes`?  POSIX segments live in
+ * /dev/shm, often small in containers (64 MB by default in Docker), and a
+ * segment it has no room for is an error; so check its free space first and,
+ * if short, say so once per backend (other DSM kinds: assume room).
+ */
+static bool
+RecoSharedRoomFor(Size bytes)
+{
+	static bool warned = false;
+	struct statvfs fs;
+
+	if (dynamic_shared_memory_type != DSM_IMPL_POSIX || statvfs("/dev/shm", &fs) != 0 ||
+		(Size) fs.f_bavail * fs.f_frsize >= bytes)
+		return true;
+	if (!warned)
+		ereport(WARNING,
+				(errmsg("/dev/shm has no room for a shared factor copy of %zu kB", (bytes + 1023) / 1024),
+				 errdetail("Models are served from a copy per backend (reco.cache_size) until it has."),
+				 errhint("Give /dev/shm at least reco.shared_cache_size (README, \"One shared copy\").")));
+	warned = true;
+	return false;
+}
+
+/*
  * Publishes a privately built set (norms, orders and Gram matrix computed)
  * as the shared copy of a model version's side and maps it: fills set and
  * ref and returns true.  If another backend published it meanwhile, maps
  * that one instead.  Returns false, publishing nothing, when the set does not
- * fit reco.shared_cache_size or no more segments can be created.
+ * fit reco.shared_cache_size, /dev/shm or the segments PostgreSQL allows.
  */
 bool
 RecoSharedCachePublish(const RecoModelInfo *model, RecoSide side, const RecoFactorSet *built,
@@ -570,6 +596,8 @@ RecoSharedCachePublish(const RecoModelInfo *model, RecoSide side, const RecoFact
 	if (bytes > RecoSharedCacheBudget())
 		return false;
 	RecoSharedSweep(model);
+	if (!RecoSharedRoomFor(bytes))
+		return false;
 	segment = dsm_create(bytes, DSM_CREATE_NULL_IF_MAXSEGMENTS);
 	if (segment == NULL)
 		return false;
