@@ -63,6 +63,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "port/atomics.h"
@@ -70,8 +71,10 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -658,14 +661,20 @@ RecoSharedCachePublish(const RecoModelInfo *model, RecoSide side, const RecoFact
  * Unpublishes every shared copy of this database's models (reco.cache_reset:
  * the next call reads the tables again, as without preloading); returns how
  * many there were.  A backend still mapping one keeps it until it detaches.
+ * Only a role that may serve (SELECT on reco.item_factors) unpublishes: any
+ * other would only make every serving backend rebuild.
  */
 int
 RecoSharedCacheReset(void)
 {
 	int			n = 0;
 	int			i;
+	Oid			relid;
 
 	if (reco_shared == NULL)
+		return 0;
+	relid = get_relname_relid("item_factors", get_namespace_oid("reco", true));
+	if (!OidIsValid(relid) || pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return 0;
 	LWLockAcquire(reco_shared->lock, LW_EXCLUSIVE);
 	for (i = 0; i < RECO_SHARED_CACHE_SLOTS; i++)
@@ -680,13 +689,17 @@ RecoSharedCacheReset(void)
 
 PG_FUNCTION_INFO_V1(reco_shared_cache_info);
 
-/* reco.shared_cache_info(): one row per shared copy of this database's models. */
+/*
+ * reco.shared_cache_info(): one row per shared copy of this database's
+ * models, for a role that may read reco.models (42501 otherwise).
+ */
 Datum
 reco_shared_cache_info(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			i;
 
+	RecoCheckPrivilege("models", ACL_SELECT);
 	InitMaterializedSRF(fcinfo, 0);
 	if (reco_shared == NULL)
 		return (Datum) 0;

@@ -185,6 +185,15 @@ SQL
 ERROR:  42501" ] || reco_fail "a mapped copy served a role without SELECT on item_factors: $got"
 got=$(psql -X -q -At -d $db -c '\set VERBOSITY sqlstate' -c "SET ROLE shm_reader" -c "SELECT count(*) FROM reco.recommend('tshop', 'cust-1', 5)" 2>&1 || true)
 [ "$got" = "ERROR:  42501" ] || reco_fail "a published copy served a role without SELECT on item_factors: $got"
+# a role that may not serve does not unpublish the copies with cache_reset, and a role
+# that may not read reco.models does not see them (42501)
+before=$(reco_sql $db -c "$registry")
+reco_sql $db -c "SET ROLE shm_reader" -c "SELECT reco.cache_reset()" >/dev/null
+registry_is "$before" "after cache_reset by a role that may not serve"
+reco_sql $db -c "CREATE ROLE shm_none" -c "GRANT USAGE ON SCHEMA reco TO shm_none" >/dev/null
+reco_on_exit "reco_sql $db -c 'DROP OWNED BY shm_none' -c 'DROP ROLE shm_none'"
+got=$(psql -X -q -At -d $db -c '\set VERBOSITY sqlstate' -c "SET ROLE shm_none" -c "SELECT count(*) FROM reco.shared_cache_info()" 2>&1 || true)
+[ "$got" = "ERROR:  42501" ] || reco_fail "shared_cache_info for a role without SELECT on reco.models: $got"
 echo "ok: privilege checked on every use (42501)"
 
 # 5. Drop while another backend uses it: s5 serves shop in a repeatable-read transaction;
