@@ -441,21 +441,34 @@ RecoSharedUse(int i, RecoFactorSet *set, RecoSharedRef *ref)
 }
 
 /*
+ * Takes the lock in `mode` (the caller releases it) and, if a model version's
+ * side is published, maps it into set and ref and returns true.
+ */
+static bool
+RecoSharedLockAndUse(const RecoModelInfo *model, RecoSide side, LWLockMode mode, RecoFactorSet *set,
+					 RecoSharedRef *ref)
+{
+	int			i;
+
+	RecoSharedReserveMapping();
+	LWLockAcquire(reco_shared->lock, mode);
+	i = RecoSharedFind(model, side);
+	if (i >= 0)
+		RecoSharedUse(i, set, ref);
+	return i >= 0;
+}
+
+/*
  * Maps the published copy of a model version's side, if there is one: fills
  * set (pointing into the mapping) and ref, and returns true.
  */
 bool
 RecoSharedCacheAttach(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, RecoSharedRef *ref)
 {
-	int			i;
+	bool		found = RecoSharedLockAndUse(model, side, LW_SHARED, set, ref);
 
-	RecoSharedReserveMapping();
-	LWLockAcquire(reco_shared->lock, LW_SHARED);
-	i = RecoSharedFind(model, side);
-	if (i >= 0)
-		RecoSharedUse(i, set, ref);
 	LWLockRelease(reco_shared->lock);
-	return i >= 0;
+	return found;
 }
 
 /* Is the segment a backend maps still published (then counts a use)? */
@@ -606,13 +619,9 @@ RecoSharedCachePublish(const RecoModelInfo *model, RecoSide side, const RecoFact
 		return false;
 	RecoSharedCopy(built, &header, dsm_segment_address(segment));
 
-	RecoSharedReserveMapping();
-	LWLockAcquire(reco_shared->lock, LW_EXCLUSIVE);
-	i = RecoSharedFind(model, side);
-	if (i >= 0)
+	if (RecoSharedLockAndUse(model, side, LW_EXCLUSIVE, set, ref))
 	{
 		/* published by another backend while this one built: use that copy */
-		RecoSharedUse(i, set, ref);
 		LWLockRelease(reco_shared->lock);
 		dsm_detach(segment);
 		return true;

@@ -50,18 +50,21 @@ export PGHOST=$base PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 db=reco_shm
 reco_scratch_db $db
 small="factors => 16, iterations => 3, regularization => 1"
-reco_sql $db -c "SET client_min_messages = warning" \
-    -c "CREATE EXTENSION reco" \
-    -c "CREATE TABLE orders AS SELECT u AS user_id, (u * 7 + j * j * 13) % 400 AS item_id
-          FROM generate_series(1, 3000) AS u, generate_series(1, 10) AS j" \
-    -c "CREATE TABLE torders AS SELECT 'cust-' || user_id AS user_id, 'sku-' || item_id AS item_id FROM orders" \
-    -c "CREATE TABLE horders AS SELECT u AS user_id, (u * 11 + j * 17) % 3000 AS item_id
-          FROM generate_series(1, 3000) AS u, generate_series(1, 6) AS j" \
-    -c "SELECT reco.train('shop', 'orders', $small)" \
-    -c "SELECT reco.train('tshop', 'torders', $small)" \
-    -c "SELECT reco.train('a', 'orders', factors => 16, iterations => 2, regularization => 2)" \
-    -c "SELECT reco.train('b', 'orders', factors => 16, iterations => 2, regularization => 3)" \
-    -c "SELECT reco.train('huge', 'horders', $small)" >/dev/null
+reco_sql $db >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION reco;
+-- 3000 users, 400 items; the same with text ids; 3000 items for the model too large for a small budget
+CREATE TABLE orders AS SELECT u AS user_id, (u * 7 + j * j * 13) % 400 AS item_id
+  FROM generate_series(1, 3000) AS u, generate_series(1, 10) AS j;
+CREATE TABLE torders AS SELECT 'cust-' || user_id AS user_id, 'sku-' || item_id AS item_id FROM orders;
+CREATE TABLE horders AS SELECT u AS user_id, (u * 11 + j * 17) % 3000 AS item_id
+  FROM generate_series(1, 3000) AS u, generate_series(1, 6) AS j;
+SELECT reco.train('shop', 'orders', $small);
+SELECT reco.train('tshop', 'torders', $small);
+SELECT reco.train(m, 'orders', factors => 16, iterations => 2, regularization => r)
+  FROM (VALUES ('a', 2), ('b', 3)) AS v(m, r);
+SELECT reco.train('huge', 'horders', $small);
+SQL
 
 # What is compared: recommend, similar_items, a cart (reco_answers_query), similar_users,
 # and the text model's recommend and similar_items (its keys live in the copy too).
