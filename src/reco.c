@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "progress.h"
 #include "reco.h"
 
 PG_MODULE_MAGIC;
@@ -80,6 +81,7 @@ _PG_init(void)
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("reco");
+	RecoProgressShmemInit();	/* reco.training_progress, when preloaded */
 }
 
 /* Resolves a requested thread count: <= 0 means reco.threads, then the cores. */
