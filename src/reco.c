@@ -4,7 +4,8 @@
  *	  Module initialisation: settings (GUCs) and the version function.
  *
  * Nothing here allocates or starts threads: _PG_init only registers
- * settings, so loading reco into any backend is cheap and safe.
+ * settings (and, when preloaded, the shared memory hooks of progress.c), so
+ * loading reco into any backend is cheap and safe.
  *
  *-------------------------------------------------------------------------
  */
