@@ -43,7 +43,8 @@ OBJS = \
 	src/explore_serve.o \
 	src/segments.o \
 	src/segment_users.o \
-	src/shared_cache.o
+	src/shared_cache.o \
+	src/progress.o
 
 DATA = $(wildcard src/sql/reco--*.sql)
 

@@ -4,7 +4,8 @@
  *	  Module initialisation: settings (GUCs) and the version function.
  *
  * Nothing here allocates or starts threads: _PG_init only registers
- * settings, so loading reco into any backend is cheap and safe.
+ * settings (and, when preloaded, the shared memory hooks of progress.c), so
+ * loading reco into any backend is cheap and safe.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,6 +20,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "progress.h"
 #include "reco.h"
 #include "shared_cache.h"
 
@@ -83,6 +85,7 @@ _PG_init(void)
 	/* the shared copies of served matrices: reco.shared_cache_size, and shared memory when preloaded */
 	RecoSharedCacheInit();
 	MarkGUCPrefixReserved("reco");
+	RecoProgressShmemInit();	/* reco.training_progress, when preloaded */
 }
 
 /* Resolves a requested thread count: <= 0 means reco.threads, then the cores. */

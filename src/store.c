@@ -22,6 +22,9 @@
 
 #include <math.h>
 
+#include "access/xact.h"
+#include "access/xlog.h"
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -128,12 +131,41 @@ RecoLockModelName(const char *name)
 					"pg_catalog.hashtext($1))", 1, types, values, false);
 }
 
-/* Errors out (42501) unless the current role has every privilege of `mode` on the reco table or sequence `relname`. */
+/*
+ * Errors out (25006) where reco's tables cannot be written: on a hot standby
+ * (recovery in progress) or in a read-only transaction.  Checked with the
+ * write privileges, so training, refresh and segmentation refuse before they
+ * read a row rather than failing at their first write after the whole
+ * computation.
+ */
+static void
+RecoCheckWritable(void)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot change reco's models on a standby server"),
+				 errdetail("The server is in recovery (a hot standby): it serves models but cannot store them."),
+				 errhint("Train, refresh and segment on the primary; the new rows reach the standby by replication.")));
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot change reco's models in a read-only transaction"),
+				 errhint("Run it in a read-write transaction (default_transaction_read_only, SET TRANSACTION READ WRITE).")));
+}
+
+/*
+ * Errors out (42501) unless the current role has every privilege of `mode` on
+ * the reco table or sequence `relname`; a mode that writes also needs a
+ * writable server and transaction (25006, RecoCheckWritable).
+ */
 void
 RecoCheckPrivilege(const char *relname, AclMode mode)
 {
 	Oid			relid = get_relname_relid(relname, get_namespace_oid("reco", false));
 
+	if (mode & (ACL_INSERT | ACL_UPDATE | ACL_DELETE))
+		RecoCheckWritable();
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

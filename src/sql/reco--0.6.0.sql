@@ -1170,3 +1170,36 @@ CREATE FUNCTION reco.shared_cache_info(
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION reco.shared_cache_info() IS
     'The shared copies of this database''s served factor matrices (reco in shared_preload_libraries; bounded by reco.shared_cache_size); mapped: this backend maps it';
+
+---------------------------------------------------------------------------
+-- Training progress (issue 18): each training backend's phase, from shared
+-- memory when reco is in shared_preload_libraries (src/progress.c); empty
+-- otherwise.
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco_internal.training_progress(
+    OUT pid             integer,
+    OUT datid           oid,
+    OUT model           text,
+    OUT algorithm       text,
+    OUT phase           text,
+    OUT iteration       integer,
+    OUT iterations      integer,
+    OUT loss            double precision,
+    OUT rows_read       bigint,
+    OUT started_at      timestamptz,
+    OUT elapsed_seconds double precision
+) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'reco_training_progress'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION reco_internal.training_progress() IS
+    'One row per backend that is training (empty unless reco is in shared_preload_libraries); another role''s training shows only its pid and database';
+
+CREATE VIEW reco.training_progress AS
+    SELECT p.pid, p.datid, d.datname, p.model, p.algorithm, p.phase, p.iteration, p.iterations,
+           p.loss, p.rows_read, p.started_at, p.elapsed_seconds
+      FROM reco_internal.training_progress() AS p
+      LEFT JOIN pg_catalog.pg_database AS d ON d.oid OPERATOR(pg_catalog.=) p.datid;
+COMMENT ON VIEW reco.training_progress IS
+    'Trainings running now, one row per backend, like pg_stat_progress_create_index: phase (reading, waiting, building, iterating, final pass, storing), iteration of iterations, last loss, rows read, elapsed seconds; empty unless reco is in shared_preload_libraries';
+GRANT SELECT ON reco.training_progress TO PUBLIC;
