@@ -27,18 +27,17 @@
 set -euo pipefail
 shopt -s inherit_errexit
 
+DB=${1:-${DB:-reco_millionbench}}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-DB=${1:-${DB:-reco_millionbench}}
-SCALE=${SCALE:-default}
-KEEP_DB=${KEEP_DB:-0}
-MAINT_DB=${MAINT_DB:-postgres}
-case $SCALE in
+case ${SCALE:=default} in
     default) items=1000000; users=500000; DURATION=${DURATION:-15}; suffix=; small_cache=256MB ;;
     small) items=100000; users=50000; DURATION=${DURATION:-5}; suffix=-small; small_cache=16MB ;;
     *) echo "million.sh: SCALE must be default or small, not '$SCALE'" >&2; exit 2 ;;
 esac
 per_user=16
+KEEP_DB=${KEEP_DB:-0}
+MAINT_DB=${MAINT_DB:-postgres}
 large_cache=1GB
 slow_calls=6          # pgbench transactions per client with the small cache (each reads the matrix)
 skip_tx=20            # large cache: each client's first transactions (prepare, cache build) left out
