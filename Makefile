@@ -44,7 +44,8 @@ OBJS = \
 	src/segments.o \
 	src/segment_users.o \
 	src/shared_cache.o \
-	src/progress.o
+	src/progress.o \
+	src/import.o
 
 DATA = $(wildcard src/sql/reco--*.sql)
 

@@ -71,7 +71,12 @@
 /* Settings, in kB: the training memory budget (reco.max_memory) and the per-backend factor cache (reco.cache_size). */
 #define RECO_MIN_MAX_MEMORY_KB 1024
 #define RECO_DEFAULT_MAX_MEMORY_KB (4 * 1024 * 1024)	/* 4 GB */
-#define RECO_DEFAULT_CACHE_SIZE_KB (256 * 1024) /* 256 MB */
+/*
+ * 512 MB: a 1,000,000-item model at k 64 (275 MB: items x (4k + 32) + 4k², cache.c) fits with
+ * its 500,000-user matrix; at 256 MB its every call read the matrix from the table (1.1 s p50
+ * against 0.11 ms cached, test/bench/results/million-2026-12-01.md).
+ */
+#define RECO_DEFAULT_CACHE_SIZE_KB (512 * 1024)
 
 /* Cut-off k of reco.evaluate's ranking metrics. */
 #define RECO_MIN_EVALUATE_K 1

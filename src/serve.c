@@ -128,7 +128,8 @@ RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *model
 /*
  * What needs the implicit-feedback fold-in (a user's factors solved from
  * items and weights: explain, explore, recommend_for_items, the refreshes)
- * refuses a model of another algorithm (0A000), naming `what`.
+ * refuses a model of another algorithm, or one imported without its
+ * regularization and alpha (0A000), naming `what`.
  */
 void
 RecoRequireImplicitModel(const RecoModelInfo *model, const char *what)
@@ -140,6 +141,14 @@ RecoRequireImplicitModel(const RecoModelInfo *model, const char *what)
 						what, model->name, RecoAlgorithmName(model->algorithm)),
 				 errdetail("It solves a user's factors from items and weights, which only algorithm \"ials\" defines."),
 				 errhint("Use reco.recommend for the model's users, or train an \"ials\" model for this.")));
+	if (!model->fold_in)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s needs the regularization and alpha of model \"%s\", which was imported without them",
+						what, model->name),
+				 errdetail("It solves a user's factors from items and weights with the model's own regularization and alpha."),
+				 errhint("Use reco.recommend for the model's users, or import it again with the options "
+						 "{\"algorithm\": \"ials\", \"regularization\": ..., \"alpha\": ...} it was trained with.")));
 }
 
 /* Loads one side's factor matrix of the served version (through the cache) into ctx->factors. */

@@ -310,12 +310,12 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 
 /*
  * Inserts the factors and training interactions (negative ones included, so
- * that a fold-in reproduces the user) of every user with a positive pair, in
- * batches; a user with none is unknown to serving.  A text or uuid user side
- * its keys too ($8).
+ * that a fold-in reproduces the user) of every user with a positive pair (or,
+ * every_user, of every user), in batches; a user left out is unknown to
+ * serving.  A text or uuid user side its keys too ($8).
  */
-void
-RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
+static void
+RecoStoreUsers(int64 model_id, const RecoInteractions *data, const float *factors, int k, bool every_user)
 {
 	bool		keyed = data->user_keys != NULL;
 	Oid			types[8] = {INT8OID, INT8ARRAYOID, BYTEAARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
@@ -351,7 +351,7 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 		while (user < data->n_users && n < RECO_STORE_BATCH_ROWS &&
 			   (n == 0 || data->user_indptr[user + 1] - seen_begin <= RECO_STORE_BATCH_SEEN))
 		{
-			if (!RecoUserHasPositive(data, user))
+			if (!every_user && !RecoUserHasPositive(data, user))
 			{
 				user++;			/* trained, but unknown to serving */
 				continue;
@@ -391,6 +391,20 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 			MemoryContextReset(batch_cxt);
 	}
 	MemoryContextDelete(batch_cxt);
+}
+
+/* Inserts every trained user with a positive pair (RecoStoreUsers): what training stores. */
+void
+RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
+{
+	RecoStoreUsers(model_id, data, factors, k, false);
+}
+
+/* Inserts every user, with or without interactions (RecoStoreUsers): what an import stores. */
+void
+RecoStoreEveryUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
+{
+	RecoStoreUsers(model_id, data, factors, k, true);
 }
 
 /* Inserts the reco.models row of a new version. */
@@ -542,7 +556,8 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 							  "SELECT model_id, version, factors, n_users, n_items, "
 							  "(params->>'alpha')::real, (params->>'regularization')::real, "
 							  "params->>'user_id_type', params->>'item_id_type', "
-							  "(stats->>'user_generation')::bigint, (stats->>'item_generation')::bigint, algorithm "
+							  "(stats->>'user_generation')::bigint, (stats->>'item_generation')::bigint, algorithm, "
+							  "NOT (params ? 'imported' AND NOT params ? 'regularization') "
 							  "FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
 							  1, types),
 				values, true, SPI_OK_SELECT);
@@ -578,6 +593,8 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	info->item_generation = isnull ? 0 : info->item_generation;
 	RecoModelAlgorithm(name, info->version, TextDatumGetCString(RecoResultValue(12, &isnull)),
 					   &info->algorithm);
+	/* an import records regularization and alpha only when given them (import.c) */
+	info->fold_in = DatumGetBool(RecoResultValue(13, &isnull));
 	/* the tables' CHECK constraints say the same; a hand-edited row must not reach the kernels */
 	if (info->factors < 1 || info->factors > RECO_MAX_FACTORS || info->n_users < 0 || info->n_items < 0)
 		ereport(ERROR,

@@ -31,6 +31,7 @@ SELECT results_eq(
         ('reco.forget_user(bigint,text)', 'f', 'v', 'u'),
         ('reco.forget_user(text,text)', 'f', 'v', 'u'),
         ('reco.forget_user(uuid,text)', 'f', 'v', 'u'),
+        ('reco.import_model(text,text,text,jsonb)', 'f', 'v', 'u'),
         ('reco.lock_model(text)', 'f', 'v', 'u'),
         ('reco.recommend(bigint,bigint)', 'f', 's', 's'),
         ('reco.recommend(text,bigint,integer,boolean,bigint[],bigint[],text,real)', 'f', 's', 's'),
@@ -72,6 +73,7 @@ SELECT results_eq(
         ('reco_internal.fit_transfn(internal,text,text,text,real,timestamp with time zone,jsonb)', 'f', 'v', 'u'),
         ('reco_internal.forget_user(text,text)', 'f', 'v', 'u'),
         ('reco_internal.id_type_of(regtype)', 'f', 's', 's'),
+        ('reco_internal.import_factors(text,text,text,text,text,double precision,double precision,double precision,jsonb)', 'f', 'v', 'u'),
         ('reco_internal.source_from_item(text)', 'f', 's', 's'),
         ('reco_internal.training_progress()', 'f', 'v', 'r')$$,
     'every function of reco has its intended kind, volatility and PARALLEL label'
