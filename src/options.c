@@ -489,6 +489,8 @@ RecoAlsConfigFromOptions(const RecoTrainOptions *options, RecoAlsConfig *cfg)
 	cfg->cg_steps = options->cg_steps;
 	cfg->solver = options->solver;
 	cfg->threads = RecoEffectiveThreads(options->threads);
+	cfg->reg_exponent = 0.0f;
+	cfg->unobserved_weight = 1.0f;
 }
 
 /* The word of an algorithm ("ials", "als", "bpr"), as reco.models.algorithm stores it. */
