@@ -151,6 +151,23 @@ RecoRequireImplicitModel(const RecoModelInfo *model, const char *what)
 						 "{\"algorithm\": \"ials\", \"regularization\": ..., \"alpha\": ...} it was trained with.")));
 }
 
+/*
+ * The system a fold-in of one row solves against n_fixed rows of the model's
+ * other side: the model's alpha, λ, ν and α0 (as its training's final pass).
+ */
+RecoAlsRowParams
+RecoModelRowParams(const RecoModelInfo *model, int64 n_fixed)
+{
+	RecoAlsRowParams rp;
+
+	rp.alpha = model->alpha;
+	rp.regularization = model->regularization;
+	rp.reg_exponent = model->reg_exponent;
+	rp.unobserved_weight = model->unobserved_weight;
+	rp.n_fixed = n_fixed;
+	return rp;
+}
+
 /* Loads one side's factor matrix of the served version (through the cache) into ctx->factors. */
 RecoFactorSet *
 RecoServeFactors(RecoServeContext *ctx, RecoSide side)

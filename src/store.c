@@ -543,6 +543,16 @@ RecoModelAlgorithm(const char *name, int32 version, const char *word, RecoAlgori
 				 errdetail("The algorithms are: ials, als, bpr.")));
 }
 
+/* Column `col` (a real) of the first SPI result row, or `absent` if it is NULL. */
+static float
+RecoResultReal(int col, float absent)
+{
+	bool		isnull;
+	Datum		value = RecoResultValue(col, &isnull);
+
+	return isnull ? absent : DatumGetFloat4(value);
+}
+
 /* Finds the served (newest) version of a model; 42704 with the known names if none. */
 void
 RecoLookupModel(const char *name, RecoModelInfo *info)
@@ -557,7 +567,8 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 							  "(params->>'alpha')::real, (params->>'regularization')::real, "
 							  "params->>'user_id_type', params->>'item_id_type', "
 							  "(stats->>'user_generation')::bigint, (stats->>'item_generation')::bigint, algorithm, "
-							  "NOT (params ? 'imported' AND NOT params ? 'regularization') "
+							  "NOT (params ? 'imported' AND NOT params ? 'regularization'), "
+							  "(params->>'reg_exponent')::real, (params->>'unobserved_weight')::real "
 							  "FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
 							  1, types),
 				values, true, SPI_OK_SELECT);
@@ -578,12 +589,11 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	info->n_users = DatumGetInt64(RecoResultValue(4, &isnull));
 	info->n_items = DatumGetInt64(RecoResultValue(5, &isnull));
 	/* a hand-made models row may lack params: confidence = weight, no ridge */
-	info->alpha = DatumGetFloat4(RecoResultValue(6, &isnull));
-	if (isnull)
-		info->alpha = 1.0f;
-	info->regularization = DatumGetFloat4(RecoResultValue(7, &isnull));
-	if (isnull)
-		info->regularization = 0.0f;
+	info->alpha = RecoResultReal(6, 1.0f);
+	info->regularization = RecoResultReal(7, 0.0f);
+	/* absent in a model trained before 0.6.0: implicit's system */
+	info->reg_exponent = RecoResultReal(14, 0.0f);
+	info->unobserved_weight = RecoResultReal(15, 1.0f);
 	info->user_id_type = RecoModelIdType(name, info->version, "user_id_type", 8);
 	info->item_id_type = RecoModelIdType(name, info->version, "item_id_type", 9);
 	/* absent until the first refresh: 0 */

@@ -28,6 +28,8 @@ typedef struct RecoModelInfo
 	int64		n_items;
 	float		alpha;
 	float		regularization;
+	float		reg_exponent;	/* params reg_exponent (ν); absent: 0 */
+	float		unobserved_weight;	/* params unobserved_weight (α0); absent: 1 */
 	RecoIdType	user_id_type;	/* params user_id_type; absent: bigint */
 	RecoIdType	item_id_type;	/* params item_id_type; absent: bigint */
 	int64		user_generation;	/* stats user_generation: changed by every refresh_users */
