@@ -111,4 +111,13 @@
  */
 #define RECO_SEGMENT_SAME_DIRECTION 2e-5
 
+/*
+ * BPR (bpr.h): samples per mini-batch (the factors depend on it, never on
+ * the thread count; README "BPR" says how it was chosen), its largest
+ * value, and the samples one task of a batch scores.
+ */
+#define RECO_BPR_BATCH 4096
+#define RECO_BPR_MAX_BATCH (1 << 20)
+#define RECO_BPR_CHUNK 256
+
 #endif							/* RECO_LIMITS_H */
