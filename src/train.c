@@ -55,6 +55,7 @@
 #include "utils/timestamp.h"
 
 #include "als.h"
+#include "bpr.h"
 #include "decay.h"
 #include "ids.h"
 #include "interactions.h"
@@ -69,6 +70,9 @@
 /* The random streams of the initial user and item factors (one seed, two streams). */
 #define RECO_SEED_STREAM_USERS 1
 #define RECO_SEED_STREAM_ITEMS 2
+
+/* TEMPORARY until options.c has learning_rate (issue 16, the lead's 22:05 merge). */
+#define RECO_BPR_TEMP_LEARNING_RATE 0.05f
 
 /* The aggregate's state. */
 typedef struct RecoFitState
@@ -193,7 +197,7 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 						  ? PG_GETARG_JSONB_P(PG_NARGS() - 1) : NULL,
 						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
 	RecoCheckTimeOptions(&state->options, state->timed);
-	if (state->options.algorithm != RECO_ALGORITHM_IALS)	/* until their kernels land (issue 16) */
+	if (state->options.algorithm == RECO_ALGORITHM_ALS)	/* until its kernel lands (issue 16) */
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("algorithm \"%s\" is not available yet", RecoAlgorithmName(state->options.algorithm))));
@@ -550,6 +554,64 @@ RecoTrainIterate(RecoTrainRun *run)
 }
 
 /*
+ * Phase 2 of a BPR model (bpr.h): positives, implicit's initial factors,
+ * then the epochs, each recording its mean sampled −ln σ as the loss.  The
+ * vectors are k + 1 long (user [x_u, 1], item [y_i, b_i]): from here on
+ * cfg.factors is that stored length (params keeps the k asked for).
+ */
+static void
+RecoTrainBpr(RecoTrainRun *run)
+{
+	RecoInteractions *data = &run->data;
+	int			k = run->cfg.factors;
+	int			iterations = run->options->iterations;
+	uint64		seed = (uint64) run->options->seed;
+	RecoSparse	by_user = RecoUserMatrix(data);
+	RecoBprConfig cfg = {k, RECO_BPR_TEMP_LEARNING_RATE, run->options->regularization,
+		RECO_BPR_BATCH, run->cfg.threads};
+	RecoBprPositives positives;
+	int64	   *user_count = palloc0(sizeof(int64) * data->n_users);
+	int64	   *item_count = palloc0(sizeof(int64) * data->n_items);
+	int64		p;
+	int			it;
+
+	positives.n = RecoBprCountPositives(&by_user, NULL);
+	positives.users = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(positives.n, sizeof(int32)));
+	positives.items = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(positives.n, sizeof(int32)));
+	RecoBprCountPositives(&by_user, &positives);
+	for (p = 0; p < positives.n; p++)
+	{
+		user_count[positives.users[p]]++;
+		item_count[positives.items[p]]++;
+	}
+	run->X = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_users, k + 1), sizeof(float)));
+	run->Y = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_items, k + 1), sizeof(float)));
+	run->loss = palloc(sizeof(double) * iterations);
+	run->iteration_seconds = palloc(sizeof(double) * iterations);
+	RecoBprInitFactors(run->X, data->n_users, k, data->user_ids, user_count, true, seed, RECO_SEED_STREAM_USERS);
+	RecoBprInitFactors(run->Y, data->n_items, k, data->item_ids, item_count, false, seed, RECO_SEED_STREAM_ITEMS);
+	for (it = 0; it < iterations; it++)
+	{
+		instr_time	phase;
+		RecoBprEpochStats epoch;
+
+		CHECK_FOR_INTERRUPTS();
+		INSTR_TIME_SET_CURRENT(phase);
+		RecoCheckKernelStatus(RecoBprEpoch(&by_user, &positives, run->X, run->Y, &cfg, seed, it,
+										   &run->hooks, &epoch), it + 1);
+		run->iteration_seconds[it] = RecoSecondsSince(phase);
+		run->loss[it] = epoch.loss;
+		if (reco_progress == RECO_PROGRESS_ITERATIONS)
+			ereport(NOTICE,
+					(errmsg("reco.fit \"%s\": epoch %d/%d, loss %.6g, %.4f of the samples ordered right",
+							run->name, it + 1, iterations, epoch.loss, epoch.correct),
+					 errdetail("The epoch took %.3f s; " INT64_FORMAT " of " INT64_FORMAT " negatives were positives (skipped).",
+							   run->iteration_seconds[it], epoch.skipped, epoch.samples)));
+	}
+	run->cfg.factors = k + 1;
+}
+
+/*
  * Phase 3: one last exact (Cholesky) solve of the user side against the
  * final item factors: the stored user vectors are then exactly what folding
  * their training items in gives (recommend_for_items, explain), whichever
@@ -660,8 +722,15 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 	RecoLockModelName(run.name);
 	old = MemoryContextSwitchTo(train_cxt);
 	RecoTrainBuild(&run);
-	RecoTrainIterate(&run);
-	RecoTrainFinalPass(&run);
+	switch (run.options->algorithm)
+	{
+		case RECO_ALGORITHM_BPR:
+			RecoTrainBpr(&run); /* no final pass: BPR's vectors are no least-squares solve */
+			break;
+		default:
+			RecoTrainIterate(&run);
+			RecoTrainFinalPass(&run);
+	}
 	RecoTrainStore(&run);
 	MemoryContextSwitchTo(old);
 	result = RecoFetchVersionRow(run.row.model_id);
