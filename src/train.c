@@ -71,9 +71,6 @@
 #define RECO_SEED_STREAM_USERS 1
 #define RECO_SEED_STREAM_ITEMS 2
 
-/* TEMPORARY until options.c has learning_rate (issue 16, the lead's 22:05 merge). */
-#define RECO_BPR_TEMP_LEARNING_RATE 0.05f
-
 /* The aggregate's state. */
 typedef struct RecoFitState
 {
@@ -201,6 +198,11 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("algorithm \"%s\" is not available yet", RecoAlgorithmName(state->options.algorithm))));
+	if (state->options.algorithm == RECO_ALGORITHM_BPR && state->options.factors >= RECO_MAX_FACTORS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"factors\" must be at most %d for algorithm \"bpr\"", RECO_MAX_FACTORS - 1),
+				 errdetail("A bpr model stores k + 1 floats per vector (the item bias), at most %d.", RECO_MAX_FACTORS)));
 	if (!state->text_ids)
 		RecoCheckBigintIdTypes(&state->options);
 	if (state->options.user_id_type != RECO_ID_BIGINT)
@@ -567,7 +569,7 @@ RecoTrainBpr(RecoTrainRun *run)
 	int			iterations = run->options->iterations;
 	uint64		seed = (uint64) run->options->seed;
 	RecoSparse	by_user = RecoUserMatrix(data);
-	RecoBprConfig cfg = {k, RECO_BPR_TEMP_LEARNING_RATE, run->options->regularization,
+	RecoBprConfig cfg = {k, run->options->learning_rate, run->options->regularization,
 		RECO_BPR_BATCH, run->cfg.threads};
 	RecoBprPositives positives;
 	int64	   *user_count = palloc0(sizeof(int64) * data->n_users);
