@@ -20,6 +20,9 @@
 set -euo pipefail
 shopt -s inherit_errexit
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/ml100k_lib.sh"
+# Prints progress on stderr.
+say() { echo "bpr: $*" >&2; }
 data=${1:-$here/../../../shared/data/ml-100k}
 db=${BPR_DB:-reco_bpr}
 md=${BPR_MD:-/dev/null}
@@ -29,19 +32,17 @@ speed_epochs=${BPR_SPEED_EPOCHS:-3}
 configs=${BPR_CONFIGS:-'iALS, reco defaults|{}
 BPR, reco defaults|{"algorithm": "bpr"}
 BPR, implicit defaults (k 100, 100 epochs)|{"algorithm": "bpr", "factors": 100, "learning_rate": 0.01, "regularization": 0.01, "iterations": 100}'}
-. "$here/ml100k_lib.sh"
 ml100k_require u1.base "BPR beside iALS (MovieLens 100K, 10M set)"
 ml100k_fresh_db
-# Prints progress on stderr.
-say() { echo "bpr: $*" >&2; }
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 q -c "CREATE EXTENSION reco"
 for f in $folds; do
-    q -c "CREATE TABLE u${f}_base (user_id bigint, item_id bigint, rating real, ts bigint)" \
-      -c "CREATE TABLE u${f}_test (user_id bigint, item_id bigint, rating real, ts bigint)" \
-      -c "\\copy u${f}_base FROM '$data/u$f.base'" -c "\\copy u${f}_test FROM '$data/u$f.test'"
+    for part in base test; do
+        q -c "CREATE TABLE u${f}_$part (user_id bigint, item_id bigint, rating real, ts bigint)" \
+          -c "\\copy u${f}_$part FROM '$data/u$f.$part'"
+    done
 done
 q -c "CREATE TABLE result (label text, fold int, p numeric, ndcg numeric, map numeric, auc numeric, users int, seconds numeric)"
 while IFS='|' read -r label options; do

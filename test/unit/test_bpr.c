@@ -101,17 +101,12 @@ data_init(Data *d, uint64_t seed)
 static void
 data_free(Data *d)
 {
-	free(d->indptr);
-	free(d->indices);
-	free(d->weights);
-	free(d->pos.users);
-	free(d->pos.items);
-	free(d->user_ids);
-	free(d->item_ids);
-	free(d->user_count);
-	free(d->item_count);
-	free(d->X);
-	free(d->Y);
+	void	   *blocks[] = {d->indptr, d->indices, d->weights, d->pos.users, d->pos.items,
+		d->user_ids, d->item_ids, d->user_count, d->item_count, d->X, d->Y};
+	size_t		b;
+
+	for (b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++)
+		free(blocks[b]);
 }
 
 /* Trains `epochs` epochs from the seed's start; the last epoch's statistics in *last. */
