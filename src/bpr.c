@@ -131,7 +131,22 @@ RecoBprLogLoss(float x)
 	return x > 0 ? log1p(exp(-(double) x)) : -(double) x + log1p(exp((double) x));
 }
 
-/* Phase A, one chunk: draws, verifies and scores its samples against the batch-start parameters. */
+/* Asks the cache for the k + 1 floats of a factor row (a hint: no effect on any result). */
+static inline void
+RecoBprPrefetchRow(const float *row, int k)
+{
+	size_t		off;
+
+	for (off = 0; off < (size_t) (k + 1) * sizeof(float); off += 64)
+		__builtin_prefetch((const char *) row + off);
+}
+
+/*
+ * Phase A, one chunk: draws, verifies and scores its samples against the
+ * batch-start parameters.  Three passes over the chunk so that the random
+ * reads overlap: draw (prefetching the entries), read the entries
+ * (prefetching the rows), score.
+ */
 static RecoStatus
 RecoBprScoreChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
@@ -140,6 +155,7 @@ RecoBprScoreChunk(void *arg, void *state, int64_t task, RecoParallelWorker *work
 	int			k = b->cfg->factors;
 	int			first = (int) task * RECO_BPR_CHUNK;
 	int			last = first + RECO_BPR_CHUNK < b->count ? first + RECO_BPR_CHUNK : b->count;
+	int64_t		entry[RECO_BPR_CHUNK];
 	double		loss = 0;
 	int64_t		correct = 0,
 				skipped = 0;
@@ -151,26 +167,35 @@ RecoBprScoreChunk(void *arg, void *state, int64_t task, RecoParallelWorker *work
 	for (s = first; s < last; s++)
 	{
 		RecoRng		rng = RecoRngStart(b->epoch_seed, (uint64_t) (b->start + s));
-		int64_t		p = (int64_t) RecoRngBelow(&rng, (uint64_t) pos->n);
-		int32_t		j = (int32_t) RecoRngBelow(&rng, (uint64_t) b->users->n_cols);
-		const float *xu;
-		const float *yi;
-		const float *yj;
+
+		entry[s - first] = (int64_t) RecoRngBelow(&rng, (uint64_t) pos->n);
+		b->j[s] = (int32_t) RecoRngBelow(&rng, (uint64_t) b->users->n_cols);
+		__builtin_prefetch(&pos->users[entry[s - first]]);
+		__builtin_prefetch(&pos->items[entry[s - first]]);
+	}
+	for (s = first; s < last; s++)
+	{
+		b->u[s] = pos->users[entry[s - first]];
+		b->i[s] = pos->items[entry[s - first]];
+		__builtin_prefetch(&b->users->indptr[b->u[s]]);
+		RecoBprPrefetchRow(b->X + (size_t) b->u[s] * (k + 1), k);
+		RecoBprPrefetchRow(b->Y + (size_t) b->i[s] * (k + 1), k);
+		RecoBprPrefetchRow(b->Y + (size_t) b->j[s] * (k + 1), k);
+	}
+	for (s = first; s < last; s++)
+	{
+		const float *xu = b->X + (size_t) b->u[s] * (k + 1);
+		const float *yi = b->Y + (size_t) b->i[s] * (k + 1);
+		const float *yj = b->Y + (size_t) b->j[s] * (k + 1);
 		float	   *d = b->diff + (size_t) s * (k + 1);
 		float		score = 0;
 
-		b->u[s] = pos->users[p];
-		b->i[s] = pos->items[p];
-		if (RecoBprIsPositive(b->users, pos->users[p], j))
+		if (RecoBprIsPositive(b->users, b->u[s], b->j[s]))
 		{
 			b->j[s] = -1;
 			skipped++;
 			continue;
 		}
-		b->j[s] = j;
-		xu = b->X + (size_t) b->u[s] * (k + 1);
-		yi = b->Y + (size_t) b->i[s] * (k + 1);
-		yj = b->Y + (size_t) j * (k + 1);
 		for (c = 0; c <= k; c++)
 			d[c] = yi[c] - yj[c];
 		for (c = 0; c <= k; c++)
