@@ -77,3 +77,9 @@ SELECT count(*) AS none FROM reco.models WHERE name = 'x';
 -- the stored length k + 1 must fit reco.models.factors (at most 1024): k at most 1023 (22023)
 SELECT outcome($$SELECT reco.fit('x', customer_id, product_id, quantity, '{"algorithm": "bpr", "factors": 1024, "iterations": 1}') FROM purchases$$);
 SELECT reco.drop_model('shop_bpr'), reco.drop_model('shop_bpr_defaults');
+-- cancel: a long BPR training stops at statement_timeout (57014; it polls between mini-batches)
+SET statement_timeout = '300ms';
+SELECT reco.fit('long_bpr', u, (u * 7 + i) % 2000, 1, '{"algorithm": "bpr", "factors": 32, "iterations": 1000}')
+  FROM generate_series(1, 2000) AS u, generate_series(1, 20) AS i;
+RESET statement_timeout;
+SELECT count(*) AS none FROM reco.models WHERE name = 'long_bpr';
