@@ -43,7 +43,8 @@ OBJS = \
 	src/explore.o \
 	src/explore_serve.o \
 	src/segments.o \
-	src/segment_users.o
+	src/segment_users.o \
+	src/shared_cache.o
 
 DATA = $(wildcard src/sql/reco--*.sql)
 

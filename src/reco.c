@@ -20,6 +20,7 @@
 #include "utils/guc.h"
 
 #include "reco.h"
+#include "shared_cache.h"
 
 PG_MODULE_MAGIC;
 
@@ -79,6 +80,8 @@ _PG_init(void)
 							 reco_progress_options,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	/* the shared copies of served matrices: reco.shared_cache_size, and shared memory when preloaded */
+	RecoSharedCacheInit();
 	MarkGUCPrefixReserved("reco");
 }
 

@@ -129,6 +129,14 @@
 #define RECO_SEGMENT_SAME_DIRECTION 2e-5
 
 /*
+ * The shared copies of served matrices (reco in shared_preload_libraries,
+ * src/shared_cache.c): reco.shared_cache_size bounds their sum (kB), and the
+ * registry has SLOTS entries (one per model version side served).
+ */
+#define RECO_DEFAULT_SHARED_CACHE_SIZE_KB (1024 * 1024)	/* 1 GB */
+#define RECO_SHARED_CACHE_SLOTS 64
+
+/*
  * BPR (bpr.h): samples per mini-batch (the factors depend on it, never on
  * the thread count; README "BPR" says how it was chosen), its largest
  * value, and the samples one task of a batch scores.

@@ -183,3 +183,25 @@ BEGIN
     RETURN result;
 END
 $train$;
+
+---------------------------------------------------------------------------
+-- The shared serving cache (reco in shared_preload_libraries)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.shared_cache_info(
+    OUT model text,
+    OUT version integer,
+    OUT model_id bigint,
+    OUT side text,
+    OUT items bigint,
+    OUT factors integer,
+    OUT bytes bigint,
+    OUT hits bigint,
+    OUT created_at timestamptz,
+    OUT last_used timestamptz,
+    OUT mapped boolean
+) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'reco_shared_cache_info'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION reco.shared_cache_info() IS
+    'The shared copies of this database''s served factor matrices (reco in shared_preload_libraries; bounded by reco.shared_cache_size); mapped: this backend maps it';

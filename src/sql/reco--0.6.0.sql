@@ -1148,3 +1148,25 @@ CREATE FUNCTION reco.segment_top_items_text(
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION reco.segment_top_items_text(text, integer, integer) IS
     'reco.segment_top_items with the item ids returned as text (text and uuid ids)';
+
+---------------------------------------------------------------------------
+-- The shared serving cache (reco in shared_preload_libraries)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.shared_cache_info(
+    OUT model text,
+    OUT version integer,
+    OUT model_id bigint,
+    OUT side text,
+    OUT items bigint,
+    OUT factors integer,
+    OUT bytes bigint,
+    OUT hits bigint,
+    OUT created_at timestamptz,
+    OUT last_used timestamptz,
+    OUT mapped boolean
+) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'reco_shared_cache_info'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION reco.shared_cache_info() IS
+    'The shared copies of this database''s served factor matrices (reco in shared_preload_libraries; bounded by reco.shared_cache_size); mapped: this backend maps it';

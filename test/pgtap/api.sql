@@ -49,6 +49,7 @@ SELECT results_eq(
         ('reco.segment_top_items_text(text,integer,integer)', 'f', 's', 's'),
         ('reco.segment_users(text,integer,bigint)', 'f', 'v', 'u'),
         ('reco.segment_users_text(text,integer,bigint)', 'f', 'v', 'u'),
+        ('reco.shared_cache_info()', 'f', 'v', 'r'),
         ('reco.similar_items(text,bigint,integer,bigint[])', 'f', 's', 's'),
         ('reco.similar_items(text,text,integer,text[])', 'f', 's', 's'),
         ('reco.similar_items(text,uuid,integer,text[])', 'f', 's', 's'),
