@@ -29,7 +29,7 @@
 #define RECO_MAX_ITERATIONS 1000
 #define RECO_DEFAULT_ITERATIONS 15	/* ials */
 #define RECO_DEFAULT_ALS_ITERATIONS 15	/* als (explicit ratings) */
-#define RECO_DEFAULT_BPR_ITERATIONS 100 /* bpr: epochs */
+#define RECO_DEFAULT_BPR_ITERATIONS 200 /* bpr: epochs (README "BPR": 100 to 400 measured) */
 
 /* Conjugate-gradient steps per row and half-iteration. */
 #define RECO_MIN_CG_STEPS 1
@@ -144,5 +144,14 @@
  */
 #define RECO_DEFAULT_SHARED_CACHE_SIZE_KB (1024 * 1024)	/* 1 GB */
 #define RECO_SHARED_CACHE_SLOTS 64
+
+/*
+ * BPR (bpr.h): samples per mini-batch (the factors depend on it, never on
+ * the thread count; README "BPR" says how it was chosen), its largest
+ * value, and the samples one task of a batch scores.
+ */
+#define RECO_BPR_BATCH 4096
+#define RECO_BPR_MAX_BATCH (1 << 20)
+#define RECO_BPR_CHUNK 256
 
 #endif							/* RECO_LIMITS_H */

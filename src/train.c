@@ -55,6 +55,7 @@
 #include "utils/timestamp.h"
 
 #include "als.h"
+#include "bpr.h"
 #include "decay.h"
 #include "ids.h"
 #include "interactions.h"
@@ -194,10 +195,15 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 						  ? PG_GETARG_JSONB_P(PG_NARGS() - 1) : NULL,
 						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
 	RecoCheckTimeOptions(&state->options, state->timed);
-	if (state->options.algorithm != RECO_ALGORITHM_IALS)	/* until their kernels land (issue 16) */
+	if (state->options.algorithm == RECO_ALGORITHM_ALS)	/* until its kernel lands (issue 16) */
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("algorithm \"%s\" is not available yet", RecoAlgorithmName(state->options.algorithm))));
+	if (state->options.algorithm == RECO_ALGORITHM_BPR && state->options.factors >= RECO_MAX_FACTORS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"factors\" must be at most %d for algorithm \"bpr\"", RECO_MAX_FACTORS - 1),
+				 errdetail("A bpr model stores k + 1 floats per vector (the item bias), at most %d.", RECO_MAX_FACTORS)));
 	if (!state->text_ids)
 		RecoCheckBigintIdTypes(&state->options);
 	if (state->options.user_id_type != RECO_ID_BIGINT)
@@ -557,6 +563,66 @@ RecoTrainIterate(RecoTrainRun *run)
 }
 
 /*
+ * Phase 2 of a BPR model (bpr.h): positives, implicit's initial factors,
+ * then the epochs, each recording its mean sampled −ln σ as the loss.  The
+ * vectors are k + 1 long (user [x_u, 1], item [y_i, b_i]): from here on
+ * cfg.factors is that stored length (params keeps the k asked for).
+ */
+static void
+RecoTrainBpr(RecoTrainRun *run)
+{
+	RecoInteractions *data = &run->data;
+	int			k = run->cfg.factors;
+	int			iterations = run->options->iterations;
+	uint64		seed = (uint64) run->options->seed;
+	RecoSparse	by_user = RecoUserMatrix(data);
+	RecoBprConfig cfg = {k, run->options->learning_rate, run->options->regularization,
+		RECO_BPR_BATCH, run->cfg.threads};
+	RecoBprPositives positives;
+	int64	   *user_count = palloc0(sizeof(int64) * data->n_users);
+	int64	   *item_count = palloc0(sizeof(int64) * data->n_items);
+	int64		p;
+	int			it;
+
+	positives.n = RecoBprCountPositives(&by_user, NULL);
+	positives.users = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(positives.n, sizeof(int32)));
+	positives.items = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(positives.n, sizeof(int32)));
+	RecoBprCountPositives(&by_user, &positives);
+	for (p = 0; p < positives.n; p++)
+	{
+		user_count[positives.users[p]]++;
+		item_count[positives.items[p]]++;
+	}
+	run->X = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_users, k + 1), sizeof(float)));
+	run->Y = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_items, k + 1), sizeof(float)));
+	run->loss = palloc(sizeof(double) * iterations);
+	run->iteration_seconds = palloc(sizeof(double) * iterations);
+	RecoBprInitFactors(run->X, data->n_users, k, data->user_ids, user_count, true, seed, RECO_SEED_STREAM_USERS);
+	RecoBprInitFactors(run->Y, data->n_items, k, data->item_ids, item_count, false, seed, RECO_SEED_STREAM_ITEMS);
+	for (it = 0; it < iterations; it++)
+	{
+		instr_time	phase;
+		RecoBprEpochStats epoch;
+
+		CHECK_FOR_INTERRUPTS();
+		RecoProgressIteration(it + 1);
+		INSTR_TIME_SET_CURRENT(phase);
+		RecoCheckKernelStatus(RecoBprEpoch(&by_user, &positives, run->X, run->Y, &cfg, seed, it,
+										   &run->hooks, &epoch), it + 1);
+		run->iteration_seconds[it] = RecoSecondsSince(phase);
+		run->loss[it] = epoch.loss;
+		RecoProgressLoss(run->loss[it]);
+		if (reco_progress == RECO_PROGRESS_ITERATIONS)
+			ereport(NOTICE,
+					(errmsg("reco.fit \"%s\": epoch %d/%d, loss %.6g, %.4f of the samples ordered right",
+							run->name, it + 1, iterations, epoch.loss, epoch.correct),
+					 errdetail("The epoch took %.3f s; " INT64_FORMAT " of " INT64_FORMAT " negatives were positives (skipped).",
+							   run->iteration_seconds[it], epoch.skipped, epoch.samples)));
+	}
+	run->cfg.factors = k + 1;
+}
+
+/*
  * Phase 3: one last exact (Cholesky) solve of the user side against the
  * final item factors: the stored user vectors are then exactly what folding
  * their training items in gives (recommend_for_items, explain), whichever
@@ -671,9 +737,16 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(train_cxt);
 	RecoProgressPhase(RECO_TRAIN_PHASE_BUILDING);
 	RecoTrainBuild(&run);
-	RecoTrainIterate(&run);
-	RecoProgressPhase(RECO_TRAIN_PHASE_FINAL_PASS);
-	RecoTrainFinalPass(&run);
+	switch (run.options->algorithm)
+	{
+		case RECO_ALGORITHM_BPR:
+			RecoTrainBpr(&run); /* no final pass: BPR's vectors are no least-squares solve */
+			break;
+		default:
+			RecoTrainIterate(&run);
+			RecoProgressPhase(RECO_TRAIN_PHASE_FINAL_PASS);
+			RecoTrainFinalPass(&run);
+	}
 	RecoProgressPhase(RECO_TRAIN_PHASE_STORING);
 	RecoTrainStore(&run);
 	MemoryContextSwitchTo(old);
