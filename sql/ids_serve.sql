@@ -314,6 +314,7 @@ SELECT pg_typeof(item_id) FROM reco.recommend('big', NULL, 1);
 -- one user (every single-user call) and a list (recommend_all_text), as serving
 -- queries them; on a table this small the list's keys are a filter, on 20,000 users
 -- both are index conditions without enable_seqscan = off (test/bench/ids_serving.sh)
+ANALYZE reco.user_factors;  -- the plan follows the statistics: fix them (autovacuum may or may not have analyzed)
 SET enable_seqscan = off;
 SET plan_cache_mode = force_generic_plan;
 PREPARE by_key(bigint, text) AS
