@@ -111,4 +111,15 @@
  */
 #define RECO_SEGMENT_SAME_DIRECTION 2e-5
 
+/*
+ * Explicit ratings (algorithm "als", explicit.h): the stored vectors carry
+ * STORED_EXTRA more floats than k (user [x, b_u, 1, 1], item [y, 1, b_i, μ]),
+ * so k is at most RECO_MAX_FACTORS - 3; initial factors are drawn from
+ * N(0, INIT_SCALE² / k); a row's ridge is λ·n^ν with ν = REG_EXPONENT by
+ * default (ALS-WR).
+ */
+#define RECO_EXPLICIT_STORED_EXTRA 3
+#define RECO_EXPLICIT_INIT_SCALE 0.1
+#define RECO_DEFAULT_EXPLICIT_REG_EXPONENT 1.0f
+
 #endif							/* RECO_LIMITS_H */
