@@ -33,6 +33,7 @@ OBJS = \
 	src/diversity.o \
 	src/train.o \
 	src/evaluate.o \
+	src/predict.o \
 	src/cache.o \
 	src/serve.o \
 	src/batch.o \
