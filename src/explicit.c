@@ -275,62 +275,59 @@ RecoExplicitRow(const RecoExplicitJob *job, RecoExplicitScratch *s,
 	return RECO_STATUS_OK;
 }
 
-/* Runner task: solves the rows of chunk `task`. */
+/* The squared errors of one row's ratings against the row's own vector x. */
+static double
+RecoExplicitRowErrors(const RecoExplicitJob *job, const int32_t *idx, const float *w, int64_t n,
+					  const float *x)
+{
+	int			k = job->k;
+	double		sum = 0.0;
+	int64_t		p;
+
+	for (p = 0; p < n; p++)
+	{
+		const float *y = job->fixed + (size_t) idx[p] * job->stride;
+		double		err = (double) w[p] - job->mean - (double) x[k] - (double) y[k];
+		int			j;
+
+		for (j = 0; j < k; j++)
+			err -= (double) x[j] * (double) y[j];
+		sum += err * err;
+	}
+	return sum;
+}
+
+/*
+ * Runner task: the rows of chunk `task`, each solved into job->solve, or
+ * (RMSE, job->solve NULL) its squared errors summed into the chunk's partial.
+ */
 static RecoStatus
-RecoExplicitSolveChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
+RecoExplicitChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
 	RecoExplicitJob *job = (RecoExplicitJob *) arg;
 	const RecoSparse *rows = job->rows;
+	double		sum = 0.0;
 	int64_t		u;
 
 	for (u = job->bounds[task]; u < job->bounds[task + 1]; u++)
 	{
 		int64_t		start = rows->indptr[u];
-		RecoStatus	st;
+		int64_t		n = rows->indptr[u + 1] - start;
+		RecoStatus	st = RECO_STATUS_OK;
 
 		if (RecoParallelPoll(worker, false))
 			return RECO_STATUS_STOPPED;
-		st = RecoExplicitRow(job, (RecoExplicitScratch *) state, rows->indices + start,
-							 rows->weights + start, rows->indptr[u + 1] - start,
-							 job->solve + (size_t) u * job->stride);
+		if (job->solve != NULL)
+			st = RecoExplicitRow(job, (RecoExplicitScratch *) state, rows->indices + start,
+								 rows->weights + start, n, job->solve + (size_t) u * job->stride);
+		else
+			sum += RecoExplicitRowErrors(job, rows->indices + start, rows->weights + start, n,
+										 job->own + (size_t) u * job->stride);
 		if (st != RECO_STATUS_OK)
 			return st;
 	}
-	return RECO_STATUS_OK;
-}
-
-/* Runner task: the squared errors of chunk `task`'s ratings, into its partial. */
-static RecoStatus
-RecoExplicitRmseChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
-{
-	RecoExplicitJob *job = (RecoExplicitJob *) arg;
-	const RecoSparse *rows = job->rows;
-	int			k = job->k;
-	double		sum = 0.0;
-	int64_t		u,
-				p;
-
-	(void) state;
-	for (u = job->bounds[task]; u < job->bounds[task + 1]; u++)
-	{
-		const float *x = job->own + (size_t) u * job->stride;
-
-		if (RecoParallelPoll(worker, false))
-			return RECO_STATUS_STOPPED;
-		for (p = rows->indptr[u]; p < rows->indptr[u + 1]; p++)
-		{
-			const float *y = job->fixed + (size_t) rows->indices[p] * job->stride;
-			double		pred = job->mean + (double) x[k] + (double) y[k];
-			double		err;
-			int			j;
-
-			for (j = 0; j < k; j++)
-				pred += (double) x[j] * (double) y[j];
-			err = (double) rows->weights[p] - pred;
-			sum += err * err;
-		}
-	}
-	job->partials[task] = sum;
+	if (job->partials != NULL)
+		job->partials[task] = sum;
 	return RECO_STATUS_OK;
 }
 
@@ -370,7 +367,7 @@ RecoExplicitSolveSide(const RecoSparse *rows, const float *fixed, float *solve, 
 	RecoExplicitJob job;
 	RecoParallelJob pj = {
 		.threads = cfg != NULL ? cfg->threads : 1,
-		.run_task = RecoExplicitSolveChunk,
+		.run_task = RecoExplicitChunk,
 		.state_size = sizeof(RecoExplicitScratch),
 		.init_state = RecoExplicitScratchInit,
 		.free_state = RecoExplicitScratchFree,
@@ -400,7 +397,7 @@ RecoExplicitRmse(const RecoSparse *users, const float *X, const float *Y, double
 	RecoExplicitJob job;
 	RecoParallelJob pj = {
 		.threads = cfg != NULL ? cfg->threads : 1,
-		.run_task = RecoExplicitRmseChunk,
+		.run_task = RecoExplicitChunk,
 		.hooks = hooks
 	};
 	int64_t		nnz,

@@ -120,22 +120,17 @@ reco_predict(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT4(RecoPredictRows(&m, u, i, &fallback));
 }
 
-/*
- * The elements of id array argument `arg` (bigint[] or text[]; 22004 if
- * NULL, 22023 unless one-dimensional).
- */
-static int
-RecoArgIdArray(FunctionCallInfo fcinfo, int arg, const char *name, Datum **elems, bool **nulls, Oid *type)
+/* Two parallel id array arguments (bigint[] or text[]): their elements, NULL flags and element types. */
+typedef struct RecoPairArgs
 {
-	ArrayType  *array;
-	int			count;
-
-	RecoRequireArg(fcinfo, arg, name);
-	array = PG_GETARG_ARRAYTYPE_P(arg);
-	RecoDeconstructIds(array, elems, nulls, &count);
-	*type = ARR_ELEMTYPE(array);
-	return count;
-}
+	int			n;
+	Datum	   *users;
+	Datum	   *items;
+	bool	   *user_nulls;
+	bool	   *item_nulls;
+	Oid			user_type;
+	Oid			item_type;
+} RecoPairArgs;
 
 /* Errors out (22023) unless two parallel arrays have the same length. */
 static void
@@ -145,6 +140,32 @@ RecoRequireSameLength(int a, int b, const char *names)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must have the same length, not %d and %d", names, a, b)));
+}
+
+/*
+ * Reads id array arguments 1 and 2 (named user_name and item_name): 22004
+ * if NULL, 22023 unless one-dimensional and of the same length.
+ */
+static void
+RecoArgPairs(FunctionCallInfo fcinfo, const char *user_name, const char *item_name, RecoPairArgs *pairs)
+{
+	int			n_items;
+
+	RecoRequireArg(fcinfo, 1, user_name);
+	RecoRequireArg(fcinfo, 2, item_name);
+	RecoDeconstructIds(PG_GETARG_ARRAYTYPE_P(1), &pairs->users, &pairs->user_nulls, &pairs->n);
+	RecoDeconstructIds(PG_GETARG_ARRAYTYPE_P(2), &pairs->items, &pairs->item_nulls, &n_items);
+	pairs->user_type = ARR_ELEMTYPE(PG_GETARG_ARRAYTYPE_P(1));
+	pairs->item_type = ARR_ELEMTYPE(PG_GETARG_ARRAYTYPE_P(2));
+	RecoRequireSameLength(pairs->n, n_items, psprintf("%s and %s", user_name, item_name));
+}
+
+/* The predicted rating of pair p (neither id NULL); sets *fallback as RecoPredictRows. */
+static float
+RecoPredictPair(const RecoRatingModel *m, const RecoPairArgs *pairs, int p, bool *fallback)
+{
+	return RecoPredictRows(m, RecoFindIdDatum(m->users, pairs->users[p], pairs->user_type),
+						   RecoFindIdDatum(m->items, pairs->items[p], pairs->item_type), fallback);
 }
 
 PG_FUNCTION_INFO_V1(reco_predict_pairs);
@@ -160,28 +181,20 @@ reco_predict_pairs(PG_FUNCTION_ARGS)
 	RecoServeContext ctx;
 	RecoRatingModel m;
 	char	   *name = RecoArgModel(fcinfo);
-	Datum	   *users,
-			   *items;
-	bool	   *user_nulls,
-			   *item_nulls;
-	Oid			user_type,
-				item_type;
-	int			n_users = RecoArgIdArray(fcinfo, 1, "user_ids", &users, &user_nulls, &user_type);
-	int			n_items = RecoArgIdArray(fcinfo, 2, "item_ids", &items, &item_nulls, &item_type);
+	RecoPairArgs pairs;
 	int			p;
 
-	RecoRequireSameLength(n_users, n_items, "user_ids and item_ids");
+	RecoArgPairs(fcinfo, "user_ids", "item_ids", &pairs);
 	RecoRatingModelLoad(&ctx, fcinfo, name, true, "reco.predict", &m);
-	for (p = 0; p < n_users; p++)
+	for (p = 0; p < pairs.n; p++)
 	{
-		Datum		values[3] = {users[p], items[p], (Datum) 0};
-		bool		nulls[3] = {user_nulls[p], item_nulls[p], true};
+		Datum		values[3] = {pairs.users[p], pairs.items[p], (Datum) 0};
+		bool		nulls[3] = {pairs.user_nulls[p], pairs.item_nulls[p], true};
 		bool		fallback;
 
-		if (!user_nulls[p] && !item_nulls[p])
+		if (!nulls[0] && !nulls[1])
 		{
-			values[2] = Float4GetDatum(RecoPredictRows(&m, RecoFindIdDatum(m.users, users[p], user_type),
-													   RecoFindIdDatum(m.items, items[p], item_type), &fallback));
+			values[2] = Float4GetDatum(RecoPredictPair(&m, &pairs, p, &fallback));
 			nulls[2] = false;
 		}
 		tuplestore_putvalues(ctx.rsinfo->setResult, ctx.rsinfo->setDesc, values, nulls);
@@ -204,16 +217,9 @@ reco_evaluate_rating_arrays(PG_FUNCTION_ARGS)
 	RecoServeContext ctx;
 	RecoRatingModel m;
 	char	   *name = RecoArgModel(fcinfo);
-	Datum	   *users,
-			   *items,
-			   *ratings;
-	bool	   *user_nulls,
-			   *item_nulls,
-			   *rating_nulls;
-	Oid			user_type,
-				item_type;
-	int			n = RecoArgIdArray(fcinfo, 1, "users", &users, &user_nulls, &user_type);
-	int			n_items = RecoArgIdArray(fcinfo, 2, "items", &items, &item_nulls, &item_type);
+	RecoPairArgs pairs;
+	Datum	   *ratings;
+	bool	   *rating_nulls;
 	int			n_ratings,
 				p;
 	double		se = 0.0,
@@ -223,27 +229,25 @@ reco_evaluate_rating_arrays(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 
+	RecoArgPairs(fcinfo, "users", "items", &pairs);
 	RecoRequireArg(fcinfo, 3, "ratings");
 	RecoRequireFlatArray(PG_GETARG_ARRAYTYPE_P(3));
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), FLOAT4OID, 4, true, TYPALIGN_INT, &ratings, &rating_nulls, &n_ratings);
-	RecoRequireSameLength(n, n_items, "users and items");
-	RecoRequireSameLength(n, n_ratings, "users and ratings");
-	if (n == 0)
+	RecoRequireSameLength(pairs.n, n_ratings, "users and ratings");
+	if (pairs.n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the test set has no rated (user, item) pairs")));
-	for (p = 0; p < n; p++)
-		if (user_nulls[p] || item_nulls[p] || rating_nulls[p])
+	for (p = 0; p < pairs.n; p++)
+		if (pairs.user_nulls[p] || pairs.item_nulls[p] || rating_nulls[p])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("users, items and ratings must not contain NULL values")));
 	RecoRatingModelLoad(&ctx, fcinfo, name, false, "reco.evaluate_ratings", &m);
-	for (p = 0; p < n; p++)
+	for (p = 0; p < pairs.n; p++)
 	{
 		bool		fallback;
-		double		err = (double) RecoPredictRows(&m, RecoFindIdDatum(m.users, users[p], user_type),
-												   RecoFindIdDatum(m.items, items[p], item_type), &fallback)
-			- (double) DatumGetFloat4(ratings[p]);
+		double		err = (double) RecoPredictPair(&m, &pairs, p, &fallback) - (double) DatumGetFloat4(ratings[p]);
 
 		se += err * err;
 		ae += fabs(err);
@@ -251,9 +255,9 @@ reco_evaluate_rating_arrays(PG_FUNCTION_ARGS)
 	}
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "reco_evaluate_rating_arrays must return a composite type");
-	values[0] = Float8GetDatum(sqrt(se / n));
-	values[1] = Float8GetDatum(ae / n);
-	values[2] = Int64GetDatum((int64) n);
+	values[0] = Float8GetDatum(sqrt(se / pairs.n));
+	values[1] = Float8GetDatum(ae / pairs.n);
+	values[2] = Int64GetDatum((int64) pairs.n);
 	values[3] = Int64GetDatum(fallbacks);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
