@@ -597,7 +597,7 @@ RecoTrainIterateExplicit(RecoTrainRun *run)
 	int			k = run->options->factors;
 	int			stride = RecoExplicitStride(k);
 	int			width = k + RECO_EXPLICIT_STORED_EXTRA;
-	RecoExplicitConfig cfg = {k, run->options->regularization, RECO_DEFAULT_EXPLICIT_REG_EXPONENT, run->cfg.threads};
+	RecoExplicitConfig cfg = {k, run->options->regularization, run->options->reg_exponent, run->cfg.threads};
 	RecoSparse	by_user = RecoUserMatrix(data);
 	RecoSparse	by_item = RecoItemMatrix(data);
 	uint64		seed = (uint64) run->options->seed;

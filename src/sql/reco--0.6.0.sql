@@ -282,7 +282,9 @@ COMMENT ON FUNCTION reco_internal.id_type_of(regtype) IS
 
 -- The long form: every argument is a reco.fit option or a column name; it
 -- passes them all to the options form.  The argument defaults are reco.fit's
--- own (RECO_DEFAULT_ in src/reco_limits.h).
+-- own (RECO_DEFAULT_ in src/reco_limits.h); NULL is the algorithm's default,
+-- for the options whose default depends on the algorithm or that apply to
+-- only some algorithms.
 CREATE FUNCTION reco.train(
     model          text,
     source         text,
@@ -291,17 +293,20 @@ CREATE FUNCTION reco.train(
     weight_col     text DEFAULT NULL,
     algorithm      text DEFAULT 'ials',
     factors        integer DEFAULT 64,
-    regularization real DEFAULT 50,
-    alpha          real DEFAULT 1.0,
-    iterations     integer DEFAULT 15,
+    regularization real DEFAULT NULL,
+    alpha          real DEFAULT NULL,
+    iterations     integer DEFAULT NULL,
     seed           bigint DEFAULT 42,
-    cg_steps       integer DEFAULT 3,
-    solver         text DEFAULT 'cg',
+    cg_steps       integer DEFAULT NULL,
+    solver         text DEFAULT NULL,
     threads        integer DEFAULT NULL,
     keep_versions  integer DEFAULT 2,
     time_col       text DEFAULT NULL,
     half_life      interval DEFAULT NULL,
-    as_of          timestamptz DEFAULT NULL
+    as_of          timestamptz DEFAULT NULL,
+    learning_rate  real DEFAULT NULL,
+    reg_exponent   real DEFAULT NULL,
+    unobserved_weight real DEFAULT NULL
 ) RETURNS reco.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $train$
@@ -321,10 +326,12 @@ BEGIN
         'algorithm', algorithm, 'factors', factors, 'regularization', regularization,
         'alpha', alpha, 'iterations', iterations, 'seed', seed, 'cg_steps', cg_steps,
         'solver', solver, 'threads', threads, 'keep_versions', keep_versions,
-        'time_col', time_col, 'half_life', half_life, 'as_of', as_of));
+        'time_col', time_col, 'half_life', half_life, 'as_of', as_of,
+        'learning_rate', learning_rate, 'reg_exponent', reg_exponent,
+        'unobserved_weight', unobserved_weight));
 END
 $train$;
-COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz) IS
+COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real) IS
     'Trains a new model version from a table, view or query (a wrapper of the reco.fit aggregate)';
 
 -- The SQL expression (over the alias src) of a source's event time column as
@@ -398,7 +405,7 @@ BEGIN
     END IF;
     SELECT pg_catalog.array_agg(a.name ORDER BY a.pos) INTO valid_keys
       FROM pg_catalog.unnest((SELECT p.proargnames FROM pg_catalog.pg_proc AS p
-             WHERE p.oid OPERATOR(pg_catalog.=) 'reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz)'::pg_catalog.regprocedure))
+             WHERE p.oid OPERATOR(pg_catalog.=) 'reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real)'::pg_catalog.regprocedure))
            WITH ORDINALITY AS a(name, pos)
      WHERE a.pos OPERATOR(pg_catalog.>) 2;
     IF options IS NOT NULL AND pg_catalog.jsonb_typeof(options) OPERATOR(pg_catalog.<>) 'object' THEN
