@@ -28,7 +28,7 @@
 #define RECO_MIN_ITERATIONS 1
 #define RECO_MAX_ITERATIONS 1000
 #define RECO_DEFAULT_ITERATIONS 15	/* ials */
-#define RECO_DEFAULT_ALS_ITERATIONS 15	/* als (explicit ratings) */
+#define RECO_DEFAULT_ALS_ITERATIONS 10	/* als (explicit ratings): 15 and 20 score the same on ML-100K's five folds */
 #define RECO_DEFAULT_BPR_ITERATIONS 100 /* bpr: epochs */
 
 /* Conjugate-gradient steps per row and half-iteration. */
@@ -39,7 +39,7 @@
 /* L2 penalty lambda and confidence scale alpha (alpha must be > 0). */
 #define RECO_MAX_REGULARIZATION 1e9
 #define RECO_DEFAULT_REGULARIZATION 50.0f	/* ials */
-#define RECO_DEFAULT_ALS_REGULARIZATION 0.1f	/* als: scaled by each row's rating count */
+#define RECO_DEFAULT_ALS_REGULARIZATION 0.12f	/* als: scaled by each row's rating count; best of 0.07 .. 0.22 on ML-100K's five folds */
 #define RECO_DEFAULT_BPR_REGULARIZATION 0.01f	/* bpr */
 #define RECO_MAX_ALPHA 1e9
 #define RECO_DEFAULT_ALPHA 1.0f
