@@ -8,6 +8,7 @@
  *
  *   gcc -O3 -I src -o /tmp/explicit_grid test/bench/explicit_grid.c $(KERNEL_SRCS) -lopenblas -lpthread -lm
  *   /tmp/explicit_grid DATA_DIR "k lambda nu iterations" ...
+ *   /tmp/explicit_grid FILE.tsv "k lambda nu iterations threads" ...   (timing: seconds per iteration)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -20,7 +21,8 @@
 #include "bench_util.h"
 #include "explicit.h"
 
-#define MAX_ID 4000
+/* Ids are below this (ML-100K: 943 users, 1682 items; the 10M synthetic set: 200,000 users). */
+#define MAX_ID 200000
 
 /* One file's ratings. */
 typedef struct Split
@@ -37,7 +39,7 @@ read_split(const char *path)
 {
 	FILE	   *f = fopen(path, "r");
 	Split		s = {0, NULL, NULL, NULL};
-	int64_t		cap = 1 << 17;
+	int64_t		cap = 1 << 24;
 	long		u,
 				i,
 				t;
@@ -51,8 +53,12 @@ read_split(const char *path)
 	s.user = xmalloc(sizeof(int32_t) * cap, "explicit_grid");
 	s.item = xmalloc(sizeof(int32_t) * cap, "explicit_grid");
 	s.rating = xmalloc(sizeof(float) * cap, "explicit_grid");
-	while (fscanf(f, "%ld %ld %lf %ld", &u, &i, &r, &t) == 4 && s.n < cap)
+	char		line[256];
+
+	while (fgets(line, sizeof(line), f) != NULL && s.n < cap)
 	{
+		if (sscanf(line, "%ld %ld %lf %ld", &u, &i, &r, &t) < 3)
+			continue;
 		s.user[s.n] = (int32_t) u;
 		s.item[s.n] = (int32_t) i;
 		s.rating[s.n++] = (float) r;
@@ -160,6 +166,43 @@ run_fold(const char *dir, int fold, const RecoExplicitConfig *cfg, int iteration
 	free(Y);
 }
 
+/* Timing on one file of ratings: seconds of each iteration (both sides), the RMSE after. */
+static void
+run_timing(const char *path, const RecoExplicitConfig *cfg, int iterations)
+{
+	Split		train = read_split(path);
+	int64_t    *pu,
+			   *pi,
+				p;
+	int64_t    *ids = xmalloc(sizeof(int64_t) * (MAX_ID + 1), "explicit_grid");
+	RecoSparse	bu = csr(&train, train.user, train.item, &pu);
+	RecoSparse	bi = csr(&train, train.item, train.user, &pi);
+	int			d = RecoExplicitStride(cfg->factors);
+	float	   *X = xmalloc(sizeof(float) * d * (MAX_ID + 1), "explicit_grid");
+	float	   *Y = xmalloc(sizeof(float) * d * (MAX_ID + 1), "explicit_grid");
+	double		mean = RecoExplicitMean(&bu),
+				rmse = 0;
+	int			it;
+
+	for (p = 0; p <= MAX_ID; p++)
+		ids[p] = p;
+	RecoExplicitInit(X, MAX_ID + 1, cfg->factors, ids, 42, 1);
+	RecoExplicitInit(Y, MAX_ID + 1, cfg->factors, ids, 42, 2);
+	printf("%s: %ld ratings, k %d, threads %d:", path, (long) train.n, cfg->factors, cfg->threads);
+	for (it = 0; it < iterations; it++)
+	{
+		double		t0 = now_seconds();
+
+		if (RecoExplicitSolveSide(&bu, Y, X, mean, cfg, NULL) != RECO_STATUS_OK ||
+			RecoExplicitSolveSide(&bi, X, Y, mean, cfg, NULL) != RECO_STATUS_OK)
+			exit(1);
+		printf(" %.2f", now_seconds() - t0);
+		fflush(stdout);
+	}
+	RecoExplicitRmse(&bu, X, Y, mean, cfg, NULL, &rmse);
+	printf(" s per iteration; training RMSE %.4f\n", rmse);
+}
+
 /* Each argument after the data directory: "k lambda nu iterations [threads]". */
 int
 main(int argc, char **argv)
@@ -170,6 +213,20 @@ main(int argc, char **argv)
 	{
 		fprintf(stderr, "usage: %s DATA_DIR \"k lambda nu iterations [threads]\" ...\n", argv[0]);
 		return 2;
+	}
+	if (strstr(argv[1], ".tsv") != NULL)
+	{
+		for (a = 2; a < argc; a++)
+		{
+			RecoExplicitConfig cfg = {0, 0, 1, 1};
+			int			iterations = 0;
+
+			if (sscanf(argv[a], "%d %f %f %d %d", &cfg.factors, &cfg.regularization, &cfg.reg_exponent,
+					   &iterations, &cfg.threads) < 5)
+				return 2;
+			run_timing(argv[1], &cfg, iterations);
+		}
+		return 0;
 	}
 	printf("k\tlambda\tnu\titer\trmse_mean\tmae_mean\tseconds_mean\trmse_folds\n");
 	for (a = 2; a < argc; a++)
