@@ -65,7 +65,7 @@ run_config() { # label options-jsonb
         run_config "reco als, ${c%%|*}" "${c#*|}"
     done
     echo
-    echo "Surprise's published five-fold figures on ML-100K (its README's benchmark table, quoted as published, not run here):"
+    echo "Surprise's published five-fold figures on ML-100K (its documentation's benchmark table: five-fold cross-validation on its own random splits of u.data, not u1..u5; quoted as published, not run here):"
     echo
     echo "| algorithm | RMSE | MAE |"
     echo "|---|---|---|"
