@@ -9,9 +9,12 @@
  *		are sorted so that index order = id order, whatever the input order);
  *	 2. builds the user-major matrix (CSR) by two stable counting sorts, first
  *		by item then by user, so every user's items come out ascending with
- *		duplicates adjacent in input order; duplicates are summed in place;
+ *		duplicates adjacent in input order; duplicates are summed in place
+ *		(explicit ratings, rows->ratings: averaged, a rating read twice is
+ *		one rating of their mean);
  *	 3. drops the pairs whose summed weight is 0 (bought 2, returned 2; or a
- *		weight-0 row), and the users and items left with no pair;
+ *		weight-0 row), and the users and items left with no pair (not for
+ *		ratings: a rating of 0 is a rating);
  *	 4. builds the item-major matrix (CSC) from the CSR by one counting sort.
  * Everything is O(rows) except sorting the distinct ids, so 10M rows build in
  * well under a second.  Text and uuid keys (RecoKeyTable) are interned as rows
@@ -551,30 +554,39 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 	pfree(by_item_weight);
 	CHECK_FOR_INTERRUPTS();
 
-	/* 3. merge duplicate (user, item) pairs, now adjacent, summing weights */
+	/* 3. merge duplicate (user, item) pairs, now adjacent, summing weights (ratings: averaging) */
+	out->ratings = rows->ratings;
 	nnz = 0;
 	for (u = 0; u < out->n_users; u++)
 	{
 		int64		begin = out->user_indptr[u];
 		int64		end = out->user_indptr[u + 1];
+		int64		copies = 0;
 
 		out->user_indptr[u] = nnz;
 		for (p = begin; p < end; p++)
 		{
 			if (nnz > out->user_indptr[u] && out->user_items[nnz - 1] == out->user_items[p])
-				out->user_weights[nnz - 1] += out->user_weights[p];
-			else
 			{
-				out->user_items[nnz] = out->user_items[p];
-				out->user_weights[nnz] = out->user_weights[p];
-				nnz++;
+				out->user_weights[nnz - 1] += out->user_weights[p];
+				copies++;
+				continue;
 			}
+			if (out->ratings && copies > 1)
+				out->user_weights[nnz - 1] /= (float) copies;
+			out->user_items[nnz] = out->user_items[p];
+			out->user_weights[nnz] = out->user_weights[p];
+			nnz++;
+			copies = 1;
 		}
+		if (out->ratings && copies > 1)
+			out->user_weights[nnz - 1] /= (float) copies;
 	}
 	out->user_indptr[out->n_users] = nnz;
 	out->nnz = nnz;
 	out->duplicates_merged = n_rows - nnz;
-	RecoDropNetZero(out);
+	if (!out->ratings)
+		RecoDropNetZero(out);
 	for (u = 0; u < out->n_users; u++)
 		if (!RecoUserHasPositive(out, u))
 			out->users_without_positive++;

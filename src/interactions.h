@@ -22,6 +22,7 @@ typedef struct RecoRows
 	int64	   *items;
 	float	   *weights;
 	bool		timed;			/* set before the first row: rows carry event times */
+	bool		ratings;		/* set before the first row: explicit ratings (algorithm als) */
 	int64	   *times;			/* timed rows: event time (TimestampTz) per row */
 } RecoRows;
 
@@ -35,6 +36,7 @@ typedef struct RecoInteractions
 	int64		pairs_net_zero;	/* pairs dropped: their weights summed to 0 */
 	int64		users_without_positive; /* input users with no positive pair: not stored */
 	int64		users_positive;	/* users with a positive pair: stored and served */
+	bool		ratings;		/* explicit ratings: duplicates averaged, every pair kept, every user "positive" */
 	int64	   *user_ids;		/* dense user index -> id, ascending */
 	int64	   *item_ids;		/* dense item index -> id, ascending */
 	int64	   *user_indptr;	/* CSR: n_users + 1 */
@@ -64,12 +66,14 @@ typedef struct RecoKeyTable
 	Size		bytes;			/* key bytes and blocks allocated, for the memory estimate */
 } RecoKeyTable;
 
-/* Whether dense user u has a positive pair (is stored and served). */
+/* Whether dense user u has a positive pair (is stored and served); with ratings, any rating. */
 static inline bool
 RecoUserHasPositive(const RecoInteractions *data, int64 u)
 {
 	int64		p;
 
+	if (data->ratings)
+		return data->user_indptr[u + 1] > data->user_indptr[u];
 	for (p = data->user_indptr[u]; p < data->user_indptr[u + 1]; p++)
 		if (data->user_weights[p] > 0)
 			return true;

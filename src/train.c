@@ -57,6 +57,7 @@
 #include "als.h"
 #include "bpr.h"
 #include "decay.h"
+#include "explicit.h"
 #include "ids.h"
 #include "interactions.h"
 #include "options.h"
@@ -111,7 +112,8 @@ typedef struct RecoTrainRun
 	Size		key_bytes;		/* held by the keys of text and uuid sides */
 	float	   *X;				/* users x factors */
 	float	   *Y;				/* items x factors */
-	double	   *loss;			/* per iteration */
+	double	   *loss;			/* per iteration (als: the training RMSE) */
+	double		global_mean;	/* als: μ, the mean training rating */
 	double	   *iteration_seconds;	/* per iteration */
 	double		read_seconds;
 	TimestampTz read_started;	/* the aggregate's */
@@ -172,6 +174,28 @@ RecoCheckTimeOptions(const RecoTrainOptions *options, bool timed)
 				 errhint("Pass each row's event time: reco.fit(model, user_id, item_id, weight, event_time, options).")));
 }
 
+/*
+ * What algorithm "als" (explicit ratings) refuses (22023): more factors than
+ * its stored vectors (k + 3 floats) allow, and a time decay (a rating does
+ * not fade by being old; decayed ratings would no longer be ratings).
+ */
+static void
+RecoCheckExplicitOptions(const RecoTrainOptions *options, bool timed)
+{
+	if (options->factors > RECO_MAX_FACTORS - RECO_EXPLICIT_STORED_EXTRA)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"factors\" must be at most %d for algorithm \"als\"",
+						RECO_MAX_FACTORS - RECO_EXPLICIT_STORED_EXTRA),
+				 errdetail("An explicit model stores k + %d floats per vector (the biases and the mean rating).",
+						   RECO_EXPLICIT_STORED_EXTRA)));
+	if (timed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"als\" takes no event time"),
+				 errhint("Ratings are not decayed: train without the event time and half_life.")));
+}
+
 /* Creates the state on the first row: model name and options. */
 static RecoFitState *
 RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
@@ -195,10 +219,9 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 						  ? PG_GETARG_JSONB_P(PG_NARGS() - 1) : NULL,
 						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
 	RecoCheckTimeOptions(&state->options, state->timed);
-	if (state->options.algorithm == RECO_ALGORITHM_ALS)	/* until its kernel lands (issue 16) */
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("algorithm \"%s\" is not available yet", RecoAlgorithmName(state->options.algorithm))));
+	if (state->options.algorithm == RECO_ALGORITHM_ALS)
+		RecoCheckExplicitOptions(&state->options, state->timed);
+	state->rows.ratings = state->options.algorithm == RECO_ALGORITHM_ALS;
 	if (state->options.algorithm == RECO_ALGORITHM_BPR && state->options.factors >= RECO_MAX_FACTORS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -524,6 +547,18 @@ RecoTrainBuild(RecoTrainRun *run)
 	run->build_seconds = RecoSecondsSince(phase);
 }
 
+/* The NOTICE of iteration `it` (0-based) when reco.progress is iterations. */
+static void
+RecoTrainReportIteration(const RecoTrainRun *run, int it)
+{
+	RecoProgressLoss(run->loss[it]);
+	if (reco_progress == RECO_PROGRESS_ITERATIONS)
+		ereport(NOTICE,
+				(errmsg("reco.fit \"%s\": iteration %d/%d, loss %.6g",
+						run->name, it + 1, run->options->iterations, run->loss[it]),
+				 errdetail("The iteration took %.3f s.", run->iteration_seconds[it])));
+}
+
 /* Phase 2: seeded initial factors, then the iterations (both sides, then the loss). */
 static void
 RecoTrainIterate(RecoTrainRun *run)
@@ -553,12 +588,7 @@ RecoTrainIterate(RecoTrainRun *run)
 		RecoCheckKernelStatus(RecoAlsSolveSide(&by_item, run->X, run->Y, cfg, &run->hooks), it + 1);
 		run->iteration_seconds[it] = RecoSecondsSince(phase);
 		RecoCheckKernelStatus(RecoAlsLoss(&by_user, run->X, run->Y, cfg, &run->hooks, &run->loss[it]), it + 1);
-		RecoProgressLoss(run->loss[it]);
-		if (reco_progress == RECO_PROGRESS_ITERATIONS)
-			ereport(NOTICE,
-					(errmsg("reco.fit \"%s\": iteration %d/%d, loss %.6g",
-							run->name, it + 1, iterations, run->loss[it]),
-					 errdetail("The iteration took %.3f s.", run->iteration_seconds[it])));
+		RecoTrainReportIteration(run, it);
 	}
 }
 
@@ -623,6 +653,55 @@ RecoTrainBpr(RecoTrainRun *run)
 }
 
 /*
+ * Phase 2 (and 3) of algorithm "als": explicit ALS-WR with biases
+ * (explicit.h) from seeded normal factors, the training RMSE as each
+ * iteration's loss; then run->X and run->Y become the stored vectors (user
+ * [x, b_u, 1, 1], item [y, 1, b_i, μ]) and run->cfg.factors their length
+ * k + 3, which the store writes as reco.models.factors.
+ */
+static void
+RecoTrainIterateExplicit(RecoTrainRun *run)
+{
+	RecoInteractions *data = &run->data;
+	int			k = run->options->factors;
+	int			stride = RecoExplicitStride(k);
+	int			width = k + RECO_EXPLICIT_STORED_EXTRA;
+	RecoExplicitConfig cfg = {k, run->options->regularization, run->options->reg_exponent, run->cfg.threads};
+	RecoSparse	by_user = RecoUserMatrix(data);
+	RecoSparse	by_item = RecoItemMatrix(data);
+	uint64		seed = (uint64) run->options->seed;
+	float	   *X = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_users, stride), sizeof(float)));
+	float	   *Y = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_items, stride), sizeof(float)));
+	int			it;
+
+	run->loss = palloc(sizeof(double) * run->options->iterations);
+	run->iteration_seconds = palloc(sizeof(double) * run->options->iterations);
+	run->global_mean = RecoExplicitMean(&by_user);
+	RecoExplicitInit(X, data->n_users, k, data->user_ids, seed, RECO_SEED_STREAM_USERS);
+	RecoExplicitInit(Y, data->n_items, k, data->item_ids, seed, RECO_SEED_STREAM_ITEMS);
+	for (it = 0; it < run->options->iterations; it++)
+	{
+		instr_time	phase;
+
+		CHECK_FOR_INTERRUPTS();
+		RecoProgressIteration(it + 1);
+		INSTR_TIME_SET_CURRENT(phase);
+		RecoCheckKernelStatus(RecoExplicitSolveSide(&by_user, Y, X, run->global_mean, &cfg, &run->hooks), it + 1);
+		RecoCheckKernelStatus(RecoExplicitSolveSide(&by_item, X, Y, run->global_mean, &cfg, &run->hooks), it + 1);
+		run->iteration_seconds[it] = RecoSecondsSince(phase);
+		RecoCheckKernelStatus(RecoExplicitRmse(&by_user, X, Y, run->global_mean, &cfg, &run->hooks, &run->loss[it]), it + 1);
+		RecoTrainReportIteration(run, it);
+	}
+	run->X = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_users, width), sizeof(float)));
+	run->Y = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_items, width), sizeof(float)));
+	RecoExplicitStoredRows(X, data->n_users, k, run->global_mean, true, run->X);
+	RecoExplicitStoredRows(Y, data->n_items, k, run->global_mean, false, run->Y);
+	pfree(X);
+	pfree(Y);
+	run->cfg.factors = width;
+}
+
+/*
  * Phase 3: one last exact (Cholesky) solve of the user side against the
  * final item factors: the stored user vectors are then exactly what folding
  * their training items in gives (recommend_for_items, explain), whichever
@@ -671,6 +750,8 @@ RecoTrainStatsJson(const RecoTrainRun *run)
 					 ", \"memory_bytes\": %zu, \"versions_pruned\": " INT64_FORMAT,
 					 run->final_solve_seconds, run->store_seconds, run->cfg.threads,
 					 run->memory_estimate, run->versions_pruned);
+	if (run->options->algorithm == RECO_ALGORITHM_ALS)
+		appendStringInfo(&stats, ", \"global_mean\": %.9g", run->global_mean);
 	/* a refresh committed after this may be missing from the version (README, refresh) */
 	appendStringInfo(&stats, ", \"read_started_at\": \"%s\"}", timestamptz_to_str(run->read_started));
 	return stats.data;
@@ -741,6 +822,9 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 	{
 		case RECO_ALGORITHM_BPR:
 			RecoTrainBpr(&run); /* no final pass: BPR's vectors are no least-squares solve */
+			break;
+		case RECO_ALGORITHM_ALS:
+			RecoTrainIterateExplicit(&run);	/* each side solved exactly: no final pass */
 			break;
 		default:
 			RecoTrainIterate(&run);

@@ -209,6 +209,11 @@ step_diversity() {
         bash "$here/diversity.sh" "$ML100K_DATA"
 }
 
+# Step: star ratings, five folds of MovieLens 100K (test/bench/ratings.sh): its section into ratings.md.
+step_ratings() {
+    RATINGS_DB=reco_bench_ratings RATINGS_MD="$work/ratings.md" bash "$here/ratings.sh" "$ML100K_DATA"
+}
+
 # Step: the feedback-loop simulation (test/bench/feedback.sh): its section into feedback.md,
 # its curves and plot beside the report (bench-DATE[-small]-feedback.tsv / .png).
 step_feedback() {
@@ -768,6 +773,7 @@ report() {
     report_quality
     report_section temporal "Temporal protocol (MovieLens 100K)"
     report_diversity
+    report_section ratings "Star ratings (MovieLens 100K, five folds)"
     report_section feedback "Feedback loop simulated in the database"
     report_training
     report_serving
@@ -805,6 +811,7 @@ main() {
     run_step quality step_quality
     run_step temporal step_temporal
     run_step diversity step_diversity
+    run_step ratings step_ratings
     run_step feedback step_feedback
     run_step data step_data
     run_step training step_training
