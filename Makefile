@@ -42,7 +42,8 @@ OBJS = \
 	src/explore.o \
 	src/explore_serve.o \
 	src/segments.o \
-	src/segment_users.o
+	src/segment_users.o \
+	src/tune.o
 
 DATA = $(wildcard src/sql/reco--*.sql)
 
