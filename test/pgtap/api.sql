@@ -59,6 +59,7 @@ SELECT results_eq(
         ('reco.to_bytea(real[])', 'f', 'i', 's'),
         ('reco.train(text,text,jsonb)', 'f', 'v', 'u'),
         ('reco.train(text,text,text,text,text,text,integer,real,real,integer,bigint,integer,text,integer,integer,text,interval,timestamp with time zone)', 'f', 'v', 'u'),
+        ('reco.tune(text,text,text,jsonb,text,integer,integer,bigint,jsonb,text,text,text)', 'f', 'v', 'u'),
         ('reco.version()', 'f', 's', 's'),
         ('reco_internal.evaluate_pairs(text,bigint[],bigint[],integer,real,boolean,real,real,bigint)', 'f', 's', 's'),
         ('reco_internal.event_time_sql(text,text)', 'f', 's', 's'),
@@ -71,7 +72,11 @@ SELECT results_eq(
         ('reco_internal.fit_transfn(internal,text,text,text,real,timestamp with time zone,jsonb)', 'f', 'v', 'u'),
         ('reco_internal.forget_user(text,text)', 'f', 'v', 'u'),
         ('reco_internal.id_type_of(regtype)', 'f', 's', 's'),
-        ('reco_internal.source_from_item(text)', 'f', 's', 's')$$,
+        ('reco_internal.prune_versions(text,integer,integer)', 'f', 'v', 'u'),
+        ('reco_internal.source_from_item(text)', 'f', 's', 's'),
+        ('reco_internal.train_option_keys()', 'f', 's', 's'),
+        ('reco_internal.train_params(jsonb)', 'f', 's', 's'),
+        ('reco_internal.tune_sample(bigint,integer,bigint)', 'f', 'i', 's')$$,
     'every function of reco has its intended kind, volatility and PARALLEL label'
 );
 
