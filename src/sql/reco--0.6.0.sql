@@ -1362,7 +1362,7 @@ BEGIN
         DELETE FROM reco.models AS m WHERE m.model_id = loser;
         IF pg_catalog.current_setting('reco.progress', true) IS DISTINCT FROM 'none' THEN
             RAISE NOTICE 'reco.tune "%": trial % of %, % %, best so far: trial %', model, i,
-                pg_catalog.array_length(configs, 1), metric, value, best_trial;
+                pg_catalog.array_length(configs, 1), metric, pg_catalog.round(value::numeric, 4), best_trial;
         END IF;
     END LOOP;
     -- the winner takes the first new version number and the caller's keep_versions
