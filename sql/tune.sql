@@ -68,6 +68,11 @@ SELECT reco_internal.tune_sample(18, 4, 7) AS seed_7, reco_internal.tune_sample(
 SELECT bool_and(cardinality(s) = 50 AND s[1] >= 0 AND s[50] < 1000000
                 AND (SELECT bool_and(s[i] < s[i + 1]) FROM generate_series(1, 49) AS i)) AS valid_samples
   FROM (SELECT reco_internal.tune_sample(1000000, 50, seed) AS s FROM generate_series(1, 20) AS seed) AS x;
+\set VERBOSITY sqlstate
+SELECT reco_internal.tune_sample(0, 1, 7);
+SELECT reco_internal.tune_sample(5, 0, 7);
+SELECT reco_internal.tune_sample(5, 1, NULL);
+\set VERBOSITY terse
 -- trials at least the grid's size run the whole grid once
 SELECT count(*) AS trials FROM reco.tune('tuned_r', 'tune_train', 'tune_test', '{"factors": [2, 3]}', trials => 5,
     base_options => '{"iterations": 2}', user_col => 'customer_id', item_col => 'product_id');

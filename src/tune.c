@@ -25,20 +25,11 @@
 #include "reco.h"
 #include "reco_limits.h"
 #include "rng.h"
+#include "serve.h"
 #include "store.h"
 
 /* The stream of the random search's generator, apart from every other use of a seed. */
 #define RECO_TUNE_STREAM UINT64_C(0x74756E65)	/* "tune" */
-
-/* qsort comparator of int64 values, ascending. */
-static int
-RecoCompareInt64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
 
 /*
  * n distinct configuration numbers drawn uniformly from 0 .. population - 1
