@@ -81,6 +81,16 @@ SELECT trial, winner, version IS NOT NULL AS kept
   FROM reco.tune('tuned_r', 'tune_train', 'tune_test', '{"seed": [5, 5]}', base_options => '{"iterations": 2}',
                  user_col => 'customer_id', item_col => 'product_id')
  ORDER BY trial;
+-- every option of reco.train is a key (read from its signature): here the frequency-scaled regularization
+SELECT trial, options, (SELECT params->>'reg_exponent' FROM reco.models WHERE name = 'tuned_r' ORDER BY version DESC LIMIT 1)
+       = options->>'reg_exponent' AS kept_winner
+  FROM reco.tune('tuned_r', 'tune_train', 'tune_test', '{"reg_exponent": [0, 1], "unobserved_weight": [1]}',
+                 base_options => '{"iterations": 2, "regularization": 0.1}', user_col => 'customer_id', item_col => 'product_id')
+ WHERE winner;
+SELECT reco_internal.train_option_keys() = (SELECT array_agg(a.name ORDER BY a.pos) FROM pg_proc AS p,
+           unnest(p.proargnames) WITH ORDINALITY AS a(name, pos)
+        WHERE p.oid = 'reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real)'::regprocedure
+          AND a.pos > 2) AS keys_are_the_long_forms;
 -- gini: the lowest wins
 CREATE TABLE gini_run AS
 SELECT trial, gini, winner FROM reco.tune('tuned_r', 'tune_train', 'tune_test', '{"regularization": [0.1, 1000]}',
@@ -113,6 +123,7 @@ SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2]}', 
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"keep_versions": [1, 2]}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2, 0]}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"solver": ["cg", "lu"]}');
+SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"algorithm": ["ials", "als"], "alpha": [1, 2]}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2]}', base_options => '{"keep_versions": -1}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2]}', trials => 0);
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2]}', trials => 1001);
@@ -132,6 +143,7 @@ SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2]}', 
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2]}', base_options => '{"weight_col": "quantity"}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"keep_versions": [1, 2]}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2, 0]}');
+SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"algorithm": ["ials", "als"], "alpha": [1, 2]}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": []}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test',
     (SELECT jsonb_object_agg(key, '[1, 2]'::jsonb) FROM unnest(ARRAY['factors', 'iterations', 'cg_steps', 'seed',

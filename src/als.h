@@ -51,6 +51,8 @@ typedef enum RecoAlgorithm
 	RECO_ALGORITHM_BPR			/* Bayesian Personalized Ranking */
 } RecoAlgorithm;
 
+#define RECO_N_ALGORITHMS 3
+
 /* Training parameters shared by the side solves and the loss. */
 typedef struct RecoAlsConfig
 {

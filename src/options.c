@@ -56,9 +56,18 @@ typedef struct RecoOptionDesc
 	const char *const *words;	/* WORD: the accepted values, NULL-terminated */
 	const char *noun;			/* WORD: "solver" in 'unknown solver "lu"' */
 	double		default_value;	/* WORD: the position of the default word */
+	double		algorithm_defaults[RECO_N_ALGORITHMS];	/* if per_algorithm: the default of each */
+	bool		per_algorithm;	/* the default depends on the algorithm */
+	unsigned	algorithms;		/* the algorithms it applies to (RECO_FOR); 0 = every one */
 	int			field;			/* offset in RecoTrainOptions */
 	bool		stored;			/* written to reco.models.params */
 } RecoOptionDesc;
+
+/* The set of algorithms an option applies to: RECO_FOR(IALS) | RECO_FOR(ALS). */
+#define RECO_FOR(a) (1u << RECO_ALGORITHM_##a)
+
+/* An option whose default depends on the algorithm: ials, als, bpr. */
+#define RECO_DEFAULTS(ials, als, bpr) .per_algorithm = true, .algorithm_defaults = {ials, als, bpr}
 
 /* Offset of a field of RecoTrainOptions. */
 #define RECO_FIELD(f) ((int) offsetof(RecoTrainOptions, f))
@@ -78,17 +87,31 @@ static const RecoOptionDesc reco_train_options[] = {
 	{.name = "factors", .kind = RECO_OPTION_INT, .min = RECO_MIN_FACTORS, .max = RECO_MAX_FACTORS,
 	.default_value = RECO_DEFAULT_FACTORS, .field = RECO_FIELD(factors), .stored = true},
 	{.name = "regularization", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_REGULARIZATION,
-	.default_value = RECO_DEFAULT_REGULARIZATION, .field = RECO_FIELD(regularization), .stored = true},
+		RECO_DEFAULTS(RECO_DEFAULT_REGULARIZATION, RECO_DEFAULT_ALS_REGULARIZATION, RECO_DEFAULT_BPR_REGULARIZATION),
+	.field = RECO_FIELD(regularization), .stored = true},
 	{.name = "alpha", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_ALPHA, .min_exclusive = true,
-	.default_value = RECO_DEFAULT_ALPHA, .field = RECO_FIELD(alpha), .stored = true},
+		.default_value = RECO_DEFAULT_ALPHA, .algorithms = RECO_FOR(IALS),
+	.field = RECO_FIELD(alpha), .stored = true},
+	{.name = "learning_rate", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_LEARNING_RATE, .min_exclusive = true,
+		.default_value = RECO_DEFAULT_BPR_LEARNING_RATE, .algorithms = RECO_FOR(BPR),
+	.field = RECO_FIELD(learning_rate), .stored = true},
+	{.name = "reg_exponent", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_REG_EXPONENT,
+		RECO_DEFAULTS(RECO_DEFAULT_REG_EXPONENT, RECO_DEFAULT_ALS_REG_EXPONENT, 0), .algorithms = RECO_FOR(IALS) | RECO_FOR(ALS),
+	.field = RECO_FIELD(reg_exponent), .stored = true},
+	{.name = "unobserved_weight", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_UNOBSERVED_WEIGHT, .min_exclusive = true,
+		.default_value = RECO_DEFAULT_UNOBSERVED_WEIGHT, .algorithms = RECO_FOR(IALS),
+	.field = RECO_FIELD(unobserved_weight), .stored = true},
 	{.name = "iterations", .kind = RECO_OPTION_INT, .min = RECO_MIN_ITERATIONS, .max = RECO_MAX_ITERATIONS,
-	.default_value = RECO_DEFAULT_ITERATIONS, .field = RECO_FIELD(iterations), .stored = true},
+		RECO_DEFAULTS(RECO_DEFAULT_ITERATIONS, RECO_DEFAULT_ALS_ITERATIONS, RECO_DEFAULT_BPR_ITERATIONS),
+	.field = RECO_FIELD(iterations), .stored = true},
 	{.name = "seed", .kind = RECO_OPTION_INT64, .min = -RECO_SEED_LIMIT, .max = RECO_SEED_LIMIT,
 	.default_value = RECO_DEFAULT_SEED, .field = RECO_FIELD(seed), .stored = true},
 	{.name = "cg_steps", .kind = RECO_OPTION_INT, .min = RECO_MIN_CG_STEPS, .max = RECO_MAX_CG_STEPS,
-	.default_value = RECO_DEFAULT_CG_STEPS, .field = RECO_FIELD(cg_steps), .stored = true},
+		.default_value = RECO_DEFAULT_CG_STEPS, .algorithms = RECO_FOR(IALS),
+	.field = RECO_FIELD(cg_steps), .stored = true},
 	{.name = "solver", .kind = RECO_OPTION_WORD, .words = reco_solver_words, .noun = "solver",
-	.default_value = RECO_SOLVER_CG, .field = RECO_FIELD(solver), .stored = true},
+		.default_value = RECO_SOLVER_CG, .algorithms = RECO_FOR(IALS),
+	.field = RECO_FIELD(solver), .stored = true},
 	/* the thread count changes speed, not the result: not part of params */
 	{.name = "threads", .kind = RECO_OPTION_INT, .min = 0, .max = RECO_MAX_THREADS,
 	.default_value = RECO_DEFAULT_THREADS, .field = RECO_FIELD(threads), .stored = false},
@@ -152,37 +175,53 @@ RecoOptionKeys(void)
 	return RecoJoinWords(names);
 }
 
-/* Fills in every option's default. */
-static void
-RecoDefaultTrainOptions(RecoTrainOptions *out)
+/* Whether option desc applies to algorithm. */
+static bool
+RecoOptionApplies(const RecoOptionDesc *desc, RecoAlgorithm algorithm)
 {
-	int			i;
+	return desc->algorithms == 0 || (desc->algorithms & (1u << algorithm)) != 0;
+}
 
-	memset(out, 0, sizeof(*out));
-	for (i = 0; i < RECO_N_TRAIN_OPTIONS; i++)
+/* "ials, als": the algorithms option desc applies to. */
+static char *
+RecoOptionAlgorithms(const RecoOptionDesc *desc)
+{
+	const char *names[RECO_N_ALGORITHMS + 1];
+	int			n = 0;
+	int			a;
+
+	for (a = 0; a < RECO_N_ALGORITHMS; a++)
+		if (RecoOptionApplies(desc, (RecoAlgorithm) a))
+			names[n++] = reco_algorithm_words[a];
+	names[n] = NULL;
+	return RecoJoinWords(names);
+}
+
+/* Sets option desc in out to its default for algorithm. */
+static void
+RecoSetDefaultOption(const RecoOptionDesc *desc, RecoAlgorithm algorithm, RecoTrainOptions *out)
+{
+	double		value = desc->per_algorithm ? desc->algorithm_defaults[algorithm] : desc->default_value;
+
+	switch (desc->kind)
 	{
-		const RecoOptionDesc *desc = &reco_train_options[i];
-
-		switch (desc->kind)
-		{
-			case RECO_OPTION_INT:
-			case RECO_OPTION_WORD:
-				*(int *) RECO_OPTION_FIELD(out, desc) = (int) desc->default_value;
-				break;
-			case RECO_OPTION_INT64:
-				*(int64 *) RECO_OPTION_FIELD(out, desc) = (int64) desc->default_value;
-				break;
-			case RECO_OPTION_REAL:
-				*(float *) RECO_OPTION_FIELD(out, desc) = (float) desc->default_value;
-				break;
-			case RECO_OPTION_TEXT:
-			case RECO_OPTION_INTERVAL:
-				*(void **) RECO_OPTION_FIELD(out, desc) = NULL;
-				break;
-			case RECO_OPTION_TIMESTAMPTZ:
-				*(TimestampTz *) RECO_OPTION_FIELD(out, desc) = RECO_AS_OF_NEWEST;
-				break;
-		}
+		case RECO_OPTION_INT:
+		case RECO_OPTION_WORD:
+			*(int *) RECO_OPTION_FIELD(out, desc) = (int) value;
+			break;
+		case RECO_OPTION_INT64:
+			*(int64 *) RECO_OPTION_FIELD(out, desc) = (int64) value;
+			break;
+		case RECO_OPTION_REAL:
+			*(float *) RECO_OPTION_FIELD(out, desc) = (float) value;
+			break;
+		case RECO_OPTION_TEXT:
+		case RECO_OPTION_INTERVAL:
+			*(void **) RECO_OPTION_FIELD(out, desc) = NULL;
+			break;
+		case RECO_OPTION_TIMESTAMPTZ:
+			*(TimestampTz *) RECO_OPTION_FIELD(out, desc) = RECO_AS_OF_NEWEST;
+			break;
 	}
 }
 
@@ -299,8 +338,8 @@ RecoOptionTimestamptz(const char *key, JsonbValue *value)
 	return time;
 }
 
-/* Applies one key/value pair of the options object. */
-static void
+/* Applies one key/value pair of the options object; returns the option's index in the table. */
+static int
 RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 {
 	const RecoOptionDesc *desc = NULL;
@@ -344,6 +383,7 @@ RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 			*(TimestampTz *) RECO_OPTION_FIELD(out, desc) = RecoOptionTimestamptz(key, value);
 			break;
 	}
+	return (int) (desc - reco_train_options);
 }
 
 /*
@@ -368,7 +408,9 @@ RecoOptionGiven(const RecoOptionDesc *desc, const RecoTrainOptions *options)
 /*
  * Parses reco.fit's options object (NULL = all defaults) into *out; the ids
  * are of default_id_type (the aggregate's: bigint or text) unless
- * user_id_type or item_id_type say otherwise.
+ * user_id_type or item_id_type say otherwise.  An option left out (or JSON
+ * null) takes the chosen algorithm's default; one given for an algorithm it
+ * does not apply to is an error (22023).
  */
 void
 RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptions *out)
@@ -377,8 +419,12 @@ RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptio
 	JsonbValue	v;
 	JsonbIteratorToken token;
 	char	   *key = NULL;
+	bool		given[RECO_N_TRAIN_OPTIONS] = {0};
+	int			i;
 
-	RecoDefaultTrainOptions(out);
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < RECO_N_TRAIN_OPTIONS; i++)
+		RecoSetDefaultOption(&reco_train_options[i], RECO_ALGORITHM_IALS, out);
 	out->user_id_type = out->item_id_type = default_id_type;
 	if (options == NULL)
 		return;
@@ -396,8 +442,21 @@ RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptio
 		{
 			if (v.type == jbvNull)
 				continue;		/* a JSON null means "the default" */
-			RecoApplyOption(key, &v, out);
+			given[RecoApplyOption(key, &v, out)] = true;
 		}
+	}
+	for (i = 0; i < RECO_N_TRAIN_OPTIONS; i++)
+	{
+		const RecoOptionDesc *desc = &reco_train_options[i];
+
+		if (given[i] && !RecoOptionApplies(desc, out->algorithm))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" does not apply to algorithm \"%s\"",
+							desc->name, RecoAlgorithmName(out->algorithm)),
+					 errhint("\"%s\" is an option of: %s.", desc->name, RecoOptionAlgorithms(desc))));
+		if (!given[i] && desc->per_algorithm)
+			RecoSetDefaultOption(desc, out->algorithm, out);
 	}
 }
 
@@ -426,8 +485,8 @@ RecoAppendTimestamptzJson(StringInfo buf, TimestampTz time)
 
 /*
  * Renders every stored option in effect as a JSON object text (for
- * reco.models.params); options not given (time_col, half_life, as_of) are
- * left out.  An interval is written in the postgres style ("90 days"), a
+ * reco.models.params); options not given (time_col, half_life, as_of) and
+ * options of other algorithms are left out.  An interval is written in the postgres style ("90 days"), a
  * timestamptz in ISO 8601 in UTC, whatever the session's styles and zone.
  */
 char *
@@ -444,7 +503,7 @@ RecoTrainOptionsToJson(const RecoTrainOptions *options)
 		const RecoOptionDesc *desc = &reco_train_options[i];
 		char		real[FLOAT_SHORTEST_DECIMAL_LEN];
 
-		if (!desc->stored || !RecoOptionGiven(desc, options))
+		if (!desc->stored || !RecoOptionGiven(desc, options) || !RecoOptionApplies(desc, options->algorithm))
 			continue;
 		appendStringInfo(&buf, "%s\"%s\": ", first ? "" : ", ", desc->name);
 		first = false;

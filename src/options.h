@@ -23,6 +23,9 @@ typedef struct RecoTrainOptions
 	int			factors;
 	float		regularization;
 	float		alpha;
+	float		learning_rate;	/* bpr */
+	float		reg_exponent;	/* ials, als */
+	float		unobserved_weight;	/* ials */
 	int			iterations;
 	int64		seed;
 	int			cg_steps;

@@ -27,7 +27,9 @@
 /* ALS iterations (user side + item side). */
 #define RECO_MIN_ITERATIONS 1
 #define RECO_MAX_ITERATIONS 1000
-#define RECO_DEFAULT_ITERATIONS 15
+#define RECO_DEFAULT_ITERATIONS 15	/* ials */
+#define RECO_DEFAULT_ALS_ITERATIONS 15	/* als (explicit ratings) */
+#define RECO_DEFAULT_BPR_ITERATIONS 100 /* bpr: epochs */
 
 /* Conjugate-gradient steps per row and half-iteration. */
 #define RECO_MIN_CG_STEPS 1
@@ -36,9 +38,24 @@
 
 /* L2 penalty lambda and confidence scale alpha (alpha must be > 0). */
 #define RECO_MAX_REGULARIZATION 1e9
-#define RECO_DEFAULT_REGULARIZATION 50.0f
+#define RECO_DEFAULT_REGULARIZATION 50.0f	/* ials */
+#define RECO_DEFAULT_ALS_REGULARIZATION 0.1f	/* als: scaled by each row's rating count */
+#define RECO_DEFAULT_BPR_REGULARIZATION 0.01f	/* bpr */
 #define RECO_MAX_ALPHA 1e9
 #define RECO_DEFAULT_ALPHA 1.0f
+
+/* Frequency-scaled regularization: lambda * (row entries [+ unobserved_weight * other side's rows])^reg_exponent. */
+#define RECO_MAX_REG_EXPONENT 4.0
+#define RECO_DEFAULT_REG_EXPONENT 0.0f	/* ials: a constant lambda */
+#define RECO_DEFAULT_ALS_REG_EXPONENT 1.0f	/* als: ALS-WR, lambda * ratings of the row */
+
+/* ials: the weight of every unobserved pair (1: implicit's convention). */
+#define RECO_MAX_UNOBSERVED_WEIGHT 1e9
+#define RECO_DEFAULT_UNOBSERVED_WEIGHT 1.0f
+
+/* bpr: the SGD step size. */
+#define RECO_MAX_LEARNING_RATE 1e3
+#define RECO_DEFAULT_BPR_LEARNING_RATE 0.01f
 
 /* Seeds are integers exact in JSON (a double): -2^53 .. 2^53. */
 #define RECO_MAX_SEED_BITS 53

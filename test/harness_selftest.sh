@@ -33,7 +33,7 @@ set -m
 for sig in INT TERM; do
     RECO_TEST_QUICK=1 RECO_TEST_INJECT_SLEEP=60 bash test/run.sh >"$log" 2>&1 &
     pid=$!
-    for _ in $(seq 1 100); do grep -q '^cluster: ' "$log" && break; sleep 0.2; done
+    for _ in $(seq 1 600); do grep -q '^cluster: ' "$log" && break; sleep 0.2; done  # up to 2 min on a loaded machine
     sleep 0.5
     kill -s "$sig" -- -"$pid"
     wait "$pid" && { echo "FAIL interrupted run ($sig): exit status 0"; status=1; }

@@ -5,13 +5,70 @@
  */
 \echo Use "ALTER EXTENSION reco UPDATE TO '0.6.0'" to load this file. \quit
 
----------------------------------------------------------------------------
--- Tuning (issue 16)
----------------------------------------------------------------------------
+-- reco.train's long form gains learning_rate (bpr), reg_exponent (ials, als)
+-- and unobserved_weight (ials); its algorithm-dependent arguments default to
+-- NULL (the algorithm's default).  The options form reads its keys from the
+-- new signature.
+DROP FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz);
+
+-- The long form: every argument is a reco.fit option or a column name; it
+-- passes them all to the options form.  The argument defaults are reco.fit's
+-- own (RECO_DEFAULT_ in src/reco_limits.h); NULL is the algorithm's default,
+-- for the options whose default depends on the algorithm or that apply to
+-- only some algorithms.
+CREATE FUNCTION reco.train(
+    model          text,
+    source         text,
+    user_col       text DEFAULT 'user_id',
+    item_col       text DEFAULT 'item_id',
+    weight_col     text DEFAULT NULL,
+    algorithm      text DEFAULT 'ials',
+    factors        integer DEFAULT 64,
+    regularization real DEFAULT NULL,
+    alpha          real DEFAULT NULL,
+    iterations     integer DEFAULT NULL,
+    seed           bigint DEFAULT 42,
+    cg_steps       integer DEFAULT NULL,
+    solver         text DEFAULT NULL,
+    threads        integer DEFAULT NULL,
+    keep_versions  integer DEFAULT 2,
+    time_col       text DEFAULT NULL,
+    half_life      interval DEFAULT NULL,
+    as_of          timestamptz DEFAULT NULL,
+    learning_rate  real DEFAULT NULL,
+    reg_exponent   real DEFAULT NULL,
+    unobserved_weight real DEFAULT NULL
+) RETURNS reco.models
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $train$
+BEGIN
+    IF model IS NULL OR source IS NULL OR user_col IS NULL OR item_col IS NULL THEN
+        RAISE EXCEPTION 'model, source, user_col and item_col must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    -- reco.train(m, s, '{...}') resolves here (an untyped literal is text, not jsonb)
+    IF pg_catalog.left(pg_catalog.ltrim(user_col), 1) OPERATOR(pg_catalog.=) '{' THEN
+        RAISE EXCEPTION 'user_col "%" is not a column name but looks like an options object', user_col
+            USING ERRCODE = '22023',
+                  HINT = 'For the options form write options => ''{...}'' or pass a jsonb value: an untyped string as third argument is user_col.';
+    END IF;
+    RETURN reco.train(model, source, pg_catalog.jsonb_build_object(
+        'user_col', user_col, 'item_col', item_col, 'weight_col', weight_col,
+        'algorithm', algorithm, 'factors', factors, 'regularization', regularization,
+        'alpha', alpha, 'iterations', iterations, 'seed', seed, 'cg_steps', cg_steps,
+        'solver', solver, 'threads', threads, 'keep_versions', keep_versions,
+        'time_col', time_col, 'half_life', half_life, 'as_of', as_of,
+        'learning_rate', learning_rate, 'reg_exponent', reg_exponent,
+        'unobserved_weight', unobserved_weight));
+END
+$train$;
+COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real) IS
+    'Trains a new model version from a table, view or query (a wrapper of the reco.fit aggregate)';
 
 -- The keys of reco.train's options form: the argument names of its long
 -- form (the reco.train with more than three arguments) after source, read
--- from the catalog, so that an option added to reco.train is a key here at once.
+-- from the catalog; reco.train's options form and reco.tune both read it, so
+-- an option added to the long form is a key of both at once.
 CREATE FUNCTION reco_internal.train_option_keys() RETURNS text[]
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $keys$
@@ -25,6 +82,129 @@ AS $keys$
 $keys$;
 COMMENT ON FUNCTION reco_internal.train_option_keys() IS
     'The keys of reco.train''s options form (its long form''s argument names after source), from the catalog';
+
+-- The options form: the keys are the long form's argument names after
+-- source (read from the catalog, so the two forms cannot drift apart); an
+-- unknown key is an error that lists them (22023), a JSON null is the
+-- default.  With no weight_col, a source column named like a weight (the
+-- list below, case-insensitive) is reported in a NOTICE: every row trains
+-- with weight 1.  The id columns' SQL types pick the aggregate (found on an
+-- empty source too): two bigint-like columns train with bigint ids as ever;
+-- a uuid column has uuid ids, a string-typed one text ids, and then every id
+-- goes to the text form of reco.fit with user_id_type and item_id_type.
+-- With a time_col (and the half_life it needs), the rows go to the reco.fit
+-- with an event time: a timestamptz column as is, timestamp and date cast to
+-- timestamptz (in the session's TimeZone), a number read as seconds since
+-- 1970-01-01 UTC (to_timestamp); another type is an error (42804).
+CREATE OR REPLACE FUNCTION reco.train(model text, source text, options jsonb) RETURNS reco.models
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $train$
+DECLARE
+    valid_keys text[];
+    key text;
+    user_col text;
+    item_col text;
+    weight_col text;
+    time_col text;
+    time_arg text := '';
+    fit_options jsonb;
+    from_clause text;
+    source_keys text[];
+    weight_like text[];
+    user_type text;
+    item_type text;
+    result reco.models;
+BEGIN
+    IF model IS NULL OR source IS NULL THEN
+        RAISE EXCEPTION 'model and source must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    -- the keys are the long form's argument names after source, read from the
+    -- catalog by reco_internal.train_option_keys (reco.tune checks its keys
+    -- against the same list), so that the forms cannot drift apart and an
+    -- option added to the long form is a key at once
+    valid_keys := reco_internal.train_option_keys();
+    IF options IS NOT NULL AND pg_catalog.jsonb_typeof(options) OPERATOR(pg_catalog.<>) 'object' THEN
+        RAISE EXCEPTION 'options must be a jsonb object' USING ERRCODE = '22023',
+            HINT = pg_catalog.format('The options are: %s.', pg_catalog.array_to_string(valid_keys, ', '));
+    END IF;
+    FOR key IN SELECT k FROM pg_catalog.jsonb_object_keys(COALESCE(options, '{}')) AS k ORDER BY 1 LOOP
+        IF NOT key OPERATOR(pg_catalog.=) ANY (valid_keys) THEN
+            RAISE EXCEPTION 'unknown option "%"', key USING ERRCODE = '22023',
+                HINT = pg_catalog.format('The options are: %s.', pg_catalog.array_to_string(valid_keys, ', '));
+        END IF;
+    END LOOP;
+    FOREACH key IN ARRAY ARRAY['user_col', 'item_col', 'weight_col', 'time_col'] LOOP
+        IF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) key) NOT IN ('string', 'null') THEN
+            RAISE EXCEPTION 'option "%" must be a string (a column name)', key USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    user_col := COALESCE(options OPERATOR(pg_catalog.->>) 'user_col', 'user_id');
+    item_col := COALESCE(options OPERATOR(pg_catalog.->>) 'item_col', 'item_id');
+    weight_col := options OPERATOR(pg_catalog.->>) 'weight_col';
+    time_col := options OPERATOR(pg_catalog.->>) 'time_col';
+    fit_options := pg_catalog.jsonb_strip_nulls(COALESCE(options, '{}')
+        OPERATOR(pg_catalog.-) 'user_col' OPERATOR(pg_catalog.-) 'item_col' OPERATOR(pg_catalog.-) 'weight_col');
+    -- time_col and half_life go together; as_of needs them (22023)
+    IF time_col IS NULL AND (fit_options OPERATOR(pg_catalog.?) 'half_life' OR fit_options OPERATOR(pg_catalog.?) 'as_of') THEN
+        RAISE EXCEPTION '% needs time_col', CASE WHEN fit_options OPERATOR(pg_catalog.?) 'half_life' THEN 'half_life' ELSE 'as_of' END
+            USING ERRCODE = '22023', HINT = 'Name the column of each row''s event time: time_col => ''ordered_at''.';
+    END IF;
+    IF time_col IS NOT NULL AND NOT fit_options OPERATOR(pg_catalog.?) 'half_life' THEN
+        RAISE EXCEPTION 'time_col needs half_life' USING ERRCODE = '22023',
+            HINT = 'Pass the half-life of the decay, e.g. half_life => ''90 days''.';
+    END IF;
+    from_clause := reco_internal.source_from_item(source);
+    IF time_col IS NOT NULL THEN
+        time_arg := ', ' OPERATOR(pg_catalog.||) reco_internal.event_time_sql(from_clause, time_col);
+    END IF;
+    IF weight_col IS NULL THEN
+        EXECUTE pg_catalog.format(
+            'SELECT pg_catalog.array_agg(k) FROM pg_catalog.jsonb_object_keys((SELECT pg_catalog.to_jsonb(src) FROM %s AS src LIMIT 1)) AS k',
+            from_clause) INTO source_keys;
+        SELECT pg_catalog.array_agg(k ORDER BY k) INTO weight_like
+          FROM pg_catalog.unnest(source_keys) AS k
+         WHERE pg_catalog.lower(k) OPERATOR(pg_catalog.=) ANY (ARRAY['weight', 'weights', 'quantity', 'qty',
+               'rating', 'score', 'amount', 'count', 'value', 'clicks', 'plays', 'views']);
+        IF weight_like IS NOT NULL THEN
+            RAISE NOTICE 'the source has a column named like a weight (%), but weight_col is NULL: every row trains with weight 1',
+                pg_catalog.array_to_string(weight_like, ', ')
+                USING HINT = pg_catalog.format('To train with it, pass weight_col => %L.', weight_like[1]);
+        END IF;
+    END IF;
+    -- LIMIT 0 reads no row: the columns' types, without running the source
+    EXECUTE pg_catalog.format(
+        'SELECT reco_internal.id_type_of(pg_catalog.pg_typeof(src.%I)), reco_internal.id_type_of(pg_catalog.pg_typeof(src.%I))
+           FROM (SELECT) AS one LEFT JOIN LATERAL (SELECT * FROM %s AS src LIMIT 0) AS src ON true',
+        user_col, item_col, from_clause)
+        INTO user_type, item_type;
+    IF user_type OPERATOR(pg_catalog.<>) 'bigint' OR item_type OPERATOR(pg_catalog.<>) 'bigint' THEN
+        fit_options := fit_options OPERATOR(pg_catalog.||)
+            pg_catalog.jsonb_build_object('user_id_type', user_type, 'item_id_type', item_type);
+    END IF;
+    -- the model remembers where its interactions are, for reco.refresh_users and refresh_items
+    fit_options := fit_options OPERATOR(pg_catalog.||) pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'source', source, 'user_col', user_col, 'item_col', item_col, 'weight_col', weight_col));
+    EXECUTE pg_catalog.format(
+        'SELECT (m).* FROM (SELECT reco.fit($1, %s, %s, %s%s, $2) AS m FROM %s AS src) AS fitted',
+        CASE WHEN user_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::text', user_col)
+             WHEN item_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::bigint::text', user_col)
+             ELSE pg_catalog.format('src.%I::bigint', user_col) END,
+        CASE WHEN item_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::text', item_col)
+             WHEN user_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::bigint::text', item_col)
+             ELSE pg_catalog.format('src.%I::bigint', item_col) END,
+        CASE WHEN weight_col IS NULL THEN '1::real'
+             ELSE pg_catalog.format('src.%I::real', weight_col) END,
+        time_arg,
+        from_clause)
+        INTO STRICT result
+        USING model, fit_options;
+    RETURN result;
+END
+$train$;
+
+---------------------------------------------------------------------------
+-- Tuning (issue 16)
+---------------------------------------------------------------------------
 
 CREATE FUNCTION reco_internal.tune_sample(population bigint, n integer, seed bigint) RETURNS bigint[]
     AS 'MODULE_PATHNAME', 'reco_tune_sample'

@@ -282,7 +282,9 @@ COMMENT ON FUNCTION reco_internal.id_type_of(regtype) IS
 
 -- The long form: every argument is a reco.fit option or a column name; it
 -- passes them all to the options form.  The argument defaults are reco.fit's
--- own (RECO_DEFAULT_ in src/reco_limits.h).
+-- own (RECO_DEFAULT_ in src/reco_limits.h); NULL is the algorithm's default,
+-- for the options whose default depends on the algorithm or that apply to
+-- only some algorithms.
 CREATE FUNCTION reco.train(
     model          text,
     source         text,
@@ -291,17 +293,20 @@ CREATE FUNCTION reco.train(
     weight_col     text DEFAULT NULL,
     algorithm      text DEFAULT 'ials',
     factors        integer DEFAULT 64,
-    regularization real DEFAULT 50,
-    alpha          real DEFAULT 1.0,
-    iterations     integer DEFAULT 15,
+    regularization real DEFAULT NULL,
+    alpha          real DEFAULT NULL,
+    iterations     integer DEFAULT NULL,
     seed           bigint DEFAULT 42,
-    cg_steps       integer DEFAULT 3,
-    solver         text DEFAULT 'cg',
+    cg_steps       integer DEFAULT NULL,
+    solver         text DEFAULT NULL,
     threads        integer DEFAULT NULL,
     keep_versions  integer DEFAULT 2,
     time_col       text DEFAULT NULL,
     half_life      interval DEFAULT NULL,
-    as_of          timestamptz DEFAULT NULL
+    as_of          timestamptz DEFAULT NULL,
+    learning_rate  real DEFAULT NULL,
+    reg_exponent   real DEFAULT NULL,
+    unobserved_weight real DEFAULT NULL
 ) RETURNS reco.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $train$
@@ -321,10 +326,12 @@ BEGIN
         'algorithm', algorithm, 'factors', factors, 'regularization', regularization,
         'alpha', alpha, 'iterations', iterations, 'seed', seed, 'cg_steps', cg_steps,
         'solver', solver, 'threads', threads, 'keep_versions', keep_versions,
-        'time_col', time_col, 'half_life', half_life, 'as_of', as_of));
+        'time_col', time_col, 'half_life', half_life, 'as_of', as_of,
+        'learning_rate', learning_rate, 'reg_exponent', reg_exponent,
+        'unobserved_weight', unobserved_weight));
 END
 $train$;
-COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz) IS
+COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real) IS
     'Trains a new model version from a table, view or query (a wrapper of the reco.fit aggregate)';
 
 -- The SQL expression (over the alias src) of a source's event time column as
@@ -361,6 +368,24 @@ $event_time$;
 COMMENT ON FUNCTION reco_internal.event_time_sql(text, text) IS
     'The SQL expression of a source''s event time column as timestamptz (over the alias src); 42804 for a column that is not a time';
 
+-- The keys of reco.train's options form: the argument names of its long
+-- form (the reco.train with more than three arguments) after source, read
+-- from the catalog; reco.train's options form and reco.tune both read it, so
+-- an option added to the long form is a key of both at once.
+CREATE FUNCTION reco_internal.train_option_keys() RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $keys$
+    SELECT pg_catalog.array_agg(a.name ORDER BY a.pos)
+      FROM pg_catalog.pg_proc AS p,
+           pg_catalog.unnest(p.proargnames) WITH ORDINALITY AS a(name, pos)
+     WHERE p.pronamespace OPERATOR(pg_catalog.=) 'reco'::pg_catalog.regnamespace
+       AND p.proname OPERATOR(pg_catalog.=) 'train'
+       AND p.pronargs OPERATOR(pg_catalog.>) 3
+       AND a.pos OPERATOR(pg_catalog.>) 2;
+$keys$;
+COMMENT ON FUNCTION reco_internal.train_option_keys() IS
+    'The keys of reco.train''s options form (its long form''s argument names after source), from the catalog';
+
 -- The options form: the keys are the long form's argument names after
 -- source (read from the catalog, so the two forms cannot drift apart); an
 -- unknown key is an error that lists them (22023), a JSON null is the
@@ -396,11 +421,11 @@ BEGIN
     IF model IS NULL OR source IS NULL THEN
         RAISE EXCEPTION 'model and source must not be NULL' USING ERRCODE = '22004';
     END IF;
-    SELECT pg_catalog.array_agg(a.name ORDER BY a.pos) INTO valid_keys
-      FROM pg_catalog.unnest((SELECT p.proargnames FROM pg_catalog.pg_proc AS p
-             WHERE p.oid OPERATOR(pg_catalog.=) 'reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz)'::pg_catalog.regprocedure))
-           WITH ORDINALITY AS a(name, pos)
-     WHERE a.pos OPERATOR(pg_catalog.>) 2;
+    -- the keys are the long form's argument names after source, read from the
+    -- catalog by reco_internal.train_option_keys (reco.tune checks its keys
+    -- against the same list), so that the forms cannot drift apart and an
+    -- option added to the long form is a key at once
+    valid_keys := reco_internal.train_option_keys();
     IF options IS NOT NULL AND pg_catalog.jsonb_typeof(options) OPERATOR(pg_catalog.<>) 'object' THEN
         RAISE EXCEPTION 'options must be a jsonb object' USING ERRCODE = '22023',
             HINT = pg_catalog.format('The options are: %s.', pg_catalog.array_to_string(valid_keys, ', '));
@@ -1144,23 +1169,6 @@ COMMENT ON FUNCTION reco.segment_top_items_text(text, integer, integer) IS
 ---------------------------------------------------------------------------
 -- Tuning (issue 16)
 ---------------------------------------------------------------------------
-
--- The keys of reco.train's options form: the argument names of its long
--- form (the reco.train with more than three arguments) after source, read
--- from the catalog, so that an option added to reco.train is a key here at once.
-CREATE FUNCTION reco_internal.train_option_keys() RETURNS text[]
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $keys$
-    SELECT pg_catalog.array_agg(a.name ORDER BY a.pos)
-      FROM pg_catalog.pg_proc AS p,
-           pg_catalog.unnest(p.proargnames) WITH ORDINALITY AS a(name, pos)
-     WHERE p.pronamespace OPERATOR(pg_catalog.=) 'reco'::pg_catalog.regnamespace
-       AND p.proname OPERATOR(pg_catalog.=) 'train'
-       AND p.pronargs OPERATOR(pg_catalog.>) 3
-       AND a.pos OPERATOR(pg_catalog.>) 2;
-$keys$;
-COMMENT ON FUNCTION reco_internal.train_option_keys() IS
-    'The keys of reco.train''s options form (its long form''s argument names after source), from the catalog';
 
 CREATE FUNCTION reco_internal.tune_sample(population bigint, n integer, seed bigint) RETURNS bigint[]
     AS 'MODULE_PATHNAME', 'reco_tune_sample'
