@@ -82,11 +82,12 @@ SELECT trial, winner, version IS NOT NULL AS kept
                  user_col => 'customer_id', item_col => 'product_id')
  ORDER BY trial;
 -- every option of reco.train is a key (read from its signature): here the frequency-scaled regularization
-SELECT trial, options, (SELECT params->>'reg_exponent' FROM reco.models WHERE name = 'tuned_r' ORDER BY version DESC LIMIT 1)
-       = options->>'reg_exponent' AS kept_winner
-  FROM reco.tune('tuned_r', 'tune_train', 'tune_test', '{"reg_exponent": [0, 1], "unobserved_weight": [1]}',
-                 base_options => '{"iterations": 2, "regularization": 0.1}', user_col => 'customer_id', item_col => 'product_id')
- WHERE winner;
+CREATE TABLE new_options AS
+SELECT trial, options, winner FROM reco.tune('tuned_r', 'tune_train', 'tune_test', '{"reg_exponent": [0, 1], "unobserved_weight": [1]}',
+                 base_options => '{"iterations": 2, "regularization": 0.1}', user_col => 'customer_id', item_col => 'product_id');
+SELECT trial, options, (SELECT (params->>'reg_exponent')::real FROM reco.models WHERE name = 'tuned_r' ORDER BY version DESC LIMIT 1)
+       = (options->>'reg_exponent')::real AS kept_winner
+  FROM new_options WHERE winner;
 SELECT reco_internal.train_option_keys() = (SELECT array_agg(a.name ORDER BY a.pos) FROM pg_proc AS p,
            unnest(p.proargnames) WITH ORDINALITY AS a(name, pos)
         WHERE p.oid = 'reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real)'::regprocedure
@@ -152,5 +153,5 @@ SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test',
 \set VERBOSITY terse
 SELECT count(*) AS versions_after, max(version) AS newest FROM reco.models WHERE name = 'tuned';
 SELECT reco.drop_model('tuned'), reco.drop_model('tuned_r');
-DROP TABLE grid_run, random_a, random_b, gini_run, tune_test;
+DROP TABLE grid_run, random_a, random_b, gini_run, new_options, tune_test;
 DROP VIEW tune_train;

@@ -8,8 +8,11 @@
  * Design
  * ------
  * One half-iteration of iALS solves, for every row u of a sparse matrix, the
- * k x k system (YᵀY + λI + Yᵀ(C_u − I)Y) x_u = Yᵀ C_u p_u with the other side
- * Y fixed.  Rows are independent, so the work is split into *chunks* of
+ * k x k system (α0·YᵀY + λ_u I + Yᵀ(C_u − α0 I)Y) x_u = Yᵀ C_u p_u with the
+ * other side Y fixed (als.h: α0 the unobserved weight, λ_u = λ·(n_u +
+ * α0·N)^ν).  The shared matrix G is α0·YᵀY + λI when ν = 0; otherwise it is
+ * α0·YᵀY and each row adds its own ridge λ_u I (one pow per row): to the
+ * CG products, or to the diagonal of its explicit system.  Rows are independent, so the work is split into *chunks* of
  * consecutive rows of roughly equal estimated cost.  Chunk boundaries depend
  * only on the data and k (never on the thread count), and each row's result
  * depends only on its own inputs, so the factors are bit-identical whatever
@@ -37,13 +40,15 @@
  * solved side and their own chunk's loss partials.
  *
  * Exact solves.  The Cholesky solver (and so the exact user pass that ends
- * every training, fold-in and explain) factors G = YᵀY + λI = UᵀU once per
+ * every training, fold-in and explain) factors G = α0·YᵀY + λI = UᵀU once per
  * call and computes every z = U⁻ᵀ y of the fixed side once (runner tasks).
- * A row with n < k entries, all of confidence >= 1, is then solved by
+ * A row with n < k entries, all of confidence >= α0, is then solved by
  * Woodbury on the n x n matrix I + S Z_u Z_uᵀ S (RecoShortRow: about
  * n²k/2 + n³/6 multiply-adds); any other row builds its explicit k x k
  * system with the rank-K kernel and solves it by Cholesky in double
- * (nk²/2 + k³/6).  The choice depends only on the row and k, and a single
+ * (nk²/2 + k³/6); with ν > 0 the ridge differs by row, U does not serve,
+ * and every row takes the explicit system.  The choice depends only on the
+ * row, k and ν, and a single
  * row (RecoAlsSolveRowExact, RecoAlsExplainRow) runs the same routine with
  * the same U and z rows, so a trained user equals the fold-in of its rows
  * bit for bit.
@@ -139,6 +144,9 @@ typedef struct RecoJob
 	const RecoKernels *kern;
 	int			k;
 	float		alpha;
+	float		regularization; /* λ */
+	float		reg_exponent;	/* ν */
+	float		unobserved_weight;	/* α0 */
 	int			cg_steps;
 	RecoChunk  *chunks;			/* by decreasing cost: task c runs chunks[c] */
 	int64_t		n_chunks;
@@ -184,6 +192,10 @@ typedef struct RecoRowCtx
 	const double *U;			/* U (UᵀU = G), then Uᵀ (exact solves); or NULL */
 	const float *Z;				/* rows U⁻ᵀ y of Y, or NULL: computed per row */
 	float		alpha;
+	float		regularization; /* λ */
+	float		reg_exponent;	/* ν: 0, or each row adds its λ_u I to G */
+	float		unobserved_weight;	/* α0 */
+	int64_t		n_fixed;		/* N: rows of Y */
 	int			cg_steps;
 	RecoScratch *s;
 	RecoParallelWorker *worker; /* the runner's thread; NULL for single rows */
@@ -191,8 +203,8 @@ typedef struct RecoRowCtx
 
 typedef enum RecoPassMode
 {
-	RECO_PASS_RESIDUAL,			/* coef = c⁺ − (|c| − 1)(y·v) */
-	RECO_PASS_AP				/* coef = (|c| − 1)(y·v) */
+	RECO_PASS_RESIDUAL,			/* coef = c⁺ − (|c| − α0)(y·v) */
+	RECO_PASS_AP				/* coef = (|c| − α0)(y·v) */
 } RecoPassMode;
 
 /*
@@ -257,6 +269,7 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 	const RecoKernels *kern = ctx->kern;
 	int			k = ctx->k;
 	float		alpha = ctx->alpha;
+	float		a0 = ctx->unobserved_weight;
 	float		s[RECO_KERNEL_BLOCK];
 	float		coef[RECO_KERNEL_BLOCK];
 	int64_t		b0;
@@ -292,9 +305,9 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
 
 			if (mode == RECO_PASS_RESIDUAL)
-				coef[t] = pref - (conf - 1.0f) * s[t];
+				coef[t] = pref - (conf - a0) * s[t];
 			else
-				coef[t] = (conf - 1.0f) * s[t];
+				coef[t] = (conf - a0) * s[t];
 		}
 		kern->axpy_block(k, Yb, ib, cnt, coef, out);
 		for (t = 0; copy != NULL && t < cnt; t++)
@@ -304,6 +317,31 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			return RECO_STATUS_STOPPED;
 	}
 	return RECO_STATUS_OK;
+}
+
+/*
+ * What a row of n entries adds to the diagonal of the shared G: 0 when ν is
+ * 0 (G holds λ), else its λ_u = λ·(n + α0·N)^ν (G holds no ridge).
+ */
+static float
+RecoRowRidge(const RecoRowCtx *ctx, int64_t n)
+{
+	if (ctx->reg_exponent == 0.0f)
+		return 0.0f;
+	return RecoAlsRowLambda(ctx->regularization, ctx->reg_exponent,
+							ctx->unobserved_weight, ctx->n_fixed, n);
+}
+
+/* out += ridge · v (k values); nothing at all when ridge is 0. */
+static void
+RecoAddRidge(int k, float ridge, const float *v, float *out)
+{
+	int			j;
+
+	if (ridge == 0.0f)
+		return;
+	for (j = 0; j < k; j++)
+		out[j] += ridge * v[j];
 }
 
 /* True if all k values are finite. */
@@ -349,6 +387,7 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	float	   *r = ctx->s->r;
 	float	   *p = ctx->s->p;
 	float	   *Ap = ctx->s->Ap;
+	float		ridge;
 	float		rsold,
 				rsnew;
 	int64_t		g = 0;
@@ -363,8 +402,10 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	}
 	if ((double) n * k * sizeof(float) > RECO_GATHER_MIN_BYTES)
 		g = n < ctx->s->gather_cap ? n : ctx->s->gather_cap;
-	/* r = b − A x = Σ c⁺ y − (YᵀY + λI) x − Σ (|c| − 1)(y·x) y */
+	ridge = RecoRowRidge(ctx, n);
+	/* r = b − A x = Σ c⁺ y − (G + ridge·I) x − Σ (|c| − α0)(y·x) y */
 	ctx->kern->symv(k, ctx->G, x, r);
+	RecoAddRidge(k, ridge, x, r);
 	for (j = 0; j < k; j++)
 		r[j] = -r[j];
 	st = RecoCgPass(ctx, idx, w, n, g, x, r, RECO_PASS_RESIDUAL);
@@ -379,8 +420,9 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	{
 		float		a;
 
-		/* Ap = (YᵀY + λI) p + Σ (|c| − 1)(y·p) y, never forming A */
+		/* Ap = (G + ridge·I) p + Σ (|c| − α0)(y·p) y, never forming A */
 		ctx->kern->symv(k, ctx->G, p, Ap);
+		RecoAddRidge(k, ridge, p, Ap);
 		st = RecoCgPass(ctx, idx, w, n, g, p, Ap, RECO_PASS_AP);
 		if (st != RECO_STATUS_OK)
 			return st;
@@ -430,22 +472,24 @@ RecoShortRowMax(int k)
 }
 
 /*
- * True if the row takes the short-row exact path: fewer entries than k, G
- * factored, and every |c| − 1 >= 0 (then A − G is positive semidefinite).
- * Depends only on the row and k, so a batch and a single row agree.
+ * True if the row takes the short-row exact path: ν = 0 (every row's A is
+ * G plus its entries), fewer entries than k, G factored, and every
+ * |c| − α0 >= 0 (then A − G is positive semidefinite).  Depends only on the
+ * row, k and the model, so a batch and a single row agree.
  */
 static bool
 RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
 {
 	int64_t		i;
 
-	if (ctx->U == NULL || n < 1 || n >= RecoShortRowMax(ctx->k))
+	if (ctx->U == NULL || ctx->reg_exponent != 0.0f || n < 1 ||
+		n >= RecoShortRowMax(ctx->k))
 		return false;
 	for (i = 0; i < n; i++)
 	{
 		float		pref;
 
-		if (!(RecoConfidence(ctx->alpha, w[i], &pref) - 1.0f >= 0.0f))
+		if (!(RecoConfidence(ctx->alpha, w[i], &pref) - ctx->unobserved_weight >= 0.0f))
 			return false;
 	}
 	return true;
@@ -453,7 +497,7 @@ RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
 
 /*
  * First half of a short-row exact solve.  With G = UᵀU and z_i = U⁻ᵀ y_i,
- * A = Uᵀ (I + Z_uᵀ D Z_u) U, D = diag(|c| − 1) >= 0; by Woodbury the middle
+ * A = Uᵀ (I + Z_uᵀ D Z_u) U, D = diag(|c| − α0) >= 0; by Woodbury the middle
  * factor's inverse is I − Z_uᵀ S N⁻¹ S Z_u with S = D^½ and the n x n
  * N = I + S Z_u Z_uᵀ S (eigenvalues >= 1).  Points s->zb/s->zi at the z
  * rows (Z and the row's indices in a batch; for a single row they are
@@ -481,7 +525,7 @@ RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n)
 		float		pref;
 		float		conf = RecoConfidence(ctx->alpha, w[i], &pref);
 
-		sv[i] = sqrt((double) (conf - 1.0f));
+		sv[i] = sqrt((double) (conf - ctx->unobserved_weight));
 		if (ctx->Z == NULL)
 		{
 			RecoZRow(ctx->kern, ctx->U, k, ctx->Y + (size_t) idx[i] * k, s->dv,
@@ -585,10 +629,10 @@ RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n,
 }
 
 /*
- * The explicit system of a row, A = G + Σ (|c| − 1) y yᵀ (lower triangle,
- * s->A) and b = Σ c⁺ y (s->b): blocks of RECO_SYSTEM_BLOCK entries are
- * gathered (y to s->gy, (|c| − 1) y to s->gp) and added by the rank-K
- * kernel.  Polls the stop flag like a long CG row.
+ * The explicit system of a row, A = G + ridge·I + Σ (|c| − α0) y yᵀ (lower
+ * triangle, s->A; RecoRowRidge) and b = Σ c⁺ y (s->b): blocks of
+ * RECO_SYSTEM_BLOCK entries are gathered (y to s->gy, (|c| − α0) y to s->gp)
+ * and added by the rank-K kernel.  Polls the stop flag like a long CG row.
  */
 static RecoStatus
 RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
@@ -601,8 +645,12 @@ RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 	int64_t		check_every = (int64_t) (RECO_STOP_CHECK_WORK / block_work) + 1;
 	int64_t		b0,
 				nblock = 0;
+	float		ridge = RecoRowRidge(ctx, n);
+	int			i;
 
 	memcpy(s->A, ctx->G, sizeof(float) * k * k);
+	for (i = 0; ridge != 0.0f && i < k; i++)
+		s->A[(size_t) i * k + i] += ridge;
 	memset(s->b, 0, sizeof(float) * k);
 	for (b0 = 0; b0 < n; b0 += RECO_SYSTEM_BLOCK, nblock++)
 	{
@@ -617,7 +665,7 @@ RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 			float	   *gy = s->gy + (size_t) t * k;
 			float	   *gp = s->gp + (size_t) t * k;
 			float		pref;
-			float		d = RecoConfidence(ctx->alpha, w[b0 + t], &pref) - 1.0f;
+			float		d = RecoConfidence(ctx->alpha, w[b0 + t], &pref) - ctx->unobserved_weight;
 
 			memcpy(gy, y, sizeof(float) * k);
 			for (j = 0; j < k; j++)
@@ -671,9 +719,21 @@ RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 	return RECO_STATUS_OK;
 }
 
+/* λ_u / λ of a row of n entries for the loss: (n + α0·N)^ν in double; 1 when ν is 0. */
+static double
+RecoNormWeight(float reg_exponent, float unobserved_weight, int64_t n_fixed,
+			   int64_t n)
+{
+	if (reg_exponent == 0.0f)
+		return 1.0;
+	return pow((double) n + (double) unobserved_weight * (double) n_fixed,
+			   (double) reg_exponent);
+}
+
 /*
- * Loss terms of one user row: adds xᵀ(YᵀY)x + Σ_obs (|c|(p − s)² − s²) to
- * *loss, Σ|c| to *conf and |x|² to *norm.
+ * Loss terms of one user row: adds α0·xᵀ(YᵀY)x + Σ_obs (|c|(p − s)² − α0·s²)
+ * to *loss, Σ|c| to *conf and (n + α0·N)^ν |x|² to *norm (λ_u/λ: |x|² when
+ * ν is 0).
  */
 static void
 RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
@@ -685,6 +745,7 @@ RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	double		l = 0.0,
 				cs = 0.0,
 				xx = 0.0;
+	double		a0 = ctx->unobserved_weight;
 	int64_t		b0;
 	int			j;
 
@@ -694,6 +755,8 @@ RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 		l += (double) x[j] * (double) r[j];
 		xx += (double) x[j] * (double) x[j];
 	}
+	l *= a0;
+	xx *= RecoNormWeight(ctx->reg_exponent, ctx->unobserved_weight, ctx->n_fixed, n);
 	for (b0 = 0; b0 < n; b0 += RECO_KERNEL_BLOCK)
 	{
 		int			cnt = (int) (n - b0 < RECO_KERNEL_BLOCK ? n - b0 : RECO_KERNEL_BLOCK);
@@ -708,7 +771,7 @@ RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 
 			c = fabs(c);
 			d = pref - (double) s[t];
-			l += c * d * d - (double) s[t] * (double) s[t];
+			l += c * d * d - a0 * (double) s[t] * (double) s[t];
 			cs += c;
 		}
 	}
@@ -737,6 +800,10 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	ctx.U = job->U;
 	ctx.Z = job->Z;
 	ctx.alpha = job->alpha;
+	ctx.regularization = job->regularization;
+	ctx.reg_exponent = job->reg_exponent;
+	ctx.unobserved_weight = job->unobserved_weight;
+	ctx.n_fixed = rows->n_cols;
 	ctx.cg_steps = job->cg_steps;
 	ctx.s = (RecoScratch *) state;
 	ctx.worker = worker;
@@ -1183,6 +1250,9 @@ RecoJobInit(RecoJob *job, RecoJobKind kind, const RecoSparse *rows,
 	job->kern = RecoKernelsFor(cfg->factors);
 	job->k = cfg->factors;
 	job->alpha = cfg->alpha;
+	job->regularization = cfg->regularization;
+	job->reg_exponent = cfg->reg_exponent;
+	job->unobserved_weight = cfg->unobserved_weight;
 	job->cg_steps = cfg->cg_steps;
 }
 
@@ -1192,6 +1262,8 @@ RecoConfigOk(const RecoAlsConfig *cfg)
 {
 	return cfg != NULL && cfg->factors >= RECO_MIN_FACTORS &&
 		cfg->factors <= RECO_MAX_FACTORS && cfg->cg_steps >= 0 &&
+		isfinite(cfg->reg_exponent) && cfg->reg_exponent >= 0.0f &&
+		isfinite(cfg->unobserved_weight) && cfg->unobserved_weight >= 0.0f &&
 		cfg->cg_steps <= RECO_MAX_CG_STEPS &&
 		(cfg->solver == RECO_SOLVER_CG || cfg->solver == RECO_SOLVER_CHOLESKY);
 }
@@ -1292,6 +1364,35 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
  * ------------------------------------------------------------------------
  */
 
+/* λ·(n + α0·N)^ν in double, rounded to float; λ itself when ν is 0. */
+float
+RecoAlsRowLambda(float regularization, float reg_exponent,
+				 float unobserved_weight, int64_t n_fixed, int64_t n)
+{
+	if (reg_exponent == 0.0f)
+		return regularization;
+	return (float) ((double) regularization *
+					RecoNormWeight(reg_exponent, unobserved_weight, n_fixed, n));
+}
+
+/*
+ * The shared matrix of a side's rows from gram = YᵀY in place: α0·YᵀY, plus
+ * λI when ν is 0 (with ν > 0 each row adds its own λ_u, RecoRowRidge).  The
+ * one routine behind the batch and the single rows, so they agree bit for bit.
+ */
+static void
+RecoSharedMatrix(float *gram, int k, float regularization, float reg_exponent,
+				 float unobserved_weight)
+{
+	size_t		i;
+	int			j;
+
+	for (i = 0; i < (size_t) k * k; i++)
+		gram[i] *= unobserved_weight;
+	for (j = 0; reg_exponent == 0.0f && j < k; j++)
+		gram[(size_t) j * k + j] += regularization;
+}
+
 /* Deterministic uniform [0, RECO_INIT_SCALE) initial factors keyed by (seed, stream, id, j). */
 void
 RecoAlsInitFactors(float *factors, int64_t n, int k, const int64_t *ids,
@@ -1330,8 +1431,9 @@ RecoSolveArgsOk(const RecoSparse *rows, const float *fixed, const float *solve,
 }
 
 /*
- * Solves every row given gmat = YᵀY (k x k, aligned, malloc'd: this adds the
- * regularization to it and frees it), on the thread runner.
+ * Solves every row given gmat = YᵀY (k x k, aligned, malloc'd: this turns it
+ * into the shared matrix and frees it), on the thread runner.  With ν > 0 no
+ * row takes the short-row path, so U and Z are not computed.
  */
 static RecoStatus
 RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
@@ -1339,13 +1441,12 @@ RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 {
 	RecoJob		job;
 	RecoStatus st;
-	int			j;
 
-	for (j = 0; j < cfg->factors; j++)
-		gmat[(size_t) j * cfg->factors + j] += cfg->regularization;
+	RecoSharedMatrix(gmat, cfg->factors, cfg->regularization, cfg->reg_exponent,
+					 cfg->unobserved_weight);
 	RecoJobInit(&job, cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG,
 				rows, fixed, solve, gmat, cfg);
-	if (cfg->solver == RECO_SOLVER_CHOLESKY)
+	if (cfg->solver == RECO_SOLVER_CHOLESKY && cfg->reg_exponent == 0.0f)
 	{
 		double	   *U;
 		float	   *Z;
@@ -1417,8 +1518,10 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 				unorm = 0.0,
 				inorm = 0.0,
 				denom;
+	double		a0;
 	int64_t		i,
 				nnz;
+	int64_t    *counts = NULL;
 	RecoStatus st;
 	int			k;
 
@@ -1426,13 +1529,26 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 		users->n_rows < 0 || users->n_cols < 0)
 		return RECO_STATUS_INVALID_ARGUMENT;
 	k = cfg->factors;
+	a0 = cfg->unobserved_weight;
 	nnz = users->n_rows > 0 ? users->indptr[users->n_rows] : 0;
 
+	/* with ν > 0 an item's ridge weight needs its number of users */
+	if (cfg->reg_exponent != 0.0f)
+	{
+		counts = calloc((size_t) (users->n_cols > 0 ? users->n_cols : 1), sizeof(int64_t));
+		if (counts == NULL)
+			return RECO_STATUS_NO_MEMORY;
+		for (i = 0; i < nnz; i++)
+			counts[users->indices[i]]++;
+	}
 	st = RecoGramNew(Y, users->n_cols, k, hooks, &gram);
 	if (st != RECO_STATUS_OK)
+	{
+		free(counts);
 		return st;
+	}
 
-	/* |Y|² in double, on this thread */
+	/* Σ (n_i + α0·M)^ν |y_i|² (|Y|² when ν is 0) in double, on this thread */
 	for (i = 0; i < users->n_cols; i++)
 	{
 		const float *y = Y + (size_t) i * k;
@@ -1441,14 +1557,19 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 
 		for (j = 0; j < k; j++)
 			s += (double) y[j] * (double) y[j];
+		if (counts != NULL)
+			s *= RecoNormWeight(cfg->reg_exponent, cfg->unobserved_weight,
+								users->n_rows, counts[i]);
 		inorm += s;
 		if ((i + 1) % RECO_LOSS_POLL_ROWS == 0 && hooks != NULL &&
 			hooks->should_stop != NULL && hooks->should_stop(hooks->arg))
 		{
+			free(counts);
 			free(gram);
 			return RECO_STATUS_STOPPED;
 		}
 	}
+	free(counts);
 
 	if (users->n_rows > 0)
 	{
@@ -1467,14 +1588,14 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 	free(gram);
 
 	loss += (double) cfg->regularization * (unorm + inorm);
-	denom = conf + (double) users->n_rows * (double) users->n_cols - (double) nnz;
+	denom = conf + a0 * ((double) users->n_rows * (double) users->n_cols) - a0 * (double) nnz;
 	*loss_out = loss / denom;
 	if (!isfinite(*loss_out))
 		return RECO_STATUS_NOT_FINITE;
 	return RECO_STATUS_OK;
 }
 
-/* What an exact single-row computation needs: G + λI, its factor, scratch, row context. */
+/* What an exact single-row computation needs: the shared G, its factor, scratch, row context. */
 typedef struct RecoExactRow
 {
 	RecoScratch scratch;
@@ -1486,12 +1607,13 @@ typedef struct RecoExactRow
 /* Sets up an exact single-row computation; false if k is out of range or memory is short. */
 static bool
 RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
-				 float alpha, float regularization)
+				 const RecoAlsRowParams *rp)
 {
 	void	   *mem;
-	int			j;
 
-	if (k < 1 || k > RECO_MAX_FACTORS)
+	if (k < 1 || k > RECO_MAX_FACTORS || rp == NULL || rp->n_fixed < 0 ||
+		!isfinite(rp->reg_exponent) || rp->reg_exponent < 0.0f ||
+		!isfinite(rp->unobserved_weight) || rp->unobserved_weight < 0.0f)
 		return false;
 	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
 		return false;
@@ -1509,16 +1631,21 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 		return false;
 	}
 	memcpy(er->greg, gram, sizeof(float) * k * k);
-	for (j = 0; j < k; j++)
-		er->greg[(size_t) j * k + j] += regularization;
+	RecoSharedMatrix(er->greg, k, rp->regularization, rp->reg_exponent,
+					 rp->unobserved_weight);
 	er->ctx.kern = RecoKernelsFor(k);
 	er->ctx.k = k;
 	er->ctx.G = er->greg;
 	er->ctx.Y = fixed;
-	/* as the batch: short rows use U when G + λI factors, z rows computed per row */
-	er->ctx.U = RecoGramFactor(er->ctx.kern, k, er->greg, er->U) ? er->U : NULL;
+	/* as the batch: short rows use U when ν is 0 and G factors, z rows computed per row */
+	er->ctx.U = rp->reg_exponent == 0.0f &&
+		RecoGramFactor(er->ctx.kern, k, er->greg, er->U) ? er->U : NULL;
 	er->ctx.Z = NULL;
-	er->ctx.alpha = alpha;
+	er->ctx.alpha = rp->alpha;
+	er->ctx.regularization = rp->regularization;
+	er->ctx.reg_exponent = rp->reg_exponent;
+	er->ctx.unobserved_weight = rp->unobserved_weight;
+	er->ctx.n_fixed = rp->n_fixed;
 	er->ctx.cg_steps = 0;
 	er->ctx.s = &er->scratch;
 	er->ctx.worker = NULL;
@@ -1538,12 +1665,12 @@ RecoExactRowFree(RecoExactRow *er)
 bool
 RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
 					 const int32_t *indices, const float *weights, int64_t n,
-					 float alpha, float regularization, float *x_out)
+					 const RecoAlsRowParams *rp, float *x_out)
 {
 	RecoExactRow er;
 	RecoStatus st;
 
-	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, alpha, regularization))
+	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, rp))
 		return false;
 	st = RecoCholeskyRow(&er.ctx, indices, weights, n, x_out);
 	RecoExactRowFree(&er);
@@ -1561,17 +1688,19 @@ RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
 bool
 RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 				  const int32_t *indices, const float *weights, int64_t n,
-				  float alpha, float regularization, const float *target,
+				  const RecoAlsRowParams *rp, const float *target,
 				  double *contrib_out)
 {
 	RecoExactRow er;
 	RecoScratch *s;
 	bool		ok = true;
+	float		alpha;
 	int64_t		i;
 
-	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, alpha, regularization))
+	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, rp))
 		return false;
 	s = &er.scratch;
+	alpha = rp->alpha;
 	if (RecoShortRowEligible(&er.ctx, weights, n))
 	{
 		double	   *v = s->dv + k;
@@ -1618,8 +1747,8 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 }
 
 /*
- * The Cholesky factor of one row's exact system: builds A = YᵀY + λI +
- * Σ (|c| − 1) y yᵀ with the explicit-system routine of the solves (every
+ * The Cholesky factor of one row's exact system: builds A = α0·YᵀY + λ_u I +
+ * Σ (|c| − α0) y yᵀ with the explicit-system routine of the solves (every
  * row, short or not: the matrix is the one both paths solve) and factors it
  * as UᵀU with the kernels' factorization (RecoGramFactor); the lower
  * triangle of U_out is zeroed.
@@ -1627,14 +1756,14 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 bool
 RecoAlsRowFactor(const float *gram, const float *fixed, int k,
 				 const int32_t *indices, const float *weights, int64_t n,
-				 float alpha, float regularization, double *U_out)
+				 const RecoAlsRowParams *rp, double *U_out)
 {
 	int			i,
 				l;
 	bool		ok;
 	RecoExactRow er;
 
-	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, alpha, regularization))
+	if (n < 0 || !RecoExactRowInit(&er, gram, fixed, k, rp))
 		return false;
 	ok = RecoExplicitSystem(&er.ctx, indices, weights, n) == RECO_STATUS_OK &&
 		RecoGramFactor(er.ctx.kern, k, er.scratch.A, er.U);

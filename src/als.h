@@ -8,7 +8,13 @@
  * follows the conventions of the Python `implicit` library (0.7): confidence
  * c = alpha * weight; c > 0 means preference 1 with confidence c, c <= 0
  * means preference 0 with confidence |c|; unobserved pairs have preference 0
- * and confidence 1.  Including this header also declares the vector kernels
+ * and confidence α0 (unobserved_weight, 1 in `implicit`).  A row u of n_u
+ * entries against a fixed side Y of N rows solves
+ *	 A_u x_u = b_u,  A_u = α0·YᵀY + Σ_obs (|c| − α0) y yᵀ + λ_u I,  b_u = Σ c⁺ y,
+ * with the frequency-scaled ridge λ_u = λ·(n_u + α0·N)^ν (ν = reg_exponent;
+ * iALS revisited, Rendle et al. 2022).  α0 = 1 and ν = 0 are `implicit`'s
+ * system, and give bit for bit the factors of the code before they existed.
+ * Including this header also declares the vector kernels
  * (kernels.h: row scoring, kernel names) and the thread runner with its
  * status and hooks (parallel.h).
  *
@@ -63,7 +69,22 @@ typedef struct RecoAlsConfig
 	RecoSolver	solver;
 	int			threads;		/* total threads incl. the caller; <= 1: none
 								 * extra */
+	float		reg_exponent;	/* ν >= 0: λ_u = λ·(n_u + α0·N)^ν (0: λ) */
+	float		unobserved_weight;	/* α0 > 0: confidence of unobserved pairs */
 } RecoAlsConfig;
+
+/*
+ * What the exact single-row functions need of a model besides its factors:
+ * the system of one row as training's final pass builds it.
+ */
+typedef struct RecoAlsRowParams
+{
+	float		alpha;			/* confidence = alpha * weight */
+	float		regularization; /* λ */
+	float		reg_exponent;	/* ν */
+	float		unobserved_weight;	/* α0 */
+	int64_t		n_fixed;		/* N: rows of the fixed side (the model's items) */
+} RecoAlsRowParams;
 
 
 /*
@@ -95,14 +116,23 @@ extern RecoStatus RecoAlsLoss(const RecoSparse *users, const float *X,
 								 const RecoHooks *hooks, double *loss_out);
 
 /*
- * Exact solve of one row given gram = YᵀY (k x k): the same code path as the
- * Cholesky side solve, so results are bit-identical to it.  n == 0 gives the
- * zero vector.  Returns false if the system is not positive definite or the
- * result is not finite.
+ * λ_u = λ·(n + α0·N)^ν of a row of n entries (λ when ν is 0), computed in
+ * double and rounded to float: the one routine behind the solves, the loss
+ * and every fold-in.
+ */
+extern float RecoAlsRowLambda(float regularization, float reg_exponent,
+							  float unobserved_weight, int64_t n_fixed,
+							  int64_t n);
+
+/*
+ * Exact solve of one row given gram = YᵀY (k x k) of the rp->n_fixed rows of
+ * `fixed`: the same code path as the Cholesky side solve, so results are
+ * bit-identical to it.  n == 0 gives the zero vector.  Returns false if the
+ * system is not positive definite or the result is not finite.
  */
 extern bool RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
 								 const int32_t *indices, const float *weights,
-								 int64_t n, float alpha, float regularization,
+								 int64_t n, const RecoAlsRowParams *rp,
 								 float *x_out);
 
 /*
@@ -113,19 +143,19 @@ extern bool RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
  */
 extern bool RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 							  const int32_t *indices, const float *weights,
-							  int64_t n, float alpha, float regularization,
+							  int64_t n, const RecoAlsRowParams *rp,
 							  const float *target, double *contrib_out);
 
 /*
- * The Cholesky factor of the row's exact system A = YᵀY + λI + Yᵀ(C − I)Y
- * (the matrix RecoAlsSolveRowExact solves, built by the same routine):
- * U_out (k x k doubles, row-major, upper triangular: the lower part zeroed)
- * with UᵀU = A.  n == 0 gives the factor of YᵀY + λI.  Returns false if A
- * is not positive definite or a value is not finite.
+ * The Cholesky factor of the row's exact system A = α0·YᵀY + λ_u I +
+ * Σ (|c| − α0) y yᵀ (the matrix RecoAlsSolveRowExact solves, built by the
+ * same routine): U_out (k x k doubles, row-major, upper triangular: the lower
+ * part zeroed) with UᵀU = A.  n == 0 gives the factor of α0·YᵀY + λ_0 I.
+ * Returns false if A is not positive definite or a value is not finite.
  */
 extern bool RecoAlsRowFactor(const float *gram, const float *fixed, int k,
 							 const int32_t *indices, const float *weights,
-							 int64_t n, float alpha, float regularization,
+							 int64_t n, const RecoAlsRowParams *rp,
 							 double *U_out);
 
 /*

@@ -67,6 +67,7 @@
 #include "als.h"
 #include "cache.h"
 #include "reco.h"
+#include "shared_cache.h"
 
 /* One cached factor matrix, allocated in its own context `cxt`. */
 typedef struct RecoCacheEntry
@@ -84,7 +85,11 @@ typedef struct RecoCacheEntry
 	int64		hits;
 	int			pins;			/* callers whose context still uses the set */
 	bool		unlinked;		/* evicted while pinned: the last unpin frees it */
+	RecoSharedRef shared;		/* the shared copy the set points into (segment NULL: private) */
 } RecoCacheEntry;
+
+/* What a matrix larger than reco.cache_size costs. */
+#define RECO_CACHE_RELOAD_DETAIL "Every call that scores with it reads it from the table again, which is slow."
 
 /* Initial number of entry slots (a backend serves a handful of models). */
 #define RECO_CACHE_INITIAL_SLOTS 4
@@ -120,11 +125,13 @@ static int	reco_cache_warned_count = 0;
 
 /*
  * Warns, once per backend and version side, that a matrix of `bytes` does not
- * fit reco.cache_size and is read from the table on every call (a budget of
- * 0 turns caching off on purpose: no warning).
+ * fit the budget of setting `guc` (reco.cache_size: it is read from the table
+ * on every call; reco.shared_cache_size: every backend keeps its own copy);
+ * a budget of 0 turns caching off on purpose: no warning.
  */
 static void
-RecoCacheWarnTooLarge(const RecoModelInfo *model, RecoSide side, Size bytes, Size budget)
+RecoCacheWarnTooLarge(const RecoModelInfo *model, RecoSide side, Size bytes, Size budget,
+					  const char *guc, const char *detail)
 {
 	int			i;
 
@@ -137,15 +144,15 @@ RecoCacheWarnTooLarge(const RecoModelInfo *model, RecoSide side, Size bytes, Siz
 	reco_cache_warned_ids[i] = model->model_id;
 	reco_cache_warned_sides[i] = side;
 	ereport(WARNING,
-			(errmsg("the %s matrix of model \"%s\" version %d (%zu kB) does not fit reco.cache_size (%d kB)",
+			(errmsg("the %s matrix of model \"%s\" version %d (%zu kB) does not fit %s (%zu kB)",
 					side == RECO_SIDE_ITEMS ? "item" : "user", model->name, model->version,
-					(bytes + 1023) / 1024, reco_cache_size_kb),
-			 errdetail("Every call that scores with it reads it from the table again, which is slow."),
-			 errhint("Set reco.cache_size to at least %zuMB (README, \"Memory and threads\").",
-					 (bytes + (Size) 1024 * 1024 - 1) / ((Size) 1024 * 1024))));
+					(bytes + 1023) / 1024, guc, budget / 1024),
+			 errdetail("%s", detail),
+			 errhint("Set %s to at least %zuMB (README, \"Memory and threads\").",
+					 guc, (bytes + (Size) 1024 * 1024 - 1) / ((Size) 1024 * 1024))));
 }
 
-/* Total bytes cached. */
+/* Total bytes cached privately (a mapped shared copy is not this backend's memory). */
 static Size
 RecoCacheBytes(void)
 {
@@ -153,8 +160,18 @@ RecoCacheBytes(void)
 	int			i;
 
 	for (i = 0; i < reco_cache_len; i++)
-		total = add_size(total, reco_cache[i]->bytes);
+		if (reco_cache[i]->shared.segment == NULL)
+			total = add_size(total, reco_cache[i]->bytes);
 	return total;
+}
+
+/* Frees an entry: ends its use of a shared copy's mapping, then deletes its context. */
+static void
+RecoCacheFree(RecoCacheEntry *entry)
+{
+	if (entry->shared.segment != NULL)
+		RecoSharedCacheRelease(&entry->shared);
+	MemoryContextDelete(entry->cxt);
 }
 
 /* Removes entry i from the cache and frees it, or leaves that to its last unpin. */
@@ -168,7 +185,7 @@ RecoCacheEvict(int i)
 	if (entry->pins > 0)
 		entry->unlinked = true;
 	else
-		MemoryContextDelete(entry->cxt);
+		RecoCacheFree(entry);
 }
 
 /* Reset callback of a caller's context: releases its pin on an entry. */
@@ -179,7 +196,7 @@ RecoCacheUnpin(void *arg)
 
 	entry->pins--;
 	if (entry->pins == 0 && entry->unlinked)
-		MemoryContextDelete(entry->cxt);
+		RecoCacheFree(entry);
 }
 
 /* Pins an entry until call_cxt is reset or deleted; returns its set. */
@@ -195,20 +212,106 @@ RecoCachePin(RecoCacheEntry *entry, MemoryContext call_cxt)
 	return &entry->set;
 }
 
-/* Evicts least-recently-used entries until `needed` more bytes fit the budget. */
+/* Evicts least-recently-used private entries until `needed` more bytes fit the budget. */
 static void
 RecoCacheMakeRoom(Size needed, Size budget)
 {
-	while (reco_cache_len > 0 && add_size(RecoCacheBytes(), needed) > budget)
+	while (add_size(RecoCacheBytes(), needed) > budget)
 	{
-		int			lru = 0;
+		int			lru = -1;
 		int			i;
 
-		for (i = 1; i < reco_cache_len; i++)
-			if (reco_cache[i]->last_used < reco_cache[lru]->last_used)
+		for (i = 0; i < reco_cache_len; i++)
+			if (reco_cache[i]->shared.segment == NULL &&
+				(lru < 0 || reco_cache[i]->last_used < reco_cache[lru]->last_used))
 				lru = i;
+		if (lru < 0)
+			break;
 		RecoCacheEvict(lru);
 	}
+}
+
+/* A new, empty entry in its own context, a child of `parent`. */
+static RecoCacheEntry *
+RecoCacheNewEntry(MemoryContext parent)
+{
+	MemoryContext cxt = AllocSetContextCreate(parent, "reco factor cache", ALLOCSET_DEFAULT_SIZES);
+	RecoCacheEntry *entry = MemoryContextAllocZero(cxt, sizeof(RecoCacheEntry));
+
+	entry->cxt = cxt;
+	return entry;
+}
+
+/* Adds a loaded or mapped entry to the cache (moving it under TopMemoryContext) and pins it for call_cxt. */
+static RecoFactorSet *
+RecoCacheInsert(RecoCacheEntry *entry, const RecoModelInfo *model, RecoSide side, Size bytes,
+				MemoryContext call_cxt)
+{
+	if (reco_cache_len == reco_cache_cap)
+	{
+		int			cap = Max(RECO_CACHE_INITIAL_SLOTS, reco_cache_cap * 2);
+
+		reco_cache = reco_cache == NULL
+			? MemoryContextAlloc(TopMemoryContext, sizeof(RecoCacheEntry *) * cap)
+			: repalloc(reco_cache, sizeof(RecoCacheEntry *) * cap);
+		reco_cache_cap = cap;
+	}
+	MemoryContextSetParent(entry->cxt, TopMemoryContext);
+	entry->model_id = model->model_id;
+	entry->side = side;
+	entry->version = model->version;
+	entry->rows = side == RECO_SIDE_ITEMS ? model->n_items : model->n_users;
+	entry->generation = side == RECO_SIDE_ITEMS ? model->item_generation : model->user_generation;
+	entry->bytes = bytes;
+	entry->last_used = ++reco_cache_clock;
+	entry->loaded_at = GetCurrentTimestamp();
+	entry->hits = 0;
+	reco_cache[reco_cache_len++] = entry;
+	return RecoCachePin(entry, call_cxt);
+}
+
+/*
+ * The shared copy of a model version's side (reco preloaded): mapped if
+ * published, else built here, everything computed, and published.  Returns
+ * the new entry mapping it, or NULL when the set is not shared (larger than
+ * reco.shared_cache_size, or no segment left); then *loaded is the set if it
+ * was already loaded (for the private cache), else NULL.
+ */
+static RecoCacheEntry *
+RecoCacheFromShared(const RecoModelInfo *model, RecoSide side, Size estimate, RecoCacheEntry **loaded)
+{
+	RecoCacheEntry *entry = RecoCacheNewEntry(CurrentMemoryContext);
+	RecoCacheEntry *built;
+
+	*loaded = NULL;
+	/* the copy may have been built by another role: check this one's privilege on every use */
+	RecoCheckPrivilege(side == RECO_SIDE_ITEMS ? "item_factors" : "user_factors", ACL_SELECT);
+	if (!RecoSharedCacheAttach(model, side, &entry->set, &entry->shared))
+	{
+		if (estimate > RecoSharedCacheBudget())
+		{
+			RecoCacheWarnTooLarge(model, side, estimate, RecoSharedCacheBudget(), "reco.shared_cache_size",
+								  "Every backend that serves it keeps its own copy (reco.cache_size).");
+			MemoryContextDelete(entry->cxt);
+			return NULL;
+		}
+		built = RecoCacheNewEntry(CurrentMemoryContext);
+		RecoLoadFactors(model, side, &built->set, built->cxt);
+		/* a shared copy is read-only: compute now what a private one computes on first use */
+		(void) RecoFactorNormOrder(&built->set);
+		(void) RecoFactorGram(&built->set);
+		if (side == RECO_SIDE_ITEMS)
+			(void) RecoFactorPopularityOrder(&built->set);
+		if (!RecoSharedCachePublish(model, side, &built->set, &entry->set, &entry->shared))
+		{
+			MemoryContextDelete(entry->cxt);
+			*loaded = built;
+			return NULL;
+		}
+		MemoryContextDelete(built->cxt);
+	}
+	entry->set.cxt = entry->cxt;
+	return entry;
 }
 
 /*
@@ -225,8 +328,8 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 	int64		rows = side == RECO_SIDE_ITEMS ? model->n_items : model->n_users;
 	int64		generation = side == RECO_SIDE_ITEMS ? model->item_generation : model->user_generation;
 	Size		bytes = RecoFactorSetBytes(side, rows, model->factors);
-	MemoryContext cxt;
 	RecoCacheEntry *entry;
+	RecoCacheEntry *loaded = NULL;
 	RecoFactorSet *uncached;
 	int			i;
 
@@ -241,6 +344,12 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 				RecoCacheEvict(i);
 				break;
 			}
+			if (entry->shared.segment != NULL && !RecoSharedCacheTouch(&entry->shared))
+			{
+				/* evicted from the shared cache: let the mapping go, find or build it again */
+				RecoCacheEvict(i);
+				break;
+			}
 			/* a hit skips SPI's privilege check: another role may have loaded it */
 			RecoCheckPrivilege(side == RECO_SIDE_ITEMS ? "item_factors" : "user_factors", ACL_SELECT);
 			entry->last_used = ++reco_cache_clock;
@@ -249,18 +358,28 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 		}
 	}
 
-	if (bytes > budget)
+	if (RecoSharedCacheEnabled())
 	{
-		RecoCacheWarnTooLarge(model, side, bytes, budget);
-		uncached = MemoryContextAlloc(call_cxt, sizeof(RecoFactorSet));
-		RecoLoadFactors(model, side, uncached, call_cxt);
-		return uncached;
+		entry = RecoCacheFromShared(model, side, bytes, &loaded);
+		if (entry != NULL)
+			return RecoCacheInsert(entry, model, side, entry->shared.bytes, call_cxt);
 	}
 
-	/* load under the caller's context first: an error here frees it all */
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "reco factor cache", ALLOCSET_DEFAULT_SIZES);
-	entry = MemoryContextAllocZero(cxt, sizeof(RecoCacheEntry));
-	RecoLoadFactors(model, side, &entry->set, cxt);
+	if (loaded == NULL)
+	{
+		if (bytes > budget)
+		{
+			RecoCacheWarnTooLarge(model, side, bytes, budget, "reco.cache_size",
+								  RECO_CACHE_RELOAD_DETAIL);
+			uncached = MemoryContextAlloc(call_cxt, sizeof(RecoFactorSet));
+			RecoLoadFactors(model, side, uncached, call_cxt);
+			return uncached;
+		}
+		/* load under the caller's context first: an error here frees it all */
+		loaded = RecoCacheNewEntry(CurrentMemoryContext);
+		RecoLoadFactors(model, side, &loaded->set, loaded->cxt);
+	}
+	entry = loaded;
 	/* a text or uuid side's keys are known only once loaded */
 	if (entry->set.keys.data != NULL)
 		bytes = add_size(bytes, add_size(entry->set.keys.bytes,
@@ -268,34 +387,14 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 	if (bytes > budget)
 	{
 		/* too large with its keys: for this call only, freed with call_cxt */
-		RecoCacheWarnTooLarge(model, side, bytes, budget);
-		MemoryContextSetParent(cxt, call_cxt);
+		RecoCacheWarnTooLarge(model, side, bytes, budget, "reco.cache_size",
+							  RECO_CACHE_RELOAD_DETAIL);
+		MemoryContextSetParent(entry->cxt, call_cxt);
 		return &entry->set;
 	}
 
 	RecoCacheMakeRoom(bytes, budget);
-	if (reco_cache_len == reco_cache_cap)
-	{
-		int			cap = Max(RECO_CACHE_INITIAL_SLOTS, reco_cache_cap * 2);
-
-		reco_cache = reco_cache == NULL
-			? MemoryContextAlloc(TopMemoryContext, sizeof(RecoCacheEntry *) * cap)
-			: repalloc(reco_cache, sizeof(RecoCacheEntry *) * cap);
-		reco_cache_cap = cap;
-	}
-	MemoryContextSetParent(cxt, TopMemoryContext);
-	entry->model_id = model->model_id;
-	entry->side = side;
-	entry->version = model->version;
-	entry->rows = rows;
-	entry->generation = generation;
-	entry->cxt = cxt;
-	entry->bytes = bytes;
-	entry->last_used = ++reco_cache_clock;
-	entry->loaded_at = GetCurrentTimestamp();
-	entry->hits = 0;
-	reco_cache[reco_cache_len++] = entry;
-	return RecoCachePin(entry, call_cxt);
+	return RecoCacheInsert(entry, model, side, bytes, call_cxt);
 }
 
 /* The Euclidean norm of every row of a set, computed once into the set's context. */
@@ -432,7 +531,11 @@ reco_cache_info(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(reco_cache_reset);
 
-/* reco.cache_reset(): frees every cached factor matrix of this backend. */
+/*
+ * reco.cache_reset(): frees every cached factor matrix of this backend (its
+ * mappings of shared copies too) and unpublishes the shared copies of this
+ * database's models, so the next call reads the tables again.
+ */
 Datum
 reco_cache_reset(PG_FUNCTION_ARGS)
 {
@@ -440,5 +543,6 @@ reco_cache_reset(PG_FUNCTION_ARGS)
 
 	while (reco_cache_len > 0)
 		RecoCacheEvict(reco_cache_len - 1);
+	(void) RecoSharedCacheReset();
 	PG_RETURN_INT32(n);
 }

@@ -611,6 +611,8 @@ RecoEvalRanking(RecoEvalState *state, RecoFactorSet *items, const RecoModelInfo 
 	in->popularity_order = RecoFactorPopularityOrder(items);
 	in->alpha = model->alpha;
 	in->regularization = model->regularization;
+	in->reg_exponent = model->reg_exponent;
+	in->unobserved_weight = model->unobserved_weight;
 	in->sigma = settings->sigma;
 	in->epsilon = settings->epsilon;
 	in->n = (int) Min((int64) state->k, Max(items->n, 1));

@@ -39,13 +39,13 @@ RecoEmitContributions(ReturnSetInfo *rsinfo, const RecoModelInfo *model, RecoFac
 	double	   *contrib = palloc(sizeof(double) * Max(n_seen, 1));
 	float	   *scores = palloc(sizeof(float) * Max(n_seen, 1));
 	RecoIdColumn column = RecoSetColumn(items);
+	RecoAlsRowParams rp = RecoModelRowParams(model, items->n);
 	int64		i;
 
 	/* every training item, in order (an item the version lacks: XX001) */
 	n_seen = RecoUserRow(items, user, 0, model->model_id, indices, weights);
 	if (!RecoAlsExplainRow(RecoFactorGram(items), items->factors, items->k, indices,
-						   weights, n_seen, model->alpha, model->regularization,
-						   items->factors + target * items->k, contrib))
+						   weights, n_seen, &rp, items->factors + target * items->k, contrib))
 		ereport(ERROR,
 				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
 				 errmsg("the user's least-squares system is not positive definite")));

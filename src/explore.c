@@ -74,6 +74,8 @@ RecoExploreSample(const RecoExploreInput *in, RecoRng *rng, float *x_out)
 				j;
 	double	   *U;
 	double	   *z;
+	RecoAlsRowParams rp = {in->alpha, in->regularization, in->reg_exponent,
+	in->unobserved_weight, in->n_items};
 
 	if (!RecoExploreArgsOk(in) || in->user == NULL || rng == NULL || x_out == NULL)
 		return RECO_STATUS_INVALID_ARGUMENT;
@@ -86,7 +88,7 @@ RecoExploreSample(const RecoExploreInput *in, RecoRng *rng, float *x_out)
 		return RECO_STATUS_NO_MEMORY;
 	z = U + (size_t) k * k;
 	if (!RecoAlsRowFactor(in->gram, in->items, k, in->seen, in->seen_weights, in->n_seen,
-						  in->alpha, in->regularization, U))
+						  &rp, U))
 	{
 		free(U);
 		return RECO_STATUS_NOT_POSITIVE_DEFINITE;

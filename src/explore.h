@@ -98,6 +98,8 @@ typedef struct RecoExploreInput
 	int64_t		n_seen;			/* 0: the prior's covariance (YᵀY + λI)⁻¹ */
 	float		alpha;			/* the model's confidence scale */
 	float		regularization; /* the model's λ */
+	float		reg_exponent;	/* the model's ν (0: a plain λ) */
+	float		unobserved_weight;	/* the model's α0 (1: implicit's) */
 	float		sigma;			/* >= 0, finite: posterior scale (0: no sampling) */
 	float		epsilon;		/* 0 .. 1: fraction of ε-slots */
 	const float *mask;			/* n_items: -INFINITY excludes a row; NULL: none */

@@ -160,6 +160,8 @@ reco_explore(PG_FUNCTION_ARGS)
 	in.item_norms = items->norms;
 	in.alpha = ctx.model.alpha;
 	in.regularization = ctx.model.regularization;
+	in.reg_exponent = ctx.model.reg_exponent;
+	in.unobserved_weight = ctx.model.unobserved_weight;
 	in.sigma = sigma;
 	in.epsilon = epsilon;
 	in.n = (int) Min((int64) n, Max(items->n, 1));

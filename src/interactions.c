@@ -580,32 +580,45 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 			out->users_without_positive++;
 	out->users_positive = out->n_users - out->users_without_positive;
 	out->users_without_positive += n_users_input - out->n_users;
-	nnz = out->nnz;
 
-	/* 4. the item-major copy, users ascending within each item */
-	out->item_indptr = cursor;
+	/* 4. the item-major copy */
+	RecoBuildItemMajor(out, cursor);
+}
+
+/*
+ * Builds the item-major copy (CSC) of out's user-major matrix, users
+ * ascending within each item, by one counting sort; item_indptr is
+ * `indptr` (n_items + 1 int64s, the caller's to give up) or, if NULL, a new
+ * array.
+ */
+void
+RecoBuildItemMajor(RecoInteractions *out, int64 *indptr)
+{
+	int64		nnz = out->nnz;
+	int64	   *fill;
+	int64		u,
+				p;
+
+	out->item_indptr = indptr != NULL ? indptr : RecoAllocArray(out->n_items + 1, sizeof(int64));
 	memset(out->item_indptr, 0, sizeof(int64) * (out->n_items + 1));
 	for (p = 0; p < nnz; p++)
 		out->item_indptr[out->user_items[p]]++;
 	RecoPrefixSum(out->item_indptr, out->n_items);
 	out->item_users = RecoAllocArray(nnz, sizeof(int32));
 	out->item_weights = RecoAllocArray(nnz, sizeof(float));
+	fill = RecoAllocArray(out->n_items, sizeof(int64));
+	memcpy(fill, out->item_indptr, sizeof(int64) * out->n_items);
+	for (u = 0; u < out->n_users; u++)
 	{
-		int64	   *fill = RecoAllocArray(out->n_items, sizeof(int64));
-
-		memcpy(fill, out->item_indptr, sizeof(int64) * out->n_items);
-		for (u = 0; u < out->n_users; u++)
+		for (p = out->user_indptr[u]; p < out->user_indptr[u + 1]; p++)
 		{
-			for (p = out->user_indptr[u]; p < out->user_indptr[u + 1]; p++)
-			{
-				int64		dst = fill[out->user_items[p]]++;
+			int64		dst = fill[out->user_items[p]]++;
 
-				out->item_users[dst] = (int32) u;
-				out->item_weights[dst] = out->user_weights[p];
-			}
+			out->item_users[dst] = (int32) u;
+			out->item_weights[dst] = out->user_weights[p];
 		}
-		pfree(fill);
 	}
+	pfree(fill);
 }
 
 /* The user-major view the kernel solves users with. */

@@ -87,6 +87,7 @@ extern Size RecoInteractionsBytes(int64 n_users, int64 n_items, int64 rows);
 extern void RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 								  void (*check_sizes) (const RecoInteractions *sizes, void *arg),
 								  void *arg);
+extern void RecoBuildItemMajor(RecoInteractions *out, int64 *indptr);
 extern RecoSparse RecoUserMatrix(const RecoInteractions *data);
 extern RecoSparse RecoItemMatrix(const RecoInteractions *data);
 

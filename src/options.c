@@ -548,6 +548,8 @@ RecoAlsConfigFromOptions(const RecoTrainOptions *options, RecoAlsConfig *cfg)
 	cfg->cg_steps = options->cg_steps;
 	cfg->solver = options->solver;
 	cfg->threads = RecoEffectiveThreads(options->threads);
+	cfg->reg_exponent = options->reg_exponent;
+	cfg->unobserved_weight = options->unobserved_weight;
 }
 
 /* The word of an algorithm ("ials", "als", "bpr"), as reco.models.algorithm stores it. */

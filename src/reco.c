@@ -4,7 +4,8 @@
  *	  Module initialisation: settings (GUCs) and the version function.
  *
  * Nothing here allocates or starts threads: _PG_init only registers
- * settings, so loading reco into any backend is cheap and safe.
+ * settings (and, when preloaded, the shared memory hooks of progress.c), so
+ * loading reco into any backend is cheap and safe.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,7 +20,9 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "progress.h"
 #include "reco.h"
+#include "shared_cache.h"
 
 PG_MODULE_MAGIC;
 
@@ -79,7 +82,10 @@ _PG_init(void)
 							 reco_progress_options,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	/* the shared copies of served matrices: reco.shared_cache_size, and shared memory when preloaded */
+	RecoSharedCacheInit();
 	MarkGUCPrefixReserved("reco");
+	RecoProgressShmemInit();	/* reco.training_progress, when preloaded */
 }
 
 /* Resolves a requested thread count: <= 0 means reco.threads, then the cores. */

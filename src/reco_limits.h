@@ -38,7 +38,11 @@
 
 /* L2 penalty lambda and confidence scale alpha (alpha must be > 0). */
 #define RECO_MAX_REGULARIZATION 1e9
-#define RECO_DEFAULT_REGULARIZATION 50.0f	/* ials */
+/*
+ * ials: 31 since 0.6.0 (50 before): the best five-fold mean NDCG@10 on MovieLens 100K u1..u5,
+ * weight = rating (test/bench/results/ials-defaults-2026-12-01.md).
+ */
+#define RECO_DEFAULT_REGULARIZATION 31.0f
 #define RECO_DEFAULT_ALS_REGULARIZATION 0.1f	/* als: scaled by each row's rating count */
 #define RECO_DEFAULT_BPR_REGULARIZATION 0.01f	/* bpr */
 #define RECO_MAX_ALPHA 1e9
@@ -46,7 +50,7 @@
 
 /* Frequency-scaled regularization: lambda * (row entries [+ unobserved_weight * other side's rows])^reg_exponent. */
 #define RECO_MAX_REG_EXPONENT 4.0
-#define RECO_DEFAULT_REG_EXPONENT 0.0f	/* ials: a constant lambda */
+#define RECO_DEFAULT_REG_EXPONENT 0.0f	/* ials: a constant lambda (measured: 1 gains nothing on MovieLens 100K) */
 #define RECO_DEFAULT_ALS_REG_EXPONENT 1.0f	/* als: ALS-WR, lambda * ratings of the row */
 
 /* ials: the weight of every unobserved pair (1: implicit's convention). */
@@ -80,7 +84,12 @@
 /* Settings, in kB: the training memory budget (reco.max_memory) and the per-backend factor cache (reco.cache_size). */
 #define RECO_MIN_MAX_MEMORY_KB 1024
 #define RECO_DEFAULT_MAX_MEMORY_KB (4 * 1024 * 1024)	/* 4 GB */
-#define RECO_DEFAULT_CACHE_SIZE_KB (256 * 1024) /* 256 MB */
+/*
+ * 512 MB: a 1,000,000-item model at k 64 (275 MB: items x (4k + 32) + 4k², cache.c) fits with
+ * its 500,000-user matrix; at 256 MB its every call read the matrix from the table (1.1 s p50
+ * against 0.11 ms cached, test/bench/results/million-2026-12-01.md).
+ */
+#define RECO_DEFAULT_CACHE_SIZE_KB (512 * 1024)
 
 /* Cut-off k of reco.evaluate's ranking metrics. */
 #define RECO_MIN_EVALUATE_K 1
@@ -136,5 +145,13 @@
  * the users point in fewer distinct directions than k (segment_users: 22023).
  */
 #define RECO_SEGMENT_SAME_DIRECTION 2e-5
+
+/*
+ * The shared copies of served matrices (reco in shared_preload_libraries,
+ * src/shared_cache.c): reco.shared_cache_size bounds their sum (kB), and the
+ * registry has SLOTS entries (one per model version side served).
+ */
+#define RECO_DEFAULT_SHARED_CACHE_SIZE_KB (1024 * 1024)	/* 1 GB */
+#define RECO_SHARED_CACHE_SLOTS 64
 
 #endif							/* RECO_LIMITS_H */

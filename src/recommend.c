@@ -392,6 +392,7 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	int32	   *indices;
 	float	   *weights;
 	float	   *vec;
+	RecoAlsRowParams rp;
 	int64		n_entries;
 	bool		fallback;
 	float		diversity;
@@ -422,8 +423,9 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	if (n_entries == 0)
 		return (Datum) 0;		/* empty or unknown cart: best-sellers or no rows */
 	vec = palloc(sizeof(float) * items->k);
+	rp = RecoModelRowParams(&ctx.model, items->n);
 	if (!RecoAlsSolveRowExact(RecoFactorGram(items), items->factors, items->k, indices, weights,
-							  n_entries, ctx.model.alpha, ctx.model.regularization, vec))
+							  n_entries, &rp, vec))
 		ereport(ERROR,
 				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
 				 errmsg("the fold-in least-squares system is not positive definite"),

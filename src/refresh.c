@@ -669,7 +669,8 @@ RecoRefreshApply(RecoRefreshRun *run)
 	{
 		RecoSparse	rows = {n, run->fixed->n, indptr, pair_fixed, pair_weight};
 		RecoAlsConfig cfg = {k, run->model.regularization, run->model.alpha, RECO_MIN_CG_STEPS,
-		RECO_SOLVER_CHOLESKY, RecoEffectiveThreads(0)};
+			RECO_SOLVER_CHOLESKY, RecoEffectiveThreads(0), run->model.reg_exponent,
+		run->model.unobserved_weight};
 		RecoHooks	hooks = {RecoInterruptPending, NULL};
 		RecoStatus	status = RecoAlsSolveRowsExact(&rows, RecoFactorGram(run->fixed), run->fixed->factors,
 												   solved, &cfg, &hooks);

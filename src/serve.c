@@ -128,7 +128,8 @@ RecoServeBegin(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *model
 /*
  * What needs the implicit-feedback fold-in (a user's factors solved from
  * items and weights: explain, explore, recommend_for_items, the refreshes)
- * refuses a model of another algorithm (0A000), naming `what`.
+ * refuses a model of another algorithm, or one imported without its
+ * regularization and alpha (0A000), naming `what`.
  */
 void
 RecoRequireImplicitModel(const RecoModelInfo *model, const char *what)
@@ -140,6 +141,31 @@ RecoRequireImplicitModel(const RecoModelInfo *model, const char *what)
 						what, model->name, RecoAlgorithmName(model->algorithm)),
 				 errdetail("It solves a user's factors from items and weights, which only algorithm \"ials\" defines."),
 				 errhint("Use reco.recommend for the model's users, or train an \"ials\" model for this.")));
+	if (!model->fold_in)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s needs the regularization and alpha of model \"%s\", which was imported without them",
+						what, model->name),
+				 errdetail("It solves a user's factors from items and weights with the model's own regularization and alpha."),
+				 errhint("Use reco.recommend for the model's users, or import it again with the options "
+						 "{\"algorithm\": \"ials\", \"regularization\": ..., \"alpha\": ...} it was trained with.")));
+}
+
+/*
+ * The system a fold-in of one row solves against n_fixed rows of the model's
+ * other side: the model's alpha, λ, ν and α0 (as its training's final pass).
+ */
+RecoAlsRowParams
+RecoModelRowParams(const RecoModelInfo *model, int64 n_fixed)
+{
+	RecoAlsRowParams rp;
+
+	rp.alpha = model->alpha;
+	rp.regularization = model->regularization;
+	rp.reg_exponent = model->reg_exponent;
+	rp.unobserved_weight = model->unobserved_weight;
+	rp.n_fixed = n_fixed;
+	return rp;
 }
 
 /* Loads one side's factor matrix of the served version (through the cache) into ctx->factors. */

@@ -78,6 +78,7 @@ extern bool RecoServeUserList(RecoServeContext *ctx, RecoIdList *list, bool with
 extern void RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *candidates,
 							 const RecoIdList *exclude);
 extern void RecoServeEnd(RecoServeContext *ctx);
+extern RecoAlsRowParams RecoModelRowParams(const RecoModelInfo *model, int64 n_fixed);
 extern void RecoRequireImplicitModel(const RecoModelInfo *model, const char *what);
 extern bool RecoArgFallback(FunctionCallInfo fcinfo, int arg, bool if_absent);
 extern float RecoArgDiversity(FunctionCallInfo fcinfo, int arg, int64 rows);

@@ -22,6 +22,9 @@
 
 #include <math.h>
 
+#include "access/xact.h"
+#include "access/xlog.h"
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -128,12 +131,41 @@ RecoLockModelName(const char *name)
 					"pg_catalog.hashtext($1))", 1, types, values, false);
 }
 
-/* Errors out (42501) unless the current role has every privilege of `mode` on the reco table or sequence `relname`. */
+/*
+ * Errors out (25006) where reco's tables cannot be written: on a hot standby
+ * (recovery in progress) or in a read-only transaction.  Checked with the
+ * write privileges, so training, refresh and segmentation refuse before they
+ * read a row rather than failing at their first write after the whole
+ * computation.
+ */
+static void
+RecoCheckWritable(void)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot change reco's models on a standby server"),
+				 errdetail("The server is in recovery (a hot standby): it serves models but cannot store them."),
+				 errhint("Train, refresh and segment on the primary; the new rows reach the standby by replication.")));
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot change reco's models in a read-only transaction"),
+				 errhint("Run it in a read-write transaction (default_transaction_read_only, SET TRANSACTION READ WRITE).")));
+}
+
+/*
+ * Errors out (42501) unless the current role has every privilege of `mode` on
+ * the reco table or sequence `relname`; a mode that writes also needs a
+ * writable server and transaction (25006, RecoCheckWritable).
+ */
 void
 RecoCheckPrivilege(const char *relname, AclMode mode)
 {
 	Oid			relid = get_relname_relid(relname, get_namespace_oid("reco", false));
 
+	if (mode & (ACL_INSERT | ACL_UPDATE | ACL_DELETE))
+		RecoCheckWritable();
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -278,12 +310,12 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 
 /*
  * Inserts the factors and training interactions (negative ones included, so
- * that a fold-in reproduces the user) of every user with a positive pair, in
- * batches; a user with none is unknown to serving.  A text or uuid user side
- * its keys too ($8).
+ * that a fold-in reproduces the user) of every user with a positive pair (or,
+ * every_user, of every user), in batches; a user left out is unknown to
+ * serving.  A text or uuid user side its keys too ($8).
  */
-void
-RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
+static void
+RecoStoreUsers(int64 model_id, const RecoInteractions *data, const float *factors, int k, bool every_user)
 {
 	bool		keyed = data->user_keys != NULL;
 	Oid			types[8] = {INT8OID, INT8ARRAYOID, BYTEAARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
@@ -319,7 +351,7 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 		while (user < data->n_users && n < RECO_STORE_BATCH_ROWS &&
 			   (n == 0 || data->user_indptr[user + 1] - seen_begin <= RECO_STORE_BATCH_SEEN))
 		{
-			if (!RecoUserHasPositive(data, user))
+			if (!every_user && !RecoUserHasPositive(data, user))
 			{
 				user++;			/* trained, but unknown to serving */
 				continue;
@@ -359,6 +391,20 @@ RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *
 			MemoryContextReset(batch_cxt);
 	}
 	MemoryContextDelete(batch_cxt);
+}
+
+/* Inserts every trained user with a positive pair (RecoStoreUsers): what training stores. */
+void
+RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
+{
+	RecoStoreUsers(model_id, data, factors, k, false);
+}
+
+/* Inserts every user, with or without interactions (RecoStoreUsers): what an import stores. */
+void
+RecoStoreEveryUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
+{
+	RecoStoreUsers(model_id, data, factors, k, true);
 }
 
 /* Inserts the reco.models row of a new version. */
@@ -497,6 +543,16 @@ RecoModelAlgorithm(const char *name, int32 version, const char *word, RecoAlgori
 				 errdetail("The algorithms are: ials, als, bpr.")));
 }
 
+/* Column `col` (a real) of the first SPI result row, or `absent` if it is NULL. */
+static float
+RecoResultReal(int col, float absent)
+{
+	bool		isnull;
+	Datum		value = RecoResultValue(col, &isnull);
+
+	return isnull ? absent : DatumGetFloat4(value);
+}
+
 /* Finds the served (newest) version of a model; 42704 with the known names if none. */
 void
 RecoLookupModel(const char *name, RecoModelInfo *info)
@@ -510,7 +566,9 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 							  "SELECT model_id, version, factors, n_users, n_items, "
 							  "(params->>'alpha')::real, (params->>'regularization')::real, "
 							  "params->>'user_id_type', params->>'item_id_type', "
-							  "(stats->>'user_generation')::bigint, (stats->>'item_generation')::bigint, algorithm "
+							  "(stats->>'user_generation')::bigint, (stats->>'item_generation')::bigint, algorithm, "
+							  "NOT (params ? 'imported' AND NOT params ? 'regularization'), "
+							  "(params->>'reg_exponent')::real, (params->>'unobserved_weight')::real "
 							  "FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
 							  1, types),
 				values, true, SPI_OK_SELECT);
@@ -531,12 +589,11 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	info->n_users = DatumGetInt64(RecoResultValue(4, &isnull));
 	info->n_items = DatumGetInt64(RecoResultValue(5, &isnull));
 	/* a hand-made models row may lack params: confidence = weight, no ridge */
-	info->alpha = DatumGetFloat4(RecoResultValue(6, &isnull));
-	if (isnull)
-		info->alpha = 1.0f;
-	info->regularization = DatumGetFloat4(RecoResultValue(7, &isnull));
-	if (isnull)
-		info->regularization = 0.0f;
+	info->alpha = RecoResultReal(6, 1.0f);
+	info->regularization = RecoResultReal(7, 0.0f);
+	/* absent in a model trained before 0.6.0: implicit's system */
+	info->reg_exponent = RecoResultReal(14, 0.0f);
+	info->unobserved_weight = RecoResultReal(15, 1.0f);
 	info->user_id_type = RecoModelIdType(name, info->version, "user_id_type", 8);
 	info->item_id_type = RecoModelIdType(name, info->version, "item_id_type", 9);
 	/* absent until the first refresh: 0 */
@@ -546,6 +603,8 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	info->item_generation = isnull ? 0 : info->item_generation;
 	RecoModelAlgorithm(name, info->version, TextDatumGetCString(RecoResultValue(12, &isnull)),
 					   &info->algorithm);
+	/* an import records regularization and alpha only when given them (import.c) */
+	info->fold_in = DatumGetBool(RecoResultValue(13, &isnull));
 	/* the tables' CHECK constraints say the same; a hand-edited row must not reach the kernels */
 	if (info->factors < 1 || info->factors > RECO_MAX_FACTORS || info->n_users < 0 || info->n_items < 0)
 		ereport(ERROR,

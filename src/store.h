@@ -28,10 +28,13 @@ typedef struct RecoModelInfo
 	int64		n_items;
 	float		alpha;
 	float		regularization;
+	float		reg_exponent;	/* params reg_exponent (ν); absent: 0 */
+	float		unobserved_weight;	/* params unobserved_weight (α0); absent: 1 */
 	RecoIdType	user_id_type;	/* params user_id_type; absent: bigint */
 	RecoIdType	item_id_type;	/* params item_id_type; absent: bigint */
 	int64		user_generation;	/* stats user_generation: changed by every refresh_users */
 	int64		item_generation;	/* stats item_generation: changed by every refresh_items */
+	bool		fold_in;		/* false: imported without its regularization and alpha (import.c) */
 } RecoModelInfo;
 
 /*
@@ -118,6 +121,7 @@ extern int32 RecoNextVersion(const char *name);
 extern int64 RecoNewModelId(void);
 extern void RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k);
 extern void RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k);
+extern void RecoStoreEveryUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k);
 extern void RecoInsertVersion(const RecoVersionRow *row);
 extern int64 RecoPruneVersions(const char *name, int32 newest, int keep);
 extern Datum RecoFetchVersionRow(int64 model_id);

@@ -59,6 +59,7 @@
 #include "ids.h"
 #include "interactions.h"
 #include "options.h"
+#include "progress.h"
 #include "reco.h"
 #include "store.h"
 
@@ -206,6 +207,9 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 	INSTR_TIME_SET_CURRENT(state->first_row);
 	state->read_started = GetCurrentStatementStartTimestamp();
 	MemoryContextSwitchTo(old);
+	RecoProgressBegin(name, RecoAlgorithmName(state->options.algorithm), state->options.iterations, 0,
+					  RECO_TRAIN_PHASE_READING);
+	RecoProgressClearOnReset(aggcontext);
 	return state;
 }
 
@@ -314,6 +318,7 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
 					 errhint("Use GROUP BY to train one model per name.")));
 	}
 	state->rows_read++;
+	RecoProgressRows(state->rows_read);
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
 	{
 		state->rows_skipped++;
@@ -536,11 +541,13 @@ RecoTrainIterate(RecoTrainRun *run)
 		instr_time	phase;
 
 		CHECK_FOR_INTERRUPTS();
+		RecoProgressIteration(it + 1);
 		INSTR_TIME_SET_CURRENT(phase);
 		RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, run->Y, run->X, cfg, &run->hooks), it + 1);
 		RecoCheckKernelStatus(RecoAlsSolveSide(&by_item, run->X, run->Y, cfg, &run->hooks), it + 1);
 		run->iteration_seconds[it] = RecoSecondsSince(phase);
 		RecoCheckKernelStatus(RecoAlsLoss(&by_user, run->X, run->Y, cfg, &run->hooks, &run->loss[it]), it + 1);
+		RecoProgressLoss(run->loss[it]);
 		if (reco_progress == RECO_PROGRESS_ITERATIONS)
 			ereport(NOTICE,
 					(errmsg("reco.fit \"%s\": iteration %d/%d, loss %.6g",
@@ -655,13 +662,19 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	RecoTrainStart(fcinfo, &run);
+	RecoProgressBegin(run.name, RecoAlgorithmName(run.options->algorithm), run.options->iterations,
+					  run.rows_read, RECO_TRAIN_PHASE_WAITING);
 	train_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco training", ALLOCSET_DEFAULT_SIZES);
+	RecoProgressClearOnReset(train_cxt);	/* also on an error or a cancel */
 	RecoSpiConnect();
 	RecoLockModelName(run.name);
 	old = MemoryContextSwitchTo(train_cxt);
+	RecoProgressPhase(RECO_TRAIN_PHASE_BUILDING);
 	RecoTrainBuild(&run);
 	RecoTrainIterate(&run);
+	RecoProgressPhase(RECO_TRAIN_PHASE_FINAL_PASS);
 	RecoTrainFinalPass(&run);
+	RecoProgressPhase(RECO_TRAIN_PHASE_STORING);
 	RecoTrainStore(&run);
 	MemoryContextSwitchTo(old);
 	result = RecoFetchVersionRow(run.row.model_id);

@@ -1400,3 +1400,200 @@ END
 $tune$;
 COMMENT ON FUNCTION reco.tune(text, text, text, jsonb, text, integer, integer, bigint, jsonb, text, text, text) IS
     'Grid or seeded random search over reco.train''s options: trains and evaluates every trial on the test source, keeps the best (by metric) as one new version of the model and returns every trial''s options, metrics and seconds';
+
+
+---------------------------------------------------------------------------
+-- The shared serving cache (reco in shared_preload_libraries)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco.shared_cache_info(
+    OUT model text,
+    OUT version integer,
+    OUT model_id bigint,
+    OUT side text,
+    OUT items bigint,
+    OUT factors integer,
+    OUT bytes bigint,
+    OUT hits bigint,
+    OUT created_at timestamptz,
+    OUT last_used timestamptz,
+    OUT mapped boolean
+) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'reco_shared_cache_info'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION reco.shared_cache_info() IS
+    'The shared copies of this database''s served factor matrices (reco in shared_preload_libraries; bounded by reco.shared_cache_size); mapped: this backend maps it';
+
+---------------------------------------------------------------------------
+-- Training progress (issue 18): each training backend's phase, from shared
+-- memory when reco is in shared_preload_libraries (src/progress.c); empty
+-- otherwise.
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco_internal.training_progress(
+    OUT pid             integer,
+    OUT datid           oid,
+    OUT model           text,
+    OUT algorithm       text,
+    OUT phase           text,
+    OUT iteration       integer,
+    OUT iterations      integer,
+    OUT loss            double precision,
+    OUT rows_read       bigint,
+    OUT started_at      timestamptz,
+    OUT elapsed_seconds double precision
+) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'reco_training_progress'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION reco_internal.training_progress() IS
+    'One row per backend that is training (empty unless reco is in shared_preload_libraries); another role''s training shows only its pid and database';
+
+CREATE VIEW reco.training_progress AS
+    SELECT p.pid, p.datid, d.datname, p.model, p.algorithm, p.phase, p.iteration, p.iterations,
+           p.loss, p.rows_read, p.started_at, p.elapsed_seconds
+      FROM reco_internal.training_progress() AS p
+      LEFT JOIN pg_catalog.pg_database AS d ON d.oid OPERATOR(pg_catalog.=) p.datid;
+COMMENT ON VIEW reco.training_progress IS
+    'Trainings running now, one row per backend, like pg_stat_progress_create_index: phase (reading, waiting, building, iterating, final pass, storing), iteration of iterations, last loss, rows read, elapsed seconds; empty unless reco is in shared_preload_libraries';
+GRANT SELECT ON reco.training_progress TO PUBLIC;
+
+---------------------------------------------------------------------------
+-- Models trained elsewhere: reco.import_model (src/import.c)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION reco_internal.import_factors(
+    model            text,
+    users_sql        text,
+    items_sql        text,
+    interactions_sql text,
+    algorithm        text,
+    regularization   double precision,
+    alpha            double precision,
+    keep_versions    double precision,
+    params           jsonb
+) RETURNS reco.models
+    AS 'MODULE_PATHNAME', 'reco_import_factors'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco_internal.import_factors(text, text, text, text, text, double precision, double precision, double precision, jsonb) IS
+    'The work of reco.import_model: reads and checks the (id, factors) rows of both queries and the interactions, stores a new version';
+
+-- The sources' rows reach the C function as queries: ids read as the side's
+-- id type (a uuid in canonical text), ordered in key byte order (COLLATE "C",
+-- the order of the codes), interactions merged as training merges them.
+CREATE FUNCTION reco.import_model(
+    model        text,
+    user_factors text,
+    item_factors text,
+    options      jsonb DEFAULT '{}'
+) RETURNS reco.models
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $import$
+DECLARE
+    valid_keys text[] := ARRAY['algorithm', 'alpha', 'factors_col', 'id_col', 'interactions', 'item_col',
+                               'keep_versions', 'regularization', 'user_col', 'weight_col'];
+    key text;
+    id_col text;
+    factors_col text;
+    interactions text;
+    user_col text;
+    item_col text;
+    weight_col text;
+    users_from text;
+    items_from text;
+    user_type text;
+    item_type text;
+    id_exprs text[];
+    interactions_sql text;
+    params jsonb;
+BEGIN
+    IF model IS NULL OR user_factors IS NULL OR item_factors IS NULL THEN
+        RAISE EXCEPTION 'model, user_factors and item_factors must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    options := COALESCE(options, '{}');
+    IF pg_catalog.jsonb_typeof(options) OPERATOR(pg_catalog.<>) 'object' THEN
+        RAISE EXCEPTION 'options must be a jsonb object' USING ERRCODE = '22023',
+            HINT = pg_catalog.format('The options are: %s.', pg_catalog.array_to_string(valid_keys, ', '));
+    END IF;
+    FOR key IN SELECT k FROM pg_catalog.jsonb_object_keys(options) AS k ORDER BY 1 LOOP
+        IF NOT key OPERATOR(pg_catalog.=) ANY (valid_keys) THEN
+            RAISE EXCEPTION 'unknown option "%"', key USING ERRCODE = '22023',
+                HINT = pg_catalog.format('The options are: %s.', pg_catalog.array_to_string(valid_keys, ', '));
+        END IF;
+    END LOOP;
+    FOREACH key IN ARRAY ARRAY['algorithm', 'factors_col', 'id_col', 'interactions', 'item_col', 'user_col', 'weight_col'] LOOP
+        IF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) key) NOT IN ('string', 'null') THEN
+            RAISE EXCEPTION 'option "%" must be a string', key USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    FOREACH key IN ARRAY ARRAY['alpha', 'keep_versions', 'regularization'] LOOP
+        IF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) key) NOT IN ('number', 'null') THEN
+            RAISE EXCEPTION 'option "%" must be a number', key USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    options := pg_catalog.jsonb_strip_nulls(options);
+    id_col := COALESCE(options OPERATOR(pg_catalog.->>) 'id_col', 'id');
+    factors_col := COALESCE(options OPERATOR(pg_catalog.->>) 'factors_col', 'factors');
+    interactions := options OPERATOR(pg_catalog.->>) 'interactions';
+    user_col := COALESCE(options OPERATOR(pg_catalog.->>) 'user_col', 'user_id');
+    item_col := COALESCE(options OPERATOR(pg_catalog.->>) 'item_col', 'item_id');
+    weight_col := options OPERATOR(pg_catalog.->>) 'weight_col';
+    FOREACH key IN ARRAY ARRAY['user_col', 'item_col', 'weight_col'] LOOP
+        IF interactions IS NULL AND options OPERATOR(pg_catalog.?) key THEN
+            RAISE EXCEPTION 'option "%" needs option "interactions"', key USING ERRCODE = '22023',
+                HINT = 'Name the interactions source: {"interactions": "orders", ...}.';
+        END IF;
+    END LOOP;
+    users_from := reco_internal.source_from_item(user_factors);
+    items_from := reco_internal.source_from_item(item_factors);
+    -- LIMIT 0 reads no row: the id columns' types, without running the sources
+    EXECUTE pg_catalog.format(
+        'SELECT reco_internal.id_type_of(pg_catalog.pg_typeof(src.%I))
+           FROM (SELECT) AS one LEFT JOIN LATERAL (SELECT * FROM %s AS src LIMIT 0) AS src ON true',
+        id_col, users_from) INTO user_type;
+    EXECUTE pg_catalog.format(
+        'SELECT reco_internal.id_type_of(pg_catalog.pg_typeof(src.%I))
+           FROM (SELECT) AS one LEFT JOIN LATERAL (SELECT * FROM %s AS src LIMIT 0) AS src ON true',
+        id_col, items_from) INTO item_type;
+    -- %1$s: a column of the source, read as a user's (1) or an item's (2) id
+    SELECT pg_catalog.array_agg(CASE t WHEN 'bigint' THEN 'src.%I::bigint' WHEN 'uuid' THEN 'src.%I::uuid::text'
+                                ELSE 'src.%I::text' END ORDER BY o)
+      INTO id_exprs FROM pg_catalog.unnest(ARRAY[user_type, item_type]) WITH ORDINALITY AS s(t, o);
+    IF interactions IS NOT NULL THEN
+        interactions_sql := pg_catalog.format(
+            'SELECT u, i, w FROM (SELECT %s AS u, %s AS i, pg_catalog.sum(%s) AS w FROM %s AS src
+               WHERE src.%I IS NOT NULL AND src.%I IS NOT NULL%s GROUP BY 1, 2) AS pairs
+             WHERE w OPERATOR(pg_catalog.<>) 0 ORDER BY u%s, i%s',
+            pg_catalog.format(id_exprs[1], user_col), pg_catalog.format(id_exprs[2], item_col),
+            CASE WHEN weight_col IS NULL THEN '1::real' ELSE pg_catalog.format('src.%I::real', weight_col) END,
+            reco_internal.source_from_item(interactions), user_col, item_col,
+            CASE WHEN weight_col IS NULL THEN '' ELSE pg_catalog.format(' AND src.%I IS NOT NULL', weight_col) END,
+            CASE WHEN user_type OPERATOR(pg_catalog.<>) 'bigint' THEN ' COLLATE "C"' ELSE '' END,
+            CASE WHEN item_type OPERATOR(pg_catalog.<>) 'bigint' THEN ' COLLATE "C"' ELSE '' END);
+    END IF;
+    -- what the version records: where it came from, and its interactions (for reco.refresh_users)
+    params := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'user_factors', user_factors, 'item_factors', item_factors, 'id_col', id_col, 'factors_col', factors_col,
+        'source', interactions, 'user_col', CASE WHEN interactions IS NOT NULL THEN user_col END,
+        'item_col', CASE WHEN interactions IS NOT NULL THEN item_col END, 'weight_col', weight_col));
+    IF user_type OPERATOR(pg_catalog.<>) 'bigint' OR item_type OPERATOR(pg_catalog.<>) 'bigint' THEN
+        params := params OPERATOR(pg_catalog.||)
+            pg_catalog.jsonb_build_object('user_id_type', user_type, 'item_id_type', item_type);
+    END IF;
+    RETURN reco_internal.import_factors(
+        model,
+        pg_catalog.format('SELECT id, factors FROM (SELECT %s AS id, src.%I::real[] AS factors FROM %s AS src) AS f ORDER BY id%s',
+            pg_catalog.format(id_exprs[1], id_col), factors_col, users_from,
+            CASE WHEN user_type OPERATOR(pg_catalog.<>) 'bigint' THEN ' COLLATE "C"' ELSE '' END),
+        pg_catalog.format('SELECT id, factors FROM (SELECT %s AS id, src.%I::real[] AS factors FROM %s AS src) AS f ORDER BY id%s',
+            pg_catalog.format(id_exprs[2], id_col), factors_col, items_from,
+            CASE WHEN item_type OPERATOR(pg_catalog.<>) 'bigint' THEN ' COLLATE "C"' ELSE '' END),
+        interactions_sql,
+        COALESCE(options OPERATOR(pg_catalog.->>) 'algorithm', 'ials'),
+        (options OPERATOR(pg_catalog.->>) 'regularization')::double precision,
+        (options OPERATOR(pg_catalog.->>) 'alpha')::double precision,
+        (options OPERATOR(pg_catalog.->>) 'keep_versions')::double precision,
+        params);
+END
+$import$;
+COMMENT ON FUNCTION reco.import_model(text, text, text, jsonb) IS
+    'Creates a new model version from factors trained elsewhere: (id, factors real[]) rows of users and items (Spark ALS, implicit, BigQuery ML), checked, with seen lists and popularity from an optional interactions source';

@@ -21,6 +21,8 @@
  *     -R 2                       Cholesky iterations timed
  *     -c 3                       CG steps
  *     -l 0.05                    regularization
+ *     -e 0                       reg_exponent ν (λ_u = λ·(n_u + α0·N)^ν)
+ *     -w 1                       unobserved_weight α0
  *     -S 7                       seed
  *     -L                         also time and print the loss
  *     -F                         after the CG iterations, time the exact user
@@ -384,6 +386,10 @@ bench_parse_list(const char *s, int *out, int max)
 	return n;
 }
 
+/* ν and α0 of every configuration (-e, -w): implicit's system by default. */
+static float bench_reg_exponent = 0.0f;
+static float bench_unobserved_weight = 1.0f;
+
 /* Stop hook that never stops but counts its calls. */
 static bool
 bench_never_stop(void *arg)
@@ -426,6 +432,8 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	cfg.cg_steps = cg_steps;
 	cfg.solver = solver;
 	cfg.threads = threads;
+	cfg.reg_exponent = bench_reg_exponent;
+	cfg.unobserved_weight = bench_unobserved_weight;
 	hooks.should_stop = bench_never_stop;
 	hooks.arg = &polls;
 
@@ -530,7 +538,7 @@ main(int argc, char **argv)
 	char		model[256] = "?";
 	FILE	   *f;
 
-	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:S:LF")) != -1)
+	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LF")) != -1)
 	{
 		switch (opt)
 		{
@@ -565,6 +573,12 @@ main(int argc, char **argv)
 			case 'l':
 				reg = (float) atof(optarg);
 				break;
+			case 'e':
+				bench_reg_exponent = (float) atof(optarg);
+				break;
+			case 'w':
+				bench_unobserved_weight = (float) atof(optarg);
+				break;
 			case 'S':
 				seed = strtoull(optarg, NULL, 10);
 				break;
@@ -576,7 +590,7 @@ main(int argc, char **argv)
 				break;
 			default:
 				fprintf(stderr, "usage: %s [-u users] [-i items] [-n nnz] [-k 64,128] [-t 1,2] "
-						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-S seed] [-L] [-F]\n",
+						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F]\n",
 						argv[0]);
 				return 2;
 		}

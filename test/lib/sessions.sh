@@ -208,3 +208,24 @@ SELECT string_agg(format('%s:%s', c.item_id, c.score), ' ' ORDER BY c.score DESC
   FROM reco.recommend_for_items('$1', '{1, 2, 3}') AS c
 SQL
 }
+
+# --- private clusters (tests that need a server setting the harness's cluster lacks, or a
+# --- second server) ------------------------------------------------------------------------
+
+# Starts a throwaway cluster of test/lib/cluster.sh (tag $1) for this script alone, points
+# PGHOST/PGPORT at it and stops and removes it when the script exits.
+reco_private_cluster_start() {
+    . "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
+    reco_on_exit "reco_cluster_stop"
+    reco_cluster_start "$1" >/dev/null || reco_fail "could not start a private cluster"
+}
+
+# Appends the settings $2... (lines "name = value") to the postgresql.conf of the cluster
+# in directory $1 (a later line wins) and restarts it.
+reco_cluster_reconfigure() {
+    local dir=$1
+    shift
+    printf '%s\n' "$@" | reco_as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
+    reco_as_pg "$(reco_pg_bindir)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 restart >/dev/null \
+        || reco_fail "could not restart the cluster in $dir: $(tail -5 "$dir/server.log")"
+}

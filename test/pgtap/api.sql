@@ -1,7 +1,7 @@
 -- api.sql: reco's SQL surface — every function's volatility and PARALLEL label,
 -- comments on every object, the storage tables, and the factor format's errors.
 BEGIN;
-SELECT plan(17);
+SELECT plan(20);
 
 -- (CREATE AGGREGATE always records provolatile 'i'; an aggregate's volatility
 -- comes from its support functions, which are volatile for reco.fit.)
@@ -31,6 +31,7 @@ SELECT results_eq(
         ('reco.forget_user(bigint,text)', 'f', 'v', 'u'),
         ('reco.forget_user(text,text)', 'f', 'v', 'u'),
         ('reco.forget_user(uuid,text)', 'f', 'v', 'u'),
+        ('reco.import_model(text,text,text,jsonb)', 'f', 'v', 'u'),
         ('reco.lock_model(text)', 'f', 'v', 'u'),
         ('reco.recommend(bigint,bigint)', 'f', 's', 's'),
         ('reco.recommend(text,bigint,integer,boolean,bigint[],bigint[],text,real)', 'f', 's', 's'),
@@ -49,6 +50,7 @@ SELECT results_eq(
         ('reco.segment_top_items_text(text,integer,integer)', 'f', 's', 's'),
         ('reco.segment_users(text,integer,bigint)', 'f', 'v', 'u'),
         ('reco.segment_users_text(text,integer,bigint)', 'f', 'v', 'u'),
+        ('reco.shared_cache_info()', 'f', 'v', 'r'),
         ('reco.similar_items(text,bigint,integer,bigint[])', 'f', 's', 's'),
         ('reco.similar_items(text,text,integer,text[])', 'f', 's', 's'),
         ('reco.similar_items(text,uuid,integer,text[])', 'f', 's', 's'),
@@ -72,10 +74,12 @@ SELECT results_eq(
         ('reco_internal.fit_transfn(internal,text,text,text,real,timestamp with time zone,jsonb)', 'f', 'v', 'u'),
         ('reco_internal.forget_user(text,text)', 'f', 'v', 'u'),
         ('reco_internal.id_type_of(regtype)', 'f', 's', 's'),
+        ('reco_internal.import_factors(text,text,text,text,text,double precision,double precision,double precision,jsonb)', 'f', 'v', 'u'),
         ('reco_internal.prune_versions(text,integer,integer)', 'f', 'v', 'u'),
         ('reco_internal.source_from_item(text)', 'f', 's', 's'),
         ('reco_internal.train_option_keys()', 'f', 's', 's'),
         ('reco_internal.train_params(jsonb)', 'f', 's', 's'),
+        ('reco_internal.training_progress()', 'f', 'v', 'r'),
         ('reco_internal.tune_sample(bigint,integer,bigint)', 'f', 'i', 's')$$,
     'every function of reco has its intended kind, volatility and PARALLEL label'
 );
@@ -117,6 +121,12 @@ SELECT col_is_pk('reco', 'item_factors', ARRAY['model_id', 'item_id'], 'item fac
 SELECT columns_are('reco', 'segments', ARRAY['model_id', 'segment', 'size', 'centroid', 'mean', 'k', 'seed',
     'iterations', 'converged', 'created_at'], 'reco.segments columns');
 SELECT col_is_pk('reco', 'segments', ARRAY['model_id', 'segment'], 'segments are keyed by model version and segment');
+
+-- reco.training_progress: the one view (empty when nothing trains, and always without preloading)
+SELECT views_are('reco', ARRAY['training_progress'], 'reco has exactly one view, training_progress');
+SELECT isnt(obj_description('reco.training_progress'::regclass, 'pg_class'), NULL, 'the view has a comment');
+SELECT results_eq($$SELECT count(*) FROM reco.training_progress$$, $$VALUES (0::bigint)$$,
+    'no training runs: reco.training_progress is empty');
 
 SELECT throws_ok($$SELECT reco.to_array('\x000080'::bytea)$$, '22P03', NULL, 'a factor value of 3 bytes is rejected');
 SELECT throws_ok($$SELECT reco.to_bytea('{{1,2},{3,4}}'::real[])$$, '22023', NULL, 'a 2-D factor array is rejected');

@@ -148,17 +148,31 @@ config(int k, RecoSolver solver, int cg_steps, int threads, float reg,
 	c.cg_steps = cg_steps;
 	c.solver = solver;
 	c.threads = threads;
+	c.reg_exponent = 0.0f;		/* implicit's system */
+	c.unobserved_weight = 1.0f;
 	return c;
 }
 
+/* The single-row system of a model with these values (n_fixed rows on the other side). */
+static RecoAlsRowParams
+row_params(float alpha, float reg, float nu, float a0, int64_t n_fixed)
+{
+	RecoAlsRowParams rp = {alpha, reg, nu, a0, n_fixed};
+
+	return rp;
+}
+
 /*
- * Builds, in double, the system of row r of `rows` given fixed F:
- * A = FᵀF + λI + Σ (|c| − 1) f fᵀ, b = Σ c⁺ f.
+ * Builds, in double, the system of row r of `rows` given fixed F (N rows):
+ * A = α0·FᵀF + λ_u I + Σ (|c| − α0) f fᵀ, b = Σ c⁺ f, λ_u = λ·(n_r + α0·N)^ν.
  */
 static void
 ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
-		   double alpha, double reg, double *A, double *b)
+		   double alpha, double reg, double nu, double a0, double *A, double *b)
 {
+	double		lambda = reg * pow((double) (rows->indptr[r + 1] - rows->indptr[r]) +
+								   a0 * (double) rows->n_cols, nu);
+
 	int64_t		i,
 				e;
 	int			a,
@@ -169,9 +183,9 @@ ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
 	for (i = 0; i < rows->n_cols; i++)
 		for (a = 0; a < k; a++)
 			for (c = 0; c < k; c++)
-				A[a * k + c] += (double) F[i * k + a] * F[i * k + c];
+				A[a * k + c] += a0 * F[i * k + a] * F[i * k + c];
 	for (a = 0; a < k; a++)
-		A[a * k + a] += reg;
+		A[a * k + a] += lambda;
 	for (e = rows->indptr[r]; e < rows->indptr[r + 1]; e++)
 	{
 		const float *f = F + (size_t) rows->indices[e] * k;
@@ -183,7 +197,7 @@ ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
 		{
 			b[a] += pref * f[a];
 			for (c = 0; c < k; c++)
-				A[a * k + c] += (conf - 1) * f[a] * f[c];
+				A[a * k + c] += (conf - a0) * f[a] * f[c];
 		}
 	}
 }
@@ -262,10 +276,13 @@ ref_cg_row(const double *A, const double *b, double *x, int k, int steps)
 	free(Ap);
 }
 
-/* Loss by brute force over every (user, item) pair, in double. */
+/*
+ * Loss by brute force over every (user, item) pair, in double: unobserved
+ * pairs weigh α0, a row's ridge λ·(n + α0·N)^ν.
+ */
 static double
 ref_loss(const Problem *p, const float *X, const float *Y, int k, double reg,
-		 double alpha)
+		 double alpha, double nu, double a0)
 {
 	double		loss = 0,
 				conf_sum = 0,
@@ -282,7 +299,7 @@ ref_loss(const Problem *p, const float *X, const float *Y, int k, double reg,
 		{
 			double		s = 0,
 						pref = 0,
-						conf = 1;
+						conf = a0;
 
 			for (j = 0; j < k; j++)
 				s += (double) X[u * k + j] * Y[i * k + j];
@@ -298,12 +315,16 @@ ref_loss(const Problem *p, const float *X, const float *Y, int k, double reg,
 			loss += conf * (pref - s) * (pref - s);
 		}
 	}
-	for (u = 0; u < p->m * k; u++)
-		norms += (double) X[u] * X[u];
-	for (i = 0; i < p->n * k; i++)
-		norms += (double) Y[i] * Y[i];
+	for (u = 0; u < p->m; u++)
+		for (j = 0; j < k; j++)
+			norms += pow((double) (p->rp[u + 1] - p->rp[u]) + a0 * p->n, nu) *
+				X[u * k + j] * X[u * k + j];
+	for (i = 0; i < p->n; i++)
+		for (j = 0; j < k; j++)
+			norms += pow((double) (p->cp[i + 1] - p->cp[i]) + a0 * p->m, nu) *
+				Y[i * k + j] * Y[i * k + j];
 	return (loss + reg * norms) /
-		(conf_sum + (double) p->m * p->n - (double) p->rp[p->m]);
+		(conf_sum + a0 * ((double) p->m * p->n - (double) p->rp[p->m]));
 }
 
 /* Max |a − b| / (max |b| + tiny) over n values. */
@@ -377,46 +398,95 @@ test_init(void)
 	ok(memcmp(a, c, sizeof(a)) == 0, "init: same inputs, bit-identical output");
 }
 
-/* 1 user x 1 item, k = 1: x = c y / (c y² + λ) in closed form. */
-static void
-test_tiny(void)
-{
-	int64_t		ip[2] = {0, 1};
-	int32_t		ix[1] = {0};
-	float		w[1] = {3.0f};
-	RecoSparse	s = {1, 1, ip, ix, w};
-	float		y[1] = {0.5f},
-				x[1] = {0.0f},
-				xe[1];
-	double		alpha = 2.0,
-				reg = 0.1,
-				c = alpha * 3.0,
-				want = c * 0.5 / (c * 0.25 + reg);
-	RecoAlsConfig cfg = config(1, RECO_SOLVER_CHOLESKY, 0, 1, (float) reg, (float) alpha);
-	float		gram[1];
-	RecoStatus st;
+/* The tiny tests' one user: item 0 at weight 3. */
+static int64_t tiny_ip[2] = {0, 1};
+static int32_t tiny_ix[1] = {0};
+static float tiny_w[1] = {3.0f};
 
-	st = RecoAlsSolveSide(&s, y, x, &cfg, NULL);
-	ok(st == RECO_STATUS_OK && fabs(x[0] - want) < 1e-6 * want,
-	   "tiny: Cholesky gives c y / (c y^2 + lambda)");
+/*
+ * k = 1, one user whose single entry is item 0 (index ix[0]) of the fixed
+ * side y (s->n_cols rows): the Cholesky side solve, one CG step from 0 and
+ * SolveRowExact each give `want` (three checks named after `label`).
+ */
+static void
+tiny_solves(const RecoSparse *s, const float *y, RecoAlsConfig cfg, double want,
+			const char *label)
+{
+	float		x[1] = {0.0f},
+				xe[1],
+				gram[1];
+	RecoAlsRowParams rp = row_params(cfg.alpha, cfg.regularization, cfg.reg_exponent,
+									 cfg.unobserved_weight, s->n_cols);
+	RecoStatus st;
+	char		name[160];
+
+	cfg.solver = RECO_SOLVER_CHOLESKY;
+	st = RecoAlsSolveSide(s, y, x, &cfg, NULL);
+	snprintf(name, sizeof(name), "%s: Cholesky gives the closed form", label);
+	ok(st == RECO_STATUS_OK && fabs(x[0] - want) < 1e-6 * want, name);
 	diag("tiny want", want);
 	diag("tiny cholesky", x[0]);
 	x[0] = 0.0f;
 	cfg.solver = RECO_SOLVER_CG;
 	cfg.cg_steps = 1;
-	st = RecoAlsSolveSide(&s, y, x, &cfg, NULL);
-	ok(st == RECO_STATUS_OK && fabs(x[0] - want) < 1e-6 * want,
-	   "tiny: one CG step from 0 is exact for k = 1");
-	RecoAlsGram(y, 1, 1, gram);
-	ok(RecoAlsSolveRowExact(gram, y, 1, ix, w, 1, (float) alpha, (float) reg, xe) &&
-	   fabs(xe[0] - want) < 1e-6 * want, "tiny: SolveRowExact gives the closed form");
+	st = RecoAlsSolveSide(s, y, x, &cfg, NULL);
+	snprintf(name, sizeof(name), "%s: one CG step from 0 is exact for k = 1", label);
+	ok(st == RECO_STATUS_OK && fabs(x[0] - want) < 1e-6 * want, name);
+	RecoAlsGram(y, s->n_cols, 1, gram);
+	snprintf(name, sizeof(name), "%s: SolveRowExact gives the closed form", label);
+	ok(RecoAlsSolveRowExact(gram, y, 1, s->indices, s->weights, 1, &rp, xe) &&
+	   fabs(xe[0] - want) < 1e-6 * want, name);
+}
+
+/* 1 user x 1 item, k = 1: x = c y / (c y² + λ) in closed form. */
+static void
+test_tiny(void)
+{
+	RecoSparse	s = {1, 1, tiny_ip, tiny_ix, tiny_w};
+	float		y[1] = {0.5f},
+				x[1] = {0.0f};
+	double		alpha = 2.0,
+				reg = 0.1,
+				c = alpha * 3.0,
+				want = c * 0.5 / (c * 0.25 + reg);
+	RecoAlsConfig cfg = config(1, RECO_SOLVER_CHOLESKY, 0, 1, (float) reg, (float) alpha);
+	RecoStatus st;
+
+	tiny_solves(&s, y, cfg, want, "tiny (c y / (c y^2 + lambda))");
 	/* weight with c < 1 (alpha 0.1 x 3 = 0.3) still uses preference 1 */
 	cfg.alpha = 0.1f;
-	cfg.solver = RECO_SOLVER_CHOLESKY;
 	st = RecoAlsSolveSide(&s, y, x, &cfg, NULL);
 	want = 0.3 * 0.5 / (0.3 * 0.25 + reg);
 	ok(st == RECO_STATUS_OK && fabs(x[0] - want) < 1e-5 * want,
 	   "tiny: confidence below 1 (alpha 0.1) is still preference 1");
+}
+
+/*
+ * Frequency-scaled ridge and unobserved weight by hand: k = 1, items
+ * y = (0.5, 0.3), one user with item 0 at weight 3, alpha 2 (c = 6),
+ * λ = 0.1, ν = 1, α0 = 0.5: λ_u = 0.1·(1 + 0.5·2) = 0.2 and
+ * A = 0.5·(0.25 + 0.09) + (6 − 0.5)·0.25 + 0.2 = 1.745, b = 6·0.5 = 3.
+ */
+static void
+test_tiny_freq(void)
+{
+	RecoSparse	s = {1, 2, tiny_ip, tiny_ix, tiny_w};
+	float		y[2] = {0.5f, 0.3f},
+				gram[1];
+	double		U[1];
+	RecoAlsConfig cfg = config(1, RECO_SOLVER_CHOLESKY, 0, 1, 0.1f, 2.0f);
+	RecoAlsRowParams rp = row_params(2.0f, 0.1f, 1.0f, 0.5f, 2);
+
+	cfg.reg_exponent = 1.0f;
+	cfg.unobserved_weight = 0.5f;
+	ok(RecoAlsRowLambda(0.1f, 1.0f, 0.5f, 2, 1) == (float) (0.1 * 2.0) &&
+	   RecoAlsRowLambda(0.1f, 0.0f, 0.5f, 2, 1) == 0.1f &&
+	   fabs(RecoAlsRowLambda(0.1f, 0.5f, 0.25f, 8, 2) - 0.2) < 1e-7,
+	   "freq tiny: lambda_u = lambda (n + a0 N)^nu (0.2; nu 0 gives lambda)");
+	tiny_solves(&s, y, cfg, 3.0 / 1.745, "freq tiny (c y / (a0 |Y|^2 + (c - a0) y^2 + lambda_u))");
+	RecoAlsGram(y, 2, 1, gram);
+	ok(RecoAlsRowFactor(gram, y, 1, tiny_ix, tiny_w, 1, &rp, U) &&
+	   fabs(U[0] * U[0] - 1.745) < 1e-6, "freq tiny: RowFactor's U^2 is A = 1.745");
 }
 
 /* Gram matrix against a double computation. */
@@ -452,7 +522,7 @@ test_gram(void)
 
 /* Cholesky rows satisfy the normal equations; CG converges to them; CG matches implicit's. */
 static void
-test_solvers(int k, const char *label)
+test_solvers(int k, const char *label, float nu, float a0)
 {
 	Problem		p;
 	float	   *X,
@@ -478,6 +548,8 @@ test_solvers(int k, const char *label)
 	init_factors(&p, k, &X, &Y, 42);
 	/* a few iterations so Y is a realistic, non-tiny matrix */
 	cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 2.0f);
+	cfg.reg_exponent = nu;
+	cfg.unobserved_weight = a0;
 	(void) train(&p, X, Y, &cfg, 2, NULL);
 	Xc = malloc(sizeof(float) * p.m * k);
 	Xg = malloc(sizeof(float) * p.m * k);
@@ -492,7 +564,7 @@ test_solvers(int k, const char *label)
 	{
 		double		res;
 
-		ref_system(&p.users, Y, k, u, 2.0, 0.1, A, b);
+		ref_system(&p.users, Y, k, u, 2.0, 0.1, nu, a0, A, b);
 		res = ref_residual(A, b, Xc + u * k, k);
 		if (res > worst)
 			worst = res;
@@ -515,7 +587,7 @@ test_solvers(int k, const char *label)
 	refdiff = 0;
 	for (u = 0; u < p.m; u++)
 	{
-		ref_system(&p.users, Y, k, u, 2.0, 0.1, A, b);
+		ref_system(&p.users, Y, k, u, 2.0, 0.1, nu, a0, A, b);
 		for (j = 0; j < k; j++)
 			xd[j] = X[u * k + j];
 		ref_cg_row(A, b, xd, k, 3);
@@ -542,9 +614,9 @@ test_solvers(int k, const char *label)
 	free_problem(&p);
 }
 
-/* Loss formula, and non-increasing loss over Cholesky iterations. */
+/* Loss formula, and non-increasing loss over Cholesky iterations (with ν and α0). */
 static void
-test_loss(void)
+test_loss(float nu, float a0)
 {
 	Problem		p;
 	float	   *X,
@@ -557,14 +629,18 @@ test_loss(void)
 				want;
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CHOLESKY, 3, 1, 0.5f, 3.0f);
 	RecoStatus st;
+	char		name[160];
 
+	cfg.reg_exponent = nu;
+	cfg.unobserved_weight = a0;
 	make_problem(&p, 60, 40, 0.2, 1, 5);
 	init_factors(&p, k, &X, &Y, 1);
 	(void) train(&p, X, Y, &cfg, 1, NULL);
 	st = RecoAlsLoss(&p.users, X, Y, &cfg, NULL, &l);
-	want = ref_loss(&p, X, Y, k, 0.5, 3.0);
-	ok(st == RECO_STATUS_OK && fabs(l - want) < 1e-6 * fabs(want) + 1e-9,
-	   "loss: equals brute force over all pairs (with negative feedback)");
+	want = ref_loss(&p, X, Y, k, 0.5, 3.0, nu, a0);
+	snprintf(name, sizeof(name), "loss (nu %g, a0 %g): equals brute force over all pairs (with negative feedback)",
+			 nu, a0);
+	ok(st == RECO_STATUS_OK && fabs(l - want) < 1e-6 * fabs(want) + 1e-9, name);
 	diag("loss", l);
 	diag("brute force", want);
 
@@ -576,7 +652,8 @@ test_loss(void)
 			monotone = 0;
 		prev = l;
 	}
-	ok(monotone, "loss: non-increasing over Cholesky iterations");
+	snprintf(name, sizeof(name), "loss (nu %g, a0 %g): non-increasing over Cholesky iterations", nu, a0);
+	ok(monotone, name);
 	free(X);
 	free(Y);
 	free_problem(&p);
@@ -649,9 +726,9 @@ test_determinism(void)
 	free_problem(&p);
 }
 
-/* SolveRowExact is bit-identical to the Cholesky side solve. */
+/* SolveRowExact is bit-identical to the Cholesky side solve (ν and α0 as given). */
 static void
-test_row_exact(int k)
+test_row_exact(int k, float nu, float a0)
 {
 	Problem		p;
 	float	   *X,
@@ -659,10 +736,13 @@ test_row_exact(int k)
 			   *gram = malloc(sizeof(float) * k * k),
 			   *x = malloc(sizeof(float) * k);
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CHOLESKY, 3, 2, 0.2f, 1.5f);
+	RecoAlsRowParams rp = row_params(1.5f, 0.2f, nu, a0, 70);
 	int			same = 1;
 	int64_t		u;
-	char		name[120];
+	char		name[160];
 
+	cfg.reg_exponent = nu;
+	cfg.unobserved_weight = a0;
 	make_problem(&p, 50, 70, 0.2, 0, 9);
 	init_factors(&p, k, &X, &Y, 3);
 	(void) train(&p, X, Y, &cfg, 2, NULL);
@@ -673,18 +753,20 @@ test_row_exact(int k)
 		int64_t		s = p.rp[u];
 
 		if (!RecoAlsSolveRowExact(gram, Y, k, p.ri + s, p.rw + s,
-								  p.rp[u + 1] - s, 1.5f, 0.2f, x) ||
+								  p.rp[u + 1] - s, &rp, x) ||
 			memcmp(x, X + u * k, sizeof(float) * k) != 0)
 			same = 0;
 	}
-	snprintf(name, sizeof(name), "row exact (k=%d): bit-identical to the Cholesky side solve", k);
+	snprintf(name, sizeof(name), "row exact (k=%d, nu %g, a0 %g): bit-identical to the Cholesky side solve",
+			 k, nu, a0);
 	ok(same, name);
 	/* the threaded solve with a given Gram matrix (refresh_users) gives the same rows */
 	{
 		float	   *X2 = malloc(sizeof(float) * p.m * k);
 		RecoStatus	st = RecoAlsSolveRowsExact(&p.users, gram, Y, X2, &cfg, NULL);
 
-		snprintf(name, sizeof(name), "rows exact (k=%d, 2 threads, given Gram): bit-identical to the side solve", k);
+		snprintf(name, sizeof(name), "rows exact (k=%d, nu %g, a0 %g, 2 threads, given Gram): bit-identical to the side solve",
+				 k, nu, a0);
 		ok(st == RECO_STATUS_OK && memcmp(X2, X, sizeof(float) * p.m * k) == 0, name);
 		free(X2);
 	}
@@ -748,7 +830,7 @@ ref_solve(const double *A, const double *b, int k, double *x)
  * explain's terms sum to target · x.  Items are n_items rows of F.
  */
 static void
-test_exact_vs_reference(int k, int n_items, const char *label)
+test_exact_vs_reference(int k, int n_items, const char *label, float nu, float a0)
 {
 	float	   *F = malloc(sizeof(float) * n_items * k),
 			   *gram = malloc(sizeof(float) * k * k),
@@ -767,6 +849,7 @@ test_exact_vs_reference(int k, int n_items, const char *label)
 				worst_explain = 0;
 	float		alpha = 2.0f,
 				reg = 0.5f;
+	RecoAlsRowParams rp = row_params(alpha, reg, nu, a0, n_items);
 	bool		all_ok = true,
 				zero_ok = true;
 	int			c,
@@ -810,8 +893,8 @@ test_exact_vs_reference(int k, int n_items, const char *label)
 		for (j = 0; j < k; j++)
 		{
 			for (l = 0; l <= j; l++)
-				A[j * k + l] = A[l * k + j] = G[j * k + l];
-			A[j * k + j] += reg;
+				A[j * k + l] = A[l * k + j] = a0 * G[j * k + l];
+			A[j * k + j] += reg * pow(n + (double) a0 * n_items, nu);
 			b[j] = 0;
 		}
 		for (i = 0; i < n; i++)
@@ -823,12 +906,12 @@ test_exact_vs_reference(int k, int n_items, const char *label)
 			{
 				b[j] += conf * y[j];
 				for (l = 0; l < k; l++)
-					A[j * k + l] += (conf - 1) * y[j] * y[l];
+					A[j * k + l] += (conf - a0) * y[j] * y[l];
 			}
 		}
 		if (!ref_solve(A, b, k, xr) ||
-			!RecoAlsSolveRowExact(gram, F, k, idx, w, n, alpha, reg, x) ||
-			!RecoAlsExplainRow(gram, F, k, idx, w, n, alpha, reg, t, contrib))
+			!RecoAlsSolveRowExact(gram, F, k, idx, w, n, &rp, x) ||
+			!RecoAlsExplainRow(gram, F, k, idx, w, n, &rp, t, contrib))
 		{
 			all_ok = false;
 			continue;
@@ -875,7 +958,7 @@ test_exact_vs_reference(int k, int n_items, const char *label)
 
 /* The exact side solve of short rows: same bits with 1, 2 and 3 threads and as single rows. */
 static void
-test_short_rows_batch(int k)
+test_short_rows_batch(int k, float nu, float a0)
 {
 	Problem		p;
 	float	   *X1,
@@ -885,13 +968,18 @@ test_short_rows_batch(int k)
 			   *gram = malloc(sizeof(float) * k * k),
 			   *x = malloc(sizeof(float) * k);
 	RecoAlsConfig c1 = config(k, RECO_SOLVER_CHOLESKY, 3, 1, 0.1f, 1.0f);
-	RecoAlsConfig c2 = c1,
-				c3 = c1;
+	RecoAlsConfig c2,
+				c3;
+	RecoAlsRowParams rp = row_params(1.0f, 0.1f, nu, a0, 400);
 	int64_t		u,
 				short_rows = 0;
 	bool		same = true;
-	char		name[120];
+	char		name[160];
 
+	c1.reg_exponent = nu;
+	c1.unobserved_weight = a0;
+	c2 = c1;
+	c3 = c1;
 	c2.threads = 2;
 	c3.threads = 3;
 	make_problem(&p, 3000, 400, (double) k / 400.0, 1, 0);
@@ -903,7 +991,8 @@ test_short_rows_batch(int k)
 	   RecoAlsSolveSide(&p.users, Y, X3, &c3, NULL) == RECO_STATUS_OK &&
 	   memcmp(X1, X2, sizeof(float) * p.m * k) == 0 &&
 	   memcmp(X1, X3, sizeof(float) * p.m * k) == 0,
-	   (snprintf(name, sizeof(name), "exact pass k=%d: bit-identical with 1, 2 and 3 threads", k), name));
+	   (snprintf(name, sizeof(name), "exact pass k=%d nu %g a0 %g: bit-identical with 1, 2 and 3 threads",
+				 k, nu, a0), name));
 	RecoAlsGram(Y, p.n, k, gram);
 	for (u = 0; u < p.m; u++)
 	{
@@ -911,12 +1000,12 @@ test_short_rows_batch(int k)
 
 		short_rows += p.rp[u + 1] - s < k;
 		if (!RecoAlsSolveRowExact(gram, Y, k, p.ri + s, p.rw + s, p.rp[u + 1] - s,
-								  1.0f, 0.1f, x) ||
+								  &rp, x) ||
 			memcmp(x, X1 + u * k, sizeof(float) * k) != 0)
 			same = false;
 	}
-	snprintf(name, sizeof(name), "exact pass k=%d: every row equals its single-row solve (%lld short rows)",
-			 k, (long long) short_rows);
+	snprintf(name, sizeof(name), "exact pass k=%d nu %g a0 %g: every row equals its single-row solve (%lld short rows)",
+			 k, nu, a0, (long long) short_rows);
 	ok(same && short_rows > p.m / 4 && short_rows < p.m * 3 / 4, name);
 	free(X1);
 	free(X2);
@@ -1078,6 +1167,7 @@ test_negative(void)
 				sn = 0,
 				sa = 0;
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 1.0f);
+	RecoAlsRowParams rp = row_params(1.0f, 0.1f, 0.0f, 1.0f, 30);
 	bool		r1,
 				r2,
 				r3;
@@ -1086,9 +1176,9 @@ test_negative(void)
 	init_factors(&p, k, &X, &Y, 5);
 	(void) train(&p, X, Y, &cfg, 5, NULL);
 	RecoAlsGram(Y, p.n, k, gram);
-	r1 = RecoAlsSolveRowExact(gram, Y, k, idx, wp, 3, 1.0f, 0.1f, xp);
-	r2 = RecoAlsSolveRowExact(gram, Y, k, idx, wn, 3, 1.0f, 0.1f, xn);
-	r3 = RecoAlsSolveRowExact(gram, Y, k, idx, wn, 2, 1.0f, 0.1f, xa);
+	r1 = RecoAlsSolveRowExact(gram, Y, k, idx, wp, 3, &rp, xp);
+	r2 = RecoAlsSolveRowExact(gram, Y, k, idx, wn, 3, &rp, xn);
+	r3 = RecoAlsSolveRowExact(gram, Y, k, idx, wn, 2, &rp, xa);
 	for (j = 0; j < k; j++)
 	{
 		sp += (double) xp[j] * Y[9 * k + j];
@@ -1287,29 +1377,38 @@ test_not_finite(void)
 int
 main(void)
 {
-	printf("1..56\n");
+	printf("1..78\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
 	test_tiny();				/* 4 */
+	test_tiny_freq();			/* 5 */
 	test_gram();				/* 1 */
-	test_solvers(8, "k=8");		/* 3 */
-	test_solvers(12, "k=12 (portable path)");	/* 3 */
-	test_solvers(64, "k=64");	/* 3 */
-	test_loss();				/* 2 */
+	test_solvers(8, "k=8", 0.0f, 1.0f);	/* 3 */
+	test_solvers(12, "k=12 (portable path)", 0.0f, 1.0f);	/* 3 */
+	test_solvers(64, "k=64", 0.0f, 1.0f);	/* 3 */
+	test_solvers(16, "k=16 nu 1 a0 0.3", 1.0f, 0.3f);	/* 3 */
+	test_loss(0.0f, 1.0f);		/* 2 */
+	test_loss(0.8f, 0.2f);		/* 2 */
 	test_determinism();			/* 4 */
-	test_row_exact(16);			/* 2 */
-	test_row_exact(13);			/* 2 */
+	test_row_exact(16, 0.0f, 1.0f);	/* 2 */
+	test_row_exact(13, 0.0f, 1.0f);	/* 2 */
+	test_row_exact(16, 1.0f, 0.3f);	/* 2 */
+	test_row_exact(13, 0.5f, 2.0f);	/* 2 */
 	test_negative();			/* 1 */
 	test_stop();				/* 5 */
 	test_long_row();			/* 2 */
 	test_not_finite();			/* 8 */
-	test_exact_vs_reference(1, 40, "k=1");	/* 2 */
-	test_exact_vs_reference(12, 300, "k=12 (portable path)");	/* 2 */
-	test_exact_vs_reference(64, 500, "k=64");	/* 2 */
-	test_exact_vs_reference(1024, 1400, "k=1024");	/* 2 */
-	test_short_rows_batch(24);	/* 2 */
+	test_exact_vs_reference(1, 40, "k=1", 0.0f, 1.0f);	/* 2 */
+	test_exact_vs_reference(12, 300, "k=12 (portable path)", 0.0f, 1.0f);	/* 2 */
+	test_exact_vs_reference(64, 500, "k=64", 0.0f, 1.0f);	/* 2 */
+	test_exact_vs_reference(1024, 1400, "k=1024", 0.0f, 1.0f);	/* 2 */
+	test_exact_vs_reference(12, 300, "k=12 nu 1 a0 0.1", 1.0f, 0.1f);	/* 2 */
+	test_exact_vs_reference(64, 500, "k=64 nu 0 a0 0.05 (short rows)", 0.0f, 0.05f);	/* 2 */
+	test_short_rows_batch(24, 0.0f, 1.0f);	/* 2 */
+	test_short_rows_batch(24, 0.0f, 0.5f);	/* 2 */
+	test_short_rows_batch(24, 1.0f, 0.5f);	/* 2 */
 	test_exact_kernels();		/* 2 */
-	/* total 56 */
-	return tap_exit_status(56);
+	/* total 78 */
+	return tap_exit_status(78);
 }

@@ -60,6 +60,7 @@ make_model(void)
 {
 	int			i,
 				j;
+	RecoAlsRowParams rp = {2.0f, 0.5f, 0.0f, 1.0f, T_ITEMS};
 
 	rng_state = 777;
 	for (i = 0; i < T_ITEMS; i++)
@@ -76,7 +77,7 @@ make_model(void)
 		tm.seen[i] = 3 + 7 * i;
 		tm.seen_w[i] = i == 5 ? -0.5f : 1.0f + (float) i;
 	}
-	if (!RecoAlsSolveRowExact(tm.gram, tm.items, T_K, tm.seen, tm.seen_w, 8, 2.0f, 0.5f, tm.user))
+	if (!RecoAlsSolveRowExact(tm.gram, tm.items, T_K, tm.seen, tm.seen_w, 8, &rp, tm.user))
 		printf("# could not solve the test user\n");
 }
 
@@ -99,13 +100,15 @@ input(float sigma, float epsilon, int n)
 	in.n_seen = 8;
 	in.alpha = 2.0f;
 	in.regularization = 0.5f;
+	in.reg_exponent = 0.0f;
+	in.unobserved_weight = 1.0f;
 	in.sigma = sigma;
 	in.epsilon = epsilon;
 	in.n = n;
 	return in;
 }
 
-/* A_u in double from the definition: YᵀY + λI + Σ (|c| − 1) y yᵀ. */
+/* A_u in double from the definition: α0·YᵀY + λ·(n + α0·N)^ν I + Σ (|c| − α0) y yᵀ. */
 static void
 reference_system(const RecoExploreInput *in, double *A)
 {
@@ -116,42 +119,55 @@ reference_system(const RecoExploreInput *in, double *A)
 	for (a = 0; a < T_K; a++)
 		for (b = 0; b < T_K; b++)
 		{
-			double		s = a == b ? in->regularization : 0.0;
+			double		s = a == b ? in->regularization *
+				pow(in->n_seen + (double) in->unobserved_weight * T_ITEMS, in->reg_exponent) : 0.0;
 
 			for (i = 0; i < T_ITEMS; i++)
-				s += (double) tm.items[i * T_K + a] * tm.items[i * T_K + b];
+				s += (double) in->unobserved_weight * tm.items[i * T_K + a] * tm.items[i * T_K + b];
 			for (i = 0; i < in->n_seen; i++)
 			{
 				const float *y = tm.items + (size_t) in->seen[i] * T_K;
 
-				s += (fabs((double) in->alpha * in->seen_weights[i]) - 1.0) * y[a] * y[b];
+				s += (fabs((double) in->alpha * in->seen_weights[i]) - in->unobserved_weight) * y[a] * y[b];
 			}
 			A[a * T_K + b] = s;
 		}
 }
 
-/* RecoAlsRowFactor: UᵀU = A_u (relative 1e-5), U upper triangular, for a row and for n = 0. */
+/*
+ * RecoAlsRowFactor: UᵀU = A_u (relative 1e-5), U upper triangular, for a
+ * row, for n = 0, and for a row with ν = 0.7 and α0 = 0.4.
+ */
 static void
 test_row_factor(void)
 {
 	static double U[T_K * T_K],
 				A[T_K * T_K];
+	static const char *const names[3] = {"row factor: a row with a negative weight factors",
+		"row factor: n = 0 factors", "row factor: a row with nu 0.7, a0 0.4 factors"};
 	int			pass;
 
-	for (pass = 0; pass < 2; pass++)
+	for (pass = 0; pass < 3; pass++)
 	{
 		RecoExploreInput in = input(1.0f, 0.0f, 10);
+		RecoAlsRowParams rp;
 		double		worst = 0.0;
 		bool		lower_zero = true;
 		int			a,
 					b,
 					l;
 
-		in.n_seen = pass == 0 ? 8 : 0;
+		in.n_seen = pass == 1 ? 0 : 8;
+		if (pass == 2)
+		{
+			in.reg_exponent = 0.7f;
+			in.unobserved_weight = 0.4f;
+		}
+		rp = (RecoAlsRowParams) {in.alpha, in.regularization, in.reg_exponent,
+		in.unobserved_weight, in.n_items};
 		reference_system(&in, A);
 		if (!ok(RecoAlsRowFactor(tm.gram, tm.items, T_K, in.seen, in.seen_weights, in.n_seen,
-								 in.alpha, in.regularization, U),
-				pass == 0 ? "row factor: a row with a negative weight factors" : "row factor: n = 0 factors"))
+								 &rp, U), names[pass]))
 			continue;
 		for (a = 0; a < T_K; a++)
 			for (b = 0; b < T_K; b++)
@@ -519,7 +535,7 @@ test_overflow(void)
 	float		gram[4];
 	RecoExploreInput in = {.items = items, .n_items = 2, .k = 2, .gram = gram, .n = 5,
 		.popularity_order = pop_order, .popularity = popularity, .user = user, .seen = seen,
-	.seen_weights = seen_w, .n_seen = 1, .alpha = 1.0f, .regularization = 0.01f};
+	.seen_weights = seen_w, .n_seen = 1, .alpha = 1.0f, .regularization = 0.01f, .unobserved_weight = 1.0f};
 	RecoExploreSlot out[5];
 	RecoRng		rng;
 	int			found = -1;
@@ -554,9 +570,9 @@ test_overflow(void)
 int
 main(void)
 {
-	printf("1..22\n");
+	printf("1..24\n");
 	make_model();
-	test_row_factor();			/* 4 */
+	test_row_factor();			/* 6 */
 	test_sample();				/* 2 */
 	test_plain();				/* 1 */
 	test_seeds();				/* 2 */
@@ -567,5 +583,5 @@ main(void)
 	test_norm_path();			/* 1 */
 	test_bad();					/* 1 */
 	test_overflow();			/* 4 */
-	return tap_exit_status(22);
+	return tap_exit_status(24);
 }
