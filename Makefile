@@ -46,6 +46,7 @@ OBJS = \
 	src/explore_serve.o \
 	src/segments.o \
 	src/segment_users.o \
+	src/tune.o \
 	src/shared_cache.o \
 	src/progress.o \
 	src/import.o

@@ -69,6 +69,15 @@
 #define RECO_MAX_KEEP_VERSIONS 1000000
 #define RECO_DEFAULT_KEEP_VERSIONS 2
 
+/*
+ * reco.tune: trials of one call at most (a grid's configurations, or the
+ * trials of a random search).  Each trial is a full training and
+ * evaluation, run one after another: a thousand is already hours on a large
+ * source, and a larger grid is a random search (trials => N).  reco.tune's
+ * plpgsql repeats the number; test/pgtap/limits.sql compares the two.
+ */
+#define RECO_MAX_TUNE_TRIALS 1000
+
 /* Longest model name, in bytes (models.name CHECK). */
 #define RECO_MAX_MODEL_NAME 63
 

@@ -10,35 +10,30 @@ SELECT reco.to_bytea('{0.5, -1, 2}'::real[]) AS bytea_value,
        reco.to_array(reco.to_bytea('{0.5, -1, 2}'::real[])) AS back_to_real_array;
 
 \echo
-\echo '== Tuning with reco.evaluate: train on orders before 2025-04-01, rank each customer''s'
-\echo '   next-quarter purchases.  One statement trains three models (GROUP BY regularization):'
-SELECT (m).name, (m).version, (m).n_users AS customers, (m).n_items AS products,
-       round((m).train_seconds::numeric, 2) AS train_seconds
-  FROM (SELECT reco.fit('shop_reg' || r.reg, o.customer_id, l.product_id, l.quantity::real,
-                        jsonb_build_object('factors', 32, 'regularization', r.reg)) AS m
-          FROM shop.order_lines AS l JOIN shop.orders AS o USING (order_id)
-         CROSS JOIN (VALUES (50), (5), (1)) AS r(reg)
-         WHERE o.ordered_at < '2025-04-01'
-         GROUP BY r.reg) AS trained
- ORDER BY (m).name DESC;
-
+\echo '== Tuning with reco.tune: train on orders before 2025-04-01, rank each customer''s next-quarter'
+\echo '   purchases (reco.evaluate).  One call trains a model per regularization, evaluates each, keeps'
+\echo '   the best (precision@10; a tie goes to the earlier trial, the stronger regularization) as model'
+\echo '   shop_tuned and returns every trial:'
 CREATE TEMP TABLE tuning AS
-SELECT m.name AS model, m.params->>'regularization' AS regularization,
-       round(e.precision_at_k::numeric, 3) AS "precision@10",
-       round(e.recall_at_k::numeric, 3) AS "recall@10",
-       round(e.ndcg_at_k::numeric, 3) AS "ndcg@10",
-       round(e.coverage::numeric, 3) AS catalogue_coverage,
-       e.users_evaluated AS customers_evaluated
-  FROM reco.models AS m,
-       LATERAL reco.evaluate(m.name,
+SELECT * FROM reco.tune('shop_tuned',
+         $$SELECT o.customer_id, l.product_id, l.quantity
+             FROM shop.order_lines AS l JOIN shop.orders AS o USING (order_id)
+            WHERE o.ordered_at < '2025-04-01'$$,
          $$SELECT o.customer_id, l.product_id
              FROM shop.order_lines AS l JOIN shop.orders AS o USING (order_id)
             WHERE o.ordered_at >= '2025-04-01'$$,
-         10, 'customer_id', 'product_id') AS e
- WHERE m.name LIKE 'shop\_reg%';
-SELECT * FROM tuning ORDER BY regularization::real DESC;
--- the regularization the rest of the demo trains with: the best precision@10 above
-SELECT regularization AS best_reg FROM tuning ORDER BY "precision@10" DESC, regularization::real DESC LIMIT 1 \gset
+         grid => '{"regularization": [50, 5, 1]}', metric => 'precision_at_k',
+         base_options => '{"factors": 32}',
+         user_col => 'customer_id', item_col => 'product_id', weight_col => 'quantity');
+SELECT trial, options->>'regularization' AS regularization,
+       round(precision_at_k::numeric, 3) AS "precision@10",
+       round(recall_at_k::numeric, 3) AS "recall@10",
+       round(ndcg_at_k::numeric, 3) AS "ndcg@10",
+       round(coverage::numeric, 3) AS catalogue_coverage,
+       users_evaluated AS customers_evaluated, winner, version
+  FROM tuning ORDER BY trial;
+-- the regularization the rest of the demo trains with: the winner above
+SELECT options->>'regularization' AS best_reg FROM tuning WHERE winner \gset
 
 \echo '   (for comparison, the 10 best sellers of the training period, minus what each customer already bought:)'
 WITH train AS (

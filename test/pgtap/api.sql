@@ -67,6 +67,7 @@ SELECT results_eq(
         ('reco.to_bytea(real[])', 'f', 'i', 's'),
         ('reco.train(text,text,jsonb)', 'f', 'v', 'u'),
         ('reco.train(text,text,text,text,text,text,integer,real,real,integer,bigint,integer,text,integer,integer,text,interval,timestamp with time zone,real,real,real)', 'f', 'v', 'u'),
+        ('reco.tune(text,text,text,jsonb,text,integer,integer,bigint,jsonb,text,text,text)', 'f', 'v', 'u'),
         ('reco.version()', 'f', 's', 's'),
         ('reco_internal.evaluate_pairs(text,bigint[],bigint[],integer,real,boolean,real,real,bigint)', 'f', 's', 's'),
         ('reco_internal.evaluate_ratings(text,text[],text[],real[])', 'f', 's', 's'),
@@ -81,8 +82,12 @@ SELECT results_eq(
         ('reco_internal.forget_user(text,text)', 'f', 'v', 'u'),
         ('reco_internal.id_type_of(regtype)', 'f', 's', 's'),
         ('reco_internal.import_factors(text,text,text,text,text,double precision,double precision,double precision,jsonb)', 'f', 'v', 'u'),
+        ('reco_internal.prune_versions(text,integer,integer)', 'f', 'v', 'u'),
         ('reco_internal.source_from_item(text)', 'f', 's', 's'),
-        ('reco_internal.training_progress()', 'f', 'v', 'r')$$,
+        ('reco_internal.train_option_keys()', 'f', 's', 's'),
+        ('reco_internal.train_params(jsonb)', 'f', 's', 's'),
+        ('reco_internal.training_progress()', 'f', 'v', 'r'),
+        ('reco_internal.tune_sample(bigint,integer,bigint)', 'f', 'i', 's')$$,
     'every function of reco has its intended kind, volatility and PARALLEL label'
 );
 

@@ -4,7 +4,7 @@
 -- or default changed on one side only fails here.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(14);
+SELECT plan(16);
 
 CREATE TEMP TABLE inter AS
 SELECT u AS user_id, (u * 3 + j) % 7 AS item_id FROM generate_series(1, 5) u, generate_series(1, 3) j;
@@ -92,6 +92,16 @@ SELECT is((SELECT (regexp_match(pg_get_constraintdef(oid), '<= (\d+)'))[1] FROM 
             WHERE conrelid = 'reco.segments'::regclass AND conname = 'segments_k_check'),
           (regexp_match(pg_temp.error_of($$SELECT * FROM reco.segment_users('any', 0)$$), 'between 1 and (\d+)'))[1],
           'reco.segments.k CHECK and segment_users agree on RECO_MAX_SEGMENTS');
+
+-- tune: reco.tune's plpgsql repeats RECO_MAX_TUNE_TRIALS, which the C sampler enforces
+SELECT is((regexp_match(pg_temp.error_of($$SELECT * FROM reco.tune('t', 'inter', 'inter', '{"factors": [2]}', trials => 100000)$$),
+                        'between 1 and (\d+)'))[1],
+          (regexp_match(pg_temp.error_of($$SELECT reco_internal.tune_sample(1000000, 100000, 1)$$), 'between 1 and (\d+)'))[1],
+          'reco.tune and its sampler agree on RECO_MAX_TUNE_TRIALS');
+SELECT is(cardinality(reco_internal.tune_sample(1000000,
+              (regexp_match(pg_temp.error_of($$SELECT reco_internal.tune_sample(1, 100000, 1)$$), 'between 1 and (\d+)'))[1]::int, 1)),
+          (regexp_match(pg_temp.error_of($$SELECT reco_internal.tune_sample(1, 100000, 1)$$), 'between 1 and (\d+)'))[1]::int,
+          'the sampler draws RECO_MAX_TUNE_TRIALS distinct trials');
 
 SELECT * FROM finish();
 ROLLBACK;
