@@ -214,6 +214,26 @@ step_ratings() {
     RATINGS_DB=reco_bench_ratings RATINGS_MD="$work/ratings.md" bash "$here/ratings.sh" "$ML100K_DATA"
 }
 
+# Step: BPR beside iALS (test/bench/bpr.sh): quality on the quality folds, seconds per epoch
+# on the 10M set (full run only: it needs step_data's TSV); its section into bpr.md.
+step_bpr() {
+    BPR_DB=reco_bench_bpr BPR_MD="$work/bpr.md" BPR_FOLDS="$quality_folds" \
+        BPR_SYNTH="$([ "$SCALE" = small ] || echo "$synth_tsv")" bash "$here/bpr.sh" "$ML100K_DATA"
+}
+
+# Step: how the iALS defaults were chosen (test/bench/ials_defaults.sh): its grid on the
+# quality folds; its report into ials_defaults.md.
+step_ials_defaults() {
+    IALS_DEFAULTS_DB=reco_bench_ials_defaults IALS_DEFAULTS_MD="$work/ials_defaults.md" \
+        IALS_DEFAULTS_FOLDS="$quality_folds" bash "$here/ials_defaults.sh" "$ML100K_DATA"
+}
+
+# Step: a 1M-item catalogue served (test/bench/million.sh; 100k items at SCALE=small): its
+# report into million.md.
+step_million() {
+    SCALE=$SCALE RESULTS="$work/million.md" bash "$here/million.sh" reco_bench_million
+}
+
 # Step: the feedback-loop simulation (test/bench/feedback.sh): its section into feedback.md,
 # its curves and plot beside the report (bench-DATE[-small]-feedback.tsv / .png).
 step_feedback() {
@@ -774,9 +794,12 @@ report() {
     report_section temporal "Temporal protocol (MovieLens 100K)"
     report_diversity
     report_section ratings "Star ratings (MovieLens 100K, five folds)"
+    report_section ials_defaults "iALS defaults (MovieLens 100K)"
+    report_section bpr "BPR beside iALS (MovieLens 100K, 10M set)"
     report_section feedback "Feedback loop simulated in the database"
     report_training
     report_serving
+    report_section million "A million items"
     report_comparisons
     echo "## Plots"
     echo
@@ -813,9 +836,12 @@ main() {
     run_step diversity step_diversity
     run_step ratings step_ratings
     run_step feedback step_feedback
+    run_step ials_defaults step_ials_defaults
     run_step data step_data
+    run_step bpr step_bpr
     run_step training step_training
     run_step serving step_serving
+    run_step million step_million
     run_step plots step_plots
     run_step report step_report
     [ -s "$work/report.md" ] && cp "$work/report.md" "$report"
