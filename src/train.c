@@ -175,20 +175,14 @@ RecoCheckTimeOptions(const RecoTrainOptions *options, bool timed)
 }
 
 /*
- * What algorithm "als" (explicit ratings) refuses (22023): more factors than
- * its stored vectors (k + 3 floats) allow, and a time decay (a rating does
- * not fade by being old; decayed ratings would no longer be ratings).
+ * What algorithm "als" (explicit ratings) refuses (22023) beyond the option
+ * parser (which refuses more factors than its k + 3 floats allow): a time
+ * decay (a rating does not fade by being old; decayed ratings would no
+ * longer be ratings).
  */
 static void
-RecoCheckExplicitOptions(const RecoTrainOptions *options, bool timed)
+RecoCheckExplicitOptions(bool timed)
 {
-	if (options->factors > RECO_MAX_FACTORS - RECO_EXPLICIT_STORED_EXTRA)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"factors\" must be at most %d for algorithm \"als\"",
-						RECO_MAX_FACTORS - RECO_EXPLICIT_STORED_EXTRA),
-				 errdetail("An explicit model stores k + %d floats per vector (the biases and the mean rating).",
-						   RECO_EXPLICIT_STORED_EXTRA)));
 	if (timed)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -220,13 +214,8 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
 	RecoCheckTimeOptions(&state->options, state->timed);
 	if (state->options.algorithm == RECO_ALGORITHM_ALS)
-		RecoCheckExplicitOptions(&state->options, state->timed);
+		RecoCheckExplicitOptions(state->timed);
 	state->rows.ratings = state->options.algorithm == RECO_ALGORITHM_ALS;
-	if (state->options.algorithm == RECO_ALGORITHM_BPR && state->options.factors >= RECO_MAX_FACTORS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"factors\" must be at most %d for algorithm \"bpr\"", RECO_MAX_FACTORS - 1),
-				 errdetail("A bpr model stores k + 1 floats per vector (the item bias), at most %d.", RECO_MAX_FACTORS)));
 	if (!state->text_ids)
 		RecoCheckBigintIdTypes(&state->options);
 	if (state->options.user_id_type != RECO_ID_BIGINT)
