@@ -436,7 +436,9 @@ RecoCheckAlgorithmFactors(const RecoTrainOptions *options)
  * user_id_type or item_id_type say otherwise.  An option left out (or JSON
  * null) takes the chosen algorithm's default; one given for an algorithm it
  * does not apply to is an error (22023), and so are more factors than the
- * algorithm's stored vectors allow (RecoCheckAlgorithmFactors).
+ * algorithm's stored vectors allow (RecoCheckAlgorithmFactors) and a time
+ * decay for algorithm "als" (a rating does not fade by being old): refused
+ * here, reco.tune's pre-check refuses them before any trial trains.
  */
 void
 RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptions *out)
@@ -485,6 +487,12 @@ RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptio
 			RecoSetDefaultOption(desc, out->algorithm, out);
 	}
 	RecoCheckAlgorithmFactors(out);
+	if (out->algorithm == RECO_ALGORITHM_ALS &&
+		(out->time_col != NULL || out->half_life != NULL || out->as_of != RECO_AS_OF_NEWEST))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"als\" takes no event time"),
+				 errhint("Ratings are not decayed: train without the event time and half_life.")));
 }
 
 /* Appends an interval as a JSON string in the postgres style ("90 days"). */

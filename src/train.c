@@ -174,22 +174,6 @@ RecoCheckTimeOptions(const RecoTrainOptions *options, bool timed)
 				 errhint("Pass each row's event time: reco.fit(model, user_id, item_id, weight, event_time, options).")));
 }
 
-/*
- * What algorithm "als" (explicit ratings) refuses (22023) beyond the option
- * parser (which refuses more factors than its k + 3 floats allow): a time
- * decay (a rating does not fade by being old; decayed ratings would no
- * longer be ratings).
- */
-static void
-RecoCheckExplicitOptions(bool timed)
-{
-	if (timed)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("algorithm \"als\" takes no event time"),
-				 errhint("Ratings are not decayed: train without the event time and half_life.")));
-}
-
 /* Creates the state on the first row: model name and options. */
 static RecoFitState *
 RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
@@ -213,8 +197,6 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 						  ? PG_GETARG_JSONB_P(PG_NARGS() - 1) : NULL,
 						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
 	RecoCheckTimeOptions(&state->options, state->timed);
-	if (state->options.algorithm == RECO_ALGORITHM_ALS)
-		RecoCheckExplicitOptions(state->timed);
 	state->rows.ratings = state->options.algorithm == RECO_ALGORITHM_ALS;
 	if (!state->text_ids)
 		RecoCheckBigintIdTypes(&state->options);
