@@ -136,6 +136,9 @@ SELECT outcome($$SELECT * FROM reco.evaluate_ratings('x_hand', 'no_such_table')$
 SELECT outcome($$SELECT * FROM reco.evaluate_ratings('x_hand', NULL)$$);
 SELECT outcome($$SELECT * FROM reco_internal.evaluate_ratings('x_hand', ARRAY['1'], ARRAY['10', '20'], ARRAY[1]::real[])$$);
 SELECT outcome($$SELECT * FROM reco_internal.evaluate_ratings('x_hand', ARRAY['1'], ARRAY[NULL], ARRAY[1]::real[])$$);
+-- a NaN or infinite rating is refused (it made the RMSE NaN or infinite)
+SELECT outcome($$SELECT * FROM reco.evaluate_ratings('x_hand', 'SELECT 1 AS uid, 10 AS iid, ''NaN''::real AS stars', 'uid', 'iid', 'stars')$$);
+SELECT outcome($$SELECT * FROM reco_internal.evaluate_ratings('x_hand', ARRAY['1', '2'], ARRAY['10', '20'], ARRAY[3, '-Infinity']::real[])$$);
 -- what folds users in with the implicit system refuses an explicit model
 SELECT outcome($$SELECT * FROM reco.explain('x_rank1', 1, 2)$$);
 SELECT outcome($$SELECT * FROM reco.recommend_for_items('x_rank1', ARRAY[1, 2])$$);

@@ -209,7 +209,7 @@ PG_FUNCTION_INFO_V1(reco_evaluate_rating_arrays);
  * real[]): RMSE and MAE of the predictions against the ratings (in double),
  * the rows scored and how many of them a fallback predicted.  22023 for
  * arrays of different lengths or an empty test set; NULL elements are the
- * caller's to filter out (22004).
+ * caller's to filter out (22004); a NaN or infinite rating is refused (22000).
  */
 Datum
 reco_evaluate_rating_arrays(PG_FUNCTION_ARGS)
@@ -239,10 +239,24 @@ reco_evaluate_rating_arrays(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the test set has no rated (user, item) pairs")));
 	for (p = 0; p < pairs.n; p++)
+	{
+		float		rating;
+
 		if (pairs.user_nulls[p] || pairs.item_nulls[p] || rating_nulls[p])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("users, items and ratings must not contain NULL values")));
+		/* a NaN or infinite rating would make the RMSE and MAE NaN or infinite */
+		rating = DatumGetFloat4(ratings[p]);
+		if (!isfinite(rating))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("rating of user %s and item %s is %s",
+							RecoIdDatumText(pairs.users[p], pairs.user_type),
+							RecoIdDatumText(pairs.items[p], pairs.item_type),
+							isnan(rating) ? "NaN" : "infinite"),
+					 errhint("Ratings must be finite numbers.")));
+	}
 	RecoRatingModelLoad(&ctx, fcinfo, name, false, "reco.evaluate_ratings", &m);
 	for (p = 0; p < pairs.n; p++)
 	{
