@@ -580,8 +580,11 @@ RecoTrainBpr(RecoTrainRun *run)
 	RecoBprConfig cfg = {k, run->options->learning_rate, run->options->regularization,
 		RECO_BPR_BATCH, run->cfg.threads};
 	RecoBprPositives positives;
-	int64	   *user_count = palloc0(sizeof(int64) * data->n_users);
-	int64	   *item_count = palloc0(sizeof(int64) * data->n_items);
+	/* huge: more than 134M users is more than palloc's 1 GB (ials trains them) */
+	int64	   *user_count = MemoryContextAllocExtended(CurrentMemoryContext, mul_size(sizeof(int64), data->n_users),
+														MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int64	   *item_count = MemoryContextAllocExtended(CurrentMemoryContext, mul_size(sizeof(int64), data->n_items),
+														MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	int64		p;
 	int			it;
 
