@@ -71,6 +71,11 @@ SELECT reco.predict('x_hand', 1, 99) AS unknown_item, reco.predict('x_hand', 99,
        reco.predict('x_hand', 99, 20) AS unknown_user_20, reco.predict('x_hand', 99, 98) AS both_unknown;
 -- a NULL id: NULL
 SELECT reco.predict('x_hand', NULL::bigint, 10) IS NULL AS null_user, reco.predict('x_hand', 1, NULL::bigint) IS NULL AS null_item;
+-- a single prediction loads its one user (as reco.recommend does), not the whole user matrix:
+-- only the item side is cached (a user matrix larger than reco.cache_size was reloaded per call)
+SELECT reco.cache_reset() >= 0 AS reset;
+SELECT reco.predict('x_hand', 1, 20) AS with_factors_one_user, reco.predict('x_hand', 99, 20) AS unknown_user_20;
+SELECT side FROM reco.cache_info() WHERE model_id = :hand_id ORDER BY side;
 -- the set form: one row per position, in array order, NULL ids kept with a NULL rating
 SELECT * FROM reco.predict('x_hand', ARRAY[1, 1, 99, NULL, 1], ARRAY[10, 20, 10, 10, 99]);
 SELECT * FROM reco.predict('x_hand', '{}'::bigint[], '{}'::bigint[]);
@@ -136,6 +141,9 @@ SELECT outcome($$SELECT * FROM reco.evaluate_ratings('x_hand', 'no_such_table')$
 SELECT outcome($$SELECT * FROM reco.evaluate_ratings('x_hand', NULL)$$);
 SELECT outcome($$SELECT * FROM reco_internal.evaluate_ratings('x_hand', ARRAY['1'], ARRAY['10', '20'], ARRAY[1]::real[])$$);
 SELECT outcome($$SELECT * FROM reco_internal.evaluate_ratings('x_hand', ARRAY['1'], ARRAY[NULL], ARRAY[1]::real[])$$);
+-- a NaN or infinite rating is refused (it made the RMSE NaN or infinite)
+SELECT outcome($$SELECT * FROM reco.evaluate_ratings('x_hand', 'SELECT 1 AS uid, 10 AS iid, ''NaN''::real AS stars', 'uid', 'iid', 'stars')$$);
+SELECT outcome($$SELECT * FROM reco_internal.evaluate_ratings('x_hand', ARRAY['1', '2'], ARRAY['10', '20'], ARRAY[3, '-Infinity']::real[])$$);
 -- what folds users in with the implicit system refuses an explicit model
 SELECT outcome($$SELECT * FROM reco.explain('x_rank1', 1, 2)$$);
 SELECT outcome($$SELECT * FROM reco.recommend_for_items('x_rank1', ARRAY[1, 2])$$);

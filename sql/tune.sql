@@ -125,6 +125,10 @@ SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"keep_versions": [
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2, 0]}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"solver": ["cg", "lu"]}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"algorithm": ["ials", "als"], "alpha": [1, 2]}');
+SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"algorithm": ["ials", "als"], "factors": [1022]}');
+SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"algorithm": ["ials", "bpr"], "factors": [1024]}');
+SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"algorithm": ["ials", "als"]}',
+    base_options => '{"time_col": "ordered_at", "half_life": "30 days"}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2]}', base_options => '{"keep_versions": -1}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2]}', trials => 0);
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2]}', trials => 1001);
@@ -145,6 +149,13 @@ SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2]}', 
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"keep_versions": [1, 2]}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": [2, 0]}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"algorithm": ["ials", "als"], "alpha": [1, 2]}');
+-- an algorithm's own factors limit is the option parser's: refused before the ials trial trains
+SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"algorithm": ["ials", "als"], "factors": [1022]}');
+SELECT reco_internal.train_params('{"algorithm": "als", "factors": 1022}');
+SELECT reco_internal.train_params('{"algorithm": "bpr", "factors": 1024}');
+SELECT reco_internal.train_params('{"algorithm": "als", "half_life": "1 day"}');
+SELECT reco_internal.train_params('{"algorithm": "als", "factors": 1021}') ->> 'factors' AS als_max,
+       reco_internal.train_params('{"algorithm": "bpr", "factors": 1023}') ->> 'factors' AS bpr_max;
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test', '{"factors": []}');
 SELECT * FROM reco.tune('tuned', 'tune_train', 'tune_test',
     (SELECT jsonb_object_agg(key, '[1, 2]'::jsonb) FROM unnest(ARRAY['factors', 'iterations', 'cg_steps', 'seed',

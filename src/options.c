@@ -406,11 +406,39 @@ RecoOptionGiven(const RecoOptionDesc *desc, const RecoTrainOptions *options)
 }
 
 /*
+ * Errors out (22023) if factors is more than the chosen algorithm's stored
+ * vectors allow: als stores k + RECO_EXPLICIT_STORED_EXTRA floats, bpr k + 1
+ * (the item bias), and reco.models.factors is at most RECO_MAX_FACTORS.
+ * Checked with the other options so that reco.tune refuses a grid before
+ * any trial trains, not at the trial that reaches the algorithm.
+ */
+static void
+RecoCheckAlgorithmFactors(const RecoTrainOptions *options)
+{
+	if (options->algorithm == RECO_ALGORITHM_ALS &&
+		options->factors > RECO_MAX_FACTORS - RECO_EXPLICIT_STORED_EXTRA)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"factors\" must be at most %d for algorithm \"als\"",
+						RECO_MAX_FACTORS - RECO_EXPLICIT_STORED_EXTRA),
+				 errdetail("An explicit model stores k + %d floats per vector (the biases and the mean rating).",
+						   RECO_EXPLICIT_STORED_EXTRA)));
+	if (options->algorithm == RECO_ALGORITHM_BPR && options->factors >= RECO_MAX_FACTORS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"factors\" must be at most %d for algorithm \"bpr\"", RECO_MAX_FACTORS - 1),
+				 errdetail("A bpr model stores k + 1 floats per vector (the item bias), at most %d.", RECO_MAX_FACTORS)));
+}
+
+/*
  * Parses reco.fit's options object (NULL = all defaults) into *out; the ids
  * are of default_id_type (the aggregate's: bigint or text) unless
  * user_id_type or item_id_type say otherwise.  An option left out (or JSON
  * null) takes the chosen algorithm's default; one given for an algorithm it
- * does not apply to is an error (22023).
+ * does not apply to is an error (22023), and so are more factors than the
+ * algorithm's stored vectors allow (RecoCheckAlgorithmFactors) and a time
+ * decay for algorithm "als" (a rating does not fade by being old): refused
+ * here, reco.tune's pre-check refuses them before any trial trains.
  */
 void
 RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptions *out)
@@ -458,6 +486,13 @@ RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptio
 		if (!given[i] && desc->per_algorithm)
 			RecoSetDefaultOption(desc, out->algorithm, out);
 	}
+	RecoCheckAlgorithmFactors(out);
+	if (out->algorithm == RECO_ALGORITHM_ALS &&
+		(out->time_col != NULL || out->half_life != NULL || out->as_of != RECO_AS_OF_NEWEST))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"als\" takes no event time"),
+				 errhint("Ratings are not decayed: train without the event time and half_life.")));
 }
 
 /* Appends an interval as a JSON string in the postgres style ("90 days"). */

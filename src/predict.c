@@ -35,7 +35,8 @@
 /* Both sides of an explicit model, loaded for predictions. */
 typedef struct RecoRatingModel
 {
-	RecoFactorSet *users;
+	RecoFactorSet *users;		/* every user, or NULL (one user: user) */
+	const float *user;			/* the one user's vector (user_arg), NULL if unknown */
 	RecoFactorSet *items;
 	int			width;			/* stored length k + 3 */
 	float		mean;			/* μ */
@@ -43,13 +44,17 @@ typedef struct RecoRatingModel
 
 /*
  * Opens the serving call of a prediction: the model (42704 if unknown),
- * 0A000 unless it is an explicit model, then both factor matrices (through
- * the cache); SPI is closed again when it returns.
+ * 0A000 unless it is an explicit model, then the item matrix (through the
+ * cache) and either the one user of id argument user_arg (as reco.recommend
+ * loads a user: a single prediction must not load every user) or, user_arg
+ * -1, the whole user matrix; SPI is closed again when it returns.
  */
 static void
 RecoRatingModelLoad(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *name, bool materialize,
-					const char *what, RecoRatingModel *m)
+					const char *what, int user_arg, RecoRatingModel *m)
 {
+	bool		known = false;
+
 	RecoServeBegin(ctx, fcinfo, name, materialize);
 	if (ctx->model.algorithm != RECO_ALGORITHM_ALS)
 		ereport(ERROR,
@@ -59,10 +64,16 @@ RecoRatingModelLoad(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *
 				 errdetail("Only algorithm \"als\" predicts ratings; the scores of other algorithms only rank."),
 				 errhint("Train the model with algorithm => 'als' on ratings, or rank with reco.recommend.")));
 	m->items = RecoServeFactors(ctx, RECO_SIDE_ITEMS);
-	m->users = RecoServeFactors(ctx, RECO_SIDE_USERS);
+	m->users = NULL;
+	if (user_arg >= 0)
+		known = RecoServeUserArg(ctx, fcinfo, user_arg, false);
+	else
+		m->users = RecoServeFactors(ctx, RECO_SIDE_USERS);
 	RecoServeEnd(ctx);
 	m->width = m->items->k;
-	if (m->width <= RECO_EXPLICIT_STORED_EXTRA || m->users->k != m->width || m->items->n == 0)
+	m->user = known ? ctx->users.factors : NULL;
+	if (m->width <= RECO_EXPLICIT_STORED_EXTRA || m->items->n == 0 ||
+		(m->users != NULL && m->users->k != m->width) || (known && ctx->users.k != m->width))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("model \"%s\" version %d is not a valid explicit model: %d factors, " INT64_FORMAT " items",
@@ -71,14 +82,13 @@ RecoRatingModelLoad(RecoServeContext *ctx, FunctionCallInfo fcinfo, const char *
 }
 
 /*
- * The predicted rating of user row u and item row i (-1: unknown); sets
- * *fallback when either is unknown.
+ * The predicted rating of a user's vector (NULL: unknown) and item row i
+ * (-1: unknown); sets *fallback when either is unknown.
  */
 static float
-RecoPredictRows(const RecoRatingModel *m, int64 u, int64 i, bool *fallback)
+RecoPredictRows(const RecoRatingModel *m, const float *user, int64 i, bool *fallback)
 {
 	int			k = m->width - RECO_EXPLICIT_STORED_EXTRA;
-	const float *user = u >= 0 ? m->users->factors + u * m->width : NULL;
 	const float *item = i >= 0 ? m->items->factors + i * m->width : NULL;
 	int32		row = (int32) i;
 	float		score;
@@ -109,15 +119,13 @@ reco_predict(PG_FUNCTION_ARGS)
 	RecoRatingModel m;
 	char	   *name = RecoArgModel(fcinfo);
 	bool		fallback;
-	int64		u,
-				i;
+	int64		i;
 
-	RecoRatingModelLoad(&ctx, fcinfo, name, false, "reco.predict", &m);
+	RecoRatingModelLoad(&ctx, fcinfo, name, false, "reco.predict", 1, &m);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
-	u = RecoFindIdDatum(m.users, PG_GETARG_DATUM(1), RecoArgType(fcinfo, 1));
 	i = RecoFindIdDatum(m.items, PG_GETARG_DATUM(2), RecoArgType(fcinfo, 2));
-	PG_RETURN_FLOAT4(RecoPredictRows(&m, u, i, &fallback));
+	PG_RETURN_FLOAT4(RecoPredictRows(&m, m.user, i, &fallback));
 }
 
 /* Two parallel id array arguments (bigint[] or text[]): their elements, NULL flags and element types. */
@@ -164,7 +172,9 @@ RecoArgPairs(FunctionCallInfo fcinfo, const char *user_name, const char *item_na
 static float
 RecoPredictPair(const RecoRatingModel *m, const RecoPairArgs *pairs, int p, bool *fallback)
 {
-	return RecoPredictRows(m, RecoFindIdDatum(m->users, pairs->users[p], pairs->user_type),
+	int64		u = RecoFindIdDatum(m->users, pairs->users[p], pairs->user_type);
+
+	return RecoPredictRows(m, u >= 0 ? m->users->factors + u * m->width : NULL,
 						   RecoFindIdDatum(m->items, pairs->items[p], pairs->item_type), fallback);
 }
 
@@ -185,7 +195,7 @@ reco_predict_pairs(PG_FUNCTION_ARGS)
 	int			p;
 
 	RecoArgPairs(fcinfo, "user_ids", "item_ids", &pairs);
-	RecoRatingModelLoad(&ctx, fcinfo, name, true, "reco.predict", &m);
+	RecoRatingModelLoad(&ctx, fcinfo, name, true, "reco.predict", -1, &m);
 	for (p = 0; p < pairs.n; p++)
 	{
 		Datum		values[3] = {pairs.users[p], pairs.items[p], (Datum) 0};
@@ -209,7 +219,7 @@ PG_FUNCTION_INFO_V1(reco_evaluate_rating_arrays);
  * real[]): RMSE and MAE of the predictions against the ratings (in double),
  * the rows scored and how many of them a fallback predicted.  22023 for
  * arrays of different lengths or an empty test set; NULL elements are the
- * caller's to filter out (22004).
+ * caller's to filter out (22004); a NaN or infinite rating is refused (22000).
  */
 Datum
 reco_evaluate_rating_arrays(PG_FUNCTION_ARGS)
@@ -239,11 +249,25 @@ reco_evaluate_rating_arrays(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the test set has no rated (user, item) pairs")));
 	for (p = 0; p < pairs.n; p++)
+	{
+		float		rating;
+
 		if (pairs.user_nulls[p] || pairs.item_nulls[p] || rating_nulls[p])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("users, items and ratings must not contain NULL values")));
-	RecoRatingModelLoad(&ctx, fcinfo, name, false, "reco.evaluate_ratings", &m);
+		/* a NaN or infinite rating would make the RMSE and MAE NaN or infinite */
+		rating = DatumGetFloat4(ratings[p]);
+		if (!isfinite(rating))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("rating of user %s and item %s is %s",
+							RecoIdDatumText(pairs.users[p], pairs.user_type),
+							RecoIdDatumText(pairs.items[p], pairs.item_type),
+							isnan(rating) ? "NaN" : "infinite"),
+					 errhint("Ratings must be finite numbers.")));
+	}
+	RecoRatingModelLoad(&ctx, fcinfo, name, false, "reco.evaluate_ratings", -1, &m);
 	for (p = 0; p < pairs.n; p++)
 	{
 		bool		fallback;

@@ -174,28 +174,6 @@ RecoCheckTimeOptions(const RecoTrainOptions *options, bool timed)
 				 errhint("Pass each row's event time: reco.fit(model, user_id, item_id, weight, event_time, options).")));
 }
 
-/*
- * What algorithm "als" (explicit ratings) refuses (22023): more factors than
- * its stored vectors (k + 3 floats) allow, and a time decay (a rating does
- * not fade by being old; decayed ratings would no longer be ratings).
- */
-static void
-RecoCheckExplicitOptions(const RecoTrainOptions *options, bool timed)
-{
-	if (options->factors > RECO_MAX_FACTORS - RECO_EXPLICIT_STORED_EXTRA)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"factors\" must be at most %d for algorithm \"als\"",
-						RECO_MAX_FACTORS - RECO_EXPLICIT_STORED_EXTRA),
-				 errdetail("An explicit model stores k + %d floats per vector (the biases and the mean rating).",
-						   RECO_EXPLICIT_STORED_EXTRA)));
-	if (timed)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("algorithm \"als\" takes no event time"),
-				 errhint("Ratings are not decayed: train without the event time and half_life.")));
-}
-
 /* Creates the state on the first row: model name and options. */
 static RecoFitState *
 RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
@@ -219,14 +197,7 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 						  ? PG_GETARG_JSONB_P(PG_NARGS() - 1) : NULL,
 						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
 	RecoCheckTimeOptions(&state->options, state->timed);
-	if (state->options.algorithm == RECO_ALGORITHM_ALS)
-		RecoCheckExplicitOptions(&state->options, state->timed);
 	state->rows.ratings = state->options.algorithm == RECO_ALGORITHM_ALS;
-	if (state->options.algorithm == RECO_ALGORITHM_BPR && state->options.factors >= RECO_MAX_FACTORS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"factors\" must be at most %d for algorithm \"bpr\"", RECO_MAX_FACTORS - 1),
-				 errdetail("A bpr model stores k + 1 floats per vector (the item bias), at most %d.", RECO_MAX_FACTORS)));
 	if (!state->text_ids)
 		RecoCheckBigintIdTypes(&state->options);
 	if (state->options.user_id_type != RECO_ID_BIGINT)
@@ -609,8 +580,11 @@ RecoTrainBpr(RecoTrainRun *run)
 	RecoBprConfig cfg = {k, run->options->learning_rate, run->options->regularization,
 		RECO_BPR_BATCH, run->cfg.threads};
 	RecoBprPositives positives;
-	int64	   *user_count = palloc0(sizeof(int64) * data->n_users);
-	int64	   *item_count = palloc0(sizeof(int64) * data->n_items);
+	/* huge: more than 134M users is more than palloc's 1 GB (ials trains them) */
+	int64	   *user_count = MemoryContextAllocExtended(CurrentMemoryContext, mul_size(sizeof(int64), data->n_users),
+														MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int64	   *item_count = MemoryContextAllocExtended(CurrentMemoryContext, mul_size(sizeof(int64), data->n_items),
+														MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	int64		p;
 	int			it;
 
