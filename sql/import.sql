@@ -134,6 +134,9 @@ SELECT options, outcome(format('SELECT reco.import_model(%L, %L, %L, %L)', 'bad'
                (15, '{"interactions": "SELECT 1 AS user_id, 1 AS item_id, ''NaN''::real AS w", "weight_col": "w"}'),
                (16, '{"interactions": "SELECT 1 AS user_id, 1 AS item_id, ''-Infinity''::real AS w", "weight_col": "w"}'))
        AS t(n, options) ORDER BY n;
+-- algorithm als: vectors of 3 floats or fewer cannot hold an explicit model's b, 1, 1 / 1, b, mu (reco.predict
+-- would read past x, y): 22023, like any other bad factor count
+SELECT outcome($$SELECT reco.import_model('bad', 'hand_users', 'SELECT item AS id, vec AS factors FROM hand_items', '{"algorithm": "als"}')$$);
 -- sources: a missing one, a missing column (hand_items has no "id"), then each bad row
 SELECT users, items, outcome(format('SELECT reco.import_model(%L, %L, %L)', 'bad', users, items))
   FROM (VALUES (1, 'no_such_table', 'hand_users'), (2, 'hand_users', 'hand_items'),

@@ -315,6 +315,23 @@ RecoCacheFromShared(const RecoModelInfo *model, RecoSide side, Size estimate, Re
 }
 
 /*
+ * Evicts the entries whose shared copy is no longer published (a retrain,
+ * refresh, drop, prune or eviction unpublished it): the segment is freed by
+ * its last mapping, and an entry of an old version is never looked up again.
+ */
+static void
+RecoCacheDropUnpublished(void)
+{
+	int			i = 0;
+
+	while (i < reco_cache_len)
+		if (reco_cache[i]->shared.segment != NULL && !RecoSharedCachePublished(&reco_cache[i]->shared))
+			RecoCacheEvict(i);	/* moves the last entry to i */
+		else
+			i++;
+}
+
+/*
  * One side's factor matrix of a model version: from the cache, or loaded
  * through SPI (the caller must be SPI-connected) and cached if it fits
  * reco.cache_size; otherwise loaded into call_cxt for this call only.  A
@@ -361,6 +378,7 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 	if (RecoSharedCacheEnabled())
 	{
 		entry = RecoCacheFromShared(model, side, bytes, &loaded);
+		RecoCacheDropUnpublished();
 		if (entry != NULL)
 			return RecoCacheInsert(entry, model, side, entry->shared.bytes, call_cxt);
 	}

@@ -196,6 +196,13 @@ RecoImportFactors(RecoImportRun *run, const RecoImportSide *side, Datum id, Datu
 				 errdetail("A model has %d to %d factors.", RECO_MIN_FACTORS, RECO_MAX_FACTORS)));
 	if (run->k == 0)
 	{
+		/* an explicit model's stored vectors end with b, 1, 1 (users) and 1, b, mu (items): predict reads them */
+		if (run->algorithm == RECO_ALGORITHM_ALS && n <= RECO_EXPLICIT_STORED_EXTRA)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s has %d factors, too few for algorithm \"als\"", RecoImportLabel(side, id), n),
+					 errdetail("An als model stores k + %d floats per vector: users [x, b_u, 1, 1], items [y, 1, b_i, mu].",
+							   RECO_EXPLICIT_STORED_EXTRA)));
 		run->k = n;
 		run->first_label = RecoImportLabel(side, id);
 	}

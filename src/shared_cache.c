@@ -485,6 +485,18 @@ RecoSharedCacheTouch(const RecoSharedRef *ref)
 	return published;
 }
 
+/* Is the segment a backend maps still published (no use counted)? */
+bool
+RecoSharedCachePublished(const RecoSharedRef *ref)
+{
+	bool		published;
+
+	LWLockAcquire(reco_shared->lock, LW_SHARED);
+	published = reco_shared->slots[ref->slot].handle == ref->handle;
+	LWLockRelease(reco_shared->lock);
+	return published;
+}
+
 /*
  * Evicts the copies of this database that are no longer worth keeping: of a
  * version that no longer exists (dropped, pruned) or an older version of the

@@ -34,6 +34,7 @@ extern bool RecoSharedCacheAttach(const RecoModelInfo *model, RecoSide side, Rec
 extern bool RecoSharedCachePublish(const RecoModelInfo *model, RecoSide side, const RecoFactorSet *built,
 								   RecoFactorSet *set, RecoSharedRef *ref);
 extern bool RecoSharedCacheTouch(const RecoSharedRef *ref);
+extern bool RecoSharedCachePublished(const RecoSharedRef *ref);
 extern void RecoSharedCacheRelease(RecoSharedRef *ref);
 extern int	RecoSharedCacheReset(void);
 

@@ -34,6 +34,9 @@
 #                   /tmp/reco-valgrind.XXXXXX)
 #   VALGRIND_EXTRA  more valgrind options (e.g. --track-origins=no for speed)
 #   REGRESS         the tests to run (default: all, as the Makefile lists them)
+#   VALGRIND_PRELOAD shared_preload_libraries of the server (default none; 'reco': the shared
+#                   serving cache and training progress on; expected outputs that show this
+#                   backend's cache then differ, only the memcheck errors count)
 # Installs the Debian packages it needs when missing (test/lib/cluster.sh: the packages of
 # `make test` and valgrind); uses the installed reco as it is, and builds and installs it only
 # when PostgreSQL has no reco at all.
@@ -66,7 +69,7 @@ start_under_valgrind() {
         --leak-check=no --track-origins=yes --num-callers=40 --error-limit=no --fullpath-after= \
         --gen-suppressions=all --suppressions="$here/postgres.supp" \
         --log-file="$RECO_PGDIR/valgrind/vg.%p.log" ${VALGRIND_EXTRA:-} \
-        "$bindir/postgres" -D "$RECO_PGDIR/data" -c shared_preload_libraries= -c autovacuum=off \
+        "$bindir/postgres" -D "$RECO_PGDIR/data" -c shared_preload_libraries="${VALGRIND_PRELOAD:-}" -c autovacuum=off \
         >>"$RECO_PGDIR/server.log" 2>&1 &
     wait_for_server
 }
