@@ -38,12 +38,7 @@ ml100k_fresh_db
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 q -c "CREATE EXTENSION reco"
-for f in $folds; do
-    for part in base test; do
-        q -c "CREATE TABLE u${f}_$part (user_id bigint, item_id bigint, rating real, ts bigint)" \
-          -c "\\copy u${f}_$part FROM '$data/u$f.$part'"
-    done
-done
+ml100k_load_folds "$folds"
 q -c "CREATE TABLE result (label text, fold int, p numeric, ndcg numeric, map numeric, auc numeric, users int, seconds numeric)"
 while IFS='|' read -r label options; do
     [ -z "$label" ] && continue

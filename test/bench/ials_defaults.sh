@@ -80,11 +80,7 @@ if [ -n "$grid" ]; then lines=$(grep -v '^#' "$grid" | grep -v '^$'); else lines
 
 say "loading folds $folds"
 q -c "CREATE EXTENSION reco" -c "CREATE SCHEMA ad" >/dev/null
-for f in $folds; do
-    q -c "CREATE TABLE u${f}_base (user_id bigint, item_id bigint, rating real, ts bigint)" \
-      -c "CREATE TABLE u${f}_test (user_id bigint, item_id bigint, rating real, ts bigint)" \
-      -c "\\copy u${f}_base FROM '$data/u$f.base'" -c "\\copy u${f}_test FROM '$data/u$f.test'" >/dev/null
-done
+ml100k_load_folds "$folds"
 q -c "CREATE TABLE ad.results (seq int, label text, options jsonb, fold text, p10 float8, ndcg10 float8,
                                map10 float8, auc float8, seconds float8, params jsonb)" >/dev/null
 

@@ -17,3 +17,13 @@ ml100k_fresh_db() {
 
 # Runs SQL in the benchmark database: unaligned, tab-separated, stops on the first error.
 q() { psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 -d "$db" -c "SET client_min_messages = warning" "$@"; }
+
+# Loads the folds uN.base and uN.test of $data into tables uN_base and uN_test (user_id, item_id, rating, ts).
+ml100k_load_folds() { # folds
+    local f
+    for f in $1; do
+        q -c "CREATE TABLE u${f}_base (user_id bigint, item_id bigint, rating real, ts bigint)" \
+          -c "CREATE TABLE u${f}_test (user_id bigint, item_id bigint, rating real, ts bigint)" \
+          -c "\\copy u${f}_base FROM '$data/u$f.base'" -c "\\copy u${f}_test FROM '$data/u$f.test'" >/dev/null
+    done
+}

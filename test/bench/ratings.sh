@@ -27,11 +27,7 @@ ml100k_require u1.base "Star ratings (MovieLens 100K, five folds)"
 ml100k_fresh_db
 load=$(cut -d' ' -f1 /proc/loadavg)
 q -c "CREATE EXTENSION reco"
-for f in $folds; do
-    q -c "CREATE TABLE u${f}_base (user_id bigint, item_id bigint, rating real, ts bigint)" \
-      -c "CREATE TABLE u${f}_test (user_id bigint, item_id bigint, rating real, ts bigint)" \
-      -c "\\copy u${f}_base FROM '$data/u$f.base'" -c "\\copy u${f}_test FROM '$data/u$f.test'"
-done
+ml100k_load_folds "$folds"
 
 # One configuration on every fold: prints a markdown row per fold and the mean row.
 run_config() { # label options-jsonb
