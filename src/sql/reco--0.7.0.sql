@@ -111,32 +111,6 @@ COMMENT ON COLUMN reco.user_factors.user_key IS
 COMMENT ON COLUMN reco.item_factors.item_key IS
     'The item''s id as text when the model''s item ids are text or uuid (item_id is then its rank among the model''s keys); NULL for bigint ids';
 
--- Cold start (issue 14): the mapping from features to the factor space of
--- each version, one row per feature; see reco.train's item_features.
-CREATE TABLE reco.feature_weights (
-    model_id bigint NOT NULL,
-    side     text NOT NULL CHECK (side IN ('item', 'user')),
-    feature  text NOT NULL,
-    kind     text NOT NULL CHECK (kind IN ('intercept', 'sparse', 'dense')),
-    weights  bytea NOT NULL,
-    PRIMARY KEY (model_id, side, feature)
-);
-ALTER TABLE reco.feature_weights ALTER COLUMN weights SET STORAGE EXTERNAL;
-SELECT pg_catalog.pg_extension_config_dump('reco.feature_weights', '');
-COMMENT ON TABLE reco.feature_weights IS
-    'The mapping from item (user) features to factors learned with each version: a new entity''s factors are the intercept plus each feature''s weights times its value';
-COMMENT ON COLUMN reco.feature_weights.feature IS
-    'A sparse feature (''category:shoes''), the column name of a dense embedding, or '''' for the intercept';
-COMMENT ON COLUMN reco.feature_weights.weights IS
-    'intercept and sparse: factors x 4 bytes; dense: dimensions x factors x 4 bytes (dimension-major); little-endian float32';
-
-ALTER TABLE reco.item_factors ADD COLUMN features jsonb;
-ALTER TABLE reco.user_factors ADD COLUMN features jsonb;
-COMMENT ON COLUMN reco.item_factors.features IS
-    'For an item placed from its features (no interactions): the features it was placed from, {"feature": value, "embedding column": [...]}; NULL for an item learned from interactions';
-COMMENT ON COLUMN reco.user_factors.features IS
-    'For a user placed from a profile (no interactions): the profile it was placed from, as in item_factors.features; NULL for a user learned from interactions';
-
 ---------------------------------------------------------------------------
 -- Version and factor format
 ---------------------------------------------------------------------------
@@ -1735,3 +1709,33 @@ END
 $evaluate_ratings$;
 COMMENT ON FUNCTION reco.evaluate_ratings(text, text, text, text, text) IS
     'Accuracy of an explicit (als) model''s predicted ratings on held-out rated pairs: RMSE, MAE, the rows scored, how many a fallback predicted (unknown user or item) and the rows skipped for a NULL';
+
+---------------------------------------------------------------------------
+-- Cold start: features (0.7.0)
+---------------------------------------------------------------------------
+
+-- Cold start (issue 14): the mapping from features to the factor space of
+-- each version, one row per feature; see reco.train's item_features.
+CREATE TABLE reco.feature_weights (
+    model_id bigint NOT NULL,
+    side     text NOT NULL CHECK (side IN ('item', 'user')),
+    feature  text NOT NULL,
+    kind     text NOT NULL CHECK (kind IN ('intercept', 'sparse', 'dense')),
+    weights  bytea NOT NULL,
+    PRIMARY KEY (model_id, side, feature)
+);
+ALTER TABLE reco.feature_weights ALTER COLUMN weights SET STORAGE EXTERNAL;
+SELECT pg_catalog.pg_extension_config_dump('reco.feature_weights', '');
+COMMENT ON TABLE reco.feature_weights IS
+    'The mapping from item (user) features to factors learned with each version: a new entity''s factors are the intercept plus each feature''s weights times its value';
+COMMENT ON COLUMN reco.feature_weights.feature IS
+    'A sparse feature (''category:shoes''), the column name of a dense embedding, or '''' for the intercept';
+COMMENT ON COLUMN reco.feature_weights.weights IS
+    'intercept and sparse: factors x 4 bytes; dense: dimensions x factors x 4 bytes (dimension-major); little-endian float32';
+
+ALTER TABLE reco.item_factors ADD COLUMN features jsonb;
+ALTER TABLE reco.user_factors ADD COLUMN features jsonb;
+COMMENT ON COLUMN reco.item_factors.features IS
+    'For an item placed from its features (no interactions): the features it was placed from, {"feature": value, "embedding column": [...]}; NULL for an item learned from interactions';
+COMMENT ON COLUMN reco.user_factors.features IS
+    'For a user placed from a profile (no interactions): the profile it was placed from, as in item_factors.features; NULL for a user learned from interactions';

@@ -1,7 +1,7 @@
 -- api.sql: reco's SQL surface — every function's volatility and PARALLEL label,
 -- comments on every object, the storage tables, and the factor format's errors.
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 
 -- (CREATE AGGREGATE always records provolatile 'i'; an aggregate's volatility
 -- comes from its support functions, which are volatile for reco.fit.)
@@ -114,20 +114,24 @@ SELECT is_empty(
     'every table and sequence has a comment'
 );
 
-SELECT tables_are('reco', ARRAY['models', 'user_factors', 'item_factors', 'segments'],
-    'reco has exactly its four storage tables');
+SELECT tables_are('reco', ARRAY['models', 'user_factors', 'item_factors', 'segments', 'feature_weights'],
+    'reco has exactly its five storage tables');
 SELECT columns_are('reco', 'models', ARRAY['model_id', 'name', 'version', 'algorithm', 'params', 'n_users',
     'n_items', 'n_interactions', 'factors', 'loss', 'train_seconds', 'trained_at', 'stats'], 'reco.models columns');
 SELECT columns_are('reco', 'user_factors', ARRAY['model_id', 'user_id', 'factors', 'seen_items', 'seen_weights',
-    'user_key'],
+    'user_key', 'features'],
     'reco.user_factors columns');
-SELECT columns_are('reco', 'item_factors', ARRAY['model_id', 'item_id', 'factors', 'popularity', 'item_key'],
+SELECT columns_are('reco', 'item_factors', ARRAY['model_id', 'item_id', 'factors', 'popularity', 'item_key', 'features'],
     'reco.item_factors columns');
 SELECT col_is_pk('reco', 'user_factors', ARRAY['model_id', 'user_id'], 'user factors are keyed by model and user');
 SELECT col_is_pk('reco', 'item_factors', ARRAY['model_id', 'item_id'], 'item factors are keyed by model and item');
 SELECT columns_are('reco', 'segments', ARRAY['model_id', 'segment', 'size', 'centroid', 'mean', 'k', 'seed',
     'iterations', 'converged', 'created_at'], 'reco.segments columns');
 SELECT col_is_pk('reco', 'segments', ARRAY['model_id', 'segment'], 'segments are keyed by model version and segment');
+SELECT columns_are('reco', 'feature_weights', ARRAY['model_id', 'side', 'feature', 'kind', 'weights'],
+    'reco.feature_weights columns');
+SELECT col_is_pk('reco', 'feature_weights', ARRAY['model_id', 'side', 'feature'],
+    'feature weights are keyed by model version, side and feature');
 
 -- reco.training_progress: the one view (empty when nothing trains, and always without preloading)
 SELECT views_are('reco', ARRAY['training_progress'], 'reco has exactly one view, training_progress');
