@@ -30,3 +30,35 @@ COMMENT ON COLUMN reco.item_factors.features IS
     'For an item placed from its features (no interactions): the features it was placed from, {"feature": value, "embedding column": [...]}; NULL for an item learned from interactions';
 COMMENT ON COLUMN reco.user_factors.features IS
     'For a user placed from a profile (no interactions): the profile it was placed from, as in item_factors.features; NULL for a user learned from interactions';
+
+---------------------------------------------------------------------------
+-- Shared copies freed at commit (issue 18)
+---------------------------------------------------------------------------
+
+-- With reco preloaded, a served version's matrices have one shared copy
+-- (reco.shared_cache_info).  These triggers record, in the backend, every
+-- version deleted (drop_model, pruning, a losing tune trial) and every
+-- version side given a new key (forget_user, refresh_users/refresh_items:
+-- a new row count or generation); its copies are unpublished when the
+-- transaction commits (src/shared_unpublish.c), nothing on abort.
+CREATE FUNCTION reco_internal.unpublish_shared_copies() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'reco_unpublish_shared_copies'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco_internal.unpublish_shared_copies() IS
+    'Trigger on reco.models: the old row''s shared copies (argument all, items or users) are unpublished when the transaction commits';
+CREATE TRIGGER unpublish_dropped AFTER DELETE ON reco.models
+    FOR EACH ROW EXECUTE FUNCTION reco_internal.unpublish_shared_copies('all');
+CREATE TRIGGER unpublish_items AFTER UPDATE ON reco.models
+    FOR EACH ROW WHEN (OLD.n_items IS DISTINCT FROM NEW.n_items OR OLD.factors IS DISTINCT FROM NEW.factors
+                       OR OLD.stats -> 'item_generation' IS DISTINCT FROM NEW.stats -> 'item_generation')
+    EXECUTE FUNCTION reco_internal.unpublish_shared_copies('items');
+CREATE TRIGGER unpublish_users AFTER UPDATE ON reco.models
+    FOR EACH ROW WHEN (OLD.n_users IS DISTINCT FROM NEW.n_users OR OLD.factors IS DISTINCT FROM NEW.factors
+                       OR OLD.stats -> 'user_generation' IS DISTINCT FROM NEW.stats -> 'user_generation')
+    EXECUTE FUNCTION reco_internal.unpublish_shared_copies('users');
+COMMENT ON TRIGGER unpublish_dropped ON reco.models IS
+    'A deleted version''s shared copies are unpublished at commit';
+COMMENT ON TRIGGER unpublish_items ON reco.models IS
+    'A version whose items changed (refresh_items): its old items copy is unpublished at commit';
+COMMENT ON TRIGGER unpublish_users ON reco.models IS
+    'A version whose users changed (forget_user, refresh_users): its old users copy is unpublished at commit';
