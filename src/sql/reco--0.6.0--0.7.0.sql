@@ -62,3 +62,37 @@ COMMENT ON TRIGGER unpublish_items ON reco.models IS
     'A version whose items changed (refresh_items): its old items copy is unpublished at commit';
 COMMENT ON TRIGGER unpublish_users ON reco.models IS
     'A version whose users changed (forget_user, refresh_users): its old users copy is unpublished at commit';
+
+-- Training progress inside a pass (issue 18): reco.training_progress gains
+-- chunks_done and chunks_total (the function's OUT columns change, so the
+-- view and the function are dropped and created again, with their grant).
+DROP VIEW reco.training_progress;
+DROP FUNCTION reco_internal.training_progress();
+CREATE FUNCTION reco_internal.training_progress(
+    OUT pid             integer,
+    OUT datid           oid,
+    OUT model           text,
+    OUT algorithm       text,
+    OUT phase           text,
+    OUT iteration       integer,
+    OUT iterations      integer,
+    OUT loss            double precision,
+    OUT rows_read       bigint,
+    OUT started_at      timestamptz,
+    OUT elapsed_seconds double precision,
+    OUT chunks_done     bigint,
+    OUT chunks_total    bigint
+) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'reco_training_progress'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION reco_internal.training_progress() IS
+    'One row per backend that is training (empty unless reco is in shared_preload_libraries); another role''s training shows only its pid and database';
+
+CREATE VIEW reco.training_progress AS
+    SELECT p.pid, p.datid, d.datname, p.model, p.algorithm, p.phase, p.iteration, p.iterations,
+           p.loss, p.rows_read, p.started_at, p.elapsed_seconds, p.chunks_done, p.chunks_total
+      FROM reco_internal.training_progress() AS p
+      LEFT JOIN pg_catalog.pg_database AS d ON d.oid OPERATOR(pg_catalog.=) p.datid;
+COMMENT ON VIEW reco.training_progress IS
+    'Trainings running now, one row per backend, like pg_stat_progress_create_index: phase (reading, waiting, building, iterating, final pass, storing), iteration of iterations, last loss, rows read, elapsed seconds, chunks of rows done of the current pass; empty unless reco is in shared_preload_libraries';
+GRANT SELECT ON reco.training_progress TO PUBLIC;

@@ -1441,7 +1441,9 @@ CREATE FUNCTION reco_internal.training_progress(
     OUT loss            double precision,
     OUT rows_read       bigint,
     OUT started_at      timestamptz,
-    OUT elapsed_seconds double precision
+    OUT elapsed_seconds double precision,
+    OUT chunks_done     bigint,
+    OUT chunks_total    bigint
 ) RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'reco_training_progress'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;
@@ -1450,11 +1452,11 @@ COMMENT ON FUNCTION reco_internal.training_progress() IS
 
 CREATE VIEW reco.training_progress AS
     SELECT p.pid, p.datid, d.datname, p.model, p.algorithm, p.phase, p.iteration, p.iterations,
-           p.loss, p.rows_read, p.started_at, p.elapsed_seconds
+           p.loss, p.rows_read, p.started_at, p.elapsed_seconds, p.chunks_done, p.chunks_total
       FROM reco_internal.training_progress() AS p
       LEFT JOIN pg_catalog.pg_database AS d ON d.oid OPERATOR(pg_catalog.=) p.datid;
 COMMENT ON VIEW reco.training_progress IS
-    'Trainings running now, one row per backend, like pg_stat_progress_create_index: phase (reading, waiting, building, iterating, final pass, storing), iteration of iterations, last loss, rows read, elapsed seconds; empty unless reco is in shared_preload_libraries';
+    'Trainings running now, one row per backend, like pg_stat_progress_create_index: phase (reading, waiting, building, iterating, final pass, storing), iteration of iterations, last loss, rows read, elapsed seconds, chunks of rows done of the current pass; empty unless reco is in shared_preload_libraries';
 GRANT SELECT ON reco.training_progress TO PUBLIC;
 
 ---------------------------------------------------------------------------
