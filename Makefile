@@ -51,7 +51,8 @@ OBJS = \
 	src/tune.o \
 	src/shared_cache.o \
 	src/progress.o \
-	src/import.o
+	src/import.o \
+	src/shared_unpublish.o
 
 DATA = $(wildcard src/sql/reco--*.sql)
 

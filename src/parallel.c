@@ -26,6 +26,8 @@
  * before each of its tasks, when a long task asks, and every
  * RECO_PARALLEL_WAIT_NS while it waits for the workers to finish, so a
  * cancel is seen within a task's polling interval or 5 ms of waiting.
+ * Each time, it also tells hooks->progress (if set) how many tasks have
+ * finished of the run's total (reco.training_progress shows it).
  *
  * Memory.  The runner mallocs its thread table and one block of states on
  * the calling thread before any worker starts and frees them (after
@@ -59,6 +61,7 @@ typedef struct RecoParallelRunState
 {
 	const RecoParallelJob *job;
 	int64_t		next_task;		/* atomic: the next task number to hand out */
+	int64_t		finished;		/* atomic: tasks finished (for hooks->progress) */
 	int			stop;			/* atomic: 1 once every thread must stop */
 	int			status;			/* atomic: first non-OK status */
 	pthread_mutex_t mutex;
@@ -135,6 +138,8 @@ RecoParallelPoll(RecoParallelWorker *worker, bool ask_hook)
 		RecoParallelFail(run, RECO_STATUS_STOPPED);
 		return true;
 	}
+	if (worker->is_caller && ask_hook && hooks != NULL && hooks->progress != NULL)
+		hooks->progress(hooks->arg, __atomic_load_n(&run->finished, __ATOMIC_RELAXED), run->job->n_tasks);
 	return false;
 }
 
@@ -161,6 +166,7 @@ RecoParallelLoop(RecoParallelWorker *worker)
 			RecoParallelFail(run, st);
 			break;
 		}
+		__atomic_fetch_add(&run->finished, 1, __ATOMIC_RELAXED);
 	}
 }
 

@@ -31,11 +31,13 @@ typedef enum RecoStatus
 	RECO_STATUS_INVALID_ARGUMENT	/* factors/cg_steps out of range, NULL input */
 } RecoStatus;
 
-/* Cancellation hook, called only on the calling thread. */
+/* Cancellation (and progress) hooks, called only on the calling thread. */
 typedef struct RecoHooks
 {
 	bool		(*should_stop) (void *arg); /* true => stop as soon as possible */
 	void	   *arg;
+	/* NULL, or told the tasks finished of the run's total whenever should_stop is asked */
+	void		(*progress) (void *arg, int64_t done, int64_t total);
 } RecoHooks;
 
 /* One thread of a run, as its tasks see it (opaque). */

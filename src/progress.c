@@ -56,6 +56,8 @@ typedef struct RecoProgressSlot
 	bool		has_loss;
 	double		loss;			/* after the last finished iteration */
 	int64		rows_read;
+	int64		chunks_done;	/* of the current pass (a kernel run), 0 of 0: none */
+	int64		chunks_total;
 	TimestampTz started;		/* the training statement's start */
 	char		model[RECO_MAX_MODEL_NAME + 1];
 	char		algorithm[NAMEDATALEN];
@@ -168,6 +170,8 @@ RecoProgressBegin(const char *model, const char *algorithm, int iterations,
 	slot->has_loss = false;
 	slot->loss = 0;
 	slot->rows_read = rows_read;
+	slot->chunks_done = 0;
+	slot->chunks_total = 0;
 	slot->started = GetCurrentStatementStartTimestamp();
 	strlcpy((char *) slot->model, model, sizeof(slot->model));
 	strlcpy((char *) slot->algorithm, algorithm, sizeof(slot->algorithm));
@@ -206,14 +210,28 @@ RecoProgressRows(int64 rows_read)
 void
 RecoProgressPhase(RecoTrainPhase phase)
 {
-	RECO_PROGRESS_SET(slot->phase = phase);
+	RECO_PROGRESS_SET(slot->phase = phase; slot->chunks_done = 0; slot->chunks_total = 0);
 }
 
 /* The iteration (1-based) that starts now. */
 void
 RecoProgressIteration(int iteration)
 {
-	RECO_PROGRESS_SET(slot->phase = RECO_TRAIN_PHASE_ITERATING; slot->iteration = iteration);
+	RECO_PROGRESS_SET(slot->phase = RECO_TRAIN_PHASE_ITERATING; slot->iteration = iteration;
+					  slot->chunks_done = 0; slot->chunks_total = 0);
+}
+
+/*
+ * RecoHooks.progress of a training's kernels: `done` chunks of rows of the
+ * current pass (one side's solve, the loss, an epoch's batch) finished of
+ * `total`; called on the backend's thread whenever the runner polls for a
+ * cancel (every task it runs and every 5 ms while it waits), so the view
+ * moves inside one long iteration and the final pass.
+ */
+void
+RecoProgressChunks(void *arg, int64_t done, int64_t total)
+{
+	RECO_PROGRESS_SET(slot->chunks_done = done; slot->chunks_total = total);
 }
 
 /* The loss after the iteration that just finished. */
@@ -272,7 +290,7 @@ RecoProgressReadSlot(int i, RecoProgressSlot *copy)
 }
 
 /* Columns of reco_internal.training_progress(). */
-#define RECO_PROGRESS_COLUMNS 11
+#define RECO_PROGRESS_COLUMNS 13
 
 PG_FUNCTION_INFO_V1(reco_training_progress);
 
@@ -323,6 +341,10 @@ reco_training_progress(PG_FUNCTION_ARGS)
 		values[8] = Int64GetDatum(s.rows_read);
 		values[9] = TimestampTzGetDatum(s.started);
 		values[10] = Float8GetDatum((double) (now - s.started) / USECS_PER_SEC);
+		values[11] = Int64GetDatum(s.chunks_done);
+		nulls[11] = s.chunks_total == 0;
+		values[12] = Int64GetDatum(s.chunks_total);
+		nulls[12] = s.chunks_total == 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -35,6 +35,7 @@ extern void RecoProgressRows(int64 rows_read);
 extern void RecoProgressPhase(RecoTrainPhase phase);
 extern void RecoProgressIteration(int iteration);
 extern void RecoProgressLoss(double loss);
+extern void RecoProgressChunks(void *arg, int64_t done, int64_t total);
 extern void RecoProgressClearOnReset(MemoryContext cxt);
 extern void RecoProgressEnd(void);
 

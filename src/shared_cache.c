@@ -756,3 +756,28 @@ reco_shared_cache_info(PG_FUNCTION_ARGS)
 	LWLockRelease(reco_shared->lock);
 	return (Datum) 0;
 }
+
+/*
+ * Unpublishes the shared copies of one model version of database dbid, one
+ * side or both (side < 0): at the commit of a transaction that dropped,
+ * pruned or changed it (shared_unpublish.c).  As an eviction, a backend still
+ * scoring with a copy keeps it until its call ends.  Never errors.
+ */
+void
+RecoSharedCacheUnpublish(Oid dbid, int64 model_id, int side)
+{
+	int			i;
+
+	if (reco_shared == NULL)
+		return;
+	LWLockAcquire(reco_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < RECO_SHARED_CACHE_SLOTS; i++)
+	{
+		RecoSharedSlot *s = &reco_shared->slots[i];
+
+		if (s->handle != DSM_HANDLE_INVALID && s->dbid == dbid && s->model_id == model_id &&
+			(side < 0 || (int) s->side == side))
+			RecoSharedEvict(i);
+	}
+	LWLockRelease(reco_shared->lock);
+}

@@ -37,5 +37,6 @@ extern bool RecoSharedCacheTouch(const RecoSharedRef *ref);
 extern bool RecoSharedCachePublished(const RecoSharedRef *ref);
 extern void RecoSharedCacheRelease(RecoSharedRef *ref);
 extern int	RecoSharedCacheReset(void);
+extern void RecoSharedCacheUnpublish(Oid dbid, int64 model_id, int side);
 
 #endif							/* RECO_SHARED_CACHE_H */

@@ -22,10 +22,16 @@
 
 #include <math.h>
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "catalog/namespace.h"
@@ -33,7 +39,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "feature_map.h"
@@ -536,6 +544,175 @@ RecoModelNames(void)
 	return isnull ? NULL : TextDatumGetCString(list);
 }
 
+/* Columns of the models row RecoLookupModel reads (the SPI query's select list). */
+#define RECO_LOOKUP_COLUMNS 15
+
+/* The row RecoLookupModel read directly (reco_lookup_direct), else it is SPI's first row. */
+static Datum reco_lookup_values[RECO_LOOKUP_COLUMNS];
+static bool reco_lookup_nulls[RECO_LOOKUP_COLUMNS];
+static bool reco_lookup_direct = false;
+
+/* Column `col` (1-based, the SPI query's numbering) of the models row RecoLookupModel found. */
+static Datum
+RecoLookupValue(int col, bool *isnull)
+{
+	if (!reco_lookup_direct)
+		return RecoResultValue(col, isnull);
+	*isnull = reco_lookup_nulls[col - 1];
+	return reco_lookup_values[col - 1];
+}
+
+/*
+ * Column `col` of the direct row: (json ->> key), through the type's input
+ * function `in` (float4in, int8in; NULL: the text), exactly as the query's
+ * operator and cast compute it.
+ */
+static void
+RecoLookupJsonField(Datum json, const char *key, PGFunction in, int col)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+	Datum		field;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 2, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = json;
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = CStringGetTextDatum(key);
+	fcinfo->args[1].isnull = false;
+	field = jsonb_object_field_text(fcinfo);
+	reco_lookup_nulls[col - 1] = fcinfo->isnull;
+	if (fcinfo->isnull)
+		reco_lookup_values[col - 1] = (Datum) 0;
+	else
+		reco_lookup_values[col - 1] = in == NULL ? field
+			: DirectFunctionCall1(in, CStringGetDatum(TextDatumGetCString(field)));
+}
+
+/* The btree index of reco.models on (name, version), opened, or NULL. */
+static Relation
+RecoModelsNameIndex(Relation rel, AttrNumber name_att, AttrNumber version_att)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Relation	found = NULL;
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
+			index->rd_index->indnkeyatts == 2 && index->rd_indexprs == NIL && index->rd_indpred == NIL &&
+			index->rd_index->indkey.values[0] == name_att && index->rd_index->indkey.values[1] == version_att)
+		{
+			found = index;
+			break;
+		}
+		index_close(index, AccessShareLock);
+	}
+	list_free(indexes);
+	return found;
+}
+
+/* Attribute number of column `name` of rel if it has type `type`, else InvalidAttrNumber. */
+static AttrNumber
+RecoModelsColumn(Relation rel, const char *name, Oid type)
+{
+	int			att = SPI_fnumber(RelationGetDescr(rel), name);
+
+	if (att <= 0 || TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid != type)
+		return InvalidAttrNumber;
+	return (AttrNumber) att;
+}
+
+/*
+ * RecoLookupModel's row read straight from reco.models's (name, version)
+ * index, newest version first, in the active snapshot, without SPI: a new
+ * backend's first serving call spent about half of its time parsing and
+ * planning the lookup query (operator, cast and statistics lookups).  Fills
+ * the direct row as the query's columns and sets *found; returns false
+ * (nothing read) when the query must decide instead: no table-wide SELECT
+ * privilege (column privileges), row security, a changed table or no such
+ * index, no active snapshot, or a NULL in a NOT NULL column.
+ */
+static bool
+RecoLookupModelDirect(const char *name, bool *found)
+{
+	Oid			nsp = get_namespace_oid("reco", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("models", nsp) : InvalidOid;
+	static const char *const column_names[] = {"model_id", "version", "factors", "n_users", "n_items",
+	"params", "stats", "algorithm"};
+	static const Oid column_types[] = {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, JSONBOID, JSONBOID, TEXTOID};
+	AttrNumber	atts[lengthof(column_names)];
+	Datum		row[lengthof(column_names)];
+	bool		nulls[lengthof(column_names)];
+	AttrNumber	name_att;
+	Relation	rel;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData key;
+	bool		usable = true;
+	int			c;
+
+	*found = false;
+	if (!OidIsValid(relid) || !ActiveSnapshotSet() ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	name_att = RecoModelsColumn(rel, "name", TEXTOID);
+	for (c = 0; c < lengthof(column_names); c++)
+		if ((atts[c] = RecoModelsColumn(rel, column_names[c], column_types[c])) == InvalidAttrNumber)
+			usable = false;
+	index = usable && name_att != InvalidAttrNumber && !rel->rd_rel->relrowsecurity
+		? RecoModelsNameIndex(rel, name_att, atts[1]) : NULL;
+	if (index == NULL)
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(name));
+	key.sk_collation = index->rd_indcollation[0];
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	*found = index_getnext_slot(scan, BackwardScanDirection, slot);
+	if (*found)
+	{
+		for (c = 0; c < lengthof(column_names); c++)
+		{
+			row[c] = slot_getattr(slot, atts[c], &nulls[c]);
+			usable = usable && !nulls[c];
+		}
+		if (usable)
+		{
+			Datum		params = row[5];
+
+			for (c = 0; c < 5; c++)
+			{
+				reco_lookup_values[c] = row[c];
+				reco_lookup_nulls[c] = false;
+			}
+			RecoLookupJsonField(params, "alpha", float4in, 6);
+			RecoLookupJsonField(params, "regularization", float4in, 7);
+			RecoLookupJsonField(params, "user_id_type", NULL, 8);
+			RecoLookupJsonField(params, "item_id_type", NULL, 9);
+			RecoLookupJsonField(row[6], "user_generation", int8in, 10);
+			RecoLookupJsonField(row[6], "item_generation", int8in, 11);
+			reco_lookup_values[11] = PointerGetDatum(DatumGetTextPCopy(row[7]));
+			reco_lookup_nulls[11] = false;
+			reco_lookup_values[12] = BoolGetDatum(!(DatumGetBool(DirectFunctionCall2(jsonb_exists, params, CStringGetTextDatum("imported"))) &&
+													!DatumGetBool(DirectFunctionCall2(jsonb_exists, params, CStringGetTextDatum("regularization")))));
+			reco_lookup_nulls[12] = false;
+			RecoLookupJsonField(params, "reg_exponent", float4in, 14);
+			RecoLookupJsonField(params, "unobserved_weight", float4in, 15);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return usable;
+}
+
 /*
  * The id type of column col of RecoLookupModel's result (params key `key`):
  * bigint if absent (models from before 0.4.0); XX001 if it names no type.
@@ -544,7 +721,7 @@ static RecoIdType
 RecoModelIdType(const char *name, int32 version, const char *key, int col)
 {
 	bool		isnull;
-	Datum		value = RecoResultValue(col, &isnull);
+	Datum		value = RecoLookupValue(col, &isnull);
 	char	   *type_name;
 	RecoIdType	type;
 
@@ -572,12 +749,12 @@ RecoModelAlgorithm(const char *name, int32 version, const char *word, RecoAlgori
 				 errdetail("The algorithms are: ials, als, bpr.")));
 }
 
-/* Column `col` (a real) of the first SPI result row, or `absent` if it is NULL. */
+/* Column `col` (a real) of the looked-up models row, or `absent` if it is NULL. */
 static float
 RecoResultReal(int col, float absent)
 {
 	bool		isnull;
-	Datum		value = RecoResultValue(col, &isnull);
+	Datum		value = RecoLookupValue(col, &isnull);
 
 	return isnull ? absent : DatumGetFloat4(value);
 }
@@ -590,18 +767,24 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
 	bool		isnull;
+	bool		found = false;
 
-	RecoExecute(RecoSavedPlan(&plan,
-							  "SELECT model_id, version, factors, n_users, n_items, "
-							  "(params->>'alpha')::real, (params->>'regularization')::real, "
-							  "params->>'user_id_type', params->>'item_id_type', "
-							  "(stats->>'user_generation')::bigint, (stats->>'item_generation')::bigint, algorithm, "
-							  "NOT (params ? 'imported' AND NOT params ? 'regularization'), "
-							  "(params->>'reg_exponent')::real, (params->>'unobserved_weight')::real "
-							  "FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
-							  1, types),
-				values, true, SPI_OK_SELECT);
-	if (SPI_processed == 0)
+	reco_lookup_direct = RecoLookupModelDirect(name, &found);
+	if (!reco_lookup_direct)
+	{
+		RecoExecute(RecoSavedPlan(&plan,
+								  "SELECT model_id, version, factors, n_users, n_items, "
+								  "(params->>'alpha')::real, (params->>'regularization')::real, "
+								  "params->>'user_id_type', params->>'item_id_type', "
+								  "(stats->>'user_generation')::bigint, (stats->>'item_generation')::bigint, algorithm, "
+								  "NOT (params ? 'imported' AND NOT params ? 'regularization'), "
+								  "(params->>'reg_exponent')::real, (params->>'unobserved_weight')::real "
+								  "FROM reco.models WHERE name = $1 ORDER BY version DESC LIMIT 1",
+								  1, types),
+					values, true, SPI_OK_SELECT);
+		found = SPI_processed > 0;
+	}
+	if (!found)
 	{
 		char	   *known = RecoModelNames();
 
@@ -612,11 +795,11 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 				 : errhint("No model has been trained yet: train one with reco.train or the reco.fit aggregate.")));
 	}
 	strlcpy(info->name, name, sizeof(info->name));
-	info->model_id = DatumGetInt64(RecoResultValue(1, &isnull));
-	info->version = DatumGetInt32(RecoResultValue(2, &isnull));
-	info->factors = DatumGetInt32(RecoResultValue(3, &isnull));
-	info->n_users = DatumGetInt64(RecoResultValue(4, &isnull));
-	info->n_items = DatumGetInt64(RecoResultValue(5, &isnull));
+	info->model_id = DatumGetInt64(RecoLookupValue(1, &isnull));
+	info->version = DatumGetInt32(RecoLookupValue(2, &isnull));
+	info->factors = DatumGetInt32(RecoLookupValue(3, &isnull));
+	info->n_users = DatumGetInt64(RecoLookupValue(4, &isnull));
+	info->n_items = DatumGetInt64(RecoLookupValue(5, &isnull));
 	/* a hand-made models row may lack params: confidence = weight, no ridge */
 	info->alpha = RecoResultReal(6, 1.0f);
 	info->regularization = RecoResultReal(7, 0.0f);
@@ -626,14 +809,14 @@ RecoLookupModel(const char *name, RecoModelInfo *info)
 	info->user_id_type = RecoModelIdType(name, info->version, "user_id_type", 8);
 	info->item_id_type = RecoModelIdType(name, info->version, "item_id_type", 9);
 	/* absent until the first refresh: 0 */
-	info->user_generation = DatumGetInt64(RecoResultValue(10, &isnull));
+	info->user_generation = DatumGetInt64(RecoLookupValue(10, &isnull));
 	info->user_generation = isnull ? 0 : info->user_generation;
-	info->item_generation = DatumGetInt64(RecoResultValue(11, &isnull));
+	info->item_generation = DatumGetInt64(RecoLookupValue(11, &isnull));
 	info->item_generation = isnull ? 0 : info->item_generation;
-	RecoModelAlgorithm(name, info->version, TextDatumGetCString(RecoResultValue(12, &isnull)),
+	RecoModelAlgorithm(name, info->version, TextDatumGetCString(RecoLookupValue(12, &isnull)),
 					   &info->algorithm);
 	/* an import records regularization and alpha only when given them (import.c) */
-	info->fold_in = DatumGetBool(RecoResultValue(13, &isnull));
+	info->fold_in = DatumGetBool(RecoLookupValue(13, &isnull));
 	/* the tables' CHECK constraints say the same; a hand-edited row must not reach the kernels */
 	if (info->factors < 1 || info->factors > RECO_MAX_FACTORS || info->n_users < 0 || info->n_items < 0)
 		ereport(ERROR,

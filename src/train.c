@@ -467,6 +467,7 @@ RecoTrainStart(FunctionCallInfo fcinfo, RecoTrainRun *run)
 		run->key_bytes = add_size(run->key_bytes, RecoKeyTableBytes(run->item_keys));
 	RecoAlsConfigFromOptions(&state->options, &run->cfg);
 	run->hooks.should_stop = RecoInterruptPending;
+	run->hooks.progress = RecoProgressChunks;	/* reco.training_progress inside a pass */
 	run->rows_read = state->rows_read;
 	run->rows_skipped = state->rows_skipped;
 	run->rows_used = state->rows.count;

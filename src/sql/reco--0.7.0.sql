@@ -1451,7 +1451,9 @@ CREATE FUNCTION reco_internal.training_progress(
     OUT loss            double precision,
     OUT rows_read       bigint,
     OUT started_at      timestamptz,
-    OUT elapsed_seconds double precision
+    OUT elapsed_seconds double precision,
+    OUT chunks_done     bigint,
+    OUT chunks_total    bigint
 ) RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'reco_training_progress'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;
@@ -1460,11 +1462,11 @@ COMMENT ON FUNCTION reco_internal.training_progress() IS
 
 CREATE VIEW reco.training_progress AS
     SELECT p.pid, p.datid, d.datname, p.model, p.algorithm, p.phase, p.iteration, p.iterations,
-           p.loss, p.rows_read, p.started_at, p.elapsed_seconds
+           p.loss, p.rows_read, p.started_at, p.elapsed_seconds, p.chunks_done, p.chunks_total
       FROM reco_internal.training_progress() AS p
       LEFT JOIN pg_catalog.pg_database AS d ON d.oid OPERATOR(pg_catalog.=) p.datid;
 COMMENT ON VIEW reco.training_progress IS
-    'Trainings running now, one row per backend, like pg_stat_progress_create_index: phase (reading, waiting, building, iterating, final pass, storing), iteration of iterations, last loss, rows read, elapsed seconds; empty unless reco is in shared_preload_libraries';
+    'Trainings running now, one row per backend, like pg_stat_progress_create_index: phase (reading, waiting, building, iterating, final pass, storing), iteration of iterations, last loss, rows read, elapsed seconds, chunks of rows done of the current pass; empty unless reco is in shared_preload_libraries';
 GRANT SELECT ON reco.training_progress TO PUBLIC;
 
 ---------------------------------------------------------------------------
@@ -1836,3 +1838,35 @@ CREATE FUNCTION reco.explain_features(model text, user_id uuid, item_id uuid)
     LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION reco.explain_features(text, uuid, uuid) IS
     'reco.explain_features for uuid ids';
+
+---------------------------------------------------------------------------
+-- Shared copies freed at commit (issue 18)
+---------------------------------------------------------------------------
+
+-- With reco preloaded, a served version's matrices have one shared copy
+-- (reco.shared_cache_info).  These triggers record, in the backend, every
+-- version deleted (drop_model, pruning, a losing tune trial) and every
+-- version side given a new key (forget_user, refresh_users/refresh_items:
+-- a new row count or generation); its copies are unpublished when the
+-- transaction commits (src/shared_unpublish.c), nothing on abort.
+CREATE FUNCTION reco_internal.unpublish_shared_copies() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'reco_unpublish_shared_copies'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco_internal.unpublish_shared_copies() IS
+    'Trigger on reco.models: the old row''s shared copies (argument all, items or users) are unpublished when the transaction commits';
+CREATE TRIGGER unpublish_dropped AFTER DELETE ON reco.models
+    FOR EACH ROW EXECUTE FUNCTION reco_internal.unpublish_shared_copies('all');
+CREATE TRIGGER unpublish_items AFTER UPDATE ON reco.models
+    FOR EACH ROW WHEN (OLD.n_items IS DISTINCT FROM NEW.n_items OR OLD.factors IS DISTINCT FROM NEW.factors
+                       OR OLD.stats -> 'item_generation' IS DISTINCT FROM NEW.stats -> 'item_generation')
+    EXECUTE FUNCTION reco_internal.unpublish_shared_copies('items');
+CREATE TRIGGER unpublish_users AFTER UPDATE ON reco.models
+    FOR EACH ROW WHEN (OLD.n_users IS DISTINCT FROM NEW.n_users OR OLD.factors IS DISTINCT FROM NEW.factors
+                       OR OLD.stats -> 'user_generation' IS DISTINCT FROM NEW.stats -> 'user_generation')
+    EXECUTE FUNCTION reco_internal.unpublish_shared_copies('users');
+COMMENT ON TRIGGER unpublish_dropped ON reco.models IS
+    'A deleted version''s shared copies are unpublished at commit';
+COMMENT ON TRIGGER unpublish_items ON reco.models IS
+    'A version whose items changed (refresh_items): its old items copy is unpublished at commit';
+COMMENT ON TRIGGER unpublish_users ON reco.models IS
+    'A version whose users changed (forget_user, refresh_users): its old users copy is unpublished at commit';

@@ -4,7 +4,8 @@
 # 1, 10 and 50 connections that have each served one recommend call (the sum of the
 # backends' RssAnon from /proc/PID/status plus the shared segments once; RssShmem, the
 # shared pages each backend has touched, is shown beside), a new connection's first call
-# (median of 20 new connections), and pgbench recommend(user, 10) p50/p99 with 2 and 16
+# (median and p99 of 20 new connections, beside PostgreSQL's floor: SELECT 1 as the first
+# statement of a new connection, timed by the client like reco's first statement), and pgbench recommend(user, 10) p50/p99 with 2 and 16
 # clients.  "per-backend" is the same server with reco.shared_cache_size = 0 (ALTER SYSTEM
 # + reload), so both modes run the same build.
 #
@@ -18,7 +19,8 @@
 #
 # Environment: DB, USERS (default 50,000 users, ~10 interactions each), DURATION (seconds
 # per pgbench run, default 10), RESULTS (default test/bench/results/shared-cache-DATE.md),
-# KEEP_DB, MAINT_DB (default postgres).
+# KEEP_DB, MAINT_DB (default postgres), CONNECTIONS (new connections of the first-call
+# measures, default 20), FIRST_CALL_ONLY=1 (only the first-call measures, shared mode).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -26,6 +28,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 DB=${DB:-reco_shmbench}
 USERS=${USERS:-50000}
 DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-20}
+FIRST_CALL_ONLY=${FIRST_CALL_ONLY:-0}
 KEEP_DB=${KEEP_DB:-0}
 MAINT_DB=${MAINT_DB:-postgres}
 RESULTS=${RESULTS:-$here/results/shared-cache-$(date +%Y-%m-%d).md}
@@ -157,6 +161,29 @@ bench_memory() {
 # Median of column $2 of file $1.
 median() { awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ a[NR] = $1 } END { printf "%.3f", a[int((NR + 1) / 2)] }'; }
 
+# 99th percentile (nearest rank) of column $2 of file $1.
+p99() { awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ a[NR] = $1 } END { r = int(0.99 * NR + 0.999999); printf "%.3f", a[r < 1 ? 1 : r] }'; }
+
+# Client-side time (psql \timing, ms) of statement $1 as the first statement of a new connection.
+first_statement_ms() { q -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'; }
+
+# The first statement of $CONNECTIONS new connections, timed by the client: SELECT 1 (the
+# floor: what any first statement costs a new backend) and reco's recommend (copy published).
+bench_first_statement() {
+    local mode=$1 i
+    q -c "SELECT count(*) FROM reco.recommend('items100k', 1, 10)" >/dev/null
+    : >"$tmp/floor_$mode.txt"
+    : >"$tmp/reco_$mode.txt"
+    for ((i = 0; i < CONNECTIONS; i++)); do
+        first_statement_ms "SELECT 1" >>"$tmp/floor_$mode.txt"
+        first_statement_ms "SELECT count(*) FROM reco.recommend('items100k', $((1 + i * 7919 % n_users)), 10)" >>"$tmp/reco_$mode.txt"
+    done
+    printf '| %s | SELECT 1 (floor) | %s | %s | %s |\n' "$mode" "$(sort -g "$tmp/floor_$mode.txt" | head -1)" \
+        "$(median "$tmp/floor_$mode.txt" 1)" "$(p99 "$tmp/floor_$mode.txt" 1)" >>"$tmp/statement.md"
+    printf '| %s | recommend items100k | %s | %s | %s |\n' "$mode" "$(sort -g "$tmp/reco_$mode.txt" | head -1)" \
+        "$(median "$tmp/reco_$mode.txt" 1)" "$(p99 "$tmp/reco_$mode.txt" 1)" >>"$tmp/statement.md"
+}
+
 # First and second call on 20 new connections (the copy already published in shared mode),
 # of items100k and of a 60-item model (what any backend's first reco call costs).
 bench_first_call() {
@@ -166,13 +193,13 @@ bench_first_call() {
         [ $model = items100k ] || users=200
         q -c "SELECT count(*) FROM reco.recommend('$model', 1, 10)" >/dev/null
         : >"$tmp/first_$mode.txt"
-        for ((i = 0; i < 20; i++)); do
+        for ((i = 0; i < CONNECTIONS; i++)); do
             q -F ' ' -c "SELECT shmbench.call_ms('$model', $((1 + i * 7919 % users))),
                                 shmbench.call_ms('$model', $((1 + i * 7919 % users)))" \
                 >>"$tmp/first_$mode.txt"
         done
-        printf '| %s | %s | %s | %s | %s | %s |\n' "$mode" "$model" "$(sort -g "$tmp/first_$mode.txt" | head -1 | cut -d' ' -f1)" \
-            "$(median "$tmp/first_$mode.txt" 1)" "$(sort -g "$tmp/first_$mode.txt" | tail -1 | cut -d' ' -f1)" \
+        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$mode" "$model" "$(sort -g "$tmp/first_$mode.txt" | head -1 | cut -d' ' -f1)" \
+            "$(median "$tmp/first_$mode.txt" 1)" "$(p99 "$tmp/first_$mode.txt" 1)" "$(sort -g "$tmp/first_$mode.txt" | tail -1 | cut -d' ' -f1)" \
             "$(median "$tmp/first_$mode.txt" 2)" >>"$tmp/first.md"
     done
 }
@@ -193,16 +220,19 @@ bench_pgbench() {
 }
 
 setup
-: >"$tmp/memory.md"; : >"$tmp/first.md"; : >"$tmp/pgbench.md"
-for mode in shared per-backend; do
+: >"$tmp/memory.md"; : >"$tmp/first.md"; : >"$tmp/statement.md"; : >"$tmp/pgbench.md"
+modes="shared per-backend"
+[ "$FIRST_CALL_ONLY" = 1 ] && modes=shared
+for mode in $modes; do
     if [ $mode = shared ]; then set_budget '' 1GB; else set_budget 0 0; fi
-    bench_memory $mode
+    [ "$FIRST_CALL_ONLY" = 1 ] || bench_memory $mode
     bench_first_call $mode
-    bench_pgbench $mode 2
-    bench_pgbench $mode 16
+    bench_first_statement $mode
+    [ "$FIRST_CALL_ONLY" = 1 ] || bench_pgbench $mode 2
+    [ "$FIRST_CALL_ONLY" = 1 ] || bench_pgbench $mode 16
 done
 set_budget '' 1GB
-copy_bytes=$(q -c "SELECT count(*) FROM reco.recommend('items100k', 1, 10)" -c "SELECT bytes FROM reco.shared_cache_info() WHERE side = 'items'" | tail -1)
+copy_bytes=$(q -c "SELECT count(*) FROM reco.recommend('items100k', 1, 10)" -c "SELECT bytes FROM reco.shared_cache_info() WHERE model = 'items100k' AND side = 'items'" | tail -1)
 
 mkdir -p "$(dirname "$RESULTS")"
 {
@@ -212,26 +242,38 @@ mkdir -p "$(dirname "$RESULTS")"
     echo "- model: items100k, $n_users users x $n_items items, k $k (test/bench/synth.sql, $USERS users, ~10 interactions each); its shared items copy is $copy_bytes bytes ($(awk -v b="$copy_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MB: ids, factors, norms, norm order and rank, Gram, popularity and its order)"
     echo "- per-backend = the same server and build with reco.shared_cache_size = 0; pgbench runs ${DURATION} s, each client's first $skip_tx transactions left out"
     echo
-    echo "## Server memory: connections that have each served one recommend call"
-    echo
-    echo "RssAnon is each backend's private memory (summed); RssShmem the shared pages the backends have touched (summed: shared_buffers and the copy, counted once per backend that touched them); total = sum of RssAnon + the shared copy once."
-    echo
-    echo "| mode | connections | sum RssAnon MB | per backend MB | sum RssShmem MB | shared copy MB | total MB |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
-    cat "$tmp/memory.md"
-    echo
-    echo "## A new connection's first call (ms, measured inside the server, 20 new connections)"
+    if [ "$FIRST_CALL_ONLY" != 1 ]; then
+        echo "## Server memory: connections that have each served one recommend call"
+        echo
+        echo "RssAnon is each backend's private memory (summed); RssShmem the shared pages the backends have touched (summed: shared_buffers and the copy, counted once per backend that touched them); total = sum of RssAnon + the shared copy once."
+        echo
+        echo "| mode | connections | sum RssAnon MB | per backend MB | sum RssShmem MB | shared copy MB | total MB |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
+        cat "$tmp/memory.md"
+        echo
+    fi
+    echo "## A new connection's first call (ms, measured inside the server, $CONNECTIONS new connections)"
     echo
     echo "The 60-item model's first call is what every backend's first reco call costs whatever the model (relation and plan caches, the model lookup); items100k's first call minus it is the copy's part: mapping the published copy (shared), loading it from the table (per-backend)."
     echo
-    echo "| mode | model | first call min | first call p50 | first call max | second call p50 |"
-    echo "|---|---|---:|---:|---:|---:|"
+    echo "| mode | model | first call min | first call p50 | first call p99 | first call max | second call p50 |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
     cat "$tmp/first.md"
     echo
-    echo "## pgbench recommend(random user, 10)"
+    echo "## The first statement of a new connection (ms, psql \\timing, $CONNECTIONS new connections)"
     echo
-    echo "| mode | clients | p50 ms | p99 ms | tps | load |"
-    echo "|---|---:|---:|---:|---:|---:|"
-    cat "$tmp/pgbench.md"
+    echo "SELECT 1 is PostgreSQL's floor: what any first statement costs a new backend (its catalog caches are cold); recommend's part above it is reco's first call (model lookup, the user's row, mapping the published copy, scoring)."
+    echo
+    echo "| mode | statement | min | p50 | p99 |"
+    echo "|---|---|---:|---:|---:|"
+    cat "$tmp/statement.md"
+    echo
+    if [ "$FIRST_CALL_ONLY" != 1 ]; then
+        echo "## pgbench recommend(random user, 10)"
+        echo
+        echo "| mode | clients | p50 ms | p99 ms | tps | load |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        cat "$tmp/pgbench.md"
+    fi
 } >"$RESULTS"
 cat "$RESULTS"

@@ -2,7 +2,8 @@
 # test/fuzz/run.sh — `make fuzz`: random SQL against reco on a throwaway cluster, for a
 # bounded time; reports what was tried and fails (exit 1) if the server crashed.
 #
-#   1. a throwaway cluster (test/lib/cluster.sh) logging every error with its SQLSTATE
+#   1. a throwaway cluster (test/lib/cluster.sh) with reco in shared_preload_libraries
+#      (the shared cache and the progress slots on), logging every error with its SQLSTATE
 #      and application name; a database with trained and hand-made models
 #      (test/fuzz/fixtures.sql) and a role with a training role's rights;
 #   2. sqlsmith (Debian package sqlsmith) as that role for half the time: it calls
@@ -183,6 +184,13 @@ reco_ensure_installed || exit 1
 command -v sqlsmith >/dev/null || { echo "sqlsmith is not installed (apt-get install sqlsmith)" >&2; exit 1; }
 reco_cleanup_on_exit
 reco_cluster_start fuzz
+# reco preloaded (issue 18), so the fuzzed calls also go through the shared cache of served
+# models and the training progress slots, as on a server configured for them
+psql -X -q -c "ALTER SYSTEM SET shared_preload_libraries = pg_cron, reco" >/dev/null
+reco_as_pg "$(reco_pg_bindir)/pg_ctl" -D "$RECO_PGDIR/data" -l "$RECO_PGDIR/server.log" -w -t 60 restart >/dev/null ||
+    { echo "the cluster did not restart with reco preloaded: $(tail -5 "$RECO_PGDIR/server.log")" >&2; exit 1; }
+psql -X -q -At -c 'SHOW shared_preload_libraries' | grep -qw reco ||
+    { echo "reco could not be preloaded: $(tail -5 "$RECO_PGDIR/server.log")" >&2; exit 1; }
 psql -X -q -c "ALTER SYSTEM SET log_line_prefix = '%m [%p] %a %e '" \
      -c "ALTER SYSTEM SET log_min_error_statement = error" -c "SELECT pg_reload_conf()" >/dev/null
 psql -X -q -c "CREATE DATABASE $db" >/dev/null

@@ -98,7 +98,8 @@ SELECT results_eq(
         ('reco_internal.train_option_keys()', 'f', 's', 's'),
         ('reco_internal.train_params(jsonb)', 'f', 's', 's'),
         ('reco_internal.training_progress()', 'f', 'v', 'r'),
-        ('reco_internal.tune_sample(bigint,integer,bigint)', 'f', 'i', 's')$$,
+        ('reco_internal.tune_sample(bigint,integer,bigint)', 'f', 'i', 's'),
+        ('reco_internal.unpublish_shared_copies()', 'f', 'v', 'u')$$,
     'every function of reco has its intended kind, volatility and PARALLEL label'
 );
 

@@ -4,9 +4,10 @@
 # per-backend (unshared) answers bit for bit, also from a parallel worker; a retrain is
 # served at once and replaces the old version's copy; forget_user makes a new users copy;
 # an item placed from features (place_item) is served at once from a new items copy;
-# the privilege on the factor table is checked on every use of a copy; a model dropped
-# while another backend serves it inside a transaction keeps that transaction's answers
-# and its copy is swept; eviction under a small reco.shared_cache_size (one copy at a
+# the privilege on the factor table is checked on every use of a copy; a dropped or
+# pruned version's copies are unpublished at the commit (not on a rollback), and a backend
+# serving it meanwhile (inside a statement, or a transaction) keeps its answers; eviction
+# under a small reco.shared_cache_size (one copy at a
 # time, two sessions thrashing it concurrently still answer right; a model larger than
 # the budget is served per backend with one warning); and a backend terminated or killed
 # (kill -9: crash restart) while building a copy leaves nothing published and a usable
@@ -171,6 +172,8 @@ echo "ok: retrain served at once, the old version's copies swept and unmapped"
 
 # 3. forget_user: a new users copy (one row fewer), the unshared answers.
 reco_sql $db -c "SELECT reco.forget_user(2500::bigint, 'shop')" >/dev/null
+got=$(reco_sql $db -c "SELECT string_agg(format('%s %s', side, items), ', ' ORDER BY side) FROM reco.shared_cache_info() WHERE model = 'shop'")
+[ "$got" = "items 400" ] || reco_fail "forget_user's commit did not unpublish the old users copy (only): $got"
 q_sim="SELECT string_agg(format('%s:%s', s.user_id, s.similarity), ' ' ORDER BY s.similarity DESC, s.user_id) FROM reco.similar_users('shop', 8, 10) AS s;"
 want_sim=$(unshared "$q_sim")
 got=$(reco_session_query s4 "$q_sim")
@@ -239,27 +242,72 @@ got=$(psql -X -q -At -d $db -c '\set VERBOSITY sqlstate' -c "SET ROLE shm_none" 
 [ "$got" = "ERROR:  42501" ] || reco_fail "shared_cache_info for a role without SELECT on reco.models: $got"
 echo "ok: privilege checked on every use (42501)"
 
-# 5. Drop while another backend uses it: s5 serves shop in a repeatable-read transaction;
-#    the model is dropped and the next publish sweeps its copies; s5 keeps its answers.
+# 5. Drop: the copies are unpublished when the drop commits (no publish needed), not when
+#    it rolls back (whole or to a savepoint).  s6 is inside a statement serving shop
+#    (blocked between two calls) when the drop commits: the statement finishes with the
+#    answers of its snapshot, and its next statement finds the model gone (42704); s5
+#    serves shop in a repeatable-read transaction begun before the drop: same answers
+#    until it commits.
+before=$(reco_sql $db -c "$registry")
+rest=$(reco_sql $db -c "SELECT coalesce(string_agg(format('%s v%s %s %s', model, version, side, items), ', '
+                                     ORDER BY model, version, side), '') FROM reco.shared_cache_info() WHERE model <> 'shop'")
+[ "$before" != "$rest" ] || reco_fail "shop has no shared copy before the drop: $before"
+reco_sql $db -c "BEGIN" -c "SELECT reco.drop_model('shop')" -c "ROLLBACK" >/dev/null
+registry_is "$before" "a rolled-back drop unpublished copies"
+reco_sql $db -c "BEGIN" -c "SAVEPOINT p" -c "SELECT reco.drop_model('shop')" -c "ROLLBACK TO SAVEPOINT p" -c "COMMIT" >/dev/null
+registry_is "$before" "a drop rolled back to a savepoint unpublished copies"
 reco_session_query s5 "BEGIN ISOLATION LEVEL REPEATABLE READ;" >/dev/null
 got=$(reco_session_query s5 "$q_shop")
 [ "$got" = "$want2" ] || reco_fail "s5's answers before the drop"
+# s6's statement serves users 1-10, then waits for an advisory lock held by "locker", then 11-20
+q_long="SELECT string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id)
+  FROM generate_series(1, 20) AS u,
+       LATERAL (SELECT CASE WHEN u = 11 THEN pg_advisory_lock_shared(18018) END) AS w,
+       LATERAL reco.recommend('shop', u, 5) AS r;"
+want_long=$(reco_sql $db -c "$q_long")
+reco_session_start locker $db
+reco_session_query locker "SELECT pg_advisory_lock(18018);" >/dev/null
+pid=$(reco_session_backend_pid s6)
+reco_session_send s6 "\\echo long-begin
+$q_long
+\\echo long-end"
+reco_wait_until 30 "s6 to wait between two calls" \
+    reco_sql_equals $db "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $pid" Lock
 reco_sql $db -c "SELECT reco.drop_model('shop')" >/dev/null
-reco_sql $db -c "SELECT count(*) FROM reco.recommend('a', 1, 5)" >/dev/null
-registry_is "a v1 items 400, tshop v1 items 400, tshop v1 users 3000" "the dropped model's copies were not swept"
+registry_is "$rest" "the dropped model's copies are still published after the commit"
+reco_session_query locker "SELECT pg_advisory_unlock(18018);" >/dev/null
+reco_session_close locker
+reco_session_wait s6 "^long-end$" 60
+[ "$(sed -n '/^long-begin$/,/^long-end$/p' "$(reco_session_out s6)" | sed '1d;$d')" = "$want_long" ] ||
+    reco_fail "s6's statement answered wrong across the drop: $(cat "$(reco_session_out s6)")"
+got=$(reco_session_query s6 "\\set VERBOSITY sqlstate
+\\set ON_ERROR_STOP 0
+SELECT count(*) FROM reco.recommend('shop', 1, 5);
+\\set ON_ERROR_STOP 1")
+[ "$got" = "ERROR:  42704" ] || reco_fail "s6's next statement still serves the dropped model: $got"
 got=$(reco_session_query s5 "$q_shop")
 [ "$got" = "$want2" ] || reco_fail "s5's answers changed when the model was dropped during its transaction"
 reco_session_query s5 "COMMIT;" >/dev/null
 got=$(psql -X -q -At -d $db -c '\set VERBOSITY sqlstate' -c "SELECT count(*) FROM reco.recommend('shop', 1, 5)" 2>&1 || true)
 [ "$got" = "ERROR:  42704" ] || reco_fail "the dropped model is still served: $got"
-# (s5's snapshot still saw the model, so it published it again; the next publish sweeps it)
-reco_sql $db -c "SELECT count(*) FROM reco.recommend('b', 1, 5)" >/dev/null
+# (s5's and s6's snapshots still saw the model, so they published it again; the next publish sweeps it)
+reco_sql $db -c "SELECT count(*) FROM reco.recommend('a', 1, 5)" >/dev/null
 got=$(reco_sql $db -c "SELECT count(*) FROM reco.shared_cache_info() WHERE model = 'shop'")
 [ "$got" = 0 ] || reco_fail "the dropped model's copies were not swept after the transaction"
+# pruning: a retrain with keep_versions 1 deletes version 1 of 'pr'; its copy goes at that commit
+reco_sql $db -c "SET client_min_messages = warning" -c "SELECT reco.train('pr', 'orders', $small)" \
+    -c "SELECT count(*) FROM reco.recommend('pr', 1, 5)" >/dev/null
+got=$(reco_sql $db -c "SELECT count(*) FROM reco.shared_cache_info() WHERE model = 'pr'")
+[ "$got" = 1 ] || reco_fail "pr version 1 was not published: $got"
+reco_sql $db -c "SET client_min_messages = warning" \
+    -c "SELECT reco.train('pr', 'orders', factors => 16, iterations => 2, regularization => 2, keep_versions => 1)" >/dev/null
+got=$(reco_sql $db -c "SELECT count(*) FROM reco.shared_cache_info() WHERE model = 'pr'")
+[ "$got" = 0 ] || reco_fail "the pruned version's copy is still published"
+reco_sql $db -c "SELECT reco.drop_model('pr')" >/dev/null
 for i in 1 2 3 4 5 6; do
     reco_session_close "s$i"
 done
-echo "ok: drop while another backend serves it"
+echo "ok: drop and pruning unpublish at commit (not on rollback); a backend serving it keeps its answers"
 
 # 6. Eviction under a small budget: room for one copy of a or b (same size), not both.
 bytes=$(reco_sql $db -c "SELECT bytes FROM reco.shared_cache_info() WHERE model = 'a' AND side = 'items'")

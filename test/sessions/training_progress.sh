@@ -12,6 +12,7 @@
 #   3. a long training seen from another session: its pid, model, algorithm, phase
 #      'iterating', iterations, rows read, a loss, and an iteration that advances; another
 #      role sees only its pid; pg_cancel_backend stops it and the view is empty;
+#   3b. one long iteration, then the final pass: chunks_done (of chunks_total) moves inside each;
 #   4. an error while reading (a NaN weight) and pg_terminate_backend leave it empty;
 #   5. kill -9 of a training backend: the server restarts, the view is empty, and a new
 #      training shows in it again.
@@ -135,6 +136,43 @@ reco_sql $db -c "SELECT pg_cancel_backend($t_pid)" >/dev/null
 reco_session_wait T 'canceling statement due to user request'
 reco_wait_until 10 "the view to be empty after the cancel" reco_sql_equals $db "$progress" 0
 echo "ok: pg_cancel_backend: the view is empty"
+
+# --- 3b. inside one long iteration and the final pass: chunks_done moves ----------------------
+# One iteration at factors 384 on 100,000 users x 10 items each, then the exact final pass
+# (a Cholesky solve per user): each takes seconds, and chunks_done of chunks_total (the
+# kernel's chunks of rows of the current pass) must take at least two different values
+# inside each (never above chunks_total).
+reco_sql $db -c "CREATE TABLE wide AS SELECT u AS user_id, (u * 7 + j * 131) % 5000 AS item_id
+                   FROM generate_series(1, 100000) AS u, generate_series(1, 10) AS j"
+reco_session_start P $db
+reco_session_send P "\\set ON_ERROR_STOP off
+SET client_min_messages = warning;
+SELECT 'pid', pg_backend_pid();
+SELECT reco.train('onelong', 'wide', iterations => 1, factors => 384);"
+reco_session_wait P '^pid\|'
+p_pid=$(sed -n 's/^pid|//p' "$(reco_session_out P)")
+samples=$(mktemp)
+reco_on_exit "rm -f $samples"
+# Succeeds once the samples hold two different chunk counts in phase|iteration $1 (sampling
+# once more); fails at once if the training is no longer in the view (it ended unseen).
+moved_in() {
+    local row
+    row=$(reco_sql $db -c "SELECT format('%s|%s|%s|%s', phase, iteration, chunks_done, chunks_total)
+                             FROM reco.training_progress WHERE pid = $p_pid")
+    [ -n "$row" ] || reco_fail "the training ended before chunks_done moved in $1: $(sort "$samples" | uniq -c)"
+    echo "$row" >>"$samples"
+    [ "$(grep "^$1|[0-9]" "$samples" | sort -u | wc -l)" -ge 2 ]
+}
+reco_wait_until 30 "the training to show" reco_sql_equals $db "SELECT count(*) FROM reco.training_progress WHERE pid = $p_pid" 1
+reco_wait_until 300 "chunks_done to move inside iteration 1" moved_in 'iterating|1'
+reco_wait_until 300 "chunks_done to move inside the final pass" moved_in 'final pass|1'
+bad=$(awk -F'|' '$4 != "" && ($3 > $4 || $3 < 0 || $4 < 1)' "$samples")
+[ -z "$bad" ] || reco_fail "chunks_done outside 0 .. chunks_total: $bad"
+echo "ok: inside one iteration and the final pass the view moves: $(grep -c '^iterating|1|' "$samples") samples in iteration 1 ($(grep '^iterating|1|[0-9]' "$samples" | sort -u | wc -l) distinct counts), $(grep -c '^final pass|' "$samples") in the final pass ($(grep '^final pass|1|[0-9]' "$samples" | sort -u | wc -l) distinct)"
+reco_sql $db -c "SELECT pg_cancel_backend($p_pid)" >/dev/null
+reco_session_wait P 'canceling statement due to user request'
+reco_wait_until 10 "the view to be empty after the cancel" reco_sql_equals $db "$progress" 0
+reco_session_close P
 
 # --- 4. an error while reading, pg_terminate_backend ---------------------------------------
 err=$(reco_sql $db -c "SELECT reco.fit('bad', g, g, CASE WHEN g = 500 THEN 'NaN'::real ELSE 1 END)
