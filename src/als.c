@@ -623,8 +623,9 @@ RecoShortRowApply(const RecoRowCtx *ctx, double *v)
  * RecoShortRowChunk entries (groups of four as one call would make them):
  * from Z in a batch, from z rows computed into s->zu for a single row, the
  * same values either way.  Uses s->dv + 2k as work; s->zu is overwritten.
+ * Polls like a long row (a row may be long: only its Woodbury terms are few).
  */
-static void
+static RecoStatus
 RecoShortRowRhs(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 				double *v)
 {
@@ -632,7 +633,9 @@ RecoShortRowRhs(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	RecoScratch *s = ctx->s;
 	int			chunk = RecoShortRowChunk(k);
 	double	   *pref = s->dv + 2 * k;
-	int64_t		t0;
+	double		work = 0.0;
+	int64_t		t0,
+				polls = 0;
 	int			i,
 				j;
 
@@ -659,7 +662,16 @@ RecoShortRowRhs(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 			ctx->kern->axpy_rows(k, cnt, s->zu, s->seq, pref, v);
 		else
 			ctx->kern->axpy_rows(k, cnt, ctx->Z, idx + t0, pref, v);
+		work += (double) cnt * k;
+		if (ctx->worker != NULL && work >= RECO_STOP_CHECK_WORK)
+		{
+			work = 0.0;
+			polls++;
+			if (RecoParallelPoll(ctx->worker, polls % RECO_HOOK_CHECK_EVERY == 0))
+				return RECO_STATUS_STOPPED;
+		}
 	}
+	return RECO_STATUS_OK;
 }
 
 /*
@@ -676,8 +688,9 @@ RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	RecoStatus st;
 	int			j;
 
-	RecoShortRowRhs(ctx, idx, w, n, v);
-	st = RecoShortRowFactor(ctx, idx, w, n);
+	st = RecoShortRowRhs(ctx, idx, w, n, v);
+	if (st == RECO_STATUS_OK)
+		st = RecoShortRowFactor(ctx, idx, w, n);
 	if (st != RECO_STATUS_OK)
 		return st;
 	RecoShortRowApply(ctx, v);
