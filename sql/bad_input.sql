@@ -247,7 +247,10 @@ SELECT outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{In
 SELECT outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{1, -Infinity}')$$);
 -- neither given item has a positive weight: exclude_seen excludes neither
 SELECT outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{-1, 0}')$$);
+-- a confidence of exactly α0 (weight 1) adds nothing to the system: solved by Woodbury
 SELECT outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{-1e30, 1}')$$);
+-- the explicit system of a huge and a normal confidence loses G in float
+SELECT outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{-1e30, 2}')$$);
 SELECT outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101, 102}', '{3e38, 3e38}')$$);
 SELECT outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101}', n => 0)$$);
 SELECT outcome($$SELECT * FROM reco.recommend_for_items('bi', '{101}', n => -1)$$);

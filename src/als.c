@@ -42,13 +42,15 @@
  * Exact solves.  The Cholesky solver (and so the exact user pass that ends
  * every training, fold-in and explain) factors G = α0·YᵀY + λI = UᵀU once per
  * call and computes every z = U⁻ᵀ y of the fixed side once (runner tasks).
- * A row with n < k entries, all of confidence >= α0, is then solved by
- * Woodbury on the n x n matrix I + S Z_u Z_uᵀ S (RecoShortRow: about
- * n²k/2 + n³/6 multiply-adds); any other row builds its explicit k x k
- * system with the rank-K kernel and solves it by Cholesky in double
- * (nk²/2 + k³/6); with ν > 0 the ridge differs by row, U does not serve,
- * and every row takes the explicit system.  The choice depends only on the
- * row, k and ν, and a single
+ * Only the nw entries with |c| − α0 > 0 change A (an entry of confidence
+ * exactly α0 — every weight-1 entry at the default alpha = α0 = 1 — adds to
+ * b alone).  A row of confidences all >= α0 and nw < k is then solved by
+ * Woodbury on the nw x nw matrix I + S Z_w Z_wᵀ S (RecoShortRow: about
+ * nw²k/2 + nw³/6 + nk multiply-adds); any other row builds its explicit
+ * k x k system with the rank-K kernel, its nw entries only, and solves it
+ * by Cholesky in double (nw·k²/2 + k³/6); with ν > 0 the ridge differs by
+ * row, U does not serve, and every row takes the explicit system.  The
+ * choice depends only on the row, k and ν, and a single
  * row (RecoAlsSolveRowExact, RecoAlsExplainRow) runs the same routine with
  * the same U and z rows, so a trained user equals the fold-in of its rows
  * bit for bit.
@@ -161,17 +163,19 @@ typedef struct RecoScratch
 	float	   *r;				/* k: CG residual / loss Gx */
 	float	   *p;				/* k: CG direction */
 	float	   *Ap;				/* k: CG A·p */
-	float	   *A;				/* k x (k + 8): explicit system, or a short row's Z_u Z_uᵀ */
+	float	   *A;				/* k x (k + 8): explicit system, or a short row's Z_w Z_wᵀ */
 	float	   *b;				/* k: Cholesky right-hand side */
 	double	   *L;				/* k x k: Cholesky factor */
 	double	   *z;				/* k: triangular-solve work */
-	float	   *zu;				/* k x k: a single short row's z rows */
-	int32_t    *seq;			/* k: 0, 1, 2, ... (the rows of zu) */
-	const float *zb;			/* a short row's z rows are zb[zi[i]]: Z and */
-	const int32_t *zi;			/* the row's indices, or zu and seq */
+	float	   *zu;				/* chunk x k: a single short row's z rows */
+	int32_t    *seq;			/* chunk: 0, 1, 2, ... (the rows of zu) */
+	int32_t    *cidx;			/* chunk: item indices of a short row's terms with |c| > α0 */
+	const float *zb;			/* a short row's Woodbury z rows are zb[zi[i]]: Z and */
+	const int32_t *zi;			/* cidx, or zu and seq */
+	int			nw;				/* how many (the short row's terms with |c| > α0) */
 	float	   *gy;				/* RECO_SYSTEM_BLOCK x k: gathered y */
 	float	   *gp;				/* RECO_SYSTEM_BLOCK x k: gathered (|c| − 1) y */
-	double	   *dv;				/* 4 x k: an exact short row's vectors */
+	double	   *dv;				/* 2k + 2 chunk: an exact short row's vectors */
 	float	   *gather;			/* gather_cap x k: a CG row's item vectors */
 	int64_t		gather_cap;		/* entries gather holds (0: none) */
 	void	   *mem;			/* the single allocation behind them */
@@ -472,24 +476,41 @@ RecoShortRowMax(int k)
 }
 
 /*
+ * Rows of a short row's z-row buffers: RecoShortRowMax rounded up to a
+ * multiple of 4 (the right-hand side is summed over the row's entries in
+ * chunks of this many, which keeps axpy_rows' groups of four).
+ */
+static int
+RecoShortRowChunk(int k)
+{
+	return (RecoShortRowMax(k) + 3) / 4 * 4;
+}
+
+/*
  * True if the row takes the short-row exact path: ν = 0 (every row's A is
- * G plus its entries), fewer entries than k, G factored, and every
- * |c| − α0 >= 0 (then A − G is positive semidefinite).  Depends only on the
- * row, k and the model, so a batch and a single row agree.
+ * G plus its entries), G factored, every |c| − α0 >= 0 (then A − G is
+ * positive semidefinite) and fewer than RecoShortRowMax entries with
+ * |c| − α0 > 0 (an entry of confidence exactly α0 adds nothing to A, only
+ * to b: with alpha = α0 = 1 every weight-1 entry, all of them on binary
+ * data).  Depends only on the row, k and the model, so a batch and a
+ * single row agree.
  */
 static bool
 RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
 {
-	int64_t		i;
+	int64_t		i,
+				terms = 0;
 
-	if (ctx->U == NULL || ctx->reg_exponent != 0.0f || n < 1 ||
-		n >= RecoShortRowMax(ctx->k))
+	if (ctx->U == NULL || ctx->reg_exponent != 0.0f || n < 1)
 		return false;
 	for (i = 0; i < n; i++)
 	{
 		float		pref;
+		float		d = RecoConfidence(ctx->alpha, w[i], &pref) - ctx->unobserved_weight;
 
-		if (!(RecoConfidence(ctx->alpha, w[i], &pref) - ctx->unobserved_weight >= 0.0f))
+		if (!(d >= 0.0f))
+			return false;
+		if (d > 0.0f && ++terms >= RecoShortRowMax(ctx->k))
 			return false;
 	}
 	return true;
@@ -497,54 +518,62 @@ RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
 
 /*
  * First half of a short-row exact solve.  With G = UᵀU and z_i = U⁻ᵀ y_i,
- * A = Uᵀ (I + Z_uᵀ D Z_u) U, D = diag(|c| − α0) >= 0; by Woodbury the middle
- * factor's inverse is I − Z_uᵀ S N⁻¹ S Z_u with S = D^½ and the n x n
- * N = I + S Z_u Z_uᵀ S (eigenvalues >= 1).  Points s->zb/s->zi at the z
- * rows (Z and the row's indices in a batch; for a single row they are
- * computed into s->zu), sets S (s->dv + 3k), Z_u Z_uᵀ in float (s->A,
- * lower, stride n) and factors N in double (s->L, upper).  Polls like a
- * long row.
+ * A = Uᵀ (I + Z_wᵀ D Z_w) U, Z_w the z rows of the row's terms with
+ * d_i = |c_i| − α0 > 0 (the others add nothing to A) and D = diag(d_i); by
+ * Woodbury the middle factor's inverse is I − Z_wᵀ S N⁻¹ S Z_w with S = D^½
+ * and the nw x nw N = I + S Z_w Z_wᵀ S (eigenvalues >= 1).  Sets s->nw and
+ * points s->zb/s->zi at those z rows (Z and s->cidx in a batch; for a single
+ * row they are computed into s->zu), sets S (s->dv + 2k + chunk), Z_w Z_wᵀ
+ * in float (s->A, lower, stride nw) and factors N in double (s->L, upper).
+ * Polls like a long row.
  */
 static RecoStatus
-RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n)
+RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n)
 {
 	int			k = ctx->k;
 	RecoScratch *s = ctx->s;
 	float	   *M = s->A;
 	double	   *N = s->L;
-	double	   *sv = s->dv + 2 * k + RecoShortRowMax(k);
+	double	   *sv = s->dv + 2 * k + RecoShortRowChunk(k);
 	double		work = 0.0;
-	int64_t		polls = 0;
+	int64_t		polls = 0,
+				t;
 	int			i,
-				b0;
+				b0,
+				m = 0;
 
 	s->zb = ctx->Z;
-	s->zi = idx;
-	for (i = 0; i < n; i++)
+	s->zi = s->cidx;
+	for (t = 0; t < n; t++)
 	{
 		float		pref;
-		float		conf = RecoConfidence(ctx->alpha, w[i], &pref);
+		float		d = RecoConfidence(ctx->alpha, w[t], &pref) - ctx->unobserved_weight;
 
-		sv[i] = sqrt((double) (conf - ctx->unobserved_weight));
+		if (!(d > 0.0f))
+			continue;
+		sv[m] = sqrt((double) d);
+		s->cidx[m] = idx[t];
 		if (ctx->Z == NULL)
 		{
-			RecoZRow(ctx->kern, ctx->U, k, ctx->Y + (size_t) idx[i] * k, s->dv,
-					 s->zu + (size_t) i * k);
-			s->seq[i] = i;
+			RecoZRow(ctx->kern, ctx->U, k, ctx->Y + (size_t) idx[t] * k, s->dv,
+					 s->zu + (size_t) m * k);
+			s->seq[m] = m;
 			s->zb = s->zu;
 			s->zi = s->seq;
 		}
+		m++;
 	}
-	RecoPrefetchBlock(s->zb, k, s->zi, n < 2 ? n : 2);
-	for (i = 0; i < n; i++)
+	s->nw = m;
+	RecoPrefetchBlock(s->zb, k, s->zi, m < 2 ? m : 2);
+	for (i = 0; i < m; i++)
 	{
 		/* row i + 2 is touched first two rows later: fetch it now */
-		if (i + 2 < n)
+		if (i + 2 < m)
 			RecoPrefetchBlock(s->zb, k, s->zi + i + 2, 1);
 		for (b0 = 0; b0 <= i; b0 += RECO_KERNEL_BLOCK)
 			ctx->kern->dot_block(k, s->zb, s->zi + b0,
 								 i + 1 - b0 < RECO_KERNEL_BLOCK ? i + 1 - b0 : RECO_KERNEL_BLOCK,
-								 s->zb + (size_t) s->zi[i] * k, M + (size_t) i * n + b0);
+								 s->zb + (size_t) s->zi[i] * k, M + (size_t) i * m + b0);
 		work += (double) (i + 1) * k;
 		if (ctx->worker != NULL && work >= RECO_STOP_CHECK_WORK)
 		{
@@ -554,9 +583,9 @@ RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n)
 				return RECO_STATUS_STOPPED;
 		}
 	}
-	if (!ctx->kern->short_factor(n, M, sv, N))
+	if (!ctx->kern->short_factor(m, M, sv, N))
 	{
-		for (i = 0; i < n; i++)
+		for (i = 0; i < m; i++)
 			if (!RecoAllFinite(s->zb + (size_t) s->zi[i] * k, k))
 				return RECO_STATUS_NOT_FINITE;
 		return RECO_STATUS_NOT_POSITIVE_DEFINITE;
@@ -565,17 +594,18 @@ RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n)
 }
 
 /*
- * v ← (I + Z_uᵀ D Z_u)⁻¹ v (k doubles) with the factors of
- * RecoShortRowFactor: v − Z_uᵀ S N⁻¹ S Z_u v.  Uses s->dv + 2k as work.
+ * v ← (I + Z_wᵀ D Z_w)⁻¹ v (k doubles) with the factors of
+ * RecoShortRowFactor: v − Z_wᵀ S N⁻¹ S Z_w v.  Uses s->dv + 2k as work.
  */
 static void
-RecoShortRowApply(const RecoRowCtx *ctx, int n, double *v)
+RecoShortRowApply(const RecoRowCtx *ctx, double *v)
 {
 	int			k = ctx->k;
 	const RecoScratch *s = ctx->s;
 	const double *N = s->L;
-	const double *sv = s->dv + 2 * k + RecoShortRowMax(k);
+	const double *sv = s->dv + 2 * k + RecoShortRowChunk(k);
 	double	   *q = s->dv + 2 * k;
+	int			n = s->nw;
 	int			i;
 
 	ctx->kern->dot_rows(k, n, s->zb, s->zi, v, q);
@@ -589,35 +619,81 @@ RecoShortRowApply(const RecoRowCtx *ctx, int n, double *v)
 }
 
 /*
- * Exact solve of a short row (RecoShortRowEligible): x = U⁻¹ (I + Z_uᵀ D
- * Z_u)⁻¹ Σ c⁺ z_i, about n²k/2 + n³/6 multiply-adds instead of the
- * explicit system's nk²/2 + k³/6.
+ * v = Σ c⁺ z_i over every entry of a short row (k doubles), in chunks of
+ * RecoShortRowChunk entries (groups of four as one call would make them):
+ * from Z in a batch, from z rows computed into s->zu for a single row, the
+ * same values either way.  Uses s->dv + 2k as work; s->zu is overwritten.
+ * Polls like a long row (a row may be long: only its Woodbury terms are few).
  */
 static RecoStatus
-RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int n,
+RecoShortRowRhs(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
+				double *v)
+{
+	int			k = ctx->k;
+	RecoScratch *s = ctx->s;
+	int			chunk = RecoShortRowChunk(k);
+	double	   *pref = s->dv + 2 * k;
+	double		work = 0.0;
+	int64_t		t0,
+				polls = 0;
+	int			i,
+				j;
+
+	for (j = 0; j < k; j++)
+		v[j] = 0.0;
+	for (t0 = 0; t0 < n; t0 += chunk)
+	{
+		int			cnt = (int) (n - t0 < chunk ? n - t0 : chunk);
+
+		for (i = 0; i < cnt; i++)
+		{
+			float		p;
+
+			(void) RecoConfidence(ctx->alpha, w[t0 + i], &p);
+			pref[i] = p;
+			if (ctx->Z == NULL)
+			{
+				RecoZRow(ctx->kern, ctx->U, k, ctx->Y + (size_t) idx[t0 + i] * k,
+						 s->dv, s->zu + (size_t) i * k);
+				s->seq[i] = i;
+			}
+		}
+		if (ctx->Z == NULL)
+			ctx->kern->axpy_rows(k, cnt, s->zu, s->seq, pref, v);
+		else
+			ctx->kern->axpy_rows(k, cnt, ctx->Z, idx + t0, pref, v);
+		work += (double) cnt * k;
+		if (ctx->worker != NULL && work >= RECO_STOP_CHECK_WORK)
+		{
+			work = 0.0;
+			polls++;
+			if (RecoParallelPoll(ctx->worker, polls % RECO_HOOK_CHECK_EVERY == 0))
+				return RECO_STATUS_STOPPED;
+		}
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * Exact solve of a short row (RecoShortRowEligible): x = U⁻¹ (I + Z_wᵀ D
+ * Z_w)⁻¹ Σ c⁺ z_i, about nw²k/2 + nw³/6 + nk multiply-adds instead of the
+ * explicit system's nw·k²/2 + k³/6.
+ */
+static RecoStatus
+RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 			 float *x)
 {
 	int			k = ctx->k;
 	double	   *v = ctx->s->dv + k;
-	double	   *pref = ctx->s->dv + 2 * k;
 	RecoStatus st;
-	int			i,
-				j;
+	int			j;
 
-	st = RecoShortRowFactor(ctx, idx, w, n);
+	st = RecoShortRowRhs(ctx, idx, w, n, v);
+	if (st == RECO_STATUS_OK)
+		st = RecoShortRowFactor(ctx, idx, w, n);
 	if (st != RECO_STATUS_OK)
 		return st;
-	for (i = 0; i < n; i++)
-	{
-		float		p;
-
-		(void) RecoConfidence(ctx->alpha, w[i], &p);
-		pref[i] = p;
-	}
-	for (j = 0; j < k; j++)
-		v[j] = 0.0;
-	ctx->kern->axpy_rows(k, n, ctx->s->zb, ctx->s->zi, pref, v);
-	RecoShortRowApply(ctx, n, v);
+	RecoShortRowApply(ctx, v);
 	ctx->kern->back_t(k, ctx->U + (size_t) k * k, v);
 	for (j = 0; j < k; j++)
 	{
@@ -657,7 +733,8 @@ RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 		int			cnt = (int) (n - b0 < RECO_SYSTEM_BLOCK ? n - b0 : RECO_SYSTEM_BLOCK);
 		int			t,
 					t0,
-					j;
+					j,
+					terms = 0;
 
 		for (t = 0; t < cnt; t++)
 		{
@@ -680,7 +757,26 @@ RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 			ctx->kern->axpy_block(k, s->gy + (size_t) t0 * k, RecoKernelIota, c,
 								  coef, s->b);
 		}
-		ctx->kern->syrk(k, cnt, s->gp, s->gy, k, s->A, k);
+
+		/*
+		 * Only entries with |c| ≠ α0 go to the rank-K update: the others add
+		 * exact zeros to each sum (the kernel sums every entry in t order
+		 * from its old value), so leaving them out changes no bit.
+		 */
+		for (t = 0; t < cnt; t++)
+		{
+			float		pref;
+
+			if (RecoConfidence(ctx->alpha, w[b0 + t], &pref) == ctx->unobserved_weight)
+				continue;
+			if (terms != t)
+			{
+				memcpy(s->gy + (size_t) terms * k, s->gy + (size_t) t * k, sizeof(float) * k);
+				memcpy(s->gp + (size_t) terms * k, s->gp + (size_t) t * k, sizeof(float) * k);
+			}
+			terms++;
+		}
+		ctx->kern->syrk(k, terms, s->gp, s->gy, k, s->A, k);
 		if (RecoBlockPoll(ctx, nblock, check_every))
 			return RECO_STATUS_STOPPED;
 	}
@@ -705,7 +801,7 @@ RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 		return RECO_STATUS_OK;
 	}
 	if (RecoShortRowEligible(ctx, w, n))
-		return RecoShortRow(ctx, idx, w, (int) n, x);
+		return RecoShortRow(ctx, idx, w, n, x);
 	st = RecoExplicitSystem(ctx, idx, w, n);
 	if (st != RECO_STATUS_OK)
 		return st;
@@ -831,7 +927,9 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		{
 			int64_t		nn = rows->indptr[u + 2] - rows->indptr[u + 1];
 
-			RecoPrefetchBlock(job->fixed, job->k,
+			/* a short row of the exact pass reads its z rows, not its y rows */
+			RecoPrefetchBlock(job->kind == RECO_JOB_CHOLESKY && job->Z != NULL &&
+							  nn < RecoShortRowMax(job->k) ? job->Z : job->fixed, job->k,
 							  rows->indices + rows->indptr[u + 1],
 							  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
 		}
@@ -1011,14 +1109,15 @@ RecoScratchSize(int k, int64_t gather_cap)
 {
 	size_t		kk = (size_t) k * k;
 	size_t		sm = (size_t) RecoShortRowMax(k);
+	size_t		ch = (size_t) RecoShortRowChunk(k);
 	size_t		mm = sm * sm > kk + 8 * (size_t) k ? sm * sm : kk + 8 * (size_t) k;
 
-	return sizeof(float) * (4 * RecoPad(k) + RecoPad(sm) + RecoPad(mm) +
-							RecoPad(sm * k) +
+	return sizeof(float) * (4 * RecoPad(k) + 2 * RecoPad(ch) + RecoPad(mm) +
+							RecoPad(ch * k) +
 							2 * RecoPad((size_t) RECO_SYSTEM_BLOCK * k) +
 							RecoPad((size_t) gather_cap * k)) +
 		sizeof(double) * (RecoPad(sm * sm > 2 * kk ? sm * sm : 2 * kk) +
-						  2 * RecoPad(k) + RecoPad(2 * (size_t) k + 2 * sm));
+						  2 * RecoPad(k) + RecoPad(2 * (size_t) k + 2 * ch));
 }
 
 /* Allocates one thread's scratch; false on failure. */
@@ -1028,6 +1127,7 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	size_t		kp = RecoPad(k);
 	size_t		kk = (size_t) k * k;
 	size_t		sm = (size_t) RecoShortRowMax(k);
+	size_t		ch = (size_t) RecoShortRowChunk(k);
 	size_t		mm = sm * sm > kk + 8 * (size_t) k ? sm * sm : kk + 8 * (size_t) k;
 	char	   *m;
 
@@ -1044,13 +1144,15 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	s->z = (double *) m;
 	m += sizeof(double) * 2 * kp;
 	s->dv = (double *) m;
-	m += sizeof(double) * RecoPad(2 * (size_t) k + 2 * sm);
+	m += sizeof(double) * RecoPad(2 * (size_t) k + 2 * ch);
 	s->A = (float *) m;
 	m += sizeof(float) * RecoPad(mm);
 	s->zu = (float *) m;
-	m += sizeof(float) * RecoPad(sm * k);
+	m += sizeof(float) * RecoPad(ch * k);
 	s->seq = (int32_t *) m;
-	m += sizeof(float) * RecoPad(sm);
+	m += sizeof(float) * RecoPad(ch);
+	s->cidx = (int32_t *) m;
+	m += sizeof(float) * RecoPad(ch);
 	s->gy = (float *) m;
 	m += sizeof(float) * RecoPad((size_t) RECO_SYSTEM_BLOCK * k);
 	s->gp = (float *) m;
@@ -1683,7 +1785,7 @@ RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
  * target · x = Σ c⁺ (A⁻¹ target) · y (A is symmetric); term i goes to
  * contrib_out[i] (0 for entries with c <= 0).  Computed in double.  A short
  * row is split with the factors of its solve (RecoShortRowFactor):
- * y_i · A⁻¹ t = z_i · (I + Z_uᵀ D Z_u)⁻¹ U⁻ᵀ t.
+ * y_i · A⁻¹ t = y_i · U⁻¹ (I + Z_wᵀ D Z_w)⁻¹ U⁻ᵀ t.
  */
 bool
 RecoAlsExplainRow(const float *gram, const float *fixed, int k,
@@ -1709,17 +1811,22 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 		for (j = 0; j < k; j++)
 			v[j] = target[j];
 		er.ctx.kern->forward(k, er.U, v);
-		ok = RecoShortRowFactor(&er.ctx, indices, weights, (int) n) == RECO_STATUS_OK;
+		ok = RecoShortRowFactor(&er.ctx, indices, weights, n) == RECO_STATUS_OK;
 		if (ok)
 		{
-			RecoShortRowApply(&er.ctx, (int) n, v);
-			er.ctx.kern->dot_rows(k, (int) n, s->zb, s->zi, v, contrib_out);
+			/* y_i · U⁻¹ v = z_i · v for every entry, Woodbury term or not */
+			RecoShortRowApply(&er.ctx, v);
+			er.ctx.kern->back_t(k, er.U + (size_t) k * k, v);
 		}
 		for (i = 0; ok && i < n; i++)
 		{
 			float		conf = alpha * weights[i];
+			const float *y = fixed + (size_t) indices[i] * k;
+			double		dot = 0.0;
 
-			contrib_out[i] = conf > 0 ? conf * contrib_out[i] : 0.0;
+			for (j = 0; j < k; j++)
+				dot += v[j] * y[j];
+			contrib_out[i] = conf > 0 ? conf * dot : 0.0;
 			ok = isfinite(contrib_out[i]);
 		}
 

@@ -830,7 +830,8 @@ ref_solve(const double *A, const double *b, int k, double *x)
  * explain's terms sum to target · x.  Items are n_items rows of F.
  */
 static void
-test_exact_vs_reference(int k, int n_items, const char *label, float nu, float a0)
+test_exact_vs_reference(int k, int n_items, const char *label, float nu, float a0,
+						float alpha)
 {
 	float	   *F = malloc(sizeof(float) * n_items * k),
 			   *gram = malloc(sizeof(float) * k * k),
@@ -840,15 +841,15 @@ test_exact_vs_reference(int k, int n_items, const char *label, float nu, float a
 			   *A = malloc(sizeof(double) * k * k),
 			   *b = malloc(sizeof(double) * k),
 			   *xr = malloc(sizeof(double) * k),
-			   *contrib = malloc(sizeof(double) * (k + 3));
+			   *contrib = malloc(sizeof(double) * (2 * k + 5));
 	int64_t    *ids = malloc(sizeof(int64_t) * n_items);
-	int32_t    *idx = malloc(sizeof(int32_t) * (k + 3));
-	float	   *w = malloc(sizeof(float) * (k + 3));
-	int			lens[6] = {0, 1, k - 1, k, k + 3, k - 1};
+	int32_t    *idx = malloc(sizeof(int32_t) * (2 * k + 5));
+	float	   *w = malloc(sizeof(float) * (2 * k + 5));
+	int			lens[8] = {0, 1, k - 1, k, k + 3, k - 1,
+		2 * k + 5 < n_items - 1 ? 2 * k + 5 : n_items - 1, 1};
 	double		worst = 0,
 				worst_explain = 0;
-	float		alpha = 2.0f,
-				reg = 0.5f;
+	float		reg = 0.5f;
 	RecoAlsRowParams rp = row_params(alpha, reg, nu, a0, n_items);
 	bool		all_ok = true,
 				zero_ok = true;
@@ -869,7 +870,7 @@ test_exact_vs_reference(int k, int n_items, const char *label, float nu, float a
 		for (j = 0; j < k; j++)
 			for (l = 0; l <= j; l++)
 				G[j * k + l] += (double) F[(size_t) i * k + j] * F[(size_t) i * k + l];
-	for (c = 0; c < 6; c++)
+	for (c = 0; c < 8; c++)
 	{
 		int			n = lens[c];
 		double		num = 0,
@@ -889,6 +890,8 @@ test_exact_vs_reference(int k, int n_items, const char *label, float nu, float a
 			idx[i] = (int32_t) (i * ((n_items - 1) / (n > 0 ? n : 1)) + c % 2);
 		if (c == 5 && n > 0)
 			w[0] = 0.2f;		/* c = 0.4 < 1: the explicit path */
+		for (i = 0; c >= 6 && i < n; i++)
+			w[i] = c == 6 && i % 4 == 0 ? 3.0f : 1.0f;
 		memset(A, 0, sizeof(double) * k * k);
 		for (j = 0; j < k; j++)
 		{
@@ -935,7 +938,7 @@ test_exact_vs_reference(int k, int n_items, const char *label, float nu, float a
 		char		name[160];
 
 		snprintf(name, sizeof(name),
-				 "exact row %s: rows of 0, 1, k-1, k, k+3 entries match a double reference", label);
+				 "exact row %s: rows of 0, 1, k-1, k, k+3, 2k+5 entries match a double reference", label);
 		ok(all_ok && zero_ok && worst < 1e-4, name);
 		snprintf(name, sizeof(name), "explain %s: terms sum to target . x", label);
 		ok(all_ok && worst_explain < 1e-4, name);
@@ -1377,7 +1380,7 @@ test_not_finite(void)
 int
 main(void)
 {
-	printf("1..78\n");
+	printf("1..86\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -1399,16 +1402,20 @@ main(void)
 	test_stop();				/* 5 */
 	test_long_row();			/* 2 */
 	test_not_finite();			/* 8 */
-	test_exact_vs_reference(1, 40, "k=1", 0.0f, 1.0f);	/* 2 */
-	test_exact_vs_reference(12, 300, "k=12 (portable path)", 0.0f, 1.0f);	/* 2 */
-	test_exact_vs_reference(64, 500, "k=64", 0.0f, 1.0f);	/* 2 */
-	test_exact_vs_reference(1024, 1400, "k=1024", 0.0f, 1.0f);	/* 2 */
-	test_exact_vs_reference(12, 300, "k=12 nu 1 a0 0.1", 1.0f, 0.1f);	/* 2 */
-	test_exact_vs_reference(64, 500, "k=64 nu 0 a0 0.05 (short rows)", 0.0f, 0.05f);	/* 2 */
+	test_exact_vs_reference(1, 40, "k=1", 0.0f, 1.0f, 2.0f);	/* 2 */
+	test_exact_vs_reference(12, 300, "k=12 (portable path)", 0.0f, 1.0f, 2.0f);	/* 2 */
+	test_exact_vs_reference(64, 500, "k=64", 0.0f, 1.0f, 2.0f);	/* 2 */
+	test_exact_vs_reference(1024, 1400, "k=1024", 0.0f, 1.0f, 2.0f);	/* 2 */
+	test_exact_vs_reference(12, 300, "k=12 nu 1 a0 0.1", 1.0f, 0.1f, 2.0f);	/* 2 */
+	test_exact_vs_reference(64, 500, "k=64 nu 0 a0 0.05 (short rows)", 0.0f, 0.05f, 2.0f);	/* 2 */
+	test_exact_vs_reference(1, 40, "k=1 alpha 1 (weight-1 entries add nothing to A)", 0.0f, 1.0f, 1.0f);	/* 2 */
+	test_exact_vs_reference(13, 300, "k=13 alpha 1 (portable path)", 0.0f, 1.0f, 1.0f);	/* 2 */
+	test_exact_vs_reference(64, 500, "k=64 alpha 1", 0.0f, 1.0f, 1.0f);	/* 2 */
+	test_exact_vs_reference(1024, 2100, "k=1024 alpha 1", 0.0f, 1.0f, 1.0f);	/* 2 */
 	test_short_rows_batch(24, 0.0f, 1.0f);	/* 2 */
 	test_short_rows_batch(24, 0.0f, 0.5f);	/* 2 */
 	test_short_rows_batch(24, 1.0f, 0.5f);	/* 2 */
 	test_exact_kernels();		/* 2 */
-	/* total 78 */
-	return tap_exit_status(78);
+	/* total 86 */
+	return tap_exit_status(86);
 }
