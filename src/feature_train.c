@@ -856,16 +856,8 @@ RecoFitFeatures(RecoSideFeatures *f, const float *factors, int k, double lambda,
 			RecoEntityDense(f, dense_rows, e, dense + r * f->n_dense);
 		memcpy(targets + r * k, factors + f->entities[e].row * k, sizeof(float) * k);
 	}
-	problem.m = m;
-	problem.n_sparse = f->n_sparse;
-	problem.n_dense = f->n_dense;
-	problem.k = k;
-	problem.indptr = indptr;
-	problem.cols = cols;
-	problem.values = values;
-	problem.dense = dense;
-	problem.targets = targets;
-	problem.lambda = lambda;
+	problem = (RecoRidgeProblem) {.m = m, .n_sparse = f->n_sparse, .n_dense = f->n_dense, .k = k,
+		.indptr = indptr, .cols = cols, .values = values, .dense = dense, .targets = targets, .lambda = lambda};
 	weights = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(p, sizeof(double) * k));
 	intercept = palloc(sizeof(double) * k);
 	status = RecoRidgeFit(&problem, &hooks, weights, intercept);
