@@ -465,8 +465,7 @@ RecoFeatureFromItem(const char *source)
 static void
 RecoReadFeatureSource(RecoSideFeatures *f, const char *source)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	MemoryContext batch = AllocSetContextCreate(cxt, "reco feature rows", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext batch = AllocSetContextCreate(CurrentMemoryContext, "reco feature rows", ALLOCSET_DEFAULT_SIZES);
 	char	   *sql = psprintf("SELECT * FROM %s AS src", RecoFeatureFromItem(source));
 	Portal		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
 	TupleDesc	desc = portal->tupDesc;
@@ -501,15 +500,12 @@ RecoReadFeatureSource(RecoSideFeatures *f, const char *source)
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						 errmsg("%s feature source \"%s\" has a NULL id", f->noun, source)));
-			old = MemoryContextSwitchTo(cxt);
+			/* a row's temporaries in batch; what it keeps is copied (keys, names) or grown in place */
+			old = MemoryContextSwitchTo(batch);
 			entity = RecoFeatureRowEntity(f, id, types[0], &key);
-			MemoryContextSwitchTo(batch);
 			label = RecoFeatureIdLabel(f->entities[entity].ref, key);
 			if (d != NULL)
-			{
-				MemoryContextSwitchTo(cxt);
 				RecoReadDenseRow(f, d, list_length(f->dense), tuple, SPI_tuptable->tupdesc, entity, label);
-			}
 			else
 				RecoReadSparseRow(f, source, tuple, SPI_tuptable->tupdesc, types, entity, label);
 			MemoryContextSwitchTo(old);
