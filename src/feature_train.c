@@ -290,10 +290,10 @@ RecoTrainedCode(const RecoKeyTable *keys, const char *key)
 
 /*
  * The entity of a source row's id (column 1, non-NULL, of type `type`):
- * warm if the training stores it.  *label receives the id for messages.
+ * warm if the training stores it.  *key receives the key (NULL on a bigint side).
  */
 static int64
-RecoFeatureRowEntity(RecoSideFeatures *f, Datum value, Oid type, char **label)
+RecoFeatureRowEntity(RecoSideFeatures *f, Datum value, Oid type, char **key_out)
 {
 	const int64 *ids = f->side == RECO_SIDE_ITEMS ? f->data->item_ids : f->data->user_ids;
 	int64		n = f->side == RECO_SIDE_ITEMS ? f->data->n_items : f->data->n_users;
@@ -303,7 +303,7 @@ RecoFeatureRowEntity(RecoSideFeatures *f, Datum value, Oid type, char **label)
 	if (f->id_type == RECO_ID_BIGINT)
 	{
 		ref = type == INT8OID ? DatumGetInt64(value) : type == INT4OID ? DatumGetInt32(value) : DatumGetInt16(value);
-		*label = NULL;
+		*key_out = NULL;
 	}
 	else
 	{
@@ -311,7 +311,7 @@ RecoFeatureRowEntity(RecoSideFeatures *f, Datum value, Oid type, char **label)
 
 		if (f->id_type == RECO_ID_UUID && type != UUIDOID)
 			key = RecoIdKeyFromText(RECO_ID_UUID, key);
-		*label = key;
+		*key_out = key;
 		ref = f->keys != NULL ? RecoTrainedCode(f->keys, key) : 0;
 		if (ref == 0)
 			ref = -(RecoKeyTableIntern(f->new_keys, key, strlen(key)) + 1);
@@ -342,20 +342,22 @@ RecoAppendFeatureEntry(RecoSideFeatures *f, int64 entity, int32 feature, double 
 /* Errors out (22000) on a value that is not finite. */
 static void
 RecoCheckFeatureFinite(const RecoSideFeatures *f, const char *source, double value,
-					   const char *what, const char *label)
+					   const char *feature, int64 ref, const char *key)
 {
 	if (isnan(value) || isinf(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("%s feature source \"%s\": %s of %s %s is %s",
-						f->noun, source, what, f->noun, label, isnan(value) ? "NaN" : "infinite"),
+						f->noun, source, feature != NULL ? psprintf("the value of feature \"%s\"", feature)
+						: "an element of the embedding", f->noun, RecoFeatureIdLabel(ref, key),
+						isnan(value) ? "NaN" : "infinite"),
 				 errhint("Feature values and embeddings must be finite numbers.")));
 }
 
 /* Reads one row of a sparse source: (id, feature[, value]). */
 static void
 RecoReadSparseRow(RecoSideFeatures *f, const char *source, HeapTuple tuple, TupleDesc desc,
-				  const Oid *types, int64 entity, const char *label)
+				  const Oid *types, int64 entity, const char *key)
 {
 	bool		isnull;
 	Datum		name = SPI_getbinval(tuple, desc, 2, &isnull);
@@ -365,12 +367,12 @@ RecoReadSparseRow(RecoSideFeatures *f, const char *source, HeapTuple tuple, Tupl
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s feature source \"%s\" has a NULL feature for %s %s", f->noun, source, f->noun, label)));
+				 errmsg("%s feature source \"%s\" has a NULL feature for %s %s", f->noun, source, f->noun, RecoFeatureIdLabel(f->entities[entity].ref, key))));
 	feature = RecoIdDatumText(name, types[1]);
 	if (feature[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s feature source \"%s\" has an empty feature name for %s %s", f->noun, source, f->noun, label),
+				 errmsg("%s feature source \"%s\" has an empty feature name for %s %s", f->noun, source, f->noun, RecoFeatureIdLabel(f->entities[entity].ref, key)),
 				 errhint("The feature named '' is the mapping's intercept: name every feature.")));
 	if (OidIsValid(types[2]))
 	{
@@ -380,9 +382,9 @@ RecoReadSparseRow(RecoSideFeatures *f, const char *source, HeapTuple tuple, Tupl
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s feature source \"%s\" has a NULL value for %s %s, feature \"%s\"",
-							f->noun, source, f->noun, label, feature)));
+							f->noun, source, f->noun, RecoFeatureIdLabel(f->entities[entity].ref, key), feature)));
 		value = RecoNumberValue(v, types[2]);
-		RecoCheckFeatureFinite(f, source, value, psprintf("the value of feature \"%s\"", feature), label);
+		RecoCheckFeatureFinite(f, source, value, feature, f->entities[entity].ref, key);
 	}
 	RecoAppendFeatureEntry(f, entity, (int32) RecoKeyTableIntern(f->names, feature, strlen(feature)), value);
 }
@@ -390,7 +392,7 @@ RecoReadSparseRow(RecoSideFeatures *f, const char *source, HeapTuple tuple, Tupl
 /* Reads one row of a dense source: (id, embedding). */
 static void
 RecoReadDenseRow(RecoSideFeatures *f, RecoDenseSource *d, int number, HeapTuple tuple,
-				 TupleDesc desc, int64 entity, const char *label)
+				 TupleDesc desc, int64 entity, const char *key)
 {
 	bool		isnull;
 	Datum		value = SPI_getbinval(tuple, desc, 2, &isnull);
@@ -407,11 +409,11 @@ RecoReadDenseRow(RecoSideFeatures *f, RecoDenseSource *d, int number, HeapTuple 
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s feature source \"%s\" has a NULL embedding for %s %s", f->noun, d->source, f->noun, label)));
+				 errmsg("%s feature source \"%s\" has a NULL embedding for %s %s", f->noun, d->source, f->noun, RecoFeatureIdLabel(f->entities[entity].ref, key))));
 	if (f->entities[entity].dense_mark == number)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("%s feature source \"%s\" has two embeddings of %s %s", f->noun, d->source, f->noun, label),
+				 errmsg("%s feature source \"%s\" has two embeddings of %s %s", f->noun, d->source, f->noun, RecoFeatureIdLabel(f->entities[entity].ref, key)),
 				 errhint("An embedding source has one row per id.")));
 	f->entities[entity].dense_mark = number;
 	array = DatumGetArrayTypeP(value);
@@ -421,9 +423,9 @@ RecoReadDenseRow(RecoSideFeatures *f, RecoDenseSource *d, int number, HeapTuple 
 	if (n == 0 || (d->dim > 0 && n != d->dim))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 n == 0 ? errmsg("%s feature source \"%s\" has an empty embedding for %s %s", f->noun, d->source, f->noun, label)
+				 n == 0 ? errmsg("%s feature source \"%s\" has an empty embedding for %s %s", f->noun, d->source, f->noun, RecoFeatureIdLabel(f->entities[entity].ref, key))
 				 : errmsg("%s feature source \"%s\": the embedding of %s %s has %d dimensions, the source's first has %d",
-						  f->noun, d->source, f->noun, label, n, d->dim),
+						  f->noun, d->source, f->noun, RecoFeatureIdLabel(f->entities[entity].ref, key), n, d->dim),
 				 errhint("Every embedding of a source has the same length.")));
 	d->dim = n;
 	if (d->n == d->capacity)
@@ -441,9 +443,9 @@ RecoReadDenseRow(RecoSideFeatures *f, RecoDenseSource *d, int number, HeapTuple 
 		if (nulls[j])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s feature source \"%s\": the embedding of %s %s has a NULL element", f->noun, d->source, f->noun, label)));
+					 errmsg("%s feature source \"%s\": the embedding of %s %s has a NULL element", f->noun, d->source, f->noun, RecoFeatureIdLabel(f->entities[entity].ref, key))));
 		v = RecoNumberValue(elements[j], element);
-		RecoCheckFeatureFinite(f, d->source, v, "an element of the embedding", label);
+		RecoCheckFeatureFinite(f, d->source, v, NULL, f->entities[entity].ref, key);
 		d->values[d->n * n + j] = v;
 	}
 	d->entity[d->n++] = entity;
@@ -494,7 +496,6 @@ RecoReadFeatureSource(RecoSideFeatures *f, const char *source)
 			MemoryContext old;
 			int64		entity;
 			char	   *key;
-			char	   *label;
 
 			if (isnull)
 				ereport(ERROR,
@@ -503,14 +504,13 @@ RecoReadFeatureSource(RecoSideFeatures *f, const char *source)
 			/* a row's temporaries in batch; what it keeps is copied (keys, names) or grown in place */
 			old = MemoryContextSwitchTo(batch);
 			entity = RecoFeatureRowEntity(f, id, types[0], &key);
-			label = RecoFeatureIdLabel(f->entities[entity].ref, key);
 			if (d != NULL)
-				RecoReadDenseRow(f, d, list_length(f->dense), tuple, SPI_tuptable->tupdesc, entity, label);
+				RecoReadDenseRow(f, d, list_length(f->dense), tuple, SPI_tuptable->tupdesc, entity, key);
 			else
-				RecoReadSparseRow(f, source, tuple, SPI_tuptable->tupdesc, types, entity, label);
+				RecoReadSparseRow(f, source, tuple, SPI_tuptable->tupdesc, types, entity, key);
 			MemoryContextSwitchTo(old);
-			MemoryContextReset(batch);
 		}
+		MemoryContextReset(batch);
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
