@@ -209,3 +209,5 @@ DROP FUNCTION ft_factors(text, text);
 DROP FUNCTION ft_cosine(real[], real[]);
 DROP TABLE ft_clicks, ft_item_cluster, ft_item_extra, ft_user_cluster, ft_same, ft_item_embedding, ft_text_clicks,
     ft_text_features, ft_one_col, ft_text_id, ft_int_feature, ft_text_value, ft_four, ft_dense_three, ft_text_array;
+-- give back the pages this test filled and emptied (a later test's plans follow the table sizes)
+VACUUM reco.user_factors, reco.item_factors, reco.feature_weights;
