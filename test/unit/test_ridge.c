@@ -403,11 +403,11 @@ test_planted(void)
 static void
 test_stop_and_bad_input(void)
 {
-	Problem		p = problem_new(3000, 5, 2, 4, 0.3, 1.0);
-	double		w[7 * 4];
-	double		b[4];
 	HookState	h = hook_state(1);
 	RecoHooks	hooks = {test_hook, &h};
+	Problem		p = problem_new(3000, 5, 2, 4, 0.3, 1.0);
+	double		b[4];
+	double		w[7 * 4];
 
 	ok(RecoRidgeFit(&p.pr, &hooks, w, b) == RECO_STATUS_STOPPED && h.calls == 2,
 	   "stop: stopped at the second poll (row 1024)");
