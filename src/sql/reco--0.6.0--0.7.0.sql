@@ -316,6 +316,8 @@ CREATE VIEW reco.training_progress AS
 COMMENT ON VIEW reco.training_progress IS
     'Trainings running now, one row per backend, like pg_stat_progress_create_index: phase (reading, waiting, building, iterating, final pass, storing), iteration of iterations, last loss, rows read, elapsed seconds, chunks of rows done of the current pass; empty unless reco is in shared_preload_libraries';
 GRANT SELECT ON reco.training_progress TO PUBLIC;
+
+---------------------------------------------------------------------------
 -- Training with features (issue 14, src/feature_train.c): reco.train's long
 -- form gains item_features, user_features and feature_regularization (a
 -- changed signature: dropped and created again); drop_model and reco.tune's
