@@ -605,6 +605,22 @@ SELECT c.customer_id, f.feature
  CROSS JOIN LATERAL (VALUES ('age:' || c.age_band), ('city:' || c.city),
                             ('tier:' || c.loyalty_tier), ('channel:' || c.signup_channel)) AS f(feature);
 
+-- The same features as one jsonb per product / customer, in the form reco's serving takes
+-- (reco.place_item, reco.similar_to_features, the profile of reco.recommend_for_items):
+-- {"feature": 1, ..., "text_embedding": [...]}.
+CREATE VIEW shop.product_feature_sets AS
+SELECT p.product_id,
+       coalesce((SELECT jsonb_object_agg(f.feature, 1) FROM shop.product_features AS f
+                  WHERE f.product_id = p.product_id), '{}')
+       || coalesce((SELECT jsonb_build_object('text_embedding', e.text_embedding) FROM shop.product_embeddings AS e
+                     WHERE e.product_id = p.product_id), '{}') AS features
+  FROM shop.products AS p;
+CREATE VIEW shop.customer_profiles AS
+SELECT c.customer_id,
+       (SELECT jsonb_object_agg(f.feature, 1) FROM shop.customer_features AS f
+         WHERE f.customer_id = c.customer_id) AS profile
+  FROM shop.customers AS c;
+
 ALTER TABLE shop.orders ADD FOREIGN KEY (customer_id) REFERENCES shop.customers;
 ALTER TABLE shop.order_lines ADD FOREIGN KEY (order_id) REFERENCES shop.orders;
 ALTER TABLE shop.order_lines ADD FOREIGN KEY (product_id) REFERENCES shop.products;
