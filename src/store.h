@@ -76,6 +76,7 @@ typedef struct RecoFactorSet
 	float	   *gram;			/* k x k FᵀF; NULL until computed */
 	int64	   *popularity;		/* items: n training users with a positive weight; users: NULL */
 	int32	   *popularity_order;	/* items by descending popularity, then id; NULL until computed */
+	bool	   *placed;			/* items: true = placed from features; NULL when none is */
 	MemoryContext cxt;			/* owns the arrays above */
 } RecoFactorSet;
 
