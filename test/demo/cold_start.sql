@@ -5,6 +5,10 @@
 -- (shop.customer_features), so it placed every product and customer without orders.
 \pset footer off
 SET client_min_messages = warning;
+-- a product as the lists below show it: its name and its category
+CREATE TEMP VIEW product_label AS
+SELECT p.product_id, p.name || ' (' || c.name || ')' AS label
+  FROM shop.products AS p JOIN shop.categories AS c USING (category_id);
 
 \echo
 \echo '== Cold start: the model learned how features map to factors (a ridge regression on the products'
@@ -43,13 +47,12 @@ SELECT c.name || ' (#' || c.customer_id || ')' AS customer, count(DISTINCT l.pro
  WHERE c.customer_id = :customer
  GROUP BY c.customer_id, c.name;
 SELECT row_number() OVER (ORDER BY r.score DESC, r.item_id) AS rank,
-       p.name || ' (' || cat.name || ')'
+       p.label
          || CASE WHEN NOT EXISTS (SELECT FROM shop.order_lines AS l WHERE l.product_id = r.item_id)
                  THEN '  <- new, no orders yet' ELSE '' END AS reco_suggests,
        round(r.score::numeric, 3) AS score
   FROM reco.recommend('shop', :customer, greatest(5, :new_rank)::integer) AS r
-  JOIN shop.products AS p ON p.product_id = r.item_id
-  JOIN shop.categories AS cat USING (category_id)
+  JOIN product_label AS p ON p.product_id = r.item_id
  ORDER BY r.score DESC, r.item_id;
 
 \echo
@@ -63,17 +66,15 @@ WITH served AS (
      WHERE u.features IS NULL AND cardinality(u.seen_items) BETWEEN 4 AND 6
      ORDER BY u.user_id LIMIT 1
 ), bought AS (
-    SELECT p.name || ' (' || cat.name || ')' AS product, row_number() OVER (ORDER BY p.product_id) AS n
-      FROM chosen JOIN shop.products AS p ON p.product_id = ANY (chosen.seen_items)
-      JOIN shop.categories AS cat USING (category_id)
+    SELECT p.label AS product, row_number() OVER (ORDER BY p.product_id) AS n
+      FROM chosen JOIN product_label AS p ON p.product_id = ANY (chosen.seen_items)
 ), new_for_you AS (
-    SELECT p.name || ' (' || cat.name || ')' AS product, row_number() OVER (ORDER BY r.score DESC, r.item_id) AS n
+    SELECT p.label AS product, row_number() OVER (ORDER BY r.score DESC, r.item_id) AS n
       FROM chosen
      CROSS JOIN LATERAL reco.recommend('shop', chosen.customer_id, 3,
              candidates => ARRAY(SELECT i.item_id FROM reco.item_factors AS i JOIN served USING (model_id)
                                   WHERE i.features IS NOT NULL)) AS r
-      JOIN shop.products AS p ON p.product_id = r.item_id
-      JOIN shop.categories AS cat USING (category_id)
+      JOIN product_label AS p ON p.product_id = r.item_id
 )
 SELECT CASE WHEN n = 1 THEN (SELECT c.name || ' (#' || c.customer_id || ')'
                                FROM chosen JOIN shop.customers AS c USING (customer_id)) ELSE '' END AS customer,
@@ -96,22 +97,20 @@ SELECT round(sum(e.contribution)::numeric, 3) AS sum_of_contributions,
 \echo '== Similar to this new product: reco.similar_items on a product placed at training'
 SELECT p.name AS new_product, cat.name AS category FROM shop.products AS p JOIN shop.categories AS cat USING (category_id)
  WHERE p.product_id = :new_product;
-SELECT p.name || ' (' || cat.name || ')' AS similar_product, round(s.similarity::numeric, 3) AS cosine
+SELECT p.label AS similar_product, round(s.similarity::numeric, 3) AS cosine
   FROM reco.similar_items('shop', :new_product, 5) AS s
-  JOIN shop.products AS p ON p.product_id = s.item_id
-  JOIN shop.categories AS cat USING (category_id)
+  JOIN product_label AS p ON p.product_id = s.item_id
  ORDER BY s.similarity DESC, s.item_id;
 
 \echo
 \echo '== Similar to a draft product, given only its features (reco.similar_to_features): a tent the'
 \echo '   shop is thinking of listing, "Basecamp Ultralight 3-Person Tent Olive"'
-SELECT p.name || ' (' || cat.name || ')' AS similar_product, round(s.similarity::numeric, 3) AS cosine
+SELECT p.label AS similar_product, round(s.similarity::numeric, 3) AS cosine
   FROM reco.similar_to_features('shop',
          jsonb_build_object('category:Camping', 1, 'brand:Basecamp', 1, 'price:200+', 1,
                             'text_embedding', shop.text_embedding('Basecamp Ultralight 3-Person Tent Olive Camping')),
          5) AS s
-  JOIN shop.products AS p ON p.product_id = s.item_id
-  JOIN shop.categories AS cat USING (category_id)
+  JOIN product_label AS p ON p.product_id = s.item_id
  ORDER BY s.similarity DESC, s.item_id;
 
 \echo
@@ -124,10 +123,9 @@ SELECT p.product_id, shop.text_embedding(p.name || ' ' || c.name)
 SELECT p.name AS new_product, f.features - 'text_embedding' AS sparse_features,
        cardinality(reco.place_item('shop', f.product_id, f.features)) AS factors_placed
   FROM shop.product_feature_sets AS f JOIN shop.products AS p USING (product_id) WHERE f.product_id = 60101;
-SELECT p.name || ' (' || cat.name || ')' AS similar_product, round(s.similarity::numeric, 3) AS cosine
+SELECT p.label AS similar_product, round(s.similarity::numeric, 3) AS cosine
   FROM reco.similar_items('shop', 60101, 3) AS s
-  JOIN shop.products AS p ON p.product_id = s.item_id
-  JOIN shop.categories AS cat USING (category_id)
+  JOIN product_label AS p ON p.product_id = s.item_id
  ORDER BY s.similarity DESC, s.item_id;
 SELECT c.name || ' (#' || c.customer_id || ')' AS customer, r.rank AS its_rank_in_their_top_10
   FROM reco.recommend_all('shop', 10) AS r JOIN shop.customers AS c ON c.customer_id = r.user_id
@@ -146,10 +144,9 @@ SELECT min(c.customer_id) AS new_customer
 SELECT c.customer_id, c.name, c.signed_up, cp.profile
   FROM shop.customers AS c JOIN shop.customer_profiles AS cp USING (customer_id)
  WHERE c.customer_id = :new_customer;
-SELECT p.name || ' (' || cat.name || ')' AS suggestion, round(r.score::numeric, 3) AS score
+SELECT p.label AS suggestion, round(r.score::numeric, 3) AS score
   FROM reco.recommend('shop', :new_customer, 5) AS r
-  JOIN shop.products AS p ON p.product_id = r.item_id
-  JOIN shop.categories AS cat USING (category_id)
+  JOIN product_label AS p ON p.product_id = r.item_id
  ORDER BY r.score DESC, r.item_id;
 \echo '   which parts of the profile carried the first suggestion of a product with orders (reco.explain_features):'
 SELECT e.side, e.feature, round(e.contribution::numeric, 3) AS contribution
@@ -165,7 +162,7 @@ SELECT e.side, e.feature, round(e.contribution::numeric, 3) AS contribution
 \echo '   score = units sold), and the profile with three pans in the cart (the cart moves the answer)'
 SELECT CASE WHEN row_number() OVER (PARTITION BY v.k ORDER BY r.score DESC, r.item_id) = 1
             THEN v.visitor ELSE '' END AS visitor,
-       p.name || ' (' || cat.name || ')' AS suggestion, round(r.score::numeric, 3) AS score
+       p.label AS suggestion, round(r.score::numeric, 3) AS score
   FROM (VALUES (1, 'profile only', '{}'::bigint[], true),
                (2, 'no profile: the popular fallback', '{}', false),
                (3, 'profile and three pans in the cart',
@@ -178,8 +175,7 @@ SELECT CASE WHEN row_number() OVER (PARTITION BY v.k ORDER BY r.score DESC, r.it
  CROSS JOIN LATERAL reco.recommend_for_items('shop', v.cart, n => 4,
          profile => CASE WHEN v.with_profile
                          THEN '{"age:25-34": 1, "city:Hamburg": 1, "tier:basic": 1, "channel:running club": 1}'::jsonb END) AS r
-  JOIN shop.products AS p ON p.product_id = r.item_id
-  JOIN shop.categories AS cat USING (category_id)
+  JOIN product_label AS p ON p.product_id = r.item_id
  ORDER BY v.k, r.score DESC, r.item_id;
 
 RESET client_min_messages;
