@@ -100,19 +100,7 @@ typedef struct RecoFeatureShare
 	float		contribution;
 } RecoFeatureShare;
 
-/* qsort order of feature shares: larger |contribution| first, then feature name. */
-static int
-RecoCompareFeatureShares(const void *a, const void *b)
-{
-	const RecoFeatureShare *x = (const RecoFeatureShare *) a;
-	const RecoFeatureShare *y = (const RecoFeatureShare *) b;
-	float		ax = fabsf(x->contribution),
-				ay = fabsf(y->contribution);
-
-	if (ax != ay)
-		return ax > ay ? -1 : 1;
-	return strcmp(x->feature, y->feature);
-}
+static int	RecoCompareFeatureShares(const void *a, const void *b);
 
 /*
  * Emits (side, feature, contribution) rows splitting other · x, x the
@@ -155,6 +143,20 @@ RecoEmitFeatureShares(ReturnSetInfo *rsinfo, const char *side, const RecoFeature
 		values[2] = Float4GetDatum(shares[t].contribution);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+/* qsort order of feature shares: larger |contribution| first, then feature name. */
+static int
+RecoCompareFeatureShares(const void *a, const void *b)
+{
+	const RecoFeatureShare *x = (const RecoFeatureShare *) a;
+	const RecoFeatureShare *y = (const RecoFeatureShare *) b;
+	float		ax = fabsf(x->contribution),
+				ay = fabsf(y->contribution);
+
+	if (ax != ay)
+		return ax > ay ? -1 : 1;
+	return strcmp(x->feature, y->feature);
 }
 
 PG_FUNCTION_INFO_V1(reco_explain_features);

@@ -11,8 +11,9 @@
  *
  *		x = W_intercept + Σ_sparse value·W_f + Σ_dense Σ_j e_j·W_dense[j]
  *
- * accumulated in double in the order intercept, then the jsonb's keys in
- * jsonb order (dense dimensions in order), and rounded to float once.  The
+ * accumulated in double in the order intercept, sparse features by name,
+ * dense columns by name (their dimensions in order) -- training's order --
+ * and rounded to float once.  The
  * features jsonb is an object: a number value is a sparse feature, an array
  * of numbers a dense embedding; a key the mapping does not know contributes
  * nothing (but its value must still have a valid shape).  Errors: not an
@@ -297,7 +298,24 @@ RecoFeatureTermVector(const RecoFeatureMap *map, const RecoFeatureTerm *term, do
 	}
 }
 
-/* Maps a features jsonb to factors (k floats): the intercept plus every known term. */
+/* qsort order of terms: sparse features before dense columns, each by name (the map's order). */
+static int
+RecoCompareFeatureTerms(const void *a, const void *b)
+{
+	const RecoFeatureColumn *x = ((const RecoFeatureTerm *) a)->column;
+	const RecoFeatureColumn *y = ((const RecoFeatureTerm *) b)->column;
+
+	if (x->dense != y->dense)
+		return x->dense ? 1 : -1;
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * Maps a features jsonb to factors (k floats): the intercept plus every
+ * known term, sparse features in name order, then dense columns in name
+ * order, as training places its cold entities (ridge.c), so a placement
+ * from the same features gives the same floats.
+ */
 void
 RecoMapFeatures(const RecoFeatureMap *map, Jsonb *features, float *out)
 {
@@ -306,6 +324,8 @@ RecoMapFeatures(const RecoFeatureMap *map, Jsonb *features, float *out)
 	double	   *acc = palloc(sizeof(double) * map->k);
 	int			c,
 				t;
+
+	qsort(terms, n, sizeof(RecoFeatureTerm), RecoCompareFeatureTerms);
 
 	for (c = 0; c < map->k; c++)
 		acc[c] = map->intercept[c];

@@ -27,6 +27,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 
 #include "feature_map.h"
@@ -162,21 +163,8 @@ RecoPlace(FunctionCallInfo fcinfo, RecoSide side)
 	RecoRequireArg(fcinfo, 1, side == RECO_SIDE_ITEMS ? "item_id" : "user_id");
 	RecoRequireArg(fcinfo, 2, side == RECO_SIDE_ITEMS ? "features" : "profile");
 	features = PG_GETARG_JSONB_P(2);
-	/* the snapshot taken after the model lock must see the newest version */
-	if (IsolationUsesXactSnapshot())
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("reco.place_%s needs READ COMMITTED", reco_place_word[side]),
-				 errdetail("Under REPEATABLE READ or SERIALIZABLE the transaction's snapshot would not see a version "
-						   "stored while it waited for the model's lock."),
-				 errhint("Run it in a READ COMMITTED transaction.")));
-	RecoSpiConnect();
-	RecoCheckPrivilege(reco_place_table[side], ACL_SELECT | ACL_INSERT | ACL_UPDATE);
-	RecoCheckPrivilege("models", ACL_SELECT | ACL_UPDATE);
-	RecoCheckPrivilege("models_model_id_seq", ACL_USAGE);
-	RecoLockModelName(name);
-	PushActiveSnapshot(GetTransactionSnapshot());
-	RecoLookupModel(name, &model);
+	RecoBeginInPlace(psprintf("reco.place_%s", reco_place_word[side]), reco_place_table[side],
+					 ACL_SELECT | ACL_INSERT | ACL_UPDATE, name, &model);
 	map = RecoFeatureMapFor(&model, side, true);
 	factors = MemoryContextAlloc(call_cxt, sizeof(float) * model.factors);
 	RecoMapFeatures(map, features, factors);
@@ -200,28 +188,19 @@ RecoPlace(FunctionCallInfo fcinfo, RecoSide side)
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, model.factors, FLOAT4OID, 4, true, TYPALIGN_INT));
 }
 
-PG_FUNCTION_INFO_V1(reco_place_item);
+PG_FUNCTION_INFO_V1(reco_place);
 
 /*
- * reco.place_item(model, item_id, features) (item_id bigint, text or uuid):
- * places one item of the served version from its features; returns its
- * factors.
+ * reco.place_item(model, item_id, features) and reco.place_user(model,
+ * user_id, profile), ids bigint, text or uuid (one C function: the SQL
+ * name says the side): places one entity of the served version from its
+ * features; returns its factors.
  */
 Datum
-reco_place_item(PG_FUNCTION_ARGS)
+reco_place(PG_FUNCTION_ARGS)
 {
-	return RecoPlace(fcinfo, RECO_SIDE_ITEMS);
-}
+	char	   *function = get_func_name(fcinfo->flinfo->fn_oid);
 
-PG_FUNCTION_INFO_V1(reco_place_user);
-
-/*
- * reco.place_user(model, user_id, profile) (user_id bigint, text or uuid):
- * places one user of the served version from a profile; returns the user's
- * factors.
- */
-Datum
-reco_place_user(PG_FUNCTION_ARGS)
-{
-	return RecoPlace(fcinfo, RECO_SIDE_USERS);
+	return RecoPlace(fcinfo, function != NULL && strcmp(function, "place_user") == 0
+					 ? RECO_SIDE_USERS : RECO_SIDE_ITEMS);
 }

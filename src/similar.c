@@ -148,13 +148,13 @@ PG_FUNCTION_INFO_V1(reco_similar_to_features);
 Datum
 reco_similar_to_features(PG_FUNCTION_ARGS)
 {
+	float	   *query = NULL;	/* the mapped features: NULL for NULL features */
+	bool		include_new = RecoArgIncludeNew(fcinfo, 4);
+	bool		has_candidates = !PG_ARGISNULL(3);
 	RecoServeContext ctx;
 	char	   *name = RecoArgModel(fcinfo);
 	int			n = RecoArgN(fcinfo, 2);
 	RecoIdList	candidates;
-	bool		has_candidates = !PG_ARGISNULL(3);
-	bool		include_new = RecoArgIncludeNew(fcinfo, 4);
-	float	   *query = NULL;
 	MemoryContext old_cxt;
 
 	RecoArgIdList(fcinfo, 3, &candidates);

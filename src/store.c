@@ -34,6 +34,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "feature_map.h"
 #include "model.h"
@@ -119,6 +120,33 @@ RecoArrayOf(Datum *values, int64 n, Oid type)
 
 	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
 	return PointerGetDatum(construct_array(values, (int) n, type, typlen, typbyval, typalign));
+}
+
+/*
+ * Opens a change of the served version in place (refresh_users/items,
+ * place_item/user): READ COMMITTED only (0A000 naming `function`: the
+ * snapshot taken after the lock must see what committed while waiting),
+ * SPI, the privileges `mode` on reco.`table` and those the models row's
+ * update needs, the model's lock, then that snapshot (the caller pops it)
+ * and the newest version into *model.
+ */
+void
+RecoBeginInPlace(const char *function, const char *table, AclMode mode, const char *name, RecoModelInfo *model)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s needs READ COMMITTED", function),
+				 errdetail("Under REPEATABLE READ or SERIALIZABLE the transaction's snapshot would not see a version "
+						   "stored or rows committed while it waited for the model's lock."),
+				 errhint("Run it in a READ COMMITTED transaction.")));
+	RecoSpiConnect();
+	RecoCheckPrivilege(table, mode);
+	RecoCheckPrivilege("models", ACL_SELECT | ACL_UPDATE);
+	RecoCheckPrivilege("models_model_id_seq", ACL_USAGE);
+	RecoLockModelName(name);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	RecoLookupModel(name, model);
 }
 
 /* Serializes trainings of the same model name until the end of the transaction. */

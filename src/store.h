@@ -117,6 +117,8 @@ extern void RecoSpiFinish(void);
 extern void RecoCheckPrivilege(const char *relname, AclMode mode);
 extern void RecoCheckTrainPrivileges(void);
 extern void RecoLockModelName(const char *name);
+extern void RecoBeginInPlace(const char *function, const char *table, AclMode mode, const char *name,
+							 RecoModelInfo *model);
 extern int	RecoExecuteArgs(const char *sql, int nargs, Oid *types, Datum *values, bool read_only);
 extern int32 RecoNextVersion(const char *name);
 extern int64 RecoNewModelId(void);

@@ -1766,37 +1766,37 @@ COMMENT ON COLUMN reco.user_factors.features IS
 -- place_item / place_user write the factor tables under the model's lock
 -- (as refresh_items does): VOLATILE and PARALLEL UNSAFE.
 CREATE FUNCTION reco.place_item(model text, item_id bigint, features jsonb) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'reco_place_item'
+    AS 'MODULE_PATHNAME', 'reco_place'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.place_item(text, bigint, jsonb) IS
     'Places one item of the served version from its features now (the version''s item mapping); a new id is added, one placed before replaced, one learned from interactions refused; every backend serves it from its next call; returns its factors';
 
 CREATE FUNCTION reco.place_item(model text, item_id text, features jsonb) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'reco_place_item'
+    AS 'MODULE_PATHNAME', 'reco_place'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.place_item(text, text, jsonb) IS
     'reco.place_item for an item id given as text (read as the model''s item id type; a new key gets the next code)';
 
 CREATE FUNCTION reco.place_item(model text, item_id uuid, features jsonb) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'reco_place_item'
+    AS 'MODULE_PATHNAME', 'reco_place'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.place_item(text, uuid, jsonb) IS
     'reco.place_item for a uuid item id';
 
 CREATE FUNCTION reco.place_user(model text, user_id bigint, profile jsonb) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'reco_place_user'
+    AS 'MODULE_PATHNAME', 'reco_place'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.place_user(text, bigint, jsonb) IS
     'Places one user of the served version from a profile now (the version''s user mapping), so reco.recommend serves the user from it; a new id is added, one placed before replaced, one learned from interactions refused; returns the user''s factors';
 
 CREATE FUNCTION reco.place_user(model text, user_id text, profile jsonb) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'reco_place_user'
+    AS 'MODULE_PATHNAME', 'reco_place'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.place_user(text, text, jsonb) IS
     'reco.place_user for a user id given as text (read as the model''s user id type; a new key gets the next code)';
 
 CREATE FUNCTION reco.place_user(model text, user_id uuid, profile jsonb) RETURNS real[]
-    AS 'MODULE_PATHNAME', 'reco_place_user'
+    AS 'MODULE_PATHNAME', 'reco_place'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION reco.place_user(text, uuid, jsonb) IS
     'reco.place_user for a uuid user id';
