@@ -14,7 +14,7 @@ GRANT USAGE ON SCHEMA reco TO regress_reco_serve;
 GRANT SELECT ON reco.models, reco.user_factors, reco.item_factors TO regress_reco_serve;
 -- a training role: also writing the model tables and drawing model ids
 GRANT USAGE ON SCHEMA reco TO regress_reco_train;
-GRANT SELECT, INSERT, UPDATE, DELETE ON reco.models, reco.user_factors, reco.item_factors
+GRANT SELECT, INSERT, UPDATE, DELETE ON reco.models, reco.user_factors, reco.item_factors, reco.feature_weights
    TO regress_reco_train;
 GRANT USAGE ON SEQUENCE reco.models_model_id_seq TO regress_reco_train;
 -- a role that may read models and users but not item factors

@@ -159,10 +159,16 @@ RecoIsNumberType(Oid type)
 	return RecoIsIntegerType(type) || type == FLOAT4OID || type == FLOAT8OID || type == NUMERICOID;
 }
 
-/* A number of one of RecoIsNumberType's types as double. */
+/*
+ * A number of one of RecoIsNumberType's types as double; a real is read as
+ * the shortest decimal that is that real (0.1::real is 0.1, as it prints),
+ * so a placed entity's features jsonb shows the values as the source does.
+ */
 static double
 RecoNumberValue(Datum value, Oid type)
 {
+	char		text[FLOAT_SHORTEST_DECIMAL_LEN];
+
 	switch (type)
 	{
 		case INT2OID:
@@ -172,7 +178,8 @@ RecoNumberValue(Datum value, Oid type)
 		case INT8OID:
 			return (double) DatumGetInt64(value);
 		case FLOAT4OID:
-			return DatumGetFloat4(value);
+			float_to_shortest_decimal_buf(DatumGetFloat4(value), text);
+			return strtod(text, NULL);
 		case FLOAT8OID:
 			return DatumGetFloat8(value);
 		default:
@@ -849,16 +856,8 @@ RecoFitFeatures(RecoSideFeatures *f, const float *factors, int k, double lambda,
 			RecoEntityDense(f, dense_rows, e, dense + r * f->n_dense);
 		memcpy(targets + r * k, factors + f->entities[e].row * k, sizeof(float) * k);
 	}
-	problem.m = m;
-	problem.n_sparse = f->n_sparse;
-	problem.n_dense = f->n_dense;
-	problem.k = k;
-	problem.indptr = indptr;
-	problem.cols = cols;
-	problem.values = values;
-	problem.dense = dense;
-	problem.targets = targets;
-	problem.lambda = lambda;
+	problem = (RecoRidgeProblem) {.m = m, .n_sparse = f->n_sparse, .n_dense = f->n_dense, .k = k,
+		.indptr = indptr, .cols = cols, .values = values, .dense = dense, .targets = targets, .lambda = lambda};
 	weights = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(p, sizeof(double) * k));
 	intercept = palloc(sizeof(double) * k);
 	status = RecoRidgeFit(&problem, &hooks, weights, intercept);

@@ -207,6 +207,17 @@ RecoCheckPrivilege(const char *relname, AclMode mode)
 }
 
 /*
+ * Whether reco.feature_weights exists (0.7.0 on): before ALTER EXTENSION
+ * UPDATE a database has none, and a training there neither checks nor
+ * prunes it.
+ */
+static bool
+RecoFeatureWeightsExist(void)
+{
+	return OidIsValid(get_relname_relid("feature_weights", get_namespace_oid("reco", false)));
+}
+
+/*
  * Errors out unless the current role may store a new version (and prune old
  * ones): checked before training, so a role that may not store fails at once
  * rather than after the whole computation.
@@ -218,7 +229,8 @@ RecoCheckTrainPrivileges(void)
 	RecoCheckPrivilege("models_model_id_seq", ACL_USAGE);
 	RecoCheckPrivilege("user_factors", ACL_INSERT | ACL_DELETE);
 	RecoCheckPrivilege("item_factors", ACL_INSERT | ACL_DELETE);
-	RecoCheckPrivilege("feature_weights", ACL_INSERT | ACL_DELETE);
+	if (RecoFeatureWeightsExist())
+		RecoCheckPrivilege("feature_weights", ACL_INSERT | ACL_DELETE);
 }
 
 /* The version number the next training of this name gets. */
@@ -484,9 +496,10 @@ RecoPruneVersions(const char *name, int32 newest, int keep)
 	RecoExecuteArgs("DELETE FROM reco.item_factors WHERE model_id IN "
 					"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
 					2, types, values, false);
-	RecoExecuteArgs("DELETE FROM reco.feature_weights WHERE model_id IN "
-					"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
-					2, types, values, false);
+	if (RecoFeatureWeightsExist())
+		RecoExecuteArgs("DELETE FROM reco.feature_weights WHERE model_id IN "
+						"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
+						2, types, values, false);
 	RecoExecuteArgs("DELETE FROM reco.models WHERE name = $1 AND version <= $2",
 					2, types, values, false);
 	return (int64) SPI_processed;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# dump_restore.sh — a database with reco models (two models, several versions, and a
-# model with text ids) survives pg_dump / pg_restore: the restore itself creates the
-# extension (same version), every reco table has exactly the same rows (the text model's
-# keys and codes included), the sequence of model ids continues,
+# dump_restore.sh — a database with reco models (two models, several versions, a
+# model with text ids, one trained with item features) survives pg_dump / pg_restore:
+# the restore itself creates the extension (same version), every reco table has exactly
+# the same rows (the text model's keys and codes, the feature mapping and the items
+# placed from features included), the sequence of model ids continues,
 # recommend / recommend_for_items / similar_items / similar_users / explain give identical
 # answers, and a new training in the restored database gets the next version and a fresh
 # model_id. Checked for the custom format (pg_dump -Fc | pg_restore) and for the plain
@@ -30,7 +31,9 @@ reco_sql $src -c "CREATE EXTENSION reco" \
     -c "SELECT reco.train('cart', 'carts', $small, seed => 5)" \
     -c "CREATE TABLE visits AS SELECT 'cust-' || u AS customer, 'sku-' || (u * 11 + j) % 40 AS sku
           FROM generate_series(1, 100) AS u, generate_series(1, 5) AS j" \
-    -c "SELECT reco.train('skus', 'visits', 'customer', 'sku', $small, seed => 7)" >/dev/null
+    -c "SELECT reco.train('skus', 'visits', 'customer', 'sku', $small, seed => 7)" \
+    -c "CREATE TABLE genres AS SELECT i AS item_id, 'genre:' || (i % 4) AS feature FROM generate_series(0, 69) AS i" \
+    -c "SELECT reco.train('feat', 'orders', $small, seed => 8, item_features => ARRAY['genres'])" >/dev/null
 
 # Every row of reco's tables (count and md5, in key order), the id sequence, the extension.
 fingerprint="SELECT 'extension ' || extversion FROM pg_extension WHERE extname = 'reco'
@@ -48,7 +51,10 @@ fingerprint="SELECT 'extension ' || extversion FROM pg_extension WHERE extname =
              SELECT format('keys %s %s', count(*), md5(string_agg(k, ',' ORDER BY k)))
                FROM (SELECT format('u%s:%s=%s', model_id, user_id, user_key) FROM reco.user_factors WHERE user_key IS NOT NULL
                      UNION ALL
-                     SELECT format('i%s:%s=%s', model_id, item_id, item_key) FROM reco.item_factors WHERE item_key IS NOT NULL) AS t(k)"
+                     SELECT format('i%s:%s=%s', model_id, item_id, item_key) FROM reco.item_factors WHERE item_key IS NOT NULL) AS t(k)
+             UNION ALL
+             SELECT format('feature_weights %s %s', count(*), md5(string_agg(w::text, E'\n' ORDER BY model_id, side, feature)))
+               FROM reco.feature_weights w"
 # The answers of both models' served versions.
 answers="SELECT string_agg(format('%s %s %s:%s', m, u, r.item_id, r.score), ' ' ORDER BY m, u, r.score DESC, r.item_id)
            FROM unnest('{shop,cart}'::text[]) AS m, generate_series(1, 30) AS u, LATERAL reco.recommend(m, u, 5) AS r
@@ -67,7 +73,9 @@ answers="SELECT string_agg(format('%s %s %s:%s', m, u, r.item_id, r.score), ' ' 
 want_fingerprint=$(reco_sql $src -c "$fingerprint")
 want_answers=$(reco_sql $src -c "$answers")
 [ "$(reco_sql $src -c "SELECT string_agg(name || ' v' || version, ',' ORDER BY name, version) FROM reco.models")" \
-    = "cart v1,cart v2,shop v1,shop v2,shop v3,skus v1" ] || reco_fail "unexpected models in the source database"
+    = "cart v1,cart v2,feat v1,shop v1,shop v2,shop v3,skus v1" ] || reco_fail "unexpected models in the source database"
+[ "$(echo "$want_fingerprint" | grep '^feature_weights ' | cut -d' ' -f2)" = 5 ] \
+    || reco_fail "the features model should store 5 mapping rows: $want_fingerprint"
 [ "$(echo "$want_fingerprint" | grep '^keys ' | cut -d' ' -f2)" = 140 ] || reco_fail "the text model should store 140 keys: $want_fingerprint"
 [ "$(echo "$want_answers" | wc -w)" -ge 330 ] || reco_fail "too few answers in the source database: $want_answers"
 
