@@ -3,7 +3,11 @@
 --   psql -v seed=42 -v customers=2000 -v products=3000 -v orders=30000 -f test/demo/shop.sql
 --
 -- Creates schema "shop" (dropping it first) with categories, products,
--- customers, orders, order_lines and taste_changes.  Every random number is derived from a
+-- customers, orders, order_lines and taste_changes, and what cold start learns from:
+-- product_embeddings (a text embedding, shop.text_embedding: a stand-in for a language
+-- model's), the views product_features and customer_features (sparse features: category,
+-- brand, price band; age band, city, loyalty tier, sign-up channel) and their jsonb forms
+-- product_feature_sets and customer_profiles.  Every random number is derived from a
 -- hash of (seed, entity key, purpose) -- hashint8extended() works on integer
 -- values, so it is independent of plan, parallelism, session and endianness --
 -- and only exact arithmetic (+ - * / sqrt floor, numeric) is applied to it, so
@@ -25,7 +29,10 @@
 --    ones (time-aware training, half_life, has something to find); table
 --    shop.taste_changes keeps who and when, for the demo's measurement;
 --  * orders have 1-5 lines; order ids increase with time over two years
---    (2023-07-01 .. 2025-06-30 UTC).
+--    (2023-07-01 .. 2025-06-30 UTC);
+--  * cold start: 12 new arrivals (ids 60001..) nobody has ordered and 12 new sign-ups
+--    (ids after the customers) with a profile and no orders; profiles follow the persona
+--    (its age bands, its partner sign-up channel), loyalty tiers count orders.
 -- Sizes: products >= 25 (one per category at least).
 
 \set ON_ERROR_STOP on
