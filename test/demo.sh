@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test/demo.sh — `make demo`: a generated shop on a throwaway cluster; reco
-# trains on its order lines and shows, with product names, what it suggests.
+# trains on its order lines (with the products' features and the customers' profiles) and
+# shows, with product names, what it suggests -- to new products and customers too.
 # RECO_DEMO_KEEP=1 leaves the cluster running at the end (psql settings printed) and
 # records its directory in .demo-cluster (or $RECO_DEMO_STATE), which `make demo-stop` (test/demo-stop.sh) reads.
 # RECO_DEMO_NO_BUILD=1 uses the installed extension as it is (the test suite, which has
@@ -26,6 +27,8 @@ demo_psql -f test/demo/shop.sql
 demo_psql -f test/demo/show_shop.sql
 reco_say "training and suggesting (test/demo/train.sql)"
 demo_psql -f test/demo/train.sql
+reco_say "cold start: new products and new customers served from their features (test/demo/cold_start.sql)"
+demo_psql -f test/demo/cold_start.sql
 if [ "${RECO_DEMO_KEEP:-0}" = 1 ]; then
     echo "$RECO_PGDIR" >>"${RECO_DEMO_STATE:-$RECO_ROOT/.demo-cluster}"
     reco_say "cluster left running: PGHOST=$PGHOST PGPORT=$PGPORT psql -U postgres shop"

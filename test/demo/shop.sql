@@ -3,7 +3,11 @@
 --   psql -v seed=42 -v customers=2000 -v products=3000 -v orders=30000 -f test/demo/shop.sql
 --
 -- Creates schema "shop" (dropping it first) with categories, products,
--- customers, orders, order_lines and taste_changes.  Every random number is derived from a
+-- customers, orders, order_lines and taste_changes, and what cold start learns from:
+-- product_embeddings (a text embedding, shop.text_embedding: a stand-in for a language
+-- model's), the views product_features and customer_features (sparse features: category,
+-- brand, price band; age band, city, loyalty tier, sign-up channel) and their jsonb forms
+-- product_feature_sets and customer_profiles.  Every random number is derived from a
 -- hash of (seed, entity key, purpose) -- hashint8extended() works on integer
 -- values, so it is independent of plan, parallelism, session and endianness --
 -- and only exact arithmetic (+ - * / sqrt floor, numeric) is applied to it, so
@@ -25,7 +29,10 @@
 --    ones (time-aware training, half_life, has something to find); table
 --    shop.taste_changes keeps who and when, for the demo's measurement;
 --  * orders have 1-5 lines; order ids increase with time over two years
---    (2023-07-01 .. 2025-06-30 UTC).
+--    (2023-07-01 .. 2025-06-30 UTC);
+--  * cold start: 12 new arrivals (ids 60001..) nobody has ordered and 12 new sign-ups
+--    (ids after the customers) with a profile and no orders; profiles follow the persona
+--    (its age bands, its partner sign-up channel), loyalty tiers count orders.
 -- Sizes: products >= 25 (one per category at least).
 
 \set ON_ERROR_STOP on
@@ -237,8 +244,20 @@ SELECT (row_number() OVER (ORDER BY category_id, g) - 1)::int AS slot, category_
 ------------------------------------------------------------------------------
 -- Products
 ------------------------------------------------------------------------------
+-- shelf price: the name's base price x a brand tier 0.80..1.40 x a per-product jitter
+-- 0.95..1.05, ending in .99
+CREATE FUNCTION pg_temp.shelf_price(seed bigint, base numeric, brand_key bigint, product_key bigint)
+RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
+  SELECT (CASE WHEN p < 1 THEN 0.99 ELSE floor(p) + 0.99 END)::numeric(10,2)
+    FROM (SELECT base
+                   * (0.80 + round((0.6 * pg_temp.rnd(seed, brand_key, 2))::numeric, 2))
+                   * (0.95 + round((0.1 * pg_temp.rnd(seed, product_key, 3))::numeric, 3)) AS p) AS x
+$$;
+
 CREATE TEMP TABLE combo ON COMMIT DROP AS
 SELECT c.category_id, b.o AS bi, s.o AS si, i.o AS ii, v.o AS vi,
+       -- {b} is a brand where the name starts with it (books and games start with a title word)
+       CASE WHEN c.tmpl = '{b} {s} {i} {v}' THEN pg_temp.w(b.x) END AS brand,
        trim(regexp_replace(replace(replace(replace(replace(c.tmpl,
             '{b}', pg_temp.w(b.x)), '{s}', pg_temp.w(s.x)), '{i}', pg_temp.w(i.x)), '{v}', pg_temp.w(v.x)),
             ' +', ' ', 'g')) AS name,
@@ -275,15 +294,12 @@ WITH ranked AS (
     CROSS JOIN LATERAL generate_series(0, (n.n - 1) / n.space) e
    WHERE e * r.space + r.r <= n.n
 ), priced AS (
-  SELECT category_id, k, e, ckey,
+  SELECT category_id, k, e, ckey, brand,
          CASE WHEN e = 0 THEN name
               WHEN e < 8 THEN name || ' ' || (ARRAY['Limited Edition','Gift Set','Bundle','Special Edition',
                                                     'Twin Pack','Collector''s Edition','Anniversary Edition'])[e]
               ELSE name || ' Edition ' || (e + 1) END AS name,
-         -- brand tier 0.80..1.40, per-product jitter 0.95..1.05
-         base_price
-           * (0.80 + round((0.6 * pg_temp.rnd(:seed, category_id * 64 + bi, 2))::numeric, 2))
-           * (0.95 + round((0.1 * pg_temp.rnd(:seed, ckey * 16 + e, 3))::numeric, 3)) AS p
+         pg_temp.shelf_price(:seed, base_price, category_id * 64 + bi, ckey * 16 + e) AS price
     FROM picked
 ), ordered AS (
   SELECT p.*,
@@ -294,19 +310,37 @@ WITH ranked AS (
     FROM priced p
 )
 SELECT 10000 + sum(gap) OVER (ORDER BY idkey, category_id, k ROWS UNBOUNDED PRECEDING) AS product_id,
-       category_id, name,
-       (CASE WHEN p < 1 THEN 0.99 ELSE floor(p) + 0.99 END)::numeric(10,2) AS price,
+       category_id, name, brand, price,
        -- popularity rank inside the category (1 = best seller)
        row_number() OVER (PARTITION BY category_id ORDER BY pg_temp.rnd(:seed, ckey * 16 + e, 7), k)::int AS pop_rank
   FROM ordered;
 
+-- New arrivals: one product in each of 12 categories, listed on the last day, never
+-- ordered (ids 60001..60012): a name of the category's name space that no product has yet.
+CREATE TEMP TABLE arrival ON COMMIT DROP AS
+WITH cand AS (
+  SELECT c.*, row_number() OVER (PARTITION BY c.category_id ORDER BY pg_temp.rnd(:seed, c.ckey, 8), c.ckey) AS r
+    FROM combo AS c
+   WHERE c.category_id IN (1, 4, 5, 6, 9, 11, 13, 16, 17, 18, 21, 24)
+     AND NOT EXISTS (SELECT FROM prod AS p WHERE p.name = c.name)
+)
+SELECT 60000 + row_number() OVER (ORDER BY category_id) AS product_id, category_id, name, brand,
+       pg_temp.shelf_price(:seed, base_price, category_id * 64 + bi, ckey * 16) AS price
+  FROM cand WHERE r = 1;
+
+-- brand: NULL for books and games (their names start with a title word, not a brand)
 CREATE TABLE shop.products (
   product_id  bigint PRIMARY KEY,
   name        text NOT NULL UNIQUE,
   category_id int NOT NULL REFERENCES shop.categories,
-  price       numeric(10,2) NOT NULL
+  price       numeric(10,2) NOT NULL,
+  brand       text
 );
-INSERT INTO shop.products SELECT product_id, name, category_id, price FROM prod ORDER BY product_id;
+INSERT INTO shop.products
+SELECT product_id, name, category_id, price, brand FROM prod
+UNION ALL
+SELECT product_id, name, category_id, price, brand FROM arrival
+ ORDER BY product_id;
 CREATE UNIQUE INDEX ON prod (category_id, pop_rank);
 
 ------------------------------------------------------------------------------
@@ -348,11 +382,41 @@ ALTER TABLE cust ADD COLUMN persona2 int;
 UPDATE cust SET persona2 = CASE WHEN persona2_draw = persona THEN persona % 10 + 1 ELSE persona2_draw END;
 ALTER TABLE cust ADD PRIMARY KEY (customer_id);
 
+-- New sign-ups: 12 customers (ids after the others) who signed up in the last ten days and
+-- have not ordered yet; only their profile is known.
+CREATE TEMP TABLE signup ON COMMIT DROP AS
+SELECT i AS customer_id,
+       DATE '2025-06-30' - floor(10 * pg_temp.rnd(:seed, i, 20))::int AS signed_up,
+       (SELECT persona FROM persona_slot
+         WHERE slot = floor(pg_temp.rnd(:seed, i, 22) * (SELECT count(*) FROM persona_slot))) AS persona
+  FROM generate_series(:customers::bigint + 1, :customers::bigint + 12) i;
+
+-- Profiles follow the (first) persona: its likely age bands, and the partner that brings
+-- a third of its customers (a running club for runners, a book club for bookworms, ...);
+-- the others sign up on the web, in the app, in a store or through the newsletter, younger
+-- customers more often in the app. The loyalty tier counts orders (new members: basic).
+CREATE TEMP TABLE persona_profile ON COMMIT DROP AS
+SELECT * FROM (VALUES
+    (1,  '{25-34,25-34,25-34,35-44,35-44,35-44,18-24,45-54}'::text[], 'running club'),
+    (2,  '{35-44,35-44,35-44,45-54,45-54,45-54,55-64,55-64}', 'cooking class'),
+    (3,  '{25-34,25-34,25-34,25-34,25-34,35-44,35-44,35-44}', 'parenting blog'),
+    (4,  '{45-54,45-54,55-64,55-64,55-64,65+,65+,65+}', 'book club'),
+    (5,  '{18-24,18-24,18-24,18-24,18-24,25-34,25-34,25-34}', 'streamer'),
+    (6,  '{45-54,45-54,55-64,55-64,55-64,65+,65+,65+}', 'garden centre'),
+    (7,  '{25-34,25-34,25-34,35-44,35-44,35-44,18-24}', 'yoga studio'),
+    (8,  '{25-34,25-34,25-34,35-44,35-44,35-44}', 'coworking space'),
+    (9,  '{35-44,35-44,35-44,35-44,25-34,25-34,45-54}', 'craft fair'),
+    (10, '{35-44,35-44,45-54,45-54,55-64,55-64}', 'vet clinic')
+  ) AS v(persona, ages, partner);
+
 CREATE TABLE shop.customers (
-  customer_id bigint PRIMARY KEY,
-  name        text NOT NULL,
-  city        text NOT NULL,
-  signed_up   date NOT NULL
+  customer_id    bigint PRIMARY KEY,
+  name           text NOT NULL,
+  city           text NOT NULL,
+  signed_up      date NOT NULL,
+  age_band       text NOT NULL,
+  loyalty_tier   text NOT NULL,
+  signup_channel text NOT NULL
 );
 WITH l AS (
   SELECT '{Anna,Lukas,Emma,Leon,Mia,Finn,Sofia,Noah,Hannah,Elias,Lena,Paul,Marie,Jonas,Laura,Felix,Sarah,Max,Julia,David,Lea,Ben,Clara,Tim,Nina,Jan,Katharina,Tobias,Lisa,Daniel,Emily,Alexander,Mila,Niklas,Sophie,Moritz,Amelie,Luca,Johanna,Omar,Aylin,Mehmet,Zeynep,Piotr,Agnieszka,Ivan,Elena,Marco,Giulia,Lucas,Chloé,Ahmed,Fatima,Yuki,Chen,Priya,Oliver,Charlotte,Jakob,Greta}'::text[] AS first,
@@ -361,12 +425,30 @@ WITH l AS (
          '{Berlin,Berlin,Berlin,Berlin,Berlin,Berlin,Hamburg,Hamburg,Hamburg,Hamburg,Munich,Munich,Munich,Munich,Cologne,Cologne,Cologne,Frankfurt,Frankfurt,Frankfurt,Stuttgart,Stuttgart,Düsseldorf,Düsseldorf,Leipzig,Leipzig,Dortmund,Essen,Bremen,Dresden,Hanover,Nuremberg,Duisburg,Bochum,Wuppertal,Bielefeld,Bonn,Münster,Mannheim,Karlsruhe,Augsburg,Wiesbaden,Freiburg,Kiel,Rostock,Potsdam,Heidelberg,Regensburg,Mainz,Erfurt}'::text[] AS city
 )
 INSERT INTO shop.customers
-SELECT c.customer_id,
-       l.first[1 + floor(cardinality(l.first) * pg_temp.rnd(:seed, c.customer_id, 24))::int] || ' ' ||
-       l.last[1 + floor(cardinality(l.last) * pg_temp.rnd(:seed, c.customer_id, 25))::int],
-       l.city[1 + floor(cardinality(l.city) * pg_temp.rnd(:seed, c.customer_id, 26))::int],
-       c.signed_up
-  FROM cust c, l
+SELECT c.customer_id, c.name, c.city, c.signed_up, c.age_band,
+       CASE WHEN c.n_orders >= 40 THEN 'platinum' WHEN c.n_orders >= 15 THEN 'gold'
+            WHEN c.n_orders >= 5 THEN 'silver' ELSE 'basic' END,
+       CASE WHEN pg_temp.rnd(:seed, c.customer_id, 35) < 0.35 THEN pp.partner
+            WHEN c.age_band IN ('18-24', '25-34')
+              THEN (ARRAY['app','app','app','web','web','newsletter'])[1 + floor(6 * pg_temp.rnd(:seed, c.customer_id, 36))::int]
+            WHEN c.age_band IN ('35-44', '45-54')
+              THEN (ARRAY['web','web','app','app','in-store','newsletter'])[1 + floor(6 * pg_temp.rnd(:seed, c.customer_id, 36))::int]
+            ELSE (ARRAY['web','in-store','in-store','newsletter','newsletter','app'])[1 + floor(6 * pg_temp.rnd(:seed, c.customer_id, 36))::int]
+       END
+  FROM (SELECT m.customer_id, m.signed_up, m.persona, m.n_orders,
+               l.first[1 + floor(cardinality(l.first) * pg_temp.rnd(:seed, m.customer_id, 24))::int] || ' ' ||
+               l.last[1 + floor(cardinality(l.last) * pg_temp.rnd(:seed, m.customer_id, 25))::int] AS name,
+               l.city[1 + floor(cardinality(l.city) * pg_temp.rnd(:seed, m.customer_id, 26))::int] AS city,
+               -- 3 in 4 draw from the persona's age bands, 1 in 4 from all six
+               CASE WHEN pg_temp.rnd(:seed, m.customer_id, 33) < 0.75
+                    THEN pp.ages[1 + floor(cardinality(pp.ages) * pg_temp.rnd(:seed, m.customer_id, 34))::int]
+                    ELSE (ARRAY['18-24','25-34','35-44','45-54','55-64','65+'])[1 + floor(6 * pg_temp.rnd(:seed, m.customer_id, 34))::int]
+               END AS age_band
+          FROM (SELECT customer_id, signed_up, persona, n_orders FROM cust
+                UNION ALL
+                SELECT customer_id, signed_up, persona, 0 FROM signup) AS m
+          JOIN persona_profile AS pp USING (persona), l) AS c
+  JOIN persona_profile AS pp USING (persona)
  ORDER BY c.customer_id;
 
 -- favourite categories: nfav of the persona's categories, weighted without
@@ -469,6 +551,83 @@ CREATE TABLE shop.taste_changes (
 );
 INSERT INTO shop.taste_changes SELECT customer_id, switch_on FROM cust WHERE switch_on IS NOT NULL ORDER BY customer_id;
 
+------------------------------------------------------------------------------
+-- Features for cold start: what a shop knows of a product or a customer besides orders.
+------------------------------------------------------------------------------
+-- A deterministic "text embedding": a STAND-IN for a language-model embedding, which a shop
+-- would compute with its model (from the product's name and description) and store the same
+-- way. Here: the hashed bag of words of the text -- each lower-cased word (ASCII lower-casing,
+-- so the same on every locale) goes to one of `dims` dimensions with a sign, both taken from
+-- its md5, and the counts are L2-normalized (all zeros for a text without words). Products
+-- that share words (a category, a brand, "Trail Running Shoe") point the same way.
+CREATE FUNCTION shop.text_embedding(content text, dims integer DEFAULT 32) RETURNS real[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  WITH word AS (
+    SELECT ('x' || md5(w))::bit(36) AS h
+      FROM regexp_split_to_table(lower(content COLLATE "C"), '[^a-z0-9\u0080-\uffff]+') AS w
+     WHERE w NOT IN ('', 'a', 'an', 'and', 'by', 'of', 'the')
+  ), dim AS (
+    SELECT substring(h FROM 1 FOR 32)::bigint % dims AS d,
+           sum(CASE WHEN get_bit(h, 35) = 1 THEN -1 ELSE 1 END) AS v
+      FROM word GROUP BY 1
+  ), norm AS (
+    SELECT sqrt(sum(v * v))::float8 AS n FROM dim
+  )
+  SELECT array_agg(coalesce(dim.v / nullif(norm.n, 0), 0)::real ORDER BY g)
+    FROM generate_series(0, dims - 1) AS g
+    LEFT JOIN dim ON dim.d = g
+   CROSS JOIN norm
+$$;
+COMMENT ON FUNCTION shop.text_embedding(text, integer) IS
+  'demo stand-in for a language-model text embedding: hashed bag of words, L2-normalized';
+
+-- The embedding of each product's name and category (a dense feature source: id, real[]).
+CREATE TABLE shop.product_embeddings (
+  product_id     bigint PRIMARY KEY REFERENCES shop.products ON DELETE CASCADE,
+  text_embedding real[] NOT NULL
+);
+INSERT INTO shop.product_embeddings
+SELECT p.product_id, shop.text_embedding(p.name || ' ' || c.name)
+  FROM shop.products AS p JOIN shop.categories AS c USING (category_id)
+ ORDER BY p.product_id;
+
+-- Sparse product features (a sparse feature source: id, feature name): its category, its
+-- brand, its price band.
+CREATE VIEW shop.product_features AS
+SELECT p.product_id, 'category:' || c.name AS feature
+  FROM shop.products AS p JOIN shop.categories AS c USING (category_id)
+UNION ALL
+SELECT p.product_id, 'brand:' || p.brand FROM shop.products AS p WHERE p.brand IS NOT NULL
+UNION ALL
+SELECT p.product_id,
+       'price:' || CASE WHEN p.price < 10 THEN 'under 10' WHEN p.price < 25 THEN '10-25'
+                        WHEN p.price < 50 THEN '25-50' WHEN p.price < 100 THEN '50-100'
+                        WHEN p.price < 200 THEN '100-200' ELSE '200+' END
+  FROM shop.products AS p;
+
+-- A customer's profile as sparse features: age band, city, loyalty tier, sign-up channel.
+CREATE VIEW shop.customer_features AS
+SELECT c.customer_id, f.feature
+  FROM shop.customers AS c
+ CROSS JOIN LATERAL (VALUES ('age:' || c.age_band), ('city:' || c.city),
+                            ('tier:' || c.loyalty_tier), ('channel:' || c.signup_channel)) AS f(feature);
+
+-- The same features as one jsonb per product / customer, in the form reco's serving takes
+-- (reco.place_item, reco.similar_to_features, the profile of reco.recommend_for_items):
+-- {"feature": 1, ..., "text_embedding": [...]}.
+CREATE VIEW shop.product_feature_sets AS
+SELECT p.product_id,
+       coalesce((SELECT jsonb_object_agg(f.feature, 1) FROM shop.product_features AS f
+                  WHERE f.product_id = p.product_id), '{}')
+       || coalesce((SELECT jsonb_build_object('text_embedding', e.text_embedding) FROM shop.product_embeddings AS e
+                     WHERE e.product_id = p.product_id), '{}') AS features
+  FROM shop.products AS p;
+CREATE VIEW shop.customer_profiles AS
+SELECT c.customer_id,
+       (SELECT jsonb_object_agg(f.feature, 1) FROM shop.customer_features AS f
+         WHERE f.customer_id = c.customer_id) AS profile
+  FROM shop.customers AS c;
+
 ALTER TABLE shop.orders ADD FOREIGN KEY (customer_id) REFERENCES shop.customers;
 ALTER TABLE shop.order_lines ADD FOREIGN KEY (order_id) REFERENCES shop.orders;
 ALTER TABLE shop.order_lines ADD FOREIGN KEY (product_id) REFERENCES shop.products;
@@ -478,7 +637,9 @@ CREATE INDEX ON shop.order_lines (product_id);
 DROP FUNCTION pg_temp.rnd(bigint, bigint, int);
 DROP FUNCTION pg_temp.w(text);
 DROP FUNCTION pg_temp.m(text);
+DROP FUNCTION pg_temp.shelf_price(bigint, numeric, bigint, bigint);
 COMMIT;
 RESET client_min_messages;
 
-ANALYZE shop.categories, shop.products, shop.customers, shop.orders, shop.order_lines, shop.taste_changes;
+ANALYZE shop.categories, shop.products, shop.customers, shop.orders, shop.order_lines, shop.taste_changes,
+        shop.product_embeddings;

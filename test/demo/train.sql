@@ -113,14 +113,17 @@ SELECT count(*) AS dropped FROM (SELECT reco.drop_model(name) FROM reco.models
                                   WHERE name LIKE 'shop\_drift\_%' GROUP BY name) AS d;
 
 \echo
-\echo '== Training the shop''s model on all order lines, weight = quantity, regularization' :best_reg '(the best above)'
+\echo '== Training the shop''s model on all order lines, weight = quantity, regularization' :best_reg '(the best above),'
+\echo '   with the product features and customer profiles (item_features, user_features: see cold_start.sql)'
 SELECT name, version, n_users AS customers, n_items AS products,
        n_interactions AS pairs, factors, round(train_seconds::numeric, 2) AS seconds
   FROM reco.train('shop',
                   $$SELECT o.customer_id, l.product_id, l.quantity
                       FROM shop.order_lines AS l JOIN shop.orders AS o USING (order_id)$$,
                   user_col => 'customer_id', item_col => 'product_id', weight_col => 'quantity',
-                  factors => 32, regularization => :best_reg);
+                  factors => 32, regularization => :best_reg,
+                  item_features => ARRAY['shop.product_features', 'shop.product_embeddings'],
+                  user_features => ARRAY['shop.customer_features']);
 
 \echo
 \echo '== What reco suggests: each customer''s purchases beside reco.recommend(''shop'', customer, 5)'
