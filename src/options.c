@@ -42,7 +42,8 @@ typedef enum RecoOptionKind
 	RECO_OPTION_WORD,			/* one of `words`; an int (enum) field set to its position */
 	RECO_OPTION_TEXT,			/* any string; a char * field, NULL = not given (not stored) */
 	RECO_OPTION_INTERVAL,		/* a positive interval as a string; an Interval * field, NULL = not given */
-	RECO_OPTION_TIMESTAMPTZ		/* a finite timestamptz as a string; a TimestampTz field, RECO_AS_OF_NEWEST = not given */
+	RECO_OPTION_TIMESTAMPTZ,	/* a finite timestamptz as a string; a TimestampTz field, RECO_AS_OF_NEWEST = not given */
+	RECO_OPTION_SOURCES			/* a string or an array of strings; a List * of char * field, NIL = not given */
 } RecoOptionKind;
 
 /* One option of reco.fit. */
@@ -61,6 +62,7 @@ typedef struct RecoOptionDesc
 	unsigned	algorithms;		/* the algorithms it applies to (RECO_FOR); 0 = every one */
 	int			field;			/* offset in RecoTrainOptions */
 	bool		stored;			/* written to reco.models.params */
+	bool		with_features;	/* only with item_features or user_features (given and stored) */
 } RecoOptionDesc;
 
 /* The set of algorithms an option applies to: RECO_FOR(IALS) | RECO_FOR(ALS). */
@@ -131,6 +133,12 @@ static const RecoOptionDesc reco_train_options[] = {
 	{.name = "time_col", .kind = RECO_OPTION_TEXT, .field = RECO_FIELD(time_col), .stored = true},
 	{.name = "half_life", .kind = RECO_OPTION_INTERVAL, .field = RECO_FIELD(half_life), .stored = true},
 	{.name = "as_of", .kind = RECO_OPTION_TIMESTAMPTZ, .field = RECO_FIELD(as_of), .stored = true},
+	/* cold start: feature sources (feature_train.c) and the penalty of their mapping, any algorithm */
+	{.name = "item_features", .kind = RECO_OPTION_SOURCES, .field = RECO_FIELD(item_features), .stored = true},
+	{.name = "user_features", .kind = RECO_OPTION_SOURCES, .field = RECO_FIELD(user_features), .stored = true},
+	{.name = "feature_regularization", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_FEATURE_REGULARIZATION,
+		.default_value = RECO_DEFAULT_FEATURE_REGULARIZATION, .field = RECO_FIELD(feature_regularization),
+	.stored = true, .with_features = true},
 };
 
 #define RECO_N_TRAIN_OPTIONS ((int) lengthof(reco_train_options))
@@ -221,6 +229,9 @@ RecoSetDefaultOption(const RecoOptionDesc *desc, RecoAlgorithm algorithm, RecoTr
 			break;
 		case RECO_OPTION_TIMESTAMPTZ:
 			*(TimestampTz *) RECO_OPTION_FIELD(out, desc) = RECO_AS_OF_NEWEST;
+			break;
+		case RECO_OPTION_SOURCES:
+			*(List **) RECO_OPTION_FIELD(out, desc) = NIL;
 			break;
 	}
 }
@@ -338,6 +349,38 @@ RecoOptionTimestamptz(const char *key, JsonbValue *value)
 	return time;
 }
 
+/*
+ * Returns the sources of a jsonb string or array of strings (an empty array:
+ * none, NIL), or errors (22023).
+ */
+static List *
+RecoOptionSources(const char *key, JsonbValue *value)
+{
+	List	   *sources = NIL;
+	JsonbIterator *it;
+	JsonbValue	element;
+	JsonbIteratorToken token;
+
+	if (value->type == jbvString)
+		return list_make1(pnstrdup(value->val.string.val, value->val.string.len));
+	if (value->type != jbvBinary || !JsonContainerIsArray(value->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a string or an array of strings (tables, views or queries)", key)));
+	it = JsonbIteratorInit(value->val.binary.data);
+	while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
+	{
+		if (token != WJB_ELEM)
+			continue;
+		if (element.type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" must be a string or an array of strings (tables, views or queries)", key)));
+		sources = lappend(sources, pnstrdup(element.val.string.val, element.val.string.len));
+	}
+	return sources;
+}
+
 /* Applies one key/value pair of the options object; returns the option's index in the table. */
 static int
 RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
@@ -382,13 +425,17 @@ RecoApplyOption(const char *key, JsonbValue *value, RecoTrainOptions *out)
 		case RECO_OPTION_TIMESTAMPTZ:
 			*(TimestampTz *) RECO_OPTION_FIELD(out, desc) = RecoOptionTimestamptz(key, value);
 			break;
+		case RECO_OPTION_SOURCES:
+			*(List **) RECO_OPTION_FIELD(out, desc) = RecoOptionSources(key, value);
+			break;
 	}
 	return (int) (desc - reco_train_options);
 }
 
 /*
  * Whether option desc is given in options; the options that are always in
- * effect (numbers, words) always are.
+ * effect (numbers, words) always are, but one that goes with features
+ * (feature_regularization) only when some feature source is given.
  */
 static bool
 RecoOptionGiven(const RecoOptionDesc *desc, const RecoTrainOptions *options)
@@ -400,8 +447,10 @@ RecoOptionGiven(const RecoOptionDesc *desc, const RecoTrainOptions *options)
 			return *(void *const *) RECO_OPTION_FIELD(options, desc) != NULL;
 		case RECO_OPTION_TIMESTAMPTZ:
 			return *(const TimestampTz *) RECO_OPTION_FIELD(options, desc) != RECO_AS_OF_NEWEST;
+		case RECO_OPTION_SOURCES:
+			return *(List *const *) RECO_OPTION_FIELD(options, desc) != NIL;
 		default:
-			return true;
+			return !desc->with_features || options->item_features != NIL || options->user_features != NIL;
 	}
 }
 
@@ -487,6 +536,12 @@ RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptio
 			RecoSetDefaultOption(desc, out->algorithm, out);
 	}
 	RecoCheckAlgorithmFactors(out);
+	for (i = 0; i < RECO_N_TRAIN_OPTIONS; i++)
+		if (given[i] && reco_train_options[i].with_features && !RecoOptionGiven(&reco_train_options[i], out))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" needs item_features or user_features", reco_train_options[i].name),
+					 errhint("It is the penalty of the mapping from features to factors: pass the feature sources too.")));
 	if (out->algorithm == RECO_ALGORITHM_ALS &&
 		(out->time_col != NULL || out->half_life != NULL || out->as_of != RECO_AS_OF_NEWEST))
 		ereport(ERROR,
@@ -516,6 +571,22 @@ RecoAppendTimestamptzJson(StringInfo buf, TimestampTz time)
 
 	JsonEncodeDateTime(text, TimestampTzGetDatum(time), TIMESTAMPTZOID, &utc);
 	escape_json(buf, text);
+}
+
+/* Appends a list of sources as a JSON array of strings. */
+static void
+RecoAppendSourcesJson(StringInfo buf, const List *sources)
+{
+	ListCell   *cell;
+
+	appendStringInfoChar(buf, '[');
+	foreach(cell, sources)
+	{
+		if (foreach_current_index(cell) > 0)
+			appendStringInfoString(buf, ", ");
+		escape_json(buf, (const char *) lfirst(cell));
+	}
+	appendStringInfoChar(buf, ']');
 }
 
 /*
@@ -565,6 +636,9 @@ RecoTrainOptionsToJson(const RecoTrainOptions *options)
 				break;
 			case RECO_OPTION_TIMESTAMPTZ:
 				RecoAppendTimestamptzJson(&buf, *(const TimestampTz *) RECO_OPTION_FIELD(options, desc));
+				break;
+			case RECO_OPTION_SOURCES:
+				RecoAppendSourcesJson(&buf, *(List *const *) RECO_OPTION_FIELD(options, desc));
 				break;
 		}
 	}

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
 #include "als.h"
@@ -41,6 +42,9 @@ typedef struct RecoTrainOptions
 	char	   *time_col;		/* the event time column reco.train read (recorded), or NULL */
 	Interval   *half_life;		/* decay half-life (> 0), or NULL: no decay */
 	TimestampTz as_of;			/* the decay's reference time, or RECO_AS_OF_NEWEST */
+	List	   *item_features;	/* the item feature sources (char *), NIL = none */
+	List	   *user_features;	/* the user feature sources (char *), NIL = none */
+	float		feature_regularization; /* the ridge mapping's penalty (feature_train.c) */
 } RecoTrainOptions;
 
 /* as_of not given: the newest event time of the training data. */

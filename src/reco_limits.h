@@ -172,4 +172,16 @@
 #define RECO_EXPLICIT_STORED_EXTRA 3
 #define RECO_EXPLICIT_INIT_SCALE 0.1
 
+/*
+ * Cold start from features (issue 14, feature_train.c, ridge.c): the penalty λ
+ * of the ridge mapping from features to factors (provisional: to be chosen
+ * on the cold-item folds by test/bench), and the most columns (sparse
+ * features on entities with interactions + embedding dimensions) of one
+ * side's system, whose p x p doubles the fit holds (800 MB at the limit)
+ * and factors in O(p³).
+ */
+#define RECO_DEFAULT_FEATURE_REGULARIZATION 10.0f
+#define RECO_MAX_FEATURE_REGULARIZATION 1e9
+#define RECO_MAX_FEATURE_COLUMNS 10000
+
 #endif							/* RECO_LIMITS_H */

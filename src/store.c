@@ -189,6 +189,7 @@ RecoCheckTrainPrivileges(void)
 	RecoCheckPrivilege("models_model_id_seq", ACL_USAGE);
 	RecoCheckPrivilege("user_factors", ACL_INSERT | ACL_DELETE);
 	RecoCheckPrivilege("item_factors", ACL_INSERT | ACL_DELETE);
+	RecoCheckPrivilege("feature_weights", ACL_INSERT | ACL_DELETE);
 }
 
 /* The version number the next training of this name gets. */
@@ -452,6 +453,9 @@ RecoPruneVersions(const char *name, int32 newest, int keep)
 					"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
 					2, types, values, false);
 	RecoExecuteArgs("DELETE FROM reco.item_factors WHERE model_id IN "
+					"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
+					2, types, values, false);
+	RecoExecuteArgs("DELETE FROM reco.feature_weights WHERE model_id IN "
 					"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
 					2, types, values, false);
 	RecoExecuteArgs("DELETE FROM reco.models WHERE name = $1 AND version <= $2",

@@ -58,6 +58,7 @@
 #include "bpr.h"
 #include "decay.h"
 #include "explicit.h"
+#include "feature_train.h"
 #include "ids.h"
 #include "interactions.h"
 #include "options.h"
@@ -123,6 +124,7 @@ typedef struct RecoTrainRun
 	int64		versions_pruned;
 	instr_time	started;		/* end of the read phase */
 	RecoVersionRow row;			/* the stored version */
+	RecoSideFeatures *features[2];	/* by RecoSide: the side's features, or NULL */
 } RecoTrainRun;
 
 /* Seconds elapsed since start. */
@@ -518,6 +520,45 @@ RecoTrainBuild(RecoTrainRun *run)
 	run->build_seconds = RecoSecondsSince(phase);
 }
 
+/*
+ * Phase 1b (cold start): the item and user feature sources, read and
+ * checked against the built ids before any iteration (feature_train.c).
+ */
+static void
+RecoTrainReadFeatures(RecoTrainRun *run)
+{
+	if (run->options->item_features != NIL)
+		run->features[RECO_SIDE_ITEMS] = RecoReadFeatures(RECO_SIDE_ITEMS, run->options->item_features,
+														  run->options->item_id_type, &run->data, run->item_keys);
+	if (run->options->user_features != NIL)
+		run->features[RECO_SIDE_USERS] = RecoReadFeatures(RECO_SIDE_USERS, run->options->user_features,
+														  run->options->user_id_type, &run->data, run->user_keys);
+}
+
+/*
+ * Phase 4b (cold start): each side's mapping from features to the stored
+ * factors, its feature_weights rows and the placed entities of the version.
+ */
+static void
+RecoTrainStoreFeatures(RecoTrainRun *run)
+{
+	int			side;
+
+	for (side = RECO_SIDE_ITEMS; side <= RECO_SIDE_USERS; side++)
+	{
+		RecoSideFeatures *features = run->features[side];
+
+		if (features == NULL)
+			continue;
+		RecoFitFeatures(features, side == RECO_SIDE_ITEMS ? run->Y : run->X, run->cfg.factors,
+						run->options->feature_regularization, run->memory_estimate);
+		if (side == RECO_SIDE_ITEMS)
+			run->row.n_items += RecoStoreFeatures(features, run->row.model_id);
+		else
+			run->row.n_users += RecoStoreFeatures(features, run->row.model_id);
+	}
+}
+
 /* The NOTICE of iteration `it` (0-based) when reco.progress is iterations. */
 static void
 RecoTrainReportIteration(const RecoTrainRun *run, int it)
@@ -702,6 +743,7 @@ static char *
 RecoTrainStatsJson(const RecoTrainRun *run)
 {
 	StringInfoData stats;
+	int			side;
 
 	initStringInfo(&stats);
 	appendStringInfo(&stats,
@@ -726,6 +768,12 @@ RecoTrainStatsJson(const RecoTrainRun *run)
 					 run->memory_estimate, run->versions_pruned);
 	if (run->options->algorithm == RECO_ALGORITHM_ALS)
 		appendStringInfo(&stats, ", \"global_mean\": %.9g", run->global_mean);
+	for (side = RECO_SIDE_ITEMS; side <= RECO_SIDE_USERS; side++)
+		if (run->features[side] != NULL)
+		{
+			appendStringInfoString(&stats, ", ");
+			RecoAppendFeatureStats(&stats, run->features[side]);
+		}
 	/* a refresh committed after this may be missing from the version (README, refresh) */
 	appendStringInfo(&stats, ", \"read_started_at\": \"%s\"}", timestamptz_to_str(run->read_started));
 	return stats.data;
@@ -749,13 +797,14 @@ RecoTrainStore(RecoTrainRun *run)
 	row->version = RecoNextVersion(run->name);
 	RecoStoreItemFactors(row->model_id, &run->data, run->Y, run->cfg.factors);
 	RecoStoreUserFactors(row->model_id, &run->data, run->X, run->cfg.factors);
+	row->n_users = run->data.users_positive;
+	row->n_items = run->data.n_items;
+	RecoTrainStoreFeatures(run);	/* adds the placed entities to n_users, n_items */
 	run->store_seconds = RecoSecondsSince(phase);
 	run->versions_pruned = RecoPruneVersions(run->name, row->version, run->options->keep_versions);
 
 	row->algorithm = RecoAlgorithmName(run->options->algorithm);
 	row->params_json = RecoTrainOptionsToJson(run->options);
-	row->n_users = run->data.users_positive;
-	row->n_items = run->data.n_items;
 	row->n_interactions = run->data.nnz;
 	row->factors = run->cfg.factors;
 	row->loss = run->loss;
@@ -792,6 +841,7 @@ reco_fit_finalfn(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(train_cxt);
 	RecoProgressPhase(RECO_TRAIN_PHASE_BUILDING);
 	RecoTrainBuild(&run);
+	RecoTrainReadFeatures(&run);
 	switch (run.options->algorithm)
 	{
 		case RECO_ALGORITHM_BPR:

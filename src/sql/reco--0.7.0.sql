@@ -284,7 +284,9 @@ COMMENT ON FUNCTION reco_internal.id_type_of(regtype) IS
 -- passes them all to the options form.  The argument defaults are reco.fit's
 -- own (RECO_DEFAULT_ in src/reco_limits.h); NULL is the algorithm's default,
 -- for the options whose default depends on the algorithm or that apply to
--- only some algorithms.
+-- only some algorithms.  item_features and user_features (0.7.0, cold
+-- start) are lists of feature sources, feature_regularization the penalty of
+-- their mapping to factors (NULL: RECO_DEFAULT_FEATURE_REGULARIZATION).
 CREATE FUNCTION reco.train(
     model          text,
     source         text,
@@ -306,7 +308,10 @@ CREATE FUNCTION reco.train(
     as_of          timestamptz DEFAULT NULL,
     learning_rate  real DEFAULT NULL,
     reg_exponent   real DEFAULT NULL,
-    unobserved_weight real DEFAULT NULL
+    unobserved_weight real DEFAULT NULL,
+    item_features  text[] DEFAULT NULL,
+    user_features  text[] DEFAULT NULL,
+    feature_regularization real DEFAULT NULL
 ) RETURNS reco.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $train$
@@ -328,10 +333,11 @@ BEGIN
         'solver', solver, 'threads', threads, 'keep_versions', keep_versions,
         'time_col', time_col, 'half_life', half_life, 'as_of', as_of,
         'learning_rate', learning_rate, 'reg_exponent', reg_exponent,
-        'unobserved_weight', unobserved_weight));
+        'unobserved_weight', unobserved_weight, 'item_features', item_features,
+        'user_features', user_features, 'feature_regularization', feature_regularization));
 END
 $train$;
-COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real) IS
+COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real, text[], text[], real) IS
     'Trains a new model version from a table, view or query (a wrapper of the reco.fit aggregate)';
 
 -- The SQL expression (over the alias src) of a source's event time column as
@@ -536,6 +542,8 @@ BEGIN
      WHERE m.name = drop_model.name AND f.model_id = m.model_id;
     DELETE FROM reco.user_factors AS f USING reco.models AS m
      WHERE m.name = drop_model.name AND f.model_id = m.model_id;
+    DELETE FROM reco.feature_weights AS f USING reco.models AS m
+     WHERE m.name = drop_model.name AND f.model_id = m.model_id;
     DELETE FROM reco.models AS m WHERE m.name = drop_model.name;
     GET DIAGNOSTICS dropped = ROW_COUNT;
     IF dropped = 0 THEN
@@ -545,7 +553,7 @@ BEGIN
 END
 $drop$;
 COMMENT ON FUNCTION reco.drop_model(text) IS
-    'Removes every version of a model (its models rows and all its factor rows); returns the number of versions';
+    'Removes every version of a model (its models rows, all its factor rows and feature mappings); returns the number of versions';
 
 -- Every forget_user form reads the id as each model's user id type from its
 -- text form: a bigint side matches the id if it reads as a bigint, a text side
@@ -1367,6 +1375,7 @@ BEGIN
         END IF;
         DELETE FROM reco.user_factors AS f WHERE f.model_id = loser;
         DELETE FROM reco.item_factors AS f WHERE f.model_id = loser;
+        DELETE FROM reco.feature_weights AS f WHERE f.model_id = loser;
         DELETE FROM reco.models AS m WHERE m.model_id = loser;
         IF pg_catalog.current_setting('reco.progress', true) IS DISTINCT FROM 'none' THEN
             RAISE NOTICE 'reco.tune "%": trial % of %, % %, best so far: trial %', model, i,
