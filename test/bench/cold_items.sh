@@ -167,7 +167,7 @@ for f in $folds; do
         q -c "SELECT reco.train('w_$f', 'u${f}_base', weight_col => 'rating'$args)" >/dev/null
         q -c "INSERT INTO ml.warm
               SELECT $f, $feat, e.precision_at_k, e.ndcg_at_k, e.map_at_k, e.auc,
-                     (SELECT count(*) FROM reco.item_factors AS i JOIN reco.models AS m ON m.id = i.model_id
+                     (SELECT count(*) FROM reco.item_factors AS i JOIN reco.models AS m ON m.model_id = i.model_id
                        WHERE m.name = 'w_$f' AND i.features IS NOT NULL
                          AND m.version = (SELECT max(version) FROM reco.models WHERE name = 'w_$f'))
                 FROM reco.evaluate('w_$f', 'SELECT user_id, item_id FROM u${f}_test WHERE rating >= 4') AS e"
