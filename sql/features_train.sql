@@ -125,6 +125,19 @@ WITH f AS (SELECT id, v FROM ft_factors('combined')),
                        row_number() OVER (PARTITION BY a.id ORDER BY ft_cosine(a.v, b.v) DESC, b.id) AS rank
                   FROM f AS a, f AS b WHERE a.id > 24 AND b.id <= 24)
 SELECT bool_and(other % 3 = cold % 3) AS embedding_recovers_the_clusters FROM ranked WHERE rank <= 5;
+-- Two dense sources given out of name order: training sums them in name
+-- order, as serving does, so placing a cold item again from its stored
+-- features (reco.place_item) gives exactly the floats training placed it at
+CREATE TABLE ft_item_zeta AS
+SELECT item_id, ARRAY(SELECT e * (1 + item_id % 5) FROM unnest(description_embedding) AS e)::real[] AS zeta
+  FROM ft_item_embedding;
+SELECT n_items FROM reco.train('two_dense', 'ft_clicks', factors => 3, iterations => 5, regularization => 0.1,
+       item_features => ARRAY['ft_item_zeta', 'ft_item_embedding'], feature_regularization => 0.5);
+SELECT feature FROM reco.feature_weights
+ WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'two_dense') ORDER BY feature;
+SELECT count(*) AS placed, bool_and(reco.place_item('two_dense', item_id, features) = reco.to_array(factors)) AS placed_again_at_the_same_floats
+  FROM reco.item_factors
+ WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'two_dense') AND features IS NOT NULL;
 -- reco.fit's options take a single source as a string
 SELECT n_items, params->'item_features' AS item_sources
   FROM (SELECT reco.fit('fit_features', user_id, item_id, 1, '{"factors": 2, "iterations": 2, "item_features": "ft_item_cluster"}') AS m
@@ -207,7 +220,7 @@ SELECT count(*) AS orphan_mapping_rows FROM reco.feature_weights AS w
 SELECT reco.drop_model(name) FROM (VALUES ('same'), ('combined'), ('fit_features'), ('bpr_features'), ('text_features')) AS m(name);
 DROP FUNCTION ft_factors(text, text);
 DROP FUNCTION ft_cosine(real[], real[]);
-DROP TABLE ft_clicks, ft_item_cluster, ft_item_extra, ft_user_cluster, ft_same, ft_item_embedding, ft_text_clicks,
+DROP TABLE ft_clicks, ft_item_cluster, ft_item_extra, ft_user_cluster, ft_same, ft_item_embedding, ft_item_zeta, ft_text_clicks,
     ft_text_features, ft_one_col, ft_text_id, ft_int_feature, ft_text_value, ft_four, ft_dense_three, ft_text_array;
 -- give back the pages this test filled and emptied (a later test's plans follow the table sizes)
 VACUUM reco.user_factors, reco.item_factors, reco.feature_weights;

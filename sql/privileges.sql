@@ -14,7 +14,7 @@ GRANT USAGE ON SCHEMA reco TO regress_reco_serve;
 GRANT SELECT ON reco.models, reco.user_factors, reco.item_factors TO regress_reco_serve;
 -- a training role: also writing the model tables and drawing model ids
 GRANT USAGE ON SCHEMA reco TO regress_reco_train;
-GRANT SELECT, INSERT, UPDATE, DELETE ON reco.models, reco.user_factors, reco.item_factors, reco.feature_weights
+GRANT SELECT, INSERT, UPDATE, DELETE ON reco.models, reco.user_factors, reco.item_factors
    TO regress_reco_train;
 GRANT USAGE ON SEQUENCE reco.models_model_id_seq TO regress_reco_train;
 -- a role that may read models and users but not item factors
@@ -81,10 +81,31 @@ SELECT reco.forget_user(1, 'priv') AS versions_changed;
 SELECT reco.drop_model('priv') AS versions_dropped;
 RESET ROLE;
 
+-- a training with features (only that) needs rights on reco.feature_weights:
+-- without them it stops before reading a row (42501); granted, it trains,
+-- and drop_model removes the mapping with the version
+CREATE TABLE priv_tags AS SELECT i AS item_id, 'shelf:' || (i % 3) AS feature FROM generate_series(0, 13) AS i;
+GRANT SELECT ON priv_tags TO regress_reco_train;
+SET ROLE regress_reco_train;
+\set VERBOSITY sqlstate
+SELECT reco.train('priv', 'priv_clicks', factors => 4, iterations => 2, regularization => 1, item_features => '{priv_tags}');
+\set VERBOSITY terse
+RESET ROLE;
+GRANT SELECT, INSERT, DELETE ON reco.feature_weights TO regress_reco_train;
+SET ROLE regress_reco_train;
+SET client_min_messages = warning;
+SELECT n_items, stats -> 'item_features' -> 'placed' AS placed
+  FROM reco.train('priv', 'priv_clicks', factors => 4, iterations => 2, regularization => 1, item_features => '{priv_tags}');
+RESET client_min_messages;
+SELECT count(*) AS mapping_rows FROM reco.feature_weights;
+SELECT reco.drop_model('priv') AS versions_dropped;
+SELECT count(*) AS mapping_rows FROM reco.feature_weights;
+RESET ROLE;
+
 -- nothing in reco runs with its owner's rights
 SELECT count(*) AS security_definer_functions
   FROM pg_proc WHERE pronamespace = 'reco'::regnamespace AND prosecdef;
 
-DROP TABLE priv_clicks;
+DROP TABLE priv_clicks, priv_tags;
 DROP OWNED BY regress_reco_serve, regress_reco_train, regress_reco_partial, regress_reco_none;
 DROP ROLE regress_reco_serve, regress_reco_train, regress_reco_partial, regress_reco_none;

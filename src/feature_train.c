@@ -20,8 +20,8 @@
  * is fitted (ridge.c) on the warm entities that have features, against
  * their stored factor vectors: its columns are the sparse features present
  * on some warm entity (a feature seen only on cold ones has no column and
- * no weights) in name order, then every dense source's dimensions in source
- * order; an entity missing from a dense source has a zero embedding there.
+ * no weights) in name order, then every dense source's dimensions, the
+ * sources in name order; an entity missing from a dense source has a zero embedding there.
  * Then reco.feature_weights gets the intercept (feature ''), one row per
  * sparse column and one per dense source (d x k floats, dimension-major),
  * and every cold entity is placed: factors = intercept + Σ value·W_f +
@@ -629,10 +629,20 @@ RecoCompareNameIndex(const void *a, const void *b, void *arg)
 	return RecoCompareKeys(names[*(const int32 *) a], names[*(const int32 *) b]);
 }
 
+/* list_sort order of dense sources: by column name, bytewise. */
+static int
+RecoCompareDenseSources(const ListCell *a, const ListCell *b)
+{
+	return strcmp(((const RecoDenseSource *) lfirst(a))->name, ((const RecoDenseSource *) lfirst(b))->name);
+}
+
 /*
  * The columns of the system: the sparse features present on a warm entity,
- * in name order, then each dense source's dimensions; 22023 if no warm
- * entity has a feature, 54000 past RECO_MAX_FEATURE_COLUMNS.
+ * in name order, then each dense source's dimensions, the sources in name
+ * order (the order serving sums a features jsonb in, src/feature_map.c, so
+ * that placing an entity again from its stored features gives the same
+ * floats); 22023 if no warm entity has a feature, 54000 past
+ * RECO_MAX_FEATURE_COLUMNS.
  */
 static void
 RecoAssignFeatureColumns(RecoSideFeatures *f)
@@ -669,6 +679,7 @@ RecoAssignFeatureColumns(RecoSideFeatures *f)
 		f->column_of[name] = on_warm[name] ? (int32) columns++ : -1;
 	}
 	f->n_sparse = (int) Min(columns, INT_MAX);
+	list_sort(f->dense, RecoCompareDenseSources);
 	foreach(cell, f->dense)
 	{
 		RecoDenseSource *d = lfirst(cell);

@@ -527,7 +527,7 @@ reco_import_factors(PG_FUNCTION_ARGS)
 	INSTR_TIME_SET_CURRENT(started);
 	import_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco import", ALLOCSET_DEFAULT_SIZES);
 	RecoSpiConnect();
-	RecoCheckTrainPrivileges();
+	RecoCheckTrainPrivileges(false);
 	RecoLockModelName(run.name);
 	old = MemoryContextSwitchTo(import_cxt);
 	RecoImportSideRows(&run, &run.users, "user", text_to_cstring(PG_GETARG_TEXT_PP(1)));

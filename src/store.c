@@ -215,29 +215,21 @@ RecoCheckPrivilege(const char *relname, AclMode mode)
 }
 
 /*
- * Whether reco.feature_weights exists (0.7.0 on): before ALTER EXTENSION
- * UPDATE a database has none, and a training there neither checks nor
- * prunes it.
- */
-static bool
-RecoFeatureWeightsExist(void)
-{
-	return OidIsValid(get_relname_relid("feature_weights", get_namespace_oid("reco", false)));
-}
-
-/*
  * Errors out unless the current role may store a new version (and prune old
  * ones): checked before training, so a role that may not store fails at once
- * rather than after the whole computation.
+ * rather than after the whole computation.  Only a training with feature
+ * sources writes reco.feature_weights, so only it needs rights there: a role
+ * that trained before 0.7.0 keeps training without a new grant (pruning a
+ * version that has a mapping checks them when it deletes it).
  */
 void
-RecoCheckTrainPrivileges(void)
+RecoCheckTrainPrivileges(bool with_features)
 {
 	RecoCheckPrivilege("models", ACL_SELECT | ACL_INSERT | ACL_DELETE);
 	RecoCheckPrivilege("models_model_id_seq", ACL_USAGE);
 	RecoCheckPrivilege("user_factors", ACL_INSERT | ACL_DELETE);
 	RecoCheckPrivilege("item_factors", ACL_INSERT | ACL_DELETE);
-	if (RecoFeatureWeightsExist())
+	if (with_features)
 		RecoCheckPrivilege("feature_weights", ACL_INSERT | ACL_DELETE);
 }
 
@@ -504,10 +496,17 @@ RecoPruneVersions(const char *name, int32 newest, int keep)
 	RecoExecuteArgs("DELETE FROM reco.item_factors WHERE model_id IN "
 					"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
 					2, types, values, false);
-	if (RecoFeatureWeightsExist())
-		RecoExecuteArgs("DELETE FROM reco.feature_weights WHERE model_id IN "
-						"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
-						2, types, values, false);
+	/* only versions trained with features have a mapping (and need the right to delete it) */
+	if (RecoSchemaHasFeatures())
+	{
+		RecoExecuteArgs("SELECT 1 FROM reco.models WHERE name = $1 AND version <= $2 "
+						"AND params ?| '{item_features,user_features}' LIMIT 1",
+						2, types, values, true);
+		if (SPI_processed > 0)
+			RecoExecuteArgs("DELETE FROM reco.feature_weights WHERE model_id IN "
+							"(SELECT model_id FROM reco.models WHERE name = $1 AND version <= $2)",
+							2, types, values, false);
+	}
 	RecoExecuteArgs("DELETE FROM reco.models WHERE name = $1 AND version <= $2",
 					2, types, values, false);
 	return (int64) SPI_processed;

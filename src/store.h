@@ -115,7 +115,7 @@ typedef struct RecoVersionRow
 extern void RecoSpiConnect(void);
 extern void RecoSpiFinish(void);
 extern void RecoCheckPrivilege(const char *relname, AclMode mode);
-extern void RecoCheckTrainPrivileges(void);
+extern void RecoCheckTrainPrivileges(bool with_features);
 extern void RecoLockModelName(const char *name);
 extern void RecoBeginInPlace(const char *function, const char *table, AclMode mode, const char *name,
 							 RecoModelInfo *model);

@@ -191,13 +191,13 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 	state->model = PG_GETARG_TEXT_P_COPY(1);
 	name = text_to_cstring(state->model);
 	RecoCheckModelName(name);
-	RecoCheckTrainPrivileges();
 	state->text_ids = get_fn_expr_argtype(fcinfo->flinfo, 2) == TEXTOID;
 	state->timed = PG_NARGS() == RECO_FIT_TIMED_NARGS;
 	state->rows.timed = state->timed;
 	RecoParseTrainOptions(PG_NARGS() > RECO_FIT_ARG_TIME && !PG_ARGISNULL(PG_NARGS() - 1)
 						  ? PG_GETARG_JSONB_P(PG_NARGS() - 1) : NULL,
 						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
+	RecoCheckTrainPrivileges(state->options.item_features != NIL || state->options.user_features != NIL);
 	RecoCheckTimeOptions(&state->options, state->timed);
 	state->rows.ratings = state->options.algorithm == RECO_ALGORITHM_ALS;
 	if (!state->text_ids)

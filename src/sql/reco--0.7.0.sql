@@ -542,8 +542,13 @@ BEGIN
      WHERE m.name = drop_model.name AND f.model_id = m.model_id;
     DELETE FROM reco.user_factors AS f USING reco.models AS m
      WHERE m.name = drop_model.name AND f.model_id = m.model_id;
-    DELETE FROM reco.feature_weights AS f USING reco.models AS m
-     WHERE m.name = drop_model.name AND f.model_id = m.model_id;
+    -- only versions trained with features have a mapping (a role that never
+    -- trained with features needs no right on reco.feature_weights)
+    IF EXISTS (SELECT FROM reco.models AS m WHERE m.name = drop_model.name
+                  AND m.params OPERATOR(pg_catalog.?|) ARRAY['item_features', 'user_features']) THEN
+        DELETE FROM reco.feature_weights AS f USING reco.models AS m
+         WHERE m.name = drop_model.name AND f.model_id = m.model_id;
+    END IF;
     DELETE FROM reco.models AS m WHERE m.name = drop_model.name;
     GET DIAGNOSTICS dropped = ROW_COUNT;
     IF dropped = 0 THEN
@@ -1385,7 +1390,10 @@ BEGIN
         END IF;
         DELETE FROM reco.user_factors AS f WHERE f.model_id = loser;
         DELETE FROM reco.item_factors AS f WHERE f.model_id = loser;
-        DELETE FROM reco.feature_weights AS f WHERE f.model_id = loser;
+        IF EXISTS (SELECT FROM reco.models AS m WHERE m.model_id = loser
+                      AND m.params OPERATOR(pg_catalog.?|) ARRAY['item_features', 'user_features']) THEN
+            DELETE FROM reco.feature_weights AS f WHERE f.model_id = loser;
+        END IF;
         DELETE FROM reco.models AS m WHERE m.model_id = loser;
         IF pg_catalog.current_setting('reco.progress', true) IS DISTINCT FROM 'none' THEN
             RAISE NOTICE 'reco.tune "%": trial % of %, % %, best so far: trial %', model, i,
