@@ -1374,10 +1374,109 @@ test_not_finite(void)
 }
 
 /* Runs every test; exit status 1 if any failed. */
+/*
+ * The prior mean of a side solve (RecoAlsSolveSidePrior, the feature-aware
+ * prior of cold start) on the item side, both solvers: a zero prior gives
+ * bit for bit the plain solve; a random prior m is solved exactly (A x =
+ * b + λ_u m, the row's own penalty λ_u); with a huge λ every row lands on m.
+ * k 24, ν 0 takes the short-row exact path; ν > 0 the explicit system.
+ */
+static void
+test_prior(int k, float nu, float a0, const char *label)
+{
+	Problem		p;
+	float	   *X,
+			   *Y,
+			   *Y0,
+			   *Y1,
+			   *M,
+			   *Z;
+	double	   *A = malloc(sizeof(double) * k * k),
+			   *b = malloc(sizeof(double) * k);
+	RecoAlsConfig cfg;
+	char		name[200];
+	int			solver;
+	int64_t		i;
+	int			j;
+
+	make_problem(&p, 80, 50, 0.15, 1, 0);
+	init_factors(&p, k, &X, &Y, 42);
+	cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 2.0f);
+	cfg.reg_exponent = nu;
+	cfg.unobserved_weight = a0;
+	(void) train(&p, X, Y, &cfg, 2, NULL);
+	Y0 = malloc(sizeof(float) * p.n * k);
+	Y1 = malloc(sizeof(float) * p.n * k);
+	M = malloc(sizeof(float) * p.n * k);
+	Z = calloc((size_t) p.n * k, sizeof(float));
+	for (i = 0; i < p.n * k; i++)
+		M[i] = (float) (rnd_uniform() - 0.5);
+	for (solver = 0; solver < 2; solver++)
+	{
+		const char *sname = solver == 0 ? "CG" : "Cholesky";
+		double		worst = 0,
+					far = 0;
+		RecoStatus	st0,
+					st1;
+
+		cfg.solver = solver == 0 ? RECO_SOLVER_CG : RECO_SOLVER_CHOLESKY;
+		cfg.cg_steps = 3;
+		cfg.regularization = 0.1f;
+		memcpy(Y0, Y, sizeof(float) * p.n * k);
+		memcpy(Y1, Y, sizeof(float) * p.n * k);
+		st0 = RecoAlsSolveSide(&p.items, X, Y0, &cfg, NULL);
+		st1 = RecoAlsSolveSidePrior(&p.items, X, Y1, &cfg, NULL, Z);
+		snprintf(name, sizeof(name), "%s %s: a zero prior gives the plain solve bit for bit", label, sname);
+		ok(st0 == RECO_STATUS_OK && st1 == RECO_STATUS_OK &&
+		   memcmp(Y0, Y1, sizeof(float) * p.n * k) == 0, name);
+
+		/* a random prior: CG with 3k steps or Cholesky solves A x = b + λ_u m */
+		cfg.cg_steps = 3 * k;
+		memcpy(Y1, Y, sizeof(float) * p.n * k);
+		st1 = RecoAlsSolveSidePrior(&p.items, X, Y1, &cfg, NULL, M);
+		for (i = 0; i < p.n; i++)
+		{
+			float		lam = RecoAlsRowLambda(cfg.regularization, nu, a0, p.m,
+											   p.items.indptr[i + 1] - p.items.indptr[i]);
+			double		res;
+
+			ref_system(&p.items, X, k, i, 2.0, 0.1, nu, a0, A, b);
+			for (j = 0; j < k; j++)
+				b[j] += (double) lam * M[i * k + j];
+			res = ref_residual(A, b, Y1 + i * k, k);
+			if (res > worst)
+				worst = res;
+		}
+		snprintf(name, sizeof(name), "%s %s: each row solves A x = b + lambda_u m", label, sname);
+		ok(st1 == RECO_STATUS_OK && worst < (solver == 0 ? 2e-3 : 1e-4), name);
+		diag("worst relative residual", worst);
+
+		/* a huge penalty: every row lands on its prior mean */
+		cfg.regularization = 1e7f;
+		memcpy(Y1, Y, sizeof(float) * p.n * k);
+		st1 = RecoAlsSolveSidePrior(&p.items, X, Y1, &cfg, NULL, M);
+		for (i = 0; i < p.n * k; i++)
+			if (fabs(Y1[i] - M[i]) > far)
+				far = fabs(Y1[i] - M[i]);
+		snprintf(name, sizeof(name), "%s %s: with a huge lambda every row lands on m", label, sname);
+		ok(st1 == RECO_STATUS_OK && far < 1e-3, name);
+		diag("max |x - m|", far);
+	}
+	free(A);
+	free(b);
+	free(X);
+	free(Y);
+	free(Y0);
+	free(Y1);
+	free(M);
+	free(Z);
+	free_problem(&p);
+}
+
 int
 main(void)
 {
-	printf("1..78\n");
+	printf("1..90\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -1409,6 +1508,8 @@ main(void)
 	test_short_rows_batch(24, 0.0f, 0.5f);	/* 2 */
 	test_short_rows_batch(24, 1.0f, 0.5f);	/* 2 */
 	test_exact_kernels();		/* 2 */
-	/* total 78 */
-	return tap_exit_status(78);
+	test_prior(24, 0.0f, 1.0f, "prior k=24 (short rows)");	/* 6 */
+	test_prior(16, 1.0f, 0.3f, "prior k=16 nu 1 a0 0.3");	/* 6 */
+	/* total 90 */
+	return tap_exit_status(90);
 }
