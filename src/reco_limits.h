@@ -184,4 +184,11 @@
 #define RECO_MAX_FEATURE_REGULARIZATION 1e9
 #define RECO_MAX_FEATURE_COLUMNS 10000
 
+/*
+ * The default of option feature_mapping (options.c): 0 = "ridge" (fitted
+ * once on the trained factors), 1 = "prior" (ials: the item factors are
+ * regularized toward the mapping, refitted after every item step).
+ */
+#define RECO_DEFAULT_FEATURE_MAPPING 0
+
 #endif							/* RECO_LIMITS_H */
