@@ -40,6 +40,8 @@ OBJS = \
 	src/batch.o \
 	src/recommend.o \
 	src/similar.o \
+	src/feature_map.o \
+	src/place.o \
 	src/explain.o \
 	src/refresh.o \
 	src/explore.o \

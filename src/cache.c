@@ -11,7 +11,9 @@
  * first use.  A side with text or uuid ids also holds its keys, in code
  * order, with a key-order permutation when a refresh has given a new key the
  * next code (store.h, RecoKeys), so a key is found by binary search, and they
- * count against the budget.  Entries are keyed by (model_id, side): a retrain
+ * count against the budget; an item side with items placed from features
+ * (reco.place_item, training with item_features) holds their flags too.
+ * Entries are keyed by (model_id, side): a retrain
  * creates a new model_id, so a cached matrix can never be stale; the old one
  * simply ages out.  Two changes update an existing version in place:
  * forget_user removes user rows, lowers the models row's n_users and sets
@@ -402,6 +404,9 @@ RecoCacheFactors(const RecoModelInfo *model, RecoSide side, MemoryContext call_c
 	if (entry->set.keys.data != NULL)
 		bytes = add_size(bytes, add_size(entry->set.keys.bytes,
 										 mul_size(sizeof(int64), entry->set.n * (entry->set.keys.order != NULL ? 2 : 1))));
+	/* and whether any item was placed from features */
+	if (entry->set.placed != NULL)
+		bytes = add_size(bytes, sizeof(bool) * entry->set.n);
 	if (bytes > budget)
 	{
 		/* too large with its keys: for this call only, freed with call_cxt */

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * explain.c
- *	  reco.explain: which of a user's own items drive an item's score.
+ *	  reco.explain: which of a user's own items drive an item's score;
+ *	  reco.explain_features: which features, for an entity placed from them.
  *
  * As the `implicit` library's explain does: with A the user's weighted
  * least-squares system (the exact solve of training, item factors fixed)
@@ -10,9 +11,16 @@
  * with, summing exactly to the score of the exactly folded-in user (what
  * reco.recommend_for_items gives for the user's training items).
  *
+ * reco.explain_features splits a score over features instead: an item
+ * placed from features has y = W_intercept + Σ_f W_f·value_f, so
+ * x · y = x · W_intercept + Σ_f x · W_f·value_f, one term per feature (a user
+ * placed from a profile likewise, with the item's factors).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "fmgr.h"
 #include "funcapi.h"
@@ -20,6 +28,7 @@
 
 #include "als.h"
 #include "cache.h"
+#include "feature_map.h"
 #include "serve.h"
 #include "store.h"
 #include "topk.h"
@@ -81,5 +90,123 @@ reco_explain(PG_FUNCTION_ARGS)
 		return (Datum) 0;		/* NULL or unknown user or item: no rows */
 
 	RecoEmitContributions(ctx.rsinfo, &ctx.model, ctx.factors, &ctx.users, target, n);
+	return (Datum) 0;
+}
+
+/* One row of explain_features: a feature and its share of the score. */
+typedef struct RecoFeatureShare
+{
+	const char *feature;
+	float		contribution;
+} RecoFeatureShare;
+
+static int	RecoCompareFeatureShares(const void *a, const void *b);
+
+/*
+ * Emits (side, feature, contribution) rows splitting other · x, x the
+ * factors `map` gives `features`: the intercept as feature '', each known
+ * feature (a dense embedding summed into one row), largest |contribution|
+ * first, then by feature name.
+ */
+static void
+RecoEmitFeatureShares(ReturnSetInfo *rsinfo, const char *side, const RecoFeatureMap *map, Jsonb *features,
+					  const float *other)
+{
+	RecoFeatureTerm *terms;
+	int			n = RecoFeatureTerms(map, features, &terms);
+	RecoFeatureShare *shares = palloc(sizeof(RecoFeatureShare) * (n + 1));
+	double	   *acc = palloc(sizeof(double) * map->k);
+	int			t,
+				c;
+
+	for (t = 0; t <= n; t++)
+	{
+		double		dot = 0.0;
+
+		for (c = 0; c < map->k; c++)
+			acc[c] = t == 0 ? map->intercept[c] : 0.0;
+		if (t > 0)
+			RecoFeatureTermVector(map, &terms[t - 1], acc);
+		for (c = 0; c < map->k; c++)
+			dot += acc[c] * other[c];
+		shares[t].feature = t == 0 ? "" : terms[t - 1].column->name;
+		shares[t].contribution = (float) dot;
+	}
+	qsort(shares, n + 1, sizeof(RecoFeatureShare), RecoCompareFeatureShares);
+	for (t = 0; t <= n; t++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(side);
+		values[1] = CStringGetTextDatum(shares[t].feature);
+		values[2] = Float4GetDatum(shares[t].contribution);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/* qsort order of feature shares: larger |contribution| first, then feature name. */
+static int
+RecoCompareFeatureShares(const void *a, const void *b)
+{
+	const RecoFeatureShare *x = (const RecoFeatureShare *) a;
+	const RecoFeatureShare *y = (const RecoFeatureShare *) b;
+	float		ax = fabsf(x->contribution),
+				ay = fabsf(y->contribution);
+
+	if (ax != ay)
+		return ax > ay ? -1 : 1;
+	return strcmp(x->feature, y->feature);
+}
+
+PG_FUNCTION_INFO_V1(reco_explain_features);
+
+/*
+ * reco.explain_features(model, user_id, item_id) (ids bigint, text or
+ * uuid): when the item was placed from features, the user's score for it
+ * split over the item's features (side 'item'); else when the user was
+ * placed from a profile, split over the profile (side 'user'); else, or for
+ * a NULL or unknown user or item, no rows.  Any algorithm.
+ */
+Datum
+reco_explain_features(PG_FUNCTION_ARGS)
+{
+	RecoServeContext ctx;
+	char	   *name = RecoArgModel(fcinfo);
+	int64		target = -1;
+	Jsonb	   *features = NULL;
+	RecoFeatureMap *map = NULL;
+	const float *other = NULL;
+	const char *side = NULL;
+	MemoryContext old_cxt;
+
+	RecoServeBegin(&ctx, fcinfo, name, true);
+	if (!PG_ARGISNULL(2) && RecoServeUserArg(&ctx, fcinfo, 1, false))
+	{
+		RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
+		target = RecoFindIdDatum(ctx.factors, PG_GETARG_DATUM(2), RecoArgType(fcinfo, 2));
+	}
+	if (target >= 0)
+	{
+		old_cxt = MemoryContextSwitchTo(ctx.call_cxt);
+		features = RecoStoredFeatures(&ctx.model, RECO_SIDE_ITEMS, ctx.factors->ids[target], ctx.call_cxt);
+		if (features != NULL)
+		{
+			map = RecoFeatureMapFor(&ctx.model, RECO_SIDE_ITEMS, true);
+			other = ctx.users.factors;
+			side = "item";
+		}
+		else if ((features = RecoStoredFeatures(&ctx.model, RECO_SIDE_USERS, ctx.users.ids[0], ctx.call_cxt)) != NULL)
+		{
+			map = RecoFeatureMapFor(&ctx.model, RECO_SIDE_USERS, true);
+			other = ctx.factors->factors + target * ctx.factors->k;
+			side = "user";
+		}
+		/* the split is computed while the map is sure to be this call's */
+		if (features != NULL)
+			RecoEmitFeatureShares(ctx.rsinfo, side, map, features, other);
+		MemoryContextSwitchTo(old_cxt);
+	}
+	RecoServeEnd(&ctx);
 	return (Datum) 0;
 }

@@ -34,6 +34,8 @@
 
 #include <math.h>
 
+#include <cblas.h>
+
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -47,6 +49,7 @@
 #include "batch.h"
 #include "cache.h"
 #include "diversity.h"
+#include "feature_map.h"
 #include "reco.h"
 #include "serve.h"
 #include "store.h"
@@ -177,9 +180,11 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, 
 /*
  * The shared body of both recommend forms: model `name` (NULL: the default
  * model), arguments from position `first` on are (user_id, n, exclude_seen,
- * candidates, exclude, fallback, diversity); n is checked by the caller;
- * missing trailing ones take their defaults.  A NULL or unknown user gets the
- * best-sellers unless fallback is 'none'.
+ * candidates, exclude, fallback, diversity, include_new); n is checked by the
+ * caller; missing trailing ones take their defaults.  A NULL or unknown user
+ * gets the best-sellers unless fallback is 'none'; include_new false excludes
+ * the items placed from features and serves a user placed from a profile as
+ * an unknown one.
  */
 static Datum
 RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
@@ -192,6 +197,7 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 	bool		has_candidates = PG_NARGS() > first + 3 && !PG_ARGISNULL(first + 3);
 	bool		fallback;
 	bool		known;
+	bool		include_new;
 	float		diversity;
 
 	if (PG_NARGS() > first + 2)
@@ -204,15 +210,22 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 	/* first == 0: the short form, which has no fallback argument and always falls back */
 	fallback = RecoArgFallback(fcinfo, first + 5, first == 0);
 	diversity = RecoArgDiversity(fcinfo, first + 6, n);
+	include_new = RecoArgIncludeNew(fcinfo, first + 7);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
 	known = RecoServeUserArg(&ctx, fcinfo, first, false);
+	/* include_new => false: a user placed from a profile is served as an unknown one */
+	if (known && !include_new &&
+		RecoStoredFeatures(&ctx.model, RECO_SIDE_USERS, ctx.users.ids[0], ctx.call_cxt) != NULL)
+		known = false;
 	if (known || fallback)
 	{
 		RecoFactorSet *items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
 
 		RecoResolveIdList(items, &candidates);
 		RecoResolveIdList(items, &exclude);
+		if (!include_new)
+			RecoExcludePlaced(items, &exclude);
 		if (!known)
 			RecoServePopular(&ctx, n, has_candidates ? &candidates : NULL, &exclude);
 	}
@@ -232,7 +245,7 @@ PG_FUNCTION_INFO_V1(reco_recommend);
 
 /*
  * reco.recommend(model, user_id, n, exclude_seen, candidates, exclude,
- * fallback, diversity): the user's n best items, best first (in MMR pick
+ * fallback, diversity, include_new): the user's n best items, best first (in MMR pick
  * order with a diversity).  Unknown user: the
  * best-sellers, or no rows with fallback 'none'.  user_id bigint, text or
  * uuid (candidates and exclude bigint[] or text[]).
@@ -368,15 +381,59 @@ RecoFoldInRow(FunctionCallInfo fcinfo, const RecoFactorSet *items, int32 **indic
 	return out;
 }
 
+/*
+ * Adds to a folded-in user vector `vec` the pull of a profile: with A the
+ * cart's system (RecoAlsRowFactor) and P = α0·YᵀY + λ_0·I its no-data part
+ * (λ_0 the row λ of an empty row), the fold-in with P·x_profile added to its
+ * right-hand side is vec + A⁻¹·P·x_profile (the system is linear), so the
+ * cart's own solve stays the one of a call without a profile.
+ */
+static void
+RecoAddProfilePull(const RecoModelInfo *model, RecoFactorSet *items, const int32 *indices,
+				   const float *weights, int64 n_entries, const float *profile, float *vec)
+{
+	int			k = items->k;
+	const float *gram = RecoFactorGram(items);
+	RecoAlsRowParams rp = RecoModelRowParams(model, items->n);
+	double	   *U = palloc(sizeof(double) * k * k);
+	double	   *z = palloc(sizeof(double) * k);
+	double		lambda0 = RecoAlsRowLambda(rp.regularization, rp.reg_exponent, rp.unobserved_weight,
+										   rp.n_fixed, 0);
+	int			i,
+				j;
+
+	if (!RecoAlsRowFactor(gram, items->factors, k, indices, weights, n_entries, &rp, U))
+		ereport(ERROR,
+				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
+				 errmsg("the fold-in least-squares system is not positive definite"),
+				 errhint("Check the weights: very large negative weights can make it indefinite.")));
+	for (i = 0; i < k; i++)
+	{
+		double		r = lambda0 * profile[i];
+
+		for (j = 0; j < k; j++)
+			r += (double) rp.unobserved_weight * gram[i * k + j] * profile[j];
+		z[i] = r;
+	}
+	/* A = UᵀU: solve Uᵀw = P·x_profile, then U·z = w */
+	cblas_dtrsv(CblasRowMajor, CblasUpper, CblasTrans, CblasNonUnit, k, U, k, z, 1);
+	cblas_dtrsv(CblasRowMajor, CblasUpper, CblasNoTrans, CblasNonUnit, k, U, k, z, 1);
+	for (i = 0; i < k; i++)
+		vec[i] = (float) ((double) vec[i] + z[i]);
+}
+
 PG_FUNCTION_INFO_V1(reco_recommend_for_items);
 
 /*
  * reco.recommend_for_items(model, items, weights, n, exclude_seen,
- * candidates, exclude, fallback, diversity) and reco.recommend_for_items_text (the ids
- * text[]): folds the interactions into a user vector
- * (the exact solve of training, item factors fixed) and recommends for it.
- * A cart with no item the model knows gets the best-sellers, or no rows
- * with fallback 'none'.
+ * candidates, exclude, fallback, diversity, include_new, profile) and
+ * reco.recommend_for_items_text (the ids text[]): folds the interactions
+ * into a user vector (the exact solve of training, item factors fixed) and
+ * recommends for it.  A profile (user features, mapped with the version's
+ * user mapping) centres the fold-in's prior on its mapped vector: an empty
+ * cart with a profile is served the mapped vector itself (any algorithm).
+ * A cart with no item the model knows and no profile gets the best-sellers,
+ * or no rows with fallback 'none'.
  */
 Datum
 reco_recommend_for_items(PG_FUNCTION_ARGS)
@@ -392,9 +449,12 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	int32	   *indices;
 	float	   *weights;
 	float	   *vec;
+	float	   *profile = NULL;
 	RecoAlsRowParams rp;
 	int64		n_entries;
 	bool		fallback;
+	bool		include_new;
+	bool		has_profile = PG_NARGS() > 10 && !PG_ARGISNULL(10);
 	float		diversity;
 	MemoryContext old_cxt;
 
@@ -407,29 +467,47 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	RecoArgIdList(fcinfo, 6, &exclude);
 	fallback = RecoArgFallback(fcinfo, 7, false);
 	diversity = RecoArgDiversity(fcinfo, 8, n);
+	include_new = RecoArgIncludeNew(fcinfo, 9);
 
 	RecoServeBegin(&ctx, fcinfo, name, true);
-	RecoRequireImplicitModel(&ctx.model, "reco.recommend_for_items");
+	if (!has_profile)
+		RecoRequireImplicitModel(&ctx.model, "reco.recommend_for_items");
 	items = RecoServeFactors(&ctx, RECO_SIDE_ITEMS);
 	RecoResolveIdList(items, &candidates);
 	RecoResolveIdList(items, &exclude);
-	/* the cart is read before SPI closes: with no known item it gets the best-sellers */
+	if (!include_new)
+		RecoExcludePlaced(items, &exclude);
+	/* the cart and the profile are read before SPI closes: with no known item it gets the best-sellers */
 	old_cxt = MemoryContextSwitchTo(ctx.call_cxt);
+	if (has_profile)
+	{
+		profile = palloc(sizeof(float) * items->k);
+		RecoMapFeatures(RecoFeatureMapFor(&ctx.model, RECO_SIDE_USERS, true), PG_GETARG_JSONB_P(10), profile);
+	}
 	n_entries = RecoFoldInRow(fcinfo, items, &indices, &weights, &given);
 	MemoryContextSwitchTo(old_cxt);
-	if (n_entries == 0 && fallback)
+	if (has_profile && n_entries > 0)
+		RecoRequireImplicitModel(&ctx.model, "reco.recommend_for_items with items");
+	if (n_entries == 0 && !has_profile && fallback)
 		RecoServePopular(&ctx, n, PG_ARGISNULL(5) ? NULL : &candidates, &exclude);
 	RecoServeEnd(&ctx);
-	if (n_entries == 0)
+	if (n_entries == 0 && !has_profile)
 		return (Datum) 0;		/* empty or unknown cart: best-sellers or no rows */
 	vec = palloc(sizeof(float) * items->k);
-	rp = RecoModelRowParams(&ctx.model, items->n);
-	if (!RecoAlsSolveRowExact(RecoFactorGram(items), items->factors, items->k, indices, weights,
-							  n_entries, &rp, vec))
-		ereport(ERROR,
-				(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
-				 errmsg("the fold-in least-squares system is not positive definite"),
-				 errhint("Check the weights: very large negative weights can make it indefinite.")));
+	if (n_entries == 0)
+		memcpy(vec, profile, sizeof(float) * items->k);	/* the prior's centre, exactly */
+	else
+	{
+		rp = RecoModelRowParams(&ctx.model, items->n);
+		if (!RecoAlsSolveRowExact(RecoFactorGram(items), items->factors, items->k, indices, weights,
+								  n_entries, &rp, vec))
+			ereport(ERROR,
+					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
+					 errmsg("the fold-in least-squares system is not positive definite"),
+					 errhint("Check the weights: very large negative weights can make it indefinite.")));
+		if (has_profile)
+			RecoAddProfilePull(&ctx.model, items, indices, weights, n_entries, profile, vec);
+	}
 	RecoEmitTopItems(ctx.rsinfo, items, vec, n, PG_ARGISNULL(5) ? NULL : &candidates,
 					 exclude_seen ? &given : NULL, &exclude, diversity);
 	return (Datum) 0;

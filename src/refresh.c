@@ -777,22 +777,8 @@ RecoRefresh(FunctionCallInfo fcinfo, RecoSide side)
 	run.side = side;
 	run.cxt = CurrentMemoryContext;
 	run.name = name;
-	/* the snapshot taken after the model lock must see the newest version and rows */
-	if (IsolationUsesXactSnapshot())
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("reco.refresh_%s needs READ COMMITTED", reco_side_word[side]),
-				 errdetail("Under REPEATABLE READ or SERIALIZABLE the transaction's snapshot would not see a version "
-						   "stored or rows committed while the refresh waited for the model's lock."),
-				 errhint("Run the refresh in a READ COMMITTED transaction.")));
-	RecoSpiConnect();
-	RecoCheckPrivilege(reco_side_table[side], ACL_SELECT | ACL_INSERT | ACL_DELETE);
-	RecoCheckPrivilege("models", ACL_SELECT | ACL_UPDATE);
-	RecoCheckPrivilege("models_model_id_seq", ACL_USAGE);
-	RecoLockModelName(name);
-	/* after the lock: a snapshot that sees the newest committed version and source rows */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	RecoLookupModel(name, &run.model);
+	RecoBeginInPlace(psprintf("reco.refresh_%s", reco_side_word[side]), reco_side_table[side],
+					 ACL_SELECT | ACL_INSERT | ACL_DELETE, name, &run.model);
 	RecoRequireImplicitModel(&run.model, side == RECO_SIDE_USERS ? "reco.refresh_users" : "reco.refresh_items");
 	run.id_type = side == RECO_SIDE_USERS ? run.model.user_id_type : run.model.item_id_type;
 	run.fixed_type = side == RECO_SIDE_USERS ? run.model.item_id_type : run.model.user_id_type;

@@ -56,6 +56,7 @@ static const char *const RecoTextForms[][2] = {
 	{"recommend_for_items", "reco.recommend_for_items_text(model, items text[], ...)"},
 	{"recommend_all", "reco.recommend_all_text(model, ...)"},
 	{"similar_items", "reco.similar_items(model, item_id text, ...) or its uuid form"},
+	{"similar_to_features", "reco.similar_to_features_text(model, features, ...)"},
 	{"similar_users", "reco.similar_users(model, user_id text, ...) or its uuid form"},
 	{"explain", "reco.explain(model, user_id text, item_id text, ...)"},
 	{"explore", "reco.explore(model, user_id text, ...) or its uuid form"},
@@ -149,6 +150,43 @@ RecoRequireImplicitModel(const RecoModelInfo *model, const char *what)
 				 errdetail("It solves a user's factors from items and weights with the model's own regularization and alpha."),
 				 errhint("Use reco.recommend for the model's users, or import it again with the options "
 						 "{\"algorithm\": \"ials\", \"regularization\": ..., \"alpha\": ...} it was trained with.")));
+}
+
+/*
+ * The include_new argument `arg` (true when the call has no such argument:
+ * a pre-0.7.0 definition); 22004 if NULL.
+ */
+bool
+RecoArgIncludeNew(FunctionCallInfo fcinfo, int arg)
+{
+	if (arg >= PG_NARGS())
+		return true;
+	RecoRequireArg(fcinfo, arg, "include_new");
+	return PG_GETARG_BOOL(arg);
+}
+
+/*
+ * Adds every item of `items` placed from features to an exclude list (ids
+ * of the set, resolved): include_new => false serves them as excluded.
+ */
+void
+RecoExcludePlaced(const RecoFactorSet *items, RecoIdList *exclude)
+{
+	int64		n_placed = 0,
+				i;
+	int64	   *ids;
+
+	if (items->placed == NULL)
+		return;
+	for (i = 0; i < items->n; i++)
+		n_placed += items->placed[i];
+	ids = palloc(sizeof(int64) * Max(exclude->n + n_placed, 1));
+	if (exclude->n > 0)
+		memcpy(ids, exclude->ids, sizeof(int64) * exclude->n);
+	for (i = 0; i < items->n; i++)
+		if (items->placed[i])
+			ids[exclude->n++] = items->ids[i];
+	exclude->ids = ids;
 }
 
 /*

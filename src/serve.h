@@ -78,6 +78,8 @@ extern bool RecoServeUserList(RecoServeContext *ctx, RecoIdList *list, bool with
 extern void RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *candidates,
 							 const RecoIdList *exclude);
 extern void RecoServeEnd(RecoServeContext *ctx);
+extern bool RecoArgIncludeNew(FunctionCallInfo fcinfo, int arg);
+extern void RecoExcludePlaced(const RecoFactorSet *items, RecoIdList *exclude);
 extern RecoAlsRowParams RecoModelRowParams(const RecoModelInfo *model, int64 n_fixed);
 extern void RecoRequireImplicitModel(const RecoModelInfo *model, const char *what);
 extern bool RecoArgFallback(FunctionCallInfo fcinfo, int arg, bool if_absent);

@@ -10,9 +10,9 @@
  * the tranche "reco_shared_cache") names, for every (database, model_id,
  * side, row count, factor count, generation) that some backend has served,
  * one DSM segment holding the whole factor set: ids, factors, norms, norm
- * order and rank, Gram matrix, popularity and its order (items), and the keys
- * of a text or uuid side, each at an offset from the segment's start (a
- * segment maps at a different address in every backend).  The key is what
+ * order and rank, Gram matrix, popularity, its order and the placed flags
+ * (items), and the keys of a text or uuid side, each at an offset from the
+ * segment's start (a segment maps at a different address in every backend).  The key is what
  * cache.c validates a private copy on, so a retrain (a new model_id) and a
  * refresh or forget_user (a new generation or row count) are a new key: they
  * are served at once, never from a stale copy.
@@ -110,7 +110,7 @@ typedef struct RecoSharedRegistry
 } RecoSharedRegistry;
 
 /* The arrays of a set stored in a segment, in this order (RecoSharedArrays). */
-#define RECO_SHARED_ARRAYS 11
+#define RECO_SHARED_ARRAYS 12
 
 /* A segment's header: where each array starts (0: absent), and the scalars of the set. */
 typedef struct RecoSharedHeader
@@ -248,6 +248,8 @@ RecoSharedArrays(RecoFactorSet *set, void **fields[RECO_SHARED_ARRAYS], Size len
 	lengths[9] = sizeof(int64) * n;
 	fields[10] = (void **) &set->keys.order;
 	lengths[10] = sizeof(int64) * n;
+	fields[11] = (void **) &set->placed;
+	lengths[11] = sizeof(bool) * n;
 	for (i = 0; i < RECO_SHARED_ARRAYS; i++)
 		if (*fields[i] == NULL)
 			lengths[i] = 0;

@@ -34,7 +34,9 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
+#include "feature_map.h"
 #include "model.h"
 #include "reco.h"
 #include "options.h"
@@ -118,6 +120,33 @@ RecoArrayOf(Datum *values, int64 n, Oid type)
 
 	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
 	return PointerGetDatum(construct_array(values, (int) n, type, typlen, typbyval, typalign));
+}
+
+/*
+ * Opens a change of the served version in place (refresh_users/items,
+ * place_item/user): READ COMMITTED only (0A000 naming `function`: the
+ * snapshot taken after the lock must see what committed while waiting),
+ * SPI, the privileges `mode` on reco.`table` and those the models row's
+ * update needs, the model's lock, then that snapshot (the caller pops it)
+ * and the newest version into *model.
+ */
+void
+RecoBeginInPlace(const char *function, const char *table, AclMode mode, const char *name, RecoModelInfo *model)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s needs READ COMMITTED", function),
+				 errdetail("Under REPEATABLE READ or SERIALIZABLE the transaction's snapshot would not see a version "
+						   "stored or rows committed while it waited for the model's lock."),
+				 errhint("Run it in a READ COMMITTED transaction.")));
+	RecoSpiConnect();
+	RecoCheckPrivilege(table, mode);
+	RecoCheckPrivilege("models", ACL_SELECT | ACL_UPDATE);
+	RecoCheckPrivilege("models_model_id_seq", ACL_USAGE);
+	RecoLockModelName(name);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	RecoLookupModel(name, model);
 }
 
 /* Serializes trainings of the same model name until the end of the transaction. */
@@ -782,27 +811,33 @@ RecoIndexKeys(RecoKeys *keys, int64 n, int64 model_id, const char *side, MemoryC
 
 /*
  * Loads one side's factors of a model (every item or every user), ordered by
- * id, into a new set whose arrays live in mcxt; items with their popularity,
- * a text or uuid side with its keys.
+ * id, into a new set whose arrays live in mcxt; items with their popularity
+ * and which were placed from features (placed: NULL when none was), a text
+ * or uuid side with its keys.
  */
 void
 RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, MemoryContext mcxt)
 {
-	/* a bigint side reads no key: before ALTER EXTENSION UPDATE to 0.4.0 there is no key column */
-	static SPIPlanPtr plans[2][2] = {{NULL, NULL}, {NULL, NULL}};
+	/*
+	 * a bigint side reads no key: before ALTER EXTENSION UPDATE to 0.4.0 there
+	 * is no key column; nor, before 0.7.0, a features column
+	 */
+	static SPIPlanPtr plans[2][2][2] = {{{NULL, NULL}, {NULL, NULL}}, {{NULL, NULL}, {NULL, NULL}}};
 	static const char *const sql[2][2] = {
-		{"SELECT item_id, factors, NULL::text, popularity FROM reco.item_factors WHERE model_id = $1 ORDER BY item_id",
-		 "SELECT item_id, factors, item_key, popularity FROM reco.item_factors WHERE model_id = $1 ORDER BY item_id"},
-		{"SELECT user_id, factors, NULL::text FROM reco.user_factors WHERE model_id = $1 ORDER BY user_id",
-		 "SELECT user_id, factors, user_key FROM reco.user_factors WHERE model_id = $1 ORDER BY user_id"}
+		{"SELECT item_id, factors, NULL::text, popularity, %s FROM reco.item_factors WHERE model_id = $1 ORDER BY item_id",
+		 "SELECT item_id, factors, item_key, popularity, %s FROM reco.item_factors WHERE model_id = $1 ORDER BY item_id"},
+		{"SELECT user_id, factors, NULL::text, 0, %s FROM reco.user_factors WHERE model_id = $1 ORDER BY user_id",
+		 "SELECT user_id, factors, user_key, 0, %s FROM reco.user_factors WHERE model_id = $1 ORDER BY user_id"}
 	};
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(model->model_id)};
 	int64		expected = side == RECO_SIDE_ITEMS ? model->n_items : model->n_users;
 	const char *side_name = side == RECO_SIDE_ITEMS ? "item" : "user";
 	bool		keyed = (side == RECO_SIDE_ITEMS ? model->item_id_type : model->user_id_type) != RECO_ID_BIGINT;
-	Portal		portal = SPI_cursor_open(NULL, RecoSavedPlan(&plans[side][keyed], sql[side][keyed], 1, types),
-										 values, NULL, true);
+	bool		features = side == RECO_SIDE_ITEMS && RecoSchemaHasFeatures();
+	SPIPlanPtr *slot = &plans[side][keyed][features];
+	Portal		portal;
+	bool		any_placed = false;
 	int			k = model->factors;
 	int64		n = 0;
 	Size		key_capacity = 0;
@@ -814,7 +849,13 @@ RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, M
 	set->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(expected, 1));
 	set->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(expected, 1)));
 	if (side == RECO_SIDE_ITEMS)
+	{
 		set->popularity = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(expected, 1));
+		set->placed = MemoryContextAllocHuge(mcxt, sizeof(bool) * Max(expected, 1));
+	}
+	if (*slot == NULL)
+		(void) RecoSavedPlan(slot, psprintf(sql[side][keyed], features ? "features IS NOT NULL" : "false"), 1, types);
+	portal = SPI_cursor_open(NULL, *slot, values, NULL, true);
 	while (RecoFetchRows(portal, n, expected, model->model_id, side_name) > 0)
 	{
 		uint64		r;
@@ -835,7 +876,11 @@ RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, M
 							  model->model_id, side_name, mcxt);
 			}
 			if (set->popularity != NULL)
+			{
 				set->popularity[n] = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull));
+				set->placed[n] = DatumGetBool(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 5, &isnull));
+				any_placed |= set->placed[n];
+			}
 			n++;
 		}
 		SPI_freetuptable(SPI_tuptable);
@@ -843,6 +888,11 @@ RecoLoadFactors(const RecoModelInfo *model, RecoSide side, RecoFactorSet *set, M
 	}
 	SPI_cursor_close(portal);
 	set->n = n;
+	if (!any_placed && set->placed != NULL)
+	{
+		pfree(set->placed);		/* no item placed from features: NULL says so */
+		set->placed = NULL;
+	}
 	if (set->keys.data != NULL)
 	{
 		set->keys.data = repalloc_huge(set->keys.data, Max(set->keys.bytes, 1));	/* what the cache counts */

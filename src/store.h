@@ -76,6 +76,7 @@ typedef struct RecoFactorSet
 	float	   *gram;			/* k x k FᵀF; NULL until computed */
 	int64	   *popularity;		/* items: n training users with a positive weight; users: NULL */
 	int32	   *popularity_order;	/* items by descending popularity, then id; NULL until computed */
+	bool	   *placed;			/* items: true = placed from features; NULL when none is */
 	MemoryContext cxt;			/* owns the arrays above */
 } RecoFactorSet;
 
@@ -116,6 +117,8 @@ extern void RecoSpiFinish(void);
 extern void RecoCheckPrivilege(const char *relname, AclMode mode);
 extern void RecoCheckTrainPrivileges(void);
 extern void RecoLockModelName(const char *name);
+extern void RecoBeginInPlace(const char *function, const char *table, AclMode mode, const char *name,
+							 RecoModelInfo *model);
 extern int	RecoExecuteArgs(const char *sql, int nargs, Oid *types, Datum *values, bool read_only);
 extern int32 RecoNextVersion(const char *name);
 extern int64 RecoNewModelId(void);

@@ -4,7 +4,9 @@
 # type), ranking quality on MovieLens 100K, the temporal protocol (stale / refreshed /
 # retrained, time decay; test/bench/temporal.sh), the diversity and exploration trade-off
 # (test/bench/diversity.sh), the feedback loop simulated in the database (policies greedy /
-# diversity / explore / random; test/bench/feedback.sh), training speed, serving latency;
+# diversity / explore / random; test/bench/feedback.sh), cold start from features (cold items,
+# cold users, what features cost: test/bench/cold_items.sh, cold_users.sh, features_speed.sh),
+# training speed, serving latency;
 # one markdown report and PNG plots (gnuplot) in test/bench/results/.
 #
 #   make bench                     full run: the 10M scale set (../shared/bench/gen_synth.py)
@@ -239,6 +241,26 @@ step_million() {
 step_feedback() {
     SCALE=$SCALE FEEDBACK_DB=reco_bench_feedback FEEDBACK_MD="$work/feedback.md" \
         FEEDBACK_PREFIX="$plot_prefix-feedback" bash "$here/feedback.sh"
+}
+
+# Step: cold items from features on MovieLens 100K (test/bench/cold_items.sh): five hashed item
+# folds (u1 only at SCALE=small), the feature_regularization sweep, warm quality; into cold_items.md.
+step_cold_items() {
+    COLD_ITEMS_DB=reco_bench_cold_items COLD_ITEMS_MD="$work/cold_items.md" COLD_FOLDS="$quality_folds" \
+        bash "$here/cold_items.sh" "$ML100K_DATA"
+}
+
+# Step: cold users from profiles on MovieLens 100K (test/bench/cold_users.sh); into cold_users.md.
+step_cold_users() {
+    COLD_USERS_DB=reco_bench_cold_users COLD_USERS_MD="$work/cold_users.md" COLD_FOLDS="$quality_folds" \
+        bash "$here/cold_users.sh" "$ML100K_DATA"
+}
+
+# Step: what item features cost in training and placing (test/bench/features_speed.sh; the 10M set,
+# or synth.sql's 1M at SCALE=small); into features_speed.md.
+step_features_speed() {
+    SCALE=$SCALE FEATURES_SPEED_DB=reco_bench_features_speed FEATURES_SPEED_MD="$work/features_speed.md" \
+        GEN_SYNTH="$GEN_SYNTH" bash "$here/features_speed.sh"
 }
 
 # Step: the training set in bench.train — the cached gen_synth.py TSV (full) or synth.sql (small).
@@ -797,6 +819,9 @@ report() {
     report_section ials_defaults "iALS defaults (MovieLens 100K)"
     report_section bpr "BPR beside iALS (MovieLens 100K, 10M set)"
     report_section feedback "Feedback loop simulated in the database"
+    report_section cold_items "Cold items from features (MovieLens 100K)"
+    report_section cold_users "Cold users from profiles (MovieLens 100K)"
+    report_section features_speed "What item features cost"
     report_training
     report_serving
     report_section million "A million items"
@@ -837,11 +862,14 @@ main() {
     run_step ratings step_ratings
     run_step feedback step_feedback
     run_step ials_defaults step_ials_defaults
+    run_step cold_items step_cold_items
+    run_step cold_users step_cold_users
     run_step data step_data
     run_step bpr step_bpr
     run_step training step_training
     run_step serving step_serving
     run_step million step_million
+    run_step features_speed step_features_speed
     run_step plots step_plots
     run_step report step_report
     [ -s "$work/report.md" ] && cp "$work/report.md" "$report"

@@ -1,7 +1,7 @@
 -- api.sql: reco's SQL surface — every function's volatility and PARALLEL label,
 -- comments on every object, the storage tables, and the factor format's errors.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 -- (CREATE AGGREGATE always records provolatile 'i'; an aggregate's volatility
 -- comes from its support functions, which are volatile for reco.fit.)
@@ -20,6 +20,9 @@ SELECT results_eq(
         ('reco.evaluate_ratings(text,text,text,text,text)', 'f', 's', 'r'),
         ('reco.explain(text,bigint,bigint,integer)', 'f', 's', 's'),
         ('reco.explain(text,text,text,integer)', 'f', 's', 's'),
+        ('reco.explain_features(text,bigint,bigint)', 'f', 's', 's'),
+        ('reco.explain_features(text,text,text)', 'f', 's', 's'),
+        ('reco.explain_features(text,uuid,uuid)', 'f', 's', 's'),
         ('reco.explore(text,bigint,integer,bigint,real,real,boolean,bigint[],bigint[])', 'f', 'v', 's'),
         ('reco.explore(text,text,integer,bigint,real,real,boolean,text[],text[])', 'f', 'v', 's'),
         ('reco.explore(text,uuid,integer,bigint,real,real,boolean,text[],text[])', 'f', 'v', 's'),
@@ -34,20 +37,26 @@ SELECT results_eq(
         ('reco.forget_user(uuid,text)', 'f', 'v', 'u'),
         ('reco.import_model(text,text,text,jsonb)', 'f', 'v', 'u'),
         ('reco.lock_model(text)', 'f', 'v', 'u'),
+        ('reco.place_item(text,bigint,jsonb)', 'f', 'v', 'u'),
+        ('reco.place_item(text,text,jsonb)', 'f', 'v', 'u'),
+        ('reco.place_item(text,uuid,jsonb)', 'f', 'v', 'u'),
+        ('reco.place_user(text,bigint,jsonb)', 'f', 'v', 'u'),
+        ('reco.place_user(text,text,jsonb)', 'f', 'v', 'u'),
+        ('reco.place_user(text,uuid,jsonb)', 'f', 'v', 'u'),
         ('reco.predict(text,bigint,bigint)', 'f', 's', 's'),
         ('reco.predict(text,bigint[],bigint[])', 'f', 's', 's'),
         ('reco.predict(text,text,text)', 'f', 's', 's'),
         ('reco.predict(text,text[],text[])', 'f', 's', 's'),
         ('reco.predict(text,uuid,uuid)', 'f', 's', 's'),
         ('reco.recommend(bigint,bigint)', 'f', 's', 's'),
-        ('reco.recommend(text,bigint,integer,boolean,bigint[],bigint[],text,real)', 'f', 's', 's'),
-        ('reco.recommend(text,text,integer,boolean,text[],text[],text,real)', 'f', 's', 's'),
-        ('reco.recommend(text,uuid,integer,boolean,text[],text[],text,real)', 'f', 's', 's'),
+        ('reco.recommend(text,bigint,integer,boolean,bigint[],bigint[],text,real,boolean)', 'f', 's', 's'),
+        ('reco.recommend(text,text,integer,boolean,text[],text[],text,real,boolean)', 'f', 's', 's'),
+        ('reco.recommend(text,uuid,integer,boolean,text[],text[],text,real,boolean)', 'f', 's', 's'),
         ('reco.recommend(uuid,bigint)', 'f', 's', 's'),
         ('reco.recommend_all(text,integer,bigint[],boolean,real)', 'f', 's', 's'),
         ('reco.recommend_all_text(text,integer,text[],boolean,real)', 'f', 's', 's'),
-        ('reco.recommend_for_items(text,bigint[],real[],integer,boolean,bigint[],bigint[],text,real)', 'f', 's', 's'),
-        ('reco.recommend_for_items_text(text,text[],real[],integer,boolean,text[],text[],text,real)', 'f', 's', 's'),
+        ('reco.recommend_for_items(text,bigint[],real[],integer,boolean,bigint[],bigint[],text,real,boolean,jsonb)', 'f', 's', 's'),
+        ('reco.recommend_for_items_text(text,text[],real[],integer,boolean,text[],text[],text,real,boolean,jsonb)', 'f', 's', 's'),
         ('reco.refresh_items(text,bigint[],text)', 'f', 'v', 'u'),
         ('reco.refresh_items_text(text,text[],text)', 'f', 'v', 'u'),
         ('reco.refresh_users(text,bigint[],text)', 'f', 'v', 'u'),
@@ -57,9 +66,11 @@ SELECT results_eq(
         ('reco.segment_users(text,integer,bigint)', 'f', 'v', 'u'),
         ('reco.segment_users_text(text,integer,bigint)', 'f', 'v', 'u'),
         ('reco.shared_cache_info()', 'f', 'v', 'r'),
-        ('reco.similar_items(text,bigint,integer,bigint[])', 'f', 's', 's'),
-        ('reco.similar_items(text,text,integer,text[])', 'f', 's', 's'),
-        ('reco.similar_items(text,uuid,integer,text[])', 'f', 's', 's'),
+        ('reco.similar_items(text,bigint,integer,bigint[],boolean)', 'f', 's', 's'),
+        ('reco.similar_items(text,text,integer,text[],boolean)', 'f', 's', 's'),
+        ('reco.similar_items(text,uuid,integer,text[],boolean)', 'f', 's', 's'),
+        ('reco.similar_to_features(text,jsonb,integer,bigint[],boolean)', 'f', 's', 's'),
+        ('reco.similar_to_features_text(text,jsonb,integer,text[],boolean)', 'f', 's', 's'),
         ('reco.similar_users(text,bigint,integer)', 'f', 's', 's'),
         ('reco.similar_users(text,text,integer)', 'f', 's', 's'),
         ('reco.similar_users(text,uuid,integer)', 'f', 's', 's'),
@@ -89,6 +100,29 @@ SELECT results_eq(
         ('reco_internal.training_progress()', 'f', 'v', 'r'),
         ('reco_internal.tune_sample(bigint,integer,bigint)', 'f', 'i', 's')$$,
     'every function of reco has its intended kind, volatility and PARALLEL label'
+);
+
+-- cold start (0.7.0): include_new is on every function that serves a list of items
+-- to a user or for an item (recommend x3, recommend_for_items(_text), similar_items x3,
+-- similar_to_features(_text)), always defaulting to true
+SELECT results_eq(
+    $$SELECT p.oid::regprocedure::text,
+             pg_get_expr(p.proargdefaults, 0) LIKE '%true, NULL::jsonb' OR pg_get_expr(p.proargdefaults, 0) LIKE '%true'
+        FROM pg_proc p
+       WHERE p.pronamespace = 'reco'::regnamespace AND 'include_new' = ANY (p.proargnames)
+       ORDER BY 1$$,
+    $$VALUES
+        ('reco.recommend(text,bigint,integer,boolean,bigint[],bigint[],text,real,boolean)', true),
+        ('reco.recommend(text,text,integer,boolean,text[],text[],text,real,boolean)', true),
+        ('reco.recommend(text,uuid,integer,boolean,text[],text[],text,real,boolean)', true),
+        ('reco.recommend_for_items(text,bigint[],real[],integer,boolean,bigint[],bigint[],text,real,boolean,jsonb)', true),
+        ('reco.recommend_for_items_text(text,text[],real[],integer,boolean,text[],text[],text,real,boolean,jsonb)', true),
+        ('reco.similar_items(text,bigint,integer,bigint[],boolean)', true),
+        ('reco.similar_items(text,text,integer,text[],boolean)', true),
+        ('reco.similar_items(text,uuid,integer,text[],boolean)', true),
+        ('reco.similar_to_features(text,jsonb,integer,bigint[],boolean)', true),
+        ('reco.similar_to_features_text(text,jsonb,integer,text[],boolean)', true)$$,
+    'include_new (default true) on every function serving a list of items'
 );
 
 SELECT is_empty(

@@ -3,6 +3,7 @@
 # several backends serving the same model map one copy, and their answers equal the
 # per-backend (unshared) answers bit for bit, also from a parallel worker; a retrain is
 # served at once and replaces the old version's copy; forget_user makes a new users copy;
+# an item placed from features (place_item) is served at once from a new items copy;
 # the privilege on the factor table is checked on every use of a copy; a model dropped
 # while another backend serves it inside a transaction keeps that transaction's answers
 # and its copy is swept; eviction under a small reco.shared_cache_size (one copy at a
@@ -178,6 +179,38 @@ got=$(reco_sql $db -c "SELECT string_agg(format('%s %s', side, items), ', ' ORDE
 [ "$got" = "items 400, users 2999" ] || reco_fail "after forget_user: $got"
 want2=$(unshared "$q_shop")
 echo "ok: forget_user served from a new users copy"
+
+# 3b. place_item (0.7.0): an item placed from features is served at once by sessions that
+#     map the items copy (a new generation: a new copy, one item more), with the unshared
+#     answers, and include_new => false leaves it out there too.
+for i in 5 6; do
+    reco_session_query "s$i" "$q_shop" >/dev/null   # s5 and s6 map the current items copy
+done
+reco_sql $db >/dev/null <<'SQL'
+INSERT INTO reco.feature_weights
+SELECT model_id, 'item', '', 'intercept', reco.to_bytea(array_fill(0.5::real, ARRAY[factors]))
+  FROM reco.models WHERE name = 'shop' ORDER BY version DESC LIMIT 1;
+SELECT reco.place_item('shop', 5000, '{}');
+SQL
+q_new="SELECT string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id)
+  FROM generate_series(1, 20) AS u, LATERAL reco.recommend('shop', u, 5) AS r
+UNION ALL
+SELECT string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id)
+  FROM generate_series(1, 20) AS u, LATERAL reco.recommend('shop', u, 5, include_new => false) AS r
+UNION ALL
+SELECT string_agg(format('%s:%s', s.item_id, s.similarity), ' ' ORDER BY s.similarity DESC, s.item_id)
+  FROM reco.similar_items('shop', 5000, 5) AS s;"
+want_new=$(unshared "$q_new")
+[ "$(head -1 <<<"$want_new" | grep -c ':5000:')" = 1 ] || reco_fail "the placed item is not recommended: $want_new"
+[ "$(sed -n 2p <<<"$want_new" | grep -c ':5000:')" = 0 ] || reco_fail "include_new => false served the placed item"
+for i in 5 6; do
+    got=$(reco_session_query "s$i" "$q_new")
+    [ "$got" = "$want_new" ] || reco_fail "session s$i does not serve the placed item at once: $got"
+done
+got=$(reco_sql $db -c "SELECT items FROM reco.shared_cache_info() WHERE model = 'shop' AND side = 'items'")
+[ "$got" = 401 ] || reco_fail "after place_item the shared items copy holds $got items"
+want2=$(unshared "$q_shop")
+echo "ok: place_item served at once from a new items copy; include_new => false leaves it out"
 
 # 4. The privilege is checked on every use of a copy, mapped or not (42501).
 reco_sql $db -c "CREATE ROLE shm_reader" \
