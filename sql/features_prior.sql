@@ -7,16 +7,17 @@
 SET client_min_messages = warning;
 SET extra_float_digits = 0;
 
--- A planted shop: 60 users, 30 items in 3 clusters (id mod 3); items 25..30
--- have no interactions (cold); every item has its cluster as a feature.
-CREATE TABLE fp_clicks AS
-SELECT u AS user_id, i AS item_id
-  FROM generate_series(1, 60) AS u, generate_series(1, 24) AS i
- WHERE u % 3 = i % 3 AND (u * 7 + i * 3) % 5 <> 0;
-CREATE TABLE fp_item_cluster AS
-SELECT i AS item_id, 'cluster:' || (i % 3) AS feature FROM generate_series(1, 30) AS i;
-CREATE TABLE fp_user_segment AS
-SELECT u AS user_id, 'segment:' || (u % 3) AS feature FROM generate_series(1, 60) AS u;
+-- A planted shop: 60 users, 30 items in 3 clusters (id mod 3); a user clicks
+-- most items of its cluster; items 25..30 have no clicks (cold); every item
+-- has its cluster as a feature, every user a segment.
+CREATE TABLE fp_clicks (user_id bigint, item_id bigint);
+INSERT INTO fp_clicks
+SELECT u, i FROM generate_series(1, 60) AS u CROSS JOIN generate_series(1, 24) AS i
+ WHERE (u - i) % 3 = 0 AND (u + 2 * i) % 5 <> 0;
+CREATE TABLE fp_item_cluster (item_id bigint, feature text);
+INSERT INTO fp_item_cluster SELECT i, 'cluster:' || (i % 3) FROM generate_series(1, 30) AS i;
+CREATE TABLE fp_user_segment (user_id bigint, feature text);
+INSERT INTO fp_user_segment SELECT u, 'segment:' || (u % 3) FROM generate_series(1, 60) AS u;
 
 -- The newest version's item factors and its item mapping of each item (intercept + its cluster's weights).
 CREATE FUNCTION fp_items(model text) RETURNS TABLE(item_id bigint, v real[], mapped real[], placed boolean)

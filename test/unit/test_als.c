@@ -521,6 +521,25 @@ test_gram(void)
 }
 
 /* Cholesky rows satisfy the normal equations; CG converges to them; CG matches implicit's. */
+/*
+ * An 80 x 50 problem (weights 1..5, every neg_every-th negated) after two
+ * CG iterations from seed 42, so that Y is a realistic, non-tiny matrix;
+ * returns the config (k, λ 0.1, α 2, ν, α0; CG, 3 steps, 1 thread).
+ */
+static RecoAlsConfig
+trained_problem(Problem *p, int k, float nu, float a0, int neg_every, float **X, float **Y)
+{
+	RecoAlsConfig cfg;
+
+	make_problem(p, 80, 50, 0.15, 1, neg_every);
+	init_factors(p, k, X, Y, 42);
+	cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 2.0f);
+	cfg.reg_exponent = nu;
+	cfg.unobserved_weight = a0;
+	(void) train(p, *X, *Y, &cfg, 2, NULL);
+	return cfg;
+}
+
 static void
 test_solvers(int k, const char *label, float nu, float a0)
 {
@@ -544,13 +563,7 @@ test_solvers(int k, const char *label, float nu, float a0)
 	int64_t		u;
 	int			j;
 
-	make_problem(&p, 80, 50, 0.15, 1, 7);
-	init_factors(&p, k, &X, &Y, 42);
-	/* a few iterations so Y is a realistic, non-tiny matrix */
-	cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 2.0f);
-	cfg.reg_exponent = nu;
-	cfg.unobserved_weight = a0;
-	(void) train(&p, X, Y, &cfg, 2, NULL);
+	cfg = trained_problem(&p, k, nu, a0, 7, &X, &Y);
 	Xc = malloc(sizeof(float) * p.m * k);
 	Xg = malloc(sizeof(float) * p.m * k);
 	Xr = malloc(sizeof(float) * p.m * k);
@@ -1399,16 +1412,12 @@ test_prior(int k, float nu, float a0, const char *label)
 	int64_t		i;
 	int			j;
 
-	make_problem(&p, 80, 50, 0.15, 1, 0);
-	init_factors(&p, k, &X, &Y, 42);
-	cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 2.0f);
-	cfg.reg_exponent = nu;
-	cfg.unobserved_weight = a0;
-	(void) train(&p, X, Y, &cfg, 2, NULL);
-	Y0 = malloc(sizeof(float) * p.n * k);
-	Y1 = malloc(sizeof(float) * p.n * k);
-	M = malloc(sizeof(float) * p.n * k);
-	Z = calloc((size_t) p.n * k, sizeof(float));
+	cfg = trained_problem(&p, k, nu, a0, 0, &X, &Y);
+	/* one block: the plain solve, the prior's, the prior means, a zero prior */
+	Y0 = calloc((size_t) 4 * p.n * k, sizeof(float));
+	Y1 = Y0 + p.n * k;
+	M = Y1 + p.n * k;
+	Z = M + p.n * k;
 	for (i = 0; i < p.n * k; i++)
 		M[i] = (float) (rnd_uniform() - 0.5);
 	for (solver = 0; solver < 2; solver++)
@@ -1467,9 +1476,6 @@ test_prior(int k, float nu, float a0, const char *label)
 	free(X);
 	free(Y);
 	free(Y0);
-	free(Y1);
-	free(M);
-	free(Z);
 	free_problem(&p);
 }
 
