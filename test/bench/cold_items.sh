@@ -43,16 +43,12 @@ with_reco=${COLD_WITH_RECO:-1}
 best=none default_value=none
 . "$here/ml100k_lib.sh"
 . "$here/machine.sh"
+. "$here/cold_lib.sh"
 ml100k_require u.item "Cold items from features (MovieLens 100K)"
 ml100k_require u1.base "Cold items from features (MovieLens 100K)"
 # Prints progress on stderr.
 say() { echo "cold_items: $*" >&2; }
-load_start=$(cut -d' ' -f1 /proc/loadavg)
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/cold_items.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT
-ml100k_fresh_db
-q -c "CREATE EXTENSION reco" -f "$here/cold_lib.sql" >/dev/null
-ml100k_load_movielens "$scratch"
+cold_setup
 ml100k_load_folds "$folds"
 
 # Per fold: the cold items, the training view, the relevant pairs, the fold's figures.
@@ -80,67 +76,45 @@ score_reco() { # fold model method mode
            CROSS JOIN LATERAL reco.recommend('$2', u.user_id, n => $n, candidates => $cand) AS r"
 }
 
-# Trains fold $1 with item features (feature_regularization $2, 'default' = the argument left out) as model ci_$1.
-train_features() { # fold regularization
-    local reg=", feature_regularization => $2"
-    [ "$2" = default ] && reg=
-    q -c "SELECT reco.train('ci_$1', 'ml.train_$1', weight_col => 'rating',
-                            item_features => ARRAY['ml.item_features']$reg)" >/dev/null
-}
-
-# The seconds of model $1's newest version: "train_seconds feature_seconds".
-train_seconds() {
-    q -c "SELECT train_seconds, coalesce(stats -> 'item_features' ->> 'seconds', 'NULL')
-            FROM reco.models WHERE name = '$1' ORDER BY version DESC LIMIT 1" | tr '\t' ' '
+# Scores fold $1's cold items by the popularity of their features named like $3 as method $2: the
+# mean over those features of (the warm interactions with items of the feature) / (its warm items).
+score_feature_popularity() { # fold method feature_like
+    q -c "INSERT INTO cold.scores
+          WITH warm AS (SELECT i.item_id, count(t.user_id) AS c
+                          FROM (SELECT DISTINCT item_id FROM ml.item_features) AS i
+                          LEFT JOIN ml.train_$1 AS t USING (item_id)
+                         WHERE i.item_id NOT IN (SELECT item_id FROM cold.items WHERE fold = $1)
+                         GROUP BY i.item_id),
+               feat AS (SELECT feature, avg(c) AS pop FROM ml.item_features JOIN warm USING (item_id)
+                         WHERE feature LIKE '$3' GROUP BY feature),
+               item AS (SELECT c.item_id, coalesce(avg(g.pop), 0) AS score
+                          FROM cold.items AS c
+                          LEFT JOIN ml.item_features AS fe ON fe.item_id = c.item_id AND fe.feature LIKE '$3'
+                          LEFT JOIN feat AS g ON g.feature = fe.feature
+                         WHERE c.fold = $1 GROUP BY c.item_id)
+          SELECT '$2', $1, 'cold', u.user_id, item.item_id, item.score
+            FROM (SELECT DISTINCT user_id FROM cold.rel WHERE fold = $1) AS u CROSS JOIN item" \
+      -c "CALL cold.record('$2', $1, 'cold')"
 }
 
 for f in $folds; do
     say "fold $f: baselines"
+    score_feature_popularity "$f" "genre popularity" "genre:%"
+    # over every feature (genres and decade): BENCHMARKS.md's baseline
+    score_feature_popularity "$f" "feature popularity" "%"
     q -c "INSERT INTO cold.scores
-          WITH warm AS (SELECT i.item_id, count(t.user_id) AS c
-                          FROM (SELECT DISTINCT item_id FROM ml.item_features) AS i
-                          LEFT JOIN ml.train_$f AS t USING (item_id)
-                         WHERE i.item_id NOT IN (SELECT item_id FROM cold.items WHERE fold = $f)
-                         GROUP BY i.item_id),
-               genre AS (SELECT feature, avg(c) AS pop FROM ml.item_features JOIN warm USING (item_id)
-                          WHERE feature LIKE 'genre:%' GROUP BY feature),
-               item AS (SELECT c.item_id, coalesce(avg(g.pop), 0) AS score
-                          FROM cold.items AS c
-                          LEFT JOIN ml.item_features AS fe ON fe.item_id = c.item_id AND fe.feature LIKE 'genre:%'
-                          LEFT JOIN genre AS g ON g.feature = fe.feature
-                         WHERE c.fold = $f GROUP BY c.item_id)
-          SELECT 'genre popularity', $f, 'cold', u.user_id, item.item_id, item.score
-            FROM (SELECT DISTINCT user_id FROM cold.rel WHERE fold = $f) AS u CROSS JOIN item" \
-      -c "INSERT INTO cold.scores
           SELECT 'random', $f, 'cold', u.user_id, c.item_id,
                  ('x' || substr(md5('random:$f:' || u.user_id || ':' || c.item_id), 1, 8))::bit(32)::bigint
             FROM (SELECT DISTINCT user_id FROM cold.rel WHERE fold = $f) AS u
            CROSS JOIN cold.items AS c WHERE c.fold = $f" \
-      -c "CALL cold.record('genre popularity', $f, 'cold')" -c "CALL cold.record('random', $f, 'cold')"
-    # the same over every feature (genres and decade): BENCHMARKS.md's baseline
-    q -c "INSERT INTO cold.scores
-          WITH warm AS (SELECT i.item_id, count(t.user_id) AS c
-                          FROM (SELECT DISTINCT item_id FROM ml.item_features) AS i
-                          LEFT JOIN ml.train_$f AS t USING (item_id)
-                         WHERE i.item_id NOT IN (SELECT item_id FROM cold.items WHERE fold = $f)
-                         GROUP BY i.item_id),
-               feat AS (SELECT feature, avg(c) AS pop FROM ml.item_features JOIN warm USING (item_id) GROUP BY feature),
-               item AS (SELECT c.item_id, coalesce(avg(g.pop), 0) AS score
-                          FROM cold.items AS c
-                          LEFT JOIN ml.item_features AS fe ON fe.item_id = c.item_id
-                          LEFT JOIN feat AS g ON g.feature = fe.feature
-                         WHERE c.fold = $f GROUP BY c.item_id)
-          SELECT 'feature popularity', $f, 'cold', u.user_id, item.item_id, item.score
-            FROM (SELECT DISTINCT user_id FROM cold.rel WHERE fold = $f) AS u CROSS JOIN item" \
-      -c "CALL cold.record('feature popularity', $f, 'cold')"
+      -c "CALL cold.record('random', $f, 'cold')"
     [ "$with_reco" = 1 ] || continue
     for reg in default $grid; do
         say "fold $f: reco, feature_regularization $reg"
-        train_features "$f" "$reg"
+        cold_train "ci_$f" "ml.train_$f" item "$reg"
         score_reco "$f" "ci_$f" "reco, feature_regularization $reg" cold
-        [ "$reg" = default ] && default_value=$(q -c "SELECT params -> 'feature_regularization' FROM reco.models
-                                                      WHERE name = 'ci_$f' ORDER BY version DESC LIMIT 1")
-        read -r secs fsecs <<<"$(train_seconds "ci_$f")"
+        [ "$reg" = default ] && default_value=$(cold_stored_regularization "ci_$f")
+        read -r secs fsecs <<<"$(cold_train_seconds "ci_$f" item)"
         q -c "CALL cold.record('reco, feature_regularization $reg', $f, 'cold', $secs, $fsecs)"
     done
 done
@@ -148,13 +122,10 @@ done
 q -c "CREATE TABLE ml.warm (fold int, features boolean, p10 float8, ndcg10 float8, map10 float8, auc float8, placed bigint)"
 if [ "$with_reco" = 1 ]; then
 # The best feature_regularization by the five-fold mean NDCG@10 (ties: the smaller value).
-best=$(q -c "SELECT substr(method, length('reco, feature_regularization ') + 1) FROM cold.results
-              WHERE method LIKE 'reco, feature_regularization %' AND method <> 'reco, feature_regularization default'
-              GROUP BY method ORDER BY avg(ndcg10) DESC, substr(method, length('reco, feature_regularization ') + 1)::float8
-              LIMIT 1")
+best=$(cold_best cold)
 say "best feature_regularization $best; mixed ranking"
 for f in $folds; do
-    train_features "$f" "$best"
+    cold_train "ci_$f" "ml.train_$f" item "$best"
     score_reco "$f" "ci_$f" "reco, feature_regularization $best" mixed
     q -c "CALL cold.record('reco, feature_regularization $best', $f, 'mixed')"
 done
@@ -216,16 +187,7 @@ methods="reco, feature_regularization ($best|default)|genre popularity|feature p
     echo
     echo "### The feature_regularization sweep (five-fold means; chosen: **$best**, by the mean NDCG@10)"
     echo
-    echo "| feature_regularization | P@10 | NDCG@10 | AUC | NDCG@10 per fold | training s | feature phase s |"
-    echo "|---|---:|---:|---:|---|---:|---:|"
-    q -c "SELECT '| ' || substr(method, length('reco, feature_regularization ') + 1) || ' | ' ||
-                 round(avg(p10)::numeric, 4) || ' | ' || round(avg(ndcg10)::numeric, 4) || ' | ' ||
-                 round(avg(auc)::numeric, 4) || ' | ' ||
-                 string_agg(round(ndcg10::numeric, 4)::text, ' / ' ORDER BY fold) || ' | ' ||
-                 round(avg(seconds)::numeric, 2) || ' | ' || coalesce(round(avg(feature_seconds)::numeric, 3)::text, '-') || ' |'
-            FROM cold.results WHERE mode = 'cold' AND method LIKE 'reco, feature_regularization %'
-           GROUP BY method ORDER BY method = 'reco, feature_regularization default',
-                 nullif(substr(method, length('reco, feature_regularization ') + 1), 'default')::float8"
+    cold_sweep_table cold
     echo
     echo "The default's value: \`$default_value\` (params of a model trained without the argument: the row"
     echo "'default' above)."

@@ -188,30 +188,29 @@ def main():
         print(f"fold {fold}: {len(cold)} cold items, {is_warm.sum()} training rows, {len(test_users)} test users",
               file=sys.stderr)
 
+        def add_mapped(label, lam, x, y, mapping):
+            """Cold-only metrics of a method's cold items b + F W, and (at lambda 30) its mixed ranking."""
+            w, b = mapping
+            yc = b + feat[cold] @ w
+            add(f"{label} {lam:g}", fold, evaluate(lambda u: yc @ x[u], test_users, cold, rel))
+            if lam == 30:
+                y_all = np.empty((n_items, FACTORS))
+                y_all[warm], y_all[cold] = y, yc
+                add(f"{label} {lam:g}, mixed", fold, evaluate_mixed(x, y_all, test_users, seen, cold, rel))
+
         t0 = time.time()
         x, y, _ = train(n_users, warm, tr_u, tr_i, ALPHA * tr_r)
         print(f"  iALS {time.time() - t0:.1f} s", file=sys.stderr)
         fw = feat[warm]
         for lam in RIDGE_GRID:
-            w, b = ridge(fw, y, lam)
-            yc = b + feat[cold] @ w
-            add(f"ridge {lam:g}", fold, evaluate(lambda u: yc @ x[u], test_users, cold, rel))
-            if lam == 30:
-                y_all = np.empty((n_items, FACTORS))
-                y_all[warm], y_all[cold] = y, yc
-                add(f"ridge {lam:g}, mixed", fold, evaluate_mixed(x, y_all, test_users, seen, cold, rel))
+            add_mapped("ridge", lam, x, y, ridge(fw, y, lam))
         # intercept only: every cold item at the warm mean (features carry nothing): ties by id
         add("warm mean (no features)", fold,
             evaluate(lambda u: np.zeros(len(cold)), test_users, cold, rel))
         for lam in PRIOR_GRID:
             t0 = time.time()
-            xp, yp, (w, b) = train(n_users, warm, tr_u, tr_i, ALPHA * tr_r, fw, lam)
-            yc = b + feat[cold] @ w
-            add(f"prior {lam:g}", fold, evaluate(lambda u: yc @ xp[u], test_users, cold, rel))
-            if lam == 30:
-                y_all = np.empty((n_items, FACTORS))
-                y_all[warm], y_all[cold] = yp, yc
-                add(f"prior {lam:g}, mixed", fold, evaluate_mixed(xp, y_all, test_users, seen, cold, rel))
+            xp, yp, mapping = train(n_users, warm, tr_u, tr_i, ALPHA * tr_r, fw, lam)
+            add_mapped("prior", lam, xp, yp, mapping)
             print(f"  prior {lam:g}: {time.time() - t0:.1f} s", file=sys.stderr)
         # popularity baselines: interactions per warm item of each feature, among warm items
         counts = np.bincount(items[is_warm], minlength=n_items).astype(float)

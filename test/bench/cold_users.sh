@@ -38,15 +38,11 @@ with_reco=${COLD_WITH_RECO:-1}
 best=none default_value=none
 . "$here/ml100k_lib.sh"
 . "$here/machine.sh"
+. "$here/cold_lib.sh"
 ml100k_require u.user "Cold users from profiles (MovieLens 100K)"
 # Prints progress on stderr.
 say() { echo "cold_users: $*" >&2; }
-load_start=$(cut -d' ' -f1 /proc/loadavg)
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/cold_users.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT
-ml100k_fresh_db
-q -c "CREATE EXTENSION reco" -f "$here/cold_lib.sql" >/dev/null
-ml100k_load_movielens "$scratch"
+cold_setup
 # Every user's profile in one row, and the three cell keys of the back-off.
 q -c "CREATE TABLE ml.profile AS
       SELECT user_id, max(feature) FILTER (WHERE feature LIKE 'age:%') AS age,
@@ -98,26 +94,18 @@ for f in $folds; do
     [ "$with_reco" = 1 ] || continue
     for reg in default $grid; do
         say "fold $f: reco, feature_regularization $reg"
-        args=", feature_regularization => $reg"
-        [ "$reg" = default ] && args=
-        q -c "SELECT reco.train('cu_$f', 'ml.train_$f', weight_col => 'rating',
-                                user_features => ARRAY['ml.user_features']$args)" >/dev/null
-        [ "$reg" = default ] && default_value=$(q -c "SELECT params -> 'feature_regularization' FROM reco.models
-                                                      WHERE name = 'cu_$f' ORDER BY version DESC LIMIT 1")
+        cold_train "cu_$f" "ml.train_$f" user "$reg"
+        [ "$reg" = default ] && default_value=$(cold_stored_regularization "cu_$f")
         q -c "INSERT INTO cold.scores
               SELECT 'reco, feature_regularization $reg', $f, 'users', t.user_id, r.item_id, r.score
                 FROM ml.test_$f AS t CROSS JOIN LATERAL reco.recommend('cu_$f', t.user_id, n => 100000) AS r" \
-          -c "CALL cold.record('reco, feature_regularization $reg', $f, 'users',
-                               (SELECT train_seconds FROM reco.models WHERE name = 'cu_$f' ORDER BY version DESC LIMIT 1),
-                               (SELECT (stats -> 'user_features' ->> 'seconds')::float8 FROM reco.models
-                                 WHERE name = 'cu_$f' ORDER BY version DESC LIMIT 1))"
+          >/dev/null
+        read -r secs fsecs <<<"$(cold_train_seconds "cu_$f" user)"
+        q -c "CALL cold.record('reco, feature_regularization $reg', $f, 'users', $secs, $fsecs)"
     done
 done
 if [ "$with_reco" = 1 ]; then
-    best=$(q -c "SELECT substr(method, length('reco, feature_regularization ') + 1) FROM cold.results
-                  WHERE method LIKE 'reco, feature_regularization %' AND method <> 'reco, feature_regularization default'
-                  GROUP BY method ORDER BY avg(ndcg10) DESC, substr(method, length('reco, feature_regularization ') + 1)::float8
-                  LIMIT 1")
+    best=$(cold_best users)
 fi
 
 {
@@ -156,16 +144,7 @@ fi
     echo
     echo "### The feature_regularization sweep (five-fold means)"
     echo
-    echo "| feature_regularization | P@10 | NDCG@10 | AUC | NDCG@10 per fold | training s | feature phase s |"
-    echo "|---|---:|---:|---:|---|---:|---:|"
-    q -c "SELECT '| ' || substr(method, length('reco, feature_regularization ') + 1) || ' | ' ||
-                 round(avg(p10)::numeric, 4) || ' | ' || round(avg(ndcg10)::numeric, 4) || ' | ' ||
-                 round(avg(auc)::numeric, 4) || ' | ' ||
-                 string_agg(round(ndcg10::numeric, 4)::text, ' / ' ORDER BY fold) || ' | ' ||
-                 round(avg(seconds)::numeric, 2) || ' | ' || coalesce(round(avg(feature_seconds)::numeric, 3)::text, '-') || ' |'
-            FROM cold.results WHERE method LIKE 'reco, feature_regularization %'
-           GROUP BY method ORDER BY method = 'reco, feature_regularization default',
-                 nullif(substr(method, length('reco, feature_regularization ') + 1), 'default')::float8"
+    cold_sweep_table users
     echo
     echo "The default's value: \`$default_value\` (params of a model trained without the argument)."
 } | tee "$md"
