@@ -1,5 +1,5 @@
--- features_prior: option feature_mapping (issue 14): 'ridge' (the default)
--- fits the item mapping once on the trained factors; 'prior' (ials) pulls
+-- features_prior: option feature_mapping (issue 14): 'ridge' fits the item
+-- mapping once on the trained factors; 'prior' (ials; the default there) pulls
 -- each item with features toward the mapping of its features in every item
 -- step and refits the mapping after each.  Params, the planted clusters,
 -- the warm items closer to their mapping than with the ridge, every bad
@@ -37,22 +37,31 @@ CREATE FUNCTION fp_dist2(a real[], b real[]) RETURNS double precision LANGUAGE s
     SELECT sum((x::float8 - y) ^ 2) FROM unnest(a, b) AS t(x, y)
 $$;
 
--- The same training with the ridge mapping (the default) and with the prior
+-- The same training with the ridge mapping and with the prior
 SELECT name, n_items, params->'feature_mapping' AS feature_mapping, params->'feature_regularization' AS feature_regularization
   FROM reco.train('fp_ridge', 'fp_clicks', factors => 4, iterations => 10, regularization => 1, solver => 'cholesky',
-                  item_features => ARRAY['fp_item_cluster'], feature_regularization => 1);
+                  item_features => ARRAY['fp_item_cluster'], feature_regularization => 1, feature_mapping => 'ridge');
 SELECT name, n_items, params->'feature_mapping' AS feature_mapping, params->'feature_regularization' AS feature_regularization
   FROM reco.train('fp_prior', 'fp_clicks', factors => 4, iterations => 10, regularization => 1, solver => 'cholesky',
                   item_features => ARRAY['fp_item_cluster'], feature_regularization => 1, feature_mapping => 'prior');
--- the options form and CG; a model without features records no feature_mapping
+-- the default for ials with item features is the prior (the options form, CG); a model
+-- without features records no feature_mapping
 SELECT params->'feature_mapping' AS feature_mapping, params->>'solver' AS solver
   FROM reco.train('fp_prior_cg', 'fp_clicks', options => '{"factors": 4, "iterations": 10, "regularization": 1,
-                  "item_features": "fp_item_cluster", "feature_mapping": "prior"}');
+                  "item_features": "fp_item_cluster"}');
 SELECT params ? 'feature_mapping' AS recorded FROM reco.train('fp_plain', 'fp_clicks', factors => 4, iterations => 2);
--- 'ridge' applies to any algorithm
+-- 'ridge' applies to any algorithm, and is the default of bpr, als and user features alone
 SELECT algorithm, params->'feature_mapping' AS feature_mapping
   FROM reco.train('fp_bpr', 'fp_clicks', algorithm => 'bpr', factors => 3, iterations => 3,
                   item_features => ARRAY['fp_item_cluster'], feature_mapping => 'ridge');
+SELECT algorithm, params->'feature_mapping' AS feature_mapping
+  FROM reco.train('fp_bpr', 'fp_clicks', algorithm => 'bpr', factors => 3, iterations => 3,
+                  item_features => ARRAY['fp_item_cluster']);
+SELECT algorithm, params->'feature_mapping' AS feature_mapping
+  FROM reco.train('fp_als', 'fp_clicks', algorithm => 'als', factors => 3, iterations => 3,
+                  item_features => ARRAY['fp_item_cluster']);
+SELECT algorithm, params->'feature_mapping' AS feature_mapping
+  FROM reco.train('fp_users', 'fp_clicks', factors => 3, iterations => 3, user_features => ARRAY['fp_user_segment']);
 
 -- The same mapping rows and placed items with either mapping
 SELECT (SELECT array_agg(feature ORDER BY feature) FROM reco.feature_weights
@@ -97,7 +106,7 @@ SELECT outcome($$SELECT reco.train('bad', 'fp_clicks', feature_mapping => 'prior
 SELECT outcome($$SELECT reco.train('bad', 'fp_clicks', feature_mapping => 'ridge')$$);
 SELECT count(*) AS bad_models FROM reco.models WHERE name = 'bad';
 
-SELECT reco.drop_model(name) FROM (VALUES ('fp_ridge'), ('fp_prior'), ('fp_prior_cg'), ('fp_plain'), ('fp_bpr')) AS m(name) ORDER BY 1;
+SELECT reco.drop_model(name) FROM (VALUES ('fp_ridge'), ('fp_prior'), ('fp_prior_cg'), ('fp_plain'), ('fp_bpr'), ('fp_als'), ('fp_users')) AS m(name) ORDER BY 1;
 DROP FUNCTION fp_items(text);
 DROP FUNCTION fp_dist2(real[], real[]);
 DROP TABLE fp_clicks, fp_item_cluster, fp_user_segment;

@@ -140,9 +140,13 @@ static const RecoOptionDesc reco_train_options[] = {
 	{.name = "feature_regularization", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_FEATURE_REGULARIZATION,
 		.default_value = RECO_DEFAULT_FEATURE_REGULARIZATION, .field = RECO_FIELD(feature_regularization),
 	.stored = true, .with_features = true},
-	/* "prior" (ials, item side): the feature-aware prior inside the item steps (train.c) */
+	/*
+	 * "prior" (ials, item side): the feature-aware prior inside the item
+	 * steps (train.c); not given: RECO_DEFAULT_FEATURE_MAPPING for ials with
+	 * item features, else "ridge" (RecoParseTrainOptions)
+	 */
 	{.name = "feature_mapping", .kind = RECO_OPTION_WORD, .words = reco_feature_mapping_words,
-		.noun = "feature mapping", .default_value = RECO_DEFAULT_FEATURE_MAPPING,
+		.noun = "feature mapping", .default_value = RECO_FEATURE_MAPPING_RIDGE,
 	.field = RECO_FIELD(feature_mapping), .stored = true, .with_features = true},
 };
 
@@ -563,6 +567,10 @@ RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptio
 					 errhint("\"%s\" is an option of: %s.", desc->name, RecoOptionAlgorithms(desc))));
 		if (!given[i] && desc->per_algorithm)
 			RecoSetDefaultOption(desc, out->algorithm, out);
+		/* the prior by default where it applies (ials, item features), else the ridge */
+		if (!given[i] && desc->field == RECO_FIELD(feature_mapping) &&
+			out->algorithm == RECO_ALGORITHM_IALS && out->item_features != NIL)
+			out->feature_mapping = RECO_DEFAULT_FEATURE_MAPPING;
 	}
 	RecoCheckAlgorithmFactors(out);
 	for (i = 0; i < RECO_N_TRAIN_OPTIONS; i++)
