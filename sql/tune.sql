@@ -90,7 +90,7 @@ SELECT trial, options, (SELECT (params->>'reg_exponent')::real FROM reco.models 
   FROM new_options WHERE winner;
 SELECT reco_internal.train_option_keys() = (SELECT array_agg(a.name ORDER BY a.pos) FROM pg_proc AS p,
            unnest(p.proargnames) WITH ORDINALITY AS a(name, pos)
-        WHERE p.oid = 'reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real, text[], text[], real)'::regprocedure
+        WHERE p.oid = 'reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real, text[], text[], real, text)'::regprocedure
           AND a.pos > 2) AS keys_are_the_long_forms;
 -- gini: the lowest wins
 CREATE TABLE gini_run AS

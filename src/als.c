@@ -143,6 +143,7 @@ typedef struct RecoJob
 	const double *U;			/* Cholesky: U (UᵀU = YᵀY + λI), then Uᵀ; or NULL */
 	float	   *Z;				/* Cholesky: n_cols x k rows U⁻ᵀ y, or NULL */
 	const int32_t *zcols;		/* Z rows: task row u computes column zcols[u]; NULL: column u */
+	const float *prior;			/* n_rows x k prior means m_u (solves), or NULL: none */
 	const RecoKernels *kern;
 	int			k;
 	float		alpha;
@@ -201,6 +202,7 @@ typedef struct RecoRowCtx
 	float		unobserved_weight;	/* α0 */
 	int64_t		n_fixed;		/* N: rows of Y */
 	int			cg_steps;
+	const float *prior;			/* the row's prior mean m (k), or NULL: none */
 	RecoScratch *s;
 	RecoParallelWorker *worker; /* the runner's thread; NULL for single rows */
 } RecoRowCtx;
@@ -348,6 +350,20 @@ RecoAddRidge(int k, float ridge, const float *v, float *out)
 		out[j] += ridge * v[j];
 }
 
+/*
+ * b += λ'·m for a row with a prior mean m (ctx->prior): λ' is the penalty
+ * of the row's own system, λ_u = λ·(n + α0·N)^ν (λ when ν is 0), so the
+ * row solves A x = b + λ'm, its ridge pulling x toward m instead of 0.
+ */
+static void
+RecoAddPrior(const RecoRowCtx *ctx, int64_t n, float *b)
+{
+	if (ctx->prior != NULL)
+		RecoAddRidge(ctx->k, RecoAlsRowLambda(ctx->regularization, ctx->reg_exponent,
+											  ctx->unobserved_weight, ctx->n_fixed, n),
+					 ctx->prior, b);
+}
+
 /* True if all k values are finite. */
 static bool
 RecoAllFinite(const float *x, int k)
@@ -412,6 +428,7 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	RecoAddRidge(k, ridge, x, r);
 	for (j = 0; j < k; j++)
 		r[j] = -r[j];
+	RecoAddPrior(ctx, n, r);
 	st = RecoCgPass(ctx, idx, w, n, g, x, r, RECO_PASS_RESIDUAL);
 	if (st != RECO_STATUS_OK)
 		return st;
@@ -641,6 +658,13 @@ RecoShortRowRhs(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 
 	for (j = 0; j < k; j++)
 		v[j] = 0.0;
+	if (ctx->prior != NULL)
+	{
+		/* U⁻ᵀ(λm) (ν is 0 on this path: the row's penalty is λ) */
+		for (j = 0; j < k; j++)
+			v[j] = (double) (ctx->regularization * ctx->prior[j]);
+		ctx->kern->forward(k, ctx->U, v);
+	}
 	for (t0 = 0; t0 < n; t0 += chunk)
 	{
 		int			cnt = (int) (n - t0 < chunk ? n - t0 : chunk);
@@ -728,6 +752,7 @@ RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 	for (i = 0; ridge != 0.0f && i < k; i++)
 		s->A[(size_t) i * k + i] += ridge;
 	memset(s->b, 0, sizeof(float) * k);
+	RecoAddPrior(ctx, n, s->b);
 	for (b0 = 0; b0 < n; b0 += RECO_SYSTEM_BLOCK, nblock++)
 	{
 		int			cnt = (int) (n - b0 < RECO_SYSTEM_BLOCK ? n - b0 : RECO_SYSTEM_BLOCK);
@@ -901,6 +926,7 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	ctx.unobserved_weight = job->unobserved_weight;
 	ctx.n_fixed = rows->n_cols;
 	ctx.cg_steps = job->cg_steps;
+	ctx.prior = NULL;
 	ctx.s = (RecoScratch *) state;
 	ctx.worker = worker;
 
@@ -933,6 +959,7 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 							  rows->indices + rows->indptr[u + 1],
 							  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
 		}
+		ctx.prior = job->prior != NULL ? job->prior + (size_t) u * job->k : NULL;
 		switch (job->kind)
 		{
 			case RECO_JOB_CG:
@@ -1534,12 +1561,14 @@ RecoSolveArgsOk(const RecoSparse *rows, const float *fixed, const float *solve,
 
 /*
  * Solves every row given gmat = YᵀY (k x k, aligned, malloc'd: this turns it
- * into the shared matrix and frees it), on the thread runner.  With ν > 0 no
+ * into the shared matrix and frees it), on the thread runner, each row
+ * toward its prior mean when prior (n_rows x k) is not NULL.  With ν > 0 no
  * row takes the short-row path, so U and Z are not computed.
  */
 static RecoStatus
 RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
-				  const RecoAlsConfig *cfg, const RecoHooks *hooks, float *gmat)
+				  const RecoAlsConfig *cfg, const RecoHooks *hooks, float *gmat,
+				  const float *prior)
 {
 	RecoJob		job;
 	RecoStatus st;
@@ -1548,6 +1577,7 @@ RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 					 cfg->unobserved_weight);
 	RecoJobInit(&job, cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG,
 				rows, fixed, solve, gmat, cfg);
+	job.prior = prior;
 	if (cfg->solver == RECO_SOLVER_CHOLESKY && cfg->reg_exponent == 0.0f)
 	{
 		double	   *U;
@@ -1574,6 +1604,15 @@ RecoStatus
 RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 				 const RecoAlsConfig *cfg, const RecoHooks *hooks)
 {
+	return RecoAlsSolveSidePrior(rows, fixed, solve, cfg, hooks, NULL);
+}
+
+/* RecoAlsSolveSide with each row's ridge centered on its prior mean (NULL: on 0). */
+RecoStatus
+RecoAlsSolveSidePrior(const RecoSparse *rows, const float *fixed, float *solve,
+					  const RecoAlsConfig *cfg, const RecoHooks *hooks,
+					  const float *prior)
+{
 	float	   *gmat;
 	RecoStatus st;
 
@@ -1584,7 +1623,7 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 	st = RecoGramNew(fixed, rows->n_cols, cfg->factors, hooks, &gmat);
 	if (st != RECO_STATUS_OK)
 		return st;
-	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat);
+	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, prior);
 }
 
 /* The Cholesky side solve with a given gram = YᵀY: RecoAlsSolveRowExact of every row, threaded. */
@@ -1604,7 +1643,7 @@ RecoAlsSolveRowsExact(const RecoSparse *rows, const float *gram, const float *fi
 	memcpy(mem, gram, sizeof(float) * cfg->factors * cfg->factors);
 	exact = *cfg;
 	exact.solver = RECO_SOLVER_CHOLESKY;
-	return RecoSolveWithGram(rows, fixed, solve, &exact, hooks, (float *) mem);
+	return RecoSolveWithGram(rows, fixed, solve, &exact, hooks, (float *) mem, NULL);
 }
 
 /* implicit's calculate_loss for the user side, deterministic, in double. */
@@ -1749,6 +1788,7 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 	er->ctx.unobserved_weight = rp->unobserved_weight;
 	er->ctx.n_fixed = rp->n_fixed;
 	er->ctx.cg_steps = 0;
+	er->ctx.prior = NULL;
 	er->ctx.s = &er->scratch;
 	er->ctx.worker = NULL;
 	return true;

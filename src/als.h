@@ -107,6 +107,20 @@ extern RecoStatus RecoAlsSolveSide(const RecoSparse *rows,
 									  const RecoHooks *hooks);
 
 /*
+ * RecoAlsSolveSide with a prior mean per row: when prior (rows->n_rows x k)
+ * is not NULL, row u solves A_u x_u = b_u + λ_u·m_u, m_u = prior row u and
+ * λ_u the penalty its system already has (so its ridge λ_u|x_u − m_u|²
+ * pulls it toward m_u; the feature-aware prior of cold start).  A zero m_u
+ * gives bit for bit the row of RecoAlsSolveSide; rows without entries are
+ * still set to zero.  NULL is RecoAlsSolveSide.
+ */
+extern RecoStatus RecoAlsSolveSidePrior(const RecoSparse *rows,
+										const float *fixed, float *solve,
+										const RecoAlsConfig *cfg,
+										const RecoHooks *hooks,
+										const float *prior);
+
+/*
  * Training loss of `implicit` (calculate_loss) for the user-side matrix X
  * (users->n_rows x k) and item matrix Y (users->n_cols x k), accumulated in
  * double; independent of thread count and scheduling.

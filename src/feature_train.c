@@ -877,6 +877,12 @@ RecoFitFeatures(RecoSideFeatures *f, const float *factors, int k, double lambda,
 				 errhint("Use a feature_regularization above 0.")));
 	RecoReportKernelStatus(status, "the feature mapping");
 	f->k = k;
+	if (f->weights != NULL)
+	{
+		/* a refit (feature_mapping "prior"): the last one is the mapping */
+		pfree(f->weights);
+		pfree(f->intercept);
+	}
 	f->weights = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(p, sizeof(float) * k));
 	f->intercept = palloc(sizeof(float) * k);
 	for (i = 0; i < (int64) p * k; i++)
@@ -1044,6 +1050,52 @@ RecoInsertPlaced(const RecoSideFeatures *f, int64 model_id, Datum *ids, Datum *f
 }
 
 /*
+ * Places entity e with the current mapping into out (k floats): its
+ * entries with a column and its dense values (dense_rows: RecoDenseRowsOf;
+ * cols, values, dense: scratch of n_sparse, n_sparse and n_dense).
+ */
+static void
+RecoPlaceEntity(const RecoSideFeatures *f, const int64 *dense_rows, int64 e,
+				int32 *cols, double *values, double *dense, float *out)
+{
+	int			n = 0;
+	int64		i;
+
+	for (i = f->entity_ptr[e]; i < f->entity_ptr[e + 1]; i++)
+		if (f->column_of[f->entry_feature[i]] >= 0)
+		{
+			cols[n] = f->column_of[f->entry_feature[i]];
+			values[n++] = f->entry_value[i];
+		}
+	RecoEntityDense(f, dense_rows, e, dense);
+	RecoRidgePlace(f->weights, f->intercept, f->k, n, cols, values, f->n_sparse, f->n_dense, dense, out);
+}
+
+/*
+ * The feature-aware prior (feature_mapping "prior"): fills the prior mean
+ * of every training row that has features with its placement by the
+ * current mapping (RecoFitFeatures), at prior + row * k; the other rows of
+ * prior are left as they are (zero: no prior).
+ */
+void
+RecoFeaturePrior(const RecoSideFeatures *f, float *prior)
+{
+	int64	   *dense_rows = RecoDenseRowsOf(f);
+	int32	   *cols = palloc(sizeof(int32) * Max(f->n_sparse, 1));
+	double	   *values = palloc(sizeof(double) * Max(f->n_sparse, 1));
+	double	   *dense = palloc(sizeof(double) * Max(f->n_dense, 1));
+	int64		e;
+
+	for (e = 0; e < f->n_entities; e++)
+		if (f->entities[e].row >= 0)
+			RecoPlaceEntity(f, dense_rows, e, cols, values, dense, prior + f->entities[e].row * f->k);
+	pfree(dense_rows);
+	pfree(cols);
+	pfree(values);
+	pfree(dense);
+}
+
+/*
  * Places every cold entity (the file header) and inserts it, in batches;
  * returns how many.
  */
@@ -1076,17 +1128,8 @@ RecoPlaceColdEntities(RecoSideFeatures *f, int64 model_id)
 		int64		e = cold[c];
 		int64		ref = f->entities[e].ref;
 		MemoryContext old = MemoryContextSwitchTo(batch);
-		int			n = 0;
-		int64		i;
 
-		for (i = f->entity_ptr[e]; i < f->entity_ptr[e + 1]; i++)
-			if (f->column_of[f->entry_feature[i]] >= 0)
-			{
-				cols[n] = f->column_of[f->entry_feature[i]];
-				values[n++] = f->entry_value[i];
-			}
-		RecoEntityDense(f, dense_rows, e, dense);
-		RecoRidgePlace(f->weights, f->intercept, f->k, n, cols, values, f->n_sparse, f->n_dense, dense, placed);
+		RecoPlaceEntity(f, dense_rows, e, cols, values, dense, placed);
 		ids[in_batch] = Int64GetDatum(f->id_type == RECO_ID_BIGINT || ref > 0 ? ref : keys_n + ++new_code);
 		factors[in_batch] = PointerGetDatum(RecoEncodeFactors(placed, f->k));
 		features[in_batch] = CStringGetTextDatum(RecoEntityFeaturesJson(f, dense_rows, e));

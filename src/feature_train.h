@@ -26,6 +26,7 @@ extern RecoSideFeatures *RecoReadFeatures(RecoSide side, List *sources, RecoIdTy
 										  const RecoInteractions *data, const RecoKeyTable *keys);
 extern void RecoFitFeatures(RecoSideFeatures *features, const float *factors, int k,
 							double lambda, Size memory_used);
+extern void RecoFeaturePrior(const RecoSideFeatures *features, float *prior);
 extern int64 RecoStoreFeatures(RecoSideFeatures *features, int64 model_id);
 extern void RecoAppendFeatureStats(StringInfo buf, const RecoSideFeatures *features);
 

@@ -81,6 +81,7 @@ typedef struct RecoOptionDesc
 static const char *const reco_algorithm_words[] = {"ials", "als", "bpr", NULL};	/* RecoAlgorithm */
 static const char *const reco_solver_words[] = {"cg", "cholesky", NULL};	/* RecoSolver */
 static const char *const reco_id_type_words[] = {"bigint", "text", "uuid", NULL};	/* RecoIdType */
+static const char *const reco_feature_mapping_words[] = {"ridge", "prior", NULL};	/* RecoFeatureMapping */
 
 /* Every option of reco.fit, in the order the hints list them. */
 static const RecoOptionDesc reco_train_options[] = {
@@ -139,6 +140,14 @@ static const RecoOptionDesc reco_train_options[] = {
 	{.name = "feature_regularization", .kind = RECO_OPTION_REAL, .min = 0.0, .max = RECO_MAX_FEATURE_REGULARIZATION,
 		.default_value = RECO_DEFAULT_FEATURE_REGULARIZATION, .field = RECO_FIELD(feature_regularization),
 	.stored = true, .with_features = true},
+	/*
+	 * "prior" (ials, item side): the feature-aware prior inside the item
+	 * steps (train.c); not given: RECO_DEFAULT_FEATURE_MAPPING for ials with
+	 * item features, else "ridge" (RecoParseTrainOptions)
+	 */
+	{.name = "feature_mapping", .kind = RECO_OPTION_WORD, .words = reco_feature_mapping_words,
+		.noun = "feature mapping", .default_value = RECO_FEATURE_MAPPING_RIDGE,
+	.field = RECO_FIELD(feature_mapping), .stored = true, .with_features = true},
 };
 
 #define RECO_N_TRAIN_OPTIONS ((int) lengthof(reco_train_options))
@@ -146,6 +155,7 @@ static const RecoOptionDesc reco_train_options[] = {
 StaticAssertDecl(sizeof(RecoAlgorithm) == sizeof(int), "a word option's enum field is set as an int");
 StaticAssertDecl(sizeof(RecoSolver) == sizeof(int), "a word option's enum field is set as an int");
 StaticAssertDecl(sizeof(RecoIdType) == sizeof(int), "a word option's enum field is set as an int");
+StaticAssertDecl(sizeof(RecoFeatureMapping) == sizeof(int), "a word option's enum field is set as an int");
 
 /* The field of RecoTrainOptions `options` that option `desc` sets. */
 #define RECO_OPTION_FIELD(options, desc) ((char *) (options) + (desc)->field)
@@ -480,6 +490,29 @@ RecoCheckAlgorithmFactors(const RecoTrainOptions *options)
 }
 
 /*
+ * Errors out (22023) if feature_mapping "prior" cannot apply: it regularizes
+ * the item factors of ials toward the item mapping, so it needs algorithm
+ * "ials" and item_features.
+ */
+static void
+RecoCheckFeatureMapping(const RecoTrainOptions *options)
+{
+	if (options->feature_mapping != RECO_FEATURE_MAPPING_PRIOR)
+		return;
+	if (options->algorithm != RECO_ALGORITHM_IALS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("feature_mapping \"prior\" needs algorithm \"ials\", not \"%s\"",
+						RecoAlgorithmName(options->algorithm)),
+				 errhint("Use feature_mapping \"ridge\" (the default): it maps features to the factors of any algorithm.")));
+	if (options->item_features == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("feature_mapping \"prior\" needs item_features"),
+				 errhint("The prior regularizes each item's factors toward the mapping of its features; user features use the ridge mapping.")));
+}
+
+/*
  * Parses reco.fit's options object (NULL = all defaults) into *out; the ids
  * are of default_id_type (the aggregate's: bigint or text) unless
  * user_id_type or item_id_type say otherwise.  An option left out (or JSON
@@ -534,6 +567,10 @@ RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptio
 					 errhint("\"%s\" is an option of: %s.", desc->name, RecoOptionAlgorithms(desc))));
 		if (!given[i] && desc->per_algorithm)
 			RecoSetDefaultOption(desc, out->algorithm, out);
+		/* the prior by default where it applies (ials, item features), else the ridge */
+		if (!given[i] && desc->field == RECO_FIELD(feature_mapping) &&
+			out->algorithm == RECO_ALGORITHM_IALS && out->item_features != NIL)
+			out->feature_mapping = RECO_DEFAULT_FEATURE_MAPPING;
 	}
 	RecoCheckAlgorithmFactors(out);
 	for (i = 0; i < RECO_N_TRAIN_OPTIONS; i++)
@@ -541,7 +578,10 @@ RecoParseTrainOptions(Jsonb *options, RecoIdType default_id_type, RecoTrainOptio
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"%s\" needs item_features or user_features", reco_train_options[i].name),
-					 errhint("It is the penalty of the mapping from features to factors: pass the feature sources too.")));
+					 errhint(strcmp(reco_train_options[i].name, "feature_regularization") == 0 ?
+							 "It is the penalty of the mapping from features to factors: pass the feature sources too." :
+							 "It says how the mapping from features to factors is learned: pass the feature sources too.")));
+	RecoCheckFeatureMapping(out);
 	if (out->algorithm == RECO_ALGORITHM_ALS &&
 		(out->time_col != NULL || out->half_life != NULL || out->as_of != RECO_AS_OF_NEWEST))
 		ereport(ERROR,

@@ -18,6 +18,13 @@
 #include "als.h"
 #include "ids.h"
 
+/* How training learns the item mapping from features (option feature_mapping). */
+typedef enum RecoFeatureMapping
+{
+	RECO_FEATURE_MAPPING_RIDGE,	/* a ridge fit on the trained factors, once */
+	RECO_FEATURE_MAPPING_PRIOR	/* ials: item factors regularized toward it, refitted every item step */
+} RecoFeatureMapping;
+
 typedef struct RecoTrainOptions
 {
 	RecoAlgorithm algorithm;
@@ -45,6 +52,7 @@ typedef struct RecoTrainOptions
 	List	   *item_features;	/* the item feature sources (char *), NIL = none */
 	List	   *user_features;	/* the user feature sources (char *), NIL = none */
 	float		feature_regularization; /* the ridge mapping's penalty (feature_train.c) */
+	RecoFeatureMapping feature_mapping; /* how the item mapping is learned */
 } RecoTrainOptions;
 
 /* as_of not given: the newest event time of the training data. */

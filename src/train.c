@@ -367,6 +367,8 @@ RecoCheckMemory(const RecoInteractions *sizes, void *arg)
 	bytes = add_size(bytes, mul_size(mul_size(ids, run->cfg.factors), sizeof(float)));
 	bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, Max(sizes->n_users, sizes->n_items),
 												 Max(sizes->n_users, sizes->n_items)));
+	if (run->options->feature_mapping == RECO_FEATURE_MAPPING_PRIOR)	/* the items' prior means */
+		bytes = add_size(bytes, mul_size(mul_size(sizes->n_items, run->cfg.factors), sizeof(float)));
 	run->memory_estimate = bytes;
 	if (bytes > limit)
 		ereport(ERROR,
@@ -536,6 +538,14 @@ RecoTrainReadFeatures(RecoTrainRun *run)
 														  run->options->user_id_type, &run->data, run->user_keys);
 }
 
+/* Whether the item steps use the feature-aware prior (feature_mapping "prior", ials). */
+static bool
+RecoTrainWithPrior(const RecoTrainRun *run)
+{
+	return run->options->feature_mapping == RECO_FEATURE_MAPPING_PRIOR &&
+		run->options->algorithm == RECO_ALGORITHM_IALS && run->features[RECO_SIDE_ITEMS] != NULL;
+}
+
 /*
  * Phase 4b (cold start): each side's mapping from features to the stored
  * factors, its feature_weights rows and the placed entities of the version.
@@ -551,7 +561,9 @@ RecoTrainStoreFeatures(RecoTrainRun *run)
 
 		if (features == NULL)
 			continue;
-		RecoFitFeatures(features, side == RECO_SIDE_ITEMS ? run->Y : run->X, run->cfg.factors,
+		/* with the prior, the item mapping is the last refit, on these very factors */
+		if (!(side == RECO_SIDE_ITEMS && RecoTrainWithPrior(run)))
+			RecoFitFeatures(features, side == RECO_SIDE_ITEMS ? run->Y : run->X, run->cfg.factors,
 						run->options->feature_regularization, run->memory_estimate);
 		if (side == RECO_SIDE_ITEMS)
 			run->row.n_items += RecoStoreFeatures(features, run->row.model_id);
@@ -572,7 +584,15 @@ RecoTrainReportIteration(const RecoTrainRun *run, int it)
 				 errdetail("The iteration took %.3f s.", run->iteration_seconds[it])));
 }
 
-/* Phase 2: seeded initial factors, then the iterations (both sides, then the loss). */
+/*
+ * Phase 2: seeded initial factors, then the iterations (both sides, then the
+ * loss).  With feature_mapping "prior" each item step after the first solves
+ * every item that has features toward its mapped vector m_i (the right-hand
+ * side gains λ'_i·m_i, λ'_i its own penalty: als.h), and the item mapping is
+ * refitted (the ridge of feature_train.c) on the new item factors after
+ * every item step; the first item step has no prior (m = 0: the initial
+ * factors are noise, nothing to map).  The loss stays iALS's own.
+ */
 static void
 RecoTrainIterate(RecoTrainRun *run)
 {
@@ -582,6 +602,8 @@ RecoTrainIterate(RecoTrainRun *run)
 	uint64		seed = (uint64) run->options->seed;
 	RecoSparse	by_user = RecoUserMatrix(data);
 	RecoSparse	by_item = RecoItemMatrix(data);
+	float	   *prior = NULL;	/* the items' prior means, once a mapping exists */
+	bool		with_prior = RecoTrainWithPrior(run);
 	int			it;
 
 	run->X = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_users, cfg->factors), sizeof(float)));
@@ -598,7 +620,17 @@ RecoTrainIterate(RecoTrainRun *run)
 		RecoProgressIteration(it + 1);
 		INSTR_TIME_SET_CURRENT(phase);
 		RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, run->Y, run->X, cfg, &run->hooks), it + 1);
-		RecoCheckKernelStatus(RecoAlsSolveSide(&by_item, run->X, run->Y, cfg, &run->hooks), it + 1);
+		RecoCheckKernelStatus(RecoAlsSolveSidePrior(&by_item, run->X, run->Y, cfg, &run->hooks, prior), it + 1);
+		if (with_prior)
+		{
+			RecoFitFeatures(run->features[RECO_SIDE_ITEMS], run->Y, cfg->factors,
+							run->options->feature_regularization, run->memory_estimate);
+			if (prior == NULL && it + 1 < iterations)
+				prior = MemoryContextAllocExtended(CurrentMemoryContext, mul_size(mul_size(data->n_items, cfg->factors), sizeof(float)),
+												   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+			if (prior != NULL && it + 1 < iterations)
+				RecoFeaturePrior(run->features[RECO_SIDE_ITEMS], prior);
+		}
 		run->iteration_seconds[it] = RecoSecondsSince(phase);
 		RecoCheckKernelStatus(RecoAlsLoss(&by_user, run->X, run->Y, cfg, &run->hooks, &run->loss[it]), it + 1);
 		RecoTrainReportIteration(run, it);

@@ -354,7 +354,8 @@ CREATE FUNCTION reco.train(
     unobserved_weight real DEFAULT NULL,
     item_features  text[] DEFAULT NULL,
     user_features  text[] DEFAULT NULL,
-    feature_regularization real DEFAULT NULL
+    feature_regularization real DEFAULT NULL,
+    feature_mapping text DEFAULT NULL
 ) RETURNS reco.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $train$
@@ -377,10 +378,10 @@ BEGIN
         'time_col', time_col, 'half_life', half_life, 'as_of', as_of,
         'learning_rate', learning_rate, 'reg_exponent', reg_exponent,
         'unobserved_weight', unobserved_weight, 'item_features', item_features,
-        'user_features', user_features, 'feature_regularization', feature_regularization));
+        'user_features', user_features, 'feature_regularization', feature_regularization, 'feature_mapping', feature_mapping));
 END
 $train$;
-COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real, text[], text[], real) IS
+COMMENT ON FUNCTION reco.train(text, text, text, text, text, text, integer, real, real, integer, bigint, integer, text, integer, integer, text, interval, timestamptz, real, real, real, text[], text[], real, text) IS
     'Trains a new model version from a table, view or query (a wrapper of the reco.fit aggregate)';
 
 

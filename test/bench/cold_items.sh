@@ -31,6 +31,8 @@
 # COLD_ITEMS_MD the report section (default: stdout only); COLD_FOLDS (default "1 2 3 4 5");
 # COLD_ITEMS_GRID the feature_regularization values (default "0.1 1 3 10 30 100 300");
 # COLD_WITH_RECO=0: the baselines only (no reco training: the sections of reco stay empty).
+# COLD_FEATURE_MAPPING: reco.train's feature_mapping for every training with features
+# ('ridge', 'prior'; unset: the argument left out).
 set -euo pipefail
 shopt -s inherit_errexit
 here=$(cd "$(dirname "$0")" && pwd)
@@ -134,7 +136,7 @@ say "warm quality"
 for f in $folds; do
     for feat in false true; do
         args=
-        [ "$feat" = true ] && args=", item_features => ARRAY['ml.item_features'], feature_regularization => $best"
+        [ "$feat" = true ] && args=", item_features => ARRAY['ml.item_features'], feature_regularization => $best$(cold_mapping_arg)"
         q -c "SELECT reco.train('w_$f', 'u${f}_base', weight_col => 'rating'$args)" >/dev/null
         q -c "INSERT INTO ml.warm
               SELECT $f, $feat, e.precision_at_k, e.ndcg_at_k, e.map_at_k, e.auc,

@@ -15,11 +15,18 @@ cold_setup() {
 }
 
 # Trains model $1 on source $2 (weight = rating, the ials defaults) with ml.$3_features as its
-# $3_features ($3 = item or user) and feature_regularization $4 ('default' = the argument left out).
+# $3_features ($3 = item or user) and feature_regularization $4 ('default' = the argument left out);
+# feature_mapping $COLD_FEATURE_MAPPING when set ('ridge', 'prior').
 cold_train() { # model source side regularization
     local reg=", feature_regularization => $4"
     [ "$4" = default ] && reg=
-    q -c "SELECT reco.train('$1', '$2', weight_col => 'rating', $3_features => ARRAY['ml.$3_features']$reg)" >/dev/null
+    q -c "SELECT reco.train('$1', '$2', weight_col => 'rating', $3_features => ARRAY['ml.$3_features']$reg$(cold_mapping_arg))" >/dev/null
+}
+
+# Prints reco.train's feature_mapping argument from $COLD_FEATURE_MAPPING (nothing when unset).
+cold_mapping_arg() {
+    [ -n "${COLD_FEATURE_MAPPING:-}" ] && echo ", feature_mapping => '$COLD_FEATURE_MAPPING'"
+    return 0
 }
 
 # Prints "train_seconds feature_seconds" of model $1's newest version ($2 = the side; NULL without a feature phase).

@@ -77,7 +77,7 @@ SELECT results_eq(
         ('reco.to_array(bytea)', 'f', 'i', 's'),
         ('reco.to_bytea(real[])', 'f', 'i', 's'),
         ('reco.train(text,text,jsonb)', 'f', 'v', 'u'),
-        ('reco.train(text,text,text,text,text,text,integer,real,real,integer,bigint,integer,text,integer,integer,text,interval,timestamp with time zone,real,real,real,text[],text[],real)', 'f', 'v', 'u'),
+        ('reco.train(text,text,text,text,text,text,integer,real,real,integer,bigint,integer,text,integer,integer,text,interval,timestamp with time zone,real,real,real,text[],text[],real,text)', 'f', 'v', 'u'),
         ('reco.tune(text,text,text,jsonb,text,integer,integer,bigint,jsonb,text,text,text)', 'f', 'v', 'u'),
         ('reco.version()', 'f', 's', 's'),
         ('reco_internal.evaluate_pairs(text,bigint[],bigint[],integer,real,boolean,real,real,bigint)', 'f', 's', 's'),

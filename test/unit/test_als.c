@@ -521,6 +521,25 @@ test_gram(void)
 }
 
 /* Cholesky rows satisfy the normal equations; CG converges to them; CG matches implicit's. */
+/*
+ * An 80 x 50 problem (weights 1..5, every neg_every-th negated) after two
+ * CG iterations from seed 42, so that Y is a realistic, non-tiny matrix;
+ * returns the config (k, λ 0.1, α 2, ν, α0; CG, 3 steps, 1 thread).
+ */
+static RecoAlsConfig
+trained_problem(Problem *p, int k, float nu, float a0, int neg_every, float **X, float **Y)
+{
+	RecoAlsConfig cfg;
+
+	make_problem(p, 80, 50, 0.15, 1, neg_every);
+	init_factors(p, k, X, Y, 42);
+	cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 2.0f);
+	cfg.reg_exponent = nu;
+	cfg.unobserved_weight = a0;
+	(void) train(p, *X, *Y, &cfg, 2, NULL);
+	return cfg;
+}
+
 static void
 test_solvers(int k, const char *label, float nu, float a0)
 {
@@ -544,13 +563,7 @@ test_solvers(int k, const char *label, float nu, float a0)
 	int64_t		u;
 	int			j;
 
-	make_problem(&p, 80, 50, 0.15, 1, 7);
-	init_factors(&p, k, &X, &Y, 42);
-	/* a few iterations so Y is a realistic, non-tiny matrix */
-	cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 2.0f);
-	cfg.reg_exponent = nu;
-	cfg.unobserved_weight = a0;
-	(void) train(&p, X, Y, &cfg, 2, NULL);
+	cfg = trained_problem(&p, k, nu, a0, 7, &X, &Y);
 	Xc = malloc(sizeof(float) * p.m * k);
 	Xg = malloc(sizeof(float) * p.m * k);
 	Xr = malloc(sizeof(float) * p.m * k);
@@ -1377,10 +1390,102 @@ test_not_finite(void)
 }
 
 /* Runs every test; exit status 1 if any failed. */
+/*
+ * The prior mean of a side solve (RecoAlsSolveSidePrior, the feature-aware
+ * prior of cold start) on the item side, both solvers: a zero prior gives
+ * bit for bit the plain solve; a random prior m is solved exactly (A x =
+ * b + λ_u m, the row's own penalty λ_u); with a huge λ every row lands on m.
+ * k 24, ν 0 takes the short-row exact path; ν > 0 the explicit system.
+ */
+static void
+test_prior(int k, float nu, float a0, const char *label)
+{
+	Problem		p;
+	float	   *X,
+			   *Y,
+			   *Y0,
+			   *Y1,
+			   *M,
+			   *Z;
+	double	   *A = malloc(sizeof(double) * k * k),
+			   *b = malloc(sizeof(double) * k);
+	RecoAlsConfig cfg;
+	char		name[200];
+	int			solver;
+	int64_t		i;
+	int			j;
+
+	cfg = trained_problem(&p, k, nu, a0, 0, &X, &Y);
+	/* one block: the plain solve, the prior's, the prior means, a zero prior */
+	Y0 = calloc((size_t) 4 * p.n * k, sizeof(float));
+	Y1 = Y0 + p.n * k;
+	M = Y1 + p.n * k;
+	Z = M + p.n * k;
+	for (i = 0; i < p.n * k; i++)
+		M[i] = (float) (rnd_uniform() - 0.5);
+	for (solver = 0; solver < 2; solver++)
+	{
+		const char *sname = solver == 0 ? "CG" : "Cholesky";
+		double		worst = 0,
+					far = 0;
+		RecoStatus	st0,
+					st1;
+
+		cfg.solver = solver == 0 ? RECO_SOLVER_CG : RECO_SOLVER_CHOLESKY;
+		cfg.cg_steps = 3;
+		cfg.regularization = 0.1f;
+		memcpy(Y0, Y, sizeof(float) * p.n * k);
+		memcpy(Y1, Y, sizeof(float) * p.n * k);
+		st0 = RecoAlsSolveSide(&p.items, X, Y0, &cfg, NULL);
+		st1 = RecoAlsSolveSidePrior(&p.items, X, Y1, &cfg, NULL, Z);
+		snprintf(name, sizeof(name), "%s %s: a zero prior gives the plain solve bit for bit", label, sname);
+		ok(st0 == RECO_STATUS_OK && st1 == RECO_STATUS_OK &&
+		   memcmp(Y0, Y1, sizeof(float) * p.n * k) == 0, name);
+
+		/* a random prior: CG with 3k steps or Cholesky solves A x = b + λ_u m */
+		cfg.cg_steps = 3 * k;
+		memcpy(Y1, Y, sizeof(float) * p.n * k);
+		st1 = RecoAlsSolveSidePrior(&p.items, X, Y1, &cfg, NULL, M);
+		for (i = 0; i < p.n; i++)
+		{
+			float		lam = RecoAlsRowLambda(cfg.regularization, nu, a0, p.m,
+											   p.items.indptr[i + 1] - p.items.indptr[i]);
+			double		res;
+
+			ref_system(&p.items, X, k, i, 2.0, 0.1, nu, a0, A, b);
+			for (j = 0; j < k; j++)
+				b[j] += (double) lam * M[i * k + j];
+			res = ref_residual(A, b, Y1 + i * k, k);
+			if (res > worst)
+				worst = res;
+		}
+		snprintf(name, sizeof(name), "%s %s: each row solves A x = b + lambda_u m", label, sname);
+		ok(st1 == RECO_STATUS_OK && worst < (solver == 0 ? 2e-3 : 1e-4), name);
+		diag("worst relative residual", worst);
+
+		/* a huge penalty: every row lands on its prior mean */
+		cfg.regularization = 1e7f;
+		memcpy(Y1, Y, sizeof(float) * p.n * k);
+		st1 = RecoAlsSolveSidePrior(&p.items, X, Y1, &cfg, NULL, M);
+		for (i = 0; i < p.n * k; i++)
+			if (fabs(Y1[i] - M[i]) > far)
+				far = fabs(Y1[i] - M[i]);
+		snprintf(name, sizeof(name), "%s %s: with a huge lambda every row lands on m", label, sname);
+		ok(st1 == RECO_STATUS_OK && far < 1e-3, name);
+		diag("max |x - m|", far);
+	}
+	free(A);
+	free(b);
+	free(X);
+	free(Y);
+	free(Y0);
+	free_problem(&p);
+}
+
 int
 main(void)
 {
-	printf("1..86\n");
+	printf("1..98\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -1416,6 +1521,8 @@ main(void)
 	test_short_rows_batch(24, 0.0f, 0.5f);	/* 2 */
 	test_short_rows_batch(24, 1.0f, 0.5f);	/* 2 */
 	test_exact_kernels();		/* 2 */
-	/* total 86 */
-	return tap_exit_status(86);
+	test_prior(24, 0.0f, 1.0f, "prior k=24 (short rows)");	/* 6 */
+	test_prior(16, 1.0f, 0.3f, "prior k=16 nu 1 a0 0.3");	/* 6 */
+	/* total 98 */
+	return tap_exit_status(98);
 }
