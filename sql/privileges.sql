@@ -97,9 +97,10 @@ SET client_min_messages = warning;
 SELECT n_items, stats -> 'item_features' -> 'placed' AS placed
   FROM reco.train('priv', 'priv_clicks', factors => 4, iterations => 2, regularization => 1, item_features => '{priv_tags}');
 RESET client_min_messages;
-SELECT count(*) AS mapping_rows FROM reco.feature_weights;
+SELECT model_id AS priv_model_id FROM reco.models WHERE name = 'priv' \gset
+SELECT count(*) AS mapping_rows FROM reco.feature_weights WHERE model_id = :priv_model_id;
 SELECT reco.drop_model('priv') AS versions_dropped;
-SELECT count(*) AS mapping_rows FROM reco.feature_weights;
+SELECT count(*) AS mapping_rows FROM reco.feature_weights WHERE model_id = :priv_model_id;
 RESET ROLE;
 
 -- nothing in reco runs with its owner's rights
