@@ -122,6 +122,8 @@ struct RecoSideFeatures
 	int			k;
 	float	   *weights;		/* (n_sparse + n_dense) x k */
 	float	   *intercept;		/* k */
+	double	   *ridge_factor;	/* refits: the factored system, p x p (ridge.h); NULL until then */
+	int			ridge_factored;
 	int64		placed;
 	instr_time	started;
 	double		seconds;
@@ -799,10 +801,14 @@ RecoEntityDense(const RecoSideFeatures *f, const int64 *dense_rows, int64 e, dou
  * Fits the side's mapping (ridge.c) against the stored factor vectors
  * `factors` (the training's rows x k): the system's memory is checked
  * against reco.max_memory with what the training holds (memory_used,
- * 53200); a singular system (penalty 0) is 22P01.
+ * 53200); a singular system (penalty 0) is 22P01.  With `refits` (the
+ * feature-aware prior fits after every item step: same rows and penalty,
+ * new targets) the factored system is kept for the next fit, which then
+ * only forms its right-hand side.
  */
 void
-RecoFitFeatures(RecoSideFeatures *f, const float *factors, int k, double lambda, Size memory_used)
+RecoFitFeatures(RecoSideFeatures *f, const float *factors, int k, double lambda, Size memory_used,
+				bool refits)
 {
 	instr_time	started;
 	int			p = f->n_sparse + f->n_dense;
@@ -863,8 +869,11 @@ RecoFitFeatures(RecoSideFeatures *f, const float *factors, int k, double lambda,
 			RecoEntityDense(f, dense_rows, e, dense + r * f->n_dense);
 		memcpy(targets + r * k, factors + f->entities[e].row * k, sizeof(float) * k);
 	}
+	if (refits && f->ridge_factor == NULL)
+		f->ridge_factor = MemoryContextAllocHuge(GetMemoryChunkContext(f), mul_size(mul_size(p, p), sizeof(double)));
 	problem = (RecoRidgeProblem) {.m = m, .n_sparse = f->n_sparse, .n_dense = f->n_dense, .k = k,
-		.indptr = indptr, .cols = cols, .values = values, .dense = dense, .targets = targets, .lambda = lambda};
+		.indptr = indptr, .cols = cols, .values = values, .dense = dense, .targets = targets, .lambda = lambda,
+	.factor = refits ? f->ridge_factor : NULL, .factored = &f->ridge_factored};
 	weights = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(p, sizeof(double) * k));
 	intercept = palloc(sizeof(double) * k);
 	status = RecoRidgeFit(&problem, &hooks, weights, intercept);

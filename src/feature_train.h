@@ -25,7 +25,7 @@ typedef struct RecoSideFeatures RecoSideFeatures;
 extern RecoSideFeatures *RecoReadFeatures(RecoSide side, List *sources, RecoIdType id_type,
 										  const RecoInteractions *data, const RecoKeyTable *keys);
 extern void RecoFitFeatures(RecoSideFeatures *features, const float *factors, int k,
-							double lambda, Size memory_used);
+							double lambda, Size memory_used, bool refits);
 extern void RecoFeaturePrior(const RecoSideFeatures *features, float *prior);
 extern int64 RecoStoreFeatures(RecoSideFeatures *features, int64 model_id);
 extern void RecoAppendFeatureStats(StringInfo buf, const RecoSideFeatures *features);

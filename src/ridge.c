@@ -81,7 +81,8 @@ RecoRidgeMeans(const RecoRidgeProblem *pr, double *colsum, double *mean, double 
 
 /*
  * Fills gram (p x p, symmetric) with FcᵀFc and rhs (k x p: the right-hand
- * side of factor t at rhs + t * p) with FcᵀYc, as the file header says.
+ * side of factor t at rhs + t * p) with FcᵀYc, as the file header says;
+ * gram NULL: only rhs (the system's factor is reused).
  */
 static RecoStatus
 RecoRidgeSystem(const RecoRidgeProblem *pr, const RecoHooks *hooks, const double *colsum,
@@ -126,17 +127,21 @@ RecoRidgeSystem(const RecoRidgeProblem *pr, const RecoHooks *hooks, const double
 			int			ca = pr->cols[e];
 			double		va = pr->values[e];
 
-			for (f = pr->indptr[r]; f < pr->indptr[r + 1]; f++)
-				gram[(size_t) ca * p + pr->cols[f]] += va * pr->values[f];
-			for (a = 0; a < nd; a++)
-				gram[(size_t) ca * p + ns + a] += va * crow[a];
+			if (gram != NULL)
+			{
+				for (f = pr->indptr[r]; f < pr->indptr[r + 1]; f++)
+					gram[(size_t) ca * p + pr->cols[f]] += va * pr->values[f];
+				for (a = 0; a < nd; a++)
+					gram[(size_t) ca * p + ns + a] += va * crow[a];
+			}
 			for (a = 0; a < k; a++)
 				rhs[(size_t) a * p + ca] += va * crow[nd + a];
 		}
 		for (a = 0; a < nd; a++)
 		{
-			for (b = 0; b <= a; b++)
-				gram[(size_t) (ns + a) * p + ns + b] += crow[a] * crow[b];
+			if (gram != NULL)
+				for (b = 0; b <= a; b++)
+					gram[(size_t) (ns + a) * p + ns + b] += crow[a] * crow[b];
 			for (b = 0; b < k; b++)
 				rhs[(size_t) b * p + ns + a] += crow[a] * crow[nd + b];
 		}
@@ -144,21 +149,27 @@ RecoRidgeSystem(const RecoRidgeProblem *pr, const RecoHooks *hooks, const double
 	/* centering terms of the sparse columns */
 	for (a = 0; a < ns; a++)
 	{
-		for (b = 0; b < ns; b++)
-			gram[(size_t) a * p + b] += -mean[b] * colsum[a] - mean[a] * colsum[b] +
-				(double) pr->m * mean[a] * mean[b];
-		for (b = 0; b < nd; b++)
-			gram[(size_t) a * p + ns + b] -= mean[a] * csum[b];
+		if (gram != NULL)
+		{
+			for (b = 0; b < ns; b++)
+				gram[(size_t) a * p + b] += -mean[b] * colsum[a] - mean[a] * colsum[b] +
+					(double) pr->m * mean[a] * mean[b];
+			for (b = 0; b < nd; b++)
+				gram[(size_t) a * p + ns + b] -= mean[a] * csum[b];
+		}
 		for (b = 0; b < k; b++)
 			rhs[(size_t) b * p + a] -= mean[a] * csum[nd + b];
 	}
 	/* symmetric: the sparse-dense block into the dense rows, the dense block's upper half */
-	for (a = 0; a < ns; a++)
-		for (b = 0; b < nd; b++)
-			gram[(size_t) (ns + b) * p + a] = gram[(size_t) a * p + ns + b];
-	for (a = 0; a < nd; a++)
-		for (b = 0; b < a; b++)
-			gram[(size_t) (ns + b) * p + ns + a] = gram[(size_t) (ns + a) * p + ns + b];
+	if (gram != NULL)
+	{
+		for (a = 0; a < ns; a++)
+			for (b = 0; b < nd; b++)
+				gram[(size_t) (ns + b) * p + a] = gram[(size_t) a * p + ns + b];
+		for (a = 0; a < nd; a++)
+			for (b = 0; b < a; b++)
+				gram[(size_t) (ns + b) * p + ns + a] = gram[(size_t) (ns + a) * p + ns + b];
+	}
 	free(csum);
 	free(crow);
 	return RECO_STATUS_OK;
@@ -183,12 +194,21 @@ RecoRidgeFit(const RecoRidgeProblem *pr, const RecoHooks *hooks, double *weights
 	double	   *ymean;
 	RecoStatus	status;
 	int			info = 0;
+	int			reuse;
 	int			c;
 	int			t;
 
-	if (pr->m < 1 || p < 1 || k < 1 || !(pr->lambda >= 0))
+	if (pr->m < 1 || p < 1 || k < 1 || !(pr->lambda >= 0) || (pr->factor != NULL && pr->factored == NULL))
 		return RECO_STATUS_INVALID_ARGUMENT;
-	gram = calloc((size_t) p * (size_t) p, sizeof(double));
+	reuse = pr->factor != NULL && *pr->factored;
+	if (pr->factor == NULL)
+		gram = calloc((size_t) p * (size_t) p, sizeof(double));
+	else
+	{
+		gram = pr->factor;
+		if (!reuse)
+			memset(gram, 0, sizeof(double) * (size_t) p * (size_t) p);
+	}
 	rhs = calloc((size_t) p * (size_t) k, sizeof(double));
 	colsum = calloc((size_t) p, sizeof(double));
 	mean = calloc((size_t) p, sizeof(double));
@@ -198,13 +218,18 @@ RecoRidgeFit(const RecoRidgeProblem *pr, const RecoHooks *hooks, double *weights
 	else
 	{
 		RecoRidgeMeans(pr, colsum, mean, ymean);
-		status = RecoRidgeSystem(pr, hooks, colsum, mean, ymean, gram, rhs);
+		status = RecoRidgeSystem(pr, hooks, colsum, mean, ymean, reuse ? NULL : gram, rhs);
 	}
 	if (status == RECO_STATUS_OK)
 	{
-		for (c = 0; c < p; c++)
-			gram[(size_t) c * p + c] += pr->lambda;
-		dpotrf_("L", &p, gram, &p, &info);
+		if (!reuse)
+		{
+			for (c = 0; c < p; c++)
+				gram[(size_t) c * p + c] += pr->lambda;
+			dpotrf_("L", &p, gram, &p, &info);
+			if (info == 0 && pr->factor != NULL)
+				*pr->factored = 1;
+		}
 		if (info == 0)
 			dpotrs_("L", &p, &k, gram, &p, rhs, &p, &info);
 		if (info != 0)
@@ -226,7 +251,8 @@ RecoRidgeFit(const RecoRidgeProblem *pr, const RecoHooks *hooks, double *weights
 				status = RECO_STATUS_NOT_FINITE;
 		}
 	}
-	free(gram);
+	if (pr->factor == NULL)
+		free(gram);
 	free(rhs);
 	free(colsum);
 	free(mean);

@@ -33,6 +33,14 @@ typedef struct RecoRidgeProblem
 	const double *dense;		/* m x n_dense, row-major; NULL when n_dense is 0 */
 	const float *targets;		/* m x k, row-major */
 	double		lambda;			/* the penalty of every column (not the intercept), >= 0 */
+	/*
+	 * NULL, or p x p doubles the caller keeps across fits of the same rows
+	 * and penalty whose targets change (the feature-aware prior refits after
+	 * every item step): the first fit factors the system into it and sets
+	 * *factored; later fits reuse the factor and only form FcᵀYc.
+	 */
+	double	   *factor;
+	int		   *factored;
 } RecoRidgeProblem;
 
 extern size_t RecoRidgeBytes(int columns, int k);

@@ -564,7 +564,7 @@ RecoTrainStoreFeatures(RecoTrainRun *run)
 		/* with the prior, the item mapping is the last refit, on these very factors */
 		if (!(side == RECO_SIDE_ITEMS && RecoTrainWithPrior(run)))
 			RecoFitFeatures(features, side == RECO_SIDE_ITEMS ? run->Y : run->X, run->cfg.factors,
-						run->options->feature_regularization, run->memory_estimate);
+							run->options->feature_regularization, run->memory_estimate, false);
 		if (side == RECO_SIDE_ITEMS)
 			run->row.n_items += RecoStoreFeatures(features, run->row.model_id);
 		else
@@ -624,7 +624,7 @@ RecoTrainIterate(RecoTrainRun *run)
 		if (with_prior)
 		{
 			RecoFitFeatures(run->features[RECO_SIDE_ITEMS], run->Y, cfg->factors,
-							run->options->feature_regularization, run->memory_estimate);
+							run->options->feature_regularization, run->memory_estimate, true);
 			if (prior == NULL && it + 1 < iterations)
 				prior = MemoryContextAllocExtended(CurrentMemoryContext, mul_size(mul_size(data->n_items, cfg->factors), sizeof(float)),
 												   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);

@@ -22,7 +22,7 @@
 #include "ridge.h"
 #include "tap.h"
 
-#define TEST_PLAN 21
+#define TEST_PLAN 24
 
 /* A problem with its own arrays. */
 typedef struct Problem
@@ -422,6 +422,43 @@ test_stop_and_bad_input(void)
 	problem_free(&p);
 }
 
+/* Refits with a kept factor (the feature-aware prior): the same bits as fresh fits, for new targets too. */
+static void
+test_refit(void)
+{
+	Problem		p = problem_new(60, 7, 3, 5, 0.4, 0.5);
+	int			cols = p.pr.n_sparse + p.pr.n_dense;
+	size_t		nw = (size_t) cols * p.pr.k;
+	double	   *factor = malloc(sizeof(double) * (size_t) cols * (size_t) cols);
+	double	   *w = calloc(nw, sizeof(double));
+	double	   *b = calloc((size_t) p.pr.k, sizeof(double));
+	double	   *fw = calloc(nw, sizeof(double));
+	double	   *fb = calloc((size_t) p.pr.k, sizeof(double));
+	int			factored = 0;
+	RecoRidgeProblem kept = p.pr;
+	int64_t		i;
+
+	kept.factor = factor;
+	kept.factored = &factored;
+	ok(RecoRidgeFit(&kept, NULL, w, b) == RECO_STATUS_OK && factored == 1 &&
+	   RecoRidgeFit(&p.pr, NULL, fw, fb) == RECO_STATUS_OK &&
+	   memcmp(w, fw, sizeof(double) * nw) == 0 && memcmp(b, fb, sizeof(double) * p.pr.k) == 0,
+	   "refit: the first fit with a kept factor equals a fresh fit bit for bit, and keeps the factor");
+	for (i = 0; i < p.pr.m * p.pr.k; i++)
+		p.targets[i] = p.targets[i] * 0.5f + (float) (i % 7) * 0.125f;
+	ok(RecoRidgeFit(&kept, NULL, w, b) == RECO_STATUS_OK && RecoRidgeFit(&p.pr, NULL, fw, fb) == RECO_STATUS_OK &&
+	   memcmp(w, fw, sizeof(double) * nw) == 0 && memcmp(b, fb, sizeof(double) * p.pr.k) == 0,
+	   "refit: new targets through the kept factor equal a fresh fit bit for bit");
+	kept.factored = NULL;
+	ok(RecoRidgeFit(&kept, NULL, w, b) == RECO_STATUS_INVALID_ARGUMENT, "refit: a factor without its flag is refused");
+	free(factor);
+	free(w);
+	free(b);
+	free(fw);
+	free(fb);
+	problem_free(&p);
+}
+
 /* Runs every test. */
 int
 main(void)
@@ -433,6 +470,7 @@ main(void)
 	test_place();
 	test_planted();
 	test_stop_and_bad_input();
+	test_refit();
 	ok(RecoRidgeBytes(100, 8) >= sizeof(double) * (100 * 100 + 100 * 8), "the byte estimate covers the p x p system");
 	return tap_exit_status(TEST_PLAN);
 }
