@@ -79,5 +79,15 @@ CREATE INDEX life_partial ON reco.models (name, version) WHERE version > 1000;
 SELECT count(*) AS rows FROM reco.recommend('life_a', 1001, 3);
 DROP INDEX reco.life_partial;
 ALTER TABLE reco.models ADD CONSTRAINT models_name_version_key UNIQUE (name, version);
+-- the shared-copy trigger function fires on reco.models only (39P01 on a
+-- table of one's own with a model_id column)
+CREATE TABLE life_models (model_id bigint);
+CREATE TRIGGER life_unpublish AFTER DELETE ON life_models
+    FOR EACH ROW EXECUTE FUNCTION reco_internal.unpublish_shared_copies('all');
+INSERT INTO life_models VALUES (1);
+\set VERBOSITY sqlstate
+DELETE FROM life_models;
+\set VERBOSITY terse
+DROP TABLE life_models;
 SELECT reco.drop_model('life_a') AS versions_dropped;
 DROP TABLE life;
