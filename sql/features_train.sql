@@ -217,7 +217,7 @@ SELECT reco.drop_model('planted') AS dropped;
 SELECT count(*) AS orphan_mapping_rows FROM reco.feature_weights AS w
  WHERE NOT EXISTS (SELECT FROM reco.models AS m WHERE m.model_id = w.model_id);
 
-SELECT reco.drop_model(name) FROM (VALUES ('same'), ('combined'), ('fit_features'), ('bpr_features'), ('text_features')) AS m(name);
+SELECT reco.drop_model(name) FROM (VALUES ('same'), ('combined'), ('fit_features'), ('bpr_features'), ('text_features'), ('two_dense')) AS m(name);
 DROP FUNCTION ft_factors(text, text);
 DROP FUNCTION ft_cosine(real[], real[]);
 DROP TABLE ft_clicks, ft_item_cluster, ft_item_extra, ft_user_cluster, ft_same, ft_item_embedding, ft_item_zeta, ft_text_clicks,
