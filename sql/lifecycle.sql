@@ -69,5 +69,25 @@ SET client_min_messages = warning;
 SELECT version, model_id > :last_id AS new_model_id
   FROM reco.train('life_a', 'life', factors => 4, iterations => 2, regularization => 1);
 RESET client_min_messages;
+-- the serving lookup reads reco.models through a plain (name, version) btree
+-- only: with the unique index replaced by a partial one, the model is still
+-- found (by the query), not reported missing
+-- (a new session: its first call opens the index afresh, predicate not loaded)
+ALTER TABLE reco.models DROP CONSTRAINT models_name_version_key;
+CREATE INDEX life_partial ON reco.models (name, version) WHERE version > 1000;
+\c
+SELECT count(*) AS rows FROM reco.recommend('life_a', 1001, 3);
+DROP INDEX reco.life_partial;
+ALTER TABLE reco.models ADD CONSTRAINT models_name_version_key UNIQUE (name, version);
+-- the shared-copy trigger function fires on reco.models only (39P01 on a
+-- table of one's own with a model_id column)
+CREATE TABLE life_models (model_id bigint);
+CREATE TRIGGER life_unpublish AFTER DELETE ON life_models
+    FOR EACH ROW EXECUTE FUNCTION reco_internal.unpublish_shared_copies('all');
+INSERT INTO life_models VALUES (1);
+\set VERBOSITY sqlstate
+DELETE FROM life_models;
+\set VERBOSITY terse
+DROP TABLE life_models;
 SELECT reco.drop_model('life_a') AS versions_dropped;
 DROP TABLE life;

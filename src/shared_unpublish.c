@@ -33,10 +33,12 @@
 #include "miscadmin.h"
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 
 #include "reco.h"
 #include "shared_cache.h"
@@ -146,7 +148,13 @@ reco_unpublish_shared_copies(PG_FUNCTION_ARGS)
 				 errmsg("reco_internal.unpublish_shared_copies must be fired AFTER DELETE or UPDATE FOR EACH ROW with one argument")));
 	side = trigger->tg_trigger->tgargs[0];
 	column = SPI_fnumber(trigger->tg_relation->rd_att, "model_id");
-	if (column <= 0 || SPI_gettypeid(trigger->tg_relation->rd_att, column) != INT8OID ||
+	/*
+	 * only reco.models: EXECUTE is PUBLIC's, so on a table of one's own with
+	 * a model_id column the trigger would unpublish any version's copies
+	 */
+	if (RelationGetNamespace(trigger->tg_relation) != get_namespace_oid("reco", true) ||
+		strcmp(RelationGetRelationName(trigger->tg_relation), "models") != 0 ||
+		column <= 0 || SPI_gettypeid(trigger->tg_relation->rd_att, column) != INT8OID ||
 		(strcmp(side, "all") != 0 && strcmp(side, "items") != 0 && strcmp(side, "users") != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),

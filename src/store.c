@@ -29,7 +29,9 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "executor/spi.h"
@@ -616,7 +618,10 @@ RecoModelsNameIndex(Relation rel, AttrNumber name_att, AttrNumber version_att)
 		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
 
 		if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
-			index->rd_index->indnkeyatts == 2 && index->rd_indexprs == NIL && index->rd_indpred == NIL &&
+			index->rd_index->indnkeyatts == 2 &&
+			/* rd_indexprs and rd_indpred are loaded lazily: the catalog row says */
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
 			index->rd_index->indkey.values[0] == name_att && index->rd_index->indkey.values[1] == version_att)
 		{
 			found = index;

@@ -11,8 +11,9 @@ SELECT p.product_id, p.name || ' (' || c.name || ')' AS label
   FROM shop.products AS p JOIN shop.categories AS c USING (category_id);
 
 \echo
-\echo '== Cold start: the model learned how features map to factors (a ridge regression on the products'
-\echo '   and customers with orders) and placed those without orders from their features (their rows'
+\echo '== Cold start: the model learned how features map to factors on the products and customers with'
+\echo '   orders (for the products the feature-aware prior, the ials default; for the customers a ridge'
+\echo '   regression) and placed those without orders from their features (their rows'
 \echo '   of reco.item_factors / reco.user_factors keep the features they were placed from)'
 SELECT side, f->>'sources' AS sources, f->>'rows' AS rows_with_orders, f->>'sparse_features' AS sparse_features,
        f->>'embedding_dimensions' AS embedding_dimensions, f->>'placed' AS placed_from_features

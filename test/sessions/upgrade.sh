@@ -68,7 +68,7 @@ echo "ok: CREATE EXTENSION reco runs the full install script reco--$current.sql"
 # arguments and defaults, language, volatility, strictness, PARALLEL label, security,
 # cost, rows, settings and the body), comment and grants; the aggregates' parts; the
 # tables, their columns (type, NOT NULL, default, storage, compression, comment, grants),
-# constraints, indexes, triggers and policies; the sequence's parameters and owner; the
+# constraints, indexes, triggers (with their comments), the views' definitions and policies; the sequence's parameters and owner; the
 # types; the schema; the initial privileges; and pg_dump's configuration.
 catalog=$(cat <<'SQL'
 WITH member AS (
@@ -119,8 +119,11 @@ SELECT line FROM (
     SELECT format('index %s', pg_get_indexdef(i.indexrelid))
       FROM pg_index i JOIN rel r ON r.oid = i.indrelid
     UNION ALL
-    SELECT format('trigger %s', pg_get_triggerdef(t.oid))
+    SELECT format('trigger %s comment %s', pg_get_triggerdef(t.oid), obj_description(t.oid, 'pg_trigger'))
       FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid WHERE NOT t.tgisinternal
+    UNION ALL
+    SELECT format('view %s: %s', r.relname, pg_get_viewdef(r.oid))
+      FROM rel r WHERE r.relkind IN ('v', 'm')
     UNION ALL
     SELECT format('policy %s on %s: %s %s %s', p.polname, r.relname, p.polcmd, pg_get_expr(p.polqual, p.polrelid),
                   pg_get_expr(p.polwithcheck, p.polrelid))
