@@ -138,6 +138,16 @@ SELECT feature FROM reco.feature_weights
 SELECT count(*) AS placed, bool_and(reco.place_item('two_dense', item_id, features) = reco.to_array(factors)) AS placed_again_at_the_same_floats
   FROM reco.item_factors
  WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'two_dense') AND features IS NOT NULL;
+-- An embedding source without rows contributes nothing and has no mapping
+-- row: the version still serves place_item
+CREATE TABLE ft_item_no_embedding (item_id bigint, empty_embedding real[]);
+SELECT n_items FROM reco.train('empty_dense', 'ft_clicks', factors => 2, iterations => 2,
+       item_features => ARRAY['ft_item_cluster', 'ft_item_no_embedding'], feature_regularization => 1);
+SELECT feature, kind FROM reco.feature_weights
+ WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'empty_dense') ORDER BY feature;
+SELECT array_length(reco.place_item('empty_dense', 31, '{"cluster:1": 1}'), 1) AS placed_factors;
+SELECT reco.drop_model('empty_dense') AS dropped;
+DROP TABLE ft_item_no_embedding;
 -- reco.fit's options take a single source as a string
 SELECT n_items, params->'item_features' AS item_sources
   FROM (SELECT reco.fit('fit_features', user_id, item_id, 1, '{"factors": 2, "iterations": 2, "item_features": "ft_item_cluster"}') AS m

@@ -681,6 +681,14 @@ RecoAssignFeatureColumns(RecoSideFeatures *f)
 		f->column_of[name] = on_warm[name] ? (int32) columns++ : -1;
 	}
 	f->n_sparse = (int) Min(columns, INT_MAX);
+	/*
+	 * a dense source without rows has no dimension: it contributes nothing
+	 * (like an empty sparse source) and gets no feature_weights row, whose
+	 * empty weights serving would refuse as malformed
+	 */
+	foreach(cell, f->dense)
+		if (((RecoDenseSource *) lfirst(cell))->dim == 0)
+			f->dense = foreach_delete_current(f->dense, cell);
 	list_sort(f->dense, RecoCompareDenseSources);
 	foreach(cell, f->dense)
 	{
