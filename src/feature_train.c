@@ -1081,8 +1081,22 @@ RecoPlaceEntity(const RecoSideFeatures *f, const int64 *dense_rows, int64 e,
 	for (i = f->entity_ptr[e]; i < f->entity_ptr[e + 1]; i++)
 		if (f->column_of[f->entry_feature[i]] >= 0)
 		{
-			cols[n] = f->column_of[f->entry_feature[i]];
-			values[n++] = f->entry_value[i];
+			int32		col = f->column_of[f->entry_feature[i]];
+			double		value = f->entry_value[i];
+			int			j = n++;
+
+			/*
+			 * in column (= name) order, as serving sums a features jsonb
+			 * (feature_map.c): the entries come in first-seen order of the
+			 * names, and another order of the sum can give other floats
+			 */
+			for (; j > 0 && cols[j - 1] > col; j--)
+			{
+				cols[j] = cols[j - 1];
+				values[j] = values[j - 1];
+			}
+			cols[j] = col;
+			values[j] = value;
 		}
 	RecoEntityDense(f, dense_rows, e, dense);
 	RecoRidgePlace(f->weights, f->intercept, f->k, n, cols, values, f->n_sparse, f->n_dense, dense, out);
