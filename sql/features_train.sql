@@ -210,6 +210,10 @@ SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['S
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT 3::bigint, ''f''::text, ''NaN''::real'])$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT 3::bigint, ''f''::text, ''-Infinity''::float8'])$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT 3::bigint, ''{1,NaN}''::float8[]'])$$);
+-- a value real cannot hold is refused too (serving refuses it in a features jsonb, so a
+-- placed item's stored features could not be explained or placed again)
+SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT 3::bigint, ''f''::text, 1e300::float8'])$$);
+SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT i::bigint, ARRAY[1e300::float8] FROM generate_series(1, 30) AS i'])$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['VALUES (3::bigint, ''{1,2}''::real[]), (4, ''{1,2,3}'')'])$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT 3::bigint, ''{}''::real[]'])$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['VALUES (3::bigint, ''{1,2}''::real[]), (3, ''{3,4}'')'])$$);

@@ -341,18 +341,23 @@ RecoAppendFeatureEntry(RecoSideFeatures *f, int64 entity, int32 feature, double 
 	f->n_entries++;
 }
 
-/* Errors out (22000) on a value that is not finite. */
+/*
+ * Errors out (22000) on a value that is not finite, or past real's range:
+ * serving (feature_map.c) refuses such a value in a features jsonb, so a
+ * placed entity's stored features must not hold one (explain_features and
+ * place_item read them back).
+ */
 static void
 RecoCheckFeatureFinite(const RecoSideFeatures *f, const char *source, double value,
 					   const char *feature, int64 ref, const char *key)
 {
-	if (isnan(value) || isinf(value))
+	if (isnan(value) || isinf(value) || !isfinite((float) value))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("%s feature source \"%s\": %s of %s %s is %s",
 						f->noun, source, feature != NULL ? psprintf("the value of feature \"%s\"", feature)
 						: "an element of the embedding", f->noun, RecoFeatureIdLabel(ref, key),
-						isnan(value) ? "NaN" : "infinite"),
+						isnan(value) ? "NaN" : isinf(value) ? "infinite" : "past the range of real"),
 				 errhint("Feature values and embeddings must be finite numbers.")));
 }
 
