@@ -205,3 +205,25 @@ SELECT count(*) FROM reco.item_factors WHERE model_id = fs_model('fs') AND item_
 
 DELETE FROM reco.feature_weights WHERE model_id IN (fs_model('fs'), fs_model('fs_text'), fs_model('fs_als'));
 SELECT reco.drop_model('fs'), reco.drop_model('fs_text'), reco.drop_model('fs_als');
+
+-- include_new => false with many placed items, in a fresh backend: the list
+-- of excluded items outlives the SPI context (it was allocated there and
+-- read after SPI_finish freed it; with 300k placed items the freed array was
+-- unmapped and the backend crashed)
+CREATE TABLE fs_many_clicks AS
+SELECT u AS user_id, i AS item_id FROM generate_series(1, 60) AS u, generate_series(1, 24) AS i
+ WHERE u % 3 = i % 3 AND (u * 7 + i * 3) % 5 <> 0;
+CREATE TABLE fs_many_features AS
+SELECT i AS item_id, 'cluster:' || (i % 3) AS feature FROM generate_series(1, 300024) AS i;
+SELECT n_items, stats->'item_features'->'placed' AS placed
+  FROM reco.train('fs_many', 'fs_many_clicks', factors => 2, iterations => 2,
+                  item_features => ARRAY['fs_many_features'], feature_regularization => 1);
+\c
+SET extra_float_digits = 0;
+SELECT count(*) AS rows, bool_and(item_id <= 24) AS only_learned_items
+  FROM reco.recommend('fs_many', 1, 10, include_new => false);
+SELECT count(*) AS rows, bool_and(item_id <= 24) AS only_learned_items
+  FROM reco.recommend_for_items('fs_many', '{1, 2}', n => 10, include_new => false);
+SELECT reco.drop_model('fs_many');
+DROP TABLE fs_many_clicks, fs_many_features;
+VACUUM reco.item_factors;

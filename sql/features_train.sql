@@ -138,6 +138,29 @@ SELECT feature FROM reco.feature_weights
 SELECT count(*) AS placed, bool_and(reco.place_item('two_dense', item_id, features) = reco.to_array(factors)) AS placed_again_at_the_same_floats
   FROM reco.item_factors
  WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'two_dense') AND features IS NOT NULL;
+-- Sparse features first seen out of name order: training sums a cold item's
+-- features in name order too (x2 before x1 in the source; values that cancel
+-- make another order visible), so place_item from its stored features agrees
+CREATE TABLE ft_item_order (item_id bigint, feature text, value float8);
+INSERT INTO ft_item_order SELECT i, 'x2', 1 FROM generate_series(1, 24) AS i WHERE i % 2 = 0;
+INSERT INTO ft_item_order SELECT i, 'x1', 1 FROM generate_series(1, 24) AS i WHERE i % 2 = 0;
+INSERT INTO ft_item_order SELECT i, 'cluster:' || (i % 3), 1 FROM generate_series(1, 24) AS i;
+INSERT INTO ft_item_order VALUES (30, 'x2', -1e20), (30, 'x1', 1e20), (30, 'cluster:1', 1);
+SELECT n_items FROM reco.train('name_order', 'ft_clicks', factors => 4, iterations => 5, solver => 'cholesky',
+       item_features => ARRAY['ft_item_order'], feature_regularization => 1);
+SELECT count(*) AS placed, bool_and(reco.place_item('name_order', item_id, features) = reco.to_array(factors)) AS placed_again_at_the_same_floats
+  FROM reco.item_factors
+ WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'name_order') AND features IS NOT NULL;
+-- An embedding source without rows contributes nothing and has no mapping
+-- row: the version still serves place_item
+CREATE TABLE ft_item_no_embedding (item_id bigint, empty_embedding real[]);
+SELECT n_items FROM reco.train('empty_dense', 'ft_clicks', factors => 2, iterations => 2,
+       item_features => ARRAY['ft_item_cluster', 'ft_item_no_embedding'], feature_regularization => 1);
+SELECT feature, kind FROM reco.feature_weights
+ WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'empty_dense') ORDER BY feature;
+SELECT array_length(reco.place_item('empty_dense', 31, '{"cluster:1": 1}'), 1) AS placed_factors;
+SELECT reco.drop_model(name) FROM (VALUES ('name_order'), ('empty_dense')) AS m(name);
+DROP TABLE ft_item_order, ft_item_no_embedding;
 -- reco.fit's options take a single source as a string
 SELECT n_items, params->'item_features' AS item_sources
   FROM (SELECT reco.fit('fit_features', user_id, item_id, 1, '{"factors": 2, "iterations": 2, "item_features": "ft_item_cluster"}') AS m
@@ -187,6 +210,10 @@ SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['S
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT 3::bigint, ''f''::text, ''NaN''::real'])$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT 3::bigint, ''f''::text, ''-Infinity''::float8'])$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT 3::bigint, ''{1,NaN}''::float8[]'])$$);
+-- a value real cannot hold is refused too (serving refuses it in a features jsonb, so a
+-- placed item's stored features could not be explained or placed again)
+SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT 3::bigint, ''f''::text, 1e300::float8'])$$);
+SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT i::bigint, ARRAY[1e300::float8] FROM generate_series(1, 30) AS i'])$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['VALUES (3::bigint, ''{1,2}''::real[]), (4, ''{1,2,3}'')'])$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['SELECT 3::bigint, ''{}''::real[]'])$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['VALUES (3::bigint, ''{1,2}''::real[]), (3, ''{3,4}'')'])$$);

@@ -341,18 +341,23 @@ RecoAppendFeatureEntry(RecoSideFeatures *f, int64 entity, int32 feature, double 
 	f->n_entries++;
 }
 
-/* Errors out (22000) on a value that is not finite. */
+/*
+ * Errors out (22000) on a value that is not finite, or past real's range:
+ * serving (feature_map.c) refuses such a value in a features jsonb, so a
+ * placed entity's stored features must not hold one (explain_features and
+ * place_item read them back).
+ */
 static void
 RecoCheckFeatureFinite(const RecoSideFeatures *f, const char *source, double value,
 					   const char *feature, int64 ref, const char *key)
 {
-	if (isnan(value) || isinf(value))
+	if (isnan(value) || isinf(value) || !isfinite((float) value))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("%s feature source \"%s\": %s of %s %s is %s",
 						f->noun, source, feature != NULL ? psprintf("the value of feature \"%s\"", feature)
 						: "an element of the embedding", f->noun, RecoFeatureIdLabel(ref, key),
-						isnan(value) ? "NaN" : "infinite"),
+						isnan(value) ? "NaN" : isinf(value) ? "infinite" : "past the range of real"),
 				 errhint("Feature values and embeddings must be finite numbers.")));
 }
 
@@ -681,6 +686,14 @@ RecoAssignFeatureColumns(RecoSideFeatures *f)
 		f->column_of[name] = on_warm[name] ? (int32) columns++ : -1;
 	}
 	f->n_sparse = (int) Min(columns, INT_MAX);
+	/*
+	 * a dense source without rows has no dimension: it contributes nothing
+	 * (like an empty sparse source) and gets no feature_weights row, whose
+	 * empty weights serving would refuse as malformed
+	 */
+	foreach(cell, f->dense)
+		if (((RecoDenseSource *) lfirst(cell))->dim == 0)
+			f->dense = foreach_delete_current(f->dense, cell);
 	list_sort(f->dense, RecoCompareDenseSources);
 	foreach(cell, f->dense)
 	{
@@ -1073,8 +1086,22 @@ RecoPlaceEntity(const RecoSideFeatures *f, const int64 *dense_rows, int64 e,
 	for (i = f->entity_ptr[e]; i < f->entity_ptr[e + 1]; i++)
 		if (f->column_of[f->entry_feature[i]] >= 0)
 		{
-			cols[n] = f->column_of[f->entry_feature[i]];
-			values[n++] = f->entry_value[i];
+			int32		col = f->column_of[f->entry_feature[i]];
+			double		value = f->entry_value[i];
+			int			j = n++;
+
+			/*
+			 * in column (= name) order, as serving sums a features jsonb
+			 * (feature_map.c): the entries come in first-seen order of the
+			 * names, and another order of the sum can give other floats
+			 */
+			for (; j > 0 && cols[j - 1] > col; j--)
+			{
+				cols[j] = cols[j - 1];
+				values[j] = values[j - 1];
+			}
+			cols[j] = col;
+			values[j] = value;
 		}
 	RecoEntityDense(f, dense_rows, e, dense);
 	RecoRidgePlace(f->weights, f->intercept, f->k, n, cols, values, f->n_sparse, f->n_dense, dense, out);

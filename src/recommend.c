@@ -225,7 +225,7 @@ RecoRecommendUser(FunctionCallInfo fcinfo, const char *name, int first, int n)
 		RecoResolveIdList(items, &candidates);
 		RecoResolveIdList(items, &exclude);
 		if (!include_new)
-			RecoExcludePlaced(items, &exclude);
+			RecoExcludePlaced(items, &exclude, ctx.call_cxt);
 		if (!known)
 			RecoServePopular(&ctx, n, has_candidates ? &candidates : NULL, &exclude);
 	}
@@ -476,7 +476,7 @@ reco_recommend_for_items(PG_FUNCTION_ARGS)
 	RecoResolveIdList(items, &candidates);
 	RecoResolveIdList(items, &exclude);
 	if (!include_new)
-		RecoExcludePlaced(items, &exclude);
+		RecoExcludePlaced(items, &exclude, ctx.call_cxt);
 	/* the cart and the profile are read before SPI closes: with no known item it gets the best-sellers */
 	old_cxt = MemoryContextSwitchTo(ctx.call_cxt);
 	if (has_profile)

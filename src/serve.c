@@ -167,10 +167,12 @@ RecoArgIncludeNew(FunctionCallInfo fcinfo, int arg)
 
 /*
  * Adds every item of `items` placed from features to an exclude list (ids
- * of the set, resolved): include_new => false serves them as excluded.
+ * of the set, resolved), its new array in cxt (the call's context: the list
+ * is used after SPI_finish frees the SPI context current here):
+ * include_new => false serves them as excluded.
  */
 void
-RecoExcludePlaced(const RecoFactorSet *items, RecoIdList *exclude)
+RecoExcludePlaced(const RecoFactorSet *items, RecoIdList *exclude, MemoryContext cxt)
 {
 	int64		n_placed = 0,
 				i;
@@ -180,7 +182,7 @@ RecoExcludePlaced(const RecoFactorSet *items, RecoIdList *exclude)
 		return;
 	for (i = 0; i < items->n; i++)
 		n_placed += items->placed[i];
-	ids = palloc(sizeof(int64) * Max(exclude->n + n_placed, 1));
+	ids = MemoryContextAllocHuge(cxt, sizeof(int64) * Max(exclude->n + n_placed, 1));
 	if (exclude->n > 0)
 		memcpy(ids, exclude->ids, sizeof(int64) * exclude->n);
 	for (i = 0; i < items->n; i++)

@@ -79,7 +79,7 @@ extern void RecoServePopular(RecoServeContext *ctx, int n, const RecoIdList *can
 							 const RecoIdList *exclude);
 extern void RecoServeEnd(RecoServeContext *ctx);
 extern bool RecoArgIncludeNew(FunctionCallInfo fcinfo, int arg);
-extern void RecoExcludePlaced(const RecoFactorSet *items, RecoIdList *exclude);
+extern void RecoExcludePlaced(const RecoFactorSet *items, RecoIdList *exclude, MemoryContext cxt);
 extern RecoAlsRowParams RecoModelRowParams(const RecoModelInfo *model, int64 n_fixed);
 extern void RecoRequireImplicitModel(const RecoModelInfo *model, const char *what);
 extern bool RecoArgFallback(FunctionCallInfo fcinfo, int arg, bool if_absent);
