@@ -244,10 +244,26 @@ SELECT reco.drop_model('planted') AS dropped;
 SELECT count(*) AS orphan_mapping_rows FROM reco.feature_weights AS w
  WHERE NOT EXISTS (SELECT FROM reco.models AS m WHERE m.model_id = w.model_id);
 
-SELECT reco.drop_model(name) FROM (VALUES ('same'), ('combined'), ('fit_features'), ('bpr_features'), ('text_features'), ('two_dense')) AS m(name);
+-- refresh_users re-solves users from their interactions: a user placed from
+-- a profile (no interactions) keeps its placement, skipped like a placed item
+CREATE TABLE ft_refresh_clicks AS
+SELECT u AS user_id, (u * 7 + j) % 20 AS item_id FROM generate_series(1, 40) AS u, generate_series(1, 5) AS j;
+CREATE TABLE ft_refresh_profiles AS SELECT u AS user_id, 'tier:' || (u % 3) AS feature FROM generate_series(1, 45) AS u;
+SELECT n_users, stats -> 'user_features' -> 'placed' AS placed
+  FROM reco.train('refreshed', 'ft_refresh_clicks', factors => 4, iterations => 3, user_features => '{ft_refresh_profiles}');
+SELECT * FROM reco.refresh_users('refreshed');
+SELECT count(*) AS placed_users_kept FROM reco.user_factors
+ WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'refreshed') AND features IS NOT NULL;
+-- a placed user who now has interactions is solved from them (no longer placed)
+INSERT INTO ft_refresh_clicks VALUES (41, 3), (41, 4);
+SELECT * FROM reco.refresh_users('refreshed', ARRAY[41, 42]::bigint[]);
+SELECT user_id, features IS NOT NULL AS placed, seen_items FROM reco.user_factors
+ WHERE model_id = (SELECT model_id FROM reco.models WHERE name = 'refreshed') AND user_id IN (41, 42) ORDER BY user_id;
+
+SELECT reco.drop_model(name) FROM (VALUES ('same'), ('combined'), ('fit_features'), ('bpr_features'), ('text_features'), ('two_dense'), ('refreshed')) AS m(name);
 DROP FUNCTION ft_factors(text, text);
 DROP FUNCTION ft_cosine(real[], real[]);
-DROP TABLE ft_clicks, ft_item_cluster, ft_item_extra, ft_user_cluster, ft_same, ft_item_embedding, ft_item_zeta, ft_text_clicks,
+DROP TABLE ft_clicks, ft_item_cluster, ft_item_extra, ft_user_cluster, ft_same, ft_item_embedding, ft_item_zeta, ft_refresh_clicks, ft_refresh_profiles, ft_text_clicks,
     ft_text_features, ft_one_col, ft_text_id, ft_int_feature, ft_text_value, ft_four, ft_dense_three, ft_text_array;
 -- give back the pages this test filled and emptied (a later test's plans follow the table sizes)
 VACUUM reco.user_factors, reco.item_factors, reco.feature_weights;

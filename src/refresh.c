@@ -56,6 +56,7 @@
 #include "als.h"
 #include "cache.h"
 #include "decay.h"
+#include "feature_map.h"
 #include "ids.h"
 #include "interactions.h"
 #include "options.h"
@@ -82,6 +83,7 @@ typedef struct RecoRefreshExisting
 	int64		ref;
 	int64		code;			/* its stored id */
 	int64		seen;			/* users: stored interactions; items: 0 */
+	bool		placed;			/* placed from features (its features column is set) */
 } RecoRefreshExisting;
 
 /* One refresh call: what its steps hand to each other. */
@@ -306,9 +308,10 @@ RecoRefreshLoadExisting(RecoRefreshRun *run)
 	bool		isnull;
 
 	values[0] = Int64GetDatum(run->model.model_id);
-	sql = psprintf("SELECT %s, %s, %s FROM reco.%s WHERE model_id = $1%s%s%s",
+	sql = psprintf("SELECT %s, %s, %s, %s FROM reco.%s WHERE model_id = $1%s%s%s",
 				   reco_side_id[run->side], run->keyed ? reco_side_key[run->side] : "NULL::text",
 				   run->side == RECO_SIDE_USERS ? "pg_catalog.cardinality(seen_items)::bigint" : "0::bigint",
+				   RecoSchemaHasFeatures() ? "features IS NOT NULL" : "false",
 				   reco_side_table[run->side], run->all ? "" : " AND ",
 				   run->all ? "" : (run->keyed ? reco_side_key[run->side] : reco_side_id[run->side]),
 				   run->all ? "" : " = ANY($2)");
@@ -327,6 +330,7 @@ RecoRefreshLoadExisting(RecoRefreshRun *run)
 
 		e->code = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
 		e->seen = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
+		e->placed = DatumGetBool(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull));
 		if (run->keyed)
 		{
 			char	   *key = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 2);
@@ -617,12 +621,14 @@ RecoRefreshApply(RecoRefreshRun *run)
 		 * stored user without one is removed, unless the source still has
 		 * rows of theirs that name items the version lacks (a customer who
 		 * bought only new products): those keep their factors, skipped,
-		 * until refresh_items or a training knows the items.
+		 * until refresh_items or a training knows the items.  A user placed
+		 * from a profile (no interactions by definition) keeps its placement,
+		 * skipped, as a placed item does.
 		 */
 		if (run->side == RECO_SIDE_USERS ? !positive : nnz == begin)
 		{
 			nnz = begin;
-			if (stored != NULL && run->side == RECO_SIDE_USERS && !unknown_rows)
+			if (stored != NULL && run->side == RECO_SIDE_USERS && !unknown_rows && !stored->placed)
 			{
 				gone[n_gone++] = stored->code;
 				seen_delta -= stored->seen;
