@@ -605,9 +605,12 @@ RecoLookupJsonField(Datum json, const char *key, PGFunction in, int col)
 			: DirectFunctionCall1(in, CStringGetDatum(TextDatumGetCString(field)));
 }
 
-/* The btree index of reco.models on (name, version), opened, or NULL. */
+/*
+ * A valid btree index of rel whose keys are exactly (att1, att2), without
+ * expressions or a predicate, opened; or NULL.
+ */
 static Relation
-RecoModelsNameIndex(Relation rel, AttrNumber name_att, AttrNumber version_att)
+RecoOpenPairIndex(Relation rel, AttrNumber att1, AttrNumber att2)
 {
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
@@ -622,7 +625,7 @@ RecoModelsNameIndex(Relation rel, AttrNumber name_att, AttrNumber version_att)
 			/* rd_indexprs and rd_indpred are loaded lazily: the catalog row says */
 			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
 			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
-			index->rd_index->indkey.values[0] == name_att && index->rd_index->indkey.values[1] == version_att)
+			index->rd_index->indkey.values[0] == att1 && index->rd_index->indkey.values[1] == att2)
 		{
 			found = index;
 			break;
@@ -635,13 +638,48 @@ RecoModelsNameIndex(Relation rel, AttrNumber name_att, AttrNumber version_att)
 
 /* Attribute number of column `name` of rel if it has type `type`, else InvalidAttrNumber. */
 static AttrNumber
-RecoModelsColumn(Relation rel, const char *name, Oid type)
+RecoRelColumn(Relation rel, const char *name, Oid type)
 {
 	int			att = SPI_fnumber(RelationGetDescr(rel), name);
 
 	if (att <= 0 || TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid != type)
 		return InvalidAttrNumber;
 	return (AttrNumber) att;
+}
+
+/*
+ * Table reco.`relname` opened for a direct read (an index scan in the active
+ * snapshot instead of a planned query), or NULL when the query must decide:
+ * no active snapshot, no such table, not a plain table, row security on it,
+ * or no table-wide SELECT privilege for the current role (column privileges
+ * are the query's to check).  Fills atts with the attribute numbers of the
+ * n columns `names` of types `types`; NULL also if one is missing or of
+ * another type.
+ */
+static Relation
+RecoOpenDirect(const char *relname, int n, const char *const *names, const Oid *types, AttrNumber *atts)
+{
+	Oid			nsp = get_namespace_oid("reco", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+	Relation	rel;
+	int			c;
+
+	if (!OidIsValid(relid) || !ActiveSnapshotSet() ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return NULL;
+	rel = table_open(relid, AccessShareLock);
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relrowsecurity)
+	{
+		table_close(rel, AccessShareLock);
+		return NULL;
+	}
+	for (c = 0; c < n; c++)
+		if ((atts[c] = RecoRelColumn(rel, names[c], types[c])) == InvalidAttrNumber)
+		{
+			table_close(rel, AccessShareLock);
+			return NULL;
+		}
+	return rel;
 }
 
 /*
@@ -657,15 +695,14 @@ RecoModelsColumn(Relation rel, const char *name, Oid type)
 static bool
 RecoLookupModelDirect(const char *name, bool *found)
 {
-	Oid			nsp = get_namespace_oid("reco", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("models", nsp) : InvalidOid;
+	/* "name" last: it is the index's first key, not a column of the row */
 	static const char *const column_names[] = {"model_id", "version", "factors", "n_users", "n_items",
-	"params", "stats", "algorithm"};
-	static const Oid column_types[] = {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, JSONBOID, JSONBOID, TEXTOID};
+	"params", "stats", "algorithm", "name"};
+	static const Oid column_types[] = {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, JSONBOID, JSONBOID, TEXTOID,
+	TEXTOID};
 	AttrNumber	atts[lengthof(column_names)];
-	Datum		row[lengthof(column_names)];
-	bool		nulls[lengthof(column_names)];
-	AttrNumber	name_att;
+	Datum		row[lengthof(column_names) - 1];
+	bool		nulls[lengthof(column_names) - 1];
 	Relation	rel;
 	Relation	index;
 	IndexScanDesc scan;
@@ -675,16 +712,10 @@ RecoLookupModelDirect(const char *name, bool *found)
 	int			c;
 
 	*found = false;
-	if (!OidIsValid(relid) || !ActiveSnapshotSet() ||
-		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	rel = RecoOpenDirect("models", lengthof(column_names), column_names, column_types, atts);
+	if (rel == NULL)
 		return false;
-	rel = table_open(relid, AccessShareLock);
-	name_att = RecoModelsColumn(rel, "name", TEXTOID);
-	for (c = 0; c < lengthof(column_names); c++)
-		if ((atts[c] = RecoModelsColumn(rel, column_names[c], column_types[c])) == InvalidAttrNumber)
-			usable = false;
-	index = usable && name_att != InvalidAttrNumber && !rel->rd_rel->relrowsecurity
-		? RecoModelsNameIndex(rel, name_att, atts[1]) : NULL;
+	index = RecoOpenPairIndex(rel, atts[lengthof(column_names) - 1], atts[1]);
 	if (index == NULL)
 	{
 		table_close(rel, AccessShareLock);
@@ -698,7 +729,7 @@ RecoLookupModelDirect(const char *name, bool *found)
 	*found = index_getnext_slot(scan, BackwardScanDirection, slot);
 	if (*found)
 	{
-		for (c = 0; c < lengthof(column_names); c++)
+		for (c = 0; c < lengthof(row); c++)
 		{
 			row[c] = slot_getattr(slot, atts[c], &nulls[c]);
 			usable = usable && !nulls[c];
@@ -872,6 +903,17 @@ RecoDefaultModelName(void)
 	return known;
 }
 
+/* Errors out (XX001) if a load read `rows` rows of a side whose models row says `capacity`. */
+static void
+RecoCheckRowCount(int64 rows, int64 capacity, int64 model_id, const char *side)
+{
+	if (rows > capacity)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model " INT64_FORMAT " has more %s rows than its models row says (" INT64_FORMAT ")",
+						model_id, side, capacity)));
+}
+
 /*
  * Fetches the next batch of a load cursor; returns its row count (0: done).
  * Errors out (XX001) if `have` rows plus the batch exceed `capacity`, the
@@ -881,11 +923,7 @@ static uint64
 RecoFetchRows(Portal portal, int64 have, int64 capacity, int64 model_id, const char *side)
 {
 	SPI_cursor_fetch(portal, true, RECO_LOAD_BATCH_ROWS);
-	if (have + (int64) SPI_processed > capacity)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model " INT64_FORMAT " has more %s rows than its models row says (" INT64_FORMAT ")",
-						model_id, side, capacity)));
+	RecoCheckRowCount(have + (int64) SPI_processed, capacity, model_id, side);
 	return SPI_processed;
 }
 
@@ -1099,6 +1137,84 @@ RecoStoredArrayLength(ArrayType *array, Oid type, const char *column, int64 user
 	return ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
 }
 
+/* Starts an empty user set with room for `capacity` users, in mcxt (RecoLoadUserRow fills it). */
+static void
+RecoUserSetInit(const RecoModelInfo *model, int64 capacity, bool with_weights, RecoUserSet *users,
+				MemoryContext mcxt)
+{
+	int			k = model->factors;
+
+	memset(&users->keys, 0, sizeof(users->keys));
+	users->k = k;
+	users->n = 0;
+	users->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(capacity, 1));
+	users->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(capacity, 1)));
+	users->seen_ptr = MemoryContextAllocHuge(mcxt, sizeof(int64) * (capacity + 1));
+	users->seen_items = MemoryContextAllocHuge(mcxt, sizeof(int64) * RECO_LOAD_SEEN_INITIAL);
+	users->seen_weights = with_weights ? MemoryContextAllocHuge(mcxt, sizeof(float) * RECO_LOAD_SEEN_INITIAL) : NULL;
+	users->seen_ptr[0] = 0;
+}
+
+/*
+ * Appends one user row (columns RECO_USER_COLUMNS as values[0..5), read by
+ * the cursor or straight from the table) to users, whose seen arrays hold
+ * *seen_capacity elements (doubled as needed); see RecoLoadUsers for what is
+ * kept.
+ */
+static void
+RecoLoadUserRow(const RecoModelInfo *model, const Datum *values, const bool *nulls, int64 capacity,
+				bool with_weights, RecoUserSet *users, int64 *seen_capacity, Size *key_capacity,
+				MemoryContext mcxt)
+{
+	int			k = model->factors;
+	int64		found = users->n;
+	int64		used = users->seen_ptr[found];
+	int64		user_id = DatumGetInt64(values[0]);
+	ArrayType  *seen;
+	ArrayType  *weights;
+	int64		count;
+
+	users->ids[found] = user_id;
+	RecoDecodeFactors(DatumGetByteaPP(values[1]), k, users->factors + found * k);
+	if (model->user_id_type != RECO_ID_BIGINT)
+		RecoAppendKey(&users->keys, key_capacity, found, capacity, values[4], nulls[4],
+					  model->model_id, "user", mcxt);
+	seen = DatumGetArrayTypeP(values[2]);
+	count = RecoStoredArrayLength(seen, INT8OID, "seen_items", user_id, model->model_id);
+	while (used + count > *seen_capacity)
+	{
+		*seen_capacity *= 2;
+		users->seen_items = repalloc_huge(users->seen_items, sizeof(int64) * *seen_capacity);
+		if (with_weights)
+			users->seen_weights = repalloc_huge(users->seen_weights, sizeof(float) * *seen_capacity);
+	}
+	weights = DatumGetArrayTypeP(values[3]);
+	if (RecoStoredArrayLength(weights, FLOAT4OID, "seen_weights", user_id, model->model_id) != count)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("seen_weights of user " INT64_FORMAT " in model " INT64_FORMAT " does not match seen_items",
+						user_id, model->model_id)));
+	if (with_weights)
+	{
+		memcpy(users->seen_items + used, ARR_DATA_PTR(seen), sizeof(int64) * count);
+		memcpy(users->seen_weights + used, ARR_DATA_PTR(weights), sizeof(float) * count);
+	}
+	else
+	{
+		const int64 *items = (const int64 *) ARR_DATA_PTR(seen);
+		const float *w = (const float *) ARR_DATA_PTR(weights);
+		int64		j,
+					kept = 0;
+
+		for (j = 0; j < count; j++)
+			if (w[j] > 0)
+				users->seen_items[used + kept++] = items[j];
+		count = kept;
+	}
+	users->seen_ptr[found + 1] = used + count;
+	users->n = found + 1;
+}
+
 /*
  * Reads the rows of an open user cursor (columns RECO_USER_COLUMNS, ordered
  * by user id, at most `capacity` of them) into users, in mcxt; see
@@ -1108,83 +1224,96 @@ static void
 RecoLoadUserRows(const RecoModelInfo *model, Portal portal, int64 capacity, bool with_weights,
 				 RecoUserSet *users, MemoryContext mcxt)
 {
-	int			k = model->factors;
-	int64		found = 0;
 	int64		seen_capacity = RECO_LOAD_SEEN_INITIAL;
 	Size		key_capacity = 0;
 
-	memset(&users->keys, 0, sizeof(users->keys));
-	users->k = k;
-	users->ids = MemoryContextAllocHuge(mcxt, sizeof(int64) * Max(capacity, 1));
-	users->factors = MemoryContextAllocHuge(mcxt, mul_size(sizeof(float) * k, Max(capacity, 1)));
-	users->seen_ptr = MemoryContextAllocHuge(mcxt, sizeof(int64) * (capacity + 1));
-	users->seen_items = MemoryContextAllocHuge(mcxt, sizeof(int64) * seen_capacity);
-	users->seen_weights = with_weights ? MemoryContextAllocHuge(mcxt, sizeof(float) * seen_capacity) : NULL;
-	users->seen_ptr[0] = 0;
-	while (RecoFetchRows(portal, found, capacity, model->model_id, "user") > 0)
+	RecoUserSetInit(model, capacity, with_weights, users, mcxt);
+	while (RecoFetchRows(portal, users->n, capacity, model->model_id, "user") > 0)
 	{
 		uint64		r;
 
 		for (r = 0; r < SPI_processed; r++)
 		{
-			bool		isnull;
-			HeapTuple	tuple = SPI_tuptable->vals[r];
-			ArrayType  *seen;
-			ArrayType  *weights;
-			int64		count;
-			int64		used = users->seen_ptr[found];
-			int64		user_id = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
+			Datum		values[5];
+			bool		nulls[5];
+			int			c;
 
-			users->ids[found] = user_id;
-			RecoDecodeFactors(DatumGetByteaPP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
-							  k, users->factors + found * k);
-			if (model->user_id_type != RECO_ID_BIGINT)
-			{
-				Datum		key = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 5, &isnull);
-
-				RecoAppendKey(&users->keys, &key_capacity, found, capacity, key, isnull,
-							  model->model_id, "user", mcxt);
-			}
-			seen = DatumGetArrayTypeP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
-			count = RecoStoredArrayLength(seen, INT8OID, "seen_items", user_id, model->model_id);
-			while (used + count > seen_capacity)
-			{
-				seen_capacity *= 2;
-				users->seen_items = repalloc_huge(users->seen_items, sizeof(int64) * seen_capacity);
-				if (with_weights)
-					users->seen_weights = repalloc_huge(users->seen_weights, sizeof(float) * seen_capacity);
-			}
-			weights = DatumGetArrayTypeP(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull));
-			if (RecoStoredArrayLength(weights, FLOAT4OID, "seen_weights", user_id, model->model_id) != count)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("seen_weights of user " INT64_FORMAT " in model " INT64_FORMAT " does not match seen_items",
-								user_id, model->model_id)));
-			if (with_weights)
-			{
-				memcpy(users->seen_items + used, ARR_DATA_PTR(seen), sizeof(int64) * count);
-				memcpy(users->seen_weights + used, ARR_DATA_PTR(weights), sizeof(float) * count);
-			}
-			else
-			{
-				const int64 *items = (const int64 *) ARR_DATA_PTR(seen);
-				const float *w = (const float *) ARR_DATA_PTR(weights);
-				int64		j,
-							kept = 0;
-
-				for (j = 0; j < count; j++)
-					if (w[j] > 0)
-						users->seen_items[used + kept++] = items[j];
-				count = kept;
-			}
-			users->seen_ptr[found + 1] = used + count;
-			found++;
+			for (c = 0; c < 5; c++)
+				values[c] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1, &nulls[c]);
+			RecoLoadUserRow(model, values, nulls, capacity, with_weights, users, &seen_capacity,
+							&key_capacity, mcxt);
 		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
-	users->n = found;
+}
+
+/*
+ * Loads the one user `user_id` of a model with bigint user ids as
+ * RecoLoadUsers does, read straight from reco.user_factors's (model_id,
+ * user_id) index in the active snapshot, without SPI: planning the user
+ * query (operators, column statistics, the plan cache) was the largest part
+ * of a new backend's first serving call.  Returns false (nothing read) when
+ * the query must decide instead: a text or uuid user side, RecoOpenDirect's
+ * cases (no table-wide SELECT grant, row security...), no such index, or a
+ * NULL in a NOT NULL column.
+ */
+static bool
+RecoLoadUserDirect(const RecoModelInfo *model, int64 user_id, bool with_weights, RecoUserSet *users,
+				   MemoryContext mcxt)
+{
+	/* RECO_USER_COLUMNS without the key (NULL on a bigint side), then the index's first key */
+	static const char *const column_names[] = {"user_id", "factors", "seen_items", "seen_weights", "model_id"};
+	static const Oid column_types[] = {INT8OID, BYTEAOID, INT8ARRAYOID, FLOAT4ARRAYOID, INT8OID};
+	AttrNumber	atts[lengthof(column_names)];
+	Relation	rel;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData keys[2];
+	int64		seen_capacity = RECO_LOAD_SEEN_INITIAL;
+	bool		usable = true;
+
+	if (model->user_id_type != RECO_ID_BIGINT)
+		return false;
+	rel = RecoOpenDirect("user_factors", lengthof(column_names), column_names, column_types, atts);
+	if (rel == NULL)
+		return false;
+	index = RecoOpenPairIndex(rel, atts[4], atts[0]);
+	if (index == NULL)
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(model->model_id));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(user_id));
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	RecoUserSetInit(model, 1, with_weights, users, mcxt);
+	while (usable && index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		Datum		values[5];
+		bool		nulls[5];
+		int			c;
+
+		RecoCheckRowCount(users->n + 1, 1, model->model_id, "user");
+		for (c = 0; c < 4; c++)
+		{
+			values[c] = slot_getattr(slot, atts[c], &nulls[c]);
+			usable = usable && !nulls[c];
+		}
+		values[4] = (Datum) 0;
+		nulls[4] = true;
+		if (usable)
+			RecoLoadUserRow(model, values, nulls, 1, with_weights, users, &seen_capacity, NULL, mcxt);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return usable;
 }
 
 /* How a user load selects its users (RecoUserPlan). */
@@ -1243,6 +1372,8 @@ RecoLoadUsersMatching(const RecoModelInfo *model, bool by_key, Datum *match, int
 	Datum		values[2];
 	Portal		portal;
 
+	if (!list && !by_key && RecoLoadUserDirect(model, DatumGetInt64(match[0]), with_weights, users, mcxt))
+		return;
 	values[0] = Int64GetDatum(model->model_id);
 	values[1] = list ? RecoArrayOf(match, n, elem) : match[0];
 	portal = SPI_cursor_open(NULL, RecoUserPlan(model->user_id_type != RECO_ID_BIGINT, where,

@@ -1,0 +1,131 @@
+-- direct_reads.sql: serving reads the served models row and a single user's row of
+-- reco.user_factors straight from their indexes (store.c: RecoLookupModelDirect,
+-- RecoLoadUserDirect) when the caller has a table-wide SELECT grant and no row security
+-- applies; otherwise the planned queries decide.  Both ways give the same answers, bit
+-- for bit: a role with table-wide grants (direct reads) against a role granted every
+-- column one by one (the queries); row security, a missing column grant and a revoked
+-- grant are the queries' to enforce; a retrain, forget_user and a dropped index are
+-- seen at once.
+BEGIN;
+SET LOCAL client_min_messages = warning;
+SELECT plan(13);
+
+-- negative weights too: a user's seen_items then hold items exclude_seen keeps
+CREATE TEMP TABLE dr_clicks AS
+SELECT u AS user_id, (u * 7 + j * j) % 50 AS item_id, CASE WHEN j = 2 THEN -0.5 ELSE 1.0 END AS w
+  FROM generate_series(1, 120) AS u, generate_series(1, 6) AS j;
+SELECT (reco.train('dr', 'dr_clicks', weight_col => 'w', factors => 6, iterations => 3, regularization => 1)).version;
+
+CREATE ROLE reco_dr_table;
+CREATE ROLE reco_dr_cols;
+GRANT USAGE ON SCHEMA reco TO reco_dr_table, reco_dr_cols;
+GRANT SELECT ON reco.models, reco.user_factors, reco.item_factors TO reco_dr_table;
+GRANT SELECT ON reco.item_factors TO reco_dr_cols;
+-- every column, one by one: no table-wide grant, so no direct read
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['models', 'user_factors'] LOOP
+        EXECUTE format('GRANT SELECT (%s) ON reco.%I TO reco_dr_cols',
+                       (SELECT string_agg(quote_ident(attname), ', ') FROM pg_attribute
+                         WHERE attrelid = ('reco.' || t)::regclass AND attnum > 0 AND NOT attisdropped), t);
+    END LOOP;
+END $$;
+
+-- What is compared: recommend (exclude_seen on and off, unknown users 500 and 501 get the
+-- best-sellers) and explain (the user's row with its weights, negative ones too).
+CREATE FUNCTION pg_temp.dr_answers() RETURNS text LANGUAGE sql AS $$
+SELECT string_agg(a, ' | ' ORDER BY k) FROM (
+  SELECT 1 AS k, string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id) AS a
+    FROM generate_series(1, 40) AS u, LATERAL reco.recommend('dr', u, 5) AS r
+  UNION ALL
+  SELECT 2, string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id)
+    FROM (VALUES (3), (17), (500), (501)) AS v(u), LATERAL reco.recommend('dr', u, 8, exclude_seen => false) AS r
+  UNION ALL
+  SELECT 3, string_agg(format('%s:%s:%s', u, e.item_id, e.contribution), ' ' ORDER BY u, e.contribution DESC, e.item_id)
+    FROM generate_series(1, 12) AS u, LATERAL reco.explain('dr', u, (u * 3) % 50, 4) AS e) AS x
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.dr_answers() TO reco_dr_table, reco_dr_cols;
+-- The rows recommend('dr', u, 5) serves users a and b without a fallback (0: unknown).
+CREATE FUNCTION pg_temp.dr_served(a int, b int) RETURNS bigint[] LANGUAGE sql AS $$
+SELECT ARRAY[(SELECT count(*) FROM reco.recommend('dr', a, 5, fallback => 'none')),
+             (SELECT count(*) FROM reco.recommend('dr', b, 5, fallback => 'none'))]
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.dr_served(int, int) TO reco_dr_table;
+-- dr_answers() as role r
+CREATE FUNCTION pg_temp.dr_answers_as(r text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE a text;
+BEGIN
+    EXECUTE format('SET LOCAL ROLE %I', r);
+    a := pg_temp.dr_answers();
+    RESET ROLE;
+    RETURN a;
+END $$;
+
+SELECT pg_temp.dr_answers_as('reco_dr_cols') AS queried \gset
+SELECT is(pg_temp.dr_answers_as('reco_dr_table'), :'queried', 'direct reads answer as the queries do');
+SELECT is(pg_temp.dr_answers(), :'queried', 'the owner (direct reads) answers as the queries do');
+SELECT ok(length(:'queried') > 1000, 'the compared answers are not empty');
+
+-- a retrain is served at once, by both ways
+SELECT (reco.train('dr', 'dr_clicks', weight_col => 'w', factors => 6, iterations => 4, regularization => 2)).version;
+SELECT pg_temp.dr_answers_as('reco_dr_cols') AS queried2 \gset
+SELECT ok(:'queried2' <> :'queried', 'the retrain changed the answers');
+SELECT is(pg_temp.dr_answers_as('reco_dr_table'), :'queried2', 'direct reads serve the retrained version at once');
+
+-- forget_user: the direct read no longer finds the user
+SELECT reco.forget_user(3::bigint, 'dr');
+SET LOCAL ROLE reco_dr_table;
+SELECT is(pg_temp.dr_served(3, 4), '{0,5}'::bigint[], 'a forgotten user is unknown to the direct read, the others served');
+RESET ROLE;
+SELECT is(pg_temp.dr_answers_as('reco_dr_table'), pg_temp.dr_answers_as('reco_dr_cols'),
+          'after forget_user both ways still agree');
+
+-- row security on reco.user_factors: the query applies the policy (user 4 hidden: unknown)
+CREATE POLICY dr_hide_4 ON reco.user_factors FOR SELECT USING (user_id <> 4);
+CREATE POLICY dr_all ON reco.models FOR SELECT USING (true);
+ALTER TABLE reco.user_factors ENABLE ROW LEVEL SECURITY;
+SET LOCAL ROLE reco_dr_table;
+SELECT is(pg_temp.dr_served(4, 5), '{0,5}'::bigint[], 'row security on user_factors hides user 4 (the query decides)');
+RESET ROLE;
+-- and on reco.models: the policy hides the model (42704 as for an unknown one)
+ALTER TABLE reco.user_factors DISABLE ROW LEVEL SECURITY;
+DROP POLICY dr_all ON reco.models;
+CREATE POLICY dr_hide_model ON reco.models FOR SELECT USING (name <> 'dr');
+ALTER TABLE reco.models ENABLE ROW LEVEL SECURITY;
+SET LOCAL ROLE reco_dr_table;
+SELECT throws_ok($$SELECT * FROM reco.recommend('dr', 5, 5)$$, '42704', NULL,
+                 'row security on models hides the model (the query decides)');
+RESET ROLE;
+ALTER TABLE reco.models DISABLE ROW LEVEL SECURITY;
+
+-- a column left out of the grants, and a revoked grant: the query refuses (42501)
+REVOKE SELECT (seen_weights) ON reco.user_factors FROM reco_dr_cols;
+SET LOCAL ROLE reco_dr_cols;
+SELECT throws_ok($$SELECT * FROM reco.recommend('dr', 5, 5)$$, '42501', NULL,
+                 'without a grant on seen_weights the user query refuses');
+RESET ROLE;
+REVOKE SELECT ON reco.user_factors FROM reco_dr_table;
+SET LOCAL ROLE reco_dr_table;
+SELECT throws_ok($$SELECT * FROM reco.recommend('dr', 5, 5)$$, '42501', NULL,
+                 'a revoked grant on user_factors is refused');
+RESET ROLE;
+GRANT SELECT ON reco.user_factors TO reco_dr_table;
+
+-- no (model_id, user_id) index: the query reads the user, with the same answers
+SELECT pg_temp.dr_answers_as('reco_dr_table') AS indexed \gset
+ALTER TABLE reco.user_factors DROP CONSTRAINT user_factors_pkey;
+SELECT is(pg_temp.dr_answers_as('reco_dr_table'), :'indexed', 'without the index the query answers the same');
+-- nor a (name, version) index on reco.models
+SELECT pg_temp.dr_answers() AS before_models \gset
+DO $$
+DECLARE c text;
+BEGIN
+    FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = 'reco.models'::regclass AND contype = 'u' LOOP
+        EXECUTE format('ALTER TABLE reco.models DROP CONSTRAINT %I', c);
+    END LOOP;
+END $$;
+SELECT is(pg_temp.dr_answers(), :'before_models', 'without the models index the query answers the same');
+
+SELECT * FROM finish();
+ROLLBACK;
