@@ -173,6 +173,10 @@ RecoBatchBlock(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 				continue;
 			if (n_active > 1)
 				RecoAlsScoreRows(wk->tile, NULL, tn, k, in->users + (size_t) u * k, wk->scores);
+			else if (t1 <= in->n_head)
+				/* the same rows, contiguous: fewer pages to touch (a fresh mapping faults per page) */
+				RecoAlsScoreRows(in->norm_head + (size_t) t0 * k, NULL, tn, k, in->users + (size_t) u * k,
+								 wk->scores);
 			else
 				RecoAlsScoreRows(in->items, rows, tn, k, in->users + (size_t) u * k, wk->scores);
 			for (e = wk->excl_ptr[u - u0]; e < wk->excl_ptr[u - u0 + 1]; e++)

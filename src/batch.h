@@ -26,6 +26,8 @@ typedef struct RecoBatchInput
 	const float *item_norms;	/* n_items Euclidean norms */
 	const int32_t *norm_order;	/* item rows by descending norm */
 	const int32_t *norm_rank;	/* inverse of norm_order */
+	const float *norm_head;		/* rows norm_order[0 .. n_head) contiguous, or NULL */
+	int64_t		n_head;
 	int64_t		n_items;
 	int			k;
 	const float *users;			/* n_users x k */

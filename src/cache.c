@@ -286,6 +286,10 @@ RecoCacheFromShared(const RecoModelInfo *model, RecoSide side, Size estimate, Re
 	RecoCacheEntry *built;
 
 	*loaded = NULL;
+	/* a shared item copy also keeps its norm head (RecoFactorNormHead) */
+	if (side == RECO_SIDE_ITEMS)
+		estimate = add_size(estimate, mul_size(sizeof(float) * model->factors,
+											   Min(model->n_items, RECO_SHARED_NORM_HEAD_ROWS)));
 	/* the copy may have been built by another role: check this one's privilege on every use */
 	RecoCheckPrivilege(side == RECO_SIDE_ITEMS ? "item_factors" : "user_factors", ACL_SELECT);
 	if (!RecoSharedCacheAttach(model, side, &entry->set, &entry->shared))
@@ -303,7 +307,10 @@ RecoCacheFromShared(const RecoModelInfo *model, RecoSide side, Size estimate, Re
 		(void) RecoFactorNormOrder(&built->set);
 		(void) RecoFactorGram(&built->set);
 		if (side == RECO_SIDE_ITEMS)
+		{
 			(void) RecoFactorPopularityOrder(&built->set);
+			RecoFactorNormHead(&built->set);
+		}
 		if (!RecoSharedCachePublish(model, side, &built->set, &entry->set, &entry->shared))
 		{
 			MemoryContextDelete(entry->cxt);
@@ -473,6 +480,26 @@ RecoFactorNormOrder(RecoFactorSet *set)
 		set->norm_order = order;
 	}
 	return set->norm_order;
+}
+
+/*
+ * Copies the first RECO_SHARED_NORM_HEAD_ROWS rows of the norm order,
+ * contiguous, into the set's context (norm_head; a shared item copy only):
+ * a top-n scan reads them first, and on a freshly mapped copy reading them
+ * in place costs a page fault per row.
+ */
+void
+RecoFactorNormHead(RecoFactorSet *set)
+{
+	const int32 *order = RecoFactorNormOrder(set);
+	int64		n_head = Min(set->n, RECO_SHARED_NORM_HEAD_ROWS);
+	float	   *head = MemoryContextAllocHuge(set->cxt, mul_size(sizeof(float) * set->k, Max(n_head, 1)));
+	int64		i;
+
+	for (i = 0; i < n_head; i++)
+		memcpy(head + i * set->k, set->factors + (Size) order[i] * set->k, sizeof(float) * set->k);
+	set->norm_head = head;
+	set->n_head = n_head;
 }
 
 /* qsort_arg order of item positions: more popular first, then lower position (= lower id). */

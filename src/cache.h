@@ -16,6 +16,7 @@ extern RecoFactorSet *RecoCacheFactors(const RecoModelInfo *model, RecoSide side
 									   MemoryContext call_cxt);
 extern const float *RecoFactorNorms(RecoFactorSet *set);
 extern const int32 *RecoFactorNormOrder(RecoFactorSet *set);
+extern void RecoFactorNormHead(RecoFactorSet *set);
 extern const float *RecoFactorGram(RecoFactorSet *set);
 extern const int32 *RecoFactorPopularityOrder(RecoFactorSet *set);
 

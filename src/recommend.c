@@ -69,6 +69,8 @@ RecoBatchItems(RecoBatchInput *in, RecoFactorSet *items)
 	memset(in, 0, sizeof(*in));
 	in->norm_order = RecoFactorNormOrder(items);
 	in->norm_rank = items->norm_rank;
+	in->norm_head = items->norm_head;
+	in->n_head = items->norm_head != NULL ? items->n_head : 0;
 	in->item_norms = items->norms;
 	in->items = items->factors;
 	in->item_ids = items->ids;

@@ -110,7 +110,7 @@ typedef struct RecoSharedRegistry
 } RecoSharedRegistry;
 
 /* The arrays of a set stored in a segment, in this order (RecoSharedArrays). */
-#define RECO_SHARED_ARRAYS 12
+#define RECO_SHARED_ARRAYS 13
 
 /* A segment's header: where each array starts (0: absent), and the scalars of the set. */
 typedef struct RecoSharedHeader
@@ -118,6 +118,7 @@ typedef struct RecoSharedHeader
 	int64		n;
 	int32		k;
 	int32		id_type;
+	int64		n_head;
 	Size		keys_bytes;
 	Size		offsets[RECO_SHARED_ARRAYS];
 } RecoSharedHeader;
@@ -250,6 +251,8 @@ RecoSharedArrays(RecoFactorSet *set, void **fields[RECO_SHARED_ARRAYS], Size len
 	lengths[10] = sizeof(int64) * n;
 	fields[11] = (void **) &set->placed;
 	lengths[11] = sizeof(bool) * n;
+	fields[12] = (void **) &set->norm_head;
+	lengths[12] = mul_size(sizeof(float) * set->k, (Size) set->n_head);
 	for (i = 0; i < RECO_SHARED_ARRAYS; i++)
 		if (*fields[i] == NULL)
 			lengths[i] = 0;
@@ -270,6 +273,7 @@ RecoSharedLayout(const RecoFactorSet *built, RecoSharedHeader *header)
 	header->n = built->n;
 	header->k = built->k;
 	header->id_type = (int32) built->id_type;
+	header->n_head = built->n_head;
 	header->keys_bytes = built->keys.bytes;
 	for (i = 0; i < RECO_SHARED_ARRAYS; i++)
 	{
@@ -294,6 +298,7 @@ RecoSharedSetFrom(char *base, RecoFactorSet *set)
 	set->n = header->n;
 	set->k = header->k;
 	set->id_type = (RecoIdType) header->id_type;
+	set->n_head = header->n_head;
 	set->keys.bytes = header->keys_bytes;
 	set->cxt = CurrentMemoryContext;
 	RecoSharedArrays(set, fields, lengths);

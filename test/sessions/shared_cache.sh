@@ -11,7 +11,7 @@
 # time, two sessions thrashing it concurrently still answer right; a model larger than
 # the budget is served per backend with one warning); and a backend terminated or killed
 # (kill -9: crash restart) while building a copy leaves nothing published and a usable
-# server.
+# server; a copy larger than its norm head (3000 items) answers as per backend.
 #
 # Run: bash test/sessions/shared_cache.sh. It starts its own throwaway cluster with
 # shared_preload_libraries = 'reco' (the installed reco; the harness's cluster is not
@@ -390,4 +390,27 @@ for how in terminate kill; do
     reco_sql $db -c "SELECT reco.cache_reset()" >/dev/null
     echo "ok: $how during a build publishes nothing"
 done
+# 8. The norm head (RECO_SHARED_NORM_HEAD_ROWS, 2048): a shared item copy keeps its first
+#    2048 rows in norm order a second time, contiguous, and a scan reads them there.  huge
+#    has 3000 items, so recommend over the whole catalogue (n 3000) scores tiles inside the
+#    head and past it; with n 5, diversity and exclude_seen off too, new backends (fresh
+#    mappings of the published copy) answer as per backend, bit for bit.
+q_head="SELECT md5(string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id))
+  FROM generate_series(1, 25) AS u, LATERAL reco.recommend('huge', u, 5) AS r
+UNION ALL
+SELECT md5(string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id))
+  FROM generate_series(1, 4) AS u, LATERAL reco.recommend('huge', u, 3000, exclude_seen => false) AS r
+UNION ALL
+SELECT md5(string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id))
+  FROM generate_series(1, 10) AS u, LATERAL reco.recommend('huge', u, 8, diversity => 0.5) AS r;"
+want_head=$(unshared "$q_head")
+reco_sql $db -c "SELECT count(*) FROM reco.recommend('huge', 1, 5)" >/dev/null   # publishes the copy
+got=$(reco_sql $db -c "SELECT count(*) FROM reco.shared_cache_info() WHERE model = 'huge' AND side = 'items'")
+[ "$got" = 1 ] || reco_fail "huge's items copy was not published"
+for i in 1 2; do
+    got=$(reco_sql $db -c "$q_head")
+    [ "$got" = "$want_head" ] || reco_fail "a new backend's answers over the norm head differ from the unshared ones (try $i)"
+done
+echo "ok: the norm head of a 3000-item copy, answers as per backend"
+
 echo "shared_cache: all checks passed"
