@@ -606,11 +606,29 @@ RecoLookupJsonField(Datum json, const char *key, PGFunction in, int col)
 }
 
 /*
+ * Is the predicate of partial index `index` exactly "att IS NOT NULL" (which
+ * every row an equality on att finds satisfies)?
+ */
+static bool
+RecoIndexPredicateIsNotNull(Relation index, AttrNumber att)
+{
+	List	   *predicate = RelationGetIndexPredicate(index);
+	NullTest   *test;
+
+	if (list_length(predicate) != 1 || !IsA(linitial(predicate), NullTest))
+		return false;
+	test = (NullTest *) linitial(predicate);
+	return test->nulltesttype == IS_NOT_NULL && !test->argisrow && IsA(test->arg, Var) &&
+		((Var *) test->arg)->varattno == att;
+}
+
+/*
  * A valid btree index of rel whose keys are exactly (att1, att2), without
- * expressions or a predicate, opened; or NULL.
+ * expressions, whose second key has att2's collation, opened; or NULL.  It
+ * has no predicate, or (if not_null) only "att2 IS NOT NULL".
  */
 static Relation
-RecoOpenPairIndex(Relation rel, AttrNumber att1, AttrNumber att2)
+RecoOpenPairIndex(Relation rel, AttrNumber att1, AttrNumber att2, bool not_null)
 {
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
@@ -624,8 +642,10 @@ RecoOpenPairIndex(Relation rel, AttrNumber att1, AttrNumber att2)
 			index->rd_index->indnkeyatts == 2 &&
 			/* rd_indexprs and rd_indpred are loaded lazily: the catalog row says */
 			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
-			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
-			index->rd_index->indkey.values[0] == att1 && index->rd_index->indkey.values[1] == att2)
+			index->rd_index->indkey.values[0] == att1 && index->rd_index->indkey.values[1] == att2 &&
+			index->rd_indcollation[1] == TupleDescAttr(RelationGetDescr(rel), att2 - 1)->attcollation &&
+			(heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) ||
+			 (not_null && RecoIndexPredicateIsNotNull(index, att2))))
 		{
 			found = index;
 			break;
@@ -715,7 +735,7 @@ RecoLookupModelDirect(const char *name, bool *found)
 	rel = RecoOpenDirect("models", lengthof(column_names), column_names, column_types, atts);
 	if (rel == NULL)
 		return false;
-	index = RecoOpenPairIndex(rel, atts[lengthof(column_names) - 1], atts[1]);
+	index = RecoOpenPairIndex(rel, atts[lengthof(column_names) - 1], atts[1], false);
 	if (index == NULL)
 	{
 		table_close(rel, AccessShareLock);
@@ -1250,44 +1270,53 @@ RecoLoadUserRows(const RecoModelInfo *model, Portal portal, int64 capacity, bool
 }
 
 /*
- * Loads the one user `user_id` of a model with bigint user ids as
- * RecoLoadUsers does, read straight from reco.user_factors's (model_id,
- * user_id) index in the active snapshot, without SPI: planning the user
- * query (operators, column statistics, the plan cache) was the largest part
- * of a new backend's first serving call.  Returns false (nothing read) when
- * the query must decide instead: a text or uuid user side, RecoOpenDirect's
- * cases (no table-wide SELECT grant, row security...), no such index, or a
- * NULL in a NOT NULL column.
+ * Loads the one user whose user_id (by_key: user_key) is `match` (an int8 or
+ * text datum) as RecoLoadUsersMatching does, read straight from
+ * reco.user_factors's (model_id, user_id) index (by_key: (model_id,
+ * user_key), partial on user_key IS NOT NULL) in the active snapshot,
+ * without SPI: planning the user query (operators, column statistics, the
+ * plan cache) was the largest part of a new backend's first serving call.
+ * Returns false (nothing read) when the query must decide instead: an id on
+ * a text or uuid side or a key on a bigint one, RecoOpenDirect's cases (no
+ * table-wide SELECT grant, row security, a table without user_key from
+ * before 0.4.0...), no such index, or a NULL in a NOT NULL column.
  */
 static bool
-RecoLoadUserDirect(const RecoModelInfo *model, int64 user_id, bool with_weights, RecoUserSet *users,
-				   MemoryContext mcxt)
+RecoLoadUserDirect(const RecoModelInfo *model, bool by_key, Datum match, bool with_weights,
+				   RecoUserSet *users, MemoryContext mcxt)
 {
-	/* RECO_USER_COLUMNS without the key (NULL on a bigint side), then the index's first key */
-	static const char *const column_names[] = {"user_id", "factors", "seen_items", "seen_weights", "model_id"};
-	static const Oid column_types[] = {INT8OID, BYTEAOID, INT8ARRAYOID, FLOAT4ARRAYOID, INT8OID};
+	/* RECO_USER_COLUMNS (the key only on a text or uuid side, else NULL), then the index's first key */
+	static const char *const column_names[] = {"user_id", "factors", "seen_items", "seen_weights", "user_key",
+	"model_id"};
+	static const Oid column_types[] = {INT8OID, BYTEAOID, INT8ARRAYOID, FLOAT4ARRAYOID, TEXTOID, INT8OID};
+	bool		keyed = model->user_id_type != RECO_ID_BIGINT;
 	AttrNumber	atts[lengthof(column_names)];
+	AttrNumber	match_att;
 	Relation	rel;
 	Relation	index;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
 	ScanKeyData keys[2];
 	int64		seen_capacity = RECO_LOAD_SEEN_INITIAL;
+	Size		key_capacity = 0;
 	bool		usable = true;
+	int			c;
 
-	if (model->user_id_type != RECO_ID_BIGINT)
+	if (keyed != by_key)
 		return false;
 	rel = RecoOpenDirect("user_factors", lengthof(column_names), column_names, column_types, atts);
 	if (rel == NULL)
 		return false;
-	index = RecoOpenPairIndex(rel, atts[4], atts[0]);
+	match_att = keyed ? atts[4] : atts[0];
+	index = RecoOpenPairIndex(rel, atts[5], match_att, keyed);
 	if (index == NULL)
 	{
 		table_close(rel, AccessShareLock);
 		return false;
 	}
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(model->model_id));
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(user_id));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, keyed ? F_TEXTEQ : F_INT8EQ, match);
+	keys[1].sk_collation = index->rd_indcollation[1];
 	scan = index_beginscan(rel, index, GetActiveSnapshot(), 2, 0);
 	index_rescan(scan, keys, 2, NULL, 0);
 	slot = table_slot_create(rel, NULL);
@@ -1296,18 +1325,16 @@ RecoLoadUserDirect(const RecoModelInfo *model, int64 user_id, bool with_weights,
 	{
 		Datum		values[5];
 		bool		nulls[5];
-		int			c;
 
 		RecoCheckRowCount(users->n + 1, 1, model->model_id, "user");
-		for (c = 0; c < 4; c++)
+		for (c = 0; c < 5; c++)
 		{
-			values[c] = slot_getattr(slot, atts[c], &nulls[c]);
-			usable = usable && !nulls[c];
+			values[c] = c < 4 || keyed ? slot_getattr(slot, atts[c], &nulls[c]) : (Datum) 0;
+			nulls[c] = c < 4 || keyed ? nulls[c] : true;
+			usable = usable && (c == 4 || !nulls[c]);
 		}
-		values[4] = (Datum) 0;
-		nulls[4] = true;
 		if (usable)
-			RecoLoadUserRow(model, values, nulls, 1, with_weights, users, &seen_capacity, NULL, mcxt);
+			RecoLoadUserRow(model, values, nulls, 1, with_weights, users, &seen_capacity, &key_capacity, mcxt);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	index_endscan(scan);
@@ -1372,7 +1399,7 @@ RecoLoadUsersMatching(const RecoModelInfo *model, bool by_key, Datum *match, int
 	Datum		values[2];
 	Portal		portal;
 
-	if (!list && !by_key && RecoLoadUserDirect(model, DatumGetInt64(match[0]), with_weights, users, mcxt))
+	if (!list && RecoLoadUserDirect(model, by_key, match[0], with_weights, users, mcxt))
 		return;
 	values[0] = Int64GetDatum(model->model_id);
 	values[1] = list ? RecoArrayOf(match, n, elem) : match[0];

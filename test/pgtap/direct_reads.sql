@@ -8,13 +8,16 @@
 -- seen at once.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(13);
+SELECT plan(14);
 
 -- negative weights too: a user's seen_items then hold items exclude_seen keeps
 CREATE TEMP TABLE dr_clicks AS
 SELECT u AS user_id, (u * 7 + j * j) % 50 AS item_id, CASE WHEN j = 2 THEN -0.5 ELSE 1.0 END AS w
   FROM generate_series(1, 120) AS u, generate_series(1, 6) AS j;
 SELECT (reco.train('dr', 'dr_clicks', weight_col => 'w', factors => 6, iterations => 3, regularization => 1)).version;
+-- the same with text ids: a user is found by its key (user_factors_user_key)
+CREATE TEMP TABLE drt_clicks AS SELECT 'cust-' || user_id AS user_id, 'sku-' || item_id AS item_id, w FROM dr_clicks;
+SELECT (reco.train('drt', 'drt_clicks', weight_col => 'w', factors => 6, iterations => 3, regularization => 1)).version;
 
 CREATE ROLE reco_dr_table;
 CREATE ROLE reco_dr_cols;
@@ -33,7 +36,8 @@ BEGIN
 END $$;
 
 -- What is compared: recommend (exclude_seen on and off, unknown users 500 and 501 get the
--- best-sellers) and explain (the user's row with its weights, negative ones too).
+-- best-sellers) and explain (the user's row with its weights, negative ones too), of the
+-- bigint model and of the text one (an unknown key too).
 CREATE FUNCTION pg_temp.dr_answers() RETURNS text LANGUAGE sql AS $$
 SELECT string_agg(a, ' | ' ORDER BY k) FROM (
   SELECT 1 AS k, string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id) AS a
@@ -43,13 +47,23 @@ SELECT string_agg(a, ' | ' ORDER BY k) FROM (
     FROM (VALUES (3), (17), (500), (501)) AS v(u), LATERAL reco.recommend('dr', u, 8, exclude_seen => false) AS r
   UNION ALL
   SELECT 3, string_agg(format('%s:%s:%s', u, e.item_id, e.contribution), ' ' ORDER BY u, e.contribution DESC, e.item_id)
-    FROM generate_series(1, 12) AS u, LATERAL reco.explain('dr', u, (u * 3) % 50, 4) AS e) AS x
+    FROM generate_series(1, 12) AS u, LATERAL reco.explain('dr', u, (u * 3) % 50, 4) AS e
+  UNION ALL
+  SELECT 4, string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id)
+    FROM (SELECT 'cust-' || g FROM generate_series(1, 30) AS g UNION ALL SELECT 'nobody') AS v(u),
+         LATERAL reco.recommend('drt', u, 5) AS r
+  UNION ALL
+  SELECT 5, string_agg(format('%s:%s:%s', u, e.item_id, e.contribution), ' ' ORDER BY u, e.contribution DESC, e.item_id)
+    FROM generate_series(1, 12) AS u, LATERAL reco.explain('drt', 'cust-' || u, 'sku-' || (u * 3) % 50, 4) AS e) AS x
 $$;
 GRANT EXECUTE ON FUNCTION pg_temp.dr_answers() TO reco_dr_table, reco_dr_cols;
--- The rows recommend('dr', u, 5) serves users a and b without a fallback (0: unknown).
+-- The rows recommend serves users a and b without a fallback (0: unknown): of dr, and of
+-- drt as 'cust-a' and 'cust-b'.
 CREATE FUNCTION pg_temp.dr_served(a int, b int) RETURNS bigint[] LANGUAGE sql AS $$
 SELECT ARRAY[(SELECT count(*) FROM reco.recommend('dr', a, 5, fallback => 'none')),
-             (SELECT count(*) FROM reco.recommend('dr', b, 5, fallback => 'none'))]
+             (SELECT count(*) FROM reco.recommend('dr', b, 5, fallback => 'none')),
+             (SELECT count(*) FROM reco.recommend('drt', 'cust-' || a, 5, fallback => 'none')),
+             (SELECT count(*) FROM reco.recommend('drt', 'cust-' || b, 5, fallback => 'none'))]
 $$;
 GRANT EXECUTE ON FUNCTION pg_temp.dr_served(int, int) TO reco_dr_table;
 -- dr_answers() as role r
@@ -75,18 +89,19 @@ SELECT is(pg_temp.dr_answers_as('reco_dr_table'), :'queried2', 'direct reads ser
 
 -- forget_user: the direct read no longer finds the user
 SELECT reco.forget_user(3::bigint, 'dr');
+SELECT reco.forget_user('cust-3', 'drt');
 SET LOCAL ROLE reco_dr_table;
-SELECT is(pg_temp.dr_served(3, 4), '{0,5}'::bigint[], 'a forgotten user is unknown to the direct read, the others served');
+SELECT is(pg_temp.dr_served(3, 4), '{0,5,0,5}'::bigint[], 'a forgotten user is unknown to the direct read, the others served');
 RESET ROLE;
 SELECT is(pg_temp.dr_answers_as('reco_dr_table'), pg_temp.dr_answers_as('reco_dr_cols'),
           'after forget_user both ways still agree');
 
 -- row security on reco.user_factors: the query applies the policy (user 4 hidden: unknown)
-CREATE POLICY dr_hide_4 ON reco.user_factors FOR SELECT USING (user_id <> 4);
+CREATE POLICY dr_hide_4 ON reco.user_factors FOR SELECT USING (user_id <> 4 AND user_key IS DISTINCT FROM 'cust-4');
 CREATE POLICY dr_all ON reco.models FOR SELECT USING (true);
 ALTER TABLE reco.user_factors ENABLE ROW LEVEL SECURITY;
 SET LOCAL ROLE reco_dr_table;
-SELECT is(pg_temp.dr_served(4, 5), '{0,5}'::bigint[], 'row security on user_factors hides user 4 (the query decides)');
+SELECT is(pg_temp.dr_served(4, 5), '{0,5,0,5}'::bigint[], 'row security on user_factors hides user 4 (the query decides)');
 RESET ROLE;
 -- and on reco.models: the policy hides the model (42704 as for an unknown one)
 ALTER TABLE reco.user_factors DISABLE ROW LEVEL SECURITY;
@@ -115,7 +130,13 @@ GRANT SELECT ON reco.user_factors TO reco_dr_table;
 -- no (model_id, user_id) index: the query reads the user, with the same answers
 SELECT pg_temp.dr_answers_as('reco_dr_table') AS indexed \gset
 ALTER TABLE reco.user_factors DROP CONSTRAINT user_factors_pkey;
-SELECT is(pg_temp.dr_answers_as('reco_dr_table'), :'indexed', 'without the index the query answers the same');
+-- and a key index with another predicate, which lacks cust-5: not used (the query finds cust-5)
+DROP INDEX reco.user_factors_user_key;
+CREATE INDEX dr_partial_key ON reco.user_factors (model_id, user_key) WHERE user_key <> 'cust-5';
+SELECT is(pg_temp.dr_answers_as('reco_dr_table'), :'indexed', 'without the indexes the query answers the same');
+SET LOCAL ROLE reco_dr_table;
+SELECT is(pg_temp.dr_served(5, 6), '{5,5,5,5}'::bigint[], 'an index with another predicate is not read directly');
+RESET ROLE;
 -- nor a (name, version) index on reco.models
 SELECT pg_temp.dr_answers() AS before_models \gset
 DO $$
