@@ -87,6 +87,10 @@
 #define RECO_GATHER_MIN_BYTES (32 * 1024)
 /* The explicit system of a long row is built from blocks of this many gathered entries. */
 #define RECO_SYSTEM_BLOCK 128
+/* A short row's right-hand side sums its z rows RECO_RHS_STEP at a time ... */
+#define RECO_RHS_STEP 8
+/* ... prefetching the z rows this many entries ahead (the explicit system its y rows too). */
+#define RECO_RHS_AHEAD RECO_KERNEL_BLOCK
 /* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms). */
 #define RECO_CHUNK_COST 4.0e6
 /* Upper bound on the number of chunks of one call. */
@@ -541,8 +545,8 @@ RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
  * and the nw x nw N = I + S Z_w Z_wᵀ S (eigenvalues >= 1).  Sets s->nw and
  * points s->zb/s->zi at those z rows (Z and s->cidx in a batch; for a single
  * row they are computed into s->zu), sets S (s->dv + 2k + chunk), Z_w Z_wᵀ
- * in float (s->A, lower, stride nw) and factors N in double (s->L, upper).
- * Polls like a long row.
+ * in float (s->A, lower, stride nw: the rows_gram kernel) and factors N in
+ * double (s->L, upper).  Polls once after the Gram when it was long work.
  */
 static RecoStatus
 RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n)
@@ -552,11 +556,8 @@ RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t 
 	float	   *M = s->A;
 	double	   *N = s->L;
 	double	   *sv = s->dv + 2 * k + RecoShortRowChunk(k);
-	double		work = 0.0;
-	int64_t		polls = 0,
-				t;
+	int64_t		t;
 	int			i,
-				b0,
 				m = 0;
 
 	s->zb = ctx->Z;
@@ -581,25 +582,11 @@ RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t 
 		m++;
 	}
 	s->nw = m;
-	RecoPrefetchBlock(s->zb, k, s->zi, m < 2 ? m : 2);
-	for (i = 0; i < m; i++)
-	{
-		/* row i + 2 is touched first two rows later: fetch it now */
-		if (i + 2 < m)
-			RecoPrefetchBlock(s->zb, k, s->zi + i + 2, 1);
-		for (b0 = 0; b0 <= i; b0 += RECO_KERNEL_BLOCK)
-			ctx->kern->dot_block(k, s->zb, s->zi + b0,
-								 i + 1 - b0 < RECO_KERNEL_BLOCK ? i + 1 - b0 : RECO_KERNEL_BLOCK,
-								 s->zb + (size_t) s->zi[i] * k, M + (size_t) i * m + b0);
-		work += (double) (i + 1) * k;
-		if (ctx->worker != NULL && work >= RECO_STOP_CHECK_WORK)
-		{
-			work = 0.0;
-			polls++;
-			if (RecoParallelPoll(ctx->worker, polls % RECO_HOOK_CHECK_EVERY == 0))
-				return RECO_STATUS_STOPPED;
-		}
-	}
+	/* Z_w Z_wᵀ (at most k³/2 multiply-adds), then one poll for it */
+	ctx->kern->rows_gram(k, m, s->zb, s->zi, M);
+	if (ctx->worker != NULL && (double) m * m * k * 0.5 >= RECO_STOP_CHECK_WORK &&
+		RecoParallelPoll(ctx->worker, true))
+		return RECO_STATUS_STOPPED;
 	if (!ctx->kern->short_factor(m, M, sv, N))
 	{
 		for (i = 0; i < m; i++)
@@ -685,7 +672,24 @@ RecoShortRowRhs(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 		if (ctx->Z == NULL)
 			ctx->kern->axpy_rows(k, cnt, s->zu, s->seq, pref, v);
 		else
-			ctx->kern->axpy_rows(k, cnt, ctx->Z, idx + t0, pref, v);
+		{
+			/*
+			 * Z rows are read at random: fetch RECO_RHS_AHEAD entries ahead
+			 * (the row's first ones were fetched with the row before).  The
+			 * sum runs entry by entry in order, so the split into calls
+			 * changes no bit.
+			 */
+			for (i = 0; i < cnt; i += RECO_RHS_STEP)
+			{
+				int64_t		ahead = t0 + i + RECO_RHS_AHEAD;
+				int			c = cnt - i < RECO_RHS_STEP ? cnt - i : RECO_RHS_STEP;
+
+				if (ahead < n)
+					RecoPrefetchBlock(ctx->Z, k, idx + ahead,
+									  (int) (n - ahead < RECO_RHS_STEP ? n - ahead : RECO_RHS_STEP));
+				ctx->kern->axpy_rows(k, c, ctx->Z, idx + t0 + i, pref + i, v);
+			}
+		}
 		work += (double) cnt * k;
 		if (ctx->worker != NULL && work >= RECO_STOP_CHECK_WORK)
 		{
@@ -769,6 +773,9 @@ RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 			float		pref;
 			float		d = RecoConfidence(ctx->alpha, w[b0 + t], &pref) - ctx->unobserved_weight;
 
+			/* rows are read at random: fetch the one RECO_RHS_AHEAD entries on */
+			if (b0 + t + RECO_RHS_AHEAD < n)
+				RecoPrefetchBlock(ctx->Y, k, idx + b0 + t + RECO_RHS_AHEAD, 1);
 			memcpy(gy, y, sizeof(float) * k);
 			for (j = 0; j < k; j++)
 				gp[j] = d * y[j];
@@ -955,7 +962,8 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 
 			/* a short row of the exact pass reads its z rows, not its y rows */
 			RecoPrefetchBlock(job->kind == RECO_JOB_CHOLESKY && job->Z != NULL &&
-							  nn < RecoShortRowMax(job->k) ? job->Z : job->fixed, job->k,
+							  RecoShortRowEligible(&ctx, rows->weights + rows->indptr[u + 1], nn) ?
+							  job->Z : job->fixed, job->k,
 							  rows->indices + rows->indptr[u + 1],
 							  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
 		}

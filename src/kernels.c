@@ -179,12 +179,26 @@ RecoGenericShortFactor(int n, const float *M, const double *sv, double *N)
 	return RecoShortFactorInline(n, M, sv, N);
 }
 
+/* Portable lower triangle of Z_w Z_wᵀ: each entry the generic dot block's value. */
+static void
+RecoGenericRowsGram(int k, int m, const float *Z, const int32_t *idx, float *M)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < m; i++)
+		for (j = 0; j <= i; j++)
+			M[(size_t) i * m + j] = RecoDot8(Z + (size_t) idx[j] * k,
+											 Z + (size_t) idx[i] * k, k);
+}
+
 static const RecoKernels RecoGenericKernels = {
 	"generic",
 	RecoGenericDotBlock, RecoGenericAxpyBlock, RecoGenericSymv,
 	RecoGenericSyrk, RecoGenericCholSolve, RecoGenericCholFactor,
 	RecoGenericForward, RecoGenericBack, RecoGenericBackT, RecoGenericDotRows,
-	RecoGenericAxpyRows, RecoGenericShortFactor
+	RecoGenericAxpyRows, RecoGenericShortFactor,
+	RecoGenericRowsGram
 };
 
 /* ------------------------------------------------------------------------

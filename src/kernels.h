@@ -52,7 +52,9 @@ typedef bool (*RecoCholSolveFn) (int k, const float *A, const float *b,
 /*
  * Factors in place the n x n symmetric matrix held (row-major) in the upper
  * triangle of U as UᵀU, in double; false if it is not positive definite or
- * not finite.  n need not be k.
+ * not finite.  n need not be k.  Every code path gives the result of
+ * RecoCholFactorInline compiled for it, bit for bit (the lower triangle is
+ * neither read nor written).
  */
 typedef bool (*RecoCholFactorFn) (int n, double *U);
 /*
@@ -74,6 +76,14 @@ typedef void (*RecoAxpyRowsFn) (int k, int n, const float *Z,
  */
 typedef bool (*RecoShortFactorFn) (int n, const float *M, const double *sv,
 								   double *N);
+/*
+ * Exact pass: the lower triangle of Z_w Z_wᵀ (m x m, stride m) for the
+ * rows Z[idx[i]] (stride k), i < m: M[i][j] = z_i · z_j for j <= i, each
+ * entry bit for bit the dot_block value of that pair; the other entries of
+ * M are left alone.
+ */
+typedef void (*RecoRowsGramFn) (int k, int m, const float *Z,
+								const int32_t *idx, float *M);
 
 /* One code path's kernels, all for the same k. */
 typedef struct RecoKernels
@@ -91,6 +101,7 @@ typedef struct RecoKernels
 	RecoDotRowsFn dot_rows;
 	RecoAxpyRowsFn axpy_rows;
 	RecoShortFactorFn short_factor;
+	RecoRowsGramFn rows_gram;	/* exact pass (kept last: a separate block) */
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

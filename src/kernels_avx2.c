@@ -285,13 +285,6 @@ RecoAvx2CholFactor(int n, double *U)
 	return RecoCholFactorInline(n, U);
 }
 
-/* Forward substitution Uᵀ z = z (one instance for every size). */
-RECO_AVX2 static void
-RecoAvx2Forward(int n, const double *U, double *z)
-{
-	RecoCholForwardInline(n, U, z);
-}
-
 /* Back substitution U z = z (one instance for every size). */
 RECO_AVX2 static void
 RecoAvx2Back(int n, const double *U, double *z)
@@ -299,11 +292,219 @@ RecoAvx2Back(int n, const double *U, double *z)
 	RecoCholBackInline(n, U, z);
 }
 
-/* Back substitution U z = z from Uᵀ (one instance for every size). */
-RECO_AVX2 static void
-RecoAvx2BackT(int n, const double *L, double *z)
+/* ------------------------------------------------------------------------
+ * Exact-pass kernels: the float Gram of a short row's z rows and the
+ * double triangular substitutions, in register tiles.  Each gives every
+ * entry the same multiply-adds in the same order as the template it
+ * replaces (RecoAvx2DotBlockInline's lanes and tree, the one-row sweeps of
+ * RecoCholForwardInline / RecoCholBackTInline), so results are
+ * bit-identical to it; only the order in which entries are visited changes.
+ * ------------------------------------------------------------------------
+ */
+
+/* Unrolls the next loop fully (its bound is a small constant): keeps tiles in registers at -O2 too. */
+#define RECO_UNROLL _Pragma("GCC unroll 4")
+
+/*
+ * One tile of a short row's Gram: the 8-lane partial sums of z_{i0+a} ·
+ * z_{j0+b} (a < 4, b < 3) over k, each lane one FMA chain over the 8-blocks
+ * as RecoAvx2DotRows makes it, reduced by RecoAvx2Hsum4 (the same tree as
+ * every dot block); out[a][b] gets the result.  Rows are Z[idx[..]].
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2RowsGramTile(int k, const float *Z, const int32_t *ia,
+					 const int32_t *ib, float out[4][4])
 {
-	RecoCholBackTInline(n, L, z);
+	__m256		acc[4][3];
+	const float *za[4],
+			   *zb[3];
+	int			a,
+				b,
+				j;
+
+	RECO_UNROLL
+	for (a = 0; a < 4; a++)
+		za[a] = Z + (size_t) ia[a] * k;
+	RECO_UNROLL
+	for (b = 0; b < 3; b++)
+		zb[b] = Z + (size_t) ib[b] * k;
+	RECO_UNROLL
+	for (a = 0; a < 4; a++)
+	{
+		RECO_UNROLL
+		for (b = 0; b < 3; b++)
+			acc[a][b] = _mm256_setzero_ps();
+	}
+	for (j = 0; j < k; j += 8)
+	{
+		__m256		q0 = _mm256_loadu_ps(zb[0] + j),
+					q1 = _mm256_loadu_ps(zb[1] + j),
+					q2 = _mm256_loadu_ps(zb[2] + j);
+
+		RECO_UNROLL
+		for (a = 0; a < 4; a++)
+		{
+			__m256		v = _mm256_loadu_ps(za[a] + j);
+
+			acc[a][0] = _mm256_fmadd_ps(q0, v, acc[a][0]);
+			acc[a][1] = _mm256_fmadd_ps(q1, v, acc[a][1]);
+			acc[a][2] = _mm256_fmadd_ps(q2, v, acc[a][2]);
+		}
+	}
+	RECO_UNROLL
+	for (a = 0; a < 4; a++)
+		_mm_storeu_ps(out[a], RecoAvx2Hsum4(acc[a][0], acc[a][1], acc[a][2], acc[a][2]));
+}
+
+/*
+ * The lower triangle of Z_w Z_wᵀ (m x m, stride m) for the rows Z[idx[i]],
+ * i < m: M[i][j] = z_i · z_j for j <= i, bit for bit what dot_block gives
+ * for the same pair, in tiles of 4 x 3 entries (a tile past the triangle's
+ * edge reads row m − 1 in place of the missing rows and stores nothing
+ * there).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2RowsGramInline(int k, int m, const float *Z, const int32_t *idx,
+					   float *M)
+{
+	float		out[4][4];
+	int32_t		ia[4],
+				ib[3];
+	int			i0,
+				j0,
+				a,
+				b;
+
+	for (i0 = 0; i0 < m; i0 += 4)
+	{
+		for (a = 0; a < 4; a++)
+			ia[a] = idx[i0 + a < m ? i0 + a : m - 1];
+		for (j0 = 0; j0 <= i0 + 3 && j0 < m; j0 += 3)
+		{
+			for (b = 0; b < 3; b++)
+				ib[b] = idx[j0 + b < m ? j0 + b : m - 1];
+			RecoAvx2RowsGramTile(k, Z, ia, ib, out);
+			for (a = 0; a < 4 && i0 + a < m; a++)
+				for (b = 0; b < 3 && j0 + b <= i0 + a; b++)
+					M[(size_t) (i0 + a) * m + j0 + b] = out[a][b];
+		}
+	}
+}
+
+/*
+ * z[j] −= m0[j]·z0, then m1[j]·z1, m2[j]·z2, m3[j]·z3 for lo <= j < hi, one
+ * fused multiply-subtract each in that order (as four one-row sweeps of a
+ * substitution would make them), z loaded and stored once per four.
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2Sub4(const double *m0, const double *m1, const double *m2,
+			 const double *m3, double z0, double z1, double z2, double z3,
+			 double *z, int lo, int hi)
+{
+	__m256d		b0 = _mm256_set1_pd(z0),
+				b1 = _mm256_set1_pd(z1),
+				b2 = _mm256_set1_pd(z2),
+				b3 = _mm256_set1_pd(z3);
+	int			j = lo;
+
+	for (; j + 4 <= hi; j += 4)
+	{
+		__m256d		a = _mm256_loadu_pd(z + j);
+
+		a = _mm256_fnmadd_pd(_mm256_loadu_pd(m0 + j), b0, a);
+		a = _mm256_fnmadd_pd(_mm256_loadu_pd(m1 + j), b1, a);
+		a = _mm256_fnmadd_pd(_mm256_loadu_pd(m2 + j), b2, a);
+		a = _mm256_fnmadd_pd(_mm256_loadu_pd(m3 + j), b3, a);
+		_mm256_storeu_pd(z + j, a);
+	}
+	for (; j < hi; j++)
+	{
+		__m128d		a = _mm_set_sd(z[j]);
+
+		a = _mm_fnmadd_sd(_mm_set_sd(m0[j]), _mm_set_sd(z0), a);
+		a = _mm_fnmadd_sd(_mm_set_sd(m1[j]), _mm_set_sd(z1), a);
+		a = _mm_fnmadd_sd(_mm_set_sd(m2[j]), _mm_set_sd(z2), a);
+		a = _mm_fnmadd_sd(_mm_set_sd(m3[j]), _mm_set_sd(z3), a);
+		z[j] = _mm_cvtsd_f64(a);
+	}
+}
+
+/* z[j] −= m[j]·zj for lo <= j < hi, one fused multiply-subtract each. */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2Sub1(const double *m, double zj, double *z, int lo, int hi)
+{
+	int			j;
+
+	for (j = lo; j < hi; j++)
+		z[j] = _mm_cvtsd_f64(_mm_fnmadd_sd(_mm_set_sd(m[j]), _mm_set_sd(zj),
+										   _mm_set_sd(z[j])));
+}
+
+/*
+ * Forward substitution Uᵀ z = z (RecoCholForwardInline bit for bit), four
+ * rows of U at a time: their four pivots are solved first (each updating
+ * the next ones' entries), then the rest of z takes the four rows' updates
+ * in one sweep.
+ */
+RECO_AVX2 static void
+RecoAvx2ForwardTiled(int n, const double *U, double *z)
+{
+	int			j = 0,
+				r;
+
+	for (; j + 4 <= n; j += 4)
+	{
+		const double *u0 = U + (size_t) j * n,
+				   *u1 = u0 + n,
+				   *u2 = u1 + n,
+				   *u3 = u2 + n;
+
+		z[j] = z[j] / u0[j];
+		RecoAvx2Sub1(u0, z[j], z, j + 1, j + 4);
+		z[j + 1] = z[j + 1] / u1[j + 1];
+		RecoAvx2Sub1(u1, z[j + 1], z, j + 2, j + 4);
+		z[j + 2] = z[j + 2] / u2[j + 2];
+		RecoAvx2Sub1(u2, z[j + 2], z, j + 3, j + 4);
+		z[j + 3] = z[j + 3] / u3[j + 3];
+		RecoAvx2Sub4(u0, u1, u2, u3, z[j], z[j + 1], z[j + 2], z[j + 3], z, j + 4, n);
+	}
+	for (r = j; r < n; r++)
+	{
+		z[r] = z[r] / U[(size_t) r * n + r];
+		RecoAvx2Sub1(U + (size_t) r * n, z[r], z, r + 1, n);
+	}
+}
+
+/*
+ * Back substitution U z = z from L = Uᵀ (RecoCholBackTInline bit for bit),
+ * four rows of L at a time from the bottom, as RecoAvx2ForwardTiled.
+ */
+RECO_AVX2 static void
+RecoAvx2BackTTiled(int n, const double *L, double *z)
+{
+	int			i = n - 1;
+
+	for (; i >= 3; i -= 4)
+	{
+		const double *l0 = L + (size_t) i * n,
+				   *l1 = l0 - n,
+				   *l2 = l1 - n,
+				   *l3 = l2 - n;
+
+		z[i] = z[i] / l0[i];
+		RecoAvx2Sub1(l0, z[i], z, i - 3, i);
+		z[i - 1] = z[i - 1] / l1[i - 1];
+		RecoAvx2Sub1(l1, z[i - 1], z, i - 3, i - 1);
+		z[i - 2] = z[i - 2] / l2[i - 2];
+		RecoAvx2Sub1(l2, z[i - 2], z, i - 3, i - 2);
+		z[i - 3] = z[i - 3] / l3[i - 3];
+		RecoAvx2Sub4(l0, l1, l2, l3, z[i], z[i - 1], z[i - 2], z[i - 3], z, 0, i - 3);
+	}
+	for (; i >= 0; i--)
+	{
+		z[i] = z[i] / L[(size_t) i * n + i];
+		RecoAvx2Sub1(L + (size_t) i * n, z[i], z, 0, i);
+	}
 }
 
 /* Short-row factorization of I + S M S (one instance for every size). */
@@ -350,14 +551,22 @@ RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
 	(void) k; \
 	return RecoCholSolveInline(KEXPR, A, b, U, z, x); \
 } \
+RECO_AVX2 static void \
+RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
+						 float *M) \
+{ \
+	(void) k; \
+	RecoAvx2RowsGramInline(KEXPR, m, Z, idx, M); \
+} \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoDotRowsInline, KEXPR) \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAxpyRowsInline, KEXPR) \
 static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	"avx2-fma-" NAME, \
 	RecoAvx2DotBlock##SUFFIX, RecoAvx2AxpyBlock##SUFFIX, RecoAvx2Symv##SUFFIX, \
 	RecoAvx2Syrk, RecoAvx2CholSolve##SUFFIX, RecoAvx2CholFactor, \
-	RecoAvx2Forward, RecoAvx2Back, RecoAvx2BackT, RecoAvx2DotRows##SUFFIX, \
-	RecoAvx2AxpyRows##SUFFIX, RecoAvx2ShortFactor \
+	RecoAvx2ForwardTiled, RecoAvx2Back, RecoAvx2BackTTiled, RecoAvx2DotRows##SUFFIX, \
+	RecoAvx2AxpyRows##SUFFIX, RecoAvx2ShortFactor, \
+	RecoAvx2RowsGram##SUFFIX \
 };
 
 RECO_AVX2_INSTANCE(K32, "k32", 32)

@@ -26,7 +26,10 @@
  *     -S 7                       seed
  *     -L                         also time and print the loss
  *     -F                         after the CG iterations, time the exact user
- *                                pass that ends reco.train (final pass)
+ *                                pass that ends reco.train (final pass), wall
+ *                                and CPU, beside the CG iterations' medians
+ *     -D FILE                    with -F: write the pass's user factors there
+ *                                (raw floats, users x k; one k per file)
  *
  *-------------------------------------------------------------------------
  */
@@ -389,6 +392,8 @@ bench_parse_list(const char *s, int *out, int max)
 /* ν and α0 of every configuration (-e, -w): implicit's system by default. */
 static float bench_reg_exponent = 0.0f;
 static float bench_unobserved_weight = 1.0f;
+/* -D: file the final pass's user factors are written to (raw floats), or NULL. */
+static const char *bench_final_dump = NULL;
 
 /* Stop hook that never stops but counts its calls. */
 static bool
@@ -413,6 +418,7 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	double	   *tu = bench_check(malloc(sizeof(double) * iters));
 	double	   *ti = bench_check(malloc(sizeof(double) * iters));
 	double	   *tt = bench_check(malloc(sizeof(double) * iters));
+	double	   *tc = bench_check(malloc(sizeof(double) * iters));
 	RecoAlsConfig cfg;
 	RecoHooks hooks;
 	long		polls = 0;
@@ -436,10 +442,12 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	cfg.unobserved_weight = bench_unobserved_weight;
 	hooks.should_stop = bench_never_stop;
 	hooks.arg = &polls;
+	hooks.progress = NULL;
 
 	for (it = 0; it < iters; it++)
 	{
-		double		t0 = bench_now(),
+		double		c0 = bench_cpu(),
+					t0 = bench_now(),
 					t1,
 					t2;
 		RecoStatus st;
@@ -457,6 +465,7 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		tu[it] = t1 - t0;
 		ti[it] = t2 - t1;
 		tt[it] = t2 - t0;
+		tc[it] = bench_cpu() - c0;
 		total_time += t2 - t0;
 	}
 	if (solver == RECO_SOLVER_CG)
@@ -486,8 +495,22 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		exact.solver = RECO_SOLVER_CHOLESKY;
 		st = RecoAlsSolveSide(&csr->sp, Y, X, &exact, &hooks);
 		tf = bench_now() - t0;
-		printf("final    k=%-4d threads=%d  exact user pass %.3f s (%s) = %.2f CG iterations  (cpu %.3f s)\n",
-			   k, threads, tf, RecoStatusString(st), tf / med, bench_cpu() - c0);
+		c0 = bench_cpu() - c0;
+		printf("final    k=%-4d threads=%d  exact user pass %.3f s (%s) = %.2f CG iterations  "
+			   "(cpu %.3f s = %.2f CG iterations' cpu %.3f s)\n",
+			   k, threads, tf, RecoStatusString(st), tf / med, c0,
+			   c0 / bench_median(tc, iters), bench_median(tc, iters));
+		if (bench_final_dump != NULL)
+		{
+			FILE	   *df = fopen(bench_final_dump, "wb");
+
+			if (df == NULL || fwrite(X, sizeof(float) * k, (size_t) m, df) != (size_t) m ||
+				fclose(df) != 0)
+			{
+				fprintf(stderr, "cannot write %s\n", bench_final_dump);
+				exit(1);
+			}
+		}
 	}
 	if (loss)
 	{
@@ -505,6 +528,7 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	free(tu);
 	free(ti);
 	free(tt);
+	free(tc);
 }
 
 /* Parses options, generates data, runs every configuration. */
@@ -538,7 +562,7 @@ main(int argc, char **argv)
 	char		model[256] = "?";
 	FILE	   *f;
 
-	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LF")) != -1)
+	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFD:")) != -1)
 	{
 		switch (opt)
 		{
@@ -588,9 +612,12 @@ main(int argc, char **argv)
 			case 'F':
 				final = true;
 				break;
+			case 'D':
+				bench_final_dump = optarg;
+				break;
 			default:
 				fprintf(stderr, "usage: %s [-u users] [-i items] [-n nnz] [-k 64,128] [-t 1,2] "
-						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F]\n",
+						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-D file]\n",
 						argv[0]);
 				return 2;
 		}

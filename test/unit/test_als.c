@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "als.h"
+#include "kernels_impl.h"
 #include "tap.h"
 
 /* A test problem: CSR of users, CSC of items, both owned. */
@@ -1032,6 +1033,28 @@ test_short_rows_batch(int k, float nu, float a0)
 	free_problem(&p);
 }
 
+/* max |(UᵀU)[a][b] − A[a][b]| over b >= a, U upper (row-major n x n), in double. */
+static double
+factor_error(int n, const double *U, const double *A)
+{
+	double		worst = 0;
+	int			a,
+				b,
+				t;
+
+	for (a = 0; a < n; a++)
+		for (b = a; b < n; b++)
+		{
+			double		r = 0;
+
+			for (t = 0; t <= a; t++)
+				r += U[t * n + a] * U[t * n + b];
+			if (fabs(r - A[a * n + b]) > worst)
+				worst = fabs(r - A[a * n + b]);
+		}
+	return worst;
+}
+
 /*
  * The exact pass's kernels against scalar double references, on the table
  * for each k (AVX2 for multiples of 8 where available, portable for 12 and
@@ -1107,16 +1130,8 @@ test_exact_kernels(void)
 			}
 		if (!kern->chol_factor(k, U))
 			worst_chol = 1;
-		for (a = 0; a < k && worst_chol < 1; a++)
-			for (b = a; b < k; b++)
-			{
-				double		r = 0;
-
-				for (t = 0; t <= a; t++)
-					r += U[t * k + a] * U[t * k + b];
-				if (fabs(r - R[a * k + b]) > worst_chol)
-					worst_chol = fabs(r - R[a * k + b]);
-			}
+		if (worst_chol < 1 && factor_error(k, U, R) > worst_chol)
+			worst_chol = factor_error(k, U, R);
 		/* forward then back (both forms) solve A z = y */
 		for (a = 0; a < k; a++)
 		{
@@ -1161,6 +1176,269 @@ test_exact_kernels(void)
 	diag("worst rank-K error (relative)", worst_syrk);
 	diag("worst |UᵀU - A|", worst_chol);
 	diag("worst |A z - y|", worst_tri);
+}
+
+/*
+ * The exact pass's kernels as the template each replaces, compiled for the
+ * table's code path (AVX2+FMA: the templates contract a −= b·c to one fused
+ * multiply-subtract there): the reference results the tiled kernels must
+ * give bit for bit.
+ */
+#ifdef RECO_HAVE_AVX2_PATH
+#define TEST_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define TEST_AVX2
+#endif
+
+/* RecoCholFactorInline compiled for AVX2+FMA (avx2) or portably. */
+TEST_AVX2 static bool
+ref_factor_avx2(int n, double *U)
+{
+	return RecoCholFactorInline(n, U);
+}
+
+/* Portable RecoCholFactorInline. */
+static bool
+ref_factor_generic(int n, double *U)
+{
+	return RecoCholFactorInline(n, U);
+}
+
+/* RecoCholForwardInline then RecoCholBackTInline for AVX2+FMA (avx2) or portably. */
+TEST_AVX2 static void
+ref_tri_avx2(int n, const double *U, const double *L, double *f, double *b)
+{
+	RecoCholForwardInline(n, U, f);
+	RecoCholBackTInline(n, L, b);
+}
+
+/* Portable RecoCholForwardInline then RecoCholBackTInline. */
+static void
+ref_tri_generic(int n, const double *U, const double *L, double *f, double *b)
+{
+	RecoCholForwardInline(n, U, f);
+	RecoCholBackTInline(n, L, b);
+}
+
+/* RecoCholSolveInline for AVX2+FMA (avx2) or portably. */
+TEST_AVX2 static bool
+ref_solve_avx2(int k, const float *A, const float *b, double *U, double *z, float *x)
+{
+	return RecoCholSolveInline(k, A, b, U, z, x);
+}
+
+/* Portable RecoCholSolveInline. */
+static bool
+ref_solve_generic(int k, const float *A, const float *b, double *U, double *z, float *x)
+{
+	return RecoCholSolveInline(k, A, b, U, z, x);
+}
+
+/* RecoShortFactorInline for AVX2+FMA (avx2) or portably. */
+TEST_AVX2 static bool
+ref_short_avx2(int n, const float *M, const double *sv, double *N)
+{
+	return RecoShortFactorInline(n, M, sv, N);
+}
+
+/* Portable RecoShortFactorInline. */
+static bool
+ref_short_generic(int n, const float *M, const double *sv, double *N)
+{
+	return RecoShortFactorInline(n, M, sv, N);
+}
+
+/*
+ * The exact pass's kernels of each table (factorization, the tiled forward
+ * and transposed back substitutions, Cholesky solve, short-row factor, the
+ * tiled Gram of rows) against their templates bit for bit and against
+ * double references, for sizes around the tiles' edges, k not a multiple
+ * of 8, k = 1 and k = 1024, and Gram rows of length 0 and 1; entries
+ * outside a kernel's output are left alone.
+ */
+static void
+test_tiled_kernels(void)
+{
+	int			ns[14] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 24, 64, 100, 128, 1024};
+	int			ms[6] = {0, 1, 2, 5, 13, 127};
+	int			ks[8] = {1, 8, 12, 13, 64, 128, 136, 1024};
+	bool		same_factor = true,
+				same_tri = true,
+				same_solve = true,
+				same_short = true,
+				same_gram = true,
+				untouched = true;
+	double		worst_gram = 0,
+				worst_fac = 0;
+	int			c;
+
+	for (c = 0; c < 14; c++)
+	{
+		int			n = ns[c],
+					kk = n,
+					a,
+					b,
+					t;
+		const RecoKernels *kern = RecoKernelsFor(kk);
+		bool		avx2 = strncmp(kern->name, "avx2", 4) == 0;
+		double	   *A = malloc(sizeof(double) * n * n),
+				   *U = malloc(sizeof(double) * n * n),
+				   *R = malloc(sizeof(double) * n * n),
+				   *L = malloc(sizeof(double) * n * n),
+				   *f1 = malloc(sizeof(double) * n),
+				   *f2 = malloc(sizeof(double) * n),
+				   *b1 = malloc(sizeof(double) * n),
+				   *b2 = malloc(sizeof(double) * n),
+				   *sv = malloc(sizeof(double) * n);
+		float	   *Af = malloc(sizeof(float) * n * n),
+				   *bf = malloc(sizeof(float) * n),
+				   *x1 = malloc(sizeof(float) * n),
+				   *x2 = malloc(sizeof(float) * n),
+				   *M = malloc(sizeof(float) * n * n);
+		bool		ok1,
+					ok2;
+
+		/* A = I + BᵀB for a random n x 12 B, lower triangle a sentinel */
+		for (a = 0; a < n; a++)
+			for (b = 0; b < n; b++)
+				A[a * n + b] = a == b ? 1.0 : 0.0;
+		for (t = 0; t < 12; t++)
+		{
+			double		col[1024];
+
+			for (a = 0; a < n; a++)
+				col[a] = rnd_uniform() - 0.5;
+			for (a = 0; a < n; a++)
+				for (b = 0; b < n; b++)
+					A[a * n + b] += col[a] * col[b];
+		}
+		for (a = 0; a < n; a++)
+			for (b = 0; b < n; b++)
+			{
+				Af[a * n + b] = (float) A[a * n + b];
+				M[a * n + b] = (float) (A[a * n + b] - (a == b ? 1.0 : 0.0));
+				U[a * n + b] = b >= a ? A[a * n + b] : -7.0;
+				R[a * n + b] = U[a * n + b];
+			}
+		for (a = 0; a < n; a++)
+		{
+			bf[a] = (float) (rnd_uniform() - 0.5);
+			f1[a] = f2[a] = b1[a] = b2[a] = rnd_uniform() - 0.5;
+			sv[a] = 0.5 + rnd_uniform();
+		}
+
+		ok1 = kern->chol_factor(n, U);
+		ok2 = avx2 ? ref_factor_avx2(n, R) : ref_factor_generic(n, R);
+		same_factor = same_factor && ok1 && ok2 &&
+			memcmp(U, R, sizeof(double) * n * n) == 0;
+		for (a = 0; a < n; a++)
+			for (b = 0; b < a; b++)
+				untouched = untouched && U[a * n + b] == -7.0;
+		/* UᵀU = A in double */
+		if (ok1 && factor_error(n, U, A) > worst_fac)
+			worst_fac = factor_error(n, U, A);
+
+		for (a = 0; a < n; a++)
+			for (b = 0; b < n; b++)
+				L[a * n + b] = b <= a ? U[b * n + a] : 0.0;
+		kern->forward(n, U, f1);
+		kern->back_t(n, L, b1);
+		if (avx2)
+			ref_tri_avx2(n, U, L, f2, b2);
+		else
+			ref_tri_generic(n, U, L, f2, b2);
+		same_tri = same_tri && memcmp(f1, f2, sizeof(double) * n) == 0 &&
+			memcmp(b1, b2, sizeof(double) * n) == 0;
+
+		/* the Cholesky solve only exists per k: kk = n */
+		ok1 = kern->chol_solve(n, Af, bf, U, f1, x1);
+		ok2 = avx2 ? ref_solve_avx2(n, Af, bf, R, f2, x2) :
+			ref_solve_generic(n, Af, bf, R, f2, x2);
+		same_solve = same_solve && ok1 == ok2 && memcmp(x1, x2, sizeof(float) * n) == 0;
+
+		ok1 = kern->short_factor(n, M, sv, U);
+		ok2 = avx2 ? ref_short_avx2(n, M, sv, R) : ref_short_generic(n, M, sv, R);
+		for (a = 0; a < n; a++)
+			for (b = a; b < n; b++)
+				same_short = same_short && ok1 && ok2 && U[a * n + b] == R[a * n + b];
+
+		free(A);
+		free(U);
+		free(R);
+		free(L);
+		free(f1);
+		free(f2);
+		free(b1);
+		free(b2);
+		free(sv);
+		free(Af);
+		free(bf);
+		free(x1);
+		free(x2);
+		free(M);
+	}
+
+	for (c = 0; c < 8; c++)
+	{
+		int			k = ks[c],
+					mc,
+					t;
+		const RecoKernels *kern = RecoKernelsFor(k);
+		int			rows = 200;
+		float	   *Z = malloc(sizeof(float) * rows * k);
+		int32_t		idx[127];
+
+		for (t = 0; t < rows * k; t++)
+			Z[t] = (float) (rnd_uniform() - 0.5);
+		for (t = 0; t < 127; t++)
+			idx[t] = (int32_t) ((t * 37 + 11) % rows);
+		for (mc = 0; mc < 6; mc++)
+		{
+			int			m = ms[mc] < k ? ms[mc] : k;
+			float	   *M = malloc(sizeof(float) * (m * m + 1));
+			int			i,
+						j;
+
+			for (i = 0; i < m * m + 1; i++)
+				M[i] = -7.0f;
+			kern->rows_gram(k, m, Z, idx, M);
+			for (i = 0; i < m; i++)
+				for (j = 0; j < m; j++)
+				{
+					float		want;
+					double		r = 0,
+								scale = 0;
+					int			l;
+
+					if (j > i)
+					{
+						untouched = untouched && M[i * m + j] == -7.0f;
+						continue;
+					}
+					kern->dot_block(k, Z, idx + j, 1, Z + (size_t) idx[i] * k, &want);
+					same_gram = same_gram && M[i * m + j] == want;
+					for (l = 0; l < k; l++)
+					{
+						r += (double) Z[(size_t) idx[i] * k + l] * Z[(size_t) idx[j] * k + l];
+						scale += fabs((double) Z[(size_t) idx[i] * k + l] * Z[(size_t) idx[j] * k + l]);
+					}
+					if (fabs(M[i * m + j] - r) / scale > worst_gram)
+						worst_gram = fabs(M[i * m + j] - r) / scale;
+				}
+			untouched = untouched && M[m * m] == -7.0f;
+			free(M);
+		}
+		free(Z);
+	}
+	ok(same_factor && same_tri && same_solve && same_short && worst_fac < 1e-9,
+	   "exact kernels: factorization, tiled forward / transposed back substitution, Cholesky solve and short-row factor equal their templates bit for bit (n 1 .. 1024), UᵀU = A");
+	ok(same_gram && worst_gram < 1e-5 && untouched,
+	   "exact kernels: tiled Gram of rows equals dot_block bit for bit and a double sum (k 1, 8, 12, 13, 64, 128, 136, 1024; rows 0, 1, 2, 5, 13, 127); nothing outside the output written");
+	diag("worst |UᵀU - A| (every table)", worst_fac);
+	diag("worst Gram error (relative)", worst_gram);
+	if (!(same_factor && same_tri && same_solve && same_short))
+		printf("# factor %d tri %d solve %d short %d\n", same_factor, same_tri,
+			   same_solve, same_short);
 }
 
 /* Negative feedback lowers an item's score compared to positive and to none. */
@@ -1221,7 +1499,7 @@ test_stop(void)
 			   *Y;
 	int			k = 32;
 	HookState	h;
-	RecoHooks hooks = {test_hook, &h};
+	RecoHooks hooks = {test_hook, &h, NULL};
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 2, 0.05f, 1.0f);
 	RecoStatus st;
 	double		l;
@@ -1280,7 +1558,7 @@ test_long_row(void)
 	int64_t    *ids = malloc(sizeof(int64_t) * n);
 	RecoSparse	s;
 	HookState	h;
-	RecoHooks hooks = {test_hook, &h};
+	RecoHooks hooks = {test_hook, &h, NULL};
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.05f, 1.0f);
 	RecoStatus st;
 	long		outside,
@@ -1485,7 +1763,7 @@ test_prior(int k, float nu, float a0, const char *label)
 int
 main(void)
 {
-	printf("1..98\n");
+	printf("1..100\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -1521,8 +1799,9 @@ main(void)
 	test_short_rows_batch(24, 0.0f, 0.5f);	/* 2 */
 	test_short_rows_batch(24, 1.0f, 0.5f);	/* 2 */
 	test_exact_kernels();		/* 2 */
+	test_tiled_kernels();		/* 2 */
 	test_prior(24, 0.0f, 1.0f, "prior k=24 (short rows)");	/* 6 */
 	test_prior(16, 1.0f, 0.3f, "prior k=16 nu 1 a0 0.3");	/* 6 */
-	/* total 98 */
-	return tap_exit_status(98);
+	/* total 100 */
+	return tap_exit_status(100);
 }
