@@ -27,6 +27,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "access/transam.h"
 #include "access/xlog.h"
 
 #include "access/htup_details.h"
@@ -624,8 +625,9 @@ RecoIndexPredicateIsNotNull(Relation index, AttrNumber att)
 
 /*
  * A valid btree index of rel whose keys are exactly (att1, att2), without
- * expressions, whose second key has att2's collation, opened; or NULL.  It
- * has no predicate, or (if not_null) only "att2 IS NOT NULL".
+ * expressions, whose keys have their columns' collations and that the active
+ * snapshot may use (indcheckxmin, as the planner checks), opened; or NULL.
+ * It has no predicate, or (if not_null) only "att2 IS NOT NULL".
  */
 static Relation
 RecoOpenPairIndex(Relation rel, AttrNumber att1, AttrNumber att2, bool not_null)
@@ -639,7 +641,10 @@ RecoOpenPairIndex(Relation rel, AttrNumber att1, AttrNumber att2, bool not_null)
 		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
 
 		if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
+			(!index->rd_index->indcheckxmin ||
+			 TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data), TransactionXmin)) &&
 			index->rd_index->indnkeyatts == 2 &&
+			index->rd_indcollation[0] == TupleDescAttr(RelationGetDescr(rel), att1 - 1)->attcollation &&
 			/* rd_indexprs and rd_indpred are loaded lazily: the catalog row says */
 			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
 			index->rd_index->indkey.values[0] == att1 && index->rd_index->indkey.values[1] == att2 &&
@@ -671,8 +676,10 @@ RecoRelColumn(Relation rel, const char *name, Oid type)
  * Table reco.`relname` opened for a direct read (an index scan in the active
  * snapshot instead of a planned query), or NULL when the query must decide:
  * no active snapshot, no such table, not a plain table, row security on it,
+ * inheritance children (the query reads them too), no USAGE on schema reco
  * or no table-wide SELECT privilege for the current role (column privileges
- * are the query's to check).  Fills atts with the attribute numbers of the
+ * are the query's to check).  The lock taken is kept until the transaction
+ * ends, as the query's would be.  Fills atts with the attribute numbers of the
  * n columns `names` of types `types`; NULL also if one is missing or of
  * another type.
  */
@@ -685,10 +692,11 @@ RecoOpenDirect(const char *relname, int n, const char *const *names, const Oid *
 	int			c;
 
 	if (!OidIsValid(relid) || !ActiveSnapshotSet() ||
+		pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE) != ACLCHECK_OK ||
 		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return NULL;
 	rel = table_open(relid, AccessShareLock);
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relrowsecurity)
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relrowsecurity || rel->rd_rel->relhassubclass)
 	{
 		table_close(rel, AccessShareLock);
 		return NULL;
@@ -780,8 +788,8 @@ RecoLookupModelDirect(const char *name, bool *found)
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	index_endscan(scan);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
 	return usable;
 }
 
@@ -1194,6 +1202,12 @@ RecoLoadUserRow(const RecoModelInfo *model, const Datum *values, const bool *nul
 	ArrayType  *weights;
 	int64		count;
 
+	if (nulls[0] || nulls[1] || nulls[2] || nulls[3])
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("a row of reco.user_factors in model " INT64_FORMAT " has a NULL user_id, factors, seen_items or seen_weights",
+						model->model_id),
+				 errhint("Those columns are NOT NULL in reco's tables; retrain the model.")));
 	users->ids[found] = user_id;
 	RecoDecodeFactors(DatumGetByteaPP(values[1]), k, users->factors + found * k);
 	if (model->user_id_type != RECO_ID_BIGINT)
@@ -1338,8 +1352,8 @@ RecoLoadUserDirect(const RecoModelInfo *model, bool by_key, Datum match, bool wi
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	index_endscan(scan);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
 	return usable;
 }
 

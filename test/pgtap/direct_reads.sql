@@ -3,12 +3,13 @@
 -- RecoLoadUserDirect) when the caller has a table-wide SELECT grant and no row security
 -- applies; otherwise the planned queries decide.  Both ways give the same answers, bit
 -- for bit: a role with table-wide grants (direct reads) against a role granted every
--- column one by one (the queries); row security, a missing column grant and a revoked
--- grant are the queries' to enforce; a retrain, forget_user and a dropped index are
--- seen at once.
+-- column one by one (the queries); row security, a missing column grant, a revoked
+-- grant, a missing USAGE on the schema and inheritance children are the queries' to
+-- handle; a retrain, forget_user and a dropped index are seen at once.  (That the
+-- direct reads keep their locks to the end of the transaction: specs/direct_read_locks.)
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(14);
+SELECT plan(17);
 
 -- negative weights too: a user's seen_items then hold items exclude_seen keeps
 CREATE TEMP TABLE dr_clicks AS
@@ -126,6 +127,35 @@ SELECT throws_ok($$SELECT * FROM reco.recommend('dr', 5, 5)$$, '42501', NULL,
                  'a revoked grant on user_factors is refused');
 RESET ROLE;
 GRANT SELECT ON reco.user_factors TO reco_dr_table;
+
+-- without USAGE on schema reco the direct read is not taken: the query refuses (42501)
+REVOKE USAGE ON SCHEMA reco FROM reco_dr_table;
+SET LOCAL ROLE reco_dr_table;
+SELECT throws_ok($$SELECT * FROM reco.recommend('dr', 5, 5)$$, '42501', NULL,
+                 'without USAGE on schema reco serving is refused, as the query refuses it');
+RESET ROLE;
+GRANT USAGE ON SCHEMA reco TO reco_dr_table;
+
+-- a child table of user_factors (inheritance): the query reads it too, so the direct read
+-- is not taken; user 999, known only there, is served (5 rows) as by the query
+CREATE TABLE public.dr_child () INHERITS (reco.user_factors);
+INSERT INTO public.dr_child (model_id, user_id, factors, seen_items, seen_weights)
+SELECT model_id, 999, f.factors, f.seen_items, f.seen_weights FROM ONLY reco.user_factors f JOIN reco.models m USING (model_id)
+ WHERE m.name = 'dr' AND f.user_id = 5 ORDER BY m.version DESC LIMIT 1;
+GRANT SELECT ON public.dr_child TO reco_dr_table;
+SET LOCAL ROLE reco_dr_table;
+SELECT is(pg_temp.dr_served(999, 5), '{5,5,0,5}'::bigint[], 'a user in a child table of user_factors is served (the query reads children)');
+RESET ROLE;
+DROP TABLE public.dr_child;
+
+-- a NULL where reco's tables say NOT NULL (a DBA's change): a clear error (XX001), not a crash
+SAVEPOINT dr_null;
+ALTER TABLE reco.user_factors ALTER seen_weights DROP NOT NULL;
+UPDATE reco.user_factors SET seen_weights = NULL
+ WHERE user_id = 6 AND model_id = (SELECT model_id FROM reco.models WHERE name = 'dr' ORDER BY version DESC LIMIT 1);
+SELECT throws_ok($$SELECT * FROM reco.recommend('dr', 6, 5)$$, 'XX001', NULL,
+                 'a NULL seen_weights is reported as corrupted data');
+ROLLBACK TO SAVEPOINT dr_null;
 
 -- no (model_id, user_id) index: the query reads the user, with the same answers
 SELECT pg_temp.dr_answers_as('reco_dr_table') AS indexed \gset
