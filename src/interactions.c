@@ -322,14 +322,57 @@ RecoCompareIdRank(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The error of a side with more distinct ids than a dense index holds (54000). */
+static void
+RecoTooManyIds(const char *side)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("too many distinct %ss for one model", side),
+			 errdetail("A model holds at most %d %ss.", PG_INT32_MAX, side)));
+}
+
+/*
+ * RecoMapSide for ids within [lo, lo + span): one slot per possible id
+ * (span int32s, no hashing, no sort) marks the ids present, a walk over the
+ * slots numbers them in id order; the same indices as the hash path.
+ */
+static int64 *
+RecoMapSideDirect(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, int64 lo, int64 span)
+{
+	int32	   *slot = MemoryContextAllocExtended(CurrentMemoryContext, mul_size(Max(span, 1), sizeof(int32)),
+												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int64	   *sorted;
+	int64		n = 0;
+	int64		r;
+
+	for (r = 0; r < rows; r++)
+		slot[ids[r] - lo] = 1;
+	for (r = 0; r < span; r++)
+		if (slot[r] != 0)
+			slot[r] = (int32) ++n;	/* 1-based: 0 stays "absent" */
+	sorted = RecoAllocArray(n, sizeof(int64));
+	for (r = 0; r < span; r++)
+		if (slot[r] != 0)
+			sorted[slot[r] - 1] = lo + r;
+	for (r = 0; r < rows; r++)
+		index_of_row[r] = slot[ids[r] - lo] - 1;
+	pfree(slot);
+	*n_out = n;
+	return sorted;
+}
+
 /*
  * Maps one side's ids to dense indices in ascending id order: fills
  * index_of_row[r] and returns the sorted distinct ids (count in *n_out).
+ * Ids spanning at most RECO_ID_DIRECT_SPAN_PER_ROW slots per row (serial
+ * ids, codes of keys) take RecoMapSideDirect, linear and cache-friendly;
+ * sparse ids a hash table, then a sort of the distinct ids.
  */
 static int64 *
 RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, const char *side)
 {
-	recoid_hash *table = recoid_create(CurrentMemoryContext, RECO_ID_MAP_INITIAL_SIZE, NULL);
+	recoid_hash *table;
 	RecoIdRank *ranks;
 	int32	   *rank_of;
 	int64	   *sorted;
@@ -337,6 +380,19 @@ RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, con
 	int64		capacity = RECO_ID_MAP_INITIAL_SIZE;
 	int64		r;
 
+	int64		lo = PG_INT64_MAX;
+	int64		hi = PG_INT64_MIN;
+
+	for (r = 0; r < rows; r++)
+	{
+		lo = Min(lo, ids[r]);
+		hi = Max(hi, ids[r]);
+	}
+	/* hi - lo in uint64: no overflow whatever the ids */
+	if (rows > 0 && (uint64) hi - (uint64) lo < (uint64) Min(PG_INT32_MAX - 1, rows * RECO_ID_DIRECT_SPAN_PER_ROW + 1024))
+		return RecoMapSideDirect(ids, rows, index_of_row, n_out, lo, (int64) ((uint64) hi - (uint64) lo) + 1);
+
+	table = recoid_create(CurrentMemoryContext, RECO_ID_MAP_INITIAL_SIZE, NULL);
 	ranks = RecoAllocArray(capacity, sizeof(RecoIdRank));
 	for (r = 0; r < rows; r++)
 	{
@@ -346,10 +402,7 @@ RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, con
 		if (!found)
 		{
 			if (n == PG_INT32_MAX)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("too many distinct %ss for one model", side),
-						 errdetail("A model holds at most %d %ss.", PG_INT32_MAX, side)));
+				RecoTooManyIds(side);
 			if (n == capacity)
 			{
 				capacity *= 2;
