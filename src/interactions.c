@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
+#include "port/pg_bitutils.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
@@ -301,15 +302,27 @@ RecoRowsFree(RecoRows *rows)
 	rows->count = rows->capacity = 0;
 }
 
-/* Bytes the build needs beyond the raw rows, for the memory estimate. */
+/*
+ * The memory estimate of a build of `rows` rows (sizes: its id maps, as
+ * check_sizes sees them): returns the most the build holds at once, the raw
+ * rows and the id maps' peak (sizes->build_bytes) included, and sets *held
+ * to what its matrices and id arrays hold from then on (through training
+ * and the store).  Per row: the id maps hold the raw 20 bytes; the counting
+ * sorts 12 + 8 (indices and weight, one sorted copy); the result 16 (CSR
+ * allocated for every row, CSC for every pair).  Per id: its id, offsets
+ * and the counting sorts' cursors.
+ */
 Size
-RecoInteractionsBytes(int64 n_users, int64 n_items, int64 rows)
+RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, Size *held)
 {
-	Size		per_row = 2 * sizeof(int32) + sizeof(int32) + sizeof(float) +
-		2 * (sizeof(int32) + sizeof(float));
-	Size		per_id = sizeof(int64) * 2 + sizeof(RecoIdEntry) * 2 + sizeof(RecoIdRank);
+	Size		ids = sizeof(int64) * (sizes->n_users + sizes->n_items);
+	Size		by_item = add_size(mul_size(rows, 2 * sizeof(int32) + sizeof(float) + sizeof(int32) + sizeof(float)),
+								   add_size(ids, mul_size(sizes->n_items, sizeof(int64))));
+	Size		by_user = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))),
+								   add_size(mul_size(ids, 3), mul_size(sizes->n_items, sizeof(int64))));
 
-	return add_size(mul_size(rows, per_row), mul_size(n_users + n_items, per_id));
+	*held = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))), mul_size(ids, 2));
+	return Max(sizes->build_bytes, Max(by_item, Max(by_user, add_size(*held, ids))));
 }
 
 /* Orders id ranks by id. */
@@ -338,7 +351,8 @@ RecoTooManyIds(const char *side)
  * slots numbers them in id order; the same indices as the hash path.
  */
 static int64 *
-RecoMapSideDirect(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, int64 lo, int64 span)
+RecoMapSideDirect(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, int64 lo, int64 span,
+				  Size *scratch)
 {
 	int32	   *slot = MemoryContextAllocExtended(CurrentMemoryContext, mul_size(Max(span, 1), sizeof(int32)),
 												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -358,19 +372,39 @@ RecoMapSideDirect(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_ou
 	for (r = 0; r < rows; r++)
 		index_of_row[r] = slot[ids[r] - lo] - 1;
 	pfree(slot);
+	*scratch = sizeof(int32) * span + sizeof(int64) * n;
 	*n_out = n;
 	return sorted;
 }
 
 /*
+ * Bytes the hash path of RecoMapSide holds at its largest for n distinct
+ * ids: the table while it doubles (its old and new arrays) and the ranks,
+ * or, once sorted, the ranks, rank_of and the sorted ids.
+ */
+static Size
+RecoMapHashBytes(int64 n)
+{
+	/* simplehash's fill factor is 0.9 */
+	Size		table = sizeof(RecoIdEntry) * pg_nextpower2_64((uint64) ((double) n / 0.9) + 2);
+	Size		ranks = sizeof(RecoIdRank) * pg_nextpower2_64((uint64) Max(n, RECO_ID_MAP_INITIAL_SIZE));
+
+	return Max(table + table / 2 + ranks, ranks + (sizeof(int32) + sizeof(int64)) * n);
+}
+
+/*
  * Maps one side's ids to dense indices in ascending id order: fills
- * index_of_row[r] and returns the sorted distinct ids (count in *n_out).
- * Ids spanning at most RECO_ID_DIRECT_SPAN_PER_ROW slots per row (serial
- * ids, codes of keys) take RecoMapSideDirect, linear and cache-friendly;
- * sparse ids a hash table, then a sort of the distinct ids.
+ * index_of_row[r] and returns the sorted distinct ids (count in *n_out);
+ * *scratch is what the mapping held besides ids and index_of_row at its
+ * largest, sorted ids included.  index_of_row may be ids itself (the int64
+ * array then holds int32 indices in its first half): index r is written
+ * only after ids[r] was read for the last time, and 4r <= 8r.  Ids spanning
+ * at most RECO_ID_DIRECT_SPAN_PER_ROW slots per row (serial ids, codes of
+ * keys) take RecoMapSideDirect, linear and cache-friendly; sparse ids a hash
+ * table, then a sort of the distinct ids.
  */
 static int64 *
-RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, const char *side)
+RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, const char *side, Size *scratch)
 {
 	recoid_hash *table;
 	RecoIdRank *ranks;
@@ -390,7 +424,8 @@ RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, con
 	}
 	/* hi - lo in uint64: no overflow whatever the ids */
 	if (rows > 0 && (uint64) hi - (uint64) lo < (uint64) Min(PG_INT32_MAX - 1, rows * RECO_ID_DIRECT_SPAN_PER_ROW + 1024))
-		return RecoMapSideDirect(ids, rows, index_of_row, n_out, lo, (int64) ((uint64) hi - (uint64) lo) + 1);
+		return RecoMapSideDirect(ids, rows, index_of_row, n_out, lo, (int64) ((uint64) hi - (uint64) lo) + 1,
+								 scratch);
 
 	table = recoid_create(CurrentMemoryContext, RECO_ID_MAP_INITIAL_SIZE, NULL);
 	ranks = RecoAllocArray(capacity, sizeof(RecoIdRank));
@@ -429,6 +464,7 @@ RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, con
 	for (r = 0; r < rows; r++)
 		index_of_row[r] = rank_of[index_of_row[r]];
 	pfree(rank_of);
+	*scratch = RecoMapHashBytes(n);
 	*n_out = n;
 	return sorted;
 }
@@ -535,24 +571,35 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 					  void (*check_sizes) (const RecoInteractions *sizes, void *arg), void *arg)
 {
 	int64		n_rows = rows->count;
-	int32	   *row_user = RecoAllocArray(n_rows, sizeof(int32));
-	int32	   *row_item = RecoAllocArray(n_rows, sizeof(int32));
+	int32	   *row_user;
+	int32	   *row_item;
 	int64	   *cursor;
 	int32	   *by_item_user;
 	float	   *by_item_weight;
 	int64		n_users_input;
+	Size		scratch;
 	int64		i,
 				u,
 				p,
 				nnz;
 
 	memset(out, 0, sizeof(*out));
-	out->user_ids = RecoMapSide(rows->users, n_rows, row_user, &out->n_users, "user");
-	out->item_ids = RecoMapSide(rows->items, n_rows, row_item, &out->n_items, "item");
+
+	/*
+	 * The dense indices replace the ids in place (RecoMapSide), each id array
+	 * then shrunk to its int32 half: the raw rows' 20 bytes a row are the
+	 * most the build holds, never more.
+	 */
+	out->user_ids = RecoMapSide(rows->users, n_rows, (int32 *) rows->users, &out->n_users, "user", &scratch);
+	out->build_bytes = RECO_ROW_BYTES * n_rows + scratch;
+	row_user = repalloc_huge(rows->users, sizeof(int32) * Max(n_rows, 1));
+	rows->users = NULL;
+	out->item_ids = RecoMapSide(rows->items, n_rows, (int32 *) rows->items, &out->n_items, "item", &scratch);
+	out->build_bytes = Max(out->build_bytes, (RECO_ROW_BYTES - sizeof(int32)) * n_rows +
+						   sizeof(int64) * out->n_users + scratch);
+	row_item = repalloc_huge(rows->items, sizeof(int32) * Max(n_rows, 1));
+	rows->items = NULL;
 	n_users_input = out->n_users;
-	pfree(rows->users);
-	pfree(rows->items);
-	rows->users = rows->items = NULL;
 	check_sizes(out, arg);
 	CHECK_FOR_INTERRUPTS();
 

@@ -216,4 +216,15 @@
 #define RECO_STORE_BULK_ROWS 1000
 #define RECO_STORE_BULK_BYTES (8 * 1024 * 1024)
 
+/*
+ * The memory estimate of a training (train.c, RecoCheckMemory) adds to its
+ * arrays SLACK_PERCENT of them (the allocator's free space and the worker
+ * threads' arenas) and BACKEND_BYTES (the backend's own memory: code,
+ * caches, about 45 MB of JIT code when the read query is JIT-compiled).
+ * Measured (README, Limits): the estimate is then 2-5 % above the backend's
+ * peak (VmHWM less shared memory) at 10M and 30M rows, k 64.
+ */
+#define RECO_MEMORY_SLACK_PERCENT 3
+#define RECO_MEMORY_BACKEND_BYTES ((Size) 64 * 1024 * 1024)
+
 #endif							/* RECO_LIMITS_H */
