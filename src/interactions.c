@@ -5,8 +5,10 @@
  *
  * The aggregate appends (user, item, weight) rows into three growing arrays.
  * The final function then
- *	 1. maps ids to dense indices (a hash table per side, then the distinct ids
- *		are sorted so that index order = id order, whatever the input order);
+ *	 1. maps ids to dense indices, in place over the raw ids (one slot per
+ *		possible id when the ids are dense, else a hash table per side, then
+ *		the distinct ids are sorted), so that index order = id order,
+ *		whatever the input order;
  *	 2. builds the user-major matrix (CSR) by two stable counting sorts, first
  *		by item then by user, so every user's items come out ascending with
  *		duplicates adjacent in input order; duplicates are summed in place
@@ -16,8 +18,10 @@
  *		weight-0 row), and the users and items left with no pair (not for
  *		ratings: a rating of 0 is a rating);
  *	 4. builds the item-major matrix (CSC) from the CSR by one counting sort.
- * Everything is O(rows) except sorting the distinct ids, so 10M rows build in
- * well under a second.  Text and uuid keys (RecoKeyTable) are interned as rows
+ * Everything is O(rows) except sorting sparse distinct ids, so 10M rows build
+ * in well under a second; the random writes of the counting sorts make larger
+ * builds slower per row (2M users: 5.6 s CPU for 30M rows, against 1.0 s for
+ * 10M rows of 200k users).  Text and uuid keys (RecoKeyTable) are interned as rows
  * arrive, each distinct key copied once into 64 kB blocks, and turned into
  * codes (1-based ranks in key order) before step 1, which then maps codes as
  * it maps bigint ids.  All memory is palloc'd in the caller's context (huge

@@ -565,8 +565,8 @@ RecoStoreUsers(int64 model_id, const RecoInteractions *data, const float *factor
 
 		if (!every_user && !RecoUserHasPositive(data, user))
 			continue;			/* trained, but unknown to serving */
-		if (n > PG_INT32_MAX / 2)
-			RecoTooManySeen(data, user, n);
+		if (n > (int64) ((MaxAllocSize - ARR_OVERHEAD_NONULLS(1)) / sizeof(int64)))
+			RecoTooManySeen(data, user, n); /* its seen_items would pass 1 GB, a value's most */
 		old = MemoryContextSwitchTo(bulk.batch_cxt);
 		seen = RecoNewArray(INT8OID, sizeof(int64), n);
 		weights = RecoNewArray(FLOAT4OID, sizeof(float), n);
