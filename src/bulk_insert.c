@@ -6,8 +6,8 @@
  * A training stores millions of factor rows; an INSERT through SPI forms,
  * WAL-logs and indexes them one at a time through the executor.  Here rows
  * are gathered in slots and written RECO_STORE_BULK_ROWS at a time by
- * table_multi_insert (one WAL record per filled page, a bulk-insert buffer
- * ring) with their index entries (ExecInsertIndexTuples, unique and partial
+ * table_multi_insert (one WAL record per filled page, the target page kept
+ * pinned) with their index entries (ExecInsertIndexTuples, unique and partial
  * indexes as an INSERT checks them), as COPY FROM does.
  *
  * Only where that is exactly what an INSERT would do: RecoBulkBegin returns
@@ -24,6 +24,7 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/hio.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -31,6 +32,7 @@
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -117,7 +119,16 @@ RecoBulkBegin(RecoBulkInsert *bulk, const char *relname, const char *const *colu
 	bulk->result = makeNode(ResultRelInfo);
 	InitResultRelInfo(bulk->result, rel, 1, NULL, 0);
 	ExecOpenIndices(bulk->result, false);
+	/*
+	 * The BulkInsertState keeps the target page pinned between rows, but not
+	 * COPY's 16 MB ring of buffers: the new version's pages stay in shared
+	 * buffers as an INSERT leaves them (its first serving calls read them
+	 * there), and the statement does not write and flush WAL for each reused
+	 * ring buffer; the checkpointer writes them.
+	 */
 	bulk->bistate = GetBulkInsertState();
+	FreeAccessStrategy(bulk->bistate->strategy);
+	bulk->bistate->strategy = NULL;
 	bulk->cid = GetCurrentCommandId(true);
 	bulk->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco bulk insert batch",
 											ALLOCSET_DEFAULT_SIZES);
