@@ -6,10 +6,12 @@
  * Writes go through ordinary INSERT/DELETE statements, so privileges,
  * indexes, MVCC and WAL behave as for any table: a new version becomes
  * visible atomically at commit and never blocks readers of the old one.
- * Factor rows are sent in batches: one INSERT ... SELECT FROM unnest(arrays)
- * per few thousand rows, never one round trip per row.  The training
- * interactions of a user (seen_items, seen_weights) are sliced out of one flat
- * array per batch.
+ * A version's factor rows are written in bulk (bulk_insert.c: as COPY FROM
+ * does, with the indexes maintained) unless the table needs an INSERT
+ * (triggers, row security, ...); then they are sent in batches: one
+ * INSERT ... SELECT FROM unnest(arrays) per few thousand rows, never one
+ * round trip per row, the training interactions of a user (seen_items,
+ * seen_weights) sliced out of one flat array per batch.
  *
  * Reads use read-only SPI (the caller's snapshot) and a cursor, so loading a
  * large item matrix never materializes all its rows at once.  Results are

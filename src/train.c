@@ -400,8 +400,9 @@ RecoTrainingBytes(const RecoTrainRun *run, const RecoInteractions *sizes)
  * reco.max_memory (53200): the keys of text and uuid sides, and the largest
  * of the read (the raw rows), the build (RecoInteractionsBytes) and training
  * on the built matrices (RecoTrainingBytes), plus RECO_MEMORY_SLACK_PERCENT
- * of that largest and the backend's own (RECO_MEMORY_BACKEND_BYTES).  Measured against the backend's peak (VmHWM
- * less shared memory) in README's "Limits".
+ * of that largest and the backend's own (RECO_MEMORY_BACKEND_BYTES).
+ * Measured against the backend's peak (VmHWM less shared memory) in
+ * README's "Limits of a training".
  */
 static void
 RecoCheckMemory(const RecoInteractions *sizes, void *arg)
