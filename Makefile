@@ -30,6 +30,7 @@ OBJS = \
 	src/interactions.o \
 	src/options.o \
 	src/store.o \
+	src/bulk_insert.o \
 	src/topk.o \
 	src/diversity.o \
 	src/train.o \

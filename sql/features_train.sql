@@ -228,7 +228,7 @@ SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', feature_regularization =>
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', item_features => ARRAY['ft_same'], feature_regularization => -1)$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', options => '{"item_features": 7}')$$);
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', options => '{"item_features": ["ft_same", 7]}')$$);
-SET reco.max_memory = '16MB';
+SET reco.max_memory = '128MB';
 SELECT outcome($$SELECT reco.train('bad', 'ft_clicks', factors => 2, threads => 1, item_features => ARRAY['SELECT n % 24 + 1, ''f'' || n FROM generate_series(1, 3000) AS n'])$$);
 RESET reco.max_memory;
 SELECT count(*) = :models_before AS nothing_stored FROM reco.models;

@@ -13,6 +13,10 @@
 
 #include "als.h"
 
+/* Bytes a raw row holds (user and item ids, weight), and an event time more. */
+#define RECO_ROW_BYTES (2 * sizeof(int64) + sizeof(float))
+#define RECO_ROW_TIME_BYTES sizeof(int64)
+
 /* Rows as the aggregate received them (growing arrays, no per-row palloc). */
 typedef struct RecoRows
 {
@@ -47,6 +51,7 @@ typedef struct RecoInteractions
 	float	   *item_weights;	/* CSC: summed weight per pair */
 	char	  **user_keys;		/* text/uuid users: code - 1 -> key; NULL for bigint ids */
 	char	  **item_keys;		/* text/uuid items: code - 1 -> key; NULL for bigint ids */
+	Size		build_bytes;	/* the id maps' peak, raw rows included (known when check_sizes runs) */
 } RecoInteractions;
 
 /*
@@ -87,7 +92,7 @@ extern void RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n);
 extern void RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight, int64 time);
 extern void RecoRowsFreeTimes(RecoRows *rows);
 extern void RecoRowsFree(RecoRows *rows);
-extern Size RecoInteractionsBytes(int64 n_users, int64 n_items, int64 rows);
+extern Size RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, Size *held);
 extern void RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 								  void (*check_sizes) (const RecoInteractions *sizes, void *arg),
 								  void *arg);

@@ -208,4 +208,33 @@
  */
 #define RECO_DEFAULT_FEATURE_MAPPING 1
 
+/*
+ * The training build (interactions.c): a side whose ids span at most
+ * SPAN_PER_ROW ids per input row (plus 1024) is mapped to dense indices
+ * through one int32 slot per possible id (at most 8 bytes a row, less than
+ * the 20 the raw rows hold) instead of a hash table and a sort: linear and
+ * cache-friendly (serial ids, the codes of text and uuid keys).
+ */
+#define RECO_ID_DIRECT_SPAN_PER_ROW 2
+
+/*
+ * The store's bulk insertion (bulk_insert.c): factor rows gathered and
+ * written by table_multi_insert this many at a time (COPY FROM's 1000), or
+ * sooner once their values hold this many bytes; cancel is checked after
+ * every write.
+ */
+#define RECO_STORE_BULK_ROWS 1000
+#define RECO_STORE_BULK_BYTES (8 * 1024 * 1024)
+
+/*
+ * The memory estimate of a training (train.c, RecoCheckMemory) adds to its
+ * arrays SLACK_PERCENT of them (the allocator's free space and the worker
+ * threads' arenas) and BACKEND_BYTES (the backend's own memory: code,
+ * caches, about 45 MB of JIT code when the read query is JIT-compiled).
+ * Measured (README, Limits): the estimate is then 2-5 % above the backend's
+ * peak (VmHWM less shared memory) at 10M and 30M rows, k 64.
+ */
+#define RECO_MEMORY_SLACK_PERCENT 3
+#define RECO_MEMORY_BACKEND_BYTES ((Size) 64 * 1024 * 1024)
+
 #endif							/* RECO_LIMITS_H */

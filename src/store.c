@@ -6,10 +6,12 @@
  * Writes go through ordinary INSERT/DELETE statements, so privileges,
  * indexes, MVCC and WAL behave as for any table: a new version becomes
  * visible atomically at commit and never blocks readers of the old one.
- * Factor rows are sent in batches: one INSERT ... SELECT FROM unnest(arrays)
- * per few thousand rows, never one round trip per row.  The training
- * interactions of a user (seen_items, seen_weights) are sliced out of one flat
- * array per batch.
+ * A version's factor rows are written in bulk (bulk_insert.c: as COPY FROM
+ * does, with the indexes maintained) unless the table needs an INSERT
+ * (triggers, row security, ...); then they are sent in batches: one
+ * INSERT ... SELECT FROM unnest(arrays) per few thousand rows, never one
+ * round trip per row, the training interactions of a user (seen_items,
+ * seen_weights) sliced out of one flat array per batch.
  *
  * Reads use read-only SPI (the caller's snapshot) and a cursor, so loading a
  * large item matrix never materializes all its rows at once.  Results are
@@ -47,6 +49,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "bulk_insert.h"
 #include "feature_map.h"
 #include "model.h"
 #include "reco.h"
@@ -305,12 +308,36 @@ RecoKeyArray(char *const *keys, const Datum *codes, int64 n)
 	return RecoArrayOf(values, n, TEXTOID);
 }
 
+/* The popularity of dense item i: its users with a positive weight. */
+static int64
+RecoItemPopularity(const RecoInteractions *data, int64 item)
+{
+	return RecoPositiveCount(data->item_weights + data->item_indptr[item],
+							 data->item_indptr[item + 1] - data->item_indptr[item]);
+}
+
 /*
- * Inserts every item's factors and popularity (its users with a positive
- * weight), in batches; a text or uuid item side its keys too ($5).
+ * Opens the bulk insertion of reco.`relname`'s rows (RecoBulkBegin) and
+ * returns true, or logs (DEBUG1) why they are stored by INSERT instead and
+ * returns false.
  */
-void
-RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
+static bool
+RecoStoreInBulk(RecoBulkInsert *bulk, const char *relname, const char *const *columns, const Oid *types,
+				int ncolumns)
+{
+	const char *reason = RecoBulkBegin(bulk, relname, columns, types, ncolumns);
+
+	if (reason != NULL)
+		elog(DEBUG1, "reco: storing reco.%s by INSERT: %s", relname, reason);
+	return reason == NULL;
+}
+
+/*
+ * RecoStoreItemFactors through SPI: one INSERT ... SELECT FROM unnest(...)
+ * per batch of items.
+ */
+static void
+RecoStoreItemFactorsSpi(int64 model_id, const RecoInteractions *data, const float *factors, int k)
 {
 	bool		keyed = data->item_keys != NULL;
 	Oid			types[5] = {INT8OID, INT8ARRAYOID, BYTEAARRAYOID, INT8ARRAYOID, TEXTARRAYOID};
@@ -340,8 +367,7 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 
 			ids[j] = Int64GetDatum(data->item_ids[item]);
 			values[j] = PointerGetDatum(RecoEncodeFactors(factors + item * k, k));
-			popularity[j] = Int64GetDatum(RecoPositiveCount(data->item_weights + data->item_indptr[item],
-															data->item_indptr[item + 1] - data->item_indptr[item]));
+			popularity[j] = Int64GetDatum(RecoItemPopularity(data, item));
 		}
 		RecoFactorArgs(args, model_id, ids, values, n);
 		args[3] = RecoArrayOf(popularity, n, INT8OID);
@@ -353,14 +379,62 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 	MemoryContextDelete(batch_cxt);
 }
 
+/* The item rows' columns and types, in the order of a bulk insertion's values. */
+static const char *const reco_item_columns[] = {"model_id", "item_id", "factors", "popularity", "item_key"};
+static const Oid reco_item_types[] = {INT8OID, INT8OID, BYTEAOID, INT8OID, TEXTOID};
+
 /*
- * Inserts the factors and training interactions (negative ones included, so
- * that a fold-in reproduces the user) of every user with a positive pair (or,
- * every_user, of every user), in batches; a user left out is unknown to
- * serving.  A text or uuid user side its keys too ($8).
+ * Inserts every item's factors and popularity (its users with a positive
+ * weight); a text or uuid item side its keys too.  In bulk (bulk_insert.c)
+ * unless the table needs an INSERT (RecoBulkBegin's reasons): then through
+ * SPI.  The same rows either way.
+ */
+void
+RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
+{
+	bool		keyed = data->item_keys != NULL;
+	RecoBulkInsert bulk;
+	int64		item;
+
+	if (!RecoStoreInBulk(&bulk, "item_factors", reco_item_columns, reco_item_types, keyed ? 5 : 4))
+	{
+		RecoStoreItemFactorsSpi(model_id, data, factors, k);
+		return;
+	}
+	for (item = 0; item < data->n_items; item++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(bulk.batch_cxt);
+		Datum		values[5];
+
+		values[0] = Int64GetDatum(model_id);
+		values[1] = Int64GetDatum(data->item_ids[item]);
+		values[2] = PointerGetDatum(RecoEncodeFactors(factors + item * k, k));
+		values[3] = Int64GetDatum(RecoItemPopularity(data, item));
+		if (keyed)
+			values[4] = CStringGetTextDatum(data->item_keys[data->item_ids[item] - 1]);
+		MemoryContextSwitchTo(old);
+		RecoBulkAdd(&bulk, values);
+	}
+	RecoBulkEnd(&bulk);
+}
+
+/* The error of a user whose training interactions are too many to store in one row (54000). */
+static void
+RecoTooManySeen(const RecoInteractions *data, int64 user, int64 n)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("user %s has too many training interactions to store (" INT64_FORMAT ")",
+					data->user_keys != NULL ? psprintf("\"%s\"", data->user_keys[data->user_ids[user] - 1])
+					: psprintf(INT64_FORMAT, data->user_ids[user]), n)));
+}
+
+/*
+ * RecoStoreUsers through SPI: one INSERT ... SELECT FROM unnest(...) per
+ * batch of users, their seen lists sliced out of one flat array per batch.
  */
 static void
-RecoStoreUsers(int64 model_id, const RecoInteractions *data, const float *factors, int k, bool every_user)
+RecoStoreUsersSpi(int64 model_id, const RecoInteractions *data, const float *factors, int k, bool every_user)
 {
 	bool		keyed = data->user_keys != NULL;
 	Oid			types[8] = {INT8OID, INT8ARRAYOID, BYTEAARRAYOID, INT4ARRAYOID, INT4ARRAYOID,
@@ -410,11 +484,7 @@ RecoStoreUsers(int64 model_id, const RecoInteractions *data, const float *factor
 		}
 		seen_n = data->user_indptr[user] - seen_begin;
 		if (seen_n > PG_INT32_MAX / 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("user %s has too many training interactions to store (" INT64_FORMAT ")",
-							keyed ? psprintf("\"%s\"", data->user_keys[data->user_ids[first] - 1])
-							: psprintf(INT64_FORMAT, data->user_ids[first]), seen_n)));
+			RecoTooManySeen(data, first, seen_n);
 		seen_items = MemoryContextAllocHuge(batch_cxt, sizeof(Datum) * Max(seen_n, 1));
 		seen_weights = MemoryContextAllocHuge(batch_cxt, sizeof(Datum) * Max(seen_n, 1));
 		for (p = 0; p < seen_n; p++)
@@ -436,6 +506,89 @@ RecoStoreUsers(int64 model_id, const RecoInteractions *data, const float *factor
 			MemoryContextReset(batch_cxt);
 	}
 	MemoryContextDelete(batch_cxt);
+}
+
+/*
+ * A one-dimensional array (lower bound 1, no NULLs) of n elements of elmlen
+ * bytes, its data left for the caller to fill at ARR_DATA_PTR: the bytes
+ * array_get_slice gives the SPI path's rows (n = 0: the empty array).
+ */
+static ArrayType *
+RecoNewArray(Oid elmtype, int elmlen, int64 n)
+{
+	ArrayType  *array;
+	Size		header = ARR_OVERHEAD_NONULLS(1);
+
+	if (n == 0)
+		return construct_empty_array(elmtype);
+	array = palloc0(add_size(header, mul_size(n, elmlen)));
+	SET_VARSIZE(array, header + n * elmlen);
+	array->ndim = 1;
+	array->dataoffset = 0;
+	array->elemtype = elmtype;
+	ARR_DIMS(array)[0] = (int) n;
+	ARR_LBOUND(array)[0] = 1;
+	return array;
+}
+
+/* The user rows' columns and types, in the order of a bulk insertion's values. */
+static const char *const reco_user_columns[] = {"model_id", "user_id", "factors", "seen_items", "seen_weights", "user_key"};
+static const Oid reco_user_types[] = {INT8OID, INT8OID, BYTEAOID, INT8ARRAYOID, FLOAT4ARRAYOID, TEXTOID};
+
+/*
+ * Inserts the factors and training interactions (negative ones included, so
+ * that a fold-in reproduces the user) of every user with a positive pair (or,
+ * every_user, of every user); a user left out is unknown to serving.  A text
+ * or uuid user side its keys too.  In bulk (bulk_insert.c) unless the table
+ * needs an INSERT (RecoBulkBegin's reasons): then through SPI.  The same rows
+ * either way.
+ */
+static void
+RecoStoreUsers(int64 model_id, const RecoInteractions *data, const float *factors, int k, bool every_user)
+{
+	bool		keyed = data->user_keys != NULL;
+	RecoBulkInsert bulk;
+	int64		user;
+
+	if (!RecoStoreInBulk(&bulk, "user_factors", reco_user_columns, reco_user_types, keyed ? 6 : 5))
+	{
+		RecoStoreUsersSpi(model_id, data, factors, k, every_user);
+		return;
+	}
+	for (user = 0; user < data->n_users; user++)
+	{
+		int64		begin = data->user_indptr[user];
+		int64		n = data->user_indptr[user + 1] - begin;
+		MemoryContext old;
+		ArrayType  *seen;
+		ArrayType  *weights;
+		int64	   *seen_ids;
+		Datum		values[6];
+		int64		p;
+
+		if (!every_user && !RecoUserHasPositive(data, user))
+			continue;			/* trained, but unknown to serving */
+		if (n > (int64) ((MaxAllocSize - ARR_OVERHEAD_NONULLS(1)) / sizeof(int64)))
+			RecoTooManySeen(data, user, n); /* its seen_items would pass 1 GB, a value's most */
+		old = MemoryContextSwitchTo(bulk.batch_cxt);
+		seen = RecoNewArray(INT8OID, sizeof(int64), n);
+		weights = RecoNewArray(FLOAT4OID, sizeof(float), n);
+		seen_ids = n > 0 ? (int64 *) ARR_DATA_PTR(seen) : NULL;
+		for (p = 0; p < n; p++)
+			seen_ids[p] = data->item_ids[data->user_items[begin + p]];
+		if (n > 0)
+			memcpy(ARR_DATA_PTR(weights), data->user_weights + begin, sizeof(float) * n);
+		values[0] = Int64GetDatum(model_id);
+		values[1] = Int64GetDatum(data->user_ids[user]);
+		values[2] = PointerGetDatum(RecoEncodeFactors(factors + user * k, k));
+		values[3] = PointerGetDatum(seen);
+		values[4] = PointerGetDatum(weights);
+		if (keyed)
+			values[5] = CStringGetTextDatum(data->user_keys[data->user_ids[user] - 1]);
+		MemoryContextSwitchTo(old);
+		RecoBulkAdd(&bulk, values);
+	}
+	RecoBulkEnd(&bulk);
 }
 
 /* Inserts every trained user with a positive pair (RecoStoreUsers): what training stores. */

@@ -352,23 +352,71 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
-/* Estimates the training's memory and refuses it above reco.max_memory (53200). */
+/*
+ * Bytes training on the built matrices needs besides them, by algorithm:
+ * the factors (ials: and its kernel's scratch, the items' prior means; bpr:
+ * positives and counts; als: the solved rows and then their stored copies,
+ * both held at the end) and the store's batch.
+ */
+static Size
+RecoTrainingBytes(const RecoTrainRun *run, const RecoInteractions *sizes)
+{
+	int64		ids = sizes->n_users + sizes->n_items;
+	int64		longest = Max(sizes->n_users, sizes->n_items);
+	int			k = run->options->factors;
+	Size		bytes;
+
+	switch (run->options->algorithm)
+	{
+		case RECO_ALGORITHM_BPR:
+			{
+				RecoBprConfig cfg = {k, run->options->learning_rate, run->options->regularization,
+					RECO_BPR_BATCH, run->cfg.threads};
+
+				/* a positive (user, item) per pair at most; counts; [x, 1] and [y, b] */
+				bytes = mul_size(run->rows_used, 2 * sizeof(int32));
+				bytes = add_size(bytes, mul_size(ids, sizeof(int64) + sizeof(float) * (k + 1)));
+				bytes = add_size(bytes, RecoBprScratchBytes(&cfg));
+				break;
+			}
+		case RECO_ALGORITHM_ALS:
+			bytes = mul_size(ids, sizeof(float) * (RecoExplicitStride(k) + k + RECO_EXPLICIT_STORED_EXTRA));
+			bytes = add_size(bytes, RecoExplicitScratchBytes(k, RecoParallelThreads(run->cfg.threads, INT64_MAX)));
+			bytes = add_size(bytes, mul_size(longest + 2, sizeof(int64)));	/* a side's chunk bounds */
+			break;
+		default:
+			bytes = mul_size(mul_size(ids, k), sizeof(float));
+			/* Z of the exact solves: both sides' with cholesky, else the final pass's (items) */
+			bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, longest,
+														run->cfg.solver == RECO_SOLVER_CHOLESKY ? longest : sizes->n_items));
+			if (run->options->feature_mapping == RECO_FEATURE_MAPPING_PRIOR)	/* the items' prior means */
+				bytes = add_size(bytes, mul_size(mul_size(sizes->n_items, k), sizeof(float)));
+	}
+	return add_size(bytes, 2 * RECO_STORE_BULK_BYTES);
+}
+
+/*
+ * Estimates the most memory the training holds at once and refuses it above
+ * reco.max_memory (53200): the keys of text and uuid sides, and the largest
+ * of the read (the raw rows), the build (RecoInteractionsBytes) and training
+ * on the built matrices (RecoTrainingBytes), plus RECO_MEMORY_SLACK_PERCENT
+ * of that largest and the backend's own (RECO_MEMORY_BACKEND_BYTES).
+ * Measured against the backend's peak (VmHWM less shared memory) in
+ * README's "Limits of a training".
+ */
 static void
 RecoCheckMemory(const RecoInteractions *sizes, void *arg)
 {
 	RecoTrainRun *run = (RecoTrainRun *) arg;
-	int64		ids = sizes->n_users + sizes->n_items;
-	Size		bytes;
+	Size		held;
+	Size		read = mul_size(run->rows_used, RECO_ROW_BYTES + (run->timed ? RECO_ROW_TIME_BYTES : 0));
+	Size		build = RecoInteractionsBytes(sizes, run->rows_used, &held);
+	Size		training = add_size(held, RecoTrainingBytes(run, sizes));
+	Size		arrays = Max(read, Max(build, training));
+	Size		bytes = add_size(add_size(arrays, arrays / 100 * RECO_MEMORY_SLACK_PERCENT),
+								 add_size(run->key_bytes, RECO_MEMORY_BACKEND_BYTES));
 	Size		limit = (Size) reco_max_memory_kb * 1024;
 
-	bytes = mul_size(run->rows_used, sizeof(int64) * 2 + sizeof(float));	/* raw rows, held */
-	bytes = add_size(bytes, run->key_bytes);
-	bytes = add_size(bytes, RecoInteractionsBytes(sizes->n_users, sizes->n_items, run->rows_used));
-	bytes = add_size(bytes, mul_size(mul_size(ids, run->cfg.factors), sizeof(float)));
-	bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, Max(sizes->n_users, sizes->n_items),
-												 Max(sizes->n_users, sizes->n_items)));
-	if (run->options->feature_mapping == RECO_FEATURE_MAPPING_PRIOR)	/* the items' prior means */
-		bytes = add_size(bytes, mul_size(mul_size(sizes->n_items, run->cfg.factors), sizeof(float)));
 	run->memory_estimate = bytes;
 	if (bytes > limit)
 		ereport(ERROR,
