@@ -179,12 +179,29 @@ RecoGenericShortFactor(int n, const float *M, const double *sv, double *N)
 	return RecoShortFactorInline(n, M, sv, N);
 }
 
+/* ------------------------------------------------------------------------
+ * Portable CG kernels (lockstep rows)
+ * ------------------------------------------------------------------------
+ */
+
+/* Portable multi-row symv: the portable symv of each row. */
+static void
+RecoGenericSymvRows(int k, int n, const float *G, const float *V, size_t ld,
+					float *out)
+{
+	int			b;
+
+	for (b = 0; b < n; b++)
+		RecoGenericSymv(k, G, V + (size_t) b * ld, out + (size_t) b * ld);
+}
+
 static const RecoKernels RecoGenericKernels = {
 	"generic",
 	RecoGenericDotBlock, RecoGenericAxpyBlock, RecoGenericSymv,
 	RecoGenericSyrk, RecoGenericCholSolve, RecoGenericCholFactor,
 	RecoGenericForward, RecoGenericBack, RecoGenericBackT, RecoGenericDotRows,
-	RecoGenericAxpyRows, RecoGenericShortFactor
+	RecoGenericAxpyRows, RecoGenericShortFactor,
+	RecoGenericSymvRows
 };
 
 /* ------------------------------------------------------------------------
