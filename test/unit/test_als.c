@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "als.h"
+#include "kernels.h"
 #include "tap.h"
 
 /* A test problem: CSR of users, CSC of items, both owned. */
@@ -1482,10 +1483,315 @@ test_prior(int k, float nu, float a0, const char *label)
 	free_problem(&p);
 }
 
+/* Bitwise equality of n floats. */
+static bool
+same_bits(const float *a, const float *b, int64_t n)
+{
+	return memcmp(a, b, sizeof(float) * (size_t) n) == 0;
+}
+
+/*
+ * The multi-row symv (CG kernels) against the one-row symv of the same
+ * kernel set, bit for bit: portable k (1, 5, 12) and AVX2 k (8, 24, 64,
+ * 128, 1024 when the CPU has it), 0 .. 13 rows, a stride that is not k.
+ */
+static void
+test_symv_rows(void)
+{
+	int			ks[] = {1, 5, 12, 8, 24, 64, 128, 1024};
+	int			ns[] = {0, 1, 5, 6, 7, 13};
+	bool		same[2] = {true, true};
+	int			a,
+				c;
+
+	for (a = 0; a < 8; a++)
+	{
+		int			k = ks[a];
+		size_t		ld = (size_t) k + 3;
+		const RecoKernels *kern = RecoKernelsFor(k);
+		float	   *G = malloc(sizeof(float) * k * k);
+		float	   *V = malloc(sizeof(float) * ld * 13);
+		float	   *out = malloc(sizeof(float) * ld * 13);
+		float	   *one = malloc(sizeof(float) * k);
+		size_t		i;
+
+		for (i = 0; i < (size_t) k * k; i++)
+			G[i] = (float) ((i * 7919) % 1009) / 1009.0f - 0.5f;
+		for (i = 0; i < ld * 13; i++)
+			V[i] = (float) ((i * 104729) % 2003) / 2003.0f - 0.3f;
+		for (c = 0; c < 6; c++)
+		{
+			int			b;
+
+			memset(out, 0xff, sizeof(float) * ld * 13);
+			kern->symv_rows(k, ns[c], G, V, ld, out);
+			for (b = 0; b < ns[c]; b++)
+			{
+				kern->symv(k, G, V + b * ld, one);
+				if (!same_bits(one, out + b * ld, k))
+					same[a < 3 ? 0 : 1] = false;
+			}
+			/* rows past n are untouched */
+			for (i = (size_t) ns[c] * ld; i < ld * 13; i++)
+				if (!isnan(out[i]))
+					same[a < 3 ? 0 : 1] = false;
+		}
+		free(G);
+		free(V);
+		free(out);
+		free(one);
+	}
+	ok(same[0], "symv_rows: k 1, 5, 12 (portable) equal symv row by row, bit for bit, 0 to 13 rows");
+	ok(same[1], "symv_rows: k 8, 24, 64, 128, 1024 equal symv row by row, bit for bit, 0 to 13 rows");
+}
+
+/* A sorted random subset of about len of 0 .. n − 1 into idx; returns its size. */
+static int64_t
+random_row(int64_t n, int64_t len, uint64_t *state, int32_t *idx)
+{
+	int64_t		i,
+				cnt = 0;
+
+	for (i = 0; i < n; i++)
+	{
+		*state = *state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+		if ((int64_t) ((*state >> 33) % (uint64_t) n) < len)
+			idx[cnt++] = (int32_t) i;
+	}
+	return cnt;
+}
+
+/*
+ * implicit's least_squares_cg for one row in double, A·p formed implicitly:
+ * A p = α0·FᵀF p + λ_u p + Σ (|c| − α0)(f·p) f (FtF: FᵀF in double).
+ */
+static void
+ref_cg_implicit(const RecoSparse *rows, const float *F, const double *FtF,
+				int k, int64_t r, double alpha, double reg, double nu,
+				double a0, int steps, double *x)
+{
+	int64_t		n = rows->indptr[r + 1] - rows->indptr[r],
+				e;
+	double		lambda = reg * pow((double) n + a0 * (double) rows->n_cols, nu);
+	double	   *v = malloc(sizeof(double) * k * 4);
+	double	   *res = v + k,
+			   *p = v + 2 * k,
+			   *Ap = v + 3 * k;
+	double		rsold = 0,
+				rsnew;
+	int			pass,
+				a,
+				c;
+
+	for (pass = 0; pass <= steps; pass++)
+	{
+		const double *in = pass == 0 ? x : p;
+		double	   *out = pass == 0 ? res : Ap;
+
+		for (a = 0; a < k; a++)
+		{
+			out[a] = lambda * in[a];
+			for (c = 0; c < k; c++)
+				out[a] += a0 * FtF[a * k + c] * in[c];
+		}
+		for (e = rows->indptr[r]; e < rows->indptr[r + 1]; e++)
+		{
+			const float *f = F + (size_t) rows->indices[e] * k;
+			double		conf = alpha * rows->weights[e],
+						pref = conf > 0 ? conf : 0,
+						s = 0;
+
+			conf = fabs(conf);
+			for (a = 0; a < k; a++)
+				s += f[a] * in[a];
+			for (a = 0; a < k; a++)
+				out[a] += (conf - a0) * s * f[a] - (pass == 0 ? pref * f[a] : 0);
+		}
+		if (pass == 0)
+		{
+			for (a = 0; a < k; a++)
+			{
+				res[a] = -res[a];
+				p[a] = res[a];
+				rsold += res[a] * res[a];
+			}
+			if (rsold < 1e-20)
+				break;
+			continue;
+		}
+		{
+			double		pAp = 0,
+						al;
+
+			for (a = 0; a < k; a++)
+				pAp += p[a] * Ap[a];
+			al = rsold / pAp;
+			rsnew = 0;
+			for (a = 0; a < k; a++)
+			{
+				x[a] += al * p[a];
+				res[a] -= al * Ap[a];
+				rsnew += res[a] * res[a];
+			}
+			if (rsnew < 1e-20)
+				break;
+			for (a = 0; a < k; a++)
+				p[a] = res[a] + rsnew / rsold * p[a];
+			rsold = rsnew;
+		}
+	}
+	free(v);
+}
+
+/*
+ * CG in lockstep (RecoCgBlock): long rows (more than 256 KB of vectors) in
+ * blocks over windows of the fixed side, the other rows — lengths 0, 1,
+ * 2, ... — in lockstep groups.  Every row must come out bit for bit as
+ * when it is solved alone (its own call), whatever the thread count, and
+ * match implicit's algorithm run in double.  A long row whose indices are
+ * not ascending (outside RecoSparse's contract) still gets its CG.
+ */
+static void
+test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
+				 const char *label)
+{
+	int			n_long = 16,
+				n_short = 48;
+	int64_t		m = n_long + n_short + 1,
+				cap = (int64_t) n_long * n_fixed + n_short * n_short + n_fixed,
+				u,
+				e;
+	int64_t    *ip = malloc(sizeof(int64_t) * (m + 1));
+	int32_t    *ix = malloc(sizeof(int32_t) * cap);
+	float	   *w = malloc(sizeof(float) * cap);
+	float	   *F = malloc(sizeof(float) * n_fixed * k);
+	float	   *X0 = malloc(sizeof(float) * m * k);
+	float	   *X1 = malloc(sizeof(float) * m * k);
+	float	   *X3 = malloc(sizeof(float) * m * k);
+	float	   *Xs = malloc(sizeof(float) * m * k);
+	double	   *FtF = calloc((size_t) k * k, sizeof(double));
+	double	   *xd = malloc(sizeof(double) * k);
+	int64_t    *ids = malloc(sizeof(int64_t) * (n_fixed > m ? n_fixed : m));
+	uint64_t	state = 12345;
+	RecoSparse	s;
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 2.0f);
+	RecoStatus	st1,
+				st3,
+				sts = RECO_STATUS_OK;
+	bool		alone = true;
+	double		refdiff = 0;
+	char		name[200];
+	int			a,
+				c;
+
+	cfg.reg_exponent = nu;
+	cfg.unobserved_weight = a0;
+	ip[0] = 0;
+	for (u = 0; u < m; u++)
+	{
+		int64_t		len;
+
+		if (u < n_long)			/* long rows of alike lengths, by position */
+			len = random_row(n_fixed, long_len + (u * long_len) / (4 * n_long), &state, ix + ip[u]);
+		else if (u < n_long + n_short)	/* lengths 0, 1, 2, ..., spread out */
+		{
+			len = u - n_long;
+			for (e = 0; e < len; e++)
+				ix[ip[u] + e] = (int32_t) ((e * n_fixed) / len + (u % 3));
+		}
+		else					/* a long row with two indices swapped */
+		{
+			int32_t		t;
+
+			len = random_row(n_fixed, long_len, &state, ix + ip[u]);
+			t = ix[ip[u] + 1];
+			ix[ip[u] + 1] = ix[ip[u] + 2];
+			ix[ip[u] + 2] = t;
+		}
+		ip[u + 1] = ip[u] + len;
+	}
+	for (e = 0; e < ip[m]; e++)
+		w[e] = (float) (1 + (e * 7) % 5) * ((e % 11) == 3 ? -1.0f : 1.0f);
+	for (u = 0; u < (n_fixed > m ? n_fixed : m); u++)
+		ids[u] = u;
+	RecoAlsInitFactors(F, n_fixed, k, ids, 3, 1);
+	RecoAlsInitFactors(X0, m, k, ids, 3, 0);
+	s.n_rows = m;
+	s.n_cols = n_fixed;
+	s.indptr = ip;
+	s.indices = ix;
+	s.weights = w;
+	memcpy(X1, X0, sizeof(float) * m * k);
+	memcpy(X3, X0, sizeof(float) * m * k);
+	memcpy(Xs, X0, sizeof(float) * m * k);
+	st1 = RecoAlsSolveSide(&s, F, X1, &cfg, NULL);
+	cfg.threads = 3;
+	st3 = RecoAlsSolveSide(&s, F, X3, &cfg, NULL);
+	cfg.threads = 1;
+	/* every row alone: a one-row matrix over the same fixed side */
+	for (u = 0; u < m; u++)
+	{
+		int64_t		one[2] = {0, ip[u + 1] - ip[u]};
+		RecoSparse	r1 = {1, n_fixed, one, ix + ip[u], w + ip[u]};
+		RecoStatus	st = RecoAlsSolveSide(&r1, F, Xs + u * k, &cfg, NULL);
+
+		if (st != RECO_STATUS_OK)
+			sts = st;
+		if (!same_bits(Xs + u * k, X1 + u * k, k))
+			alone = false;
+	}
+	snprintf(name, sizeof(name), "%s: lockstep CG rows equal each row solved alone, bit for bit", label);
+	ok(st1 == RECO_STATUS_OK && sts == RECO_STATUS_OK && alone, name);
+	snprintf(name, sizeof(name), "%s: lockstep CG bit-identical with 1 and 3 threads", label);
+	ok(st3 == RECO_STATUS_OK && same_bits(X1, X3, m * k), name);
+
+	for (u = 0; u < n_fixed; u++)
+		for (a = 0; a < k; a++)
+			for (c = 0; c < k; c++)
+				FtF[a * k + c] += (double) F[u * k + a] * F[u * k + c];
+	for (u = 0; u < m; u++)
+	{
+		for (a = 0; a < k; a++)
+			xd[a] = X0[u * k + a];
+		if (ip[u + 1] == ip[u])
+			for (a = 0; a < k; a++)
+				xd[a] = 0;
+		else
+			ref_cg_implicit(&s, F, FtF, k, u, 2.0, 0.1, nu, a0, 3, xd);
+		{
+			double		num = 0,
+						den = 0;
+
+			for (a = 0; a < k; a++)
+			{
+				num += (xd[a] - X1[u * k + a]) * (xd[a] - X1[u * k + a]);
+				den += xd[a] * xd[a];
+			}
+			if (sqrt(num) / (sqrt(den) + 1e-6) > refdiff)
+				refdiff = sqrt(num) / (sqrt(den) + 1e-6);
+		}
+	}
+	snprintf(name, sizeof(name), "%s: lockstep CG matches implicit's least_squares_cg (double), |x − x_ref| / |x_ref| < 1e-2 per row", label);
+	ok(refdiff < 1e-2, name);
+	diag("max row-wise relative difference", refdiff);
+	diag("long row length", (double) (ip[1] - ip[0]));
+	free(ip);
+	free(ix);
+	free(w);
+	free(F);
+	free(X0);
+	free(X1);
+	free(X3);
+	free(Xs);
+	free(FtF);
+	free(xd);
+	free(ids);
+}
+
 int
 main(void)
 {
-	printf("1..98\n");
+	printf("1..115\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -1523,6 +1829,12 @@ main(void)
 	test_exact_kernels();		/* 2 */
 	test_prior(24, 0.0f, 1.0f, "prior k=24 (short rows)");	/* 6 */
 	test_prior(16, 1.0f, 0.3f, "prior k=16 nu 1 a0 0.3");	/* 6 */
-	/* total 98 */
-	return tap_exit_status(98);
+	test_symv_rows();			/* 2 */
+	test_cg_lockstep(1, 300000, 70000, 0.0f, 1.0f, "k=1");	/* 3 */
+	test_cg_lockstep(13, 25000, 5500, 0.0f, 1.0f, "k=13 (portable path)");	/* 3 */
+	test_cg_lockstep(64, 3000, 1400, 0.0f, 1.0f, "k=64");	/* 3 */
+	test_cg_lockstep(64, 3000, 1400, 1.0f, 0.3f, "k=64 nu 1 a0 0.3");	/* 3 */
+	test_cg_lockstep(1024, 300, 100, 0.0f, 1.0f, "k=1024");	/* 3 */
+	/* total 115 */
+	return tap_exit_status(115);
 }
