@@ -61,6 +61,22 @@
  * with the next block prefetched.  The kernels are chosen once per process
  * for the CPU (kernels.c).
  *
+ * CG rows in lockstep (RecoCgBlock).  Rows run their CG steps together, a
+ * group at a time, so that one multi-row product G·[p_1 … p_n] (the
+ * symv_rows kernel: each row of G loaded once serves six rows) replaces a
+ * symv per row, and item vectors are reused across rows.  A chunk's rows go
+ * in groups whose item vectors fit RECO_LOCKSTEP_BYTES (they stay in cache
+ * from one pass to the next).  Rows longer than RECO_WINDOW_ROW_BYTES (the
+ * Zipf head of the item side, whose user vectors exceed every cache) are
+ * taken out of the chunks into blocks of alike lengths that run as the
+ * first tasks: each pass walks the fixed side in windows of
+ * RECO_WINDOW_BYTES, and every row of the block takes its entries of the
+ * window, so a window's vectors come from memory once for the whole block
+ * instead of once per row.  A row still sums its entries in index order
+ * with the same kernels, and its scalar steps are RecoCgRow's, so every
+ * row's result is bit for bit what solving it alone gives: grouping changes
+ * the speed, never the factors.
+ *
  *-------------------------------------------------------------------------
  */
 #if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
@@ -1337,23 +1353,16 @@ RecoRowLength(const RecoJob *job, int64_t u)
 	return job->rows->indptr[u + 1] - job->rows->indptr[u];
 }
 
-/* A windowed row and its length, for sorting. */
-typedef struct RecoWindowRow
-{
-	int64_t		len;
-	int32_t		row;
-} RecoWindowRow;
-
-/* Orders windowed rows by decreasing length (ties by position). */
+/* Orders chunks by decreasing cost (ties by position) for load balance. */
 static int
-RecoWindowRowCmp(const void *a, const void *b)
+RecoChunkCmp(const void *a, const void *b)
 {
-	const RecoWindowRow *x = (const RecoWindowRow *) a;
-	const RecoWindowRow *y = (const RecoWindowRow *) b;
+	const RecoChunk *x = (const RecoChunk *) a;
+	const RecoChunk *y = (const RecoChunk *) b;
 
-	if (x->len != y->len)
-		return x->len > y->len ? -1 : 1;
-	return x->row < y->row ? -1 : (x->row > y->row ? 1 : 0);
+	if (x->cost != y->cost)
+		return x->cost > y->cost ? -1 : 1;
+	return x->begin < y->begin ? -1 : (x->begin > y->begin ? 1 : 0);
 }
 
 /*
@@ -1369,7 +1378,7 @@ static bool
 RecoWindowRows(RecoJob *job, int threads)
 {
 	const int64_t *indptr = job->rows->indptr;
-	RecoWindowRow *wr;
+	RecoChunk  *wr;				/* begin: a row; cost: its length */
 	int64_t		u,
 				n = 0,
 				total = 0,
@@ -1395,7 +1404,7 @@ RecoWindowRows(RecoJob *job, int threads)
 		}
 	if (n == 0)
 		return true;
-	wr = (RecoWindowRow *) malloc(sizeof(RecoWindowRow) * n);
+	wr = (RecoChunk *) malloc(sizeof(RecoChunk) * n);
 	job->win_rows = (int32_t *) malloc(sizeof(int32_t) * n);
 	job->win_block = (int64_t *) malloc(sizeof(int64_t) * (n + 1));
 	if (wr == NULL || job->win_rows == NULL || job->win_block == NULL)
@@ -1410,18 +1419,19 @@ RecoWindowRows(RecoJob *job, int threads)
 	for (u = 0; u <= job->win_last; u++)
 		if (indptr[u + 1] - indptr[u] >= job->win_len)
 		{
-			wr[job->n_win].len = indptr[u + 1] - indptr[u];
-			wr[job->n_win++].row = (int32_t) u;
+			wr[job->n_win].begin = u;
+			wr[job->n_win++].cost = (double) (indptr[u + 1] - indptr[u]);
 		}
-	qsort(wr, (size_t) n, sizeof(RecoWindowRow), RecoWindowRowCmp);
+	/* by decreasing length, ties by position */
+	qsort(wr, (size_t) n, sizeof(RecoChunk), RecoChunkCmp);
 	cap = (int64_t) RECO_WINDOW_REUSE * job->rows->n_cols;
 	if (cap > total / (4 * (int64_t) RecoParallelThreads(threads, n)) + 1)
 		cap = total / (4 * (int64_t) RecoParallelThreads(threads, n)) + 1;
 	job->win_block[0] = 0;
 	for (u = 0; u < n; u++)
 	{
-		job->win_rows[u] = wr[u].row;
-		fill += wr[u].len;
+		job->win_rows[u] = (int32_t) wr[u].begin;
+		fill += (int64_t) wr[u].cost;
 		if (fill >= cap || u + 1 - job->win_block[job->n_blocks] >= bmax || u + 1 == n)
 		{
 			job->win_block[++job->n_blocks] = u + 1;
@@ -1430,18 +1440,6 @@ RecoWindowRows(RecoJob *job, int threads)
 	}
 	free(wr);
 	return true;
-}
-
-/* Orders chunks by decreasing cost (ties by position) for load balance. */
-static int
-RecoChunkCmp(const void *a, const void *b)
-{
-	const RecoChunk *x = (const RecoChunk *) a;
-	const RecoChunk *y = (const RecoChunk *) b;
-
-	if (x->cost != y->cost)
-		return x->cost > y->cost ? -1 : 1;
-	return x->begin < y->begin ? -1 : (x->begin > y->begin ? 1 : 0);
 }
 
 /*
@@ -2388,6 +2386,6 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
 		sizeof(float) * (size_t) (n_fixed > 0 ? n_fixed : 1) * k + RECO_CACHE_LINE +	/* Z */
 		(sizeof(RecoChunk) + 3 * sizeof(double)) *
 		(size_t) (2 * RECO_MAX_CHUNKS + 2) +
-		(sizeof(RecoWindowRow) + sizeof(int32_t) + sizeof(int64_t)) *
+		(sizeof(RecoChunk) + sizeof(int32_t) + sizeof(int64_t)) *
 		(RECO_WINDOW_MAX_ROWS + 1);
 }

@@ -165,11 +165,13 @@ row_params(float alpha, float reg, float nu, float a0, int64_t n_fixed)
 
 /*
  * Builds, in double, the system of row r of `rows` given fixed F (N rows):
- * A = α0·FᵀF + λ_u I + Σ (|c| − α0) f fᵀ, b = Σ c⁺ f, λ_u = λ·(n_r + α0·N)^ν.
+ * A = α0·FᵀF + λ_u I + Σ (|c| − α0) f fᵀ, b = Σ c⁺ f, λ_u = λ·(n_r + α0·N)^ν
+ * (FtF: FᵀF in double, or NULL: computed here).
  */
 static void
-ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
-		   double alpha, double reg, double nu, double a0, double *A, double *b)
+ref_system_gram(const RecoSparse *rows, const float *F, const double *FtF,
+				int k, int64_t r, double alpha, double reg, double nu,
+				double a0, double *A, double *b)
 {
 	double		lambda = reg * pow((double) (rows->indptr[r + 1] - rows->indptr[r]) +
 								   a0 * (double) rows->n_cols, nu);
@@ -181,10 +183,12 @@ ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
 
 	memset(A, 0, sizeof(double) * k * k);
 	memset(b, 0, sizeof(double) * k);
-	for (i = 0; i < rows->n_cols; i++)
+	for (i = 0; FtF == NULL && i < rows->n_cols; i++)
 		for (a = 0; a < k; a++)
 			for (c = 0; c < k; c++)
 				A[a * k + c] += a0 * F[i * k + a] * F[i * k + c];
+	for (a = 0; FtF != NULL && a < k * k; a++)
+		A[a] = a0 * FtF[a];
 	for (a = 0; a < k; a++)
 		A[a * k + a] += lambda;
 	for (e = rows->indptr[r]; e < rows->indptr[r + 1]; e++)
@@ -201,6 +205,14 @@ ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
 				A[a * k + c] += (conf - a0) * f[a] * f[c];
 		}
 	}
+}
+
+/* ref_system_gram computing FᵀF itself. */
+static void
+ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
+		   double alpha, double reg, double nu, double a0, double *A, double *b)
+{
+	ref_system_gram(rows, F, NULL, k, r, alpha, reg, nu, a0, A, b);
 }
 
 /* Relative residual |A x − b| / |b| in double. */
@@ -1222,7 +1234,7 @@ test_stop(void)
 			   *Y;
 	int			k = 32;
 	HookState	h;
-	RecoHooks hooks = {test_hook, &h};
+	RecoHooks hooks = {test_hook, &h, NULL};
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 2, 0.05f, 1.0f);
 	RecoStatus st;
 	double		l;
@@ -1281,7 +1293,7 @@ test_long_row(void)
 	int64_t    *ids = malloc(sizeof(int64_t) * n);
 	RecoSparse	s;
 	HookState	h;
-	RecoHooks hooks = {test_hook, &h};
+	RecoHooks hooks = {test_hook, &h, NULL};
 	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.05f, 1.0f);
 	RecoStatus st;
 	long		outside,
@@ -1562,88 +1574,6 @@ random_row(int64_t n, int64_t len, uint64_t *state, int32_t *idx)
 }
 
 /*
- * implicit's least_squares_cg for one row in double, A·p formed implicitly:
- * A p = α0·FᵀF p + λ_u p + Σ (|c| − α0)(f·p) f (FtF: FᵀF in double).
- */
-static void
-ref_cg_implicit(const RecoSparse *rows, const float *F, const double *FtF,
-				int k, int64_t r, double alpha, double reg, double nu,
-				double a0, int steps, double *x)
-{
-	int64_t		n = rows->indptr[r + 1] - rows->indptr[r],
-				e;
-	double		lambda = reg * pow((double) n + a0 * (double) rows->n_cols, nu);
-	double	   *v = malloc(sizeof(double) * k * 4);
-	double	   *res = v + k,
-			   *p = v + 2 * k,
-			   *Ap = v + 3 * k;
-	double		rsold = 0,
-				rsnew;
-	int			pass,
-				a,
-				c;
-
-	for (pass = 0; pass <= steps; pass++)
-	{
-		const double *in = pass == 0 ? x : p;
-		double	   *out = pass == 0 ? res : Ap;
-
-		for (a = 0; a < k; a++)
-		{
-			out[a] = lambda * in[a];
-			for (c = 0; c < k; c++)
-				out[a] += a0 * FtF[a * k + c] * in[c];
-		}
-		for (e = rows->indptr[r]; e < rows->indptr[r + 1]; e++)
-		{
-			const float *f = F + (size_t) rows->indices[e] * k;
-			double		conf = alpha * rows->weights[e],
-						pref = conf > 0 ? conf : 0,
-						s = 0;
-
-			conf = fabs(conf);
-			for (a = 0; a < k; a++)
-				s += f[a] * in[a];
-			for (a = 0; a < k; a++)
-				out[a] += (conf - a0) * s * f[a] - (pass == 0 ? pref * f[a] : 0);
-		}
-		if (pass == 0)
-		{
-			for (a = 0; a < k; a++)
-			{
-				res[a] = -res[a];
-				p[a] = res[a];
-				rsold += res[a] * res[a];
-			}
-			if (rsold < 1e-20)
-				break;
-			continue;
-		}
-		{
-			double		pAp = 0,
-						al;
-
-			for (a = 0; a < k; a++)
-				pAp += p[a] * Ap[a];
-			al = rsold / pAp;
-			rsnew = 0;
-			for (a = 0; a < k; a++)
-			{
-				x[a] += al * p[a];
-				res[a] -= al * Ap[a];
-				rsnew += res[a] * res[a];
-			}
-			if (rsnew < 1e-20)
-				break;
-			for (a = 0; a < k; a++)
-				p[a] = res[a] + rsnew / rsold * p[a];
-			rsold = rsnew;
-		}
-	}
-	free(v);
-}
-
-/*
  * CG in lockstep (RecoCgBlock): long rows (more than 256 KB of vectors) in
  * blocks over windows of the fixed side, the other rows — lengths 0, 1,
  * 2, ... — in lockstep groups.  Every row must come out bit for bit as
@@ -1671,6 +1601,8 @@ test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
 	float	   *Xs = malloc(sizeof(float) * m * k);
 	double	   *FtF = calloc((size_t) k * k, sizeof(double));
 	double	   *xd = malloc(sizeof(double) * k);
+	double	   *A = malloc(sizeof(double) * k * k);
+	double	   *bv = malloc(sizeof(double) * k);
 	int64_t    *ids = malloc(sizeof(int64_t) * (n_fixed > m ? n_fixed : m));
 	uint64_t	state = 12345;
 	RecoSparse	s;
@@ -1710,17 +1642,17 @@ test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
 		}
 		ip[u + 1] = ip[u] + len;
 	}
+	s.n_rows = m;
+	s.n_cols = n_fixed;
+	s.indptr = ip;
+	s.indices = ix;
+	s.weights = w;
 	for (e = 0; e < ip[m]; e++)
 		w[e] = (float) (1 + (e * 7) % 5) * ((e % 11) == 3 ? -1.0f : 1.0f);
 	for (u = 0; u < (n_fixed > m ? n_fixed : m); u++)
 		ids[u] = u;
 	RecoAlsInitFactors(F, n_fixed, k, ids, 3, 1);
 	RecoAlsInitFactors(X0, m, k, ids, 3, 0);
-	s.n_rows = m;
-	s.n_cols = n_fixed;
-	s.indptr = ip;
-	s.indices = ix;
-	s.weights = w;
 	memcpy(X1, X0, sizeof(float) * m * k);
 	memcpy(X3, X0, sizeof(float) * m * k);
 	memcpy(Xs, X0, sizeof(float) * m * k);
@@ -1757,7 +1689,10 @@ test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
 			for (a = 0; a < k; a++)
 				xd[a] = 0;
 		else
-			ref_cg_implicit(&s, F, FtF, k, u, 2.0, 0.1, nu, a0, 3, xd);
+		{
+			ref_system_gram(&s, F, FtF, k, u, 2.0, 0.1, nu, a0, A, bv);
+			ref_cg_row(A, bv, xd, k, 3);
+		}
 		{
 			double		num = 0,
 						den = 0;
@@ -1785,6 +1720,8 @@ test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
 	free(Xs);
 	free(FtF);
 	free(xd);
+	free(A);
+	free(bv);
 	free(ids);
 }
 
