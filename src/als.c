@@ -2361,6 +2361,16 @@ RecoAlsGram(const float *fixed, int64_t n, int k, float *gram)
 }
 
 /*
+ * The job tables' term of RecoAlsScratchBytes (room for two jobs' chunks
+ * and loss partials) also covers a CG job's chunks together with its
+ * windowed rows: their sort array, list and block offsets.
+ */
+_Static_assert((sizeof(RecoChunk) + sizeof(int32_t) + sizeof(int64_t)) *
+			   (RECO_WINDOW_MAX_ROWS + 1) + sizeof(RecoChunk) * RECO_MAX_CHUNKS <=
+			   (sizeof(RecoChunk) + 3 * sizeof(double)) * (2 * RECO_MAX_CHUNKS + 2),
+			   "the job tables' estimate covers the windowed rows");
+
+/*
  * Upper estimate of the scratch bytes one SolveSide/Loss call allocates,
  * with either solver (training ends with an exact pass whatever its solver):
  * per-thread work areas, the chunk table and the windowed rows, YᵀY, and the exact pass's factor
@@ -2385,7 +2395,5 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
 		sizeof(double) * 2 * (size_t) k * k + RECO_CACHE_LINE +	/* U, Uᵀ */
 		sizeof(float) * (size_t) (n_fixed > 0 ? n_fixed : 1) * k + RECO_CACHE_LINE +	/* Z */
 		(sizeof(RecoChunk) + 3 * sizeof(double)) *
-		(size_t) (2 * RECO_MAX_CHUNKS + 2) +
-		(sizeof(RecoChunk) + sizeof(int32_t) + sizeof(int64_t)) *
-		(RECO_WINDOW_MAX_ROWS + 1);
+		(size_t) (2 * RECO_MAX_CHUNKS + 2);
 }
