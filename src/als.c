@@ -61,6 +61,22 @@
  * with the next block prefetched.  The kernels are chosen once per process
  * for the CPU (kernels.c).
  *
+ * CG rows in lockstep (RecoCgBlock).  Rows run their CG steps together, a
+ * group at a time, so that one multi-row product G·[p_1 … p_n] (the
+ * symv_rows kernel: each row of G loaded once serves six rows) replaces a
+ * symv per row, and item vectors are reused across rows.  A chunk's rows go
+ * in groups whose item vectors fit RECO_LOCKSTEP_BYTES (they stay in cache
+ * from one pass to the next).  Rows longer than RECO_WINDOW_ROW_BYTES (the
+ * Zipf head of the item side, whose user vectors exceed every cache) are
+ * taken out of the chunks into blocks of alike lengths that run as the
+ * first tasks: each pass walks the fixed side in windows of
+ * RECO_WINDOW_BYTES, and every row of the block takes its entries of the
+ * window, so a window's vectors come from memory once for the whole block
+ * instead of once per row.  A row still sums its entries in index order
+ * with the same kernels, and its scalar steps are RecoCgRow's, so every
+ * row's result is bit for bit what solving it alone gives: grouping changes
+ * the speed, never the factors.
+ *
  *-------------------------------------------------------------------------
  */
 #if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
@@ -85,6 +101,22 @@
 #define RECO_GATHER_BYTES (4 * 1024 * 1024)
 /* ... if they exceed this many bytes (smaller rows stay in L1 between passes). */
 #define RECO_GATHER_MIN_BYTES (32 * 1024)
+/*
+ * A CG row whose item vectors exceed RECO_WINDOW_ROW_BYTES is solved with
+ * other such rows in lockstep, one window of RECO_WINDOW_BYTES of the fixed
+ * side at a time (RecoCgBlock).  A block takes rows (longest first) until
+ * their entries reach RECO_WINDOW_REUSE times the fixed side's rows (each
+ * window's vectors then serve that many entries) or its vectors r, p, A·p
+ * fill RECO_WINDOW_STATE_BYTES; at most RECO_WINDOW_MAX_ROWS rows of a call
+ * are windowed (the first ones, by position).
+ */
+#define RECO_WINDOW_ROW_BYTES (256 * 1024)
+#define RECO_WINDOW_BYTES (512 * 1024)
+#define RECO_WINDOW_REUSE 8
+#define RECO_WINDOW_STATE_BYTES (256 * 1024)
+#define RECO_WINDOW_MAX_ROWS 65536
+/* Other CG rows run in lockstep groups whose item vectors fit this many bytes (RecoRunCgChunk). */
+#define RECO_LOCKSTEP_BYTES ((size_t) 128 * 1024)
 /* The explicit system of a long row is built from blocks of this many gathered entries. */
 #define RECO_SYSTEM_BLOCK 128
 /* A short row's right-hand side sums its z rows RECO_RHS_STEP at a time ... */
@@ -158,6 +190,12 @@ typedef struct RecoJob
 	RecoChunk  *chunks;			/* by decreasing cost: task c runs chunks[c] */
 	int64_t		n_chunks;
 	int64_t		gather_cap;		/* entries of each thread's CG gather buffer */
+	int64_t		win_len;		/* CG: rows this long or longer ... */
+	int64_t		win_last;		/* ... up to this row are windowed (none: win_len 0) */
+	int32_t    *win_rows;		/* the windowed rows, by decreasing length */
+	int64_t		n_win;
+	int64_t    *win_block;		/* block b is win_rows[win_block[b] .. win_block[b + 1]) */
+	int64_t		n_blocks;		/* tasks 0 .. n_blocks − 1 run one block each */
 	double	   *partials;		/* 3 per chunk id (loss); each task writes its own */
 	double		sums[3];		/* loss partials summed in row order */
 } RecoJob;
@@ -183,6 +221,15 @@ typedef struct RecoScratch
 	double	   *dv;				/* 2k + 2 chunk: an exact short row's vectors */
 	float	   *gather;			/* gather_cap x k: a CG row's item vectors */
 	int64_t		gather_cap;		/* entries gather holds (0: none) */
+	float	   *wr;				/* RecoWindowRowsMax(k) rows of stride RecoPad(k): a block's r */
+	float	   *wp;				/* ... p */
+	float	   *wap;			/* ... A·p */
+	int64_t    *wpos;			/* RecoWindowRowsMax(k) each: a block row's next entry, */
+	int32_t    *wrow;			/* its row, */
+	int32_t    *wlist;			/* a lockstep group's rows (RecoRunCgChunk), */
+	float	   *wridge;			/* ridge, */
+	float	   *wrs;			/* |r|², */
+	bool	   *wdone;			/* and whether its CG is over */
 	void	   *mem;			/* the single allocation behind them */
 } RecoScratch;
 
@@ -216,6 +263,22 @@ typedef enum RecoPassMode
 	RECO_PASS_RESIDUAL,			/* coef = c⁺ − (|c| − α0)(y·v) */
 	RECO_PASS_AP				/* coef = (|c| − α0)(y·v) */
 } RecoPassMode;
+
+/* Rounds a float count up to a whole number of cache lines. */
+static size_t
+RecoPad(size_t nfloats)
+{
+	return (nfloats + RECO_PAD_FLOATS - 1) & ~(RECO_PAD_FLOATS - 1);
+}
+
+/* Most rows of a block of windowed CG rows for k (their r, p, A·p fill RECO_WINDOW_STATE_BYTES). */
+static int
+RecoWindowRowsMax(int k)
+{
+	size_t		n = RECO_WINDOW_STATE_BYTES / (3 * sizeof(float) * RecoPad(k));
+
+	return n < 1 ? 1 : (int) n;
+}
 
 /*
  * Confidence of one entry: returns |c| and sets *pref to c⁺ (c if c > 0,
@@ -268,13 +331,14 @@ RecoBlockPoll(RecoRowCtx *ctx, int64_t nblock, int64_t check_every)
 /*
  * One pass over n entries of a row, a block at a time.  Item vectors are
  * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; if copy is set, they are
- * also copied there contiguously.  Returns RECO_STATUS_STOPPED if the job was
- * told to stop in the middle of a long row.
+ * also copied there contiguously; with prefetch (and idx), the next block's
+ * vectors are prefetched.  Returns RECO_STATUS_STOPPED if the job was told
+ * to stop in the middle of a long row.
  */
 static RecoStatus
 RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			   const float *w, int64_t n, const float *v, float *out,
-			   RecoPassMode mode, float *copy)
+			   RecoPassMode mode, float *copy, bool prefetch)
 {
 	const RecoKernels *kern = ctx->kern;
 	int			k = ctx->k;
@@ -285,12 +349,6 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 	int64_t		b0;
 	int64_t		nblock = 0;
 
-	/*
-	 * Only the first pass over a row prefetches: later passes find its item
-	 * vectors in L1, or read them in order from the gather buffer, and for
-	 * rows longer than that buffer prefetching measured no faster.
-	 */
-	bool		prefetch = idx != NULL && mode != RECO_PASS_AP;
 	double		block_work = (double) RECO_KERNEL_BLOCK * 2.0 * k;
 	int64_t		check_every = (int64_t) (RECO_STOP_CHECK_WORK / block_work) + 1;
 
@@ -301,7 +359,7 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 		const int32_t *ib = idx != NULL ? idx + b0 : RecoKernelIota;
 		int			t;
 
-		if (prefetch && b0 + RECO_KERNEL_BLOCK < n)
+		if (prefetch && idx != NULL && b0 + RECO_KERNEL_BLOCK < n)
 		{
 			int64_t		rest = n - b0 - RECO_KERNEL_BLOCK;
 
@@ -382,7 +440,9 @@ RecoAllFinite(const float *x, int k)
 
 /*
  * One CG pass over a row whose first g item vectors the residual pass copies
- * to scratch and the A·p passes then read from there.
+ * to scratch and the A·p passes then read from there.  Only the first pass
+ * over a row prefetches: later passes find its item vectors in L1, or read
+ * them in order from the gather buffer.
  */
 static RecoStatus
 RecoCgPass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
@@ -392,14 +452,68 @@ RecoCgPass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 
 	if (mode == RECO_PASS_RESIDUAL)
 		st = RecoSparsePass(ctx, ctx->Y, idx, w, g, v, out, mode,
-							ctx->s->gather);
+							ctx->s->gather, true);
 	else
 		st = RecoSparsePass(ctx, ctx->s->gather, NULL, w, g, v, out, mode,
-							NULL);
+							NULL, false);
 	if (st != RECO_STATUS_OK)
 		return st;
 	return RecoSparsePass(ctx, ctx->Y, idx + g, w + g, n - g, v, out, mode,
-						  NULL);
+						  NULL, mode == RECO_PASS_RESIDUAL);
+}
+
+/*
+ * The shared part of a CG residual from r = G x: r = m' − (G + ridge·I) x
+ * (m' = λ'm of the row's prior, or 0), before the pass adds Σ c⁺ y −
+ * Σ (|c| − α0)(y·x) y.
+ */
+static void
+RecoCgResidualStart(RecoRowCtx *ctx, int64_t n, float ridge, const float *x,
+					float *r)
+{
+	int			k = ctx->k;
+	int			j;
+
+	RecoAddRidge(k, ridge, x, r);
+	for (j = 0; j < k; j++)
+		r[j] = -r[j];
+	RecoAddPrior(ctx, n, r);
+}
+
+/* p = r and *rsold = r·r once the residual is complete; true if it is already small enough. */
+static bool
+RecoCgFirstDirection(int k, const float *r, float *p, float *rsold)
+{
+	memcpy(p, r, sizeof(float) * k);
+	*rsold = RecoDot8(r, r, k);
+	return (double) *rsold < RECO_CG_TOLERANCE;
+}
+
+/*
+ * One CG update once A·p is complete: x += a p, r −= a A·p, then the next
+ * direction p and *rsold; true if |r|² fell below the tolerance (CG stops).
+ */
+static bool
+RecoCgUpdate(int k, float *x, float *r, float *p, const float *Ap,
+			 float *rsold)
+{
+	float		a = *rsold / RecoDot8(p, Ap, k);
+	float		rsnew;
+	int			j;
+
+	for (j = 0; j < k; j++)
+	{
+		x[j] += a * p[j];
+		r[j] -= a * Ap[j];
+	}
+	rsnew = RecoDot8(r, r, k);
+	if ((double) rsnew < RECO_CG_TOLERANCE)
+		return true;
+	a = rsnew / *rsold;
+	for (j = 0; j < k; j++)
+		p[j] = r[j] + a * p[j];
+	*rsold = rsnew;
+	return false;
 }
 
 /* Conjugate-gradient update of one row, warm-started from x (implicit's least_squares_cg). */
@@ -412,12 +526,10 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	float	   *p = ctx->s->p;
 	float	   *Ap = ctx->s->Ap;
 	float		ridge;
-	float		rsold,
-				rsnew;
+	float		rsold;
 	int64_t		g = 0;
 	RecoStatus st;
-	int			it,
-				j;
+	int			it;
 
 	if (n == 0)
 	{
@@ -429,43 +541,180 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	ridge = RecoRowRidge(ctx, n);
 	/* r = b − A x = Σ c⁺ y − (G + ridge·I) x − Σ (|c| − α0)(y·x) y */
 	ctx->kern->symv(k, ctx->G, x, r);
-	RecoAddRidge(k, ridge, x, r);
-	for (j = 0; j < k; j++)
-		r[j] = -r[j];
-	RecoAddPrior(ctx, n, r);
+	RecoCgResidualStart(ctx, n, ridge, x, r);
 	st = RecoCgPass(ctx, idx, w, n, g, x, r, RECO_PASS_RESIDUAL);
 	if (st != RECO_STATUS_OK)
 		return st;
-	memcpy(p, r, sizeof(float) * k);
-	rsold = RecoDot8(r, r, k);
-	if ((double) rsold < RECO_CG_TOLERANCE)
+	if (RecoCgFirstDirection(k, r, p, &rsold))
 		return RecoAllFinite(x, k) ? RECO_STATUS_OK : RECO_STATUS_NOT_FINITE;
 
 	for (it = 0; it < ctx->cg_steps; it++)
 	{
-		float		a;
-
 		/* Ap = (G + ridge·I) p + Σ (|c| − α0)(y·p) y, never forming A */
 		ctx->kern->symv(k, ctx->G, p, Ap);
 		RecoAddRidge(k, ridge, p, Ap);
 		st = RecoCgPass(ctx, idx, w, n, g, p, Ap, RECO_PASS_AP);
 		if (st != RECO_STATUS_OK)
 			return st;
-		a = rsold / RecoDot8(p, Ap, k);
-		for (j = 0; j < k; j++)
-		{
-			x[j] += a * p[j];
-			r[j] -= a * Ap[j];
-		}
-		rsnew = RecoDot8(r, r, k);
-		if ((double) rsnew < RECO_CG_TOLERANCE)
+		if (RecoCgUpdate(k, x, r, p, Ap, &rsold))
 			break;
-		a = rsnew / rsold;
-		for (j = 0; j < k; j++)
-			p[j] = r[j] + a * p[j];
-		rsold = rsnew;
 	}
 	return RecoAllFinite(x, k) ? RECO_STATUS_OK : RECO_STATUS_NOT_FINITE;
+}
+
+/*
+ * One pass of a block's rows (rows[b] for b < nb whose done[b] is false)
+ * over the fixed side a window of wn rows at a time: each row runs its
+ * entries of the window, so a window's item vectors are read from memory
+ * once and then found in L2 by every other row of the block.  A row still
+ * takes its entries in order (ascending indices), so each sum is formed
+ * exactly as RecoCgRow forms it.  Polls the stop flag about every
+ * RECO_STOP_CHECK_WORK multiply-adds.
+ */
+static RecoStatus
+RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
+			   int nb, const bool *done, float *vs, float *outs, int64_t wn,
+			   RecoPassMode mode)
+{
+	size_t		kp = RecoPad(ctx->k);
+	int64_t    *pos = ctx->s->wpos;
+	double		work = 0.0;
+	int64_t		polls = 0,
+				u0,
+				left = 0;
+	bool		whole = wn >= sp->n_cols;
+	int			b;
+
+	for (b = 0; b < nb; b++)
+	{
+		pos[b] = sp->indptr[rows[b]];
+		if (!done[b])
+			left++;
+	}
+	for (u0 = 0; left > 0 && u0 < sp->n_cols; u0 += wn)
+	{
+		for (b = 0; b < nb; b++)
+		{
+			int64_t		end = sp->indptr[rows[b] + 1],
+						q = pos[b];
+			RecoStatus	st;
+
+			if (done[b] || q == end)
+				continue;
+			while (!whole && q < end && sp->indices[q] < u0 + wn)
+				q++;
+			if (whole)
+				q = end;
+			/* whole rows (one window) prefetch in their first pass only */
+			if (whole && mode == RECO_PASS_RESIDUAL && b + 1 < nb)
+			{
+				int64_t		nn = sp->indptr[rows[b + 1] + 1] - sp->indptr[rows[b + 1]];
+
+				RecoPrefetchBlock(ctx->Y, ctx->k, sp->indices + sp->indptr[rows[b + 1]],
+								  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
+			}
+			st = RecoSparsePass(ctx, ctx->Y, sp->indices + pos[b],
+								sp->weights + pos[b], q - pos[b],
+								vs + b * kp, outs + b * kp, mode, NULL,
+								!whole || mode == RECO_PASS_RESIDUAL);
+			if (st != RECO_STATUS_OK)
+				return st;
+			work += (double) (q - pos[b]) * 2.0 * ctx->k;
+			pos[b] = q;
+			if (q == end)
+				left--;
+		}
+		if (work >= RECO_STOP_CHECK_WORK)
+		{
+			work = 0.0;
+			if (RecoParallelPoll(ctx->worker, ++polls % RECO_HOOK_CHECK_EVERY == 0))
+				return RECO_STATUS_STOPPED;
+		}
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * CG on a block of nb long rows (rows[b], x of row u at solve + u·k) in
+ * lockstep: every step's A·p passes (RecoWindowPass) share the fixed
+ * side's windows.  Each row takes exactly RecoCgRow's steps, so its result
+ * is RecoCgRow's bit for bit; a row whose indices are not ascending runs
+ * RecoCgRow itself.
+ */
+static RecoStatus
+RecoCgBlock(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
+			int nb, float *solve, const float *prior, int64_t wn)
+{
+	int			k = ctx->k;
+	size_t		kp = RecoPad(k);
+	int32_t    *brows = ctx->s->wrow;
+	float	   *ridge = ctx->s->wridge,
+			   *rsold = ctx->s->wrs;
+	bool	   *done = ctx->s->wdone;
+	float	   *r = ctx->s->wr,
+			   *p = ctx->s->wp,
+			   *Ap = ctx->s->wap;
+	RecoStatus	st;
+	int			b,
+				n = 0,
+				it;
+
+	for (b = 0; b < nb; b++)
+	{
+		int64_t		u = rows[b],
+					start = sp->indptr[u],
+					len = sp->indptr[u + 1] - start,
+					t;
+
+		ctx->prior = prior != NULL ? prior + (size_t) u * k : NULL;
+		for (t = 1; t < len && sp->indices[start + t] > sp->indices[start + t - 1]; t++)
+			;
+		if (t < len)
+		{
+			st = RecoCgRow(ctx, sp->indices + start, sp->weights + start, len,
+						   solve + (size_t) u * k);
+			if (st != RECO_STATUS_OK)
+				return st;
+			continue;
+		}
+		brows[n] = (int32_t) u;
+		done[n] = false;
+		memcpy(p + n * kp, solve + (size_t) u * k, sizeof(float) * k);
+		n++;
+	}
+	ctx->kern->symv_rows(k, n, ctx->G, p, kp, r);
+	for (b = 0; b < n; b++)
+	{
+		int64_t		len = sp->indptr[brows[b] + 1] - sp->indptr[brows[b]];
+
+		ctx->prior = prior != NULL ? prior + (size_t) brows[b] * k : NULL;
+		ridge[b] = RecoRowRidge(ctx, len);
+		RecoCgResidualStart(ctx, len, ridge[b], p + b * kp, r + b * kp);
+	}
+	/* the residual pass reads x, copied to p (p is set from r only after it) */
+	st = RecoWindowPass(ctx, sp, brows, n, done, p, r, wn, RECO_PASS_RESIDUAL);
+	if (st != RECO_STATUS_OK)
+		return st;
+	for (b = 0; b < n; b++)
+		done[b] = RecoCgFirstDirection(k, r + b * kp, p + b * kp, &rsold[b]);
+	for (it = 0; it < ctx->cg_steps; it++)
+	{
+		ctx->kern->symv_rows(k, n, ctx->G, p, kp, Ap);
+		for (b = 0; b < n; b++)
+			RecoAddRidge(k, ridge[b], p + b * kp, Ap + b * kp);
+		st = RecoWindowPass(ctx, sp, brows, n, done, p, Ap, wn, RECO_PASS_AP);
+		if (st != RECO_STATUS_OK)
+			return st;
+		for (b = 0; b < n; b++)
+			if (!done[b])
+				done[b] = RecoCgUpdate(k, solve + (size_t) brows[b] * k,
+									   r + b * kp, p + b * kp, Ap + b * kp,
+									   &rsold[b]);
+	}
+	for (b = 0; b < n; b++)
+		if (!RecoAllFinite(solve + (size_t) brows[b] * k, k))
+			return RECO_STATUS_NOT_FINITE;
+	return RECO_STATUS_OK;
 }
 
 /*
@@ -908,12 +1157,81 @@ RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	*norm += xx;
 }
 
-/* Runner task: runs the rows of chunk number `task`; returns the first non-OK row status. */
+/* True if row u of a CG job is solved in a block of long rows (RecoCgBlock), not in its chunk. */
+static bool
+RecoRowWindowed(const RecoJob *job, int64_t u)
+{
+	return job->win_len > 0 && u <= job->win_last &&
+		job->rows->indptr[u + 1] - job->rows->indptr[u] >= job->win_len;
+}
+
+/* Fixed-side rows in one window of a block of long CG rows. */
+static int64_t
+RecoWindowWidth(int k)
+{
+	int64_t		wn = RECO_WINDOW_BYTES / ((int64_t) sizeof(float) * k);
+
+	return wn < 1 ? 1 : wn;
+}
+
+/*
+ * The rows of a CG chunk (but its windowed ones) in lockstep groups
+ * (RecoCgBlock with one window: each row's whole pass at a time) of at most
+ * RecoWindowRowsMax(k) rows whose item vectors fit RECO_LOCKSTEP_BYTES, so
+ * they stay in cache from one pass to the next while one G·p product
+ * serves them all; an empty row is zero.
+ */
+static RecoStatus
+RecoRunCgChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
+{
+	const RecoSparse *rows = job->rows;
+	int32_t    *list = ctx->s->wlist;
+	int			bmax = RecoWindowRowsMax(job->k);
+	int64_t		u = chunk->begin,
+				wn = rows->n_cols > 0 ? rows->n_cols : 1;
+
+	while (u < chunk->end)
+	{
+		size_t		bytes = 0;
+		int			cnt = 0;
+		RecoStatus	st;
+
+		if (RecoParallelPoll(ctx->worker, false))
+			return RECO_STATUS_STOPPED;
+		for (; u < chunk->end && cnt < bmax; u++)
+		{
+			int64_t		n = rows->indptr[u + 1] - rows->indptr[u];
+			size_t		nb = (size_t) n * job->k * sizeof(float);
+
+			if (RecoRowWindowed(job, u))
+				continue;
+			if (n == 0)
+			{
+				memset(job->solve + (size_t) u * job->k, 0, sizeof(float) * job->k);
+				continue;
+			}
+			if (cnt > 0 && bytes + nb > RECO_LOCKSTEP_BYTES)
+				break;
+			list[cnt++] = (int32_t) u;
+			bytes += nb;
+		}
+		st = RecoCgBlock(ctx, rows, list, cnt, job->solve, job->prior, wn);
+		if (st != RECO_STATUS_OK)
+			return st;
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * Runner task: tasks below n_blocks run a block of long rows
+ * (RecoCgBlock), the others the rows of chunk number task − n_blocks;
+ * returns the first non-OK row status.
+ */
 static RecoStatus
 RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
 	RecoJob    *job = (RecoJob *) arg;
-	const RecoChunk *chunk = &job->chunks[task];
+	const RecoChunk *chunk = &job->chunks[task < job->n_blocks ? 0 : task - job->n_blocks];
 	const RecoSparse *rows = job->rows;
 	RecoRowCtx	ctx;
 	int64_t		u;
@@ -937,6 +1255,16 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	ctx.s = (RecoScratch *) state;
 	ctx.worker = worker;
 
+	if (task < job->n_blocks)
+	{
+		int64_t		first = job->win_block[task];
+
+		return RecoCgBlock(&ctx, rows, job->win_rows + first,
+						   (int) (job->win_block[task + 1] - first),
+						   job->solve, job->prior, RecoWindowWidth(job->k));
+	}
+	if (job->kind == RECO_JOB_CG)
+		return RecoRunCgChunk(job, &ctx, chunk);
 	for (u = chunk->begin; job->kind == RECO_JOB_ZROWS && u < chunk->end; u++)
 	{
 		int64_t		c = job->zcols != NULL ? job->zcols[u] : u;
@@ -955,6 +1283,8 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 
 		if (RecoParallelPoll(worker, false))
 			return RECO_STATUS_STOPPED;
+		if (RecoRowWindowed(job, u))
+			continue;
 		/* fetch the next row's first block while this row computes */
 		if (u + 1 < chunk->end)
 		{
@@ -970,10 +1300,6 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		ctx.prior = job->prior != NULL ? job->prior + (size_t) u * job->k : NULL;
 		switch (job->kind)
 		{
-			case RECO_JOB_CG:
-				st = RecoCgRow(&ctx, rows->indices + start,
-							   rows->weights + start, n, x);
-				break;
 			case RECO_JOB_CHOLESKY:
 				st = RecoCholeskyRow(&ctx, rows->indices + start,
 									 rows->weights + start, n, x);
@@ -983,6 +1309,7 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 							rows->weights + start, n, x,
 							&loss, &conf, &norm);
 				break;
+			case RECO_JOB_CG:	/* RecoRunCgChunk */
 			case RECO_JOB_ZROWS:
 				break;
 		}
@@ -1025,11 +1352,11 @@ RecoRowCost(RecoJobKind kind, int k, int cg_steps, int64_t n)
 	return 1.0;
 }
 
-/* Entries of row u of the job's matrix (0 for the rows of Z, which have none). */
+/* Entries of row u of the job's matrix its chunk runs (0 for the rows of Z and the windowed rows). */
 static int64_t
 RecoRowLength(const RecoJob *job, int64_t u)
 {
-	if (job->kind == RECO_JOB_ZROWS)
+	if (job->kind == RECO_JOB_ZROWS || RecoRowWindowed(job, u))
 		return 0;
 	return job->rows->indptr[u + 1] - job->rows->indptr[u];
 }
@@ -1044,6 +1371,83 @@ RecoChunkCmp(const void *a, const void *b)
 	if (x->cost != y->cost)
 		return x->cost > y->cost ? -1 : 1;
 	return x->begin < y->begin ? -1 : (x->begin > y->begin ? 1 : 0);
+}
+
+/*
+ * Chooses the rows of a CG job that RecoCgBlock solves: the first
+ * RECO_WINDOW_MAX_ROWS (by position) whose item vectors exceed
+ * RECO_WINDOW_ROW_BYTES, by decreasing length, in blocks of consecutive
+ * ones (rows of alike lengths share a block's windows evenly).  A block
+ * also ends at a quarter of each thread's share of their entries, so the
+ * threads stay balanced.  Which block a row is in never changes its
+ * result.  Returns false on malloc failure.
+ */
+static bool
+RecoWindowRows(RecoJob *job, int threads)
+{
+	const int64_t *indptr = job->rows->indptr;
+	RecoChunk  *wr;				/* begin: a row; cost: its length */
+	int64_t		u,
+				n = 0,
+				total = 0,
+				fill = 0,
+				cap;
+	int			bmax = RecoWindowRowsMax(job->k);
+
+	job->win_len = 0;
+	job->win_last = -1;
+	job->win_rows = NULL;
+	job->win_block = NULL;
+	job->n_win = 0;
+	job->n_blocks = 0;
+	if (job->kind != RECO_JOB_CG)
+		return true;
+	job->win_len = RECO_WINDOW_ROW_BYTES / ((int64_t) sizeof(float) * job->k) + 1;
+	for (u = 0; u < job->rows->n_rows && n < RECO_WINDOW_MAX_ROWS; u++)
+		if (indptr[u + 1] - indptr[u] >= job->win_len)
+		{
+			n++;
+			total += indptr[u + 1] - indptr[u];
+			job->win_last = u;
+		}
+	if (n == 0)
+		return true;
+	wr = (RecoChunk *) malloc(sizeof(RecoChunk) * n);
+	job->win_rows = (int32_t *) malloc(sizeof(int32_t) * n);
+	job->win_block = (int64_t *) malloc(sizeof(int64_t) * (n + 1));
+	if (wr == NULL || job->win_rows == NULL || job->win_block == NULL)
+	{
+		free(wr);
+		free(job->win_rows);
+		free(job->win_block);
+		job->win_rows = NULL;
+		job->win_block = NULL;
+		return false;
+	}
+	for (u = 0; u <= job->win_last; u++)
+		if (indptr[u + 1] - indptr[u] >= job->win_len)
+		{
+			wr[job->n_win].begin = u;
+			wr[job->n_win++].cost = (double) (indptr[u + 1] - indptr[u]);
+		}
+	/* by decreasing length, ties by position */
+	qsort(wr, (size_t) n, sizeof(RecoChunk), RecoChunkCmp);
+	cap = (int64_t) RECO_WINDOW_REUSE * job->rows->n_cols;
+	if (cap > total / (4 * (int64_t) RecoParallelThreads(threads, n)) + 1)
+		cap = total / (4 * (int64_t) RecoParallelThreads(threads, n)) + 1;
+	job->win_block[0] = 0;
+	for (u = 0; u < n; u++)
+	{
+		job->win_rows[u] = (int32_t) wr[u].begin;
+		fill += (int64_t) wr[u].cost;
+		if (fill >= cap || u + 1 - job->win_block[job->n_blocks] >= bmax || u + 1 == n)
+		{
+			job->win_block[++job->n_blocks] = u + 1;
+			fill = 0;
+		}
+	}
+	free(wr);
+	return true;
 }
 
 /*
@@ -1119,13 +1523,6 @@ RecoMakeChunks(RecoJob *job)
 	return true;
 }
 
-/* Rounds a float count up to a whole number of cache lines. */
-static size_t
-RecoPad(size_t nfloats)
-{
-	return (nfloats + RECO_PAD_FLOATS - 1) & ~(RECO_PAD_FLOATS - 1);
-}
-
 /* Entries of a CG gather buffer for k and the longest row (0 for other solvers). */
 static int64_t
 RecoGatherCap(bool cg, int k, int64_t max_row_nnz)
@@ -1146,13 +1543,16 @@ RecoScratchSize(int k, int64_t gather_cap)
 	size_t		sm = (size_t) RecoShortRowMax(k);
 	size_t		ch = (size_t) RecoShortRowChunk(k);
 	size_t		mm = sm * sm > kk + 8 * (size_t) k ? sm * sm : kk + 8 * (size_t) k;
+	size_t		wm = (size_t) RecoWindowRowsMax(k);
 
 	return sizeof(float) * (4 * RecoPad(k) + 2 * RecoPad(ch) + RecoPad(mm) +
 							RecoPad(ch * k) +
 							2 * RecoPad((size_t) RECO_SYSTEM_BLOCK * k) +
+							3 * RecoPad(k) * wm + 5 * RecoPad(wm) +
 							RecoPad((size_t) gather_cap * k)) +
 		sizeof(double) * (RecoPad(sm * sm > 2 * kk ? sm * sm : 2 * kk) +
-						  2 * RecoPad(k) + RecoPad(2 * (size_t) k + 2 * ch));
+						  2 * RecoPad(k) + RecoPad(2 * (size_t) k + 2 * ch) +
+						  RecoPad(wm));
 }
 
 /* Allocates one thread's scratch; false on failure. */
@@ -1164,6 +1564,7 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	size_t		sm = (size_t) RecoShortRowMax(k);
 	size_t		ch = (size_t) RecoShortRowChunk(k);
 	size_t		mm = sm * sm > kk + 8 * (size_t) k ? sm * sm : kk + 8 * (size_t) k;
+	size_t		wm = (size_t) RecoWindowRowsMax(k);
 	char	   *m;
 
 	if (posix_memalign(&s->mem, RECO_CACHE_LINE,
@@ -1180,6 +1581,8 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	m += sizeof(double) * 2 * kp;
 	s->dv = (double *) m;
 	m += sizeof(double) * RecoPad(2 * (size_t) k + 2 * ch);
+	s->wpos = (int64_t *) m;
+	m += sizeof(double) * RecoPad(wm);
 	s->A = (float *) m;
 	m += sizeof(float) * RecoPad(mm);
 	s->zu = (float *) m;
@@ -1200,6 +1603,22 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	m += sizeof(float) * kp;
 	s->b = (float *) m;
 	m += sizeof(float) * kp;
+	s->wr = (float *) m;
+	m += sizeof(float) * wm * kp;
+	s->wp = (float *) m;
+	m += sizeof(float) * wm * kp;
+	s->wap = (float *) m;
+	m += sizeof(float) * wm * kp;
+	s->wrow = (int32_t *) m;
+	m += sizeof(float) * RecoPad(wm);
+	s->wlist = (int32_t *) m;
+	m += sizeof(float) * RecoPad(wm);
+	s->wridge = (float *) m;
+	m += sizeof(float) * RecoPad(wm);
+	s->wrs = (float *) m;
+	m += sizeof(float) * RecoPad(wm);
+	s->wdone = (bool *) m;
+	m += sizeof(float) * RecoPad(wm);
 	s->gather = (float *) m;
 	return true;
 }
@@ -1245,10 +1664,17 @@ RecoJobRun(RecoJob *job, int threads, const RecoHooks *hooks)
 				max_nnz = 0;
 	RecoStatus result;
 
-	if (!RecoMakeChunks(job))
+	if (!RecoWindowRows(job, threads))
 		return RECO_STATUS_NO_MEMORY;
+	if (!RecoMakeChunks(job))
+	{
+		free(job->win_rows);
+		free(job->win_block);
+		return RECO_STATUS_NO_MEMORY;
+	}
 	for (u = 0; job->kind == RECO_JOB_CG && u < job->rows->n_rows; u++)
-		if (job->rows->indptr[u + 1] - job->rows->indptr[u] > max_nnz)
+		if (!RecoRowWindowed(job, u) &&
+			job->rows->indptr[u + 1] - job->rows->indptr[u] > max_nnz)
 			max_nnz = job->rows->indptr[u + 1] - job->rows->indptr[u];
 	job->gather_cap = RecoGatherCap(job->kind == RECO_JOB_CG, job->k, max_nnz);
 
@@ -1260,11 +1686,13 @@ RecoJobRun(RecoJob *job, int threads, const RecoHooks *hooks)
 		if (job->partials == NULL)
 		{
 			free(job->chunks);
+			free(job->win_rows);
+			free(job->win_block);
 			return RECO_STATUS_NO_MEMORY;
 		}
 	}
 
-	pj.n_tasks = job->n_chunks;
+	pj.n_tasks = job->n_blocks + job->n_chunks;
 	result = RecoParallelRun(&pj);
 
 	if (result == RECO_STATUS_OK && job->partials != NULL)
@@ -1283,6 +1711,10 @@ RecoJobRun(RecoJob *job, int threads, const RecoHooks *hooks)
 	job->partials = NULL;
 	free(job->chunks);
 	job->chunks = NULL;
+	free(job->win_rows);
+	job->win_rows = NULL;
+	free(job->win_block);
+	job->win_block = NULL;
 	return result;
 }
 
@@ -1937,9 +2369,19 @@ RecoAlsGram(const float *fixed, int64_t n, int k, float *gram)
 }
 
 /*
+ * The job tables' term of RecoAlsScratchBytes (room for two jobs' chunks
+ * and loss partials) also covers a CG job's chunks together with its
+ * windowed rows: their sort array, list and block offsets.
+ */
+_Static_assert((sizeof(RecoChunk) + sizeof(int32_t) + sizeof(int64_t)) *
+			   (RECO_WINDOW_MAX_ROWS + 1) + sizeof(RecoChunk) * RECO_MAX_CHUNKS <=
+			   (sizeof(RecoChunk) + 3 * sizeof(double)) * (2 * RECO_MAX_CHUNKS + 2),
+			   "the job tables' estimate covers the windowed rows");
+
+/*
  * Upper estimate of the scratch bytes one SolveSide/Loss call allocates,
  * with either solver (training ends with an exact pass whatever its solver):
- * per-thread work areas, the chunk table, YᵀY, and the exact pass's factor
+ * per-thread work areas, the chunk table and the windowed rows, YᵀY, and the exact pass's factor
  * U and its n_fixed x k rows Z.
  */
 size_t

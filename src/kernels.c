@@ -192,13 +192,30 @@ RecoGenericRowsGram(int k, int m, const float *Z, const int32_t *idx, float *M)
 											 Z + (size_t) idx[i] * k, k);
 }
 
+/* ------------------------------------------------------------------------
+ * Portable CG kernels (lockstep rows)
+ * ------------------------------------------------------------------------
+ */
+
+/* Portable multi-row symv: the portable symv of each row. */
+static void
+RecoGenericSymvRows(int k, int n, const float *G, const float *V, size_t ld,
+					float *out)
+{
+	int			b;
+
+	for (b = 0; b < n; b++)
+		RecoGenericSymv(k, G, V + (size_t) b * ld, out + (size_t) b * ld);
+}
+
 static const RecoKernels RecoGenericKernels = {
 	"generic",
 	RecoGenericDotBlock, RecoGenericAxpyBlock, RecoGenericSymv,
 	RecoGenericSyrk, RecoGenericCholSolve, RecoGenericCholFactor,
 	RecoGenericForward, RecoGenericBack, RecoGenericBackT, RecoGenericDotRows,
 	RecoGenericAxpyRows, RecoGenericShortFactor,
-	RecoGenericRowsGram
+	RecoGenericRowsGram,
+	RecoGenericSymvRows
 };
 
 /* ------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 #define RECO_KERNELS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Items handled per dot/axpy/rank block (kept in L1 between passes). */
@@ -85,6 +86,14 @@ typedef bool (*RecoShortFactorFn) (int n, const float *M, const double *sv,
 typedef void (*RecoRowsGramFn) (int k, int m, const float *Z,
 								const int32_t *idx, float *M);
 
+/* ---- CG kernels (lockstep rows) ---- */
+/*
+ * out_b = G v_b for b < n: rows v_b = V + b·ld and out_b = out + b·ld (ld
+ * floats apart), each out_b bit for bit what symv gives for v_b.
+ */
+typedef void (*RecoSymvRowsFn) (int k, int n, const float *G, const float *V,
+								size_t ld, float *out);
+
 /* One code path's kernels, all for the same k. */
 typedef struct RecoKernels
 {
@@ -101,7 +110,8 @@ typedef struct RecoKernels
 	RecoDotRowsFn dot_rows;
 	RecoAxpyRowsFn axpy_rows;
 	RecoShortFactorFn short_factor;
-	RecoRowsGramFn rows_gram;	/* exact pass (kept last: a separate block) */
+	RecoRowsGramFn rows_gram;	/* exact pass (a separate block) */
+	RecoSymvRowsFn symv_rows;	/* CG kernels (lockstep rows) */
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

@@ -514,6 +514,83 @@ RecoAvx2ShortFactor(int n, const float *M, const double *sv, double *N)
 	return RecoShortFactorInline(n, M, sv, N);
 }
 
+/* ------------------------------------------------------------------------
+ * CG kernels (lockstep rows)
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * One tile of the multi-row symv: rows 0 .. R − 1 of out, W x 8 columns
+ * from column j0, held in registers while i runs over G's k rows: every
+ * entry is the FMA chain over i from zero that the symv forms (R <= 6,
+ * W <= 2, constants in every call).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2SymvTile(int R, int W, int k, const float *G, int j0, const float *V,
+				 size_t ld, float *out)
+{
+	__m256		acc[6][2];
+	int			r,
+				i;
+
+	for (r = 0; r < R; r++)
+	{
+		acc[r][0] = _mm256_setzero_ps();
+		acc[r][1] = acc[r][0];
+	}
+	for (i = 0; i < k; i++)
+	{
+		const float *g = G + (size_t) i * k + j0;
+		__m256		g0 = _mm256_loadu_ps(g);
+		__m256		g1 = W > 1 ? _mm256_loadu_ps(g + 8) : g0;
+
+		for (r = 0; r < R; r++)
+		{
+			__m256		vr = _mm256_broadcast_ss(V + (size_t) r * ld + i);
+
+			acc[r][0] = _mm256_fmadd_ps(vr, g0, acc[r][0]);
+			if (W > 1)
+				acc[r][1] = _mm256_fmadd_ps(vr, g1, acc[r][1]);
+		}
+	}
+	for (r = 0; r < R; r++)
+	{
+		_mm256_storeu_ps(out + (size_t) r * ld + j0, acc[r][0]);
+		if (W > 1)
+			_mm256_storeu_ps(out + (size_t) r * ld + j0 + 8, acc[r][1]);
+	}
+}
+
+/* Rows of out in one register tile of the multi-row symv. */
+#define RECO_AVX2_SYMV_ROWS 6
+
+/*
+ * Multi-row symv template: out_b = G v_b, tiles of RECO_AVX2_SYMV_ROWS rows
+ * x 16 columns, so each row of G loaded serves 6 rows (symv, one row at a
+ * time, loads G once per row).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2SymvRowsInline(int k, int n, const float *G, const float *V,
+					   size_t ld, float *out)
+{
+	int			b0,
+				j0;
+
+	for (b0 = 0; b0 + RECO_AVX2_SYMV_ROWS <= n; b0 += RECO_AVX2_SYMV_ROWS)
+	{
+		const float *vb = V + (size_t) b0 * ld;
+		float	   *ob = out + (size_t) b0 * ld;
+
+		for (j0 = 0; j0 + 16 <= k; j0 += 16)
+			RecoAvx2SymvTile(RECO_AVX2_SYMV_ROWS, 2, k, G, j0, vb, ld, ob);
+		if (j0 < k)
+			RecoAvx2SymvTile(RECO_AVX2_SYMV_ROWS, 1, k, G, j0, vb, ld, ob);
+	}
+	for (; b0 < n; b0++)
+		RecoAvx2AxpyRowsInline(k, G, NULL, k, V + (size_t) b0 * ld,
+							   out + (size_t) b0 * ld, true);
+}
+
 /* A block kernel (dot, axpy) for one k: TEMPLATE with k fixed to KEXPR. */
 #define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR) \
 RECO_AVX2 static void \
@@ -560,13 +637,21 @@ RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
 } \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoDotRowsInline, KEXPR) \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAxpyRowsInline, KEXPR) \
+RECO_AVX2 static void \
+RecoAvx2SymvRows##SUFFIX(int k, int n, const float *G, const float *V, \
+						 size_t ld, float *out) \
+{ \
+	(void) k; \
+	RecoAvx2SymvRowsInline(KEXPR, n, G, V, ld, out); \
+} \
 static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	"avx2-fma-" NAME, \
 	RecoAvx2DotBlock##SUFFIX, RecoAvx2AxpyBlock##SUFFIX, RecoAvx2Symv##SUFFIX, \
 	RecoAvx2Syrk, RecoAvx2CholSolve##SUFFIX, RecoAvx2CholFactor, \
 	RecoAvx2ForwardTiled, RecoAvx2Back, RecoAvx2BackTTiled, RecoAvx2DotRows##SUFFIX, \
 	RecoAvx2AxpyRows##SUFFIX, RecoAvx2ShortFactor, \
-	RecoAvx2RowsGram##SUFFIX \
+	RecoAvx2RowsGram##SUFFIX, \
+	RecoAvx2SymvRows##SUFFIX \
 };
 
 RECO_AVX2_INSTANCE(K32, "k32", 32)

@@ -30,6 +30,15 @@
  *                                and CPU, beside the CG iterations' medians
  *     -D FILE                    with -F: write the pass's user factors there
  *                                (raw floats, users x k; one k per file)
+ *     -C FILE                    cache of the generated data: read it if it
+ *                                exists (same size and seed), else write it
+ *     -O PREFIX                  write each configuration's final factors to
+ *                                PREFIX-SOLVER-kK-tT.bin (X then Y, float32)
+ *
+ * Every configuration also prints the median CPU seconds of an iteration
+ * (CLOCK_PROCESS_CPUTIME_ID, every thread: the figure to compare on a shared
+ * machine) and an FNV-1a hash of the final factors (equal hashes: bit-identical
+ * factors, e.g. across thread counts).
  *
  *-------------------------------------------------------------------------
  */
@@ -338,6 +347,78 @@ bench_median(double *v, int n)
 	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* FNV-1a hash of n floats' bytes (equal hashes: bit-identical factors). */
+static uint64_t
+bench_hash(const float *v, int64_t n, uint64_t h)
+{
+	const unsigned char *b = (const unsigned char *) v;
+	int64_t		i;
+
+	for (i = 0; i < n * (int64_t) sizeof(float); i++)
+		h = (h ^ b[i]) * UINT64_C(0x100000001B3);
+	return h;
+}
+
+/* Reads or writes n elements of size sz; false on a short read or write. */
+static bool
+bench_io(FILE *f, void *p, size_t sz, int64_t n, bool write)
+{
+	return (write ? fwrite(p, sz, (size_t) n, f) : fread(p, sz, (size_t) n, f)) == (size_t) n;
+}
+
+/* Reads (write false) or writes one CSR's arrays; false on a short transfer. */
+static bool
+bench_io_csr(FILE *f, BenchCsr *c, int64_t rows, int64_t cols, int64_t nnz,
+			 bool write)
+{
+	if (!write)
+	{
+		c->indptr = bench_check(malloc(sizeof(int64_t) * (rows + 1)));
+		c->indices = bench_check(malloc(sizeof(int32_t) * nnz));
+		c->weights = bench_check(malloc(sizeof(float) * nnz));
+		c->sp.n_rows = rows;
+		c->sp.n_cols = cols;
+		c->sp.indptr = c->indptr;
+		c->sp.indices = c->indices;
+		c->sp.weights = c->weights;
+	}
+	return bench_io(f, c->indptr, sizeof(int64_t), rows + 1, write) &&
+		bench_io(f, c->indices, sizeof(int32_t), nnz, write) &&
+		bench_io(f, c->weights, sizeof(float), nnz, write);
+}
+
+/*
+ * Loads the data from the cache file if it holds this size and seed (true),
+ * else returns false; with write, stores the generated data there instead.
+ */
+static bool
+bench_cache(const char *path, int64_t n_users, int64_t n_items, int64_t nnz,
+			uint64_t seed, BenchCsr *csr, BenchCsr *csc, bool write)
+{
+	int64_t		head[4] = {n_users, n_items, nnz, (int64_t) seed},
+				got[4];
+	FILE	   *f;
+	bool		ok;
+
+	if (path == NULL || (f = fopen(path, write ? "wb" : "rb")) == NULL)
+		return false;
+	if (write)
+		ok = bench_io(f, head, sizeof(int64_t), 4, true);
+	else
+		ok = bench_io(f, got, sizeof(int64_t), 4, false) &&
+			memcmp(got, head, sizeof(head)) == 0;
+	ok = ok && bench_io_csr(f, csr, n_users, n_items, nnz, write) &&
+		bench_io_csr(f, csc, n_items, n_users, nnz, write);
+	if (fclose(f) != 0)
+		ok = false;
+	if (!ok && !write)
+	{
+		fprintf(stderr, "cache %s does not hold this data set\n", path);
+		exit(1);
+	}
+	return ok;
+}
+
 /* Best-of-3 sgemm GFLOP/s (n x n x n) with the current OpenBLAS threads. */
 static double
 bench_sgemm_peak(void)
@@ -407,7 +488,7 @@ bench_never_stop(void *arg)
 static void
 bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		  RecoSolver solver, int iters, int cg_steps, float reg, bool loss,
-		  bool final, double peak)
+		  bool final, double peak, const char *dump)
 {
 	int64_t		m = csr->sp.n_rows,
 				n = csc->sp.n_rows,
@@ -418,7 +499,9 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	double	   *tu = bench_check(malloc(sizeof(double) * iters));
 	double	   *ti = bench_check(malloc(sizeof(double) * iters));
 	double	   *tt = bench_check(malloc(sizeof(double) * iters));
-	double	   *tc = bench_check(malloc(sizeof(double) * iters));
+	double	   *cu = bench_check(malloc(sizeof(double) * iters));
+	double	   *ci = bench_check(malloc(sizeof(double) * iters));
+	double	   *ct = bench_check(malloc(sizeof(double) * iters));
 	RecoAlsConfig cfg;
 	RecoHooks hooks;
 	long		polls = 0;
@@ -440,6 +523,7 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	cfg.threads = threads;
 	cfg.reg_exponent = bench_reg_exponent;
 	cfg.unobserved_weight = bench_unobserved_weight;
+	memset(&hooks, 0, sizeof(hooks));
 	hooks.should_stop = bench_never_stop;
 	hooks.arg = &polls;
 	hooks.progress = NULL;
@@ -448,15 +532,22 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	{
 		double		c0 = bench_cpu(),
 					t0 = bench_now(),
+					c1,
 					t1,
+					c2,
 					t2;
 		RecoStatus st;
 
 		st = RecoAlsSolveSide(&csr->sp, Y, X, &cfg, &hooks);
 		t1 = bench_now();
+		c1 = bench_cpu();
 		if (st == RECO_STATUS_OK)
 			st = RecoAlsSolveSide(&csc->sp, X, Y, &cfg, &hooks);
 		t2 = bench_now();
+		c2 = bench_cpu();
+		cu[it] = c1 - c0;
+		ci[it] = c2 - c1;
+		ct[it] = c2 - c0;
 		if (st != RECO_STATUS_OK)
 		{
 			fprintf(stderr, "solve failed: %s\n", RecoStatusString(st));
@@ -465,7 +556,6 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		tu[it] = t1 - t0;
 		ti[it] = t2 - t1;
 		tt[it] = t2 - t0;
-		tc[it] = bench_cpu() - c0;
 		total_time += t2 - t0;
 	}
 	if (solver == RECO_SOLVER_CG)
@@ -483,6 +573,23 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 			   solver == RECO_SOLVER_CG ? "cg" : "cholesky", k, threads, mu, mi,
 			   med, iters, gflop / med, gflop, 100.0 * gflop / med / peak,
 			   polls / total_time, RecoAlsKernelName(k));
+		printf("         cpu: users %.3f s  items %.3f s  iteration %.3f s (medians)  "
+			   "%.1f GFLOP per cpu-second  factors fnv %016llx\n",
+			   bench_median(cu, iters), bench_median(ci, iters),
+			   bench_median(ct, iters), gflop / bench_median(ct, iters),
+			   (unsigned long long) bench_hash(Y, n * k, bench_hash(X, m * k, UINT64_C(0xcbf29ce484222325))));
+	}
+	if (dump != NULL)
+	{
+		char		path[4096];
+		FILE	   *f;
+
+		snprintf(path, sizeof(path), "%s-%s-k%d-t%d.bin", dump,
+				 solver == RECO_SOLVER_CG ? "cg" : "cholesky", k, threads);
+		f = fopen(path, "wb");
+		if (f == NULL || !bench_io(f, X, sizeof(float), m * k, true) ||
+			!bench_io(f, Y, sizeof(float), n * k, true) || fclose(f) != 0)
+			fprintf(stderr, "could not write %s\n", path);
 	}
 	if (final && solver == RECO_SOLVER_CG)
 	{
@@ -499,7 +606,7 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		printf("final    k=%-4d threads=%d  exact user pass %.3f s (%s) = %.2f CG iterations  "
 			   "(cpu %.3f s = %.2f CG iterations' cpu %.3f s)\n",
 			   k, threads, tf, RecoStatusString(st), tf / med, c0,
-			   c0 / bench_median(tc, iters), bench_median(tc, iters));
+			   c0 / bench_median(ct, iters), bench_median(ct, iters));
 		if (bench_final_dump != NULL)
 		{
 			FILE	   *df = fopen(bench_final_dump, "wb");
@@ -528,7 +635,9 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	free(tu);
 	free(ti);
 	free(tt);
-	free(tc);
+	free(cu);
+	free(ci);
+	free(ct);
 }
 
 /* Parses options, generates data, runs every configuration. */
@@ -559,10 +668,13 @@ main(int argc, char **argv)
 	double		t0,
 				peak[8];
 	const char *core = getenv("OPENBLAS_CORETYPE");
+	const char *cache = NULL,
+			   *dump = NULL;
+	bool		cached = false;
 	char		model[256] = "?";
 	FILE	   *f;
 
-	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFD:")) != -1)
+	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFD:C:O:")) != -1)
 	{
 		switch (opt)
 		{
@@ -615,9 +727,15 @@ main(int argc, char **argv)
 			case 'D':
 				bench_final_dump = optarg;
 				break;
+			case 'C':
+				cache = optarg;
+				break;
+			case 'O':
+				dump = optarg;
+				break;
 			default:
 				fprintf(stderr, "usage: %s [-u users] [-i items] [-n nnz] [-k 64,128] [-t 1,2] "
-						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-D file]\n",
+						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-D file] [-C cache] [-O prefix]\n",
 						argv[0]);
 				return 2;
 		}
@@ -650,7 +768,14 @@ main(int argc, char **argv)
 		   sysconf(_SC_NPROCESSORS_ONLN), core ? core : "(unset)", openblas_get_config());
 
 	t0 = bench_now();
-	bench_generate(n_users, n_items, nnz, seed, &csr, &csc);
+	if (cache != NULL && access(cache, R_OK) == 0)
+		cached = bench_cache(cache, n_users, n_items, nnz, seed, &csr, &csc, false);
+	else
+	{
+		bench_generate(n_users, n_items, nnz, seed, &csr, &csc);
+		if (cache != NULL && !bench_cache(cache, n_users, n_items, nnz, seed, &csr, &csc, true))
+			fprintf(stderr, "could not write the cache %s\n", cache);
+	}
 	{
 		int64_t		maxu = 0,
 					maxi = 0,
@@ -662,10 +787,10 @@ main(int argc, char **argv)
 		for (i = 0; i < n_items; i++)
 			if (csc.indptr[i + 1] - csc.indptr[i] > maxi)
 				maxi = csc.indptr[i + 1] - csc.indptr[i];
-		printf("# data: %lld users x %lld items, %lld nnz (seed %llu), max per user %lld, max per item %lld, generated in %.1f s\n",
+		printf("# data: %lld users x %lld items, %lld nnz (seed %llu), max per user %lld, max per item %lld, %s in %.1f s\n",
 			   (long long) n_users, (long long) n_items, (long long) nnz,
 			   (unsigned long long) seed, (long long) maxu, (long long) maxi,
-			   bench_now() - t0);
+			   cached ? "read from the cache" : "generated", bench_now() - t0);
 	}
 	for (b = 0; b < nt; b++)
 	{
@@ -682,10 +807,10 @@ main(int argc, char **argv)
 			openblas_set_num_threads(ts[b]);
 			if (do_cg)
 				bench_run(&csr, &csc, ks[a], ts[b], RECO_SOLVER_CG, iters,
-						  cg_steps, reg, loss, final, peak[b]);
+						  cg_steps, reg, loss, final, peak[b], dump);
 			if (do_chol)
 				bench_run(&csr, &csc, ks[a], ts[b], RECO_SOLVER_CHOLESKY,
-						  chol_iters, cg_steps, reg, loss, false, peak[b]);
+						  chol_iters, cg_steps, reg, loss, false, peak[b], dump);
 		}
 	free(csr.indptr);
 	free(csr.indices);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "als.h"
+#include "kernels.h"
 #include "kernels_impl.h"
 #include "tap.h"
 
@@ -165,11 +166,13 @@ row_params(float alpha, float reg, float nu, float a0, int64_t n_fixed)
 
 /*
  * Builds, in double, the system of row r of `rows` given fixed F (N rows):
- * A = α0·FᵀF + λ_u I + Σ (|c| − α0) f fᵀ, b = Σ c⁺ f, λ_u = λ·(n_r + α0·N)^ν.
+ * A = α0·FᵀF + λ_u I + Σ (|c| − α0) f fᵀ, b = Σ c⁺ f, λ_u = λ·(n_r + α0·N)^ν
+ * (FtF: FᵀF in double, or NULL: computed here).
  */
 static void
-ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
-		   double alpha, double reg, double nu, double a0, double *A, double *b)
+ref_system_gram(const RecoSparse *rows, const float *F, const double *FtF,
+				int k, int64_t r, double alpha, double reg, double nu,
+				double a0, double *A, double *b)
 {
 	double		lambda = reg * pow((double) (rows->indptr[r + 1] - rows->indptr[r]) +
 								   a0 * (double) rows->n_cols, nu);
@@ -181,10 +184,12 @@ ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
 
 	memset(A, 0, sizeof(double) * k * k);
 	memset(b, 0, sizeof(double) * k);
-	for (i = 0; i < rows->n_cols; i++)
+	for (i = 0; FtF == NULL && i < rows->n_cols; i++)
 		for (a = 0; a < k; a++)
 			for (c = 0; c < k; c++)
 				A[a * k + c] += a0 * F[i * k + a] * F[i * k + c];
+	for (a = 0; FtF != NULL && a < k * k; a++)
+		A[a] = a0 * FtF[a];
 	for (a = 0; a < k; a++)
 		A[a * k + a] += lambda;
 	for (e = rows->indptr[r]; e < rows->indptr[r + 1]; e++)
@@ -201,6 +206,14 @@ ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
 				A[a * k + c] += (conf - a0) * f[a] * f[c];
 		}
 	}
+}
+
+/* ref_system_gram computing FᵀF itself. */
+static void
+ref_system(const RecoSparse *rows, const float *F, int k, int64_t r,
+		   double alpha, double reg, double nu, double a0, double *A, double *b)
+{
+	ref_system_gram(rows, F, NULL, k, r, alpha, reg, nu, a0, A, b);
 }
 
 /* Relative residual |A x − b| / |b| in double. */
@@ -1760,10 +1773,240 @@ test_prior(int k, float nu, float a0, const char *label)
 	free_problem(&p);
 }
 
+/* Bitwise equality of n floats. */
+static bool
+same_bits(const float *a, const float *b, int64_t n)
+{
+	return memcmp(a, b, sizeof(float) * (size_t) n) == 0;
+}
+
+/*
+ * The multi-row symv (CG kernels) against the one-row symv of the same
+ * kernel set, bit for bit: portable k (1, 5, 12) and AVX2 k (8, 24, 64,
+ * 128, 1024 when the CPU has it), 0 .. 13 rows, a stride that is not k.
+ */
+static void
+test_symv_rows(void)
+{
+	int			ks[] = {1, 5, 12, 8, 24, 64, 128, 1024};
+	int			ns[] = {0, 1, 5, 6, 7, 13};
+	bool		same[2] = {true, true};
+	int			a,
+				c;
+
+	for (a = 0; a < 8; a++)
+	{
+		int			k = ks[a];
+		size_t		ld = (size_t) k + 3;
+		const RecoKernels *kern = RecoKernelsFor(k);
+		float	   *G = malloc(sizeof(float) * k * k);
+		float	   *V = malloc(sizeof(float) * ld * 13);
+		float	   *out = malloc(sizeof(float) * ld * 13);
+		float	   *one = malloc(sizeof(float) * k);
+		size_t		i;
+
+		for (i = 0; i < (size_t) k * k; i++)
+			G[i] = (float) ((i * 7919) % 1009) / 1009.0f - 0.5f;
+		for (i = 0; i < ld * 13; i++)
+			V[i] = (float) ((i * 104729) % 2003) / 2003.0f - 0.3f;
+		for (c = 0; c < 6; c++)
+		{
+			int			b;
+
+			memset(out, 0xff, sizeof(float) * ld * 13);
+			kern->symv_rows(k, ns[c], G, V, ld, out);
+			for (b = 0; b < ns[c]; b++)
+			{
+				kern->symv(k, G, V + b * ld, one);
+				if (!same_bits(one, out + b * ld, k))
+					same[a < 3 ? 0 : 1] = false;
+			}
+			/* rows past n are untouched */
+			for (i = (size_t) ns[c] * ld; i < ld * 13; i++)
+				if (!isnan(out[i]))
+					same[a < 3 ? 0 : 1] = false;
+		}
+		free(G);
+		free(V);
+		free(out);
+		free(one);
+	}
+	ok(same[0], "symv_rows: k 1, 5, 12 (portable) equal symv row by row, bit for bit, 0 to 13 rows");
+	ok(same[1], "symv_rows: k 8, 24, 64, 128, 1024 equal symv row by row, bit for bit, 0 to 13 rows");
+}
+
+/* A sorted random subset of about len of 0 .. n − 1 into idx; returns its size. */
+static int64_t
+random_row(int64_t n, int64_t len, uint64_t *state, int32_t *idx)
+{
+	int64_t		i,
+				cnt = 0;
+
+	for (i = 0; i < n; i++)
+	{
+		*state = *state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+		if ((int64_t) ((*state >> 33) % (uint64_t) n) < len)
+			idx[cnt++] = (int32_t) i;
+	}
+	return cnt;
+}
+
+/*
+ * CG in lockstep (RecoCgBlock): long rows (more than 256 KB of vectors) in
+ * blocks over windows of the fixed side, the other rows — lengths 0, 1,
+ * 2, ... — in lockstep groups.  Every row must come out bit for bit as
+ * when it is solved alone (its own call), whatever the thread count, and
+ * match implicit's algorithm run in double.  A long row whose indices are
+ * not ascending (outside RecoSparse's contract) still gets its CG.
+ */
+static void
+test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
+				 const char *label)
+{
+	int			n_long = 16,
+				n_short = 48;
+	int64_t		m = n_long + n_short + 1,
+				cap = (int64_t) n_long * n_fixed + n_short * n_short + n_fixed,
+				u,
+				e;
+	int64_t    *ip = malloc(sizeof(int64_t) * (m + 1));
+	int32_t    *ix = malloc(sizeof(int32_t) * cap);
+	float	   *w = malloc(sizeof(float) * cap);
+	float	   *F = malloc(sizeof(float) * n_fixed * k);
+	float	   *X0 = malloc(sizeof(float) * m * k);
+	float	   *X1 = malloc(sizeof(float) * m * k);
+	float	   *X3 = malloc(sizeof(float) * m * k);
+	float	   *Xs = malloc(sizeof(float) * m * k);
+	double	   *FtF = calloc((size_t) k * k, sizeof(double));
+	double	   *xd = malloc(sizeof(double) * k);
+	double	   *A = malloc(sizeof(double) * k * k);
+	double	   *bv = malloc(sizeof(double) * k);
+	int64_t    *ids = malloc(sizeof(int64_t) * (n_fixed > m ? n_fixed : m));
+	uint64_t	state = 12345;
+	RecoSparse	s;
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 1, 0.1f, 2.0f);
+	RecoStatus	st1,
+				st3,
+				sts = RECO_STATUS_OK;
+	bool		alone = true;
+	double		refdiff = 0;
+	char		name[200];
+	int			a,
+				c;
+
+	cfg.reg_exponent = nu;
+	cfg.unobserved_weight = a0;
+	ip[0] = 0;
+	for (u = 0; u < m; u++)
+	{
+		int64_t		len;
+
+		if (u < n_long)			/* long rows of alike lengths, by position */
+			len = random_row(n_fixed, long_len + (u * long_len) / (4 * n_long), &state, ix + ip[u]);
+		else if (u < n_long + n_short)	/* lengths 0, 1, 2, ..., spread out */
+		{
+			len = u - n_long;
+			for (e = 0; e < len; e++)
+				ix[ip[u] + e] = (int32_t) ((e * n_fixed) / len + (u % 3));
+		}
+		else					/* a long row with two indices swapped */
+		{
+			int32_t		t;
+
+			len = random_row(n_fixed, long_len, &state, ix + ip[u]);
+			t = ix[ip[u] + 1];
+			ix[ip[u] + 1] = ix[ip[u] + 2];
+			ix[ip[u] + 2] = t;
+		}
+		ip[u + 1] = ip[u] + len;
+	}
+	s.n_rows = m;
+	s.n_cols = n_fixed;
+	s.indptr = ip;
+	s.indices = ix;
+	s.weights = w;
+	for (e = 0; e < ip[m]; e++)
+		w[e] = (float) (1 + (e * 7) % 5) * ((e % 11) == 3 ? -1.0f : 1.0f);
+	for (u = 0; u < (n_fixed > m ? n_fixed : m); u++)
+		ids[u] = u;
+	RecoAlsInitFactors(F, n_fixed, k, ids, 3, 1);
+	RecoAlsInitFactors(X0, m, k, ids, 3, 0);
+	memcpy(X1, X0, sizeof(float) * m * k);
+	memcpy(X3, X0, sizeof(float) * m * k);
+	memcpy(Xs, X0, sizeof(float) * m * k);
+	st1 = RecoAlsSolveSide(&s, F, X1, &cfg, NULL);
+	cfg.threads = 3;
+	st3 = RecoAlsSolveSide(&s, F, X3, &cfg, NULL);
+	cfg.threads = 1;
+	/* every row alone: a one-row matrix over the same fixed side */
+	for (u = 0; u < m; u++)
+	{
+		int64_t		one[2] = {0, ip[u + 1] - ip[u]};
+		RecoSparse	r1 = {1, n_fixed, one, ix + ip[u], w + ip[u]};
+		RecoStatus	st = RecoAlsSolveSide(&r1, F, Xs + u * k, &cfg, NULL);
+
+		if (st != RECO_STATUS_OK)
+			sts = st;
+		if (!same_bits(Xs + u * k, X1 + u * k, k))
+			alone = false;
+	}
+	snprintf(name, sizeof(name), "%s: lockstep CG rows equal each row solved alone, bit for bit", label);
+	ok(st1 == RECO_STATUS_OK && sts == RECO_STATUS_OK && alone, name);
+	snprintf(name, sizeof(name), "%s: lockstep CG bit-identical with 1 and 3 threads", label);
+	ok(st3 == RECO_STATUS_OK && same_bits(X1, X3, m * k), name);
+
+	for (u = 0; u < n_fixed; u++)
+		for (a = 0; a < k; a++)
+			for (c = 0; c < k; c++)
+				FtF[a * k + c] += (double) F[u * k + a] * F[u * k + c];
+	for (u = 0; u < m; u++)
+	{
+		for (a = 0; a < k; a++)
+			xd[a] = X0[u * k + a];
+		if (ip[u + 1] == ip[u])
+			for (a = 0; a < k; a++)
+				xd[a] = 0;
+		else
+		{
+			ref_system_gram(&s, F, FtF, k, u, 2.0, 0.1, nu, a0, A, bv);
+			ref_cg_row(A, bv, xd, k, 3);
+		}
+		{
+			double		num = 0,
+						den = 0;
+
+			for (a = 0; a < k; a++)
+			{
+				num += (xd[a] - X1[u * k + a]) * (xd[a] - X1[u * k + a]);
+				den += xd[a] * xd[a];
+			}
+			if (sqrt(num) / (sqrt(den) + 1e-6) > refdiff)
+				refdiff = sqrt(num) / (sqrt(den) + 1e-6);
+		}
+	}
+	snprintf(name, sizeof(name), "%s: lockstep CG matches implicit's least_squares_cg (double), |x − x_ref| / |x_ref| < 1e-2 per row", label);
+	ok(refdiff < 1e-2, name);
+	diag("max row-wise relative difference", refdiff);
+	diag("long row length", (double) (ip[1] - ip[0]));
+	free(ip);
+	free(ix);
+	free(w);
+	free(F);
+	free(X0);
+	free(X1);
+	free(X3);
+	free(Xs);
+	free(FtF);
+	free(xd);
+	free(A);
+	free(bv);
+	free(ids);
+}
+
 int
 main(void)
 {
-	printf("1..100\n");
+	printf("1..117\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -1802,6 +2045,12 @@ main(void)
 	test_tiled_kernels();		/* 2 */
 	test_prior(24, 0.0f, 1.0f, "prior k=24 (short rows)");	/* 6 */
 	test_prior(16, 1.0f, 0.3f, "prior k=16 nu 1 a0 0.3");	/* 6 */
-	/* total 100 */
-	return tap_exit_status(100);
+	test_symv_rows();			/* 2 */
+	test_cg_lockstep(1, 300000, 70000, 0.0f, 1.0f, "k=1");	/* 3 */
+	test_cg_lockstep(13, 25000, 5500, 0.0f, 1.0f, "k=13 (portable path)");	/* 3 */
+	test_cg_lockstep(64, 3000, 1400, 0.0f, 1.0f, "k=64");	/* 3 */
+	test_cg_lockstep(64, 3000, 1400, 1.0f, 0.3f, "k=64 nu 1 a0 0.3");	/* 3 */
+	test_cg_lockstep(1024, 300, 100, 0.0f, 1.0f, "k=1024");	/* 3 */
+	/* total 117 */
+	return tap_exit_status(117);
 }
