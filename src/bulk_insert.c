@@ -29,6 +29,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -105,6 +106,8 @@ RecoBulkBegin(RecoBulkInsert *bulk, const char *relname, const char *const *colu
 		reason = "triggers";
 	else if (rel->rd_rel->relispartition)
 		reason = "a partition";
+	else if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+		reason = "another table access method";	/* the BulkInsertState below is heap's */
 	else if (rel->rd_rules != NULL)
 		reason = "rules";
 	else
@@ -143,6 +146,9 @@ RecoBulkFlush(RecoBulkInsert *bulk)
 
 	if (bulk->used > 0)
 	{
+		/* table_multi_insert leaks (its tuple array, toasted copies): COPY's short-lived context */
+		MemoryContext old = MemoryContextSwitchTo(bulk->batch_cxt);
+
 		table_multi_insert(bulk->rel, bulk->slots, bulk->used, bulk->cid, 0, bulk->bistate);
 		for (i = 0; i < bulk->used; i++)
 		{
@@ -153,6 +159,7 @@ RecoBulkFlush(RecoBulkInsert *bulk)
 			ResetPerTupleExprContext(bulk->estate);
 		}
 		bulk->used = 0;
+		MemoryContextSwitchTo(old);
 	}
 	MemoryContextReset(bulk->batch_cxt);
 	CHECK_FOR_INTERRUPTS();
