@@ -26,13 +26,16 @@
 #   BENCH_STEPS    the steps to run, space-separated (default: every step but large; SCALE=large:
 #                  "peak large"); e.g. "peak data training" for the training section alone. The
 #                  plots and the report always follow; the report leaves out the other sections
+#   BENCH_TAG      appended to the report's and plots' names (bench-DATE[-SCALE]-TAG...), e.g.
+#                  "training" for a BENCH_STEPS run, so that it does not pass for a full one
 #   RECO_BENCH_IMPLICIT  auto (default): time the peer implicit beside reco's training when
 #                  `$IMPLICIT_PYTHON -c 'import implicit'` works; off: do not, as if it were absent
 #                  (then the figures of its last report are printed, marked as such)
 #   IMPLICIT_PYTHON  the python3 that has implicit (default /usr/bin/python3, Debian's with numpy)
 #   IMPLICIT_RUNS  implicit's runs per configuration (default: as many as reco's)
-#   LARGE_USERS, LARGE_ITEMS, LARGE_PER_USER  SCALE=large's synth.sql set (2000000, 500000, 58:
-#                  about 100M distinct pairs); LARGE_MAX_MEMORY (16GB) the session's
+#   LARGE_USERS, LARGE_ITEMS, LARGE_PER_USER, LARGE_COVER  SCALE=large's synth.sql set (2000000,
+#                  500000, 58, 0: about 100M distinct pairs; cover 1 adds one pair per item so that
+#                  all 500k items are in); LARGE_MAX_MEMORY (16GB) the session's
 #                  reco.max_memory when the default refuses the training's estimate
 #   ML100K_DATA    MovieLens 100K directory (the argument wins; default ../shared/data/ml-100k
 #                  beside the project); absent: the quality, temporal and diversity parts are skipped with a message
@@ -40,9 +43,12 @@
 #                  cached in test/bench/results/tmp/ (gitignored), so reruns skip generating
 #   TRAIN_REPEATS  runs of every training configuration (default: full 1, and 3 for k 64 /
 #                  2 threads / CG; small 3 for CG, 1 for Cholesky)
+#   TRAIN_CONFIGS  the training configurations instead of the scale's, "solver k threads runs"
+#                  separated by ';' (e.g. "cg 64 2 3;cg 128 2 1")
 #   RESULTS_DIR    where the report and plots go (default test/bench/results)
 #
 # Timing is reported, never judged: the exit status says only whether every step ran.
+# shellcheck disable=SC2317  # main ends in exit (see there): the functions are reached through it
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -67,10 +73,12 @@ IMPLICIT_RUNS=${IMPLICIT_RUNS:-}
 LARGE_USERS=${LARGE_USERS:-2000000}     # SCALE=large: about 100M distinct pairs (synth.sql)
 LARGE_ITEMS=${LARGE_ITEMS:-500000}
 LARGE_PER_USER=${LARGE_PER_USER:-58}
+LARGE_COVER=${LARGE_COVER:-0}           # 1: one pair per item, all LARGE_ITEMS in (0: the Zipf tail reaches ~341k)
 LARGE_MAX_MEMORY=${LARGE_MAX_MEMORY:-16GB}  # reco.max_memory of the session if the default refuses
 python=/usr/bin/python3             # Debian's python3 with numpy (gen_synth.py needs it)
 synth_tsv=$here/results/tmp/synth-10m.tsv
 stamp=$(date +%Y-%m-%d)
+suffix=$suffix${BENCH_TAG:+-$BENCH_TAG}
 report=$RESULTS_DIR/bench-$stamp$suffix.md
 plot_prefix=$RESULTS_DIR/bench-$stamp$suffix
 db=reco_bench
@@ -110,6 +118,9 @@ cg 128 1 1
 cg 128 2 1
 cholesky 64 1 1
 cholesky 64 2 1"
+fi
+if [ -n "${TRAIN_CONFIGS:-}" ]; then
+    train_configs=$(tr ';' '\n' <<<"$TRAIN_CONFIGS" | sed 's/^ *//')
 fi
 if [ -n "$TRAIN_REPEATS" ]; then
     train_configs=$(awk -v r="$TRAIN_REPEATS" '{ print $1, $2, $3, r }' <<<"$train_configs")
@@ -327,7 +338,8 @@ step_data() {
 # Trains one configuration once in its own session on table $5 as model $6 (PGOPTIONS as
 # the caller's environment sets them); appends a row to the TSV $7:
 # solver k threads run statement_s read build iteration_median final_solve store train_s
-# vmhwm_kb nnz users items memory_bytes iteration_list stats.threads other_cores load1.
+# vmhwm_kb nnz users items memory_bytes iteration_list stats.threads other_cores load1
+# backend_cpu_s (the backend's CPU seconds, all its threads, when the statement ended).
 # The session's error message is in $work/notices.tmp when it fails.
 train_measure() {
     local solver=$1 k=$2 threads=$3 run=$4 table=$5 model=$6 tsv=$7 out cpu0 others load1
@@ -343,6 +355,7 @@ SELECT count(*) FROM reco.train(:'model', :'tbl', weight_col => 'value',
        solver => :'solver', threads => :threads, keep_versions => 0);
 \timing off
 \! awk '/^VmHWM/ { print "vmhwm_kb", $2 }' /proc/$RECO_BENCH_PID/status
+\! awk '{ print "cpu_ticks", $14 + $15 }' /proc/$RECO_BENCH_PID/stat
 SELECT 'stats', n_interactions, n_users, n_items, stats ->> 'read_seconds', stats ->> 'build_seconds',
        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x::float8)
           FROM jsonb_array_elements_text(stats -> 'iteration_seconds') AS x),
@@ -355,14 +368,16 @@ SQL
     ) || { cat "$work/notices.tmp" >&2; return 1; }
     others=$(other_cores "$cpu0" "$(cpu_snapshot)")
     sed "s/^/[$solver k$k t$threads run $run] /" "$work/notices.tmp"
-    awk -F '\t' -v cfg="$solver\t$k\t$threads\t$run" -v others="$others" -v load1="$load1" '
+    awk -F '\t' -v cfg="$solver\t$k\t$threads\t$run" -v others="$others" -v load1="$load1" \
+        -v hz="$(getconf CLK_TCK)" '
         /^Time: / { stmt = $0; sub(/^Time: /, "", stmt); sub(/ ms.*/, "", stmt); stmt /= 1000 }
         /^vmhwm_kb / { split($0, v, " "); hwm = v[2] }
+        /^cpu_ticks / { split($0, v, " "); cpu = v[2] / hz }
         $1 == "stats" { nnz = $2; m = $3; n = $4; rd = $5; bd = $6; it = $7; fs = $8; st = $9
                         ts = $10; mem = $11; list = $12; used = $13 }
         END { if (stmt == "" || it == "") exit 1
-              printf "%s\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cfg, stmt, rd, bd,
-                     it, fs, st, ts, hwm, nnz, m, n, mem, list, used, others, load1 }' <<<"$out" >>"$tsv"
+              printf "%s\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n", cfg, stmt, rd, bd,
+                     it, fs, st, ts, hwm, nnz, m, n, mem, list, used, others, load1, cpu }' <<<"$out" >>"$tsv"
 }
 
 # Trains one configuration of the training step once (bench.train, model "speed"); appends
@@ -492,14 +507,15 @@ step_large() {
       -c "DROP TABLE IF EXISTS bench.large"
     # the duplicate merge sorts about 1.2 x the rows: give it memory
     PGOPTIONS="-c work_mem=1GB" q -v table=bench.large -v users="$LARGE_USERS" -v items="$LARGE_ITEMS" \
-        -v per_user="$LARGE_PER_USER" -v seed=7 -f "$here/synth.sql"
+        -v per_user="$LARGE_PER_USER" -v seed=7 -v cover="$LARGE_COVER" -f "$here/synth.sql"
     echo "generated $((SECONDS - t0))" >"$work/large_data.txt"
     t0=$SECONDS
     q -c "VACUUM (FREEZE, ANALYZE) bench.large"
     echo "vacuum $((SECONDS - t0))" >>"$work/large_data.txt"
     echo "size $(q -c "SELECT pg_size_pretty(pg_total_relation_size('bench.large'))")" >>"$work/large_data.txt"
     : >"$work/large_runs.tsv"; : >"$work/large_memory.txt"
-    say "large: training 100M (default reco.max_memory $(q -c 'SHOW reco.max_memory'))"
+    max_memory_setting >"$work/large_default_memory.txt"
+    say "large: training 100M (default reco.max_memory $(cat "$work/large_default_memory.txt"))"
     if ! train_measure cg 64 2 1 bench.large large "$work/large_runs.tsv"; then
         grep -q 'reco.max_memory' "$work/notices.tmp" || return 1
         grep -m1 'ERROR' "$work/notices.tmp" | sed 's/^.*ERROR: *//' >"$work/large_memory.txt"
@@ -510,6 +526,11 @@ step_large() {
     q -c "DROP TABLE bench.large" -c "TRUNCATE reco.user_factors, reco.item_factors, reco.models CASCADE" -c "CHECKPOINT"
 }
 
+# The session's reco.max_memory (the library loaded first: its settings exist from then on).
+max_memory_setting() {
+    q -c "SELECT reco.version()" -c "SHOW reco.max_memory" | tail -1
+}
+
 # Prints the 100M section: each phase, the statement, the backend's peak and the estimate.
 report_large() {
     local row
@@ -518,7 +539,8 @@ report_large() {
     if [ ! -s "$work/large_runs.tsv" ]; then echo "large: no results (step failed)"; echo; return 0; fi
     row=$(tail -1 "$work/large_runs.tsv")
     echo "Data: test/bench/synth.sql generated in the database (users $LARGE_USERS, items $LARGE_ITEMS,"
-    echo "per_user $LARGE_PER_USER, seed 7: Zipf(1) items, lognormal user activity, duplicates merged):"
+    echo "per_user $LARGE_PER_USER, seed 7, cover $LARGE_COVER: Zipf(1) items, lognormal user activity, duplicates"
+    echo "merged$([ "$LARGE_COVER" = 1 ] && echo ", one pair per item so that every item is in")):"
     awk -F '\t' '{ printf "%s distinct pairs, %s users, %s items; ", $13, $14, $15 }' <<<"$row"
     printf 'generated in %s s, VACUUM (FREEZE, ANALYZE) %s s, table %s.\n' \
         "$(awk '$1 == "generated" { print $2 }' "$work/large_data.txt")" \
@@ -527,10 +549,10 @@ report_large() {
     echo "Training: reco.train CG, k 64, regularization 0.05, 5 iterations, CG 3 steps, 2 threads, one run."
     if [ -s "$work/large_memory.txt" ]; then
         printf 'reco.max_memory: the default %s refused the training ("%s"); it was raised to %s for\n' \
-            "$(q -c 'SHOW reco.max_memory')" "$(cat "$work/large_memory.txt")" "$LARGE_MAX_MEMORY"
+            "$(cat "$work/large_default_memory.txt")" "$(cat "$work/large_memory.txt")" "$LARGE_MAX_MEMORY"
         echo "the training session only (PGOPTIONS), and the run below is that second attempt."
     else
-        echo "reco.max_memory: the default ($(q -c 'SHOW reco.max_memory')) sufficed."
+        echo "reco.max_memory: the default ($(cat "$work/large_default_memory.txt")) sufficed."
     fi
     echo
     echo "| phase | this run, s | share of the statement | issue 17's measurement (2026-12-01), s |"
@@ -550,7 +572,9 @@ report_large() {
                    $16 / 1048576, ($16 / 1024) / $12 }' <<<"$row"
     echo
     awk -F '\t' '{ printf "Threads used (stats): %s. Load average (1 min) at the start of the training: %s; other\n", $18, $20
-                   printf "processes'"'"' CPU during it: %s cores (2 vCPUs in all).\n", $19 }' <<<"$row"
+                   printf "processes'"'"' CPU during it: %s cores (2 vCPUs in all)", $19
+                   if ($21 != "") printf "; the backend'"'"'s CPU time: %s s", $21
+                   print "." }' <<<"$row"
     echo "VmHWM includes the shared buffers the backend touched (shared_buffers = 256MB)."
     echo
 }
@@ -609,7 +633,7 @@ col() { cut -f "$1" "$work/cfg.tsv" | median; }
 
 # Aggregates train_runs.tsv per configuration (medians over runs) into train_summary.tsv:
 # solver k threads runs stmt read build iter iter_min iter_max final store hwm_mb mem_mb nnz
-# users items gflop gflops peak pct implicit_s speedup iterations_sum other_cores load1.
+# users items gflop gflops peak pct implicit_s speedup iterations_sum other_cores load1 backend_cpu_s.
 summarize_training() {
     local solver k threads runs stmt rd bd it itmin itmax fs st hwm mem nnz m n gflop gflops peak pct impl speedup itsum
     : >"$work/train_summary.tsv"
@@ -637,7 +661,7 @@ summarize_training() {
         printf '%s\t' "$solver" "$k" "$threads" "$runs" "$stmt" "$rd" "$bd" "$it" "$itmin" "$itmax" \
             "$fs" "$st" "$hwm" "$mem" "$nnz" "$m" "$n" "$gflop" "$gflops" "${peak:--}" "$pct" "$impl" \
             "$speedup" >>"$work/train_summary.tsv"
-        printf '%s\t%s\t%s\n' "$itsum" "$(col 19)" "$(col 20)" >>"$work/train_summary.tsv"
+        printf '%s\t%s\t%s\t%s\n' "$itsum" "$(col 19)" "$(col 20)" "$(col 21)" >>"$work/train_summary.tsv"
     done <<<"$train_configs"
 }
 
@@ -986,10 +1010,12 @@ report_implicit() {
     echo "Its whole fit = scipy's COO -> CSR build + \`fit\` (which includes its transpose and factor"
     echo "initialisation); mapping the ids to row numbers is shown apart and not counted (the"
     echo "issue's definition; reco's build does map ids). Ratios > 1: reco is faster. Medians over"
-    echo "runs (reco's runs as above; implicit's in the last column)."
+    echo "runs (reco's runs as above; implicit's in the last column). CPU seconds: the training"
+    echo "backend's (all its threads; the statement and the session's little else) against the"
+    echo "Python process's during fit: on this shared machine they are steadier than the clock."
     echo
-    echo "| k | threads | reco statement s = read + build + 5 iterations + final pass + store (+ other) | implicit whole fit s = CSR + fit | whole: implicit / reco | reco s/iteration | implicit s/iteration | per iteration: implicit / reco | reco GFLOP/s (% of sgemm peak) | implicit GFLOP/s (% of sgemm peak) | implicit ids -> rows s (not counted) | 1-min load at start, reco / implicit | other processes' CPU, cores, reco / implicit | runs reco / implicit |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| k | threads | reco statement s = read + build + 5 iterations + final pass + store (+ other) | implicit whole fit s = CSR + fit | whole: implicit / reco | reco s/iteration | implicit s/iteration | per iteration: implicit / reco | reco GFLOP/s (% of sgemm peak) | implicit GFLOP/s (% of sgemm peak) | implicit ids -> rows s (not counted) | CPU s, reco backend / implicit fit | 1-min load at start, reco / implicit | other processes' CPU, cores, reco / implicit | runs reco / implicit |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     for k in 64 128; do
         for t in 1 2; do
             reco=$(awk -F '\t' -v k="$k" -v t="$t" '$1 == "cg" && $2 == k && $3 == t' "$work/train_summary.tsv")
@@ -1001,10 +1027,10 @@ report_implicit() {
                 other = $5 - $6 - $7 - $24 - $11 - $12; if (other < 0) other = 0
                 pct = (peak == "") ? "" : sprintf(" (%.1f %%)", 100 * $19 / peak)
                 ipct = (peak == "" || igf == "") ? "" : sprintf(" (%.1f %%)", 100 * igf / peak)
-                printf "| %s | %s | %.2f = %.2f + %.2f + %.2f + %.2f + %.2f (+ %.2f) | %.2f = %s + %.2f | **%.2fx** | %.3f | %.3f | %.2fx | %.1f%s | %s%s | %s | %s / %s | %s / %s | %s / %s |\n",
+                printf "| %s | %s | %.2f = %.2f + %.2f + %.2f + %.2f + %.2f (+ %.2f) | %.2f = %s + %.2f | **%.2fx** | %.3f | %.3f | %.2fx | %.1f%s | %s%s | %s | %s / %s | %s / %s | %s / %s | %s / %s |\n",
                        $2, $3, $5, $6, $7, $24, $11, $12, other, i[8], i[5], i[6], i[8] / $5, $8, i[7], i[7] / $8,
                        $19, pct, (igf == "" ? "-" : sprintf("%.1f", igf)), ipct, i[4],
-                       $26, i[14], $25, i[13], $4, i[3] }' <<<"$reco"
+                       $27, i[12], $26, i[14], $25, i[13], $4, i[3] }' <<<"$reco"
         done
     done
     echo
@@ -1201,7 +1227,8 @@ main() {
         say "failed steps: $failed (their logs are in the report's messages above)"
         exit 1
     fi
+    # exit here: bash must not read on after main (the file may have changed during a long run)
+    exit 0
 }
 
-# one line: once main returns bash must not read on (the file may have changed meanwhile)
-main; exit
+main
