@@ -1027,7 +1027,7 @@ report_implicit() {
                 other = $5 - $6 - $7 - $24 - $11 - $12; if (other < 0) other = 0
                 pct = (peak == "") ? "" : sprintf(" (%.1f %%)", 100 * $19 / peak)
                 ipct = (peak == "" || igf == "") ? "" : sprintf(" (%.1f %%)", 100 * igf / peak)
-                printf "| %s | %s | %.2f = %.2f + %.2f + %.2f + %.2f + %.2f (+ %.2f) | %.2f = %s + %.2f | **%.2fx** | %.3f | %.3f | %.2fx | %.1f%s | %s%s | %s | %s / %s | %s / %s | %s / %s | %s / %s |\n",
+                printf "| %s | %s | %.2f = %.2f + %.2f + %.2f + %.2f + %.2f (+ %.2f) | %.2f = %.3f + %.2f | **%.2fx** | %.3f | %.3f | %.2fx | %.1f%s | %s%s | %.3f | %.2f / %.2f | %s / %s | %.2f / %.2f | %s / %s |\n",
                        $2, $3, $5, $6, $7, $24, $11, $12, other, i[8], i[5], i[6], i[8] / $5, $8, i[7], i[7] / $8,
                        $19, pct, (igf == "" ? "-" : sprintf("%.1f", igf)), ipct, i[4],
                        $27, i[12], $26, i[14], $25, i[13], $4, i[3] }' <<<"$reco"
@@ -1132,13 +1132,27 @@ step_report() {
     report >"$work/report.md"
 }
 
+# The settings of this run that change what it measures, as a prefix of the make command.
+reproduce_env() {
+    local v
+    for v in BENCH_STEPS BENCH_TAG TRAIN_CONFIGS TRAIN_REPEATS RECO_BENCH_IMPLICIT LARGE_COVER; do
+        case $v in
+            BENCH_STEPS) [ "$SCALE" = large ] && [ "$BENCH_STEPS" = "peak large" ] && continue ;;
+            RECO_BENCH_IMPLICIT) [ "$RECO_BENCH_IMPLICIT" = auto ] && continue ;;
+            LARGE_COVER) { [ "$SCALE" != large ] || [ "$LARGE_COVER" = 0 ]; } && continue ;;
+        esac
+        [ -n "${!v:-}" ] && printf '%s="%s" ' "$v" "${!v}"
+    done
+    return 0
+}
+
 # Prints the whole report.
 report() {
     local load_end
     load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-    echo "# reco benchmark report ($([ "$SCALE" = default ] && echo "full run" || echo "SCALE=$SCALE"), $(date -u '+%Y-%m-%d %H:%M UTC'))"
+    echo "# reco benchmark report ($([ "$SCALE" = default ] && echo "full scale" || echo "SCALE=$SCALE")$([ -n "$BENCH_STEPS" ] && echo ", steps: $BENCH_STEPS"), $(date -u '+%Y-%m-%d %H:%M UTC'))"
     echo
-    echo "Reproduce: \`$([ -n "$BENCH_STEPS" ] && [ "$SCALE" != large ] && echo "BENCH_STEPS=\"$BENCH_STEPS\" ")make bench$([ "$SCALE" = default ] || echo " SCALE=$SCALE")\` (test/bench/run.sh). Total $((SECONDS - started)) s."
+    echo "Reproduce: \`$(reproduce_env)make bench$([ "$SCALE" = default ] || echo " SCALE=$SCALE")\` (test/bench/run.sh). Total $((SECONDS - started)) s."
     echo "Load average (1, 5, 15 min) at the start: $load_start; at the end: $load_end (it includes"
     echo "this suite's own work). The machine has $(nproc) vCPUs and may be shared: the \"other processes'"
     echo "CPU\" columns (per step at the end, per training run in its table) give the cores other"
