@@ -419,13 +419,13 @@ RecoAvx2Sub4(const double *m0, const double *m1, const double *m2,
 	}
 	for (; j < hi; j++)
 	{
-		__m128d		a = _mm_set_sd(z[j]);
+		double		a = z[j];
 
-		a = _mm_fnmadd_sd(_mm_set_sd(m0[j]), _mm_set_sd(z0), a);
-		a = _mm_fnmadd_sd(_mm_set_sd(m1[j]), _mm_set_sd(z1), a);
-		a = _mm_fnmadd_sd(_mm_set_sd(m2[j]), _mm_set_sd(z2), a);
-		a = _mm_fnmadd_sd(_mm_set_sd(m3[j]), _mm_set_sd(z3), a);
-		z[j] = _mm_cvtsd_f64(a);
+		a = fma(-m0[j], z0, a);
+		a = fma(-m1[j], z1, a);
+		a = fma(-m2[j], z2, a);
+		a = fma(-m3[j], z3, a);
+		z[j] = a;
 	}
 }
 
@@ -436,8 +436,7 @@ RecoAvx2Sub1(const double *m, double zj, double *z, int lo, int hi)
 	int			j;
 
 	for (j = lo; j < hi; j++)
-		z[j] = _mm_cvtsd_f64(_mm_fnmadd_sd(_mm_set_sd(m[j]), _mm_set_sd(zj),
-										   _mm_set_sd(z[j])));
+		z[j] = fma(-m[j], zj, z[j]);
 }
 
 /*
