@@ -51,6 +51,10 @@ typedef struct RecoIdEntry
 	char		status;
 } RecoIdEntry;
 
+/* A cancel or a terminate is answered every RECO_BUILD_POLL_ROWS steps of a loop over rows. */
+#define RECO_BUILD_POLL(r) \
+	do { if (((r) & (RECO_BUILD_POLL_ROWS - 1)) == 0) CHECK_FOR_INTERRUPTS(); } while (0)
+
 /* Mixes a 64-bit id into a 32-bit hash (fmix64, the finalizer of MurmurHash3's 128-bit hash). */
 static inline uint32
 RecoHashId(int64 id)
@@ -365,7 +369,10 @@ RecoMapSideDirect(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_ou
 	int64		r;
 
 	for (r = 0; r < rows; r++)
+	{
+		RECO_BUILD_POLL(r);
 		slot[ids[r] - lo] = 1;
+	}
 	for (r = 0; r < span; r++)
 		if (slot[r] != 0)
 			slot[r] = (int32) ++n;	/* 1-based: 0 stays "absent" */
@@ -436,7 +443,10 @@ RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, con
 	for (r = 0; r < rows; r++)
 	{
 		bool		found;
-		RecoIdEntry *entry = recoid_insert(table, ids[r], &found);
+		RecoIdEntry *entry;
+
+		RECO_BUILD_POLL(r);
+		entry = recoid_insert(table, ids[r], &found);
 
 		if (!found)
 		{
@@ -619,6 +629,7 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 	{
 		int64		dst = cursor[row_item[p]]++;
 
+		RECO_BUILD_POLL(p);
 		by_item_user[dst] = row_user[p];
 		by_item_weight[dst] = rows->weights[p];
 	}
@@ -647,6 +658,7 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 			{
 				int64		dst = fill[by_item_user[p]]++;
 
+				RECO_BUILD_POLL(p);
 				out->user_items[dst] = (int32) i;
 				out->user_weights[dst] = by_item_weight[p];
 			}
@@ -730,6 +742,7 @@ RecoBuildItemMajor(RecoInteractions *out, int64 *indptr)
 		{
 			int64		dst = fill[out->user_items[p]]++;
 
+			RECO_BUILD_POLL(p);
 			out->item_users[dst] = (int32) u;
 			out->item_weights[dst] = out->user_weights[p];
 		}

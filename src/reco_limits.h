@@ -218,6 +218,13 @@
 #define RECO_ID_DIRECT_SPAN_PER_ROW 2
 
 /*
+ * The build's loops over rows answer a cancel every this many rows (a power
+ * of 2): a million rows take a few to some tens of milliseconds, so a cancel
+ * during the build of 100M rows is answered at once, not after its step.
+ */
+#define RECO_BUILD_POLL_ROWS (1 << 20)
+
+/*
  * The store's bulk insertion (bulk_insert.c): factor rows gathered and
  * written by table_multi_insert this many at a time (COPY FROM's 1000), or
  * sooner once their values hold this many bytes; cancel is checked after
