@@ -418,6 +418,17 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 	RecoBulkEnd(&bulk);
 }
 
+/*
+ * Whether a user's n training interactions fit in one reco.user_factors row:
+ * seen_items and seen_weights (12 bytes an interaction) and the rest of the
+ * row (1 MB of room) under 1 GB, the most a tuple is formed in.
+ */
+static bool
+RecoSeenFits(int64 n)
+{
+	return n <= (int64) ((MaxAllocSize - (Size) (1 << 20)) / (sizeof(int64) + sizeof(float)));
+}
+
 /* The error of a user whose training interactions are too many to store in one row (54000). */
 static void
 RecoTooManySeen(const RecoInteractions *data, int64 user, int64 n)
@@ -475,6 +486,8 @@ RecoStoreUsersSpi(int64 model_id, const RecoInteractions *data, const float *fac
 				user++;			/* trained, but unknown to serving */
 				continue;
 			}
+			if (!RecoSeenFits(data->user_indptr[user + 1] - data->user_indptr[user]))
+				RecoTooManySeen(data, user, data->user_indptr[user + 1] - data->user_indptr[user]);
 			ids[n] = Int64GetDatum(data->user_ids[user]);
 			values[n] = PointerGetDatum(RecoEncodeFactors(factors + user * k, k));
 			starts[n] = Int32GetDatum((int32) (data->user_indptr[user] - seen_begin + 1));
@@ -568,8 +581,8 @@ RecoStoreUsers(int64 model_id, const RecoInteractions *data, const float *factor
 
 		if (!every_user && !RecoUserHasPositive(data, user))
 			continue;			/* trained, but unknown to serving */
-		if (n > (int64) ((MaxAllocSize - ARR_OVERHEAD_NONULLS(1)) / sizeof(int64)))
-			RecoTooManySeen(data, user, n); /* its seen_items would pass 1 GB, a value's most */
+		if (!RecoSeenFits(n))
+			RecoTooManySeen(data, user, n);
 		old = MemoryContextSwitchTo(bulk.batch_cxt);
 		seen = RecoNewArray(INT8OID, sizeof(int64), n);
 		weights = RecoNewArray(FLOAT4OID, sizeof(float), n);
