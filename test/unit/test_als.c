@@ -1217,12 +1217,30 @@ ref_factor_generic(int n, double *U)
 	return RecoCholFactorInline(n, U);
 }
 
-/* RecoCholForwardInline then RecoCholBackTInline for AVX2+FMA (avx2) or portably. */
-TEST_AVX2 static void
-ref_tri_avx2(int n, const double *U, const double *L, double *f, double *b)
+/*
+ * Forward substitution Uᵀ f = f, then back substitution Lᵀ b = b (L = Uᵀ),
+ * one explicit fma() per update in RecoCholForwardInline's and
+ * RecoCholBackTInline's order: the AVX2 tiled kernels' arithmetic at any
+ * optimisation level (gcc contracts the templates' a −= u·z only at -O2).
+ */
+static void
+ref_tri_fma(int n, const double *U, const double *L, double *f, double *b)
 {
-	RecoCholForwardInline(n, U, f);
-	RecoCholBackTInline(n, L, b);
+	int			i,
+				j;
+
+	for (j = 0; j < n; j++)
+	{
+		f[j] = f[j] / U[(size_t) j * n + j];
+		for (i = j + 1; i < n; i++)
+			f[i] = fma(-U[(size_t) j * n + i], f[j], f[i]);
+	}
+	for (i = n - 1; i >= 0; i--)
+	{
+		b[i] = b[i] / L[(size_t) i * n + i];
+		for (j = 0; j < i; j++)
+			b[j] = fma(-L[(size_t) i * n + j], b[i], b[j]);
+	}
 }
 
 /* Portable RecoCholForwardInline then RecoCholBackTInline. */
@@ -1231,6 +1249,25 @@ ref_tri_generic(int n, const double *U, const double *L, double *f, double *b)
 {
 	RecoCholForwardInline(n, U, f);
 	RecoCholBackTInline(n, L, b);
+}
+
+/*
+ * kern's forward substitution on f1 and transposed back substitution on b1,
+ * the reference's (ref_tri_fma for an AVX2 table, else the template) on f2
+ * and b2 (the same values as f1 and b1); true if they agree bit for bit.
+ */
+static bool
+tri_same(const RecoKernels *kern, bool avx2, int n, const double *U,
+		 const double *L, double *f1, double *f2, double *b1, double *b2)
+{
+	kern->forward(n, U, f1);
+	kern->back_t(n, L, b1);
+	if (avx2)
+		ref_tri_fma(n, U, L, f2, b2);
+	else
+		ref_tri_generic(n, U, L, f2, b2);
+	return memcmp(f1, f2, sizeof(double) * n) == 0 &&
+		memcmp(b1, b2, sizeof(double) * n) == 0;
 }
 
 /* RecoCholSolveInline for AVX2+FMA (avx2) or portably. */
@@ -1264,7 +1301,8 @@ ref_short_generic(int n, const float *M, const double *sv, double *N)
 /*
  * The exact pass's kernels of each table (factorization, the tiled forward
  * and transposed back substitutions, Cholesky solve, short-row factor, the
- * tiled Gram of rows) against their templates bit for bit and against
+ * tiled Gram of rows) against their templates bit for bit (the AVX2
+ * substitutions against ref_tri_fma, so at any -O level) and against
  * double references, for sizes around the tiles' edges, k not a multiple
  * of 8, k = 1 and k = 1024, and Gram rows of length 0 and 1; entries
  * outside a kernel's output are left alone.
@@ -1354,14 +1392,7 @@ test_tiled_kernels(void)
 		for (a = 0; a < n; a++)
 			for (b = 0; b < n; b++)
 				L[a * n + b] = b <= a ? U[b * n + a] : 0.0;
-		kern->forward(n, U, f1);
-		kern->back_t(n, L, b1);
-		if (avx2)
-			ref_tri_avx2(n, U, L, f2, b2);
-		else
-			ref_tri_generic(n, U, L, f2, b2);
-		same_tri = same_tri && memcmp(f1, f2, sizeof(double) * n) == 0 &&
-			memcmp(b1, b2, sizeof(double) * n) == 0;
+		same_tri = same_tri && tri_same(kern, avx2, n, U, L, f1, f2, b1, b2);
 
 		/* the Cholesky solve only exists per k: kk = n */
 		ok1 = kern->chol_solve(n, Af, bf, U, f1, x1);
@@ -1452,6 +1483,79 @@ test_tiled_kernels(void)
 	if (!(same_factor && same_tri && same_solve && same_short))
 		printf("# factor %d tri %d solve %d short %d\n", same_factor, same_tri,
 			   same_solve, same_short);
+}
+
+/*
+ * The forward and transposed back substitutions of the table k = 64 uses
+ * (AVX2 tiled when the CPU has it, whatever n: production calls them with
+ * any row length) for every n from 0 to 70 and a few large ones, so the
+ * four-row tiles' remainder rows and the scalar tails all run: bit for bit
+ * against the fma() reference (AVX2) or the template (portable), Uᵀ f = f₀
+ * and U b = b₀ in double, z[n] untouched.
+ */
+static void
+test_substitution_sizes(void)
+{
+	int			big[6] = {127, 129, 255, 257, 1023, 1025};
+	const RecoKernels *kern = RecoKernelsFor(64);
+	bool		avx2 = strncmp(kern->name, "avx2", 4) == 0;
+	bool		same = true,
+				untouched = true;
+	double		worst = 0;
+	int			c;
+
+	for (c = 0; c <= 70 + 6; c++)
+	{
+		int			n = c <= 70 ? c : big[c - 71],
+					a,
+					b;
+		double	   *U = malloc(sizeof(double) * n * n + 1),
+				   *L = malloc(sizeof(double) * n * n + 1),
+				   *f0 = malloc(sizeof(double) * (n + 1)),
+				   *f1 = malloc(sizeof(double) * (n + 1)),
+				   *f2 = malloc(sizeof(double) * (n + 1)),
+				   *b1 = malloc(sizeof(double) * (n + 1)),
+				   *b2 = malloc(sizeof(double) * (n + 1));
+
+		/* upper U: diagonal in [1, 2), off-diagonal small enough to stay tame */
+		for (a = 0; a < n; a++)
+			for (b = 0; b < n; b++)
+			{
+				U[a * n + b] = b < a ? 0.0 : b == a ? 1.0 + rnd_uniform() :
+					(rnd_uniform() - 0.5) * 2.0 / (n + 1);
+				L[b * n + a] = U[a * n + b];
+			}
+		for (a = 0; a <= n; a++)
+			f0[a] = f1[a] = f2[a] = b1[a] = b2[a] = a < n ? rnd_uniform() - 0.5 : -7.0;
+		same = same && tri_same(kern, avx2, n, U, L, f1, f2, b1, b2);
+		untouched = untouched && f1[n] == -7.0 && b1[n] == -7.0;
+		for (a = 0; a < n; a++)
+		{
+			double		uf = 0,
+						ub = 0;
+
+			for (b = 0; b <= a; b++)
+				uf += U[b * n + a] * f1[b];	/* (Uᵀ f)_a */
+			for (b = a; b < n; b++)
+				ub += U[a * n + b] * b1[b];	/* (U b)_a */
+			if (fabs(uf - f0[a]) > worst)
+				worst = fabs(uf - f0[a]);
+			if (fabs(ub - f0[a]) > worst)
+				worst = fabs(ub - f0[a]);
+		}
+		free(U);
+		free(L);
+		free(f0);
+		free(f1);
+		free(f2);
+		free(b1);
+		free(b2);
+	}
+	ok(same && untouched,
+	   "substitutions of the k=64 table (AVX2 tiled when available): forward and transposed back equal the reference bit for bit for n 0 .. 70, 127, 129, 255, 257, 1023, 1025; z[n] untouched");
+	ok(worst < 1e-12, "substitutions of the k=64 table: Uᵀ f = f₀ and U b = b₀ within 1e-12 (n 0 .. 70 and large)");
+	diag("worst substitution residual", worst);
+	printf("# substitution kernels: %s\n", kern->name);
 }
 
 /* Negative feedback lowers an item's score compared to positive and to none. */
@@ -1852,6 +1956,57 @@ random_row(int64_t n, int64_t len, uint64_t *state, int32_t *idx)
 }
 
 /*
+ * Every row of s again, through the per-row CG that does not group
+ * (RecoCgRow, which RecoCgBlock runs for a row whose indices are not
+ * ascending): each non-empty row gets its last index once more with the
+ * weight −α0/α, whose confidence is α0 (coefficients exactly 0 in every
+ * pass, so the sums are those of the row itself, in the same order; with
+ * ν = 0 the ridge does not depend on the count).  The rows must equal the
+ * lockstep ones (X1, from X0) bit for bit.
+ */
+static void
+test_cg_ungrouped(const RecoSparse *s, const float *F, const float *X0,
+				  const float *X1, const RecoAlsConfig *cfg, const char *label)
+{
+	int64_t		m = s->n_rows,
+				k = cfg->factors,
+				u;
+	int64_t    *ip = malloc(sizeof(int64_t) * (m + 1));
+	int32_t    *ix = malloc(sizeof(int32_t) * (s->indptr[m] + m));
+	float	   *w = malloc(sizeof(float) * (s->indptr[m] + m));
+	float	   *Xp = malloc(sizeof(float) * m * k);
+	float		neutral = -cfg->unobserved_weight / cfg->alpha;
+	RecoSparse	pad = {m, s->n_cols, ip, ix, w};
+	RecoStatus	st;
+	char		name[200];
+
+	ip[0] = 0;
+	for (u = 0; u < m; u++)
+	{
+		int64_t		len = s->indptr[u + 1] - s->indptr[u];
+
+		memcpy(ix + ip[u], s->indices + s->indptr[u], sizeof(int32_t) * len);
+		memcpy(w + ip[u], s->weights + s->indptr[u], sizeof(float) * len);
+		if (len > 0)
+		{
+			ix[ip[u] + len] = ix[ip[u] + len - 1];
+			w[ip[u] + len] = neutral;
+			len++;
+		}
+		ip[u + 1] = ip[u] + len;
+	}
+	memcpy(Xp, X0, sizeof(float) * m * k);
+	st = RecoAlsSolveSide(&pad, F, Xp, cfg, NULL);
+	snprintf(name, sizeof(name), "%s: lockstep CG rows equal the per-row CG (RecoCgRow, no grouping, no windows), bit for bit", label);
+	ok(st == RECO_STATUS_OK && cfg->alpha * neutral == -cfg->unobserved_weight &&
+	   same_bits(Xp, X1, m * k), name);
+	free(ip);
+	free(ix);
+	free(w);
+	free(Xp);
+}
+
+/*
  * CG in lockstep (RecoCgBlock): long rows (more than 256 KB of vectors) in
  * blocks over windows of the fixed side, the other rows — lengths 0, 1,
  * 2, ... — in lockstep groups.  Every row must come out bit for bit as
@@ -1954,6 +2109,8 @@ test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
 	ok(st1 == RECO_STATUS_OK && sts == RECO_STATUS_OK && alone, name);
 	snprintf(name, sizeof(name), "%s: lockstep CG bit-identical with 1 and 3 threads", label);
 	ok(st3 == RECO_STATUS_OK && same_bits(X1, X3, m * k), name);
+	if (nu == 0.0f)
+		test_cg_ungrouped(&s, F, X0, X1, &cfg, label);
 
 	for (u = 0; u < n_fixed; u++)
 		for (a = 0; a < k; a++)
@@ -2006,7 +2163,7 @@ test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
 int
 main(void)
 {
-	printf("1..117\n");
+	printf("1..127\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -2046,11 +2203,13 @@ main(void)
 	test_prior(24, 0.0f, 1.0f, "prior k=24 (short rows)");	/* 6 */
 	test_prior(16, 1.0f, 0.3f, "prior k=16 nu 1 a0 0.3");	/* 6 */
 	test_symv_rows();			/* 2 */
-	test_cg_lockstep(1, 300000, 70000, 0.0f, 1.0f, "k=1");	/* 3 */
-	test_cg_lockstep(13, 25000, 5500, 0.0f, 1.0f, "k=13 (portable path)");	/* 3 */
-	test_cg_lockstep(64, 3000, 1400, 0.0f, 1.0f, "k=64");	/* 3 */
+	test_cg_lockstep(1, 300000, 70000, 0.0f, 1.0f, "k=1");	/* 4 */
+	test_cg_lockstep(13, 25000, 5500, 0.0f, 1.0f, "k=13 (portable path)");	/* 4 */
+	test_cg_lockstep(64, 3000, 1400, 0.0f, 1.0f, "k=64");	/* 4 */
 	test_cg_lockstep(64, 3000, 1400, 1.0f, 0.3f, "k=64 nu 1 a0 0.3");	/* 3 */
-	test_cg_lockstep(1024, 300, 100, 0.0f, 1.0f, "k=1024");	/* 3 */
-	/* total 117 */
-	return tap_exit_status(117);
+	test_cg_lockstep(1024, 300, 100, 0.0f, 1.0f, "k=1024");	/* 4 */
+	test_cg_lockstep(64, 3000, 1400, 0.0f, 0.5f, "k=64 a0 0.5");	/* 4 */
+	test_substitution_sizes();	/* 2 */
+	/* total 127 */
+	return tap_exit_status(127);
 }
