@@ -374,7 +374,7 @@ test_refusals(void)
 	RecoBprConfig bad;
 	RecoBprEpochStats st;
 	HookState	h = hook_state(3);
-	RecoHooks	hooks = {test_hook, &h};
+	RecoHooks	hooks = {test_hook, &h, NULL};
 	int			refused = 1;
 
 	planted(&d, 16);

@@ -377,7 +377,7 @@ test_stop(void)
 	float	   *dense = malloc(sizeof(float) * U * I);
 	RecoExplicitConfig cfg = {32, 0.1f, 1.0f, 2};
 	HookState	h = hook_state(0);
-	RecoHooks	hooks = {test_hook, &h};
+	RecoHooks	hooks = {test_hook, &h, NULL};
 	Ratings		r;
 	Model		m;
 	int			j;

@@ -142,7 +142,7 @@ counts_init(Counts *c, int64_t n, long task_us, long stop_after)
 static void
 counts_run(Counts *c, int threads)
 {
-	RecoHooks hooks = {test_hook, &c->hook};
+	RecoHooks hooks = {test_hook, &c->hook, NULL};
 	RecoParallelJob job = {
 		.n_tasks = c->n, .threads = threads, .run_task = count_task,
 		.state_size = sizeof(TestState), .init_state = count_init,
@@ -528,7 +528,7 @@ test_batch_edges(void)
 	RecoScored *out;
 	int		   *found;
 	HookState	h = hook_state(0);
-	RecoHooks hooks = {test_hook, &h};
+	RecoHooks hooks = {test_hook, &h, NULL};
 
 	make_batch(&b, 40, 25, 16, 30);
 	out = calloc(40 * 30, sizeof(RecoScored));

@@ -404,7 +404,7 @@ static void
 test_stop_and_bad_input(void)
 {
 	HookState	h = hook_state(1);
-	RecoHooks	hooks = {test_hook, &h};
+	RecoHooks	hooks = {test_hook, &h, NULL};
 	Problem		p = problem_new(3000, 5, 2, 4, 0.3, 1.0);
 	double		b[4];
 	double		w[7 * 4];

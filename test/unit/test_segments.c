@@ -444,7 +444,7 @@ test_refusals(void)
 	Result		r = result_new(n, k, 8);
 	Result		small = result_new(2, k, 3);
 	HookState	h = hook_state(2);
-	RecoHooks	hooks = {test_hook, &h};
+	RecoHooks	hooks = {test_hook, &h, NULL};
 	RecoSegmentInput zero = {p, n, k, 0, 1, 10, 1, 0.0, 0.0, 0.0};
 	int64_t		i;
 
