@@ -38,6 +38,8 @@
 
 #include "ids.h"
 #include "interactions.h"
+#include "reco.h"
+#include "scatter.h"
 
 /* Rows the aggregate's arrays start with (then doubled), and ids a side's id map starts with. */
 #define RECO_ROWS_INITIAL_CAPACITY 4096
@@ -574,14 +576,29 @@ RecoDropNetZero(RecoInteractions *out)
 	pfree(new_index);
 }
 
+static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads);
+
 /*
- * Builds both matrices from the raw rows and releases the raw rows.  The id
- * maps come first: check_sizes(out, arg) is then called with n_users and
- * n_items known, before the big arrays are allocated, so that the caller can
- * refuse a training over its memory budget.
+ * Runs one counting-sort scatter of the build on up to `threads` threads
+ * (scatter.c), answering a cancel within RECO_BUILD_POLL_ROWS entries.
+ */
+static void
+RecoBuildScatter(const RecoScatter *scatter, int threads)
+{
+	RecoHooks	hooks = {RecoInterruptPending, NULL, NULL};
+
+	RecoReportKernelStatus(RecoScatterRun(scatter, threads, &hooks), "the build");
+}
+
+/*
+ * Builds both matrices from the raw rows and releases the raw rows, the
+ * counting sorts' scatters on up to `threads` threads.  The id maps come
+ * first: check_sizes(out, arg) is then called with n_users and n_items
+ * known, before the big arrays are allocated, so that the caller can refuse
+ * a training over its memory budget.
  */
 void
-RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
+RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 					  void (*check_sizes) (const RecoInteractions *sizes, void *arg), void *arg)
 {
 	int64		n_rows = rows->count;
@@ -592,8 +609,7 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 	float	   *by_item_weight;
 	int64		n_users_input;
 	Size		scratch;
-	int64		i,
-				u,
+	int64		u,
 				p,
 				nnz;
 
@@ -625,13 +641,11 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 	RecoPrefixSum(cursor, out->n_items);
 	by_item_user = RecoAllocArray(n_rows, sizeof(int32));
 	by_item_weight = RecoAllocArray(n_rows, sizeof(float));
-	for (p = 0; p < n_rows; p++)
 	{
-		int64		dst = cursor[row_item[p]]++;
+		RecoScatter by_item = {n_rows, row_item, row_user, NULL, 0, rows->weights, cursor, out->n_items,
+			by_item_user, by_item_weight};
 
-		RECO_BUILD_POLL(p);
-		by_item_user[dst] = row_user[p];
-		by_item_weight[dst] = rows->weights[p];
+		RecoBuildScatter(&by_item, threads);
 	}
 	/* cursor[i] is now the end of item i, i.e. the start of item i + 1 */
 	RecoRowsFree(rows);
@@ -649,21 +663,11 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 	out->user_weights = RecoAllocArray(n_rows, sizeof(float));
 	{
 		int64	   *fill = RecoAllocArray(out->n_users, sizeof(int64));
-		int64		start = 0;
+		RecoScatter by_user = {n_rows, by_item_user, NULL, cursor, out->n_items, by_item_weight, fill, out->n_users,
+			out->user_items, out->user_weights};
 
 		memcpy(fill, out->user_indptr, sizeof(int64) * out->n_users);
-		for (i = 0; i < out->n_items; i++)
-		{
-			for (p = start; p < cursor[i]; p++)
-			{
-				int64		dst = fill[by_item_user[p]]++;
-
-				RECO_BUILD_POLL(p);
-				out->user_items[dst] = (int32) i;
-				out->user_weights[dst] = by_item_weight[p];
-			}
-			start = cursor[i];
-		}
+		RecoBuildScatter(&by_user, threads);
 		pfree(fill);
 	}
 	pfree(by_item_user);
@@ -710,22 +714,21 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
 	out->users_without_positive += n_users_input - out->n_users;
 
 	/* 4. the item-major copy */
-	RecoBuildItemMajor(out, cursor);
+	RecoBuildItemMajorThreads(out, cursor, threads);
 }
 
 /*
  * Builds the item-major copy (CSC) of out's user-major matrix, users
- * ascending within each item, by one counting sort; item_indptr is
- * `indptr` (n_items + 1 int64s, the caller's to give up) or, if NULL, a new
- * array.
+ * ascending within each item, by one counting sort on up to `threads`
+ * threads; item_indptr is `indptr` (n_items + 1 int64s, the caller's to
+ * give up) or, if NULL, a new array.
  */
-void
-RecoBuildItemMajor(RecoInteractions *out, int64 *indptr)
+static void
+RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads)
 {
 	int64		nnz = out->nnz;
 	int64	   *fill;
-	int64		u,
-				p;
+	int64		p;
 
 	out->item_indptr = indptr != NULL ? indptr : RecoAllocArray(out->n_items + 1, sizeof(int64));
 	memset(out->item_indptr, 0, sizeof(int64) * (out->n_items + 1));
@@ -736,18 +739,20 @@ RecoBuildItemMajor(RecoInteractions *out, int64 *indptr)
 	out->item_weights = RecoAllocArray(nnz, sizeof(float));
 	fill = RecoAllocArray(out->n_items, sizeof(int64));
 	memcpy(fill, out->item_indptr, sizeof(int64) * out->n_items);
-	for (u = 0; u < out->n_users; u++)
 	{
-		for (p = out->user_indptr[u]; p < out->user_indptr[u + 1]; p++)
-		{
-			int64		dst = fill[out->user_items[p]]++;
+		RecoScatter by_item = {nnz, out->user_items, NULL, out->user_indptr + 1, out->n_users, out->user_weights,
+			fill, out->n_items, out->item_users, out->item_weights};
 
-			RECO_BUILD_POLL(p);
-			out->item_users[dst] = (int32) u;
-			out->item_weights[dst] = out->user_weights[p];
-		}
+		RecoBuildScatter(&by_item, threads);
 	}
 	pfree(fill);
+}
+
+/* RecoBuildItemMajorThreads on the backend's thread alone. */
+void
+RecoBuildItemMajor(RecoInteractions *out, int64 *indptr)
+{
+	RecoBuildItemMajorThreads(out, indptr, 1);
 }
 
 /* The user-major view the kernel solves users with. */

@@ -93,7 +93,7 @@ extern void RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight,
 extern void RecoRowsFreeTimes(RecoRows *rows);
 extern void RecoRowsFree(RecoRows *rows);
 extern Size RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, Size *held);
-extern void RecoBuildInteractions(RecoRows *rows, RecoInteractions *out,
+extern void RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 								  void (*check_sizes) (const RecoInteractions *sizes, void *arg),
 								  void *arg);
 extern void RecoBuildItemMajor(RecoInteractions *out, int64 *indptr);

@@ -225,6 +225,12 @@
 #define RECO_BUILD_POLL_ROWS (1 << 20)
 
 /*
+ * Entries of a build's counting-sort scatter per thread it uses
+ * (scatter.c): below this, one thread (starting one costs more).
+ */
+#define RECO_SCATTER_MIN_ENTRIES (1 << 18)
+
+/*
  * The store's bulk insertion (bulk_insert.c): factor rows gathered and
  * written by table_multi_insert this many at a time (COPY FROM's 1000), or
  * sooner once their values hold this many bytes; cancel is checked after

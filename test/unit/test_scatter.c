@@ -1,0 +1,215 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_scatter.c
+ *	  Standalone TAP unit tests of the build's threaded counting-sort
+ *	  scatter (src/scatter.c) against the one-thread loop.
+ *
+ *   make unit    (builds it with the kernel sources; no PostgreSQL needed)
+ *
+ * Every case scatters random entries (explicit tags, or groups with empty
+ * groups among them) with 1 to 4 threads and compares the output arrays and
+ * the advanced cursors bit for bit with the scalar reference; sizes cover no
+ * entry, one entry, one bucket, a single group longer than a poll, and
+ * enough entries for several threads; a hook that says stop stops the run.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scatter.h"
+#include "tap.h"
+
+#define TEST_PLAN 10
+
+/* One test input: entries, their buckets, tags or groups, and the bucket starts. */
+typedef struct Input
+{
+	RecoScatter s;
+	int64_t    *start;			/* n_buckets: the buckets' starts */
+	int32_t    *key;
+	int32_t    *tag;
+	int64_t    *group_end;
+	float	   *weight;
+} Input;
+
+/*
+ * A random input of n entries over n_buckets buckets; explicit tags, or
+ * (groups > 0) `groups` groups of random lengths, some empty.
+ */
+static Input
+make_input(int64_t n, int64_t n_buckets, int64_t groups)
+{
+	Input		in;
+	int64_t		p,
+				b,
+				total = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.key = malloc(sizeof(int32_t) * (n + 1));
+	in.weight = malloc(sizeof(float) * (n + 1));
+	in.start = calloc(n_buckets + 1, sizeof(int64_t));
+	for (p = 0; p < n; p++)
+	{
+		in.key[p] = (int32_t) (rnd() % (uint64_t) n_buckets);
+		in.weight[p] = (float) (rnd_uniform() * 10.0 - 5.0);
+		in.start[in.key[p]]++;
+	}
+	for (b = 0; b < n_buckets; b++)
+	{
+		int64_t		c = in.start[b];
+
+		in.start[b] = total;
+		total += c;
+	}
+	if (groups > 0)
+	{
+		/* group ends: random cut points, sorted, the last at n (repeats make empty groups) */
+		int64_t		g;
+
+		in.group_end = malloc(sizeof(int64_t) * groups);
+		for (g = 0; g < groups - 1; g++)
+			in.group_end[g] = (int64_t) (rnd() % (uint64_t) (n + 1));
+		in.group_end[groups - 1] = n;
+		for (g = 1; g < groups; g++)
+		{
+			int64_t		v = in.group_end[g],
+						h = g - 1;
+
+			while (h >= 0 && in.group_end[h] > v)
+			{
+				in.group_end[h + 1] = in.group_end[h];
+				h--;
+			}
+			in.group_end[h + 1] = v;
+		}
+	}
+	else
+	{
+		in.tag = malloc(sizeof(int32_t) * (n + 1));
+		for (p = 0; p < n; p++)
+			in.tag[p] = (int32_t) (rnd() & 0x7fffffff);
+	}
+	in.s.n = n;
+	in.s.key = in.key;
+	in.s.tag = in.tag;
+	in.s.group_end = in.group_end;
+	in.s.n_groups = groups;
+	in.s.weight = in.weight;
+	in.s.n_buckets = n_buckets;
+	return in;
+}
+
+/* The scalar reference: the build's one-thread loop, into out_tag/out_weight with cursor. */
+static void
+reference(const Input *in, int64_t *cursor, int32_t *out_tag, float *out_weight)
+{
+	int64_t		p,
+				g = 0;
+
+	memcpy(cursor, in->start, sizeof(int64_t) * in->s.n_buckets);
+	for (p = 0; p < in->s.n; p++)
+	{
+		int64_t		dst = cursor[in->key[p]]++;
+
+		if (in->tag == NULL)
+			while (in->group_end[g] <= p)
+				g++;
+		out_tag[dst] = in->tag != NULL ? in->tag[p] : (int32_t) g;
+		out_weight[dst] = in->weight[p];
+	}
+}
+
+/* Whether RecoScatterRun with 1 to 4 threads gives the reference's arrays and cursors, bit for bit. */
+static int
+same_as_reference(Input *in)
+{
+	int64_t		n = in->s.n;
+	int64_t    *ref_cursor = malloc(sizeof(int64_t) * (in->s.n_buckets + 1));
+	int32_t    *ref_tag = malloc(sizeof(int32_t) * (n + 1));
+	float	   *ref_weight = malloc(sizeof(float) * (n + 1));
+	int			threads,
+				same = 1;
+
+	reference(in, ref_cursor, ref_tag, ref_weight);
+	for (threads = 1; threads <= 4; threads++)
+	{
+		int64_t    *cursor = malloc(sizeof(int64_t) * (in->s.n_buckets + 1));
+		int32_t    *out_tag = calloc(n + 1, sizeof(int32_t));
+		float	   *out_weight = calloc(n + 1, sizeof(float));
+
+		memcpy(cursor, in->start, sizeof(int64_t) * in->s.n_buckets);
+		in->s.cursor = cursor;
+		in->s.out_tag = out_tag;
+		in->s.out_weight = out_weight;
+		if (RecoScatterRun(&in->s, threads, NULL) != RECO_STATUS_OK ||
+			memcmp(cursor, ref_cursor, sizeof(int64_t) * in->s.n_buckets) != 0 ||
+			memcmp(out_tag, ref_tag, sizeof(int32_t) * n) != 0 ||
+			memcmp(out_weight, ref_weight, sizeof(float) * n) != 0)
+			same = 0;
+		free(cursor);
+		free(out_tag);
+		free(out_weight);
+	}
+	free(ref_cursor);
+	free(ref_tag);
+	free(ref_weight);
+	return same;
+}
+
+/* Frees an input. */
+static void
+free_input(Input *in)
+{
+	free(in->key);
+	free(in->weight);
+	free(in->start);
+	free(in->tag);
+	free(in->group_end);
+}
+
+/* Runs one case: an input of n entries, n_buckets buckets, groups (0: explicit tags). */
+static void
+check_case(int64_t n, int64_t n_buckets, int64_t groups, const char *name)
+{
+	Input		in = make_input(n, n_buckets, groups);
+
+	ok(same_as_reference(&in), name);
+	free_input(&in);
+}
+
+int
+main(void)
+{
+	Input		in;
+	HookState	h = hook_state(0);
+	RecoHooks	hooks = {test_hook, &h, NULL};
+
+	printf("1..%d\n", TEST_PLAN);
+	check_case(0, 5, 0, "no entry, explicit tags");
+	check_case(0, 5, 1, "no entry, one empty group");
+	check_case(1, 3, 0, "one entry, explicit tags");
+	check_case(1, 3, 2, "one entry, two groups (one empty)");
+	check_case(1000, 1, 17, "one bucket: every entry in order");
+	check_case(5000, 700, 300, "short input: one thread, groups with empty ones");
+	check_case(1300000, 200003, 0, "1.3M entries over 200k buckets, explicit tags, several threads");
+	check_case(1300000, 50000, 50000, "1.3M entries in 50k groups over 50k buckets, several threads");
+	check_case((int64_t) RECO_BUILD_POLL_ROWS * 2 + 77, 1000, 2,
+			   "a group longer than two polls (split at the poll)");
+
+	/* a hook that says stop at its first poll: the run stops */
+	in = make_input((int64_t) RECO_BUILD_POLL_ROWS * 3, 100, 0);
+	in.s.cursor = malloc(sizeof(int64_t) * 100);
+	memcpy(in.s.cursor, in.start, sizeof(int64_t) * 100);
+	in.s.out_tag = malloc(sizeof(int32_t) * in.s.n);
+	in.s.out_weight = malloc(sizeof(float) * in.s.n);
+	ok(RecoScatterRun(&in.s, 2, &hooks) == RECO_STATUS_STOPPED && h.calls >= 1 && !h.wrong_thread,
+	   "a hook saying stop stops the scatter (RECO_STATUS_STOPPED), asked on the calling thread only");
+	free(in.s.cursor);
+	free(in.s.out_tag);
+	free(in.s.out_weight);
+	free_input(&in);
+	return tap_exit_status(TEST_PLAN);
+}
