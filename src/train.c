@@ -78,6 +78,7 @@
 typedef struct RecoFitState
 {
 	text	   *model;			/* name, from the first row */
+	bool		model_stable;	/* the name is a constant or parameter: no other row can differ */
 	RecoTrainOptions options;	/* from the first row */
 	RecoRows	rows;
 	int64		rows_read;
@@ -189,6 +190,7 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model name must not be NULL")));
 	state->model = PG_GETARG_TEXT_P_COPY(1);
+	state->model_stable = get_fn_expr_arg_stable(fcinfo->flinfo, 1);
 	name = text_to_cstring(state->model);
 	RecoCheckModelName(name);
 	state->text_ids = get_fn_expr_argtype(fcinfo->flinfo, 2) == TEXTOID;
@@ -310,10 +312,12 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
 	else
 	{
 		state = (RecoFitState *) PG_GETARG_POINTER(0);
-		if (PG_ARGISNULL(1) ||
+		/* reco.train passes the name as a parameter: compared on the first row only */
+		if (!state->model_stable &&
+			(PG_ARGISNULL(1) ||
 			VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) != VARSIZE_ANY_EXHDR(state->model) ||
 			memcmp(VARDATA_ANY(PG_GETARG_TEXT_PP(1)), VARDATA_ANY(state->model),
-				   VARSIZE_ANY_EXHDR(state->model)) != 0)
+				   VARSIZE_ANY_EXHDR(state->model)) != 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the model name must be the same in every row of a group"),
@@ -558,7 +562,7 @@ RecoTrainBuild(RecoTrainRun *run)
 		RecoKeyTableAssignCodes(run->user_keys, run->rows->users, run->rows->count);
 	if (run->item_keys != NULL)
 		RecoKeyTableAssignCodes(run->item_keys, run->rows->items, run->rows->count);
-	RecoBuildInteractions(run->rows, &run->data, RecoCheckMemory, run);
+	RecoBuildInteractions(run->rows, &run->data, run->cfg.threads, RecoCheckMemory, run);
 	run->data.user_keys = run->user_keys != NULL ? run->user_keys->keys : NULL;
 	run->data.item_keys = run->item_keys != NULL ? run->item_keys->keys : NULL;
 	if (run->data.users_positive == 0)

@@ -163,11 +163,11 @@ same_as_reference(Input *in)
 static void
 free_input(Input *in)
 {
-	free(in->key);
-	free(in->weight);
-	free(in->start);
-	free(in->tag);
-	free(in->group_end);
+	void	   *parts[] = {in->key, in->weight, in->start, in->tag, in->group_end};
+	size_t		i;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		free(parts[i]);
 }
 
 /* Runs one case: an input of n entries, n_buckets buckets, groups (0: explicit tags). */
