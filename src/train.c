@@ -177,6 +177,24 @@ RecoCheckTimeOptions(const RecoTrainOptions *options, bool timed)
 				 errhint("Pass each row's event time: reco.fit(model, user_id, item_id, weight, event_time, options).")));
 }
 
+/*
+ * Whether the aggregate's model name is a constant or a parameter (as
+ * reco.train passes it), the same in every row: then only the first row's
+ * is read.  The transition function's own fn_expr cannot say (its
+ * arguments are placeholders): the Aggref's first argument is looked at.
+ */
+static bool
+RecoFitModelStable(FunctionCallInfo fcinfo)
+{
+	Aggref	   *aggref = AggGetAggref(fcinfo);
+	Node	   *arg;
+
+	if (aggref == NULL || list_length(aggref->args) < 1)
+		return false;
+	arg = (Node *) ((TargetEntry *) linitial(aggref->args))->expr;
+	return IsA(arg, Const) || (IsA(arg, Param) && ((Param *) arg)->paramkind == PARAM_EXTERN);
+}
+
 /* Creates the state on the first row: model name and options. */
 static RecoFitState *
 RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
@@ -190,7 +208,7 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model name must not be NULL")));
 	state->model = PG_GETARG_TEXT_P_COPY(1);
-	state->model_stable = get_fn_expr_arg_stable(fcinfo->flinfo, 1);
+	state->model_stable = RecoFitModelStable(fcinfo);
 	name = text_to_cstring(state->model);
 	RecoCheckModelName(name);
 	state->text_ids = get_fn_expr_argtype(fcinfo->flinfo, 2) == TEXTOID;
