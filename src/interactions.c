@@ -249,9 +249,9 @@ RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n)
 	pfree(code_of);
 }
 
-/* Appends one row (its event time kept only if the rows are timed), doubling the arrays when full. */
+/* Doubles the row arrays if they are full (RecoRowsAppend, interactions.h, appends). */
 void
-RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight, int64 time)
+RecoRowsGrow(RecoRows *rows)
 {
 	if (rows->count == rows->capacity)
 	{
@@ -279,12 +279,6 @@ RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight, int64 time)
 		}
 		rows->capacity = capacity;
 	}
-	rows->users[rows->count] = user;
-	rows->items[rows->count] = item;
-	rows->weights[rows->count] = weight;
-	if (rows->timed)
-		rows->times[rows->count] = time;
-	rows->count++;
 }
 
 /* Releases the event times (once the weights have decayed). */

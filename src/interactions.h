@@ -89,9 +89,26 @@ extern RecoKeyTable *RecoKeyTableCreate(MemoryContext cxt);
 extern int64 RecoKeyTableIntern(RecoKeyTable *keys, const char *key, int len);
 extern Size RecoKeyTableBytes(const RecoKeyTable *keys);
 extern void RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n);
-extern void RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight, int64 time);
+extern void RecoRowsGrow(RecoRows *rows);
 extern void RecoRowsFreeTimes(RecoRows *rows);
 extern void RecoRowsFree(RecoRows *rows);
+
+/*
+ * Appends one row (its event time kept only if the rows are timed), the
+ * arrays doubled when full; inline: the aggregate calls it once a row.
+ */
+static inline void
+RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight, int64 time)
+{
+	if (rows->count == rows->capacity)
+		RecoRowsGrow(rows);
+	rows->users[rows->count] = user;
+	rows->items[rows->count] = item;
+	rows->weights[rows->count] = weight;
+	if (rows->timed)
+		rows->times[rows->count] = time;
+	rows->count++;
+}
 extern Size RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, Size *held);
 extern void RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 								  void (*check_sizes) (const RecoInteractions *sizes, void *arg),
