@@ -123,7 +123,7 @@ fuzz:
 check-valgrind:
 	@bash test/valgrind/run.sh
 
-# The kernel's standalone unit tests (no PostgreSQL needed): the solver, the runner and batch scoring, MMR re-ranking, exploration, segments, BPR, explicit ratings, the features-to-factors ridge fit.
+# The kernel's standalone unit tests (no PostgreSQL needed): the solver, the runner and batch scoring, MMR re-ranking, exploration, segments, BPR, explicit ratings, the features-to-factors ridge fit, the build's threaded scatter.
 unit: test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter
 	./test/unit/test_als
 	./test/unit/test_parallel
