@@ -40,6 +40,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "catalog/namespace.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -877,14 +878,91 @@ RecoOpenDirect(const char *relname, int n, const char *const *names, const Oid *
 }
 
 /*
- * RecoLookupModel's row read straight from reco.models's (name, version)
- * index, newest version first, in the active snapshot, without SPI: a new
- * backend's first serving call spent about half of its time parsing and
- * planning the lookup query (operator, cast and statistics lookups).  Fills
- * the direct row as the query's columns and sets *found; returns false
- * (nothing read) when the query must decide instead: no table-wide SELECT
- * privilege (column privileges), row security, a changed table or no such
- * index, no active snapshot, or a NULL in a NOT NULL column.
+ * The newest version's row of model `name` in reco.models, read in the active
+ * snapshot by scanning the table's pages (a small table: no index to open),
+ * copied into `best`; false if no row has that name.  *usable false when
+ * the query must decide: a row of that name has a NULL version (the index
+ * read's backward scan meets it first, and falls back).  The name is compared with texteq
+ * under the column's collation, as the index's equality compares it.
+ */
+static bool
+RecoScanModelRow(Relation rel, AttrNumber name_att, AttrNumber version_att, const char *name,
+				 TupleTableSlot *best, bool *usable)
+{
+	Oid			collation = TupleDescAttr(RelationGetDescr(rel), name_att - 1)->attcollation;
+	Datum		key = CStringGetTextDatum(name);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	int32		best_version = 0;
+	bool		found = false;
+
+	*usable = true;
+	while (*usable && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		value = slot_getattr(slot, name_att, &isnull);
+
+		if (isnull || !DatumGetBool(DirectFunctionCall2Coll(texteq, collation, value, key)))
+			continue;
+		value = slot_getattr(slot, version_att, &isnull);
+		*usable = !isnull;
+		if (*usable && (!found || DatumGetInt32(value) > best_version))
+		{
+			ExecCopySlot(best, slot);
+			best_version = DatumGetInt32(value);
+			found = true;
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	return found && *usable;
+}
+
+/*
+ * The newest version's row of model `name` read through reco.models's
+ * (name, version) index (newest first), copied into `best`; false if there
+ * is none.  *usable false when the query must decide: no such index.
+ */
+static bool
+RecoIndexModelRow(Relation rel, AttrNumber name_att, AttrNumber version_att, const char *name,
+				  TupleTableSlot *best, bool *usable)
+{
+	Relation	index = RecoOpenPairIndex(rel, name_att, version_att, false);
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData key;
+	bool		found;
+
+	*usable = index != NULL;
+	if (index == NULL)
+		return false;
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(name));
+	key.sk_collation = index->rd_indcollation[0];
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	found = index_getnext_slot(scan, BackwardScanDirection, slot);
+	if (found)
+		ExecCopySlot(best, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, NoLock);
+	return found;
+}
+
+/*
+ * RecoLookupModel's row read straight from reco.models in the active
+ * snapshot, without SPI: a new backend's first serving call spent about half
+ * of its time parsing and planning the lookup query (operator, cast and
+ * statistics lookups).  The newest version's row is found by scanning the
+ * table when it has at most RECO_MODELS_SCAN_MAX_BLOCKS pages (what the index
+ * would find, without opening it: its relation cache entry and descent were
+ * a tenth of a new backend's first call), else through its (name, version)
+ * index.  Fills the direct row as the query's columns and sets *found;
+ * returns false (nothing read) when the query must decide instead: no
+ * table-wide SELECT privilege (column privileges), row security, a changed
+ * table or (a larger table) no such index, no active snapshot, or a NULL in
+ * a NOT NULL column.
  */
 static bool
 RecoLookupModelDirect(const char *name, bool *found)
@@ -895,13 +973,11 @@ RecoLookupModelDirect(const char *name, bool *found)
 	static const Oid column_types[] = {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, JSONBOID, JSONBOID, TEXTOID,
 	TEXTOID};
 	AttrNumber	atts[lengthof(column_names)];
+	AttrNumber	name_att;
 	Datum		row[lengthof(column_names) - 1];
 	bool		nulls[lengthof(column_names) - 1];
 	Relation	rel;
-	Relation	index;
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-	ScanKeyData key;
+	TupleTableSlot *best;
 	bool		usable = true;
 	int			c;
 
@@ -909,23 +985,17 @@ RecoLookupModelDirect(const char *name, bool *found)
 	rel = RecoOpenDirect("models", lengthof(column_names), column_names, column_types, atts);
 	if (rel == NULL)
 		return false;
-	index = RecoOpenPairIndex(rel, atts[lengthof(column_names) - 1], atts[1], false);
-	if (index == NULL)
-	{
-		table_close(rel, AccessShareLock);
-		return false;
-	}
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(name));
-	key.sk_collation = index->rd_indcollation[0];
-	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	slot = table_slot_create(rel, NULL);
-	*found = index_getnext_slot(scan, BackwardScanDirection, slot);
+	name_att = atts[lengthof(column_names) - 1];
+	best = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	if (RelationGetNumberOfBlocks(rel) <= RECO_MODELS_SCAN_MAX_BLOCKS)
+		*found = RecoScanModelRow(rel, name_att, atts[1], name, best, &usable);
+	else
+		*found = RecoIndexModelRow(rel, name_att, atts[1], name, best, &usable);
 	if (*found)
 	{
 		for (c = 0; c < lengthof(row); c++)
 		{
-			row[c] = slot_getattr(slot, atts[c], &nulls[c]);
+			row[c] = slot_getattr(best, atts[c], &nulls[c]);
 			usable = usable && !nulls[c];
 		}
 		if (usable)
@@ -952,9 +1022,7 @@ RecoLookupModelDirect(const char *name, bool *found)
 			RecoLookupJsonField(params, "unobserved_weight", float4in, 15);
 		}
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	index_endscan(scan);
-	index_close(index, NoLock);
+	ExecDropSingleTupleTableSlot(best);
 	table_close(rel, NoLock);
 	return usable;
 }
