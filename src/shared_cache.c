@@ -10,8 +10,8 @@
  * the tranche "reco_shared_cache") names, for every (database, model_id,
  * side, row count, factor count, generation) that some backend has served,
  * one DSM segment holding the whole factor set: ids, factors, norms, norm
- * order and rank, Gram matrix, popularity, its order and the placed flags
- * (items), and the keys of a text or uuid side, each at an offset from the
+ * order and rank, Gram matrix, popularity, its order, the placed flags and
+ * the norm head with its ids (items), and the keys of a text or uuid side, each at an offset from the
  * segment's start (a segment maps at a different address in every backend).  The key is what
  * cache.c validates a private copy on, so a retrain (a new model_id) and a
  * refresh or forget_user (a new generation or row count) are a new key: they
@@ -110,7 +110,7 @@ typedef struct RecoSharedRegistry
 } RecoSharedRegistry;
 
 /* The arrays of a set stored in a segment, in this order (RecoSharedArrays). */
-#define RECO_SHARED_ARRAYS 13
+#define RECO_SHARED_ARRAYS 14
 
 /* A segment's header: where each array starts (0: absent), and the scalars of the set. */
 typedef struct RecoSharedHeader
@@ -253,6 +253,8 @@ RecoSharedArrays(RecoFactorSet *set, void **fields[RECO_SHARED_ARRAYS], Size len
 	lengths[11] = sizeof(bool) * n;
 	fields[12] = (void **) &set->norm_head;
 	lengths[12] = mul_size(sizeof(float) * set->k, (Size) set->n_head);
+	fields[13] = (void **) &set->norm_head_ids;
+	lengths[13] = sizeof(int64) * (Size) set->n_head;
 	for (i = 0; i < RECO_SHARED_ARRAYS; i++)
 		if (*fields[i] == NULL)
 			lengths[i] = 0;
