@@ -25,6 +25,7 @@
 #include <math.h>
 
 #include "access/genam.h"
+#include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -791,33 +792,59 @@ RecoIndexPredicateIsNotNull(Relation index, AttrNumber att)
 }
 
 /*
- * A valid btree index of rel whose keys are exactly (att1, att2), without
- * expressions, whose keys have their columns' collations and that the active
- * snapshot may use (indcheckxmin, as the planner checks), opened; or NULL.
+ * Is `index` (open) a valid btree index of rel whose keys are exactly (att1,
+ * att2), without expressions, whose keys have their columns' collations and
+ * that the active snapshot may use (indcheckxmin, as the planner checks)?
  * It has no predicate, or (if not_null) only "att2 IS NOT NULL".
  */
-static Relation
-RecoOpenPairIndex(Relation rel, AttrNumber att1, AttrNumber att2, bool not_null)
+static bool
+RecoPairIndexFits(Relation rel, Relation index, AttrNumber att1, AttrNumber att2, bool not_null)
 {
-	List	   *indexes = RelationGetIndexList(rel);
+	return index->rd_rel->relkind == RELKIND_INDEX && index->rd_index->indrelid == RelationGetRelid(rel) &&
+		index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
+		(!index->rd_index->indcheckxmin ||
+		 TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data), TransactionXmin)) &&
+		index->rd_index->indnkeyatts == 2 &&
+		index->rd_indcollation[0] == TupleDescAttr(RelationGetDescr(rel), att1 - 1)->attcollation &&
+	/* rd_indexprs and rd_indpred are loaded lazily: the catalog row says */
+		heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+		index->rd_index->indkey.values[0] == att1 && index->rd_index->indkey.values[1] == att2 &&
+		index->rd_indcollation[1] == TupleDescAttr(RelationGetDescr(rel), att2 - 1)->attcollation &&
+		(heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) ||
+		 (not_null && RecoIndexPredicateIsNotNull(index, att2)));
+}
+
+/*
+ * An index of rel that RecoPairIndexFits, opened; or NULL.  The index named
+ * `likely` (the one reco's tables are created with) is tried first, found by
+ * name: a new backend then reads no pg_index rows through an index whose
+ * relation cache entry it would build first (RelationGetIndexList); any
+ * other fitting index is found as before.
+ */
+static Relation
+RecoOpenPairIndex(Relation rel, const char *likely, AttrNumber att1, AttrNumber att2, bool not_null)
+{
+	Oid			likely_id = get_relname_relid(likely, RelationGetNamespace(rel));
+	List	   *indexes;
 	ListCell   *lc;
 	Relation	found = NULL;
 
+	if (OidIsValid(likely_id))
+	{
+		/* not an index_open: it may have been dropped, or be no index, since it was looked up */
+		Relation	index = try_relation_open(likely_id, AccessShareLock);
+
+		if (index != NULL && RecoPairIndexFits(rel, index, att1, att2, not_null))
+			return index;
+		if (index != NULL)
+			relation_close(index, AccessShareLock);
+	}
+	indexes = RelationGetIndexList(rel);
 	foreach(lc, indexes)
 	{
 		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
 
-		if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
-			(!index->rd_index->indcheckxmin ||
-			 TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data), TransactionXmin)) &&
-			index->rd_index->indnkeyatts == 2 &&
-			index->rd_indcollation[0] == TupleDescAttr(RelationGetDescr(rel), att1 - 1)->attcollation &&
-			/* rd_indexprs and rd_indpred are loaded lazily: the catalog row says */
-			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
-			index->rd_index->indkey.values[0] == att1 && index->rd_index->indkey.values[1] == att2 &&
-			index->rd_indcollation[1] == TupleDescAttr(RelationGetDescr(rel), att2 - 1)->attcollation &&
-			(heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) ||
-			 (not_null && RecoIndexPredicateIsNotNull(index, att2))))
+		if (RecoPairIndexFits(rel, index, att1, att2, not_null))
 		{
 			found = index;
 			break;
@@ -927,7 +954,7 @@ static bool
 RecoIndexModelRow(Relation rel, AttrNumber name_att, AttrNumber version_att, const char *name,
 				  TupleTableSlot *best, bool *usable)
 {
-	Relation	index = RecoOpenPairIndex(rel, name_att, version_att, false);
+	Relation	index = RecoOpenPairIndex(rel, "models_name_version_key", name_att, version_att, false);
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
 	ScanKeyData key;
@@ -1556,7 +1583,7 @@ RecoLoadUserDirect(const RecoModelInfo *model, bool by_key, Datum match, bool wi
 	if (rel == NULL)
 		return false;
 	match_att = keyed ? atts[4] : atts[0];
-	index = RecoOpenPairIndex(rel, atts[5], match_att, keyed);
+	index = RecoOpenPairIndex(rel, keyed ? "user_factors_user_key" : "user_factors_pkey", atts[5], match_att, keyed);
 	if (index == NULL)
 	{
 		table_close(rel, AccessShareLock);

@@ -10,7 +10,7 @@
 -- direct reads keep their locks to the end of the transaction: specs/direct_read_locks.)
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(22);
+SELECT plan(23);
 
 -- negative weights too: a user's seen_items then hold items exclude_seen keeps
 CREATE TEMP TABLE dr_clicks AS
@@ -97,6 +97,16 @@ SELECT is(pg_temp.dr_served(3, 4), '{0,5,0,5}'::bigint[], 'a forgotten user is u
 RESET ROLE;
 SELECT is(pg_temp.dr_answers_as('reco_dr_table'), pg_temp.dr_answers_as('reco_dr_cols'),
           'after forget_user both ways still agree');
+
+-- indexes with the usual names (tried first, by name) on other keys: not read, the query decides
+SAVEPOINT dr_names;
+ALTER TABLE reco.user_factors DROP CONSTRAINT user_factors_pkey;
+DROP INDEX reco.user_factors_user_key;
+CREATE INDEX user_factors_pkey ON reco.user_factors (user_id, model_id);
+CREATE INDEX user_factors_user_key ON reco.user_factors (user_key, model_id) WHERE user_key IS NOT NULL;
+SELECT is(pg_temp.dr_answers_as('reco_dr_table'), pg_temp.dr_answers_as('reco_dr_cols'),
+          'indexes named as reco names them but on other keys are not read directly');
+ROLLBACK TO SAVEPOINT dr_names;
 
 -- row security on reco.user_factors: the query applies the policy (user 4 hidden: unknown)
 CREATE POLICY dr_hide_4 ON reco.user_factors FOR SELECT USING (user_id <> 4 AND user_key IS DISTINCT FROM 'cust-4');
