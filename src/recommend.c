@@ -112,15 +112,16 @@ RecoEmitDiverse(ReturnSetInfo *rsinfo, const RecoIdColumn *column, RecoFactorSet
 static void
 RecoHeadRowIds(const RecoFactorSet *items, const RecoScored *top, int found, int64 *ids)
 {
-	int			cap = (int) pg_nextpower2_32((uint32) Max(2 * found, 16));
-	int32	   *slot_row = palloc(sizeof(int32) * cap);
-	int		   *slot_top = palloc(sizeof(int) * cap);
-	bool	   *resolved = palloc0(sizeof(bool) * Max(found, 1));
+	uint32		cap = pg_nextpower2_32((uint32) Max(2 * (int64) found, 16));
+	int32	   *slot_row = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * (Size) cap);
+	int		   *slot_top = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * (Size) cap);
+	bool	   *resolved = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * Max(found, 1));
 	int			remaining = found;
 	int64		pos;
 	int			i;
 
-	memset(slot_row, -1, sizeof(int32) * cap);
+	memset(slot_row, -1, sizeof(int32) * (Size) cap);
+	memset(resolved, 0, sizeof(bool) * Max(found, 1));
 	for (i = 0; i < found; i++)
 	{
 		uint32		h = murmurhash32((uint32) top[i].index) & (cap - 1);
