@@ -25,6 +25,7 @@
 #include <math.h>
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -41,7 +42,6 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "catalog/namespace.h"
-#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -909,21 +909,35 @@ RecoOpenDirect(const char *relname, int n, const char *const *names, const Oid *
  * snapshot by scanning the table's pages (a small table: no index to open),
  * copied into `best`; false if no row has that name.  *usable false when
  * the query must decide: a row of that name has a NULL version (the index
- * read's backward scan meets it first, and falls back).  The name is compared with texteq
+ * read's backward scan meets it first, and falls back).  *scanned false
+ * (nothing read) when the table is not a heap or has more than
+ * RECO_MODELS_SCAN_MAX_BLOCKS pages: the index decides.  The name is compared with texteq
  * under the column's collation, as the index's equality compares it.
  */
 static bool
 RecoScanModelRow(Relation rel, AttrNumber name_att, AttrNumber version_att, const char *name,
-				 TupleTableSlot *best, bool *usable)
+				 TupleTableSlot *best, bool *usable, bool *scanned)
 {
 	Oid			collation = TupleDescAttr(RelationGetDescr(rel), name_att - 1)->attcollation;
 	Datum		key = CStringGetTextDatum(name);
-	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TableScanDesc scan;
+	TupleTableSlot *slot;
 	int32		best_version = 0;
 	bool		found = false;
 
 	*usable = true;
+	/* a heap's scan knows its size (one lseek, which the scan needs anyway) */
+	*scanned = rel->rd_rel->relam == HEAP_TABLE_AM_OID;
+	if (!*scanned)
+		return false;
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	if (((HeapScanDesc) scan)->rs_nblocks > RECO_MODELS_SCAN_MAX_BLOCKS)
+	{
+		table_endscan(scan);
+		*scanned = false;
+		return false;
+	}
+	slot = table_slot_create(rel, NULL);
 	while (*usable && table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
@@ -1006,6 +1020,7 @@ RecoLookupModelDirect(const char *name, bool *found)
 	Relation	rel;
 	TupleTableSlot *best;
 	bool		usable = true;
+	bool		scanned;
 	int			c;
 
 	*found = false;
@@ -1014,9 +1029,8 @@ RecoLookupModelDirect(const char *name, bool *found)
 		return false;
 	name_att = atts[lengthof(column_names) - 1];
 	best = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
-	if (RelationGetNumberOfBlocks(rel) <= RECO_MODELS_SCAN_MAX_BLOCKS)
-		*found = RecoScanModelRow(rel, name_att, atts[1], name, best, &usable);
-	else
+	*found = RecoScanModelRow(rel, name_att, atts[1], name, best, &usable, &scanned);
+	if (!scanned)
 		*found = RecoIndexModelRow(rel, name_att, atts[1], name, best, &usable);
 	if (*found)
 	{
