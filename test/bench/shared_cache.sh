@@ -261,7 +261,7 @@ mkdir -p "$(dirname "$RESULTS")"
     echo "# One shared copy vs one copy per backend ($(date -u +%Y-%m-%d))"
     echo
     bench_machine_line "$load_start"
-    echo "- model: items100k, $n_users users x $n_items items, k $k (test/bench/synth.sql, $USERS users, ~10 interactions each); its shared items copy is $copy_bytes bytes ($(awk -v b="$copy_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MB: ids, factors, norms, norm order and rank, Gram, popularity and its order, the norm head)"
+    echo "- model: items100k, $n_users users x $n_items items, k $k (test/bench/synth.sql, $USERS users, ~10 interactions each); its shared items copy is $copy_bytes bytes ($(awk -v b="$copy_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MB: ids, factors, norms, norm order and rank, Gram, popularity and its order, the norm head and its ids)"
     echo "- per-backend = the same server and build with reco.shared_cache_size = 0; pgbench runs ${DURATION} s, each client's first $skip_tx transactions left out"
     echo
     if [ "$FIRST_CALL_ONLY" != 1 ]; then
