@@ -288,7 +288,7 @@ RecoCacheFromShared(const RecoModelInfo *model, RecoSide side, Size estimate, Re
 	*loaded = NULL;
 	/* a shared item copy also keeps its norm head (RecoFactorNormHead) */
 	if (side == RECO_SIDE_ITEMS)
-		estimate = add_size(estimate, mul_size(sizeof(float) * model->factors,
+		estimate = add_size(estimate, mul_size(sizeof(float) * model->factors + sizeof(int64),
 											   Min(model->n_items, RECO_SHARED_NORM_HEAD_ROWS)));
 	/* the copy may have been built by another role: check this one's privilege on every use */
 	RecoCheckPrivilege(side == RECO_SIDE_ITEMS ? "item_factors" : "user_factors", ACL_SELECT);
@@ -484,9 +484,10 @@ RecoFactorNormOrder(RecoFactorSet *set)
 
 /*
  * Copies the first RECO_SHARED_NORM_HEAD_ROWS rows of the norm order,
- * contiguous, into the set's context (norm_head; a shared item copy only):
- * a top-n scan reads them first, and on a freshly mapped copy reading them
- * in place costs a page fault per row.
+ * contiguous, with their ids, into the set's context (norm_head,
+ * norm_head_ids; a shared item copy only): a top-n scan reads them first,
+ * and on a freshly mapped copy reading them in place costs a page fault per
+ * row, and finding their ids a binary search over every id.
  */
 void
 RecoFactorNormHead(RecoFactorSet *set)
@@ -494,11 +495,16 @@ RecoFactorNormHead(RecoFactorSet *set)
 	const int32 *order = RecoFactorNormOrder(set);
 	int64		n_head = Min(set->n, RECO_SHARED_NORM_HEAD_ROWS);
 	float	   *head = MemoryContextAllocHuge(set->cxt, mul_size(sizeof(float) * set->k, Max(n_head, 1)));
+	int64	   *head_ids = MemoryContextAllocHuge(set->cxt, sizeof(int64) * Max(n_head, 1));
 	int64		i;
 
 	for (i = 0; i < n_head; i++)
+	{
 		memcpy(head + i * set->k, set->factors + (Size) order[i] * set->k, sizeof(float) * set->k);
+		head_ids[i] = set->ids[order[i]];
+	}
 	set->norm_head = head;
+	set->norm_head_ids = head_ids;
 	set->n_head = n_head;
 }
 

@@ -250,4 +250,23 @@
 #define RECO_MEMORY_SLACK_PERCENT 3
 #define RECO_MEMORY_BACKEND_BYTES ((Size) 64 * 1024 * 1024)
 
+/*
+ * Serving's direct read of reco.models (store.c, RecoLookupModelDirect)
+ * scans the table itself, in the caller's snapshot, when it has at most this
+ * many pages (a few hundred model versions), instead of its (name, version)
+ * index: a new backend's first call then builds no index relation cache
+ * entry and descends no btree (measured 0.1 ms of ~1 ms).
+ */
+#define RECO_MODELS_SCAN_MAX_BLOCKS 8
+
+/*
+ * recommend on a shared item copy (recommend.c, RecoEmitTopItemsLazy) asks
+ * the scan for the n + e best items without the e excluded ones (seen and
+ * `exclude`, up to this many) and drops those from its answer by id: a new
+ * backend's first call then never looks the excluded ids up in the whole
+ * copy, which maps most of its ids and norm ranks (about 270 of 390 pages at
+ * 100,000 items); more than this many are excluded as before.
+ */
+#define RECO_LAZY_EXCLUDE_MAX_IDS 256
+
 #endif							/* RECO_LIMITS_H */

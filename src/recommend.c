@@ -37,10 +37,12 @@
 #include <cblas.h>
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -101,6 +103,101 @@ RecoEmitDiverse(ReturnSetInfo *rsinfo, const RecoIdColumn *column, RecoFactorSet
 }
 
 /*
+ * The ids of the scan's rows top[0..found) into ids: from the norm head's ids
+ * for rows among its first positions (a hash of the rows, then a walk down
+ * the head's part of the norm order until all are found), else from the
+ * set's ids.  On a freshly mapped shared copy this touches the head's pages,
+ * which the scan has read, instead of a page of ids per row.
+ */
+static void
+RecoHeadRowIds(const RecoFactorSet *items, const RecoScored *top, int found, int64 *ids)
+{
+	uint32		cap = pg_nextpower2_32((uint32) Max(2 * (int64) found, 16));
+	int32	   *slot_row = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * (Size) cap);
+	int		   *slot_top = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * (Size) cap);
+	bool	   *resolved = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * Max(found, 1));
+	int			remaining = found;
+	int64		pos;
+	int			i;
+
+	memset(slot_row, -1, sizeof(int32) * (Size) cap);
+	memset(resolved, 0, sizeof(bool) * Max(found, 1));
+	for (i = 0; i < found; i++)
+	{
+		uint32		h = murmurhash32((uint32) top[i].index) & (cap - 1);
+
+		while (slot_row[h] >= 0)
+			h = (h + 1) & (cap - 1);
+		slot_row[h] = top[i].index;
+		slot_top[h] = i;
+	}
+	for (pos = 0; pos < items->n_head && remaining > 0; pos++)
+	{
+		int32		row = items->norm_order[pos];
+		uint32		h = murmurhash32((uint32) row) & (cap - 1);
+
+		for (; slot_row[h] >= 0; h = (h + 1) & (cap - 1))
+			if (slot_row[h] == row)
+			{
+				ids[slot_top[h]] = items->norm_head_ids[pos];
+				resolved[slot_top[h]] = true;
+				remaining--;
+				break;
+			}
+	}
+	for (i = 0; i < found; i++)
+		if (!resolved[i])
+			ids[i] = items->ids[top[i].index];
+}
+
+/*
+ * RecoEmitTopItems without candidates or diversity on a shared bigint item
+ * copy (norm head ids kept) and at most RECO_LAZY_EXCLUDE_MAX_IDS excluded
+ * ids excl[0..n_excl): the best n + n_excl items of all, from which the
+ * excluded ones are dropped by id.  The same rows in the same order as
+ * excluding them from the scan: at most n_excl of the best n + n_excl are
+ * excluded, and dropping keeps the order (score, then lower id).
+ */
+static void
+RecoEmitTopItemsLazy(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, int n,
+					 int64 *excl, int64 n_excl)
+{
+	RecoBatchInput in;
+	int64		excl_ptr[2] = {0, 0};
+	RecoScored *top;
+	RecoScored *kept;
+	int64	   *ids;
+	RecoIdColumn column;
+	int			found = 0;
+	int			n_kept = 0;
+	int			i;
+
+	n_excl = RecoSortUnique(excl, n_excl);
+	RecoBatchItems(&in, items);
+	in.users = vec;
+	in.n_users = 1;
+	in.excl_ptr = excl_ptr;
+	in.excl_ids = excl;
+	in.n = (int) Min((int64) n + n_excl, items->n);
+	in.threads = 1;
+	top = palloc(sizeof(RecoScored) * in.n);
+	RecoReportKernelStatus(RecoBatchTopN(&in, NULL, top, &found), "batch scoring");
+	ids = palloc(sizeof(int64) * Max(found, 1));
+	RecoHeadRowIds(items, top, found, ids);
+	kept = palloc(sizeof(RecoScored) * Max(found, 1));
+	for (i = 0; i < found && n_kept < n; i++)
+		if (bsearch(&ids[i], excl, n_excl, sizeof(int64), RecoCompareInt64) == NULL)
+		{
+			kept[n_kept].score = top[i].score;
+			kept[n_kept++].index = i;
+		}
+	column.ids = ids;
+	column.keys = NULL;
+	column.rows = NULL;
+	RecoEmitScored(rsinfo, &column, kept, n_kept);
+}
+
+/*
  * Scores the eligible items for user vector `vec` and emits the best n as
  * (item_id, score) rows: all items (in norm order, stopping once nothing
  * left can enter the top n), or only `candidates` if given; minus `seen`
@@ -130,6 +227,12 @@ RecoEmitTopItems(ReturnSetInfo *rsinfo, RecoFactorSet *items, const float *vec, 
 			memcpy(excl, seen->ids, sizeof(int64) * n_seen);
 		if (n_exclude > 0)
 			memcpy(excl + n_seen, exclude->ids, sizeof(int64) * n_exclude);
+		if (diversity == 0.0f && items->norm_head_ids != NULL && items->id_type == RECO_ID_BIGINT &&
+			n_seen + n_exclude <= RECO_LAZY_EXCLUDE_MAX_IDS)
+		{
+			RecoEmitTopItemsLazy(rsinfo, items, vec, n, excl, n_seen + n_exclude);
+			return;
+		}
 		RecoBatchItems(&in, items);
 		in.users = vec;
 		in.n_users = 1;

@@ -10,8 +10,8 @@
  * the tranche "reco_shared_cache") names, for every (database, model_id,
  * side, row count, factor count, generation) that some backend has served,
  * one DSM segment holding the whole factor set: ids, factors, norms, norm
- * order and rank, Gram matrix, popularity, its order and the placed flags
- * (items), and the keys of a text or uuid side, each at an offset from the
+ * order and rank, Gram matrix, popularity, its order, the placed flags and
+ * the norm head with its ids (items), and the keys of a text or uuid side, each at an offset from the
  * segment's start (a segment maps at a different address in every backend).  The key is what
  * cache.c validates a private copy on, so a retrain (a new model_id) and a
  * refresh or forget_user (a new generation or row count) are a new key: they
@@ -110,7 +110,7 @@ typedef struct RecoSharedRegistry
 } RecoSharedRegistry;
 
 /* The arrays of a set stored in a segment, in this order (RecoSharedArrays). */
-#define RECO_SHARED_ARRAYS 13
+#define RECO_SHARED_ARRAYS 14
 
 /* A segment's header: where each array starts (0: absent), and the scalars of the set. */
 typedef struct RecoSharedHeader
@@ -227,32 +227,35 @@ RecoSharedArrays(RecoFactorSet *set, void **fields[RECO_SHARED_ARRAYS], Size len
 	Size		n = (Size) set->n;
 	int			i;
 
-	fields[0] = (void **) &set->ids;
-	lengths[0] = sizeof(int64) * n;
-	fields[1] = (void **) &set->factors;
-	lengths[1] = mul_size(sizeof(float) * set->k, n);
-	fields[2] = (void **) &set->norms;
-	lengths[2] = sizeof(float) * n;
-	fields[3] = (void **) &set->norm_order;
-	lengths[3] = sizeof(int32) * n;
-	fields[4] = (void **) &set->norm_rank;
-	lengths[4] = sizeof(int32) * n;
-	fields[5] = (void **) &set->gram;
-	lengths[5] = sizeof(float) * set->k * set->k;
-	fields[6] = (void **) &set->popularity;
-	lengths[6] = sizeof(int64) * n;
-	fields[7] = (void **) &set->popularity_order;
-	lengths[7] = sizeof(int32) * n;
-	fields[8] = (void **) &set->keys.data;
-	lengths[8] = set->keys.bytes;
-	fields[9] = (void **) &set->keys.offsets;
-	lengths[9] = sizeof(int64) * n;
-	fields[10] = (void **) &set->keys.order;
-	lengths[10] = sizeof(int64) * n;
-	fields[11] = (void **) &set->placed;
-	lengths[11] = sizeof(bool) * n;
-	fields[12] = (void **) &set->norm_head;
-	lengths[12] = mul_size(sizeof(float) * set->k, (Size) set->n_head);
+	/* first what a top-n scan reads, contiguous after the header: a fresh mapping faults in 64 kB runs */
+	fields[0] = (void **) &set->norm_head;
+	lengths[0] = mul_size(sizeof(float) * set->k, (Size) set->n_head);
+	fields[1] = (void **) &set->norm_head_ids;
+	lengths[1] = sizeof(int64) * (Size) set->n_head;
+	fields[2] = (void **) &set->norm_order;
+	lengths[2] = sizeof(int32) * n;
+	fields[3] = (void **) &set->norms;
+	lengths[3] = sizeof(float) * n;
+	fields[4] = (void **) &set->ids;
+	lengths[4] = sizeof(int64) * n;
+	fields[5] = (void **) &set->factors;
+	lengths[5] = mul_size(sizeof(float) * set->k, n);
+	fields[6] = (void **) &set->norm_rank;
+	lengths[6] = sizeof(int32) * n;
+	fields[7] = (void **) &set->gram;
+	lengths[7] = sizeof(float) * set->k * set->k;
+	fields[8] = (void **) &set->popularity;
+	lengths[8] = sizeof(int64) * n;
+	fields[9] = (void **) &set->popularity_order;
+	lengths[9] = sizeof(int32) * n;
+	fields[10] = (void **) &set->keys.data;
+	lengths[10] = set->keys.bytes;
+	fields[11] = (void **) &set->keys.offsets;
+	lengths[11] = sizeof(int64) * n;
+	fields[12] = (void **) &set->keys.order;
+	lengths[12] = sizeof(int64) * n;
+	fields[13] = (void **) &set->placed;
+	lengths[13] = sizeof(bool) * n;
 	for (i = 0; i < RECO_SHARED_ARRAYS; i++)
 		if (*fields[i] == NULL)
 			lengths[i] = 0;

@@ -25,6 +25,8 @@
 #include <math.h>
 
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -793,33 +795,59 @@ RecoIndexPredicateIsNotNull(Relation index, AttrNumber att)
 }
 
 /*
- * A valid btree index of rel whose keys are exactly (att1, att2), without
- * expressions, whose keys have their columns' collations and that the active
- * snapshot may use (indcheckxmin, as the planner checks), opened; or NULL.
+ * Is `index` (open) a valid btree index of rel whose keys are exactly (att1,
+ * att2), without expressions, whose keys have their columns' collations and
+ * that the active snapshot may use (indcheckxmin, as the planner checks)?
  * It has no predicate, or (if not_null) only "att2 IS NOT NULL".
  */
-static Relation
-RecoOpenPairIndex(Relation rel, AttrNumber att1, AttrNumber att2, bool not_null)
+static bool
+RecoPairIndexFits(Relation rel, Relation index, AttrNumber att1, AttrNumber att2, bool not_null)
 {
-	List	   *indexes = RelationGetIndexList(rel);
+	return index->rd_rel->relkind == RELKIND_INDEX && index->rd_index->indrelid == RelationGetRelid(rel) &&
+		index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
+		(!index->rd_index->indcheckxmin ||
+		 TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data), TransactionXmin)) &&
+		index->rd_index->indnkeyatts == 2 &&
+		index->rd_indcollation[0] == TupleDescAttr(RelationGetDescr(rel), att1 - 1)->attcollation &&
+	/* rd_indexprs and rd_indpred are loaded lazily: the catalog row says */
+		heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+		index->rd_index->indkey.values[0] == att1 && index->rd_index->indkey.values[1] == att2 &&
+		index->rd_indcollation[1] == TupleDescAttr(RelationGetDescr(rel), att2 - 1)->attcollation &&
+		(heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) ||
+		 (not_null && RecoIndexPredicateIsNotNull(index, att2)));
+}
+
+/*
+ * An index of rel that RecoPairIndexFits, opened; or NULL.  The index named
+ * `likely` (the one reco's tables are created with) is tried first, found by
+ * name: a new backend then reads no pg_index rows through an index whose
+ * relation cache entry it would build first (RelationGetIndexList); any
+ * other fitting index is found as before.
+ */
+static Relation
+RecoOpenPairIndex(Relation rel, const char *likely, AttrNumber att1, AttrNumber att2, bool not_null)
+{
+	Oid			likely_id = get_relname_relid(likely, RelationGetNamespace(rel));
+	List	   *indexes;
 	ListCell   *lc;
 	Relation	found = NULL;
 
+	if (OidIsValid(likely_id))
+	{
+		/* not an index_open: it may have been dropped, or be no index, since it was looked up */
+		Relation	index = try_relation_open(likely_id, AccessShareLock);
+
+		if (index != NULL && RecoPairIndexFits(rel, index, att1, att2, not_null))
+			return index;
+		if (index != NULL)
+			relation_close(index, AccessShareLock);
+	}
+	indexes = RelationGetIndexList(rel);
 	foreach(lc, indexes)
 	{
 		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
 
-		if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
-			(!index->rd_index->indcheckxmin ||
-			 TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data), TransactionXmin)) &&
-			index->rd_index->indnkeyatts == 2 &&
-			index->rd_indcollation[0] == TupleDescAttr(RelationGetDescr(rel), att1 - 1)->attcollation &&
-			/* rd_indexprs and rd_indpred are loaded lazily: the catalog row says */
-			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
-			index->rd_index->indkey.values[0] == att1 && index->rd_index->indkey.values[1] == att2 &&
-			index->rd_indcollation[1] == TupleDescAttr(RelationGetDescr(rel), att2 - 1)->attcollation &&
-			(heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) ||
-			 (not_null && RecoIndexPredicateIsNotNull(index, att2))))
+		if (RecoPairIndexFits(rel, index, att1, att2, not_null))
 		{
 			found = index;
 			break;
@@ -880,14 +908,105 @@ RecoOpenDirect(const char *relname, int n, const char *const *names, const Oid *
 }
 
 /*
- * RecoLookupModel's row read straight from reco.models's (name, version)
- * index, newest version first, in the active snapshot, without SPI: a new
- * backend's first serving call spent about half of its time parsing and
- * planning the lookup query (operator, cast and statistics lookups).  Fills
- * the direct row as the query's columns and sets *found; returns false
- * (nothing read) when the query must decide instead: no table-wide SELECT
- * privilege (column privileges), row security, a changed table or no such
- * index, no active snapshot, or a NULL in a NOT NULL column.
+ * The newest version's row of model `name` in reco.models, read in the active
+ * snapshot by scanning the table's pages (a small table: no index to open),
+ * copied into `best`; false if no row has that name.  *usable false when
+ * the query must decide: a row of that name has a NULL version (the index
+ * read's backward scan meets it first, and falls back).  *scanned false
+ * (nothing read) when the table is not a heap or has more than
+ * RECO_MODELS_SCAN_MAX_BLOCKS pages: the index decides.  The name is compared with texteq
+ * under the column's collation, as the index's equality compares it.
+ */
+static bool
+RecoScanModelRow(Relation rel, AttrNumber name_att, AttrNumber version_att, const char *name,
+				 TupleTableSlot *best, bool *usable, bool *scanned)
+{
+	Oid			collation = TupleDescAttr(RelationGetDescr(rel), name_att - 1)->attcollation;
+	Datum		key = CStringGetTextDatum(name);
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	int32		best_version = 0;
+	bool		found = false;
+
+	*usable = true;
+	/* a heap's scan knows its size (one lseek, which the scan needs anyway) */
+	*scanned = rel->rd_rel->relam == HEAP_TABLE_AM_OID;
+	if (!*scanned)
+		return false;
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	if (((HeapScanDesc) scan)->rs_nblocks > RECO_MODELS_SCAN_MAX_BLOCKS)
+	{
+		table_endscan(scan);
+		*scanned = false;
+		return false;
+	}
+	slot = table_slot_create(rel, NULL);
+	while (*usable && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		value = slot_getattr(slot, name_att, &isnull);
+
+		if (isnull || !DatumGetBool(DirectFunctionCall2Coll(texteq, collation, value, key)))
+			continue;
+		value = slot_getattr(slot, version_att, &isnull);
+		*usable = !isnull;
+		if (*usable && (!found || DatumGetInt32(value) > best_version))
+		{
+			ExecCopySlot(best, slot);
+			best_version = DatumGetInt32(value);
+			found = true;
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	return found && *usable;
+}
+
+/*
+ * The newest version's row of model `name` read through reco.models's
+ * (name, version) index (newest first), copied into `best`; false if there
+ * is none.  *usable false when the query must decide: no such index.
+ */
+static bool
+RecoIndexModelRow(Relation rel, AttrNumber name_att, AttrNumber version_att, const char *name,
+				  TupleTableSlot *best, bool *usable)
+{
+	Relation	index = RecoOpenPairIndex(rel, "models_name_version_key", name_att, version_att, false);
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData key;
+	bool		found;
+
+	*usable = index != NULL;
+	if (index == NULL)
+		return false;
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(name));
+	key.sk_collation = index->rd_indcollation[0];
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	found = index_getnext_slot(scan, BackwardScanDirection, slot);
+	if (found)
+		ExecCopySlot(best, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, NoLock);
+	return found;
+}
+
+/*
+ * RecoLookupModel's row read straight from reco.models in the active
+ * snapshot, without SPI: a new backend's first serving call spent about half
+ * of its time parsing and planning the lookup query (operator, cast and
+ * statistics lookups).  The newest version's row is found by scanning the
+ * table when it has at most RECO_MODELS_SCAN_MAX_BLOCKS pages (what the index
+ * would find, without opening it: its relation cache entry and descent were
+ * a tenth of a new backend's first call), else through its (name, version)
+ * index.  Fills the direct row as the query's columns and sets *found;
+ * returns false (nothing read) when the query must decide instead: no
+ * table-wide SELECT privilege (column privileges), row security, a changed
+ * table or (a larger table) no such index, no active snapshot, or a NULL in
+ * a NOT NULL column.
  */
 static bool
 RecoLookupModelDirect(const char *name, bool *found)
@@ -898,37 +1017,29 @@ RecoLookupModelDirect(const char *name, bool *found)
 	static const Oid column_types[] = {INT8OID, INT4OID, INT4OID, INT8OID, INT8OID, JSONBOID, JSONBOID, TEXTOID,
 	TEXTOID};
 	AttrNumber	atts[lengthof(column_names)];
+	AttrNumber	name_att;
 	Datum		row[lengthof(column_names) - 1];
 	bool		nulls[lengthof(column_names) - 1];
 	Relation	rel;
-	Relation	index;
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-	ScanKeyData key;
+	TupleTableSlot *best;
 	bool		usable = true;
+	bool		scanned;
 	int			c;
 
 	*found = false;
 	rel = RecoOpenDirect("models", lengthof(column_names), column_names, column_types, atts);
 	if (rel == NULL)
 		return false;
-	index = RecoOpenPairIndex(rel, atts[lengthof(column_names) - 1], atts[1], false);
-	if (index == NULL)
-	{
-		table_close(rel, AccessShareLock);
-		return false;
-	}
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(name));
-	key.sk_collation = index->rd_indcollation[0];
-	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	slot = table_slot_create(rel, NULL);
-	*found = index_getnext_slot(scan, BackwardScanDirection, slot);
+	name_att = atts[lengthof(column_names) - 1];
+	best = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	*found = RecoScanModelRow(rel, name_att, atts[1], name, best, &usable, &scanned);
+	if (!scanned)
+		*found = RecoIndexModelRow(rel, name_att, atts[1], name, best, &usable);
 	if (*found)
 	{
 		for (c = 0; c < lengthof(row); c++)
 		{
-			row[c] = slot_getattr(slot, atts[c], &nulls[c]);
+			row[c] = slot_getattr(best, atts[c], &nulls[c]);
 			usable = usable && !nulls[c];
 		}
 		if (usable)
@@ -955,9 +1066,7 @@ RecoLookupModelDirect(const char *name, bool *found)
 			RecoLookupJsonField(params, "unobserved_weight", float4in, 15);
 		}
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	index_endscan(scan);
-	index_close(index, NoLock);
+	ExecDropSingleTupleTableSlot(best);
 	table_close(rel, NoLock);
 	return usable;
 }
@@ -1491,7 +1600,7 @@ RecoLoadUserDirect(const RecoModelInfo *model, bool by_key, Datum match, bool wi
 	if (rel == NULL)
 		return false;
 	match_att = keyed ? atts[4] : atts[0];
-	index = RecoOpenPairIndex(rel, atts[5], match_att, keyed);
+	index = RecoOpenPairIndex(rel, keyed ? "user_factors_user_key" : "user_factors_pkey", atts[5], match_att, keyed);
 	if (index == NULL)
 	{
 		table_close(rel, AccessShareLock);

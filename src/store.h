@@ -74,6 +74,7 @@ typedef struct RecoFactorSet
 	int32	   *norm_order;		/* rows by descending norm; NULL until computed */
 	int32	   *norm_rank;		/* inverse of norm_order */
 	float	   *norm_head;		/* rows norm_order[0 .. n_head) contiguous (shared copies); NULL: none */
+	int64	   *norm_head_ids;	/* their ids, in that order (with norm_head) */
 	int64		n_head;
 	float	   *gram;			/* k x k FᵀF; NULL until computed */
 	int64	   *popularity;		/* items: n training users with a positive weight; users: NULL */

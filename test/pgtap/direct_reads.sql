@@ -1,6 +1,7 @@
 -- direct_reads.sql: serving reads the served models row and a single user's row of
--- reco.user_factors straight from their indexes (store.c: RecoLookupModelDirect,
--- RecoLoadUserDirect) when the caller has a table-wide SELECT grant and no row security
+-- reco.user_factors straight from the tables (store.c: RecoLookupModelDirect scans
+-- reco.models while it has at most RECO_MODELS_SCAN_MAX_BLOCKS pages, else reads its
+-- (name, version) index; RecoLoadUserDirect reads the (model_id, user_id) index) when the caller has a table-wide SELECT grant and no row security
 -- applies; otherwise the planned queries decide.  Both ways give the same answers, bit
 -- for bit: a role with table-wide grants (direct reads) against a role granted every
 -- column one by one (the queries); row security, a missing column grant, a revoked
@@ -9,7 +10,7 @@
 -- direct reads keep their locks to the end of the transaction: specs/direct_read_locks.)
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(17);
+SELECT plan(23);
 
 -- negative weights too: a user's seen_items then hold items exclude_seen keeps
 CREATE TEMP TABLE dr_clicks AS
@@ -97,6 +98,16 @@ RESET ROLE;
 SELECT is(pg_temp.dr_answers_as('reco_dr_table'), pg_temp.dr_answers_as('reco_dr_cols'),
           'after forget_user both ways still agree');
 
+-- indexes with the usual names (tried first, by name) on other keys: not read, the query decides
+SAVEPOINT dr_names;
+ALTER TABLE reco.user_factors DROP CONSTRAINT user_factors_pkey;
+DROP INDEX reco.user_factors_user_key;
+CREATE INDEX user_factors_pkey ON reco.user_factors (user_id, model_id);
+CREATE INDEX user_factors_user_key ON reco.user_factors (user_key, model_id) WHERE user_key IS NOT NULL;
+SELECT is(pg_temp.dr_answers_as('reco_dr_table'), pg_temp.dr_answers_as('reco_dr_cols'),
+          'indexes named as reco names them but on other keys are not read directly');
+ROLLBACK TO SAVEPOINT dr_names;
+
 -- row security on reco.user_factors: the query applies the policy (user 4 hidden: unknown)
 CREATE POLICY dr_hide_4 ON reco.user_factors FOR SELECT USING (user_id <> 4 AND user_key IS DISTINCT FROM 'cust-4');
 CREATE POLICY dr_all ON reco.models FOR SELECT USING (true);
@@ -167,8 +178,24 @@ SELECT is(pg_temp.dr_answers_as('reco_dr_table'), :'indexed', 'without the index
 SET LOCAL ROLE reco_dr_table;
 SELECT is(pg_temp.dr_served(5, 6), '{5,5,5,5}'::bigint[], 'an index with another predicate is not read directly');
 RESET ROLE;
--- nor a (name, version) index on reco.models
+-- the newest version is found whatever the order of reco.models's rows: the older
+-- version's row rewritten (now after the newer one in the table)
 SELECT pg_temp.dr_answers() AS before_models \gset
+UPDATE reco.models SET stats = stats || '{"dr_touched": true}' WHERE name IN ('dr', 'drt') AND version = 1;
+SELECT is(pg_temp.dr_answers(), :'before_models', 'the newest version is served when an older row comes later in the table');
+-- a retrain inside this transaction, then its version deleted: the scan follows the snapshot
+SAVEPOINT dr_retrain;
+SELECT (reco.train('dr', 'dr_clicks', weight_col => 'w', factors => 6, iterations => 2, regularization => 3)).version;
+SELECT isnt(pg_temp.dr_answers(), :'before_models', 'a retrain is served at once by the scan of reco.models');
+ROLLBACK TO SAVEPOINT dr_retrain;
+-- reco.models larger than RECO_MODELS_SCAN_MAX_BLOCKS (8) pages: read through its index
+INSERT INTO reco.models (name, version, algorithm, params, n_users, n_items, n_interactions, factors, loss, train_seconds)
+SELECT 'dr_pad_' || g, 1, 'ials', jsonb_build_object('pad', repeat('x', 1500)), 0, 0, 0, 1, '{}', 0
+  FROM generate_series(1, 100) AS g;
+SELECT ok(pg_relation_size('reco.models') > 8 * 8192, 'reco.models now has more than 8 pages');
+SELECT is(pg_temp.dr_answers(), :'before_models', 'a larger reco.models is read through its index, with the same answers');
+SELECT is(pg_temp.dr_answers_as('reco_dr_table'), :'before_models', 'and so for a role with table-wide grants');
+-- nor a (name, version) index on reco.models: the query reads a larger reco.models
 DO $$
 DECLARE c text;
 BEGIN

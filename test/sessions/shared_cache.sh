@@ -394,7 +394,11 @@ done
 #    2048 rows in norm order a second time, contiguous, and a scan reads them there.  huge
 #    has 3000 items, so recommend over the whole catalogue (n 3000) scores tiles inside the
 #    head and past it; with n 5, diversity and exclude_seen off too, new backends (fresh
-#    mappings of the published copy) answer as per backend, bit for bit.
+#    mappings of the published copy) answer as per backend, bit for bit.  A shared bigint
+#    copy drops the excluded ids from the best n + e (RECO_LAZY_EXCLUDE_MAX_IDS, 256):
+#    exclude lists of 231 ids (+ the seen ones) and of 429 (past the limit: excluded in
+#    the scan), ids the model lacks and duplicates, n past the catalogue and the text form
+#    answer as per backend too.
 q_head="SELECT md5(string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id))
   FROM generate_series(1, 25) AS u, LATERAL reco.recommend('huge', u, 5) AS r
 UNION ALL
@@ -402,7 +406,20 @@ SELECT md5(string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u,
   FROM generate_series(1, 4) AS u, LATERAL reco.recommend('huge', u, 3000, exclude_seen => false) AS r
 UNION ALL
 SELECT md5(string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id))
-  FROM generate_series(1, 10) AS u, LATERAL reco.recommend('huge', u, 8, diversity => 0.5) AS r;"
+  FROM generate_series(1, 10) AS u, LATERAL reco.recommend('huge', u, 8, diversity => 0.5) AS r
+UNION ALL
+SELECT md5(string_agg(format('%s:%s:%s:%s', u, x, r.item_id, r.score), ' ' ORDER BY u, x, r.score DESC, r.item_id))
+  FROM generate_series(1, 12) AS u,
+       (VALUES (1, ARRAY(SELECT g::bigint FROM generate_series(0, 2999, 13) AS g)),
+               (2, ARRAY(SELECT g::bigint FROM generate_series(0, 2999, 7) AS g)),
+               (3, ARRAY[-1, 99999, 5, 5]::bigint[])) AS e(x, ids),
+       LATERAL reco.recommend('huge', u, 10, exclude => e.ids) AS r
+UNION ALL
+SELECT md5(string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id))
+  FROM generate_series(1, 3) AS u, LATERAL reco.recommend('huge', u, 3000) AS r
+UNION ALL
+SELECT md5(string_agg(format('%s:%s:%s', u, r.item_id, r.score), ' ' ORDER BY u, r.score DESC, r.item_id))
+  FROM generate_series(1, 8) AS u, LATERAL reco.recommend('huge', u::text, 6) AS r;"
 want_head=$(unshared "$q_head")
 reco_sql $db -c "SELECT count(*) FROM reco.recommend('huge', 1, 5)" >/dev/null   # publishes the copy
 got=$(reco_sql $db -c "SELECT count(*) FROM reco.shared_cache_info() WHERE model = 'huge' AND side = 'items'")
