@@ -2587,16 +2587,20 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
 }
 
 /*
- * Bytes RecoAlsSolveSideLoss allocates besides what RecoAlsScratchBytes
- * counts for the side solve: the rows' loss terms (3 doubles a row) and the
- * copy of YᵀY (the sum's chunk table fits the job tables' term once the
- * solve's are freed).
+ * Bytes RecoAlsSolveSideLoss holds beyond RecoAlsScratchBytes(cfg, ...,
+ * n_fixed): the rows' loss terms (3 doubles a row) and the copy of YᵀY,
+ * less the exact pass's U and Z that estimate counts, which a CG solve never
+ * holds at the same time (the sum's chunk table fits the job tables' term
+ * once the solve's are freed).
  */
 size_t
-RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows)
+RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows, int64_t n_fixed)
 {
 	int			k = cfg->factors < 1 ? 1 : cfg->factors;
-
-	return sizeof(double) * 3 * (size_t) (n_rows > 0 ? n_rows : 1) +
+	size_t		held = sizeof(double) * 3 * (size_t) (n_rows > 0 ? n_rows : 1) +
 		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE;
+	size_t		exact = sizeof(double) * 2 * (size_t) k * k +
+		sizeof(float) * (size_t) (n_fixed > 0 ? n_fixed : 1) * k;
+
+	return held > exact ? held - exact : 0;
 }

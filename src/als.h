@@ -208,7 +208,12 @@ extern void RecoAlsGram(const float *fixed, int64_t n, int k, float *gram);
 extern size_t RecoAlsScratchBytes(const RecoAlsConfig *cfg,
 								  int64_t max_row_nnz, int64_t n_fixed);
 
-/* Bytes RecoAlsSolveSideLoss allocates beyond RecoAlsScratchBytes for n_rows rows. */
-extern size_t RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows);
+/*
+ * Bytes RecoAlsSolveSideLoss holds, for n_rows rows, beyond what
+ * RecoAlsScratchBytes(cfg, ..., n_fixed) estimates (0 when the exact pass's
+ * share of that estimate, never held during a CG solve, covers them).
+ */
+extern size_t RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows,
+									int64_t n_fixed);
 
 #endif							/* RECO_ALS_H */

@@ -390,7 +390,7 @@ RecoTrainingBytes(const RecoTrainRun *run, const RecoInteractions *sizes)
 			bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, longest,
 														run->cfg.solver == RECO_SOLVER_CHOLESKY ? longest : sizes->n_items));
 			if (run->cfg.solver == RECO_SOLVER_CG)	/* the user step's loss terms (RecoAlsSolveSideLoss) */
-				bytes = add_size(bytes, RecoAlsSolveLossBytes(&run->cfg, sizes->n_users));
+				bytes = add_size(bytes, RecoAlsSolveLossBytes(&run->cfg, sizes->n_users, sizes->n_items));
 			if (run->options->feature_mapping == RECO_FEATURE_MAPPING_PRIOR)	/* the items' prior means */
 				bytes = add_size(bytes, mul_size(mul_size(sizes->n_items, k), sizeof(float)));
 	}
