@@ -641,12 +641,13 @@ RecoTrainReportIteration(const RecoTrainRun *run, int it)
  * the way (RecoAlsSolveSideLoss, bit for bit RecoAlsLoss), so iteration it
  * is reported (NOTICE, progress) once that step is done; the last
  * iteration's loss, and every loss of the Cholesky solver, is RecoAlsLoss
- * after the iteration.  With feature_mapping "prior" each item step after the first solves
- * every item that has features toward its mapped vector m_i (the right-hand
- * side gains λ'_i·m_i, λ'_i its own penalty: als.h), and the item mapping is
- * refitted (the ridge of feature_train.c) on the new item factors after
- * every item step; the first item step has no prior (m = 0: the initial
- * factors are noise, nothing to map).  The loss stays iALS's own.
+ * after the iteration.  With feature_mapping "prior" each item step after
+ * the first solves every item that has features toward its mapped vector
+ * m_i (the right-hand side gains λ'_i·m_i, λ'_i its own penalty: als.h),
+ * and the item mapping is refitted (the ridge of feature_train.c) on the new
+ * item factors after every item step; the first item step has no prior
+ * (m = 0: the initial factors are noise, nothing to map).  The loss stays
+ * iALS's own (the prior changes the item steps only, so it fuses too).
  */
 static void
 RecoTrainIterate(RecoTrainRun *run)
