@@ -17,7 +17,12 @@
  * only on the data and k (never on the thread count), and each row's result
  * depends only on its own inputs, so the factors are bit-identical whatever
  * the number of threads and however the chunks are scheduled.  The loss sums
- * per-chunk partial sums in chunk order for the same reason.
+ * per-chunk partial sums in chunk order for the same reason.  A CG side
+ * solve can also give the loss of the factors it starts from (training's
+ * user step, RecoAlsSolveSideLoss): a row's residual pass already forms
+ * every y·x, so the row adds only YᵀY x (one more symv_rows per lockstep
+ * group) and writes its three terms to a per-row array, which the calling
+ * thread then sums as the loss job's chunks would: RecoAlsLoss bit for bit.
  *
  * Threads.  The calling thread (a PostgreSQL backend) computes YᵀY with
  * OpenBLAS (ssyrk, in blocks of rows so that it can poll between them),
@@ -32,12 +37,13 @@
  * task's failure status: the runner stops every thread, joins them and
  * returns it.
  *
- * Memory.  Everything (chunk table, loss partials, YᵀY, per-thread scratch)
- * is malloc'ed by the calling thread before any worker starts (the scratch
- * through the runner's init_state) and freed before return; no allocation
+ * Memory.  Everything (chunk table, loss partials or the rows' loss terms,
+ * YᵀY, per-thread scratch) is malloc'ed by the calling thread before any
+ * worker starts (the scratch through the runner's init_state) and freed
+ * before return; no allocation
  * outlives a call and workers never allocate.  The caller owns the sparse
  * matrix and the factor matrices; tasks write only their own rows of the
- * solved side and their own chunk's loss partials.
+ * solved side and their own chunk's loss partials (or rows' loss terms).
  *
  * Exact solves.  The Cholesky solver (and so the exact user pass that ends
  * every training, fold-in and explain) factors G = α0·YᵀY + λI = UᵀU once per
@@ -198,6 +204,8 @@ typedef struct RecoJob
 	int64_t		n_blocks;		/* tasks 0 .. n_blocks − 1 run one block each */
 	double	   *partials;		/* 3 per chunk id (loss); each task writes its own */
 	double		sums[3];		/* loss partials summed in row order */
+	const float *loss_gram;		/* YᵀY of the loss (loss; CG: with loss_rows), or NULL */
+	double	   *loss_rows;		/* CG: 3 loss terms per row of solve's start, or NULL */
 } RecoJob;
 
 /* Per-thread buffers (the runner's thread state); allocated by the caller before workers start. */
@@ -254,6 +262,8 @@ typedef struct RecoRowCtx
 	int64_t		n_fixed;		/* N: rows of Y */
 	int			cg_steps;
 	const float *prior;			/* the row's prior mean m (k), or NULL: none */
+	const float *loss_gram;		/* YᵀY (not G) of the loss terms, or NULL */
+	double	   *loss_rows;		/* CG: 3 loss terms per row (of the x a row starts from), or NULL */
 	RecoScratch *s;
 	RecoParallelWorker *worker; /* the runner's thread; NULL for single rows */
 } RecoRowCtx;
@@ -328,17 +338,84 @@ RecoBlockPoll(RecoRowCtx *ctx, int64_t nblock, int64_t check_every)
 						 RECO_HOOK_CHECK_EVERY - 1);
 }
 
+/* λ_u / λ of a row of n entries for the loss: (n + α0·N)^ν in double; 1 when ν is 0. */
+static double
+RecoNormWeight(float reg_exponent, float unobserved_weight, int64_t n_fixed,
+			   int64_t n)
+{
+	if (reg_exponent == 0.0f)
+		return 1.0;
+	return pow((double) n + (double) unobserved_weight * (double) n_fixed,
+			   (double) reg_exponent);
+}
+
+/*
+ * The loss terms of a user row x of n entries before its entries (implicit's
+ * calculate_loss, in double): out[0] = α0·xᵀ(YᵀY x), out[1] = 0 (Σ|c| to
+ * come) and out[2] = (n + α0·N)^ν |x|² (λ_u/λ: |x|² when ν is 0).  gx is
+ * YᵀY x (float, the symv kernel's: symv_rows gives the same bits), or NULL:
+ * computed here into the scratch r with ctx->loss_gram.
+ */
+static void
+RecoLossRowStart(RecoRowCtx *ctx, const float *x, const float *gx, int64_t n,
+				 double *out)
+{
+	int			k = ctx->k;
+	double		l = 0.0,
+				xx = 0.0;
+	int			j;
+
+	if (gx == NULL)
+	{
+		ctx->kern->symv(k, ctx->loss_gram, x, ctx->s->r);
+		gx = ctx->s->r;
+	}
+	for (j = 0; j < k; j++)
+	{
+		l += (double) x[j] * (double) gx[j];
+		xx += (double) x[j] * (double) x[j];
+	}
+	out[0] = l * (double) ctx->unobserved_weight;
+	out[1] = 0.0;
+	out[2] = xx * RecoNormWeight(ctx->reg_exponent, ctx->unobserved_weight, ctx->n_fixed, n);
+}
+
+/*
+ * Adds the loss terms of cnt entries (weights w, s[t] = y·x) in entry order:
+ * out[0] += |c|(p − s)² − α0·s², out[1] += |c| (p = 1 if c > 0, else 0).
+ */
+static void
+RecoLossEntries(const RecoRowCtx *ctx, const float *w, const float *s, int cnt,
+				double *out)
+{
+	double		a0 = ctx->unobserved_weight;
+	int			t;
+
+	for (t = 0; t < cnt; t++)
+	{
+		double		c = (double) (ctx->alpha * w[t]);
+		double		pref = c > 0 ? 1.0 : 0.0;
+		double		d;
+
+		c = fabs(c);
+		d = pref - (double) s[t];
+		out[0] += c * d * d - a0 * (double) s[t] * (double) s[t];
+		out[1] += c;
+	}
+}
+
 /*
  * One pass over n entries of a row, a block at a time.  Item vectors are
  * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; if copy is set, they are
  * also copied there contiguously; with prefetch (and idx), the next block's
- * vectors are prefetched.  Returns RECO_STATUS_STOPPED if the job was told
- * to stop in the middle of a long row.
+ * vectors are prefetched; with loss (a residual pass: v is the row's x),
+ * the entries' loss terms are added to it (RecoLossEntries).  Returns
+ * RECO_STATUS_STOPPED if the job was told to stop in the middle of a long row.
  */
 static RecoStatus
 RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			   const float *w, int64_t n, const float *v, float *out,
-			   RecoPassMode mode, float *copy, bool prefetch)
+			   RecoPassMode mode, float *copy, bool prefetch, double *loss)
 {
 	const RecoKernels *kern = ctx->kern;
 	int			k = ctx->k;
@@ -367,6 +444,8 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 							  (int) (rest < RECO_KERNEL_BLOCK ? rest : RECO_KERNEL_BLOCK));
 		}
 		kern->dot_block(k, Yb, ib, cnt, v, s);
+		if (loss != NULL)
+			RecoLossEntries(ctx, w + b0, s, cnt, loss);
 		for (t = 0; t < cnt; t++)
 		{
 			float		pref;
@@ -442,24 +521,27 @@ RecoAllFinite(const float *x, int k)
  * One CG pass over a row whose first g item vectors the residual pass copies
  * to scratch and the A·p passes then read from there.  Only the first pass
  * over a row prefetches: later passes find its item vectors in L1, or read
- * them in order from the gather buffer.
+ * them in order from the gather buffer.  The residual pass adds the row's
+ * entries' loss terms to loss when it is not NULL.
  */
 static RecoStatus
 RecoCgPass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
-		   int64_t g, const float *v, float *out, RecoPassMode mode)
+		   int64_t g, const float *v, float *out, RecoPassMode mode,
+		   double *loss)
 {
 	RecoStatus st;
 
 	if (mode == RECO_PASS_RESIDUAL)
 		st = RecoSparsePass(ctx, ctx->Y, idx, w, g, v, out, mode,
-							ctx->s->gather, true);
+							ctx->s->gather, true, loss);
 	else
 		st = RecoSparsePass(ctx, ctx->s->gather, NULL, w, g, v, out, mode,
-							NULL, false);
+							NULL, false, NULL);
 	if (st != RECO_STATUS_OK)
 		return st;
 	return RecoSparsePass(ctx, ctx->Y, idx + g, w + g, n - g, v, out, mode,
-						  NULL, mode == RECO_PASS_RESIDUAL);
+						  NULL, mode == RECO_PASS_RESIDUAL,
+						  mode == RECO_PASS_RESIDUAL ? loss : NULL);
 }
 
 /*
@@ -516,10 +598,14 @@ RecoCgUpdate(int k, float *x, float *r, float *p, const float *Ap,
 	return false;
 }
 
-/* Conjugate-gradient update of one row, warm-started from x (implicit's least_squares_cg). */
+/*
+ * Conjugate-gradient update of one row, warm-started from x (implicit's
+ * least_squares_cg); with loss (3 doubles), also the loss terms of the x it
+ * starts from (RecoLossRow's bits).
+ */
 static RecoStatus
 RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
-		  float *x)
+		  float *x, double *loss)
 {
 	int			k = ctx->k;
 	float	   *r = ctx->s->r;
@@ -531,6 +617,8 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	RecoStatus st;
 	int			it;
 
+	if (loss != NULL)
+		RecoLossRowStart(ctx, x, NULL, n, loss);
 	if (n == 0)
 	{
 		memset(x, 0, sizeof(float) * k);
@@ -542,7 +630,7 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	/* r = b − A x = Σ c⁺ y − (G + ridge·I) x − Σ (|c| − α0)(y·x) y */
 	ctx->kern->symv(k, ctx->G, x, r);
 	RecoCgResidualStart(ctx, n, ridge, x, r);
-	st = RecoCgPass(ctx, idx, w, n, g, x, r, RECO_PASS_RESIDUAL);
+	st = RecoCgPass(ctx, idx, w, n, g, x, r, RECO_PASS_RESIDUAL, loss);
 	if (st != RECO_STATUS_OK)
 		return st;
 	if (RecoCgFirstDirection(k, r, p, &rsold))
@@ -553,7 +641,7 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 		/* Ap = (G + ridge·I) p + Σ (|c| − α0)(y·p) y, never forming A */
 		ctx->kern->symv(k, ctx->G, p, Ap);
 		RecoAddRidge(k, ridge, p, Ap);
-		st = RecoCgPass(ctx, idx, w, n, g, p, Ap, RECO_PASS_AP);
+		st = RecoCgPass(ctx, idx, w, n, g, p, Ap, RECO_PASS_AP, NULL);
 		if (st != RECO_STATUS_OK)
 			return st;
 		if (RecoCgUpdate(k, x, r, p, Ap, &rsold))
@@ -568,8 +656,9 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
  * entries of the window, so a window's item vectors are read from memory
  * once and then found in L2 by every other row of the block.  A row still
  * takes its entries in order (ascending indices), so each sum is formed
- * exactly as RecoCgRow forms it.  Polls the stop flag about every
- * RECO_STOP_CHECK_WORK multiply-adds.
+ * exactly as RecoCgRow forms it (the residual pass's loss terms too, into
+ * ctx->loss_rows).  Polls the stop flag about every RECO_STOP_CHECK_WORK
+ * multiply-adds.
  */
 static RecoStatus
 RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
@@ -616,7 +705,9 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 			st = RecoSparsePass(ctx, ctx->Y, sp->indices + pos[b],
 								sp->weights + pos[b], q - pos[b],
 								vs + b * kp, outs + b * kp, mode, NULL,
-								!whole || mode == RECO_PASS_RESIDUAL);
+								!whole || mode == RECO_PASS_RESIDUAL,
+								mode == RECO_PASS_RESIDUAL && ctx->loss_rows != NULL ?
+								ctx->loss_rows + 3 * (size_t) rows[b] : NULL);
 			if (st != RECO_STATUS_OK)
 				return st;
 			work += (double) (q - pos[b]) * 2.0 * ctx->k;
@@ -638,7 +729,8 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
  * CG on a block of nb long rows (rows[b], x of row u at solve + u·k) in
  * lockstep: every step's A·p passes (RecoWindowPass) share the fixed
  * side's windows.  Each row takes exactly RecoCgRow's steps, so its result
- * is RecoCgRow's bit for bit; a row whose indices are not ascending runs
+ * is RecoCgRow's bit for bit (and so are its loss terms, when
+ * ctx->loss_rows is set); a row whose indices are not ascending runs
  * RecoCgRow itself.
  */
 static RecoStatus
@@ -672,7 +764,8 @@ RecoCgBlock(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 		if (t < len)
 		{
 			st = RecoCgRow(ctx, sp->indices + start, sp->weights + start, len,
-						   solve + (size_t) u * k);
+						   solve + (size_t) u * k,
+						   ctx->loss_rows != NULL ? ctx->loss_rows + 3 * (size_t) u : NULL);
 			if (st != RECO_STATUS_OK)
 				return st;
 			continue;
@@ -681,6 +774,15 @@ RecoCgBlock(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 		done[n] = false;
 		memcpy(p + n * kp, solve + (size_t) u * k, sizeof(float) * k);
 		n++;
+	}
+	if (ctx->loss_rows != NULL)
+	{
+		/* the loss terms of the x the rows start from: YᵀY x into Ap (free until the steps) */
+		ctx->kern->symv_rows(k, n, ctx->loss_gram, p, kp, Ap);
+		for (b = 0; b < n; b++)
+			RecoLossRowStart(ctx, p + b * kp, Ap + b * kp,
+							 sp->indptr[brows[b] + 1] - sp->indptr[brows[b]],
+							 ctx->loss_rows + 3 * (size_t) brows[b]);
 	}
 	ctx->kern->symv_rows(k, n, ctx->G, p, kp, r);
 	for (b = 0; b < n; b++)
@@ -1096,65 +1198,26 @@ RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 	return RECO_STATUS_OK;
 }
 
-/* λ_u / λ of a row of n entries for the loss: (n + α0·N)^ν in double; 1 when ν is 0. */
-static double
-RecoNormWeight(float reg_exponent, float unobserved_weight, int64_t n_fixed,
-			   int64_t n)
-{
-	if (reg_exponent == 0.0f)
-		return 1.0;
-	return pow((double) n + (double) unobserved_weight * (double) n_fixed,
-			   (double) reg_exponent);
-}
-
 /*
- * Loss terms of one user row: adds α0·xᵀ(YᵀY)x + Σ_obs (|c|(p − s)² − α0·s²)
- * to *loss, Σ|c| to *conf and (n + α0·N)^ν |x|² to *norm (λ_u/λ: |x|² when
- * ν is 0).
+ * Loss terms of one user row into out (RecoLossRowStart, then every entry's
+ * RecoLossEntries): the loss job's, and the reference the CG user pass
+ * reproduces bit for bit.
  */
 static void
 RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
-			const float *x, double *loss, double *conf, double *norm)
+			const float *x, double *out)
 {
-	int			k = ctx->k;
-	float	   *r = ctx->s->r;
 	float		s[RECO_KERNEL_BLOCK];
-	double		l = 0.0,
-				cs = 0.0,
-				xx = 0.0;
-	double		a0 = ctx->unobserved_weight;
 	int64_t		b0;
-	int			j;
 
-	ctx->kern->symv(k, ctx->G, x, r);
-	for (j = 0; j < k; j++)
-	{
-		l += (double) x[j] * (double) r[j];
-		xx += (double) x[j] * (double) x[j];
-	}
-	l *= a0;
-	xx *= RecoNormWeight(ctx->reg_exponent, ctx->unobserved_weight, ctx->n_fixed, n);
+	RecoLossRowStart(ctx, x, NULL, n, out);
 	for (b0 = 0; b0 < n; b0 += RECO_KERNEL_BLOCK)
 	{
 		int			cnt = (int) (n - b0 < RECO_KERNEL_BLOCK ? n - b0 : RECO_KERNEL_BLOCK);
-		int			t;
 
-		ctx->kern->dot_block(k, ctx->Y, idx + b0, cnt, x, s);
-		for (t = 0; t < cnt; t++)
-		{
-			double		c = (double) (ctx->alpha * w[b0 + t]);
-			double		pref = c > 0 ? 1.0 : 0.0;
-			double		d;
-
-			c = fabs(c);
-			d = pref - (double) s[t];
-			l += c * d * d - a0 * (double) s[t] * (double) s[t];
-			cs += c;
-		}
+		ctx->kern->dot_block(ctx->k, ctx->Y, idx + b0, cnt, x, s);
+		RecoLossEntries(ctx, w + b0, s, cnt, out);
 	}
-	*loss += l;
-	*conf += cs;
-	*norm += xx;
 }
 
 /* True if row u of a CG job is solved in a block of long rows (RecoCgBlock), not in its chunk. */
@@ -1179,7 +1242,8 @@ RecoWindowWidth(int k)
  * (RecoCgBlock with one window: each row's whole pass at a time) of at most
  * RecoWindowRowsMax(k) rows whose item vectors fit RECO_LOCKSTEP_BYTES, so
  * they stay in cache from one pass to the next while one G·p product
- * serves them all; an empty row is zero.
+ * serves them all; an empty row is zero (its loss terms those of the x it
+ * had).
  */
 static RecoStatus
 RecoRunCgChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
@@ -1207,6 +1271,9 @@ RecoRunCgChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
 				continue;
 			if (n == 0)
 			{
+				if (job->loss_rows != NULL)
+					RecoLossRowStart(ctx, job->solve + (size_t) u * job->k, NULL, 0,
+									 job->loss_rows + 3 * (size_t) u);
 				memset(job->solve + (size_t) u * job->k, 0, sizeof(float) * job->k);
 				continue;
 			}
@@ -1252,6 +1319,8 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	ctx.n_fixed = rows->n_cols;
 	ctx.cg_steps = job->cg_steps;
 	ctx.prior = NULL;
+	ctx.loss_gram = job->loss_gram;
+	ctx.loss_rows = job->loss_rows;
 	ctx.s = (RecoScratch *) state;
 	ctx.worker = worker;
 
@@ -1280,6 +1349,7 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		int64_t		n = rows->indptr[u + 1] - start;
 		float	   *x = job->solve + (size_t) u * job->k;
 		RecoStatus st = RECO_STATUS_OK;
+		double		terms[3];
 
 		if (RecoParallelPoll(worker, false))
 			return RECO_STATUS_STOPPED;
@@ -1306,8 +1376,10 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 				break;
 			case RECO_JOB_LOSS:
 				RecoLossRow(&ctx, rows->indices + start,
-							rows->weights + start, n, x,
-							&loss, &conf, &norm);
+							rows->weights + start, n, x, terms);
+				loss += terms[0];
+				conf += terms[1];
+				norm += terms[2];
 				break;
 			case RECO_JOB_CG:	/* RecoRunCgChunk */
 			case RECO_JOB_ZROWS:
@@ -1643,6 +1715,63 @@ RecoScratchFree(void *arg, void *state, int thread)
 	free(((RecoScratch *) state)->mem);
 }
 
+/* Adds a loss job's partials to its sums: they are indexed by chunk position, so in row order. */
+static void
+RecoSumPartials(RecoJob *job)
+{
+	int64_t		c;
+
+	for (c = 0; c < job->n_chunks; c++)
+	{
+		job->sums[0] += job->partials[3 * c];
+		job->sums[1] += job->partials[3 * c + 1];
+		job->sums[2] += job->partials[3 * c + 2];
+	}
+}
+
+/*
+ * The sums of a loss job over `rows` from every row's loss terms (terms,
+ * 3 per row, as RecoLossRow gives them), formed as that job forms them: its
+ * chunks, each summed in row order from zero, then the chunks' partials in
+ * row order (RecoSumPartials).  So the loss of terms computed elsewhere (the
+ * CG user pass) is bit for bit RecoAlsLoss's, whichever chunks or threads
+ * computed them.  Calling thread; sets job->sums.
+ */
+static RecoStatus
+RecoSumLossRows(RecoJob *job, const double *terms)
+{
+	int64_t		c,
+				u;
+
+	if (!RecoMakeChunks(job))
+		return RECO_STATUS_NO_MEMORY;
+	job->partials = (double *) calloc((size_t) job->n_chunks * 3 + 3, sizeof(double));
+	if (job->partials == NULL)
+	{
+		free(job->chunks);
+		job->chunks = NULL;
+		return RECO_STATUS_NO_MEMORY;
+	}
+	for (c = 0; c < job->n_chunks; c++)
+	{
+		const RecoChunk *chunk = &job->chunks[c];
+		double	   *part = job->partials + 3 * chunk->id;
+
+		for (u = chunk->begin; u < chunk->end; u++)
+		{
+			part[0] += terms[3 * u];
+			part[1] += terms[3 * u + 1];
+			part[2] += terms[3 * u + 2];
+		}
+	}
+	RecoSumPartials(job);
+	free(job->partials);
+	job->partials = NULL;
+	free(job->chunks);
+	job->chunks = NULL;
+	return RECO_STATUS_OK;
+}
+
 /*
  * Runs a prepared job: builds its chunks, runs them as the runner's tasks on
  * the caller plus (threads − 1) workers, and sums the loss partials in row
@@ -1696,17 +1825,7 @@ RecoJobRun(RecoJob *job, int threads, const RecoHooks *hooks)
 	result = RecoParallelRun(&pj);
 
 	if (result == RECO_STATUS_OK && job->partials != NULL)
-	{
-		int64_t		c;
-
-		/* partials are indexed by chunk position: sum them in row order */
-		for (c = 0; c < job->n_chunks; c++)
-		{
-			job->sums[0] += job->partials[3 * c];
-			job->sums[1] += job->partials[3 * c + 1];
-			job->sums[2] += job->partials[3 * c + 2];
-		}
-	}
+		RecoSumPartials(job);
 	free(job->partials);
 	job->partials = NULL;
 	free(job->chunks);
@@ -2003,12 +2122,14 @@ RecoSolveArgsOk(const RecoSparse *rows, const float *fixed, const float *solve,
  * Solves every row given gmat = YᵀY (k x k, aligned, malloc'd: this turns it
  * into the shared matrix and frees it), on the thread runner, each row
  * toward its prior mean when prior (n_rows x k) is not NULL.  With ν > 0 no
- * row takes the short-row path, so U and Z are not computed.
+ * row takes the short-row path, so U and Z are not computed.  With loss_rows
+ * (CG only), each row also writes there the loss terms of the x it starts
+ * from, loss_gram being YᵀY.
  */
 static RecoStatus
 RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 				  const RecoAlsConfig *cfg, const RecoHooks *hooks, float *gmat,
-				  const float *prior)
+				  const float *prior, const float *loss_gram, double *loss_rows)
 {
 	RecoJob		job;
 	RecoStatus st;
@@ -2018,6 +2139,8 @@ RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 	RecoJobInit(&job, cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG,
 				rows, fixed, solve, gmat, cfg);
 	job.prior = prior;
+	job.loss_gram = loss_gram;
+	job.loss_rows = loss_rows;
 	if (cfg->solver == RECO_SOLVER_CHOLESKY && cfg->reg_exponent == 0.0f)
 	{
 		double	   *U;
@@ -2063,7 +2186,7 @@ RecoAlsSolveSidePrior(const RecoSparse *rows, const float *fixed, float *solve,
 	st = RecoGramNew(fixed, rows->n_cols, cfg->factors, hooks, &gmat);
 	if (st != RECO_STATUS_OK)
 		return st;
-	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, prior);
+	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, prior, NULL, NULL);
 }
 
 /* The Cholesky side solve with a given gram = YᵀY: RecoAlsSolveRowExact of every row, threaded. */
@@ -2083,35 +2206,28 @@ RecoAlsSolveRowsExact(const RecoSparse *rows, const float *gram, const float *fi
 	memcpy(mem, gram, sizeof(float) * cfg->factors * cfg->factors);
 	exact = *cfg;
 	exact.solver = RECO_SOLVER_CHOLESKY;
-	return RecoSolveWithGram(rows, fixed, solve, &exact, hooks, (float *) mem, NULL);
+	return RecoSolveWithGram(rows, fixed, solve, &exact, hooks, (float *) mem, NULL,
+							 NULL, NULL);
 }
 
-/* implicit's calculate_loss for the user side, deterministic, in double. */
-RecoStatus
-RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
-			const RecoAlsConfig *cfg, const RecoHooks *hooks,
-			double *loss_out)
+/*
+ * implicit's calculate_loss from the sums of a loss job over the user rows
+ * (Σ of the rows' loss terms, Σ|c|, Σ (n_u + α0·N)^ν |x_u|²): adds the item
+ * side's Σ (n_i + α0·M)^ν |y_i|² (|Y|² when ν is 0; in double, on this
+ * thread, polling should_stop) and divides by the confidence total.
+ */
+static RecoStatus
+RecoLossFinish(const RecoSparse *users, const float *Y, const RecoAlsConfig *cfg,
+			   const RecoHooks *hooks, const double *sums, double *loss_out)
 {
-	RecoJob		job;
-	float	   *gram;
-	double		loss = 0.0,
-				conf = 0.0,
-				unorm = 0.0,
-				inorm = 0.0,
+	double		inorm = 0.0,
+				loss,
 				denom;
-	double		a0;
+	double		a0 = cfg->unobserved_weight;
 	int64_t		i,
-				nnz;
+				nnz = users->n_rows > 0 ? users->indptr[users->n_rows] : 0;
 	int64_t    *counts = NULL;
-	RecoStatus st;
-	int			k;
-
-	if (!RecoConfigOk(cfg) || users == NULL || loss_out == NULL ||
-		users->n_rows < 0 || users->n_cols < 0)
-		return RECO_STATUS_INVALID_ARGUMENT;
-	k = cfg->factors;
-	a0 = cfg->unobserved_weight;
-	nnz = users->n_rows > 0 ? users->indptr[users->n_rows] : 0;
+	int			k = cfg->factors;
 
 	/* with ν > 0 an item's ridge weight needs its number of users */
 	if (cfg->reg_exponent != 0.0f)
@@ -2122,14 +2238,6 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 		for (i = 0; i < nnz; i++)
 			counts[users->indices[i]]++;
 	}
-	st = RecoGramNew(Y, users->n_cols, k, hooks, &gram);
-	if (st != RECO_STATUS_OK)
-	{
-		free(counts);
-		return st;
-	}
-
-	/* Σ (n_i + α0·M)^ν |y_i|² (|Y|² when ν is 0) in double, on this thread */
 	for (i = 0; i < users->n_cols; i++)
 	{
 		const float *y = Y + (size_t) i * k;
@@ -2146,34 +2254,104 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 			hooks->should_stop != NULL && hooks->should_stop(hooks->arg))
 		{
 			free(counts);
-			free(gram);
 			return RECO_STATUS_STOPPED;
 		}
 	}
 	free(counts);
 
-	if (users->n_rows > 0)
-	{
-		/* X is only read for the loss */
-		RecoJobInit(&job, RECO_JOB_LOSS, users, Y, (float *) X, gram, cfg);
-		st = RecoJobRun(&job, cfg->threads, hooks);
-		if (st != RECO_STATUS_OK)
-		{
-			free(gram);
-			return st;
-		}
-		loss = job.sums[0];
-		conf = job.sums[1];
-		unorm = job.sums[2];
-	}
-	free(gram);
-
-	loss += (double) cfg->regularization * (unorm + inorm);
-	denom = conf + a0 * ((double) users->n_rows * (double) users->n_cols) - a0 * (double) nnz;
+	loss = sums[0] + (double) cfg->regularization * (sums[2] + inorm);
+	denom = sums[1] + a0 * ((double) users->n_rows * (double) users->n_cols) - a0 * (double) nnz;
 	*loss_out = loss / denom;
 	if (!isfinite(*loss_out))
 		return RECO_STATUS_NOT_FINITE;
 	return RECO_STATUS_OK;
+}
+
+/* Whether a loss's arguments are usable. */
+static bool
+RecoLossArgsOk(const RecoSparse *users, const RecoAlsConfig *cfg,
+			   const double *loss_out)
+{
+	return RecoConfigOk(cfg) && users != NULL && loss_out != NULL &&
+		users->n_rows >= 0 && users->n_cols >= 0;
+}
+
+/* implicit's calculate_loss for the user side, deterministic, in double. */
+RecoStatus
+RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
+			const RecoAlsConfig *cfg, const RecoHooks *hooks,
+			double *loss_out)
+{
+	RecoJob		job;
+	float	   *gram;
+	RecoStatus st;
+
+	if (!RecoLossArgsOk(users, cfg, loss_out))
+		return RECO_STATUS_INVALID_ARGUMENT;
+	st = RecoGramNew(Y, users->n_cols, cfg->factors, hooks, &gram);
+	if (st != RECO_STATUS_OK)
+		return st;
+	/* X is only read for the loss */
+	RecoJobInit(&job, RECO_JOB_LOSS, users, Y, (float *) X, gram, cfg);
+	job.loss_gram = gram;
+	if (users->n_rows > 0)
+		st = RecoJobRun(&job, cfg->threads, hooks);
+	free(gram);
+	if (st != RECO_STATUS_OK)
+		return st;
+	return RecoLossFinish(users, Y, cfg, hooks, job.sums, loss_out);
+}
+
+/*
+ * The CG side solve that also gives RecoAlsLoss(rows, solve, fixed) of the
+ * rows' starting factors: the residual pass of each row reads its y·x and
+ * the symv product of its start (RecoCgBlock), so only YᵀY x is added per
+ * row; every row's terms go to an n_rows x 3 array summed as the loss job
+ * sums them (RecoSumLossRows).  Other solvers compute the loss first.
+ */
+RecoStatus
+RecoAlsSolveSideLoss(const RecoSparse *rows, const float *fixed, float *solve,
+					 const RecoAlsConfig *cfg, const RecoHooks *hooks,
+					 double *loss_out)
+{
+	RecoJob		sum;
+	float	   *gmat;
+	void	   *loss_gram;
+	double	   *terms;
+	size_t		kk;
+	RecoStatus st;
+
+	if (loss_out == NULL)
+		return RecoAlsSolveSide(rows, fixed, solve, cfg, hooks);
+	if (!RecoSolveArgsOk(rows, fixed, solve, cfg))
+		return RECO_STATUS_INVALID_ARGUMENT;
+	if (cfg->solver != RECO_SOLVER_CG || rows->n_rows == 0)
+	{
+		st = RecoAlsLoss(rows, solve, fixed, cfg, hooks, loss_out);
+		return st != RECO_STATUS_OK ? st : RecoAlsSolveSide(rows, fixed, solve, cfg, hooks);
+	}
+	kk = (size_t) cfg->factors * cfg->factors;
+	st = RecoGramNew(fixed, rows->n_cols, cfg->factors, hooks, &gmat);
+	if (st != RECO_STATUS_OK)
+		return st;
+	terms = (double *) malloc(sizeof(double) * 3 * (size_t) rows->n_rows);
+	if (terms == NULL || posix_memalign(&loss_gram, RECO_CACHE_LINE, sizeof(float) * kk) != 0)
+	{
+		free(terms);
+		free(gmat);
+		return RECO_STATUS_NO_MEMORY;
+	}
+	memcpy(loss_gram, gmat, sizeof(float) * kk);
+	st = RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, NULL,
+						   (const float *) loss_gram, terms);
+	free(loss_gram);
+	RecoJobInit(&sum, RECO_JOB_LOSS, rows, fixed, NULL, NULL, cfg);
+	if (st == RECO_STATUS_OK)
+		st = RecoSumLossRows(&sum, terms);
+	free(terms);
+	if (st != RECO_STATUS_OK)
+		return st;
+	return RecoLossFinish(rows, fixed, cfg, hooks, sum.sums, loss_out);
 }
 
 /* What an exact single-row computation needs: the shared G, its factor, scratch, row context. */
@@ -2229,6 +2407,8 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 	er->ctx.n_fixed = rp->n_fixed;
 	er->ctx.cg_steps = 0;
 	er->ctx.prior = NULL;
+	er->ctx.loss_gram = NULL;
+	er->ctx.loss_rows = NULL;
 	er->ctx.s = &er->scratch;
 	er->ctx.worker = NULL;
 	return true;
@@ -2404,4 +2584,23 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
 		sizeof(float) * (size_t) (n_fixed > 0 ? n_fixed : 1) * k + RECO_CACHE_LINE +	/* Z */
 		(sizeof(RecoChunk) + 3 * sizeof(double)) *
 		(size_t) (2 * RECO_MAX_CHUNKS + 2);
+}
+
+/*
+ * Bytes RecoAlsSolveSideLoss holds beyond RecoAlsScratchBytes(cfg, ...,
+ * n_fixed): the rows' loss terms (3 doubles a row) and the copy of YᵀY,
+ * less the exact pass's U and Z that estimate counts, which a CG solve never
+ * holds at the same time (the sum's chunk table fits the job tables' term
+ * once the solve's are freed).
+ */
+size_t
+RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows, int64_t n_fixed)
+{
+	int			k = cfg->factors < 1 ? 1 : cfg->factors;
+	size_t		held = sizeof(double) * 3 * (size_t) (n_rows > 0 ? n_rows : 1) +
+		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE;
+	size_t		exact = sizeof(double) * 2 * (size_t) k * k +
+		sizeof(float) * (size_t) (n_fixed > 0 ? n_fixed : 1) * k;
+
+	return held > exact ? held - exact : 0;
 }

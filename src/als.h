@@ -130,6 +130,20 @@ extern RecoStatus RecoAlsLoss(const RecoSparse *users, const float *X,
 								 const RecoHooks *hooks, double *loss_out);
 
 /*
+ * RecoAlsSolveSide that also sets *loss_out to RecoAlsLoss(rows, solve,
+ * fixed, ...) of the factors `solve` holds on entry, bit for bit (the same
+ * value whatever the threads).  With the CG solver the loss is fused into
+ * the solve: each row's residual pass already reads its y·x, so only YᵀY x
+ * is added per row.  Other solvers (and no rows) compute RecoAlsLoss first.
+ * NULL loss_out is RecoAlsSolveSide.
+ */
+extern RecoStatus RecoAlsSolveSideLoss(const RecoSparse *rows,
+									   const float *fixed, float *solve,
+									   const RecoAlsConfig *cfg,
+									   const RecoHooks *hooks,
+									   double *loss_out);
+
+/*
  * λ_u = λ·(n + α0·N)^ν of a row of n entries (λ when ν is 0), computed in
  * double and rounded to float: the one routine behind the solves, the loss
  * and every fold-in.
@@ -193,5 +207,13 @@ extern void RecoAlsGram(const float *fixed, int64_t n, int k, float *gram);
  */
 extern size_t RecoAlsScratchBytes(const RecoAlsConfig *cfg,
 								  int64_t max_row_nnz, int64_t n_fixed);
+
+/*
+ * Bytes RecoAlsSolveSideLoss holds, for n_rows rows, beyond what
+ * RecoAlsScratchBytes(cfg, ..., n_fixed) estimates (0 when the exact pass's
+ * share of that estimate, never held during a CG solve, covers them).
+ */
+extern size_t RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows,
+									int64_t n_fixed);
 
 #endif							/* RECO_ALS_H */

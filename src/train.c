@@ -411,6 +411,8 @@ RecoTrainingBytes(const RecoTrainRun *run, const RecoInteractions *sizes)
 			/* Z of the exact solves: both sides' with cholesky, else the final pass's (items) */
 			bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, longest,
 														run->cfg.solver == RECO_SOLVER_CHOLESKY ? longest : sizes->n_items));
+			if (run->cfg.solver == RECO_SOLVER_CG)	/* the user step's loss terms (RecoAlsSolveSideLoss) */
+				bytes = add_size(bytes, RecoAlsSolveLossBytes(&run->cfg, sizes->n_users, sizes->n_items));
 			if (run->options->feature_mapping == RECO_FEATURE_MAPPING_PRIOR)	/* the items' prior means */
 				bytes = add_size(bytes, mul_size(mul_size(sizes->n_items, k), sizeof(float)));
 	}
@@ -656,12 +658,18 @@ RecoTrainReportIteration(const RecoTrainRun *run, int it)
 
 /*
  * Phase 2: seeded initial factors, then the iterations (both sides, then the
- * loss).  With feature_mapping "prior" each item step after the first solves
- * every item that has features toward its mapped vector m_i (the right-hand
- * side gains λ'_i·m_i, λ'_i its own penalty: als.h), and the item mapping is
- * refitted (the ridge of feature_train.c) on the new item factors after
- * every item step; the first item step has no prior (m = 0: the initial
- * factors are noise, nothing to map).  The loss stays iALS's own.
+ * loss).  The loss of iteration it (its X and Y) is what the user step of
+ * iteration it + 1 starts from: with the CG solver that step computes it on
+ * the way (RecoAlsSolveSideLoss, bit for bit RecoAlsLoss), so iteration it
+ * is reported (NOTICE, progress) once that step is done; the last
+ * iteration's loss, and every loss of the Cholesky solver, is RecoAlsLoss
+ * after the iteration.  With feature_mapping "prior" each item step after
+ * the first solves every item that has features toward its mapped vector
+ * m_i (the right-hand side gains λ'_i·m_i, λ'_i its own penalty: als.h),
+ * and the item mapping is refitted (the ridge of feature_train.c) on the new
+ * item factors after every item step; the first item step has no prior
+ * (m = 0: the initial factors are noise, nothing to map).  The loss stays
+ * iALS's own (the prior changes the item steps only, so it fuses too).
  */
 static void
 RecoTrainIterate(RecoTrainRun *run)
@@ -674,6 +682,7 @@ RecoTrainIterate(RecoTrainRun *run)
 	RecoSparse	by_item = RecoItemMatrix(data);
 	float	   *prior = NULL;	/* the items' prior means, once a mapping exists */
 	bool		with_prior = RecoTrainWithPrior(run);
+	bool		fuse_loss = cfg->solver == RECO_SOLVER_CG;
 	int			it;
 
 	run->X = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_users, cfg->factors), sizeof(float)));
@@ -689,7 +698,14 @@ RecoTrainIterate(RecoTrainRun *run)
 		CHECK_FOR_INTERRUPTS();
 		RecoProgressIteration(it + 1);
 		INSTR_TIME_SET_CURRENT(phase);
-		RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, run->Y, run->X, cfg, &run->hooks), it + 1);
+		if (fuse_loss && it > 0)
+		{
+			RecoCheckKernelStatus(RecoAlsSolveSideLoss(&by_user, run->Y, run->X, cfg, &run->hooks,
+													   &run->loss[it - 1]), it + 1);
+			RecoTrainReportIteration(run, it - 1);
+		}
+		else
+			RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, run->Y, run->X, cfg, &run->hooks), it + 1);
 		RecoCheckKernelStatus(RecoAlsSolveSidePrior(&by_item, run->X, run->Y, cfg, &run->hooks, prior), it + 1);
 		if (with_prior)
 		{
@@ -702,8 +718,11 @@ RecoTrainIterate(RecoTrainRun *run)
 				RecoFeaturePrior(run->features[RECO_SIDE_ITEMS], prior);
 		}
 		run->iteration_seconds[it] = RecoSecondsSince(phase);
-		RecoCheckKernelStatus(RecoAlsLoss(&by_user, run->X, run->Y, cfg, &run->hooks, &run->loss[it]), it + 1);
-		RecoTrainReportIteration(run, it);
+		if (!fuse_loss || it + 1 == iterations)
+		{
+			RecoCheckKernelStatus(RecoAlsLoss(&by_user, run->X, run->Y, cfg, &run->hooks, &run->loss[it]), it + 1);
+			RecoTrainReportIteration(run, it);
+		}
 	}
 }
 

@@ -24,7 +24,11 @@
  *     -e 0                       reg_exponent ν (λ_u = λ·(n_u + α0·N)^ν)
  *     -w 1                       unobserved_weight α0
  *     -S 7                       seed
- *     -L                         also time and print the loss
+ *     -L                         also time and print the loss; with CG, also
+ *                                the user step with the loss fused
+ *                                (RecoAlsSolveSideLoss) beside the plain one
+ *                                and RecoAlsLoss, 3 interleaved rounds, wall
+ *                                and CPU medians
  *     -F                         after the CG iterations, time the exact user
  *                                pass that ends reco.train (final pass), wall
  *                                and CPU, beside the CG iterations' medians
@@ -484,6 +488,56 @@ bench_never_stop(void *arg)
 	return false;
 }
 
+/*
+ * Times, in 3 interleaved rounds from the same X, the plain CG user step,
+ * the same step with the loss fused (RecoAlsSolveSideLoss) and RecoAlsLoss;
+ * prints wall and CPU medians and whether the fused step gives the loss and
+ * factors of the other two bit for bit.
+ */
+static void
+bench_fused_loss(const RecoSparse *users, const float *X, const float *Y,
+				 const RecoAlsConfig *cfg, const RecoHooks *hooks)
+{
+	size_t		bytes = sizeof(float) * users->n_rows * cfg->factors;
+	float	   *Xa = bench_check(malloc(bytes));
+	float	   *Xb = bench_check(malloc(bytes));
+	double		w[3][3],
+				c[3][3],
+				lf = 0,
+				l = 0;
+	bool		same = true;
+	int			r,
+				j;
+
+	for (r = 0; r < 3; r++)
+	{
+		for (j = 0; j < 3; j++)
+		{
+			double		w0 = bench_now(),
+						c0 = bench_cpu();
+
+			if (j < 2)
+				memcpy(j == 0 ? Xa : Xb, X, bytes);
+			if (j == 0)
+				(void) RecoAlsSolveSide(users, Y, Xa, cfg, hooks);
+			else if (j == 1)
+				(void) RecoAlsSolveSideLoss(users, Y, Xb, cfg, hooks, &lf);
+			else
+				(void) RecoAlsLoss(users, X, Y, cfg, hooks, &l);
+			w[j][r] = bench_now() - w0;
+			c[j][r] = bench_cpu() - c0;
+		}
+		same = same && memcmp(Xa, Xb, bytes) == 0 && memcmp(&l, &lf, sizeof(double)) == 0;
+	}
+	printf("         user step: plain %.3f s (cpu %.3f), with the loss fused %.3f s (cpu %.3f), "
+		   "RecoAlsLoss %.3f s (cpu %.3f) (medians of 3); fused = plain + loss bit for bit: %s\n",
+		   bench_median(w[0], 3), bench_median(c[0], 3), bench_median(w[1], 3),
+		   bench_median(c[1], 3), bench_median(w[2], 3), bench_median(c[2], 3),
+		   same ? "yes" : "NO");
+	free(Xa);
+	free(Xb);
+}
+
 /* Runs and prints one configuration. */
 static void
 bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
@@ -627,6 +681,8 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 
 		printf("         loss %.6g (%s) in %.3f s\n", l, RecoStatusString(st),
 			   bench_now() - t0);
+		if (solver == RECO_SOLVER_CG)
+			bench_fused_loss(&csr->sp, X, Y, &cfg, &hooks);
 	}
 	fflush(stdout);
 	free(X);

@@ -10,7 +10,8 @@
 #      the view is empty;
 #   2. a second training of the same model name waits for the first one's commit: 'waiting';
 #   3. a long training seen from another session: its pid, model, algorithm, phase
-#      'iterating', iterations, rows read, a loss, and an iteration that advances; another
+#      'iterating', iterations, rows read, a loss (from iteration 3 on: CG reports iteration
+#      1's loss during iteration 2), and an iteration that advances; another
 #      role sees only its pid; pg_cancel_backend stops it and the view is empty;
 #   3b. one long iteration, then the final pass: chunks_done (of chunks_total) moves inside each;
 #   4. an error while reading (a NaN weight) and pg_terminate_backend leave it empty;
@@ -121,7 +122,8 @@ wait_iteration() {
         sleep 0.1
     done
 }
-wait_iteration 2
+# iteration 3: with CG the loss of iteration 1 is computed by iteration 2's user step
+wait_iteration 3
 want="$t_pid|$db|long|ials|iterating|1000|600000|t|t"
 got=$(reco_sql $db -c "SELECT pid, datname, model, algorithm, phase, iterations, rows_read,
                               loss > 0, elapsed_seconds > 0 FROM reco.training_progress")

@@ -2007,12 +2007,59 @@ test_cg_ungrouped(const RecoSparse *s, const float *F, const float *X0,
 }
 
 /*
+ * The CG solve with the fused loss (RecoAlsSolveSideLoss) from X0 against F:
+ * its loss is RecoAlsLoss(X0, F) bit for bit with 1 and 3 threads (so
+ * within any relative bound, 1e-12 included), and its factors are the plain
+ * solve's (X1, from X0) bit for bit.
+ */
+static void
+check_fused_loss(const RecoSparse *s, const float *F, const float *X0,
+				 const float *X1, const RecoAlsConfig *cfg, const char *label)
+{
+	int			k = cfg->factors;
+	float	   *Xf = malloc(sizeof(float) * (s->n_rows > 0 ? s->n_rows : 1) * k);
+	RecoAlsConfig c1 = *cfg,
+				c3 = *cfg;
+	double		want = NAN,
+				got1 = NAN,
+				got3 = NAN;
+	RecoStatus	st0,
+				st1,
+				st3;
+	bool		same_x;
+	char		name[200];
+
+	c1.threads = 1;
+	c3.threads = 3;
+	st0 = RecoAlsLoss(s, X0, F, &c1, NULL, &want);
+	memcpy(Xf, X0, sizeof(float) * s->n_rows * k);
+	st1 = RecoAlsSolveSideLoss(s, F, Xf, &c1, NULL, &got1);
+	same_x = same_bits(Xf, X1, s->n_rows * k);
+	memcpy(Xf, X0, sizeof(float) * s->n_rows * k);
+	st3 = RecoAlsSolveSideLoss(s, F, Xf, &c3, NULL, &got3);
+	same_x = same_x && same_bits(Xf, X1, s->n_rows * k);
+	snprintf(name, sizeof(name), "%s: the CG solve's fused loss equals RecoAlsLoss of its start bit for bit (1 and 3 threads)", label);
+	ok(st0 == RECO_STATUS_OK && st1 == RECO_STATUS_OK && st3 == RECO_STATUS_OK &&
+	   memcmp(&want, &got1, sizeof(double)) == 0 && memcmp(&want, &got3, sizeof(double)) == 0 &&
+	   fabs(got1 - want) <= 1e-12 * fabs(want), name);
+	diag("RecoAlsLoss", want);
+	diag("fused, 1 thread", got1);
+	diag("fused, 3 threads", got3);
+	diag("|fused − RecoAlsLoss| / RecoAlsLoss", fabs(got1 - want) / fabs(want));
+	snprintf(name, sizeof(name), "%s: the solve with the fused loss gives the plain solve's factors bit for bit", label);
+	ok(same_x, name);
+	free(Xf);
+}
+
+/*
  * CG in lockstep (RecoCgBlock): long rows (more than 256 KB of vectors) in
  * blocks over windows of the fixed side, the other rows — lengths 0, 1,
  * 2, ... — in lockstep groups.  Every row must come out bit for bit as
  * when it is solved alone (its own call), whatever the thread count, and
  * match implicit's algorithm run in double.  A long row whose indices are
- * not ascending (outside RecoSparse's contract) still gets its CG.
+ * not ascending (outside RecoSparse's contract) still gets its CG.  The
+ * same solve with the fused loss (check_fused_loss) gives RecoAlsLoss of
+ * its start and the same factors, bit for bit.
  */
 static void
 test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
@@ -2111,6 +2158,7 @@ test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
 	ok(st3 == RECO_STATUS_OK && same_bits(X1, X3, m * k), name);
 	if (nu == 0.0f)
 		test_cg_ungrouped(&s, F, X0, X1, &cfg, label);
+	check_fused_loss(&s, F, X0, X1, &cfg, label);
 
 	for (u = 0; u < n_fixed; u++)
 		for (a = 0; a < k; a++)
@@ -2160,10 +2208,77 @@ test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
 	free(ids);
 }
 
+/*
+ * The fused loss of training's CG user step (RecoAlsSolveSideLoss) on a
+ * matrix of many loss chunks (the rows' terms are summed as the loss job's
+ * chunks sum them, not the CG job's): mostly rows of length 0, 1 and 2,
+ * negative feedback, after a CG iteration (as training calls it).  Also:
+ * the Cholesky solver (RecoAlsLoss first, then its solve), NULL loss_out
+ * (the plain solve) and a stop.
+ */
+static void
+test_fused_loss(int k, float nu, float a0, const char *label)
+{
+	Problem		p;
+	float	   *X,
+			   *Y,
+			   *X1,
+			   *X2;
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 2, 0.05f, 2.0f);
+	RecoAlsConfig chol;
+	HookState	h;
+	RecoHooks	hooks = {test_hook, &h, NULL};
+	RecoStatus	st1,
+				st2,
+				st3;
+	double		want = NAN,
+				got = NAN;
+	char		name[200];
+
+	make_problem(&p, 20000, 600, 0.003, 0, 7);
+	X1 = malloc(sizeof(float) * p.m * k);
+	X2 = malloc(sizeof(float) * p.m * k);
+	cfg.reg_exponent = nu;
+	cfg.unobserved_weight = a0;
+	/* the factors a user step starts from in training: after one iteration */
+	init_factors(&p, k, &X, &Y, 5);
+	(void) train(&p, X, Y, &cfg, 1, NULL);
+	memcpy(X1, X, sizeof(float) * p.m * k);
+	st1 = RecoAlsSolveSide(&p.users, Y, X1, &cfg, NULL);
+	ok(st1 == RECO_STATUS_OK, "fused loss: the plain CG user step runs");
+	check_fused_loss(&p.users, Y, X, X1, &cfg, label);
+
+	chol = cfg;
+	chol.solver = RECO_SOLVER_CHOLESKY;
+	memcpy(X1, X, sizeof(float) * p.m * k);
+	memcpy(X2, X, sizeof(float) * p.m * k);
+	st1 = RecoAlsLoss(&p.users, X, Y, &chol, NULL, &want);
+	st2 = RecoAlsSolveSide(&p.users, Y, X1, &chol, NULL);
+	st3 = RecoAlsSolveSideLoss(&p.users, Y, X2, &chol, NULL, &got);
+	snprintf(name, sizeof(name), "%s: with the Cholesky solver the same loss and factors, bit for bit", label);
+	ok(st1 == RECO_STATUS_OK && st2 == RECO_STATUS_OK && st3 == RECO_STATUS_OK &&
+	   memcmp(&want, &got, sizeof(double)) == 0 && same_bits(X1, X2, p.m * k), name);
+
+	memcpy(X1, X, sizeof(float) * p.m * k);
+	memcpy(X2, X, sizeof(float) * p.m * k);
+	st1 = RecoAlsSolveSide(&p.users, Y, X1, &cfg, NULL);
+	st2 = RecoAlsSolveSideLoss(&p.users, Y, X2, &cfg, NULL, NULL);
+	h = hook_state(0);
+	st3 = RecoAlsSolveSideLoss(&p.users, Y, X, &cfg, &hooks, &got);
+	snprintf(name, sizeof(name), "%s: NULL loss_out is the plain solve; should_stop stops the fused one (RECO_STATUS_STOPPED)", label);
+	ok(st1 == RECO_STATUS_OK && st2 == RECO_STATUS_OK && same_bits(X1, X2, p.m * k) &&
+	   st3 == RECO_STATUS_STOPPED, name);
+	free(X);
+	free(Y);
+	free(X1);
+	free(X2);
+	free_problem(&p);
+}
+
 int
 main(void)
 {
-	printf("1..127\n");
+	printf("1..149\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -2203,13 +2318,15 @@ main(void)
 	test_prior(24, 0.0f, 1.0f, "prior k=24 (short rows)");	/* 6 */
 	test_prior(16, 1.0f, 0.3f, "prior k=16 nu 1 a0 0.3");	/* 6 */
 	test_symv_rows();			/* 2 */
-	test_cg_lockstep(1, 300000, 70000, 0.0f, 1.0f, "k=1");	/* 4 */
-	test_cg_lockstep(13, 25000, 5500, 0.0f, 1.0f, "k=13 (portable path)");	/* 4 */
-	test_cg_lockstep(64, 3000, 1400, 0.0f, 1.0f, "k=64");	/* 4 */
-	test_cg_lockstep(64, 3000, 1400, 1.0f, 0.3f, "k=64 nu 1 a0 0.3");	/* 3 */
-	test_cg_lockstep(1024, 300, 100, 0.0f, 1.0f, "k=1024");	/* 4 */
-	test_cg_lockstep(64, 3000, 1400, 0.0f, 0.5f, "k=64 a0 0.5");	/* 4 */
+	test_cg_lockstep(1, 300000, 70000, 0.0f, 1.0f, "k=1");	/* 6 */
+	test_cg_lockstep(13, 25000, 5500, 0.0f, 1.0f, "k=13 (portable path)");	/* 6 */
+	test_cg_lockstep(64, 3000, 1400, 0.0f, 1.0f, "k=64");	/* 6 */
+	test_cg_lockstep(64, 3000, 1400, 1.0f, 0.3f, "k=64 nu 1 a0 0.3");	/* 5 */
+	test_cg_lockstep(1024, 300, 100, 0.0f, 1.0f, "k=1024");	/* 6 */
+	test_cg_lockstep(64, 3000, 1400, 0.0f, 0.5f, "k=64 a0 0.5");	/* 6 */
 	test_substitution_sizes();	/* 2 */
-	/* total 127 */
-	return tap_exit_status(127);
+	test_fused_loss(64, 0.0f, 1.0f, "fused loss k=64");	/* 5 */
+	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
+	/* total 149 */
+	return tap_exit_status(149);
 }
