@@ -90,6 +90,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugepage.h"
 #include "kernels_impl.h"
 #include "rng.h"
 
@@ -1911,6 +1912,7 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
 		zrows.n_rows = n_used;
 	RecoJobInit(&job, RECO_JOB_ZROWS, &zrows, fixed, NULL, gmat, cfg);
 	job.U = (const double *) umem;
+	RecoAdviseHugePages(zmem, sizeof(float) * (size_t) (rows->n_cols > 0 ? rows->n_cols : 1) * k);
 	job.Z = (float *) zmem;
 	job.zcols = zcols;
 	st = zrows.n_rows > 0 ? RecoJobRun(&job, cfg->threads, hooks) : RECO_STATUS_OK;
