@@ -2163,7 +2163,7 @@ test_cg_lockstep(int k, int64_t n_fixed, int64_t long_len, float nu, float a0,
 int
 main(void)
 {
-	printf("1..127\n");
+	printf("1..131\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -2209,7 +2209,9 @@ main(void)
 	test_cg_lockstep(64, 3000, 1400, 1.0f, 0.3f, "k=64 nu 1 a0 0.3");	/* 3 */
 	test_cg_lockstep(1024, 300, 100, 0.0f, 1.0f, "k=1024");	/* 4 */
 	test_cg_lockstep(64, 3000, 1400, 0.0f, 0.5f, "k=64 a0 0.5");	/* 4 */
+	/* long rows too sparse over 200,000 fixed rows to window (RECO_WINDOW_MIN_REUSE): each runs alone (RecoCgRow) */
+	test_cg_lockstep(64, 200000, 1400, 0.0f, 1.0f, "k=64 sparse long rows");	/* 4 */
 	test_substitution_sizes();	/* 2 */
-	/* total 127 */
-	return tap_exit_status(127);
+	/* total 131 */
+	return tap_exit_status(131);
 }
