@@ -26,6 +26,7 @@ OBJS = \
 	src/parallel.o \
 	src/scatter.o \
 	src/als.o \
+	src/hugepage.o \
 	src/bpr.o \
 	src/explicit.o \
 	src/interactions.o \
@@ -73,7 +74,7 @@ OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopen
 PG_CPPFLAGS = -I$(srcdir)/src $(OPENBLAS_CFLAGS) -DRECO_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK  = $(OPENBLAS_LIBS) -lpthread -lm
 
-EXTRA_CLEAN = test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/bench/als_bench build.log
+EXTRA_CLEAN = test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_hugepage test/bench/als_bench build.log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -93,8 +94,8 @@ src/reco.o: reco.control
 
 # The numeric kernel is the hot path: let the compiler unroll and vectorize it.
 # (kernels_avx2.c needs no -mavx2: its functions carry their own target attribute.)
-KERNEL_SRCS = src/kernels.c src/kernels_avx2.c src/parallel.c src/als.c src/bpr.c src/explicit.c src/batch.c src/topk.c src/diversity.c src/explore.c src/segments.c src/ridge.c src/scatter.c
-KERNEL_HDRS = src/kernels.h src/kernels_impl.h src/parallel.h src/als.h src/bpr.h src/explicit.h src/batch.h src/topk.h src/diversity.h src/explore.h src/segments.h src/rng.h src/reco_limits.h src/ridge.h src/scatter.h
+KERNEL_SRCS = src/hugepage.c src/kernels.c src/kernels_avx2.c src/parallel.c src/als.c src/bpr.c src/explicit.c src/batch.c src/topk.c src/diversity.c src/explore.c src/segments.c src/ridge.c src/scatter.c
+KERNEL_HDRS = src/hugepage.h src/kernels.h src/kernels_impl.h src/parallel.h src/als.h src/bpr.h src/explicit.h src/batch.h src/topk.h src/diversity.h src/explore.h src/segments.h src/rng.h src/reco_limits.h src/ridge.h src/scatter.h
 $(KERNEL_SRCS:.c=.o): CFLAGS += -O3
 
 .PHONY: test demo demo-stop unit bench-als bench fuzz check-valgrind
@@ -123,8 +124,8 @@ fuzz:
 check-valgrind:
 	@bash test/valgrind/run.sh
 
-# The kernel's standalone unit tests (no PostgreSQL needed): the solver, the runner and batch scoring, MMR re-ranking, exploration, segments, BPR, explicit ratings, the features-to-factors ridge fit, the build's threaded scatter.
-unit: test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter
+# The kernel's standalone unit tests (no PostgreSQL needed): the solver, the runner and batch scoring, MMR re-ranking, exploration, segments, BPR, explicit ratings, the features-to-factors ridge fit, the build's threaded scatter, the huge-page advice.
+unit: test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_hugepage
 	./test/unit/test_als
 	./test/unit/test_parallel
 	./test/unit/test_diversity
@@ -134,8 +135,9 @@ unit: test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/u
 	./test/unit/test_explicit
 	./test/unit/test_ridge
 	./test/unit/test_scatter
+	./test/unit/test_hugepage
 
-test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter: test/unit/%: test/unit/%.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
+test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_hugepage: test/unit/%: test/unit/%.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
 	$(CC) -O2 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ $< $(KERNEL_SRCS) $(OPENBLAS_LIBS) -lpthread -lm
 
 # Kernel speed benchmark (standalone, synthetic data).

@@ -78,7 +78,9 @@
  * first tasks: each pass walks the fixed side in windows of
  * RECO_WINDOW_BYTES, and every row of the block takes its entries of the
  * window, so a window's vectors come from memory once for the whole block
- * instead of once per row.  A row still sums its entries in index order
+ * instead of once per row; only rows dense enough for a block of them to
+ * reuse each window's vectors (RECO_WINDOW_MIN_REUSE) are windowed, the
+ * other long rows run alone and gather their vectors once.  A row still sums its entries in index order
  * with the same kernels, and its scalar steps are RecoCgRow's, so every
  * row's result is bit for bit what solving it alone gives: grouping changes
  * the speed, never the factors.
@@ -96,6 +98,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugepage.h"
 #include "kernels_impl.h"
 #include "rng.h"
 
@@ -121,6 +124,16 @@
 #define RECO_WINDOW_REUSE 8
 #define RECO_WINDOW_STATE_BYTES (256 * 1024)
 #define RECO_WINDOW_MAX_ROWS 65536
+/*
+ * ... and only rows long enough that a block of RecoWindowRowsMax(k) of
+ * them holds RECO_WINDOW_MIN_REUSE entries per fixed-side row: every pass
+ * of a block reads each window it touches from memory again, so a sparser
+ * block (the long tail of the windowed lengths when the fixed side is large:
+ * 2M users at 100M interactions) reads more than a row gathering its own
+ * vectors once (RecoCgRow) and found each of them about once per window
+ * (test/bench/results/training-memory-2026-12-02.md).
+ */
+#define RECO_WINDOW_MIN_REUSE 4
 /* Other CG rows run in lockstep groups whose item vectors fit this many bytes (RecoRunCgChunk). */
 #define RECO_LOCKSTEP_BYTES ((size_t) 128 * 1024)
 /* The explicit system of a long row is built from blocks of this many gathered entries. */
@@ -1242,8 +1255,10 @@ RecoWindowWidth(int k)
  * (RecoCgBlock with one window: each row's whole pass at a time) of at most
  * RecoWindowRowsMax(k) rows whose item vectors fit RECO_LOCKSTEP_BYTES, so
  * they stay in cache from one pass to the next while one G·p product
- * serves them all; an empty row is zero (its loss terms those of the x it
- * had).
+ * serves them all; a longer row runs alone (RecoCgRow: its first pass
+ * copies its vectors to the gather buffer, the others read them in order);
+ * an empty row is zero (its loss terms those of the x it had).  Bit for bit
+ * the same factors (and loss terms) either way.
  */
 static RecoStatus
 RecoRunCgChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
@@ -1279,9 +1294,24 @@ RecoRunCgChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
 			}
 			if (cnt > 0 && bytes + nb > RECO_LOCKSTEP_BYTES)
 				break;
+			if (nb > RECO_LOCKSTEP_BYTES)
+			{
+				int64_t		start = rows->indptr[u];
+
+				/* alone in its group: RecoCgRow, whose later passes read its gathered copy in order */
+				ctx->prior = job->prior != NULL ? job->prior + (size_t) u * job->k : NULL;
+				st = RecoCgRow(ctx, rows->indices + start, rows->weights + start, n,
+							   job->solve + (size_t) u * job->k,
+							   job->loss_rows != NULL ? job->loss_rows + 3 * (size_t) u : NULL);
+				if (st != RECO_STATUS_OK)
+					return st;
+				continue;
+			}
 			list[cnt++] = (int32_t) u;
 			bytes += nb;
 		}
+		if (cnt == 0)
+			continue;
 		st = RecoCgBlock(ctx, rows, list, cnt, job->solve, job->prior, wn);
 		if (st != RECO_STATUS_OK)
 			return st;
@@ -1448,7 +1478,9 @@ RecoChunkCmp(const void *a, const void *b)
 /*
  * Chooses the rows of a CG job that RecoCgBlock solves: the first
  * RECO_WINDOW_MAX_ROWS (by position) whose item vectors exceed
- * RECO_WINDOW_ROW_BYTES, by decreasing length, in blocks of consecutive
+ * RECO_WINDOW_ROW_BYTES and whose length reaches RECO_WINDOW_MIN_REUSE
+ * times the fixed side's rows over RecoWindowRowsMax(k), by decreasing
+ * length, in blocks of consecutive
  * ones (rows of alike lengths share a block's windows evenly).  A block
  * also ends at a quarter of each thread's share of their entries, so the
  * threads stay balanced.  Which block a row is in never changes its
@@ -1475,6 +1507,8 @@ RecoWindowRows(RecoJob *job, int threads)
 	if (job->kind != RECO_JOB_CG)
 		return true;
 	job->win_len = RECO_WINDOW_ROW_BYTES / ((int64_t) sizeof(float) * job->k) + 1;
+	if ((int64_t) RECO_WINDOW_MIN_REUSE * job->rows->n_cols / bmax + 1 > job->win_len)
+		job->win_len = (int64_t) RECO_WINDOW_MIN_REUSE * job->rows->n_cols / bmax + 1;
 	for (u = 0; u < job->rows->n_rows && n < RECO_WINDOW_MAX_ROWS; u++)
 		if (indptr[u + 1] - indptr[u] >= job->win_len)
 		{
@@ -2030,6 +2064,7 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
 		zrows.n_rows = n_used;
 	RecoJobInit(&job, RECO_JOB_ZROWS, &zrows, fixed, NULL, gmat, cfg);
 	job.U = (const double *) umem;
+	RecoAdviseHugePages(zmem, sizeof(float) * (size_t) (rows->n_cols > 0 ? rows->n_cols : 1) * k);
 	job.Z = (float *) zmem;
 	job.zcols = zcols;
 	st = zrows.n_rows > 0 ? RecoJobRun(&job, cfg->threads, hooks) : RECO_STATUS_OK;

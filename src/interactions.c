@@ -39,6 +39,7 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "hugepage.h"
 #include "ids.h"
 #include "interactions.h"
 #include "reco.h"
@@ -132,11 +133,19 @@ typedef struct RecoIdRank
 	int32		provisional;
 } RecoIdRank;
 
-/* Allocates a huge-capable array of n elements of the given size. */
-static void *
+/*
+ * Allocates a huge-capable array of n elements of the given size, backed by
+ * transparent huge pages where the kernel grants them (hugepage.c: advised
+ * before the first write; no extra memory, no change where refused).
+ */
+void *
 RecoAllocArray(int64 n, Size size)
 {
-	return MemoryContextAllocHuge(CurrentMemoryContext, mul_size(Max(n, 1), size));
+	Size		bytes = mul_size(Max(n, 1), size);
+	void	   *p = MemoryContextAllocHuge(CurrentMemoryContext, bytes);
+
+	RecoAdviseHugePages(p, bytes);
+	return p;
 }
 
 /* An empty set of keys whose memory lives in cxt. */

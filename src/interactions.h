@@ -85,6 +85,7 @@ RecoUserHasPositive(const RecoInteractions *data, int64 u)
 	return false;
 }
 
+extern void *RecoAllocArray(int64 n, Size size);
 extern RecoKeyTable *RecoKeyTableCreate(MemoryContext cxt);
 extern int64 RecoKeyTableIntern(RecoKeyTable *keys, const char *key, int len);
 extern Size RecoKeyTableBytes(const RecoKeyTable *keys);

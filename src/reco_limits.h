@@ -269,4 +269,13 @@
  */
 #define RECO_LAZY_EXCLUDE_MAX_IDS 256
 
+/*
+ * Transparent huge pages (hugepage.c): an array of at least MIN_BYTES that
+ * training reads at random (factors, sparse rows) asks the kernel to back
+ * the HUGE_PAGE_BYTES-aligned pages inside it with huge pages
+ * (madvise(MADV_HUGEPAGE); nothing changes where the kernel refuses).
+ */
+#define RECO_HUGE_PAGE_BYTES ((size_t) 2 * 1024 * 1024)
+#define RECO_HUGE_PAGE_MIN_BYTES ((size_t) 8 * 1024 * 1024)
+
 #endif							/* RECO_LIMITS_H */

@@ -685,8 +685,8 @@ RecoTrainIterate(RecoTrainRun *run)
 	bool		fuse_loss = cfg->solver == RECO_SOLVER_CG;
 	int			it;
 
-	run->X = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_users, cfg->factors), sizeof(float)));
-	run->Y = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_items, cfg->factors), sizeof(float)));
+	run->X = RecoAllocArray(mul_size(data->n_users, cfg->factors), sizeof(float));
+	run->Y = RecoAllocArray(mul_size(data->n_items, cfg->factors), sizeof(float));
 	run->loss = palloc(sizeof(double) * iterations);
 	run->iteration_seconds = palloc(sizeof(double) * iterations);
 	RecoAlsInitFactors(run->X, data->n_users, cfg->factors, data->user_ids, seed, RECO_SEED_STREAM_USERS);
@@ -760,8 +760,8 @@ RecoTrainBpr(RecoTrainRun *run)
 		user_count[positives.users[p]]++;
 		item_count[positives.items[p]]++;
 	}
-	run->X = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_users, k + 1), sizeof(float)));
-	run->Y = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_items, k + 1), sizeof(float)));
+	run->X = RecoAllocArray(mul_size(data->n_users, k + 1), sizeof(float));
+	run->Y = RecoAllocArray(mul_size(data->n_items, k + 1), sizeof(float));
 	run->loss = palloc(sizeof(double) * iterations);
 	run->iteration_seconds = palloc(sizeof(double) * iterations);
 	RecoBprInitFactors(run->X, data->n_users, k, data->user_ids, user_count, true, seed, RECO_SEED_STREAM_USERS);
@@ -807,8 +807,8 @@ RecoTrainIterateExplicit(RecoTrainRun *run)
 	RecoSparse	by_user = RecoUserMatrix(data);
 	RecoSparse	by_item = RecoItemMatrix(data);
 	uint64		seed = (uint64) run->options->seed;
-	float	   *X = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_users, stride), sizeof(float)));
-	float	   *Y = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(mul_size(data->n_items, stride), sizeof(float)));
+	float	   *X = RecoAllocArray(mul_size(data->n_users, stride), sizeof(float));
+	float	   *Y = RecoAllocArray(mul_size(data->n_items, stride), sizeof(float));
 	int			it;
 
 	run->loss = palloc(sizeof(double) * run->options->iterations);

@@ -38,8 +38,15 @@
  *                                exists (same size and seed), else write it
  *     -O PREFIX                  write each configuration's final factors to
  *                                PREFIX-SOLVER-kK-tT.bin (X then Y, float32)
+ *     -H 1                       transparent huge pages for the sparse arrays
+ *                                and the factors as reco.train asks for them
+ *                                (hugepage.c): 1 advise (default), 0 do not,
+ *                                2 advise but disable THP for the process
+ *                                (prctl PR_SET_THP_DISABLE: the fallback path)
  *
- * Every configuration also prints the median CPU seconds of an iteration
+ * Every configuration also prints how much of the process's anonymous memory
+ * is backed by huge pages (AnonHugePages of /proc/self/smaps_rollup) and
+ * the median CPU seconds of an iteration
  * (CLOCK_PROCESS_CPUTIME_ID, every thread: the figure to compare on a shared
  * machine) and an FNV-1a hash of the final factors (equal hashes: bit-identical
  * factors, e.g. across thread counts).
@@ -50,6 +57,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +66,7 @@
 #include <unistd.h>
 
 #include "als.h"
+#include "hugepage.h"
 
 /* xoshiro256** state. */
 typedef struct BenchRng
@@ -212,6 +221,37 @@ bench_check(void *p)
 	return p;
 }
 
+/* -H: 0 no huge-page advice, 1 advise (as reco.train), 2 advise with THP disabled. */
+static int	bench_huge = 1;
+
+/* malloc (exits on failure) with reco.train's huge-page advice (-H) before the first write. */
+static void *
+bench_alloc(size_t bytes)
+{
+	void	   *p = bench_check(malloc(bytes > 0 ? bytes : 1));
+
+	if (bench_huge > 0)
+		RecoAdviseHugePages(p, bytes);
+	return p;
+}
+
+/* kB of the process's anonymous memory in huge pages (smaps_rollup), or -1. */
+static long
+bench_anon_huge_kb(void)
+{
+	FILE	   *f = fopen("/proc/self/smaps_rollup", "r");
+	char		line[256];
+	long		kb = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "AnonHugePages:", 14) == 0)
+			kb = atol(line + 14);
+	fclose(f);
+	return kb;
+}
+
 /*
  * Generates exactly nnz distinct (user, item) pairs the way gen_synth.py
  * does and builds the user-major CSR and the item-major CSC.
@@ -285,12 +325,14 @@ bench_generate(int64_t n_users, int64_t n_items, int64_t nnz, uint64_t seed,
 	}
 	qsort(keys, (size_t) nnz, sizeof(int64_t), bench_cmp_i64);
 
-	csr->indptr = bench_check(calloc(n_users + 1, sizeof(int64_t)));
-	csr->indices = bench_check(malloc(sizeof(int32_t) * nnz));
-	csr->weights = bench_check(malloc(sizeof(float) * nnz));
-	csc->indptr = bench_check(calloc(n_items + 1, sizeof(int64_t)));
-	csc->indices = bench_check(malloc(sizeof(int32_t) * nnz));
-	csc->weights = bench_check(malloc(sizeof(float) * nnz));
+	csr->indptr = bench_alloc(sizeof(int64_t) * (n_users + 1));
+	csr->indices = bench_alloc(sizeof(int32_t) * nnz);
+	csr->weights = bench_alloc(sizeof(float) * nnz);
+	csc->indptr = bench_alloc(sizeof(int64_t) * (n_items + 1));
+	csc->indices = bench_alloc(sizeof(int32_t) * nnz);
+	csc->weights = bench_alloc(sizeof(float) * nnz);
+	memset(csr->indptr, 0, sizeof(int64_t) * (n_users + 1));
+	memset(csc->indptr, 0, sizeof(int64_t) * (n_items + 1));
 	for (i = 0; i < nnz; i++)
 	{
 		int64_t		u = keys[i] / n_items,
@@ -377,9 +419,9 @@ bench_io_csr(FILE *f, BenchCsr *c, int64_t rows, int64_t cols, int64_t nnz,
 {
 	if (!write)
 	{
-		c->indptr = bench_check(malloc(sizeof(int64_t) * (rows + 1)));
-		c->indices = bench_check(malloc(sizeof(int32_t) * nnz));
-		c->weights = bench_check(malloc(sizeof(float) * nnz));
+		c->indptr = bench_alloc(sizeof(int64_t) * (rows + 1));
+		c->indices = bench_alloc(sizeof(int32_t) * nnz);
+		c->weights = bench_alloc(sizeof(float) * nnz);
 		c->sp.n_rows = rows;
 		c->sp.n_cols = cols;
 		c->sp.indptr = c->indptr;
@@ -547,8 +589,8 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	int64_t		m = csr->sp.n_rows,
 				n = csc->sp.n_rows,
 				nnz = csr->sp.indptr[m];
-	float	   *X = bench_check(malloc(sizeof(float) * m * k));
-	float	   *Y = bench_check(malloc(sizeof(float) * n * k));
+	float	   *X = bench_alloc(sizeof(float) * m * k);
+	float	   *Y = bench_alloc(sizeof(float) * n * k);
 	int64_t    *ids = bench_check(malloc(sizeof(int64_t) * (m > n ? m : n)));
 	double	   *tu = bench_check(malloc(sizeof(double) * iters));
 	double	   *ti = bench_check(malloc(sizeof(double) * iters));
@@ -632,6 +674,7 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 			   bench_median(cu, iters), bench_median(ci, iters),
 			   bench_median(ct, iters), gflop / bench_median(ct, iters),
 			   (unsigned long long) bench_hash(Y, n * k, bench_hash(X, m * k, UINT64_C(0xcbf29ce484222325))));
+		printf("         huge pages (-H %d): AnonHugePages %ld kB\n", bench_huge, bench_anon_huge_kb());
 	}
 	if (dump != NULL)
 	{
@@ -730,7 +773,7 @@ main(int argc, char **argv)
 	char		model[256] = "?";
 	FILE	   *f;
 
-	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFD:C:O:")) != -1)
+	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFD:C:O:H:")) != -1)
 	{
 		switch (opt)
 		{
@@ -789,15 +832,20 @@ main(int argc, char **argv)
 			case 'O':
 				dump = optarg;
 				break;
+			case 'H':
+				bench_huge = atoi(optarg);
+				break;
 			default:
 				fprintf(stderr, "usage: %s [-u users] [-i items] [-n nnz] [-k 64,128] [-t 1,2] "
-						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-D file] [-C cache] [-O prefix]\n",
+						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-D file] [-C cache] [-O prefix] [-H 0|1|2]\n",
 						argv[0]);
 				return 2;
 		}
 	}
 	if (iters < 1)
 		iters = 1;
+	if (bench_huge == 2 && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+		perror("prctl(PR_SET_THP_DISABLE)");
 	if (chol_iters < 1)
 		chol_iters = 1;
 

@@ -2278,7 +2278,7 @@ test_fused_loss(int k, float nu, float a0, const char *label)
 int
 main(void)
 {
-	printf("1..149\n");
+	printf("1..155\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 4 */
@@ -2324,9 +2324,11 @@ main(void)
 	test_cg_lockstep(64, 3000, 1400, 1.0f, 0.3f, "k=64 nu 1 a0 0.3");	/* 5 */
 	test_cg_lockstep(1024, 300, 100, 0.0f, 1.0f, "k=1024");	/* 6 */
 	test_cg_lockstep(64, 3000, 1400, 0.0f, 0.5f, "k=64 a0 0.5");	/* 6 */
+	/* long rows too sparse over 200,000 fixed rows to window (RECO_WINDOW_MIN_REUSE): each runs alone (RecoCgRow) */
+	test_cg_lockstep(64, 200000, 1400, 0.0f, 1.0f, "k=64 sparse long rows");	/* 6 */
 	test_substitution_sizes();	/* 2 */
 	test_fused_loss(64, 0.0f, 1.0f, "fused loss k=64");	/* 5 */
 	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
-	/* total 149 */
-	return tap_exit_status(149);
+	/* total 155 */
+	return tap_exit_status(155);
 }
