@@ -48,11 +48,7 @@
  * Woodbury on the nw x nw matrix I + S Z_w Z_wᵀ S (RecoShortRow: about
  * nw²k/2 + nw³/6 + nk multiply-adds); any other row builds its explicit
  * k x k system with the rank-K kernel, its nw entries only, and solves it
- * by Cholesky in double (nw·k²/2 + k³/6).  A system of order >= 100 (k x k,
- * or an N of nw >= 100) is factored in float instead, its solve refined once
- * with the residual in double (RecoRefine); a row whose float factor fails
- * or whose correction is not small goes back to the double factor, so the
- * result is the double solve's to within float rounding.  With ν > 0 the ridge differs by
+ * by Cholesky in double (nw·k²/2 + k³/6); with ν > 0 the ridge differs by
  * row, U does not serve, and every row takes the explicit system.  The
  * choice depends only on the row, k and ν, and a single
  * row (RecoAlsSolveRowExact, RecoAlsExplainRow) runs the same routine with
@@ -127,20 +123,6 @@
 #define RECO_RHS_STEP 8
 /* ... prefetching the z rows this many entries ahead (the explicit system its y rows too). */
 #define RECO_RHS_AHEAD RECO_KERNEL_BLOCK
-/*
- * An exact solve factored in float keeps its refined result when the
- * refinement's correction is at most this fraction of the result (max
- * norms): its error is then about this fraction squared, below float
- * rounding; otherwise the row is solved in double (RecoRefine).
- */
-#define RECO_REFINE_TOL (1.0 / 8192.0)
-/*
- * Systems of order below this are factored in double directly: below about
- * 100 the float factor (at this size still bound by its sweeps' overhead,
- * not by its multiply-adds) and its two solves and residual measured no
- * faster than the double factor and solve (AVX2, 2026-12-02).
- */
-#define RECO_FACTOR_F_MIN 100
 /* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms). */
 #define RECO_CHUNK_COST 4.0e6
 /* Upper bound on the number of chunks of one call. */
@@ -227,8 +209,6 @@ typedef struct RecoScratch
 	float	   *A;				/* k x (k + 8): explicit system, or a short row's Z_w Z_wᵀ */
 	float	   *b;				/* k: Cholesky right-hand side */
 	double	   *L;				/* k x k: Cholesky factor */
-	float	   *Lf;				/* float Cholesky factor, rows of stride RECO_FACTOR_F_LD(k) (after L) */
-	bool		short_double;	/* a short row's N is factored in double (s->L) */
 	double	   *z;				/* k: triangular-solve work */
 	float	   *zu;				/* chunk x k: a single short row's z rows */
 	int32_t    *seq;			/* chunk: 0, 1, 2, ... (the rows of zu) */
@@ -755,98 +735,6 @@ RecoZRow(const RecoKernels *kern, const double *U, int k, const float *y,
 }
 
 /*
- * One step of iterative refinement of a solve with a float factor Uf (n x n,
- * chol_factor_f) of the system M' given by the float lower triangle M (row
- * stride ld): M' = M when sv is NULL, else I + S M S with S = diag(sv).  x
- * holds the solve of M' x = rhs with Uf; the residual rhs − M' x is taken in
- * double, its correction solved with Uf and added to x.  False if that
- * correction exceeds RECO_REFINE_TOL of x or is not finite: the float factor
- * is not accurate enough for this system, and the caller solves it in
- * double.  t and r: n doubles of work.
- */
-static bool
-RecoRefine(const RecoKernels *kern, int n, const float *Uf, const float *M,
-		   int ld, const double *sv, const double *rhs, double *x,
-		   double *t, double *r)
-{
-	double		dmax = 0.0,
-				xmax = 0.0;
-	bool		finite = true;
-	int			i;
-
-	if (sv == NULL)
-		kern->symv_lower(n, M, ld, x, t);
-	else
-	{
-		for (i = 0; i < n; i++)
-			r[i] = sv[i] * x[i];
-		kern->symv_lower(n, M, ld, r, t);
-	}
-	for (i = 0; i < n; i++)
-		r[i] = rhs[i] - (sv == NULL ? t[i] : x[i] + sv[i] * t[i]);
-	kern->chol_solve_f(n, RECO_FACTOR_F_LD(n), Uf, r);
-	for (i = 0; i < n; i++)
-	{
-		x[i] += r[i];
-		finite = finite && isfinite(x[i]);
-		dmax = fabs(r[i]) > dmax ? fabs(r[i]) : dmax;
-		xmax = fabs(x[i]) > xmax ? fabs(x[i]) : xmax;
-	}
-	return finite && dmax <= RECO_REFINE_TOL * xmax;
-}
-
-/*
- * Solves the explicit system (RecoExplicitSystem: s->A, float lower) for the
- * right-hand side b into x (k floats): factors A in float (s->Lf) and
- * refines once in double (RecoRefine, about k³/6 float multiply-adds and 3k²
- * double ones instead of k³/6 double ones); if the float factorization fails
- * or the correction is not small, solves it in double by chol_solve, so no
- * row is solved less accurately.  False if A is not positive definite or x
- * is not finite.  Sets *refined (if not NULL) when the float factor served.
- * Uses s->L, s->z and s->dv.
- */
-static bool
-RecoExplicitSolve(RecoRowCtx *ctx, const float *b, float *x, bool *refined)
-{
-	int			k = ctx->k;
-	int			ld = RECO_FACTOR_F_LD(k);
-	RecoScratch *s = ctx->s;
-	float	   *Uf = s->Lf;
-	double	   *xd = s->z,
-			   *rhs = s->dv,
-			   *t = s->dv + k;
-	int			i,
-				l;
-
-	if (refined != NULL)
-		*refined = false;
-	if (k < RECO_FACTOR_F_MIN)
-		return ctx->kern->chol_solve(k, s->A, b, s->L, s->z, x);
-	/* the symmetric A from its lower triangle, row i from column i & ~7 */
-	for (i = 0; i < k; i++)
-		for (l = i & ~7; l < ld; l++)
-			Uf[(size_t) i * ld + l] = l >= k ? 0.0f :
-				l < i ? s->A[(size_t) i * k + l] : s->A[(size_t) l * k + i];
-	if (ctx->kern->chol_factor_f(k, ld, Uf))
-	{
-		for (i = 0; i < k; i++)
-			xd[i] = rhs[i] = b[i];
-		ctx->kern->chol_solve_f(k, ld, Uf, xd);
-		if (RecoRefine(ctx->kern, k, Uf, s->A, k, NULL, rhs, xd, t,
-					   s->z + RecoPad(k)))
-		{
-			for (i = 0; i < k && isfinite((float) xd[i]); i++)
-				x[i] = (float) xd[i];
-			if (i == k && refined != NULL)
-				*refined = true;
-			if (i == k)
-				return true;
-		}
-	}
-	return ctx->kern->chol_solve(k, s->A, b, s->L, s->z, x);
-}
-
-/*
  * Rows shorter than this take the short-row exact path (when it applies):
  * k, where the two paths' multiply-adds meet (of 0.5k, k, 1.5k and 2k it
  * measured fastest at k 64 and 128).
@@ -907,9 +795,7 @@ RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
  * points s->zb/s->zi at those z rows (Z and s->cidx in a batch; for a single
  * row they are computed into s->zu), sets S (s->dv + 2k + chunk), Z_w Z_wᵀ
  * in float (s->A, lower, stride nw: the rows_gram kernel) and factors N in
- * float (s->Lf, upper; RecoShortRowApply refines its solves), or in double
- * (s->L, upper; s->short_double) if that fails.  Polls once after the Gram
- * when it was long work.
+ * double (s->L, upper).  Polls once after the Gram when it was long work.
  */
 static RecoStatus
 RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n)
@@ -921,8 +807,6 @@ RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t 
 	double	   *sv = s->dv + 2 * k + RecoShortRowChunk(k);
 	int64_t		t;
 	int			i,
-				j,
-				ld,
 				m = 0;
 
 	s->zb = ctx->Z;
@@ -947,25 +831,12 @@ RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t 
 		m++;
 	}
 	s->nw = m;
-	ld = RECO_FACTOR_F_LD(m);
 	/* Z_w Z_wᵀ (at most k³/2 multiply-adds), then one poll for it */
 	ctx->kern->rows_gram(k, m, s->zb, s->zi, M);
 	if (ctx->worker != NULL && (double) m * m * k * 0.5 >= RECO_STOP_CHECK_WORK &&
 		RecoParallelPoll(ctx->worker, true))
 		return RECO_STATUS_STOPPED;
-	/*
-	 * N in float, factored in float (RecoShortRowApply refines), row i from
-	 * column i & ~7; small or failed: in double
-	 */
-	s->short_double = m < RECO_FACTOR_F_MIN;
-	for (i = 0; !s->short_double && i < m; i++)
-		for (j = i & ~7; j < ld; j++)
-			s->Lf[(size_t) i * ld + j] = j >= m ? 0.0f :
-				(float) ((i == j ? 1.0 : 0.0) + sv[i] * sv[j] *
-						 (double) (j < i ? M[(size_t) i * m + j] : M[(size_t) j * m + i]));
-	if (!s->short_double)
-		s->short_double = !ctx->kern->chol_factor_f(m, ld, s->Lf);
-	if (s->short_double && !ctx->kern->short_factor(m, M, sv, N))
+	if (!ctx->kern->short_factor(m, M, sv, N))
 	{
 		for (i = 0; i < m; i++)
 			if (!RecoAllFinite(s->zb + (size_t) s->zi[i] * k, k))
@@ -977,50 +848,27 @@ RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t 
 
 /*
  * v ← (I + Z_wᵀ D Z_w)⁻¹ v (k doubles) with the factors of
- * RecoShortRowFactor: v − Z_wᵀ S N⁻¹ S Z_w v, N⁻¹ by the float factor and
- * one refinement step (RecoRefine), or by the double factor (factored here
- * when the refinement's correction was not small).  Uses s->dv (its first k
- * and from 2k on) and s->z as work.  False if N's double factorization fails.
+ * RecoShortRowFactor: v − Z_wᵀ S N⁻¹ S Z_w v.  Uses s->dv + 2k as work.
  */
-static bool
-RecoShortRowApply(RecoRowCtx *ctx, double *v)
+static void
+RecoShortRowApply(const RecoRowCtx *ctx, double *v)
 {
 	int			k = ctx->k;
-	RecoScratch *s = ctx->s;
-	double	   *N = s->L;
+	const RecoScratch *s = ctx->s;
+	const double *N = s->L;
 	const double *sv = s->dv + 2 * k + RecoShortRowChunk(k);
-	double	   *q = s->dv + 2 * k,
-			   *rhs = s->z;
+	double	   *q = s->dv + 2 * k;
 	int			n = s->nw;
 	int			i;
-	bool		solved = false;
 
 	ctx->kern->dot_rows(k, n, s->zb, s->zi, v, q);
 	for (i = 0; i < n; i++)
 		q[i] *= sv[i];
-	if (!s->short_double)
-	{
-		memcpy(rhs, q, sizeof(double) * n);
-		ctx->kern->chol_solve_f(n, RECO_FACTOR_F_LD(n), s->Lf, q);
-		solved = RecoRefine(ctx->kern, n, s->Lf, s->A, n, sv, rhs, q, s->dv,
-							s->z + RecoPad(k));
-		if (!solved)
-		{
-			s->short_double = true;
-			if (!ctx->kern->short_factor(n, s->A, sv, N))
-				return false;
-			memcpy(q, rhs, sizeof(double) * n);
-		}
-	}
-	if (!solved)
-	{
-		ctx->kern->forward(n, N, q);
-		ctx->kern->back(n, N, q);
-	}
+	ctx->kern->forward(n, N, q);
+	ctx->kern->back(n, N, q);
 	for (i = 0; i < n; i++)
 		q[i] *= -sv[i];
 	ctx->kern->axpy_rows(k, n, s->zb, s->zi, q, v);
-	return true;
 }
 
 /*
@@ -1122,8 +970,7 @@ RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 		st = RecoShortRowFactor(ctx, idx, w, n);
 	if (st != RECO_STATUS_OK)
 		return st;
-	if (!RecoShortRowApply(ctx, v))
-		return RECO_STATUS_NOT_POSITIVE_DEFINITE;
+	RecoShortRowApply(ctx, v);
 	ctx->kern->back_t(k, ctx->U + (size_t) k * k, v);
 	for (j = 0; j < k; j++)
 	{
@@ -1136,10 +983,9 @@ RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 
 /*
  * The explicit system of a row, A = G + ridge·I + Σ (|c| − α0) y yᵀ (lower
- * triangle, s->A; RecoRowRidge) and b = Σ c⁺ y (s->b): in blocks of
- * RECO_SYSTEM_BLOCK entries, those with |c| ≠ α0 are gathered (y to s->gy,
- * (|c| − α0) y to s->gp) and added by the rank-K kernel; b is summed from
- * the rows of Y.  Polls the stop flag like a long CG row.
+ * triangle, s->A; RecoRowRidge) and b = Σ c⁺ y (s->b): blocks of
+ * RECO_SYSTEM_BLOCK entries are gathered (y to s->gy, (|c| − α0) y to s->gp)
+ * and added by the rank-K kernel.  Polls the stop flag like a long CG row.
  */
 static RecoStatus
 RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
@@ -1168,39 +1014,48 @@ RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 					j,
 					terms = 0;
 
-		/*
-		 * Only entries with |c| ≠ α0 are gathered for the rank-K update
-		 * (y to s->gy, (|c| − α0) y to s->gp): the others would add exact
-		 * zeros to each sum (the kernel sums every entry in t order from
-		 * its old value), so leaving them out changes no bit.
-		 */
 		for (t = 0; t < cnt; t++)
 		{
 			const float *y = ctx->Y + (size_t) idx[b0 + t] * k;
-			float	   *gy = s->gy + (size_t) terms * k;
-			float	   *gp = s->gp + (size_t) terms * k;
+			float	   *gy = s->gy + (size_t) t * k;
+			float	   *gp = s->gp + (size_t) t * k;
 			float		pref;
-			float		conf = RecoConfidence(ctx->alpha, w[b0 + t], &pref),
-						d = conf - ctx->unobserved_weight;
+			float		d = RecoConfidence(ctx->alpha, w[b0 + t], &pref) - ctx->unobserved_weight;
 
 			/* rows are read at random: fetch the one RECO_RHS_AHEAD entries on */
 			if (b0 + t + RECO_RHS_AHEAD < n)
 				RecoPrefetchBlock(ctx->Y, k, idx + b0 + t + RECO_RHS_AHEAD, 1);
-			if (conf == ctx->unobserved_weight)
-				continue;
 			memcpy(gy, y, sizeof(float) * k);
 			for (j = 0; j < k; j++)
 				gp[j] = d * y[j];
-			terms++;
 		}
-		/* b from the rows themselves (just fetched): the values the gathered copies held */
 		for (t0 = 0; t0 < cnt; t0 += RECO_KERNEL_BLOCK)
 		{
 			int			c = cnt - t0 < RECO_KERNEL_BLOCK ? cnt - t0 : RECO_KERNEL_BLOCK;
 
 			for (t = 0; t < c; t++)
 				(void) RecoConfidence(ctx->alpha, w[b0 + t0 + t], &coef[t]);
-			ctx->kern->axpy_block(k, ctx->Y, idx + b0 + t0, c, coef, s->b);
+			ctx->kern->axpy_block(k, s->gy + (size_t) t0 * k, RecoKernelIota, c,
+								  coef, s->b);
+		}
+
+		/*
+		 * Only entries with |c| ≠ α0 go to the rank-K update: the others add
+		 * exact zeros to each sum (the kernel sums every entry in t order
+		 * from its old value), so leaving them out changes no bit.
+		 */
+		for (t = 0; t < cnt; t++)
+		{
+			float		pref;
+
+			if (RecoConfidence(ctx->alpha, w[b0 + t], &pref) == ctx->unobserved_weight)
+				continue;
+			if (terms != t)
+			{
+				memcpy(s->gy + (size_t) terms * k, s->gy + (size_t) t * k, sizeof(float) * k);
+				memcpy(s->gp + (size_t) terms * k, s->gp + (size_t) t * k, sizeof(float) * k);
+			}
+			terms++;
 		}
 		ctx->kern->syrk(k, terms, s->gp, s->gy, k, s->A, k);
 		if (RecoBlockPoll(ctx, nblock, check_every))
@@ -1231,7 +1086,7 @@ RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 	st = RecoExplicitSystem(ctx, idx, w, n);
 	if (st != RECO_STATUS_OK)
 		return st;
-	if (!RecoExplicitSolve(ctx, s->b, x, NULL))
+	if (!ctx->kern->chol_solve(k, s->A, s->b, s->L, s->z, x))
 	{
 		/* tell a NaN input apart from a genuinely indefinite system */
 		if (!RecoAllFinite(s->A, k * k) || !RecoAllFinite(s->b, k))
@@ -1680,22 +1535,6 @@ RecoGatherCap(bool cg, int k, int64_t max_row_nnz)
 	return max_row_nnz < cap ? max_row_nnz : cap;
 }
 
-/*
- * Doubles of a thread's factor area s->L: the double factor (k x k, or a
- * short row's N) and after it the float factor s->Lf (rows of stride
- * RECO_FACTOR_F_LD(k)); at least 2k².
- */
-static size_t
-RecoFactorDoubles(int k)
-{
-	size_t		kk = (size_t) k * k;
-	size_t		sm = (size_t) RecoShortRowMax(k);
-	size_t		ld = (size_t) RECO_FACTOR_F_LD(k);
-	size_t		d = (sm * sm > kk ? sm * sm : kk) + (ld * ld + 1) / 2;
-
-	return d > 2 * kk ? d : 2 * kk;
-}
-
 /* Bytes of one thread's scratch for k and a gather buffer of gather_cap entries. */
 static size_t
 RecoScratchSize(int k, int64_t gather_cap)
@@ -1711,7 +1550,7 @@ RecoScratchSize(int k, int64_t gather_cap)
 							2 * RecoPad((size_t) RECO_SYSTEM_BLOCK * k) +
 							3 * RecoPad(k) * wm + 5 * RecoPad(wm) +
 							RecoPad((size_t) gather_cap * k)) +
-		sizeof(double) * (RecoPad(RecoFactorDoubles(k)) +
+		sizeof(double) * (RecoPad(sm * sm > 2 * kk ? sm * sm : 2 * kk) +
 						  2 * RecoPad(k) + RecoPad(2 * (size_t) k + 2 * ch) +
 						  RecoPad(wm));
 }
@@ -1737,8 +1576,7 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	s->gather_cap = gather_cap;
 	m = (char *) s->mem;
 	s->L = (double *) m;
-	s->Lf = (float *) (s->L + (sm * sm > kk ? sm * sm : kk));
-	m += sizeof(double) * RecoPad(RecoFactorDoubles(k));
+	m += sizeof(double) * RecoPad(sm * sm > 2 * kk ? sm * sm : 2 * kk);
 	s->z = (double *) m;
 	m += sizeof(double) * 2 * kp;
 	s->dv = (double *) m;
@@ -2457,7 +2295,7 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 		if (ok)
 		{
 			/* y_i · U⁻¹ v = z_i · v for every entry, Woodbury term or not */
-			ok = RecoShortRowApply(&er.ctx, v);
+			RecoShortRowApply(&er.ctx, v);
 			er.ctx.kern->back_t(k, er.U + (size_t) k * k, v);
 		}
 		for (i = 0; ok && i < n; i++)
@@ -2478,7 +2316,7 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 	if (n > 0)
 	{
 		ok = RecoExplicitSystem(&er.ctx, indices, weights, n) == RECO_STATUS_OK &&
-			RecoExplicitSolve(&er.ctx, target, s->r, NULL);
+			er.ctx.kern->chol_solve(k, s->A, target, s->L, s->z, s->r);
 	}
 	for (i = 0; ok && i < n; i++)
 	{
@@ -2520,27 +2358,6 @@ RecoAlsRowFactor(const float *gram, const float *fixed, int k,
 		for (l = 0; l < k; l++)
 			U_out[(size_t) i * k + l] = l >= i ? er.U[(size_t) i * k + l] : 0.0;
 	RecoExactRowFree(&er);
-	return ok;
-}
-
-/* The explicit system's solve of the exact rows (RecoExplicitSolve) on a given A and b. */
-bool
-RecoAlsSolveSystem(int k, const float *A, const float *b, float *x,
-				   bool *refined)
-{
-	RecoScratch s;
-	RecoRowCtx	ctx;
-	bool		ok;
-
-	if (k < 1 || !RecoScratchAlloc(&s, k, 0))
-		return false;
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.kern = RecoKernelsFor(k);
-	ctx.k = k;
-	ctx.s = &s;
-	memcpy(s.A, A, sizeof(float) * k * k);
-	ok = RecoExplicitSolve(&ctx, b, x, refined);
-	free(s.mem);
 	return ok;
 }
 

@@ -161,17 +161,6 @@ extern bool RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 							  const float *target, double *contrib_out);
 
 /*
- * Solves A x = b for a k x k symmetric positive definite A given by its
- * float lower triangle (row-major, stride k) the way every exact solve does
- * its explicit system: factored in float with one refinement step in
- * double, or in double when that is not accurate enough.  *refined (if not
- * NULL) tells which.  False if A is not positive definite, x is not finite
- * or memory runs out.
- */
-extern bool RecoAlsSolveSystem(int k, const float *A, const float *b,
-							   float *x, bool *refined);
-
-/*
  * The Cholesky factor of the row's exact system A = α0·YᵀY + λ_u I +
  * Σ (|c| − α0) y yᵀ (the matrix RecoAlsSolveRowExact solves, built by the
  * same routine): U_out (k x k doubles, row-major, upper triangular: the lower

@@ -208,28 +208,6 @@ RecoGenericSymvRows(int k, int n, const float *G, const float *V, size_t ld,
 		RecoGenericSymv(k, G, V + (size_t) b * ld, out + (size_t) b * ld);
 }
 
-/* Portable float Cholesky factorization (exact solves, refined by the caller). */
-static bool
-RecoGenericCholFactorF(int n, int ld, float *U)
-{
-	return RecoCholFactorFInline(n, ld, U);
-}
-
-/* Portable double solve with a float Cholesky factor. */
-static void
-RecoGenericCholSolveF(int n, int ld, const float *U, double *z)
-{
-	RecoCholSolveFInline(n, ld, U, z);
-}
-
-/* Portable double product with a float symmetric lower triangle. */
-static void
-RecoGenericSymvLower(int n, const float *M, int ld, const double *v,
-					 double *out)
-{
-	RecoSymvLowerInline(n, M, ld, v, out);
-}
-
 static const RecoKernels RecoGenericKernels = {
 	"generic",
 	RecoGenericDotBlock, RecoGenericAxpyBlock, RecoGenericSymv,
@@ -237,8 +215,7 @@ static const RecoKernels RecoGenericKernels = {
 	RecoGenericForward, RecoGenericBack, RecoGenericBackT, RecoGenericDotRows,
 	RecoGenericAxpyRows, RecoGenericShortFactor,
 	RecoGenericRowsGram,
-	RecoGenericSymvRows,
-	RecoGenericCholFactorF, RecoGenericCholSolveF, RecoGenericSymvLower
+	RecoGenericSymvRows
 };
 
 /* ------------------------------------------------------------------------

@@ -86,24 +86,6 @@ typedef bool (*RecoShortFactorFn) (int n, const float *M, const double *sv,
 typedef void (*RecoRowsGramFn) (int k, int m, const float *Z,
 								const int32_t *idx, float *M);
 
-/*
- * Exact solves in float with refinement in double.  chol_factor_f factors
- * in place the n x n symmetric matrix held in rows of stride ld =
- * RECO_FACTOR_F_LD(n) (row i from column i & ~7 on; columns n .. ld − 1
- * zero) as UᵀU in float (RecoCholFactorFInline's result on every path;
- * entries left of the diagonal become anything); false if it is not
- * positive definite or not finite.
- */
-typedef bool (*RecoCholFactorFFn) (int n, int ld, float *U);
-/* Solves UᵀU z = z in place in double with chol_factor_f's factor U (stride ld). */
-typedef void (*RecoCholSolveFFn) (int n, int ld, const float *U, double *z);
-/*
- * out = M v in double, M symmetric n x n given by its float lower triangle
- * of row stride ld (the residual of a refinement step).
- */
-typedef void (*RecoSymvLowerFn) (int n, const float *M, int ld,
-								 const double *v, double *out);
-
 /* ---- CG kernels (lockstep rows) ---- */
 /*
  * out_b = G v_b for b < n: rows v_b = V + b·ld and out_b = out + b·ld (ld
@@ -130,9 +112,6 @@ typedef struct RecoKernels
 	RecoShortFactorFn short_factor;
 	RecoRowsGramFn rows_gram;	/* exact pass (a separate block) */
 	RecoSymvRowsFn symv_rows;	/* CG kernels (lockstep rows) */
-	RecoCholFactorFFn chol_factor_f;	/* exact solves in float, refined */
-	RecoCholSolveFFn chol_solve_f;
-	RecoSymvLowerFn symv_lower;
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

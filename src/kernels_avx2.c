@@ -590,116 +590,6 @@ RecoAvx2SymvRowsInline(int k, int n, const float *G, const float *V,
 							   out + (size_t) b0 * ld, true);
 }
 
-/* AVX2 float Cholesky factorization: the portable template at 8 float lanes. */
-RECO_AVX2 static bool
-RecoAvx2CholFactorF(int n, int ld, float *U)
-{
-	return RecoCholFactorFInline(n, ld, U);
-}
-
-/* Sum of the four lanes of a. */
-RECO_AVX2 RECO_INLINE double
-RecoAvx2HsumPd(__m256d a)
-{
-	__m128d		h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
-
-	return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-}
-
-/*
- * AVX2 double solve with a float Cholesky factor (stride ld): forward along
- * the rows of U, four lanes at a time; back a row at a time, its dot in
- * four lanes (floats converted to double as they are loaded).
- */
-RECO_AVX2 static void
-RecoAvx2CholSolveF(int n, int ld, const float *U, double *z)
-{
-	int			i,
-				j;
-
-	for (j = 0; j < n; j++)
-	{
-		const float *Uj = U + (size_t) j * ld;
-		double		zj = z[j] * (1.0 / Uj[j]);	/* the division is off the chain */
-		__m256d		vz = _mm256_set1_pd(zj);
-
-		z[j] = zj;
-		for (i = j + 1; i < n && (i & 3) != 0; i++)
-			z[i] -= Uj[i] * zj;
-		for (; i + 4 <= n; i += 4)
-			_mm256_storeu_pd(z + i, _mm256_fnmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(Uj + i)),
-													 vz, _mm256_loadu_pd(z + i)));
-		for (; i < n; i++)
-			z[i] -= Uj[i] * zj;
-	}
-	for (i = n - 1; i >= 0; i--)
-	{
-		const float *Ui = U + (size_t) i * ld;
-		__m256d		acc = _mm256_setzero_pd(),
-					acc1 = _mm256_setzero_pd(),
-					acc2 = _mm256_setzero_pd(),
-					acc3 = _mm256_setzero_pd();
-		double		s;
-
-		for (j = i + 1; j + 16 <= n; j += 16)
-		{
-			acc = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(Ui + j)),
-								  _mm256_loadu_pd(z + j), acc);
-			acc1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(Ui + j + 4)),
-								   _mm256_loadu_pd(z + j + 4), acc1);
-			acc2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(Ui + j + 8)),
-								   _mm256_loadu_pd(z + j + 8), acc2);
-			acc3 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(Ui + j + 12)),
-								   _mm256_loadu_pd(z + j + 12), acc3);
-		}
-		for (; j + 4 <= n; j += 4)
-			acc = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(Ui + j)),
-								  _mm256_loadu_pd(z + j), acc);
-		s = RecoAvx2HsumPd(_mm256_add_pd(_mm256_add_pd(acc, acc1),
-										 _mm256_add_pd(acc2, acc3)));
-		for (; j < n; j++)
-			s += Ui[j] * z[j];
-		z[i] = (z[i] - s) * (1.0 / Ui[i]);
-	}
-}
-
-/*
- * AVX2 double product with a float symmetric lower triangle: row i's dot
- * (four lanes of partial sums) and axpy over its entries j < i, four at a
- * time, converted to double as they are loaded.
- */
-RECO_AVX2 static void
-RecoAvx2SymvLower(int n, const float *M, int ld, const double *v, double *out)
-{
-	int			i,
-				j;
-
-	for (i = 0; i < n; i++)
-		out[i] = 0.0;
-	for (i = 0; i < n; i++)
-	{
-		const float *row = M + (size_t) i * ld;
-		__m256d		vi = _mm256_set1_pd(v[i]),
-					acc = _mm256_setzero_pd();
-		double		s;
-
-		for (j = 0; j + 4 <= i; j += 4)
-		{
-			__m256d		r = _mm256_cvtps_pd(_mm_loadu_ps(row + j));
-
-			acc = _mm256_fmadd_pd(r, _mm256_loadu_pd(v + j), acc);
-			_mm256_storeu_pd(out + j, _mm256_fmadd_pd(r, vi, _mm256_loadu_pd(out + j)));
-		}
-		s = RecoAvx2HsumPd(acc);
-		for (; j < i; j++)
-		{
-			s += row[j] * v[j];
-			out[j] += row[j] * v[i];
-		}
-		out[i] += s + row[i] * v[i];
-	}
-}
-
 /* A block kernel (dot, axpy) for one k: TEMPLATE with k fixed to KEXPR. */
 #define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR) \
 RECO_AVX2 static void \
@@ -760,8 +650,7 @@ static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	RecoAvx2ForwardTiled, RecoAvx2Back, RecoAvx2BackTTiled, RecoAvx2DotRows##SUFFIX, \
 	RecoAvx2AxpyRows##SUFFIX, RecoAvx2ShortFactor, \
 	RecoAvx2RowsGram##SUFFIX, \
-	RecoAvx2SymvRows##SUFFIX, \
-	RecoAvx2CholFactorF, RecoAvx2CholSolveF, RecoAvx2SymvLower \
+	RecoAvx2SymvRows##SUFFIX \
 };
 
 RECO_AVX2_INSTANCE(K32, "k32", 32)

@@ -52,62 +52,6 @@ RecoDot8(const float *restrict a, const float *restrict b, int k)
 #define RECO_CHOL_PANEL 8
 
 /*
- * The panel's rows i = j + 1 .. jend − 1 after row j (Uj, element type T,
- * row stride ld): Ui[l] −= U[j][i] U[j][l] for l = l0 .. lend − 1 (l0 and
- * lend may use i).  Uses the caller's Uj, i and l.
- */
-#define RECO_CHOL_PANEL_ROWS(T, U, j, jend, ld, l0, lend) \
-	for (i = (j) + 1; i < (jend); i++) \
-	{ \
-		T		   *restrict Ui = (U) + (size_t) i * (ld); \
-		T			u = Uj[i]; \
- \
-		for (l = (l0); l < (lend); l++) \
-			Ui[l] -= u * Uj[l]; \
-	}
-
-/*
- * Row Ui (columns l0 .. lend − 1) takes the updates of the eight panel rows
- * j0 .. j0 + 7 of U (element type T, row stride ld): Ui[l] −= Σ U[j][i]
- * U[j][l] in panel order, one load and store of Ui[l] per eight
- * multiply-adds.  Uses the caller's Ui and l.
- */
-#define RECO_CHOL_PANEL_SWEEP(T, U, j0, ld, i, l0, lend) \
-	do { \
-		const T *restrict U0 = (U) + (size_t) (j0) * (ld); \
-		const T *restrict U1 = U0 + (ld); \
-		const T *restrict U2 = U1 + (ld); \
-		const T *restrict U3 = U2 + (ld); \
-		const T *restrict U4 = U3 + (ld); \
-		const T *restrict U5 = U4 + (ld); \
-		const T *restrict U6 = U5 + (ld); \
-		const T *restrict U7 = U6 + (ld); \
-		T			u0 = U0[i], \
-					u1 = U1[i], \
-					u2 = U2[i], \
-					u3 = U3[i], \
-					u4 = U4[i], \
-					u5 = U5[i], \
-					u6 = U6[i], \
-					u7 = U7[i]; \
- \
-		for (l = (l0); l < (lend); l++) \
-		{ \
-			T			a = Ui[l]; \
- \
-			a -= u0 * U0[l]; \
-			a -= u1 * U1[l]; \
-			a -= u2 * U2[l]; \
-			a -= u3 * U3[l]; \
-			a -= u4 * U4[l]; \
-			a -= u5 * U5[l]; \
-			a -= u6 * U6[l]; \
-			a -= u7 * U7[l]; \
-			Ui[l] = a; \
-		} \
-	} while (0)
-
-/*
  * Factors in place the n x n symmetric matrix whose upper triangle U holds
  * (row-major) as UᵀU, right-looking in panels of RECO_CHOL_PANEL rows: a
  * panel is factored row by row, then every later row takes the panel's
@@ -141,7 +85,14 @@ RecoCholFactorInline(int n, double *U)
 			for (l = j + 1; l < n; l++)
 				Uj[l] /= d;
 			/* the panel's later rows: A[i][l] -= U[j][i] U[j][l] */
-			RECO_CHOL_PANEL_ROWS(double, U, j, jend, n, i, n);
+			for (i = j + 1; i < jend; i++)
+			{
+				double	   *restrict Ui = U + (size_t) i * n;
+				double		u = Uj[i];
+
+				for (l = i; l < n; l++)
+					Ui[l] -= u * Uj[l];
+			}
 		}
 		/* every later row takes the whole panel's updates at once */
 		for (i = jend; i < n; i++)
@@ -150,7 +101,37 @@ RecoCholFactorInline(int n, double *U)
 
 			if (jend - j0 == RECO_CHOL_PANEL)
 			{
-				RECO_CHOL_PANEL_SWEEP(double, U, j0, n, i, i, n);
+				const double *restrict U0 = U + (size_t) j0 * n;
+				const double *restrict U1 = U0 + n;
+				const double *restrict U2 = U1 + n;
+				const double *restrict U3 = U2 + n;
+				const double *restrict U4 = U3 + n;
+				const double *restrict U5 = U4 + n;
+				const double *restrict U6 = U5 + n;
+				const double *restrict U7 = U6 + n;
+				double		u0 = U0[i],
+							u1 = U1[i],
+							u2 = U2[i],
+							u3 = U3[i],
+							u4 = U4[i],
+							u5 = U5[i],
+							u6 = U6[i],
+							u7 = U7[i];
+
+				for (l = i; l < n; l++)
+				{
+					double		a = Ui[l];
+
+					a -= u0 * U0[l];
+					a -= u1 * U1[l];
+					a -= u2 * U2[l];
+					a -= u3 * U3[l];
+					a -= u4 * U4[l];
+					a -= u5 * U5[l];
+					a -= u6 * U6[l];
+					a -= u7 * U7[l];
+					Ui[l] = a;
+				}
 			}
 			else
 				for (j = j0; j < jend; j++)
@@ -166,66 +147,44 @@ RecoCholFactorInline(int n, double *U)
 	return true;
 }
 
-/*
- * Defines FWD(n, ld, U, z), solving Uᵀ z = z in place one row of U at a
- * time, and BACK(n, ld, U, z), solving U x = z in place row by row over
- * contiguous rows (a dot with four partial sums), for U n x n upper,
- * row-major with row stride ld, of element type T (z is double): double
- * (the exact solves' factors) and float (RecoCholSolveFInline).
- */
-#define RECO_DEFINE_CHOL_SUBST(FWD, BACK, T) \
-RECO_INLINE void \
-FWD(int n, int ld, const T *U, double *z) \
-{ \
-	int			i, \
-				j; \
- \
-	for (j = 0; j < n; j++) \
-	{ \
-		const T *restrict Uj = U + (size_t) j * ld; \
-		double		zj = z[j] / Uj[j]; \
- \
-		z[j] = zj; \
-		for (i = j + 1; i < n; i++) \
-			z[i] -= Uj[i] * zj; \
-	} \
-} \
-RECO_INLINE void \
-BACK(int n, int ld, const T *U, double *z) \
-{ \
-	int			i, \
-				j, \
-				l; \
- \
-	for (i = n - 1; i >= 0; i--) \
-	{ \
-		const T *restrict Ui = U + (size_t) i * ld; \
-		double		acc[4] = {0, 0, 0, 0}; \
- \
-		for (j = i + 1; j + 4 <= n; j += 4) \
-			for (l = 0; l < 4; l++) \
-				acc[l] += Ui[j + l] * z[j + l]; \
-		for (l = 0; j < n; j++, l++) \
-			acc[l] += Ui[j] * z[j]; \
-		z[i] = (z[i] - ((acc[0] + acc[1]) + (acc[2] + acc[3]))) / Ui[i]; \
-	} \
-}
-
-RECO_DEFINE_CHOL_SUBST(RecoCholForwardLdInline, RecoCholBackLdInline, double)
-RECO_DEFINE_CHOL_SUBST(RecoCholForwardFInline, RecoCholBackFInline, float)
-
 /* Solves Uᵀ z = z in place (U: n x n upper, row-major), one row of U at a time. */
 RECO_INLINE void
 RecoCholForwardInline(int n, const double *U, double *z)
 {
-	RecoCholForwardLdInline(n, n, U, z);
+	int			i,
+				j;
+
+	for (j = 0; j < n; j++)
+	{
+		const double *restrict Uj = U + (size_t) j * n;
+		double		zj = z[j] / Uj[j];
+
+		z[j] = zj;
+		for (i = j + 1; i < n; i++)
+			z[i] -= Uj[i] * zj;
+	}
 }
 
 /* Solves U x = z in place (U: n x n upper, row-major), row by row over contiguous rows. */
 RECO_INLINE void
 RecoCholBackInline(int n, const double *U, double *z)
 {
-	RecoCholBackLdInline(n, n, U, z);
+	int			i,
+				j,
+				l;
+
+	for (i = n - 1; i >= 0; i--)
+	{
+		const double *restrict Ui = U + (size_t) i * n;
+		double		acc[4] = {0, 0, 0, 0};
+
+		for (j = i + 1; j + 4 <= n; j += 4)
+			for (l = 0; l < 4; l++)
+				acc[l] += Ui[j + l] * z[j + l];
+		for (l = 0; j < n; j++, l++)
+			acc[l] += Ui[j] * z[j];
+		z[i] = (z[i] - ((acc[0] + acc[1]) + (acc[2] + acc[3]))) / Ui[i];
+	}
 }
 
 /*
@@ -370,107 +329,6 @@ RecoCholSolveInline(int k, const float *A, const float *b, double *U,
 			return false;
 	}
 	return true;
-}
-
-/* Row stride of a float Cholesky factor of order n: n rounded up to 8. */
-#define RECO_FACTOR_F_LD(n) (((n) + 7) & ~7)
-
-/*
- * Float Cholesky factorization for the exact solves (refined in double by
- * the caller).  U holds the n x n symmetric matrix in rows of stride ld (a
- * multiple of 8): row i from column i & ~7 on (the entries left of i in its
- * block of eight may be anything finite), columns n .. ld − 1 zero.  Factors
- * it in place as UᵀU (U upper: U[i][l], l >= i), right-looking in panels of
- * eight rows like RecoCholFactorInline (a row scaled by the reciprocal of
- * its pivot), but every row sweep runs over whole
- * groups of eight floats from i & ~7 (one 8-lane vector each, no remainder):
- * the entries left of the diagonal only take values that nothing reads.
- * False if the matrix is not positive definite (or not finite).
- */
-RECO_INLINE bool
-RecoCholFactorFInline(int n, int ld, float *U)
-{
-	int			i,
-				j,
-				j0,
-				l;
-
-	for (j0 = 0; j0 < n; j0 += 8)
-	{
-		int			jend = j0 + 8 < n ? j0 + 8 : n;
-
-		for (j = j0; j < jend; j++)
-		{
-			float	   *restrict Uj = U + (size_t) j * ld;
-			float		d = Uj[j],
-						r;
-
-			if (!(d > 0.0f) || !isfinite(d))
-				return false;
-			d = sqrtf(d);
-			r = 1.0f / d;
-			for (l = j0; l < ld; l++)
-				Uj[l] *= r;
-			Uj[j] = d;
-			RECO_CHOL_PANEL_ROWS(float, U, j, jend, ld, j0, ld);
-		}
-		/* rows after a panel exist only when it is whole (jend = j0 + 8) */
-		for (i = jend; i < n; i++)
-		{
-			float	   *restrict Ui = U + (size_t) i * ld;
-			RECO_CHOL_PANEL_SWEEP(float, U, j0, ld, i, i & ~7, ld);
-		}
-	}
-	return true;
-}
-
-/*
- * Solves UᵀU z = z in place in double with a float factor of
- * RecoCholFactorFInline (stride ld): forward Uᵀ y = z along the rows of U
- * (independent updates), back U z = y a row at a time (a dot with four
- * partial sums).
- */
-RECO_INLINE void
-RecoCholSolveFInline(int n, int ld, const float *U, double *z)
-{
-	RecoCholForwardFInline(n, ld, U, z);
-	RecoCholBackFInline(n, ld, U, z);
-}
-
-/*
- * out = M v in double for the symmetric n x n M given by its float lower
- * triangle (row stride ld): row i's entries j < i serve out[i] (a dot,
- * four partial sums) and out[j] (an axpy) in one sweep.
- */
-RECO_INLINE void
-RecoSymvLowerInline(int n, const float *M, int ld, const double *v,
-					double *restrict out)
-{
-	int			i,
-				j,
-				l;
-
-	for (i = 0; i < n; i++)
-		out[i] = 0.0;
-	for (i = 0; i < n; i++)
-	{
-		const float *restrict row = M + (size_t) i * ld;
-		double		vi = v[i],
-					acc[4] = {0, 0, 0, 0};
-
-		for (j = 0; j + 4 <= i; j += 4)
-			for (l = 0; l < 4; l++)
-			{
-				acc[l] += row[j + l] * v[j + l];
-				out[j + l] += row[j + l] * vi;
-			}
-		for (l = 0; j < i; j++, l++)
-		{
-			acc[l] += row[j] * v[j];
-			out[j] += row[j] * vi;
-		}
-		out[i] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + row[i] * vi;
-	}
 }
 
 #endif							/* RECO_KERNELS_IMPL_H */
