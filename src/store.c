@@ -913,8 +913,9 @@ RecoOpenDirect(const char *relname, int n, const char *const *names, const Oid *
  * copied into `best`; false if no row has that name.  *usable false when
  * the query must decide: a row of that name has a NULL version (the index
  * read's backward scan meets it first, and falls back).  *scanned false
- * (nothing read) when the table is not a heap or has more than
- * RECO_MODELS_SCAN_MAX_BLOCKS pages: the index decides.  The name is compared with texteq
+ * (nothing read) when the table is not a heap, has more than
+ * RECO_MODELS_SCAN_MAX_BLOCKS pages or the transaction is serializable
+ * (a scan's predicate lock is the whole table's): the index decides.  The name is compared with texteq
  * under the column's collation, as the index's equality compares it.
  */
 static bool
@@ -929,8 +930,14 @@ RecoScanModelRow(Relation rel, AttrNumber name_att, AttrNumber version_att, cons
 	bool		found = false;
 
 	*usable = true;
-	/* a heap's scan knows its size (one lseek, which the scan needs anyway) */
-	*scanned = rel->rd_rel->relam == HEAP_TABLE_AM_OID;
+	/*
+	 * a heap's scan knows its size (one lseek, which the scan needs anyway);
+	 * not in a serializable transaction: heap_beginscan predicate-locks the
+	 * whole table, so any change to another model's row (forget_user,
+	 * refresh) would conflict with this read, where the index read locks
+	 * only the model's index page and row
+	 */
+	*scanned = rel->rd_rel->relam == HEAP_TABLE_AM_OID && !IsolationIsSerializable();
 	if (!*scanned)
 		return false;
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
