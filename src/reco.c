@@ -162,7 +162,7 @@ RecoReportKernelStatus(RecoStatus status, const char *work)
 		case RECO_STATUS_THREAD_ERROR:
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-					 errmsg("could not start the %s threads", work),
+					 errmsg("could not start threads for %s", work),
 					 errhint("Set reco.threads to 1 to run on the backend's own thread.")));
 			break;
 		default:
