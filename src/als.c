@@ -2064,7 +2064,12 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
 		zrows.n_rows = n_used;
 	RecoJobInit(&job, RECO_JOB_ZROWS, &zrows, fixed, NULL, gmat, cfg);
 	job.U = (const double *) umem;
-	RecoAdviseHugePages(zmem, sizeof(float) * (size_t) (rows->n_cols > 0 ? rows->n_cols : 1) * k);
+	/*
+	 * Huge pages only for a Z written whole: a few rows of a large Z would
+	 * each fault in a whole 2 MB page (RSS and zeroing for nothing).
+	 */
+	if (n_used < 0)
+		RecoAdviseHugePages(zmem, sizeof(float) * (size_t) (rows->n_cols > 0 ? rows->n_cols : 1) * k);
 	job.Z = (float *) zmem;
 	job.zcols = zcols;
 	st = zrows.n_rows > 0 ? RecoJobRun(&job, cfg->threads, hooks) : RECO_STATUS_OK;
