@@ -517,8 +517,7 @@ BEGIN
     -- a table (not a query) of bigint-like ids without event times: read directly if the scan reads what the query would
     IF time_col IS NULL AND user_type OPERATOR(pg_catalog.=) 'bigint' AND item_type OPERATOR(pg_catalog.=) 'bigint'
        AND pg_catalog.left(from_clause, 1) OPERATOR(pg_catalog.<>) '(' THEN
-        SELECT * INTO result FROM reco_internal.fit_table(model, from_clause::pg_catalog.regclass,
-                                                          user_col, item_col, weight_col, fit_options);
+        result := reco_internal.fit_table(model, from_clause::pg_catalog.regclass, user_col, item_col, weight_col, fit_options);
         IF result.model_id IS NOT NULL THEN
             RETURN result;
         END IF;
