@@ -1,4 +1,4 @@
--- direct_read: reco.train reads a plain table by a heap scan (reco_internal.fit_table,
+-- train_direct: reco.train reads a plain table by a heap scan (reco_internal.fit_table,
 -- stats read_path 'direct') and through the executor wherever the scan would not read
 -- what SELECT reco.fit(...) FROM source reads (read_path 'executor'); both paths give
 -- the same factors bit for bit on the same rows: NULL rows, duplicates summed in heap
