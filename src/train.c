@@ -37,6 +37,11 @@
  * All training arrays live in one memory context ("reco training") that is
  * deleted at the end, or with its parent on error, so nothing leaks.
  *
+ * The direct read (reco_fit_table, 0.8.0): reco.train gives a plain table's
+ * rows to the same state and final phases without the executor, by a heap
+ * scan in the sequential scan's order, where store.c's direct-read opener
+ * allows it (else reco.train runs the aggregate's query).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
