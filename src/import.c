@@ -3,7 +3,7 @@
  * import.c
  *	  reco.import_model: a new model version from factors trained elsewhere.
  *
- * reco.import_model (plpgsql, reco--0.7.0.sql) reads the options, resolves
+ * reco.import_model (plpgsql, reco--0.8.0.sql) reads the options, resolves
  * the sources and hands this file three queries: the users' and the items'
  * (id, factors real[]) rows ordered by id (bigint, or a text or uuid key in
  * byte order, COLLATE "C", which is RecoCompareKeys' order), and optionally

@@ -225,6 +225,13 @@
 #define RECO_BUILD_POLL_ROWS (1 << 20)
 
 /*
+ * reco.train's direct read of a table (train.c) answers a cancel and updates
+ * reco.training_progress's rows_read every this many rows (a power of 2):
+ * 64k rows are read in a few milliseconds.
+ */
+#define RECO_READ_POLL_ROWS (1 << 16)
+
+/*
  * Entries of a build's counting-sort scatter per thread it uses
  * (scatter.c): below this, one thread (starting one costs more).
  */

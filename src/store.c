@@ -870,25 +870,22 @@ RecoRelColumn(Relation rel, const char *name, Oid type)
 }
 
 /*
- * Table reco.`relname` opened for a direct read (an index scan in the active
- * snapshot instead of a planned query), or NULL when the query must decide:
- * no active snapshot, no such table, not a plain table, row security on it,
- * inheritance children (the query reads them too), no USAGE on schema reco
+ * Table relid opened for a direct read (a scan in the active snapshot
+ * instead of a planned query), or NULL when the query must decide: no active
+ * snapshot, no such table, not a plain table, row security on it,
+ * inheritance children (the query reads them too), no USAGE on its schema
  * or no table-wide SELECT privilege for the current role (column privileges
  * are the query's to check).  The lock taken is kept until the transaction
- * ends, as the query's would be.  Fills atts with the attribute numbers of the
- * n columns `names` of types `types`; NULL also if one is missing or of
- * another type.
+ * ends, as the query's would be.  The training's direct read of a source
+ * table (train.c) and the reads of reco's own tables below share it.
  */
-static Relation
-RecoOpenDirect(const char *relname, int n, const char *const *names, const Oid *types, AttrNumber *atts)
+Relation
+RecoOpenDirectRelation(Oid relid)
 {
-	Oid			nsp = get_namespace_oid("reco", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+	Oid			nsp = OidIsValid(relid) ? get_rel_namespace(relid) : InvalidOid;
 	Relation	rel;
-	int			c;
 
-	if (!OidIsValid(relid) || !ActiveSnapshotSet() ||
+	if (!OidIsValid(nsp) || !ActiveSnapshotSet() ||
 		pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE) != ACLCHECK_OK ||
 		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return NULL;
@@ -898,6 +895,24 @@ RecoOpenDirect(const char *relname, int n, const char *const *names, const Oid *
 		table_close(rel, AccessShareLock);
 		return NULL;
 	}
+	return rel;
+}
+
+/*
+ * Table reco.`relname` opened for a direct read (RecoOpenDirectRelation), or
+ * NULL when the query must decide: RecoOpenDirectRelation's cases, or one of
+ * the n columns `names` is missing or not of its type in `types`.  Fills
+ * atts with their attribute numbers.
+ */
+static Relation
+RecoOpenDirect(const char *relname, int n, const char *const *names, const Oid *types, AttrNumber *atts)
+{
+	Oid			nsp = get_namespace_oid("reco", true);
+	Relation	rel = RecoOpenDirectRelation(OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid);
+	int			c;
+
+	if (rel == NULL)
+		return NULL;
 	for (c = 0; c < n; c++)
 		if ((atts[c] = RecoRelColumn(rel, names[c], types[c])) == InvalidAttrNumber)
 		{

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "nodes/parsenodes.h"
+#include "utils/relcache.h"
 
 #include "ids.h"
 #include "interactions.h"
@@ -120,6 +121,7 @@ extern void RecoSpiFinish(void);
 extern void RecoCheckPrivilege(const char *relname, AclMode mode);
 extern void RecoCheckTrainPrivileges(bool with_features);
 extern void RecoLockModelName(const char *name);
+extern Relation RecoOpenDirectRelation(Oid relid);
 extern void RecoBeginInPlace(const char *function, const char *table, AclMode mode, const char *name,
 							 RecoModelInfo *model);
 extern int	RecoExecuteArgs(const char *sql, int nargs, Oid *types, Datum *values, bool read_only);

@@ -37,14 +37,23 @@
  * All training arrays live in one memory context ("reco training") that is
  * deleted at the end, or with its parent on error, so nothing leaks.
  *
+ * The direct read (reco_fit_table, 0.8.0): reco.train gives a plain table's
+ * rows to the same state and final phases without the executor, by a heap
+ * scan in the sequential scan's order, where store.c's direct-read opener
+ * allows it (else reco.train runs the aggregate's query).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -52,6 +61,8 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "als.h"
@@ -91,6 +102,7 @@ typedef struct RecoFitState
 	bool		timed;			/* the aggregate with an event time (decay) */
 	int64		events_without_time;	/* timed: rows skipped, their event time NULL */
 	int64		events_after_as_of; /* timed: rows skipped, their event time after as_of */
+	bool		direct_read;	/* read by reco_fit_table's heap scan, not through the executor */
 } RecoFitState;
 
 /* One training run: what its phases hand to each other. */
@@ -109,6 +121,7 @@ typedef struct RecoTrainRun
 	bool		timed;
 	int64		events_without_time;
 	int64		events_after_as_of;
+	bool		direct_read;
 	RecoInteractions data;		/* built: ids and sparse matrices */
 	Size		memory_estimate;	/* bytes, as checked against reco.max_memory */
 	Size		key_bytes;		/* held by the keys of text and uuid sides */
@@ -195,27 +208,31 @@ RecoFitModelStable(FunctionCallInfo fcinfo)
 	return IsA(arg, Const) || (IsA(arg, Param) && ((Param *) arg)->paramkind == PARAM_EXTERN);
 }
 
-/* Creates the state on the first row: model name and options. */
+/*
+ * Creates the state, in cxt, on the first row: the model name (22004 if
+ * NULL), stable or not, the id kind (text_ids), with or without an event
+ * time, the options parsed and checked; the read phase starts.
+ */
 static RecoFitState *
-RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
+RecoFitStateCreate(MemoryContext cxt, Datum model, bool model_isnull, bool model_stable, bool text_ids,
+				   bool timed, Datum options, bool options_isnull)
 {
-	MemoryContext old = MemoryContextSwitchTo(aggcontext);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 	RecoFitState *state = palloc0(sizeof(RecoFitState));
 	char	   *name;
 
-	if (PG_ARGISNULL(1))
+	if (model_isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model name must not be NULL")));
-	state->model = PG_GETARG_TEXT_P_COPY(1);
-	state->model_stable = RecoFitModelStable(fcinfo);
+	state->model = DatumGetTextPCopy(model);
+	state->model_stable = model_stable;
 	name = text_to_cstring(state->model);
 	RecoCheckModelName(name);
-	state->text_ids = get_fn_expr_argtype(fcinfo->flinfo, 2) == TEXTOID;
-	state->timed = PG_NARGS() == RECO_FIT_TIMED_NARGS;
+	state->text_ids = text_ids;
+	state->timed = timed;
 	state->rows.timed = state->timed;
-	RecoParseTrainOptions(PG_NARGS() > RECO_FIT_ARG_TIME && !PG_ARGISNULL(PG_NARGS() - 1)
-						  ? PG_GETARG_JSONB_P(PG_NARGS() - 1) : NULL,
+	RecoParseTrainOptions(options_isnull ? NULL : DatumGetJsonbP(options),
 						  state->text_ids ? RECO_ID_TEXT : RECO_ID_BIGINT, &state->options);
 	RecoCheckTrainPrivileges(state->options.item_features != NIL || state->options.user_features != NIL);
 	RecoCheckTimeOptions(&state->options, state->timed);
@@ -223,16 +240,28 @@ RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 	if (!state->text_ids)
 		RecoCheckBigintIdTypes(&state->options);
 	if (state->options.user_id_type != RECO_ID_BIGINT)
-		state->user_keys = RecoKeyTableCreate(aggcontext);
+		state->user_keys = RecoKeyTableCreate(cxt);
 	if (state->options.item_id_type != RECO_ID_BIGINT)
-		state->item_keys = RecoKeyTableCreate(aggcontext);
+		state->item_keys = RecoKeyTableCreate(cxt);
 	INSTR_TIME_SET_CURRENT(state->first_row);
 	state->read_started = GetCurrentStatementStartTimestamp();
 	MemoryContextSwitchTo(old);
 	RecoProgressBegin(name, RecoAlgorithmName(state->options.algorithm), state->options.iterations, 0,
 					  RECO_TRAIN_PHASE_READING);
-	RecoProgressClearOnReset(aggcontext);
+	RecoProgressClearOnReset(cxt);
 	return state;
+}
+
+/* Creates the aggregate's state on the first row (RecoFitStateCreate) from the call's arguments. */
+static RecoFitState *
+RecoFitStart(FunctionCallInfo fcinfo, MemoryContext aggcontext)
+{
+	bool		with_options = PG_NARGS() > RECO_FIT_ARG_TIME && !PG_ARGISNULL(PG_NARGS() - 1);
+
+	return RecoFitStateCreate(aggcontext, PG_GETARG_DATUM(1), PG_ARGISNULL(1), RecoFitModelStable(fcinfo),
+							  get_fn_expr_argtype(fcinfo->flinfo, 2) == TEXTOID,
+							  PG_NARGS() == RECO_FIT_TIMED_NARGS,
+							  with_options ? PG_GETARG_DATUM(PG_NARGS() - 1) : (Datum) 0, !with_options);
 }
 
 /* Whether len bytes are a uuid in canonical form (lower-case hex, hyphens at 8, 13, 18, 23). */
@@ -309,6 +338,27 @@ RecoFitTimeUsable(FunctionCallInfo fcinfo, RecoFitState *state, int64 *time)
 	return true;
 }
 
+/*
+ * Appends a row whose ids and weight are not NULL, in cxt; a NaN or
+ * infinite weight is an error naming the ids (22000).
+ */
+static void
+RecoFitAppend(RecoFitState *state, MemoryContext cxt, int64 user, int64 item, float weight, int64 time)
+{
+	MemoryContext old;
+
+	if (isnan(weight) || isinf(weight))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("weight of user %s and item %s is %s",
+						RecoFitIdLabel(state->user_keys, user), RecoFitIdLabel(state->item_keys, item),
+						isnan(weight) ? "NaN" : "infinite"),
+				 errhint("Weights must be finite numbers.")));
+	old = MemoryContextSwitchTo(cxt);
+	RecoRowsAppend(&state->rows, user, item, weight, time);
+	MemoryContextSwitchTo(old);
+}
+
 PG_FUNCTION_INFO_V1(reco_fit_transfn);
 
 /* reco.fit transition: appends one (user, item, weight[, event time]) row; ids bigint or, for the text aggregate, text. */
@@ -316,7 +366,6 @@ Datum
 reco_fit_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext;
-	MemoryContext old;
 	RecoFitState *state;
 	float		weight;
 	int64		user;
@@ -361,16 +410,7 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
 		user = PG_GETARG_INT64(2);
 		item = PG_GETARG_INT64(3);
 	}
-	if (isnan(weight) || isinf(weight))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("weight of user %s and item %s is %s",
-						RecoFitIdLabel(state->user_keys, user), RecoFitIdLabel(state->item_keys, item),
-						isnan(weight) ? "NaN" : "infinite"),
-				 errhint("Weights must be finite numbers.")));
-	old = MemoryContextSwitchTo(aggcontext);
-	RecoRowsAppend(&state->rows, user, item, weight, time);
-	MemoryContextSwitchTo(old);
+	RecoFitAppend(state, aggcontext, user, item, weight, time);
 	PG_RETURN_POINTER(state);
 }
 
@@ -513,24 +553,24 @@ RecoTrainDecay(RecoFitState *state)
 	RecoRowsFreeTimes(rows);
 }
 
+/* The error of a training that read no row at all (22023). */
+static void
+RecoFitNoRows(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("reco.fit received no rows"),
+			 errhint("Check the query's FROM and WHERE clauses: a model needs at least one interaction.")));
+}
+
 /*
- * Starts a run from the aggregate's state: errors out (22023) if the group
- * had no usable row; the read phase ends here.
+ * Starts a run from a state that read its rows (the aggregate's, or the
+ * direct read's): errors out (22023) if there was no usable row; the read
+ * phase ends here.
  */
 static void
-RecoTrainStart(FunctionCallInfo fcinfo, RecoTrainRun *run)
+RecoTrainStart(RecoFitState *state, RecoTrainRun *run)
 {
-	RecoFitState *state;
-	MemoryContext aggcontext;
-
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
-		elog(ERROR, "reco_fit_finalfn called in non-aggregate context");
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("reco.fit received no rows"),
-				 errhint("Check the query's FROM and WHERE clauses: a model needs at least one interaction.")));
-	state = (RecoFitState *) PG_GETARG_POINTER(0);
 	memset(run, 0, sizeof(*run));
 	run->name = text_to_cstring(state->model);
 	run->options = &state->options;
@@ -548,6 +588,7 @@ RecoTrainStart(FunctionCallInfo fcinfo, RecoTrainRun *run)
 	run->rows_skipped = state->rows_skipped;
 	run->rows_used = state->rows.count;
 	run->timed = state->timed;
+	run->direct_read = state->direct_read;
 	run->events_without_time = state->events_without_time;
 	run->events_after_as_of = state->events_after_as_of;
 	if (run->rows_used == 0)
@@ -878,8 +919,8 @@ RecoTrainStatsJson(const RecoTrainRun *run)
 	if (run->timed)
 		appendStringInfo(&stats, "\"events_without_time\": " INT64_FORMAT ", \"events_after_as_of\": " INT64_FORMAT ", ",
 						 run->events_without_time, run->events_after_as_of);
-	appendStringInfo(&stats, "\"read_seconds\": %.6f, \"build_seconds\": %.6f, ",
-					 run->read_seconds, run->build_seconds);
+	appendStringInfo(&stats, "\"read_path\": \"%s\", \"read_seconds\": %.6f, \"build_seconds\": %.6f, ",
+					 run->direct_read ? "direct" : "executor", run->read_seconds, run->build_seconds);
 	RecoAppendJsonArray(&stats, "iteration_seconds", run->iteration_seconds, run->options->iterations);
 	appendStringInfoString(&stats, ", ");
 	RecoAppendJsonArray(&stats, "loss", run->loss, run->options->iterations);
@@ -942,6 +983,49 @@ RecoTrainStore(RecoTrainRun *run)
 				 errdetail("Trained in %.3f s; the statistics are in reco.models.", row->train_seconds)));
 }
 
+/*
+ * Phases 0 to 4 of a started run: the model's lock, the build, training,
+ * the store; returns the new reco.models row.
+ */
+static Datum
+RecoTrainFinish(RecoTrainRun *run)
+{
+	MemoryContext train_cxt;
+	MemoryContext old;
+	Datum		result;
+
+	RecoProgressBegin(run->name, RecoAlgorithmName(run->options->algorithm), run->options->iterations,
+					  run->rows_read, RECO_TRAIN_PHASE_WAITING);
+	train_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco training", ALLOCSET_DEFAULT_SIZES);
+	RecoProgressClearOnReset(train_cxt);	/* also on an error or a cancel */
+	RecoSpiConnect();
+	RecoLockModelName(run->name);
+	old = MemoryContextSwitchTo(train_cxt);
+	RecoProgressPhase(RECO_TRAIN_PHASE_BUILDING);
+	RecoTrainBuild(run);
+	RecoTrainReadFeatures(run);
+	switch (run->options->algorithm)
+	{
+		case RECO_ALGORITHM_BPR:
+			RecoTrainBpr(run);	/* no final pass: BPR's vectors are no least-squares solve */
+			break;
+		case RECO_ALGORITHM_ALS:
+			RecoTrainIterateExplicit(run);	/* each side solved exactly: no final pass */
+			break;
+		default:
+			RecoTrainIterate(run);
+			RecoProgressPhase(RECO_TRAIN_PHASE_FINAL_PASS);
+			RecoTrainFinalPass(run);
+	}
+	RecoProgressPhase(RECO_TRAIN_PHASE_STORING);
+	RecoTrainStore(run);
+	MemoryContextSwitchTo(old);
+	result = RecoFetchVersionRow(run->row.model_id);
+	RecoSpiFinish();
+	MemoryContextDelete(train_cxt);
+	return result;
+}
+
 PG_FUNCTION_INFO_V1(reco_fit_finalfn);
 
 /* reco.fit final function: trains, stores and returns the new reco.models row. */
@@ -949,40 +1033,187 @@ Datum
 reco_fit_finalfn(PG_FUNCTION_ARGS)
 {
 	RecoTrainRun run;
-	MemoryContext train_cxt;
-	MemoryContext old;
-	Datum		result;
+	MemoryContext aggcontext;
 
-	RecoTrainStart(fcinfo, &run);
-	RecoProgressBegin(run.name, RecoAlgorithmName(run.options->algorithm), run.options->iterations,
-					  run.rows_read, RECO_TRAIN_PHASE_WAITING);
-	train_cxt = AllocSetContextCreate(CurrentMemoryContext, "reco training", ALLOCSET_DEFAULT_SIZES);
-	RecoProgressClearOnReset(train_cxt);	/* also on an error or a cancel */
-	RecoSpiConnect();
-	RecoLockModelName(run.name);
-	old = MemoryContextSwitchTo(train_cxt);
-	RecoProgressPhase(RECO_TRAIN_PHASE_BUILDING);
-	RecoTrainBuild(&run);
-	RecoTrainReadFeatures(&run);
-	switch (run.options->algorithm)
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		elog(ERROR, "reco_fit_finalfn called in non-aggregate context");
+	if (PG_ARGISNULL(0))
+		RecoFitNoRows();
+	RecoTrainStart((RecoFitState *) PG_GETARG_POINTER(0), &run);
+	PG_RETURN_DATUM(RecoTrainFinish(&run));
+}
+
+/* The direct read's columns: user, item and (optional) weight. */
+#define RECO_DIRECT_COLUMNS 3
+
+/*
+ * The attribute number of rel's column `name` if the direct read converts
+ * its type as reco.train's casts do (ids ::bigint: smallint, integer,
+ * bigint; a weight ::real: those or real, double precision), else
+ * InvalidAttrNumber: the query decides.  Sets *type.
+ */
+static AttrNumber
+RecoDirectColumn(Relation rel, const char *name, bool weight, Oid *type)
+{
+	int			att = SPI_fnumber(RelationGetDescr(rel), name);
+
+	if (att <= 0)
+		return InvalidAttrNumber;
+	*type = TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid;
+	if (*type == INT2OID || *type == INT4OID || *type == INT8OID ||
+		(weight && (*type == FLOAT4OID || *type == FLOAT8OID)))
+		return (AttrNumber) att;
+	return InvalidAttrNumber;
+}
+
+/* A non-NULL id column's value as bigint (its ::bigint cast: exact). */
+static inline int64
+RecoDirectId(Datum value, Oid type)
+{
+	switch (type)
 	{
-		case RECO_ALGORITHM_BPR:
-			RecoTrainBpr(&run); /* no final pass: BPR's vectors are no least-squares solve */
-			break;
-		case RECO_ALGORITHM_ALS:
-			RecoTrainIterateExplicit(&run);	/* each side solved exactly: no final pass */
-			break;
+		case INT2OID:
+			return DatumGetInt16(value);
+		case INT4OID:
+			return DatumGetInt32(value);
 		default:
-			RecoTrainIterate(&run);
-			RecoProgressPhase(RECO_TRAIN_PHASE_FINAL_PASS);
-			RecoTrainFinalPass(&run);
+			return DatumGetInt64(value);
 	}
-	RecoProgressPhase(RECO_TRAIN_PHASE_STORING);
-	RecoTrainStore(&run);
-	MemoryContextSwitchTo(old);
-	result = RecoFetchVersionRow(run.row.model_id);
-	RecoSpiFinish();
-	MemoryContextDelete(train_cxt);
+}
+
+/*
+ * A non-NULL weight column's value as real, as its ::real cast computes it
+ * (double precision through float4(float8) itself: its overflow and
+ * underflow errors, 22003).
+ */
+static inline float
+RecoDirectWeight(Datum value, Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return (float) DatumGetInt16(value);
+		case INT4OID:
+			return (float) DatumGetInt32(value);
+		case INT8OID:
+			return (float) DatumGetInt64(value);
+		case FLOAT8OID:
+			return DatumGetFloat4(DirectFunctionCall1(dtof, value));
+		default:
+			return DatumGetFloat4(value);
+	}
+}
+
+/*
+ * Reads every row of rel (a heap) in heap order, as the aggregate's
+ * sequential scan does, into a state created in cxt on the first row as
+ * the aggregate creates its own (nothing is checked before a row is read):
+ * rows with a NULL user, item or weight counted and skipped, the weight
+ * converted first (the query casts every argument before the aggregate
+ * sees the row).  atts[2] InvalidAttrNumber: every weight is 1.  Returns
+ * NULL if the table has no row.  A cancel is answered and the progress
+ * updated every RECO_READ_POLL_ROWS rows.
+ */
+static RecoFitState *
+RecoFitReadTable(Relation rel, const AttrNumber *atts, const Oid *types, MemoryContext cxt,
+				 Datum model, bool model_isnull, Datum options, bool options_isnull)
+{
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	bool		with_weight = atts[2] != InvalidAttrNumber;
+	int			last = Max(atts[0], Max(atts[1], atts[2]));
+	RecoFitState *state = NULL;
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		Datum	   *values = slot->tts_values;
+		bool	   *nulls = slot->tts_isnull;
+		float		weight = 1.0f;
+
+		slot_getsomeattrs(slot, last);
+		if (with_weight && !nulls[atts[2] - 1])
+			weight = RecoDirectWeight(values[atts[2] - 1], types[2]);
+		if (state == NULL)
+		{
+			state = RecoFitStateCreate(cxt, model, model_isnull, true, false, false, options, options_isnull);
+			state->direct_read = true;
+		}
+		state->rows_read++;
+		if ((state->rows_read & (RECO_READ_POLL_ROWS - 1)) == 0)
+		{
+			CHECK_FOR_INTERRUPTS();
+			RecoProgressRows(state->rows_read);
+		}
+		if (nulls[atts[0] - 1] || nulls[atts[1] - 1] || (with_weight && nulls[atts[2] - 1]))
+		{
+			state->rows_skipped++;
+			continue;
+		}
+		RecoFitAppend(state, cxt, RecoDirectId(values[atts[0] - 1], types[0]),
+					  RecoDirectId(values[atts[1] - 1], types[1]), weight, 0);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	if (state != NULL)
+		RecoProgressRows(state->rows_read);
+	return state;
+}
+
+PG_FUNCTION_INFO_V1(reco_fit_table);
+
+/*
+ * reco_internal.fit_table(model, source regclass, user_col, item_col,
+ * weight_col, options): what reco.train's query
+ *	 SELECT reco.fit(model, src.user_col::bigint, src.item_col::bigint,
+ *					 src.weight_col::real (or 1), options) FROM source AS src
+ * computes, its rows read by a heap scan instead of the executor: the same
+ * rows in the same order, so the same build, factors and stored version
+ * (stats read_path "direct").  Returns NULL, having read nothing, where the
+ * scan would not be what the query reads: RecoOpenDirectRelation's cases
+ * (not a plain table, row security, inheritance children, no table-wide
+ * SELECT, ...), a table that is not a heap, or a column missing or of a type
+ * RecoDirectColumn does not convert; reco.train then runs the query.
+ */
+Datum
+reco_fit_table(PG_FUNCTION_ARGS)
+{
+	const char *names[RECO_DIRECT_COLUMNS];
+	AttrNumber	atts[RECO_DIRECT_COLUMNS] = {InvalidAttrNumber, InvalidAttrNumber, InvalidAttrNumber};
+	Oid			types[RECO_DIRECT_COLUMNS] = {InvalidOid, InvalidOid, InvalidOid};
+	Relation	rel;
+	MemoryContext cxt;
+	RecoFitState *state;
+	RecoTrainRun run;
+	Datum		result;
+	bool		usable;
+	int			c;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	rel = RecoOpenDirectRelation(PG_GETARG_OID(1));
+	if (rel == NULL)
+		PG_RETURN_NULL();
+	names[0] = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	names[1] = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	names[2] = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	usable = rel->rd_rel->relam == HEAP_TABLE_AM_OID;
+	for (c = 0; c < RECO_DIRECT_COLUMNS && usable; c++)
+		if (names[c] != NULL)
+			usable = (atts[c] = RecoDirectColumn(rel, names[c], c == 2, &types[c])) != InvalidAttrNumber;
+	if (!usable)
+	{
+		table_close(rel, AccessShareLock);
+		PG_RETURN_NULL();
+	}
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "reco reading", ALLOCSET_DEFAULT_SIZES);
+	state = RecoFitReadTable(rel, atts, types, cxt, PG_GETARG_DATUM(0), PG_ARGISNULL(0),
+							 PG_GETARG_DATUM(5), PG_ARGISNULL(5));
+	table_close(rel, NoLock);	/* the lock is kept until the transaction ends, as the query's */
+	if (state == NULL)
+		RecoFitNoRows();
+	RecoTrainStart(state, &run);
+	result = RecoTrainFinish(&run);
+	MemoryContextDelete(cxt);
 	PG_RETURN_DATUM(result);
 }
 

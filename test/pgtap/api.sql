@@ -84,6 +84,7 @@ SELECT results_eq(
         ('reco_internal.evaluate_ratings(text,text[],text[],real[])', 'f', 's', 's'),
         ('reco_internal.event_time_sql(text,text)', 'f', 's', 's'),
         ('reco_internal.fit_finalfn(internal)', 'f', 'v', 'u'),
+        ('reco_internal.fit_table(text,regclass,text,text,text,jsonb)', 'f', 'v', 'u'),
         ('reco_internal.fit_transfn(internal,text,bigint,bigint,real)', 'f', 'v', 'u'),
         ('reco_internal.fit_transfn(internal,text,bigint,bigint,real,jsonb)', 'f', 'v', 'u'),
         ('reco_internal.fit_transfn(internal,text,bigint,bigint,real,timestamp with time zone,jsonb)', 'f', 'v', 'u'),

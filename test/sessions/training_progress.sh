@@ -99,6 +99,37 @@ reco_session_close T
 reco_session_close W
 reco_session_close H
 
+# --- 2b. reco.train's direct read of a table: phase 'reading' with its rows, a cancel in it ---
+# 6M rows are read by a heap scan (reco_internal.fit_table) in under a second; the view's
+# rows_read moves every 65536 rows. The cancel is sent by the statement that sees the
+# training reading (so it arrives while the scan runs), and the scan answers it within 65536
+# rows: the error, no version, the view empty. The seconds are printed, never compared.
+reco_sql $db -c "CREATE TABLE many AS SELECT (i % 200000) AS user_id, (i * 7919 % 5000) AS item_id
+                   FROM generate_series(1, 6000000::bigint) AS i"
+reco_session_start R $db
+reco_session_send R "\\set ON_ERROR_STOP off
+SET client_min_messages = warning;
+SELECT 'pid', pg_backend_pid();
+SELECT 'path', (reco.train('direct', 'many', factors => 4, iterations => 1)).stats ->> 'read_path';"
+reco_session_wait R '^pid\|'
+r_pid=$(sed -n 's/^pid|//p' "$(reco_session_out R)")
+cancel_reading="SELECT count(pg_cancel_backend(pid)) FROM reco.training_progress
+                 WHERE pid = $r_pid AND phase = 'reading' AND rows_read > 0 AND rows_read < 6000000"
+RECO_POLL_SECONDS=0.01 reco_wait_until 60 "the direct read to show phase 'reading' with rows read" \
+    reco_sql_equals $db "$cancel_reading" 1
+start=$(date +%s.%N)
+reco_session_wait R 'canceling statement due to user request'
+stop=$(date +%s.%N)
+awk -v a="$start" -v b="$stop" 'BEGIN { printf "cancel stopped the direct read in %.2f s\n", b - a }'
+reco_wait_until 10 "the view to be empty after the cancel" reco_sql_equals $db "$progress" 0
+[ "$(reco_sql $db -c "SELECT count(*) FROM reco.models WHERE name = 'direct'")" = 0 ] || reco_fail "a cancelled direct read stored a version"
+got=$(reco_session_query R "SELECT 'path', (reco.train('direct', 'many', factors => 4, iterations => 1)).stats ->> 'read_path';" 120)
+[ "$got" = "path|direct" ] || reco_fail "the training after the cancel printed '$got', want its read_path direct"
+[ "$(reco_sql $db -c "SELECT stats -> 'rows_read' FROM reco.models WHERE name = 'direct'")" = 6000000 ] || reco_fail "the direct read's rows_read"
+reco_session_close R
+reco_sql $db -c "DROP TABLE many" -c "SELECT reco.drop_model('direct')" >/dev/null
+echo "ok: the direct read shows phase 'reading' with its rows and answers a cancel; then it trains (read_path direct)"
+
 # --- 3. a long training, watched; another role; pg_cancel_backend ---------------------------
 reco_sql $db -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS reco_progress_other" -c "CREATE ROLE reco_progress_other LOGIN" \
     -c "GRANT USAGE ON SCHEMA reco TO reco_progress_other"

@@ -5,7 +5,7 @@
 # work on the old models, and the updated extension's catalog equals that of a
 # fresh CREATE EXTENSION, which runs the current version's full install script
 # (src/sql/reco--<version>.sql) rather than 0.1.0 and the updates.  A database
-# at 0.2.0, 0.3.0, 0.4.0, 0.5.0 or 0.6.0 (0.1.0 plus its deltas) and updated from there is compared the same way.
+# at 0.2.0, 0.3.0, 0.4.0, 0.5.0, 0.6.0 or 0.7.0 (0.1.0 plus its deltas) and updated from there is compared the same way.
 # Runs against the harness's cluster (PGHOST/PGPORT).
 set -euo pipefail
 . "$(dirname "$0")/../lib/sessions.sh"
@@ -160,7 +160,7 @@ SQL
 )
 updated=$(reco_sql $old -c "$catalog")
 fresh=$(reco_sql $new -c "$catalog")
-for start in 0.2.0 0.3.0 0.4.0 0.5.0 0.6.0; do
+for start in 0.2.0 0.3.0 0.4.0 0.5.0 0.6.0 0.7.0; do
     reco_sql $mid -c "DROP EXTENSION IF EXISTS reco CASCADE" -c "CREATE EXTENSION reco VERSION '$start'" \
         -c "ALTER EXTENSION reco UPDATE" >/dev/null 2>&1
     from_mid=$(reco_sql $mid -c "$catalog")

@@ -1,10 +1,11 @@
-/* reco 0.7.0: recommender models trained by an aggregate and served in SQL
+/* reco 0.8.0: recommender models trained by an aggregate and served in SQL
  *
  * The full install script: CREATE EXTENSION reco runs this file alone, and it
  * is the whole SQL surface of the current version.  A database created with
  * an older version reaches the same catalog through the update scripts
  * (reco--0.1.0--0.2.0.sql, reco--0.2.0--0.3.0.sql, reco--0.3.0--0.4.0.sql,
- * reco--0.4.0--0.5.0.sql, reco--0.5.0--0.6.0.sql, reco--0.6.0--0.7.0.sql);
+ * reco--0.4.0--0.5.0.sql, reco--0.5.0--0.6.0.sql, reco--0.6.0--0.7.0.sql,
+ * reco--0.7.0--0.8.0.sql);
  * test/sessions/upgrade.sh compares the two.
  *
  * Schema reco holds the API; schema reco_internal holds what the API is built
@@ -280,6 +281,22 @@ CREATE FUNCTION reco_internal.id_type_of(regtype) RETURNS text
 COMMENT ON FUNCTION reco_internal.id_type_of(regtype) IS
     'The id type a column of this SQL type trains as: uuid for uuid, text for the string types, bigint for the others';
 
+-- reco.train's read of a plain table without the executor (0.8.0): the rows
+-- of SELECT reco.fit(model, src.user_col::bigint, src.item_col::bigint,
+-- src.weight_col::real (or 1), options) FROM source AS src, read by a heap
+-- scan in the same order, trained and stored as the aggregate does (stats
+-- read_path "direct"); NULL, having read nothing, when the scan would not be
+-- what the query reads (a view, a partitioned, foreign or inherited table,
+-- another access method, row security, no table-wide SELECT, an id column
+-- not smallint/integer/bigint, a weight column not one of those or real/
+-- double precision): reco.train then runs the query.
+CREATE FUNCTION reco_internal.fit_table(model text, source regclass, user_col text, item_col text,
+                                        weight_col text, options jsonb) RETURNS reco.models
+    AS 'MODULE_PATHNAME', 'reco_fit_table'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION reco_internal.fit_table(text, regclass, text, text, text, jsonb) IS
+    'reco.train''s direct read of a plain table: the aggregate''s training of its rows, read by a heap scan; NULL when the query must read them';
+
 -- The long form: every argument is a reco.fit option or a column name; it
 -- passes them all to the options form.  The argument defaults are reco.fit's
 -- own (RECO_DEFAULT_ in src/reco_limits.h); NULL is the algorithm's default,
@@ -406,6 +423,9 @@ COMMENT ON FUNCTION reco_internal.train_option_keys() IS
 -- with an event time: a timestamptz column as is, timestamp and date cast to
 -- timestamptz (in the session's TimeZone), a number read as seconds since
 -- 1970-01-01 UTC (to_timestamp); another type is an error (42804).
+-- Bigint-like ids from a table, without time_col, are read by
+-- reco_internal.fit_table without the executor where it can (0.8.0): the
+-- same rows in the same order, so the same model; else by the query.
 CREATE FUNCTION reco.train(model text, source text, options jsonb) RETURNS reco.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $train$
@@ -494,6 +514,14 @@ BEGIN
     -- the model remembers where its interactions are, for reco.refresh_users and refresh_items
     fit_options := fit_options OPERATOR(pg_catalog.||) pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
         'source', source, 'user_col', user_col, 'item_col', item_col, 'weight_col', weight_col));
+    -- a table (not a query) of bigint-like ids without event times: read directly if the scan reads what the query would
+    IF time_col IS NULL AND user_type OPERATOR(pg_catalog.=) 'bigint' AND item_type OPERATOR(pg_catalog.=) 'bigint'
+       AND pg_catalog.left(from_clause, 1) OPERATOR(pg_catalog.<>) '(' THEN
+        result := reco_internal.fit_table(model, from_clause::pg_catalog.regclass, user_col, item_col, weight_col, fit_options);
+        IF result.model_id IS NOT NULL THEN
+            RETURN result;
+        END IF;
+    END IF;
     EXECUTE pg_catalog.format(
         'SELECT (m).* FROM (SELECT reco.fit($1, %s, %s, %s%s, $2) AS m FROM %s AS src) AS fitted',
         CASE WHEN user_type OPERATOR(pg_catalog.<>) 'bigint' THEN pg_catalog.format('src.%I::text', user_col)
