@@ -28,7 +28,9 @@
  *                                the user step with the loss fused
  *                                (RecoAlsSolveSideLoss) beside the plain one
  *                                and RecoAlsLoss, 3 interleaved rounds, wall
- *                                and CPU medians
+ *                                and CPU medians; with -F, the same for the
+ *                                final pass (the exact pass with the last
+ *                                iteration's loss fused, as reco.train runs it)
  *     -F                         after the CG iterations, time the exact user
  *                                pass that ends reco.train (final pass), wall
  *                                and CPU, beside the CG iterations' medians
@@ -538,7 +540,7 @@ bench_never_stop(void *arg)
  */
 static void
 bench_fused_loss(const RecoSparse *users, const float *X, const float *Y,
-				 const RecoAlsConfig *cfg, const RecoHooks *hooks)
+				 const RecoAlsConfig *cfg, const RecoHooks *hooks, const char *what)
 {
 	size_t		bytes = sizeof(float) * users->n_rows * cfg->factors;
 	float	   *Xa = bench_check(malloc(bytes));
@@ -571,9 +573,9 @@ bench_fused_loss(const RecoSparse *users, const float *X, const float *Y,
 		}
 		same = same && memcmp(Xa, Xb, bytes) == 0 && memcmp(&l, &lf, sizeof(double)) == 0;
 	}
-	printf("         user step: plain %.3f s (cpu %.3f), with the loss fused %.3f s (cpu %.3f), "
+	printf("         %s: plain %.3f s (cpu %.3f), with the loss fused %.3f s (cpu %.3f), "
 		   "RecoAlsLoss %.3f s (cpu %.3f) (medians of 3); fused = plain + loss bit for bit: %s\n",
-		   bench_median(w[0], 3), bench_median(c[0], 3), bench_median(w[1], 3),
+		   what, bench_median(w[0], 3), bench_median(c[0], 3), bench_median(w[1], 3),
 		   bench_median(c[1], 3), bench_median(w[2], 3), bench_median(c[2], 3),
 		   same ? "yes" : "NO");
 	free(Xa);
@@ -697,6 +699,13 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		RecoStatus st;
 
 		exact.solver = RECO_SOLVER_CHOLESKY;
+		if (loss)
+		{
+			/* the final pass with the last iteration's loss fused, from the same X */
+			bench_fused_loss(&csr->sp, X, Y, &exact, &hooks, "final pass");
+			c0 = bench_cpu();
+			t0 = bench_now();
+		}
 		st = RecoAlsSolveSide(&csr->sp, Y, X, &exact, &hooks);
 		tf = bench_now() - t0;
 		c0 = bench_cpu() - c0;
@@ -725,7 +734,7 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		printf("         loss %.6g (%s) in %.3f s\n", l, RecoStatusString(st),
 			   bench_now() - t0);
 		if (solver == RECO_SOLVER_CG)
-			bench_fused_loss(&csr->sp, X, Y, &cfg, &hooks);
+			bench_fused_loss(&csr->sp, X, Y, &cfg, &hooks, "user step");
 	}
 	fflush(stdout);
 	free(X);
