@@ -217,8 +217,8 @@ typedef struct RecoJob
 	int64_t		n_blocks;		/* tasks 0 .. n_blocks − 1 run one block each */
 	double	   *partials;		/* 3 per chunk id (loss); each task writes its own */
 	double		sums[3];		/* loss partials summed in row order */
-	const float *loss_gram;		/* YᵀY of the loss (loss; solves: with loss_rows), or NULL */
-	double	   *loss_rows;		/* solves: 3 loss terms per row of solve's start, or NULL */
+	const float *loss_gram;		/* YᵀY of the loss (loss; CG: with loss_rows), or NULL */
+	double	   *loss_rows;		/* CG: 3 loss terms per row of solve's start, or NULL */
 } RecoJob;
 
 /* Per-thread buffers (the runner's thread state); allocated by the caller before workers start. */
@@ -1401,10 +1401,6 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		switch (job->kind)
 		{
 			case RECO_JOB_CHOLESKY:
-				/* the loss terms of the x the row starts from, before it is solved */
-				if (job->loss_rows != NULL)
-					RecoLossRow(&ctx, rows->indices + start, rows->weights + start, n, x,
-								job->loss_rows + 3 * (size_t) u);
 				st = RecoCholeskyRow(&ctx, rows->indices + start,
 									 rows->weights + start, n, x);
 				break;
@@ -2347,14 +2343,11 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 }
 
 /*
- * The side solve that also gives RecoAlsLoss(rows, solve, fixed) of the
- * rows' starting factors: with CG the residual pass of each row reads its
- * y·x and the symv product of its start (RecoCgBlock), so only YᵀY x is
- * added per row; an exact (Cholesky) row computes its terms as the loss job
- * does (RecoLossRow) just before it is solved, in the same task, so the
- * separate loss pass (its job, its YᵀY, its second read of the rows) is
- * saved.  Every row's terms go to an n_rows x 3 array summed as the loss
- * job sums them (RecoSumLossRows).
+ * The CG side solve that also gives RecoAlsLoss(rows, solve, fixed) of the
+ * rows' starting factors: the residual pass of each row reads its y·x and
+ * the symv product of its start (RecoCgBlock), so only YᵀY x is added per
+ * row; every row's terms go to an n_rows x 3 array summed as the loss job
+ * sums them (RecoSumLossRows).  Other solvers compute the loss first.
  */
 RecoStatus
 RecoAlsSolveSideLoss(const RecoSparse *rows, const float *fixed, float *solve,
@@ -2372,7 +2365,7 @@ RecoAlsSolveSideLoss(const RecoSparse *rows, const float *fixed, float *solve,
 		return RecoAlsSolveSide(rows, fixed, solve, cfg, hooks);
 	if (!RecoSolveArgsOk(rows, fixed, solve, cfg))
 		return RECO_STATUS_INVALID_ARGUMENT;
-	if (rows->n_rows == 0)
+	if (cfg->solver != RECO_SOLVER_CG || rows->n_rows == 0)
 	{
 		st = RecoAlsLoss(rows, solve, fixed, cfg, hooks, loss_out);
 		return st != RECO_STATUS_OK ? st : RecoAlsSolveSide(rows, fixed, solve, cfg, hooks);
@@ -2634,16 +2627,20 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
 }
 
 /*
- * Bytes RecoAlsSolveSideLoss holds beyond RecoAlsScratchBytes(cfg, ...):
- * the rows' loss terms (3 doubles a row) and the copy of YᵀY, beside the
- * exact pass's U and Z when that pass computes the loss (the sum's chunk
- * table fits the job tables' term once the solve's are freed).
+ * Bytes RecoAlsSolveSideLoss holds beyond RecoAlsScratchBytes(cfg, ...,
+ * n_fixed): the rows' loss terms (3 doubles a row) and the copy of YᵀY,
+ * less the exact pass's U and Z that estimate counts, which a CG solve never
+ * holds at the same time (the sum's chunk table fits the job tables' term
+ * once the solve's are freed).
  */
 size_t
-RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows)
+RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows, int64_t n_fixed)
 {
 	int			k = cfg->factors < 1 ? 1 : cfg->factors;
-
-	return sizeof(double) * 3 * (size_t) (n_rows > 0 ? n_rows : 1) +
+	size_t		held = sizeof(double) * 3 * (size_t) (n_rows > 0 ? n_rows : 1) +
 		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE;
+	size_t		exact = sizeof(double) * 2 * (size_t) k * k +
+		sizeof(float) * (size_t) (n_fixed > 0 ? n_fixed : 1) * k;
+
+	return held > exact ? held - exact : 0;
 }

@@ -132,11 +132,10 @@ extern RecoStatus RecoAlsLoss(const RecoSparse *users, const float *X,
 /*
  * RecoAlsSolveSide that also sets *loss_out to RecoAlsLoss(rows, solve,
  * fixed, ...) of the factors `solve` holds on entry, bit for bit (the same
- * value whatever the threads).  The loss is fused into the solve: with CG
- * each row's residual pass already reads its y·x, so only YᵀY x is added
- * per row; with Cholesky (the exact pass) each row computes its terms just
- * before it is solved.  No rows: RecoAlsLoss.  NULL loss_out is
- * RecoAlsSolveSide.
+ * value whatever the threads).  With the CG solver the loss is fused into
+ * the solve: each row's residual pass already reads its y·x, so only YᵀY x
+ * is added per row.  Other solvers (and no rows) compute RecoAlsLoss first.
+ * NULL loss_out is RecoAlsSolveSide.
  */
 extern RecoStatus RecoAlsSolveSideLoss(const RecoSparse *rows,
 									   const float *fixed, float *solve,
@@ -211,9 +210,10 @@ extern size_t RecoAlsScratchBytes(const RecoAlsConfig *cfg,
 
 /*
  * Bytes RecoAlsSolveSideLoss holds, for n_rows rows, beyond what
- * RecoAlsScratchBytes estimates (with the exact solver they are held beside
- * its U and Z).
+ * RecoAlsScratchBytes(cfg, ..., n_fixed) estimates (0 when the exact pass's
+ * share of that estimate, never held during a CG solve, covers them).
  */
-extern size_t RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows);
+extern size_t RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows,
+									int64_t n_fixed);
 
 #endif							/* RECO_ALS_H */

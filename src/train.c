@@ -411,8 +411,8 @@ RecoTrainingBytes(const RecoTrainRun *run, const RecoInteractions *sizes)
 			/* Z of the exact solves: both sides' with cholesky, else the final pass's (items) */
 			bytes = add_size(bytes, RecoAlsScratchBytes(&run->cfg, longest,
 														run->cfg.solver == RECO_SOLVER_CHOLESKY ? longest : sizes->n_items));
-			/* the loss terms of the CG user steps and of the final pass (RecoAlsSolveSideLoss) */
-			bytes = add_size(bytes, RecoAlsSolveLossBytes(&run->cfg, sizes->n_users));
+			if (run->cfg.solver == RECO_SOLVER_CG)	/* the user step's loss terms (RecoAlsSolveSideLoss) */
+				bytes = add_size(bytes, RecoAlsSolveLossBytes(&run->cfg, sizes->n_users, sizes->n_items));
 			if (run->options->feature_mapping == RECO_FEATURE_MAPPING_PRIOR)	/* the items' prior means */
 				bytes = add_size(bytes, mul_size(mul_size(sizes->n_items, k), sizeof(float)));
 	}
@@ -644,13 +644,6 @@ RecoTrainStoreFeatures(RecoTrainRun *run)
 	}
 }
 
-/* Whether the iALS training ends with the exact user pass (RecoTrainFinalPass). */
-static bool
-RecoTrainFinalPassRuns(const RecoTrainRun *run)
-{
-	return run->cfg.regularization > 0;
-}
-
 /* The NOTICE of iteration `it` (0-based) when reco.progress is iterations. */
 static void
 RecoTrainReportIteration(const RecoTrainRun *run, int it)
@@ -668,10 +661,9 @@ RecoTrainReportIteration(const RecoTrainRun *run, int it)
  * loss).  The loss of iteration it (its X and Y) is what the user step of
  * iteration it + 1 starts from: with the CG solver that step computes it on
  * the way (RecoAlsSolveSideLoss, bit for bit RecoAlsLoss), so iteration it
- * is reported (NOTICE, progress) once that step is done.  The last
- * iteration's loss is what the final pass starts from: that pass computes
- * it the same way (RecoTrainFinalPass), whichever solver; every other loss
- * of the Cholesky solver is RecoAlsLoss after the iteration.  With feature_mapping "prior" each item step after
+ * is reported (NOTICE, progress) once that step is done; the last
+ * iteration's loss, and every loss of the Cholesky solver, is RecoAlsLoss
+ * after the iteration.  With feature_mapping "prior" each item step after
  * the first solves every item that has features toward its mapped vector
  * m_i (the right-hand side gains λ'_i·m_i, λ'_i its own penalty: als.h),
  * and the item mapping is refitted (the ridge of feature_train.c) on the new
@@ -691,7 +683,6 @@ RecoTrainIterate(RecoTrainRun *run)
 	float	   *prior = NULL;	/* the items' prior means, once a mapping exists */
 	bool		with_prior = RecoTrainWithPrior(run);
 	bool		fuse_loss = cfg->solver == RECO_SOLVER_CG;
-	bool		fuse_last = RecoTrainFinalPassRuns(run);
 	int			it;
 
 	run->X = RecoAllocArray(mul_size(data->n_users, cfg->factors), sizeof(float));
@@ -727,7 +718,7 @@ RecoTrainIterate(RecoTrainRun *run)
 				RecoFeaturePrior(run->features[RECO_SIDE_ITEMS], prior);
 		}
 		run->iteration_seconds[it] = RecoSecondsSince(phase);
-		if (it + 1 == iterations ? !fuse_last : !fuse_loss)
+		if (!fuse_loss || it + 1 == iterations)
 		{
 			RecoCheckKernelStatus(RecoAlsLoss(&by_user, run->X, run->Y, cfg, &run->hooks, &run->loss[it]), it + 1);
 			RecoTrainReportIteration(run, it);
@@ -851,29 +842,22 @@ RecoTrainIterateExplicit(RecoTrainRun *run)
  * Phase 3: one last exact (Cholesky) solve of the user side against the
  * final item factors: the stored user vectors are then exactly what folding
  * their training items in gives (recommend_for_items, explain), whichever
- * solver trained.  Positive definite whenever regularization > 0.  It starts
- * from the last iteration's X and Y, so it also gives that iteration's loss
- * on the way (RecoAlsSolveSideLoss: each row's terms before it is solved,
- * bit for bit RecoAlsLoss), reported once the pass is done.
+ * solver trained.  Positive definite whenever regularization > 0.
  */
 static void
 RecoTrainFinalPass(RecoTrainRun *run)
 {
 	RecoAlsConfig exact = run->cfg;
 	RecoSparse	by_user = RecoUserMatrix(&run->data);
-	int			last = run->options->iterations - 1;
 	instr_time	phase;
 
-	if (!RecoTrainFinalPassRuns(run))
+	if (run->cfg.regularization <= 0)
 		return;
 	INSTR_TIME_SET_CURRENT(phase);
 	exact.solver = RECO_SOLVER_CHOLESKY;
-	RecoCheckKernelStatus(RecoAlsSolveSideLoss(&by_user, run->Y, run->X, &exact, &run->hooks,
-											   last >= 0 ? &run->loss[last] : NULL),
+	RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, run->Y, run->X, &exact, &run->hooks),
 						  run->options->iterations);
 	run->final_solve_seconds = RecoSecondsSince(phase);
-	if (last >= 0)
-		RecoTrainReportIteration(run, last);
 }
 
 /* The stats jsonb text of a stored run (reco.models.stats). */

@@ -28,9 +28,7 @@
  *                                the user step with the loss fused
  *                                (RecoAlsSolveSideLoss) beside the plain one
  *                                and RecoAlsLoss, 3 interleaved rounds, wall
- *                                and CPU medians; with -F, the same for the
- *                                final pass (the exact pass with the last
- *                                iteration's loss fused, as reco.train runs it)
+ *                                and CPU medians
  *     -F                         after the CG iterations, time the exact user
  *                                pass that ends reco.train (final pass), wall
  *                                and CPU, beside the CG iterations' medians
@@ -540,7 +538,7 @@ bench_never_stop(void *arg)
  */
 static void
 bench_fused_loss(const RecoSparse *users, const float *X, const float *Y,
-				 const RecoAlsConfig *cfg, const RecoHooks *hooks, const char *what)
+				 const RecoAlsConfig *cfg, const RecoHooks *hooks)
 {
 	size_t		bytes = sizeof(float) * users->n_rows * cfg->factors;
 	float	   *Xa = bench_check(malloc(bytes));
@@ -573,9 +571,9 @@ bench_fused_loss(const RecoSparse *users, const float *X, const float *Y,
 		}
 		same = same && memcmp(Xa, Xb, bytes) == 0 && memcmp(&l, &lf, sizeof(double)) == 0;
 	}
-	printf("         %s: plain %.3f s (cpu %.3f), with the loss fused %.3f s (cpu %.3f), "
+	printf("         user step: plain %.3f s (cpu %.3f), with the loss fused %.3f s (cpu %.3f), "
 		   "RecoAlsLoss %.3f s (cpu %.3f) (medians of 3); fused = plain + loss bit for bit: %s\n",
-		   what, bench_median(w[0], 3), bench_median(c[0], 3), bench_median(w[1], 3),
+		   bench_median(w[0], 3), bench_median(c[0], 3), bench_median(w[1], 3),
 		   bench_median(c[1], 3), bench_median(w[2], 3), bench_median(c[2], 3),
 		   same ? "yes" : "NO");
 	free(Xa);
@@ -699,13 +697,6 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		RecoStatus st;
 
 		exact.solver = RECO_SOLVER_CHOLESKY;
-		if (loss)
-		{
-			/* the final pass with the last iteration's loss fused, from the same X */
-			bench_fused_loss(&csr->sp, X, Y, &exact, &hooks, "final pass");
-			c0 = bench_cpu();
-			t0 = bench_now();
-		}
 		st = RecoAlsSolveSide(&csr->sp, Y, X, &exact, &hooks);
 		tf = bench_now() - t0;
 		c0 = bench_cpu() - c0;
@@ -734,7 +725,7 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		printf("         loss %.6g (%s) in %.3f s\n", l, RecoStatusString(st),
 			   bench_now() - t0);
 		if (solver == RECO_SOLVER_CG)
-			bench_fused_loss(&csr->sp, X, Y, &cfg, &hooks, "user step");
+			bench_fused_loss(&csr->sp, X, Y, &cfg, &hooks);
 	}
 	fflush(stdout);
 	free(X);
