@@ -1098,9 +1098,11 @@ RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 
 /*
  * The explicit system of a row, A = G + ridge·I + Σ (|c| − α0) y yᵀ (lower
- * triangle, s->A; RecoRowRidge) and b = Σ c⁺ y (s->b): blocks of
- * RECO_SYSTEM_BLOCK entries are gathered (y to s->gy, (|c| − α0) y to s->gp)
- * and added by the rank-K kernel.  Polls the stop flag like a long CG row.
+ * triangle, s->A; RecoRowRidge) and b = Σ c⁺ y (s->b), in blocks of
+ * RECO_SYSTEM_BLOCK entries: the entries with |c| ≠ α0 are gathered (y to
+ * s->gy, (|c| − α0) y to s->gp) and added by the rank-K kernel; b takes
+ * every entry from Y's rows themselves (just fetched, so in cache).  Polls
+ * the stop flag like a long CG row.
  */
 static RecoStatus
 RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
@@ -1129,48 +1131,38 @@ RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 					j,
 					terms = 0;
 
+		/*
+		 * Only entries with |c| ≠ α0 go to the rank-K update: the others
+		 * would add exact zeros to each sum (the kernel sums every entry in
+		 * t order from its old value), so leaving them out changes no bit.
+		 */
 		for (t = 0; t < cnt; t++)
 		{
 			const float *y = ctx->Y + (size_t) idx[b0 + t] * k;
-			float	   *gy = s->gy + (size_t) t * k;
-			float	   *gp = s->gp + (size_t) t * k;
+			float	   *gy = s->gy + (size_t) terms * k;
+			float	   *gp = s->gp + (size_t) terms * k;
 			float		pref;
-			float		d = RecoConfidence(ctx->alpha, w[b0 + t], &pref) - ctx->unobserved_weight;
+			float		conf = RecoConfidence(ctx->alpha, w[b0 + t], &pref),
+						d = conf - ctx->unobserved_weight;
 
 			/* rows are read at random: fetch the one RECO_RHS_AHEAD entries on */
 			if (b0 + t + RECO_RHS_AHEAD < n)
 				RecoPrefetchBlock(ctx->Y, k, idx + b0 + t + RECO_RHS_AHEAD, 1);
+			if (conf == ctx->unobserved_weight)
+				continue;
 			memcpy(gy, y, sizeof(float) * k);
 			for (j = 0; j < k; j++)
 				gp[j] = d * y[j];
+			terms++;
 		}
+		/* b from the rows themselves: the kernel reads the values a copy would hold */
 		for (t0 = 0; t0 < cnt; t0 += RECO_KERNEL_BLOCK)
 		{
 			int			c = cnt - t0 < RECO_KERNEL_BLOCK ? cnt - t0 : RECO_KERNEL_BLOCK;
 
 			for (t = 0; t < c; t++)
 				(void) RecoConfidence(ctx->alpha, w[b0 + t0 + t], &coef[t]);
-			ctx->kern->axpy_block(k, s->gy + (size_t) t0 * k, RecoKernelIota, c,
-								  coef, s->b);
-		}
-
-		/*
-		 * Only entries with |c| ≠ α0 go to the rank-K update: the others add
-		 * exact zeros to each sum (the kernel sums every entry in t order
-		 * from its old value), so leaving them out changes no bit.
-		 */
-		for (t = 0; t < cnt; t++)
-		{
-			float		pref;
-
-			if (RecoConfidence(ctx->alpha, w[b0 + t], &pref) == ctx->unobserved_weight)
-				continue;
-			if (terms != t)
-			{
-				memcpy(s->gy + (size_t) terms * k, s->gy + (size_t) t * k, sizeof(float) * k);
-				memcpy(s->gp + (size_t) terms * k, s->gp + (size_t) t * k, sizeof(float) * k);
-			}
-			terms++;
+			ctx->kern->axpy_block(k, ctx->Y, idx + b0 + t0, c, coef, s->b);
 		}
 		ctx->kern->syrk(k, terms, s->gp, s->gy, k, s->A, k);
 		if (RecoBlockPoll(ctx, nblock, check_every))
