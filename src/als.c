@@ -161,6 +161,8 @@
 /* Initial factors are uniform in [0, RECO_INIT_SCALE), from this many random bits. */
 #define RECO_INIT_SCALE 0.01f
 #define RECO_INIT_BITS 24
+/* The threaded initial factors fill this many rows per task. */
+#define RECO_INIT_TASK_ROWS 4096
 
 /* ------------------------------------------------------------------------
  * Job state
@@ -2113,16 +2115,15 @@ RecoSharedMatrix(float *gram, int k, float regularization, float reg_exponent,
 		gram[(size_t) j * k + j] += regularization;
 }
 
-/* Deterministic uniform [0, RECO_INIT_SCALE) initial factors keyed by (seed, stream, id, j). */
-void
-RecoAlsInitFactors(float *factors, int64_t n, int k, const int64_t *ids,
-				   uint64_t seed, uint64_t stream)
+/* Rows r0 .. r1 − 1 of the initial factors from base = the (seed, stream) key (RecoAlsInitFactors). */
+static void
+RecoInitRows(float *factors, int64_t r0, int64_t r1, int k, const int64_t *ids,
+			 uint64_t base)
 {
-	uint64_t	base = RecoSplitMix64(RecoSplitMix64(seed) ^ stream);
 	int64_t		r;
 	int			j;
 
-	for (r = 0; r < n; r++)
+	for (r = r0; r < r1; r++)
 	{
 		uint64_t	h = RecoSplitMix64(base ^ (uint64_t) ids[r]);
 		float	   *row = factors + (size_t) r * k;
@@ -2138,6 +2139,69 @@ RecoAlsInitFactors(float *factors, int64_t n, int k, const int64_t *ids,
 			row[j] = v;
 		}
 	}
+}
+
+/* The (seed, stream) key of the initial factors. */
+static uint64_t
+RecoInitBase(uint64_t seed, uint64_t stream)
+{
+	return RecoSplitMix64(RecoSplitMix64(seed) ^ stream);
+}
+
+/* Deterministic uniform [0, RECO_INIT_SCALE) initial factors keyed by (seed, stream, id, j). */
+void
+RecoAlsInitFactors(float *factors, int64_t n, int k, const int64_t *ids,
+				   uint64_t seed, uint64_t stream)
+{
+	RecoInitRows(factors, 0, n, k, ids, RecoInitBase(seed, stream));
+}
+
+/* What the tasks of RecoAlsInitFactorsThreaded share. */
+typedef struct RecoInitJob
+{
+	float	   *factors;
+	int64_t		n;
+	int			k;
+	const int64_t *ids;
+	uint64_t	base;
+} RecoInitJob;
+
+/* Runner task: rows task·RECO_INIT_TASK_ROWS .. of the initial factors. */
+static RecoStatus
+RecoInitTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
+{
+	const RecoInitJob *job = (const RecoInitJob *) arg;
+	int64_t		r0 = task * RECO_INIT_TASK_ROWS;
+
+	(void) state;
+	(void) worker;
+	RecoInitRows(job->factors, r0, r0 + RECO_INIT_TASK_ROWS < job->n ? r0 + RECO_INIT_TASK_ROWS : job->n,
+				 job->k, job->ids, job->base);
+	return RECO_STATUS_OK;
+}
+
+/*
+ * RecoAlsInitFactors on the thread runner (training's X and Y: the values
+ * depend only on (seed, stream, id, j), so they are the same bits whatever
+ * the threads); the runner polls the hooks between tasks.
+ */
+RecoStatus
+RecoAlsInitFactorsThreaded(float *factors, int64_t n, int k, const int64_t *ids,
+						   uint64_t seed, uint64_t stream, int threads,
+						   const RecoHooks *hooks)
+{
+	RecoInitJob init = {factors, n, k, ids, RecoInitBase(seed, stream)};
+	RecoParallelJob pj = {
+		.n_tasks = (n + RECO_INIT_TASK_ROWS - 1) / RECO_INIT_TASK_ROWS,
+		.threads = threads,
+		.run_task = RecoInitTask,
+		.arg = &init,
+		.hooks = hooks
+	};
+
+	if (n <= 0)
+		return RECO_STATUS_OK;
+	return RecoParallelRun(&pj);
 }
 
 /* Whether a side solve's arguments are usable. */
