@@ -161,6 +161,8 @@
 /* Initial factors are uniform in [0, RECO_INIT_SCALE), from this many random bits. */
 #define RECO_INIT_SCALE 0.01f
 #define RECO_INIT_BITS 24
+/* The threaded initial factors fill this many rows per task. */
+#define RECO_INIT_TASK_ROWS 4096
 
 /* ------------------------------------------------------------------------
  * Job state
@@ -1098,9 +1100,11 @@ RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 
 /*
  * The explicit system of a row, A = G + ridge·I + Σ (|c| − α0) y yᵀ (lower
- * triangle, s->A; RecoRowRidge) and b = Σ c⁺ y (s->b): blocks of
- * RECO_SYSTEM_BLOCK entries are gathered (y to s->gy, (|c| − α0) y to s->gp)
- * and added by the rank-K kernel.  Polls the stop flag like a long CG row.
+ * triangle, s->A; RecoRowRidge) and b = Σ c⁺ y (s->b), in blocks of
+ * RECO_SYSTEM_BLOCK entries: the entries with |c| ≠ α0 are gathered (y to
+ * s->gy, (|c| − α0) y to s->gp) and added by the rank-K kernel; b takes
+ * every entry from Y's rows themselves (just fetched, so in cache).  Polls
+ * the stop flag like a long CG row.
  */
 static RecoStatus
 RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
@@ -1129,48 +1133,38 @@ RecoExplicitSystem(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 					j,
 					terms = 0;
 
+		/*
+		 * Only entries with |c| ≠ α0 go to the rank-K update: the others
+		 * would add exact zeros to each sum (the kernel sums every entry in
+		 * t order from its old value), so leaving them out changes no bit.
+		 */
 		for (t = 0; t < cnt; t++)
 		{
 			const float *y = ctx->Y + (size_t) idx[b0 + t] * k;
-			float	   *gy = s->gy + (size_t) t * k;
-			float	   *gp = s->gp + (size_t) t * k;
+			float	   *gy = s->gy + (size_t) terms * k;
+			float	   *gp = s->gp + (size_t) terms * k;
 			float		pref;
-			float		d = RecoConfidence(ctx->alpha, w[b0 + t], &pref) - ctx->unobserved_weight;
+			float		conf = RecoConfidence(ctx->alpha, w[b0 + t], &pref),
+						d = conf - ctx->unobserved_weight;
 
 			/* rows are read at random: fetch the one RECO_RHS_AHEAD entries on */
 			if (b0 + t + RECO_RHS_AHEAD < n)
 				RecoPrefetchBlock(ctx->Y, k, idx + b0 + t + RECO_RHS_AHEAD, 1);
+			if (conf == ctx->unobserved_weight)
+				continue;
 			memcpy(gy, y, sizeof(float) * k);
 			for (j = 0; j < k; j++)
 				gp[j] = d * y[j];
+			terms++;
 		}
+		/* b from the rows themselves: the kernel reads the values a copy would hold */
 		for (t0 = 0; t0 < cnt; t0 += RECO_KERNEL_BLOCK)
 		{
 			int			c = cnt - t0 < RECO_KERNEL_BLOCK ? cnt - t0 : RECO_KERNEL_BLOCK;
 
 			for (t = 0; t < c; t++)
 				(void) RecoConfidence(ctx->alpha, w[b0 + t0 + t], &coef[t]);
-			ctx->kern->axpy_block(k, s->gy + (size_t) t0 * k, RecoKernelIota, c,
-								  coef, s->b);
-		}
-
-		/*
-		 * Only entries with |c| ≠ α0 go to the rank-K update: the others add
-		 * exact zeros to each sum (the kernel sums every entry in t order
-		 * from its old value), so leaving them out changes no bit.
-		 */
-		for (t = 0; t < cnt; t++)
-		{
-			float		pref;
-
-			if (RecoConfidence(ctx->alpha, w[b0 + t], &pref) == ctx->unobserved_weight)
-				continue;
-			if (terms != t)
-			{
-				memcpy(s->gy + (size_t) terms * k, s->gy + (size_t) t * k, sizeof(float) * k);
-				memcpy(s->gp + (size_t) terms * k, s->gp + (size_t) t * k, sizeof(float) * k);
-			}
-			terms++;
+			ctx->kern->axpy_block(k, ctx->Y, idx + b0 + t0, c, coef, s->b);
 		}
 		ctx->kern->syrk(k, terms, s->gp, s->gy, k, s->A, k);
 		if (RecoBlockPoll(ctx, nblock, check_every))
@@ -2121,16 +2115,15 @@ RecoSharedMatrix(float *gram, int k, float regularization, float reg_exponent,
 		gram[(size_t) j * k + j] += regularization;
 }
 
-/* Deterministic uniform [0, RECO_INIT_SCALE) initial factors keyed by (seed, stream, id, j). */
-void
-RecoAlsInitFactors(float *factors, int64_t n, int k, const int64_t *ids,
-				   uint64_t seed, uint64_t stream)
+/* Rows r0 .. r1 − 1 of the initial factors from base = the (seed, stream) key (RecoAlsInitFactors). */
+static void
+RecoInitRows(float *factors, int64_t r0, int64_t r1, int k, const int64_t *ids,
+			 uint64_t base)
 {
-	uint64_t	base = RecoSplitMix64(RecoSplitMix64(seed) ^ stream);
 	int64_t		r;
 	int			j;
 
-	for (r = 0; r < n; r++)
+	for (r = r0; r < r1; r++)
 	{
 		uint64_t	h = RecoSplitMix64(base ^ (uint64_t) ids[r]);
 		float	   *row = factors + (size_t) r * k;
@@ -2146,6 +2139,69 @@ RecoAlsInitFactors(float *factors, int64_t n, int k, const int64_t *ids,
 			row[j] = v;
 		}
 	}
+}
+
+/* The (seed, stream) key of the initial factors. */
+static uint64_t
+RecoInitBase(uint64_t seed, uint64_t stream)
+{
+	return RecoSplitMix64(RecoSplitMix64(seed) ^ stream);
+}
+
+/* Deterministic uniform [0, RECO_INIT_SCALE) initial factors keyed by (seed, stream, id, j). */
+void
+RecoAlsInitFactors(float *factors, int64_t n, int k, const int64_t *ids,
+				   uint64_t seed, uint64_t stream)
+{
+	RecoInitRows(factors, 0, n, k, ids, RecoInitBase(seed, stream));
+}
+
+/* What the tasks of RecoAlsInitFactorsThreaded share. */
+typedef struct RecoInitJob
+{
+	float	   *factors;
+	int64_t		n;
+	int			k;
+	const int64_t *ids;
+	uint64_t	base;
+} RecoInitJob;
+
+/* Runner task: rows task·RECO_INIT_TASK_ROWS .. of the initial factors. */
+static RecoStatus
+RecoInitTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
+{
+	const RecoInitJob *job = (const RecoInitJob *) arg;
+	int64_t		r0 = task * RECO_INIT_TASK_ROWS;
+
+	(void) state;
+	(void) worker;
+	RecoInitRows(job->factors, r0, r0 + RECO_INIT_TASK_ROWS < job->n ? r0 + RECO_INIT_TASK_ROWS : job->n,
+				 job->k, job->ids, job->base);
+	return RECO_STATUS_OK;
+}
+
+/*
+ * RecoAlsInitFactors on the thread runner (training's X and Y: the values
+ * depend only on (seed, stream, id, j), so they are the same bits whatever
+ * the threads); the runner polls the hooks between tasks.
+ */
+RecoStatus
+RecoAlsInitFactorsThreaded(float *factors, int64_t n, int k, const int64_t *ids,
+						   uint64_t seed, uint64_t stream, int threads,
+						   const RecoHooks *hooks)
+{
+	RecoInitJob init = {factors, n, k, ids, RecoInitBase(seed, stream)};
+	RecoParallelJob pj = {
+		.n_tasks = (n + RECO_INIT_TASK_ROWS - 1) / RECO_INIT_TASK_ROWS,
+		.threads = threads,
+		.run_task = RecoInitTask,
+		.arg = &init,
+		.hooks = hooks
+	};
+
+	if (n <= 0)
+		return RECO_STATUS_OK;
+	return RecoParallelRun(&pj);
 }
 
 /* Whether a side solve's arguments are usable. */

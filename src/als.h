@@ -96,6 +96,15 @@ extern void RecoAlsInitFactors(float *factors, int64_t n, int k,
 							   uint64_t stream);
 
 /*
+ * RecoAlsInitFactors on `threads` threads (the same bits); polls hooks
+ * between blocks of rows.
+ */
+extern RecoStatus RecoAlsInitFactorsThreaded(float *factors, int64_t n, int k,
+											 const int64_t *ids, uint64_t seed,
+											 uint64_t stream, int threads,
+											 const RecoHooks *hooks);
+
+/*
  * Solves every row of `rows` given the fixed factors (rows->n_cols x k),
  * updating `solve` (rows->n_rows x k) in place (CG warm-starts from it).
  * Rows without entries are set to zero, as `implicit` does.  On any status

@@ -724,14 +724,19 @@ RecoTrainIterate(RecoTrainRun *run)
 	float	   *prior = NULL;	/* the items' prior means, once a mapping exists */
 	bool		with_prior = RecoTrainWithPrior(run);
 	bool		fuse_loss = cfg->solver == RECO_SOLVER_CG;
+	RecoHooks	init_hooks = run->hooks;
 	int			it;
 
 	run->X = RecoAllocArray(mul_size(data->n_users, cfg->factors), sizeof(float));
 	run->Y = RecoAllocArray(mul_size(data->n_items, cfg->factors), sizeof(float));
 	run->loss = palloc(sizeof(double) * iterations);
 	run->iteration_seconds = palloc(sizeof(double) * iterations);
-	RecoAlsInitFactors(run->X, data->n_users, cfg->factors, data->user_ids, seed, RECO_SEED_STREAM_USERS);
-	RecoAlsInitFactors(run->Y, data->n_items, cfg->factors, data->item_ids, seed, RECO_SEED_STREAM_ITEMS);
+	/* the initial factors on the training's threads: polled, but no pass's progress to show */
+	init_hooks.progress = NULL;
+	RecoCheckKernelStatus(RecoAlsInitFactorsThreaded(run->X, data->n_users, cfg->factors, data->user_ids, seed,
+													 RECO_SEED_STREAM_USERS, cfg->threads, &init_hooks), 0);
+	RecoCheckKernelStatus(RecoAlsInitFactorsThreaded(run->Y, data->n_items, cfg->factors, data->item_ids, seed,
+													 RECO_SEED_STREAM_ITEMS, cfg->threads, &init_hooks), 0);
 	for (it = 0; it < iterations; it++)
 	{
 		instr_time	phase;

@@ -376,6 +376,51 @@ train(const Problem *p, float *X, float *Y, const RecoAlsConfig *cfg,
 	return st;
 }
 
+/*
+ * The threaded initial factors (training's) equal RecoAlsInitFactors bit for
+ * bit with 1, 2 and 3 threads: 0 and 1 rows, rows not a multiple of a
+ * task's, k 1, 13, 64 and 1024; a stop is RECO_STATUS_STOPPED.
+ */
+static void
+test_init_threaded(void)
+{
+	int64_t		sizes[4] = {0, 1, 10007, 9000};
+	int			ks[4] = {13, 1, 64, 1024};
+	int64_t    *ids = malloc(sizeof(int64_t) * 10007);
+	HookState	h = hook_state(0);
+	RecoHooks	hooks = {test_hook, &h, NULL};
+	float	   *x = malloc(sizeof(float) * 10007 * 4);
+	bool		same = true;
+	int			c,
+				t;
+	int64_t		r;
+
+	for (r = 0; r < 10007; r++)
+		ids[r] = r * 7919 - 5000;
+	for (c = 0; c < 4; c++)
+	{
+		size_t		bytes = sizeof(float) * (size_t) (sizes[c] > 0 ? sizes[c] : 1) * ks[c];
+		float	   *want = malloc(bytes);
+		float	   *got = malloc(bytes);
+
+		RecoAlsInitFactors(want, sizes[c], ks[c], ids, 42, 1);
+		for (t = 1; t <= 3; t++)
+		{
+			memset(got, 0, bytes);
+			if (RecoAlsInitFactorsThreaded(got, sizes[c], ks[c], ids, 42, 1, t, NULL) != RECO_STATUS_OK ||
+				memcmp(want, got, sizeof(float) * (size_t) sizes[c] * ks[c]) != 0)
+				same = false;
+		}
+		free(want);
+		free(got);
+	}
+	ok(same, "init: the threaded initial factors equal RecoAlsInitFactors bit for bit (1-3 threads; 0, 1, 9000, 10007 rows; k 1, 13, 64, 1024)");
+	ok(RecoAlsInitFactorsThreaded(x, 10007, 4, ids, 42, 1, 2, &hooks) == RECO_STATUS_STOPPED,
+	   "init: should_stop stops the threaded initial factors (RECO_STATUS_STOPPED)");
+	free(x);
+	free(ids);
+}
+
 /* Initialisation: range, determinism, dependence only on (seed, stream, id). */
 static void
 test_init(void)
@@ -410,6 +455,7 @@ test_init(void)
 	   "init: seed, stream and id each change the values");
 	RecoAlsInitFactors(c, 3, 16, ids1, 42, 0);
 	ok(memcmp(a, c, sizeof(a)) == 0, "init: same inputs, bit-identical output");
+	test_init_threaded();
 }
 
 /* The tiny tests' one user: item 0 at weight 3. */
@@ -2278,10 +2324,10 @@ test_fused_loss(int k, float nu, float a0, const char *label)
 int
 main(void)
 {
-	printf("1..155\n");
+	printf("1..157\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
-	test_init();				/* 4 */
+	test_init();				/* 6 */
 	test_tiny();				/* 4 */
 	test_tiny_freq();			/* 5 */
 	test_gram();				/* 1 */
@@ -2330,5 +2376,5 @@ main(void)
 	test_fused_loss(64, 0.0f, 1.0f, "fused loss k=64");	/* 5 */
 	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
 	/* total 155 */
-	return tap_exit_status(155);
+	return tap_exit_status(157);
 }
