@@ -563,31 +563,57 @@ RecoAvx2SymvTile(int R, int W, int k, const float *G, int j0, const float *V,
 /* Rows of out in one register tile of the multi-row symv. */
 #define RECO_AVX2_SYMV_ROWS 6
 
+/* out_b = G v_b for the R rows b < R (a constant in every call), in tiles of R rows x 16 columns. */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2SymvTiles(int R, int k, const float *G, const float *V, size_t ld,
+				  float *out)
+{
+	int			j0;
+
+	for (j0 = 0; j0 + 16 <= k; j0 += 16)
+		RecoAvx2SymvTile(R, 2, k, G, j0, V, ld, out);
+	if (j0 < k)
+		RecoAvx2SymvTile(R, 1, k, G, j0, V, ld, out);
+}
+
 /*
  * Multi-row symv template: out_b = G v_b, tiles of RECO_AVX2_SYMV_ROWS rows
  * x 16 columns, so each row of G loaded serves 6 rows (symv, one row at a
- * time, loads G once per row).
+ * time, loads G once per row); the last 2 to 5 rows share one narrower
+ * tile (a lockstep group at k 128 has about 5 rows), a last single row
+ * runs the symv's own loop.
  */
 RECO_AVX2 RECO_INLINE void
 RecoAvx2SymvRowsInline(int k, int n, const float *G, const float *V,
 					   size_t ld, float *out)
 {
-	int			b0,
-				j0;
+	int			b0;
 
 	for (b0 = 0; b0 + RECO_AVX2_SYMV_ROWS <= n; b0 += RECO_AVX2_SYMV_ROWS)
+		RecoAvx2SymvTiles(RECO_AVX2_SYMV_ROWS, k, G, V + (size_t) b0 * ld, ld,
+						  out + (size_t) b0 * ld);
+	V += (size_t) b0 * ld;
+	out += (size_t) b0 * ld;
+	switch (n - b0)
 	{
-		const float *vb = V + (size_t) b0 * ld;
-		float	   *ob = out + (size_t) b0 * ld;
-
-		for (j0 = 0; j0 + 16 <= k; j0 += 16)
-			RecoAvx2SymvTile(RECO_AVX2_SYMV_ROWS, 2, k, G, j0, vb, ld, ob);
-		if (j0 < k)
-			RecoAvx2SymvTile(RECO_AVX2_SYMV_ROWS, 1, k, G, j0, vb, ld, ob);
+		case 5:
+			RecoAvx2SymvTiles(5, k, G, V, ld, out);
+			break;
+		case 4:
+			RecoAvx2SymvTiles(4, k, G, V, ld, out);
+			break;
+		case 3:
+			RecoAvx2SymvTiles(3, k, G, V, ld, out);
+			break;
+		case 2:
+			RecoAvx2SymvTiles(2, k, G, V, ld, out);
+			break;
+		case 1:
+			RecoAvx2AxpyRowsInline(k, G, NULL, k, V, out, true);
+			break;
+		default:
+			break;
 	}
-	for (; b0 < n; b0++)
-		RecoAvx2AxpyRowsInline(k, G, NULL, k, V + (size_t) b0 * ld,
-							   out + (size_t) b0 * ld, true);
 }
 
 /* A block kernel (dot, axpy) for one k: TEMPLATE with k fixed to KEXPR. */
