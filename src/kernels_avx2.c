@@ -576,6 +576,29 @@ RecoAvx2SymvTiles(int R, int k, const float *G, const float *V, size_t ld,
 		RecoAvx2SymvTile(R, 1, k, G, j0, V, ld, out);
 }
 
+/* Tiles of R rows for any k (the last 2 to 5 rows of a multi-row symv). */
+typedef void (*RecoAvx2SymvTilesFn) (int k, const float *G, const float *V,
+									 size_t ld, float *out);
+
+/* Instantiates RecoAvx2SymvTiles for R rows as RecoAvx2SymvTilesR. */
+#define RECO_AVX2_SYMV_TILES(R) \
+RECO_AVX2 static void \
+RecoAvx2SymvTiles##R(int k, const float *G, const float *V, size_t ld, \
+					 float *out) \
+{ \
+	RecoAvx2SymvTiles(R, k, G, V, ld, out); \
+}
+
+RECO_AVX2_SYMV_TILES(2)
+RECO_AVX2_SYMV_TILES(3)
+RECO_AVX2_SYMV_TILES(4)
+RECO_AVX2_SYMV_TILES(5)
+
+/* The tiles for the last R rows (index R − 2, R from 2 to 5). */
+static const RecoAvx2SymvTilesFn RecoAvx2SymvLast[RECO_AVX2_SYMV_ROWS - 2] = {
+	RecoAvx2SymvTiles2, RecoAvx2SymvTiles3, RecoAvx2SymvTiles4, RecoAvx2SymvTiles5
+};
+
 /*
  * Multi-row symv template: out_b = G v_b, tiles of RECO_AVX2_SYMV_ROWS rows
  * x 16 columns, so each row of G loaded serves 6 rows (symv, one row at a
@@ -592,28 +615,12 @@ RecoAvx2SymvRowsInline(int k, int n, const float *G, const float *V,
 	for (b0 = 0; b0 + RECO_AVX2_SYMV_ROWS <= n; b0 += RECO_AVX2_SYMV_ROWS)
 		RecoAvx2SymvTiles(RECO_AVX2_SYMV_ROWS, k, G, V + (size_t) b0 * ld, ld,
 						  out + (size_t) b0 * ld);
-	V += (size_t) b0 * ld;
-	out += (size_t) b0 * ld;
-	switch (n - b0)
-	{
-		case 5:
-			RecoAvx2SymvTiles(5, k, G, V, ld, out);
-			break;
-		case 4:
-			RecoAvx2SymvTiles(4, k, G, V, ld, out);
-			break;
-		case 3:
-			RecoAvx2SymvTiles(3, k, G, V, ld, out);
-			break;
-		case 2:
-			RecoAvx2SymvTiles(2, k, G, V, ld, out);
-			break;
-		case 1:
-			RecoAvx2AxpyRowsInline(k, G, NULL, k, V, out, true);
-			break;
-		default:
-			break;
-	}
+	if (n - b0 >= 2)
+		RecoAvx2SymvLast[n - b0 - 2] (k, G, V + (size_t) b0 * ld, ld,
+									  out + (size_t) b0 * ld);
+	else if (n - b0 == 1)
+		RecoAvx2AxpyRowsInline(k, G, NULL, k, V + (size_t) b0 * ld,
+							   out + (size_t) b0 * ld, true);
 }
 
 /* A block kernel (dot, axpy) for one k: TEMPLATE with k fixed to KEXPR. */
