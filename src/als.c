@@ -134,6 +134,13 @@
  * (test/bench/results/training-memory-2026-12-02.md).
  */
 #define RECO_WINDOW_MIN_REUSE 4
+/*
+ * A CG pass that gathers its item vectors prefetches them this many blocks
+ * of RECO_KERNEL_BLOCK entries ahead, into L2 only (a block's vectors are
+ * 16 KB at k 128, half of L1): one block ahead into L1 measured 5-15 %
+ * slower per iteration (test/bench/results/cg-kernel-2-2026-12-02.md).
+ */
+#define RECO_CG_PREFETCH_BLOCKS 2
 /* Other CG rows run in lockstep groups whose item vectors fit this many bytes (RecoRunCgChunk). */
 #define RECO_LOCKSTEP_BYTES ((size_t) 128 * 1024)
 /* The explicit system of a long row is built from blocks of this many gathered entries. */
@@ -323,9 +330,12 @@ RecoConfidence(float alpha, float weight, float *pref)
 	return conf;
 }
 
-/* Issues prefetches for the item vectors of the next block. */
+/*
+ * Issues prefetches for the item vectors of the next block, into L1, or
+ * into L2 only when l2 (a constant in every caller).
+ */
 RECO_INLINE void
-RecoPrefetchBlock(const float *Y, int k, const int32_t *idx, int cnt)
+RecoPrefetchVectors(const float *Y, int k, const int32_t *idx, int cnt, bool l2)
 {
 	int			t,
 				off;
@@ -335,8 +345,20 @@ RecoPrefetchBlock(const float *Y, int k, const int32_t *idx, int cnt)
 		const char *y = (const char *) (Y + (size_t) idx[t] * k);
 
 		for (off = 0; off < k * (int) sizeof(float); off += RECO_CACHE_LINE)
-			__builtin_prefetch(y + off, 0, 3);
+		{
+			if (l2)
+				__builtin_prefetch(y + off, 0, 2);
+			else
+				__builtin_prefetch(y + off, 0, 3);
+		}
 	}
+}
+
+/* Issues prefetches for the item vectors of the next block (into L1). */
+RECO_INLINE void
+RecoPrefetchBlock(const float *Y, int k, const int32_t *idx, int cnt)
+{
+	RecoPrefetchVectors(Y, k, idx, cnt, false);
 }
 
 /*
@@ -449,14 +471,18 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 		int			cnt = (int) (n - b0 < RECO_KERNEL_BLOCK ? n - b0 : RECO_KERNEL_BLOCK);
 		const float *Yb = idx != NULL ? Y : Y + (size_t) b0 * k;
 		const int32_t *ib = idx != NULL ? idx + b0 : RecoKernelIota;
-		int			t;
+		int			t,
+					d;
 
-		if (prefetch && idx != NULL && b0 + RECO_KERNEL_BLOCK < n)
+		/* blocks 1 .. RECO_CG_PREFETCH_BLOCKS from the first, then one more per block */
+		for (d = b0 == 0 ? 1 : RECO_CG_PREFETCH_BLOCKS;
+			 prefetch && idx != NULL && d <= RECO_CG_PREFETCH_BLOCKS &&
+			 b0 + d * RECO_KERNEL_BLOCK < n; d++)
 		{
-			int64_t		rest = n - b0 - RECO_KERNEL_BLOCK;
+			int64_t		rest = n - b0 - d * RECO_KERNEL_BLOCK;
 
-			RecoPrefetchBlock(Y, k, idx + b0 + RECO_KERNEL_BLOCK,
-							  (int) (rest < RECO_KERNEL_BLOCK ? rest : RECO_KERNEL_BLOCK));
+			RecoPrefetchVectors(Y, k, idx + b0 + d * RECO_KERNEL_BLOCK,
+								(int) (rest < RECO_KERNEL_BLOCK ? rest : RECO_KERNEL_BLOCK), true);
 		}
 		kern->dot_block(k, Yb, ib, cnt, v, s);
 		if (loss != NULL)
@@ -714,8 +740,8 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 			{
 				int64_t		nn = sp->indptr[rows[b + 1] + 1] - sp->indptr[rows[b + 1]];
 
-				RecoPrefetchBlock(ctx->Y, ctx->k, sp->indices + sp->indptr[rows[b + 1]],
-								  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
+				RecoPrefetchVectors(ctx->Y, ctx->k, sp->indices + sp->indptr[rows[b + 1]],
+									(int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK), true);
 			}
 			st = RecoSparsePass(ctx, ctx->Y, sp->indices + pos[b],
 								sp->weights + pos[b], q - pos[b],

@@ -563,29 +563,62 @@ RecoAvx2SymvTile(int R, int W, int k, const float *G, int j0, const float *V,
 /* Rows of out in one register tile of the multi-row symv. */
 #define RECO_AVX2_SYMV_ROWS 6
 
+/* out_b = G v_b for the R rows b < R (a constant in every call), in tiles of R rows x 16 columns. */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2SymvTiles(int R, int k, const float *G, const float *V, size_t ld,
+				  float *out)
+{
+	int			j0;
+
+	for (j0 = 0; j0 + 16 <= k; j0 += 16)
+		RecoAvx2SymvTile(R, 2, k, G, j0, V, ld, out);
+	if (j0 < k)
+		RecoAvx2SymvTile(R, 1, k, G, j0, V, ld, out);
+}
+
+/* Tiles of R rows for any k (the last 2 to 5 rows of a multi-row symv). */
+typedef void (*RecoAvx2SymvTilesFn) (int k, const float *G, const float *V,
+									 size_t ld, float *out);
+
+/* Instantiates RecoAvx2SymvTiles for R rows as RecoAvx2SymvTilesR. */
+#define RECO_AVX2_SYMV_TILES(R) \
+RECO_AVX2 static void \
+RecoAvx2SymvTiles##R(int k, const float *G, const float *V, size_t ld, \
+					 float *out) \
+{ \
+	RecoAvx2SymvTiles(R, k, G, V, ld, out); \
+}
+
+RECO_AVX2_SYMV_TILES(2)
+RECO_AVX2_SYMV_TILES(3)
+RECO_AVX2_SYMV_TILES(4)
+RECO_AVX2_SYMV_TILES(5)
+
+/* The tiles for the last R rows (index R − 2, R from 2 to 5). */
+static const RecoAvx2SymvTilesFn RecoAvx2SymvLast[RECO_AVX2_SYMV_ROWS - 2] = {
+	RecoAvx2SymvTiles2, RecoAvx2SymvTiles3, RecoAvx2SymvTiles4, RecoAvx2SymvTiles5
+};
+
 /*
  * Multi-row symv template: out_b = G v_b, tiles of RECO_AVX2_SYMV_ROWS rows
  * x 16 columns, so each row of G loaded serves 6 rows (symv, one row at a
- * time, loads G once per row).
+ * time, loads G once per row); the last 2 to 5 rows share one narrower
+ * tile (a lockstep group at k 128 has about 5 rows), a last single row
+ * runs the symv's own loop.
  */
 RECO_AVX2 RECO_INLINE void
 RecoAvx2SymvRowsInline(int k, int n, const float *G, const float *V,
 					   size_t ld, float *out)
 {
-	int			b0,
-				j0;
+	int			b0;
 
 	for (b0 = 0; b0 + RECO_AVX2_SYMV_ROWS <= n; b0 += RECO_AVX2_SYMV_ROWS)
-	{
-		const float *vb = V + (size_t) b0 * ld;
-		float	   *ob = out + (size_t) b0 * ld;
-
-		for (j0 = 0; j0 + 16 <= k; j0 += 16)
-			RecoAvx2SymvTile(RECO_AVX2_SYMV_ROWS, 2, k, G, j0, vb, ld, ob);
-		if (j0 < k)
-			RecoAvx2SymvTile(RECO_AVX2_SYMV_ROWS, 1, k, G, j0, vb, ld, ob);
-	}
-	for (; b0 < n; b0++)
+		RecoAvx2SymvTiles(RECO_AVX2_SYMV_ROWS, k, G, V + (size_t) b0 * ld, ld,
+						  out + (size_t) b0 * ld);
+	if (n - b0 >= 2)
+		RecoAvx2SymvLast[n - b0 - 2] (k, G, V + (size_t) b0 * ld, ld,
+									  out + (size_t) b0 * ld);
+	else if (n - b0 == 1)
 		RecoAvx2AxpyRowsInline(k, G, NULL, k, V + (size_t) b0 * ld,
 							   out + (size_t) b0 * ld, true);
 }
