@@ -442,6 +442,26 @@ RecoLossEntries(const RecoRowCtx *ctx, const float *w, const float *s, int cnt,
 }
 
 /*
+ * Prefetches into L2 the vectors of the blocks after block b0 of a row of n
+ * entries: blocks 1 .. RECO_CG_PREFETCH_BLOCKS ahead at the first block,
+ * then the one RECO_CG_PREFETCH_BLOCKS ahead (the others are on their way).
+ */
+static void
+RecoPrefetchAhead(const float *Y, int k, const int32_t *idx, int64_t n, int64_t b0)
+{
+	int			d;
+
+	for (d = b0 == 0 ? 1 : RECO_CG_PREFETCH_BLOCKS;
+		 d <= RECO_CG_PREFETCH_BLOCKS && b0 + d * RECO_KERNEL_BLOCK < n; d++)
+	{
+		int64_t		rest = n - b0 - d * RECO_KERNEL_BLOCK;
+
+		RecoPrefetchVectors(Y, k, idx + b0 + d * RECO_KERNEL_BLOCK,
+							(int) (rest < RECO_KERNEL_BLOCK ? rest : RECO_KERNEL_BLOCK), true);
+	}
+}
+
+/*
  * One pass over n entries of a row, a block at a time.  Item vectors are
  * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; if copy is set, they are
  * also copied there contiguously; with prefetch (and idx), the next block's
@@ -471,19 +491,10 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 		int			cnt = (int) (n - b0 < RECO_KERNEL_BLOCK ? n - b0 : RECO_KERNEL_BLOCK);
 		const float *Yb = idx != NULL ? Y : Y + (size_t) b0 * k;
 		const int32_t *ib = idx != NULL ? idx + b0 : RecoKernelIota;
-		int			t,
-					d;
+		int			t;
 
-		/* blocks 1 .. RECO_CG_PREFETCH_BLOCKS from the first, then one more per block */
-		for (d = b0 == 0 ? 1 : RECO_CG_PREFETCH_BLOCKS;
-			 prefetch && idx != NULL && d <= RECO_CG_PREFETCH_BLOCKS &&
-			 b0 + d * RECO_KERNEL_BLOCK < n; d++)
-		{
-			int64_t		rest = n - b0 - d * RECO_KERNEL_BLOCK;
-
-			RecoPrefetchVectors(Y, k, idx + b0 + d * RECO_KERNEL_BLOCK,
-								(int) (rest < RECO_KERNEL_BLOCK ? rest : RECO_KERNEL_BLOCK), true);
-		}
+		if (prefetch && idx != NULL)
+			RecoPrefetchAhead(Y, k, idx, n, b0);
 		kern->dot_block(k, Yb, ib, cnt, v, s);
 		if (loss != NULL)
 			RecoLossEntries(ctx, w + b0, s, cnt, loss);
@@ -1232,22 +1243,24 @@ RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 }
 
 /*
- * Loss terms of one user row into out (RecoLossRowStart, then every entry's
- * RecoLossEntries): the loss job's, and the reference the CG user pass
+ * Loss terms of one user row into out (RecoLossRowStart with gx = YᵀY x or
+ * NULL, then every entry's RecoLossEntries, its vectors prefetched two
+ * blocks ahead): the loss job's, and the reference the CG user pass
  * reproduces bit for bit.
  */
 static void
 RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
-			const float *x, double *out)
+			const float *x, const float *gx, double *out)
 {
 	float		s[RECO_KERNEL_BLOCK];
 	int64_t		b0;
 
-	RecoLossRowStart(ctx, x, NULL, n, out);
+	RecoLossRowStart(ctx, x, gx, n, out);
 	for (b0 = 0; b0 < n; b0 += RECO_KERNEL_BLOCK)
 	{
 		int			cnt = (int) (n - b0 < RECO_KERNEL_BLOCK ? n - b0 : RECO_KERNEL_BLOCK);
 
+		RecoPrefetchAhead(ctx->Y, ctx->k, idx, n, b0);
 		ctx->kern->dot_block(ctx->k, ctx->Y, idx + b0, cnt, x, s);
 		RecoLossEntries(ctx, w + b0, s, cnt, out);
 	}
@@ -1351,7 +1364,9 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	const RecoChunk *chunk = &job->chunks[task < job->n_blocks ? 0 : task - job->n_blocks];
 	const RecoSparse *rows = job->rows;
 	RecoRowCtx	ctx;
-	int64_t		u;
+	int64_t		u,
+				gx_first = 0,
+				gx_end = 0;
 	double		loss = 0.0,
 				conf = 0.0,
 				norm = 0.0;
@@ -1425,8 +1440,17 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 									 rows->weights + start, n, x);
 				break;
 			case RECO_JOB_LOSS:
-				RecoLossRow(&ctx, rows->indices + start,
-							rows->weights + start, n, x, terms);
+				if (u >= gx_end)
+				{
+					/* YᵀY x of the next rows in one symv_rows call (symv's bits, G read once per tile) */
+					gx_first = u;
+					gx_end = u + RecoWindowRowsMax(job->k) < chunk->end ?
+						u + RecoWindowRowsMax(job->k) : chunk->end;
+					ctx.kern->symv_rows(job->k, (int) (gx_end - u), job->loss_gram, x,
+										job->k, ctx.s->wr);
+				}
+				RecoLossRow(&ctx, rows->indices + start, rows->weights + start, n, x,
+							ctx.s->wr + (size_t) (u - gx_first) * job->k, terms);
 				loss += terms[0];
 				conf += terms[1];
 				norm += terms[2];
