@@ -378,17 +378,20 @@ train(const Problem *p, float *X, float *Y, const RecoAlsConfig *cfg,
 
 /*
  * The threaded initial factors (training's) equal RecoAlsInitFactors bit for
- * bit with 1, 2 and 3 threads: 0 and 1 rows, rows not a multiple of a
- * task's, k 1, 13, 64 and 1024; a stop is RECO_STATUS_STOPPED.
+ * bit with 1, 2 and 3 threads: 0 and 1 rows, rows a multiple of a task's
+ * and not, k 1 .. 1024; should_stop is asked on the calling thread only,
+ * and a stop is RECO_STATUS_STOPPED.
  */
 static void
 test_init_threaded(void)
 {
-	int64_t		sizes[4] = {0, 1, 10007, 9000};
-	int			ks[4] = {13, 1, 64, 1024};
+	int64_t		sizes[7] = {0, 1, 10007, 9000, 4096, 4097, 8192};	/* tasks are 4096 rows */
+	int			ks[7] = {13, 1, 64, 1024, 8, 3, 16};
 	int64_t    *ids = malloc(sizeof(int64_t) * 10007);
-	HookState	h = hook_state(0);
-	RecoHooks	hooks = {test_hook, &h, NULL};
+	HookState	h = hook_state(0),
+				polled = hook_state(-1);
+	RecoHooks	hooks = {test_hook, &h, NULL},
+				poll_hooks = {test_hook, &polled, NULL};
 	float	   *x = malloc(sizeof(float) * 10007 * 4);
 	bool		same = true;
 	int			c,
@@ -397,7 +400,7 @@ test_init_threaded(void)
 
 	for (r = 0; r < 10007; r++)
 		ids[r] = r * 7919 - 5000;
-	for (c = 0; c < 4; c++)
+	for (c = 0; c < 7; c++)
 	{
 		size_t		bytes = sizeof(float) * (size_t) (sizes[c] > 0 ? sizes[c] : 1) * ks[c];
 		float	   *want = malloc(bytes);
@@ -414,7 +417,10 @@ test_init_threaded(void)
 		free(want);
 		free(got);
 	}
-	ok(same, "init: the threaded initial factors equal RecoAlsInitFactors bit for bit (1-3 threads; 0, 1, 9000, 10007 rows; k 1, 13, 64, 1024)");
+	ok(same, "init: the threaded initial factors equal RecoAlsInitFactors bit for bit (1-3 threads; 0, 1, 4096, 4097, 8192, 9000, 10007 rows; k 1, 3, 8, 13, 16, 64, 1024)");
+	ok(RecoAlsInitFactorsThreaded(x, 10007, 4, ids, 42, 1, 3, &poll_hooks) == RECO_STATUS_OK &&
+	   polled.calls >= 1 && !polled.wrong_thread,
+	   "init: the threaded initial factors poll should_stop, only on the calling thread (3 threads)");
 	ok(RecoAlsInitFactorsThreaded(x, 10007, 4, ids, 42, 1, 2, &hooks) == RECO_STATUS_STOPPED,
 	   "init: should_stop stops the threaded initial factors (RECO_STATUS_STOPPED)");
 	free(x);
@@ -2521,10 +2527,10 @@ test_fused_loss(int k, float nu, float a0, const char *label)
 int
 main(void)
 {
-	printf("1..173\n");
+	printf("1..174\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
-	test_init();				/* 6 */
+	test_init();				/* 7 */
 	test_tiny();				/* 4 */
 	test_tiny_freq();			/* 5 */
 	test_gram();				/* 1 */
@@ -2576,6 +2582,6 @@ main(void)
 	test_substitution_sizes();	/* 2 */
 	test_fused_loss(64, 0.0f, 1.0f, "fused loss k=64");	/* 5 */
 	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
-	/* total 173 */
-	return tap_exit_status(173);
+	/* total 174 */
+	return tap_exit_status(174);
 }
