@@ -378,17 +378,20 @@ train(const Problem *p, float *X, float *Y, const RecoAlsConfig *cfg,
 
 /*
  * The threaded initial factors (training's) equal RecoAlsInitFactors bit for
- * bit with 1, 2 and 3 threads: 0 and 1 rows, rows not a multiple of a
- * task's, k 1, 13, 64 and 1024; a stop is RECO_STATUS_STOPPED.
+ * bit with 1, 2 and 3 threads: 0 and 1 rows, rows a multiple of a task's
+ * and not, k 1 .. 1024; should_stop is asked on the calling thread only,
+ * and a stop is RECO_STATUS_STOPPED.
  */
 static void
 test_init_threaded(void)
 {
-	int64_t		sizes[4] = {0, 1, 10007, 9000};
-	int			ks[4] = {13, 1, 64, 1024};
+	int64_t		sizes[7] = {0, 1, 10007, 9000, 4096, 4097, 8192};	/* tasks are 4096 rows */
+	int			ks[7] = {13, 1, 64, 1024, 8, 3, 16};
 	int64_t    *ids = malloc(sizeof(int64_t) * 10007);
-	HookState	h = hook_state(0);
-	RecoHooks	hooks = {test_hook, &h, NULL};
+	HookState	h = hook_state(0),
+				polled = hook_state(-1);
+	RecoHooks	hooks = {test_hook, &h, NULL},
+				poll_hooks = {test_hook, &polled, NULL};
 	float	   *x = malloc(sizeof(float) * 10007 * 4);
 	bool		same = true;
 	int			c,
@@ -397,7 +400,7 @@ test_init_threaded(void)
 
 	for (r = 0; r < 10007; r++)
 		ids[r] = r * 7919 - 5000;
-	for (c = 0; c < 4; c++)
+	for (c = 0; c < 7; c++)
 	{
 		size_t		bytes = sizeof(float) * (size_t) (sizes[c] > 0 ? sizes[c] : 1) * ks[c];
 		float	   *want = malloc(bytes);
@@ -414,7 +417,10 @@ test_init_threaded(void)
 		free(want);
 		free(got);
 	}
-	ok(same, "init: the threaded initial factors equal RecoAlsInitFactors bit for bit (1-3 threads; 0, 1, 9000, 10007 rows; k 1, 13, 64, 1024)");
+	ok(same, "init: the threaded initial factors equal RecoAlsInitFactors bit for bit (1-3 threads; 0, 1, 4096, 4097, 8192, 9000, 10007 rows; k 1, 3, 8, 13, 16, 64, 1024)");
+	ok(RecoAlsInitFactorsThreaded(x, 10007, 4, ids, 42, 1, 3, &poll_hooks) == RECO_STATUS_OK &&
+	   polled.calls >= 1 && !polled.wrong_thread,
+	   "init: the threaded initial factors poll should_stop, only on the calling thread (3 threads)");
 	ok(RecoAlsInitFactorsThreaded(x, 10007, 4, ids, 42, 1, 2, &hooks) == RECO_STATUS_STOPPED,
 	   "init: should_stop stops the threaded initial factors (RECO_STATUS_STOPPED)");
 	free(x);
@@ -1030,6 +1036,203 @@ test_exact_vs_reference(int k, int n_items, const char *label, float nu, float a
 	free(ids);
 	free(idx);
 	free(w);
+}
+
+/*
+ * Copies the entries of (idx, w, n) whose weight passes keep (0: |α·w| ≠ α0,
+ * 1: not (α·w < 0 and |α·w| = α0)) to (idx2, w2); returns how many.
+ */
+static int64_t
+alpha0_subrow(const int32_t *idx, const float *w, int64_t n, float alpha,
+			  float a0, int keep, int32_t *idx2, float *w2)
+{
+	int64_t		i,
+				m = 0;
+
+	for (i = 0; i < n; i++)
+	{
+		float		c = alpha * w[i];
+		bool		equal = fabsf(c) == a0;
+
+		if (keep == 0 ? equal : (equal && c < 0))
+			continue;
+		idx2[m] = idx[i];
+		w2[m++] = w[i];
+	}
+	return m;
+}
+
+/*
+ * The exact pass's explicit system with entries of |c| = α0 (the ones the
+ * rank-K update leaves out), bit for bit: adversarial rows of 300 entries
+ * (a first block of 128 all |c| = α0 with either sign, then mixed with
+ * |c| < α0 entries that force the explicit path, the last entry |c| = α0).
+ * With ν 0 (λ_u not depending on n): the row's factor equals the factor of
+ * the row without its |c| = α0 entries, and rows of only such entries (1,
+ * 128, 129, 300) give the factor of the empty row; dropping the entries with
+ * c = −α0 (c⁺ = 0: they add exact zeros to b as well) changes neither the
+ * solve nor explain's other terms.  With ν 0 and 0.5 the threaded exact
+ * solve equals the single-row solve on these rows, lengths 0 and 1 included.
+ */
+static void
+test_alpha0_entries(int k)
+{
+	int			n_items = 400,
+				nmax = 300;
+	float		alpha = 2.0f,
+				a0 = 0.3f,
+				weq = 0.15f;	/* 2 · 0.15f == 0.3f exactly */
+	float	   *F = malloc(sizeof(float) * n_items * k),
+			   *gram = malloc(sizeof(float) * k * k),
+			   *x1 = malloc(sizeof(float) * k),
+			   *x2 = malloc(sizeof(float) * k);
+	double	   *U1 = malloc(sizeof(double) * k * k),
+			   *U2 = malloc(sizeof(double) * k * k),
+			   *c1 = malloc(sizeof(double) * nmax),
+			   *c2 = malloc(sizeof(double) * nmax);
+	int64_t    *ids = malloc(sizeof(int64_t) * n_items);
+	int32_t    *idx = malloc(sizeof(int32_t) * nmax),
+			   *idx2 = malloc(sizeof(int32_t) * nmax);
+	float	   *w = malloc(sizeof(float) * nmax),
+			   *w2 = malloc(sizeof(float) * nmax);
+	RecoAlsRowParams rp = row_params(alpha, 0.5f, 0.0f, a0, n_items);
+	bool		factor_same = true,
+				only_same = true,
+				solve_same = true,
+				batch_same = true;
+	int64_t		i,
+				m,
+				e,
+				lens[4] = {1, 128, 129, 300};
+	int			j,
+				nu_i;
+	char		name[200];
+
+	if (alpha * weq != a0)
+		abort();			/* the test needs |c| = α0 exactly */
+	for (i = 0; i < n_items; i++)
+		ids[i] = i;
+	RecoAlsInitFactors(F, n_items, k, ids, 5, 1);
+	for (i = 0; i < (int64_t) n_items * k; i++)
+		F[i] = F[i] * 100.0f - 0.5f;
+	RecoAlsGram(F, n_items, k, gram);
+	for (i = 0; i < nmax; i++)
+	{
+		idx[i] = (int32_t) i;
+		if (i < 128 || i % 3 == 0 || i == nmax - 1)
+			w[i] = i % 2 ? -weq : weq;
+		else if (i % 3 == 1)
+			w[i] = i % 4 == 1 ? 0.05f : -0.05f;	/* |c| = 0.1 < α0 */
+		else
+			w[i] = 0.5f + (float) (i % 7);
+	}
+
+	/* A: the |c| = α0 entries add nothing (ν 0) */
+	m = alpha0_subrow(idx, w, nmax, alpha, a0, 0, idx2, w2);
+	if (!RecoAlsRowFactor(gram, F, k, idx, w, nmax, &rp, U1) ||
+		!RecoAlsRowFactor(gram, F, k, idx2, w2, m, &rp, U2) ||
+		memcmp(U1, U2, sizeof(double) * k * k) != 0)
+		factor_same = false;
+	if (!RecoAlsRowFactor(gram, F, k, idx, w, 0, &rp, U2))
+		only_same = false;
+	for (j = 0; j < 4; j++)
+	{
+		for (i = 0; i < lens[j]; i++)
+		{
+			idx2[i] = (int32_t) (i + 50);
+			w2[i] = (i * 5) % 3 ? -weq : weq;
+		}
+		if (!RecoAlsRowFactor(gram, F, k, idx2, w2, lens[j], &rp, U1) ||
+			memcmp(U1, U2, sizeof(double) * k * k) != 0)
+			only_same = false;
+	}
+
+	/* b: dropping the c = −α0 entries changes no bit of the solve or explain */
+	m = alpha0_subrow(idx, w, nmax, alpha, a0, 1, idx2, w2);
+	if (!RecoAlsSolveRowExact(gram, F, k, idx, w, nmax, &rp, x1) ||
+		!RecoAlsSolveRowExact(gram, F, k, idx2, w2, m, &rp, x2) ||
+		memcmp(x1, x2, sizeof(float) * k) != 0 ||
+		!RecoAlsExplainRow(gram, F, k, idx, w, nmax, &rp, F, c1) ||
+		!RecoAlsExplainRow(gram, F, k, idx2, w2, m, &rp, F, c2))
+		solve_same = false;
+	for (i = 0, e = 0; solve_same && i < nmax; i++)
+	{
+		if (e < m && idx2[e] == idx[i])
+			solve_same = memcmp(&c1[i], &c2[e++], sizeof(double)) == 0;
+		else
+			solve_same = c1[i] == 0.0;
+	}
+
+	/* the threaded exact solve equals the single-row solve on these rows */
+	for (nu_i = 0; nu_i < 2; nu_i++)
+	{
+		int64_t		indptr[8];
+		int32_t    *ind = malloc(sizeof(int32_t) * 4 * nmax);
+		float	   *wt = malloc(sizeof(float) * 4 * nmax),
+				   *X = malloc(sizeof(float) * 7 * k);
+		int64_t		starts[7] = {0, 0, 0, 1, 2, 3, 4};	/* which source row */
+		int64_t		sl[7] = {0, 1, 300, 300, 129, 300, 1};
+		RecoAlsConfig cfg = config(k, RECO_SOLVER_CHOLESKY, 3, 2, 0.5f, alpha);
+		RecoSparse	rows;
+		int			r;
+
+		cfg.reg_exponent = nu_i ? 0.5f : 0.0f;
+		cfg.unobserved_weight = a0;
+		rp.reg_exponent = cfg.reg_exponent;
+		indptr[0] = 0;
+		for (r = 0; r < 7; r++)
+		{
+			int64_t		len = sl[r];
+
+			for (i = 0; i < len; i++)
+			{
+				/* 0: the adversarial row; 1: all |c| = α0; 2: none; 3: c = α0 only */
+				ind[indptr[r] + i] = idx[i];
+				wt[indptr[r] + i] = starts[r] == 0 ? w[i] :
+					starts[r] == 1 ? (i % 2 ? -weq : weq) :
+					starts[r] == 2 ? 0.5f + (float) (i % 5) : weq;
+			}
+			indptr[r + 1] = indptr[r] + len;
+			if (indptr[r + 1] > 4 * nmax)
+				abort();
+		}
+		rows.n_rows = 7;
+		rows.n_cols = n_items;
+		rows.indptr = indptr;
+		rows.indices = ind;
+		rows.weights = wt;
+		if (RecoAlsSolveRowsExact(&rows, gram, F, X, &cfg, NULL) != RECO_STATUS_OK)
+			batch_same = false;
+		for (r = 0; batch_same && r < 7; r++)
+			if (!RecoAlsSolveRowExact(gram, F, k, ind + indptr[r], wt + indptr[r],
+									  indptr[r + 1] - indptr[r], &rp, x1) ||
+				memcmp(x1, X + (size_t) r * k, sizeof(float) * k) != 0)
+				batch_same = false;
+		free(ind);
+		free(wt);
+		free(X);
+	}
+	snprintf(name, sizeof(name), "alpha0 entries k=%d: a row's factor equals its factor without the |c| = a0 entries (nu 0, bit for bit)", k);
+	ok(factor_same, name);
+	snprintf(name, sizeof(name), "alpha0 entries k=%d: rows of only |c| = a0 entries (1, 128, 129, 300) give the empty row's factor", k);
+	ok(only_same, name);
+	snprintf(name, sizeof(name), "alpha0 entries k=%d: dropping the c = -a0 entries changes no bit of the solve or of explain", k);
+	ok(solve_same, name);
+	snprintf(name, sizeof(name), "alpha0 entries k=%d: the threaded exact solve equals the single-row solve (nu 0 and 0.5; rows of 0, 1, 129, 300)", k);
+	ok(batch_same, name);
+	free(F);
+	free(gram);
+	free(x1);
+	free(x2);
+	free(U1);
+	free(U2);
+	free(c1);
+	free(c2);
+	free(ids);
+	free(idx);
+	free(idx2);
+	free(w);
+	free(w2);
 }
 
 /* The exact side solve of short rows: same bits with 1, 2 and 3 threads and as single rows. */
@@ -2324,10 +2527,10 @@ test_fused_loss(int k, float nu, float a0, const char *label)
 int
 main(void)
 {
-	printf("1..157\n");
+	printf("1..174\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
-	test_init();				/* 6 */
+	test_init();				/* 7 */
 	test_tiny();				/* 4 */
 	test_tiny_freq();			/* 5 */
 	test_gram();				/* 1 */
@@ -2356,6 +2559,10 @@ main(void)
 	test_exact_vs_reference(13, 300, "k=13 alpha 1 (portable path)", 0.0f, 1.0f, 1.0f);	/* 2 */
 	test_exact_vs_reference(64, 500, "k=64 alpha 1", 0.0f, 1.0f, 1.0f);	/* 2 */
 	test_exact_vs_reference(1024, 2100, "k=1024 alpha 1", 0.0f, 1.0f, 1.0f);	/* 2 */
+	test_alpha0_entries(1);		/* 4 */
+	test_alpha0_entries(13);	/* 4 */
+	test_alpha0_entries(64);	/* 4 */
+	test_alpha0_entries(128);	/* 4 */
 	test_short_rows_batch(24, 0.0f, 1.0f);	/* 2 */
 	test_short_rows_batch(24, 0.0f, 0.5f);	/* 2 */
 	test_short_rows_batch(24, 1.0f, 0.5f);	/* 2 */
@@ -2375,6 +2582,6 @@ main(void)
 	test_substitution_sizes();	/* 2 */
 	test_fused_loss(64, 0.0f, 1.0f, "fused loss k=64");	/* 5 */
 	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
-	/* total 155 */
-	return tap_exit_status(157);
+	/* total 174 */
+	return tap_exit_status(174);
 }
