@@ -66,6 +66,29 @@ CREATE TABLE dr_parted (user_id bigint, item_id bigint, w float8) PARTITION BY R
 CREATE TABLE dr_parted_1 PARTITION OF dr_parted DEFAULT;
 INSERT INTO dr_parted SELECT user_id, item_id, w FROM dr;
 SELECT dr_pair('dr_parted_1', 'TABLE dr') AS partition;
+-- an index covering the columns: on wide rows (or with enable_seqscan off) the query's plan
+-- is an index-only scan, which reads a pair's rows in the index's order; 1 + 2^-24 + 2^-24
+-- sums to another float in that order, so only the executor gives the query's factors
+CREATE TABLE dr_covered (user_id int, item_id int, w float8, pad text);
+INSERT INTO dr_covered
+SELECT u, (u * 5 + j * j) % 23, c.w, repeat(md5(u::text || j || c.k), 8)
+  FROM generate_series(1, 60) AS u, generate_series(1, 9) AS j,
+       (VALUES (1, 1.0), (2, power(2, -24)), (3, power(2, -24))) AS c(k, w)
+ ORDER BY u, j, c.k;
+CREATE INDEX dr_covered_cover ON dr_covered (user_id, item_id, w);
+VACUUM ANALYZE dr_covered;
+EXPLAIN (COSTS OFF) SELECT reco.fit('x', user_id, item_id, w::real) FROM dr_covered;
+SELECT dr_pair('dr_covered', 'TABLE dr_covered') AS index_only_scan;
+SET enable_indexonlyscan = off;
+SELECT dr_pair('dr_covered', 'TABLE dr_covered') AS seq_scan_again;
+RESET enable_indexonlyscan;
+SET enable_seqscan = off;
+SELECT dr_pair('dr', 'TABLE dr') AS seqscan_off_no_index;
+CREATE INDEX dr_ids ON dr (user_id, item_id);
+SELECT dr_pair('dr', 'TABLE dr', '{"weight_col": null}') AS seqscan_off_covering_ids;
+RESET enable_seqscan;
+SELECT dr_pair('dr', 'TABLE dr', '{"weight_col": null}') AS covering_ids_seq_scan;
+DROP INDEX dr_ids;
 
 -- fallbacks, each with the executor's factors
 CREATE VIEW dr_view AS SELECT * FROM dr;
@@ -148,7 +171,7 @@ SELECT reco_internal.fit_table('dr_x', 'dr_view', 'user_id', 'item_id', 'w', '{}
 SELECT count(*) > 0 AS dropped FROM (SELECT reco.drop_model(name) FROM reco.models WHERE name LIKE 'dr\_%' GROUP BY name) AS d;
 DROP OWNED BY regress_dr_trainer;
 DROP ROLE regress_dr_trainer;
-DROP TABLE dr, dr_small, dr_real, dr_parted, dr_parent, dr_child, dr_am, dr_numeric_w, dr_numeric_id, dr_text, dr_timed, dr_rls,
+DROP TABLE dr, dr_small, dr_real, dr_covered, dr_parted, dr_parent, dr_child, dr_am, dr_numeric_w, dr_numeric_id, dr_text, dr_timed, dr_rls,
   dr_empty, dr_nan, dr_huge CASCADE;
 DROP ACCESS METHOD dr_heap2;
 DROP EXTENSION file_fdw CASCADE;
