@@ -40,7 +40,8 @@
  * The direct read (reco_fit_table, 0.8.0): reco.train gives a plain table's
  * rows to the same state and final phases without the executor, by a heap
  * scan in the sequential scan's order, where store.c's direct-read opener
- * allows it (else reco.train runs the aggregate's query).
+ * allows it and the query's plan is that sequential scan (else reco.train
+ * runs the aggregate's query).
  *
  *-------------------------------------------------------------------------
  */
