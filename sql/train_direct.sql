@@ -140,6 +140,24 @@ SELECT dr_pair('dr_small', 'TABLE dr');
 \set VERBOSITY terse
 RESET ROLE;
 
+-- in a transaction: rows the transaction wrote are read as the query reads them; the table's
+-- AccessShareLock is held to the end and, serializable, the seq scan's relation SIReadLock taken
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+INSERT INTO dr (w, item_id, user_id) VALUES (0.5, 1, 61), (0.5, 2, 61);
+DELETE FROM dr WHERE user_id = 2;
+SELECT dr_pair('dr', 'TABLE dr') AS repeatable_read_own_rows;
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT (reco_internal.fit_table('dr_x', 'dr', 'user_id', 'item_id', 'w', '{"factors": 2, "iterations": 1}')).stats ->> 'read_path' AS serializable;
+SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND relation = 'dr'::regclass ORDER BY mode;
+ROLLBACK;
+-- an error caught in a subtransaction leaves no version and no reco.training_progress row
+CREATE TABLE dr_bad AS SELECT * FROM dr_real;
+INSERT INTO dr_bad VALUES (3, 4, 'Infinity');
+DO $$ BEGIN PERFORM reco.train('dr_bad', 'dr_bad', weight_col => 'w'); EXCEPTION WHEN data_exception THEN NULL; END $$;
+SELECT (SELECT count(*) FROM reco.training_progress WHERE pid = pg_backend_pid()) AS progress_rows,
+       (SELECT count(*) FROM reco.models WHERE name = 'dr_bad') AS versions;
+
 -- bad inputs keep their SQLSTATEs on the direct path
 \set VERBOSITY sqlstate
 CREATE TABLE dr_empty (user_id bigint, item_id bigint, w real);
@@ -171,7 +189,7 @@ SELECT reco_internal.fit_table('dr_x', 'dr_view', 'user_id', 'item_id', 'w', '{}
 SELECT count(*) > 0 AS dropped FROM (SELECT reco.drop_model(name) FROM reco.models WHERE name LIKE 'dr\_%' GROUP BY name) AS d;
 DROP OWNED BY regress_dr_trainer;
 DROP ROLE regress_dr_trainer;
-DROP TABLE dr, dr_small, dr_real, dr_covered, dr_parted, dr_parent, dr_child, dr_am, dr_numeric_w, dr_numeric_id, dr_text, dr_timed, dr_rls,
+DROP TABLE dr, dr_small, dr_real, dr_covered, dr_bad, dr_parted, dr_parent, dr_child, dr_am, dr_numeric_w, dr_numeric_id, dr_text, dr_timed, dr_rls,
   dr_empty, dr_nan, dr_huge CASCADE;
 DROP ACCESS METHOD dr_heap2;
 DROP EXTENSION file_fdw CASCADE;
