@@ -66,23 +66,28 @@ CREATE TABLE dr_parted (user_id bigint, item_id bigint, w float8) PARTITION BY R
 CREATE TABLE dr_parted_1 PARTITION OF dr_parted DEFAULT;
 INSERT INTO dr_parted SELECT user_id, item_id, w FROM dr;
 SELECT dr_pair('dr_parted_1', 'TABLE dr') AS partition;
--- an index covering the columns: on wide rows (or with enable_seqscan off) the query's plan
--- is an index-only scan, which reads a pair's rows in the index's order; 1 + 2^-24 + 2^-24
--- sums to another float in that order, so only the executor gives the query's factors
-CREATE TABLE dr_covered (user_id int, item_id int, w float8, pad text);
+-- an index covering the columns: the query's plan can be an index-only scan (on wide rows
+-- whose pages are all visible, or here with seq and bitmap scans off), which reads a pair's rows in
+-- the index's order; 1 + 2^-24 + 2^-24 sums to another float in that order, so only the
+-- executor gives the query's factors
+CREATE TABLE dr_covered (user_id int, item_id int, w float8);
 INSERT INTO dr_covered
-SELECT u, (u * 5 + j * j) % 23, c.w, repeat(md5(u::text || j || c.k), 8)
+SELECT u, (u * 5 + j * j) % 23, c.w
   FROM generate_series(1, 60) AS u, generate_series(1, 9) AS j,
        (VALUES (1, 1.0), (2, power(2, -24)), (3, power(2, -24))) AS c(k, w)
  ORDER BY u, j, c.k;
 CREATE INDEX dr_covered_cover ON dr_covered (user_id, item_id, w);
 VACUUM ANALYZE dr_covered;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
 EXPLAIN (COSTS OFF) SELECT reco.fit('x', user_id, item_id, w::real) FROM dr_covered;
 SELECT dr_pair('dr_covered', 'TABLE dr_covered') AS index_only_scan;
+-- the rows in heap order (a sort by ctid) give other factors than the index's order
+SELECT dr_pair('TABLE dr_covered', 'SELECT * FROM dr_covered ORDER BY ctid') AS index_order_differs;
+RESET enable_bitmapscan;
 SET enable_indexonlyscan = off;
-SELECT dr_pair('dr_covered', 'TABLE dr_covered') AS seq_scan_again;
+SELECT dr_pair('dr_covered', 'TABLE dr_covered') AS no_index_only_scan;
 RESET enable_indexonlyscan;
-SET enable_seqscan = off;
 SELECT dr_pair('dr', 'TABLE dr') AS seqscan_off_no_index;
 CREATE INDEX dr_ids ON dr (user_id, item_id);
 SELECT dr_pair('dr', 'TABLE dr', '{"weight_col": null}') AS seqscan_off_covering_ids;
