@@ -66,6 +66,34 @@ CREATE TABLE dr_parted (user_id bigint, item_id bigint, w float8) PARTITION BY R
 CREATE TABLE dr_parted_1 PARTITION OF dr_parted DEFAULT;
 INSERT INTO dr_parted SELECT user_id, item_id, w FROM dr;
 SELECT dr_pair('dr_parted_1', 'TABLE dr') AS partition;
+-- an index covering the columns: the query's plan can be an index-only scan (on wide rows
+-- whose pages are all visible, or here with seq and bitmap scans off), which reads a pair's rows in
+-- the index's order; 1 + 2^-24 + 2^-24 sums to another float in that order, so only the
+-- executor gives the query's factors
+CREATE TABLE dr_covered (user_id int, item_id int, w float8);
+INSERT INTO dr_covered
+SELECT u, (u * 5 + j * j) % 23, c.w
+  FROM generate_series(1, 60) AS u, generate_series(1, 9) AS j,
+       (VALUES (1, 1.0), (2, power(2, -24)), (3, power(2, -24))) AS c(k, w)
+ ORDER BY u, j, c.k;
+CREATE INDEX dr_covered_cover ON dr_covered (user_id, item_id, w);
+VACUUM ANALYZE dr_covered;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT reco.fit('x', user_id, item_id, w::real) FROM dr_covered;
+SELECT dr_pair('dr_covered', 'TABLE dr_covered') AS index_only_scan;
+-- the rows in heap order (a sort by ctid) give other factors than the index's order
+SELECT dr_pair('TABLE dr_covered', 'SELECT * FROM dr_covered ORDER BY ctid') AS index_order_differs;
+RESET enable_bitmapscan;
+SET enable_indexonlyscan = off;
+SELECT dr_pair('dr_covered', 'TABLE dr_covered') AS no_index_only_scan;
+RESET enable_indexonlyscan;
+SELECT dr_pair('dr', 'TABLE dr') AS seqscan_off_no_index;
+CREATE INDEX dr_ids ON dr (user_id, item_id);
+SELECT dr_pair('dr', 'TABLE dr', '{"weight_col": null}') AS seqscan_off_covering_ids;
+RESET enable_seqscan;
+SELECT dr_pair('dr', 'TABLE dr', '{"weight_col": null}') AS covering_ids_seq_scan;
+DROP INDEX dr_ids;
 
 -- fallbacks, each with the executor's factors
 CREATE VIEW dr_view AS SELECT * FROM dr;
@@ -117,6 +145,24 @@ SELECT dr_pair('dr_small', 'TABLE dr');
 \set VERBOSITY terse
 RESET ROLE;
 
+-- in a transaction: rows the transaction wrote are read as the query reads them; the table's
+-- AccessShareLock is held to the end and, serializable, the seq scan's relation SIReadLock taken
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+INSERT INTO dr (w, item_id, user_id) VALUES (0.5, 1, 61), (0.5, 2, 61);
+DELETE FROM dr WHERE user_id = 2;
+SELECT dr_pair('dr', 'TABLE dr') AS repeatable_read_own_rows;
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT (reco_internal.fit_table('dr_x', 'dr', 'user_id', 'item_id', 'w', '{"factors": 2, "iterations": 1}')).stats ->> 'read_path' AS serializable;
+SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND relation = 'dr'::regclass ORDER BY mode;
+ROLLBACK;
+-- an error caught in a subtransaction leaves no version and no reco.training_progress row
+CREATE TABLE dr_bad AS SELECT * FROM dr_real;
+INSERT INTO dr_bad VALUES (3, 4, 'Infinity');
+DO $$ BEGIN PERFORM reco.train('dr_bad', 'dr_bad', weight_col => 'w'); EXCEPTION WHEN data_exception THEN NULL; END $$;
+SELECT (SELECT count(*) FROM reco.training_progress WHERE pid = pg_backend_pid()) AS progress_rows,
+       (SELECT count(*) FROM reco.models WHERE name = 'dr_bad') AS versions;
+
 -- bad inputs keep their SQLSTATEs on the direct path
 \set VERBOSITY sqlstate
 CREATE TABLE dr_empty (user_id bigint, item_id bigint, w real);
@@ -148,7 +194,7 @@ SELECT reco_internal.fit_table('dr_x', 'dr_view', 'user_id', 'item_id', 'w', '{}
 SELECT count(*) > 0 AS dropped FROM (SELECT reco.drop_model(name) FROM reco.models WHERE name LIKE 'dr\_%' GROUP BY name) AS d;
 DROP OWNED BY regress_dr_trainer;
 DROP ROLE regress_dr_trainer;
-DROP TABLE dr, dr_small, dr_real, dr_parted, dr_parent, dr_child, dr_am, dr_numeric_w, dr_numeric_id, dr_text, dr_timed, dr_rls,
+DROP TABLE dr, dr_small, dr_real, dr_covered, dr_bad, dr_parted, dr_parent, dr_child, dr_am, dr_numeric_w, dr_numeric_id, dr_text, dr_timed, dr_rls,
   dr_empty, dr_nan, dr_huge CASCADE;
 DROP ACCESS METHOD dr_heap2;
 DROP EXTENSION file_fdw CASCADE;

@@ -40,7 +40,8 @@
  * The direct read (reco_fit_table, 0.8.0): reco.train gives a plain table's
  * rows to the same state and final phases without the executor, by a heap
  * scan in the sequential scan's order, where store.c's direct-read opener
- * allows it (else reco.train runs the aggregate's query).
+ * allows it and the query's plan is that sequential scan (else reco.train
+ * runs the aggregate's query).
  *
  *-------------------------------------------------------------------------
  */
@@ -57,9 +58,13 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "parser/parsetree.h"
 #include "portability/instr_time.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -1071,6 +1076,42 @@ RecoDirectColumn(Relation rel, const char *name, bool weight, Oid *type)
 	return InvalidAttrNumber;
 }
 
+/*
+ * Whether the executor would read rel's rows in heap order: the plan (made
+ * here, not run) of reco.train's query SELECT reco.fit($1, src.user::bigint,
+ * src.item::bigint, src.weight::real (or 1::real), $2) FROM rel AS src is an
+ * aggregate over a sequential scan of rel.  Another plan (an index-only scan
+ * of an index that covers the columns: on wide rows, or with enable_seqscan
+ * off) reads them in the index's order, which sums a pair's weights in
+ * another order and so gives other factors: then the query must read them.
+ */
+static bool
+RecoDirectPlanIsSeqScan(Relation rel, const char *const *names)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "reco direct read plan", ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Oid			types[2] = {TEXTOID, JSONBOID};
+	char	   *sql;
+	List	   *queries;
+	PlannedStmt *stmt;
+	Plan	   *scan;
+	bool		seq;
+
+	sql = psprintf("SELECT reco.fit($1, src.%s::bigint, src.%s::bigint, %s, $2) FROM %s AS src",
+				   quote_identifier(names[0]), quote_identifier(names[1]),
+				   names[2] != NULL ? psprintf("src.%s::real", quote_identifier(names[2])) : "1::real",
+				   quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+											  RelationGetRelationName(rel)));
+	queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, pg_parse_query(sql)), sql, types, 2, NULL);
+	stmt = pg_plan_query(linitial_node(Query, queries), sql, CURSOR_OPT_PARALLEL_OK, NULL);
+	scan = stmt->planTree->lefttree;
+	seq = list_length(queries) == 1 && IsA(stmt->planTree, Agg) && scan != NULL && IsA(scan, SeqScan) &&
+		rt_fetch(((Scan *) scan)->scanrelid, stmt->rtable)->relid == RelationGetRelid(rel);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return seq;
+}
+
 /* A non-NULL id column's value as bigint (its ::bigint cast: exact). */
 static inline int64
 RecoDirectId(Datum value, Oid type)
@@ -1176,8 +1217,10 @@ PG_FUNCTION_INFO_V1(reco_fit_table);
  * (stats read_path "direct").  Returns NULL, having read nothing, where the
  * scan would not be what the query reads: RecoOpenDirectRelation's cases
  * (not a plain table, row security, inheritance children, no table-wide
- * SELECT, ...), a table that is not a heap, or a column missing or of a type
- * RecoDirectColumn does not convert; reco.train then runs the query.
+ * SELECT, ...), a table that is not a heap, a column missing or of a type
+ * RecoDirectColumn does not convert, or a plan of the query that does not
+ * read the table by a sequential scan (RecoDirectPlanIsSeqScan); reco.train
+ * then runs the query.
  */
 Datum
 reco_fit_table(PG_FUNCTION_ARGS)
@@ -1205,7 +1248,7 @@ reco_fit_table(PG_FUNCTION_ARGS)
 	for (c = 0; c < RECO_DIRECT_COLUMNS && usable; c++)
 		if (names[c] != NULL)
 			usable = (atts[c] = RecoDirectColumn(rel, names[c], c == 2, &types[c])) != InvalidAttrNumber;
-	if (!usable)
+	if (!usable || !RecoDirectPlanIsSeqScan(rel, names))
 	{
 		table_close(rel, AccessShareLock);
 		PG_RETURN_NULL();

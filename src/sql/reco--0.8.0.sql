@@ -289,7 +289,8 @@ COMMENT ON FUNCTION reco_internal.id_type_of(regtype) IS
 -- what the query reads (a view, a partitioned, foreign or inherited table,
 -- another access method, row security, no table-wide SELECT, an id column
 -- not smallint/integer/bigint, a weight column not one of those or real/
--- double precision): reco.train then runs the query.
+-- double precision, or a plan of the query that is not a sequential scan: an
+-- index-only scan reads another order): reco.train then runs the query.
 CREATE FUNCTION reco_internal.fit_table(model text, source regclass, user_col text, item_col text,
                                         weight_col text, options jsonb) RETURNS reco.models
     AS 'MODULE_PATHNAME', 'reco_fit_table'

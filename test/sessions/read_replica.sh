@@ -5,7 +5,7 @@
 #
 #   1. On the primary: two models (bigint ids, text ids) and stored segments; once the
 #      standby has replayed the primary's WAL (pg_last_wal_replay_lsn >= the primary's
-#      pg_current_wal_lsn), recommend, similar_items, similar_users, recommend_for_items,
+#      pg_current_wal_insert_lsn), recommend, similar_items, similar_users, recommend_for_items,
 #      explain, recommend_all, explore (seeded) and segment_top_items answer on the standby
 #      exactly as on the primary (every score compared as its float4 bits), in a new
 #      standby session and in one that has cached the models.
@@ -46,10 +46,12 @@ echo "ok: a streaming standby of $PGHOST:$PGPORT runs on $standby port $standby_
 
 # Succeeds once the standby has replayed WAL up to LSN $1.
 replayed() { [ "$(standby_sql postgres -c "SELECT pg_last_wal_replay_lsn() >= '$1'::pg_lsn" 2>/dev/null)" = t ]; }
-# Waits until the standby has replayed everything the primary has written so far.
+# Waits until the standby has replayed everything the primary has written so far: up to the
+# WAL insert position, not pg_current_wal_lsn (the write position), which the harness's
+# synchronous_commit = off leaves behind the last commit records until the WAL writer runs.
 wait_for_replay() {
     local lsn
-    lsn=$(reco_sql postgres -c "SELECT pg_current_wal_lsn()")
+    lsn=$(reco_sql postgres -c "SELECT pg_current_wal_insert_lsn()")
     reco_wait_until 60 "the standby to replay up to $lsn" replayed "$lsn"
 }
 
