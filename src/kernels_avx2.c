@@ -537,7 +537,12 @@ RecoAvx2LaneGather(const double *const *x, const int *nl, int i)
 						 i < nl[1] ? x[1][i] : 0.0, i < nl[0] ? x[0][i] : 0.0);
 }
 
-/* N = I + S M S of every lane into W (upper triangle, interleaved). */
+/*
+ * N = I + S M S of every lane into W (upper triangle, interleaved), a row
+ * of all lanes at a time in scalar stores (a vector of the four lanes'
+ * values would be read back from four fresh scalar stores: a
+ * store-forwarding stall per entry).
+ */
 RECO_AVX2 RECO_INLINE void
 RecoAvx2LanesBuild(int m, const int *nl, const float *const *M,
 				   const double *const *sv, double *W)
@@ -547,22 +552,19 @@ RecoAvx2LanesBuild(int m, const int *nl, const float *const *M,
 				b;
 
 	for (i = 0; i < m; i++)
-	{
-		__m256d		si = RecoAvx2LaneGather(sv, nl, i);
-		double	   *Wi = W + (size_t) i * m * 4;
-
-		for (l = i; l < m; l++)
+		for (b = 0; b < 4; b++)
 		{
-			double		mv[4];
+			int			nb = nl[b];
+			double	   *Wi = W + (size_t) i * m * 4 + b;
 
-			for (b = 0; b < 4; b++)
-				mv[b] = l < nl[b] ? (double) M[b][(size_t) l * nl[b] + i] : 0.0;
-			_mm256_storeu_pd(Wi + (size_t) l * 4,
-							 _mm256_fmadd_pd(_mm256_mul_pd(RecoAvx2LaneGather(sv, nl, l), si),
-											 _mm256_loadu_pd(mv),
-											 _mm256_set1_pd(l == i ? 1.0 : 0.0)));
+			for (l = i; l < nb; l++)
+				Wi[(size_t) l * 4] = fma(sv[b][l] * sv[b][i], (double) M[b][(size_t) l * nb + i],
+										 l == i ? 1.0 : 0.0);
+			for (l = i > nb ? i : nb; l < m; l++)
+				Wi[(size_t) l * 4] = 0.0;
+			if (i >= nb)
+				Wi[(size_t) i * 4] = 1.0;
 		}
-	}
 }
 
 /* Wi[l] −= u·Wj[l] for lo <= l < m, lanes interleaved. */
@@ -578,7 +580,7 @@ RecoAvx2LanesSub1(__m256d u, const double *Wj, double *Wi, int lo, int m)
 }
 
 /*
- * Factors every lane's W in place as UᵀU, right-looking in panels of four
+ * Factors every lane's W in place as UᵀU, right-looking in panels of eight
  * rows (each entry's updates in row order, as RecoCholFactorInline);
  * returns the lanes' pivot test as a vector mask (all ones: positive and
  * finite throughout).
@@ -595,9 +597,9 @@ RecoAvx2LanesFactor(int m, double *W)
 				i,
 				l;
 
-	for (j0 = 0; j0 < m; j0 += 4)
+	for (j0 = 0; j0 < m; j0 += 8)
 	{
-		int			jend = j0 + 4 < m ? j0 + 4 : m;
+		int			jend = j0 + 8 < m ? j0 + 8 : m;
 
 		for (j = j0; j < jend; j++)
 		{
@@ -618,27 +620,32 @@ RecoAvx2LanesFactor(int m, double *W)
 		{
 			double	   *Wi = W + i * row;
 
-			if (jend - j0 == 4)
+			if (jend - j0 == 8)
 			{
-				const double *W0 = W + j0 * row,
-						   *W1 = W0 + row,
-						   *W2 = W1 + row,
-						   *W3 = W2 + row;
+				const double *W0 = W + j0 * row;
 				__m256d		u0 = _mm256_loadu_pd(W0 + (size_t) i * 4),
-							u1 = _mm256_loadu_pd(W1 + (size_t) i * 4),
-							u2 = _mm256_loadu_pd(W2 + (size_t) i * 4),
-							u3 = _mm256_loadu_pd(W3 + (size_t) i * 4);
+							u1 = _mm256_loadu_pd(W0 + row + (size_t) i * 4),
+							u2 = _mm256_loadu_pd(W0 + 2 * row + (size_t) i * 4),
+							u3 = _mm256_loadu_pd(W0 + 3 * row + (size_t) i * 4),
+							u4 = _mm256_loadu_pd(W0 + 4 * row + (size_t) i * 4),
+							u5 = _mm256_loadu_pd(W0 + 5 * row + (size_t) i * 4),
+							u6 = _mm256_loadu_pd(W0 + 6 * row + (size_t) i * 4),
+							u7 = _mm256_loadu_pd(W0 + 7 * row + (size_t) i * 4);
 
 				for (l = i; l < m; l++)
 				{
-					size_t		o = (size_t) l * 4;
-					__m256d		a = _mm256_loadu_pd(Wi + o);
+					const double *w = W0 + (size_t) l * 4;
+					__m256d		a = _mm256_loadu_pd(Wi + (size_t) l * 4);
 
-					a = _mm256_fnmadd_pd(u0, _mm256_loadu_pd(W0 + o), a);
-					a = _mm256_fnmadd_pd(u1, _mm256_loadu_pd(W1 + o), a);
-					a = _mm256_fnmadd_pd(u2, _mm256_loadu_pd(W2 + o), a);
-					a = _mm256_fnmadd_pd(u3, _mm256_loadu_pd(W3 + o), a);
-					_mm256_storeu_pd(Wi + o, a);
+					a = _mm256_fnmadd_pd(u0, _mm256_loadu_pd(w), a);
+					a = _mm256_fnmadd_pd(u1, _mm256_loadu_pd(w + row), a);
+					a = _mm256_fnmadd_pd(u2, _mm256_loadu_pd(w + 2 * row), a);
+					a = _mm256_fnmadd_pd(u3, _mm256_loadu_pd(w + 3 * row), a);
+					a = _mm256_fnmadd_pd(u4, _mm256_loadu_pd(w + 4 * row), a);
+					a = _mm256_fnmadd_pd(u5, _mm256_loadu_pd(w + 5 * row), a);
+					a = _mm256_fnmadd_pd(u6, _mm256_loadu_pd(w + 6 * row), a);
+					a = _mm256_fnmadd_pd(u7, _mm256_loadu_pd(w + 7 * row), a);
+					_mm256_storeu_pd(Wi + (size_t) l * 4, a);
 				}
 			}
 			else

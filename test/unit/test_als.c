@@ -2636,7 +2636,7 @@ test_short_lanes(void)
 int
 main(void)
 {
-	printf("1..176\n");
+	printf("1..182\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 7 */
@@ -2675,6 +2675,10 @@ main(void)
 	test_short_rows_batch(24, 0.0f, 1.0f);	/* 2 */
 	test_short_rows_batch(24, 0.0f, 0.5f);	/* 2 */
 	test_short_rows_batch(24, 1.0f, 0.5f);	/* 2 */
+	/* short rows solved in lanes (groups of 2-4, any mix of sizes) equal their single-row solves */
+	test_short_rows_batch(64, 0.0f, 1.0f);	/* 2 */
+	test_short_rows_batch(128, 0.0f, 1.0f);	/* 2 */
+	test_short_rows_batch(13, 0.0f, 1.0f);	/* 2 */
 	test_exact_kernels();		/* 2 */
 	test_tiled_kernels();		/* 2 */
 	test_short_lanes();			/* 2 */
@@ -2692,6 +2696,6 @@ main(void)
 	test_substitution_sizes();	/* 2 */
 	test_fused_loss(64, 0.0f, 1.0f, "fused loss k=64");	/* 5 */
 	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
-	/* total 176 */
-	return tap_exit_status(176);
+	/* total 182 */
+	return tap_exit_status(182);
 }
