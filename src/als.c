@@ -1975,6 +1975,16 @@ RecoLaneBytes(int k)
 		sizeof(float) * (RECO_SHORT_LANES - 1) * (RecoPad(cap * cap) + RecoPad(cap));
 }
 
+/* The next bytes of a carved allocation: returns *m, then advances it past them. */
+static void *
+RecoTake(char **m, size_t bytes)
+{
+	void	   *p = *m;
+
+	*m += bytes;
+	return p;
+}
+
 /* Points the scratch's lanes at mem (RecoLaneBytes(k) bytes, aligned). */
 static void
 RecoLaneInit(RecoScratch *s, int k, char *m)
@@ -1985,28 +1995,21 @@ RecoLaneInit(RecoScratch *s, int k, char *m)
 
 	for (b = 0; b < RECO_SHORT_LANES; b++)
 	{
-		RecoShortLane *lane = &s->lane[b];
-
-		lane->v = (double *) m;
-		m += sizeof(double) * RecoPad(k);
-		lane->q = (double *) m;
-		m += sizeof(double) * RecoPad(sm);
-		lane->sv = (double *) m;
-		m += sizeof(double) * RecoPad(sm);
-		lane->nw = 0;
-		lane->zb = NULL;
-		lane->zi = NULL;
+		s->lane[b].v = RecoTake(&m, sizeof(double) * RecoPad(k));
+		s->lane[b].q = RecoTake(&m, sizeof(double) * RecoPad(sm));
+		s->lane[b].sv = RecoTake(&m, sizeof(double) * RecoPad(sm));
+		s->lane[b].nw = 0;
+		s->lane[b].zb = NULL;
+		s->lane[b].zi = NULL;
+		/* lane 0 holds its Gram in A and its terms in cidx (single rows use them too) */
+		s->lane[b].M = s->A;
+		s->lane[b].cidx = s->cidx;
 	}
-	s->lanew = (double *) m;
-	m += sizeof(double) * RecoPad(RECO_SHORT_LANES * cap * (cap + 1));
-	s->lane[0].M = s->A;
-	s->lane[0].cidx = s->cidx;
+	s->lanew = RecoTake(&m, sizeof(double) * RecoPad(RECO_SHORT_LANES * cap * (cap + 1)));
 	for (b = 1; b < RECO_SHORT_LANES; b++)
 	{
-		s->lane[b].M = (float *) m;
-		m += sizeof(float) * RecoPad(cap * cap);
-		s->lane[b].cidx = (int32_t *) m;
-		m += sizeof(float) * RecoPad(cap);
+		s->lane[b].M = RecoTake(&m, sizeof(float) * RecoPad(cap * cap));
+		s->lane[b].cidx = RecoTake(&m, sizeof(float) * RecoPad(cap));
 	}
 }
 

@@ -2536,13 +2536,13 @@ static void
 test_short_lanes(void)
 {
 	int			ns[16] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 31, 64, 100, 127, 200, 300};
-	int			ks[2] = {13, 64};	/* the portable table, the AVX2 one */
+	int			ks[4] = {1, 13, 64, 1024};	/* portable tables (k 1, 13), AVX2 ones (64, any k) */
 	bool		same = true,
 				masks = true;
 	int			c,
 				trial;
 
-	for (c = 0; c < 2; c++)
+	for (c = 0; c < 4; c++)
 	{
 		const RecoKernels *kern = RecoKernelsFor(ks[c]);
 
