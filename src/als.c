@@ -59,7 +59,13 @@
  * choice depends only on the row, k and ν, and a single
  * row (RecoAlsSolveRowExact, RecoAlsExplainRow) runs the same routine with
  * the same U and z rows, so a trained user equals the fold-in of its rows
- * bit for bit.
+ * bit for bit.  In a batch, a chunk's short rows with fewer than 128 terms
+ * are sorted by their number of terms and solved 2 to 4 at a time, one per
+ * SIMD lane (RecoShortRowWindow, the short_lanes kernel: N's factorization
+ * and substitutions are overhead-bound at these sizes), when its cost
+ * model says that is cheaper; a lane gives exactly the one-row kernels'
+ * bits (short_lanes' contract, checked for every n up to 300), so grouping
+ * changes the speed, never the factors.
  *
  * Inner loops.  A CG step touches every item vector of the row twice (a dot
  * product, then an axpy); they are done a block of RECO_KERNEL_BLOCK items
