@@ -59,7 +59,13 @@
  * choice depends only on the row, k and ν, and a single
  * row (RecoAlsSolveRowExact, RecoAlsExplainRow) runs the same routine with
  * the same U and z rows, so a trained user equals the fold-in of its rows
- * bit for bit.
+ * bit for bit.  In a batch, a chunk's short rows with fewer than 128 terms
+ * are sorted by their number of terms and solved 2 to 4 at a time, one per
+ * SIMD lane (RecoShortRowWindow, the short_lanes kernel: N's factorization
+ * and substitutions are overhead-bound at these sizes), when its cost
+ * model says that is cheaper; a lane gives exactly the one-row kernels'
+ * bits (short_lanes' contract, checked for every n up to 300), so grouping
+ * changes the speed, never the factors.
  *
  * Inner loops.  A CG step touches every item vector of the row twice (a dot
  * product, then an axpy); they are done a block of RECO_KERNEL_BLOCK items
@@ -149,6 +155,18 @@
 #define RECO_RHS_STEP 8
 /* ... prefetching the z rows this many entries ahead (the explicit system its y rows too). */
 #define RECO_RHS_AHEAD RECO_KERNEL_BLOCK
+/*
+ * Short rows of the exact pass with fewer than RECO_SHORT_LANE_MAX Woodbury
+ * terms are solved RECO_SHORT_LANES at a time, one per SIMD lane
+ * (short_lanes); a chunk collects RECO_SHORT_WINDOW of them, sorts them by
+ * their number of terms and solves them in groups of consecutive ones.
+ */
+#define RECO_SHORT_LANE_MAX 128
+#define RECO_SHORT_WINDOW 64
+/* Cost model of RecoShortRowWindow's choice (RecoShortCostOne, RecoShortCostLanes). */
+#define RECO_SHORT_COST_ONE_SQ 270.0
+#define RECO_SHORT_COST_LANES_CUBE 6.66
+#define RECO_SHORT_COST_LANES_SQ 313.0
 /* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms). */
 #define RECO_CHUNK_COST 4.0e6
 /* Upper bound on the number of chunks of one call. */
@@ -230,6 +248,19 @@ typedef struct RecoJob
 	double	   *loss_rows;		/* CG: 3 loss terms per row of solve's start, or NULL */
 } RecoJob;
 
+/* One short row of a group solved in lanes (and the only one of a single-row solve: lane 0). */
+typedef struct RecoShortLane
+{
+	double	   *v;				/* k: Σ c⁺ z_i, then (I + Z_wᵀ D Z_w)⁻¹ of it, then x */
+	double	   *q;				/* nw: S Z_w v, then N⁻¹ of it */
+	double	   *sv;				/* nw: S = D^½ */
+	float	   *M;				/* nw x nw: Z_w Z_wᵀ (lower triangle, stride nw) */
+	int32_t    *cidx;			/* nw: the terms' item indices */
+	const float *zb;			/* the terms' z rows are zb[zi[i]]: Z and cidx, */
+	const int32_t *zi;			/* or zu and seq (single row) */
+	int			nw;				/* how many terms (|c| > α0) */
+} RecoShortLane;
+
 /* Per-thread buffers (the runner's thread state); allocated by the caller before workers start. */
 typedef struct RecoScratch
 {
@@ -242,10 +273,7 @@ typedef struct RecoScratch
 	double	   *z;				/* k: triangular-solve work */
 	float	   *zu;				/* chunk x k: a single short row's z rows */
 	int32_t    *seq;			/* chunk: 0, 1, 2, ... (the rows of zu) */
-	int32_t    *cidx;			/* chunk: item indices of a short row's terms with |c| > α0 */
-	const float *zb;			/* a short row's Woodbury z rows are zb[zi[i]]: Z and */
-	const int32_t *zi;			/* cidx, or zu and seq */
-	int			nw;				/* how many (the short row's terms with |c| > α0) */
+	int32_t    *cidx;			/* chunk: item indices of a short row's terms with |c| > α0 (lane 0) */
 	float	   *gy;				/* RECO_SYSTEM_BLOCK x k: gathered y */
 	float	   *gp;				/* RECO_SYSTEM_BLOCK x k: gathered (|c| − 1) y */
 	double	   *dv;				/* 2k + 2 chunk: an exact short row's vectors */
@@ -260,6 +288,8 @@ typedef struct RecoScratch
 	float	   *wridge;			/* ridge, */
 	float	   *wrs;			/* |r|², */
 	bool	   *wdone;			/* and whether its CG is over */
+	RecoShortLane lane[RECO_SHORT_LANES];	/* a group of short rows (lane 0: M = A, cidx) */
+	double	   *lanew;			/* short_lanes work: RECO_SHORT_LANES·c·(c + 1), c = RecoShortLaneCap */
 	void	   *mem;			/* the single allocation behind them */
 } RecoScratch;
 
@@ -911,33 +941,51 @@ RecoShortRowChunk(int k)
 }
 
 /*
- * True if the row takes the short-row exact path: ν = 0 (every row's A is
- * G plus its entries), G factored, every |c| − α0 >= 0 (then A − G is
- * positive semidefinite) and fewer than RecoShortRowMax entries with
- * |c| − α0 > 0 (an entry of confidence exactly α0 adds nothing to A, only
- * to b: with alpha = α0 = 1 every weight-1 entry, all of them on binary
- * data).  Depends only on the row, k and the model, so a batch and a
- * single row agree.
+ * Rows with fewer Woodbury terms than this are solved by short_lanes (in a
+ * group, or alone in lane 0), the others by the one-row kernels: the same
+ * bits either way (short_lanes' contract); the cap bounds its work area.
  */
-static bool
-RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
+static int
+RecoShortLaneCap(int k)
 {
-	int64_t		i,
-				terms = 0;
+	return RecoShortRowMax(k) < RECO_SHORT_LANE_MAX ? RecoShortRowMax(k) : RECO_SHORT_LANE_MAX;
+}
+
+/*
+ * The number of Woodbury terms of a row that takes the short-row exact
+ * path, or −1: ν = 0 (every row's A is G plus its entries), G factored,
+ * every |c| − α0 >= 0 (then A − G is positive semidefinite) and fewer than
+ * RecoShortRowMax entries with |c| − α0 > 0 (an entry of confidence
+ * exactly α0 adds nothing to A, only to b: with alpha = α0 = 1 every
+ * weight-1 entry, all of them on binary data).  Depends only on the row, k
+ * and the model, so a batch and a single row agree.
+ */
+static int
+RecoShortRowTerms(const RecoRowCtx *ctx, const float *w, int64_t n)
+{
+	int64_t		i;
+	int			terms = 0;
 
 	if (ctx->U == NULL || ctx->reg_exponent != 0.0f || n < 1)
-		return false;
+		return -1;
 	for (i = 0; i < n; i++)
 	{
 		float		pref;
 		float		d = RecoConfidence(ctx->alpha, w[i], &pref) - ctx->unobserved_weight;
 
 		if (!(d >= 0.0f))
-			return false;
+			return -1;
 		if (d > 0.0f && ++terms >= RecoShortRowMax(ctx->k))
-			return false;
+			return -1;
 	}
-	return true;
+	return terms;
+}
+
+/* True if the row takes the short-row exact path (RecoShortRowTerms). */
+static bool
+RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
+{
+	return RecoShortRowTerms(ctx, w, n) >= 0;
 }
 
 /*
@@ -945,26 +993,23 @@ RecoShortRowEligible(const RecoRowCtx *ctx, const float *w, int64_t n)
  * A = Uᵀ (I + Z_wᵀ D Z_w) U, Z_w the z rows of the row's terms with
  * d_i = |c_i| − α0 > 0 (the others add nothing to A) and D = diag(d_i); by
  * Woodbury the middle factor's inverse is I − Z_wᵀ S N⁻¹ S Z_w with S = D^½
- * and the nw x nw N = I + S Z_w Z_wᵀ S (eigenvalues >= 1).  Sets s->nw and
- * points s->zb/s->zi at those z rows (Z and s->cidx in a batch; for a single
- * row they are computed into s->zu), sets S (s->dv + 2k + chunk), Z_w Z_wᵀ
- * in float (s->A, lower, stride nw: the rows_gram kernel) and factors N in
- * double (s->L, upper).  Polls once after the Gram when it was long work.
+ * and the nw x nw N = I + S Z_w Z_wᵀ S (eigenvalues >= 1).  Sets the lane's
+ * nw and points its zb/zi at those z rows (Z and its cidx in a batch; for
+ * a single row they are computed into s->zu), sets S (sv) and Z_w Z_wᵀ in
+ * float (M, lower, stride nw: the rows_gram kernel).  Polls once after the
+ * Gram when it was long work.
  */
 static RecoStatus
-RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n)
+RecoShortRowGram(RecoRowCtx *ctx, RecoShortLane *lane, const int32_t *idx,
+				 const float *w, int64_t n)
 {
 	int			k = ctx->k;
 	RecoScratch *s = ctx->s;
-	float	   *M = s->A;
-	double	   *N = s->L;
-	double	   *sv = s->dv + 2 * k + RecoShortRowChunk(k);
 	int64_t		t;
-	int			i,
-				m = 0;
+	int			m = 0;
 
-	s->zb = ctx->Z;
-	s->zi = s->cidx;
+	lane->zb = ctx->Z;
+	lane->zi = lane->cidx;
 	for (t = 0; t < n; t++)
 	{
 		float		pref;
@@ -972,57 +1017,126 @@ RecoShortRowFactor(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t 
 
 		if (!(d > 0.0f))
 			continue;
-		sv[m] = sqrt((double) d);
-		s->cidx[m] = idx[t];
+		lane->sv[m] = sqrt((double) d);
+		lane->cidx[m] = idx[t];
 		if (ctx->Z == NULL)
 		{
 			RecoZRow(ctx->kern, ctx->U, k, ctx->Y + (size_t) idx[t] * k, s->dv,
 					 s->zu + (size_t) m * k);
 			s->seq[m] = m;
-			s->zb = s->zu;
-			s->zi = s->seq;
+			lane->zb = s->zu;
+			lane->zi = s->seq;
 		}
 		m++;
 	}
-	s->nw = m;
+	lane->nw = m;
 	/* Z_w Z_wᵀ (at most k³/2 multiply-adds), then one poll for it */
-	ctx->kern->rows_gram(k, m, s->zb, s->zi, M);
+	ctx->kern->rows_gram(k, m, lane->zb, lane->zi, lane->M);
 	if (ctx->worker != NULL && (double) m * m * k * 0.5 >= RECO_STOP_CHECK_WORK &&
 		RecoParallelPoll(ctx->worker, true))
 		return RECO_STATUS_STOPPED;
-	if (!ctx->kern->short_factor(m, M, sv, N))
-	{
-		for (i = 0; i < m; i++)
-			if (!RecoAllFinite(s->zb + (size_t) s->zi[i] * k, k))
-				return RECO_STATUS_NOT_FINITE;
-		return RECO_STATUS_NOT_POSITIVE_DEFINITE;
-	}
 	return RECO_STATUS_OK;
 }
 
-/*
- * v ← (I + Z_wᵀ D Z_w)⁻¹ v (k doubles) with the factors of
- * RecoShortRowFactor: v − Z_wᵀ S N⁻¹ S Z_w v.  Uses s->dv + 2k as work.
- */
+/* q = S Z_w v of a short row (its lane after RecoShortRowGram, v set). */
 static void
-RecoShortRowApply(const RecoRowCtx *ctx, double *v)
+RecoShortRowProject(const RecoRowCtx *ctx, RecoShortLane *lane)
 {
-	int			k = ctx->k;
-	const RecoScratch *s = ctx->s;
-	const double *N = s->L;
-	const double *sv = s->dv + 2 * k + RecoShortRowChunk(k);
-	double	   *q = s->dv + 2 * k;
-	int			n = s->nw;
 	int			i;
 
-	ctx->kern->dot_rows(k, n, s->zb, s->zi, v, q);
-	for (i = 0; i < n; i++)
-		q[i] *= sv[i];
-	ctx->kern->forward(n, N, q);
-	ctx->kern->back(n, N, q);
-	for (i = 0; i < n; i++)
-		q[i] *= -sv[i];
-	ctx->kern->axpy_rows(k, n, s->zb, s->zi, q, v);
+	ctx->kern->dot_rows(ctx->k, lane->nw, lane->zb, lane->zi, lane->v, lane->q);
+	for (i = 0; i < lane->nw; i++)
+		lane->q[i] *= lane->sv[i];
+}
+
+/*
+ * q ← N⁻¹ q for the short rows of lanes 0 .. cnt − 1: a group of two or
+ * more (fewer than RecoShortLaneCap terms each) by short_lanes, a single
+ * row by the one-row kernels in s->L: the same bits (short_lanes'
+ * contract).  Returns the mask of rows whose N does not factor.
+ */
+static unsigned
+RecoShortRowSolve(const RecoRowCtx *ctx, int cnt)
+{
+	RecoScratch *s = ctx->s;
+	int			n[RECO_SHORT_LANES];
+	const float *M[RECO_SHORT_LANES];
+	const double *sv[RECO_SHORT_LANES];
+	double	   *q[RECO_SHORT_LANES];
+	RecoShortLane *lane = &s->lane[0];
+	int			b;
+
+	if (cnt == 1)
+	{
+		if (!ctx->kern->short_factor(lane->nw, lane->M, lane->sv, s->L))
+			return 1;
+		ctx->kern->forward(lane->nw, s->L, lane->q);
+		ctx->kern->back(lane->nw, s->L, lane->q);
+		return 0;
+	}
+	for (b = 0; b < cnt; b++)
+	{
+		n[b] = s->lane[b].nw;
+		M[b] = s->lane[b].M;
+		sv[b] = s->lane[b].sv;
+		q[b] = s->lane[b].q;
+	}
+	return ctx->kern->short_lanes(cnt, n, M, sv, q, s->lanew);
+}
+
+/* Why a short row's N did not factor: a non-finite z row, or not positive definite. */
+static RecoStatus
+RecoShortRowFailure(const RecoRowCtx *ctx, const RecoShortLane *lane)
+{
+	int			i;
+
+	for (i = 0; i < lane->nw; i++)
+		if (!RecoAllFinite(lane->zb + (size_t) lane->zi[i] * ctx->k, ctx->k))
+			return RECO_STATUS_NOT_FINITE;
+	return RECO_STATUS_NOT_POSITIVE_DEFINITE;
+}
+
+/*
+ * v ← U⁻¹ (v − Z_wᵀ S q) with q = N⁻¹ S Z_w v (RecoShortRowSolve): the end
+ * of a short row's solve, (I + Z_wᵀ D Z_w)⁻¹ v, then U⁻¹.
+ */
+static void
+RecoShortRowUnproject(const RecoRowCtx *ctx, RecoShortLane *lane)
+{
+	int			i;
+
+	for (i = 0; i < lane->nw; i++)
+		lane->q[i] *= -lane->sv[i];
+	ctx->kern->axpy_rows(ctx->k, lane->nw, lane->zb, lane->zi, lane->q, lane->v);
+	ctx->kern->back_t(ctx->k, ctx->U + (size_t) ctx->k * ctx->k, lane->v);
+}
+
+/* v ← U⁻¹ (I + Z_wᵀ D Z_w)⁻¹ v for the single short row of lane 0 (after RecoShortRowGram). */
+static RecoStatus
+RecoShortRowApply(const RecoRowCtx *ctx)
+{
+	RecoShortLane *lane = &ctx->s->lane[0];
+
+	RecoShortRowProject(ctx, lane);
+	if (RecoShortRowSolve(ctx, 1) != 0)
+		return RecoShortRowFailure(ctx, lane);
+	RecoShortRowUnproject(ctx, lane);
+	return RECO_STATUS_OK;
+}
+
+/* x = v rounded to float; not finite is an error. */
+static RecoStatus
+RecoShortRowStore(int k, const double *v, float *x)
+{
+	int			j;
+
+	for (j = 0; j < k; j++)
+	{
+		x[j] = (float) v[j];
+		if (!isfinite(x[j]))
+			return RECO_STATUS_NOT_FINITE;
+	}
+	return RECO_STATUS_OK;
 }
 
 /*
@@ -1114,25 +1228,17 @@ static RecoStatus
 RecoShortRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 			 float *x)
 {
-	int			k = ctx->k;
-	double	   *v = ctx->s->dv + k;
+	RecoShortLane *lane = &ctx->s->lane[0];
 	RecoStatus st;
-	int			j;
 
-	st = RecoShortRowRhs(ctx, idx, w, n, v);
+	st = RecoShortRowRhs(ctx, idx, w, n, lane->v);
 	if (st == RECO_STATUS_OK)
-		st = RecoShortRowFactor(ctx, idx, w, n);
+		st = RecoShortRowGram(ctx, lane, idx, w, n);
+	if (st == RECO_STATUS_OK)
+		st = RecoShortRowApply(ctx);
 	if (st != RECO_STATUS_OK)
 		return st;
-	RecoShortRowApply(ctx, v);
-	ctx->kern->back_t(k, ctx->U + (size_t) k * k, v);
-	for (j = 0; j < k; j++)
-	{
-		x[j] = (float) v[j];
-		if (!isfinite(x[j]))
-			return RECO_STATUS_NOT_FINITE;
-	}
-	return RECO_STATUS_OK;
+	return RecoShortRowStore(ctx->k, lane->v, x);
 }
 
 /*
@@ -1240,6 +1346,184 @@ RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 		return RECO_STATUS_NOT_POSITIVE_DEFINITE;
 	}
 	return RECO_STATUS_OK;
+}
+
+/*
+ * A group of cnt <= RECO_SHORT_LANES short rows of a batch (fewer than
+ * RecoShortLaneCap terms each), row u = rows[b] in lane b: each row's
+ * right-hand side, Gram and projection, one short_lanes call for all, then
+ * each row's end, every step the single row's (RecoShortRow), so each row
+ * gets the bits it gets alone.
+ */
+static RecoStatus
+RecoShortRowGroup(const RecoJob *job, RecoRowCtx *ctx, const int64_t *rows, int cnt)
+{
+	const RecoSparse *sp = job->rows;
+	int			k = job->k;
+	unsigned	failed;
+	RecoStatus	st;
+	int			b;
+
+	for (b = 0; b < cnt; b++)
+	{
+		int64_t		start = sp->indptr[rows[b]],
+					n = sp->indptr[rows[b] + 1] - start;
+		RecoShortLane *lane = &ctx->s->lane[b];
+
+		/* fetch the next row's first z rows while this one computes */
+		if (b + 1 < cnt)
+		{
+			int64_t		nn = sp->indptr[rows[b + 1] + 1] - sp->indptr[rows[b + 1]];
+
+			RecoPrefetchBlock(ctx->Z, k, sp->indices + sp->indptr[rows[b + 1]],
+							  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
+		}
+		ctx->prior = job->prior != NULL ? job->prior + (size_t) rows[b] * k : NULL;
+		st = RecoShortRowRhs(ctx, sp->indices + start, sp->weights + start, n, lane->v);
+		if (st == RECO_STATUS_OK)
+			st = RecoShortRowGram(ctx, lane, sp->indices + start, sp->weights + start, n);
+		if (st != RECO_STATUS_OK)
+			return st;
+		RecoShortRowProject(ctx, lane);
+	}
+	failed = RecoShortRowSolve(ctx, cnt);
+	for (b = 0; b < cnt; b++)
+	{
+		RecoShortLane *lane = &ctx->s->lane[b];
+
+		if (failed & (1u << b))
+			return RecoShortRowFailure(ctx, lane);
+		RecoShortRowUnproject(ctx, lane);
+		st = RecoShortRowStore(k, lane->v, job->solve + (size_t) rows[b] * k);
+		if (st != RECO_STATUS_OK)
+			return st;
+	}
+	return RECO_STATUS_OK;
+}
+
+/* Orders int64 keys ascending. */
+static int
+RecoInt64Cmp(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a,
+				y = *(const int64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Bits of a window key (RecoRunExactChunk) below its term count: the row's offset in the chunk. */
+#define RECO_SHORT_KEY_BITS 40
+
+/*
+ * Relative cost of solving N for one row of n terms by the one-row
+ * kernels, and for a group of rows of at most m terms by short_lanes (in
+ * units of n³/6 multiply-adds; measured per call with hot caches at n 4 to
+ * 120, test/bench/results/final-pass-4-2026-12-02.md).
+ */
+static double
+RecoShortCostOne(int n)
+{
+	return (double) n * n * (n + RECO_SHORT_COST_ONE_SQ);
+}
+
+/* ... and of a group of rows of at most m terms in lanes. */
+static double
+RecoShortCostLanes(int m)
+{
+	return (double) m * m * (RECO_SHORT_COST_LANES_CUBE * m + RECO_SHORT_COST_LANES_SQ);
+}
+
+/*
+ * The short rows of a window (keys: terms << RECO_SHORT_KEY_BITS | offset
+ * from begin), sorted by their number of terms: from the largest, the next
+ * RECO_SHORT_LANES rows go together in lanes when that costs less than
+ * solving them one by one (alike sizes: little padding), else the largest
+ * runs alone.  Which rows share a group changes no bit.
+ */
+static RecoStatus
+RecoShortRowWindow(const RecoJob *job, RecoRowCtx *ctx, int64_t begin,
+				   int64_t *keys, int cnt)
+{
+	int64_t		rows[RECO_SHORT_LANES];
+	int			g,
+				b;
+
+	qsort(keys, (size_t) cnt, sizeof(int64_t), RecoInt64Cmp);
+	for (g = cnt; g > 0;)
+	{
+		int			c = g < RECO_SHORT_LANES ? g : RECO_SHORT_LANES;
+		double		one = 0.0;
+		RecoStatus	st;
+
+		if (RecoParallelPoll(ctx->worker, false))
+			return RECO_STATUS_STOPPED;
+		for (b = 0; b < c; b++)
+			one += RecoShortCostOne((int) (keys[g - 1 - b] >> RECO_SHORT_KEY_BITS));
+		if (c > 1 &&
+			RecoShortCostLanes((int) (keys[g - 1] >> RECO_SHORT_KEY_BITS)) >= one)
+			c = 1;
+		for (b = 0; b < c; b++)
+			rows[b] = begin + (keys[g - 1 - b] & (((int64_t) 1 << RECO_SHORT_KEY_BITS) - 1));
+		st = RecoShortRowGroup(job, ctx, rows, c);
+		if (st != RECO_STATUS_OK)
+			return st;
+		g -= c;
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * The rows of an exact (Cholesky) chunk: short rows with fewer than
+ * RecoShortLaneCap terms are collected RECO_SHORT_WINDOW at a time and
+ * solved in lanes (RecoShortRowWindow), every other row at once
+ * (RecoCholeskyRow).  Each row's factors are what it gets alone.
+ */
+static RecoStatus
+RecoRunExactChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
+{
+	const RecoSparse *rows = job->rows;
+	int64_t		keys[RECO_SHORT_WINDOW];
+	int			cnt = 0,
+				cap = RecoShortLaneCap(job->k);
+	int64_t		u;
+	RecoStatus	st;
+
+	for (u = chunk->begin; u < chunk->end; u++)
+	{
+		int64_t		start = rows->indptr[u];
+		int64_t		n = rows->indptr[u + 1] - start;
+		int			terms;
+
+		if (RecoParallelPoll(ctx->worker, false))
+			return RECO_STATUS_STOPPED;
+		terms = ctx->Z != NULL ? RecoShortRowTerms(ctx, rows->weights + start, n) : -1;
+		if (terms >= 0 && terms < cap)
+		{
+			keys[cnt++] = ((int64_t) terms << RECO_SHORT_KEY_BITS) | (u - chunk->begin);
+			if (cnt == RECO_SHORT_WINDOW)
+			{
+				st = RecoShortRowWindow(job, ctx, chunk->begin, keys, cnt);
+				if (st != RECO_STATUS_OK)
+					return st;
+				cnt = 0;
+			}
+			continue;
+		}
+		/* fetch the next row's first block while this row computes */
+		if (u + 1 < chunk->end)
+		{
+			int64_t		nn = rows->indptr[u + 2] - rows->indptr[u + 1];
+
+			RecoPrefetchBlock(job->fixed, job->k, rows->indices + rows->indptr[u + 1],
+							  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
+		}
+		ctx->prior = job->prior != NULL ? job->prior + (size_t) u * job->k : NULL;
+		st = RecoCholeskyRow(ctx, rows->indices + start, rows->weights + start, n,
+							 job->solve + (size_t) u * job->k);
+		if (st != RECO_STATUS_OK)
+			return st;
+	}
+	return cnt > 0 ? RecoShortRowWindow(job, ctx, chunk->begin, keys, cnt) : RECO_STATUS_OK;
 }
 
 /*
@@ -1399,6 +1683,8 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	}
 	if (job->kind == RECO_JOB_CG)
 		return RecoRunCgChunk(job, &ctx, chunk);
+	if (job->kind == RECO_JOB_CHOLESKY)
+		return RecoRunExactChunk(job, &ctx, chunk);
 	for (u = chunk->begin; job->kind == RECO_JOB_ZROWS && u < chunk->end; u++)
 	{
 		int64_t		c = job->zcols != NULL ? job->zcols[u] : u;
@@ -1425,20 +1711,12 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		{
 			int64_t		nn = rows->indptr[u + 2] - rows->indptr[u + 1];
 
-			/* a short row of the exact pass reads its z rows, not its y rows */
-			RecoPrefetchBlock(job->kind == RECO_JOB_CHOLESKY && job->Z != NULL &&
-							  RecoShortRowEligible(&ctx, rows->weights + rows->indptr[u + 1], nn) ?
-							  job->Z : job->fixed, job->k,
-							  rows->indices + rows->indptr[u + 1],
+			RecoPrefetchBlock(job->fixed, job->k, rows->indices + rows->indptr[u + 1],
 							  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
 		}
 		ctx.prior = job->prior != NULL ? job->prior + (size_t) u * job->k : NULL;
 		switch (job->kind)
 		{
-			case RECO_JOB_CHOLESKY:
-				st = RecoCholeskyRow(&ctx, rows->indices + start,
-									 rows->weights + start, n, x);
-				break;
 			case RECO_JOB_LOSS:
 				if (u >= gx_end)
 				{
@@ -1456,6 +1734,7 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 				norm += terms[2];
 				break;
 			case RECO_JOB_CG:	/* RecoRunCgChunk */
+			case RECO_JOB_CHOLESKY: /* RecoRunExactChunk */
 			case RECO_JOB_ZROWS:
 				break;
 		}
@@ -1685,6 +1964,61 @@ RecoGatherCap(bool cg, int k, int64_t max_row_nnz)
 	return max_row_nnz < cap ? max_row_nnz : cap;
 }
 
+/*
+ * Bytes of the short rows' lanes (RecoScratch.lane, lanew): each lane's v,
+ * q, sv and cidx, lanes 1 .. RECO_SHORT_LANES − 1 their M (lane 0 uses A
+ * and cidx), short_lanes' work area; with lanes non-NULL, also points the
+ * lanes at mem.
+ */
+static size_t
+RecoLaneBytes(int k)
+{
+	size_t		sm = (size_t) RecoShortRowMax(k);
+	size_t		cap = (size_t) RecoShortLaneCap(k);
+
+	return sizeof(double) * (RECO_SHORT_LANES * (RecoPad(k) + 2 * RecoPad(sm)) +
+							 RecoPad(RECO_SHORT_LANES * cap * (cap + 1))) +
+		sizeof(float) * (RECO_SHORT_LANES - 1) * (RecoPad(cap * cap) + RecoPad(cap));
+}
+
+/* The next bytes of a carved allocation: returns *m, then advances it past them. */
+static void *
+RecoTake(char **m, size_t bytes)
+{
+	void	   *p = *m;
+
+	*m += bytes;
+	return p;
+}
+
+/* Points the scratch's lanes at mem (RecoLaneBytes(k) bytes, aligned). */
+static void
+RecoLaneInit(RecoScratch *s, int k, char *m)
+{
+	size_t		sm = (size_t) RecoShortRowMax(k);
+	size_t		cap = (size_t) RecoShortLaneCap(k);
+	int			b;
+
+	for (b = 0; b < RECO_SHORT_LANES; b++)
+	{
+		s->lane[b].v = RecoTake(&m, sizeof(double) * RecoPad(k));
+		s->lane[b].q = RecoTake(&m, sizeof(double) * RecoPad(sm));
+		s->lane[b].sv = RecoTake(&m, sizeof(double) * RecoPad(sm));
+		s->lane[b].nw = 0;
+		s->lane[b].zb = NULL;
+		s->lane[b].zi = NULL;
+		/* lane 0 holds its Gram in A and its terms in cidx (single rows use them too) */
+		s->lane[b].M = s->A;
+		s->lane[b].cidx = s->cidx;
+	}
+	s->lanew = RecoTake(&m, sizeof(double) * RecoPad(RECO_SHORT_LANES * cap * (cap + 1)));
+	for (b = 1; b < RECO_SHORT_LANES; b++)
+	{
+		s->lane[b].M = RecoTake(&m, sizeof(float) * RecoPad(cap * cap));
+		s->lane[b].cidx = RecoTake(&m, sizeof(float) * RecoPad(cap));
+	}
+}
+
 /* Bytes of one thread's scratch for k and a gather buffer of gather_cap entries. */
 static size_t
 RecoScratchSize(int k, int64_t gather_cap)
@@ -1702,7 +2036,8 @@ RecoScratchSize(int k, int64_t gather_cap)
 							RecoPad((size_t) gather_cap * k)) +
 		sizeof(double) * (RecoPad(sm * sm > 2 * kk ? sm * sm : 2 * kk) +
 						  2 * RecoPad(k) + RecoPad(2 * (size_t) k + 2 * ch) +
-						  RecoPad(wm));
+						  RecoPad(wm)) +
+		RecoLaneBytes(k);
 }
 
 /* Allocates one thread's scratch; false on failure. */
@@ -1769,6 +2104,8 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	m += sizeof(float) * RecoPad(wm);
 	s->wdone = (bool *) m;
 	m += sizeof(float) * RecoPad(wm);
+	RecoLaneInit(s, k, m);
+	m += RecoLaneBytes(k);
 	s->gather = (float *) m;
 	return true;
 }
@@ -2590,7 +2927,7 @@ RecoAlsSolveRowExact(const float *gram, const float *fixed, int k,
  * per entry: with A the row's system and b = Σ c⁺ y, x = A⁻¹b, so
  * target · x = Σ c⁺ (A⁻¹ target) · y (A is symmetric); term i goes to
  * contrib_out[i] (0 for entries with c <= 0).  Computed in double.  A short
- * row is split with the factors of its solve (RecoShortRowFactor):
+ * row is split with the factors of its solve (RecoShortRowGram, RecoShortRowApply):
  * y_i · A⁻¹ t = y_i · U⁻¹ (I + Z_wᵀ D Z_w)⁻¹ U⁻ᵀ t.
  */
 bool
@@ -2611,19 +2948,15 @@ RecoAlsExplainRow(const float *gram, const float *fixed, int k,
 	alpha = rp->alpha;
 	if (RecoShortRowEligible(&er.ctx, weights, n))
 	{
-		double	   *v = s->dv + k;
+		double	   *v = s->lane[0].v;
 		int			j;
 
 		for (j = 0; j < k; j++)
 			v[j] = target[j];
 		er.ctx.kern->forward(k, er.U, v);
-		ok = RecoShortRowFactor(&er.ctx, indices, weights, n) == RECO_STATUS_OK;
-		if (ok)
-		{
-			/* y_i · U⁻¹ v = z_i · v for every entry, Woodbury term or not */
-			RecoShortRowApply(&er.ctx, v);
-			er.ctx.kern->back_t(k, er.U + (size_t) k * k, v);
-		}
+		/* then v ← U⁻¹ (I + Z_wᵀ D Z_w)⁻¹ v: y_i · v is y_i · A⁻¹ target */
+		ok = RecoShortRowGram(&er.ctx, &s->lane[0], indices, weights, n) == RECO_STATUS_OK &&
+			RecoShortRowApply(&er.ctx) == RECO_STATUS_OK;
 		for (i = 0; ok && i < n; i++)
 		{
 			float		conf = alpha * weights[i];

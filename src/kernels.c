@@ -179,6 +179,27 @@ RecoGenericShortFactor(int n, const float *M, const double *sv, double *N)
 	return RecoShortFactorInline(n, M, sv, N);
 }
 
+/* Portable short rows in lanes: each row's short_factor, forward and back in turn. */
+static unsigned
+RecoGenericShortLanes(int lanes, const int *n, const float *const *M,
+					  const double *const *sv, double *const *q, double *W)
+{
+	unsigned	fail = 0;
+	int			b;
+
+	for (b = 0; b < lanes; b++)
+	{
+		if (!RecoShortFactorInline(n[b], M[b], sv[b], W))
+		{
+			fail |= 1u << b;
+			continue;
+		}
+		RecoCholForwardInline(n[b], W, q[b]);
+		RecoCholBackInline(n[b], W, q[b]);
+	}
+	return fail;
+}
+
 /* Portable lower triangle of Z_w Z_wᵀ: each entry the generic dot block's value. */
 static void
 RecoGenericRowsGram(int k, int m, const float *Z, const int32_t *idx, float *M)
@@ -215,7 +236,8 @@ static const RecoKernels RecoGenericKernels = {
 	RecoGenericForward, RecoGenericBack, RecoGenericBackT, RecoGenericDotRows,
 	RecoGenericAxpyRows, RecoGenericShortFactor,
 	RecoGenericRowsGram,
-	RecoGenericSymvRows
+	RecoGenericSymvRows,
+	RecoGenericShortLanes
 };
 
 /* ------------------------------------------------------------------------

@@ -86,6 +86,24 @@ typedef bool (*RecoShortFactorFn) (int n, const float *M, const double *sv,
 typedef void (*RecoRowsGramFn) (int k, int m, const float *Z,
 								const int32_t *idx, float *M);
 
+/* Short rows solved together by short_lanes: one per SIMD lane of doubles. */
+#define RECO_SHORT_LANES 4
+
+/*
+ * Exact pass, several short rows at once (lanes <= RECO_SHORT_LANES, one
+ * row per lane): for lane b, N_b = I + S_b M_b S_b (n[b] x n[b]; M[b] the
+ * float lower triangle of stride n[b], S_b = diag(sv[b])) is factored as
+ * UᵀU and q[b] <- N_b⁻¹ q[b] (n[b] doubles).  Each lane's q and failure
+ * are bit for bit what short_factor, forward and back give for that row
+ * alone, whatever the other lanes hold.  W: scratch of
+ * RECO_SHORT_LANES·m·(m + 1) doubles, m the largest n[b].  Returns the
+ * mask of lanes (bit b) whose N is not positive definite (or not finite).
+ */
+typedef unsigned (*RecoShortLanesFn) (int lanes, const int *n,
+									  const float *const *M,
+									  const double *const *sv,
+									  double *const *q, double *W);
+
 /* ---- CG kernels (lockstep rows) ---- */
 /*
  * out_b = G v_b for b < n: rows v_b = V + b·ld and out_b = out + b·ld (ld
@@ -112,6 +130,7 @@ typedef struct RecoKernels
 	RecoShortFactorFn short_factor;
 	RecoRowsGramFn rows_gram;	/* exact pass (a separate block) */
 	RecoSymvRowsFn symv_rows;	/* CG kernels (lockstep rows) */
+	RecoShortLanesFn short_lanes;	/* exact pass: short rows in lanes */
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

@@ -513,6 +513,263 @@ RecoAvx2ShortFactor(int n, const float *M, const double *sv, double *N)
 	return RecoShortFactorInline(n, M, sv, N);
 }
 
+/*
+ * Short rows in lanes (short_lanes): lane b of every vector is row b.  W
+ * holds the rows' N matrices interleaved, entry (i, l) of lane b at
+ * W[(i·m + l)·4 + b] (upper triangle, m the largest n), and their q at
+ * Q[i·4 + b] after it.  A lane with n[b] < m is padded with identity rows:
+ * the real block's entries take exactly the operations of the row alone
+ * (padded entries only ever read real ones), the padded entries of U above
+ * the real rows stay +0 and the padded q entries are set to −0 after the
+ * back substitution, so the extra terms fma(+0, −0, acc) add nothing to any
+ * sum, signed zeros included.  Every operation is the one
+ * RecoShortFactorInline, RecoAvx2ForwardTiled and RecoCholBackInline apply
+ * to the entry (one rounding each: fused multiply-adds, the square root and
+ * the division), in the same order, so each lane equals the one-row kernels
+ * bit for bit (test_short_lanes checks every n up to 300).
+ */
+
+/* Loads lane values x[b][i] (0 past n[b] or lanes) as one vector. */
+RECO_AVX2 RECO_INLINE __m256d
+RecoAvx2LaneGather(const double *const *x, const int *nl, int i)
+{
+	return _mm256_set_pd(i < nl[3] ? x[3][i] : 0.0, i < nl[2] ? x[2][i] : 0.0,
+						 i < nl[1] ? x[1][i] : 0.0, i < nl[0] ? x[0][i] : 0.0);
+}
+
+/*
+ * N = I + S M S of every lane into W (upper triangle, interleaved), a row
+ * of all lanes at a time in scalar stores (a vector of the four lanes'
+ * values would be read back from four fresh scalar stores: a
+ * store-forwarding stall per entry).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2LanesBuild(int m, const int *nl, const float *const *M,
+				   const double *const *sv, double *W)
+{
+	int			i,
+				l,
+				b;
+
+	for (i = 0; i < m; i++)
+		for (b = 0; b < 4; b++)
+		{
+			int			nb = nl[b];
+			double	   *Wi = W + (size_t) i * m * 4 + b;
+
+			for (l = i; l < nb; l++)
+				Wi[(size_t) l * 4] = fma(sv[b][l] * sv[b][i], (double) M[b][(size_t) l * nb + i],
+										 l == i ? 1.0 : 0.0);
+			for (l = i > nb ? i : nb; l < m; l++)
+				Wi[(size_t) l * 4] = 0.0;
+			if (i >= nb)
+				Wi[(size_t) i * 4] = 1.0;
+		}
+}
+
+/* Wi[l] −= u·Wj[l] for lo <= l < m, lanes interleaved. */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2LanesSub1(__m256d u, const double *Wj, double *Wi, int lo, int m)
+{
+	int			l;
+
+	for (l = lo; l < m; l++)
+		_mm256_storeu_pd(Wi + (size_t) l * 4,
+						 _mm256_fnmadd_pd(u, _mm256_loadu_pd(Wj + (size_t) l * 4),
+										  _mm256_loadu_pd(Wi + (size_t) l * 4)));
+}
+
+/*
+ * Factors every lane's W in place as UᵀU, right-looking in panels of eight
+ * rows (each entry's updates in row order, as RecoCholFactorInline);
+ * returns the lanes' pivot test as a vector mask (all ones: positive and
+ * finite throughout).
+ */
+RECO_AVX2 RECO_INLINE __m256d
+RecoAvx2LanesFactor(int m, double *W)
+{
+	__m256d		ok = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+	__m256d		zero = _mm256_setzero_pd(),
+				inf = _mm256_set1_pd(INFINITY);
+	size_t		row = (size_t) m * 4;
+	int			j0,
+				j,
+				i,
+				l;
+
+	for (j0 = 0; j0 < m; j0 += 8)
+	{
+		int			jend = j0 + 8 < m ? j0 + 8 : m;
+
+		for (j = j0; j < jend; j++)
+		{
+			double	   *Wj = W + j * row;
+			__m256d		d = _mm256_loadu_pd(Wj + (size_t) j * 4);
+
+			ok = _mm256_and_pd(ok, _mm256_and_pd(_mm256_cmp_pd(d, zero, _CMP_GT_OQ),
+												 _mm256_cmp_pd(d, inf, _CMP_LT_OQ)));
+			d = _mm256_sqrt_pd(d);
+			_mm256_storeu_pd(Wj + (size_t) j * 4, d);
+			for (l = j + 1; l < m; l++)
+				_mm256_storeu_pd(Wj + (size_t) l * 4,
+								 _mm256_div_pd(_mm256_loadu_pd(Wj + (size_t) l * 4), d));
+			for (i = j + 1; i < jend; i++)
+				RecoAvx2LanesSub1(_mm256_loadu_pd(Wj + (size_t) i * 4), Wj, W + i * row, i, m);
+		}
+		for (i = jend; i < m; i++)
+		{
+			double	   *Wi = W + i * row;
+
+			if (jend - j0 == 8)
+			{
+				const double *W0 = W + j0 * row;
+				__m256d		u0 = _mm256_loadu_pd(W0 + (size_t) i * 4),
+							u1 = _mm256_loadu_pd(W0 + row + (size_t) i * 4),
+							u2 = _mm256_loadu_pd(W0 + 2 * row + (size_t) i * 4),
+							u3 = _mm256_loadu_pd(W0 + 3 * row + (size_t) i * 4),
+							u4 = _mm256_loadu_pd(W0 + 4 * row + (size_t) i * 4),
+							u5 = _mm256_loadu_pd(W0 + 5 * row + (size_t) i * 4),
+							u6 = _mm256_loadu_pd(W0 + 6 * row + (size_t) i * 4),
+							u7 = _mm256_loadu_pd(W0 + 7 * row + (size_t) i * 4);
+
+				for (l = i; l < m; l++)
+				{
+					const double *w = W0 + (size_t) l * 4;
+					__m256d		a = _mm256_loadu_pd(Wi + (size_t) l * 4);
+
+					a = _mm256_fnmadd_pd(u0, _mm256_loadu_pd(w), a);
+					a = _mm256_fnmadd_pd(u1, _mm256_loadu_pd(w + row), a);
+					a = _mm256_fnmadd_pd(u2, _mm256_loadu_pd(w + 2 * row), a);
+					a = _mm256_fnmadd_pd(u3, _mm256_loadu_pd(w + 3 * row), a);
+					a = _mm256_fnmadd_pd(u4, _mm256_loadu_pd(w + 4 * row), a);
+					a = _mm256_fnmadd_pd(u5, _mm256_loadu_pd(w + 5 * row), a);
+					a = _mm256_fnmadd_pd(u6, _mm256_loadu_pd(w + 6 * row), a);
+					a = _mm256_fnmadd_pd(u7, _mm256_loadu_pd(w + 7 * row), a);
+					_mm256_storeu_pd(Wi + (size_t) l * 4, a);
+				}
+			}
+			else
+				for (j = j0; j < jend; j++)
+					RecoAvx2LanesSub1(_mm256_loadu_pd(W + j * row + (size_t) i * 4),
+									  W + j * row, Wi, i, m);
+		}
+	}
+	return ok;
+}
+
+/* Forward substitution Uᵀ q = q of every lane (four pivots, then one sweep). */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2LanesForward(int m, const double *W, double *Q)
+{
+	size_t		row = (size_t) m * 4;
+	int			j0,
+				j,
+				i;
+
+	for (j0 = 0; j0 < m; j0 += 4)
+	{
+		int			jend = j0 + 4 < m ? j0 + 4 : m;
+		__m256d		z[4];
+
+		for (j = j0; j < jend; j++)
+		{
+			const double *Wj = W + j * row;
+
+			z[j - j0] = _mm256_div_pd(_mm256_loadu_pd(Q + (size_t) j * 4),
+									  _mm256_loadu_pd(Wj + (size_t) j * 4));
+			_mm256_storeu_pd(Q + (size_t) j * 4, z[j - j0]);
+			for (i = j + 1; i < jend; i++)
+				_mm256_storeu_pd(Q + (size_t) i * 4,
+								 _mm256_fnmadd_pd(_mm256_loadu_pd(Wj + (size_t) i * 4), z[j - j0],
+												  _mm256_loadu_pd(Q + (size_t) i * 4)));
+		}
+		for (i = jend; i < m; i++)
+		{
+			__m256d		a = _mm256_loadu_pd(Q + (size_t) i * 4);
+
+			for (j = j0; j < jend; j++)
+				a = _mm256_fnmadd_pd(_mm256_loadu_pd(W + j * row + (size_t) i * 4), z[j - j0], a);
+			_mm256_storeu_pd(Q + (size_t) i * 4, a);
+		}
+	}
+}
+
+/*
+ * Back substitution U q = q of every lane, row by row from the bottom with
+ * four partial sums (RecoCholBackInline's); a padded lane's entry is set
+ * to −0.
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2LanesBack(int m, const int *nl, const double *W, double *Q)
+{
+	__m256d		nv = _mm256_set_pd(nl[3], nl[2], nl[1], nl[0]),
+				negz = _mm256_set1_pd(-0.0);
+	int			i,
+				j,
+				t;
+
+	for (i = m - 1; i >= 0; i--)
+	{
+		const double *Wi = W + (size_t) i * m * 4;
+		__m256d		acc[4];
+		__m256d		zi;
+
+		for (t = 0; t < 4; t++)
+			acc[t] = _mm256_setzero_pd();
+		for (j = i + 1; j + 4 <= m; j += 4)
+			for (t = 0; t < 4; t++)
+				acc[t] = _mm256_fmadd_pd(_mm256_loadu_pd(Wi + (size_t) (j + t) * 4),
+										 _mm256_loadu_pd(Q + (size_t) (j + t) * 4), acc[t]);
+		for (t = 0; j < m; j++, t++)
+			acc[t] = _mm256_fmadd_pd(_mm256_loadu_pd(Wi + (size_t) j * 4),
+									 _mm256_loadu_pd(Q + (size_t) j * 4), acc[t]);
+		zi = _mm256_div_pd(_mm256_sub_pd(_mm256_loadu_pd(Q + (size_t) i * 4),
+										 _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]),
+													   _mm256_add_pd(acc[2], acc[3]))),
+						   _mm256_loadu_pd(Wi + (size_t) i * 4));
+		zi = _mm256_blendv_pd(zi, negz, _mm256_cmp_pd(_mm256_set1_pd(i), nv, _CMP_GE_OQ));
+		_mm256_storeu_pd(Q + (size_t) i * 4, zi);
+	}
+}
+
+/* Short rows in lanes (kernels.h): build, factor, forward and back, four rows per vector. */
+RECO_AVX2 static unsigned
+RecoAvx2ShortLanes(int lanes, const int *n, const float *const *M,
+				   const double *const *sv, double *const *q, double *W)
+{
+	int			nl[4];
+	const float *Ml[4];
+	const double *sl[4];
+	double	   *Q;
+	int			m = 0,
+				b,
+				i;
+	unsigned	okmask;
+
+	for (b = 0; b < 4; b++)
+	{
+		nl[b] = b < lanes ? n[b] : 0;
+		Ml[b] = b < lanes ? M[b] : NULL;
+		sl[b] = b < lanes ? sv[b] : NULL;
+		if (nl[b] > m)
+			m = nl[b];
+	}
+	if (m == 0)
+		return 0;
+	Q = W + (size_t) m * m * 4;
+	RecoAvx2LanesBuild(m, nl, Ml, sl, W);
+	okmask = (unsigned) _mm256_movemask_pd(RecoAvx2LanesFactor(m, W));
+	for (i = 0; i < m; i++)
+		_mm256_storeu_pd(Q + (size_t) i * 4,
+						 RecoAvx2LaneGather((const double *const *) q, nl, i));
+	RecoAvx2LanesForward(m, W, Q);
+	RecoAvx2LanesBack(m, nl, W, Q);
+	for (b = 0; b < lanes; b++)
+		for (i = 0; i < nl[b]; i++)
+			q[b][i] = Q[(size_t) i * 4 + b];
+	return ~okmask & ((1u << lanes) - 1);
+}
+
 /* ------------------------------------------------------------------------
  * CG kernels (lockstep rows)
  * ------------------------------------------------------------------------
@@ -683,7 +940,8 @@ static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	RecoAvx2ForwardTiled, RecoAvx2Back, RecoAvx2BackTTiled, RecoAvx2DotRows##SUFFIX, \
 	RecoAvx2AxpyRows##SUFFIX, RecoAvx2ShortFactor, \
 	RecoAvx2RowsGram##SUFFIX, \
-	RecoAvx2SymvRows##SUFFIX \
+	RecoAvx2SymvRows##SUFFIX, \
+	RecoAvx2ShortLanes \
 };
 
 RECO_AVX2_INSTANCE(K32, "k32", 32)

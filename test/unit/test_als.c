@@ -2524,10 +2524,119 @@ test_fused_loss(int k, float nu, float a0, const char *label)
 	free_problem(&p);
 }
 
+/*
+ * short_lanes of each table against the one-row kernels (short_factor,
+ * forward, back) bit for bit, for groups of 1 .. RECO_SHORT_LANES rows of
+ * equal and of different n (0, 1, around the tiles' edges, 127, 300), with
+ * q entries of +0 and −0 (signed zeros must come out as the row alone gives
+ * them), and a lane whose N is not positive definite: only its bit is set
+ * and the other lanes are unchanged.
+ */
+static void
+test_short_lanes(void)
+{
+	int			ns[16] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 31, 64, 100, 127, 200, 300};
+	int			ks[4] = {1, 13, 64, 1024};	/* portable tables (k 1, 13), AVX2 ones (64, any k) */
+	bool		same = true,
+				masks = true;
+	int			c,
+				trial;
+
+	for (c = 0; c < 4; c++)
+	{
+		const RecoKernels *kern = RecoKernelsFor(ks[c]);
+
+		for (trial = 0; trial < 160; trial++)
+		{
+			int			lanes = 1 + trial % RECO_SHORT_LANES;
+			int			n[RECO_SHORT_LANES],
+						m = 0,
+						b,
+						i,
+						j,
+						t;
+			float	   *M[RECO_SHORT_LANES];
+			double	   *sv[RECO_SHORT_LANES],
+					   *q[RECO_SHORT_LANES],
+					   *ref[RECO_SHORT_LANES];
+			double	   *W,
+					   *N;
+			unsigned	want = 0,
+						got;
+
+			for (b = 0; b < lanes; b++)
+			{
+				/* trials 0..63: equal n in a group; later ones: mixed */
+				n[b] = ns[(trial < 64 ? trial / 4 : trial * 7 + b * 5) % 16];
+				if (n[b] > m)
+					m = n[b];
+			}
+			for (b = 0; b < lanes; b++)
+			{
+				int			nb = n[b];
+				int			r = 3 + trial % 5;
+
+				M[b] = malloc(sizeof(float) * (nb * nb + 1));
+				sv[b] = malloc(sizeof(double) * (nb + 1));
+				q[b] = malloc(sizeof(double) * (nb + 1));
+				ref[b] = malloc(sizeof(double) * (nb + 1));
+				/* M = BBᵀ for a random nb x r B (a Gram, as the pass makes it) */
+				for (i = 0; i < nb * nb; i++)
+					M[b][i] = 0.0f;
+				for (t = 0; t < r; t++)
+				{
+					float		col[300];
+
+					for (i = 0; i < nb; i++)
+						col[i] = (float) (rnd_uniform() - 0.5);
+					for (i = 0; i < nb; i++)
+						for (j = 0; j <= i; j++)
+							M[b][i * nb + j] += col[i] * col[j];
+				}
+				for (i = 0; i < nb; i++)
+				{
+					sv[b][i] = 0.2 + 2.0 * rnd_uniform();
+					/* every fifth trial: zeros of both signs */
+					q[b][i] = trial % 5 == 4 ? (i % 2 ? -0.0 : 0.0) : rnd_uniform() - 0.5;
+				}
+				/* trials 5 mod 11: lane 0's N indefinite (a negative diagonal) */
+				if (b == 0 && nb > 0 && trial % 11 == 5)
+					M[b][(nb - 1) * nb + nb - 1] = -1.0e6f;
+				memcpy(ref[b], q[b], sizeof(double) * nb);
+				N = malloc(sizeof(double) * (nb * nb + 1));
+				if (kern->short_factor(nb, M[b], sv[b], N))
+				{
+					kern->forward(nb, N, ref[b]);
+					kern->back(nb, N, ref[b]);
+				}
+				else
+					want |= 1u << b;
+				free(N);
+			}
+			W = malloc(sizeof(double) * (RECO_SHORT_LANES * m * (m + 1) + 1));
+			got = kern->short_lanes(lanes, n, (const float *const *) M,
+									(const double *const *) sv, q, W);
+			masks = masks && got == want;
+			for (b = 0; b < lanes; b++)
+			{
+				if (!(want & (1u << b)))
+					same = same && memcmp(q[b], ref[b], sizeof(double) * n[b]) == 0;
+				free(M[b]);
+				free(sv[b]);
+				free(q[b]);
+				free(ref[b]);
+			}
+			free(W);
+		}
+	}
+	ok(same, "short_lanes: every lane bit for bit its row alone (short_factor, forward, back), groups of 1-4 rows, equal and mixed n 0-300, signed zeros");
+	ok(masks, "short_lanes: the failure mask names exactly the rows whose N does not factor");
+}
+
 int
 main(void)
 {
-	printf("1..174\n");
+	printf("1..182\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 7 */
@@ -2566,8 +2675,13 @@ main(void)
 	test_short_rows_batch(24, 0.0f, 1.0f);	/* 2 */
 	test_short_rows_batch(24, 0.0f, 0.5f);	/* 2 */
 	test_short_rows_batch(24, 1.0f, 0.5f);	/* 2 */
+	/* short rows solved in lanes (groups of 2-4, any mix of sizes) equal their single-row solves */
+	test_short_rows_batch(64, 0.0f, 1.0f);	/* 2 */
+	test_short_rows_batch(128, 0.0f, 1.0f);	/* 2 */
+	test_short_rows_batch(13, 0.0f, 1.0f);	/* 2 */
 	test_exact_kernels();		/* 2 */
 	test_tiled_kernels();		/* 2 */
+	test_short_lanes();			/* 2 */
 	test_prior(24, 0.0f, 1.0f, "prior k=24 (short rows)");	/* 6 */
 	test_prior(16, 1.0f, 0.3f, "prior k=16 nu 1 a0 0.3");	/* 6 */
 	test_symv_rows();			/* 2 */
@@ -2582,6 +2696,6 @@ main(void)
 	test_substitution_sizes();	/* 2 */
 	test_fused_loss(64, 0.0f, 1.0f, "fused loss k=64");	/* 5 */
 	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
-	/* total 174 */
-	return tap_exit_status(174);
+	/* total 182 */
+	return tap_exit_status(182);
 }
