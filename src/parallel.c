@@ -29,6 +29,17 @@
  * Each time, it also tells hooks->progress (if set) how many tasks have
  * finished of the run's total (reco.training_progress shows it).
  *
+ * The caller's own work.  A job may give caller_work: work that only the
+ * calling thread may do while the workers run tasks (training's store of the
+ * rows the final pass has solved: PostgreSQL calls).  The calling thread
+ * calls it once before each task it takes, and while it waits for the
+ * workers at the end: again at once while it says it has more, else after
+ * each RECO_PARALLEL_WAIT_NS wait.  So the calling thread shares its time
+ * between its work and the tasks, and the tasks never wait for it.  A non-OK
+ * status from it stops the run like a failed task (every worker stops and is
+ * joined before RecoParallelRun returns it); it is never called once the run
+ * stopped.  Workers never call it.
+ *
  * Memory.  The runner mallocs its thread table and one block of states on
  * the calling thread before any worker starts and frees them (after
  * free_state, after every join) before it returns; workers never allocate
@@ -143,7 +154,31 @@ RecoParallelPoll(RecoParallelWorker *worker, bool ask_hook)
 	return false;
 }
 
-/* Takes tasks until none is left or the run stops; the caller also asks the hook. */
+/*
+ * Calls the job's caller_work once (calling thread, run not stopped); sets
+ * *more as it says.  Returns false if it failed (the run then stops).
+ */
+static bool
+RecoParallelCallerWork(RecoParallelRunState *run, bool *more)
+{
+	const RecoParallelJob *job = run->job;
+	RecoStatus	st;
+
+	*more = false;
+	if (job->caller_work == NULL || __atomic_load_n(&run->stop, __ATOMIC_ACQUIRE))
+		return true;
+	st = job->caller_work(job->caller_arg, more);
+	if (st == RECO_STATUS_OK)
+		return true;
+	*more = false;
+	RecoParallelFail(run, st);
+	return false;
+}
+
+/*
+ * Takes tasks until none is left or the run stops; the caller also asks the
+ * hook and, before each of its tasks, does one round of its own work.
+ */
 static void
 RecoParallelLoop(RecoParallelWorker *worker)
 {
@@ -154,8 +189,11 @@ RecoParallelLoop(RecoParallelWorker *worker)
 	{
 		int64_t		task;
 		RecoStatus st;
+		bool		more;
 
 		if (RecoParallelPoll(worker, true))
+			break;
+		if (worker->is_caller && !RecoParallelCallerWork(run, &more))
 			break;
 		task = __atomic_fetch_add(&run->next_task, 1, __ATOMIC_RELAXED);
 		if (task >= job->n_tasks)
@@ -213,17 +251,33 @@ RecoParallelStart(RecoParallelWorker *workers, int threads)
 	return started;
 }
 
-/* Waits until `started` workers are done, still asking the hook, then joins them. */
+/*
+ * Waits until `started` workers are done, still asking the hook and doing
+ * the caller's own work (again at once while it has more, else after each
+ * wait; the hook asked before each call), then joins them.
+ */
 static void
 RecoParallelWait(RecoParallelWorker *workers, int started)
 {
 	RecoParallelRunState *run = workers[0].run;
+	bool		more = true;
 	int			i;
 
 	pthread_mutex_lock(&run->mutex);
 	while (run->n_done < started)
 	{
 		struct timespec ts;
+
+		if (more)
+		{
+			/* the workers only need the mutex to say they are done */
+			pthread_mutex_unlock(&run->mutex);
+			more = false;
+			if (!RecoParallelPoll(&workers[0], true))
+				(void) RecoParallelCallerWork(run, &more);
+			pthread_mutex_lock(&run->mutex);
+			continue;
+		}
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += RECO_PARALLEL_WAIT_NS;
@@ -234,7 +288,7 @@ RecoParallelWait(RecoParallelWorker *workers, int started)
 		}
 		pthread_cond_timedwait(&run->done_cond, &run->mutex, &ts);
 		if (run->n_done < started)
-			(void) RecoParallelPoll(&workers[0], true);
+			more = !RecoParallelPoll(&workers[0], true) && run->job->caller_work != NULL;
 	}
 	pthread_mutex_unlock(&run->mutex);
 	for (i = 1; i <= started; i++)
