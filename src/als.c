@@ -232,6 +232,7 @@ typedef struct RecoJob
 	unsigned char *chunk_done;	/* with ready (not Z rows): chunk id done (atomic), or NULL */
 	int64_t    *chunk_end;		/* ... and the end row of chunk id */
 	int64_t		chunks_ready;	/* chunks 0 .. this − 1 (by id) are all done */
+	bool		ready_failed;	/* ready->fn returned the run's failure */
 	double		chunk_target;	/* the cost a chunk closes at (RecoMakeChunks) */
 } RecoJob;
 
@@ -1897,6 +1898,7 @@ RecoJobCallerWork(void *arg, bool *more)
 {
 	RecoJob    *job = (RecoJob *) arg;
 	int64_t		rows_ready = 0;
+	RecoStatus	st;
 
 	if (job->chunk_done != NULL)
 	{
@@ -1906,7 +1908,9 @@ RecoJobCallerWork(void *arg, bool *more)
 		if (job->chunks_ready > 0)
 			rows_ready = job->chunk_end[job->chunks_ready - 1];
 	}
-	return job->ready->fn(job->ready->arg, rows_ready, more);
+	st = job->ready->fn(job->ready->arg, rows_ready, more);
+	job->ready_failed = st != RECO_STATUS_OK;
+	return st;
 }
 
 /*
@@ -2207,7 +2211,7 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
 	job.ready = ready;			/* no row solved yet: the caller may do its other work */
 	st = zrows.n_rows > 0 ? RecoJobRun(&job, cfg->threads, hooks) : RECO_STATUS_OK;
 	free(zcols);
-	if (st == RECO_STATUS_NO_MEMORY)
+	if (st == RECO_STATUS_NO_MEMORY && !job.ready_failed)
 		st = RECO_STATUS_OK;	/* the explicit path needs less */
 	if (st != RECO_STATUS_OK)
 	{
