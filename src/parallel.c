@@ -38,7 +38,10 @@
  * between its work and the tasks, and the tasks never wait for it.  A non-OK
  * status from it stops the run like a failed task (every worker stops and is
  * joined before RecoParallelRun returns it); it is never called once the run
- * stopped.  Workers never call it.
+ * stopped.  Workers never call it.  Should the calling thread leave it
+ * without returning (a PostgreSQL FATAL error exits the process from
+ * inside it), RecoParallelStopCallerRun, called on the way out, stops the
+ * run and joins its workers.
  *
  * Memory.  The runner mallocs its thread table and one block of states on
  * the calling thread before any worker starts and frees them (after
@@ -78,7 +81,16 @@ typedef struct RecoParallelRunState
 	pthread_mutex_t mutex;
 	pthread_cond_t done_cond;
 	int			n_done;			/* workers finished (under mutex) */
+	struct RecoParallelWorker *workers; /* workers[1 .. started] run */
+	int			started;
 } RecoParallelRunState;
+
+/*
+ * The run whose calling thread is inside caller_work (which may leave it
+ * without returning: RecoParallelStopCallerRun), or NULL.  Only calling
+ * threads touch it, one run at a time.
+ */
+static RecoParallelRunState *reco_parallel_caller_run = NULL;
 
 /* One thread of a run. */
 struct RecoParallelWorker
@@ -167,12 +179,35 @@ RecoParallelCallerWork(RecoParallelRunState *run, bool *more)
 	*more = false;
 	if (job->caller_work == NULL || __atomic_load_n(&run->stop, __ATOMIC_ACQUIRE))
 		return true;
+	reco_parallel_caller_run = run;
 	st = job->caller_work(job->caller_arg, more);
+	reco_parallel_caller_run = NULL;
 	if (st == RECO_STATUS_OK)
 		return true;
 	*more = false;
 	RecoParallelFail(run, st);
 	return false;
+}
+
+/*
+ * For a calling thread that leaves caller_work without returning (in the
+ * server: the process exits on a FATAL error): stops the run it is in, if
+ * any, and joins its workers, so no worker outlives it.  The run's memory
+ * is left to the exiting process.
+ */
+void
+RecoParallelStopCallerRun(void)
+{
+	RecoParallelRunState *run = reco_parallel_caller_run;
+	int			i;
+
+	if (run == NULL)
+		return;
+	reco_parallel_caller_run = NULL;
+	RecoParallelFail(run, RECO_STATUS_STOPPED);
+	for (i = 1; i <= run->started; i++)
+		pthread_join(run->workers[i].thread, NULL);
+	run->started = 0;
 }
 
 /*
@@ -352,6 +387,8 @@ RecoParallelRun(const RecoParallelJob *job)
 			goto cleanup;
 		}
 		started = RecoParallelStart(workers, threads);
+		run.workers = workers;
+		run.started = started;
 		RecoParallelLoop(&workers[0]);
 		RecoParallelWait(workers, started);
 		pthread_cond_destroy(&run.done_cond);

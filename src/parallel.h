@@ -108,6 +108,13 @@ extern size_t RecoParallelBytes(int threads, size_t state_size);
  */
 extern bool RecoParallelPoll(RecoParallelWorker *worker, bool ask_hook);
 
+/*
+ * For a calling thread that leaves a job's caller_work without returning
+ * (the process exits): stops that run and joins its workers; nothing if it
+ * is in no caller_work.
+ */
+extern void RecoParallelStopCallerRun(void);
+
 /* Short English text for a status, for error messages. */
 extern const char *RecoStatusString(RecoStatus status);
 

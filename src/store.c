@@ -697,12 +697,11 @@ RecoFactorStoreBegin(int64 model_id, const RecoInteractions *data, const float *
 }
 
 /*
- * Stores up to about max_rows more rows of those ready (every item, the
- * users below users_ready) in bulk, in order; returns whether rows it may
- * store now are left.  A stage that takes the SPI path waits for
- * RecoFactorStoreFinish.  Returns early once a cancel is pending
- * (RecoInterruptPending: the caller holds interrupts while the pass's
- * threads run).  May raise any error an INSERT raises.
+ * Stores up to max_rows more rows of those ready (every item, the users
+ * below users_ready) in bulk, in order; returns whether rows it may store
+ * now are left.  A stage that takes the SPI path waits (for
+ * RecoFactorStoreFinish).  May raise any error an INSERT raises, a cancel
+ * included.
  */
 bool
 RecoFactorStoreStep(RecoFactorStore *store, int64 users_ready, int64 max_rows)
@@ -723,8 +722,7 @@ RecoFactorStoreStep(RecoFactorStore *store, int64 users_ready, int64 max_rows)
 				break;
 		}
 		end = items ? data->n_items : Min(users_ready, data->n_users);
-		/* a cancel ends the step: the caller stops the pass, then raises it */
-		for (; store->next < end && max_rows > 0 && !RecoInterruptPending(NULL); store->next++, max_rows--)
+		for (; store->next < end && max_rows > 0; store->next++, max_rows--)
 			if (items)
 				RecoBulkAddItem(&store->bulk, store->model_id, data, store->Y, store->k, store->next);
 			else

@@ -60,6 +60,7 @@
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
+#include "storage/ipc.h"
 #include "portability/instr_time.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -919,32 +920,27 @@ typedef struct RecoTrainOverlap
 /*
  * The final pass's RecoRowsReady (calling thread, between its tasks, the
  * workers running): stores up to RECO_STORE_OVERLAP_ROWS rows of those
- * ready.  An error must not leave this thread while the workers run: it is
- * caught and copied, the pass stops (every worker joined) and
- * RecoTrainFinalPass raises it again.  Interrupts are held meanwhile (the
- * store's own checks would raise a cancel here, or exit on a terminate); the
- * step ends early once one is pending and the runner's hook
- * (RecoInterruptPending) stops the pass for it.
+ * ready.  An error (a cancel included) must not leave this thread while the
+ * workers run: it is caught and copied, the pass stops (every worker
+ * joined) and RecoTrainFinalPass raises it again.  A FATAL error (a
+ * terminate) exits the process from here: RecoTrainStopPassAtExit joins
+ * the workers first.
  */
 static RecoStatus
 RecoTrainStoreReady(void *arg, int64_t rows_ready, bool *more)
 {
 	RecoTrainOverlap *overlap = (RecoTrainOverlap *) arg;
 	MemoryContext cxt = CurrentMemoryContext;
-	uint32		held = InterruptHoldoffCount;
 	volatile bool left = false;
 	instr_time	start;
 
 	INSTR_TIME_SET_CURRENT(start);
-	HOLD_INTERRUPTS();
 	PG_TRY();
 	{
 		left = RecoFactorStoreStep(overlap->store, rows_ready, RECO_STORE_OVERLAP_ROWS);
-		RESUME_INTERRUPTS();
 	}
 	PG_CATCH();
 	{
-		InterruptHoldoffCount = held;	/* the error reset it */
 		MemoryContextSwitchTo(overlap->cxt);
 		overlap->error = CopyErrorData();
 		FlushErrorState();
@@ -954,6 +950,13 @@ RecoTrainStoreReady(void *arg, int64_t rows_ready, bool *more)
 	overlap->seconds += RecoSecondsSince(start);
 	*more = left;
 	return overlap->error != NULL ? RECO_STATUS_STOPPED : RECO_STATUS_OK;
+}
+
+/* before_shmem_exit callback: a process exiting from inside the store's share of the pass joins its workers first. */
+static void
+RecoTrainStopPassAtExit(int code, Datum arg)
+{
+	RecoParallelStopCallerRun();
 }
 
 /*
@@ -974,9 +977,15 @@ RecoTrainFinalPass(RecoTrainRun *run)
 	RecoRowsReady ready = {RecoTrainStoreReady, &overlap};
 	RecoStatus	status;
 	instr_time	phase;
+	static bool exit_callback = false;	/* RecoTrainStopPassAtExit registered */
 
 	if (run->cfg.regularization <= 0)
 		return;
+	if (!exit_callback)
+	{
+		before_shmem_exit(RecoTrainStopPassAtExit, (Datum) 0);
+		exit_callback = true;
+	}
 	RecoTrainStoreBegin(run);
 	overlap.store = run->store;
 	overlap.cxt = CurrentMemoryContext;

@@ -17,7 +17,9 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +30,7 @@
 #include "batch.h"
 #include "tap.h"
 
-#define TEST_PLAN 32
+#define TEST_PLAN 33
 
 /* Sleeps about `us` microseconds. */
 static void
@@ -457,6 +459,77 @@ test_caller_work(void)
 	   cc.counts.ran < 2000 && cc.counts.inits == 2 && cc.counts.frees == 2,
 	   "caller_work: its failure stops the run (its status, no later call, states freed)");
 	printf("# tasks run before caller_work's failure: %ld of 2000\n", (long) cc.counts.ran);
+}
+
+/* Threads of this process now (/proc/self/task), or -1. */
+static int
+thread_count(void)
+{
+	DIR		   *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int			n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static jmp_buf exit_jump;
+
+/* caller_work that leaves without returning, as a FATAL error's exit does, after RecoParallelStopCallerRun. */
+static RecoStatus
+caller_exits(void *arg, bool *more)
+{
+	long	   *calls = (long *) arg;
+
+	*more = false;
+	if (++*calls == 3)
+	{
+		RecoParallelStopCallerRun();
+		longjmp(exit_jump, 1);
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * RecoParallelStopCallerRun from inside caller_work: the run's workers are
+ * stopped and joined (the thread count is back to the count before the run,
+ * no task starts any more); outside any caller_work it does nothing.
+ */
+static void
+test_stop_caller_run(void)
+{
+	static Counts c;			/* static: kept across the longjmp */
+	static long calls;
+	static int	before;
+	static long ran_at_exit;
+	RecoParallelJob job = {
+		.n_tasks = 100000, .threads = 4, .run_task = count_task,
+		.state_size = sizeof(TestState), .init_state = count_init,
+		.arg = &c, .caller_work = caller_exits, .caller_arg = &calls
+	};
+	int			after;
+
+	RecoParallelStopCallerRun();	/* in no run: nothing */
+	counts_init(&c, job.n_tasks, 100, -1);
+	calls = 0;
+	before = thread_count();
+	if (setjmp(exit_jump) == 0)
+	{
+		(void) RecoParallelRun(&job);
+		ok(0, "parallel: RecoParallelStopCallerRun joins the workers of the run left from caller_work");
+		return;
+	}
+	after = thread_count();
+	ran_at_exit = caller_task_runs(&c);
+	sleep_us(50000);
+	ok(before > 0 && after == before && caller_task_runs(&c) == ran_at_exit && ran_at_exit < job.n_tasks,
+	   "parallel: RecoParallelStopCallerRun joins the workers of the run left from caller_work");
+	printf("# threads before the run %d, after leaving it %d; tasks run %ld\n", before, after, ran_at_exit);
+	free(c.runs);				/* the run's own memory is the exiting process's: leaked here */
 }
 
 /* ------------------------------------------------------------------------
@@ -903,9 +976,10 @@ main(void)
 	test_states();				/* 1 */
 	test_caller_work();			/* 4 */
 	test_ready_solve();			/* 4 */
+	test_stop_caller_run();		/* 1 */
 	test_batch_ks();			/* 6 */
 	test_batch_edges();			/* 4 */
 	test_batch_diversity();		/* 2 */
-	/* total 32 */
+	/* total 33 */
 	return tap_exit_status(TEST_PLAN);
 }
