@@ -14,6 +14,7 @@
 #      1's loss during iteration 2), and an iteration that advances; another
 #      role sees only its pid; pg_cancel_backend stops it and the view is empty;
 #   3b. one long iteration, then the final pass: chunks_done (of chunks_total) moves inside each;
+#   3c. a cancel inside the final pass while it stores its rows (phase 'final pass') stops it;
 #   4. an error while reading (a NaN weight) and pg_terminate_backend leave it empty;
 #   5. kill -9 of a training backend: the server restarts, the view is empty, and a new
 #      training shows in it again.
@@ -206,6 +207,36 @@ reco_sql $db -c "SELECT pg_cancel_backend($p_pid)" >/dev/null
 reco_session_wait P 'canceling statement due to user request'
 reco_wait_until 10 "the view to be empty after the cancel" reco_sql_equals $db "$progress" 0
 reco_session_close P
+
+# --- 3c. a cancel while the final pass stores ------------------------------------------------
+# The item rows are written between the final pass's tasks (then the user rows as they are
+# solved): an index on reco.item_factors whose expression sleeps 0.5 ms a row makes that store
+# last (5000 items: 2.5 s). A cancel sent by the statement that sees the training in phase
+# 'final pass' while its backend sleeps in that index lands inside the pass while it stores:
+# the cancel error, no version, the view empty. The seconds are printed, never compared.
+reco_sql $db -c "CREATE FUNCTION slow_item(bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE
+                   AS \$\$ BEGIN PERFORM pg_sleep(0.0005); RETURN \$1; END \$\$" \
+    -c "CREATE INDEX item_factors_slow ON reco.item_factors (slow_item(item_id))"
+reco_session_start O $db
+reco_session_send O "\\set ON_ERROR_STOP off
+SET client_min_messages = warning;
+SELECT 'pid', pg_backend_pid();
+SELECT reco.train('overlap', 'wide', iterations => 1, factors => 64);"
+reco_session_wait O '^pid\|'
+o_pid=$(sed -n 's/^pid|//p' "$(reco_session_out O)")
+cancel_storing="SELECT count(pg_cancel_backend(p.pid)) FROM reco.training_progress AS p JOIN pg_stat_activity AS a USING (pid)
+                 WHERE p.pid = $o_pid AND p.phase = 'final pass' AND a.wait_event = 'PgSleep'"
+RECO_POLL_SECONDS=0.01 reco_wait_until 120 "the final pass to show while its backend stores (sleeps in the index)" \
+    reco_sql_equals $db "$cancel_storing" 1
+start=$(date +%s.%N)
+reco_session_wait O 'canceling statement due to user request'
+stop=$(date +%s.%N)
+awk -v a="$start" -v b="$stop" 'BEGIN { printf "cancel stopped the final pass while it stored in %.2f s\n", b - a }'
+reco_wait_until 10 "the view to be empty after the cancel" reco_sql_equals $db "$progress" 0
+[ "$(reco_sql $db -c "SELECT count(*) FROM reco.models WHERE name = 'overlap'")" = 0 ] || reco_fail "a training cancelled in its final pass stored a version"
+reco_session_close O
+reco_sql $db -c "DROP INDEX reco.item_factors_slow" -c "DROP FUNCTION slow_item(bigint)"
+echo "ok: a cancel inside the final pass while it stores (phase 'final pass', the store's index sleeping) stops it: no version, the view empty"
 
 # --- 4. an error while reading, pg_terminate_backend ---------------------------------------
 err=$(reco_sql $db -c "SELECT reco.fit('bad', g, g, CASE WHEN g = 500 THEN 'NaN'::real ELSE 1 END)
