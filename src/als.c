@@ -2412,11 +2412,11 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 	return RecoAlsSolveSidePrior(rows, fixed, solve, cfg, hooks, NULL);
 }
 
-/* RecoAlsSolveSide with each row's ridge centered on its prior mean (NULL: on 0). */
-RecoStatus
-RecoAlsSolveSidePrior(const RecoSparse *rows, const float *fixed, float *solve,
-					  const RecoAlsConfig *cfg, const RecoHooks *hooks,
-					  const float *prior)
+/* A side solve from its arguments: YᵀY, then RecoSolveWithGram (prior and ready as there). */
+static RecoStatus
+RecoSolveSideFrom(const RecoSparse *rows, const float *fixed, float *solve,
+				  const RecoAlsConfig *cfg, const RecoHooks *hooks,
+				  const float *prior, const RecoRowsReady *ready)
 {
 	float	   *gmat;
 	RecoStatus st;
@@ -2428,7 +2428,16 @@ RecoAlsSolveSidePrior(const RecoSparse *rows, const float *fixed, float *solve,
 	st = RecoGramNew(fixed, rows->n_cols, cfg->factors, hooks, &gmat);
 	if (st != RECO_STATUS_OK)
 		return st;
-	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, prior, NULL, NULL, NULL);
+	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, prior, NULL, NULL, ready);
+}
+
+/* RecoAlsSolveSide with each row's ridge centered on its prior mean (NULL: on 0). */
+RecoStatus
+RecoAlsSolveSidePrior(const RecoSparse *rows, const float *fixed, float *solve,
+					  const RecoAlsConfig *cfg, const RecoHooks *hooks,
+					  const float *prior)
+{
+	return RecoSolveSideFrom(rows, fixed, solve, cfg, hooks, prior, NULL);
 }
 
 /* The Cholesky side solve, telling `ready` the rows solved so far as it goes (als.h). */
@@ -2437,18 +2446,9 @@ RecoAlsSolveSideReady(const RecoSparse *rows, const float *fixed, float *solve,
 					  const RecoAlsConfig *cfg, const RecoHooks *hooks,
 					  const RecoRowsReady *ready)
 {
-	float	   *gmat;
-	RecoStatus st;
-
-	if (!RecoSolveArgsOk(rows, fixed, solve, cfg) || cfg->solver != RECO_SOLVER_CHOLESKY ||
-		ready == NULL || ready->fn == NULL)
+	if (cfg == NULL || cfg->solver != RECO_SOLVER_CHOLESKY || ready == NULL || ready->fn == NULL)
 		return RECO_STATUS_INVALID_ARGUMENT;
-	if (rows->n_rows == 0)
-		return RECO_STATUS_OK;
-	st = RecoGramNew(fixed, rows->n_cols, cfg->factors, hooks, &gmat);
-	if (st != RECO_STATUS_OK)
-		return st;
-	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, NULL, NULL, NULL, ready);
+	return RecoSolveSideFrom(rows, fixed, solve, cfg, hooks, NULL, ready);
 }
 
 /* The Cholesky side solve with a given gram = YᵀY: RecoAlsSolveRowExact of every row, threaded. */

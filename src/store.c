@@ -385,10 +385,20 @@ RecoStoreItemFactorsSpi(int64 model_id, const RecoInteractions *data, const floa
 static const char *const reco_item_columns[] = {"model_id", "item_id", "factors", "popularity", "item_key"};
 static const Oid reco_item_types[] = {INT8OID, INT8OID, BYTEAOID, INT8OID, TEXTOID};
 
-/* Opens the bulk insertion of item rows (RecoStoreInBulk), or returns false: then SPI. */
+/* The user rows' columns and types, in the order of a bulk insertion's values. */
+static const char *const reco_user_columns[] = {"model_id", "user_id", "factors", "seen_items", "seen_weights", "user_key"};
+static const Oid reco_user_types[] = {INT8OID, INT8OID, BYTEAOID, INT8ARRAYOID, FLOAT4ARRAYOID, TEXTOID};
+
+/*
+ * Opens the bulk insertion of a side's factor rows (RecoStoreInBulk; the
+ * key column only for a text or uuid side), or returns false: then SPI.
+ */
 static bool
-RecoStoreItemsInBulk(RecoBulkInsert *bulk, const RecoInteractions *data)
+RecoStoreSideInBulk(RecoBulkInsert *bulk, const RecoInteractions *data, bool users)
 {
+	if (users)
+		return RecoStoreInBulk(bulk, "user_factors", reco_user_columns, reco_user_types,
+							   data->user_keys != NULL ? 6 : 5);
 	return RecoStoreInBulk(bulk, "item_factors", reco_item_columns, reco_item_types,
 						   data->item_keys != NULL ? 5 : 4);
 }
@@ -423,7 +433,7 @@ RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *
 	RecoBulkInsert bulk;
 	int64		item;
 
-	if (!RecoStoreItemsInBulk(&bulk, data))
+	if (!RecoStoreSideInBulk(&bulk, data, false))
 	{
 		RecoStoreItemFactorsSpi(model_id, data, factors, k);
 		return;
@@ -562,18 +572,6 @@ RecoNewArray(Oid elmtype, int elmlen, int64 n)
 	return array;
 }
 
-/* The user rows' columns and types, in the order of a bulk insertion's values. */
-static const char *const reco_user_columns[] = {"model_id", "user_id", "factors", "seen_items", "seen_weights", "user_key"};
-static const Oid reco_user_types[] = {INT8OID, INT8OID, BYTEAOID, INT8ARRAYOID, FLOAT4ARRAYOID, TEXTOID};
-
-/* Opens the bulk insertion of user rows (RecoStoreInBulk), or returns false: then SPI. */
-static bool
-RecoStoreUsersInBulk(RecoBulkInsert *bulk, const RecoInteractions *data)
-{
-	return RecoStoreInBulk(bulk, "user_factors", reco_user_columns, reco_user_types,
-						   data->user_keys != NULL ? 6 : 5);
-}
-
 /*
  * Adds user row `user` (factors, training interactions, its key if any) to
  * an open bulk insertion, unless it has no positive pair and not every_user.
@@ -628,7 +626,7 @@ RecoStoreUsers(int64 model_id, const RecoInteractions *data, const float *factor
 	RecoBulkInsert bulk;
 	int64		user;
 
-	if (!RecoStoreUsersInBulk(&bulk, data))
+	if (!RecoStoreSideInBulk(&bulk, data, true))
 	{
 		RecoStoreUsersSpi(model_id, data, factors, k, every_user);
 		return;
@@ -715,8 +713,7 @@ RecoFactorStoreStep(RecoFactorStore *store, int64 users_ready, int64 max_rows)
 
 		if (!store->open)
 		{
-			store->spi = !(items ? RecoStoreItemsInBulk(&store->bulk, data)
-						   : RecoStoreUsersInBulk(&store->bulk, data));
+			store->spi = !RecoStoreSideInBulk(&store->bulk, data, !items);
 			store->open = !store->spi;
 			if (store->spi)
 				break;

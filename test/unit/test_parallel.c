@@ -553,6 +553,19 @@ typedef struct ReadyCheck
 	int64_t		fail_at;		/* this call fails (0: none) */
 } ReadyCheck;
 
+/* A fresh check of the rows of solve against ref (m x k), on this thread, failing at call fail_at (0: never). */
+static void
+ready_reset(ReadyCheck *rc, const float *solve, const float *ref, int64_t m, int k, int64_t fail_at)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->solve = solve;
+	rc->ref = ref;
+	rc->m = m;
+	rc->k = k;
+	rc->owner = pthread_self();
+	rc->fail_at = fail_at;
+}
+
 /* RecoRowsReady.fn of the tests: checks the new rows against the reference. */
 static RecoStatus
 ready_check(void *arg, int64_t rows_ready, bool *more)
@@ -640,12 +653,7 @@ test_ready_solve(void)
 	{
 		RecoStatus	st;
 
-		memset(&rc, 0, sizeof(rc));
-		rc.solve = X;
-		rc.ref = ref;
-		rc.m = m;
-		rc.k = k;
-		rc.owner = pthread_self();
+		ready_reset(&rc, X, ref, m, k, 0);
 		cfg.threads = t;
 		memset(X, 0xff, sizeof(float) * (size_t) (m * k));	/* NaNs until solved */
 		st = RecoAlsSolveSideReady(&rows, Y, X, &cfg, NULL, &ready);
@@ -659,13 +667,7 @@ test_ready_solve(void)
 	/* the first call comes while the z rows are computed (before any row is solved), the third later */
 	for (i = 1; i <= 3; i += 2)
 	{
-		memset(&rc, 0, sizeof(rc));
-		rc.solve = X;
-		rc.ref = ref;
-		rc.m = m;
-		rc.k = k;
-		rc.owner = pthread_self();
-		rc.fail_at = i;
+		ready_reset(&rc, X, ref, m, k, i);
 		cfg.threads = 2;
 		all &= RecoAlsSolveSideReady(&rows, Y, X, &cfg, NULL, &ready) == RECO_STATUS_NO_MEMORY && rc.calls == i;
 	}
