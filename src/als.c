@@ -35,7 +35,12 @@
  * calling thread every RECO_HOOK_CHECK_EVERY-th of those polls also asks
  * the cancellation hook.  A non-finite value or a failed factorization is a
  * task's failure status: the runner stops every thread, joins them and
- * returns it.
+ * returns it.  The exact side solve can also hand its rows on as they are
+ * done (RecoAlsSolveSideReady, training's final pass, whose backend stores
+ * them meanwhile): each chunk marks itself done, the chunks run by position
+ * (after those of a single row costlier than a chunk's target), and between
+ * its tasks the calling thread is told the rows 0 .. u − 1 whose chunks are
+ * all done (the runner's caller_work).
  *
  * Memory.  Everything (chunk table, loss partials or the rows' loss terms,
  * YᵀY, per-thread scratch) is malloc'ed by the calling thread before any

@@ -426,7 +426,8 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
  * Bytes training on the built matrices needs besides them, by algorithm:
  * the factors (ials: and its kernel's scratch, the items' prior means; bpr:
  * positives and counts; als: the solved rows and then their stored copies,
- * both held at the end) and the store's batch.
+ * both held at the end) and the store's batch (held with the final pass's
+ * scratch, which stores the rows it has solved).
  */
 static Size
 RecoTrainingBytes(const RecoTrainRun *run, const RecoInteractions *sizes)
