@@ -30,8 +30,11 @@
  *		cancel/statement_timeout between chunks through RecoInterruptPending
  *		and raises the error after the kernel has joined its threads and
  *		freed its memory;
- *	 3. final pass (RecoTrainFinalPass): one exact solve of the user side;
- *	 4. store (RecoTrainStore): the factors and the reco.models row
+ *	 3. final pass (RecoTrainFinalPass): one exact solve of the user side,
+ *		this thread storing meanwhile, between the pass's tasks it runs, the
+ *		item rows and then the user rows solved so far (RecoTrainStoreReady;
+ *		an error there is raised once the pass's threads have joined);
+ *	 4. store (RecoTrainStore): the factor rows left and the reco.models row
  *		(store.c), pruning old versions, then the summary NOTICE unless
  *		reco.progress is none; the new row is returned.
  * All training arrays live in one memory context ("reco training") that is
