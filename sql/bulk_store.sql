@@ -138,7 +138,9 @@ SET client_min_messages = warning;
 ALTER TABLE reco.item_factors DROP CONSTRAINT bulk_popular;
 SELECT name, count(*) AS versions FROM reco.models WHERE name LIKE 'bulk%' GROUP BY name ORDER BY name;
 SELECT reco.drop_model(name) FROM (SELECT DISTINCT name FROM reco.models WHERE name LIKE 'bulk%') AS m ORDER BY name;
--- a unique index is checked by the bulk path as by INSERT (23505): identical factors twice
+-- a unique index is checked by the bulk path as by INSERT (23505): identical factors twice;
+-- the user rows are written inside the final pass (one thread: the last rows when its last
+-- task is done), so the error is caught there, the pass stopped, then raised (DEBUG1 says so)
 CREATE UNIQUE INDEX bulk_one_factor ON reco.user_factors (factors);
 SET client_min_messages = debug1;
 SELECT bulk_train('bulk_unique') > 0 AS trained;

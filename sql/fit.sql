@@ -17,7 +17,9 @@ SELECT key, jsonb_typeof(value) AS type FROM reco.models, jsonb_each(stats)
 SELECT stats->'rows_read' AS rows_read, stats->'rows_skipped' AS skipped,
        stats->'duplicates_merged' AS merged, stats->'users' AS users, stats->'items' AS items,
        jsonb_array_length(stats->'iteration_seconds') AS timed_iterations,
-       (stats->>'memory_bytes')::bigint > 0 AS memory_estimated
+       (stats->>'memory_bytes')::bigint > 0 AS memory_estimated,
+       (stats->>'store_overlapped_seconds')::float8 BETWEEN 0 AND (stats->>'final_solve_seconds')::float8
+         AS stored_inside_final_pass
   FROM reco.models WHERE name = 'tiny';
 
 -- factor rows: k * 4 bytes each, and each user's training interactions

@@ -35,7 +35,12 @@
  * calling thread every RECO_HOOK_CHECK_EVERY-th of those polls also asks
  * the cancellation hook.  A non-finite value or a failed factorization is a
  * task's failure status: the runner stops every thread, joins them and
- * returns it.
+ * returns it.  The exact side solve can also hand its rows on as they are
+ * done (RecoAlsSolveSideReady, training's final pass, whose backend stores
+ * them meanwhile): each chunk marks itself done, the chunks run by position
+ * (after those of a single row costlier than a chunk's target), and between
+ * its tasks the calling thread is told the rows 0 .. u − 1 whose chunks are
+ * all done (the runner's caller_work).
  *
  * Memory.  Everything (chunk table, loss partials or the rows' loss terms,
  * YᵀY, per-thread scratch) is malloc'ed by the calling thread before any
@@ -246,6 +251,12 @@ typedef struct RecoJob
 	double		sums[3];		/* loss partials summed in row order */
 	const float *loss_gram;		/* YᵀY of the loss (loss; CG: with loss_rows), or NULL */
 	double	   *loss_rows;		/* CG: 3 loss terms per row of solve's start, or NULL */
+	const RecoRowsReady *ready; /* told the rows solved so far (RecoJobCallerWork), or NULL */
+	unsigned char *chunk_done;	/* with ready (not Z rows): chunk id done (atomic), or NULL */
+	int64_t    *chunk_end;		/* ... and the end row of chunk id */
+	int64_t		chunks_ready;	/* chunks 0 .. this − 1 (by id) are all done */
+	bool		ready_failed;	/* ready->fn returned the run's failure */
+	double		chunk_target;	/* the cost a chunk closes at (RecoMakeChunks) */
 } RecoJob;
 
 /* One short row of a group solved in lanes (and the only one of a single-row solve: lane 0). */
@@ -1747,6 +1758,9 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		job->partials[3 * chunk->id + 1] = conf;
 		job->partials[3 * chunk->id + 2] = norm;
 	}
+	/* its rows are final: published to the calling thread (RecoJobCallerWork) */
+	if (job->chunk_done != NULL)
+		__atomic_store_n(&job->chunk_done[chunk->id], 1, __ATOMIC_RELEASE);
 	return RECO_STATUS_OK;
 }
 
@@ -1796,6 +1810,34 @@ RecoChunkCmp(const void *a, const void *b)
 	if (x->cost != y->cost)
 		return x->cost > y->cost ? -1 : 1;
 	return x->begin < y->begin ? -1 : (x->begin > y->begin ? 1 : 0);
+}
+
+/* Orders chunks by position. */
+static int
+RecoChunkPositionCmp(const void *a, const void *b)
+{
+	const RecoChunk *x = (const RecoChunk *) a;
+	const RecoChunk *y = (const RecoChunk *) b;
+
+	return x->begin < y->begin ? -1 : (x->begin > y->begin ? 1 : 0);
+}
+
+/*
+ * The order of a job whose solved rows are handed on as they are done
+ * (job->ready), from RecoMakeChunks' order: the chunks of one row costlier
+ * than a chunk's target stay first (by decreasing cost), the others go by
+ * position, so the rows solved so far grow from row 0 while the tail still
+ * balances.  Which task runs a chunk never changes its rows' results.
+ */
+static void
+RecoOrderChunksByRow(RecoJob *job)
+{
+	int64_t		heavy = 0;
+
+	while (heavy < job->n_chunks && job->chunks[heavy].cost > job->chunk_target)
+		heavy++;
+	qsort(job->chunks + heavy, (size_t) (job->n_chunks - heavy), sizeof(RecoChunk),
+		  RecoChunkPositionCmp);
 }
 
 /*
@@ -1948,6 +1990,7 @@ RecoMakeChunks(RecoJob *job)
 		}
 	}
 	job->n_chunks = count;
+	job->chunk_target = target;
 	qsort(job->chunks, (size_t) count, sizeof(RecoChunk), RecoChunkCmp);
 	return true;
 }
@@ -2188,9 +2231,59 @@ RecoSumLossRows(RecoJob *job, const double *terms)
 }
 
 /*
+ * The runner's caller_work of a job with job->ready: advances the chunks
+ * done from row 0 (by id, so in row order) and tells ready->fn the rows
+ * solved so far (0 while Z rows are computed).  Calling thread only.
+ */
+static RecoStatus
+RecoJobCallerWork(void *arg, bool *more)
+{
+	RecoJob    *job = (RecoJob *) arg;
+	int64_t		rows_ready = 0;
+	RecoStatus	st;
+
+	if (job->chunk_done != NULL)
+	{
+		while (job->chunks_ready < job->n_chunks &&
+			   __atomic_load_n(&job->chunk_done[job->chunks_ready], __ATOMIC_ACQUIRE))
+			job->chunks_ready++;
+		if (job->chunks_ready > 0)
+			rows_ready = job->chunk_end[job->chunks_ready - 1];
+	}
+	st = job->ready->fn(job->ready->arg, rows_ready, more);
+	job->ready_failed = st != RECO_STATUS_OK;
+	return st;
+}
+
+/*
+ * With job->ready: the done flags and end rows by chunk id (in row order,
+ * before RecoOrderChunksByRow reorders the table) of a job that solves rows
+ * (none for Z rows), and the tasks' order.  Returns false on malloc failure.
+ */
+static bool
+RecoJobReadySetup(RecoJob *job)
+{
+	int64_t		c;
+
+	job->chunks_ready = 0;
+	if (job->ready == NULL || job->kind == RECO_JOB_ZROWS)
+		return true;
+	job->chunk_done = (unsigned char *) calloc((size_t) job->n_chunks + 1, 1);
+	job->chunk_end = (int64_t *) malloc(sizeof(int64_t) * ((size_t) job->n_chunks + 1));
+	if (job->chunk_done == NULL || job->chunk_end == NULL)
+		return false;
+	for (c = 0; c < job->n_chunks; c++)
+		job->chunk_end[job->chunks[c].id] = job->chunks[c].end;
+	RecoOrderChunksByRow(job);
+	return true;
+}
+
+/*
  * Runs a prepared job: builds its chunks, runs them as the runner's tasks on
  * the caller plus (threads − 1) workers, and sums the loss partials in row
- * order.  Frees the chunk table and the partials on every path.
+ * order.  With job->ready, the calling thread is also told the rows solved
+ * so far between its tasks (RecoJobCallerWork).  Frees the chunk table, the
+ * done flags and the partials on every path.
  */
 static RecoStatus
 RecoJobRun(RecoJob *job, int threads, const RecoHooks *hooks)
@@ -2224,20 +2317,24 @@ RecoJobRun(RecoJob *job, int threads, const RecoHooks *hooks)
 
 	job->partials = NULL;
 	if (job->kind == RECO_JOB_LOSS)
-	{
 		job->partials = (double *) calloc((size_t) job->n_chunks * 3 + 3,
 										  sizeof(double));
-		if (job->partials == NULL)
+	if ((job->kind == RECO_JOB_LOSS && job->partials == NULL) || !RecoJobReadySetup(job))
+		result = RECO_STATUS_NO_MEMORY;
+	else
+	{
+		if (job->ready != NULL)
 		{
-			free(job->chunks);
-			free(job->win_rows);
-			free(job->win_block);
-			return RECO_STATUS_NO_MEMORY;
+			pj.caller_work = RecoJobCallerWork;
+			pj.caller_arg = job;
 		}
+		pj.n_tasks = job->n_blocks + job->n_chunks;
+		result = RecoParallelRun(&pj);
 	}
-
-	pj.n_tasks = job->n_blocks + job->n_chunks;
-	result = RecoParallelRun(&pj);
+	free(job->chunk_done);
+	job->chunk_done = NULL;
+	free(job->chunk_end);
+	job->chunk_end = NULL;
 
 	if (result == RECO_STATUS_OK && job->partials != NULL)
 		RecoSumPartials(job);
@@ -2418,7 +2515,7 @@ RecoUsedColumns(const RecoSparse *rows, int32_t **cols_out)
 static RecoStatus
 RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
 				  const RecoAlsConfig *cfg, const RecoHooks *hooks,
-				  double **U_out, float **Z_out)
+				  const RecoRowsReady *ready, double **U_out, float **Z_out)
 {
 	int			k = cfg->factors;
 	void	   *umem = NULL,
@@ -2453,9 +2550,10 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
 		RecoAdviseHugePages(zmem, sizeof(float) * (size_t) (rows->n_cols > 0 ? rows->n_cols : 1) * k);
 	job.Z = (float *) zmem;
 	job.zcols = zcols;
+	job.ready = ready;			/* no row solved yet: the caller may do its other work */
 	st = zrows.n_rows > 0 ? RecoJobRun(&job, cfg->threads, hooks) : RECO_STATUS_OK;
 	free(zcols);
-	if (st == RECO_STATUS_NO_MEMORY)
+	if (st == RECO_STATUS_NO_MEMORY && !job.ready_failed)
 		st = RECO_STATUS_OK;	/* the explicit path needs less */
 	if (st != RECO_STATUS_OK)
 	{
@@ -2607,12 +2705,14 @@ RecoSolveArgsOk(const RecoSparse *rows, const float *fixed, const float *solve,
  * toward its prior mean when prior (n_rows x k) is not NULL.  With ν > 0 no
  * row takes the short-row path, so U and Z are not computed.  With loss_rows
  * (CG only), each row also writes there the loss terms of the x it starts
- * from, loss_gram being YᵀY.
+ * from, loss_gram being YᵀY.  With ready (not NULL), the calling thread is
+ * told the rows solved so far between its tasks (RecoJobCallerWork).
  */
 static RecoStatus
 RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 				  const RecoAlsConfig *cfg, const RecoHooks *hooks, float *gmat,
-				  const float *prior, const float *loss_gram, double *loss_rows)
+				  const float *prior, const float *loss_gram, double *loss_rows,
+				  const RecoRowsReady *ready)
 {
 	RecoJob		job;
 	RecoStatus st;
@@ -2624,12 +2724,13 @@ RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 	job.prior = prior;
 	job.loss_gram = loss_gram;
 	job.loss_rows = loss_rows;
+	job.ready = ready;
 	if (cfg->solver == RECO_SOLVER_CHOLESKY && cfg->reg_exponent == 0.0f)
 	{
 		double	   *U;
 		float	   *Z;
 
-		st = RecoShortRowSetup(rows, fixed, gmat, cfg, hooks, &U, &Z);
+		st = RecoShortRowSetup(rows, fixed, gmat, cfg, hooks, ready, &U, &Z);
 		if (st != RECO_STATUS_OK)
 		{
 			free(gmat);
@@ -2653,11 +2754,11 @@ RecoAlsSolveSide(const RecoSparse *rows, const float *fixed, float *solve,
 	return RecoAlsSolveSidePrior(rows, fixed, solve, cfg, hooks, NULL);
 }
 
-/* RecoAlsSolveSide with each row's ridge centered on its prior mean (NULL: on 0). */
-RecoStatus
-RecoAlsSolveSidePrior(const RecoSparse *rows, const float *fixed, float *solve,
-					  const RecoAlsConfig *cfg, const RecoHooks *hooks,
-					  const float *prior)
+/* A side solve from its arguments: YᵀY, then RecoSolveWithGram (prior and ready as there). */
+static RecoStatus
+RecoSolveSideFrom(const RecoSparse *rows, const float *fixed, float *solve,
+				  const RecoAlsConfig *cfg, const RecoHooks *hooks,
+				  const float *prior, const RecoRowsReady *ready)
 {
 	float	   *gmat;
 	RecoStatus st;
@@ -2669,7 +2770,27 @@ RecoAlsSolveSidePrior(const RecoSparse *rows, const float *fixed, float *solve,
 	st = RecoGramNew(fixed, rows->n_cols, cfg->factors, hooks, &gmat);
 	if (st != RECO_STATUS_OK)
 		return st;
-	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, prior, NULL, NULL);
+	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, prior, NULL, NULL, ready);
+}
+
+/* RecoAlsSolveSide with each row's ridge centered on its prior mean (NULL: on 0). */
+RecoStatus
+RecoAlsSolveSidePrior(const RecoSparse *rows, const float *fixed, float *solve,
+					  const RecoAlsConfig *cfg, const RecoHooks *hooks,
+					  const float *prior)
+{
+	return RecoSolveSideFrom(rows, fixed, solve, cfg, hooks, prior, NULL);
+}
+
+/* The Cholesky side solve, telling `ready` the rows solved so far as it goes (als.h). */
+RecoStatus
+RecoAlsSolveSideReady(const RecoSparse *rows, const float *fixed, float *solve,
+					  const RecoAlsConfig *cfg, const RecoHooks *hooks,
+					  const RecoRowsReady *ready)
+{
+	if (cfg == NULL || cfg->solver != RECO_SOLVER_CHOLESKY || ready == NULL || ready->fn == NULL)
+		return RECO_STATUS_INVALID_ARGUMENT;
+	return RecoSolveSideFrom(rows, fixed, solve, cfg, hooks, NULL, ready);
 }
 
 /* The Cholesky side solve with a given gram = YᵀY: RecoAlsSolveRowExact of every row, threaded. */
@@ -2690,7 +2811,7 @@ RecoAlsSolveRowsExact(const RecoSparse *rows, const float *gram, const float *fi
 	exact = *cfg;
 	exact.solver = RECO_SOLVER_CHOLESKY;
 	return RecoSolveWithGram(rows, fixed, solve, &exact, hooks, (float *) mem, NULL,
-							 NULL, NULL);
+							 NULL, NULL, NULL);
 }
 
 /*
@@ -2826,7 +2947,7 @@ RecoAlsSolveSideLoss(const RecoSparse *rows, const float *fixed, float *solve,
 	}
 	memcpy(loss_gram, gmat, sizeof(float) * kk);
 	st = RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, NULL,
-						   (const float *) loss_gram, terms);
+						   (const float *) loss_gram, terms, NULL);
 	free(loss_gram);
 	RecoJobInit(&sum, RECO_JOB_LOSS, rows, fixed, NULL, NULL, cfg);
 	if (st == RECO_STATUS_OK)
@@ -3036,6 +3157,11 @@ _Static_assert((sizeof(RecoChunk) + sizeof(int32_t) + sizeof(int64_t)) *
 			   (RECO_WINDOW_MAX_ROWS + 1) + sizeof(RecoChunk) * RECO_MAX_CHUNKS <=
 			   (sizeof(RecoChunk) + 3 * sizeof(double)) * (2 * RECO_MAX_CHUNKS + 2),
 			   "the job tables' estimate covers the windowed rows");
+
+/* ... and an exact job's chunks with their done flags and end rows (RecoJobReadySetup). */
+_Static_assert((sizeof(RecoChunk) + 1 + sizeof(int64_t)) * (RECO_MAX_CHUNKS + 2) <=
+			   (sizeof(RecoChunk) + 3 * sizeof(double)) * (2 * RECO_MAX_CHUNKS + 2),
+			   "the job tables' estimate covers the done flags");
 
 /*
  * Upper estimate of the scratch bytes one SolveSide/Loss call allocates,

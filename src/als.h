@@ -116,6 +116,33 @@ extern RecoStatus RecoAlsSolveSide(const RecoSparse *rows,
 									  const RecoHooks *hooks);
 
 /*
+ * What RecoAlsSolveSideReady tells the calling thread: fn(arg, rows_ready,
+ * &more) between the tasks it runs and while it waits, rows 0 .. rows_ready
+ * − 1 of `solve` being final (rows_ready never decreases; 0 until the first
+ * rows are solved).  fn does some of its own work (e.g. stores those rows)
+ * and sets *more when it has more to do at once; a non-OK status stops the
+ * solve, which returns it once every worker has joined.
+ */
+typedef struct RecoRowsReady
+{
+	RecoStatus	(*fn) (void *arg, int64_t rows_ready, bool *more);
+	void	   *arg;
+} RecoRowsReady;
+
+/*
+ * RecoAlsSolveSide with the Cholesky solver (cfg->solver must say so) that
+ * hands the solved rows on as they are done, in row order (ready): the same
+ * rows bit for bit, the calling thread sharing its time between its own
+ * work and the solve.  Rows solved after the last call of ready->fn are
+ * told to nobody: all are final once it returns RECO_STATUS_OK.
+ */
+extern RecoStatus RecoAlsSolveSideReady(const RecoSparse *rows,
+										const float *fixed, float *solve,
+										const RecoAlsConfig *cfg,
+										const RecoHooks *hooks,
+										const RecoRowsReady *ready);
+
+/*
  * RecoAlsSolveSide with a prior mean per row: when prior (rows->n_rows x k)
  * is not NULL, row u solves A_u x_u = b_u + λ_u·m_u, m_u = prior row u and
  * λ_u the penalty its system already has (so its ridge λ_u|x_u − m_u|²

@@ -29,6 +29,20 @@
  * Each time, it also tells hooks->progress (if set) how many tasks have
  * finished of the run's total (reco.training_progress shows it).
  *
+ * The caller's own work.  A job may give caller_work: work that only the
+ * calling thread may do while the workers run tasks (training's store of the
+ * rows the final pass has solved: PostgreSQL calls).  The calling thread
+ * calls it once before each task it takes, and while it waits for the
+ * workers at the end: again at once while it says it has more, else after
+ * each RECO_PARALLEL_WAIT_NS wait.  So the calling thread shares its time
+ * between its work and the tasks, and the tasks never wait for it.  A non-OK
+ * status from it stops the run like a failed task (every worker stops and is
+ * joined before RecoParallelRun returns it); it is never called once the run
+ * stopped.  Workers never call it.  Should the calling thread leave it
+ * without returning (a PostgreSQL FATAL error exits the process from
+ * inside it), RecoParallelStopCallerRun, called on the way out, stops the
+ * run and joins its workers.
+ *
  * Memory.  The runner mallocs its thread table and one block of states on
  * the calling thread before any worker starts and frees them (after
  * free_state, after every join) before it returns; workers never allocate
@@ -67,7 +81,16 @@ typedef struct RecoParallelRunState
 	pthread_mutex_t mutex;
 	pthread_cond_t done_cond;
 	int			n_done;			/* workers finished (under mutex) */
+	struct RecoParallelWorker *workers; /* workers[1 .. started] run */
+	int			started;
 } RecoParallelRunState;
+
+/*
+ * The run whose calling thread is inside caller_work (which may leave it
+ * without returning: RecoParallelStopCallerRun), or NULL.  Only calling
+ * threads touch it, one run at a time.
+ */
+static RecoParallelRunState *reco_parallel_caller_run = NULL;
 
 /* One thread of a run. */
 struct RecoParallelWorker
@@ -143,7 +166,54 @@ RecoParallelPoll(RecoParallelWorker *worker, bool ask_hook)
 	return false;
 }
 
-/* Takes tasks until none is left or the run stops; the caller also asks the hook. */
+/*
+ * Calls the job's caller_work once (calling thread, run not stopped); sets
+ * *more as it says.  Returns false if it failed (the run then stops).
+ */
+static bool
+RecoParallelCallerWork(RecoParallelRunState *run, bool *more)
+{
+	const RecoParallelJob *job = run->job;
+	RecoStatus	st;
+
+	*more = false;
+	if (job->caller_work == NULL || __atomic_load_n(&run->stop, __ATOMIC_ACQUIRE))
+		return true;
+	reco_parallel_caller_run = run;
+	st = job->caller_work(job->caller_arg, more);
+	reco_parallel_caller_run = NULL;
+	if (st == RECO_STATUS_OK)
+		return true;
+	*more = false;
+	RecoParallelFail(run, st);
+	return false;
+}
+
+/*
+ * For a calling thread that leaves caller_work without returning (in the
+ * server: the process exits on a FATAL error): stops the run it is in, if
+ * any, and joins its workers, so no worker outlives it.  The run's memory
+ * is left to the exiting process.
+ */
+void
+RecoParallelStopCallerRun(void)
+{
+	RecoParallelRunState *run = reco_parallel_caller_run;
+	int			i;
+
+	if (run == NULL)
+		return;
+	reco_parallel_caller_run = NULL;
+	RecoParallelFail(run, RECO_STATUS_STOPPED);
+	for (i = 1; i <= run->started; i++)
+		pthread_join(run->workers[i].thread, NULL);
+	run->started = 0;
+}
+
+/*
+ * Takes tasks until none is left or the run stops; the caller also asks the
+ * hook and, before each of its tasks, does one round of its own work.
+ */
 static void
 RecoParallelLoop(RecoParallelWorker *worker)
 {
@@ -154,8 +224,11 @@ RecoParallelLoop(RecoParallelWorker *worker)
 	{
 		int64_t		task;
 		RecoStatus st;
+		bool		more;
 
 		if (RecoParallelPoll(worker, true))
+			break;
+		if (worker->is_caller && !RecoParallelCallerWork(run, &more))
 			break;
 		task = __atomic_fetch_add(&run->next_task, 1, __ATOMIC_RELAXED);
 		if (task >= job->n_tasks)
@@ -213,17 +286,33 @@ RecoParallelStart(RecoParallelWorker *workers, int threads)
 	return started;
 }
 
-/* Waits until `started` workers are done, still asking the hook, then joins them. */
+/*
+ * Waits until `started` workers are done, still asking the hook and doing
+ * the caller's own work (again at once while it has more, else after each
+ * wait; the hook asked before each call), then joins them.
+ */
 static void
 RecoParallelWait(RecoParallelWorker *workers, int started)
 {
 	RecoParallelRunState *run = workers[0].run;
+	bool		more = true;
 	int			i;
 
 	pthread_mutex_lock(&run->mutex);
 	while (run->n_done < started)
 	{
 		struct timespec ts;
+
+		if (more)
+		{
+			/* the workers only need the mutex to say they are done */
+			pthread_mutex_unlock(&run->mutex);
+			more = false;
+			if (!RecoParallelPoll(&workers[0], true))
+				(void) RecoParallelCallerWork(run, &more);
+			pthread_mutex_lock(&run->mutex);
+			continue;
+		}
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += RECO_PARALLEL_WAIT_NS;
@@ -234,7 +323,7 @@ RecoParallelWait(RecoParallelWorker *workers, int started)
 		}
 		pthread_cond_timedwait(&run->done_cond, &run->mutex, &ts);
 		if (run->n_done < started)
-			(void) RecoParallelPoll(&workers[0], true);
+			more = !RecoParallelPoll(&workers[0], true) && run->job->caller_work != NULL;
 	}
 	pthread_mutex_unlock(&run->mutex);
 	for (i = 1; i <= started; i++)
@@ -298,6 +387,8 @@ RecoParallelRun(const RecoParallelJob *job)
 			goto cleanup;
 		}
 		started = RecoParallelStart(workers, threads);
+		run.workers = workers;
+		run.started = started;
 		RecoParallelLoop(&workers[0]);
 		RecoParallelWait(workers, started);
 		pthread_cond_destroy(&run.done_cond);

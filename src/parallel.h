@@ -60,6 +60,16 @@ typedef RecoStatus (*RecoParallelInitFn) (void *arg, void *state, int thread);
 /* Releases one thread's state; calling thread, after every worker joined. */
 typedef void (*RecoParallelFreeFn) (void *arg, void *state, int thread);
 
+/*
+ * The calling thread's own work besides tasks (in the server: PostgreSQL
+ * work only the backend may do, e.g. storing rows that finished tasks
+ * solved); called only on the calling thread, between the tasks it runs and
+ * while it waits for the workers, never after the run stopped.  Sets *more
+ * when it has more to do right away (the runner then calls it again before
+ * waiting).  A non-OK status stops the run like a failed task.
+ */
+typedef RecoStatus (*RecoParallelCallerFn) (void *arg, bool *more);
+
 /* What to run: tasks 0 .. n_tasks - 1, each exactly once unless stopped. */
 typedef struct RecoParallelJob
 {
@@ -72,6 +82,8 @@ typedef struct RecoParallelJob
 	RecoParallelFreeFn free_state;	/* NULL: nothing to release */
 	void	   *arg;			/* shared by every task, owned by the caller */
 	const RecoHooks *hooks;	/* NULL: never stopped from outside */
+	RecoParallelCallerFn caller_work;	/* NULL: the calling thread only runs tasks */
+	void	   *caller_arg;		/* caller_work's argument */
 } RecoParallelJob;
 
 /*
@@ -95,6 +107,13 @@ extern size_t RecoParallelBytes(int threads, size_t state_size);
  * stops the run if it says so); elsewhere only reads the shared flag.
  */
 extern bool RecoParallelPoll(RecoParallelWorker *worker, bool ask_hook);
+
+/*
+ * For a calling thread that leaves a job's caller_work without returning
+ * (the process exits): stops that run and joins its workers; nothing if it
+ * is in no caller_work.
+ */
+extern void RecoParallelStopCallerRun(void);
 
 /* Short English text for a status, for error messages. */
 extern const char *RecoStatusString(RecoStatus status);

@@ -247,6 +247,13 @@
 #define RECO_STORE_BULK_BYTES (8 * 1024 * 1024)
 
 /*
+ * While training's final pass runs, the backend stores the rows ready
+ * (train.c, RecoTrainStoreReady) up to this many at a time, then takes one
+ * of the pass's tasks (test/bench/results/store-overlap-2026-12-02.md).
+ */
+#define RECO_STORE_OVERLAP_ROWS 1000
+
+/*
  * The memory estimate of a training (train.c, RecoCheckMemory) adds to its
  * arrays SLACK_PERCENT of them (the allocator's free space and the worker
  * threads' arenas) and BACKEND_BYTES (the backend's own memory: code,

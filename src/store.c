@@ -385,6 +385,42 @@ RecoStoreItemFactorsSpi(int64 model_id, const RecoInteractions *data, const floa
 static const char *const reco_item_columns[] = {"model_id", "item_id", "factors", "popularity", "item_key"};
 static const Oid reco_item_types[] = {INT8OID, INT8OID, BYTEAOID, INT8OID, TEXTOID};
 
+/* The user rows' columns and types, in the order of a bulk insertion's values. */
+static const char *const reco_user_columns[] = {"model_id", "user_id", "factors", "seen_items", "seen_weights", "user_key"};
+static const Oid reco_user_types[] = {INT8OID, INT8OID, BYTEAOID, INT8ARRAYOID, FLOAT4ARRAYOID, TEXTOID};
+
+/*
+ * Opens the bulk insertion of a side's factor rows (RecoStoreInBulk; the
+ * key column only for a text or uuid side), or returns false: then SPI.
+ */
+static bool
+RecoStoreSideInBulk(RecoBulkInsert *bulk, const RecoInteractions *data, bool users)
+{
+	if (users)
+		return RecoStoreInBulk(bulk, "user_factors", reco_user_columns, reco_user_types,
+							   data->user_keys != NULL ? 6 : 5);
+	return RecoStoreInBulk(bulk, "item_factors", reco_item_columns, reco_item_types,
+						   data->item_keys != NULL ? 5 : 4);
+}
+
+/* Adds item row `item` (factors, popularity, its key if any) to an open bulk insertion. */
+static void
+RecoBulkAddItem(RecoBulkInsert *bulk, int64 model_id, const RecoInteractions *data,
+				const float *factors, int k, int64 item)
+{
+	MemoryContext old = MemoryContextSwitchTo(bulk->batch_cxt);
+	Datum		values[5];
+
+	values[0] = Int64GetDatum(model_id);
+	values[1] = Int64GetDatum(data->item_ids[item]);
+	values[2] = PointerGetDatum(RecoEncodeFactors(factors + item * k, k));
+	values[3] = Int64GetDatum(RecoItemPopularity(data, item));
+	if (data->item_keys != NULL)
+		values[4] = CStringGetTextDatum(data->item_keys[data->item_ids[item] - 1]);
+	MemoryContextSwitchTo(old);
+	RecoBulkAdd(bulk, values);
+}
+
 /*
  * Inserts every item's factors and popularity (its users with a positive
  * weight); a text or uuid item side its keys too.  In bulk (bulk_insert.c)
@@ -394,29 +430,16 @@ static const Oid reco_item_types[] = {INT8OID, INT8OID, BYTEAOID, INT8OID, TEXTO
 void
 RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
 {
-	bool		keyed = data->item_keys != NULL;
 	RecoBulkInsert bulk;
 	int64		item;
 
-	if (!RecoStoreInBulk(&bulk, "item_factors", reco_item_columns, reco_item_types, keyed ? 5 : 4))
+	if (!RecoStoreSideInBulk(&bulk, data, false))
 	{
 		RecoStoreItemFactorsSpi(model_id, data, factors, k);
 		return;
 	}
 	for (item = 0; item < data->n_items; item++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(bulk.batch_cxt);
-		Datum		values[5];
-
-		values[0] = Int64GetDatum(model_id);
-		values[1] = Int64GetDatum(data->item_ids[item]);
-		values[2] = PointerGetDatum(RecoEncodeFactors(factors + item * k, k));
-		values[3] = Int64GetDatum(RecoItemPopularity(data, item));
-		if (keyed)
-			values[4] = CStringGetTextDatum(data->item_keys[data->item_ids[item] - 1]);
-		MemoryContextSwitchTo(old);
-		RecoBulkAdd(&bulk, values);
-	}
+		RecoBulkAddItem(&bulk, model_id, data, factors, k, item);
 	RecoBulkEnd(&bulk);
 }
 
@@ -549,9 +572,45 @@ RecoNewArray(Oid elmtype, int elmlen, int64 n)
 	return array;
 }
 
-/* The user rows' columns and types, in the order of a bulk insertion's values. */
-static const char *const reco_user_columns[] = {"model_id", "user_id", "factors", "seen_items", "seen_weights", "user_key"};
-static const Oid reco_user_types[] = {INT8OID, INT8OID, BYTEAOID, INT8ARRAYOID, FLOAT4ARRAYOID, TEXTOID};
+/*
+ * Adds user row `user` (factors, training interactions, its key if any) to
+ * an open bulk insertion, unless it has no positive pair and not every_user.
+ */
+static void
+RecoBulkAddUser(RecoBulkInsert *bulk, int64 model_id, const RecoInteractions *data,
+				const float *factors, int k, int64 user, bool every_user)
+{
+	int64		begin = data->user_indptr[user];
+	int64		n = data->user_indptr[user + 1] - begin;
+	MemoryContext old;
+	ArrayType  *seen;
+	ArrayType  *weights;
+	int64	   *seen_ids;
+	Datum		values[6];
+	int64		p;
+
+	if (!every_user && !RecoUserHasPositive(data, user))
+		return;					/* trained, but unknown to serving */
+	if (!RecoSeenFits(n))
+		RecoTooManySeen(data, user, n);
+	old = MemoryContextSwitchTo(bulk->batch_cxt);
+	seen = RecoNewArray(INT8OID, sizeof(int64), n);
+	weights = RecoNewArray(FLOAT4OID, sizeof(float), n);
+	seen_ids = n > 0 ? (int64 *) ARR_DATA_PTR(seen) : NULL;
+	for (p = 0; p < n; p++)
+		seen_ids[p] = data->item_ids[data->user_items[begin + p]];
+	if (n > 0)
+		memcpy(ARR_DATA_PTR(weights), data->user_weights + begin, sizeof(float) * n);
+	values[0] = Int64GetDatum(model_id);
+	values[1] = Int64GetDatum(data->user_ids[user]);
+	values[2] = PointerGetDatum(RecoEncodeFactors(factors + user * k, k));
+	values[3] = PointerGetDatum(seen);
+	values[4] = PointerGetDatum(weights);
+	if (data->user_keys != NULL)
+		values[5] = CStringGetTextDatum(data->user_keys[data->user_ids[user] - 1]);
+	MemoryContextSwitchTo(old);
+	RecoBulkAdd(bulk, values);
+}
 
 /*
  * Inserts the factors and training interactions (negative ones included, so
@@ -564,48 +623,16 @@ static const Oid reco_user_types[] = {INT8OID, INT8OID, BYTEAOID, INT8ARRAYOID, 
 static void
 RecoStoreUsers(int64 model_id, const RecoInteractions *data, const float *factors, int k, bool every_user)
 {
-	bool		keyed = data->user_keys != NULL;
 	RecoBulkInsert bulk;
 	int64		user;
 
-	if (!RecoStoreInBulk(&bulk, "user_factors", reco_user_columns, reco_user_types, keyed ? 6 : 5))
+	if (!RecoStoreSideInBulk(&bulk, data, true))
 	{
 		RecoStoreUsersSpi(model_id, data, factors, k, every_user);
 		return;
 	}
 	for (user = 0; user < data->n_users; user++)
-	{
-		int64		begin = data->user_indptr[user];
-		int64		n = data->user_indptr[user + 1] - begin;
-		MemoryContext old;
-		ArrayType  *seen;
-		ArrayType  *weights;
-		int64	   *seen_ids;
-		Datum		values[6];
-		int64		p;
-
-		if (!every_user && !RecoUserHasPositive(data, user))
-			continue;			/* trained, but unknown to serving */
-		if (!RecoSeenFits(n))
-			RecoTooManySeen(data, user, n);
-		old = MemoryContextSwitchTo(bulk.batch_cxt);
-		seen = RecoNewArray(INT8OID, sizeof(int64), n);
-		weights = RecoNewArray(FLOAT4OID, sizeof(float), n);
-		seen_ids = n > 0 ? (int64 *) ARR_DATA_PTR(seen) : NULL;
-		for (p = 0; p < n; p++)
-			seen_ids[p] = data->item_ids[data->user_items[begin + p]];
-		if (n > 0)
-			memcpy(ARR_DATA_PTR(weights), data->user_weights + begin, sizeof(float) * n);
-		values[0] = Int64GetDatum(model_id);
-		values[1] = Int64GetDatum(data->user_ids[user]);
-		values[2] = PointerGetDatum(RecoEncodeFactors(factors + user * k, k));
-		values[3] = PointerGetDatum(seen);
-		values[4] = PointerGetDatum(weights);
-		if (keyed)
-			values[5] = CStringGetTextDatum(data->user_keys[data->user_ids[user] - 1]);
-		MemoryContextSwitchTo(old);
-		RecoBulkAdd(&bulk, values);
-	}
+		RecoBulkAddUser(&bulk, model_id, data, factors, k, user, every_user);
 	RecoBulkEnd(&bulk);
 }
 
@@ -621,6 +648,112 @@ void
 RecoStoreEveryUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k)
 {
 	RecoStoreUsers(model_id, data, factors, k, true);
+}
+
+/*
+ * The factor rows of a training, stored while its final pass solves the
+ * users (train.c): the item rows first (final before the pass), then the
+ * user rows as they are solved, in row order: the same rows in the same
+ * order, through the same bulk insertions, as RecoStoreItemFactors then
+ * RecoStoreUserFactors, so the tables end up the same, page for page.  A
+ * table that needs an INSERT (RecoBulkBegin's reasons: triggers, rules, row
+ * security, ...) is stored through SPI once the pass is over
+ * (RecoFactorStoreFinish): its INSERT runs the table's own code, never while
+ * the pass's threads run.
+ */
+struct RecoFactorStore
+{
+	int64		model_id;
+	const RecoInteractions *data;
+	const float *X;				/* users x k: row u final once u < rows_ready */
+	const float *Y;				/* items x k, final */
+	int			k;
+	int			stage;			/* RECO_FACTOR_STORE_ITEMS, _USERS or _DONE */
+	bool		open;			/* bulk holds the stage's open insertion */
+	bool		spi;			/* the stage's table takes the SPI path (after the pass) */
+	int64		next;			/* the stage's next row to store */
+	RecoBulkInsert bulk;
+};
+
+#define RECO_FACTOR_STORE_ITEMS 0
+#define RECO_FACTOR_STORE_USERS 1
+#define RECO_FACTOR_STORE_DONE 2
+
+/* Starts the store of a training's factors (nothing is written yet); X is solved later. */
+RecoFactorStore *
+RecoFactorStoreBegin(int64 model_id, const RecoInteractions *data, const float *X, const float *Y, int k)
+{
+	RecoFactorStore *store = palloc0(sizeof(RecoFactorStore));
+
+	store->model_id = model_id;
+	store->data = data;
+	store->X = X;
+	store->Y = Y;
+	store->k = k;
+	store->stage = RECO_FACTOR_STORE_ITEMS;
+	return store;
+}
+
+/*
+ * Stores up to max_rows more rows of those ready (every item, the users
+ * below users_ready) in bulk, in order; returns whether rows it may store
+ * now are left.  A stage that takes the SPI path waits (for
+ * RecoFactorStoreFinish).  May raise any error an INSERT raises, a cancel
+ * included.
+ */
+bool
+RecoFactorStoreStep(RecoFactorStore *store, int64 users_ready, int64 max_rows)
+{
+	const RecoInteractions *data = store->data;
+	int64		end;
+
+	while (store->stage != RECO_FACTOR_STORE_DONE && !store->spi)
+	{
+		bool		items = store->stage == RECO_FACTOR_STORE_ITEMS;
+
+		if (!store->open)
+		{
+			store->spi = !RecoStoreSideInBulk(&store->bulk, data, !items);
+			store->open = !store->spi;
+			if (store->spi)
+				break;
+		}
+		end = items ? data->n_items : Min(users_ready, data->n_users);
+		for (; store->next < end && max_rows > 0; store->next++, max_rows--)
+			if (items)
+				RecoBulkAddItem(&store->bulk, store->model_id, data, store->Y, store->k, store->next);
+			else
+				RecoBulkAddUser(&store->bulk, store->model_id, data, store->X, store->k, store->next, false);
+		if (store->next < (items ? data->n_items : data->n_users))
+			return store->next < end;
+		RecoBulkEnd(&store->bulk);
+		store->open = false;
+		store->next = 0;
+		store->stage++;
+	}
+	return false;
+}
+
+/* Stores every row left (all users solved), through SPI where a table needs it, and frees the store. */
+void
+RecoFactorStoreFinish(RecoFactorStore *store)
+{
+	while (store->stage != RECO_FACTOR_STORE_DONE)
+	{
+		if (store->spi && store->stage == RECO_FACTOR_STORE_ITEMS)
+			RecoStoreItemFactorsSpi(store->model_id, store->data, store->Y, store->k);
+		else if (store->spi)
+			RecoStoreUsersSpi(store->model_id, store->data, store->X, store->k, false);
+		else
+		{
+			(void) RecoFactorStoreStep(store, store->data->n_users, PG_INT64_MAX);
+			continue;
+		}
+		store->spi = false;
+		store->next = 0;
+		store->stage++;
+	}
+	pfree(store);
 }
 
 /* Inserts the reco.models row of a new version. */

@@ -130,6 +130,13 @@ extern int64 RecoNewModelId(void);
 extern void RecoStoreItemFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k);
 extern void RecoStoreUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k);
 extern void RecoStoreEveryUserFactors(int64 model_id, const RecoInteractions *data, const float *factors, int k);
+/* The factor rows of a training, stored as its final pass solves them (store.c). */
+typedef struct RecoFactorStore RecoFactorStore;
+
+extern RecoFactorStore *RecoFactorStoreBegin(int64 model_id, const RecoInteractions *data, const float *X,
+											 const float *Y, int k);
+extern bool RecoFactorStoreStep(RecoFactorStore *store, int64 users_ready, int64 max_rows);
+extern void RecoFactorStoreFinish(RecoFactorStore *store);
 extern void RecoInsertVersion(const RecoVersionRow *row);
 extern int64 RecoPruneVersions(const char *name, int32 newest, int keep);
 extern Datum RecoFetchVersionRow(int64 model_id);

@@ -30,8 +30,11 @@
  *		cancel/statement_timeout between chunks through RecoInterruptPending
  *		and raises the error after the kernel has joined its threads and
  *		freed its memory;
- *	 3. final pass (RecoTrainFinalPass): one exact solve of the user side;
- *	 4. store (RecoTrainStore): the factors and the reco.models row
+ *	 3. final pass (RecoTrainFinalPass): one exact solve of the user side,
+ *		this thread storing meanwhile, between the pass's tasks it runs, the
+ *		item rows and then the user rows solved so far (RecoTrainStoreReady;
+ *		an error there is raised once the pass's threads have joined);
+ *	 4. store (RecoTrainStore): the factor rows left and the reco.models row
  *		(store.c), pruning old versions, then the summary NOTICE unless
  *		reco.progress is none; the new row is returned.
  * All training arrays live in one memory context ("reco training") that is
@@ -61,6 +64,7 @@
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
 #include "portability/instr_time.h"
+#include "storage/ipc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -138,8 +142,10 @@ typedef struct RecoTrainRun
 	double		read_seconds;
 	TimestampTz read_started;	/* the aggregate's */
 	double		build_seconds;
-	double		final_solve_seconds;
-	double		store_seconds;
+	double		final_solve_seconds;	/* the final pass, the store's part inside it included */
+	double		store_seconds;	/* from the end of the final pass to the end of the store */
+	double		store_overlapped_seconds;	/* the backend's time storing inside the final pass */
+	RecoFactorStore *store;		/* the factor rows' store, once started */
 	int64		versions_pruned;
 	instr_time	started;		/* end of the read phase */
 	RecoVersionRow row;			/* the stored version */
@@ -423,7 +429,8 @@ reco_fit_transfn(PG_FUNCTION_ARGS)
  * Bytes training on the built matrices needs besides them, by algorithm:
  * the factors (ials: and its kernel's scratch, the items' prior means; bpr:
  * positives and counts; als: the solved rows and then their stored copies,
- * both held at the end) and the store's batch.
+ * both held at the end) and the store's batch (held with the final pass's
+ * scratch, which stores the rows it has solved).
  */
 static Size
 RecoTrainingBytes(const RecoTrainRun *run, const RecoInteractions *sizes)
@@ -890,25 +897,113 @@ RecoTrainIterateExplicit(RecoTrainRun *run)
 }
 
 /*
+ * Starts the store of the version (store.c's RecoFactorStore): its model id
+ * and version number, nothing written yet.
+ */
+static void
+RecoTrainStoreBegin(RecoTrainRun *run)
+{
+	RecoVersionRow *row = &run->row;
+
+	memset(row, 0, sizeof(*row));
+	row->model_id = RecoNewModelId();
+	row->name = run->name;
+	row->version = RecoNextVersion(run->name);
+	run->store = RecoFactorStoreBegin(row->model_id, &run->data, run->X, run->Y, run->cfg.factors);
+}
+
+/* The store's share of the final pass: RecoTrainStoreReady's state. */
+typedef struct RecoTrainOverlap
+{
+	RecoFactorStore *store;
+	MemoryContext cxt;			/* where the store's error is copied to */
+	ErrorData  *error;			/* the store's error, raised once the pass's threads joined */
+	double		seconds;		/* spent storing */
+} RecoTrainOverlap;
+
+/*
+ * The final pass's RecoRowsReady (calling thread, between its tasks, the
+ * workers running): stores up to RECO_STORE_OVERLAP_ROWS rows of those
+ * ready.  An error (a cancel included) must not leave this thread while the
+ * workers run: it is caught and copied, the pass stops (every worker
+ * joined) and RecoTrainFinalPass raises it again.  A FATAL error (a
+ * terminate) exits the process from here: RecoTrainStopPassAtExit joins
+ * the workers first.
+ */
+static RecoStatus
+RecoTrainStoreReady(void *arg, int64_t rows_ready, bool *more)
+{
+	RecoTrainOverlap *overlap = (RecoTrainOverlap *) arg;
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool left = false;
+	instr_time	start;
+
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		left = RecoFactorStoreStep(overlap->store, rows_ready, RECO_STORE_OVERLAP_ROWS);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(overlap->cxt);
+		overlap->error = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	overlap->seconds += RecoSecondsSince(start);
+	*more = left;
+	return overlap->error != NULL ? RECO_STATUS_STOPPED : RECO_STATUS_OK;
+}
+
+/* before_shmem_exit callback: a process exiting from inside the store's share of the pass joins its workers first. */
+static void
+RecoTrainStopPassAtExit(int code, Datum arg)
+{
+	RecoParallelStopCallerRun();
+}
+
+/*
  * Phase 3: one last exact (Cholesky) solve of the user side against the
  * final item factors: the stored user vectors are then exactly what folding
  * their training items in gives (recommend_for_items, explain), whichever
- * solver trained.  Positive definite whenever regularization > 0.
+ * solver trained.  Positive definite whenever regularization > 0.  The
+ * backend meanwhile starts the store (RecoTrainStoreReady): the item rows,
+ * then the user rows as the pass solves them, between the pass's tasks it
+ * runs itself; phase 4 stores the rest.
  */
 static void
 RecoTrainFinalPass(RecoTrainRun *run)
 {
 	RecoAlsConfig exact = run->cfg;
 	RecoSparse	by_user = RecoUserMatrix(&run->data);
+	RecoTrainOverlap overlap = {0};
+	RecoRowsReady ready = {RecoTrainStoreReady, &overlap};
+	RecoStatus	status;
 	instr_time	phase;
+	static bool exit_callback = false;	/* RecoTrainStopPassAtExit registered */
 
 	if (run->cfg.regularization <= 0)
 		return;
+	if (!exit_callback)
+	{
+		before_shmem_exit(RecoTrainStopPassAtExit, (Datum) 0);
+		exit_callback = true;
+	}
+	RecoTrainStoreBegin(run);
+	overlap.store = run->store;
+	overlap.cxt = CurrentMemoryContext;
 	INSTR_TIME_SET_CURRENT(phase);
 	exact.solver = RECO_SOLVER_CHOLESKY;
-	RecoCheckKernelStatus(RecoAlsSolveSide(&by_user, run->Y, run->X, &exact, &run->hooks),
-						  run->options->iterations);
+	status = RecoAlsSolveSideReady(&by_user, run->Y, run->X, &exact, &run->hooks, &ready);
+	if (overlap.error != NULL)
+	{
+		elog(DEBUG1, "reco: the store failed inside the final pass, whose threads have stopped");
+		ReThrowError(overlap.error);
+	}
+	RecoCheckKernelStatus(status, run->options->iterations);
 	run->final_solve_seconds = RecoSecondsSince(phase);
+	run->store_overlapped_seconds = overlap.seconds;
 }
 
 /* The stats jsonb text of a stored run (reco.models.stats). */
@@ -935,10 +1030,10 @@ RecoTrainStatsJson(const RecoTrainRun *run)
 	appendStringInfoString(&stats, ", ");
 	RecoAppendJsonArray(&stats, "loss", run->loss, run->options->iterations);
 	appendStringInfo(&stats,
-					 ", \"final_solve_seconds\": %.6f, \"store_seconds\": %.6f, \"threads\": %d"
-					 ", \"memory_bytes\": %zu, \"versions_pruned\": " INT64_FORMAT,
-					 run->final_solve_seconds, run->store_seconds, run->cfg.threads,
-					 run->memory_estimate, run->versions_pruned);
+					 ", \"final_solve_seconds\": %.6f, \"store_seconds\": %.6f, \"store_overlapped_seconds\": %.6f"
+					 ", \"threads\": %d, \"memory_bytes\": %zu, \"versions_pruned\": " INT64_FORMAT,
+					 run->final_solve_seconds, run->store_seconds, run->store_overlapped_seconds,
+					 run->cfg.threads, run->memory_estimate, run->versions_pruned);
 	if (run->options->algorithm == RECO_ALGORITHM_ALS)
 		appendStringInfo(&stats, ", \"global_mean\": %.9g", run->global_mean);
 	for (side = RECO_SIDE_ITEMS; side <= RECO_SIDE_USERS; side++)
@@ -953,9 +1048,10 @@ RecoTrainStatsJson(const RecoTrainRun *run)
 }
 
 /*
- * Phase 4: the factors, the pruning of old versions and the new reco.models
- * row; then the summary NOTICE (reco.progress), timings in its DETAIL so
- * that a test can leave them out (VERBOSITY terse).
+ * Phase 4: the factors (those the final pass did not store), the pruning of
+ * old versions and the new reco.models row; then the summary NOTICE
+ * (reco.progress), timings in its DETAIL so that a test can leave them out
+ * (VERBOSITY terse).
  */
 static void
 RecoTrainStore(RecoTrainRun *run)
@@ -964,12 +1060,10 @@ RecoTrainStore(RecoTrainRun *run)
 	instr_time	phase;
 
 	INSTR_TIME_SET_CURRENT(phase);
-	memset(row, 0, sizeof(*row));
-	row->model_id = RecoNewModelId();
-	row->name = run->name;
-	row->version = RecoNextVersion(run->name);
-	RecoStoreItemFactors(row->model_id, &run->data, run->Y, run->cfg.factors);
-	RecoStoreUserFactors(row->model_id, &run->data, run->X, run->cfg.factors);
+	if (run->store == NULL)
+		RecoTrainStoreBegin(run);
+	RecoFactorStoreFinish(run->store);
+	run->store = NULL;
 	row->n_users = run->data.users_positive;
 	row->n_items = run->data.n_items;
 	RecoTrainStoreFeatures(run);	/* adds the placed entities to n_users, n_items */

@@ -9,6 +9,12 @@
 # sleep (pg_stat_activity's wait event: reco.training_progress needs reco preloaded).
 # The seconds from the cancel to the error are printed, never compared.
 #
+# Then an error of the store while the final pass still runs (the item rows are written
+# between the pass's tasks, train.c): a unique index on reco.item_factors that a training's
+# second item breaks. The error is caught there, the pass's threads stopped and joined, then
+# raised (DEBUG1 says so): the unique violation (23505), no version, the backend with no more
+# threads than after a training that succeeded (no worker left), and it trains again.
+#
 # Run: bash test/sessions/cancel_store.sh (against PGHOST/PGPORT, e.g. the harness's
 # cluster; it creates and drops its own database).
 set -euo pipefail
@@ -51,3 +57,36 @@ reco_session_close A || reco_fail "session A failed: $(cat "$(reco_session_out A
 reco_check_models_whole $db
 [ "$(reco_sql $db -c "SELECT n_users FROM reco.models WHERE name = 'stored'")" = 20000 ] || reco_fail "the version after the cancel is not whole"
 echo "ok: a training cancelled inside its store stops, leaves nothing, and the backend trains again"
+
+# --- a store error inside the final pass ---------------------------------------------------
+trainb="SELECT (reco.train('broken', 'clicks', factors => 8, iterations => 1, threads => 2)).version;"
+reco_session_start B $db
+reco_session_query B "SET client_min_messages = warning;" >/dev/null
+bpid=$(reco_session_backend_pid B)
+# Threads of session B's backend now (its own, and OpenBLAS's once a training ran).
+threads_of_b() { ls "/proc/$bpid/task" | wc -l; }
+[ "$(reco_session_query B "$trainb" 60)" = 1 ] || reco_fail "the first training of 'broken' failed: $(cat "$(reco_session_out B)")"
+threads_after_success=$(threads_of_b)
+reco_sql $db -c "SELECT reco.drop_model('broken')" -c "SELECT reco.drop_model('stored')" >/dev/null
+reco_sql $db -c "CREATE UNIQUE INDEX item_factors_one_big_item ON reco.item_factors (model_id) WHERE item_id >= 10"
+reco_session_send B "\\set ON_ERROR_STOP off
+SET client_min_messages = debug1;
+\\set VERBOSITY verbose
+$trainb
+\\set VERBOSITY default
+SET client_min_messages = warning;
+\\set ON_ERROR_STOP on"
+reco_session_wait B '^ERROR:  23505: duplicate key value violates unique constraint "item_factors_one_big_item"' 60
+grep -q '^DEBUG:  00000: reco: the store failed inside the final pass, whose threads have stopped$' "$(reco_session_out B)" \
+    || reco_fail "the error was not raised from inside the final pass: $(cat "$(reco_session_out B)")"
+[ "$(reco_session_query B "SELECT count(*) FROM reco.models WHERE name = 'broken';")" = 0 ] \
+    || reco_fail "the failed training left a version"
+[ "$(reco_sql $db -c "SELECT count(*) FROM reco.item_factors") $(reco_sql $db -c "SELECT count(*) FROM reco.user_factors")" = "0 0" ] \
+    || reco_fail "factor rows of the failed training are visible"
+[ "$(threads_of_b)" = "$threads_after_success" ] \
+    || reco_fail "the backend has $(threads_of_b) threads after the store's error, $threads_after_success after a training"
+reco_sql $db -c "DROP INDEX reco.item_factors_one_big_item"
+[ "$(reco_session_query B "$trainb" 60)" = 1 ] || reco_fail "the backend did not train after the store's error: $(cat "$(reco_session_out B)")"
+reco_session_close B || reco_fail "session B failed: $(cat "$(reco_session_out B)")"
+reco_check_models_whole $db
+echo "ok: a store error inside the final pass: 23505 raised once its threads stopped ($threads_after_success threads before and after), no version, the backend trains again"

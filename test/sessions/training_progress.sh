@@ -14,6 +14,7 @@
 #      1's loss during iteration 2), and an iteration that advances; another
 #      role sees only its pid; pg_cancel_backend stops it and the view is empty;
 #   3b. one long iteration, then the final pass: chunks_done (of chunks_total) moves inside each;
+#   3c. a cancel inside the final pass while it stores its rows (phase 'final pass') stops it;
 #   4. an error while reading (a NaN weight) and pg_terminate_backend leave it empty;
 #   5. kill -9 of a training backend: the server restarts, the view is empty, and a new
 #      training shows in it again.
@@ -99,6 +100,33 @@ reco_session_close T
 reco_session_close W
 reco_session_close H
 
+# Starts session $1 (errors not fatal, warnings only) on statement $2; sets session_pid to
+# its backend's pid.
+train_in_session() {
+    reco_session_start "$1" $db
+    reco_session_send "$1" "\\set ON_ERROR_STOP off
+SET client_min_messages = warning;
+SELECT 'pid', pg_backend_pid();
+$2"
+    reco_session_wait "$1" '^pid\|'
+    session_pid=$(sed -n 's/^pid|//p' "$(reco_session_out "$1")")
+}
+
+# Waits (polling every 10 ms) until statement $2, which cancels session $1's training when it
+# sees it in the state $3 names, has cancelled it (says 1); then the cancel error, how long it
+# took (printed, never compared), the view empty and no version of model $4.
+cancel_seen() {
+    local session=$1 sql=$2 what=$3 model=$4 start stop
+    RECO_POLL_SECONDS=0.01 reco_wait_until 120 "the training to be seen in $what" reco_sql_equals $db "$sql" 1
+    start=$(date +%s.%N)
+    reco_session_wait "$session" 'canceling statement due to user request'
+    stop=$(date +%s.%N)
+    awk -v a="$start" -v b="$stop" -v w="$what" 'BEGIN { printf "cancel stopped %s in %.2f s\n", w, b - a }'
+    reco_wait_until 10 "the view to be empty after the cancel" reco_sql_equals $db "$progress" 0
+    [ "$(reco_sql $db -c "SELECT count(*) FROM reco.models WHERE name = '$model'")" = 0 ] \
+        || reco_fail "a training cancelled in $what stored a version"
+}
+
 # --- 2b. reco.train's direct read of a table: phase 'reading' with its rows, a cancel in it ---
 # 6M rows are read by a heap scan (reco_internal.fit_table) in under a second; the view's
 # rows_read moves every 65536 rows. The cancel is sent by the statement that sees the
@@ -115,14 +143,7 @@ reco_session_wait R '^pid\|'
 r_pid=$(sed -n 's/^pid|//p' "$(reco_session_out R)")
 cancel_reading="SELECT count(pg_cancel_backend(pid)) FROM reco.training_progress
                  WHERE pid = $r_pid AND phase = 'reading' AND rows_read > 0 AND rows_read < 6000000"
-RECO_POLL_SECONDS=0.01 reco_wait_until 60 "the direct read to show phase 'reading' with rows read" \
-    reco_sql_equals $db "$cancel_reading" 1
-start=$(date +%s.%N)
-reco_session_wait R 'canceling statement due to user request'
-stop=$(date +%s.%N)
-awk -v a="$start" -v b="$stop" 'BEGIN { printf "cancel stopped the direct read in %.2f s\n", b - a }'
-reco_wait_until 10 "the view to be empty after the cancel" reco_sql_equals $db "$progress" 0
-[ "$(reco_sql $db -c "SELECT count(*) FROM reco.models WHERE name = 'direct'")" = 0 ] || reco_fail "a cancelled direct read stored a version"
+cancel_seen R "$cancel_reading" "the direct read" direct
 got=$(reco_session_query R "SELECT 'path', (reco.train('direct', 'many', factors => 4, iterations => 1)).stats ->> 'read_path';" 120)
 [ "$got" = "path|direct" ] || reco_fail "the training after the cancel printed '$got', want its read_path direct"
 [ "$(reco_sql $db -c "SELECT stats -> 'rows_read' FROM reco.models WHERE name = 'direct'")" = 6000000 ] || reco_fail "the direct read's rows_read"
@@ -177,13 +198,8 @@ echo "ok: pg_cancel_backend: the view is empty"
 # inside each (never above chunks_total).
 reco_sql $db -c "CREATE TABLE wide AS SELECT u AS user_id, (u * 7 + j * 131) % 5000 AS item_id
                    FROM generate_series(1, 100000) AS u, generate_series(1, 10) AS j"
-reco_session_start P $db
-reco_session_send P "\\set ON_ERROR_STOP off
-SET client_min_messages = warning;
-SELECT 'pid', pg_backend_pid();
-SELECT reco.train('onelong', 'wide', iterations => 1, factors => 384);"
-reco_session_wait P '^pid\|'
-p_pid=$(sed -n 's/^pid|//p' "$(reco_session_out P)")
+train_in_session P "SELECT reco.train('onelong', 'wide', iterations => 1, factors => 384);"
+p_pid=$session_pid
 samples=$(mktemp)
 reco_on_exit "rm -f $samples"
 # Succeeds once the samples hold two different chunk counts in phase|iteration $1 (sampling
@@ -206,6 +222,24 @@ reco_sql $db -c "SELECT pg_cancel_backend($p_pid)" >/dev/null
 reco_session_wait P 'canceling statement due to user request'
 reco_wait_until 10 "the view to be empty after the cancel" reco_sql_equals $db "$progress" 0
 reco_session_close P
+
+# --- 3c. a cancel while the final pass stores ------------------------------------------------
+# The item rows are written between the final pass's tasks (then the user rows as they are
+# solved): an index on reco.item_factors whose expression sleeps 0.5 ms a row makes that store
+# last (5000 items: 2.5 s). A cancel sent by the statement that sees the training in phase
+# 'final pass' while its backend sleeps in that index lands inside the pass while it stores:
+# the cancel error, no version, the view empty. The seconds are printed, never compared.
+reco_sql $db -c "CREATE FUNCTION slow_item(bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE
+                   AS \$\$ BEGIN PERFORM pg_sleep(0.0005); RETURN \$1; END \$\$" \
+    -c "CREATE INDEX item_factors_slow ON reco.item_factors (slow_item(item_id))"
+train_in_session O "SELECT reco.train('overlap', 'wide', iterations => 1, factors => 64);"
+o_pid=$session_pid
+cancel_storing="SELECT count(pg_cancel_backend(p.pid)) FROM reco.training_progress AS p JOIN pg_stat_activity AS a USING (pid)
+                 WHERE p.pid = $o_pid AND p.phase = 'final pass' AND a.wait_event = 'PgSleep'"
+cancel_seen O "$cancel_storing" "the final pass while it stored" overlap
+reco_session_close O
+reco_sql $db -c "DROP INDEX reco.item_factors_slow" -c "DROP FUNCTION slow_item(bigint)"
+echo "ok: a cancel inside the final pass while it stores (phase 'final pass', the store's index sleeping) stops it: no version, the view empty"
 
 # --- 4. an error while reading, pg_terminate_backend ---------------------------------------
 err=$(reco_sql $db -c "SELECT reco.fit('bad', g, g, CASE WHEN g = 500 THEN 'NaN'::real ELSE 1 END)

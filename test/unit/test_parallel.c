@@ -6,7 +6,9 @@
  *
  *   make unit    (builds it with the kernel sources; no PostgreSQL needed)
  *
- * The runner tests count what ran where; the batch tests compare the pruned,
+ * The runner tests count what ran where (also of the calling thread's own
+ * work, and of the exact side solve that hands its rows on through it); the
+ * batch tests compare the pruned,
  * threaded top-n with a brute-force top-n of the same scores, and its MMR
  * re-ranking with RecoMmrRerank applied afterwards.
  *
@@ -15,17 +17,20 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "als.h"
 #include "batch.h"
 #include "tap.h"
 
-#define TEST_PLAN 24
+#define TEST_PLAN 33
 
 /* Sleeps about `us` microseconds. */
 static void
@@ -55,7 +60,9 @@ typedef struct Counts
 	RecoStatus fail_status;	/* ... with this status */
 	int64_t		fail_task2;		/* a second, later failure (-1: none) */
 	int			fail_init;		/* init_state fails for this thread (-1: none) */
-	long		task_us;		/* each task sleeps this long */
+	long		task_us;		/* each task sleeps this long ... */
+	int			caller_fast;	/* ... but on the calling thread (caller) when set */
+	pthread_t	caller;
 	int			long_tasks;		/* tasks poll until told to stop */
 	HookState	hook;
 	/* outcome, filled by counts_run */
@@ -119,7 +126,7 @@ count_task(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 			sleep_us(100);
 		return RECO_STATUS_STOPPED;
 	}
-	if (c->task_us > 0)
+	if (c->task_us > 0 && !(c->caller_fast && pthread_equal(pthread_self(), c->caller)))
 		sleep_us(c->task_us);
 	return RECO_STATUS_OK;
 }
@@ -321,6 +328,362 @@ test_states(void)
 	ok(RecoParallelRun(&job) == RECO_STATUS_OK && !oc.shared && oc.used[0] &&
 	   pthread_equal(oc.owners[0], pthread_self()),
 	   "runner: one state per thread, thread 0's on the calling thread (no free_state)");
+}
+
+/* What the caller_work tests share. */
+typedef struct CallerCheck
+{
+	Counts		counts;			/* the tasks (count_task) */
+	pthread_t	owner;			/* the calling thread */
+	int			wrong_thread;	/* caller_work ran on another thread */
+	long		calls;			/* caller_work calls */
+	long		fail_at;		/* this call fails (< 0: none) */
+	long		after_stop;		/* calls once the run was told to stop */
+	long		more_left;		/* calls it still says it has more for */
+	long		finished_seen;	/* most tasks it saw finished (max over calls) */
+	long		tasks_at_failure;	/* task runs counted when it failed */
+	int			stopped;
+} CallerCheck;
+
+/* Task runs counted so far (runs of every task). */
+static long
+caller_task_runs(Counts *c)
+{
+	long		total = 0;
+	int64_t		i;
+
+	for (i = 0; i < c->n; i++)
+		total += __atomic_load_n(&c->runs[i], __ATOMIC_RELAXED);
+	return total;
+}
+
+/* The test caller_work: checks its thread, counts, says "more" more_left times, fails where asked. */
+static RecoStatus
+caller_work(void *arg, bool *more)
+{
+	CallerCheck *cc = (CallerCheck *) arg;
+	long		seen = caller_task_runs(&cc->counts);
+
+	if (!pthread_equal(pthread_self(), cc->owner))
+		cc->wrong_thread = 1;
+	if (cc->stopped)
+		cc->after_stop++;
+	cc->calls++;
+	if (seen > cc->finished_seen)
+		cc->finished_seen = seen;
+	*more = cc->more_left > 0;
+	if (cc->more_left > 0)
+		cc->more_left--;
+	if (cc->calls == cc->fail_at)
+	{
+		cc->stopped = 1;
+		cc->tasks_at_failure = seen;
+		return RECO_STATUS_NOT_FINITE;
+	}
+	return RECO_STATUS_OK;
+}
+
+/* Runs n tasks of task_us on `threads` threads with caller_work; fills the outcome. */
+static void
+caller_run(CallerCheck *cc, int64_t n, long task_us, int threads, long fail_at, long more_left,
+		   int caller_fast)
+{
+	RecoHooks	hooks;
+	RecoParallelJob job = {
+		.n_tasks = n, .threads = threads, .run_task = count_task,
+		.state_size = sizeof(TestState), .init_state = count_init,
+		.free_state = count_free, .arg = &cc->counts, .hooks = &hooks,
+		.caller_work = caller_work, .caller_arg = cc
+	};
+	int64_t		i;
+
+	memset(cc, 0, sizeof(*cc));
+	counts_init(&cc->counts, n, task_us, -1);
+	hooks.should_stop = test_hook;
+	hooks.arg = &cc->counts.hook;
+	hooks.progress = NULL;
+	cc->owner = pthread_self();
+	cc->counts.caller = pthread_self();
+	cc->counts.caller_fast = caller_fast;
+	cc->fail_at = fail_at;
+	cc->more_left = more_left;
+	cc->counts.status = RecoParallelRun(&job);
+	for (i = 0; i < n; i++)
+	{
+		cc->counts.once += cc->counts.runs[i] == 1;
+		cc->counts.ran += cc->counts.runs[i] >= 1;
+	}
+	free(cc->counts.runs);
+	cc->counts.runs = NULL;
+}
+
+/*
+ * caller_work: only on the calling thread, before each of its tasks and
+ * while it waits (again at once while it says "more"), every task still
+ * once; a failure from it stops the run with its status, every worker
+ * joined and every state freed, and it is never called again.
+ */
+static void
+test_caller_work(void)
+{
+	static const int thread_counts[] = {1, 2, 4};
+	CallerCheck cc;
+	int			i,
+				all = 1;
+
+	for (i = 0; i < 3; i++)
+	{
+		caller_run(&cc, 300, 200, thread_counts[i], -1, 0, 0);
+		all &= cc.counts.status == RECO_STATUS_OK && cc.counts.once == 300 && !cc.wrong_thread &&
+			cc.calls >= 1 && cc.counts.inits == cc.counts.frees && !cc.counts.hook.wrong_thread;
+		/* one thread: exactly one call before each task, and one that finds none left */
+		if (thread_counts[i] == 1)
+			all &= cc.calls == 301;
+	}
+	ok(all, "caller_work: on the calling thread only, every task once (1, 2, 4 threads; on one, once per task and once at the end)");
+
+	/* tasks long on the workers only: the caller works on while it waits for them ... */
+	caller_run(&cc, 4, 200000, 4, -1, 1000000, 1);
+	ok(cc.counts.status == RECO_STATUS_OK && cc.counts.once == 4 && cc.calls > 1000 && !cc.wrong_thread,
+	   "caller_work: called again at once while it has more, also while the caller waits");
+	printf("# caller_work calls with more: %ld\n", cc.calls);
+	/* ... and without "more", every wait of the hook's interval: a few calls only */
+	caller_run(&cc, 4, 200000, 4, -1, 0, 1);
+	ok(cc.counts.status == RECO_STATUS_OK && cc.calls >= 2 && cc.calls < 1000,
+	   "caller_work: without more, called after each wait");
+	printf("# caller_work calls without more: %ld\n", cc.calls);
+
+	/* a failure: the run stops with its status, joined, states freed, no call after it */
+	caller_run(&cc, 2000, 500, 2, 5, 0, 0);
+	ok(cc.counts.status == RECO_STATUS_NOT_FINITE && cc.after_stop == 0 && cc.calls == 5 &&
+	   cc.counts.ran < 2000 && cc.counts.inits == 2 && cc.counts.frees == 2,
+	   "caller_work: its failure stops the run (its status, no later call, states freed)");
+	printf("# tasks run before caller_work's failure: %ld of 2000\n", (long) cc.counts.ran);
+}
+
+/* Threads of this process now (/proc/self/task), or -1. */
+static int
+thread_count(void)
+{
+	DIR		   *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int			n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static jmp_buf exit_jump;
+
+/* caller_work that leaves without returning, as a FATAL error's exit does, after RecoParallelStopCallerRun. */
+static RecoStatus
+caller_exits(void *arg, bool *more)
+{
+	long	   *calls = (long *) arg;
+
+	*more = false;
+	if (++*calls == 3)
+	{
+		RecoParallelStopCallerRun();
+		longjmp(exit_jump, 1);
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * RecoParallelStopCallerRun from inside caller_work: the run's workers are
+ * stopped and joined (the thread count is back to the count before the run,
+ * no task starts any more); outside any caller_work it does nothing.
+ */
+static void
+test_stop_caller_run(void)
+{
+	static Counts c;			/* static: kept across the longjmp */
+	static long calls;
+	static int	before;
+	static long ran_at_exit;
+	RecoParallelJob job = {
+		.n_tasks = 100000, .threads = 4, .run_task = count_task,
+		.state_size = sizeof(TestState), .init_state = count_init,
+		.arg = &c, .caller_work = caller_exits, .caller_arg = &calls
+	};
+	int			after;
+
+	RecoParallelStopCallerRun();	/* in no run: nothing */
+	counts_init(&c, job.n_tasks, 100, -1);
+	calls = 0;
+	before = thread_count();
+	if (setjmp(exit_jump) == 0)
+	{
+		(void) RecoParallelRun(&job);
+		ok(0, "parallel: RecoParallelStopCallerRun joins the workers of the run left from caller_work");
+		return;
+	}
+	after = thread_count();
+	ran_at_exit = caller_task_runs(&c);
+	sleep_us(50000);
+	ok(before > 0 && after == before && caller_task_runs(&c) == ran_at_exit && ran_at_exit < job.n_tasks,
+	   "parallel: RecoParallelStopCallerRun joins the workers of the run left from caller_work");
+	printf("# threads before the run %d, after leaving it %d; tasks run %ld\n", before, after, ran_at_exit);
+	free(c.runs);				/* the run's own memory is the exiting process's: leaked here */
+}
+
+/* ------------------------------------------------------------------------
+ * The exact side solve handing its rows on (RecoAlsSolveSideReady)
+ * ------------------------------------------------------------------------
+ */
+
+/* What the ready tests' callback checks: the rows it is told are final are the reference's. */
+typedef struct ReadyCheck
+{
+	const float *solve;			/* the solve in progress */
+	const float *ref;			/* the same rows solved by RecoAlsSolveSide */
+	int64_t		m;
+	int			k;
+	int64_t		last;			/* rows_ready of the previous call */
+	int64_t		calls;
+	int			went_back;		/* rows_ready decreased or passed m */
+	int			not_final;		/* a row below rows_ready differed from ref */
+	pthread_t	owner;
+	int			wrong_thread;
+	int64_t		fail_at;		/* this call fails (0: none) */
+} ReadyCheck;
+
+/* A fresh check of the rows of solve against ref (m x k), on this thread, failing at call fail_at (0: never). */
+static void
+ready_reset(ReadyCheck *rc, const float *solve, const float *ref, int64_t m, int k, int64_t fail_at)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->solve = solve;
+	rc->ref = ref;
+	rc->m = m;
+	rc->k = k;
+	rc->owner = pthread_self();
+	rc->fail_at = fail_at;
+}
+
+/* RecoRowsReady.fn of the tests: checks the new rows against the reference. */
+static RecoStatus
+ready_check(void *arg, int64_t rows_ready, bool *more)
+{
+	ReadyCheck *rc = (ReadyCheck *) arg;
+
+	*more = false;
+	rc->calls++;
+	if (!pthread_equal(pthread_self(), rc->owner))
+		rc->wrong_thread = 1;
+	if (rows_ready < rc->last || rows_ready > rc->m)
+		rc->went_back = 1;
+	else if (rows_ready > rc->last &&
+			 memcmp(rc->solve + (size_t) rc->last * rc->k, rc->ref + (size_t) rc->last * rc->k,
+					sizeof(float) * (size_t) (rows_ready - rc->last) * rc->k) != 0)
+		rc->not_final = 1;
+	if (rows_ready > rc->last)
+		rc->last = rows_ready;
+	return rc->calls == rc->fail_at ? RECO_STATUS_NO_MEMORY : RECO_STATUS_OK;
+}
+
+/*
+ * Users with 13 or so items each, every 101st with all n (a row costlier
+ * than a chunk's target at k 128: one of the chunks that run first), weights
+ * 1 .. 5, every 7th negative; CSR, row-major.
+ */
+static RecoSparse
+ready_matrix(int64_t m, int64_t n, int64_t **indptr, int32_t **indices, float **weights)
+{
+	int64_t		u,
+				i,
+				nnz = 0;
+
+	*indptr = malloc(sizeof(int64_t) * (size_t) (m + 1));
+	*indices = malloc(sizeof(int32_t) * (size_t) (m * n));
+	*weights = malloc(sizeof(float) * (size_t) (m * n));
+	(*indptr)[0] = 0;
+	for (u = 0; u < m; u++)
+	{
+		for (i = 0; i < n; i++)
+			if (u % 101 == 7 || (i * 7 + u) % 53 == 0)
+			{
+				(*indices)[nnz] = (int32_t) i;
+				(*weights)[nnz] = (float) (1 + (u + i) % 5) * (nnz % 7 == 6 ? -1.0f : 1.0f);
+				nnz++;
+			}
+		(*indptr)[u + 1] = nnz;
+	}
+	return (RecoSparse) {m, n, *indptr, *indices, *weights};
+}
+
+/*
+ * RecoAlsSolveSideReady: on 1, 2 and 3 threads the rows bit for bit those
+ * of RecoAlsSolveSide (Cholesky), told in row order on the calling thread,
+ * each row final when told (the store relies on it); on one thread the last
+ * call tells every row; a failure from the callback stops the solve with its
+ * status; CG or no callback is an invalid argument.
+ */
+static void
+test_ready_solve(void)
+{
+	int64_t		m = 3000,
+				n = 700;
+	int			k = 128,
+				t;
+	int64_t    *indptr;
+	int32_t    *indices;
+	float	   *weights;
+	RecoSparse	rows = ready_matrix(m, n, &indptr, &indices, &weights);
+	float	   *Y = malloc(sizeof(float) * (size_t) (n * k));
+	float	   *ref = calloc((size_t) (m * k), sizeof(float));
+	float	   *X = malloc(sizeof(float) * (size_t) (m * k));
+	int64_t    *ids = malloc(sizeof(int64_t) * (size_t) n);
+	RecoAlsConfig cfg = {k, 0.1f, 2.0f, 0, RECO_SOLVER_CHOLESKY, 1, 0.0f, 1.0f};
+	ReadyCheck	rc;
+	RecoRowsReady ready = {ready_check, &rc};
+	int			all = 1;
+	int64_t		i;
+
+	for (i = 0; i < n; i++)
+		ids[i] = i;
+	RecoAlsInitFactors(Y, n, k, ids, 5, 1);
+	ok(RecoAlsSolveSide(&rows, Y, ref, &cfg, NULL) == RECO_STATUS_OK, "ready: the reference solve");
+	for (t = 1; t <= 3; t++)
+	{
+		RecoStatus	st;
+
+		ready_reset(&rc, X, ref, m, k, 0);
+		cfg.threads = t;
+		memset(X, 0xff, sizeof(float) * (size_t) (m * k));	/* NaNs until solved */
+		st = RecoAlsSolveSideReady(&rows, Y, X, &cfg, NULL, &ready);
+		all &= st == RECO_STATUS_OK && memcmp(X, ref, sizeof(float) * (size_t) (m * k)) == 0 &&
+			!rc.went_back && !rc.not_final && !rc.wrong_thread && rc.calls > 1 && (t > 1 || rc.last == m);
+		printf("# ready, %d thread(s): %ld calls, last told %ld of %ld rows\n", t, (long) rc.calls,
+			   (long) rc.last, (long) m);
+	}
+	ok(all, "ready: rows bit for bit RecoAlsSolveSide's on 1, 2, 3 threads, told in order and final when told");
+
+	/* the first call comes while the z rows are computed (before any row is solved), the third later */
+	for (i = 1; i <= 3; i += 2)
+	{
+		ready_reset(&rc, X, ref, m, k, i);
+		cfg.threads = 2;
+		all &= RecoAlsSolveSideReady(&rows, Y, X, &cfg, NULL, &ready) == RECO_STATUS_NO_MEMORY && rc.calls == i;
+	}
+	ok(all, "ready: the callback's failure (its first or third call) stops the solve with its status, no call after it");
+	cfg.solver = RECO_SOLVER_CG;
+	ok(RecoAlsSolveSideReady(&rows, Y, X, &cfg, NULL, &ready) == RECO_STATUS_INVALID_ARGUMENT &&
+	   (cfg.solver = RECO_SOLVER_CHOLESKY,
+		RecoAlsSolveSideReady(&rows, Y, X, &cfg, NULL, NULL) == RECO_STATUS_INVALID_ARGUMENT),
+	   "ready: the CG solver or no callback is an invalid argument");
+	free(indptr);
+	free(indices);
+	free(weights);
+	free(Y);
+	free(ref);
+	free(X);
+	free(ids);
 }
 
 /* ------------------------------------------------------------------------
@@ -613,9 +976,12 @@ main(void)
 	test_failure();				/* 4 */
 	test_stop();				/* 3 */
 	test_states();				/* 1 */
+	test_caller_work();			/* 4 */
+	test_ready_solve();			/* 4 */
+	test_stop_caller_run();		/* 1 */
 	test_batch_ks();			/* 6 */
 	test_batch_edges();			/* 4 */
 	test_batch_diversity();		/* 2 */
-	/* total 24 */
+	/* total 33 */
 	return tap_exit_status(TEST_PLAN);
 }
