@@ -1647,6 +1647,14 @@ RecoRunCgChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
 	return RECO_STATUS_OK;
 }
 
+/* A chunk's rows are final: published to the calling thread (RecoJobCallerWork). */
+static void
+RecoChunkDone(RecoJob *job, const RecoChunk *chunk)
+{
+	if (job->chunk_done != NULL)
+		__atomic_store_n(&job->chunk_done[chunk->id], 1, __ATOMIC_RELEASE);
+}
+
 /*
  * Runner task: tasks below n_blocks run a block of long rows
  * (RecoCgBlock), the others the rows of chunk number task − n_blocks;
@@ -1695,7 +1703,13 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	if (job->kind == RECO_JOB_CG)
 		return RecoRunCgChunk(job, &ctx, chunk);
 	if (job->kind == RECO_JOB_CHOLESKY)
-		return RecoRunExactChunk(job, &ctx, chunk);
+	{
+		RecoStatus	st = RecoRunExactChunk(job, &ctx, chunk);
+
+		if (st == RECO_STATUS_OK)
+			RecoChunkDone(job, chunk);
+		return st;
+	}
 	for (u = chunk->begin; job->kind == RECO_JOB_ZROWS && u < chunk->end; u++)
 	{
 		int64_t		c = job->zcols != NULL ? job->zcols[u] : u;
@@ -1758,9 +1772,7 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 		job->partials[3 * chunk->id + 1] = conf;
 		job->partials[3 * chunk->id + 2] = norm;
 	}
-	/* its rows are final: published to the calling thread (RecoJobCallerWork) */
-	if (job->chunk_done != NULL)
-		__atomic_store_n(&job->chunk_done[chunk->id], 1, __ATOMIC_RELEASE);
+	RecoChunkDone(job, chunk);
 	return RECO_STATUS_OK;
 }
 
