@@ -323,18 +323,18 @@ RecoRowsFree(RecoRows *rows)
  * check_sizes sees them): returns the most the build holds at once, the raw
  * rows and the id maps' peak (sizes->build_bytes) included, and sets *held
  * to what its matrices and id arrays hold from then on (through training
- * and the store).  Per row: the id maps hold the raw 20 bytes; the counting
- * sorts 12 + 8 (indices and weight, one sorted copy); the result 16 (CSR
- * allocated for every row, CSC for every pair).  Per id: its id, offsets
- * and the counting sorts' cursors.
+ * and the store).  Per row: the id maps and both counting sorts hold the
+ * raw 20 bytes (the sorted copies go into the raw arrays); the result 16
+ * (CSR allocated for every row, CSC for every pair).  Per id: its id,
+ * offsets and the counting sorts' cursors.
  */
 Size
 RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, Size *held)
 {
 	Size		ids = sizeof(int64) * (sizes->n_users + sizes->n_items);
-	Size		by_item = add_size(mul_size(rows, 2 * sizeof(int32) + sizeof(float) + sizeof(int32) + sizeof(float)),
+	Size		by_item = add_size(mul_size(rows, RECO_ROW_BYTES),
 								   add_size(ids, mul_size(sizes->n_items, sizeof(int64))));
-	Size		by_user = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))),
+	Size		by_user = add_size(mul_size(rows, RECO_ROW_BYTES),
 								   add_size(mul_size(ids, 3), mul_size(sizes->n_items, sizeof(int64))));
 
 	*held = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))), mul_size(ids, 2));
@@ -582,7 +582,7 @@ RecoDropNetZero(RecoInteractions *out)
 	pfree(new_index);
 }
 
-static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads);
+static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, int threads);
 
 /*
  * Runs one counting-sort scatter of the build on up to `threads` threads
@@ -622,31 +622,33 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	memset(out, 0, sizeof(*out));
 
 	/*
-	 * The dense indices replace the ids in place (RecoMapSide), each id array
-	 * then shrunk to its int32 half: the raw rows' 20 bytes a row are the
-	 * most the build holds, never more.
+	 * The dense indices replace the ids in place (RecoMapSide), in the first
+	 * half of each int64 array: the raw rows' 20 bytes a row are the most the
+	 * build holds, never more.  The arrays' pages are mapped (written by the
+	 * read), so every later array that can reuse one does: a fresh array
+	 * costs a page fault and a zeroed page every 4 kB.
 	 */
 	out->user_ids = RecoMapSide(rows->users, n_rows, (int32 *) rows->users, &out->n_users, "user", &scratch);
 	out->build_bytes = RECO_ROW_BYTES * n_rows + scratch;
-	row_user = repalloc_huge(rows->users, sizeof(int32) * Max(n_rows, 1));
-	rows->users = NULL;
+	row_user = (int32 *) rows->users;
 	out->item_ids = RecoMapSide(rows->items, n_rows, (int32 *) rows->items, &out->n_items, "item", &scratch);
-	out->build_bytes = Max(out->build_bytes, (RECO_ROW_BYTES - sizeof(int32)) * n_rows +
-						   sizeof(int64) * out->n_users + scratch);
-	row_item = repalloc_huge(rows->items, sizeof(int32) * Max(n_rows, 1));
-	rows->items = NULL;
+	out->build_bytes = Max(out->build_bytes, RECO_ROW_BYTES * n_rows + sizeof(int64) * out->n_users + scratch);
+	row_item = (int32 *) rows->items;
 	n_users_input = out->n_users;
 	check_sizes(out, arg);
 	CHECK_FOR_INTERRUPTS();
 
-	/* 1. stable counting sort of the rows by item */
+	/*
+	 * 1. stable counting sort of the rows by item, into the second halves of
+	 * the id arrays (users, then weights)
+	 */
 	cursor = RecoAllocArray(out->n_items + 1, sizeof(int64));
 	memset(cursor, 0, sizeof(int64) * (out->n_items + 1));
 	for (p = 0; p < n_rows; p++)
 		cursor[row_item[p]]++;
 	RecoPrefixSum(cursor, out->n_items);
-	by_item_user = RecoAllocArray(n_rows, sizeof(int32));
-	by_item_weight = RecoAllocArray(n_rows, sizeof(float));
+	by_item_user = row_user + n_rows;
+	by_item_weight = (float *) (row_item + n_rows);
 	{
 		RecoScatter by_item = {n_rows, row_item, row_user, NULL, 0, rows->weights, cursor, out->n_items,
 			by_item_user, by_item_weight};
@@ -654,19 +656,20 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 		RecoBuildScatter(&by_item, threads);
 	}
 	/* cursor[i] is now the end of item i, i.e. the start of item i + 1 */
-	RecoRowsFree(rows);
-	pfree(row_item);
 	CHECK_FOR_INTERRUPTS();
 
-	/* 2. stable counting sort by user, walking items in order */
+	/*
+	 * 2. stable counting sort by user, walking items in order, into the
+	 * first half of the item array and the weights (read for the last time
+	 * by step 1)
+	 */
 	out->user_indptr = RecoAllocArray(out->n_users + 1, sizeof(int64));
 	memset(out->user_indptr, 0, sizeof(int64) * (out->n_users + 1));
 	for (p = 0; p < n_rows; p++)
 		out->user_indptr[row_user[p]]++;
-	pfree(row_user);
 	RecoPrefixSum(out->user_indptr, out->n_users);
-	out->user_items = RecoAllocArray(n_rows, sizeof(int32));
-	out->user_weights = RecoAllocArray(n_rows, sizeof(float));
+	out->user_items = row_item;
+	out->user_weights = rows->weights;
 	{
 		int64	   *fill = RecoAllocArray(out->n_users, sizeof(int64));
 		RecoScatter by_user = {n_rows, by_item_user, NULL, cursor, out->n_items, by_item_weight, fill, out->n_users,
@@ -676,8 +679,14 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 		RecoBuildScatter(&by_user, threads);
 		pfree(fill);
 	}
-	pfree(by_item_user);
-	pfree(by_item_weight);
+	/* the user-major matrix's arrays, shrunk to n_rows entries; the user array's for the item-major copy */
+	out->user_items = repalloc_huge(rows->items, sizeof(int32) * Max(n_rows, 1));
+	out->user_weights = repalloc_huge(rows->weights, sizeof(float) * Max(n_rows, 1));
+	rows->items = NULL;
+	rows->weights = NULL;
+	by_item_user = (int32 *) rows->users;
+	rows->users = NULL;
+	RecoRowsFree(rows);
 	CHECK_FOR_INTERRUPTS();
 
 	/* 3. merge duplicate (user, item) pairs, now adjacent, summing weights (ratings: averaging) */
@@ -719,18 +728,20 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	out->users_positive = out->n_users - out->users_without_positive;
 	out->users_without_positive += n_users_input - out->n_users;
 
-	/* 4. the item-major copy */
-	RecoBuildItemMajorThreads(out, cursor, threads);
+	/* 4. the item-major copy, its users into the user array (mapped) */
+	RecoBuildItemMajorThreads(out, cursor, by_item_user, threads);
 }
 
 /*
  * Builds the item-major copy (CSC) of out's user-major matrix, users
  * ascending within each item, by one counting sort on up to `threads`
  * threads; item_indptr is `indptr` (n_items + 1 int64s, the caller's to
- * give up) or, if NULL, a new array.
+ * give up) or, if NULL, a new array; item_users is `users` (an array of
+ * at least nnz int32s, the caller's to give up: shrunk to nnz) or, if
+ * NULL, a new array.
  */
 static void
-RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads)
+RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, int threads)
 {
 	int64		nnz = out->nnz;
 	int64	   *fill;
@@ -741,7 +752,7 @@ RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads)
 	for (p = 0; p < nnz; p++)
 		out->item_indptr[out->user_items[p]]++;
 	RecoPrefixSum(out->item_indptr, out->n_items);
-	out->item_users = RecoAllocArray(nnz, sizeof(int32));
+	out->item_users = users != NULL ? repalloc_huge(users, sizeof(int32) * Max(nnz, 1)) : RecoAllocArray(nnz, sizeof(int32));
 	out->item_weights = RecoAllocArray(nnz, sizeof(float));
 	fill = RecoAllocArray(out->n_items, sizeof(int64));
 	memcpy(fill, out->item_indptr, sizeof(int64) * out->n_items);
@@ -758,7 +769,7 @@ RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads)
 void
 RecoBuildItemMajor(RecoInteractions *out, int64 *indptr)
 {
-	RecoBuildItemMajorThreads(out, indptr, 1);
+	RecoBuildItemMajorThreads(out, indptr, NULL, 1);
 }
 
 /* The user-major view the kernel solves users with. */
