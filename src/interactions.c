@@ -20,7 +20,12 @@
  *	 4. builds the item-major matrix (CSC) from the CSR by one counting sort.
  * The counting sorts' scatters (1, 2, 4) run on the training's threads
  * (scatter.c: each thread writes its own buckets, so the result does not
- * depend on the thread count).
+ * depend on the thread count).  They write into the raw rows' arrays (the
+ * sorted copies into their second halves, the matrices into their first),
+ * whose pages the read has mapped: only the item-major weights are a fresh
+ * array, its pages mapped by a prefault thread (hugepage.c) during step 3.
+ * The read's own appends have their pages mapped ahead by such a thread
+ * (RecoRowsStartPrefault) while the backend reads.
  * Everything is O(rows) except sorting sparse distinct ids, so 10M rows build
  * in well under a second; the random writes of the counting sorts make larger
  * builds slower per row (2M users: 5.6 s CPU for 30M rows, against 1.0 s for
@@ -125,6 +130,16 @@ typedef struct RecoKeyRank
 	const char *key;
 	int64		provisional;
 } RecoKeyRank;
+
+/* A prefault thread stopped when a memory context goes (RecoStartPrefault). */
+typedef struct RecoPrefaultGuard
+{
+	RecoPrefault *thread;
+	MemoryContextCallback callback;
+} RecoPrefaultGuard;
+
+static RecoPrefaultGuard *RecoStartPrefault(MemoryContext cxt);
+static void RecoStopPrefault(RecoPrefaultGuard *guard);
 
 /* An id with its provisional index, for sorting the distinct ids. */
 typedef struct RecoIdRank
@@ -261,6 +276,17 @@ RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n)
 	pfree(code_of);
 }
 
+/* Tells the prefault thread (if any) where the row arrays are now. */
+static void
+RecoRowsDescribePrefault(RecoRows *rows)
+{
+	void	   *bases[RECO_PREFAULT_MAX_ARRAYS] = {rows->users, rows->items, rows->weights, rows->times};
+	size_t		sizes[RECO_PREFAULT_MAX_ARRAYS] = {sizeof(int64), sizeof(int64), sizeof(float), sizeof(int64)};
+
+	if (rows->prefault != NULL && rows->capacity > 0)
+		RecoPrefaultArrays(rows->prefault->thread, bases, sizes, rows->timed ? 4 : 3, rows->capacity, rows->count);
+}
+
 /* Doubles the row arrays if they are full (RecoRowsAppend, interactions.h, appends). */
 void
 RecoRowsGrow(RecoRows *rows)
@@ -273,6 +299,8 @@ RecoRowsGrow(RecoRows *rows)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("too many interactions for one model")));
+		if (rows->prefault != NULL)
+			RecoPrefaultArrays(rows->prefault->thread, NULL, NULL, 0, 0, 0);	/* the arrays move */
 		if (rows->capacity == 0)
 		{
 			rows->users = RecoAllocArray(capacity, sizeof(int64));
@@ -290,7 +318,75 @@ RecoRowsGrow(RecoRows *rows)
 				rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
 		}
 		rows->capacity = capacity;
+		RecoRowsDescribePrefault(rows);
 	}
+}
+
+/* Stops a guarded prefault thread (a memory context callback, or RecoStopPrefault). */
+static void
+RecoPrefaultGuardCallback(void *arg)
+{
+	RecoPrefaultGuard *guard = arg;
+
+	RecoPrefaultStop(guard->thread);
+	guard->thread = NULL;
+}
+
+/*
+ * Starts a prefault thread (hugepage.c; thread NULL if it could not start)
+ * that is stopped by RecoStopPrefault or, on an error, before cxt's arrays
+ * are freed.
+ */
+static RecoPrefaultGuard *
+RecoStartPrefault(MemoryContext cxt)
+{
+	RecoPrefaultGuard *guard = MemoryContextAllocZero(cxt, sizeof(RecoPrefaultGuard));
+
+	guard->thread = RecoPrefaultStart();
+	guard->callback.func = RecoPrefaultGuardCallback;
+	guard->callback.arg = guard;
+	MemoryContextRegisterResetCallback(cxt, &guard->callback);
+	return guard;
+}
+
+/* Stops the thread of RecoStartPrefault now. */
+static void
+RecoStopPrefault(RecoPrefaultGuard *guard)
+{
+	RecoPrefaultGuardCallback(guard);
+}
+
+/*
+ * Starts a thread that maps the pages of the rows' next rows ahead of the
+ * appends, told where the appends are by RecoRowsAdvancePrefault; stopped
+ * by RecoRowsStopPrefault or when cxt (holding rows) is reset or deleted,
+ * e.g. by an error, before the arrays are freed.  Without a thread the
+ * appends fault their pages themselves.
+ */
+void
+RecoRowsStartPrefault(RecoRows *rows, MemoryContext cxt)
+{
+	Assert(rows->prefault == NULL);
+	rows->prefault = RecoStartPrefault(cxt);
+	RecoRowsDescribePrefault(rows);
+	RecoRowsAdvancePrefault(rows);
+}
+
+/* Tells the prefault thread how many rows are appended. */
+void
+RecoRowsAdvancePrefault(RecoRows *rows)
+{
+	if (rows->prefault != NULL)
+		RecoPrefaultAdvance(rows->prefault->thread, rows->count);
+}
+
+/* Stops the prefault thread, if any. */
+void
+RecoRowsStopPrefault(RecoRows *rows)
+{
+	if (rows->prefault != NULL)
+		RecoStopPrefault(rows->prefault);
+	rows->prefault = NULL;
 }
 
 /* Releases the event times (once the weights have decayed). */
@@ -582,7 +678,8 @@ RecoDropNetZero(RecoInteractions *out)
 	pfree(new_index);
 }
 
-static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, int threads);
+static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, float *weights,
+									  int threads);
 
 /*
  * Runs one counting-sort scatter of the build on up to `threads` threads
@@ -613,6 +710,8 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	int64	   *cursor;
 	int32	   *by_item_user;
 	float	   *by_item_weight;
+	float	   *item_weights;
+	RecoPrefaultGuard *prefault;
 	int64		n_users_input;
 	Size		scratch;
 	int64		u,
@@ -630,9 +729,9 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	 */
 	out->user_ids = RecoMapSide(rows->users, n_rows, (int32 *) rows->users, &out->n_users, "user", &scratch);
 	out->build_bytes = RECO_ROW_BYTES * n_rows + scratch;
-	row_user = (int32 *) rows->users;
 	out->item_ids = RecoMapSide(rows->items, n_rows, (int32 *) rows->items, &out->n_items, "item", &scratch);
 	out->build_bytes = Max(out->build_bytes, RECO_ROW_BYTES * n_rows + sizeof(int64) * out->n_users + scratch);
+	row_user = (int32 *) rows->users;
 	row_item = (int32 *) rows->items;
 	n_users_input = out->n_users;
 	check_sizes(out, arg);
@@ -689,6 +788,20 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	RecoRowsFree(rows);
 	CHECK_FOR_INTERRUPTS();
 
+	/*
+	 * The item-major weights are the one array the build cannot take from
+	 * the raw rows: a thread maps its pages while this one merges.
+	 */
+	item_weights = RecoAllocArray(n_rows, sizeof(float));
+	prefault = RecoStartPrefault(CurrentMemoryContext);
+	{
+		void	   *bases[1] = {item_weights};
+		size_t		sizes[1] = {sizeof(float)};
+
+		RecoPrefaultArrays(prefault->thread, bases, sizes, 1, n_rows, 0);
+		RecoPrefaultAdvance(prefault->thread, n_rows);
+	}
+
 	/* 3. merge duplicate (user, item) pairs, now adjacent, summing weights (ratings: averaging) */
 	out->ratings = rows->ratings;
 	nnz = 0;
@@ -728,20 +841,22 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	out->users_positive = out->n_users - out->users_without_positive;
 	out->users_without_positive += n_users_input - out->n_users;
 
+	RecoStopPrefault(prefault);
+
 	/* 4. the item-major copy, its users into the user array (mapped) */
-	RecoBuildItemMajorThreads(out, cursor, by_item_user, threads);
+	RecoBuildItemMajorThreads(out, cursor, by_item_user, item_weights, threads);
 }
 
 /*
  * Builds the item-major copy (CSC) of out's user-major matrix, users
  * ascending within each item, by one counting sort on up to `threads`
  * threads; item_indptr is `indptr` (n_items + 1 int64s, the caller's to
- * give up) or, if NULL, a new array; item_users is `users` (an array of
- * at least nnz int32s, the caller's to give up: shrunk to nnz) or, if
- * NULL, a new array.
+ * give up) or, if NULL, a new array; item_users and item_weights are
+ * `users` and `weights` (arrays of at least nnz entries, the caller's to
+ * give up: shrunk to nnz) or, if NULL, new arrays.
  */
 static void
-RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, int threads)
+RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, float *weights, int threads)
 {
 	int64		nnz = out->nnz;
 	int64	   *fill;
@@ -753,7 +868,7 @@ RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, in
 		out->item_indptr[out->user_items[p]]++;
 	RecoPrefixSum(out->item_indptr, out->n_items);
 	out->item_users = users != NULL ? repalloc_huge(users, sizeof(int32) * Max(nnz, 1)) : RecoAllocArray(nnz, sizeof(int32));
-	out->item_weights = RecoAllocArray(nnz, sizeof(float));
+	out->item_weights = weights != NULL ? repalloc_huge(weights, sizeof(float) * Max(nnz, 1)) : RecoAllocArray(nnz, sizeof(float));
 	fill = RecoAllocArray(out->n_items, sizeof(int64));
 	memcpy(fill, out->item_indptr, sizeof(int64) * out->n_items);
 	{
@@ -769,7 +884,7 @@ RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, in
 void
 RecoBuildItemMajor(RecoInteractions *out, int64 *indptr)
 {
-	RecoBuildItemMajorThreads(out, indptr, NULL, 1);
+	RecoBuildItemMajorThreads(out, indptr, NULL, NULL, 1);
 }
 
 /* The user-major view the kernel solves users with. */

@@ -1192,12 +1192,14 @@ RecoFitReadTable(Relation rel, const AttrNumber *atts, const Oid *types, MemoryC
 		{
 			state = RecoFitStateCreate(cxt, model, model_isnull, true, false, false, options, options_isnull);
 			state->direct_read = true;
+			RecoRowsStartPrefault(&state->rows, cxt);
 		}
 		state->rows_read++;
 		if ((state->rows_read & (RECO_READ_POLL_ROWS - 1)) == 0)
 		{
 			CHECK_FOR_INTERRUPTS();
 			RecoProgressRows(state->rows_read);
+			RecoRowsAdvancePrefault(&state->rows);
 		}
 		if (nulls[0] || nulls[1] || nulls[2])
 		{
@@ -1208,7 +1210,10 @@ RecoFitReadTable(Relation rel, const AttrNumber *atts, const Oid *types, MemoryC
 	}
 	table_endscan(scan);
 	if (state != NULL)
+	{
+		RecoRowsStopPrefault(&state->rows);
 		RecoProgressRows(state->rows_read);
+	}
 	return state;
 }
 
