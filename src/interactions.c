@@ -24,9 +24,9 @@
  * depend on the thread count).  They write into the raw rows' arrays (the
  * sorted copies into their second halves, the matrices into their first),
  * whose pages the read has mapped: only the item-major weights are a fresh
- * array, its pages mapped by a prefault thread (hugepage.c) during step 3.
- * The read's own appends have their pages mapped ahead by such a thread
- * (RecoRowsStartPrefault) while the backend reads.
+ * array.  The read's own appends have their pages mapped ahead by a
+ * prefault thread (hugepage.c, RecoRowsStartPrefault) while the backend
+ * reads.
  * Everything is O(rows) except sorting sparse distinct ids, so 10M rows build
  * in well under a second; the random writes of the counting sorts make larger
  * builds slower per row (2M users: 5.6 s CPU for 30M rows, against 1.0 s for
@@ -697,8 +697,7 @@ RecoDropNetZero(RecoInteractions *out)
 	pfree(new_index);
 }
 
-static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, float *weights,
-									  int threads);
+static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, int threads);
 
 /*
  * Runs one counting-sort scatter of the build on up to `threads` threads
@@ -729,8 +728,6 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	int64	   *cursor;
 	int32	   *by_item_user;
 	float	   *by_item_weight;
-	float	   *item_weights;
-	RecoPrefaultGuard *prefault;
 	RecoIdMap	maps[2] = {{rows->users, (int32 *) rows->users, rows->count}, {rows->items, (int32 *) rows->items, rows->count}};
 	int64		n_users_input;
 	Size		scratch;
@@ -822,20 +819,6 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	RecoRowsFree(rows);
 	CHECK_FOR_INTERRUPTS();
 
-	/*
-	 * The item-major weights are the one array the build cannot take from
-	 * the raw rows: a thread maps its pages while this one merges.
-	 */
-	item_weights = RecoAllocArray(n_rows, sizeof(float));
-	prefault = RecoStartPrefault(CurrentMemoryContext);
-	{
-		void	   *bases[1] = {item_weights};
-		size_t		sizes[1] = {sizeof(float)};
-
-		RecoPrefaultArrays(prefault->thread, bases, sizes, 1, n_rows, 0);
-		RecoPrefaultAdvance(prefault->thread, n_rows);
-	}
-
 	/* 3. merge duplicate (user, item) pairs, now adjacent, summing weights (ratings: averaging) */
 	out->ratings = rows->ratings;
 	nnz = 0;
@@ -875,22 +858,20 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	out->users_positive = out->n_users - out->users_without_positive;
 	out->users_without_positive += n_users_input - out->n_users;
 
-	RecoStopPrefault(prefault);
-
 	/* 4. the item-major copy, its users into the user array (mapped) */
-	RecoBuildItemMajorThreads(out, cursor, by_item_user, item_weights, threads);
+	RecoBuildItemMajorThreads(out, cursor, by_item_user, threads);
 }
 
 /*
  * Builds the item-major copy (CSC) of out's user-major matrix, users
  * ascending within each item, by one counting sort on up to `threads`
  * threads; item_indptr is `indptr` (n_items + 1 int64s, the caller's to
- * give up) or, if NULL, a new array; item_users and item_weights are
- * `users` and `weights` (arrays of at least nnz entries, the caller's to
- * give up: shrunk to nnz) or, if NULL, new arrays.
+ * give up) or, if NULL, a new array; item_users is `users` (an array of
+ * at least nnz int32s, the caller's to give up: shrunk to nnz) or, if
+ * NULL, a new array.
  */
 static void
-RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, float *weights, int threads)
+RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, int threads)
 {
 	int64		nnz = out->nnz;
 	int64	   *fill;
@@ -902,7 +883,7 @@ RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, fl
 		out->item_indptr[out->user_items[p]]++;
 	RecoPrefixSum(out->item_indptr, out->n_items);
 	out->item_users = users != NULL ? repalloc_huge(users, sizeof(int32) * Max(nnz, 1)) : RecoAllocArray(nnz, sizeof(int32));
-	out->item_weights = weights != NULL ? repalloc_huge(weights, sizeof(float) * Max(nnz, 1)) : RecoAllocArray(nnz, sizeof(float));
+	out->item_weights = RecoAllocArray(nnz, sizeof(float));
 	fill = RecoAllocArray(out->n_items, sizeof(int64));
 	memcpy(fill, out->item_indptr, sizeof(int64) * out->n_items);
 	{
@@ -918,7 +899,7 @@ RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, fl
 void
 RecoBuildItemMajor(RecoInteractions *out, int64 *indptr)
 {
-	RecoBuildItemMajorThreads(out, indptr, NULL, NULL, 1);
+	RecoBuildItemMajorThreads(out, indptr, NULL, 1);
 }
 
 /* The user-major view the kernel solves users with. */
