@@ -21,12 +21,9 @@
  *	 4. builds the item-major matrix (CSC) from the CSR by one counting sort.
  * The counting sorts' scatters (1, 2, 4) run on the training's threads
  * (scatter.c: each thread writes its own buckets, so the result does not
- * depend on the thread count).  They write into the raw rows' arrays (the
- * sorted copies into their second halves, the matrices into their first),
- * whose pages the read has mapped: only the item-major weights are a fresh
- * array.  The read's own appends have their pages mapped ahead by a
- * prefault thread (hugepage.c, RecoRowsStartPrefault) while the backend
- * reads.
+ * depend on the thread count).  The read's appends have their pages
+ * mapped ahead by a prefault thread (hugepage.c, RecoRowsStartPrefault)
+ * while the backend reads.
  * Everything is O(rows) except sorting sparse distinct ids, so 10M rows build
  * in well under a second; the random writes of the counting sorts make larger
  * builds slower per row (2M users: 5.6 s CPU for 30M rows, against 1.0 s for
@@ -420,18 +417,18 @@ RecoRowsFree(RecoRows *rows)
  * check_sizes sees them): returns the most the build holds at once, the raw
  * rows and the id maps' peak (sizes->build_bytes) included, and sets *held
  * to what its matrices and id arrays hold from then on (through training
- * and the store).  Per row: the id maps and both counting sorts hold the
- * raw 20 bytes (the sorted copies go into the raw arrays); the result 16
- * (CSR allocated for every row, CSC for every pair).  Per id: its id,
- * offsets and the counting sorts' cursors.
+ * and the store).  Per row: the id maps hold the raw 20 bytes; the counting
+ * sorts 12 + 8 (indices and weight, one sorted copy); the result 16 (CSR
+ * allocated for every row, CSC for every pair).  Per id: its id, offsets
+ * and the counting sorts' cursors.
  */
 Size
 RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, Size *held)
 {
 	Size		ids = sizeof(int64) * (sizes->n_users + sizes->n_items);
-	Size		by_item = add_size(mul_size(rows, RECO_ROW_BYTES),
+	Size		by_item = add_size(mul_size(rows, 2 * sizeof(int32) + sizeof(float) + sizeof(int32) + sizeof(float)),
 								   add_size(ids, mul_size(sizes->n_items, sizeof(int64))));
-	Size		by_user = add_size(mul_size(rows, RECO_ROW_BYTES),
+	Size		by_user = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))),
 								   add_size(mul_size(ids, 3), mul_size(sizes->n_items, sizeof(int64))));
 
 	*held = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))), mul_size(ids, 2));
@@ -697,7 +694,7 @@ RecoDropNetZero(RecoInteractions *out)
 	pfree(new_index);
 }
 
-static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, int threads);
+static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads);
 
 /*
  * Runs one counting-sort scatter of the build on up to `threads` threads
@@ -738,11 +735,10 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	memset(out, 0, sizeof(*out));
 
 	/*
-	 * The dense indices replace the ids in place (RecoMapSide), in the first
-	 * half of each int64 array: the raw rows' 20 bytes a row are the most the
-	 * build holds, never more.  The arrays' pages are mapped (written by the
-	 * read), so every later array that can reuse one does: a fresh array
-	 * costs a page fault and a zeroed page every 4 kB.
+	 * The dense indices replace the ids in place (RecoMapSide, or both sides
+	 * at once: RecoMapSidesDirect), each id array then shrunk to its int32
+	 * half: the raw rows' 20 bytes a row are the most the build holds, never
+	 * more.
 	 */
 	if (RecoIdsDirect(rows->users, n_rows, &maps[0].lo, &maps[0].span) &&
 		RecoIdsDirect(rows->items, n_rows, &maps[1].lo, &maps[1].span))
@@ -754,31 +750,33 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 		out->item_ids = maps[1].sorted;
 		out->n_items = maps[1].distinct;
 		out->build_bytes = RECO_ROW_BYTES * n_rows + scratch;
+		row_user = repalloc_huge(rows->users, sizeof(int32) * Max(n_rows, 1));
 	}
 	else
 	{
 		out->user_ids = RecoMapSide(rows->users, n_rows, (int32 *) rows->users, &out->n_users, "user", &scratch);
 		out->build_bytes = RECO_ROW_BYTES * n_rows + scratch;
+		row_user = repalloc_huge(rows->users, sizeof(int32) * Max(n_rows, 1));
+		rows->users = NULL;
 		out->item_ids = RecoMapSide(rows->items, n_rows, (int32 *) rows->items, &out->n_items, "item", &scratch);
-		out->build_bytes = Max(out->build_bytes, RECO_ROW_BYTES * n_rows + sizeof(int64) * out->n_users + scratch);
+		out->build_bytes = Max(out->build_bytes, (RECO_ROW_BYTES - sizeof(int32)) * n_rows +
+							   sizeof(int64) * out->n_users + scratch);
 	}
-	row_user = (int32 *) rows->users;
-	row_item = (int32 *) rows->items;
+	rows->users = NULL;
+	row_item = repalloc_huge(rows->items, sizeof(int32) * Max(n_rows, 1));
+	rows->items = NULL;
 	n_users_input = out->n_users;
 	check_sizes(out, arg);
 	CHECK_FOR_INTERRUPTS();
 
-	/*
-	 * 1. stable counting sort of the rows by item, into the second halves of
-	 * the id arrays (users, then weights)
-	 */
+	/* 1. stable counting sort of the rows by item */
 	cursor = RecoAllocArray(out->n_items + 1, sizeof(int64));
 	memset(cursor, 0, sizeof(int64) * (out->n_items + 1));
 	for (p = 0; p < n_rows; p++)
 		cursor[row_item[p]]++;
 	RecoPrefixSum(cursor, out->n_items);
-	by_item_user = row_user + n_rows;
-	by_item_weight = (float *) (row_item + n_rows);
+	by_item_user = RecoAllocArray(n_rows, sizeof(int32));
+	by_item_weight = RecoAllocArray(n_rows, sizeof(float));
 	{
 		RecoScatter by_item = {n_rows, row_item, row_user, NULL, 0, rows->weights, cursor, out->n_items,
 			by_item_user, by_item_weight};
@@ -786,20 +784,19 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 		RecoBuildScatter(&by_item, threads);
 	}
 	/* cursor[i] is now the end of item i, i.e. the start of item i + 1 */
+	RecoRowsFree(rows);
+	pfree(row_item);
 	CHECK_FOR_INTERRUPTS();
 
-	/*
-	 * 2. stable counting sort by user, walking items in order, into the
-	 * first half of the item array and the weights (read for the last time
-	 * by step 1)
-	 */
+	/* 2. stable counting sort by user, walking items in order */
 	out->user_indptr = RecoAllocArray(out->n_users + 1, sizeof(int64));
 	memset(out->user_indptr, 0, sizeof(int64) * (out->n_users + 1));
 	for (p = 0; p < n_rows; p++)
 		out->user_indptr[row_user[p]]++;
+	pfree(row_user);
 	RecoPrefixSum(out->user_indptr, out->n_users);
-	out->user_items = row_item;
-	out->user_weights = rows->weights;
+	out->user_items = RecoAllocArray(n_rows, sizeof(int32));
+	out->user_weights = RecoAllocArray(n_rows, sizeof(float));
 	{
 		int64	   *fill = RecoAllocArray(out->n_users, sizeof(int64));
 		RecoScatter by_user = {n_rows, by_item_user, NULL, cursor, out->n_items, by_item_weight, fill, out->n_users,
@@ -809,14 +806,8 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 		RecoBuildScatter(&by_user, threads);
 		pfree(fill);
 	}
-	/* the user-major matrix's arrays, shrunk to n_rows entries; the user array's for the item-major copy */
-	out->user_items = repalloc_huge(rows->items, sizeof(int32) * Max(n_rows, 1));
-	out->user_weights = repalloc_huge(rows->weights, sizeof(float) * Max(n_rows, 1));
-	rows->items = NULL;
-	rows->weights = NULL;
-	by_item_user = (int32 *) rows->users;
-	rows->users = NULL;
-	RecoRowsFree(rows);
+	pfree(by_item_user);
+	pfree(by_item_weight);
 	CHECK_FOR_INTERRUPTS();
 
 	/* 3. merge duplicate (user, item) pairs, now adjacent, summing weights (ratings: averaging) */
@@ -858,20 +849,18 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	out->users_positive = out->n_users - out->users_without_positive;
 	out->users_without_positive += n_users_input - out->n_users;
 
-	/* 4. the item-major copy, its users into the user array (mapped) */
-	RecoBuildItemMajorThreads(out, cursor, by_item_user, threads);
+	/* 4. the item-major copy */
+	RecoBuildItemMajorThreads(out, cursor, threads);
 }
 
 /*
  * Builds the item-major copy (CSC) of out's user-major matrix, users
  * ascending within each item, by one counting sort on up to `threads`
  * threads; item_indptr is `indptr` (n_items + 1 int64s, the caller's to
- * give up) or, if NULL, a new array; item_users is `users` (an array of
- * at least nnz int32s, the caller's to give up: shrunk to nnz) or, if
- * NULL, a new array.
+ * give up) or, if NULL, a new array.
  */
 static void
-RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, int threads)
+RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads)
 {
 	int64		nnz = out->nnz;
 	int64	   *fill;
@@ -882,7 +871,7 @@ RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, in
 	for (p = 0; p < nnz; p++)
 		out->item_indptr[out->user_items[p]]++;
 	RecoPrefixSum(out->item_indptr, out->n_items);
-	out->item_users = users != NULL ? repalloc_huge(users, sizeof(int32) * Max(nnz, 1)) : RecoAllocArray(nnz, sizeof(int32));
+	out->item_users = RecoAllocArray(nnz, sizeof(int32));
 	out->item_weights = RecoAllocArray(nnz, sizeof(float));
 	fill = RecoAllocArray(out->n_items, sizeof(int64));
 	memcpy(fill, out->item_indptr, sizeof(int64) * out->n_items);
@@ -899,7 +888,7 @@ RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int32 *users, in
 void
 RecoBuildItemMajor(RecoInteractions *out, int64 *indptr)
 {
-	RecoBuildItemMajorThreads(out, indptr, NULL, 1);
+	RecoBuildItemMajorThreads(out, indptr, 1);
 }
 
 /* The user-major view the kernel solves users with. */
