@@ -8,7 +8,8 @@
  *	 1. maps ids to dense indices, in place over the raw ids (one slot per
  *		possible id when the ids are dense, else a hash table per side, then
  *		the distinct ids are sorted), so that index order = id order,
- *		whatever the input order;
+ *		whatever the input order; when both sides are dense their maps run
+ *		side by side on two threads (scatter.c);
  *	 2. builds the user-major matrix (CSR) by two stable counting sorts, first
  *		by item then by user, so every user's items come out ascending with
  *		duplicates adjacent in input order; duplicates are summed in place
@@ -20,7 +21,9 @@
  *	 4. builds the item-major matrix (CSC) from the CSR by one counting sort.
  * The counting sorts' scatters (1, 2, 4) run on the training's threads
  * (scatter.c: each thread writes its own buckets, so the result does not
- * depend on the thread count).
+ * depend on the thread count).  The read's appends have their pages
+ * mapped ahead by a prefault thread (hugepage.c, RecoRowsStartPrefault)
+ * while the backend reads.
  * Everything is O(rows) except sorting sparse distinct ids, so 10M rows build
  * in well under a second; the random writes of the counting sorts make larger
  * builds slower per row (2M users: 5.6 s CPU for 30M rows, against 1.0 s for
@@ -125,6 +128,16 @@ typedef struct RecoKeyRank
 	const char *key;
 	int64		provisional;
 } RecoKeyRank;
+
+/* A prefault thread stopped when a memory context goes (RecoStartPrefault). */
+typedef struct RecoPrefaultGuard
+{
+	RecoPrefault *thread;
+	MemoryContextCallback callback;
+} RecoPrefaultGuard;
+
+static RecoPrefaultGuard *RecoStartPrefault(MemoryContext cxt);
+static void RecoStopPrefault(RecoPrefaultGuard *guard);
 
 /* An id with its provisional index, for sorting the distinct ids. */
 typedef struct RecoIdRank
@@ -261,6 +274,17 @@ RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n)
 	pfree(code_of);
 }
 
+/* Tells the prefault thread (if any) where the row arrays are now. */
+static void
+RecoRowsDescribePrefault(RecoRows *rows)
+{
+	void	   *bases[RECO_PREFAULT_MAX_ARRAYS] = {rows->users, rows->items, rows->weights, rows->times};
+	size_t		sizes[RECO_PREFAULT_MAX_ARRAYS] = {sizeof(int64), sizeof(int64), sizeof(float), sizeof(int64)};
+
+	if (rows->prefault != NULL && rows->capacity > 0)
+		RecoPrefaultArrays(rows->prefault->thread, bases, sizes, rows->timed ? 4 : 3, rows->capacity, rows->count);
+}
+
 /* Doubles the row arrays if they are full (RecoRowsAppend, interactions.h, appends). */
 void
 RecoRowsGrow(RecoRows *rows)
@@ -273,6 +297,8 @@ RecoRowsGrow(RecoRows *rows)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("too many interactions for one model")));
+		if (rows->prefault != NULL)
+			RecoPrefaultArrays(rows->prefault->thread, NULL, NULL, 0, 0, 0);	/* the arrays move */
 		if (rows->capacity == 0)
 		{
 			rows->users = RecoAllocArray(capacity, sizeof(int64));
@@ -290,7 +316,75 @@ RecoRowsGrow(RecoRows *rows)
 				rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
 		}
 		rows->capacity = capacity;
+		RecoRowsDescribePrefault(rows);
 	}
+}
+
+/* Stops a guarded prefault thread (a memory context callback, or RecoStopPrefault). */
+static void
+RecoPrefaultGuardCallback(void *arg)
+{
+	RecoPrefaultGuard *guard = arg;
+
+	RecoPrefaultStop(guard->thread);
+	guard->thread = NULL;
+}
+
+/*
+ * Starts a prefault thread (hugepage.c; thread NULL if it could not start)
+ * that is stopped by RecoStopPrefault or, on an error, before cxt's arrays
+ * are freed.
+ */
+static RecoPrefaultGuard *
+RecoStartPrefault(MemoryContext cxt)
+{
+	RecoPrefaultGuard *guard = MemoryContextAllocZero(cxt, sizeof(RecoPrefaultGuard));
+
+	guard->thread = RecoPrefaultStart();
+	guard->callback.func = RecoPrefaultGuardCallback;
+	guard->callback.arg = guard;
+	MemoryContextRegisterResetCallback(cxt, &guard->callback);
+	return guard;
+}
+
+/* Stops the thread of RecoStartPrefault now. */
+static void
+RecoStopPrefault(RecoPrefaultGuard *guard)
+{
+	RecoPrefaultGuardCallback(guard);
+}
+
+/*
+ * Starts a thread that maps the pages of the rows' next rows ahead of the
+ * appends, told where the appends are by RecoRowsAdvancePrefault; stopped
+ * by RecoRowsStopPrefault or when cxt (holding rows) is reset or deleted,
+ * e.g. by an error, before the arrays are freed.  Without a thread the
+ * appends fault their pages themselves.
+ */
+void
+RecoRowsStartPrefault(RecoRows *rows, MemoryContext cxt)
+{
+	Assert(rows->prefault == NULL);
+	rows->prefault = RecoStartPrefault(cxt);
+	RecoRowsDescribePrefault(rows);
+	RecoRowsAdvancePrefault(rows);
+}
+
+/* Tells the prefault thread how many rows are appended. */
+void
+RecoRowsAdvancePrefault(RecoRows *rows)
+{
+	if (rows->prefault != NULL)
+		RecoPrefaultAdvance(rows->prefault->thread, rows->count);
+}
+
+/* Stops the prefault thread, if any. */
+void
+RecoRowsStopPrefault(RecoRows *rows)
+{
+	if (rows->prefault != NULL)
+		RecoStopPrefault(rows->prefault);
+	rows->prefault = NULL;
 }
 
 /* Releases the event times (once the weights have decayed). */
@@ -362,38 +456,62 @@ RecoTooManyIds(const char *side)
 }
 
 /*
- * RecoMapSide for ids within [lo, lo + span): one slot per possible id
- * (span int32s, no hashing, no sort) marks the ids present, a walk over the
- * slots numbers them in id order; the same indices as the hash path.
+ * Whether a side's ids take the direct map (RecoMapSidesDirect): they span
+ * at most RECO_ID_DIRECT_SPAN_PER_ROW slots per row (serial ids, codes of
+ * keys); sets *lo and *span (hi - lo + 1) then.
  */
-static int64 *
-RecoMapSideDirect(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, int64 lo, int64 span,
-				  Size *scratch)
+static bool
+RecoIdsDirect(const int64 *ids, int64 rows, int64 *lo, int64 *span)
 {
-	int32	   *slot = MemoryContextAllocExtended(CurrentMemoryContext, mul_size(Max(span, 1), sizeof(int32)),
-												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	int64	   *sorted;
-	int64		n = 0;
+	int64		min = PG_INT64_MAX;
+	int64		max = PG_INT64_MIN;
 	int64		r;
 
 	for (r = 0; r < rows; r++)
 	{
-		RECO_BUILD_POLL(r);
-		slot[ids[r] - lo] = 1;
+		min = Min(min, ids[r]);
+		max = Max(max, ids[r]);
 	}
-	for (r = 0; r < span; r++)
-		if (slot[r] != 0)
-			slot[r] = (int32) ++n;	/* 1-based: 0 stays "absent" */
-	sorted = RecoAllocArray(n, sizeof(int64));
-	for (r = 0; r < span; r++)
-		if (slot[r] != 0)
-			sorted[slot[r] - 1] = lo + r;
-	for (r = 0; r < rows; r++)
-		index_of_row[r] = slot[ids[r] - lo] - 1;
-	pfree(slot);
-	*scratch = sizeof(int32) * span + sizeof(int64) * n;
-	*n_out = n;
-	return sorted;
+	/* max - min in uint64: no overflow whatever the ids */
+	if (rows == 0 || (uint64) max - (uint64) min >= (uint64) Min(PG_INT32_MAX - 1, rows * RECO_ID_DIRECT_SPAN_PER_ROW + 1024))
+		return false;
+	*lo = min;
+	*span = (int64) ((uint64) max - (uint64) min) + 1;
+	return true;
+}
+
+/*
+ * The id maps of sides whose ids are dense (RecoIdsDirect: maps[s].ids, n,
+ * lo, span, index set), one per thread on up to `threads` threads
+ * (scatter.c): one slot per possible id (span int32s, no hashing, no sort)
+ * marks the ids present, a walk over the slots numbers them in id order;
+ * the same indices as the hash path.  Sets each map's sorted ids and
+ * distinct count; returns the bytes held besides ids and indices at the
+ * largest, sorted ids included.
+ */
+static Size
+RecoMapSidesDirect(RecoIdMap *maps, int n_maps, int threads)
+{
+	RecoHooks	hooks = {RecoInterruptPending, NULL, NULL};
+	Size		scratch = 0;
+	int			s;
+
+	for (s = 0; s < n_maps; s++)
+	{
+		maps[s].slot = MemoryContextAllocExtended(CurrentMemoryContext, mul_size(Max(maps[s].span, 1), sizeof(int32)),
+												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		scratch += sizeof(int32) * maps[s].span;
+	}
+	RecoReportKernelStatus(RecoIdMapRun(maps, n_maps, false, threads, &hooks), "the build");
+	for (s = 0; s < n_maps; s++)
+	{
+		maps[s].sorted = RecoAllocArray(maps[s].distinct, sizeof(int64));
+		scratch += sizeof(int64) * maps[s].distinct;
+	}
+	RecoReportKernelStatus(RecoIdMapRun(maps, n_maps, true, threads, &hooks), "the build");
+	for (s = 0; s < n_maps; s++)
+		pfree(maps[s].slot);
+	return scratch;
 }
 
 /*
@@ -417,10 +535,9 @@ RecoMapHashBytes(int64 n)
  * *scratch is what the mapping held besides ids and index_of_row at its
  * largest, sorted ids included.  index_of_row may be ids itself (the int64
  * array then holds int32 indices in its first half): index r is written
- * only after ids[r] was read for the last time, and 4r <= 8r.  Ids spanning
- * at most RECO_ID_DIRECT_SPAN_PER_ROW slots per row (serial ids, codes of
- * keys) take RecoMapSideDirect, linear and cache-friendly; sparse ids a hash
- * table, then a sort of the distinct ids.
+ * only after ids[r] was read for the last time, and 4r <= 8r.  Dense ids
+ * (RecoIdsDirect) take RecoMapSidesDirect, linear and cache-friendly;
+ * sparse ids a hash table, then a sort of the distinct ids.
  */
 static int64 *
 RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, const char *side, Size *scratch)
@@ -432,19 +549,14 @@ RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, con
 	int64		n = 0;
 	int64		capacity = RECO_ID_MAP_INITIAL_SIZE;
 	int64		r;
+	RecoIdMap	map = {ids, index_of_row, rows};
 
-	int64		lo = PG_INT64_MAX;
-	int64		hi = PG_INT64_MIN;
-
-	for (r = 0; r < rows; r++)
+	if (RecoIdsDirect(ids, rows, &map.lo, &map.span))
 	{
-		lo = Min(lo, ids[r]);
-		hi = Max(hi, ids[r]);
+		*scratch = RecoMapSidesDirect(&map, 1, 1);
+		*n_out = map.distinct;
+		return map.sorted;
 	}
-	/* hi - lo in uint64: no overflow whatever the ids */
-	if (rows > 0 && (uint64) hi - (uint64) lo < (uint64) Min(PG_INT32_MAX - 1, rows * RECO_ID_DIRECT_SPAN_PER_ROW + 1024))
-		return RecoMapSideDirect(ids, rows, index_of_row, n_out, lo, (int64) ((uint64) hi - (uint64) lo) + 1,
-								 scratch);
 
 	table = recoid_create(CurrentMemoryContext, RECO_ID_MAP_INITIAL_SIZE, NULL);
 	ranks = RecoAllocArray(capacity, sizeof(RecoIdRank));
@@ -613,6 +725,7 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	int64	   *cursor;
 	int32	   *by_item_user;
 	float	   *by_item_weight;
+	RecoIdMap	maps[2] = {{rows->users, (int32 *) rows->users, rows->count}, {rows->items, (int32 *) rows->items, rows->count}};
 	int64		n_users_input;
 	Size		scratch;
 	int64		u,
@@ -622,17 +735,34 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	memset(out, 0, sizeof(*out));
 
 	/*
-	 * The dense indices replace the ids in place (RecoMapSide), each id array
-	 * then shrunk to its int32 half: the raw rows' 20 bytes a row are the
-	 * most the build holds, never more.
+	 * The dense indices replace the ids in place (RecoMapSide, or both sides
+	 * at once: RecoMapSidesDirect), each id array then shrunk to its int32
+	 * half: the raw rows' 20 bytes a row are the most the build holds, never
+	 * more.
 	 */
-	out->user_ids = RecoMapSide(rows->users, n_rows, (int32 *) rows->users, &out->n_users, "user", &scratch);
-	out->build_bytes = RECO_ROW_BYTES * n_rows + scratch;
-	row_user = repalloc_huge(rows->users, sizeof(int32) * Max(n_rows, 1));
+	if (RecoIdsDirect(rows->users, n_rows, &maps[0].lo, &maps[0].span) &&
+		RecoIdsDirect(rows->items, n_rows, &maps[1].lo, &maps[1].span))
+	{
+		/* both sides dense: their maps run side by side */
+		scratch = RecoMapSidesDirect(maps, 2, n_rows < RECO_SCATTER_MIN_ENTRIES ? 1 : threads);
+		out->user_ids = maps[0].sorted;
+		out->n_users = maps[0].distinct;
+		out->item_ids = maps[1].sorted;
+		out->n_items = maps[1].distinct;
+		out->build_bytes = RECO_ROW_BYTES * n_rows + scratch;
+		row_user = repalloc_huge(rows->users, sizeof(int32) * Max(n_rows, 1));
+	}
+	else
+	{
+		out->user_ids = RecoMapSide(rows->users, n_rows, (int32 *) rows->users, &out->n_users, "user", &scratch);
+		out->build_bytes = RECO_ROW_BYTES * n_rows + scratch;
+		row_user = repalloc_huge(rows->users, sizeof(int32) * Max(n_rows, 1));
+		rows->users = NULL;
+		out->item_ids = RecoMapSide(rows->items, n_rows, (int32 *) rows->items, &out->n_items, "item", &scratch);
+		out->build_bytes = Max(out->build_bytes, (RECO_ROW_BYTES - sizeof(int32)) * n_rows +
+							   sizeof(int64) * out->n_users + scratch);
+	}
 	rows->users = NULL;
-	out->item_ids = RecoMapSide(rows->items, n_rows, (int32 *) rows->items, &out->n_items, "item", &scratch);
-	out->build_bytes = Max(out->build_bytes, (RECO_ROW_BYTES - sizeof(int32)) * n_rows +
-						   sizeof(int64) * out->n_users + scratch);
 	row_item = repalloc_huge(rows->items, sizeof(int32) * Max(n_rows, 1));
 	rows->items = NULL;
 	n_users_input = out->n_users;

@@ -28,6 +28,7 @@ typedef struct RecoRows
 	bool		timed;			/* set before the first row: rows carry event times */
 	bool		ratings;		/* set before the first row: explicit ratings (algorithm als) */
 	int64	   *times;			/* timed rows: event time (TimestampTz) per row */
+	struct RecoPrefaultGuard *prefault; /* NULL, or the thread mapping the arrays' next pages (hugepage.c) */
 } RecoRows;
 
 /* The sparse matrix of a training run, in both orientations. */
@@ -91,6 +92,9 @@ extern int64 RecoKeyTableIntern(RecoKeyTable *keys, const char *key, int len);
 extern Size RecoKeyTableBytes(const RecoKeyTable *keys);
 extern void RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n);
 extern void RecoRowsGrow(RecoRows *rows);
+extern void RecoRowsStartPrefault(RecoRows *rows, MemoryContext cxt);
+extern void RecoRowsAdvancePrefault(RecoRows *rows);
+extern void RecoRowsStopPrefault(RecoRows *rows);
 extern void RecoRowsFreeTimes(RecoRows *rows);
 extern void RecoRowsFree(RecoRows *rows);
 

@@ -292,4 +292,14 @@
 #define RECO_HUGE_PAGE_BYTES ((size_t) 2 * 1024 * 1024)
 #define RECO_HUGE_PAGE_MIN_BYTES ((size_t) 8 * 1024 * 1024)
 
+/*
+ * The prefault thread of a read (hugepage.c) maps the pages of the row
+ * arrays up to AHEAD_ROWS rows beyond the last count it was told (every
+ * RECO_READ_POLL_ROWS rows), STEP_ROWS rows per madvise: at 20 bytes a row
+ * at most ~6.5 MB mapped and not yet written, and the writer waits at most
+ * one step (~0.3 MB of pages) when its arrays move.
+ */
+#define RECO_PREFAULT_AHEAD_ROWS (1 << 18)
+#define RECO_PREFAULT_STEP_ROWS (1 << 14)
+
 #endif							/* RECO_LIMITS_H */

@@ -11,6 +11,9 @@
  * its buckets: each bucket is written by one thread, in entry order, so the
  * result is the one-thread loop's bit for bit, whatever the thread count.
  *
+ * The id maps of the build's two sides (serial ids: one slot per possible
+ * id) are independent: RecoIdMapRun runs them one per thread.
+ *
  *-------------------------------------------------------------------------
  */
 #include "scatter.h"
@@ -118,6 +121,72 @@ RecoScatterRun(const RecoScatter *s, int threads, const RecoHooks *hooks)
 	run.n_tasks = parts;
 	run.threads = parts;
 	run.run_task = RecoScatterTask;
+	run.arg = &job;
+	run.hooks = hooks;
+	return RecoParallelRun(&run);
+}
+
+/* Polls the run every RECO_BUILD_POLL_ROWS steps of a loop; true if it must stop. */
+static inline bool
+RecoIdMapPoll(RecoParallelWorker *worker, int64_t r)
+{
+	return (r & (RECO_BUILD_POLL_ROWS - 1)) == 0 && r > 0 && RecoParallelPoll(worker, true);
+}
+
+/* A run of id maps: the maps and the pass. */
+typedef struct RecoIdMapJob
+{
+	RecoIdMap  *maps;
+	bool		second_pass;
+} RecoIdMapJob;
+
+/* Task t: pass 1 or 2 of map t. */
+static RecoStatus
+RecoIdMapTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
+{
+	const RecoIdMapJob *job = arg;
+	RecoIdMap  *m = job->maps + task;
+	int64_t		r;
+
+	(void) state;
+	if (!job->second_pass)
+	{
+		int64_t		n = 0;
+
+		for (r = 0; r < m->n; r++)
+		{
+			if (RecoIdMapPoll(worker, r))
+				return RECO_STATUS_STOPPED;
+			m->slot[m->ids[r] - m->lo] = 1;
+		}
+		for (r = 0; r < m->span; r++)
+			if (m->slot[r] != 0)
+				m->slot[r] = (int32_t) ++n;	/* 1-based: 0 stays "absent" */
+		m->distinct = n;
+		return RECO_STATUS_OK;
+	}
+	for (r = 0; r < m->span; r++)
+		if (m->slot[r] != 0)
+			m->sorted[m->slot[r] - 1] = m->lo + r;
+	for (r = 0; r < m->n; r++)
+	{
+		if (RecoIdMapPoll(worker, r))
+			return RECO_STATUS_STOPPED;
+		m->index[r] = m->slot[m->ids[r] - m->lo] - 1;
+	}
+	return RECO_STATUS_OK;
+}
+
+/* See scatter.h. */
+RecoStatus
+RecoIdMapRun(RecoIdMap *maps, int n_maps, bool second_pass, int threads, const RecoHooks *hooks)
+{
+	RecoIdMapJob job = {maps, second_pass};
+	RecoParallelJob run = {0};
+
+	run.n_tasks = n_maps;
+	run.threads = RecoParallelThreads(threads, n_maps);
+	run.run_task = RecoIdMapTask;
 	run.arg = &job;
 	run.hooks = hooks;
 	return RecoParallelRun(&run);

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * scatter.h
- *	  The stable counting-sort scatter of the build, on several threads.
+ *	  The stable counting-sort scatter of the build, on several threads,
+ *	  and the dense id map of the build's sides, one side per thread.
  *
  * Pure C (libc, the runner): no PostgreSQL headers.
  *
@@ -43,5 +44,34 @@ typedef struct RecoScatter
  * stop (the output is then partial).
  */
 extern RecoStatus RecoScatterRun(const RecoScatter *s, int threads, const RecoHooks *hooks);
+
+/*
+ * One side's id map through one slot per possible id (ids within
+ * [lo, lo + span)): pass 1 marks the ids present and numbers them in id
+ * order (distinct: how many); pass 2 writes the distinct ids ascending to
+ * sorted (distinct int64s, allocated between the passes) and each row's
+ * dense index (0-based) to index.  index may be ids itself (the int32s
+ * then fill the int64 array's first half): row r's index is written only
+ * after ids[r] was read for the last time, and 4r <= 8r.
+ */
+typedef struct RecoIdMap
+{
+	const int64_t *ids;			/* n raw ids */
+	int32_t    *index;			/* n dense indices (pass 2) */
+	int64_t		n;
+	int64_t		lo;
+	int64_t		span;
+	int32_t    *slot;			/* span int32s, zeroed before pass 1 */
+	int64_t		distinct;		/* set by pass 1 */
+	int64_t    *sorted;			/* distinct int64s (pass 2) */
+} RecoIdMap;
+
+/*
+ * Runs pass 1 (second_pass false) or pass 2 of n_maps id maps, one map per
+ * thread on up to `threads` threads: the same output as one thread.  Polls
+ * hooks every RECO_BUILD_POLL_ROWS rows; RECO_STATUS_STOPPED if they say
+ * stop (the output is then partial).
+ */
+extern RecoStatus RecoIdMapRun(RecoIdMap *maps, int n_maps, bool second_pass, int threads, const RecoHooks *hooks);
 
 #endif							/* RECO_SCATTER_H */

@@ -52,6 +52,7 @@
 
 #include <math.h>
 
+#include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_am.h"
@@ -1259,43 +1260,54 @@ RecoFitReadTable(Relation rel, const AttrNumber *atts, const Oid *types, MemoryC
 				 Datum model, bool model_isnull, Datum options, bool options_isnull)
 {
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TupleDesc	desc = RelationGetDescr(rel);
 	bool		with_weight = atts[2] != InvalidAttrNumber;
-	int			last = Max(atts[0], Max(atts[1], atts[2]));
 	RecoFitState *state = NULL;
+	HeapTuple	tuple;
 
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	/*
+	 * heap_getnext: the sequential scan's own page-at-a-time loop, without a
+	 * slot (no buffer pin and no deform of every column per row); the
+	 * columns are fetched by heap_getattr, at their cached offsets.
+	 */
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		Datum	   *values = slot->tts_values;
-		bool	   *nulls = slot->tts_isnull;
+		Datum		values[RECO_DIRECT_COLUMNS];
+		bool		nulls[RECO_DIRECT_COLUMNS] = {false, false, false};
 		float		weight = 1.0f;
+		int			c;
 
-		slot_getsomeattrs(slot, last);
-		if (with_weight && !nulls[atts[2] - 1])
-			weight = RecoDirectWeight(values[atts[2] - 1], types[2]);
+		for (c = 0; c < RECO_DIRECT_COLUMNS; c++)
+			if (atts[c] != InvalidAttrNumber)
+				values[c] = heap_getattr(tuple, atts[c], desc, &nulls[c]);
+		if (with_weight && !nulls[2])
+			weight = RecoDirectWeight(values[2], types[2]);
 		if (state == NULL)
 		{
 			state = RecoFitStateCreate(cxt, model, model_isnull, true, false, false, options, options_isnull);
 			state->direct_read = true;
+			RecoRowsStartPrefault(&state->rows, cxt);
 		}
 		state->rows_read++;
 		if ((state->rows_read & (RECO_READ_POLL_ROWS - 1)) == 0)
 		{
 			CHECK_FOR_INTERRUPTS();
 			RecoProgressRows(state->rows_read);
+			RecoRowsAdvancePrefault(&state->rows);
 		}
-		if (nulls[atts[0] - 1] || nulls[atts[1] - 1] || (with_weight && nulls[atts[2] - 1]))
+		if (nulls[0] || nulls[1] || nulls[2])
 		{
 			state->rows_skipped++;
 			continue;
 		}
-		RecoFitAppend(state, cxt, RecoDirectId(values[atts[0] - 1], types[0]),
-					  RecoDirectId(values[atts[1] - 1], types[1]), weight, 0);
+		RecoFitAppend(state, cxt, RecoDirectId(values[0], types[0]), RecoDirectId(values[1], types[1]), weight, 0);
 	}
-	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 	if (state != NULL)
+	{
+		RecoRowsStopPrefault(&state->rows);
 		RecoProgressRows(state->rows_read);
+	}
 	return state;
 }
 

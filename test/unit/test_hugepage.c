@@ -7,7 +7,10 @@
  *	  or that THP disabled for the process makes void, and that advised
  *	  memory keeps every value written to it; an exact solve of a few
  *	  rows over a large fixed side (a one-user refresh) does not fault in a
- *	  whole huge page for each of the few Z rows it computes.
+ *	  whole huge page for each of the few Z rows it computes.  The prefault
+ *	  thread: it stops with no arrays, maps the pages ahead of the writer
+ *	  (and not the whole array), and arrays written while it maps, moved
+ *	  by realloc and freed after a pause hold exactly what was written.
  *
  *   make unit    (builds it with the kernel sources; no PostgreSQL needed)
  *
@@ -22,13 +25,15 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "als.h"
 #include "hugepage.h"
 #include "reco_limits.h"
 #include "tap.h"
 
-#define TEST_PLAN 13
+#define TEST_PLAN 18
 
 #define MB ((size_t) 1024 * 1024)
 
@@ -117,6 +122,108 @@ test_sparse_z(void)
 	free(F);
 }
 
+/* Whether the page holding p is resident (mincore). */
+static bool
+page_resident(const void *p)
+{
+	uintptr_t	page = (uintptr_t) sysconf(_SC_PAGESIZE);
+	unsigned char vec = 0;
+
+	return mincore((void *) ((uintptr_t) p & ~(page - 1)), 1, &vec) == 0 && (vec & 1) != 0;
+}
+
+/*
+ * A writer appending rows to three arrays that double by realloc (as the
+ * read's RecoRowsGrow), telling the prefault thread where they are and how
+ * far it wrote; true if every value reads back exactly.
+ */
+static bool
+prefault_writer_exact(RecoPrefault *pf, int64_t rows)
+{
+	int64_t		capacity = 4096,
+				r;
+	int64_t    *users = malloc(sizeof(int64_t) * capacity);
+	int64_t    *items = malloc(sizeof(int64_t) * capacity);
+	float	   *weights = malloc(sizeof(float) * capacity);
+	size_t		sizes[3] = {sizeof(int64_t), sizeof(int64_t), sizeof(float)};
+	bool		exact = true;
+
+	for (r = 0; r < rows; r++)
+	{
+		if (r == capacity)
+		{
+			void	   *bases[3];
+
+			RecoPrefaultArrays(pf, NULL, NULL, 0, 0, 0);
+			capacity *= 2;
+			users = realloc(users, sizeof(int64_t) * capacity);
+			items = realloc(items, sizeof(int64_t) * capacity);
+			weights = realloc(weights, sizeof(float) * capacity);
+			bases[0] = users;
+			bases[1] = items;
+			bases[2] = weights;
+			RecoPrefaultArrays(pf, bases, sizes, 3, capacity, r);
+		}
+		users[r] = r * 7 + 1;
+		items[r] = -r;
+		weights[r] = (float) (r % 1000) * 0.5f;
+		if ((r & 65535) == 0)
+			RecoPrefaultAdvance(pf, r);
+	}
+	RecoPrefaultArrays(pf, NULL, NULL, 0, 0, 0);
+	for (r = 0; r < rows && exact; r++)
+		exact = users[r] == r * 7 + 1 && items[r] == -r && weights[r] == (float) (r % 1000) * 0.5f;
+	{
+		void	   *arrays[3] = {users, items, weights};
+
+		for (r = 0; r < 3; r++)
+			free(arrays[r]);
+	}
+	return exact;
+}
+
+/* The prefault thread (RecoPrefaultStart ... Stop). */
+static void
+test_prefault(void)
+{
+	RecoPrefault *pf = RecoPrefaultStart();
+	size_t		n = 64 * MB / sizeof(int64_t);
+	int64_t    *a = mmap(NULL, n * sizeof(int64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void	   *bases[1] = {a};
+	size_t		sizes[1] = {sizeof(int64_t)};
+	bool		ahead = false;
+	int			tries;
+
+	ok(pf != NULL, "a prefault thread starts");
+	RecoPrefaultStop(pf);
+	RecoPrefaultStop(NULL);
+	ok(true, "a thread with no arrays stops; stopping NULL does nothing");
+
+	/* the writer at 0 of a 64 MB array: the pages of the next AHEAD_ROWS rows get mapped, not the array's end */
+	pf = RecoPrefaultStart();
+	madvise(a, n * sizeof(int64_t), MADV_NOHUGEPAGE);	/* 4 kB pages whatever THP's mode */
+	RecoPrefaultArrays(pf, bases, sizes, 1, (int64_t) n, 0);
+	RecoPrefaultAdvance(pf, 0);
+	for (tries = 0; tries < 10000 && !ahead; tries++)
+	{
+		struct timespec ms = {0, 1000 * 1000};
+
+		ahead = page_resident(&a[0]) && page_resident(&a[RECO_PREFAULT_AHEAD_ROWS - 1]);
+		if (!ahead)
+			nanosleep(&ms, NULL);
+	}
+	ok(ahead && !page_resident(&a[n - 1]),
+	   "the rows up to AHEAD_ROWS beyond the writer are mapped within 10 s, the array's end is not");
+
+	/* paused, the array may go */
+	RecoPrefaultArrays(pf, NULL, NULL, 0, 0, 0);
+	ok(munmap(a, n * sizeof(int64_t)) == 0, "paused, the thread lets its array be unmapped");
+
+	/* 3M rows through 10 reallocs while the thread maps ahead */
+	ok(prefault_writer_exact(pf, 3 * 1000 * 1000 + 17), "3M rows written while mapped ahead and moved by realloc read back exactly");
+	RecoPrefaultStop(pf);
+}
+
 /* Runs the tests. */
 int
 main(void)
@@ -154,6 +261,8 @@ main(void)
 	ok(b != NULL && pattern_survives(b, n, false), "24 MB not advised: every value reads back");
 	free(a);
 	free(b);
+
+	test_prefault();
 
 	/* THP disabled for the process: the advice changes nothing, values still exact */
 	ok(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0, "THP disabled for this process");

@@ -2,7 +2,8 @@
  *
  * test_scatter.c
  *	  Standalone TAP unit tests of the build's threaded counting-sort
- *	  scatter (src/scatter.c) against the one-thread loop.
+ *	  scatter (src/scatter.c) against the one-thread loop, and of its dense
+ *	  id maps (RecoIdMapRun) against a sort of the distinct ids.
  *
  *   make unit    (builds it with the kernel sources; no PostgreSQL needed)
  *
@@ -11,6 +12,10 @@
  * the advanced cursors bit for bit with the scalar reference; sizes cover no
  * entry, one entry, one bucket, a single group longer than a poll, and
  * enough entries for several threads; a hook that says stop stops the run.
+ * The id maps: no row, one row, every row the same id, ids with gaps (one
+ * slot per possible id, most empty), two maps side by side on 1 and 2
+ * threads, indices written over the ids themselves (the int64 array's first
+ * half, as the build does), rows longer than a poll, and a stop.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,7 +27,7 @@
 #include "scatter.h"
 #include "tap.h"
 
-#define TEST_PLAN 10
+#define TEST_PLAN 17
 
 /* One test input: entries, their buckets, tags or groups, and the bucket starts. */
 typedef struct Input
@@ -180,6 +185,123 @@ check_case(int64_t n, int64_t n_buckets, int64_t groups, const char *name)
 	free_input(&in);
 }
 
+/* Orders int64s. */
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a;
+	int64_t		y = *(const int64_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * n random ids in [lo, lo + span) (span 1: all the same), in a fresh
+ * array of n + 1 int64s; *distinct_out the sorted distinct ids (caller frees).
+ */
+static int64_t *
+make_ids(int64_t n, int64_t lo, int64_t span, int64_t **distinct_out, int64_t *n_distinct)
+{
+	int64_t    *ids = malloc(sizeof(int64_t) * (n + 1));
+	int64_t    *d = malloc(sizeof(int64_t) * (n + 1));
+	int64_t		r,
+				k = 0;
+
+	for (r = 0; r < n; r++)
+		ids[r] = lo + (int64_t) (rnd() % (uint64_t) span);
+	memcpy(d, ids, sizeof(int64_t) * n);
+	qsort(d, n, sizeof(int64_t), cmp_int64);
+	for (r = 0; r < n; r++)
+		if (k == 0 || d[k - 1] != d[r])
+			d[k++] = d[r];
+	*distinct_out = d;
+	*n_distinct = k;
+	return ids;
+}
+
+/*
+ * Maps n_maps sides of n random ids each (in place over the ids when
+ * in_place) on `threads` threads; true if every map's sorted ids are the
+ * distinct ids and every row's index is its id's rank among them.
+ */
+static bool
+id_maps_exact(int n_maps, int64_t n, int64_t lo, int64_t span, bool in_place, int threads)
+{
+	RecoIdMap	maps[2];
+	int64_t    *copy[2],
+			   *distinct[2],
+				n_distinct[2];
+	bool		exact = true;
+	int			m;
+	int64_t		r;
+
+	for (m = 0; m < n_maps; m++)
+	{
+		int64_t    *ids = make_ids(n, lo + m * 1000, span, &distinct[m], &n_distinct[m]);
+
+		copy[m] = malloc(sizeof(int64_t) * (n + 1));
+		memcpy(copy[m], ids, sizeof(int64_t) * n);
+		memset(&maps[m], 0, sizeof(RecoIdMap));
+		maps[m].ids = ids;
+		maps[m].index = in_place ? (int32_t *) ids : malloc(sizeof(int32_t) * (n + 1));
+		maps[m].n = n;
+		maps[m].lo = lo + m * 1000;
+		maps[m].span = span;
+		maps[m].slot = calloc(span, sizeof(int32_t));
+	}
+	exact = RecoIdMapRun(maps, n_maps, false, threads, NULL) == RECO_STATUS_OK;
+	for (m = 0; m < n_maps; m++)
+	{
+		exact = exact && maps[m].distinct == n_distinct[m];
+		maps[m].sorted = malloc(sizeof(int64_t) * (maps[m].distinct + 1));
+	}
+	exact = exact && RecoIdMapRun(maps, n_maps, true, threads, NULL) == RECO_STATUS_OK;
+	for (m = 0; m < n_maps; m++)
+	{
+		exact = exact && memcmp(maps[m].sorted, distinct[m], sizeof(int64_t) * n_distinct[m]) == 0;
+		for (r = 0; r < n && exact; r++)
+			exact = maps[m].index[r] >= 0 && maps[m].index[r] < n_distinct[m] &&
+				distinct[m][maps[m].index[r]] == copy[m][r];
+		if (!in_place)
+			free(maps[m].index);
+		free((void *) maps[m].ids);
+		free(maps[m].slot);
+		free(maps[m].sorted);
+		free(copy[m]);
+		free(distinct[m]);
+	}
+	return exact;
+}
+
+/* The id map's cases (RecoIdMapRun). */
+static void
+test_id_maps(void)
+{
+	HookState	h = hook_state(0);
+	RecoHooks	hooks = {test_hook, &h, NULL};
+	int64_t		n = (int64_t) RECO_BUILD_POLL_ROWS * 2 + 5;
+	int64_t    *distinct;
+	int64_t		n_distinct;
+	int64_t    *ids = make_ids(n, 0, 1000, &distinct, &n_distinct);
+	int32_t    *index = malloc(sizeof(int32_t) * n);
+	RecoIdMap	map = {ids, index, n, 0, 1000, calloc(1000, sizeof(int32_t)), 0, NULL};
+
+	ok(id_maps_exact(1, 0, 7, 1, false, 1), "id map: no row, no distinct id");
+	ok(id_maps_exact(1, 1, -5, 1, true, 1), "id map: one row (a negative id), in place");
+	ok(id_maps_exact(2, 1000, 42, 1, false, 2), "id maps: every row the same id, two maps on 2 threads");
+	ok(id_maps_exact(1, 5000, 1000000, 20000, true, 1), "id map: ids with gaps (most slots empty), in place");
+	ok(id_maps_exact(2, 300000, 1, 200003, true, 2),
+	   "two maps of 300k rows side by side on 2 threads, in place: the sort's ranks");
+	ok(id_maps_exact(2, (int64_t) RECO_BUILD_POLL_ROWS * 2 + 3, 10, 50000, false, 1),
+	   "two maps of rows longer than two polls on 1 thread");
+	ok(RecoIdMapRun(&map, 1, false, 2, &hooks) == RECO_STATUS_STOPPED && h.calls >= 1 && !h.wrong_thread,
+	   "a hook saying stop stops an id map (RECO_STATUS_STOPPED), asked on the calling thread only");
+	free(ids);
+	free(index);
+	free(map.slot);
+	free(distinct);
+}
+
 int
 main(void)
 {
@@ -211,5 +333,6 @@ main(void)
 	free(in.s.out_tag);
 	free(in.s.out_weight);
 	free_input(&in);
+	test_id_maps();
 	return tap_exit_status(TEST_PLAN);
 }
