@@ -71,6 +71,9 @@ typedef struct RecoAlsConfig
 								 * extra */
 	float		reg_exponent;	/* ν >= 0: λ_u = λ·(n_u + α0·N)^ν (0: λ) */
 	float		unobserved_weight;	/* α0 > 0: confidence of unobserved pairs */
+	bool		cg_float;		/* CG: the A·p passes read the fixed side in
+								 * float32 (false, the default: in half
+								 * precision, als.c) */
 } RecoAlsConfig;
 
 /*
@@ -218,9 +221,11 @@ extern size_t RecoAlsScratchBytes(const RecoAlsConfig *cfg,
 								  int64_t max_row_nnz, int64_t n_fixed);
 
 /*
- * Bytes RecoAlsSolveSideLoss holds, for n_rows rows, beyond what
- * RecoAlsScratchBytes(cfg, ..., n_fixed) estimates (0 when the exact pass's
- * share of that estimate, never held during a CG solve, covers them).
+ * Bytes a CG training's side solves hold (RecoAlsSolveSideLoss for n_rows
+ * users over n_fixed items, and with the half A·p passes either side's half
+ * copy of its fixed side) beyond what RecoAlsScratchBytes(cfg, ..., n_fixed)
+ * estimates (0 when the exact pass's share of that estimate, never held
+ * during a CG solve, covers them).
  */
 extern size_t RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows,
 									int64_t n_fixed);
