@@ -85,6 +85,19 @@
  * row's result is bit for bit what solving it alone gives: grouping changes
  * the speed, never the factors.
  *
+ * Half-precision A·p passes (unless RecoAlsConfig.cg_float).  A CG row's
+ * residual pass reads Y in float32 (so r = b − A x, the fused loss and the
+ * warm-started fixed point are float32 ALS's), and its A·p passes, which
+ * re-read the same vectors cg_steps times and were bound by the bytes, read
+ * them rounded to IEEE half (kernels' dot_block_h / axpy_block_h): a
+ * lockstep group's or gathered row's residual pass writes that half copy
+ * into the thread's gather buffer (copy_block_h, from the block it has just
+ * read), windows and the entries past a gather buffer read the side's half
+ * copy made once per solve (RecoFixedHalf).  Every copy holds the same
+ * rounding of the same floats, so a row's result still does not depend on
+ * grouping, windows or threads.  A fixed side with a value beyond half's
+ * range takes the float passes, the whole solve (checked once per solve).
+ *
  *-------------------------------------------------------------------------
  */
 #if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)

@@ -748,24 +748,17 @@ RecoAvx2SymvRowsInline(int k, int n, const float *G, const float *V,
 							   out + (size_t) b0 * ld, true);
 }
 
-/* A block kernel (dot, axpy) for one k: TEMPLATE with k fixed to KEXPR. */
-#define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR) \
+/*
+ * A block kernel (dot, axpy) over vectors of VTYPE (float, or uint16_t:
+ * half) for one k: TEMPLATE with k fixed to KEXPR.
+ */
+#define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR, VTYPE) \
 RECO_AVX2 static void \
-NAME(int k, const float *Y, const int32_t *idx, int cnt, const float *w, \
+NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *w, \
 	 float *out) \
 { \
 	(void) k; \
 	TEMPLATE(KEXPR, Y, idx, cnt, w, out); \
-}
-
-/* A half block kernel (dot, axpy over half vectors) for one k: TEMPLATE with k fixed to KEXPR. */
-#define RECO_AVX2_HALF_KERNEL(NAME, TEMPLATE, KEXPR) \
-RECO_AVX2 static void \
-NAME(int k, const uint16_t *Yh, const int32_t *idx, int cnt, const float *w, \
-	 float *out) \
-{ \
-	(void) k; \
-	TEMPLATE(KEXPR, Yh, idx, cnt, w, out); \
 }
 
 /* A double row kernel (dot_rows, axpy_rows) for one k: TEMPLATE with k fixed to KEXPR. */
@@ -780,10 +773,10 @@ NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
 
 /* Instantiates the AVX2 kernels for one (constant or variable) k: RecoAvx2Kernels<SUFFIX>. */
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx2DotBlockInline, KEXPR) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx2AxpyBlockInline, KEXPR) \
-RECO_AVX2_HALF_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2DotBlockHalfInline, KEXPR) \
-RECO_AVX2_HALF_KERNEL(RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalfInline, KEXPR) \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx2DotBlockInline, KEXPR, float) \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx2AxpyBlockInline, KEXPR, float) \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2DotBlockHalfInline, KEXPR, uint16_t) \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalfInline, KEXPR, uint16_t) \
 RECO_AVX2 static void \
 RecoAvx2Symv##SUFFIX(int k, const float *G, const float *v, float *out) \
 { \
