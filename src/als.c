@@ -96,6 +96,20 @@
  * row's result is bit for bit what solving it alone gives: grouping changes
  * the speed, never the factors.
  *
+ * Half-precision A·p passes (RecoAlsConfig.cg_vectors: by default from k =
+ * RECO_CG_HALF_MIN_FACTORS on).  A CG row's
+ * residual pass reads Y in float32 (so r = b − A x, the fused loss and the
+ * warm-started fixed point are float32 ALS's), and its A·p passes, which
+ * re-read the same vectors cg_steps times and were bound by the bytes, read
+ * them rounded to IEEE half (kernels' dot_block_h / axpy_block_h): a
+ * lockstep group's or gathered row's residual pass writes that half copy
+ * into the thread's gather buffer (copy_block_h, from the block it has just
+ * read), windows and the entries past a gather buffer read the side's half
+ * copy made once per solve (RecoFixedHalf).  Every copy holds the same
+ * rounding of the same floats, so a row's result still does not depend on
+ * grouping, windows or threads.  A fixed side with a value beyond half's
+ * range takes the float passes, the whole solve (checked once per solve).
+ *
  *-------------------------------------------------------------------------
  */
 #if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
@@ -152,8 +166,10 @@
  * slower per iteration (test/bench/results/cg-kernel-2-2026-12-02.md).
  */
 #define RECO_CG_PREFETCH_BLOCKS 2
-/* Other CG rows run in lockstep groups whose item vectors fit this many bytes (RecoRunCgChunk). */
+/* Other CG rows run in lockstep groups whose item vectors fit this many bytes (RecoRunCgChunk) ... */
 #define RECO_LOCKSTEP_BYTES ((size_t) 128 * 1024)
+/* ... or this many bytes of half vectors, with the half A·p passes. */
+#define RECO_LOCKSTEP_HALF_BYTES ((size_t) 128 * 1024)
 /* The explicit system of a long row is built from blocks of this many gathered entries. */
 #define RECO_SYSTEM_BLOCK 128
 /* A short row's right-hand side sums its z rows RECO_RHS_STEP at a time ... */
@@ -186,6 +202,8 @@
 #define RECO_GRAM_BLOCK_WORK ((int64_t) 1 << 26)
 /* ... and at least this many; should_stop is polled between blocks. */
 #define RECO_GRAM_MIN_BLOCK_ROWS 256
+/* A CG solve's fixed side is checked for half's range this many values at a time, polling should_stop between. */
+#define RECO_HALF_BLOCK_VALUES ((int64_t) 1 << 18)
 /* The loss's |Y|² loop polls should_stop every this many item rows. */
 #define RECO_LOSS_POLL_ROWS 65536
 /* Initial factors are uniform in [0, RECO_INIT_SCALE), from this many random bits. */
@@ -225,6 +243,8 @@ typedef struct RecoJob
 	RecoJobKind kind;
 	const RecoSparse *rows;
 	const float *fixed;			/* n_cols x k */
+	bool		half;			/* CG: the A·p passes read half vectors (RecoRowCtx.half) */
+	uint16_t   *fixed_h;		/* CG, half: fixed rounded to half (n_cols x k), or NULL */
 	float	   *solve;			/* n_rows x k (read-only for the loss) */
 	const float *gmat;			/* YᵀY + λI (solves) or YᵀY (loss) */
 	const double *U;			/* Cholesky: U (UᵀU = YᵀY + λI), then Uᵀ; or NULL */
@@ -289,7 +309,8 @@ typedef struct RecoScratch
 	float	   *gp;				/* RECO_SYSTEM_BLOCK x k: gathered (|c| − 1) y */
 	double	   *dv;				/* 2k + 2 chunk: an exact short row's vectors */
 	float	   *gather;			/* gather_cap x k: a CG row's item vectors */
-	int64_t		gather_cap;		/* entries gather holds (0: none) */
+	uint16_t   *gather_h;		/* the same memory as half vectors (RecoRowCtx.half) */
+	int64_t		gather_cap;		/* entries gather holds (0: none), float or half */
 	float	   *wr;				/* RecoWindowRowsMax(k) rows of stride RecoPad(k): a block's r */
 	float	   *wp;				/* ... p */
 	float	   *wap;			/* ... A·p */
@@ -316,6 +337,8 @@ typedef struct RecoRowCtx
 	int			k;
 	const float *G;
 	const float *Y;
+	bool		half;			/* CG: the A·p passes read Y rounded to half: Yh or a copy */
+	const uint16_t *Yh;			/* CG, half: Y rounded to half (RecoFixedHalf), or NULL */
 	const double *U;			/* U (UᵀU = G), then Uᵀ (exact solves); or NULL */
 	const float *Z;				/* rows U⁻ᵀ y of Y, or NULL: computed per row */
 	float		alpha;
@@ -342,6 +365,23 @@ static size_t
 RecoPad(size_t nfloats)
 {
 	return (nfloats + RECO_PAD_FLOATS - 1) & ~(RECO_PAD_FLOATS - 1);
+}
+
+/*
+ * Bytes of one vector of k values in a CG gather buffer: float, or half
+ * when half.
+ */
+static size_t
+RecoGatherVectorBytes(int k, bool half)
+{
+	return (size_t) k * (half ? sizeof(uint16_t) : sizeof(float));
+}
+
+/* Bytes of item vectors a lockstep group of CG rows holds at most (float or half vectors). */
+static size_t
+RecoLockstepBytes(bool half)
+{
+	return half ? RECO_LOCKSTEP_HALF_BYTES : RECO_LOCKSTEP_BYTES;
 }
 
 /* Most rows of a block of windowed CG rows for k (their r, p, A·p fill RECO_WINDOW_STATE_BYTES). */
@@ -372,20 +412,20 @@ RecoConfidence(float alpha, float weight, float *pref)
 }
 
 /*
- * Issues prefetches for the item vectors of the next block, into L1, or
- * into L2 only when l2 (a constant in every caller).
+ * Issues prefetches for the item vectors (vbytes each) of the next block,
+ * into L1, or into L2 only when l2 (a constant in every caller).
  */
 RECO_INLINE void
-RecoPrefetchVectors(const float *Y, int k, const int32_t *idx, int cnt, bool l2)
+RecoPrefetchVectors(const void *Y, int vbytes, const int32_t *idx, int cnt, bool l2)
 {
 	int			t,
 				off;
 
 	for (t = 0; t < cnt; t++)
 	{
-		const char *y = (const char *) (Y + (size_t) idx[t] * k);
+		const char *y = (const char *) Y + (size_t) idx[t] * vbytes;
 
-		for (off = 0; off < k * (int) sizeof(float); off += RECO_CACHE_LINE)
+		for (off = 0; off < vbytes; off += RECO_CACHE_LINE)
 		{
 			if (l2)
 				__builtin_prefetch(y + off, 0, 2);
@@ -399,7 +439,7 @@ RecoPrefetchVectors(const float *Y, int k, const int32_t *idx, int cnt, bool l2)
 RECO_INLINE void
 RecoPrefetchBlock(const float *Y, int k, const int32_t *idx, int cnt)
 {
-	RecoPrefetchVectors(Y, k, idx, cnt, false);
+	RecoPrefetchVectors(Y, k * (int) sizeof(float), idx, cnt, false);
 }
 
 /*
@@ -483,12 +523,13 @@ RecoLossEntries(const RecoRowCtx *ctx, const float *w, const float *s, int cnt,
 }
 
 /*
- * Prefetches into L2 the vectors of the blocks after block b0 of a row of n
- * entries: blocks 1 .. RECO_CG_PREFETCH_BLOCKS ahead at the first block,
- * then the one RECO_CG_PREFETCH_BLOCKS ahead (the others are on their way).
+ * Prefetches into L2 the vectors (vbytes each) of the blocks after block b0
+ * of a row of n entries: blocks 1 .. RECO_CG_PREFETCH_BLOCKS ahead at the
+ * first block, then the one RECO_CG_PREFETCH_BLOCKS ahead (the others are
+ * on their way).
  */
 static void
-RecoPrefetchAhead(const float *Y, int k, const int32_t *idx, int64_t n, int64_t b0)
+RecoPrefetchAhead(const void *Y, int vbytes, const int32_t *idx, int64_t n, int64_t b0)
 {
 	int			d;
 
@@ -497,23 +538,28 @@ RecoPrefetchAhead(const float *Y, int k, const int32_t *idx, int64_t n, int64_t 
 	{
 		int64_t		rest = n - b0 - d * RECO_KERNEL_BLOCK;
 
-		RecoPrefetchVectors(Y, k, idx + b0 + d * RECO_KERNEL_BLOCK,
+		RecoPrefetchVectors(Y, vbytes, idx + b0 + d * RECO_KERNEL_BLOCK,
 							(int) (rest < RECO_KERNEL_BLOCK ? rest : RECO_KERNEL_BLOCK), true);
 	}
 }
 
 /*
  * One pass over n entries of a row, a block at a time.  Item vectors are
- * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; if copy is set, they are
- * also copied there contiguously; with prefetch (and idx), the next block's
- * vectors are prefetched; with loss (a residual pass: v is the row's x),
- * the entries' loss terms are added to it (RecoLossEntries).  Returns
- * RECO_STATUS_STOPPED if the job was told to stop in the middle of a long row.
+ * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; or, when Yh is set
+ * (an A·p pass of the half path, Y unused), the half vectors Yh[idx[t]]
+ * or Yh[t].  If copy is set, the vectors are also copied there
+ * contiguously: as float, or rounded to half when ctx->half (the copy the
+ * later A·p passes read); with prefetch (and idx), the next blocks' vectors
+ * are prefetched; with loss (a residual pass: v is the row's x), the
+ * entries' loss terms are added to it (RecoLossEntries).  Returns
+ * RECO_STATUS_STOPPED if the job was told to stop in the middle of a long
+ * row.
  */
 static RecoStatus
-RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
-			   const float *w, int64_t n, const float *v, float *out,
-			   RecoPassMode mode, float *copy, bool prefetch, double *loss)
+RecoSparsePass(RecoRowCtx *ctx, const float *Y, const uint16_t *Yh,
+			   const int32_t *idx, const float *w, int64_t n, const float *v,
+			   float *out, RecoPassMode mode, void *copy, bool prefetch,
+			   double *loss)
 {
 	const RecoKernels *kern = ctx->kern;
 	int			k = ctx->k;
@@ -530,13 +576,24 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 	for (b0 = 0; b0 < n; b0 += RECO_KERNEL_BLOCK, nblock++)
 	{
 		int			cnt = (int) (n - b0 < RECO_KERNEL_BLOCK ? n - b0 : RECO_KERNEL_BLOCK);
-		const float *Yb = idx != NULL ? Y : Y + (size_t) b0 * k;
+		const float *Yb = idx != NULL || Y == NULL ? Y : Y + (size_t) b0 * k;
+		const uint16_t *Yhb = idx != NULL || Yh == NULL ? Yh : Yh + (size_t) b0 * k;
 		const int32_t *ib = idx != NULL ? idx + b0 : RecoKernelIota;
 		int			t;
 
 		if (prefetch && idx != NULL)
-			RecoPrefetchAhead(Y, k, idx, n, b0);
-		kern->dot_block(k, Yb, ib, cnt, v, s);
+		{
+			if (Yh != NULL)
+				RecoPrefetchAhead(Yh, k * (int) sizeof(uint16_t), idx, n, b0);
+			else
+				RecoPrefetchAhead(Y, k * (int) sizeof(float), idx, n, b0);
+		}
+		if (Yh != NULL)
+			kern->dot_block_h(k, Yhb, ib, cnt, v, s);
+		else
+			kern->dot_block(k, Yb, ib, cnt, v, s);
+		if (copy != NULL && ctx->half)	/* the block's vectors are in L1 now */
+			kern->copy_block_h(k, Yb, ib, cnt, (uint16_t *) copy + (size_t) b0 * k);
 		if (loss != NULL)
 			RecoLossEntries(ctx, w + b0, s, cnt, loss);
 		for (t = 0; t < cnt; t++)
@@ -549,9 +606,12 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const int32_t *idx,
 			else
 				coef[t] = (conf - a0) * s[t];
 		}
-		kern->axpy_block(k, Yb, ib, cnt, coef, out);
-		for (t = 0; copy != NULL && t < cnt; t++)
-			memcpy(copy + (size_t) (b0 + t) * k, Yb + (size_t) ib[t] * k,
+		if (Yh != NULL)
+			kern->axpy_block_h(k, Yhb, ib, cnt, coef, out);
+		else
+			kern->axpy_block(k, Yb, ib, cnt, coef, out);
+		for (t = 0; copy != NULL && !ctx->half && t < cnt; t++)
+			memcpy((float *) copy + (size_t) (b0 + t) * k, Yb + (size_t) ib[t] * k,
 				   sizeof(float) * k);
 		if (RecoBlockPoll(ctx, nblock, check_every))
 			return RECO_STATUS_STOPPED;
@@ -612,9 +672,11 @@ RecoAllFinite(const float *x, int k)
 
 /*
  * One CG pass over a row whose first g item vectors the residual pass copies
- * to scratch and the A·p passes then read from there.  Only the first pass
- * over a row prefetches: later passes find its item vectors in L1, or read
- * them in order from the gather buffer.  The residual pass adds the row's
+ * to scratch (rounded to half when ctx->half) and the A·p passes then read
+ * from there; the A·p passes read the other n − g from Yh when ctx->half
+ * (the same bits as the copy), else from Y.  Only the first pass over a
+ * row prefetches: later passes find its item vectors in L1, or read them
+ * in order from the gather buffer.  The residual pass adds the row's
  * entries' loss terms to loss when it is not NULL.
  */
 static RecoStatus
@@ -622,17 +684,21 @@ RecoCgPass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 		   int64_t g, const float *v, float *out, RecoPassMode mode,
 		   double *loss)
 {
+	bool		half = ctx->half;
 	RecoStatus st;
 
 	if (mode == RECO_PASS_RESIDUAL)
-		st = RecoSparsePass(ctx, ctx->Y, idx, w, g, v, out, mode,
-							ctx->s->gather, true, loss);
+		st = RecoSparsePass(ctx, ctx->Y, NULL, idx, w, g, v, out, mode,
+							half ? (void *) ctx->s->gather_h : (void *) ctx->s->gather,
+							true, loss);
 	else
-		st = RecoSparsePass(ctx, ctx->s->gather, NULL, w, g, v, out, mode,
-							NULL, false, NULL);
+		st = RecoSparsePass(ctx, half ? NULL : ctx->s->gather,
+							half ? ctx->s->gather_h : NULL, NULL, w, g, v, out,
+							mode, NULL, false, NULL);
 	if (st != RECO_STATUS_OK)
 		return st;
-	return RecoSparsePass(ctx, ctx->Y, idx + g, w + g, n - g, v, out, mode,
+	return RecoSparsePass(ctx, ctx->Y, mode == RECO_PASS_AP ? ctx->Yh : NULL,
+						  idx + g, w + g, n - g, v, out, mode,
 						  NULL, mode == RECO_PASS_RESIDUAL,
 						  mode == RECO_PASS_RESIDUAL ? loss : NULL);
 }
@@ -765,22 +831,30 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 				u0,
 				left = 0;
 	bool		whole = wn >= sp->n_cols;
+	int64_t		total = 0,
+				hoff = 0;
+	bool		grouped;
 	int			b;
 
 	for (b = 0; b < nb; b++)
 	{
 		pos[b] = sp->indptr[rows[b]];
+		total += sp->indptr[rows[b] + 1] - pos[b];
 		if (!done[b])
 			left++;
 	}
+	/* a lockstep group on the half path: the residual pass writes its half copy, the A·p passes read it */
+	grouped = whole && ctx->half && total <= ctx->s->gather_cap;
 	for (u0 = 0; left > 0 && u0 < sp->n_cols; u0 += wn)
 	{
 		for (b = 0; b < nb; b++)
 		{
 			int64_t		end = sp->indptr[rows[b] + 1],
 						q = pos[b];
+			uint16_t   *hcopy = ctx->s->gather_h + (size_t) hoff * ctx->k;
 			RecoStatus	st;
 
+			hoff += end - q;	/* whole rows only (grouped): every row's place, done or not */
 			if (done[b] || q == end)
 				continue;
 			while (!whole && q < end && sp->indices[q] < u0 + wn)
@@ -792,15 +866,23 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 			{
 				int64_t		nn = sp->indptr[rows[b + 1] + 1] - sp->indptr[rows[b + 1]];
 
-				RecoPrefetchVectors(ctx->Y, ctx->k, sp->indices + sp->indptr[rows[b + 1]],
+				RecoPrefetchVectors(ctx->Y, ctx->k * (int) sizeof(float),
+									sp->indices + sp->indptr[rows[b + 1]],
 									(int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK), true);
 			}
-			st = RecoSparsePass(ctx, ctx->Y, sp->indices + pos[b],
-								sp->weights + pos[b], q - pos[b],
-								vs + b * kp, outs + b * kp, mode, NULL,
-								!whole || mode == RECO_PASS_RESIDUAL,
-								mode == RECO_PASS_RESIDUAL && ctx->loss_rows != NULL ?
-								ctx->loss_rows + 3 * (size_t) rows[b] : NULL);
+			if (grouped && mode == RECO_PASS_AP)
+				st = RecoSparsePass(ctx, NULL, hcopy, NULL, sp->weights + pos[b],
+									q - pos[b], vs + b * kp, outs + b * kp, mode,
+									NULL, false, NULL);
+			else
+				st = RecoSparsePass(ctx, ctx->Y, mode == RECO_PASS_AP ? ctx->Yh : NULL,
+									sp->indices + pos[b],
+									sp->weights + pos[b], q - pos[b],
+									vs + b * kp, outs + b * kp, mode,
+									grouped ? hcopy : NULL,
+									!whole || mode == RECO_PASS_RESIDUAL,
+									mode == RECO_PASS_RESIDUAL && ctx->loss_rows != NULL ?
+									ctx->loss_rows + 3 * (size_t) rows[b] : NULL);
 			if (st != RECO_STATUS_OK)
 				return st;
 			work += (double) (q - pos[b]) * 2.0 * ctx->k;
@@ -1596,6 +1678,8 @@ RecoRunCgChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
 	int			bmax = RecoWindowRowsMax(job->k);
 	int64_t		u = chunk->begin,
 				wn = rows->n_cols > 0 ? rows->n_cols : 1;
+	size_t		vb = RecoGatherVectorBytes(job->k, job->half),
+				limit = RecoLockstepBytes(job->half);
 
 	while (u < chunk->end)
 	{
@@ -1608,7 +1692,7 @@ RecoRunCgChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
 		for (; u < chunk->end && cnt < bmax; u++)
 		{
 			int64_t		n = rows->indptr[u + 1] - rows->indptr[u];
-			size_t		nb = (size_t) n * job->k * sizeof(float);
+			size_t		nb = (size_t) n * vb;
 
 			if (RecoRowWindowed(job, u))
 				continue;
@@ -1620,9 +1704,9 @@ RecoRunCgChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
 				memset(job->solve + (size_t) u * job->k, 0, sizeof(float) * job->k);
 				continue;
 			}
-			if (cnt > 0 && bytes + nb > RECO_LOCKSTEP_BYTES)
+			if (cnt > 0 && bytes + nb > limit)
 				break;
-			if (nb > RECO_LOCKSTEP_BYTES)
+			if (nb > limit)
 			{
 				int64_t		start = rows->indptr[u];
 
@@ -1678,6 +1762,8 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	ctx.k = job->k;
 	ctx.G = job->gmat;
 	ctx.Y = job->fixed;
+	ctx.half = job->half;
+	ctx.Yh = job->fixed_h;
 	ctx.U = job->U;
 	ctx.Z = job->Z;
 	ctx.alpha = job->alpha;
@@ -2007,16 +2093,35 @@ RecoMakeChunks(RecoJob *job)
 	return true;
 }
 
-/* Entries of a CG gather buffer for k and the longest row (0 for other solvers). */
-static int64_t
-RecoGatherCap(bool cg, int k, int64_t max_row_nnz)
+/* True if cfg's CG solves read the A·p passes' vectors in half precision (als.c's header). */
+static bool
+RecoCgHalf(const RecoAlsConfig *cfg)
 {
-	int64_t		cap = RECO_GATHER_BYTES / ((int64_t) sizeof(float) * k) /
-		RECO_KERNEL_BLOCK * RECO_KERNEL_BLOCK;
+	if (cfg->solver != RECO_SOLVER_CG || cfg->cg_vectors == RECO_CG_VECTORS_FLOAT)
+		return false;
+	return cfg->cg_vectors == RECO_CG_VECTORS_HALF || cfg->factors >= RECO_CG_HALF_MIN_FACTORS;
+}
 
-	if (!cg || (double) max_row_nnz * k * sizeof(float) <= RECO_GATHER_MIN_BYTES)
+/*
+ * Entries of a CG gather buffer for k and the longest row (0 for other
+ * solvers): RECO_GATHER_BYTES of vectors, float or half (twice the
+ * entries); with half, at least a lockstep group's entries, whose half
+ * copy the group's A·p passes read (RecoWindowPass).
+ */
+static int64_t
+RecoGatherCap(bool cg, int k, int64_t max_row_nnz, bool half)
+{
+	int64_t		vb = (int64_t) RecoGatherVectorBytes(k, half),
+				cap = RECO_GATHER_BYTES / vb / RECO_KERNEL_BLOCK * RECO_KERNEL_BLOCK,
+				group = (int64_t) RecoLockstepBytes(half) / vb;
+
+	if (!cg)
 		return 0;
-	return max_row_nnz < cap ? max_row_nnz : cap;
+	if ((double) max_row_nnz * k * sizeof(float) <= RECO_GATHER_MIN_BYTES)
+		cap = 0;
+	else if (max_row_nnz < cap)
+		cap = max_row_nnz;
+	return half && group > cap ? group : cap;
 }
 
 /*
@@ -2074,9 +2179,9 @@ RecoLaneInit(RecoScratch *s, int k, char *m)
 	}
 }
 
-/* Bytes of one thread's scratch for k and a gather buffer of gather_cap entries. */
+/* Bytes of one thread's scratch for k and a gather buffer of gather_cap entries (float or half). */
 static size_t
-RecoScratchSize(int k, int64_t gather_cap)
+RecoScratchSize(int k, int64_t gather_cap, bool half)
 {
 	size_t		kk = (size_t) k * k;
 	size_t		sm = (size_t) RecoShortRowMax(k);
@@ -2088,16 +2193,17 @@ RecoScratchSize(int k, int64_t gather_cap)
 							RecoPad(ch * k) +
 							2 * RecoPad((size_t) RECO_SYSTEM_BLOCK * k) +
 							3 * RecoPad(k) * wm + 5 * RecoPad(wm) +
-							RecoPad((size_t) gather_cap * k)) +
+							RecoPad((gather_cap * RecoGatherVectorBytes(k, half) +
+									 sizeof(float) - 1) / sizeof(float))) +
 		sizeof(double) * (RecoPad(sm * sm > 2 * kk ? sm * sm : 2 * kk) +
 						  2 * RecoPad(k) + RecoPad(2 * (size_t) k + 2 * ch) +
 						  RecoPad(wm)) +
 		RecoLaneBytes(k);
 }
 
-/* Allocates one thread's scratch; false on failure. */
+/* Allocates one thread's scratch (a gather buffer of half vectors when half); false on failure. */
 static bool
-RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
+RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap, bool half)
 {
 	size_t		kp = RecoPad(k);
 	size_t		kk = (size_t) k * k;
@@ -2108,7 +2214,7 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	char	   *m;
 
 	if (posix_memalign(&s->mem, RECO_CACHE_LINE,
-					   RecoScratchSize(k, gather_cap)) != 0)
+					   RecoScratchSize(k, gather_cap, half)) != 0)
 	{
 		s->mem = NULL;
 		return false;
@@ -2162,6 +2268,7 @@ RecoScratchAlloc(RecoScratch *s, int k, int64_t gather_cap)
 	RecoLaneInit(s, k, m);
 	m += RecoLaneBytes(k);
 	s->gather = (float *) m;
+	s->gather_h = (uint16_t *) m;
 	return true;
 }
 
@@ -2172,7 +2279,8 @@ RecoScratchInit(void *arg, void *state, int thread)
 	RecoJob    *job = (RecoJob *) arg;
 
 	(void) thread;
-	return RecoScratchAlloc((RecoScratch *) state, job->k, job->gather_cap) ?
+	return RecoScratchAlloc((RecoScratch *) state, job->k, job->gather_cap,
+							job->half) ?
 		RECO_STATUS_OK : RECO_STATUS_NO_MEMORY;
 }
 
@@ -2325,7 +2433,8 @@ RecoJobRun(RecoJob *job, int threads, const RecoHooks *hooks)
 		if (!RecoRowWindowed(job, u) &&
 			job->rows->indptr[u + 1] - job->rows->indptr[u] > max_nnz)
 			max_nnz = job->rows->indptr[u + 1] - job->rows->indptr[u];
-	job->gather_cap = RecoGatherCap(job->kind == RECO_JOB_CG, job->k, max_nnz);
+	job->gather_cap = RecoGatherCap(job->kind == RECO_JOB_CG, job->k, max_nnz,
+									job->half);
 
 	job->partials = NULL;
 	if (job->kind == RECO_JOB_LOSS)
@@ -2712,6 +2821,52 @@ RecoSolveArgsOk(const RecoSparse *rows, const float *fixed, const float *solve,
 }
 
 /*
+ * Whether the CG A·p passes of this side solve read the fixed side rounded
+ * to half (job->half, with job->fixed_h its malloc'd half copy, n_cols x k:
+ * RecoFloatToHalf's bits, as every other half copy): only if every value is
+ * finite and within half's range (|y| < RECO_HALF_OVERFLOW), checked here
+ * once per side solve so that every row of the solve takes the same path;
+ * else (or for an empty side) the float passes.  Polls should_stop between
+ * blocks.
+ */
+static RecoStatus
+RecoFixedHalf(RecoJob *job, const RecoHooks *hooks)
+{
+	int64_t		total = job->rows->n_cols * (int64_t) job->k,
+				j0;
+	bool		ok = total > 0;
+	uint16_t   *h;
+
+	job->half = false;
+	job->fixed_h = NULL;
+	if (!ok)
+		return RECO_STATUS_OK;
+	if (posix_memalign((void **) &h, RECO_CACHE_LINE, sizeof(uint16_t) * (size_t) total) != 0)
+		return RECO_STATUS_NO_MEMORY;
+	RecoAdviseHugePages(h, sizeof(uint16_t) * (size_t) total);
+	for (j0 = 0; ok && j0 < total; j0 += RECO_HALF_BLOCK_VALUES)
+	{
+		int64_t		nb = total - j0 < RECO_HALF_BLOCK_VALUES ? total - j0 : RECO_HALF_BLOCK_VALUES;
+
+		ok = job->kern->to_half(nb, job->fixed + j0, h + j0);
+		if (hooks != NULL && hooks->should_stop != NULL &&
+			hooks->should_stop(hooks->arg))
+		{
+			free(h);
+			return RECO_STATUS_STOPPED;
+		}
+	}
+	if (!ok)
+	{
+		free(h);
+		return RECO_STATUS_OK;
+	}
+	job->half = true;
+	job->fixed_h = h;
+	return RECO_STATUS_OK;
+}
+
+/*
  * Solves every row given gmat = YᵀY (k x k, aligned, malloc'd: this turns it
  * into the shared matrix and frees it), on the thread runner, each row
  * toward its prior mean when prior (n_rows x k) is not NULL.  With ν > 0 no
@@ -2751,7 +2906,17 @@ RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 		job.U = U;
 		job.Z = Z;
 	}
+	if (RecoCgHalf(cfg))
+	{
+		st = RecoFixedHalf(&job, hooks);
+		if (st != RECO_STATUS_OK)
+		{
+			free(gmat);
+			return st;
+		}
+	}
 	st = RecoJobRun(&job, cfg->threads, hooks);
+	free(job.fixed_h);
 	free(job.Z);
 	free((void *) job.U);
 	free(gmat);
@@ -2999,7 +3164,7 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 		return false;
 	}
 	er->U = (double *) mem;
-	if (!RecoScratchAlloc(&er->scratch, k, 0))
+	if (!RecoScratchAlloc(&er->scratch, k, 0, false))
 	{
 		free(er->U);
 		free(er->greg);
@@ -3012,6 +3177,8 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 	er->ctx.k = k;
 	er->ctx.G = er->greg;
 	er->ctx.Y = fixed;
+	er->ctx.half = false;
+	er->ctx.Yh = NULL;
 	/* as the batch: short rows use U when ν is 0 and G factors, z rows computed per row */
 	er->ctx.U = rp->reg_exponent == 0.0f &&
 		RecoGramFactor(er->ctx.kern, k, er->greg, er->U) ? er->U : NULL;
@@ -3186,14 +3353,21 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
 					int64_t n_fixed)
 {
 	int			k = cfg->factors;
-	size_t		per_thread;
+	size_t		per_thread,
+				half;
 	int			threads;
 
 	if (k < 1)
 		k = 1;
 	threads = RecoParallelThreads(cfg->threads, INT64_MAX);
 	per_thread = RecoScratchSize(k, RecoGatherCap(cfg->solver == RECO_SOLVER_CG,
-												  k, max_row_nnz)) + RECO_CACHE_LINE;
+												  k, max_row_nnz, false), false);
+	half = RecoScratchSize(k, RecoGatherCap(cfg->solver == RECO_SOLVER_CG,
+											k, max_row_nnz, true), true);
+	/* the half path's gather buffer (a solve whose fixed side is out of half's range reads float) */
+	if (RecoCgHalf(cfg) && half > per_thread)
+		per_thread = half;
+	per_thread += RECO_CACHE_LINE;
 	return per_thread * (size_t) threads +
 		RecoParallelBytes(threads, sizeof(RecoScratch)) +
 		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE +	/* gram */
@@ -3204,20 +3378,29 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
 }
 
 /*
- * Bytes RecoAlsSolveSideLoss holds beyond RecoAlsScratchBytes(cfg, ...,
- * n_fixed): the rows' loss terms (3 doubles a row) and the copy of YᵀY,
- * less the exact pass's U and Z that estimate counts, which a CG solve never
- * holds at the same time (the sum's chunk table fits the job tables' term
- * once the solve's are freed).
+ * Bytes the CG solves of a training hold beyond RecoAlsScratchBytes(cfg,
+ * ..., n_fixed): RecoAlsSolveSideLoss's rows' loss terms (3 doubles a row)
+ * and copy of YᵀY, and, with the half A·p passes, the half copy of the
+ * fixed side (RecoFixedHalf: n_fixed x k with them, n_rows x k in the
+ * other side's solve), less the exact pass's U and Z that estimate counts,
+ * which a CG solve never holds at the same time (the sum's chunk table fits
+ * the job tables' term once the solve's are freed).
  */
 size_t
 RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows, int64_t n_fixed)
 {
 	int			k = cfg->factors < 1 ? 1 : cfg->factors;
-	size_t		held = sizeof(double) * 3 * (size_t) (n_rows > 0 ? n_rows : 1) +
-		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE;
+	bool		half = RecoCgHalf(cfg);
+	size_t		rows = (size_t) (n_rows > 0 ? n_rows : 1),
+				fixed = (size_t) (n_fixed > 0 ? n_fixed : 1);
+	size_t		held = sizeof(double) * 3 * rows +
+		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE +
+		(half ? sizeof(uint16_t) * fixed * k + RECO_CACHE_LINE : 0);
+	size_t		other = half ? sizeof(uint16_t) * rows * k + RECO_CACHE_LINE : 0;
 	size_t		exact = sizeof(double) * 2 * (size_t) k * k +
-		sizeof(float) * (size_t) (n_fixed > 0 ? n_fixed : 1) * k;
+		sizeof(float) * fixed * k;
 
+	if (other > held)
+		held = other;
 	return held > exact ? held - exact : 0;
 }

@@ -59,6 +59,14 @@ typedef enum RecoAlgorithm
 
 #define RECO_N_ALGORITHMS 3
 
+/* The fixed side's vectors a CG solve's A·p passes read (als.c's header). */
+typedef enum RecoCgVectors
+{
+	RECO_CG_VECTORS_AUTO = 0,	/* half from RECO_CG_HALF_MIN_FACTORS on, else float32 */
+	RECO_CG_VECTORS_FLOAT,		/* float32, as the residual pass */
+	RECO_CG_VECTORS_HALF		/* rounded to IEEE half, at every k */
+} RecoCgVectors;
+
 /* Training parameters shared by the side solves and the loss. */
 typedef struct RecoAlsConfig
 {
@@ -71,6 +79,7 @@ typedef struct RecoAlsConfig
 								 * extra */
 	float		reg_exponent;	/* ν >= 0: λ_u = λ·(n_u + α0·N)^ν (0: λ) */
 	float		unobserved_weight;	/* α0 > 0: confidence of unobserved pairs */
+	RecoCgVectors cg_vectors;	/* CG: what the A·p passes read (als.c) */
 } RecoAlsConfig;
 
 /*
@@ -245,9 +254,11 @@ extern size_t RecoAlsScratchBytes(const RecoAlsConfig *cfg,
 								  int64_t max_row_nnz, int64_t n_fixed);
 
 /*
- * Bytes RecoAlsSolveSideLoss holds, for n_rows rows, beyond what
- * RecoAlsScratchBytes(cfg, ..., n_fixed) estimates (0 when the exact pass's
- * share of that estimate, never held during a CG solve, covers them).
+ * Bytes a CG training's side solves hold (RecoAlsSolveSideLoss for n_rows
+ * users over n_fixed items, and with the half A·p passes either side's half
+ * copy of its fixed side) beyond what RecoAlsScratchBytes(cfg, ..., n_fixed)
+ * estimates (0 when the exact pass's share of that estimate, never held
+ * during a CG solve, covers them).
  */
 extern size_t RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows,
 									int64_t n_fixed);

@@ -31,6 +31,9 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#ifdef RECO_HAVE_AVX2_PATH
+#include <cpuid.h>
+#endif
 
 /* idx of a block of contiguous item vectors. */
 _Static_assert(RECO_KERNEL_BLOCK == 32, "RecoKernelIota lists exactly one block");
@@ -229,6 +232,75 @@ RecoGenericSymvRows(int k, int n, const float *G, const float *V, size_t ld,
 		RecoGenericSymv(k, G, V + (size_t) b * ld, out + (size_t) b * ld);
 }
 
+/* ------------------------------------------------------------------------
+ * Portable CG kernels over half vectors (scalar conversion, RecoDot8's tree)
+ * ------------------------------------------------------------------------
+ */
+
+/* Portable dot block over half vectors: RecoDot8's lanes and tree over the widened values. */
+static void
+RecoGenericDotBlockHalf(int k, const uint16_t *Yh, const int32_t *idx, int cnt,
+						const float *v, float *s)
+{
+	int			t,
+				j;
+
+	for (t = 0; t < cnt; t++)
+	{
+		const uint16_t *restrict h = Yh + (size_t) idx[t] * k;
+		float		acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+		for (j = 0; j < k; j++)
+			acc[j % 8] += RecoHalfToFloat(h[j]) * v[j];
+		s[t] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+			((acc[4] + acc[5]) + (acc[6] + acc[7]));
+	}
+}
+
+/* Portable multi-axpy over half vectors: the portable axpy of each widened vector. */
+static void
+RecoGenericAxpyBlockHalf(int k, const uint16_t *Yh, const int32_t *idx, int cnt,
+						 const float *coef, float *restrict out)
+{
+	int			t,
+				j;
+
+	for (t = 0; t < cnt; t++)
+	{
+		const uint16_t *restrict h = Yh + (size_t) idx[t] * k;
+		float		c = coef[t];
+
+		for (j = 0; j < k; j++)
+			out[j] += c * RecoHalfToFloat(h[j]);
+	}
+}
+
+/* Portable float-to-half copy (RecoFloatToHalf of each value); true if all are in half's range. */
+static bool
+RecoGenericToHalf(int64_t n, const float *src, uint16_t *dst)
+{
+	bool		ok = true;
+	int64_t		j;
+
+	for (j = 0; j < n; j++)
+	{
+		dst[j] = RecoFloatToHalf(src[j]);
+		ok &= fabsf(src[j]) < RECO_HALF_OVERFLOW;
+	}
+	return ok;
+}
+
+/* Portable half copy of a block of vectors: RecoFloatToHalf of each value. */
+static void
+RecoGenericCopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
+						 uint16_t *hdst)
+{
+	int			t;
+
+	for (t = 0; t < cnt; t++)
+		(void) RecoGenericToHalf(k, Y + (size_t) idx[t] * k, hdst + (size_t) t * k);
+}
+
 static const RecoKernels RecoGenericKernels = {
 	"generic",
 	RecoGenericDotBlock, RecoGenericAxpyBlock, RecoGenericSymv,
@@ -237,7 +309,9 @@ static const RecoKernels RecoGenericKernels = {
 	RecoGenericAxpyRows, RecoGenericShortFactor,
 	RecoGenericRowsGram,
 	RecoGenericSymvRows,
-	RecoGenericShortLanes
+	RecoGenericShortLanes,
+	RecoGenericDotBlockHalf, RecoGenericAxpyBlockHalf, RecoGenericToHalf,
+	RecoGenericCopyBlockHalf
 };
 
 /* ------------------------------------------------------------------------
@@ -247,8 +321,22 @@ static const RecoKernels RecoGenericKernels = {
 
 static pthread_once_t RecoKernelsOnce = PTHREAD_ONCE_INIT;
 
-/* True once RecoKernelsChoose found AVX2 and FMA (and no RECO_ALS_GENERIC=1). */
+/* True once RecoKernelsChoose found AVX2, FMA and F16C (and no RECO_ALS_GENERIC=1). */
 static bool RecoKernelsUseAvx2 = false;
+
+#ifdef RECO_HAVE_AVX2_PATH
+/* True if the CPU converts half precision (F16C: CPUID leaf 1, ECX bit 29; GCC's builtin has no name for it). */
+static bool
+RecoCpuHasF16c(void)
+{
+	unsigned int eax,
+				ebx,
+				ecx,
+				edx;
+
+	return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+#endif
 
 /* Reads the CPU features and RECO_ALS_GENERIC; run once, by RecoKernelsInit. */
 static void
@@ -259,8 +347,9 @@ RecoKernelsChoose(void)
 
 	__builtin_cpu_init();
 	RecoKernelsUseAvx2 = __builtin_cpu_supports("avx2") &&
-		__builtin_cpu_supports("fma") &&
+		__builtin_cpu_supports("fma") && RecoCpuHasF16c() &&
 		!(force != NULL && force[0] == '1');
+	RecoKernelsAvx2UseZmm(RecoKernelsUseAvx2 && __builtin_cpu_supports("avx512f"));
 #endif
 }
 

@@ -112,6 +112,29 @@ typedef unsigned (*RecoShortLanesFn) (int lanes, const int *n,
 typedef void (*RecoSymvRowsFn) (int k, int n, const float *G, const float *V,
 								size_t ld, float *out);
 
+/* ---- CG kernels over IEEE half-precision vectors (binary16 bits in uint16_t) ---- */
+/*
+ * s[t] = float(Yh[idx[t]]) · v for t < cnt (cnt <= RECO_KERNEL_BLOCK): the
+ * dot block's sums over the vectors widened to float exactly.
+ */
+typedef void (*RecoDotBlockHalfFn) (int k, const uint16_t *Yh, const int32_t *idx,
+									int cnt, const float *v, float *s);
+/* out += Σ_t coef[t] float(Yh[idx[t]]): the multi-axpy over widened vectors. */
+typedef void (*RecoAxpyBlockHalfFn) (int k, const uint16_t *Yh, const int32_t *idx,
+									 int cnt, const float *coef, float *out);
+/*
+ * dst[j] = src[j] rounded to half, to nearest even (RecoFloatToHalf's bits
+ * on every code path), for j < n; true if every value is finite and below
+ * half's overflow (|src[j]| < 65520, which rounds to at most 65504).
+ */
+typedef bool (*RecoToHalfFn) (int64_t n, const float *src, uint16_t *dst);
+/*
+ * hdst + t·k = Y[idx[t]] rounded to half (to_half's bits) for t < cnt: the
+ * CG residual pass's half copy of a block it has just read.
+ */
+typedef void (*RecoCopyBlockHalfFn) (int k, const float *Y, const int32_t *idx,
+									 int cnt, uint16_t *hdst);
+
 /* One code path's kernels, all for the same k. */
 typedef struct RecoKernels
 {
@@ -131,6 +154,10 @@ typedef struct RecoKernels
 	RecoRowsGramFn rows_gram;	/* exact pass (a separate block) */
 	RecoSymvRowsFn symv_rows;	/* CG kernels (lockstep rows) */
 	RecoShortLanesFn short_lanes;	/* exact pass: short rows in lanes */
+	RecoDotBlockHalfFn dot_block_h; /* CG A·p passes over half vectors */
+	RecoAxpyBlockHalfFn axpy_block_h;
+	RecoToHalfFn to_half;
+	RecoCopyBlockHalfFn copy_block_h;
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

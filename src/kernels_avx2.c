@@ -4,7 +4,7 @@
  *	  AVX2+FMA intrinsic vector kernels (x86-64), specialised for k = 32, 64,
  *	  128 and any multiple of 8.
  *
- * Every function carries __attribute__((target("avx2,fma"))) instead of the
+ * Every function carries __attribute__((target("avx2,fma,f16c"))) instead of the
  * file being compiled with -mavx2: nothing else is compiled for AVX2, so a
  * CPU without it never meets an AVX2 instruction unless kernels.c chose
  * these tables after reading its features.  Each template is inlined into
@@ -20,7 +20,7 @@
 
 #include <immintrin.h>
 
-#define RECO_AVX2 __attribute__((target("avx2,fma")))
+#define RECO_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 /* Sums each of 8 vectors horizontally: lane t of the result is Σ a_t. */
 RECO_AVX2 RECO_INLINE __m256
@@ -55,22 +55,34 @@ RecoAvx2Hsum1(__m256 a)
 }
 
 /*
+ * Eight values of a row of vectors at float offset `at`: float, or half
+ * widened exactly (F16C) when half (a constant in every caller).
+ */
+RECO_AVX2 RECO_INLINE __m256
+RecoAvx2Load8(const void *Y, bool half, size_t at)
+{
+	if (half)
+		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const uint16_t *) Y + at)));
+	return _mm256_loadu_ps((const float *) Y + at);
+}
+
+/*
  * 8-lane partial dot products of n item vectors Y[idx[l]] with v, one
  * accumulator per item: acc[l] = Σ_j Y[idx[l]][j..j+7] v[j..j+7] lane by lane.
  * n (1, 4 or 8) is a constant in every caller, so the accumulators live in
  * registers.
  */
 RECO_AVX2 RECO_INLINE void
-RecoAvx2DotRows(int k, const float *Y, const int32_t *idx, int n,
+RecoAvx2DotRows(int k, const void *Y, bool half, const int32_t *idx, int n,
 				const float *v, __m256 *acc)
 {
-	const float *y[8];
+	size_t		y[8];
 	int			j,
 				l;
 
 	for (l = 0; l < n; l++)
 	{
-		y[l] = Y + (size_t) idx[l] * k;
+		y[l] = (size_t) idx[l] * k;
 		acc[l] = _mm256_setzero_ps();
 	}
 	for (j = 0; j < k; j += 8)
@@ -78,32 +90,32 @@ RecoAvx2DotRows(int k, const float *Y, const int32_t *idx, int n,
 		__m256		vv = _mm256_loadu_ps(v + j);
 
 		for (l = 0; l < n; l++)
-			acc[l] = _mm256_fmadd_ps(_mm256_loadu_ps(y[l] + j), vv, acc[l]);
+			acc[l] = _mm256_fmadd_ps(RecoAvx2Load8(Y, half, y[l] + j), vv, acc[l]);
 	}
 }
 
-/* Dot-block template: 8 items at a time, then 4, then 1. */
+/* Dot-block template (float or half vectors): 8 items at a time, then 4, then 1. */
 RECO_AVX2 RECO_INLINE void
-RecoAvx2DotBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
-					   const float *v, float *s)
+RecoAvx2DotBlockWide(int k, const void *Y, bool half, const int32_t *idx, int cnt,
+					 const float *v, float *s)
 {
 	__m256		a[8];
 	int			t = 0;
 
 	for (; t + 8 <= cnt; t += 8)
 	{
-		RecoAvx2DotRows(k, Y, idx + t, 8, v, a);
+		RecoAvx2DotRows(k, Y, half, idx + t, 8, v, a);
 		_mm256_storeu_ps(s + t, RecoAvx2Hsum8(a[0], a[1], a[2], a[3],
 											  a[4], a[5], a[6], a[7]));
 	}
 	for (; t + 4 <= cnt; t += 4)
 	{
-		RecoAvx2DotRows(k, Y, idx + t, 4, v, a);
+		RecoAvx2DotRows(k, Y, half, idx + t, 4, v, a);
 		_mm_storeu_ps(s + t, RecoAvx2Hsum4(a[0], a[1], a[2], a[3]));
 	}
 	for (; t < cnt; t++)
 	{
-		RecoAvx2DotRows(k, Y, idx + t, 1, v, a);
+		RecoAvx2DotRows(k, Y, half, idx + t, 1, v, a);
 		s[t] = RecoAvx2Hsum1(a[0]);
 	}
 }
@@ -116,7 +128,7 @@ RecoAvx2DotBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
  * constants in every caller, so each use compiles to its own loop.
  */
 RECO_AVX2 RECO_INLINE void
-RecoAvx2AxpyRowsInline(int k, const float *Y, const int32_t *idx, int cnt,
+RecoAvx2AxpyRowsInline(int k, const void *Y, bool half, const int32_t *idx, int cnt,
 					   const float *coef, float *out, bool from_zero)
 {
 	int			jb,
@@ -135,17 +147,17 @@ RecoAvx2AxpyRowsInline(int k, const float *Y, const int32_t *idx, int cnt,
 
 		for (t = 0; t < cnt; t++)
 		{
-			const float *y = Y + (size_t) (idx != NULL ? idx[t] : t) * k + jb;
+			size_t		y = (size_t) (idx != NULL ? idx[t] : t) * k + jb;
 			__m256		c = _mm256_broadcast_ss(coef + t);
 
-			o0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y), o0);
-			o1 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 8), o1);
-			o2 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 16), o2);
-			o3 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 24), o3);
-			o4 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 32), o4);
-			o5 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 40), o5);
-			o6 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 48), o6);
-			o7 = _mm256_fmadd_ps(c, _mm256_loadu_ps(y + 56), o7);
+			o0 = _mm256_fmadd_ps(c, RecoAvx2Load8(Y, half, y), o0);
+			o1 = _mm256_fmadd_ps(c, RecoAvx2Load8(Y, half, y + 8), o1);
+			o2 = _mm256_fmadd_ps(c, RecoAvx2Load8(Y, half, y + 16), o2);
+			o3 = _mm256_fmadd_ps(c, RecoAvx2Load8(Y, half, y + 24), o3);
+			o4 = _mm256_fmadd_ps(c, RecoAvx2Load8(Y, half, y + 32), o4);
+			o5 = _mm256_fmadd_ps(c, RecoAvx2Load8(Y, half, y + 40), o5);
+			o6 = _mm256_fmadd_ps(c, RecoAvx2Load8(Y, half, y + 48), o6);
+			o7 = _mm256_fmadd_ps(c, RecoAvx2Load8(Y, half, y + 56), o7);
 		}
 		_mm256_storeu_ps(out + jb, o0);
 		_mm256_storeu_ps(out + jb + 8, o1);
@@ -162,7 +174,7 @@ RecoAvx2AxpyRowsInline(int k, const float *Y, const int32_t *idx, int cnt,
 
 		for (t = 0; t < cnt; t++)
 			o = _mm256_fmadd_ps(_mm256_broadcast_ss(coef + t),
-								_mm256_loadu_ps(Y + (size_t) (idx != NULL ? idx[t] : t) * k + jb), o);
+								RecoAvx2Load8(Y, half, (size_t) (idx != NULL ? idx[t] : t) * k + jb), o);
 		_mm256_storeu_ps(out + jb, o);
 	}
 }
@@ -275,7 +287,120 @@ RECO_AVX2 RECO_INLINE void
 RecoAvx2AxpyBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
 						const float *coef, float *out)
 {
-	RecoAvx2AxpyRowsInline(k, Y, idx, cnt, coef, out, false);
+	RecoAvx2AxpyRowsInline(k, Y, false, idx, cnt, coef, out, false);
+}
+
+/* Multi-axpy template over half vectors: out += Σ_t coef[t] float(Yh[idx[t]]). */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2AxpyBlockHalfInline(int k, const uint16_t *Yh, const int32_t *idx, int cnt,
+							const float *coef, float *out)
+{
+	RecoAvx2AxpyRowsInline(k, Yh, true, idx, cnt, coef, out, false);
+}
+
+/* Dot-block template: s[t] = Y[idx[t]] · v. */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2DotBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
+					   const float *v, float *s)
+{
+	RecoAvx2DotBlockWide(k, Y, false, idx, cnt, v, s);
+}
+
+/* Dot-block template over half vectors: s[t] = float(Yh[idx[t]]) · v. */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2DotBlockHalfInline(int k, const uint16_t *Yh, const int32_t *idx, int cnt,
+						   const float *v, float *s)
+{
+	RecoAvx2DotBlockWide(k, Yh, true, idx, cnt, v, s);
+}
+
+/*
+ * Float-to-half copy with F16C (round to nearest even), eight values at a
+ * time, the rest by RecoFloatToHalf (the same bits); true if every value is
+ * finite and below RECO_HALF_OVERFLOW.
+ */
+RECO_AVX2 static bool
+RecoAvx2ToHalf(int64_t n, const float *src, uint16_t *dst)
+{
+	__m256		limit = _mm256_set1_ps(RECO_HALF_OVERFLOW),
+				absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)),
+				ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+	bool		tail = true;
+	int64_t		j = 0;
+
+	for (; j + 8 <= n; j += 8)
+	{
+		__m256		v = _mm256_loadu_ps(src + j);
+
+		/* ordered compare: a NaN clears its lane */
+		ok = _mm256_and_ps(ok, _mm256_cmp_ps(_mm256_and_ps(v, absmask), limit, _CMP_LT_OQ));
+		_mm_storeu_si128((__m128i *) (dst + j),
+						 _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	}
+	for (; j < n; j++)
+	{
+		dst[j] = RecoFloatToHalf(src[j]);
+		tail &= fabsf(src[j]) < RECO_HALF_OVERFLOW;
+	}
+	return tail && _mm256_movemask_ps(ok) == 0xff;
+}
+
+/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half converts 16 values at a time. */
+static bool RecoAvx2Zmm = false;
+
+/* Lets the copy to half use AVX-512F (zmm) conversions; called once, by kernels.c's choice of path. */
+void
+RecoKernelsAvx2UseZmm(bool zmm)
+{
+	RecoAvx2Zmm = zmm;
+}
+
+/*
+ * The half copy of cnt vectors with AVX-512F: 16 values per conversion
+ * (Zen 4 converts a zmm in about the time of a ymm), the last 8 of a k not
+ * a multiple of 16 by F16C; the same bits (both round to nearest even).
+ */
+__attribute__((target("avx512f,avx2,fma,f16c"))) static void
+RecoAvx512CopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
+						uint16_t *hdst)
+{
+	int			t,
+				j;
+
+	for (t = 0; t < cnt; t++)
+	{
+		const float *y = Y + (size_t) idx[t] * k;
+		uint16_t   *h = hdst + (size_t) t * k;
+
+		for (j = 0; j + 16 <= k; j += 16)
+			_mm256_storeu_si256((__m256i *) (h + j),
+								_mm512_cvtps_ph(_mm512_loadu_ps(y + j),
+												_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+		if (j < k)
+			_mm_storeu_si128((__m128i *) (h + j),
+							 _mm256_cvtps_ph(_mm256_loadu_ps(y + j),
+											 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	}
+}
+
+/* The half copy of cnt vectors (hdst + t·k = half(Y[idx[t]])), with F16C or AVX-512F (k a multiple of 8). */
+RECO_AVX2 static void
+RecoAvx2CopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
+					  uint16_t *hdst)
+{
+	int			t,
+				j;
+
+	if (RecoAvx2Zmm)
+	{
+		RecoAvx512CopyBlockHalf(k, Y, idx, cnt, hdst);
+		return;
+	}
+	for (t = 0; t < cnt; t++)
+		for (j = 0; j < k; j += 8)
+			_mm_storeu_si128((__m128i *) (hdst + (size_t) t * k + j),
+							 _mm256_cvtps_ph(_mm256_loadu_ps(Y + (size_t) idx[t] * k + j),
+											 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
 /* The in-place Cholesky factorization (its size is not k, so one instance serves every k). */
@@ -876,14 +1001,17 @@ RecoAvx2SymvRowsInline(int k, int n, const float *G, const float *V,
 		RecoAvx2SymvLast[n - b0 - 2] (k, G, V + (size_t) b0 * ld, ld,
 									  out + (size_t) b0 * ld);
 	else if (n - b0 == 1)
-		RecoAvx2AxpyRowsInline(k, G, NULL, k, V + (size_t) b0 * ld,
+		RecoAvx2AxpyRowsInline(k, G, false, NULL, k, V + (size_t) b0 * ld,
 							   out + (size_t) b0 * ld, true);
 }
 
-/* A block kernel (dot, axpy) for one k: TEMPLATE with k fixed to KEXPR. */
-#define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR) \
+/*
+ * A block kernel (dot, axpy) over vectors of VTYPE (float, or uint16_t:
+ * half) for one k: TEMPLATE with k fixed to KEXPR.
+ */
+#define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR, VTYPE) \
 RECO_AVX2 static void \
-NAME(int k, const float *Y, const int32_t *idx, int cnt, const float *w, \
+NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *w, \
 	 float *out) \
 { \
 	(void) k; \
@@ -902,13 +1030,15 @@ NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
 
 /* Instantiates the AVX2 kernels for one (constant or variable) k: RecoAvx2Kernels<SUFFIX>. */
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx2DotBlockInline, KEXPR) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx2AxpyBlockInline, KEXPR) \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx2DotBlockInline, KEXPR, float) \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx2AxpyBlockInline, KEXPR, float) \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2DotBlockHalfInline, KEXPR, uint16_t) \
+RECO_AVX2_BLOCK_KERNEL(RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalfInline, KEXPR, uint16_t) \
 RECO_AVX2 static void \
 RecoAvx2Symv##SUFFIX(int k, const float *G, const float *v, float *out) \
 { \
 	(void) k; \
-	RecoAvx2AxpyRowsInline(KEXPR, G, NULL, KEXPR, v, out, true); \
+	RecoAvx2AxpyRowsInline(KEXPR, G, false, NULL, KEXPR, v, out, true); \
 } \
 RECO_AVX2 static bool \
 RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
@@ -941,7 +1071,9 @@ static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	RecoAvx2AxpyRows##SUFFIX, RecoAvx2ShortFactor, \
 	RecoAvx2RowsGram##SUFFIX, \
 	RecoAvx2SymvRows##SUFFIX, \
-	RecoAvx2ShortLanes \
+	RecoAvx2ShortLanes, \
+	RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2ToHalf, \
+	RecoAvx2CopyBlockHalf \
 };
 
 RECO_AVX2_INSTANCE(K32, "k32", 32)

@@ -17,6 +17,8 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "kernels.h"
 
@@ -29,6 +31,8 @@
 #ifdef RECO_HAVE_AVX2_PATH
 /* The AVX2+FMA kernel set for k (a multiple of 8); kernels_avx2.c. */
 extern const RecoKernels *RecoKernelsAvx2For(int k);
+/* Lets the AVX2 tables' copy to half use AVX-512F conversions (kernels_avx2.c). */
+extern void RecoKernelsAvx2UseZmm(bool zmm);
 #endif
 
 /* Dot product of two float vectors with 8 partial sums in a fixed tree. */
@@ -46,6 +50,59 @@ RecoDot8(const float *restrict a, const float *restrict b, int k)
 		acc[l] += a[j] * b[j];
 	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
 		((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* Half's largest finite value is 65504; a float at or above this rounds to infinity. */
+#define RECO_HALF_OVERFLOW 65520.0f
+
+/*
+ * IEEE binary16 bits of f rounded to nearest even, as F16C's vcvtps2ph
+ * with _MM_FROUND_TO_NEAREST_INT gives them: subnormal halves for |f| <
+ * 2^-14, ±infinity from 65520 up, a NaN quieted with its payload's top bits.
+ */
+RECO_INLINE uint16_t
+RecoFloatToHalf(float f)
+{
+	uint32_t	x,
+				sign;
+
+	memcpy(&x, &f, sizeof(x));
+	sign = (x >> 16) & 0x8000u;
+	x &= 0x7fffffffu;
+	if (x >= 0x47800000u)		/* 2^16 and up: infinity or NaN */
+		return (uint16_t) (sign | (x > 0x7f800000u ? 0x7e00u | ((x >> 13) & 0x3ffu) :
+								   0x7c00u));
+	if (x < 0x38800000u)		/* below 2^-14: a subnormal half (or zero) */
+	{
+		float		a,
+					magic = 0.5f;	/* 2^-1: its last mantissa bit weighs 2^-24 */
+		uint32_t	m;
+
+		memcpy(&a, &x, sizeof(a));
+		a += magic;				/* rounds to a multiple of 2^-24, to nearest even */
+		memcpy(&m, &a, sizeof(m));
+		return (uint16_t) (sign | (m - 0x3f000000u));
+	}
+	/* rebias the exponent, round the 13 dropped bits to nearest even */
+	x += 0xc8000fffu + ((x >> 13) & 1u);
+	return (uint16_t) (sign | (x >> 13));
+}
+
+/* The float of the IEEE binary16 bits h (exact: every half is a float). */
+RECO_INLINE float
+RecoHalfToFloat(uint16_t h)
+{
+	uint32_t	sign = (uint32_t) (h & 0x8000u) << 16,
+				e = (h >> 10) & 0x1fu,
+				m = h & 0x3ffu,
+				x;
+	float		f;
+
+	if (e == 0)
+		return sign != 0 ? -((float) m * 0x1p-24f) : (float) m * 0x1p-24f;
+	x = sign | (e == 0x1f ? 0x7f800000u | (m << 13) : ((e + 112u) << 23) | (m << 13));
+	memcpy(&f, &x, sizeof(f));
+	return f;
 }
 
 /* Rows of U factored together before they update the rest of the matrix. */

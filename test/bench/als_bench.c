@@ -43,6 +43,10 @@
  *                                (hugepage.c): 1 advise (default), 0 do not,
  *                                2 advise but disable THP for the process
  *                                (prctl PR_SET_THP_DISABLE: the fallback path)
+ *     -A 0|1                     CG A·p passes over the fixed side in float32
+ *                                (0) or half precision (1); without -A,
+ *                                reco.train's choice (half from k 128 on:
+ *                                RecoAlsConfig.cg_vectors)
  *
  * Every configuration also prints how much of the process's anonymous memory
  * is backed by huge pages (AnonHugePages of /proc/self/smaps_rollup) and
@@ -519,6 +523,8 @@ bench_parse_list(const char *s, int *out, int max)
 /* ν and α0 of every configuration (-e, -w): implicit's system by default. */
 static float bench_reg_exponent = 0.0f;
 static float bench_unobserved_weight = 1.0f;
+/* -A: 1 the CG A·p passes read half vectors (the default), 0 float32. */
+static int	bench_half = -1;
 /* -D: file the final pass's user factors are written to (raw floats), or NULL. */
 static const char *bench_final_dump = NULL;
 
@@ -619,6 +625,8 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	cfg.threads = threads;
 	cfg.reg_exponent = bench_reg_exponent;
 	cfg.unobserved_weight = bench_unobserved_weight;
+	cfg.cg_vectors = bench_half < 0 ? RECO_CG_VECTORS_AUTO :
+		(bench_half == 0 ? RECO_CG_VECTORS_FLOAT : RECO_CG_VECTORS_HALF);
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.should_stop = bench_never_stop;
 	hooks.arg = &polls;
@@ -674,7 +682,10 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 			   bench_median(cu, iters), bench_median(ci, iters),
 			   bench_median(ct, iters), gflop / bench_median(ct, iters),
 			   (unsigned long long) bench_hash(Y, n * k, bench_hash(X, m * k, UINT64_C(0xcbf29ce484222325))));
-		printf("         huge pages (-H %d): AnonHugePages %ld kB\n", bench_huge, bench_anon_huge_kb());
+		printf("         huge pages (-H %d): AnonHugePages %ld kB  A·p passes (-A %d): %s\n",
+			   bench_huge, bench_anon_huge_kb(), bench_half,
+			   bench_half < 0 ? (k >= RECO_CG_HALF_MIN_FACTORS ? "half (reco.train's at this k)" : "float32 (reco.train's at this k)") :
+			   (bench_half ? "half" : "float32"));
 	}
 	if (dump != NULL)
 	{
@@ -773,7 +784,7 @@ main(int argc, char **argv)
 	char		model[256] = "?";
 	FILE	   *f;
 
-	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFD:C:O:H:")) != -1)
+	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFD:C:O:H:A:")) != -1)
 	{
 		switch (opt)
 		{
@@ -835,9 +846,12 @@ main(int argc, char **argv)
 			case 'H':
 				bench_huge = atoi(optarg);
 				break;
+			case 'A':
+				bench_half = atoi(optarg);
+				break;
 			default:
 				fprintf(stderr, "usage: %s [-u users] [-i items] [-n nnz] [-k 64,128] [-t 1,2] "
-						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-D file] [-C cache] [-O prefix] [-H 0|1|2]\n",
+						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-D file] [-C cache] [-O prefix] [-H 0|1|2] [-A 0|1]\n",
 						argv[0]);
 				return 2;
 		}
