@@ -30,7 +30,7 @@
 #include "batch.h"
 #include "tap.h"
 
-#define TEST_PLAN 33
+#define TEST_PLAN 34
 
 /* Sleeps about `us` microseconds. */
 static void
@@ -532,6 +532,84 @@ test_stop_caller_run(void)
 	free(c.runs);				/* the run's own memory is the exiting process's: leaked here */
 }
 
+/* caller_work of a nested run: counts its calls. */
+static RecoStatus
+caller_counts(void *arg, bool *more)
+{
+	*more = false;
+	++*(long *) arg;
+	return RECO_STATUS_OK;
+}
+
+/* The nested runs' test: the outer caller_work's calls, the inner run's and its calls. */
+static long nest_calls;
+static long nest_inner_calls;
+static RecoStatus nest_inner_status;
+static Counts nest_inner;
+
+/*
+ * caller_work that, on its second call, runs a whole run with its own
+ * caller_work (a training started by the store's SQL), then leaves without
+ * returning, as a FATAL error's exit does.
+ */
+static RecoStatus
+caller_nests(void *arg, bool *more)
+{
+	RecoParallelJob inner = {
+		.n_tasks = 200, .threads = 3, .run_task = count_task,
+		.state_size = sizeof(TestState), .init_state = count_init,
+		.arg = &nest_inner, .caller_work = caller_counts, .caller_arg = &nest_inner_calls
+	};
+
+	(void) arg;
+	*more = false;
+	if (++nest_calls == 2)
+	{
+		nest_inner_status = RecoParallelRun(&inner);
+		RecoParallelStopCallerRun();
+		longjmp(exit_jump, 1);
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * RecoParallelStopCallerRun from a caller_work that has just run another
+ * run with a caller_work to its end: the outer run's workers are still
+ * joined (the thread count is back).
+ */
+static void
+test_stop_caller_run_nested(void)
+{
+	static Counts c;			/* static: kept across the longjmp */
+	static int	before;
+	RecoParallelJob job = {
+		.n_tasks = 100000, .threads = 4, .run_task = count_task,
+		.state_size = sizeof(TestState), .init_state = count_init,
+		.arg = &c, .caller_work = caller_nests
+	};
+	int			after;
+
+	counts_init(&c, job.n_tasks, 100, -1);
+	counts_init(&nest_inner, 200, 10, -1);
+	nest_calls = 0;
+	nest_inner_calls = 0;
+	nest_inner_status = RECO_STATUS_THREAD_ERROR;
+	before = thread_count();
+	if (setjmp(exit_jump) == 0)
+	{
+		(void) RecoParallelRun(&job);
+		ok(0, "parallel: RecoParallelStopCallerRun joins the outer run's workers after a nested run ended");
+		return;
+	}
+	after = thread_count();
+	ok(before > 0 && after == before && nest_inner_status == RECO_STATUS_OK &&
+	   caller_task_runs(&nest_inner) == 200 && nest_inner_calls > 0,
+	   "parallel: RecoParallelStopCallerRun joins the outer run's workers after a nested run ended");
+	printf("# nested: threads before %d, after leaving %d\n", before, after);
+	free(nest_inner.runs);
+	free(c.runs);
+}
+
 /* ------------------------------------------------------------------------
  * The exact side solve handing its rows on (RecoAlsSolveSideReady)
  * ------------------------------------------------------------------------
@@ -979,6 +1057,7 @@ main(void)
 	test_caller_work();			/* 4 */
 	test_ready_solve();			/* 4 */
 	test_stop_caller_run();		/* 1 */
+	test_stop_caller_run_nested();	/* 1 */
 	test_batch_ks();			/* 6 */
 	test_batch_edges();			/* 4 */
 	test_batch_diversity();		/* 2 */
