@@ -2674,13 +2674,12 @@ RecoShortRowSetup(const RecoSparse *rows, const float *fixed, const float *gmat,
 	job.ready = ready;			/* no row solved yet: the caller may do its other work */
 	st = zrows.n_rows > 0 ? RecoJobRun(&job, cfg->threads, hooks) : RECO_STATUS_OK;
 	free(zcols);
-	if (st == RECO_STATUS_NO_MEMORY && !job.ready_failed)
-		st = RECO_STATUS_OK;	/* the explicit path needs less */
 	if (st != RECO_STATUS_OK)
 	{
 		free(umem);
 		free(zmem);
-		return st;
+		/* Z is incomplete: short of memory, every row takes the explicit path (it needs less) */
+		return st == RECO_STATUS_NO_MEMORY && !job.ready_failed ? RECO_STATUS_OK : st;
 	}
 	*U_out = (double *) umem;
 	*Z_out = (float *) zmem;

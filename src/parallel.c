@@ -83,12 +83,14 @@ typedef struct RecoParallelRunState
 	int			n_done;			/* workers finished (under mutex) */
 	struct RecoParallelWorker *workers; /* workers[1 .. started] run */
 	int			started;
+	struct RecoParallelRunState *outer; /* inside caller_work: the run whose caller_work runs this one, or NULL */
 } RecoParallelRunState;
 
 /*
  * The run whose calling thread is inside caller_work (which may leave it
- * without returning: RecoParallelStopCallerRun), or NULL.  Only calling
- * threads touch it, one run at a time.
+ * without returning: RecoParallelStopCallerRun), or NULL; a run started
+ * from inside caller_work (a training run by the store's own SQL) chains
+ * the one around it (outer).  Only calling threads touch it.
  */
 static RecoParallelRunState *reco_parallel_caller_run = NULL;
 
@@ -179,9 +181,10 @@ RecoParallelCallerWork(RecoParallelRunState *run, bool *more)
 	*more = false;
 	if (job->caller_work == NULL || __atomic_load_n(&run->stop, __ATOMIC_ACQUIRE))
 		return true;
+	run->outer = reco_parallel_caller_run;
 	reco_parallel_caller_run = run;
 	st = job->caller_work(job->caller_arg, more);
-	reco_parallel_caller_run = NULL;
+	reco_parallel_caller_run = run->outer;
 	if (st == RECO_STATUS_OK)
 		return true;
 	*more = false;
@@ -192,8 +195,9 @@ RecoParallelCallerWork(RecoParallelRunState *run, bool *more)
 /*
  * For a calling thread that leaves caller_work without returning (in the
  * server: the process exits on a FATAL error): stops the run it is in, if
- * any, and joins its workers, so no worker outlives it.  The run's memory
- * is left to the exiting process.
+ * any, and the runs around it (from the innermost), and joins their
+ * workers, so no worker outlives it.  The runs' memory is left to the
+ * exiting process.
  */
 void
 RecoParallelStopCallerRun(void)
@@ -201,13 +205,14 @@ RecoParallelStopCallerRun(void)
 	RecoParallelRunState *run = reco_parallel_caller_run;
 	int			i;
 
-	if (run == NULL)
-		return;
 	reco_parallel_caller_run = NULL;
-	RecoParallelFail(run, RECO_STATUS_STOPPED);
-	for (i = 1; i <= run->started; i++)
-		pthread_join(run->workers[i].thread, NULL);
-	run->started = 0;
+	for (; run != NULL; run = run->outer)
+	{
+		RecoParallelFail(run, RECO_STATUS_STOPPED);
+		for (i = 1; i <= run->started; i++)
+			pthread_join(run->workers[i].thread, NULL);
+		run->started = 0;
+	}
 }
 
 /*

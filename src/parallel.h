@@ -110,8 +110,9 @@ extern bool RecoParallelPoll(RecoParallelWorker *worker, bool ask_hook);
 
 /*
  * For a calling thread that leaves a job's caller_work without returning
- * (the process exits): stops that run and joins its workers; nothing if it
- * is in no caller_work.
+ * (the process exits): stops that run, and the runs whose caller_work it
+ * was started from, and joins their workers; nothing if it is in no
+ * caller_work.
  */
 extern void RecoParallelStopCallerRun(void);
 

@@ -15,6 +15,9 @@
 # raised (DEBUG1 says so): the unique violation (23505), no version, the backend with no more
 # threads than after a training that succeeded (no worker left), and it trains again.
 #
+# Then a terminate (FATAL) inside the final pass while it stores its user rows: the backend
+# exits cleanly (its exit callback joins the pass's thread), no crash restart, no version.
+#
 # Run: bash test/sessions/cancel_store.sh (against PGHOST/PGPORT, e.g. the harness's
 # cluster; it creates and drops its own database).
 set -euo pipefail
@@ -90,3 +93,33 @@ reco_sql $db -c "DROP INDEX reco.item_factors_one_big_item"
 reco_session_close B || reco_fail "session B failed: $(cat "$(reco_session_out B)")"
 reco_check_models_whole $db
 echo "ok: a store error inside the final pass: 23505 raised once its threads stopped ($threads_after_success threads before and after), no version, the backend trains again"
+
+# --- a terminate (FATAL) inside the final pass while it stores --------------------------------
+# The user rows are stored as the final pass solves them, by the backend between the pass's
+# tasks (train.c): the index user_factors_slow (1 ms a row, dropped above) again holds the
+# backend there, inside the pass, the pass's other thread started. pg_terminate_backend then
+# exits the process from inside the pass (FATAL); its exit callback joins that thread first. The backend exits cleanly: no
+# crash restart (session W, connected throughout, still answers), no version, and the next
+# training is whole.
+reco_sql $db -c "SELECT reco.drop_model('broken')" >/dev/null
+reco_sql $db -c "CREATE INDEX user_factors_slow ON reco.user_factors (slow_id(user_id))"
+reco_session_start W $db
+w_pid=$(reco_session_backend_pid W)
+reco_session_start F $db
+reco_session_query F "SET client_min_messages = warning;" >/dev/null
+fpid=$(reco_session_backend_pid F)
+reco_session_send F "$trainb"
+reco_wait_until 60 "the training to store its users inside the final pass" reco_sql_equals $db \
+    "SELECT wait_event FROM pg_stat_activity WHERE pid = $fpid" PgSleep
+reco_sql $db -c "SELECT pg_terminate_backend($fpid)" >/dev/null
+reco_wait_until 30 "the terminated backend to exit" reco_backend_gone $db "$fpid"
+reco_session_close F || true
+[ "$(reco_session_query W "SELECT pg_backend_pid();")" = "$w_pid" ] \
+    || reco_fail "session W lost its backend: the terminate inside the final pass crashed the server"
+[ "$(reco_sql $db -c "SELECT count(*) FROM reco.models WHERE name = 'broken'")" = 0 ] \
+    || reco_fail "the terminated training left a version"
+reco_session_close W || reco_fail "session W failed: $(cat "$(reco_session_out W)")"
+reco_sql $db -c "DROP INDEX reco.user_factors_slow"
+[ "$(reco_sql $db -c "$trainb" 2>/dev/null)" = 1 ] || reco_fail "no training after the terminate"
+reco_check_models_whole $db
+echo "ok: a terminate inside the final pass while it stores: the backend exits cleanly (no crash restart), no version, the next training whole"

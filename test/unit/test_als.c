@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -1235,6 +1236,80 @@ test_alpha0_entries(int k)
 	free(idx2);
 	free(w);
 	free(w2);
+}
+
+/* Calls of posix_memalign left before the one that fails (0: none fails); atomic. */
+static int	memalign_countdown = 0;
+
+/* The test binary's posix_memalign: fails once its countdown reaches 0, else aligned_alloc. */
+int
+posix_memalign(void **p, size_t align, size_t size)
+{
+	if (__atomic_load_n(&memalign_countdown, __ATOMIC_ACQUIRE) > 0 &&
+		__atomic_sub_fetch(&memalign_countdown, 1, __ATOMIC_ACQ_REL) == 0)
+		return ENOMEM;
+	*p = aligned_alloc(align, (size + align - 1) / align * align + align);
+	return *p != NULL ? 0 : ENOMEM;
+}
+
+/*
+ * The exact pass short of memory at each of its first aligned allocations
+ * (the shared factor, the z rows, their job's thread states, the pass's):
+ * it fails with RECO_STATUS_NO_MEMORY, or solves every row (the explicit
+ * path when the z rows could not be computed) close to the reference —
+ * never against z rows that were not computed.
+ */
+static void
+test_exact_short_of_memory(int k)
+{
+	Problem		p;
+	float	   *X,
+			   *Y,
+			   *ref;
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CHOLESKY, 3, 2, 0.1f, 1.0f);
+	int			nth,
+				wrong = 0,
+				failed = 0,
+				solved = 0;
+	char		name[200];
+
+	make_problem(&p, 3000, 400, (double) k / 400.0, 1, 0);
+	init_factors(&p, k, &ref, &Y, 21);
+	X = malloc(sizeof(float) * p.m * k);
+	if (RecoAlsSolveSide(&p.users, Y, ref, &cfg, NULL) != RECO_STATUS_OK)
+		wrong++;
+	for (nth = 1; nth <= 12; nth++)
+	{
+		RecoStatus	st;
+		double		worst = 0.0,
+					top = 0.0;
+		int64_t		i;
+
+		memset(X, 0, sizeof(float) * p.m * k);
+		__atomic_store_n(&memalign_countdown, nth, __ATOMIC_RELEASE);
+		st = RecoAlsSolveSide(&p.users, Y, X, &cfg, NULL);
+		__atomic_store_n(&memalign_countdown, 0, __ATOMIC_RELEASE);
+		for (i = 0; st == RECO_STATUS_OK && i < p.m * k; i++)
+		{
+			if (fabs((double) ref[i]) > top)
+				top = fabs((double) ref[i]);
+			if (!(fabs((double) X[i] - ref[i]) <= worst))
+				worst = isfinite(X[i]) ? fabs((double) X[i] - ref[i]) : INFINITY;
+		}
+		if (st == RECO_STATUS_NO_MEMORY)
+			failed++;
+		else if (st == RECO_STATUS_OK && worst <= 1e-3 * top + 1e-6)
+			solved++;
+		else
+			wrong++;
+	}
+	snprintf(name, sizeof(name), "exact pass k=%d short of memory at its n-th allocation (n 1-12): "
+			 "NO_MEMORY or the rows solved (%d failed, %d solved)", k, failed, solved);
+	ok(wrong == 0 && failed > 0 && solved > 0, name);
+	free(X);
+	free(Y);
+	free(ref);
+	free_problem(&p);
 }
 
 /* The exact side solve of short rows: same bits with 1, 2 and 3 threads and as single rows. */
@@ -3035,7 +3110,7 @@ test_short_lanes(void)
 int
 main(void)
 {
-	printf("1..199\n");
+	printf("1..200\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 7 */
@@ -3078,6 +3153,7 @@ main(void)
 	test_short_rows_batch(64, 0.0f, 1.0f);	/* 2 */
 	test_short_rows_batch(128, 0.0f, 1.0f);	/* 2 */
 	test_short_rows_batch(13, 0.0f, 1.0f);	/* 2 */
+	test_exact_short_of_memory(64);	/* 1 */
 	test_exact_kernels();		/* 2 */
 	test_tiled_kernels();		/* 2 */
 	test_short_lanes();			/* 2 */
@@ -3100,6 +3176,6 @@ main(void)
 	test_half_solve(8, "half k=8");	/* 4 */
 	test_half_solve(13, "half k=13 (portable path)");	/* 4 */
 	test_half_solve(64, "half k=64");	/* 4 */
-	/* total 199 */
-	return tap_exit_status(199);
+	/* total 200 */
+	return tap_exit_status(200);
 }

@@ -30,7 +30,7 @@
 #include "batch.h"
 #include "tap.h"
 
-#define TEST_PLAN 33
+#define TEST_PLAN 34
 
 /* Sleeps about `us` microseconds. */
 static void
@@ -494,13 +494,53 @@ caller_exits(void *arg, bool *more)
 	return RECO_STATUS_OK;
 }
 
+/* caller_work of a nested run: counts its calls. */
+static RecoStatus
+caller_counts(void *arg, bool *more)
+{
+	*more = false;
+	++*(long *) arg;
+	return RECO_STATUS_OK;
+}
+
+/* The nested run of caller_nests: its status, tasks and caller_work calls. */
+static long nest_inner_calls;
+static RecoStatus nest_inner_status;
+static Counts nest_inner;
+
 /*
- * RecoParallelStopCallerRun from inside caller_work: the run's workers are
- * stopped and joined (the thread count is back to the count before the run,
- * no task starts any more); outside any caller_work it does nothing.
+ * caller_work that, on its second call, runs a whole run with its own
+ * caller_work (a training started by the store's SQL), then leaves without
+ * returning, as a FATAL error's exit does.
+ */
+static RecoStatus
+caller_nests(void *arg, bool *more)
+{
+	RecoParallelJob inner = {
+		.n_tasks = 200, .threads = 3, .run_task = count_task,
+		.state_size = sizeof(TestState), .init_state = count_init,
+		.arg = &nest_inner, .caller_work = caller_counts, .caller_arg = &nest_inner_calls
+	};
+
+	*more = false;
+	if (++*(long *) arg == 2)
+	{
+		nest_inner_status = RecoParallelRun(&inner);
+		RecoParallelStopCallerRun();
+		longjmp(exit_jump, 1);
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * RecoParallelStopCallerRun from inside caller_work `work` (caller_exits,
+ * or caller_nests: right after a whole run it started from there): the
+ * run's workers are stopped and joined (the thread count is back to the
+ * count before the run, no task starts any more); outside any caller_work
+ * it does nothing.
  */
 static void
-test_stop_caller_run(void)
+test_stop_caller_run(RecoParallelCallerFn work, const char *name)
 {
 	static Counts c;			/* static: kept across the longjmp */
 	static long calls;
@@ -509,26 +549,32 @@ test_stop_caller_run(void)
 	RecoParallelJob job = {
 		.n_tasks = 100000, .threads = 4, .run_task = count_task,
 		.state_size = sizeof(TestState), .init_state = count_init,
-		.arg = &c, .caller_work = caller_exits, .caller_arg = &calls
+		.arg = &c, .caller_work = work, .caller_arg = &calls
 	};
 	int			after;
+	bool		nested = work == caller_nests;
 
 	RecoParallelStopCallerRun();	/* in no run: nothing */
 	counts_init(&c, job.n_tasks, 100, -1);
+	counts_init(&nest_inner, 200, 10, -1);
+	nest_inner_calls = 0;
+	nest_inner_status = RECO_STATUS_THREAD_ERROR;
 	calls = 0;
 	before = thread_count();
 	if (setjmp(exit_jump) == 0)
 	{
 		(void) RecoParallelRun(&job);
-		ok(0, "parallel: RecoParallelStopCallerRun joins the workers of the run left from caller_work");
+		ok(0, name);
 		return;
 	}
 	after = thread_count();
 	ran_at_exit = caller_task_runs(&c);
 	sleep_us(50000);
-	ok(before > 0 && after == before && caller_task_runs(&c) == ran_at_exit && ran_at_exit < job.n_tasks,
-	   "parallel: RecoParallelStopCallerRun joins the workers of the run left from caller_work");
+	ok(before > 0 && after == before && caller_task_runs(&c) == ran_at_exit && ran_at_exit < job.n_tasks &&
+	   (!nested || (nest_inner_status == RECO_STATUS_OK && caller_task_runs(&nest_inner) == 200 &&
+					nest_inner_calls > 0)), name);
 	printf("# threads before the run %d, after leaving it %d; tasks run %ld\n", before, after, ran_at_exit);
+	free(nest_inner.runs);
 	free(c.runs);				/* the run's own memory is the exiting process's: leaked here */
 }
 
@@ -978,7 +1024,10 @@ main(void)
 	test_states();				/* 1 */
 	test_caller_work();			/* 4 */
 	test_ready_solve();			/* 4 */
-	test_stop_caller_run();		/* 1 */
+	test_stop_caller_run(caller_exits,
+						 "parallel: RecoParallelStopCallerRun joins the workers of the run left from caller_work");	/* 1 */
+	test_stop_caller_run(caller_nests,
+						 "parallel: RecoParallelStopCallerRun joins the outer run's workers after a nested run ended");	/* 1 */
 	test_batch_ks();			/* 6 */
 	test_batch_edges();			/* 4 */
 	test_batch_diversity();		/* 2 */
