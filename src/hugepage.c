@@ -37,6 +37,7 @@
 #endif
 
 #include "hugepage.h"
+#include "parallel.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -173,7 +174,7 @@ RecoPrefaultStart(void)
 		return NULL;
 	pthread_mutex_init(&pf->lock, NULL);
 	pthread_cond_init(&pf->wake, NULL);
-	if (pthread_create(&pf->thread, NULL, RecoPrefaultMain, pf) != 0)
+	if (RecoThreadCreate(&pf->thread, RecoPrefaultMain, pf) != 0)
 	{
 		pthread_cond_destroy(&pf->wake);
 		pthread_mutex_destroy(&pf->lock);

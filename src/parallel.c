@@ -263,6 +263,21 @@ RecoParallelWorkerMain(void *arg)
 	return NULL;
 }
 
+/* pthread_create with every signal blocked in the new thread (parallel.h). */
+int
+RecoThreadCreate(pthread_t *thread, void *(*fn) (void *), void *arg)
+{
+	sigset_t	all,
+				old;
+	int			rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 /*
  * Starts workers 1 .. threads - 1 with every signal blocked (on failure the
  * run is told to stop); returns how many started.
@@ -270,24 +285,18 @@ RecoParallelWorkerMain(void *arg)
 static int
 RecoParallelStart(RecoParallelWorker *workers, int threads)
 {
-	sigset_t	all,
-				old;
 	int			i,
 				started = 0;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 1; i < threads; i++)
 	{
-		if (pthread_create(&workers[i].thread, NULL, RecoParallelWorkerMain,
-						   &workers[i]) != 0)
+		if (RecoThreadCreate(&workers[i].thread, RecoParallelWorkerMain, &workers[i]) != 0)
 		{
 			RecoParallelFail(workers[0].run, RECO_STATUS_THREAD_ERROR);
 			break;
 		}
 		started++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return started;
 }
 

@@ -13,6 +13,7 @@
 #ifndef RECO_PARALLEL_H
 #define RECO_PARALLEL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -115,6 +116,13 @@ extern bool RecoParallelPoll(RecoParallelWorker *worker, bool ask_hook);
  * caller_work.
  */
 extern void RecoParallelStopCallerRun(void);
+
+/*
+ * pthread_create with every signal blocked in the new thread, so that
+ * PostgreSQL's signal handlers run only on the backend's own thread; every
+ * thread reco starts goes through it.  Returns 0 or pthread_create's error.
+ */
+extern int	RecoThreadCreate(pthread_t *thread, void *(*fn) (void *), void *arg);
 
 /* Short English text for a status, for error messages. */
 extern const char *RecoStatusString(RecoStatus status);

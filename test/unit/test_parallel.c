@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@
 #include "batch.h"
 #include "tap.h"
 
-#define TEST_PLAN 34
+#define TEST_PLAN 35
 
 /* Sleeps about `us` microseconds. */
 static void
@@ -685,7 +686,7 @@ test_ready_solve(void)
 	float	   *ref = calloc((size_t) (m * k), sizeof(float));
 	float	   *X = malloc(sizeof(float) * (size_t) (m * k));
 	int64_t    *ids = malloc(sizeof(int64_t) * (size_t) n);
-	RecoAlsConfig cfg = {k, 0.1f, 2.0f, 0, RECO_SOLVER_CHOLESKY, 1, 0.0f, 1.0f};
+	RecoAlsConfig cfg = {k, 0.1f, 2.0f, 0, RECO_SOLVER_CHOLESKY, 1, 0.0f, 1.0f, RECO_CG_VECTORS_AUTO};
 	ReadyCheck	rc;
 	RecoRowsReady ready = {ready_check, &rc};
 	int			all = 1;
@@ -1012,6 +1013,35 @@ test_batch_diversity(void)
 	free(b.mem);
 }
 
+/* The new thread's view of its signal mask: SIGINT, SIGTERM and SIGUSR1 all blocked. */
+static void *
+signals_blocked_main(void *arg)
+{
+	sigset_t	cur;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	*(bool *) arg = sigismember(&cur, SIGINT) == 1 && sigismember(&cur, SIGTERM) == 1 &&
+		sigismember(&cur, SIGUSR1) == 1;
+	return NULL;
+}
+
+/* RecoThreadCreate's thread has every signal blocked, and the caller's mask is as before. */
+static void
+test_thread_create(void)
+{
+	bool		blocked = false;
+	sigset_t	before,
+				after;
+	pthread_t	thread;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &before);
+	ok(RecoThreadCreate(&thread, signals_blocked_main, &blocked) == 0 &&
+	   pthread_join(thread, NULL) == 0 && blocked &&
+	   pthread_sigmask(SIG_BLOCK, NULL, &after) == 0 &&
+	   sigismember(&after, SIGINT) == sigismember(&before, SIGINT),
+	   "parallel: RecoThreadCreate's thread blocks every signal (the prefault thread and the workers), the caller's mask unchanged");
+}
+
 /* Runs every test; exit status 1 if any failed. */
 int
 main(void)
@@ -1031,6 +1061,7 @@ main(void)
 	test_batch_ks();			/* 6 */
 	test_batch_edges();			/* 4 */
 	test_batch_diversity();		/* 2 */
-	/* total 33 */
+	test_thread_create();		/* 1 */
+	/* total 35 */
 	return tap_exit_status(TEST_PLAN);
 }
