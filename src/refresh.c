@@ -676,7 +676,7 @@ RecoRefreshApply(RecoRefreshRun *run)
 		RecoSparse	rows = {n, run->fixed->n, indptr, pair_fixed, pair_weight};
 		RecoAlsConfig cfg = {k, run->model.regularization, run->model.alpha, RECO_MIN_CG_STEPS,
 			RECO_SOLVER_CHOLESKY, RecoEffectiveThreads(0), run->model.reg_exponent,
-		run->model.unobserved_weight};
+		run->model.unobserved_weight, RECO_CG_VECTORS_AUTO};
 		RecoHooks	hooks = {RecoInterruptPending, NULL};
 		RecoStatus	status = RecoAlsSolveRowsExact(&rows, RecoFactorGram(run->fixed), run->fixed->factors,
 												   solved, &cfg, &hooks);

@@ -97,7 +97,7 @@ test_sparse_z(void)
 	int64_t		ip[2] = {0, 64};
 	int32_t		ix[64];
 	RecoSparse	s = {1, nf, ip, ix, w};
-	RecoAlsConfig cfg = {k, 0.1f, 2.0f, 3, RECO_SOLVER_CHOLESKY, 1, 0.0f, 1.0f};
+	RecoAlsConfig cfg = {k, 0.1f, 2.0f, 3, RECO_SOLVER_CHOLESKY, 1, 0.0f, 1.0f, RECO_CG_VECTORS_AUTO};
 	RecoStatus	st;
 	long		before,
 				grown;
