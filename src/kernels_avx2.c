@@ -282,22 +282,6 @@ RecoAvx2Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
 	}
 }
 
-/* Dot-block template: s[t] = Y[idx[t]] · v. */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2DotBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
-					   const float *v, float *s)
-{
-	RecoAvx2DotBlockWide(k, Y, false, idx, cnt, v, s);
-}
-
-/* Dot-block template over half vectors: s[t] = float(Yh[idx[t]]) · v. */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2DotBlockHalfInline(int k, const uint16_t *Yh, const int32_t *idx, int cnt,
-						   const float *v, float *s)
-{
-	RecoAvx2DotBlockWide(k, Yh, true, idx, cnt, v, s);
-}
-
 /*
  * Float-to-half copy with F16C (round to nearest even), eight values at a
  * time, the rest by RecoFloatToHalf (the same bits); true if every value is
@@ -468,6 +452,90 @@ RecoAvx512AxpyRowsInline(int k, const void *Y, bool half, const int32_t *idx, in
 	}
 }
 
+/*
+ * Eight values of two vectors at float offsets a and b, in one zmm (a's in
+ * the low half): float, or half widened exactly.
+ */
+RECO_AVX512 RECO_INLINE __m512
+RecoAvx512Load8x2(const void *Y, bool half, size_t a, size_t b)
+{
+	if (half)
+	{
+		const uint16_t *h = (const uint16_t *) Y;
+		__m256i		ab = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *) (h + a))),
+												 _mm_loadu_si128((const __m128i *) (h + b)), 1);
+
+		return _mm512_cvtph_ps(ab);
+	}
+	return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps((const float *) Y + a))),
+											   _mm256_castps_pd(_mm256_loadu_ps((const float *) Y + b)), 1));
+}
+
+/*
+ * RecoAvx2DotRows for 16 item vectors with AVX-512F: zmm acc[p] holds the
+ * 8-lane partial sums of vectors 2p (low half) and 2p + 1 (high half),
+ * each lane the same FMA chain over j as the ymm accumulator's, so the
+ * halves are RecoAvx2DotRows' accumulators bit for bit.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512DotRows16(int k, const void *Y, bool half, const int32_t *idx,
+					const float *v, __m512 *acc)
+{
+	size_t		y[16];
+	int			j,
+				p;
+
+	for (p = 0; p < 16; p++)
+		y[p] = (size_t) idx[p] * k;
+	for (p = 0; p < 8; p++)
+		acc[p] = _mm512_setzero_ps();
+	for (j = 0; j < k; j += 8)
+	{
+		__m256		v8 = _mm256_loadu_ps(v + j);
+		__m512		vv = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(v8)),
+															 _mm256_castps_pd(v8), 1));
+
+		for (p = 0; p < 8; p++)
+			acc[p] = _mm512_fmadd_ps(RecoAvx512Load8x2(Y, half, y[2 * p] + j, y[2 * p + 1] + j),
+									 vv, acc[p]);
+	}
+}
+
+/* The low (h 0) or high (h 1) eight lanes of a zmm. */
+RECO_AVX512 RECO_INLINE __m256
+RecoAvx512Half(__m512 a, int h)
+{
+	if (h == 0)
+		return _mm512_castps512_ps256(a);
+	return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
+}
+
+/*
+ * RecoAvx2DotBlockWide with AVX-512F: 16 vectors at a time (RecoAvx512DotRows16,
+ * summed by RecoAvx2Hsum8's tree), the rest by the ymm template: the same bits.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512DotBlockWide(int k, const void *Y, bool half, const int32_t *idx, int cnt,
+					   const float *v, float *s)
+{
+	__m512		a[8];
+	int			t = 0,
+				g;
+
+	for (; t + 16 <= cnt; t += 16)
+	{
+		RecoAvx512DotRows16(k, Y, half, idx + t, v, a);
+		for (g = 0; g < 2; g++)
+			_mm256_storeu_ps(s + t + 8 * g,
+							 RecoAvx2Hsum8(RecoAvx512Half(a[4 * g], 0), RecoAvx512Half(a[4 * g], 1),
+										   RecoAvx512Half(a[4 * g + 1], 0), RecoAvx512Half(a[4 * g + 1], 1),
+										   RecoAvx512Half(a[4 * g + 2], 0), RecoAvx512Half(a[4 * g + 2], 1),
+										   RecoAvx512Half(a[4 * g + 3], 0), RecoAvx512Half(a[4 * g + 3], 1)));
+	}
+	if (t < cnt)
+		RecoAvx2DotBlockWide(k, Y, half, idx + t, cnt - t, v, s + t);
+}
+
 /* The in-place Cholesky factorization (its size is not k, so one instance serves every k). */
 RECO_AVX2 static bool
 RecoAvx2CholFactor(int n, double *U)
@@ -486,7 +554,7 @@ RecoAvx2Back(int n, const double *U, double *z)
  * Exact-pass kernels: the float Gram of a short row's z rows and the
  * double triangular substitutions, in register tiles.  Each gives every
  * entry the same multiply-adds in the same order as the template it
- * replaces (RecoAvx2DotBlockInline's lanes and tree, the one-row sweeps of
+ * replaces (RecoAvx2DotBlockWide's lanes and tree, the one-row sweeps of
  * RecoCholForwardInline / RecoCholBackTInline), so results are
  * bit-identical to it; only the order in which entries are visited changes.
  * ------------------------------------------------------------------------
@@ -1161,16 +1229,28 @@ RecoAvx512SymvRowsInline(int k, int n, const float *G, const float *V,
 }
 
 /*
- * A block kernel (dot, axpy) over vectors of VTYPE (float, or uint16_t:
- * half) for one k: TEMPLATE with k fixed to KEXPR.
+ * A dot block kernel over vectors of VTYPE for one k: the zmm template (as
+ * ZNAME) when RecoKernelsAvx2UseZmm found AVX-512F, else the ymm one; the
+ * same bits either way.
  */
-#define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR, VTYPE) \
-RECO_AVX2 static void \
-NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *w, \
-	 float *out) \
+#define RECO_AVX2_DOT_KERNEL(NAME, ZNAME, KEXPR, VTYPE, HALF) \
+RECO_AVX512 static void \
+ZNAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
+	  float *s) \
 { \
 	(void) k; \
-	TEMPLATE(KEXPR, Y, idx, cnt, w, out); \
+	RecoAvx512DotBlockWide(KEXPR, Y, HALF, idx, cnt, v, s); \
+} \
+RECO_AVX2 static void \
+NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
+	 float *s) \
+{ \
+	if (RecoAvx2Zmm) \
+	{ \
+		ZNAME(k, Y, idx, cnt, v, s); \
+		return; \
+	} \
+	RecoAvx2DotBlockWide(KEXPR, Y, HALF, idx, cnt, v, s); \
 }
 
 /*
@@ -1210,9 +1290,9 @@ NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
 
 /* Instantiates the AVX2 kernels for one (constant or variable) k: RecoAvx2Kernels<SUFFIX>. */
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx2DotBlockInline, KEXPR, float) \
+RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx512DotBlock##SUFFIX, KEXPR, float, false) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx512AxpyBlock##SUFFIX, KEXPR, float, false) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2DotBlockHalfInline, KEXPR, uint16_t) \
+RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, RecoAvx512DotBlockHalf##SUFFIX, KEXPR, uint16_t, true) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx512AxpyBlockHalf##SUFFIX, KEXPR, uint16_t, true) \
 RECO_AVX512 static void \
 RecoAvx512Symv##SUFFIX(int k, const float *G, const float *v, float *out) \

@@ -2531,8 +2531,9 @@ RecoRefMulAdd(int k, float a, float b, float c)
 }
 
 /*
- * The axpy kernels with and without AVX-512 (RecoKernelsAvx2UseZmm):
- * axpy_block, axpy_block_h, symv and symv_rows equal, bit for bit, a scalar
+ * The vector kernels with and without AVX-512 (RecoKernelsAvx2UseZmm):
+ * dot_block and dot_block_h equal the ymm kernels', and axpy_block,
+ * axpy_block_h, symv and symv_rows, bit for bit, a scalar
  * reference that chains the terms in order from the same start (RecoRefMulAdd),
  * for k 1, 5, 12, 13 (portable), 8, 16, 24, 40, 64, 72, 128, 136, 1024,
  * 0, 1, 7 and 32 vectors (idx and contiguous), 0 to 13 symv rows.
@@ -2541,9 +2542,11 @@ static void
 test_zmm_kernels(void)
 {
 	int			ks[] = {1, 5, 12, 13, 8, 16, 24, 40, 64, 72, 128, 136, 1024};
-	int			cnts[] = {0, 1, 7, RECO_KERNEL_BLOCK};
+	int			cnts[] = {0, 1, 7, 16, 17, 23, RECO_KERNEL_BLOCK};
 	bool		same_axpy = true,
+				same_dot = true,
 				same_symv = true;
+	float		dots[2][128];
 	int			a,
 				z;
 
@@ -2590,7 +2593,7 @@ test_zmm_kernels(void)
 			RecoKernelsAvx2UseZmm(z == 1 && __builtin_cpu_supports("avx512f"));
 #endif
 			kern = RecoKernelsFor(k);
-			for (c = 0; c < 4; c++)
+			for (c = 0; c < 7; c++)
 			{
 				int			cnt = cnts[c],
 							h,
@@ -2616,6 +2619,14 @@ test_zmm_kernels(void)
 							kern->axpy_block(k, Y, ix, cnt, coef, o);
 						if (!same_bits(o, want, k))
 							same_axpy = false;
+						/* the dots: the ymm kernels' (z 0) are the reference of the AVX-512 ones */
+						if (h)
+							kern->dot_block_h(k, H, ix, cnt, V, dots[z] + 64 * h + 32 * contiguous + 0);
+						else
+							kern->dot_block(k, Y, ix, cnt, V, dots[z] + 64 * h + 32 * contiguous + 0);
+						if (z == 1 && !same_bits(dots[0] + 64 * h + 32 * contiguous,
+												 dots[1] + 64 * h + 32 * contiguous, cnt))
+							same_dot = false;
 					}
 			}
 			for (c = 0; c <= 13; c++)
@@ -2656,6 +2667,7 @@ test_zmm_kernels(void)
 	RecoKernelsAvx2UseZmm(__builtin_cpu_supports("avx512f"));
 #endif
 	ok(same_axpy, "axpy_block / axpy_block_h (ymm and AVX-512) equal a scalar chain bit for bit (k 1 .. 1024, 0 to 32 vectors, idx and contiguous)");
+	ok(same_dot, "dot_block / dot_block_h with AVX-512 equal the ymm kernels bit for bit (k 1 .. 1024, 0 to 32 vectors, idx and contiguous)");
 	ok(same_symv, "symv / symv_rows (ymm and AVX-512) equal a scalar chain bit for bit (k 1 .. 1024, 0 to 13 rows)");
 }
 
@@ -3248,7 +3260,7 @@ test_short_lanes(void)
 int
 main(void)
 {
-	printf("1..202\n");
+	printf("1..203\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 7 */
@@ -3311,7 +3323,7 @@ main(void)
 	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
 	test_half_convert();		/* 3 */
 	test_half_kernels();		/* 2 */
-	test_zmm_kernels();			/* 2 */
+	test_zmm_kernels();			/* 3 */
 	test_half_solve(8, "half k=8");	/* 4 */
 	test_half_solve(13, "half k=13 (portable path)");	/* 4 */
 	test_half_solve(64, "half k=64");	/* 4 */
