@@ -282,38 +282,6 @@ RecoAvx2Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
 	}
 }
 
-/* Multi-axpy template: out += Σ_t coef[t] Y[idx[t]]. */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2AxpyBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
-						const float *coef, float *out)
-{
-	RecoAvx2AxpyRowsInline(k, Y, false, idx, cnt, coef, out, false);
-}
-
-/* Multi-axpy template over half vectors: out += Σ_t coef[t] float(Yh[idx[t]]). */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2AxpyBlockHalfInline(int k, const uint16_t *Yh, const int32_t *idx, int cnt,
-							const float *coef, float *out)
-{
-	RecoAvx2AxpyRowsInline(k, Yh, true, idx, cnt, coef, out, false);
-}
-
-/* Dot-block template: s[t] = Y[idx[t]] · v. */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2DotBlockInline(int k, const float *Y, const int32_t *idx, int cnt,
-					   const float *v, float *s)
-{
-	RecoAvx2DotBlockWide(k, Y, false, idx, cnt, v, s);
-}
-
-/* Dot-block template over half vectors: s[t] = float(Yh[idx[t]]) · v. */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2DotBlockHalfInline(int k, const uint16_t *Yh, const int32_t *idx, int cnt,
-						   const float *v, float *s)
-{
-	RecoAvx2DotBlockWide(k, Yh, true, idx, cnt, v, s);
-}
-
 /*
  * Float-to-half copy with F16C (round to nearest even), eight values at a
  * time, the rest by RecoFloatToHalf (the same bits); true if every value is
@@ -403,6 +371,171 @@ RecoAvx2CopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
 											 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+#define RECO_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+
+/* Sixteen values of a row of vectors at float offset `at`: float, or half widened exactly. */
+RECO_AVX512 RECO_INLINE __m512
+RecoAvx512Load16(const void *Y, bool half, size_t at)
+{
+	if (half)
+		return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) Y + at)));
+	return _mm512_loadu_ps((const float *) Y + at);
+}
+
+/*
+ * RecoAvx2AxpyRowsInline with AVX-512F: 128 columns at a time in 8 zmm
+ * registers, then 64, then 16, the last 8 by the ymm loop.  Every column
+ * is the same FMA chain over t from the same start, so the bits are the
+ * ymm template's; a core with a 512-bit datapath (Zen 5) does twice the
+ * columns per instruction, and half vectors take one conversion per 16.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512AxpyRowsInline(int k, const void *Y, bool half, const int32_t *idx, int cnt,
+						 const float *coef, float *out, bool from_zero)
+{
+	int			jb = 0,
+				t;
+
+	for (; jb + 128 <= k; jb += 128)
+	{
+		__m512		o[8];
+		int			c;
+
+		for (c = 0; c < 8; c++)
+			o[c] = from_zero ? _mm512_setzero_ps() : _mm512_loadu_ps(out + jb + 16 * c);
+		for (t = 0; t < cnt; t++)
+		{
+			size_t		y = (size_t) (idx != NULL ? idx[t] : t) * k + jb;
+			__m512		cf = _mm512_set1_ps(coef[t]);
+
+			for (c = 0; c < 8; c++)
+				o[c] = _mm512_fmadd_ps(cf, RecoAvx512Load16(Y, half, y + 16 * c), o[c]);
+		}
+		for (c = 0; c < 8; c++)
+			_mm512_storeu_ps(out + jb + 16 * c, o[c]);
+	}
+	for (; jb + 64 <= k; jb += 64)
+	{
+		__m512		o[4];
+		int			c;
+
+		for (c = 0; c < 4; c++)
+			o[c] = from_zero ? _mm512_setzero_ps() : _mm512_loadu_ps(out + jb + 16 * c);
+		for (t = 0; t < cnt; t++)
+		{
+			size_t		y = (size_t) (idx != NULL ? idx[t] : t) * k + jb;
+			__m512		cf = _mm512_set1_ps(coef[t]);
+
+			for (c = 0; c < 4; c++)
+				o[c] = _mm512_fmadd_ps(cf, RecoAvx512Load16(Y, half, y + 16 * c), o[c]);
+		}
+		for (c = 0; c < 4; c++)
+			_mm512_storeu_ps(out + jb + 16 * c, o[c]);
+	}
+	for (; jb + 16 <= k; jb += 16)
+	{
+		__m512		o = from_zero ? _mm512_setzero_ps() : _mm512_loadu_ps(out + jb);
+
+		for (t = 0; t < cnt; t++)
+			o = _mm512_fmadd_ps(_mm512_set1_ps(coef[t]),
+								RecoAvx512Load16(Y, half, (size_t) (idx != NULL ? idx[t] : t) * k + jb), o);
+		_mm512_storeu_ps(out + jb, o);
+	}
+	for (; jb < k; jb += 8)
+	{
+		__m256		o = from_zero ? _mm256_setzero_ps() : _mm256_loadu_ps(out + jb);
+
+		for (t = 0; t < cnt; t++)
+			o = _mm256_fmadd_ps(_mm256_broadcast_ss(coef + t),
+								RecoAvx2Load8(Y, half, (size_t) (idx != NULL ? idx[t] : t) * k + jb), o);
+		_mm256_storeu_ps(out + jb, o);
+	}
+}
+
+/*
+ * Eight values of two vectors at float offsets a and b, in one zmm (a's in
+ * the low half): float, or half widened exactly.
+ */
+RECO_AVX512 RECO_INLINE __m512
+RecoAvx512Load8x2(const void *Y, bool half, size_t a, size_t b)
+{
+	if (half)
+	{
+		const uint16_t *h = (const uint16_t *) Y;
+		__m256i		ab = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *) (h + a))),
+												 _mm_loadu_si128((const __m128i *) (h + b)), 1);
+
+		return _mm512_cvtph_ps(ab);
+	}
+	return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps((const float *) Y + a))),
+											   _mm256_castps_pd(_mm256_loadu_ps((const float *) Y + b)), 1));
+}
+
+/*
+ * RecoAvx2DotRows for 16 item vectors with AVX-512F: zmm acc[p] holds the
+ * 8-lane partial sums of vectors 2p (low half) and 2p + 1 (high half),
+ * each lane the same FMA chain over j as the ymm accumulator's, so the
+ * halves are RecoAvx2DotRows' accumulators bit for bit.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512DotRows16(int k, const void *Y, bool half, const int32_t *idx,
+					const float *v, __m512 *acc)
+{
+	size_t		y[16];
+	int			j,
+				p;
+
+	for (p = 0; p < 16; p++)
+		y[p] = (size_t) idx[p] * k;
+	for (p = 0; p < 8; p++)
+		acc[p] = _mm512_setzero_ps();
+	for (j = 0; j < k; j += 8)
+	{
+		__m256		v8 = _mm256_loadu_ps(v + j);
+		__m512		vv = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(v8)),
+															 _mm256_castps_pd(v8), 1));
+
+		for (p = 0; p < 8; p++)
+			acc[p] = _mm512_fmadd_ps(RecoAvx512Load8x2(Y, half, y[2 * p] + j, y[2 * p + 1] + j),
+									 vv, acc[p]);
+	}
+}
+
+/* The low (h 0) or high (h 1) eight lanes of a zmm. */
+RECO_AVX512 RECO_INLINE __m256
+RecoAvx512Half(__m512 a, int h)
+{
+	if (h == 0)
+		return _mm512_castps512_ps256(a);
+	return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
+}
+
+/*
+ * RecoAvx2DotBlockWide with AVX-512F: 16 vectors at a time (RecoAvx512DotRows16,
+ * summed by RecoAvx2Hsum8's tree), the rest by the ymm template: the same bits.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512DotBlockWide(int k, const void *Y, bool half, const int32_t *idx, int cnt,
+					   const float *v, float *s)
+{
+	__m512		a[8];
+	int			t = 0,
+				g;
+
+	for (; t + 16 <= cnt; t += 16)
+	{
+		RecoAvx512DotRows16(k, Y, half, idx + t, v, a);
+		for (g = 0; g < 2; g++)
+			_mm256_storeu_ps(s + t + 8 * g,
+							 RecoAvx2Hsum8(RecoAvx512Half(a[4 * g], 0), RecoAvx512Half(a[4 * g], 1),
+										   RecoAvx512Half(a[4 * g + 1], 0), RecoAvx512Half(a[4 * g + 1], 1),
+										   RecoAvx512Half(a[4 * g + 2], 0), RecoAvx512Half(a[4 * g + 2], 1),
+										   RecoAvx512Half(a[4 * g + 3], 0), RecoAvx512Half(a[4 * g + 3], 1)));
+	}
+	if (t < cnt)
+		RecoAvx2DotBlockWide(k, Y, half, idx + t, cnt - t, v, s + t);
+}
+
 /* The in-place Cholesky factorization (its size is not k, so one instance serves every k). */
 RECO_AVX2 static bool
 RecoAvx2CholFactor(int n, double *U)
@@ -421,7 +554,7 @@ RecoAvx2Back(int n, const double *U, double *z)
  * Exact-pass kernels: the float Gram of a short row's z rows and the
  * double triangular substitutions, in register tiles.  Each gives every
  * entry the same multiply-adds in the same order as the template it
- * replaces (RecoAvx2DotBlockInline's lanes and tree, the one-row sweeps of
+ * replaces (RecoAvx2DotBlockWide's lanes and tree, the one-row sweeps of
  * RecoCholForwardInline / RecoCholBackTInline), so results are
  * bit-identical to it; only the order in which entries are visited changes.
  * ------------------------------------------------------------------------
@@ -1006,16 +1139,143 @@ RecoAvx2SymvRowsInline(int k, int n, const float *G, const float *V,
 }
 
 /*
- * A block kernel (dot, axpy) over vectors of VTYPE (float, or uint16_t:
- * half) for one k: TEMPLATE with k fixed to KEXPR.
+ * RecoAvx2SymvTile with AVX-512F: rows 0 .. R − 1 of out, 32 columns from
+ * j0 in 2 zmm registers per row; every entry the same FMA chain over i.
  */
-#define RECO_AVX2_BLOCK_KERNEL(NAME, TEMPLATE, KEXPR, VTYPE) \
+RECO_AVX512 RECO_INLINE void
+RecoAvx512SymvTile(int R, int k, const float *G, int j0, const float *V,
+				   size_t ld, float *out)
+{
+	__m512		acc[6][2];
+	int			r,
+				i;
+
+	for (r = 0; r < R; r++)
+	{
+		acc[r][0] = _mm512_setzero_ps();
+		acc[r][1] = acc[r][0];
+	}
+	for (i = 0; i < k; i++)
+	{
+		const float *g = G + (size_t) i * k + j0;
+		__m512		g0 = _mm512_loadu_ps(g);
+		__m512		g1 = _mm512_loadu_ps(g + 16);
+
+		for (r = 0; r < R; r++)
+		{
+			__m512		vr = _mm512_set1_ps(V[(size_t) r * ld + i]);
+
+			acc[r][0] = _mm512_fmadd_ps(vr, g0, acc[r][0]);
+			acc[r][1] = _mm512_fmadd_ps(vr, g1, acc[r][1]);
+		}
+	}
+	for (r = 0; r < R; r++)
+	{
+		_mm512_storeu_ps(out + (size_t) r * ld + j0, acc[r][0]);
+		_mm512_storeu_ps(out + (size_t) r * ld + j0 + 16, acc[r][1]);
+	}
+}
+
+/* RecoAvx2SymvTiles with 32-column zmm tiles, the last columns by the ymm tiles (the same bits). */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512SymvTiles(int R, int k, const float *G, const float *V, size_t ld,
+					float *out)
+{
+	int			j0;
+
+	for (j0 = 0; j0 + 32 <= k; j0 += 32)
+		RecoAvx512SymvTile(R, k, G, j0, V, ld, out);
+	for (; j0 + 16 <= k; j0 += 16)
+		RecoAvx2SymvTile(R, 2, k, G, j0, V, ld, out);
+	if (j0 < k)
+		RecoAvx2SymvTile(R, 1, k, G, j0, V, ld, out);
+}
+
+/* Instantiates RecoAvx512SymvTiles for R rows as RecoAvx512SymvTilesR. */
+#define RECO_AVX512_SYMV_TILES(R) \
+RECO_AVX512 static void \
+RecoAvx512SymvTiles##R(int k, const float *G, const float *V, size_t ld, \
+					   float *out) \
+{ \
+	RecoAvx512SymvTiles(R, k, G, V, ld, out); \
+}
+
+RECO_AVX512_SYMV_TILES(2)
+RECO_AVX512_SYMV_TILES(3)
+RECO_AVX512_SYMV_TILES(4)
+RECO_AVX512_SYMV_TILES(5)
+
+/* The zmm tiles for the last R rows (index R − 2, R from 2 to 5). */
+static const RecoAvx2SymvTilesFn RecoAvx512SymvLast[RECO_AVX2_SYMV_ROWS - 2] = {
+	RecoAvx512SymvTiles2, RecoAvx512SymvTiles3, RecoAvx512SymvTiles4, RecoAvx512SymvTiles5
+};
+
+/* RecoAvx2SymvRowsInline with the zmm tiles and the zmm axpy (the same bits). */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512SymvRowsInline(int k, int n, const float *G, const float *V,
+						 size_t ld, float *out)
+{
+	int			b0;
+
+	for (b0 = 0; b0 + RECO_AVX2_SYMV_ROWS <= n; b0 += RECO_AVX2_SYMV_ROWS)
+		RecoAvx512SymvTiles(RECO_AVX2_SYMV_ROWS, k, G, V + (size_t) b0 * ld, ld,
+							out + (size_t) b0 * ld);
+	if (n - b0 >= 2)
+		RecoAvx512SymvLast[n - b0 - 2] (k, G, V + (size_t) b0 * ld, ld,
+										out + (size_t) b0 * ld);
+	else if (n - b0 == 1)
+		RecoAvx512AxpyRowsInline(k, G, false, NULL, k, V + (size_t) b0 * ld,
+								 out + (size_t) b0 * ld, true);
+}
+
+/*
+ * A dot block kernel over vectors of VTYPE for one k: the zmm template (as
+ * ZNAME) when RecoKernelsAvx2UseZmm found AVX-512F, else the ymm one; the
+ * same bits either way.
+ */
+#define RECO_AVX2_DOT_KERNEL(NAME, ZNAME, KEXPR, VTYPE, HALF) \
+RECO_AVX512 static void \
+ZNAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
+	  float *s) \
+{ \
+	(void) k; \
+	RecoAvx512DotBlockWide(KEXPR, Y, HALF, idx, cnt, v, s); \
+} \
+RECO_AVX2 static void \
+NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
+	 float *s) \
+{ \
+	if (RecoAvx2Zmm) \
+	{ \
+		ZNAME(k, Y, idx, cnt, v, s); \
+		return; \
+	} \
+	RecoAvx2DotBlockWide(KEXPR, Y, HALF, idx, cnt, v, s); \
+}
+
+/*
+ * An axpy block kernel over vectors of VTYPE for one k: the zmm template
+ * (as ZNAME) when RecoKernelsAvx2UseZmm found AVX-512F, else the ymm one;
+ * the same bits either way.
+ */
+#define RECO_AVX2_AXPY_KERNEL(NAME, ZNAME, KEXPR, VTYPE, HALF) \
+RECO_AVX512 static void \
+ZNAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *w, \
+	  float *out) \
+{ \
+	(void) k; \
+	RecoAvx512AxpyRowsInline(KEXPR, Y, HALF, idx, cnt, w, out, false); \
+} \
 RECO_AVX2 static void \
 NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *w, \
 	 float *out) \
 { \
-	(void) k; \
-	TEMPLATE(KEXPR, Y, idx, cnt, w, out); \
+	if (RecoAvx2Zmm) \
+	{ \
+		ZNAME(k, Y, idx, cnt, w, out); \
+		return; \
+	} \
+	RecoAvx2AxpyRowsInline(KEXPR, Y, HALF, idx, cnt, w, out, false); \
 }
 
 /* A double row kernel (dot_rows, axpy_rows) for one k: TEMPLATE with k fixed to KEXPR. */
@@ -1030,14 +1290,24 @@ NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
 
 /* Instantiates the AVX2 kernels for one (constant or variable) k: RecoAvx2Kernels<SUFFIX>. */
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx2DotBlockInline, KEXPR, float) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx2AxpyBlockInline, KEXPR, float) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2DotBlockHalfInline, KEXPR, uint16_t) \
-RECO_AVX2_BLOCK_KERNEL(RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalfInline, KEXPR, uint16_t) \
+RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx512DotBlock##SUFFIX, KEXPR, float, false) \
+RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx512AxpyBlock##SUFFIX, KEXPR, float, false) \
+RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, RecoAvx512DotBlockHalf##SUFFIX, KEXPR, uint16_t, true) \
+RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx512AxpyBlockHalf##SUFFIX, KEXPR, uint16_t, true) \
+RECO_AVX512 static void \
+RecoAvx512Symv##SUFFIX(int k, const float *G, const float *v, float *out) \
+{ \
+	(void) k; \
+	RecoAvx512AxpyRowsInline(KEXPR, G, false, NULL, KEXPR, v, out, true); \
+} \
 RECO_AVX2 static void \
 RecoAvx2Symv##SUFFIX(int k, const float *G, const float *v, float *out) \
 { \
-	(void) k; \
+	if (RecoAvx2Zmm) \
+	{ \
+		RecoAvx512Symv##SUFFIX(k, G, v, out); \
+		return; \
+	} \
 	RecoAvx2AxpyRowsInline(KEXPR, G, false, NULL, KEXPR, v, out, true); \
 } \
 RECO_AVX2 static bool \
@@ -1056,11 +1326,22 @@ RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
 } \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoDotRowsInline, KEXPR) \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAxpyRowsInline, KEXPR) \
+RECO_AVX512 static void \
+RecoAvx512SymvRows##SUFFIX(int k, int n, const float *G, const float *V, \
+						   size_t ld, float *out) \
+{ \
+	(void) k; \
+	RecoAvx512SymvRowsInline(KEXPR, n, G, V, ld, out); \
+} \
 RECO_AVX2 static void \
 RecoAvx2SymvRows##SUFFIX(int k, int n, const float *G, const float *V, \
 						 size_t ld, float *out) \
 { \
-	(void) k; \
+	if (RecoAvx2Zmm) \
+	{ \
+		RecoAvx512SymvRows##SUFFIX(k, n, G, V, ld, out); \
+		return; \
+	} \
 	RecoAvx2SymvRowsInline(KEXPR, n, G, V, ld, out); \
 } \
 static const RecoKernels RecoAvx2Kernels##SUFFIX = { \

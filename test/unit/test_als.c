@@ -2521,6 +2521,156 @@ test_half_kernels(void)
 	ok(same_copy, "copy_block_h equals to_half vector by vector (F16C and AVX-512 conversions), nothing written past its vectors");
 }
 
+/* a·b + c as the kernels for k form it: fused (fmaf) on the AVX2 path (k a multiple of 8), else rounded twice (portable C). */
+static float
+RecoRefMulAdd(int k, float a, float b, float c)
+{
+	volatile float p = a * b;
+
+	return k % 8 == 0 ? fmaf(a, b, c) : p + c;
+}
+
+/*
+ * The vector kernels with and without AVX-512 (RecoKernelsAvx2UseZmm):
+ * dot_block and dot_block_h equal the ymm kernels', and axpy_block,
+ * axpy_block_h, symv and symv_rows, bit for bit, a scalar
+ * reference that chains the terms in order from the same start (RecoRefMulAdd),
+ * for k 1, 5, 12, 13 (portable), 8, 16, 24, 40, 64, 72, 128, 136, 1024,
+ * 0, 1, 7 and 32 vectors (idx and contiguous), 0 to 13 symv rows.
+ */
+static void
+test_zmm_kernels(void)
+{
+	int			ks[] = {1, 5, 12, 13, 8, 16, 24, 40, 64, 72, 128, 136, 1024};
+	int			cnts[] = {0, 1, 7, 16, 17, 23, RECO_KERNEL_BLOCK};
+	bool		same_axpy = true,
+				same_dot = true,
+				same_symv = true;
+	float		dots[2][128];
+	int			a,
+				z;
+
+	for (a = 0; a < 13; a++)
+	{
+		int			k = ks[a];
+		int			nv = 2 * RECO_KERNEL_BLOCK;
+		size_t		ld = (size_t) k + 3;
+		float	   *Y = malloc(sizeof(float) * nv * k);
+		uint16_t   *H = malloc(sizeof(uint16_t) * nv * k);
+		float	   *G = malloc(sizeof(float) * k * k);
+		float	   *V = malloc(sizeof(float) * ld * 13);
+		float	   *out = malloc(sizeof(float) * ld * 13);
+		float	   *o = malloc(sizeof(float) * k);
+		float	   *want = malloc(sizeof(float) * k);
+		float		coef[RECO_KERNEL_BLOCK];
+		int32_t		idx[RECO_KERNEL_BLOCK];
+		size_t		i;
+		int			t,
+					j,
+					c,
+					b;
+
+		for (i = 0; i < (size_t) nv * k; i++)
+		{
+			Y[i] = (float) ((i * 7919) % 1013) / 1013.0f - 0.45f;
+			H[i] = RecoFloatToHalf(Y[i]);
+		}
+		for (i = 0; i < (size_t) k * k; i++)
+			G[i] = (float) ((i * 7919) % 1009) / 1009.0f - 0.5f;
+		for (i = 0; i < ld * 13; i++)
+			V[i] = (float) ((i * 104729) % 2003) / 2003.0f - 0.3f;
+		for (t = 0; t < RECO_KERNEL_BLOCK; t++)
+		{
+			coef[t] = (float) (t * 37 % 17) / 7.0f - 1.1f;
+			idx[t] = (t * 13 + 5) % nv;
+		}
+		for (z = 0; z < 2; z++)
+		{
+			const RecoKernels *kern;
+
+#ifdef RECO_HAVE_AVX2_PATH
+			RecoKernelsInit();
+			RecoKernelsAvx2UseZmm(z == 1 && __builtin_cpu_supports("avx512f"));
+#endif
+			kern = RecoKernelsFor(k);
+			for (c = 0; c < 7; c++)
+			{
+				int			cnt = cnts[c],
+							h,
+							contiguous;
+
+				for (h = 0; h < 2; h++)
+					for (contiguous = 0; contiguous < 2; contiguous++)
+					{
+						const int32_t *ix = contiguous ? RecoKernelIota : idx;
+
+						for (j = 0; j < k; j++)
+							o[j] = want[j] = (float) j * 0.01f - 0.2f;
+						for (t = 0; t < cnt; t++)
+							for (j = 0; j < k; j++)
+							{
+								size_t		at = (size_t) ix[t] * k + j;
+
+								want[j] = RecoRefMulAdd(k, coef[t], h ? RecoHalfToFloat(H[at]) : Y[at], want[j]);
+							}
+						if (h)
+							kern->axpy_block_h(k, H, ix, cnt, coef, o);
+						else
+							kern->axpy_block(k, Y, ix, cnt, coef, o);
+						if (!same_bits(o, want, k))
+							same_axpy = false;
+						/* the dots: the ymm kernels' (z 0) are the reference of the AVX-512 ones */
+						if (h)
+							kern->dot_block_h(k, H, ix, cnt, V, dots[z] + 64 * h + 32 * contiguous + 0);
+						else
+							kern->dot_block(k, Y, ix, cnt, V, dots[z] + 64 * h + 32 * contiguous + 0);
+						if (z == 1 && !same_bits(dots[0] + 64 * h + 32 * contiguous,
+												 dots[1] + 64 * h + 32 * contiguous, cnt))
+							same_dot = false;
+					}
+			}
+			for (c = 0; c <= 13; c++)
+			{
+				memset(out, 0xff, sizeof(float) * ld * 13);
+				kern->symv_rows(k, c, G, V, ld, out);
+				for (b = 0; b < c; b++)
+				{
+					for (j = 0; j < k; j++)
+					{
+						float		acc = 0.0f;
+						int			r;
+
+						for (r = 0; r < k; r++)
+							acc = RecoRefMulAdd(k, V[b * ld + r], G[(size_t) r * k + j], acc);
+						want[j] = acc;
+					}
+					if (!same_bits(out + b * ld, want, k))
+						same_symv = false;
+					kern->symv(k, G, V + b * ld, o);
+					if (!same_bits(o, want, k))
+						same_symv = false;
+				}
+				for (i = (size_t) c * ld; i < ld * 13; i++)
+					if (!isnan(out[i]))
+						same_symv = false;
+			}
+		}
+		free(Y);
+		free(H);
+		free(G);
+		free(V);
+		free(out);
+		free(o);
+		free(want);
+	}
+#ifdef RECO_HAVE_AVX2_PATH
+	RecoKernelsAvx2UseZmm(__builtin_cpu_supports("avx512f"));
+#endif
+	ok(same_axpy, "axpy_block / axpy_block_h (ymm and AVX-512) equal a scalar chain bit for bit (k 1 .. 1024, 0 to 32 vectors, idx and contiguous)");
+	ok(same_dot, "dot_block / dot_block_h with AVX-512 equal the ymm kernels bit for bit (k 1 .. 1024, 0 to 32 vectors, idx and contiguous)");
+	ok(same_symv, "symv / symv_rows (ymm and AVX-512) equal a scalar chain bit for bit (k 1 .. 1024, 0 to 13 rows)");
+}
+
 /*
  * The half A·p passes in a solve (an 80 x 50 problem after two CG
  * iterations, trained_problem; k 8, 13 portable, 64):
@@ -3110,7 +3260,7 @@ test_short_lanes(void)
 int
 main(void)
 {
-	printf("1..200\n");
+	printf("1..203\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 7 */
@@ -3173,9 +3323,10 @@ main(void)
 	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
 	test_half_convert();		/* 3 */
 	test_half_kernels();		/* 2 */
+	test_zmm_kernels();			/* 3 */
 	test_half_solve(8, "half k=8");	/* 4 */
 	test_half_solve(13, "half k=13 (portable path)");	/* 4 */
 	test_half_solve(64, "half k=64");	/* 4 */
 	/* total 200 */
-	return tap_exit_status(200);
+	return tap_exit_status(203);
 }
