@@ -403,12 +403,6 @@ RecoAvx2CopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
 											 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-/* The in-place Cholesky factorization (its size is not k, so one instance serves every k). */
-RECO_AVX2 static bool
-RecoAvx2CholFactor(int n, double *U)
-{
-	return RecoCholFactorInline(n, U);
-}
 
 /* Back substitution U z = z (one instance for every size). */
 RECO_AVX2 static void
@@ -631,11 +625,168 @@ RecoAvx2BackTTiled(int n, const double *L, double *z)
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * Cholesky factorization in register tiles.  RecoCholFactorInline gives
+ * entry (i, l), l >= i, of U the fused updates −U[j][i]·U[j][l] for j = 0
+ * .. i − 1 in that order, then (l > i) the division by U[i][i].  Here a
+ * panel of four rows takes all its updates from the rows above it at once
+ * (left-looking: each entry's chain over j runs in a register, four rows x
+ * twelve columns per tile, U[j] read once per tile instead of once per
+ * row), then the panel is factored row by row: every entry gets the same
+ * operations in the same order, so U is bit for bit RecoCholFactorInline's
+ * (test_tiled_kernels), in about half the time at n 128.
+ * ------------------------------------------------------------------------
+ */
+
+/* Rows of U in one panel of the tiled factorization. */
+#define RECO_AVX2_CHOL_ROWS 4
+
+/*
+ * Rows i0 .. i0 + 3 of U, columns l0 .. l0 + 4C − 1 (C <= 3 vectors,
+ * l0 >= i0): every entry's updates from rows 0 .. i0 − 1, in order; stores
+ * only entries on or above the diagonal.
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2CholTile(int C, int n, double *U, int i0, int l0)
+{
+	__m256d		acc[RECO_AVX2_CHOL_ROWS][3];
+	double	   *Ut = U + (size_t) i0 * n + l0;
+	int			r,
+				c,
+				j;
+
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			acc[r][c] = _mm256_loadu_pd(Ut + (size_t) r * n + 4 * c);
+	}
+	for (j = 0; j < i0; j++)
+	{
+		const double *Uj = U + (size_t) j * n;
+		__m256d		q[3];
+
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			q[c] = _mm256_loadu_pd(Uj + l0 + 4 * c);
+		RECO_UNROLL
+		for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+		{
+			__m256d		u = _mm256_broadcast_sd(Uj + i0 + r);
+
+			RECO_UNROLL
+			for (c = 0; c < C; c++)
+				acc[r][c] = _mm256_fnmadd_pd(u, q[c], acc[r][c]);
+		}
+	}
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+		{
+			/* the panel's first vector: lanes below row r's diagonal stay untouched */
+			if (c == 0 && l0 == i0 && r > 0)
+				_mm256_maskstore_pd(Ut + (size_t) r * n,
+									_mm256_cmpgt_epi64(_mm256_set_epi64x(3, 2, 1, 0),
+													   _mm256_set1_epi64x(r - 1)),
+									acc[r][c]);
+			else
+				_mm256_storeu_pd(Ut + (size_t) r * n + 4 * c, acc[r][c]);
+		}
+	}
+}
+
+/* Instantiates RecoAvx2CholTile for C vectors of columns as RecoAvx2CholTileC. */
+#define RECO_AVX2_CHOL_TILE(C) \
+RECO_AVX2 static void \
+RecoAvx2CholTile##C(int n, double *U, int i0, int l0) \
+{ \
+	RecoAvx2CholTile(C, n, U, i0, l0); \
+}
+
+RECO_AVX2_CHOL_TILE(1)
+RECO_AVX2_CHOL_TILE(2)
+RECO_AVX2_CHOL_TILE(3)
+
+/*
+ * Entry (i, l) of U: its updates from rows 0 .. j1 − 1 in order, one fused
+ * multiply-subtract each (the edges the tiles do not cover).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2CholEntry(int n, double *U, int i, int l, int j1)
+{
+	double		a = U[(size_t) i * n + l];
+	int			j;
+
+	for (j = 0; j < j1; j++)
+		a = fma(-U[(size_t) j * n + l], U[(size_t) j * n + i], a);
+	U[(size_t) i * n + l] = a;
+}
+
+/*
+ * RecoCholFactorInline bit for bit, by panels of RECO_AVX2_CHOL_ROWS rows:
+ * the updates from the rows above in tiles (a last panel of fewer rows and
+ * the n mod 4 last columns entry by entry), then the panel's own rows in
+ * turn, each pivot tested, taken the square root of and divided into its
+ * row, then its updates to the panel's later rows.
+ */
+RECO_AVX2 static bool
+RecoAvx2CholFactor(int n, double *U)
+{
+	int			i0,
+				i,
+				j,
+				l;
+
+	for (i0 = 0; i0 < n; i0 += RECO_AVX2_CHOL_ROWS)
+	{
+		int			iend = i0 + RECO_AVX2_CHOL_ROWS < n ? i0 + RECO_AVX2_CHOL_ROWS : n;
+
+		if (i0 > 0 && iend - i0 == RECO_AVX2_CHOL_ROWS)
+		{
+			int			l0 = i0,
+						lv = i0 + (n - i0) / 4 * 4;
+
+			for (; l0 + 12 <= lv; l0 += 12)
+				RecoAvx2CholTile3(n, U, i0, l0);
+			if (lv - l0 == 8)
+				RecoAvx2CholTile2(n, U, i0, l0);
+			else if (lv - l0 == 4)
+				RecoAvx2CholTile1(n, U, i0, l0);
+			for (i = i0; i < iend; i++)
+				for (l = lv > i ? lv : i; l < n; l++)
+					RecoAvx2CholEntry(n, U, i, l, i0);
+		}
+		else if (i0 > 0)
+			for (i = i0; i < iend; i++)
+				for (l = i; l < n; l++)
+					RecoAvx2CholEntry(n, U, i, l, i0);
+		for (j = i0; j < iend; j++)
+		{
+			double	   *Uj = U + (size_t) j * n;
+			double		d = Uj[j];
+
+			if (!(d > 0.0) || !isfinite(d))
+				return false;
+			d = sqrt(d);
+			Uj[j] = d;
+			for (l = j + 1; l < n; l++)
+				Uj[l] /= d;
+			for (i = j + 1; i < iend; i++)
+				RecoAvx2Sub1(Uj, Uj[i], U + (size_t) i * n, i, n);
+		}
+	}
+	return true;
+}
+
 /* Short-row factorization of I + S M S (one instance for every size). */
 RECO_AVX2 static bool
 RecoAvx2ShortFactor(int n, const float *M, const double *sv, double *N)
 {
-	return RecoShortFactorInline(n, M, sv, N);
+	RecoShortBuildInline(n, M, sv, N);
+	return RecoAvx2CholFactor(n, N);
 }
 
 /*
@@ -705,10 +856,74 @@ RecoAvx2LanesSub1(__m256d u, const double *Wj, double *Wi, int lo, int m)
 }
 
 /*
- * Factors every lane's W in place as UᵀU, right-looking in panels of eight
- * rows (each entry's updates in row order, as RecoCholFactorInline);
- * returns the lanes' pivot test as a vector mask (all ones: positive and
- * finite throughout).
+ * Rows i0 .. i0 + 3 of every lane's W, entries l0 .. l0 + C − 1 (C <= 3,
+ * l0 >= i0): each entry's updates from rows 0 .. i0 − 1 in order, in
+ * registers (RecoAvx2CholTile's, a vector being one entry of the four
+ * lanes); stores only entries on or above the diagonal.
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2LanesTile(int C, int m, double *W, int i0, int l0)
+{
+	size_t		row = (size_t) m * 4;
+	__m256d		acc[RECO_AVX2_CHOL_ROWS][3];
+	double	   *Wt = W + i0 * row + (size_t) l0 * 4;
+	int			r,
+				c,
+				j;
+
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			acc[r][c] = _mm256_loadu_pd(Wt + r * row + (size_t) c * 4);
+	}
+	for (j = 0; j < i0; j++)
+	{
+		const double *Wj = W + j * row;
+		__m256d		q[3];
+
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			q[c] = _mm256_loadu_pd(Wj + (size_t) (l0 + c) * 4);
+		RECO_UNROLL
+		for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+		{
+			__m256d		u = _mm256_loadu_pd(Wj + (size_t) (i0 + r) * 4);
+
+			RECO_UNROLL
+			for (c = 0; c < C; c++)
+				acc[r][c] = _mm256_fnmadd_pd(u, q[c], acc[r][c]);
+		}
+	}
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			if (l0 + c >= i0 + r)
+				_mm256_storeu_pd(Wt + r * row + (size_t) c * 4, acc[r][c]);
+	}
+}
+
+/* Instantiates RecoAvx2LanesTile for C entries as RecoAvx2LanesTileC. */
+#define RECO_AVX2_LANES_TILE(C) \
+RECO_AVX2 static void \
+RecoAvx2LanesTile##C(int m, double *W, int i0, int l0) \
+{ \
+	RecoAvx2LanesTile(C, m, W, i0, l0); \
+}
+
+RECO_AVX2_LANES_TILE(1)
+RECO_AVX2_LANES_TILE(2)
+RECO_AVX2_LANES_TILE(3)
+
+/*
+ * Factors every lane's W in place as UᵀU, each entry's updates in row
+ * order as RecoCholFactorInline gives them, by panels of
+ * RECO_AVX2_CHOL_ROWS rows as RecoAvx2CholFactor (a last panel of fewer
+ * rows entry by entry); returns the lanes' pivot test as a vector mask
+ * (all ones: positive and finite throughout).
  */
 RECO_AVX2 RECO_INLINE __m256d
 RecoAvx2LanesFactor(int m, double *W)
@@ -717,16 +932,37 @@ RecoAvx2LanesFactor(int m, double *W)
 	__m256d		zero = _mm256_setzero_pd(),
 				inf = _mm256_set1_pd(INFINITY);
 	size_t		row = (size_t) m * 4;
-	int			j0,
+	int			i0,
 				j,
 				i,
 				l;
 
-	for (j0 = 0; j0 < m; j0 += 8)
+	for (i0 = 0; i0 < m; i0 += RECO_AVX2_CHOL_ROWS)
 	{
-		int			jend = j0 + 8 < m ? j0 + 8 : m;
+		int			iend = i0 + RECO_AVX2_CHOL_ROWS < m ? i0 + RECO_AVX2_CHOL_ROWS : m;
 
-		for (j = j0; j < jend; j++)
+		if (i0 > 0 && iend - i0 == RECO_AVX2_CHOL_ROWS)
+		{
+			for (l = i0; l + 3 <= m; l += 3)
+				RecoAvx2LanesTile3(m, W, i0, l);
+			if (m - l == 2)
+				RecoAvx2LanesTile2(m, W, i0, l);
+			else if (m - l == 1)
+				RecoAvx2LanesTile1(m, W, i0, l);
+		}
+		else if (i0 > 0)
+			for (i = i0; i < iend; i++)
+				for (l = i; l < m; l++)
+				{
+					double	   *w = W + i * row + (size_t) l * 4;
+					__m256d		a = _mm256_loadu_pd(w);
+
+					for (j = 0; j < i0; j++)
+						a = _mm256_fnmadd_pd(_mm256_loadu_pd(W + j * row + (size_t) i * 4),
+											 _mm256_loadu_pd(W + j * row + (size_t) l * 4), a);
+					_mm256_storeu_pd(w, a);
+				}
+		for (j = i0; j < iend; j++)
 		{
 			double	   *Wj = W + j * row;
 			__m256d		d = _mm256_loadu_pd(Wj + (size_t) j * 4);
@@ -738,45 +974,8 @@ RecoAvx2LanesFactor(int m, double *W)
 			for (l = j + 1; l < m; l++)
 				_mm256_storeu_pd(Wj + (size_t) l * 4,
 								 _mm256_div_pd(_mm256_loadu_pd(Wj + (size_t) l * 4), d));
-			for (i = j + 1; i < jend; i++)
+			for (i = j + 1; i < iend; i++)
 				RecoAvx2LanesSub1(_mm256_loadu_pd(Wj + (size_t) i * 4), Wj, W + i * row, i, m);
-		}
-		for (i = jend; i < m; i++)
-		{
-			double	   *Wi = W + i * row;
-
-			if (jend - j0 == 8)
-			{
-				const double *W0 = W + j0 * row;
-				__m256d		u0 = _mm256_loadu_pd(W0 + (size_t) i * 4),
-							u1 = _mm256_loadu_pd(W0 + row + (size_t) i * 4),
-							u2 = _mm256_loadu_pd(W0 + 2 * row + (size_t) i * 4),
-							u3 = _mm256_loadu_pd(W0 + 3 * row + (size_t) i * 4),
-							u4 = _mm256_loadu_pd(W0 + 4 * row + (size_t) i * 4),
-							u5 = _mm256_loadu_pd(W0 + 5 * row + (size_t) i * 4),
-							u6 = _mm256_loadu_pd(W0 + 6 * row + (size_t) i * 4),
-							u7 = _mm256_loadu_pd(W0 + 7 * row + (size_t) i * 4);
-
-				for (l = i; l < m; l++)
-				{
-					const double *w = W0 + (size_t) l * 4;
-					__m256d		a = _mm256_loadu_pd(Wi + (size_t) l * 4);
-
-					a = _mm256_fnmadd_pd(u0, _mm256_loadu_pd(w), a);
-					a = _mm256_fnmadd_pd(u1, _mm256_loadu_pd(w + row), a);
-					a = _mm256_fnmadd_pd(u2, _mm256_loadu_pd(w + 2 * row), a);
-					a = _mm256_fnmadd_pd(u3, _mm256_loadu_pd(w + 3 * row), a);
-					a = _mm256_fnmadd_pd(u4, _mm256_loadu_pd(w + 4 * row), a);
-					a = _mm256_fnmadd_pd(u5, _mm256_loadu_pd(w + 5 * row), a);
-					a = _mm256_fnmadd_pd(u6, _mm256_loadu_pd(w + 6 * row), a);
-					a = _mm256_fnmadd_pd(u7, _mm256_loadu_pd(w + 7 * row), a);
-					_mm256_storeu_pd(Wi + (size_t) l * 4, a);
-				}
-			}
-			else
-				for (j = j0; j < jend; j++)
-					RecoAvx2LanesSub1(_mm256_loadu_pd(W + j * row + (size_t) i * 4),
-									  W + j * row, Wi, i, m);
 		}
 	}
 	return ok;
@@ -1045,7 +1244,10 @@ RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
 						  double *z, float *x) \
 { \
 	(void) k; \
-	return RecoCholSolveInline(KEXPR, A, b, U, z, x); \
+	RecoCholLoadInline(KEXPR, A, U); \
+	if (!RecoAvx2CholFactor(KEXPR, U)) \
+		return false; \
+	return RecoCholSubstInline(KEXPR, b, U, z, x); \
 } \
 RECO_AVX2 static void \
 RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \

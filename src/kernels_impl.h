@@ -333,10 +333,10 @@ RecoAxpyRowsInline(int k, int n, const float *Z, const int32_t *idx,
 
 /*
  * N = I + S M S (n x n, upper, row-major; M: float lower triangle of stride
- * n, S = diag(sv)) factored in place as UᵀU; false if that fails.
+ * n, S = diag(sv)), not yet factored.
  */
-RECO_INLINE bool
-RecoShortFactorInline(int n, const float *M, const double *sv, double *N)
+RECO_INLINE void
+RecoShortBuildInline(int n, const float *M, const double *sv, double *N)
 {
 	int			i,
 				j;
@@ -345,27 +345,42 @@ RecoShortFactorInline(int n, const float *M, const double *sv, double *N)
 		for (j = 0; j <= i; j++)
 			N[(size_t) j * n + i] = (i == j ? 1.0 : 0.0) +
 				sv[i] * sv[j] * (double) M[(size_t) i * n + j];
-	return RecoCholFactorInline(n, N);
 }
 
 /*
- * Cholesky-solves A x = b in double: A = UᵀU factored by
- * RecoCholFactorInline, then Uᵀz = b and Ux = z.
+ * N = I + S M S (RecoShortBuildInline) factored in place as UᵀU; false if
+ * that fails.
  */
 RECO_INLINE bool
-RecoCholSolveInline(int k, const float *A, const float *b, double *U,
-					double *z, float *x)
+RecoShortFactorInline(int n, const float *M, const double *sv, double *N)
+{
+	RecoShortBuildInline(n, M, sv, N);
+	return RecoCholFactorInline(n, N);
+}
+
+/* U's upper triangle (double, row-major) from the float lower triangle of A. */
+RECO_INLINE void
+RecoCholLoadInline(int k, const float *A, double *U)
 {
 	int			i,
-				j,
 				l;
 
 	/* row i of the upper triangle is column i of the stored lower triangle */
 	for (i = 0; i < k; i++)
 		for (l = i; l < k; l++)
 			U[(size_t) i * k + l] = A[(size_t) l * k + i];
-	if (!RecoCholFactorInline(k, U))
-		return false;
+}
+
+/*
+ * The end of a Cholesky solve once U is factored: Uᵀz = b, Ux = z in
+ * double, x = z rounded to float; false if x is not finite.
+ */
+RECO_INLINE bool
+RecoCholSubstInline(int k, const float *b, const double *U, double *z, float *x)
+{
+	int			i,
+				j;
+
 	/* forward: Uᵀ z = b, one row of U (a column of Uᵀ) at a time */
 	for (i = 0; i < k; i++)
 		z[i] = b[i];
@@ -386,6 +401,20 @@ RecoCholSolveInline(int k, const float *A, const float *b, double *U,
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Cholesky-solves A x = b in double: A = UᵀU factored by
+ * RecoCholFactorInline, then Uᵀz = b and Ux = z (RecoCholSubstInline).
+ */
+RECO_INLINE bool
+RecoCholSolveInline(int k, const float *A, const float *b, double *U,
+					double *z, float *x)
+{
+	RecoCholLoadInline(k, A, U);
+	if (!RecoCholFactorInline(k, U))
+		return false;
+	return RecoCholSubstInline(k, b, U, z, x);
 }
 
 #endif							/* RECO_KERNELS_IMPL_H */
