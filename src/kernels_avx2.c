@@ -625,6 +625,79 @@ RecoAvx2BackTTiled(int n, const double *L, double *z)
 	}
 }
 
+/*
+ * Back substitution U x = z in place from U itself (RecoCholSubstInline's
+ * column sweep bit for bit: x_i = z_i / U[i][i], then z_j −= U[j][i]·x_i
+ * for every j < i, one fused multiply-subtract each), four columns at a
+ * time: their pivots first, then each row j above takes the four updates in
+ * column order from one stretch of its row (one cache line, not four).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2BackCols(int n, const double *U, double *z)
+{
+	int			i = n - 1,
+				j;
+
+	for (; i >= 3; i -= 4)
+	{
+		double		x0,
+					x1,
+					x2,
+					x3;
+
+		x0 = z[i] = z[i] / U[(size_t) i * n + i];
+		for (j = i - 3; j < i; j++)
+			z[j] = fma(-U[(size_t) j * n + i], x0, z[j]);
+		x1 = z[i - 1] = z[i - 1] / U[(size_t) (i - 1) * n + i - 1];
+		for (j = i - 3; j < i - 1; j++)
+			z[j] = fma(-U[(size_t) j * n + i - 1], x1, z[j]);
+		x2 = z[i - 2] = z[i - 2] / U[(size_t) (i - 2) * n + i - 2];
+		z[i - 3] = fma(-U[(size_t) (i - 3) * n + i - 2], x2, z[i - 3]);
+		x3 = z[i - 3] = z[i - 3] / U[(size_t) (i - 3) * n + i - 3];
+		for (j = 0; j < i - 3; j++)
+		{
+			const double *u = U + (size_t) j * n + i - 3;
+			double		a = z[j];
+
+			a = fma(-u[3], x0, a);
+			a = fma(-u[2], x1, a);
+			a = fma(-u[1], x2, a);
+			a = fma(-u[0], x3, a);
+			z[j] = a;
+		}
+	}
+	for (; i >= 0; i--)
+	{
+		double		xi = z[i] = z[i] / U[(size_t) i * n + i];
+
+		for (j = 0; j < i; j++)
+			z[j] = fma(-U[(size_t) j * n + i], xi, z[j]);
+	}
+}
+
+/*
+ * The end of a Cholesky solve once U is factored (RecoCholSubstInline bit
+ * for bit): the tiled forward substitution, RecoAvx2BackCols, x = z
+ * rounded to float; false if x is not finite.
+ */
+RECO_AVX2 RECO_INLINE bool
+RecoAvx2CholSubst(int k, const float *b, const double *U, double *z, float *x)
+{
+	int			i;
+
+	for (i = 0; i < k; i++)
+		z[i] = b[i];
+	RecoAvx2ForwardTiled(k, U, z);
+	RecoAvx2BackCols(k, U, z);
+	for (i = 0; i < k; i++)
+	{
+		x[i] = (float) z[i];
+		if (!isfinite(x[i]))
+			return false;
+	}
+	return true;
+}
+
 /* ------------------------------------------------------------------------
  * Cholesky factorization in register tiles.  RecoCholFactorInline gives
  * entry (i, l), l >= i, of U the fused updates −U[j][i]·U[j][l] for j = 0
@@ -1247,7 +1320,7 @@ RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
 	RecoCholLoadInline(KEXPR, A, U); \
 	if (!RecoAvx2CholFactor(KEXPR, U)) \
 		return false; \
-	return RecoCholSubstInline(KEXPR, b, U, z, x); \
+	return RecoAvx2CholSubst(KEXPR, b, U, z, x); \
 } \
 RECO_AVX2 static void \
 RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
