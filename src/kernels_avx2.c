@@ -784,6 +784,38 @@ RECO_AVX2_CHOL_TILE(2)
 RECO_AVX2_CHOL_TILE(3)
 
 /*
+ * Rows i0 .. i0 + 3 of U, the last w < 4 columns from l0 (> i0 + 3): as
+ * RecoAvx2CholTile with one vector, its lanes past the row's end masked
+ * (neither read nor written).
+ */
+RECO_AVX2 static void
+RecoAvx2CholTileEdge(int n, double *U, int i0, int l0, int w)
+{
+	__m256i		mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(w),
+										  _mm256_set_epi64x(3, 2, 1, 0));
+	__m256d		acc[RECO_AVX2_CHOL_ROWS];
+	double	   *Ut = U + (size_t) i0 * n + l0;
+	int			r,
+				j;
+
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+		acc[r] = _mm256_maskload_pd(Ut + (size_t) r * n, mask);
+	for (j = 0; j < i0; j++)
+	{
+		const double *Uj = U + (size_t) j * n;
+		__m256d		q = _mm256_maskload_pd(Uj + l0, mask);
+
+		RECO_UNROLL
+		for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+			acc[r] = _mm256_fnmadd_pd(_mm256_broadcast_sd(Uj + i0 + r), q, acc[r]);
+	}
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+		_mm256_maskstore_pd(Ut + (size_t) r * n, mask, acc[r]);
+}
+
+/*
  * Entry (i, l) of U: its updates from rows 0 .. j1 − 1 in order, one fused
  * multiply-subtract each (the edges the tiles do not cover).
  */
@@ -800,8 +832,8 @@ RecoAvx2CholEntry(int n, double *U, int i, int l, int j1)
 
 /*
  * RecoCholFactorInline bit for bit, by panels of RECO_AVX2_CHOL_ROWS rows:
- * the updates from the rows above in tiles (a last panel of fewer rows and
- * the n mod 4 last columns entry by entry), then the panel's own rows in
+ * the updates from the rows above in tiles (the n mod 4 last columns in a
+ * masked one, a last panel of fewer rows entry by entry), then the panel's own rows in
  * turn, each pivot tested, taken the square root of and divided into its
  * row, then its updates to the panel's later rows.
  */
@@ -828,9 +860,8 @@ RecoAvx2CholFactor(int n, double *U)
 				RecoAvx2CholTile2(n, U, i0, l0);
 			else if (lv - l0 == 4)
 				RecoAvx2CholTile1(n, U, i0, l0);
-			for (i = i0; i < iend; i++)
-				for (l = lv > i ? lv : i; l < n; l++)
-					RecoAvx2CholEntry(n, U, i, l, i0);
+			if (lv < n)
+				RecoAvx2CholTileEdge(n, U, i0, lv, n - lv);
 		}
 		else if (i0 > 0)
 			for (i = i0; i < iend; i++)
