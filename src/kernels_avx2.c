@@ -180,6 +180,13 @@ RecoAvx2AxpyRowsInline(int k, const void *Y, bool half, const int32_t *idx, int 
 }
 
 /*
+ * Unrolls the next loop fully (its bound is a small constant): keeps tiles
+ * in registers (an accumulator array the compiler does not break up lives
+ * on the stack, one store per multiply-add).
+ */
+#define RECO_UNROLL _Pragma("GCC unroll 6")
+
+/*
  * One tile of the rank-K update: rows 0 .. R-1 of C, W x 8 columns, held in
  * registers while t runs over K (R <= 6, W <= 2, constants in every call).
  */
@@ -191,6 +198,7 @@ RecoAvx2SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
 	int			r,
 				t;
 
+	RECO_UNROLL
 	for (r = 0; r < R; r++)
 	{
 		acc[r][0] = _mm256_loadu_ps(C + (size_t) r * ldc);
@@ -203,6 +211,7 @@ RecoAvx2SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
 		__m256		q0 = _mm256_loadu_ps(q);
 		__m256		q1 = W > 1 ? _mm256_loadu_ps(q + 8) : q0;
 
+		RECO_UNROLL
 		for (r = 0; r < R; r++)
 		{
 			__m256		pr = _mm256_broadcast_ss(p + r);
@@ -212,6 +221,7 @@ RecoAvx2SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
 				acc[r][1] = _mm256_fmadd_ps(pr, q1, acc[r][1]);
 		}
 	}
+	RECO_UNROLL
 	for (r = 0; r < R; r++)
 	{
 		_mm256_storeu_ps(C + (size_t) r * ldc, acc[r][0]);
@@ -421,8 +431,6 @@ RecoAvx2Back(int n, const double *U, double *z)
  * ------------------------------------------------------------------------
  */
 
-/* Unrolls the next loop fully (its bound is a small constant): keeps tiles in registers at -O2 too. */
-#define RECO_UNROLL _Pragma("GCC unroll 4")
 
 /*
  * One tile of a short row's Gram: the 8-lane partial sums of z_{i0+a} ·
