@@ -706,6 +706,64 @@ RecoAvx2CholSubst(int k, const float *b, const double *U, double *z, float *x)
 	return true;
 }
 
+/*
+ * v += Σ_i coef[i] Z[idx[i]] in double (RecoAxpyRowsInline bit for bit:
+ * four rows per sweep over v, each entry's fused multiply-adds in row
+ * order), in explicit vectors of four: the template's loop over k = 128
+ * was unrolled whole and kept v on the stack.
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2AxpyRowsD(int k, int n, const float *Z, const int32_t *idx,
+				  const double *coef, double *restrict v)
+{
+	int			i = 0,
+				j;
+
+	for (; i + 4 <= n; i += 4)
+	{
+		const float *z0 = Z + (size_t) idx[i] * k,
+				   *z1 = Z + (size_t) idx[i + 1] * k,
+				   *z2 = Z + (size_t) idx[i + 2] * k,
+				   *z3 = Z + (size_t) idx[i + 3] * k;
+		__m256d		c0 = _mm256_set1_pd(coef[i]),
+					c1 = _mm256_set1_pd(coef[i + 1]),
+					c2 = _mm256_set1_pd(coef[i + 2]),
+					c3 = _mm256_set1_pd(coef[i + 3]);
+
+		for (j = 0; j + 4 <= k; j += 4)
+		{
+			__m256d		a = _mm256_loadu_pd(v + j);
+
+			a = _mm256_fmadd_pd(c0, _mm256_cvtps_pd(_mm_loadu_ps(z0 + j)), a);
+			a = _mm256_fmadd_pd(c1, _mm256_cvtps_pd(_mm_loadu_ps(z1 + j)), a);
+			a = _mm256_fmadd_pd(c2, _mm256_cvtps_pd(_mm_loadu_ps(z2 + j)), a);
+			a = _mm256_fmadd_pd(c3, _mm256_cvtps_pd(_mm_loadu_ps(z3 + j)), a);
+			_mm256_storeu_pd(v + j, a);
+		}
+		for (; j < k; j++)
+		{
+			double		a = v[j];
+
+			a = fma(coef[i], z0[j], a);
+			a = fma(coef[i + 1], z1[j], a);
+			a = fma(coef[i + 2], z2[j], a);
+			a = fma(coef[i + 3], z3[j], a);
+			v[j] = a;
+		}
+	}
+	for (; i < n; i++)
+	{
+		const float *z = Z + (size_t) idx[i] * k;
+		__m256d		c = _mm256_set1_pd(coef[i]);
+
+		for (j = 0; j + 4 <= k; j += 4)
+			_mm256_storeu_pd(v + j, _mm256_fmadd_pd(c, _mm256_cvtps_pd(_mm_loadu_ps(z + j)),
+													_mm256_loadu_pd(v + j)));
+		for (; j < k; j++)
+			v[j] = fma(coef[i], z[j], v[j]);
+	}
+}
+
 /* ------------------------------------------------------------------------
  * Cholesky factorization in register tiles.  RecoCholFactorInline gives
  * entry (i, l), l >= i, of U the fused updates −U[j][i]·U[j][l] for j = 0
@@ -1369,7 +1427,7 @@ RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
 	RecoAvx2RowsGramInline(KEXPR, m, Z, idx, M); \
 } \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoDotRowsInline, KEXPR) \
-RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAxpyRowsInline, KEXPR) \
+RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAvx2AxpyRowsD, KEXPR) \
 RECO_AVX2 static void \
 RecoAvx2SymvRows##SUFFIX(int k, int n, const float *G, const float *V, \
 						 size_t ld, float *out) \

@@ -1811,6 +1811,75 @@ test_tiled_kernels(void)
 			   same_solve, same_short);
 }
 
+/* RecoAxpyRowsInline compiled for AVX2+FMA (avx2) or portably. */
+TEST_AVX2 static void
+ref_axpy_rows_avx2(int k, int n, const float *Z, const int32_t *idx,
+				   const double *coef, double *v)
+{
+	RecoAxpyRowsInline(k, n, Z, idx, coef, v);
+}
+
+/* Portable RecoAxpyRowsInline. */
+static void
+ref_axpy_rows_generic(int k, int n, const float *Z, const int32_t *idx,
+					  const double *coef, double *v)
+{
+	RecoAxpyRowsInline(k, n, Z, idx, coef, v);
+}
+
+/*
+ * axpy_rows of each table against its template bit for bit: k 1, 8, 13,
+ * 64, 128, 136 and 1024, rows 0 to 9 and 37 (the four-row sweeps and the
+ * one-row tail), v[k] untouched.
+ */
+static void
+test_axpy_rows(void)
+{
+	int			ks[7] = {1, 8, 13, 64, 128, 136, 1024};
+	int			ns[11] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 37};
+	bool		same = true;
+	int			c,
+				d,
+				i;
+
+	for (c = 0; c < 7; c++)
+	{
+		int			k = ks[c];
+		const RecoKernels *kern = RecoKernelsFor(k);
+		bool		avx2 = strncmp(kern->name, "avx2", 4) == 0;
+		float	   *Z = malloc(sizeof(float) * 50 * k);
+		double	   *v1 = malloc(sizeof(double) * (k + 1)),
+				   *v2 = malloc(sizeof(double) * (k + 1)),
+					coef[37];
+		int32_t		idx[37];
+
+		for (i = 0; i < 50 * k; i++)
+			Z[i] = (float) (rnd_uniform() - 0.5);
+		for (d = 0; d < 11; d++)
+		{
+			int			n = ns[d];
+
+			for (i = 0; i < n; i++)
+			{
+				idx[i] = (int32_t) (rnd_uniform() * 50) % 50;
+				coef[i] = rnd_uniform() * 3.0 - 1.0;
+			}
+			for (i = 0; i <= k; i++)
+				v1[i] = v2[i] = rnd_uniform() - 0.5;
+			kern->axpy_rows(k, n, Z, idx, coef, v1);
+			if (avx2)
+				ref_axpy_rows_avx2(k, n, Z, idx, coef, v2);
+			else
+				ref_axpy_rows_generic(k, n, Z, idx, coef, v2);
+			same = same && memcmp(v1, v2, sizeof(double) * (k + 1)) == 0;
+		}
+		free(Z);
+		free(v1);
+		free(v2);
+	}
+	ok(same, "axpy_rows of each table bit for bit its template (k 1, 8, 13, 64, 128, 136, 1024; rows 0-9, 37), v[k] untouched");
+}
+
 /*
  * The factorization and the short-row factor of the table k = 64 uses
  * (AVX2: four-row panels in register tiles, whatever n: production factors
@@ -3192,7 +3261,7 @@ test_short_lanes(void)
 int
 main(void)
 {
-	printf("1..202\n");
+	printf("1..203\n");
 	printf("# kernels: k=8 %s, k=12 %s, k=64 %s\n", RecoAlsKernelName(8),
 		   RecoAlsKernelName(12), RecoAlsKernelName(64));
 	test_init();				/* 7 */
@@ -3252,6 +3321,7 @@ main(void)
 	test_cg_lockstep(64, 200000, 1400, 0.0f, 1.0f, "k=64 sparse long rows");	/* 6 */
 	test_substitution_sizes();	/* 2 */
 	test_factor_sizes();		/* 2 */
+	test_axpy_rows();			/* 1 */
 	test_fused_loss(64, 0.0f, 1.0f, "fused loss k=64");	/* 5 */
 	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
 	test_half_convert();		/* 3 */
@@ -3259,6 +3329,6 @@ main(void)
 	test_half_solve(8, "half k=8");	/* 4 */
 	test_half_solve(13, "half k=13 (portable path)");	/* 4 */
 	test_half_solve(64, "half k=64");	/* 4 */
-	/* total 202 */
-	return tap_exit_status(202);
+	/* total 203 */
+	return tap_exit_status(203);
 }
