@@ -781,15 +781,20 @@ RecoAvx2AxpyRowsD(int k, int n, const float *Z, const int32_t *idx,
 #define RECO_AVX2_CHOL_ROWS 4
 
 /*
- * Rows i0 .. i0 + 3 of U, columns l0 .. l0 + 4C − 1 (C <= 3 vectors,
- * l0 >= i0): every entry's updates from rows 0 .. i0 − 1, in order; stores
- * only entries on or above the diagonal.
+ * The panel tile of both tiled factorizations: rows i0 .. i0 + 3, C <= 3
+ * vectors of entries from column l0 >= i0, every entry's updates from rows
+ * 0 .. i0 − 1 in order, in registers; stores only entries on or above the
+ * diagonal.  One matrix (lanes false: row stride n, a vector four
+ * consecutive entries, U[j][i] broadcast) or the four lanes' interleaved
+ * W (lanes true: row stride 4n, a vector one entry of the four lanes).
  */
 RECO_AVX2 RECO_INLINE void
-RecoAvx2CholTile(int C, int n, double *U, int i0, int l0)
+RecoAvx2PanelTile(bool lanes, int C, int n, double *U, int i0, int l0)
 {
+	size_t		row = (size_t) n * (lanes ? 4 : 1);
+	int			es = lanes ? 4 : 1; /* doubles per entry (a vector: four doubles either way) */
 	__m256d		acc[RECO_AVX2_CHOL_ROWS][3];
-	double	   *Ut = U + (size_t) i0 * n + l0;
+	double	   *Ut = U + i0 * row + (size_t) l0 * es;
 	int			r,
 				c,
 				j;
@@ -799,20 +804,21 @@ RecoAvx2CholTile(int C, int n, double *U, int i0, int l0)
 	{
 		RECO_UNROLL
 		for (c = 0; c < C; c++)
-			acc[r][c] = _mm256_loadu_pd(Ut + (size_t) r * n + 4 * c);
+			acc[r][c] = _mm256_loadu_pd(Ut + r * row + (size_t) c * 4);
 	}
 	for (j = 0; j < i0; j++)
 	{
-		const double *Uj = U + (size_t) j * n;
+		const double *Uj = U + j * row;
 		__m256d		q[3];
 
 		RECO_UNROLL
 		for (c = 0; c < C; c++)
-			q[c] = _mm256_loadu_pd(Uj + l0 + 4 * c);
+			q[c] = _mm256_loadu_pd(Uj + (size_t) l0 * es + (size_t) c * 4);
 		RECO_UNROLL
 		for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
 		{
-			__m256d		u = _mm256_broadcast_sd(Uj + i0 + r);
+			__m256d		u = lanes ? _mm256_loadu_pd(Uj + (size_t) (i0 + r) * 4) :
+				_mm256_broadcast_sd(Uj + i0 + r);
 
 			RECO_UNROLL
 			for (c = 0; c < C; c++)
@@ -825,24 +831,30 @@ RecoAvx2CholTile(int C, int n, double *U, int i0, int l0)
 		RECO_UNROLL
 		for (c = 0; c < C; c++)
 		{
-			/* the panel's first vector: lanes below row r's diagonal stay untouched */
-			if (c == 0 && l0 == i0 && r > 0)
-				_mm256_maskstore_pd(Ut + (size_t) r * n,
-									_mm256_cmpgt_epi64(_mm256_set_epi64x(3, 2, 1, 0),
-													   _mm256_set1_epi64x(r - 1)),
+			double	   *out = Ut + r * row + (size_t) c * 4;
+
+			/* entries below row r's diagonal stay untouched */
+			if (lanes)
+			{
+				if (l0 + c >= i0 + r)
+					_mm256_storeu_pd(out, acc[r][c]);
+			}
+			else if (c == 0 && l0 == i0 && r > 0)
+				_mm256_maskstore_pd(out, _mm256_cmpgt_epi64(_mm256_set_epi64x(3, 2, 1, 0),
+															_mm256_set1_epi64x(r - 1)),
 									acc[r][c]);
 			else
-				_mm256_storeu_pd(Ut + (size_t) r * n + 4 * c, acc[r][c]);
+				_mm256_storeu_pd(out, acc[r][c]);
 		}
 	}
 }
 
-/* Instantiates RecoAvx2CholTile for C vectors of columns as RecoAvx2CholTileC. */
+/* RecoAvx2PanelTile of one matrix for C vectors of columns as RecoAvx2CholTileC. */
 #define RECO_AVX2_CHOL_TILE(C) \
 RECO_AVX2 static void \
 RecoAvx2CholTile##C(int n, double *U, int i0, int l0) \
 { \
-	RecoAvx2CholTile(C, n, U, i0, l0); \
+	RecoAvx2PanelTile(false, C, n, U, i0, l0); \
 }
 
 RECO_AVX2_CHOL_TILE(1)
@@ -851,7 +863,7 @@ RECO_AVX2_CHOL_TILE(3)
 
 /*
  * Rows i0 .. i0 + 3 of U, the last w < 4 columns from l0 (> i0 + 3): as
- * RecoAvx2CholTile with one vector, its lanes past the row's end masked
+ * RecoAvx2PanelTile with one vector, its lanes past the row's end masked
  * (neither read nor written).
  */
 RECO_AVX2 static void
@@ -936,14 +948,9 @@ RecoAvx2CholFactor(int n, double *U)
 		for (j = i0; j < iend; j++)
 		{
 			double	   *Uj = U + (size_t) j * n;
-			double		d = Uj[j];
 
-			if (!(d > 0.0) || !isfinite(d))
+			if (!RecoCholPivotInline(n, Uj, j))
 				return false;
-			d = sqrt(d);
-			Uj[j] = d;
-			for (l = j + 1; l < n; l++)
-				Uj[l] /= d;
 			for (i = j + 1; i < iend; i++)
 				RecoAvx2Sub1(Uj, Uj[i], U + (size_t) i * n, i, n);
 		}
@@ -1025,63 +1032,12 @@ RecoAvx2LanesSub1(__m256d u, const double *Wj, double *Wi, int lo, int m)
 										  _mm256_loadu_pd(Wi + (size_t) l * 4)));
 }
 
-/*
- * Rows i0 .. i0 + 3 of every lane's W, entries l0 .. l0 + C − 1 (C <= 3,
- * l0 >= i0): each entry's updates from rows 0 .. i0 − 1 in order, in
- * registers (RecoAvx2CholTile's, a vector being one entry of the four
- * lanes); stores only entries on or above the diagonal.
- */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2LanesTile(int C, int m, double *W, int i0, int l0)
-{
-	size_t		row = (size_t) m * 4;
-	__m256d		acc[RECO_AVX2_CHOL_ROWS][3];
-	double	   *Wt = W + i0 * row + (size_t) l0 * 4;
-	int			r,
-				c,
-				j;
-
-	RECO_UNROLL
-	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
-	{
-		RECO_UNROLL
-		for (c = 0; c < C; c++)
-			acc[r][c] = _mm256_loadu_pd(Wt + r * row + (size_t) c * 4);
-	}
-	for (j = 0; j < i0; j++)
-	{
-		const double *Wj = W + j * row;
-		__m256d		q[3];
-
-		RECO_UNROLL
-		for (c = 0; c < C; c++)
-			q[c] = _mm256_loadu_pd(Wj + (size_t) (l0 + c) * 4);
-		RECO_UNROLL
-		for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
-		{
-			__m256d		u = _mm256_loadu_pd(Wj + (size_t) (i0 + r) * 4);
-
-			RECO_UNROLL
-			for (c = 0; c < C; c++)
-				acc[r][c] = _mm256_fnmadd_pd(u, q[c], acc[r][c]);
-		}
-	}
-	RECO_UNROLL
-	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
-	{
-		RECO_UNROLL
-		for (c = 0; c < C; c++)
-			if (l0 + c >= i0 + r)
-				_mm256_storeu_pd(Wt + r * row + (size_t) c * 4, acc[r][c]);
-	}
-}
-
-/* Instantiates RecoAvx2LanesTile for C entries as RecoAvx2LanesTileC. */
+/* RecoAvx2PanelTile of the lanes for C entries as RecoAvx2LanesTileC. */
 #define RECO_AVX2_LANES_TILE(C) \
 RECO_AVX2 static void \
 RecoAvx2LanesTile##C(int m, double *W, int i0, int l0) \
 { \
-	RecoAvx2LanesTile(C, m, W, i0, l0); \
+	RecoAvx2PanelTile(true, C, m, W, i0, l0); \
 }
 
 RECO_AVX2_LANES_TILE(1)

@@ -109,6 +109,26 @@ RecoHalfToFloat(uint16_t h)
 #define RECO_CHOL_PANEL 8
 
 /*
+ * Row j of U (n entries, row-major) once all its updates are in: the pivot
+ * tested (positive and finite), its square root stored, the rest of the
+ * row divided by it.  False if the pivot fails.
+ */
+RECO_INLINE bool
+RecoCholPivotInline(int n, double *restrict Uj, int j)
+{
+	double		d = Uj[j];
+	int			l;
+
+	if (!(d > 0.0) || !isfinite(d))
+		return false;
+	d = sqrt(d);
+	Uj[j] = d;
+	for (l = j + 1; l < n; l++)
+		Uj[l] /= d;
+	return true;
+}
+
+/*
  * Factors in place the n x n symmetric matrix whose upper triangle U holds
  * (row-major) as UᵀU, right-looking in panels of RECO_CHOL_PANEL rows: a
  * panel is factored row by row, then every later row takes the panel's
@@ -133,14 +153,9 @@ RecoCholFactorInline(int n, double *U)
 		for (j = j0; j < jend; j++)
 		{
 			double	   *restrict Uj = U + (size_t) j * n;
-			double		d = Uj[j];
 
-			if (!(d > 0.0) || !isfinite(d))
+			if (!RecoCholPivotInline(n, Uj, j))
 				return false;
-			d = sqrt(d);
-			Uj[j] = d;
-			for (l = j + 1; l < n; l++)
-				Uj[l] /= d;
 			/* the panel's later rows: A[i][l] -= U[j][i] U[j][l] */
 			for (i = j + 1; i < jend; i++)
 			{
