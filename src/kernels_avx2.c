@@ -180,6 +180,13 @@ RecoAvx2AxpyRowsInline(int k, const void *Y, bool half, const int32_t *idx, int 
 }
 
 /*
+ * Unrolls the next loop fully (its bound is a small constant): keeps tiles
+ * in registers (an accumulator array the compiler does not break up lives
+ * on the stack, one store per multiply-add).
+ */
+#define RECO_UNROLL _Pragma("GCC unroll 6")
+
+/*
  * One tile of the rank-K update: rows 0 .. R-1 of C, W x 8 columns, held in
  * registers while t runs over K (R <= 6, W <= 2, constants in every call).
  */
@@ -191,6 +198,7 @@ RecoAvx2SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
 	int			r,
 				t;
 
+	RECO_UNROLL
 	for (r = 0; r < R; r++)
 	{
 		acc[r][0] = _mm256_loadu_ps(C + (size_t) r * ldc);
@@ -203,6 +211,7 @@ RecoAvx2SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
 		__m256		q0 = _mm256_loadu_ps(q);
 		__m256		q1 = W > 1 ? _mm256_loadu_ps(q + 8) : q0;
 
+		RECO_UNROLL
 		for (r = 0; r < R; r++)
 		{
 			__m256		pr = _mm256_broadcast_ss(p + r);
@@ -212,6 +221,7 @@ RecoAvx2SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
 				acc[r][1] = _mm256_fmadd_ps(pr, q1, acc[r][1]);
 		}
 	}
+	RECO_UNROLL
 	for (r = 0; r < R; r++)
 	{
 		_mm256_storeu_ps(C + (size_t) r * ldc, acc[r][0]);
@@ -536,12 +546,6 @@ RecoAvx512DotBlockWide(int k, const void *Y, bool half, const int32_t *idx, int 
 		RecoAvx2DotBlockWide(k, Y, half, idx + t, cnt - t, v, s + t);
 }
 
-/* The in-place Cholesky factorization (its size is not k, so one instance serves every k). */
-RECO_AVX2 static bool
-RecoAvx2CholFactor(int n, double *U)
-{
-	return RecoCholFactorInline(n, U);
-}
 
 /* Back substitution U z = z (one instance for every size). */
 RECO_AVX2 static void
@@ -560,8 +564,6 @@ RecoAvx2Back(int n, const double *U, double *z)
  * ------------------------------------------------------------------------
  */
 
-/* Unrolls the next loop fully (its bound is a small constant): keeps tiles in registers at -O2 too. */
-#define RECO_UNROLL _Pragma("GCC unroll 4")
 
 /*
  * One tile of a short row's Gram: the 8-lane partial sums of z_{i0+a} ·
@@ -764,11 +766,337 @@ RecoAvx2BackTTiled(int n, const double *L, double *z)
 	}
 }
 
+/*
+ * Back substitution U x = z in place from U itself (RecoCholSubstInline's
+ * column sweep bit for bit: x_i = z_i / U[i][i], then z_j −= U[j][i]·x_i
+ * for every j < i, one fused multiply-subtract each), four columns at a
+ * time: their pivots first, then each row j above takes the four updates in
+ * column order from one stretch of its row (one cache line, not four).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2BackCols(int n, const double *U, double *z)
+{
+	int			i = n - 1,
+				j;
+
+	for (; i >= 3; i -= 4)
+	{
+		double		x0,
+					x1,
+					x2,
+					x3;
+
+		x0 = z[i] = z[i] / U[(size_t) i * n + i];
+		for (j = i - 3; j < i; j++)
+			z[j] = fma(-U[(size_t) j * n + i], x0, z[j]);
+		x1 = z[i - 1] = z[i - 1] / U[(size_t) (i - 1) * n + i - 1];
+		for (j = i - 3; j < i - 1; j++)
+			z[j] = fma(-U[(size_t) j * n + i - 1], x1, z[j]);
+		x2 = z[i - 2] = z[i - 2] / U[(size_t) (i - 2) * n + i - 2];
+		z[i - 3] = fma(-U[(size_t) (i - 3) * n + i - 2], x2, z[i - 3]);
+		x3 = z[i - 3] = z[i - 3] / U[(size_t) (i - 3) * n + i - 3];
+		for (j = 0; j < i - 3; j++)
+		{
+			const double *u = U + (size_t) j * n + i - 3;
+			double		a = z[j];
+
+			a = fma(-u[3], x0, a);
+			a = fma(-u[2], x1, a);
+			a = fma(-u[1], x2, a);
+			a = fma(-u[0], x3, a);
+			z[j] = a;
+		}
+	}
+	for (; i >= 0; i--)
+	{
+		double		xi = z[i] = z[i] / U[(size_t) i * n + i];
+
+		for (j = 0; j < i; j++)
+			z[j] = fma(-U[(size_t) j * n + i], xi, z[j]);
+	}
+}
+
+/*
+ * The end of a Cholesky solve once U is factored (RecoCholSubstInline bit
+ * for bit): the tiled forward substitution, RecoAvx2BackCols, x = z
+ * rounded to float; false if x is not finite.
+ */
+RECO_AVX2 RECO_INLINE bool
+RecoAvx2CholSubst(int k, const float *b, const double *U, double *z, float *x)
+{
+	int			i;
+
+	for (i = 0; i < k; i++)
+		z[i] = b[i];
+	RecoAvx2ForwardTiled(k, U, z);
+	RecoAvx2BackCols(k, U, z);
+	for (i = 0; i < k; i++)
+	{
+		x[i] = (float) z[i];
+		if (!isfinite(x[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * v += Σ_i coef[i] Z[idx[i]] in double (RecoAxpyRowsInline bit for bit:
+ * four rows per sweep over v, each entry's fused multiply-adds in row
+ * order), in explicit vectors of four: the template's loop over k = 128
+ * was unrolled whole and kept v on the stack.
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2AxpyRowsD(int k, int n, const float *Z, const int32_t *idx,
+				  const double *coef, double *restrict v)
+{
+	int			i = 0,
+				j;
+
+	for (; i + 4 <= n; i += 4)
+	{
+		const float *z0 = Z + (size_t) idx[i] * k,
+				   *z1 = Z + (size_t) idx[i + 1] * k,
+				   *z2 = Z + (size_t) idx[i + 2] * k,
+				   *z3 = Z + (size_t) idx[i + 3] * k;
+		__m256d		c0 = _mm256_set1_pd(coef[i]),
+					c1 = _mm256_set1_pd(coef[i + 1]),
+					c2 = _mm256_set1_pd(coef[i + 2]),
+					c3 = _mm256_set1_pd(coef[i + 3]);
+
+		for (j = 0; j + 4 <= k; j += 4)
+		{
+			__m256d		a = _mm256_loadu_pd(v + j);
+
+			a = _mm256_fmadd_pd(c0, _mm256_cvtps_pd(_mm_loadu_ps(z0 + j)), a);
+			a = _mm256_fmadd_pd(c1, _mm256_cvtps_pd(_mm_loadu_ps(z1 + j)), a);
+			a = _mm256_fmadd_pd(c2, _mm256_cvtps_pd(_mm_loadu_ps(z2 + j)), a);
+			a = _mm256_fmadd_pd(c3, _mm256_cvtps_pd(_mm_loadu_ps(z3 + j)), a);
+			_mm256_storeu_pd(v + j, a);
+		}
+		for (; j < k; j++)
+		{
+			double		a = v[j];
+
+			a = fma(coef[i], z0[j], a);
+			a = fma(coef[i + 1], z1[j], a);
+			a = fma(coef[i + 2], z2[j], a);
+			a = fma(coef[i + 3], z3[j], a);
+			v[j] = a;
+		}
+	}
+	for (; i < n; i++)
+	{
+		const float *z = Z + (size_t) idx[i] * k;
+		__m256d		c = _mm256_set1_pd(coef[i]);
+
+		for (j = 0; j + 4 <= k; j += 4)
+			_mm256_storeu_pd(v + j, _mm256_fmadd_pd(c, _mm256_cvtps_pd(_mm_loadu_ps(z + j)),
+													_mm256_loadu_pd(v + j)));
+		for (; j < k; j++)
+			v[j] = fma(coef[i], z[j], v[j]);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Cholesky factorization in register tiles.  RecoCholFactorInline gives
+ * entry (i, l), l >= i, of U the fused updates −U[j][i]·U[j][l] for j = 0
+ * .. i − 1 in that order, then (l > i) the division by U[i][i].  Here a
+ * panel of four rows takes all its updates from the rows above it at once
+ * (left-looking: each entry's chain over j runs in a register, four rows x
+ * twelve columns per tile, U[j] read once per tile instead of once per
+ * row), then the panel is factored row by row: every entry gets the same
+ * operations in the same order, so U is bit for bit RecoCholFactorInline's
+ * (test_tiled_kernels), in about half the time at n 128.
+ * ------------------------------------------------------------------------
+ */
+
+/* Rows of U in one panel of the tiled factorization. */
+#define RECO_AVX2_CHOL_ROWS 4
+
+/*
+ * The panel tile of both tiled factorizations: rows i0 .. i0 + 3, C <= 3
+ * vectors of entries from column l0 >= i0, every entry's updates from rows
+ * 0 .. i0 − 1 in order, in registers; stores only entries on or above the
+ * diagonal.  One matrix (lanes false: row stride n, a vector four
+ * consecutive entries, U[j][i] broadcast) or the four lanes' interleaved
+ * W (lanes true: row stride 4n, a vector one entry of the four lanes).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2PanelTile(bool lanes, int C, int n, double *U, int i0, int l0)
+{
+	size_t		row = (size_t) n * (lanes ? 4 : 1);
+	int			es = lanes ? 4 : 1; /* doubles per entry (a vector: four doubles either way) */
+	__m256d		acc[RECO_AVX2_CHOL_ROWS][3];
+	double	   *Ut = U + i0 * row + (size_t) l0 * es;
+	int			r,
+				c,
+				j;
+
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			acc[r][c] = _mm256_loadu_pd(Ut + r * row + (size_t) c * 4);
+	}
+	for (j = 0; j < i0; j++)
+	{
+		const double *Uj = U + j * row;
+		__m256d		q[3];
+
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			q[c] = _mm256_loadu_pd(Uj + (size_t) l0 * es + (size_t) c * 4);
+		RECO_UNROLL
+		for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+		{
+			__m256d		u = lanes ? _mm256_loadu_pd(Uj + (size_t) (i0 + r) * 4) :
+				_mm256_broadcast_sd(Uj + i0 + r);
+
+			RECO_UNROLL
+			for (c = 0; c < C; c++)
+				acc[r][c] = _mm256_fnmadd_pd(u, q[c], acc[r][c]);
+		}
+	}
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+		{
+			double	   *out = Ut + r * row + (size_t) c * 4;
+
+			/* entries below row r's diagonal stay untouched */
+			if (lanes)
+			{
+				if (l0 + c >= i0 + r)
+					_mm256_storeu_pd(out, acc[r][c]);
+			}
+			else if (c == 0 && l0 == i0 && r > 0)
+				_mm256_maskstore_pd(out, _mm256_cmpgt_epi64(_mm256_set_epi64x(3, 2, 1, 0),
+															_mm256_set1_epi64x(r - 1)),
+									acc[r][c]);
+			else
+				_mm256_storeu_pd(out, acc[r][c]);
+		}
+	}
+}
+
+/* RecoAvx2PanelTile of one matrix for C vectors of columns as RecoAvx2CholTileC. */
+#define RECO_AVX2_CHOL_TILE(C) \
+RECO_AVX2 static void \
+RecoAvx2CholTile##C(int n, double *U, int i0, int l0) \
+{ \
+	RecoAvx2PanelTile(false, C, n, U, i0, l0); \
+}
+
+RECO_AVX2_CHOL_TILE(1)
+RECO_AVX2_CHOL_TILE(2)
+RECO_AVX2_CHOL_TILE(3)
+
+/*
+ * Rows i0 .. i0 + 3 of U, the last w < 4 columns from l0 (> i0 + 3): as
+ * RecoAvx2PanelTile with one vector, its lanes past the row's end masked
+ * (neither read nor written).
+ */
+RECO_AVX2 static void
+RecoAvx2CholTileEdge(int n, double *U, int i0, int l0, int w)
+{
+	__m256i		mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(w),
+										  _mm256_set_epi64x(3, 2, 1, 0));
+	__m256d		acc[RECO_AVX2_CHOL_ROWS];
+	double	   *Ut = U + (size_t) i0 * n + l0;
+	int			r,
+				j;
+
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+		acc[r] = _mm256_maskload_pd(Ut + (size_t) r * n, mask);
+	for (j = 0; j < i0; j++)
+	{
+		const double *Uj = U + (size_t) j * n;
+		__m256d		q = _mm256_maskload_pd(Uj + l0, mask);
+
+		RECO_UNROLL
+		for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+			acc[r] = _mm256_fnmadd_pd(_mm256_broadcast_sd(Uj + i0 + r), q, acc[r]);
+	}
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+		_mm256_maskstore_pd(Ut + (size_t) r * n, mask, acc[r]);
+}
+
+/*
+ * Entry (i, l) of U: its updates from rows 0 .. j1 − 1 in order, one fused
+ * multiply-subtract each (the edges the tiles do not cover).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2CholEntry(int n, double *U, int i, int l, int j1)
+{
+	double		a = U[(size_t) i * n + l];
+	int			j;
+
+	for (j = 0; j < j1; j++)
+		a = fma(-U[(size_t) j * n + l], U[(size_t) j * n + i], a);
+	U[(size_t) i * n + l] = a;
+}
+
+/*
+ * RecoCholFactorInline bit for bit, by panels of RECO_AVX2_CHOL_ROWS rows:
+ * the updates from the rows above in tiles (the n mod 4 last columns in a
+ * masked one, a last panel of fewer rows entry by entry), then the panel's own rows in
+ * turn, each pivot tested, taken the square root of and divided into its
+ * row, then its updates to the panel's later rows.
+ */
+RECO_AVX2 static bool
+RecoAvx2CholFactor(int n, double *U)
+{
+	int			i0,
+				i,
+				j,
+				l;
+
+	for (i0 = 0; i0 < n; i0 += RECO_AVX2_CHOL_ROWS)
+	{
+		int			iend = i0 + RECO_AVX2_CHOL_ROWS < n ? i0 + RECO_AVX2_CHOL_ROWS : n;
+
+		if (i0 > 0 && iend - i0 == RECO_AVX2_CHOL_ROWS)
+		{
+			int			l0 = i0,
+						lv = i0 + (n - i0) / 4 * 4;
+
+			for (; l0 + 12 <= lv; l0 += 12)
+				RecoAvx2CholTile3(n, U, i0, l0);
+			if (lv - l0 == 8)
+				RecoAvx2CholTile2(n, U, i0, l0);
+			else if (lv - l0 == 4)
+				RecoAvx2CholTile1(n, U, i0, l0);
+			if (lv < n)
+				RecoAvx2CholTileEdge(n, U, i0, lv, n - lv);
+		}
+		else if (i0 > 0)
+			for (i = i0; i < iend; i++)
+				for (l = i; l < n; l++)
+					RecoAvx2CholEntry(n, U, i, l, i0);
+		for (j = i0; j < iend; j++)
+		{
+			double	   *Uj = U + (size_t) j * n;
+
+			if (!RecoCholPivotInline(n, Uj, j))
+				return false;
+			for (i = j + 1; i < iend; i++)
+				RecoAvx2Sub1(Uj, Uj[i], U + (size_t) i * n, i, n);
+		}
+	}
+	return true;
+}
+
 /* Short-row factorization of I + S M S (one instance for every size). */
 RECO_AVX2 static bool
 RecoAvx2ShortFactor(int n, const float *M, const double *sv, double *N)
 {
-	return RecoShortFactorInline(n, M, sv, N);
+	RecoShortBuildInline(n, M, sv, N);
+	return RecoAvx2CholFactor(n, N);
 }
 
 /*
@@ -837,11 +1165,24 @@ RecoAvx2LanesSub1(__m256d u, const double *Wj, double *Wi, int lo, int m)
 										  _mm256_loadu_pd(Wi + (size_t) l * 4)));
 }
 
+/* RecoAvx2PanelTile of the lanes for C entries as RecoAvx2LanesTileC. */
+#define RECO_AVX2_LANES_TILE(C) \
+RECO_AVX2 static void \
+RecoAvx2LanesTile##C(int m, double *W, int i0, int l0) \
+{ \
+	RecoAvx2PanelTile(true, C, m, W, i0, l0); \
+}
+
+RECO_AVX2_LANES_TILE(1)
+RECO_AVX2_LANES_TILE(2)
+RECO_AVX2_LANES_TILE(3)
+
 /*
- * Factors every lane's W in place as UᵀU, right-looking in panels of eight
- * rows (each entry's updates in row order, as RecoCholFactorInline);
- * returns the lanes' pivot test as a vector mask (all ones: positive and
- * finite throughout).
+ * Factors every lane's W in place as UᵀU, each entry's updates in row
+ * order as RecoCholFactorInline gives them, by panels of
+ * RECO_AVX2_CHOL_ROWS rows as RecoAvx2CholFactor (a last panel of fewer
+ * rows entry by entry); returns the lanes' pivot test as a vector mask
+ * (all ones: positive and finite throughout).
  */
 RECO_AVX2 RECO_INLINE __m256d
 RecoAvx2LanesFactor(int m, double *W)
@@ -850,16 +1191,37 @@ RecoAvx2LanesFactor(int m, double *W)
 	__m256d		zero = _mm256_setzero_pd(),
 				inf = _mm256_set1_pd(INFINITY);
 	size_t		row = (size_t) m * 4;
-	int			j0,
+	int			i0,
 				j,
 				i,
 				l;
 
-	for (j0 = 0; j0 < m; j0 += 8)
+	for (i0 = 0; i0 < m; i0 += RECO_AVX2_CHOL_ROWS)
 	{
-		int			jend = j0 + 8 < m ? j0 + 8 : m;
+		int			iend = i0 + RECO_AVX2_CHOL_ROWS < m ? i0 + RECO_AVX2_CHOL_ROWS : m;
 
-		for (j = j0; j < jend; j++)
+		if (i0 > 0 && iend - i0 == RECO_AVX2_CHOL_ROWS)
+		{
+			for (l = i0; l + 3 <= m; l += 3)
+				RecoAvx2LanesTile3(m, W, i0, l);
+			if (m - l == 2)
+				RecoAvx2LanesTile2(m, W, i0, l);
+			else if (m - l == 1)
+				RecoAvx2LanesTile1(m, W, i0, l);
+		}
+		else if (i0 > 0)
+			for (i = i0; i < iend; i++)
+				for (l = i; l < m; l++)
+				{
+					double	   *w = W + i * row + (size_t) l * 4;
+					__m256d		a = _mm256_loadu_pd(w);
+
+					for (j = 0; j < i0; j++)
+						a = _mm256_fnmadd_pd(_mm256_loadu_pd(W + j * row + (size_t) i * 4),
+											 _mm256_loadu_pd(W + j * row + (size_t) l * 4), a);
+					_mm256_storeu_pd(w, a);
+				}
+		for (j = i0; j < iend; j++)
 		{
 			double	   *Wj = W + j * row;
 			__m256d		d = _mm256_loadu_pd(Wj + (size_t) j * 4);
@@ -871,45 +1233,8 @@ RecoAvx2LanesFactor(int m, double *W)
 			for (l = j + 1; l < m; l++)
 				_mm256_storeu_pd(Wj + (size_t) l * 4,
 								 _mm256_div_pd(_mm256_loadu_pd(Wj + (size_t) l * 4), d));
-			for (i = j + 1; i < jend; i++)
+			for (i = j + 1; i < iend; i++)
 				RecoAvx2LanesSub1(_mm256_loadu_pd(Wj + (size_t) i * 4), Wj, W + i * row, i, m);
-		}
-		for (i = jend; i < m; i++)
-		{
-			double	   *Wi = W + i * row;
-
-			if (jend - j0 == 8)
-			{
-				const double *W0 = W + j0 * row;
-				__m256d		u0 = _mm256_loadu_pd(W0 + (size_t) i * 4),
-							u1 = _mm256_loadu_pd(W0 + row + (size_t) i * 4),
-							u2 = _mm256_loadu_pd(W0 + 2 * row + (size_t) i * 4),
-							u3 = _mm256_loadu_pd(W0 + 3 * row + (size_t) i * 4),
-							u4 = _mm256_loadu_pd(W0 + 4 * row + (size_t) i * 4),
-							u5 = _mm256_loadu_pd(W0 + 5 * row + (size_t) i * 4),
-							u6 = _mm256_loadu_pd(W0 + 6 * row + (size_t) i * 4),
-							u7 = _mm256_loadu_pd(W0 + 7 * row + (size_t) i * 4);
-
-				for (l = i; l < m; l++)
-				{
-					const double *w = W0 + (size_t) l * 4;
-					__m256d		a = _mm256_loadu_pd(Wi + (size_t) l * 4);
-
-					a = _mm256_fnmadd_pd(u0, _mm256_loadu_pd(w), a);
-					a = _mm256_fnmadd_pd(u1, _mm256_loadu_pd(w + row), a);
-					a = _mm256_fnmadd_pd(u2, _mm256_loadu_pd(w + 2 * row), a);
-					a = _mm256_fnmadd_pd(u3, _mm256_loadu_pd(w + 3 * row), a);
-					a = _mm256_fnmadd_pd(u4, _mm256_loadu_pd(w + 4 * row), a);
-					a = _mm256_fnmadd_pd(u5, _mm256_loadu_pd(w + 5 * row), a);
-					a = _mm256_fnmadd_pd(u6, _mm256_loadu_pd(w + 6 * row), a);
-					a = _mm256_fnmadd_pd(u7, _mm256_loadu_pd(w + 7 * row), a);
-					_mm256_storeu_pd(Wi + (size_t) l * 4, a);
-				}
-			}
-			else
-				for (j = j0; j < jend; j++)
-					RecoAvx2LanesSub1(_mm256_loadu_pd(W + j * row + (size_t) i * 4),
-									  W + j * row, Wi, i, m);
 		}
 	}
 	return ok;
@@ -1315,7 +1640,10 @@ RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
 						  double *z, float *x) \
 { \
 	(void) k; \
-	return RecoCholSolveInline(KEXPR, A, b, U, z, x); \
+	RecoCholLoadInline(KEXPR, A, U); \
+	if (!RecoAvx2CholFactor(KEXPR, U)) \
+		return false; \
+	return RecoAvx2CholSubst(KEXPR, b, U, z, x); \
 } \
 RECO_AVX2 static void \
 RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
@@ -1325,7 +1653,7 @@ RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
 	RecoAvx2RowsGramInline(KEXPR, m, Z, idx, M); \
 } \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoDotRowsInline, KEXPR) \
-RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAxpyRowsInline, KEXPR) \
+RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAvx2AxpyRowsD, KEXPR) \
 RECO_AVX512 static void \
 RecoAvx512SymvRows##SUFFIX(int k, int n, const float *G, const float *V, \
 						   size_t ld, float *out) \

@@ -109,6 +109,26 @@ RecoHalfToFloat(uint16_t h)
 #define RECO_CHOL_PANEL 8
 
 /*
+ * Row j of U (n entries, row-major) once all its updates are in: the pivot
+ * tested (positive and finite), its square root stored, the rest of the
+ * row divided by it.  False if the pivot fails.
+ */
+RECO_INLINE bool
+RecoCholPivotInline(int n, double *restrict Uj, int j)
+{
+	double		d = Uj[j];
+	int			l;
+
+	if (!(d > 0.0) || !isfinite(d))
+		return false;
+	d = sqrt(d);
+	Uj[j] = d;
+	for (l = j + 1; l < n; l++)
+		Uj[l] /= d;
+	return true;
+}
+
+/*
  * Factors in place the n x n symmetric matrix whose upper triangle U holds
  * (row-major) as UᵀU, right-looking in panels of RECO_CHOL_PANEL rows: a
  * panel is factored row by row, then every later row takes the panel's
@@ -133,14 +153,9 @@ RecoCholFactorInline(int n, double *U)
 		for (j = j0; j < jend; j++)
 		{
 			double	   *restrict Uj = U + (size_t) j * n;
-			double		d = Uj[j];
 
-			if (!(d > 0.0) || !isfinite(d))
+			if (!RecoCholPivotInline(n, Uj, j))
 				return false;
-			d = sqrt(d);
-			Uj[j] = d;
-			for (l = j + 1; l < n; l++)
-				Uj[l] /= d;
 			/* the panel's later rows: A[i][l] -= U[j][i] U[j][l] */
 			for (i = j + 1; i < jend; i++)
 			{
@@ -333,10 +348,10 @@ RecoAxpyRowsInline(int k, int n, const float *Z, const int32_t *idx,
 
 /*
  * N = I + S M S (n x n, upper, row-major; M: float lower triangle of stride
- * n, S = diag(sv)) factored in place as UᵀU; false if that fails.
+ * n, S = diag(sv)), not yet factored.
  */
-RECO_INLINE bool
-RecoShortFactorInline(int n, const float *M, const double *sv, double *N)
+RECO_INLINE void
+RecoShortBuildInline(int n, const float *M, const double *sv, double *N)
 {
 	int			i,
 				j;
@@ -345,27 +360,42 @@ RecoShortFactorInline(int n, const float *M, const double *sv, double *N)
 		for (j = 0; j <= i; j++)
 			N[(size_t) j * n + i] = (i == j ? 1.0 : 0.0) +
 				sv[i] * sv[j] * (double) M[(size_t) i * n + j];
-	return RecoCholFactorInline(n, N);
 }
 
 /*
- * Cholesky-solves A x = b in double: A = UᵀU factored by
- * RecoCholFactorInline, then Uᵀz = b and Ux = z.
+ * N = I + S M S (RecoShortBuildInline) factored in place as UᵀU; false if
+ * that fails.
  */
 RECO_INLINE bool
-RecoCholSolveInline(int k, const float *A, const float *b, double *U,
-					double *z, float *x)
+RecoShortFactorInline(int n, const float *M, const double *sv, double *N)
+{
+	RecoShortBuildInline(n, M, sv, N);
+	return RecoCholFactorInline(n, N);
+}
+
+/* U's upper triangle (double, row-major) from the float lower triangle of A. */
+RECO_INLINE void
+RecoCholLoadInline(int k, const float *A, double *U)
 {
 	int			i,
-				j,
 				l;
 
 	/* row i of the upper triangle is column i of the stored lower triangle */
 	for (i = 0; i < k; i++)
 		for (l = i; l < k; l++)
 			U[(size_t) i * k + l] = A[(size_t) l * k + i];
-	if (!RecoCholFactorInline(k, U))
-		return false;
+}
+
+/*
+ * The end of a Cholesky solve once U is factored: Uᵀz = b, Ux = z in
+ * double, x = z rounded to float; false if x is not finite.
+ */
+RECO_INLINE bool
+RecoCholSubstInline(int k, const float *b, const double *U, double *z, float *x)
+{
+	int			i,
+				j;
+
 	/* forward: Uᵀ z = b, one row of U (a column of Uᵀ) at a time */
 	for (i = 0; i < k; i++)
 		z[i] = b[i];
@@ -386,6 +416,20 @@ RecoCholSolveInline(int k, const float *A, const float *b, double *U,
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Cholesky-solves A x = b in double: A = UᵀU factored by
+ * RecoCholFactorInline, then Uᵀz = b and Ux = z (RecoCholSubstInline).
+ */
+RECO_INLINE bool
+RecoCholSolveInline(int k, const float *A, const float *b, double *U,
+					double *z, float *x)
+{
+	RecoCholLoadInline(k, A, U);
+	if (!RecoCholFactorInline(k, U))
+		return false;
+	return RecoCholSubstInline(k, b, U, z, x);
 }
 
 #endif							/* RECO_KERNELS_IMPL_H */

@@ -1811,6 +1811,157 @@ test_tiled_kernels(void)
 			   same_solve, same_short);
 }
 
+/* RecoAxpyRowsInline compiled for AVX2+FMA (avx2) or portably. */
+TEST_AVX2 static void
+ref_axpy_rows_avx2(int k, int n, const float *Z, const int32_t *idx,
+				   const double *coef, double *v)
+{
+	RecoAxpyRowsInline(k, n, Z, idx, coef, v);
+}
+
+/* Portable RecoAxpyRowsInline. */
+static void
+ref_axpy_rows_generic(int k, int n, const float *Z, const int32_t *idx,
+					  const double *coef, double *v)
+{
+	RecoAxpyRowsInline(k, n, Z, idx, coef, v);
+}
+
+/*
+ * axpy_rows of each table against its template bit for bit: k 1, 8, 13,
+ * 64, 128, 136 and 1024, rows 0 to 9 and 37 (the four-row sweeps and the
+ * one-row tail), v[k] untouched.
+ */
+static void
+test_axpy_rows(void)
+{
+	int			ks[7] = {1, 8, 13, 64, 128, 136, 1024};
+	int			ns[11] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 37};
+	bool		same = true;
+	int			c,
+				d,
+				i;
+
+	for (c = 0; c < 7; c++)
+	{
+		int			k = ks[c];
+		const RecoKernels *kern = RecoKernelsFor(k);
+		bool		avx2 = strncmp(kern->name, "avx2", 4) == 0;
+		float	   *Z = malloc(sizeof(float) * 50 * k);
+		double	   *v1 = malloc(sizeof(double) * (k + 1)),
+				   *v2 = malloc(sizeof(double) * (k + 1)),
+					coef[37];
+		int32_t		idx[37];
+
+		for (i = 0; i < 50 * k; i++)
+			Z[i] = (float) (rnd_uniform() - 0.5);
+		for (d = 0; d < 11; d++)
+		{
+			int			n = ns[d];
+
+			for (i = 0; i < n; i++)
+			{
+				idx[i] = (int32_t) (rnd_uniform() * 50) % 50;
+				coef[i] = rnd_uniform() * 3.0 - 1.0;
+			}
+			for (i = 0; i <= k; i++)
+				v1[i] = v2[i] = rnd_uniform() - 0.5;
+			kern->axpy_rows(k, n, Z, idx, coef, v1);
+			if (avx2)
+				ref_axpy_rows_avx2(k, n, Z, idx, coef, v2);
+			else
+				ref_axpy_rows_generic(k, n, Z, idx, coef, v2);
+			same = same && memcmp(v1, v2, sizeof(double) * (k + 1)) == 0;
+		}
+		free(Z);
+		free(v1);
+		free(v2);
+	}
+	ok(same, "axpy_rows of each table bit for bit its template (k 1, 8, 13, 64, 128, 136, 1024; rows 0-9, 37), v[k] untouched");
+}
+
+/*
+ * The factorization and the short-row factor of the table k = 64 uses
+ * (AVX2: four-row panels in register tiles, whatever n: production factors
+ * short rows' N of any size) for every n from 1 to 300 and 1024, so every
+ * tile shape, the last panel of 1-3 rows and the n mod 4 last columns all
+ * run: bit for bit against the template compiled the same way, the lower
+ * triangle untouched, and a matrix that is not positive definite refused
+ * by both.
+ */
+static void
+test_factor_sizes(void)
+{
+	const RecoKernels *kern = RecoKernelsFor(64);
+	bool		avx2 = strncmp(kern->name, "avx2", 4) == 0;
+	bool		same = true,
+				refused = true;
+	int			n;
+
+	for (n = 1; n <= 301; n++)
+	{
+		int			nn = n == 301 ? 1024 : n,
+					a,
+					b,
+					t;
+		double	   *A = calloc((size_t) nn * nn, sizeof(double)),
+				   *U = malloc(sizeof(double) * nn * nn),
+				   *R = malloc(sizeof(double) * nn * nn),
+				   *sv = malloc(sizeof(double) * nn);
+		float	   *M = malloc(sizeof(float) * nn * nn);
+		bool		ok1,
+					ok2;
+
+		/* A = I + BᵀB for a random n x 6 B */
+		for (a = 0; a < nn; a++)
+			A[(size_t) a * nn + a] = 1.0;
+		for (t = 0; t < 6; t++)
+		{
+			double	   *col = malloc(sizeof(double) * nn);
+
+			for (a = 0; a < nn; a++)
+				col[a] = rnd_uniform() - 0.5;
+			for (a = 0; a < nn; a++)
+				for (b = 0; b < nn; b++)
+					A[(size_t) a * nn + b] += col[a] * col[b];
+			free(col);
+		}
+		for (a = 0; a < nn; a++)
+		{
+			sv[a] = 0.5 + rnd_uniform();
+			for (b = 0; b < nn; b++)
+			{
+				U[(size_t) a * nn + b] = b >= a ? A[(size_t) a * nn + b] : -7.0;
+				R[(size_t) a * nn + b] = U[(size_t) a * nn + b];
+				M[(size_t) a * nn + b] = (float) (A[(size_t) a * nn + b] - (a == b ? 1.0 : 0.0));
+			}
+		}
+		ok1 = kern->chol_factor(nn, U);
+		ok2 = avx2 ? ref_factor_avx2(nn, R) : ref_factor_generic(nn, R);
+		same = same && ok1 && ok2 && memcmp(U, R, sizeof(double) * nn * nn) == 0;
+
+		ok1 = kern->short_factor(nn, M, sv, U);
+		ok2 = avx2 ? ref_short_avx2(nn, M, sv, R) : ref_short_generic(nn, M, sv, R);
+		for (a = 0; a < nn; a++)
+			for (b = a; b < nn; b++)
+				same = same && ok1 && ok2 && U[(size_t) a * nn + b] == R[(size_t) a * nn + b];
+
+		/* a negative pivot in the last row: both refuse */
+		for (a = 0; a < nn; a++)
+			for (b = a; b < nn; b++)
+				U[(size_t) a * nn + b] = A[(size_t) a * nn + b];
+		U[(size_t) (nn - 1) * nn + nn - 1] = -1.0;
+		refused = refused && !kern->chol_factor(nn, U);
+		free(A);
+		free(U);
+		free(R);
+		free(sv);
+		free(M);
+	}
+	ok(same, "chol_factor and short_factor (table k=64) bit for bit their template, every n 1-300 and 1024, lower triangle untouched");
+	ok(refused, "chol_factor (table k=64) refuses a negative last pivot, every n");
+}
+
 /*
  * The forward and transposed back substitutions of the table k = 64 uses
  * (AVX2 tiled when the CPU has it, whatever n: production calls them with
@@ -3319,6 +3470,8 @@ main(void)
 	/* long rows too sparse over 200,000 fixed rows to window (RECO_WINDOW_MIN_REUSE): each runs alone (RecoCgRow) */
 	test_cg_lockstep(64, 200000, 1400, 0.0f, 1.0f, "k=64 sparse long rows");	/* 6 */
 	test_substitution_sizes();	/* 2 */
+	test_factor_sizes();		/* 2 */
+	test_axpy_rows();			/* 1 */
 	test_fused_loss(64, 0.0f, 1.0f, "fused loss k=64");	/* 5 */
 	test_fused_loss(13, 0.5f, 0.3f, "fused loss k=13 nu 0.5 a0 0.3");	/* 5 */
 	test_half_convert();		/* 3 */
@@ -3327,6 +3480,6 @@ main(void)
 	test_half_solve(8, "half k=8");	/* 4 */
 	test_half_solve(13, "half k=13 (portable path)");	/* 4 */
 	test_half_solve(64, "half k=64");	/* 4 */
-	/* total 200 */
-	return tap_exit_status(203);
+	/* total 206 */
+	return tap_exit_status(206);
 }
