@@ -96,19 +96,20 @@
  * row's result is bit for bit what solving it alone gives: grouping changes
  * the speed, never the factors.
  *
- * Half-precision A·p passes (RecoAlsConfig.cg_vectors: by default from k =
- * RECO_CG_HALF_MIN_FACTORS on).  A CG row's
- * residual pass reads Y in float32 (so r = b − A x, the fused loss and the
- * warm-started fixed point are float32 ALS's), and its A·p passes, which
- * re-read the same vectors cg_steps times and were bound by the bytes, read
- * them rounded to IEEE half (kernels' dot_block_h / axpy_block_h): a
- * lockstep group's or gathered row's residual pass writes that half copy
- * into the thread's gather buffer (copy_block_h, from the block it has just
- * read), windows and the entries past a gather buffer read the side's half
- * copy made once per solve (RecoFixedHalf).  Every copy holds the same
- * rounding of the same floats, so a row's result still does not depend on
- * grouping, windows or threads.  A fixed side with a value beyond half's
- * range takes the float passes, the whole solve (checked once per solve).
+ * Half-precision passes (RecoAlsConfig.cg_vectors: by default from k =
+ * RECO_CG_HALF_MIN_FACTORS on).  A CG row's passes, bound by the bytes of
+ * the vectors they gather, read Y rounded to IEEE half (kernels'
+ * dot_block_h / axpy_block_h) from the side's half copy made once per solve
+ * (RecoFixedHalf), the residual pass too (G = YᵀY stays float32): a
+ * lockstep group's or gathered row's residual pass copies its half vectors
+ * into the thread's gather buffer, which its A·p passes then read in order.
+ * With the fused loss the residual pass reads Y in float32 instead, so
+ * that the loss terms' y·x are RecoAlsLoss's, and rounds each block to half
+ * (copy_block_h) for the pass's own products.  Every copy holds the same
+ * rounding of the same floats, so a row's result does not depend on
+ * grouping, windows, threads or the fused loss.  A fixed side with a value
+ * beyond half's range takes the float passes, the whole solve (checked once
+ * per solve).
  *
  *-------------------------------------------------------------------------
  */
@@ -243,7 +244,7 @@ typedef struct RecoJob
 	RecoJobKind kind;
 	const RecoSparse *rows;
 	const float *fixed;			/* n_cols x k */
-	bool		half;			/* CG: the A·p passes read half vectors (RecoRowCtx.half) */
+	bool		half;			/* CG: the passes read half vectors (RecoRowCtx.half) */
 	uint16_t   *fixed_h;		/* CG, half: fixed rounded to half (n_cols x k), or NULL */
 	float	   *solve;			/* n_rows x k (read-only for the loss) */
 	const float *gmat;			/* YᵀY + λI (solves) or YᵀY (loss) */
@@ -305,7 +306,7 @@ typedef struct RecoScratch
 	float	   *zu;				/* chunk x k: a single short row's z rows */
 	int32_t    *seq;			/* chunk: 0, 1, 2, ... (the rows of zu) */
 	int32_t    *cidx;			/* chunk: item indices of a short row's terms with |c| > α0 (lane 0) */
-	float	   *gy;				/* RECO_SYSTEM_BLOCK x k: gathered y */
+	float	   *gy;				/* RECO_SYSTEM_BLOCK x k: gathered y (CG, half, fused loss: a block of half vectors) */
 	float	   *gp;				/* RECO_SYSTEM_BLOCK x k: gathered (|c| − 1) y */
 	double	   *dv;				/* 2k + 2 chunk: an exact short row's vectors */
 	float	   *gather;			/* gather_cap x k: a CG row's item vectors */
@@ -337,7 +338,7 @@ typedef struct RecoRowCtx
 	int			k;
 	const float *G;
 	const float *Y;
-	bool		half;			/* CG: the A·p passes read Y rounded to half: Yh or a copy */
+	bool		half;			/* CG: the passes read Y rounded to half: Yh or a copy */
 	const uint16_t *Yh;			/* CG, half: Y rounded to half (RecoFixedHalf), or NULL */
 	const double *U;			/* U (UᵀU = G), then Uᵀ (exact solves); or NULL */
 	const float *Z;				/* rows U⁻ᵀ y of Y, or NULL: computed per row */
@@ -546,12 +547,13 @@ RecoPrefetchAhead(const void *Y, int vbytes, const int32_t *idx, int64_t n, int6
 /*
  * One pass over n entries of a row, a block at a time.  Item vectors are
  * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; or, when Yh is set
- * (an A·p pass of the half path, Y unused), the half vectors Yh[idx[t]]
- * or Yh[t].  If copy is set, the vectors are also copied there
- * contiguously: as float, or rounded to half when ctx->half (the copy the
- * later A·p passes read); with prefetch (and idx), the next blocks' vectors
- * are prefetched; with loss (a residual pass: v is the row's x), the
- * entries' loss terms are added to it (RecoLossEntries).  Returns
+ * (the half path), the half vectors Yh[idx[t]] or Yh[t].  If copy is set,
+ * the vectors are also copied there contiguously, as float or half (the
+ * copy the later A·p passes read); with prefetch (and idx), the next
+ * blocks' vectors are prefetched; with loss (a residual pass: v is the
+ * row's x), the entries' loss terms are added to it (RecoLossEntries), their
+ * y·x from Y in float even on the half path (whose products then read each
+ * block rounded to half, into copy or the scratch gy).  Returns
  * RECO_STATUS_STOPPED if the job was told to stop in the middle of a long
  * row.
  */
@@ -583,18 +585,34 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const uint16_t *Yh,
 
 		if (prefetch && idx != NULL)
 		{
-			if (Yh != NULL)
+			if (Yh != NULL && loss == NULL)
 				RecoPrefetchAhead(Yh, k * (int) sizeof(uint16_t), idx, n, b0);
 			else
 				RecoPrefetchAhead(Y, k * (int) sizeof(float), idx, n, b0);
+		}
+		if (Yh != NULL && loss != NULL)
+		{
+			/* the loss's y·x in float (RecoAlsLoss's bits); the pass's from the block rounded to half */
+			uint16_t   *hb = copy != NULL ? (uint16_t *) copy + (size_t) b0 * k :
+				(uint16_t *) ctx->s->gy;
+
+			kern->dot_block(k, Yb, ib, cnt, v, s);
+			RecoLossEntries(ctx, w + b0, s, cnt, loss);
+			kern->copy_block_h(k, Yb, ib, cnt, hb);
+			Yhb = hb;
+			ib = RecoKernelIota;
+		}
+		else if (copy != NULL && Yh != NULL)
+		{
+			for (t = 0; t < cnt; t++)
+				memcpy((uint16_t *) copy + (size_t) (b0 + t) * k, Yhb + (size_t) ib[t] * k,
+					   sizeof(uint16_t) * k);
 		}
 		if (Yh != NULL)
 			kern->dot_block_h(k, Yhb, ib, cnt, v, s);
 		else
 			kern->dot_block(k, Yb, ib, cnt, v, s);
-		if (copy != NULL && ctx->half)	/* the block's vectors are in L1 now */
-			kern->copy_block_h(k, Yb, ib, cnt, (uint16_t *) copy + (size_t) b0 * k);
-		if (loss != NULL)
+		if (loss != NULL && Yh == NULL)
 			RecoLossEntries(ctx, w + b0, s, cnt, loss);
 		for (t = 0; t < cnt; t++)
 		{
@@ -610,7 +628,7 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const uint16_t *Yh,
 			kern->axpy_block_h(k, Yhb, ib, cnt, coef, out);
 		else
 			kern->axpy_block(k, Yb, ib, cnt, coef, out);
-		for (t = 0; copy != NULL && !ctx->half && t < cnt; t++)
+		for (t = 0; copy != NULL && Yh == NULL && t < cnt; t++)
 			memcpy((float *) copy + (size_t) (b0 + t) * k, Yb + (size_t) ib[t] * k,
 				   sizeof(float) * k);
 		if (RecoBlockPoll(ctx, nblock, check_every))
@@ -672,9 +690,9 @@ RecoAllFinite(const float *x, int k)
 
 /*
  * One CG pass over a row whose first g item vectors the residual pass copies
- * to scratch (rounded to half when ctx->half) and the A·p passes then read
- * from there; the A·p passes read the other n − g from Yh when ctx->half
- * (the same bits as the copy), else from Y.  Only the first pass over a
+ * to scratch (half when ctx->half) and the A·p passes then read from there;
+ * every pass reads the other n − g from Yh when ctx->half (the same bits
+ * as the copy), else from Y.  Only the first pass over a
  * row prefetches: later passes find its item vectors in L1, or read them
  * in order from the gather buffer.  The residual pass adds the row's
  * entries' loss terms to loss when it is not NULL.
@@ -688,7 +706,7 @@ RecoCgPass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	RecoStatus st;
 
 	if (mode == RECO_PASS_RESIDUAL)
-		st = RecoSparsePass(ctx, ctx->Y, NULL, idx, w, g, v, out, mode,
+		st = RecoSparsePass(ctx, ctx->Y, ctx->Yh, idx, w, g, v, out, mode,
 							half ? (void *) ctx->s->gather_h : (void *) ctx->s->gather,
 							true, loss);
 	else
@@ -697,8 +715,7 @@ RecoCgPass(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 							mode, NULL, false, NULL);
 	if (st != RECO_STATUS_OK)
 		return st;
-	return RecoSparsePass(ctx, ctx->Y, mode == RECO_PASS_AP ? ctx->Yh : NULL,
-						  idx + g, w + g, n - g, v, out, mode,
+	return RecoSparsePass(ctx, ctx->Y, ctx->Yh, idx + g, w + g, n - g, v, out, mode,
 						  NULL, mode == RECO_PASS_RESIDUAL,
 						  mode == RECO_PASS_RESIDUAL ? loss : NULL);
 }
@@ -865,8 +882,10 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 			if (whole && mode == RECO_PASS_RESIDUAL && b + 1 < nb)
 			{
 				int64_t		nn = sp->indptr[rows[b + 1] + 1] - sp->indptr[rows[b + 1]];
+				bool		hp = ctx->Yh != NULL && ctx->loss_rows == NULL;	/* what the pass reads */
 
-				RecoPrefetchVectors(ctx->Y, ctx->k * (int) sizeof(float),
+				RecoPrefetchVectors(hp ? (const void *) ctx->Yh : (const void *) ctx->Y,
+									ctx->k * (int) (hp ? sizeof(uint16_t) : sizeof(float)),
 									sp->indices + sp->indptr[rows[b + 1]],
 									(int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK), true);
 			}
@@ -875,8 +894,7 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 									q - pos[b], vs + b * kp, outs + b * kp, mode,
 									NULL, false, NULL);
 			else
-				st = RecoSparsePass(ctx, ctx->Y, mode == RECO_PASS_AP ? ctx->Yh : NULL,
-									sp->indices + pos[b],
+				st = RecoSparsePass(ctx, ctx->Y, ctx->Yh, sp->indices + pos[b],
 									sp->weights + pos[b], q - pos[b],
 									vs + b * kp, outs + b * kp, mode,
 									grouped ? hcopy : NULL,
@@ -2093,7 +2111,7 @@ RecoMakeChunks(RecoJob *job)
 	return true;
 }
 
-/* True if cfg's CG solves read the A·p passes' vectors in half precision (als.c's header). */
+/* True if cfg's CG solves read the fixed side in half precision (als.c's header). */
 static bool
 RecoCgHalf(const RecoAlsConfig *cfg)
 {
@@ -2820,7 +2838,7 @@ RecoSolveArgsOk(const RecoSparse *rows, const float *fixed, const float *solve,
 }
 
 /*
- * Whether the CG A·p passes of this side solve read the fixed side rounded
+ * Whether the CG passes of this side solve read the fixed side rounded
  * to half (job->half, with job->fixed_h its malloc'd half copy, n_cols x k:
  * RecoFloatToHalf's bits, as every other half copy): only if every value is
  * finite and within half's range (|y| < RECO_HALF_OVERFLOW), checked here

@@ -59,11 +59,11 @@ typedef enum RecoAlgorithm
 
 #define RECO_N_ALGORITHMS 3
 
-/* The fixed side's vectors a CG solve's A·p passes read (als.c's header). */
+/* The fixed side's vectors a CG solve's passes read (als.c's header). */
 typedef enum RecoCgVectors
 {
 	RECO_CG_VECTORS_AUTO = 0,	/* half from RECO_CG_HALF_MIN_FACTORS on, else float32 */
-	RECO_CG_VECTORS_FLOAT,		/* float32, as the residual pass */
+	RECO_CG_VECTORS_FLOAT,		/* float32 */
 	RECO_CG_VECTORS_HALF		/* rounded to IEEE half, at every k */
 } RecoCgVectors;
 
@@ -79,7 +79,7 @@ typedef struct RecoAlsConfig
 								 * extra */
 	float		reg_exponent;	/* ν >= 0: λ_u = λ·(n_u + α0·N)^ν (0: λ) */
 	float		unobserved_weight;	/* α0 > 0: confidence of unobserved pairs */
-	RecoCgVectors cg_vectors;	/* CG: what the A·p passes read (als.c) */
+	RecoCgVectors cg_vectors;	/* CG: what the passes read (als.c) */
 } RecoAlsConfig;
 
 /*

@@ -2826,8 +2826,10 @@ test_zmm_kernels(void)
  * The half A·p passes in a solve (an 80 x 50 problem after two CG
  * iterations, trained_problem; k 8, 13 portable, 64):
  * - the fixed point: started from the Cholesky solution of its system, the
- *   3-step CG leaves every row within 1e-5 (relative) of it, as the float
- *   path does (the residual pass is float32, so r = b − A x is exact);
+ *   3-step CG leaves every row within 1e-3 (relative) of it, the float path
+ *   within 1e-5 (every pass of the half path, the residual's too, reads the
+ *   vectors rounded to half, 2^-12 relative per entry: it solves that
+ *   rounded system, whose solution moves by about as much);
  * - the residual of the solved systems (double, ref_residual) with 3k
  *   steps stays below 2e-3 (the float path's is far smaller; half's
  *   rounding, 2^-12 relative per vector entry, bounds it);
@@ -2879,9 +2881,9 @@ test_half_solve(int k, const char *label)
 	cfg.cg_vectors = RECO_CG_VECTORS_HALF;
 	fixed_half = rel_diff(Xh, Xc, p.m * k);
 	fixed_float = rel_diff(Xf, Xc, p.m * k);
-	snprintf(name, sizeof(name), "%s: half A·p passes keep the exact solution (warm start) within 1e-5", label);
+	snprintf(name, sizeof(name), "%s: half passes keep the exact solution (warm start) within 1e-3, float ones within 1e-5", label);
 	ok(st[0] == RECO_STATUS_OK && st[1] == RECO_STATUS_OK && st[2] == RECO_STATUS_OK &&
-	   fixed_half < 1e-5 && fixed_float < 1e-5, name);
+	   fixed_half < 1e-3 && fixed_float < 1e-5, name);
 	diag("half: max relative move", fixed_half);
 	diag("float: max relative move", fixed_float);
 
