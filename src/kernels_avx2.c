@@ -1420,48 +1420,46 @@ RecoAvx2SymvTiles(int R, int k, const float *G, const float *V, size_t ld,
 typedef void (*RecoAvx2SymvTilesFn) (int k, const float *G, const float *V,
 									 size_t ld, float *out);
 
-/* Instantiates RecoAvx2SymvTiles for R rows as RecoAvx2SymvTilesR. */
-#define RECO_AVX2_SYMV_TILES(R) \
-RECO_AVX2 static void \
-RecoAvx2SymvTiles##R(int k, const float *G, const float *V, size_t ld, \
-					 float *out) \
+/* Instantiates TILES (RecoAvx2SymvTiles or its zmm twin) for R rows as TILES##R, with ATTR. */
+#define RECO_SYMV_TILES_N(ATTR, TILES, R) \
+ATTR static void \
+TILES##R(int k, const float *G, const float *V, size_t ld, float *out) \
 { \
-	RecoAvx2SymvTiles(R, k, G, V, ld, out); \
+	TILES(R, k, G, V, ld, out); \
 }
-
-RECO_AVX2_SYMV_TILES(2)
-RECO_AVX2_SYMV_TILES(3)
-RECO_AVX2_SYMV_TILES(4)
-RECO_AVX2_SYMV_TILES(5)
-
-/* The tiles for the last R rows (index R − 2, R from 2 to 5). */
-static const RecoAvx2SymvTilesFn RecoAvx2SymvLast[RECO_AVX2_SYMV_ROWS - 2] = {
-	RecoAvx2SymvTiles2, RecoAvx2SymvTiles3, RecoAvx2SymvTiles4, RecoAvx2SymvTiles5
-};
 
 /*
- * Multi-row symv template: out_b = G v_b, tiles of RECO_AVX2_SYMV_ROWS rows
- * x 16 columns, so each row of G loaded serves 6 rows (symv, one row at a
- * time, loads G once per row); the last 2 to 5 rows share one narrower
- * tile (a lockstep group at k 128 has about 5 rows), a last single row
- * runs the symv's own loop.
+ * Multi-row symv template, instantiated as NAME with ATTR over the tiles
+ * TILES and the one-row AXPY: out_b = G v_b, tiles of RECO_AVX2_SYMV_ROWS
+ * rows x 16 (or 32) columns, so each row of G loaded serves 6 rows (symv,
+ * one row at a time, loads G once per row); the last 2 to 5 rows share one
+ * narrower tile (LAST, a lockstep group at k 128 has about 5 rows), a last
+ * single row runs the symv's own loop.
  */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2SymvRowsInline(int k, int n, const float *G, const float *V,
-					   size_t ld, float *out)
-{
-	int			b0;
-
-	for (b0 = 0; b0 + RECO_AVX2_SYMV_ROWS <= n; b0 += RECO_AVX2_SYMV_ROWS)
-		RecoAvx2SymvTiles(RECO_AVX2_SYMV_ROWS, k, G, V + (size_t) b0 * ld, ld,
-						  out + (size_t) b0 * ld);
-	if (n - b0 >= 2)
-		RecoAvx2SymvLast[n - b0 - 2] (k, G, V + (size_t) b0 * ld, ld,
-									  out + (size_t) b0 * ld);
-	else if (n - b0 == 1)
-		RecoAvx2AxpyRowsInline(k, G, false, NULL, k, V + (size_t) b0 * ld,
-							   out + (size_t) b0 * ld, true);
+#define RECO_SYMV_ROWS_TEMPLATE(ATTR, NAME, TILES, LAST, AXPY) \
+RECO_SYMV_TILES_N(ATTR, TILES, 2) \
+RECO_SYMV_TILES_N(ATTR, TILES, 3) \
+RECO_SYMV_TILES_N(ATTR, TILES, 4) \
+RECO_SYMV_TILES_N(ATTR, TILES, 5) \
+static const RecoAvx2SymvTilesFn LAST[RECO_AVX2_SYMV_ROWS - 2] = { \
+	TILES##2, TILES##3, TILES##4, TILES##5 \
+}; \
+ATTR RECO_INLINE void \
+NAME(int k, int n, const float *G, const float *V, size_t ld, float *out) \
+{ \
+	int			b0; \
+ \
+	for (b0 = 0; b0 + RECO_AVX2_SYMV_ROWS <= n; b0 += RECO_AVX2_SYMV_ROWS) \
+		TILES(RECO_AVX2_SYMV_ROWS, k, G, V + (size_t) b0 * ld, ld, \
+			  out + (size_t) b0 * ld); \
+	if (n - b0 >= 2) \
+		LAST[n - b0 - 2] (k, G, V + (size_t) b0 * ld, ld, out + (size_t) b0 * ld); \
+	else if (n - b0 == 1) \
+		AXPY(k, G, false, NULL, k, V + (size_t) b0 * ld, out + (size_t) b0 * ld, true); \
 }
+
+RECO_SYMV_ROWS_TEMPLATE(RECO_AVX2, RecoAvx2SymvRowsInline, RecoAvx2SymvTiles,
+						RecoAvx2SymvLast, RecoAvx2AxpyRowsInline)
 
 /*
  * RecoAvx2SymvTile with AVX-512F: rows 0 .. R − 1 of out, 32 columns from
@@ -1516,42 +1514,9 @@ RecoAvx512SymvTiles(int R, int k, const float *G, const float *V, size_t ld,
 		RecoAvx2SymvTile(R, 1, k, G, j0, V, ld, out);
 }
 
-/* Instantiates RecoAvx512SymvTiles for R rows as RecoAvx512SymvTilesR. */
-#define RECO_AVX512_SYMV_TILES(R) \
-RECO_AVX512 static void \
-RecoAvx512SymvTiles##R(int k, const float *G, const float *V, size_t ld, \
-					   float *out) \
-{ \
-	RecoAvx512SymvTiles(R, k, G, V, ld, out); \
-}
-
-RECO_AVX512_SYMV_TILES(2)
-RECO_AVX512_SYMV_TILES(3)
-RECO_AVX512_SYMV_TILES(4)
-RECO_AVX512_SYMV_TILES(5)
-
-/* The zmm tiles for the last R rows (index R − 2, R from 2 to 5). */
-static const RecoAvx2SymvTilesFn RecoAvx512SymvLast[RECO_AVX2_SYMV_ROWS - 2] = {
-	RecoAvx512SymvTiles2, RecoAvx512SymvTiles3, RecoAvx512SymvTiles4, RecoAvx512SymvTiles5
-};
-
 /* RecoAvx2SymvRowsInline with the zmm tiles and the zmm axpy (the same bits). */
-RECO_AVX512 RECO_INLINE void
-RecoAvx512SymvRowsInline(int k, int n, const float *G, const float *V,
-						 size_t ld, float *out)
-{
-	int			b0;
-
-	for (b0 = 0; b0 + RECO_AVX2_SYMV_ROWS <= n; b0 += RECO_AVX2_SYMV_ROWS)
-		RecoAvx512SymvTiles(RECO_AVX2_SYMV_ROWS, k, G, V + (size_t) b0 * ld, ld,
-							out + (size_t) b0 * ld);
-	if (n - b0 >= 2)
-		RecoAvx512SymvLast[n - b0 - 2] (k, G, V + (size_t) b0 * ld, ld,
-										out + (size_t) b0 * ld);
-	else if (n - b0 == 1)
-		RecoAvx512AxpyRowsInline(k, G, false, NULL, k, V + (size_t) b0 * ld,
-								 out + (size_t) b0 * ld, true);
-}
+RECO_SYMV_ROWS_TEMPLATE(RECO_AVX512, RecoAvx512SymvRowsInline, RecoAvx512SymvTiles,
+						RecoAvx512SymvLast, RecoAvx512AxpyRowsInline)
 
 /*
  * A dot block kernel over vectors of VTYPE for one k: the zmm template (as
