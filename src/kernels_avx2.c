@@ -392,6 +392,29 @@ RecoAvx512Load16(const void *Y, bool half, size_t at)
 	return _mm512_loadu_ps((const float *) Y + at);
 }
 
+/* Columns jb .. jb + 16·C − 1 of RecoAvx512AxpyRowsInline (C <= 8 zmm registers, a constant where inlined). */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512AxpyCols(int C, int k, int jb, const void *Y, bool half, const int32_t *idx,
+				   int cnt, const float *coef, float *out, bool from_zero)
+{
+	__m512		o[8];
+	int			c,
+				t;
+
+	for (c = 0; c < C; c++)
+		o[c] = from_zero ? _mm512_setzero_ps() : _mm512_loadu_ps(out + jb + 16 * c);
+	for (t = 0; t < cnt; t++)
+	{
+		size_t		y = (size_t) (idx != NULL ? idx[t] : t) * k + jb;
+		__m512		cf = _mm512_set1_ps(coef[t]);
+
+		for (c = 0; c < C; c++)
+			o[c] = _mm512_fmadd_ps(cf, RecoAvx512Load16(Y, half, y + 16 * c), o[c]);
+	}
+	for (c = 0; c < C; c++)
+		_mm512_storeu_ps(out + jb + 16 * c, o[c]);
+}
+
 /*
  * RecoAvx2AxpyRowsInline with AVX-512F: 128 columns at a time in 8 zmm
  * registers, then 64, then 16, the last 8 by the ymm loop.  Every column
@@ -407,50 +430,11 @@ RecoAvx512AxpyRowsInline(int k, const void *Y, bool half, const int32_t *idx, in
 				t;
 
 	for (; jb + 128 <= k; jb += 128)
-	{
-		__m512		o[8];
-		int			c;
-
-		for (c = 0; c < 8; c++)
-			o[c] = from_zero ? _mm512_setzero_ps() : _mm512_loadu_ps(out + jb + 16 * c);
-		for (t = 0; t < cnt; t++)
-		{
-			size_t		y = (size_t) (idx != NULL ? idx[t] : t) * k + jb;
-			__m512		cf = _mm512_set1_ps(coef[t]);
-
-			for (c = 0; c < 8; c++)
-				o[c] = _mm512_fmadd_ps(cf, RecoAvx512Load16(Y, half, y + 16 * c), o[c]);
-		}
-		for (c = 0; c < 8; c++)
-			_mm512_storeu_ps(out + jb + 16 * c, o[c]);
-	}
+		RecoAvx512AxpyCols(8, k, jb, Y, half, idx, cnt, coef, out, from_zero);
 	for (; jb + 64 <= k; jb += 64)
-	{
-		__m512		o[4];
-		int			c;
-
-		for (c = 0; c < 4; c++)
-			o[c] = from_zero ? _mm512_setzero_ps() : _mm512_loadu_ps(out + jb + 16 * c);
-		for (t = 0; t < cnt; t++)
-		{
-			size_t		y = (size_t) (idx != NULL ? idx[t] : t) * k + jb;
-			__m512		cf = _mm512_set1_ps(coef[t]);
-
-			for (c = 0; c < 4; c++)
-				o[c] = _mm512_fmadd_ps(cf, RecoAvx512Load16(Y, half, y + 16 * c), o[c]);
-		}
-		for (c = 0; c < 4; c++)
-			_mm512_storeu_ps(out + jb + 16 * c, o[c]);
-	}
+		RecoAvx512AxpyCols(4, k, jb, Y, half, idx, cnt, coef, out, from_zero);
 	for (; jb + 16 <= k; jb += 16)
-	{
-		__m512		o = from_zero ? _mm512_setzero_ps() : _mm512_loadu_ps(out + jb);
-
-		for (t = 0; t < cnt; t++)
-			o = _mm512_fmadd_ps(_mm512_set1_ps(coef[t]),
-								RecoAvx512Load16(Y, half, (size_t) (idx != NULL ? idx[t] : t) * k + jb), o);
-		_mm512_storeu_ps(out + jb, o);
-	}
+		RecoAvx512AxpyCols(1, k, jb, Y, half, idx, cnt, coef, out, from_zero);
 	for (; jb < k; jb += 8)
 	{
 		__m256		o = from_zero ? _mm256_setzero_ps() : _mm256_loadu_ps(out + jb);
