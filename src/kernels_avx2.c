@@ -323,10 +323,13 @@ RecoAvx2ToHalf(int64_t n, const float *src, uint16_t *dst)
 	return tail && _mm256_movemask_ps(ok) == 0xff;
 }
 
-/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half converts 16 values at a time. */
+/* The AVX-512F kernels' target (they run only once RecoKernelsAvx2UseZmm found it). */
+#define RECO_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+
+/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the dot, axpy and symv kernels take zmm registers. */
 static bool RecoAvx2Zmm = false;
 
-/* Lets the copy to half use AVX-512F (zmm) conversions; called once, by kernels.c's choice of path. */
+/* Lets the AVX2 kernels use AVX-512F (zmm) registers; called once, by kernels.c's choice of path. */
 void
 RecoKernelsAvx2UseZmm(bool zmm)
 {
@@ -338,7 +341,7 @@ RecoKernelsAvx2UseZmm(bool zmm)
  * (Zen 4 converts a zmm in about the time of a ymm), the last 8 of a k not
  * a multiple of 16 by F16C; the same bits (both round to nearest even).
  */
-__attribute__((target("avx512f,avx2,fma,f16c"))) static void
+RECO_AVX512 static void
 RecoAvx512CopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
 						uint16_t *hdst)
 {
@@ -381,7 +384,6 @@ RecoAvx2CopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
 											 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-#define RECO_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
 
 /* Sixteen values of a row of vectors at float offset `at`: float, or half widened exactly. */
 RECO_AVX512 RECO_INLINE __m512
