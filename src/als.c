@@ -868,7 +868,8 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 		{
 			int64_t		end = sp->indptr[rows[b] + 1],
 						q = pos[b];
-			uint16_t   *hcopy = ctx->s->gather_h + (size_t) hoff * ctx->k;
+			/* the row's place in a grouped copy (formed only then: past the buffer otherwise) */
+			uint16_t   *hcopy = grouped ? ctx->s->gather_h + (size_t) hoff * ctx->k : NULL;
 			RecoStatus	st;
 
 			hoff += end - q;	/* whole rows only (grouped): every row's place, done or not */
@@ -897,7 +898,7 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 				st = RecoSparsePass(ctx, ctx->Y, ctx->Yh, sp->indices + pos[b],
 									sp->weights + pos[b], q - pos[b],
 									vs + b * kp, outs + b * kp, mode,
-									grouped ? hcopy : NULL,
+									hcopy,
 									!whole || mode == RECO_PASS_RESIDUAL,
 									mode == RECO_PASS_RESIDUAL && ctx->loss_rows != NULL ?
 									ctx->loss_rows + 3 * (size_t) rows[b] : NULL);
