@@ -128,35 +128,35 @@ static bool
 RecoGenericCholSolve(int k, const float *A, const float *b, double *U,
 					 double *z, float *x)
 {
-	return RecoCholSolveInline(k, A, b, U, z, x);
+	return RecoCholSolveInline(false, k, A, b, U, z, x);
 }
 
 /* Portable instance of the in-place Cholesky factorization. */
 static bool
 RecoGenericCholFactor(int n, double *U)
 {
-	return RecoCholFactorInline(n, U);
+	return RecoCholFactorInline(false, n, U);
 }
 
 /* Portable forward substitution Uᵀ z = z. */
 static void
 RecoGenericForward(int n, const double *U, double *z)
 {
-	RecoCholForwardInline(n, U, z);
+	RecoCholForwardInline(false, n, U, z);
 }
 
 /* Portable back substitution U z = z. */
 static void
 RecoGenericBack(int n, const double *U, double *z)
 {
-	RecoCholBackInline(n, U, z);
+	RecoCholBackInline(false, n, U, z);
 }
 
 /* Portable back substitution U z = z from Uᵀ. */
 static void
 RecoGenericBackT(int n, const double *L, double *z)
 {
-	RecoCholBackTInline(n, L, z);
+	RecoCholBackTInline(false, n, L, z);
 }
 
 /* Portable double dot products of rows. */
@@ -164,7 +164,7 @@ static void
 RecoGenericDotRows(int k, int n, const float *Z, const int32_t *idx,
 				   const double *v, double *out)
 {
-	RecoDotRowsInline(k, n, Z, idx, v, out);
+	RecoDotRowsInline(false, k, n, Z, idx, v, out);
 }
 
 /* Portable double multi-axpy of rows. */
@@ -172,14 +172,14 @@ static void
 RecoGenericAxpyRows(int k, int n, const float *Z, const int32_t *idx,
 					const double *coef, double *v)
 {
-	RecoAxpyRowsInline(k, n, Z, idx, coef, v);
+	RecoAxpyRowsInline(false, k, n, Z, idx, coef, v);
 }
 
 /* Portable short-row factorization of I + S M S. */
 static bool
 RecoGenericShortFactor(int n, const float *M, const double *sv, double *N)
 {
-	return RecoShortFactorInline(n, M, sv, N);
+	return RecoShortFactorInline(false, n, M, sv, N);
 }
 
 /* Portable short rows in lanes: each row's short_factor, forward and back in turn. */
@@ -192,13 +192,13 @@ RecoGenericShortLanes(int lanes, const int *n, const float *const *M,
 
 	for (b = 0; b < lanes; b++)
 	{
-		if (!RecoShortFactorInline(n[b], M[b], sv[b], W))
+		if (!RecoShortFactorInline(false, n[b], M[b], sv[b], W))
 		{
 			fail |= 1u << b;
 			continue;
 		}
-		RecoCholForwardInline(n[b], W, q[b]);
-		RecoCholBackInline(n[b], W, q[b]);
+		RecoCholForwardInline(false, n[b], W, q[b]);
+		RecoCholBackInline(false, n[b], W, q[b]);
 	}
 	return fail;
 }

@@ -537,7 +537,7 @@ RecoAvx512DotBlockWide(int k, const void *Y, bool half, const int32_t *idx, int 
 RECO_AVX2 static void
 RecoAvx2Back(int n, const double *U, double *z)
 {
-	RecoCholBackInline(n, U, z);
+	RecoCholBackInline(true, n, U, z);
 }
 
 /* ------------------------------------------------------------------------
@@ -825,6 +825,14 @@ RecoAvx2CholSubst(int k, const float *b, const double *U, double *z, float *x)
 	return true;
 }
 
+/* RecoDotRowsInline with its multiply-adds fused: the AVX2 tables' dot_rows. */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2DotRowsD(int k, int n, const float *Z, const int32_t *idx,
+				 const double *v, double *out)
+{
+	RecoDotRowsInline(true, k, n, Z, idx, v, out);
+}
+
 /*
  * v += Σ_i coef[i] Z[idx[i]] in double (RecoAxpyRowsInline bit for bit:
  * four rows per sweep over v, each entry's fused multiply-adds in row
@@ -1081,7 +1089,7 @@ RecoAvx2CholFactor(int n, double *U)
 RECO_AVX2 static bool
 RecoAvx2ShortFactor(int n, const float *M, const double *sv, double *N)
 {
-	RecoShortBuildInline(n, M, sv, N);
+	RecoShortBuildInline(true, n, M, sv, N);
 	return RecoAvx2CholFactor(n, N);
 }
 
@@ -1603,7 +1611,7 @@ RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
 	(void) k; \
 	RecoAvx2RowsGramInline(KEXPR, m, Z, idx, M); \
 } \
-RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoDotRowsInline, KEXPR) \
+RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoAvx2DotRowsD, KEXPR) \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAvx2AxpyRowsD, KEXPR) \
 RECO_AVX512 static void \
 RecoAvx512SymvRows##SUFFIX(int k, int n, const float *G, const float *V, \

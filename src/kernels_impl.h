@@ -4,10 +4,11 @@
  *	  Inline kernels shared by kernels.c, kernels_avx2.c and the solvers.
  *
  * These are inlined into their callers on purpose: the Cholesky solve is
- * compiled once for the portable path and once inside each AVX2+FMA table
- * (where the compiler may fuse its multiply-adds), and the 8-lane dot
- * product is the CG step's r·r.  Moving them out of line would change how
- * they are compiled, and so their rounding.  Pure C, no PostgreSQL headers.
+ * compiled once for the portable path and once inside each AVX2+FMA table,
+ * and the 8-lane dot product is the CG step's r·r.  The double templates
+ * take `fused`: true in the AVX2 tables, where each multiply-add is one
+ * explicit fma() as in the tiled kernels that must equal them bit for bit
+ * (RECO_MULADD), false on the portable path.  Pure C, no PostgreSQL headers.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +28,15 @@
 #endif
 
 #define RECO_INLINE static inline __attribute__((always_inline))
+
+/*
+ * a·b + c in a double template: one fused multiply-add (a single rounding)
+ * in the instances the AVX2 tables compile (fused true), whose tiled twins
+ * use explicit FMAs, else a product and a sum.  Explicit, so that neither
+ * the optimisation level nor -ffp-contract decides how a template rounds,
+ * and a tiled kernel equals its template bit for bit in any build.
+ */
+#define RECO_MULADD(fused, a, b, c) ((fused) ? fma((a), (b), (c)) : (a) * (b) + (c))
 
 #ifdef RECO_HAVE_AVX2_PATH
 /* The AVX2+FMA kernel set for k (a multiple of 8); kernels_avx2.c. */
@@ -139,7 +149,7 @@ RecoCholPivotInline(int n, double *restrict Uj, int j)
  * finite).
  */
 RECO_INLINE bool
-RecoCholFactorInline(int n, double *U)
+RecoCholFactorInline(bool fused, int n, double *U)
 {
 	int			i,
 				j,
@@ -163,7 +173,7 @@ RecoCholFactorInline(int n, double *U)
 				double		u = Uj[i];
 
 				for (l = i; l < n; l++)
-					Ui[l] -= u * Uj[l];
+					Ui[l] = RECO_MULADD(fused, -u, Uj[l], Ui[l]);
 			}
 		}
 		/* every later row takes the whole panel's updates at once */
@@ -194,14 +204,14 @@ RecoCholFactorInline(int n, double *U)
 				{
 					double		a = Ui[l];
 
-					a -= u0 * U0[l];
-					a -= u1 * U1[l];
-					a -= u2 * U2[l];
-					a -= u3 * U3[l];
-					a -= u4 * U4[l];
-					a -= u5 * U5[l];
-					a -= u6 * U6[l];
-					a -= u7 * U7[l];
+					a = RECO_MULADD(fused, -u0, U0[l], a);
+					a = RECO_MULADD(fused, -u1, U1[l], a);
+					a = RECO_MULADD(fused, -u2, U2[l], a);
+					a = RECO_MULADD(fused, -u3, U3[l], a);
+					a = RECO_MULADD(fused, -u4, U4[l], a);
+					a = RECO_MULADD(fused, -u5, U5[l], a);
+					a = RECO_MULADD(fused, -u6, U6[l], a);
+					a = RECO_MULADD(fused, -u7, U7[l], a);
 					Ui[l] = a;
 				}
 			}
@@ -212,7 +222,7 @@ RecoCholFactorInline(int n, double *U)
 					double		u = Uj[i];
 
 					for (l = i; l < n; l++)
-						Ui[l] -= u * Uj[l];
+						Ui[l] = RECO_MULADD(fused, -u, Uj[l], Ui[l]);
 				}
 		}
 	}
@@ -221,7 +231,7 @@ RecoCholFactorInline(int n, double *U)
 
 /* Solves Uᵀ z = z in place (U: n x n upper, row-major), one row of U at a time. */
 RECO_INLINE void
-RecoCholForwardInline(int n, const double *U, double *z)
+RecoCholForwardInline(bool fused, int n, const double *U, double *z)
 {
 	int			i,
 				j;
@@ -233,13 +243,13 @@ RecoCholForwardInline(int n, const double *U, double *z)
 
 		z[j] = zj;
 		for (i = j + 1; i < n; i++)
-			z[i] -= Uj[i] * zj;
+			z[i] = RECO_MULADD(fused, -Uj[i], zj, z[i]);
 	}
 }
 
 /* Solves U x = z in place (U: n x n upper, row-major), row by row over contiguous rows. */
 RECO_INLINE void
-RecoCholBackInline(int n, const double *U, double *z)
+RecoCholBackInline(bool fused, int n, const double *U, double *z)
 {
 	int			i,
 				j,
@@ -252,9 +262,9 @@ RecoCholBackInline(int n, const double *U, double *z)
 
 		for (j = i + 1; j + 4 <= n; j += 4)
 			for (l = 0; l < 4; l++)
-				acc[l] += Ui[j + l] * z[j + l];
+				acc[l] = RECO_MULADD(fused, Ui[j + l], z[j + l], acc[l]);
 		for (l = 0; j < n; j++, l++)
-			acc[l] += Ui[j] * z[j];
+			acc[l] = RECO_MULADD(fused, Ui[j], z[j], acc[l]);
 		z[i] = (z[i] - ((acc[0] + acc[1]) + (acc[2] + acc[3]))) / Ui[i];
 	}
 }
@@ -264,7 +274,7 @@ RecoCholBackInline(int n, const double *U, double *z)
  * time: the updates of one step are independent (no dependency chain).
  */
 RECO_INLINE void
-RecoCholBackTInline(int n, const double *L, double *z)
+RecoCholBackTInline(bool fused, int n, const double *L, double *z)
 {
 	int			i,
 				j;
@@ -276,13 +286,13 @@ RecoCholBackTInline(int n, const double *L, double *z)
 
 		z[i] = zi;
 		for (j = 0; j < i; j++)
-			z[j] -= Li[j] * zi;
+			z[j] = RECO_MULADD(fused, -Li[j], zi, z[j]);
 	}
 }
 
 /* out[i] = Z[idx[i]] · v in double (4 partial sums) for i < n (rows of stride k). */
 RECO_INLINE void
-RecoDotRowsInline(int k, int n, const float *Z, const int32_t *idx,
+RecoDotRowsInline(bool fused, int k, int n, const float *Z, const int32_t *idx,
 				  const double *v, double *out)
 {
 	int			i,
@@ -296,9 +306,9 @@ RecoDotRowsInline(int k, int n, const float *Z, const int32_t *idx,
 
 		for (j = 0; j + 4 <= k; j += 4)
 			for (l = 0; l < 4; l++)
-				acc[l] += z[j + l] * v[j + l];
+				acc[l] = RECO_MULADD(fused, (double) z[j + l], v[j + l], acc[l]);
 		for (l = 0; j < k; j++, l++)
-			acc[l] += z[j] * v[j];
+			acc[l] = RECO_MULADD(fused, (double) z[j], v[j], acc[l]);
 		out[i] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
 	}
 }
@@ -308,7 +318,7 @@ RecoDotRowsInline(int k, int n, const float *Z, const int32_t *idx,
  * rows per sweep over v (the same multiply-adds in the same order).
  */
 RECO_INLINE void
-RecoAxpyRowsInline(int k, int n, const float *Z, const int32_t *idx,
+RecoAxpyRowsInline(bool fused, int k, int n, const float *Z, const int32_t *idx,
 				   const double *coef, double *restrict v)
 {
 	int			i = 0,
@@ -329,10 +339,10 @@ RecoAxpyRowsInline(int k, int n, const float *Z, const int32_t *idx,
 		{
 			double		a = v[j];
 
-			a += c0 * z0[j];
-			a += c1 * z1[j];
-			a += c2 * z2[j];
-			a += c3 * z3[j];
+			a = RECO_MULADD(fused, c0, (double) z0[j], a);
+			a = RECO_MULADD(fused, c1, (double) z1[j], a);
+			a = RECO_MULADD(fused, c2, (double) z2[j], a);
+			a = RECO_MULADD(fused, c3, (double) z3[j], a);
 			v[j] = a;
 		}
 	}
@@ -342,7 +352,7 @@ RecoAxpyRowsInline(int k, int n, const float *Z, const int32_t *idx,
 		double		c = coef[i];
 
 		for (j = 0; j < k; j++)
-			v[j] += c * z[j];
+			v[j] = RECO_MULADD(fused, c, (double) z[j], v[j]);
 	}
 }
 
@@ -351,15 +361,15 @@ RecoAxpyRowsInline(int k, int n, const float *Z, const int32_t *idx,
  * n, S = diag(sv)), not yet factored.
  */
 RECO_INLINE void
-RecoShortBuildInline(int n, const float *M, const double *sv, double *N)
+RecoShortBuildInline(bool fused, int n, const float *M, const double *sv, double *N)
 {
 	int			i,
 				j;
 
 	for (i = 0; i < n; i++)
 		for (j = 0; j <= i; j++)
-			N[(size_t) j * n + i] = (i == j ? 1.0 : 0.0) +
-				sv[i] * sv[j] * (double) M[(size_t) i * n + j];
+			N[(size_t) j * n + i] = RECO_MULADD(fused, sv[i] * sv[j], (double) M[(size_t) i * n + j],
+												(i == j ? 1.0 : 0.0));
 }
 
 /*
@@ -367,10 +377,10 @@ RecoShortBuildInline(int n, const float *M, const double *sv, double *N)
  * that fails.
  */
 RECO_INLINE bool
-RecoShortFactorInline(int n, const float *M, const double *sv, double *N)
+RecoShortFactorInline(bool fused, int n, const float *M, const double *sv, double *N)
 {
-	RecoShortBuildInline(n, M, sv, N);
-	return RecoCholFactorInline(n, N);
+	RecoShortBuildInline(fused, n, M, sv, N);
+	return RecoCholFactorInline(fused, n, N);
 }
 
 /* U's upper triangle (double, row-major) from the float lower triangle of A. */
@@ -391,7 +401,7 @@ RecoCholLoadInline(int k, const float *A, double *U)
  * double, x = z rounded to float; false if x is not finite.
  */
 RECO_INLINE bool
-RecoCholSubstInline(int k, const float *b, const double *U, double *z, float *x)
+RecoCholSubstInline(bool fused, int k, const float *b, const double *U, double *z, float *x)
 {
 	int			i,
 				j;
@@ -399,7 +409,7 @@ RecoCholSubstInline(int k, const float *b, const double *U, double *z, float *x)
 	/* forward: Uᵀ z = b, one row of U (a column of Uᵀ) at a time */
 	for (i = 0; i < k; i++)
 		z[i] = b[i];
-	RecoCholForwardInline(k, U, z);
+	RecoCholForwardInline(fused, k, U, z);
 	/* backward: U x = z, column by column so the updates are independent */
 	for (i = k - 1; i >= 0; i--)
 	{
@@ -407,7 +417,7 @@ RecoCholSubstInline(int k, const float *b, const double *U, double *z, float *x)
 
 		z[i] = xi;
 		for (j = 0; j < i; j++)
-			z[j] -= U[(size_t) j * k + i] * xi;
+			z[j] = RECO_MULADD(fused, -U[(size_t) j * k + i], xi, z[j]);
 	}
 	for (i = 0; i < k; i++)
 	{
@@ -423,13 +433,13 @@ RecoCholSubstInline(int k, const float *b, const double *U, double *z, float *x)
  * RecoCholFactorInline, then Uᵀz = b and Ux = z (RecoCholSubstInline).
  */
 RECO_INLINE bool
-RecoCholSolveInline(int k, const float *A, const float *b, double *U,
+RecoCholSolveInline(bool fused, int k, const float *A, const float *b, double *U,
 					double *z, float *x)
 {
 	RecoCholLoadInline(k, A, U);
-	if (!RecoCholFactorInline(k, U))
+	if (!RecoCholFactorInline(fused, k, U))
 		return false;
-	return RecoCholSubstInline(k, b, U, z, x);
+	return RecoCholSubstInline(fused, k, b, U, z, x);
 }
 
 #endif							/* RECO_KERNELS_IMPL_H */

@@ -1518,10 +1518,10 @@ test_exact_kernels(void)
 }
 
 /*
- * The exact pass's kernels as the template each replaces, compiled for the
- * table's code path (AVX2+FMA: the templates contract a −= b·c to one fused
- * multiply-subtract there): the reference results the tiled kernels must
- * give bit for bit.
+ * The exact pass's kernels as the template each replaces, instantiated as
+ * the table's code path does (AVX2+FMA: fused true, each a −= b·c one
+ * explicit fused multiply-subtract, at any -O level or -ffp-contract): the
+ * reference results the tiled kernels must give bit for bit.
  */
 #ifdef RECO_HAVE_AVX2_PATH
 #define TEST_AVX2 __attribute__((target("avx2,fma")))
@@ -1533,48 +1533,30 @@ test_exact_kernels(void)
 TEST_AVX2 static bool
 ref_factor_avx2(int n, double *U)
 {
-	return RecoCholFactorInline(n, U);
+	return RecoCholFactorInline(true, n, U);
 }
 
 /* Portable RecoCholFactorInline. */
 static bool
 ref_factor_generic(int n, double *U)
 {
-	return RecoCholFactorInline(n, U);
+	return RecoCholFactorInline(false, n, U);
 }
 
-/*
- * Forward substitution Uᵀ f = f, then back substitution Lᵀ b = b (L = Uᵀ),
- * one explicit fma() per update in RecoCholForwardInline's and
- * RecoCholBackTInline's order: the AVX2 tiled kernels' arithmetic at any
- * optimisation level (gcc contracts the templates' a −= u·z only at -O2).
- */
-static void
+/* RecoCholForwardInline then RecoCholBackTInline with fused multiply-adds (the AVX2 tables'). */
+TEST_AVX2 static void
 ref_tri_fma(int n, const double *U, const double *L, double *f, double *b)
 {
-	int			i,
-				j;
-
-	for (j = 0; j < n; j++)
-	{
-		f[j] = f[j] / U[(size_t) j * n + j];
-		for (i = j + 1; i < n; i++)
-			f[i] = fma(-U[(size_t) j * n + i], f[j], f[i]);
-	}
-	for (i = n - 1; i >= 0; i--)
-	{
-		b[i] = b[i] / L[(size_t) i * n + i];
-		for (j = 0; j < i; j++)
-			b[j] = fma(-L[(size_t) i * n + j], b[i], b[j]);
-	}
+	RecoCholForwardInline(true, n, U, f);
+	RecoCholBackTInline(true, n, L, b);
 }
 
 /* Portable RecoCholForwardInline then RecoCholBackTInline. */
 static void
 ref_tri_generic(int n, const double *U, const double *L, double *f, double *b)
 {
-	RecoCholForwardInline(n, U, f);
-	RecoCholBackTInline(n, L, b);
+	RecoCholForwardInline(false, n, U, f);
+	RecoCholBackTInline(false, n, L, b);
 }
 
 /*
@@ -1600,28 +1582,28 @@ tri_same(const RecoKernels *kern, bool avx2, int n, const double *U,
 TEST_AVX2 static bool
 ref_solve_avx2(int k, const float *A, const float *b, double *U, double *z, float *x)
 {
-	return RecoCholSolveInline(k, A, b, U, z, x);
+	return RecoCholSolveInline(true, k, A, b, U, z, x);
 }
 
 /* Portable RecoCholSolveInline. */
 static bool
 ref_solve_generic(int k, const float *A, const float *b, double *U, double *z, float *x)
 {
-	return RecoCholSolveInline(k, A, b, U, z, x);
+	return RecoCholSolveInline(false, k, A, b, U, z, x);
 }
 
 /* RecoShortFactorInline for AVX2+FMA (avx2) or portably. */
 TEST_AVX2 static bool
 ref_short_avx2(int n, const float *M, const double *sv, double *N)
 {
-	return RecoShortFactorInline(n, M, sv, N);
+	return RecoShortFactorInline(true, n, M, sv, N);
 }
 
 /* Portable RecoShortFactorInline. */
 static bool
 ref_short_generic(int n, const float *M, const double *sv, double *N)
 {
-	return RecoShortFactorInline(n, M, sv, N);
+	return RecoShortFactorInline(false, n, M, sv, N);
 }
 
 /*
@@ -1816,7 +1798,7 @@ TEST_AVX2 static void
 ref_axpy_rows_avx2(int k, int n, const float *Z, const int32_t *idx,
 				   const double *coef, double *v)
 {
-	RecoAxpyRowsInline(k, n, Z, idx, coef, v);
+	RecoAxpyRowsInline(true, k, n, Z, idx, coef, v);
 }
 
 /* Portable RecoAxpyRowsInline. */
@@ -1824,7 +1806,7 @@ static void
 ref_axpy_rows_generic(int k, int n, const float *Z, const int32_t *idx,
 					  const double *coef, double *v)
 {
-	RecoAxpyRowsInline(k, n, Z, idx, coef, v);
+	RecoAxpyRowsInline(false, k, n, Z, idx, coef, v);
 }
 
 /*
