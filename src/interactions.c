@@ -23,7 +23,10 @@
  * (scatter.c: each thread writes its own buckets, so the result does not
  * depend on the thread count).  The read's appends have their pages
  * mapped ahead by a prefault thread (hugepage.c, RecoRowsStartPrefault)
- * while the backend reads.
+ * while the backend reads; the row arrays are on huge pages, sized up front
+ * when the reader knows about how many rows come (RecoRowsReserve: the
+ * direct read, from the table's size), else advised again as they grow
+ * (RecoGrowArray).
  * Everything is O(rows) except sorting sparse distinct ids, so 10M rows build
  * in well under a second; the random writes of the counting sorts make larger
  * builds slower per row (2M users: 5.6 s CPU for 30M rows, against 1.0 s for
@@ -161,6 +164,27 @@ RecoAllocArray(int64 n, Size size)
 	return p;
 }
 
+/*
+ * Old (an array of RecoAllocArray or of this) grown to n elements, huge
+ * pages advised on it again: the arrays that grow start below
+ * RECO_HUGE_PAGE_MIN_BYTES, never advised, and realloc keeps a mapping's
+ * advice as it grows it, so without the advice the rows would stay on 4 kB
+ * pages, whose first touches (by the appends, then again by each pass of
+ * the build over the rows) cost a read and a build most of their time on a
+ * virtual machine (test/bench/results/read-build-2026-12-02.md).  The pages
+ * written before keep their size: a reader that knows how many rows come
+ * reserves them instead (RecoRowsReserve).
+ */
+static void *
+RecoGrowArray(void *old, int64 n, Size size)
+{
+	Size		bytes = mul_size(n, size);
+	void	   *p = repalloc_huge(old, bytes);
+
+	RecoAdviseHugePages(p, bytes);
+	return p;
+}
+
 /* An empty set of keys whose memory lives in cxt. */
 RecoKeyTable *
 RecoKeyTableCreate(MemoryContext cxt)
@@ -285,39 +309,57 @@ RecoRowsDescribePrefault(RecoRows *rows)
 		RecoPrefaultArrays(rows->prefault->thread, bases, sizes, rows->timed ? 4 : 3, rows->capacity, rows->count);
 }
 
+/*
+ * Gives the row arrays room for `capacity` rows (more than they hold), the
+ * prefault thread told that they move.
+ */
+static void
+RecoRowsResize(RecoRows *rows, int64 capacity)
+{
+	if (capacity > (int64) (MaxAllocHugeSize / sizeof(int64)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many interactions for one model")));
+	if (rows->prefault != NULL)
+		RecoPrefaultArrays(rows->prefault->thread, NULL, NULL, 0, 0, 0);	/* the arrays move */
+	if (rows->capacity == 0)
+	{
+		rows->users = RecoAllocArray(capacity, sizeof(int64));
+		rows->items = RecoAllocArray(capacity, sizeof(int64));
+		rows->weights = RecoAllocArray(capacity, sizeof(float));
+		if (rows->timed)
+			rows->times = RecoAllocArray(capacity, sizeof(int64));
+	}
+	else
+	{
+		rows->users = RecoGrowArray(rows->users, capacity, sizeof(int64));
+		rows->items = RecoGrowArray(rows->items, capacity, sizeof(int64));
+		rows->weights = RecoGrowArray(rows->weights, capacity, sizeof(float));
+		if (rows->timed)
+			rows->times = RecoGrowArray(rows->times, capacity, sizeof(int64));
+	}
+	rows->capacity = capacity;
+	RecoRowsDescribePrefault(rows);
+}
+
 /* Doubles the row arrays if they are full (RecoRowsAppend, interactions.h, appends). */
 void
 RecoRowsGrow(RecoRows *rows)
 {
 	if (rows->count == rows->capacity)
-	{
-		int64		capacity = rows->capacity == 0 ? RECO_ROWS_INITIAL_CAPACITY : rows->capacity * 2;
+		RecoRowsResize(rows, rows->capacity == 0 ? RECO_ROWS_INITIAL_CAPACITY : rows->capacity * 2);
+}
 
-		if (capacity > (int64) (MaxAllocHugeSize / sizeof(int64)))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many interactions for one model")));
-		if (rows->prefault != NULL)
-			RecoPrefaultArrays(rows->prefault->thread, NULL, NULL, 0, 0, 0);	/* the arrays move */
-		if (rows->capacity == 0)
-		{
-			rows->users = RecoAllocArray(capacity, sizeof(int64));
-			rows->items = RecoAllocArray(capacity, sizeof(int64));
-			rows->weights = RecoAllocArray(capacity, sizeof(float));
-			if (rows->timed)
-				rows->times = RecoAllocArray(capacity, sizeof(int64));
-		}
-		else
-		{
-			rows->users = repalloc_huge(rows->users, capacity * sizeof(int64));
-			rows->items = repalloc_huge(rows->items, capacity * sizeof(int64));
-			rows->weights = repalloc_huge(rows->weights, capacity * sizeof(float));
-			if (rows->timed)
-				rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
-		}
-		rows->capacity = capacity;
-		RecoRowsDescribePrefault(rows);
-	}
+/*
+ * Gives the row arrays room for `rows_expected` rows before the first row
+ * (a reader that knows about how many will come: no copy as they grow; the
+ * pages beyond the rows written are never touched, so never resident).
+ */
+void
+RecoRowsReserve(RecoRows *rows, int64 rows_expected)
+{
+	if (rows_expected > rows->capacity)
+		RecoRowsResize(rows, rows_expected);
 }
 
 /* Stops a guarded prefault thread (a memory context callback, or RecoStopPrefault). */
