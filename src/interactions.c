@@ -23,10 +23,10 @@
  * (scatter.c: each thread writes its own buckets, so the result does not
  * depend on the thread count).  The read's appends have their pages
  * mapped ahead by a prefault thread (hugepage.c, RecoRowsStartPrefault)
- * while the backend reads; the row arrays are on huge pages, sized up front
- * when the reader knows about how many rows come (RecoRowsReserve: the
- * direct read, from the table's size), else advised again as they grow
- * (RecoGrowArray).
+ * while the backend reads.  A reader that knows about how many rows come
+ * (the direct read, from the table's size) reserves the row arrays up front
+ * (RecoRowsReserve), on huge pages; arrays that grow from their first 4096
+ * rows stay on 4 kB pages (test/bench/results/read-build-2026-12-02.md).
  * Everything is O(rows) except sorting sparse distinct ids, so 10M rows build
  * in well under a second; the random writes of the counting sorts make larger
  * builds slower per row (2M users: 5.6 s CPU for 30M rows, against 1.0 s for
@@ -159,27 +159,6 @@ RecoAllocArray(int64 n, Size size)
 {
 	Size		bytes = mul_size(Max(n, 1), size);
 	void	   *p = MemoryContextAllocHuge(CurrentMemoryContext, bytes);
-
-	RecoAdviseHugePages(p, bytes);
-	return p;
-}
-
-/*
- * Old (an array of RecoAllocArray or of this) grown to n elements, huge
- * pages advised on it again: the arrays that grow start below
- * RECO_HUGE_PAGE_MIN_BYTES, never advised, and realloc keeps a mapping's
- * advice as it grows it, so without the advice the rows would stay on 4 kB
- * pages, whose first touches (by the appends, then again by each pass of
- * the build over the rows) cost a read and a build most of their time on a
- * virtual machine (test/bench/results/read-build-2026-12-02.md).  The pages
- * written before keep their size: a reader that knows how many rows come
- * reserves them instead (RecoRowsReserve).
- */
-static void *
-RecoGrowArray(void *old, int64 n, Size size)
-{
-	Size		bytes = mul_size(n, size);
-	void	   *p = repalloc_huge(old, bytes);
 
 	RecoAdviseHugePages(p, bytes);
 	return p;
@@ -332,11 +311,11 @@ RecoRowsResize(RecoRows *rows, int64 capacity)
 	}
 	else
 	{
-		rows->users = RecoGrowArray(rows->users, capacity, sizeof(int64));
-		rows->items = RecoGrowArray(rows->items, capacity, sizeof(int64));
-		rows->weights = RecoGrowArray(rows->weights, capacity, sizeof(float));
+		rows->users = repalloc_huge(rows->users, capacity * sizeof(int64));
+		rows->items = repalloc_huge(rows->items, capacity * sizeof(int64));
+		rows->weights = repalloc_huge(rows->weights, capacity * sizeof(float));
 		if (rows->timed)
-			rows->times = RecoGrowArray(rows->times, capacity, sizeof(int64));
+			rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
 	}
 	rows->capacity = capacity;
 	RecoRowsDescribePrefault(rows);
@@ -351,9 +330,15 @@ RecoRowsGrow(RecoRows *rows)
 }
 
 /*
- * Gives the row arrays room for `rows_expected` rows before the first row
- * (a reader that knows about how many will come: no copy as they grow; the
- * pages beyond the rows written are never touched, so never resident).
+ * Gives the row arrays room for `rows_expected` rows before the first row,
+ * for a reader that knows about how many will come: arrays that large are
+ * on huge pages (RecoAllocArray), whose first touches, by the appends and
+ * again by the build's passes over the rows, cost far less than those of
+ * 4 kB pages on a virtual machine, and they are never moved.  Pages beyond
+ * the rows written are never touched, so never resident.  Arrays that grow
+ * instead keep the pages of their small start: re-advising them as realloc
+ * moves them made the read slower, the moved huge pages split
+ * (test/bench/results/read-build-2026-12-02.md).
  */
 void
 RecoRowsReserve(RecoRows *rows, int64 rows_expected)
