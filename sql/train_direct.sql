@@ -190,12 +190,28 @@ SELECT reco_internal.fit_table('dr_x', 'dr_view', 'user_id', 'item_id', 'w', '{}
        reco_internal.fit_table('dr_x', 'dr', 'ctid', 'item_id', 'w', '{}') IS NULL AS system_column_is_null,
        (SELECT count(*) FROM reco.models WHERE name = 'dr_x') AS stored;
 
+-- the row arrays' room: the direct read reserves it from the table's rows per page
+-- (reltuples / relpages) times its pages, then grows past it; 10,000 rows, more than the
+-- arrays' first room (4096), so the executor grows its arrays too; the same factors
+-- whether the estimate is right, too small, too large or absent
+CREATE TABLE dr_room AS
+SELECT u % 97 AS user_id, (u * 31) % 89 AS item_id, 0.125 * (1 + u % 5)::float8 AS w FROM generate_series(1, 10000) AS u;
+VACUUM ANALYZE dr_room;
+SELECT reltuples, relpages > 0 AS has_pages FROM pg_class WHERE oid = 'dr_room'::regclass;
+SELECT dr_pair('dr_room', 'TABLE dr_room') AS room_estimated;
+UPDATE pg_class SET reltuples = 100 WHERE oid = 'dr_room'::regclass;
+SELECT dr_pair('dr_room', 'TABLE dr_room') AS room_too_small;
+UPDATE pg_class SET reltuples = 1e6 WHERE oid = 'dr_room'::regclass;
+SELECT dr_pair('dr_room', 'TABLE dr_room') AS room_too_large;
+UPDATE pg_class SET reltuples = -1 WHERE oid = 'dr_room'::regclass;
+SELECT dr_pair('dr_room', 'TABLE dr_room') AS room_unknown;
+
 -- cleanup
 SELECT count(*) > 0 AS dropped FROM (SELECT reco.drop_model(name) FROM reco.models WHERE name LIKE 'dr\_%' GROUP BY name) AS d;
 DROP OWNED BY regress_dr_trainer;
 DROP ROLE regress_dr_trainer;
 DROP TABLE dr, dr_small, dr_real, dr_covered, dr_bad, dr_parted, dr_parent, dr_child, dr_am, dr_numeric_w, dr_numeric_id, dr_text, dr_timed, dr_rls,
-  dr_empty, dr_nan, dr_huge CASCADE;
+  dr_empty, dr_nan, dr_huge, dr_room CASCADE;
 DROP ACCESS METHOD dr_heap2;
 DROP EXTENSION file_fdw CASCADE;
 DROP FUNCTION dr_pair(text, text, jsonb);

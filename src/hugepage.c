@@ -19,8 +19,9 @@
  * value, only the address translation.
  *
  * The prefault thread: the read of a training appends rows to arrays that
- * grow by doubling, and the first write to each of their 4 kB pages is a
- * page fault (a fifth of the read's time at 10M rows).  While the backend
+ * grow (or are reserved, interactions.c), and the first write to each of
+ * their pages is a page fault (a fifth of the read's time at 10M rows on
+ * 4 kB pages; on huge pages, zeroing 2 MB at a time).  While the backend
  * reads, a thread of its own maps the pages of the next rows ahead of it
  * with madvise(MADV_POPULATE_WRITE), on the other core: populating
  * changes no byte (a page already written keeps its contents), so the

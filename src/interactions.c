@@ -23,7 +23,10 @@
  * (scatter.c: each thread writes its own buckets, so the result does not
  * depend on the thread count).  The read's appends have their pages
  * mapped ahead by a prefault thread (hugepage.c, RecoRowsStartPrefault)
- * while the backend reads.
+ * while the backend reads.  A reader that knows about how many rows come
+ * (the direct read, from the table's size) reserves the row arrays up front
+ * (RecoRowsReserve), on huge pages; arrays that grow from their first 4096
+ * rows stay on 4 kB pages (test/bench/results/read-build-2026-12-02.md).
  * Everything is O(rows) except sorting sparse distinct ids, so 10M rows build
  * in well under a second; the random writes of the counting sorts make larger
  * builds slower per row (2M users: 5.6 s CPU for 30M rows, against 1.0 s for
@@ -285,39 +288,63 @@ RecoRowsDescribePrefault(RecoRows *rows)
 		RecoPrefaultArrays(rows->prefault->thread, bases, sizes, rows->timed ? 4 : 3, rows->capacity, rows->count);
 }
 
+/*
+ * Gives the row arrays room for `capacity` rows (more than they hold), the
+ * prefault thread told that they move.
+ */
+static void
+RecoRowsResize(RecoRows *rows, int64 capacity)
+{
+	if (capacity > (int64) (MaxAllocHugeSize / sizeof(int64)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many interactions for one model")));
+	if (rows->prefault != NULL)
+		RecoPrefaultArrays(rows->prefault->thread, NULL, NULL, 0, 0, 0);	/* the arrays move */
+	if (rows->capacity == 0)
+	{
+		rows->users = RecoAllocArray(capacity, sizeof(int64));
+		rows->items = RecoAllocArray(capacity, sizeof(int64));
+		rows->weights = RecoAllocArray(capacity, sizeof(float));
+		if (rows->timed)
+			rows->times = RecoAllocArray(capacity, sizeof(int64));
+	}
+	else
+	{
+		rows->users = repalloc_huge(rows->users, capacity * sizeof(int64));
+		rows->items = repalloc_huge(rows->items, capacity * sizeof(int64));
+		rows->weights = repalloc_huge(rows->weights, capacity * sizeof(float));
+		if (rows->timed)
+			rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
+	}
+	rows->capacity = capacity;
+	RecoRowsDescribePrefault(rows);
+}
+
 /* Doubles the row arrays if they are full (RecoRowsAppend, interactions.h, appends). */
 void
 RecoRowsGrow(RecoRows *rows)
 {
 	if (rows->count == rows->capacity)
-	{
-		int64		capacity = rows->capacity == 0 ? RECO_ROWS_INITIAL_CAPACITY : rows->capacity * 2;
+		RecoRowsResize(rows, rows->capacity == 0 ? RECO_ROWS_INITIAL_CAPACITY : rows->capacity * 2);
+}
 
-		if (capacity > (int64) (MaxAllocHugeSize / sizeof(int64)))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many interactions for one model")));
-		if (rows->prefault != NULL)
-			RecoPrefaultArrays(rows->prefault->thread, NULL, NULL, 0, 0, 0);	/* the arrays move */
-		if (rows->capacity == 0)
-		{
-			rows->users = RecoAllocArray(capacity, sizeof(int64));
-			rows->items = RecoAllocArray(capacity, sizeof(int64));
-			rows->weights = RecoAllocArray(capacity, sizeof(float));
-			if (rows->timed)
-				rows->times = RecoAllocArray(capacity, sizeof(int64));
-		}
-		else
-		{
-			rows->users = repalloc_huge(rows->users, capacity * sizeof(int64));
-			rows->items = repalloc_huge(rows->items, capacity * sizeof(int64));
-			rows->weights = repalloc_huge(rows->weights, capacity * sizeof(float));
-			if (rows->timed)
-				rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
-		}
-		rows->capacity = capacity;
-		RecoRowsDescribePrefault(rows);
-	}
+/*
+ * Gives the row arrays room for `rows_expected` rows before the first row,
+ * for a reader that knows about how many will come: arrays that large are
+ * on huge pages (RecoAllocArray), whose first touches, by the appends and
+ * again by the build's passes over the rows, cost far less than those of
+ * 4 kB pages on a virtual machine, and they are never moved.  Pages beyond
+ * the rows written are never touched, so never resident.  Arrays that grow
+ * instead keep the pages of their small start: re-advising them as realloc
+ * moves them made the read slower, the moved huge pages split
+ * (test/bench/results/read-build-2026-12-02.md).
+ */
+void
+RecoRowsReserve(RecoRows *rows, int64 rows_expected)
+{
+	if (rows_expected > rows->capacity)
+		RecoRowsResize(rows, rows_expected);
 }
 
 /* Stops a guarded prefault thread (a memory context callback, or RecoStopPrefault). */

@@ -92,6 +92,7 @@ extern int64 RecoKeyTableIntern(RecoKeyTable *keys, const char *key, int len);
 extern Size RecoKeyTableBytes(const RecoKeyTable *keys);
 extern void RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n);
 extern void RecoRowsGrow(RecoRows *rows);
+extern void RecoRowsReserve(RecoRows *rows, int64 rows_expected);
 extern void RecoRowsStartPrefault(RecoRows *rows, MemoryContext cxt);
 extern void RecoRowsAdvancePrefault(RecoRows *rows);
 extern void RecoRowsStopPrefault(RecoRows *rows);

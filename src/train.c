@@ -65,6 +65,7 @@
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
 #include "portability/instr_time.h"
+#include "storage/bufmgr.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -1246,6 +1247,25 @@ RecoDirectWeight(Datum value, Oid type)
 }
 
 /*
+ * About how many rows rel holds, for the row arrays' room (0: unknown): its
+ * rows per page when last vacuumed or analyzed (reltuples / relpages) times
+ * its pages now, as the planner scales them, and 1/32 more.
+ */
+static int64
+RecoDirectRowsExpected(Relation rel)
+{
+	double		tuples = rel->rd_rel->reltuples;
+	double		pages = rel->rd_rel->relpages;
+	double		expected;
+
+	if (tuples <= 0 || pages <= 0)
+		return 0;
+	expected = tuples / pages * RelationGetNumberOfBlocks(rel);
+	expected += expected / 32;
+	return expected < (double) (MaxAllocHugeSize / sizeof(int64)) ? (int64) expected : 0;
+}
+
+/*
  * Reads every row of rel (a heap) in heap order, as the aggregate's
  * sequential scan does, into a state created in cxt on the first row as
  * the aggregate creates its own (nothing is checked before a row is read):
@@ -1264,6 +1284,7 @@ RecoFitReadTable(Relation rel, const AttrNumber *atts, const Oid *types, MemoryC
 	bool		with_weight = atts[2] != InvalidAttrNumber;
 	RecoFitState *state = NULL;
 	HeapTuple	tuple;
+	MemoryContext old;
 
 	/*
 	 * heap_getnext: the sequential scan's own page-at-a-time loop, without a
@@ -1286,6 +1307,9 @@ RecoFitReadTable(Relation rel, const AttrNumber *atts, const Oid *types, MemoryC
 		{
 			state = RecoFitStateCreate(cxt, model, model_isnull, true, false, false, options, options_isnull);
 			state->direct_read = true;
+			old = MemoryContextSwitchTo(cxt);
+			RecoRowsReserve(&state->rows, RecoDirectRowsExpected(rel));
+			MemoryContextSwitchTo(old);
 			RecoRowsStartPrefault(&state->rows, cxt);
 		}
 		state->rows_read++;
