@@ -94,6 +94,7 @@ extern void RecoKeyTableAssignCodes(RecoKeyTable *keys, int64 *ids, int64 n);
 extern void RecoRowsGrow(RecoRows *rows);
 extern void RecoRowsStartPrefault(RecoRows *rows, MemoryContext cxt);
 extern void RecoRowsAdvancePrefault(RecoRows *rows);
+extern void RecoRowsPrefaultTouch(RecoRows *rows, const void *base, size_t bytes);
 extern void RecoRowsStopPrefault(RecoRows *rows);
 extern void RecoRowsFreeTimes(RecoRows *rows);
 extern void RecoRowsFree(RecoRows *rows);

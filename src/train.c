@@ -44,7 +44,9 @@
  * rows to the same state and final phases without the executor, by a heap
  * scan in the sequential scan's order, where store.c's direct-read opener
  * allows it and the query's plan is that sequential scan (else reco.train
- * runs the aggregate's query).
+ * runs the aggregate's query).  Its prefault thread (hugepage.c), once the
+ * row arrays are mapped ahead, maps the buffer pool's pages into this
+ * backend, so that the store's writes through them do not fault each page.
  *
  *-------------------------------------------------------------------------
  */
@@ -65,6 +67,7 @@
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
 #include "portability/instr_time.h"
+#include "storage/bufmgr.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -1287,6 +1290,9 @@ RecoFitReadTable(Relation rel, const AttrNumber *atts, const Oid *types, MemoryC
 			state = RecoFitStateCreate(cxt, model, model_isnull, true, false, false, options, options_isnull);
 			state->direct_read = true;
 			RecoRowsStartPrefault(&state->rows, cxt);
+			/* the store writes through the buffer pool: its pages mapped while the read runs */
+			RecoRowsPrefaultTouch(&state->rows, BufferBlocks,
+								  Min((Size) NBuffers * BLCKSZ, RECO_STORE_TOUCH_MAX_BYTES));
 		}
 		state->rows_read++;
 		if ((state->rows_read & (RECO_READ_POLL_ROWS - 1)) == 0)
