@@ -159,6 +159,7 @@ RecoPrefaultRead(const char *start, const char *end)
 static bool
 RecoPrefaultTouchStep(RecoPrefault *pf)
 {
+	const char *base = pf->touch_base;	/* RecoPrefaultTouch may replace it once unlocked */
 	size_t		from = pf->touch_done;
 	size_t		to = from + RECO_PREFAULT_TOUCH_STEP_BYTES;
 
@@ -168,7 +169,7 @@ RecoPrefaultTouchStep(RecoPrefault *pf)
 		to = pf->touch_bytes;
 	pf->touch_done = to;
 	pthread_mutex_unlock(&pf->lock);
-	RecoPrefaultRead(pf->touch_base + from, pf->touch_base + to);
+	RecoPrefaultRead(base + from, base + to);
 	pthread_mutex_lock(&pf->lock);
 	return true;
 }
