@@ -31,6 +31,19 @@
  * lacks MADV_POPULATE_WRITE (before Linux 5.14) the madvise fails and the
  * writer faults its pages itself, as without the thread.
  *
+ * The same thread, when it has no rows to map, reads one byte of every page
+ * of a range it is given (RecoPrefaultTouch): the training's store later
+ * writes its rows through PostgreSQL's shared buffers, and each backend
+ * faults every page of the pool it touches for the first time (the pool is
+ * one shared mapping, and a new backend's page tables hold none of it).  A
+ * read fault on a shared mapping maps the page writable, so the store
+ * finds its buffers mapped.  Reading changes no byte (a relaxed atomic
+ * load of a byte others may be writing) and needs no lock: the range is
+ * the pool's, which never moves.  MADV_POPULATE_WRITE is not used there:
+ * on a hypervisor that keeps shadow page tables (this project's VM) the
+ * first access of each page still traps after it, while a read by the
+ * thread fills them for the whole process.
+ *
  *-------------------------------------------------------------------------
  */
 #if !defined(_DEFAULT_SOURCE)
@@ -104,6 +117,9 @@ struct RecoPrefault
 	int64_t		target;			/* atomic: the writer's count + RECO_PREFAULT_AHEAD_ROWS */
 	bool		stop;			/* under lock */
 	bool		failed;			/* under lock: the kernel refused; map nothing more */
+	const char *touch_base;		/* under lock: the range read when idle (RecoPrefaultTouch) */
+	size_t		touch_bytes;	/* under lock */
+	size_t		touch_done;		/* under lock: bytes of the range read */
 };
 
 /* Maps elements [from, to) of every array; false if the kernel refuses MADV_POPULATE_WRITE. */
@@ -126,7 +142,43 @@ RecoPrefaultMap(RecoPrefault *pf, int64_t from, int64_t to)
 	return true;
 }
 
-/* The thread: maps the next RECO_PREFAULT_STEP_ROWS elements at a time up to the target, else sleeps 1 ms. */
+/* Reads one byte of every page of [start, end) (their first page aligned down): maps them into this process. */
+static void
+RecoPrefaultRead(const char *start, const char *end)
+{
+	uintptr_t	page = (uintptr_t) sysconf(_SC_PAGESIZE);
+	uintptr_t	p;
+
+	for (p = (uintptr_t) start & ~(page - 1); p < (uintptr_t) end; p += page)
+		(void) __atomic_load_n((const volatile char *) p, __ATOMIC_RELAXED);
+}
+
+/*
+ * Reads the next RECO_PREFAULT_TOUCH_STEP_BYTES of the touch range without
+ * holding the lock (called and returning with it held); false if none is left.
+ */
+static bool
+RecoPrefaultTouchStep(RecoPrefault *pf)
+{
+	const char *base = pf->touch_base;	/* RecoPrefaultTouch may replace it once unlocked */
+	size_t		from = pf->touch_done;
+	size_t		to = from + RECO_PREFAULT_TOUCH_STEP_BYTES;
+
+	if (from >= pf->touch_bytes)
+		return false;
+	if (to > pf->touch_bytes)
+		to = pf->touch_bytes;
+	pf->touch_done = to;
+	pthread_mutex_unlock(&pf->lock);
+	RecoPrefaultRead(base + from, base + to);
+	pthread_mutex_lock(&pf->lock);
+	return true;
+}
+
+/*
+ * The thread: maps the next RECO_PREFAULT_STEP_ROWS elements at a time up to
+ * the target; with none to map, reads a step of the touch range, else sleeps 1 ms.
+ */
 static void *
 RecoPrefaultMain(void *arg)
 {
@@ -138,6 +190,8 @@ RecoPrefaultMain(void *arg)
 		int64_t		target = __atomic_load_n(&pf->target, __ATOMIC_RELAXED);
 		int64_t		end = target < pf->capacity ? target : pf->capacity;
 
+		if ((pf->n_arrays == 0 || pf->failed || pf->done >= end) && RecoPrefaultTouchStep(pf))
+			continue;
 		if (pf->n_arrays == 0 || pf->failed || pf->done >= end)
 		{
 			struct timespec until;
@@ -217,6 +271,25 @@ RecoPrefaultAdvance(RecoPrefault *pf, int64_t count)
 {
 	if (pf != NULL)
 		__atomic_store_n(&pf->target, count + RECO_PREFAULT_AHEAD_ROWS, __ATOMIC_RELAXED);
+}
+
+/*
+ * Gives the thread a range to read one byte a page of whenever it has no
+ * rows to map (replacing any earlier range): memory shared with other
+ * processes that never moves while the thread runs (PostgreSQL's buffer
+ * pool), which this process is about to write.  Changes no byte.
+ */
+void
+RecoPrefaultTouch(RecoPrefault *pf, const void *base, size_t bytes)
+{
+	if (pf == NULL)
+		return;
+	pthread_mutex_lock(&pf->lock);
+	pf->touch_base = base;
+	pf->touch_bytes = base != NULL ? bytes : 0;
+	pf->touch_done = 0;
+	pthread_cond_signal(&pf->wake);
+	pthread_mutex_unlock(&pf->lock);
 }
 
 /* Stops and joins the thread and frees it (NULL: nothing). */

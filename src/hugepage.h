@@ -28,6 +28,7 @@ extern RecoPrefault *RecoPrefaultStart(void);
 extern void RecoPrefaultArrays(RecoPrefault *pf, void *const *bases, const size_t *elem_sizes, int n_arrays,
 							   int64_t capacity, int64_t count);
 extern void RecoPrefaultAdvance(RecoPrefault *pf, int64_t count);
+extern void RecoPrefaultTouch(RecoPrefault *pf, const void *base, size_t bytes);
 extern void RecoPrefaultStop(RecoPrefault *pf);
 
 #endif							/* RECO_HUGEPAGE_H */

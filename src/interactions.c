@@ -405,6 +405,18 @@ RecoRowsAdvancePrefault(RecoRows *rows)
 		RecoPrefaultAdvance(rows->prefault->thread, rows->count);
 }
 
+/*
+ * Gives the prefault thread, if any, shared memory to read a byte a page of
+ * when it has no rows to map (RecoPrefaultTouch): pages this backend will
+ * write, mapped ahead.
+ */
+void
+RecoRowsPrefaultTouch(RecoRows *rows, const void *base, size_t bytes)
+{
+	if (rows->prefault != NULL)
+		RecoPrefaultTouch(rows->prefault->thread, base, bytes);
+}
+
 /* Stops the prefault thread, if any. */
 void
 RecoRowsStopPrefault(RecoRows *rows)

@@ -95,6 +95,7 @@ extern void RecoRowsGrow(RecoRows *rows);
 extern void RecoRowsReserve(RecoRows *rows, int64 rows_expected);
 extern void RecoRowsStartPrefault(RecoRows *rows, MemoryContext cxt);
 extern void RecoRowsAdvancePrefault(RecoRows *rows);
+extern void RecoRowsPrefaultTouch(RecoRows *rows, const void *base, size_t bytes);
 extern void RecoRowsStopPrefault(RecoRows *rows);
 extern void RecoRowsFreeTimes(RecoRows *rows);
 extern void RecoRowsFree(RecoRows *rows);

@@ -303,6 +303,21 @@
 #define RECO_PREFAULT_STEP_ROWS (1 << 14)
 
 /*
+ * With no rows to map, the prefault thread of a training's read reads one
+ * byte a page of PostgreSQL's buffer pool (RecoPrefaultTouch), the first
+ * TOUCH_MAX_BYTES of it, TOUCH_STEP_BYTES between looks at the rows and the
+ * stop flag (64 pages, ~0.5 ms at the ~7 us a first read of a page costs on
+ * this project's VM).  The store's later writes through the pool then find
+ * their pages mapped: at 10M interactions the store faulted ~57k pages on
+ * the backend, a third of its CPU
+ * (test/bench/results/store-cpu-2026-12-02.md).  The cap bounds the page
+ * tables (2 MB a GB) and the thread's work where the pool is much larger
+ * than what a store writes.
+ */
+#define RECO_PREFAULT_TOUCH_STEP_BYTES ((size_t) 256 * 1024)
+#define RECO_STORE_TOUCH_MAX_BYTES ((size_t) 1024 * 1024 * 1024)
+
+/*
  * The half A·p passes serve k >= this: at 10M, 2 threads, they took 10 % less
  * CPU per iteration at k 128, the same at k 96 and 10 % more at k 64, where a
  * vector is 4 cache lines and making the half copy costs what its reads save

@@ -44,7 +44,9 @@
  * rows to the same state and final phases without the executor, by a heap
  * scan in the sequential scan's order, where store.c's direct-read opener
  * allows it and the query's plan is that sequential scan (else reco.train
- * runs the aggregate's query).
+ * runs the aggregate's query).  Its prefault thread (hugepage.c), once the
+ * row arrays are mapped ahead, maps the buffer pool's pages into this
+ * backend, so that the store's writes through them do not fault each page.
  *
  *-------------------------------------------------------------------------
  */
@@ -1311,6 +1313,9 @@ RecoFitReadTable(Relation rel, const AttrNumber *atts, const Oid *types, MemoryC
 			RecoRowsReserve(&state->rows, RecoDirectRowsExpected(rel));
 			MemoryContextSwitchTo(old);
 			RecoRowsStartPrefault(&state->rows, cxt);
+			/* the store writes through the buffer pool: its pages mapped while the read runs */
+			RecoRowsPrefaultTouch(&state->rows, BufferBlocks,
+								  Min((Size) NBuffers * BLCKSZ, RECO_STORE_TOUCH_MAX_BYTES));
 		}
 		state->rows_read++;
 		if ((state->rows_read & (RECO_READ_POLL_ROWS - 1)) == 0)

@@ -11,6 +11,10 @@
  *	  thread: it stops with no arrays, maps the pages ahead of the writer
  *	  (and not the whole array), and arrays written while it maps, moved
  *	  by realloc and freed after a pause hold exactly what was written.
+ *	  Its touch range (RecoPrefaultTouch): a shared mapping whose pages
+ *	  this process had not mapped gets every page of the range mapped
+ *	  (those far past it not), every byte unchanged, and then written by
+ *	  another thread without a page fault.
  *
  *   make unit    (builds it with the kernel sources; no PostgreSQL needed)
  *
@@ -25,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,7 +38,7 @@
 #include "reco_limits.h"
 #include "tap.h"
 
-#define TEST_PLAN 18
+#define TEST_PLAN 25
 
 #define MB ((size_t) 1024 * 1024)
 
@@ -224,6 +229,101 @@ test_prefault(void)
 	RecoPrefaultStop(pf);
 }
 
+/* Pages of [p, p + bytes) mapped in this process (/proc/self/pagemap's present bit); -1 if unreadable. */
+static long
+pages_present(const void *p, size_t bytes)
+{
+	uintptr_t	page = (uintptr_t) sysconf(_SC_PAGESIZE);
+	uintptr_t	a;
+	long		n = 0;
+	int			fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	for (a = (uintptr_t) p & ~(page - 1); a < (uintptr_t) p + bytes; a += page)
+	{
+		uint64_t	entry;
+
+		if (pread(fd, &entry, sizeof(entry), (off_t) (a / page * sizeof(entry))) != sizeof(entry))
+		{
+			close(fd);
+			return -1;
+		}
+		n += (long) (entry >> 63);
+	}
+	close(fd);
+	return n;
+}
+
+/* Minor page faults of the calling thread so far. */
+static long
+thread_minor_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt;
+}
+
+/*
+ * The touch range: 8 MB of a shared mapping holding a pattern, its pages
+ * unmapped from this process (MADV_DONTNEED keeps a shared page's bytes);
+ * the thread is given 6 MB of it from an unaligned start.
+ */
+static void
+test_prefault_touch(void)
+{
+	size_t		page = (size_t) sysconf(_SC_PAGESIZE);
+	size_t		bytes = 8 * MB;
+	size_t		from = 100;
+	size_t		len = 6 * MB - from;
+	unsigned char *shared = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	RecoPrefault *pf;
+	bool		same = true;
+	long		range_pages = (long) ((from + len + page - 1) / page);
+	long		faults;
+	size_t		i;
+	int			tries;
+
+	for (i = 0; i < bytes; i++)
+		shared[i] = (unsigned char) (i * 7 + 3);
+	ok(madvise(shared, bytes, MADV_DONTNEED) == 0 && pages_present(shared, bytes) == 0,
+	   "a shared 8 MB holding a pattern, none of its pages mapped in this process");
+
+	pf = RecoPrefaultStart();
+	RecoPrefaultTouch(pf, NULL, bytes);
+	RecoPrefaultTouch(pf, shared + from, len);
+	for (tries = 0; tries < 10000 && pages_present(shared, from + len) < range_pages; tries++)
+	{
+		struct timespec ms = {0, 1000 * 1000};
+
+		nanosleep(&ms, NULL);
+	}
+	ok(pages_present(shared, from + len) == range_pages,
+	   "every page of the range (its first aligned down) is mapped within 10 s");
+	ok(pages_present(shared + from + len + 64 * 1024, bytes - from - len - 64 * 1024) == 0,
+	   "no page beyond the range and a fault-around window (64 kB) is mapped");
+	for (i = 0; i < bytes; i++)
+		same &= shared[i] == (unsigned char) (i * 7 + 3);
+	ok(same, "every byte reads back unchanged");
+
+	/* the pages it mapped are written with no page fault */
+	faults = thread_minor_faults();
+	for (i = from; i < from + len; i += page)
+		shared[i] = 1;
+	ok(thread_minor_faults() - faults == 0, "writing a byte of every page of the range: 0 page faults");
+	RecoPrefaultStop(pf);
+
+	/* stopped while touching a range larger than it can read at once */
+	ok(madvise(shared, bytes, MADV_DONTNEED) == 0 && pages_present(shared, bytes) == 0,
+	   "unmapped again");
+	pf = RecoPrefaultStart();
+	RecoPrefaultTouch(pf, shared, bytes);
+	RecoPrefaultStop(pf);
+	same = shared[from] == 1 && shared[bytes - 1] == (unsigned char) ((bytes - 1) * 7 + 3);
+	ok(same && munmap(shared, bytes) == 0, "stopped in the middle of a range: the bytes are the same, the mapping goes");
+}
+
 /* Runs the tests. */
 int
 main(void)
@@ -263,6 +363,7 @@ main(void)
 	free(b);
 
 	test_prefault();
+	test_prefault_touch();
 
 	/* THP disabled for the process: the advice changes nothing, values still exact */
 	ok(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0, "THP disabled for this process");
