@@ -22,6 +22,12 @@
 
 #define RECO_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+/* The AVX-512F kernels' target (they run only once RecoKernelsAvx2UseZmm found it). */
+#define RECO_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+
+/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the dot, axpy, symv and exact-pass kernels take zmm registers. */
+static bool RecoAvx2Zmm = false;
+
 /* Sums each of 8 vectors horizontally: lane t of the result is Σ a_t. */
 RECO_AVX2 RECO_INLINE __m256
 RecoAvx2Hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3,
@@ -184,7 +190,7 @@ RecoAvx2AxpyRowsInline(int k, const void *Y, bool half, const int32_t *idx, int 
  * in registers (an accumulator array the compiler does not break up lives
  * on the stack, one store per multiply-add).
  */
-#define RECO_UNROLL _Pragma("GCC unroll 6")
+#define RECO_UNROLL _Pragma("GCC unroll 8")
 
 /*
  * One tile of the rank-K update: rows 0 .. R-1 of C, W x 8 columns, held in
@@ -270,9 +276,134 @@ static const RecoAvx2SyrkTileFn RecoAvx2SyrkTiles[RECO_AVX2_SYRK_ROWS][2] = {
 };
 
 /*
+ * One zmm tile of the rank-K update: rows 0 .. R − 1 of C, W (1 or 2) x 16
+ * columns, the last vector's columns masked by last (neither read nor
+ * written past it), held in registers while t runs over K (R <= 8, W
+ * constants in every call): every entry the FMA chain of RecoAvx2SyrkTile.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
+				   float *C, int ldc, __mmask16 last)
+{
+	__m512		acc[8][2];
+	__mmask16	mk[2] = {W > 1 ? (__mmask16) 0xffff : last, last};
+	int			r,
+				c,
+				t;
+
+	RECO_UNROLL
+	for (r = 0; r < R; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < W; c++)
+			acc[r][c] = _mm512_maskz_loadu_ps(mk[c], C + (size_t) r * ldc + 16 * c);
+	}
+	for (t = 0; t < K; t++)
+	{
+		const float *p = P + (size_t) t * ld;
+		const float *q = Q + (size_t) t * ld;
+		__m512		qv[2];
+
+		RECO_UNROLL
+		for (c = 0; c < W; c++)
+			qv[c] = _mm512_maskz_loadu_ps(mk[c], q + 16 * c);
+		RECO_UNROLL
+		for (r = 0; r < R; r++)
+		{
+			__m512		pr = _mm512_set1_ps(p[r]);
+
+			RECO_UNROLL
+			for (c = 0; c < W; c++)
+				acc[r][c] = _mm512_fmadd_ps(pr, qv[c], acc[r][c]);
+		}
+	}
+	RECO_UNROLL
+	for (r = 0; r < R; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < W; c++)
+			_mm512_mask_storeu_ps(C + (size_t) r * ldc + 16 * c, mk[c], acc[r][c]);
+	}
+}
+
+/* Rows of C in one zmm tile of the rank-K update (16 accumulators of 32 registers). */
+#define RECO_AVX512_SYRK_ROWS 8
+
+/* One zmm syrk tile shape: R rows x W·16 columns, the last vector masked. */
+typedef void (*RecoAvx512SyrkTileFn) (int K, const float *P, const float *Q,
+									  int ld, float *C, int ldc, __mmask16 last);
+
+/* Instantiates RecoAvx512SyrkTile for R rows and W zmm columns as RecoAvx512SyrkTileRxW. */
+#define RECO_AVX512_SYRK_TILE(R, W) \
+RECO_AVX512 static void \
+RecoAvx512SyrkTile##R##x##W(int K, const float *P, const float *Q, int ld, \
+							float *C, int ldc, __mmask16 last) \
+{ \
+	RecoAvx512SyrkTile(R, W, K, P, Q, ld, C, ldc, last); \
+}
+
+RECO_AVX512_SYRK_TILE(1, 1)
+RECO_AVX512_SYRK_TILE(2, 1)
+RECO_AVX512_SYRK_TILE(3, 1)
+RECO_AVX512_SYRK_TILE(4, 1)
+RECO_AVX512_SYRK_TILE(5, 1)
+RECO_AVX512_SYRK_TILE(6, 1)
+RECO_AVX512_SYRK_TILE(7, 1)
+RECO_AVX512_SYRK_TILE(8, 1)
+RECO_AVX512_SYRK_TILE(1, 2)
+RECO_AVX512_SYRK_TILE(2, 2)
+RECO_AVX512_SYRK_TILE(3, 2)
+RECO_AVX512_SYRK_TILE(4, 2)
+RECO_AVX512_SYRK_TILE(5, 2)
+RECO_AVX512_SYRK_TILE(6, 2)
+RECO_AVX512_SYRK_TILE(7, 2)
+RECO_AVX512_SYRK_TILE(8, 2)
+
+/* The zmm tile for R rows (index R − 1) and W zmm columns (index W − 1). */
+static const RecoAvx512SyrkTileFn RecoAvx512SyrkTiles[RECO_AVX512_SYRK_ROWS][2] = {
+	{RecoAvx512SyrkTile1x1, RecoAvx512SyrkTile1x2},
+	{RecoAvx512SyrkTile2x1, RecoAvx512SyrkTile2x2},
+	{RecoAvx512SyrkTile3x1, RecoAvx512SyrkTile3x2},
+	{RecoAvx512SyrkTile4x1, RecoAvx512SyrkTile4x2},
+	{RecoAvx512SyrkTile5x1, RecoAvx512SyrkTile5x2},
+	{RecoAvx512SyrkTile6x1, RecoAvx512SyrkTile6x2},
+	{RecoAvx512SyrkTile7x1, RecoAvx512SyrkTile7x2},
+	{RecoAvx512SyrkTile8x1, RecoAvx512SyrkTile8x2}
+};
+
+/*
+ * RecoAvx2Syrk in zmm tiles of RECO_AVX512_SYRK_ROWS rows x 32 columns (a
+ * last 8 columns masked): each row block's columns end at its last row
+ * rounded up to 8, within what the ymm tiles write; every entry the same
+ * FMA chain over t, so the same bits.
+ */
+RECO_AVX512 static void
+RecoAvx512Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
+			   int ldc)
+{
+	int			a0,
+				b0;
+
+	for (a0 = 0; a0 < m; a0 += RECO_AVX512_SYRK_ROWS)
+	{
+		int			R = m - a0 < RECO_AVX512_SYRK_ROWS ? m - a0 : RECO_AVX512_SYRK_ROWS;
+		int			end = (a0 + R + 7) & ~7;	/* columns to cover */
+
+		for (b0 = 0; b0 < end; b0 += 32)
+		{
+			int			rem = end - b0;
+
+			RecoAvx512SyrkTiles[R - 1][rem > 16 ? 1 : 0] (K, P + a0, Q + b0, ld,
+														  C + (size_t) a0 * ldc + b0, ldc,
+														  rem == 8 || rem == 24 ? 0x00ff : 0xffff);
+		}
+	}
+}
+
+/*
  * Lower-triangle rank-K update, tiles of RECO_AVX2_SYRK_ROWS rows x 16
- * columns up to the diagonal: every entry is one FMA chain over t, whatever
- * its tile.
+ * columns up to the diagonal (RecoAvx512Syrk's zmm tiles with AVX-512F):
+ * every entry is one FMA chain over t, whatever its tile.
  */
 RECO_AVX2 static void
 RecoAvx2Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
@@ -281,6 +412,11 @@ RecoAvx2Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
 	int			a0,
 				b0;
 
+	if (RecoAvx2Zmm)
+	{
+		RecoAvx512Syrk(m, K, P, Q, ld, C, ldc);
+		return;
+	}
 	for (a0 = 0; a0 < m; a0 += RECO_AVX2_SYRK_ROWS)
 	{
 		int			R = m - a0 < RECO_AVX2_SYRK_ROWS ? m - a0 : RECO_AVX2_SYRK_ROWS;
@@ -323,11 +459,6 @@ RecoAvx2ToHalf(int64_t n, const float *src, uint16_t *dst)
 	return tail && _mm256_movemask_ps(ok) == 0xff;
 }
 
-/* The AVX-512F kernels' target (they run only once RecoKernelsAvx2UseZmm found it). */
-#define RECO_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
-
-/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the dot, axpy and symv kernels take zmm registers. */
-static bool RecoAvx2Zmm = false;
 
 /* Lets the AVX2 kernels use AVX-512F (zmm) registers; called once, by kernels.c's choice of path. */
 void
@@ -632,6 +763,94 @@ RecoAvx2RowsGramInline(int k, int m, const float *Z, const int32_t *idx,
 			RecoAvx2RowsGramTile(k, Z, ia, ib, out);
 			for (a = 0; a < 4 && i0 + a < m; a++)
 				for (b = 0; b < 3 && j0 + b <= i0 + a; b++)
+					M[(size_t) (i0 + a) * m + j0 + b] = out[a][b];
+		}
+	}
+}
+
+/*
+ * RecoAvx2RowsGramTile with AVX-512F for 4 x 8 entries: zmm acc[a][p]
+ * holds the 8-lane partial sums of z_{i0+a} · z_{j0+2p} (low half) and
+ * z_{i0+a} · z_{j0+2p+1} (high half), each lane the ymm tile's FMA chain
+ * over the 8-blocks, reduced by RecoAvx2Hsum8's tree (RecoAvx2Hsum4's for
+ * each vector): out[a][b] the same bits.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512RowsGramTile(int k, const float *Z, const int32_t *ia,
+					   const int32_t *ib, float out[4][8])
+{
+	__m512		acc[4][4];
+	size_t		za[4],
+				zb[8];
+	int			a,
+				p,
+				j;
+
+	RECO_UNROLL
+	for (a = 0; a < 4; a++)
+		za[a] = (size_t) ia[a] * k;
+	RECO_UNROLL
+	for (p = 0; p < 8; p++)
+		zb[p] = (size_t) ib[p] * k;
+	RECO_UNROLL
+	for (a = 0; a < 4; a++)
+	{
+		RECO_UNROLL
+		for (p = 0; p < 4; p++)
+			acc[a][p] = _mm512_setzero_ps();
+	}
+	for (j = 0; j < k; j += 8)
+	{
+		__m512		q[4];
+
+		RECO_UNROLL
+		for (p = 0; p < 4; p++)
+			q[p] = RecoAvx512Load8x2(Z, false, zb[2 * p] + j, zb[2 * p + 1] + j);
+		RECO_UNROLL
+		for (a = 0; a < 4; a++)
+		{
+			__m512		v = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(Z + za[a] + j))));
+
+			RECO_UNROLL
+			for (p = 0; p < 4; p++)
+				acc[a][p] = _mm512_fmadd_ps(q[p], v, acc[a][p]);
+		}
+	}
+	RECO_UNROLL
+	for (a = 0; a < 4; a++)
+		_mm256_storeu_ps(out[a], RecoAvx2Hsum8(RecoAvx512Half(acc[a][0], 0), RecoAvx512Half(acc[a][0], 1),
+											   RecoAvx512Half(acc[a][1], 0), RecoAvx512Half(acc[a][1], 1),
+											   RecoAvx512Half(acc[a][2], 0), RecoAvx512Half(acc[a][2], 1),
+											   RecoAvx512Half(acc[a][3], 0), RecoAvx512Half(acc[a][3], 1)));
+}
+
+/*
+ * RecoAvx2RowsGramInline in RecoAvx512RowsGramTile's tiles of 4 x 8
+ * entries (the same bits, the same padding with row m − 1).
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512RowsGramInline(int k, int m, const float *Z, const int32_t *idx,
+						 float *M)
+{
+	float		out[4][8];
+	int32_t		ia[4],
+				ib[8];
+	int			i0,
+				j0,
+				a,
+				b;
+
+	for (i0 = 0; i0 < m; i0 += 4)
+	{
+		for (a = 0; a < 4; a++)
+			ia[a] = idx[i0 + a < m ? i0 + a : m - 1];
+		for (j0 = 0; j0 <= i0 + 3 && j0 < m; j0 += 8)
+		{
+			for (b = 0; b < 8; b++)
+				ib[b] = idx[j0 + b < m ? j0 + b : m - 1];
+			RecoAvx512RowsGramTile(k, Z, ia, ib, out);
+			for (a = 0; a < 4 && i0 + a < m; a++)
+				for (b = 0; b < 8 && j0 + b <= i0 + a; b++)
 					M[(size_t) (i0 + a) * m + j0 + b] = out[a][b];
 		}
 	}
@@ -1596,11 +1815,22 @@ RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
 		return false; \
 	return RecoAvx2CholSubst(KEXPR, b, U, z, x); \
 } \
+RECO_AVX512 static void \
+RecoAvx512RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
+						   float *M) \
+{ \
+	(void) k; \
+	RecoAvx512RowsGramInline(KEXPR, m, Z, idx, M); \
+} \
 RECO_AVX2 static void \
 RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
 						 float *M) \
 { \
-	(void) k; \
+	if (RecoAvx2Zmm) \
+	{ \
+		RecoAvx512RowsGram##SUFFIX(k, m, Z, idx, M); \
+		return; \
+	} \
 	RecoAvx2RowsGramInline(KEXPR, m, Z, idx, M); \
 } \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoDotRowsInline, KEXPR) \
