@@ -940,13 +940,19 @@ RecoAvx2ForwardTiled(int n, const double *U, double *z)
 }
 
 /*
- * Back substitution U z = z from L = Uᵀ (RecoCholBackTInline bit for bit),
- * four rows of L at a time from the bottom, as RecoAvx2ForwardTiled.
+ * Back substitution U z = z from L = Uᵀ (RecoCholBackTInline bit for bit)
+ * of cnt <= RECO_SHORT_LANES vectors zs[c], four rows of L at a time from
+ * the bottom, as RecoAvx2ForwardTiled: each vector's four pivots, then the
+ * rest of every vector takes the four rows' updates in one sweep that
+ * loads each stretch of the rows once for all the vectors (RecoAvx2Sub4's
+ * operations on each).
  */
-RECO_AVX2 static void
-RecoAvx2BackTTiled(int n, const double *L, double *z)
+RECO_AVX2 RECO_INLINE void
+RecoAvx2BackTRowsInline(int n, const double *L, double *const *zs, int cnt)
 {
-	int			i = n - 1;
+	int			i = n - 1,
+				c,
+				j;
 
 	for (; i >= 3; i -= 4)
 	{
@@ -954,21 +960,71 @@ RecoAvx2BackTTiled(int n, const double *L, double *z)
 				   *l1 = l0 - n,
 				   *l2 = l1 - n,
 				   *l3 = l2 - n;
+		__m256d		b[RECO_SHORT_LANES][4];
 
-		z[i] = z[i] / l0[i];
-		RecoAvx2Sub1(l0, z[i], z, i - 3, i);
-		z[i - 1] = z[i - 1] / l1[i - 1];
-		RecoAvx2Sub1(l1, z[i - 1], z, i - 3, i - 1);
-		z[i - 2] = z[i - 2] / l2[i - 2];
-		RecoAvx2Sub1(l2, z[i - 2], z, i - 3, i - 2);
-		z[i - 3] = z[i - 3] / l3[i - 3];
-		RecoAvx2Sub4(l0, l1, l2, l3, z[i], z[i - 1], z[i - 2], z[i - 3], z, 0, i - 3);
+		for (c = 0; c < cnt; c++)
+		{
+			double	   *z = zs[c];
+
+			z[i] = z[i] / l0[i];
+			RecoAvx2Sub1(l0, z[i], z, i - 3, i);
+			z[i - 1] = z[i - 1] / l1[i - 1];
+			RecoAvx2Sub1(l1, z[i - 1], z, i - 3, i - 1);
+			z[i - 2] = z[i - 2] / l2[i - 2];
+			RecoAvx2Sub1(l2, z[i - 2], z, i - 3, i - 2);
+			z[i - 3] = z[i - 3] / l3[i - 3];
+			b[c][0] = _mm256_set1_pd(z[i]);
+			b[c][1] = _mm256_set1_pd(z[i - 1]);
+			b[c][2] = _mm256_set1_pd(z[i - 2]);
+			b[c][3] = _mm256_set1_pd(z[i - 3]);
+		}
+		for (j = 0; j + 4 <= i - 3; j += 4)
+		{
+			__m256d		m0 = _mm256_loadu_pd(l0 + j),
+						m1 = _mm256_loadu_pd(l1 + j),
+						m2 = _mm256_loadu_pd(l2 + j),
+						m3 = _mm256_loadu_pd(l3 + j);
+
+			for (c = 0; c < cnt; c++)
+			{
+				__m256d		a = _mm256_loadu_pd(zs[c] + j);
+
+				a = _mm256_fnmadd_pd(m0, b[c][0], a);
+				a = _mm256_fnmadd_pd(m1, b[c][1], a);
+				a = _mm256_fnmadd_pd(m2, b[c][2], a);
+				a = _mm256_fnmadd_pd(m3, b[c][3], a);
+				_mm256_storeu_pd(zs[c] + j, a);
+			}
+		}
+		for (c = 0; c < cnt; c++)
+		{
+			double	   *z = zs[c];
+
+			RecoAvx2Sub4(l0, l1, l2, l3, z[i], z[i - 1], z[i - 2], z[i - 3], z, j, i - 3);
+		}
 	}
 	for (; i >= 0; i--)
-	{
-		z[i] = z[i] / L[(size_t) i * n + i];
-		RecoAvx2Sub1(L + (size_t) i * n, z[i], z, 0, i);
-	}
+		for (c = 0; c < cnt; c++)
+		{
+			double	   *z = zs[c];
+
+			z[i] = z[i] / L[(size_t) i * n + i];
+			RecoAvx2Sub1(L + (size_t) i * n, z[i], z, 0, i);
+		}
+}
+
+/* Back substitution U z = z from L = Uᵀ: RecoAvx2BackTRowsInline for one vector. */
+RECO_AVX2 static void
+RecoAvx2BackTTiled(int n, const double *L, double *z)
+{
+	RecoAvx2BackTRowsInline(n, L, &z, 1);
+}
+
+/* The back substitutions of a lane group (back_t_rows): RecoAvx2BackTRowsInline. */
+RECO_AVX2 static void
+RecoAvx2BackTRows(int n, const double *L, double *const *z, int cnt)
+{
+	RecoAvx2BackTRowsInline(n, L, z, cnt);
 }
 
 /*
@@ -1099,6 +1155,50 @@ RecoAvx2AxpyRowsD(int k, int n, const float *Z, const int32_t *idx,
 													_mm256_loadu_pd(v + j)));
 		for (; j < k; j++)
 			v[j] = fma(coef[i], z[j], v[j]);
+	}
+}
+
+/*
+ * out[i] = Z[idx[i]] · v in double (RecoDotRowsInline bit for bit: lane l
+ * of a row's accumulator is the fused chain over j ≡ l mod 4, reduced as
+ * (a0 + a1) + (a2 + a3)), four rows per sweep over v (k a multiple of 4).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2DotRowsD(int k, int n, const float *Z, const int32_t *idx,
+				 const double *v, double *out)
+{
+	int			i = 0,
+				r,
+				j;
+
+	for (; i < n; i += 4)
+	{
+		int			rows = n - i < 4 ? n - i : 4;
+		const float *z[4];
+		__m256d		acc[4];
+
+		RECO_UNROLL
+		for (r = 0; r < 4; r++)
+		{
+			z[r] = Z + (size_t) idx[i + (r < rows ? r : 0)] * k;
+			acc[r] = _mm256_setzero_pd();
+		}
+		for (j = 0; j < k; j += 4)
+		{
+			__m256d		vv = _mm256_loadu_pd(v + j);
+
+			RECO_UNROLL
+			for (r = 0; r < 4; r++)
+				acc[r] = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(z[r] + j)), vv, acc[r]);
+		}
+		for (r = 0; r < rows; r++)
+		{
+			__m128d		lo = _mm256_castpd256_pd128(acc[r]),
+						hi = _mm256_extractf128_pd(acc[r], 1);
+
+			out[i + r] = (_mm_cvtsd_f64(lo) + _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo))) +
+				(_mm_cvtsd_f64(hi) + _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi)));
+		}
 	}
 }
 
@@ -1833,7 +1933,7 @@ RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
 	} \
 	RecoAvx2RowsGramInline(KEXPR, m, Z, idx, M); \
 } \
-RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoDotRowsInline, KEXPR) \
+RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoAvx2DotRowsD, KEXPR) \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAvx2AxpyRowsD, KEXPR) \
 RECO_AVX512 static void \
 RecoAvx512SymvRows##SUFFIX(int k, int n, const float *G, const float *V, \
@@ -1863,7 +1963,7 @@ static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	RecoAvx2SymvRows##SUFFIX, \
 	RecoAvx2ShortLanes, \
 	RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2ToHalf, \
-	RecoAvx2CopyBlockHalf \
+	RecoAvx2CopyBlockHalf, RecoAvx2BackTRows \
 };
 
 RECO_AVX2_INSTANCE(K32, "k32", 32)
