@@ -1078,6 +1078,47 @@ RecoAvx2BackCols(int n, const double *U, double *z)
 }
 
 /*
+ * U's upper triangle (double, row-major) from the float lower triangle of
+ * A (RecoCholLoadInline's values; k a multiple of 4): 4 x 4 blocks of A's
+ * rows converted and transposed in registers (the template reads A down
+ * its columns, one cache line per value), the diagonal blocks entry by
+ * entry; U's lower triangle is not written.
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2CholLoad(int k, const float *A, double *U)
+{
+	int			i0,
+				l0,
+				i,
+				l;
+
+	for (i0 = 0; i0 < k; i0 += 4)
+	{
+		for (i = i0; i < i0 + 4; i++)
+			for (l = i; l < i0 + 4; l++)
+				U[(size_t) i * k + l] = A[(size_t) l * k + i];
+		for (l0 = i0 + 4; l0 < k; l0 += 4)
+		{
+			const float *a = A + (size_t) l0 * k + i0;
+			__m256d		r0 = _mm256_cvtps_pd(_mm_loadu_ps(a)),
+						r1 = _mm256_cvtps_pd(_mm_loadu_ps(a + k)),
+						r2 = _mm256_cvtps_pd(_mm_loadu_ps(a + 2 * (size_t) k)),
+						r3 = _mm256_cvtps_pd(_mm_loadu_ps(a + 3 * (size_t) k)),
+						t0 = _mm256_unpacklo_pd(r0, r1),
+						t1 = _mm256_unpackhi_pd(r0, r1),
+						t2 = _mm256_unpacklo_pd(r2, r3),
+						t3 = _mm256_unpackhi_pd(r2, r3);
+			double	   *u = U + (size_t) i0 * k + l0;
+
+			_mm256_storeu_pd(u, _mm256_permute2f128_pd(t0, t2, 0x20));
+			_mm256_storeu_pd(u + k, _mm256_permute2f128_pd(t1, t3, 0x20));
+			_mm256_storeu_pd(u + 2 * (size_t) k, _mm256_permute2f128_pd(t0, t2, 0x31));
+			_mm256_storeu_pd(u + 3 * (size_t) k, _mm256_permute2f128_pd(t1, t3, 0x31));
+		}
+	}
+}
+
+/*
  * The end of a Cholesky solve once U is factored (RecoCholSubstInline bit
  * for bit): the tiled forward substitution, RecoAvx2BackCols, x = z
  * rounded to float; false if x is not finite.
@@ -1332,6 +1373,69 @@ RecoAvx2CholTileEdge(int n, double *U, int i0, int l0, int w)
 }
 
 /*
+ * RecoAvx2PanelTile of one matrix with AVX-512F: rows i0 .. i0 + 3, C <= 3
+ * zmm vectors of eight entries from column l0, every entry's updates from
+ * rows 0 .. i0 − 1 in the same order (the same bits); on the diagonal
+ * (l0 = i0) row r neither reads nor writes its first r entries.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512PanelTile(int C, int n, double *U, int i0, int l0)
+{
+	__m512d		acc[RECO_AVX2_CHOL_ROWS][3];
+	__mmask8	mk[RECO_AVX2_CHOL_ROWS];
+	double	   *Ut = U + (size_t) i0 * n + l0;
+	int			r,
+				c,
+				j;
+
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		mk[r] = (__mmask8) (l0 == i0 ? 0xff << r : 0xff);
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			acc[r][c] = _mm512_maskz_loadu_pd(c == 0 ? mk[r] : 0xff, Ut + (size_t) r * n + 8 * c);
+	}
+	for (j = 0; j < i0; j++)
+	{
+		const double *Uj = U + (size_t) j * n;
+		__m512d		q[3];
+
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			q[c] = _mm512_loadu_pd(Uj + l0 + 8 * c);
+		RECO_UNROLL
+		for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+		{
+			__m512d		u = _mm512_set1_pd(Uj[i0 + r]);
+
+			RECO_UNROLL
+			for (c = 0; c < C; c++)
+				acc[r][c] = _mm512_fnmadd_pd(u, q[c], acc[r][c]);
+		}
+	}
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			_mm512_mask_storeu_pd(Ut + (size_t) r * n + 8 * c, c == 0 ? mk[r] : 0xff, acc[r][c]);
+	}
+}
+
+/* RecoAvx512PanelTile for C zmm vectors of columns as RecoAvx512CholTileC. */
+#define RECO_AVX512_CHOL_TILE(C) \
+RECO_AVX512 static void \
+RecoAvx512CholTile##C(int n, double *U, int i0, int l0) \
+{ \
+	RecoAvx512PanelTile(C, n, U, i0, l0); \
+}
+
+RECO_AVX512_CHOL_TILE(1)
+RECO_AVX512_CHOL_TILE(2)
+RECO_AVX512_CHOL_TILE(3)
+
+/*
  * Entry (i, l) of U: its updates from rows 0 .. j1 − 1 in order, one fused
  * multiply-subtract each (the edges the tiles do not cover).
  */
@@ -1348,8 +1452,9 @@ RecoAvx2CholEntry(int n, double *U, int i, int l, int j1)
 
 /*
  * RecoCholFactorInline bit for bit, by panels of RECO_AVX2_CHOL_ROWS rows:
- * the updates from the rows above in tiles (the n mod 4 last columns in a
- * masked one, a last panel of fewer rows entry by entry), then the panel's own rows in
+ * the updates from the rows above in tiles (zmm tiles first with AVX-512F,
+ * the n mod 4 last columns in a masked one, a last panel of fewer rows
+ * entry by entry), then the panel's own rows in
  * turn, each pivot tested, taken the square root of and divided into its
  * row, then its updates to the panel's later rows.
  */
@@ -1370,6 +1475,22 @@ RecoAvx2CholFactor(int n, double *U)
 			int			l0 = i0,
 						lv = i0 + (n - i0) / 4 * 4;
 
+			if (RecoAvx2Zmm)
+			{
+				/* zmm tiles of 24, 16 and 8 columns; 4 left by the ymm tile */
+				for (; l0 + 24 <= lv; l0 += 24)
+					RecoAvx512CholTile3(n, U, i0, l0);
+				if (lv - l0 >= 16)
+				{
+					RecoAvx512CholTile2(n, U, i0, l0);
+					l0 += 16;
+				}
+				if (lv - l0 >= 8)
+				{
+					RecoAvx512CholTile1(n, U, i0, l0);
+					l0 += 8;
+				}
+			}
 			for (; l0 + 12 <= lv; l0 += 12)
 				RecoAvx2CholTile3(n, U, i0, l0);
 			if (lv - l0 == 8)
@@ -1910,7 +2031,7 @@ RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
 						  double *z, float *x) \
 { \
 	(void) k; \
-	RecoCholLoadInline(KEXPR, A, U); \
+	RecoAvx2CholLoad(KEXPR, A, U); \
 	if (!RecoAvx2CholFactor(KEXPR, U)) \
 		return false; \
 	return RecoAvx2CholSubst(KEXPR, b, U, z, x); \
