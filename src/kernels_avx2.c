@@ -690,7 +690,7 @@ RecoAvx2Back(int n, const double *U, double *z)
  */
 RECO_AVX2 RECO_INLINE void
 RecoAvx2RowsGramTile(int k, const float *Z, const int32_t *ia,
-					 const int32_t *ib, float out[4][4])
+					 const int32_t *ib, float out[4][8])
 {
 	__m256		acc[4][3];
 	const float *za[4],
@@ -736,37 +736,39 @@ RecoAvx2RowsGramTile(int k, const float *Z, const int32_t *ia,
 /*
  * The lower triangle of Z_w Z_wᵀ (m x m, stride m) for the rows Z[idx[i]],
  * i < m: M[i][j] = z_i · z_j for j <= i, bit for bit what dot_block gives
- * for the same pair, in tiles of 4 x 3 entries (a tile past the triangle's
- * edge reads row m − 1 in place of the missing rows and stores nothing
- * there).
+ * for the same pair, in TILE's tiles of 4 x W entries (a tile past the
+ * triangle's edge reads row m − 1 in place of the missing rows and stores
+ * nothing there), as NAME with ATTR: one driver for the ymm and zmm tiles.
  */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2RowsGramInline(int k, int m, const float *Z, const int32_t *idx,
-					   float *M)
-{
-	float		out[4][4];
-	int32_t		ia[4],
-				ib[3];
-	int			i0,
-				j0,
-				a,
-				b;
-
-	for (i0 = 0; i0 < m; i0 += 4)
-	{
-		for (a = 0; a < 4; a++)
-			ia[a] = idx[i0 + a < m ? i0 + a : m - 1];
-		for (j0 = 0; j0 <= i0 + 3 && j0 < m; j0 += 3)
-		{
-			for (b = 0; b < 3; b++)
-				ib[b] = idx[j0 + b < m ? j0 + b : m - 1];
-			RecoAvx2RowsGramTile(k, Z, ia, ib, out);
-			for (a = 0; a < 4 && i0 + a < m; a++)
-				for (b = 0; b < 3 && j0 + b <= i0 + a; b++)
-					M[(size_t) (i0 + a) * m + j0 + b] = out[a][b];
-		}
-	}
+#define RECO_ROWS_GRAM_TEMPLATE(ATTR, NAME, TILE, W) \
+ATTR RECO_INLINE void \
+NAME(int k, int m, const float *Z, const int32_t *idx, float *M) \
+{ \
+	float		out[4][8]; \
+	int32_t		ia[4], \
+				ib[8]; \
+	int			i0, \
+				j0, \
+				a, \
+				b; \
+ \
+	for (i0 = 0; i0 < m; i0 += 4) \
+	{ \
+		for (a = 0; a < 4; a++) \
+			ia[a] = idx[i0 + a < m ? i0 + a : m - 1]; \
+		for (j0 = 0; j0 <= i0 + 3 && j0 < m; j0 += W) \
+		{ \
+			for (b = 0; b < W; b++) \
+				ib[b] = idx[j0 + b < m ? j0 + b : m - 1]; \
+			TILE(k, Z, ia, ib, out); \
+			for (a = 0; a < 4 && i0 + a < m; a++) \
+				for (b = 0; b < W && j0 + b <= i0 + a; b++) \
+					M[(size_t) (i0 + a) * m + j0 + b] = out[a][b]; \
+		} \
+	} \
 }
+
+RECO_ROWS_GRAM_TEMPLATE(RECO_AVX2, RecoAvx2RowsGramInline, RecoAvx2RowsGramTile, 3)
 
 /*
  * RecoAvx2RowsGramTile with AVX-512F for 4 x 8 entries: zmm acc[a][p]
@@ -824,37 +826,8 @@ RecoAvx512RowsGramTile(int k, const float *Z, const int32_t *ia,
 											   RecoAvx512Half(acc[a][3], 0), RecoAvx512Half(acc[a][3], 1)));
 }
 
-/*
- * RecoAvx2RowsGramInline in RecoAvx512RowsGramTile's tiles of 4 x 8
- * entries (the same bits, the same padding with row m − 1).
- */
-RECO_AVX512 RECO_INLINE void
-RecoAvx512RowsGramInline(int k, int m, const float *Z, const int32_t *idx,
-						 float *M)
-{
-	float		out[4][8];
-	int32_t		ia[4],
-				ib[8];
-	int			i0,
-				j0,
-				a,
-				b;
-
-	for (i0 = 0; i0 < m; i0 += 4)
-	{
-		for (a = 0; a < 4; a++)
-			ia[a] = idx[i0 + a < m ? i0 + a : m - 1];
-		for (j0 = 0; j0 <= i0 + 3 && j0 < m; j0 += 8)
-		{
-			for (b = 0; b < 8; b++)
-				ib[b] = idx[j0 + b < m ? j0 + b : m - 1];
-			RecoAvx512RowsGramTile(k, Z, ia, ib, out);
-			for (a = 0; a < 4 && i0 + a < m; a++)
-				for (b = 0; b < 8 && j0 + b <= i0 + a; b++)
-					M[(size_t) (i0 + a) * m + j0 + b] = out[a][b];
-		}
-	}
-}
+/* RecoAvx2RowsGramInline in RecoAvx512RowsGramTile's tiles of 4 x 8 entries (the same bits). */
+RECO_ROWS_GRAM_TEMPLATE(RECO_AVX512, RecoAvx512RowsGramInline, RecoAvx512RowsGramTile, 8)
 
 /*
  * z[j] −= m0[j]·z0, then m1[j]·z1, m2[j]·z2, m3[j]·z3 for lo <= j < hi, one

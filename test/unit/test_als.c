@@ -1871,36 +1871,26 @@ test_tiled_kernels(void)
 			   same_solve, same_short);
 }
 
-/* RecoAxpyRowsInline compiled for AVX2+FMA (avx2) or portably. */
+/* RecoDotRowsInline (dot) or RecoAxpyRowsInline (in: v, out: coef) compiled for AVX2+FMA. */
 TEST_AVX2 static void
-ref_axpy_rows_avx2(int k, int n, const float *Z, const int32_t *idx,
-				   const double *coef, double *v)
+ref_rows_avx2(bool dot, int k, int n, const float *Z, const int32_t *idx,
+			  const double *in, double *out)
 {
-	RecoAxpyRowsInline(k, n, Z, idx, coef, v);
+	if (dot)
+		RecoDotRowsInline(k, n, Z, idx, in, out);
+	else
+		RecoAxpyRowsInline(k, n, Z, idx, in, out);
 }
 
-/* Portable RecoAxpyRowsInline. */
+/* The same templates compiled portably. */
 static void
-ref_axpy_rows_generic(int k, int n, const float *Z, const int32_t *idx,
-					  const double *coef, double *v)
+ref_rows_generic(bool dot, int k, int n, const float *Z, const int32_t *idx,
+				 const double *in, double *out)
 {
-	RecoAxpyRowsInline(k, n, Z, idx, coef, v);
-}
-
-/* RecoDotRowsInline compiled for AVX2+FMA. */
-TEST_AVX2 static void
-ref_dot_rows_avx2(int k, int n, const float *Z, const int32_t *idx,
-				  const double *v, double *out)
-{
-	RecoDotRowsInline(k, n, Z, idx, v, out);
-}
-
-/* Portable RecoDotRowsInline. */
-static void
-ref_dot_rows_generic(int k, int n, const float *Z, const int32_t *idx,
-					 const double *v, double *out)
-{
-	RecoDotRowsInline(k, n, Z, idx, v, out);
+	if (dot)
+		RecoDotRowsInline(k, n, Z, idx, in, out);
+	else
+		RecoAxpyRowsInline(k, n, Z, idx, in, out);
 }
 
 /*
@@ -1950,16 +1940,10 @@ test_axpy_rows(void)
 			memcpy(o1, coef, sizeof(coef));
 			memcpy(o2, coef, sizeof(coef));
 			kern->dot_rows(k, n, Z, idx, v1, o1);
-			if (avx2)
-				ref_dot_rows_avx2(k, n, Z, idx, v2, o2);
-			else
-				ref_dot_rows_generic(k, n, Z, idx, v2, o2);
+			(avx2 ? ref_rows_avx2 : ref_rows_generic) (true, k, n, Z, idx, v2, o2);
 			same_dot = same_dot && memcmp(o1, o2, sizeof(o1)) == 0;
 			kern->axpy_rows(k, n, Z, idx, coef, v1);
-			if (avx2)
-				ref_axpy_rows_avx2(k, n, Z, idx, coef, v2);
-			else
-				ref_axpy_rows_generic(k, n, Z, idx, coef, v2);
+			(avx2 ? ref_rows_avx2 : ref_rows_generic) (false, k, n, Z, idx, coef, v2);
 			same = same && memcmp(v1, v2, sizeof(double) * (k + 1)) == 0;
 		}
 		free(Z);
