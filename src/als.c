@@ -1209,17 +1209,24 @@ RecoShortRowFailure(const RecoRowCtx *ctx, const RecoShortLane *lane)
 }
 
 /*
- * v ← U⁻¹ (v − Z_wᵀ S q) with q = N⁻¹ S Z_w v (RecoShortRowSolve): the end
- * of a short row's solve, (I + Z_wᵀ D Z_w)⁻¹ v, then U⁻¹.
+ * v ← v − Z_wᵀ S q with q = N⁻¹ S Z_w v (RecoShortRowSolve): (I + Z_wᵀ D
+ * Z_w)⁻¹ v, a short row's solve before U⁻¹.
  */
 static void
-RecoShortRowUnproject(const RecoRowCtx *ctx, RecoShortLane *lane)
+RecoShortRowCorrect(const RecoRowCtx *ctx, RecoShortLane *lane)
 {
 	int			i;
 
 	for (i = 0; i < lane->nw; i++)
 		lane->q[i] *= -lane->sv[i];
 	ctx->kern->axpy_rows(ctx->k, lane->nw, lane->zb, lane->zi, lane->q, lane->v);
+}
+
+/* v ← U⁻¹ (v − Z_wᵀ S q): the end of a short row's solve (RecoShortRowCorrect, then U⁻¹). */
+static void
+RecoShortRowUnproject(const RecoRowCtx *ctx, RecoShortLane *lane)
+{
+	RecoShortRowCorrect(ctx, lane);
 	ctx->kern->back_t(ctx->k, ctx->U + (size_t) ctx->k * ctx->k, lane->v);
 }
 
@@ -1463,8 +1470,9 @@ RecoCholeskyRow(RecoRowCtx *ctx, const int32_t *idx, const float *w,
 /*
  * A group of cnt <= RECO_SHORT_LANES short rows of a batch (fewer than
  * RecoShortLaneCap terms each), row u = rows[b] in lane b: each row's
- * right-hand side, Gram and projection, one short_lanes call for all, then
- * each row's end, every step the single row's (RecoShortRow), so each row
+ * right-hand side, Gram and projection, one short_lanes call for all, each
+ * row's correction, one back_t_rows call for all: every step the single
+ * row's (RecoShortRow) or, by the kernels' contracts, its bits, so each row
  * gets the bits it gets alone.
  */
 static RecoStatus
@@ -1472,6 +1480,7 @@ RecoShortRowGroup(const RecoJob *job, RecoRowCtx *ctx, const int64_t *rows, int 
 {
 	const RecoSparse *sp = job->rows;
 	int			k = job->k;
+	double	   *v[RECO_SHORT_LANES];
 	unsigned	failed;
 	RecoStatus	st;
 	int			b;
@@ -1501,12 +1510,16 @@ RecoShortRowGroup(const RecoJob *job, RecoRowCtx *ctx, const int64_t *rows, int 
 	failed = RecoShortRowSolve(ctx, cnt);
 	for (b = 0; b < cnt; b++)
 	{
-		RecoShortLane *lane = &ctx->s->lane[b];
-
 		if (failed & (1u << b))
-			return RecoShortRowFailure(ctx, lane);
-		RecoShortRowUnproject(ctx, lane);
-		st = RecoShortRowStore(k, lane->v, job->solve + (size_t) rows[b] * k);
+			return RecoShortRowFailure(ctx, &ctx->s->lane[b]);
+		RecoShortRowCorrect(ctx, &ctx->s->lane[b]);
+		v[b] = ctx->s->lane[b].v;
+	}
+	/* U⁻¹ of the group's rows at once: each row's back_t bits (back_t_rows' contract) */
+	ctx->kern->back_t_rows(k, ctx->U + (size_t) k * k, v, cnt);
+	for (b = 0; b < cnt; b++)
+	{
+		st = RecoShortRowStore(k, v[b], job->solve + (size_t) rows[b] * k);
 		if (st != RECO_STATUS_OK)
 			return st;
 	}

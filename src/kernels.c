@@ -159,6 +159,16 @@ RecoGenericBackT(int n, const double *L, double *z)
 	RecoCholBackTInline(false, n, L, z);
 }
 
+/* Portable back substitutions of several vectors: back_t on each in turn. */
+static void
+RecoGenericBackTRows(int n, const double *L, double *const *z, int cnt)
+{
+	int			c;
+
+	for (c = 0; c < cnt; c++)
+		RecoCholBackTInline(false, n, L, z[c]);
+}
+
 /* Portable double dot products of rows. */
 static void
 RecoGenericDotRows(int k, int n, const float *Z, const int32_t *idx,
@@ -311,7 +321,7 @@ static const RecoKernels RecoGenericKernels = {
 	RecoGenericSymvRows,
 	RecoGenericShortLanes,
 	RecoGenericDotBlockHalf, RecoGenericAxpyBlockHalf, RecoGenericToHalf,
-	RecoGenericCopyBlockHalf
+	RecoGenericCopyBlockHalf, RecoGenericBackTRows
 };
 
 /* ------------------------------------------------------------------------

@@ -104,6 +104,14 @@ typedef unsigned (*RecoShortLanesFn) (int lanes, const int *n,
 									  const double *const *sv,
 									  double *const *q, double *W);
 
+/*
+ * back_t for cnt <= RECO_SHORT_LANES vectors at once: z[c] <- U⁻¹ z[c]
+ * given L = Uᵀ (n x n, row-major lower), each z[c] bit for bit what back_t
+ * gives it alone (L read once for all of them).
+ */
+typedef void (*RecoTriSolveRowsFn) (int n, const double *L, double *const *z,
+									int cnt);
+
 /* ---- CG kernels (lockstep rows) ---- */
 /*
  * out_b = G v_b for b < n: rows v_b = V + b·ld and out_b = out + b·ld (ld
@@ -158,6 +166,7 @@ typedef struct RecoKernels
 	RecoAxpyBlockHalfFn axpy_block_h;
 	RecoToHalfFn to_half;
 	RecoCopyBlockHalfFn copy_block_h;
+	RecoTriSolveRowsFn back_t_rows; /* exact pass: a lane group's back_t */
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

@@ -22,6 +22,12 @@
 
 #define RECO_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+/* The AVX-512F kernels' target (they run only once RecoKernelsAvx2UseZmm found it). */
+#define RECO_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+
+/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the dot, axpy, symv and exact-pass kernels take zmm registers. */
+static bool RecoAvx2Zmm = false;
+
 /* Sums each of 8 vectors horizontally: lane t of the result is Σ a_t. */
 RECO_AVX2 RECO_INLINE __m256
 RecoAvx2Hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3,
@@ -184,7 +190,7 @@ RecoAvx2AxpyRowsInline(int k, const void *Y, bool half, const int32_t *idx, int 
  * in registers (an accumulator array the compiler does not break up lives
  * on the stack, one store per multiply-add).
  */
-#define RECO_UNROLL _Pragma("GCC unroll 6")
+#define RECO_UNROLL _Pragma("GCC unroll 8")
 
 /*
  * One tile of the rank-K update: rows 0 .. R-1 of C, W x 8 columns, held in
@@ -270,9 +276,134 @@ static const RecoAvx2SyrkTileFn RecoAvx2SyrkTiles[RECO_AVX2_SYRK_ROWS][2] = {
 };
 
 /*
+ * One zmm tile of the rank-K update: rows 0 .. R − 1 of C, W (1 or 2) x 16
+ * columns, the last vector's columns masked by last (neither read nor
+ * written past it), held in registers while t runs over K (R <= 8, W
+ * constants in every call): every entry the FMA chain of RecoAvx2SyrkTile.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512SyrkTile(int R, int W, int K, const float *P, const float *Q, int ld,
+				   float *C, int ldc, __mmask16 last)
+{
+	__m512		acc[8][2];
+	__mmask16	mk[2] = {W > 1 ? (__mmask16) 0xffff : last, last};
+	int			r,
+				c,
+				t;
+
+	RECO_UNROLL
+	for (r = 0; r < R; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < W; c++)
+			acc[r][c] = _mm512_maskz_loadu_ps(mk[c], C + (size_t) r * ldc + 16 * c);
+	}
+	for (t = 0; t < K; t++)
+	{
+		const float *p = P + (size_t) t * ld;
+		const float *q = Q + (size_t) t * ld;
+		__m512		qv[2];
+
+		RECO_UNROLL
+		for (c = 0; c < W; c++)
+			qv[c] = _mm512_maskz_loadu_ps(mk[c], q + 16 * c);
+		RECO_UNROLL
+		for (r = 0; r < R; r++)
+		{
+			__m512		pr = _mm512_set1_ps(p[r]);
+
+			RECO_UNROLL
+			for (c = 0; c < W; c++)
+				acc[r][c] = _mm512_fmadd_ps(pr, qv[c], acc[r][c]);
+		}
+	}
+	RECO_UNROLL
+	for (r = 0; r < R; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < W; c++)
+			_mm512_mask_storeu_ps(C + (size_t) r * ldc + 16 * c, mk[c], acc[r][c]);
+	}
+}
+
+/* Rows of C in one zmm tile of the rank-K update (16 accumulators of 32 registers). */
+#define RECO_AVX512_SYRK_ROWS 8
+
+/* One zmm syrk tile shape: R rows x W·16 columns, the last vector masked. */
+typedef void (*RecoAvx512SyrkTileFn) (int K, const float *P, const float *Q,
+									  int ld, float *C, int ldc, __mmask16 last);
+
+/* Instantiates RecoAvx512SyrkTile for R rows and W zmm columns as RecoAvx512SyrkTileRxW. */
+#define RECO_AVX512_SYRK_TILE(R, W) \
+RECO_AVX512 static void \
+RecoAvx512SyrkTile##R##x##W(int K, const float *P, const float *Q, int ld, \
+							float *C, int ldc, __mmask16 last) \
+{ \
+	RecoAvx512SyrkTile(R, W, K, P, Q, ld, C, ldc, last); \
+}
+
+RECO_AVX512_SYRK_TILE(1, 1)
+RECO_AVX512_SYRK_TILE(2, 1)
+RECO_AVX512_SYRK_TILE(3, 1)
+RECO_AVX512_SYRK_TILE(4, 1)
+RECO_AVX512_SYRK_TILE(5, 1)
+RECO_AVX512_SYRK_TILE(6, 1)
+RECO_AVX512_SYRK_TILE(7, 1)
+RECO_AVX512_SYRK_TILE(8, 1)
+RECO_AVX512_SYRK_TILE(1, 2)
+RECO_AVX512_SYRK_TILE(2, 2)
+RECO_AVX512_SYRK_TILE(3, 2)
+RECO_AVX512_SYRK_TILE(4, 2)
+RECO_AVX512_SYRK_TILE(5, 2)
+RECO_AVX512_SYRK_TILE(6, 2)
+RECO_AVX512_SYRK_TILE(7, 2)
+RECO_AVX512_SYRK_TILE(8, 2)
+
+/* The zmm tile for R rows (index R − 1) and W zmm columns (index W − 1). */
+static const RecoAvx512SyrkTileFn RecoAvx512SyrkTiles[RECO_AVX512_SYRK_ROWS][2] = {
+	{RecoAvx512SyrkTile1x1, RecoAvx512SyrkTile1x2},
+	{RecoAvx512SyrkTile2x1, RecoAvx512SyrkTile2x2},
+	{RecoAvx512SyrkTile3x1, RecoAvx512SyrkTile3x2},
+	{RecoAvx512SyrkTile4x1, RecoAvx512SyrkTile4x2},
+	{RecoAvx512SyrkTile5x1, RecoAvx512SyrkTile5x2},
+	{RecoAvx512SyrkTile6x1, RecoAvx512SyrkTile6x2},
+	{RecoAvx512SyrkTile7x1, RecoAvx512SyrkTile7x2},
+	{RecoAvx512SyrkTile8x1, RecoAvx512SyrkTile8x2}
+};
+
+/*
+ * RecoAvx2Syrk in zmm tiles of RECO_AVX512_SYRK_ROWS rows x 32 columns (a
+ * last 8 columns masked): each row block's columns end at its last row
+ * rounded up to 8, within what the ymm tiles write; every entry the same
+ * FMA chain over t, so the same bits.
+ */
+RECO_AVX512 static void
+RecoAvx512Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
+			   int ldc)
+{
+	int			a0,
+				b0;
+
+	for (a0 = 0; a0 < m; a0 += RECO_AVX512_SYRK_ROWS)
+	{
+		int			R = m - a0 < RECO_AVX512_SYRK_ROWS ? m - a0 : RECO_AVX512_SYRK_ROWS;
+		int			end = (a0 + R + 7) & ~7;	/* columns to cover */
+
+		for (b0 = 0; b0 < end; b0 += 32)
+		{
+			int			rem = end - b0;
+
+			RecoAvx512SyrkTiles[R - 1][rem > 16 ? 1 : 0] (K, P + a0, Q + b0, ld,
+														  C + (size_t) a0 * ldc + b0, ldc,
+														  rem == 8 || rem == 24 ? 0x00ff : 0xffff);
+		}
+	}
+}
+
+/*
  * Lower-triangle rank-K update, tiles of RECO_AVX2_SYRK_ROWS rows x 16
- * columns up to the diagonal: every entry is one FMA chain over t, whatever
- * its tile.
+ * columns up to the diagonal (RecoAvx512Syrk's zmm tiles with AVX-512F):
+ * every entry is one FMA chain over t, whatever its tile.
  */
 RECO_AVX2 static void
 RecoAvx2Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
@@ -281,6 +412,11 @@ RecoAvx2Syrk(int m, int K, const float *P, const float *Q, int ld, float *C,
 	int			a0,
 				b0;
 
+	if (RecoAvx2Zmm)
+	{
+		RecoAvx512Syrk(m, K, P, Q, ld, C, ldc);
+		return;
+	}
 	for (a0 = 0; a0 < m; a0 += RECO_AVX2_SYRK_ROWS)
 	{
 		int			R = m - a0 < RECO_AVX2_SYRK_ROWS ? m - a0 : RECO_AVX2_SYRK_ROWS;
@@ -323,11 +459,6 @@ RecoAvx2ToHalf(int64_t n, const float *src, uint16_t *dst)
 	return tail && _mm256_movemask_ps(ok) == 0xff;
 }
 
-/* The AVX-512F kernels' target (they run only once RecoKernelsAvx2UseZmm found it). */
-#define RECO_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
-
-/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the dot, axpy and symv kernels take zmm registers. */
-static bool RecoAvx2Zmm = false;
 
 /* Lets the AVX2 kernels use AVX-512F (zmm) registers; called once, by kernels.c's choice of path. */
 void
@@ -559,7 +690,7 @@ RecoAvx2Back(int n, const double *U, double *z)
  */
 RECO_AVX2 RECO_INLINE void
 RecoAvx2RowsGramTile(int k, const float *Z, const int32_t *ia,
-					 const int32_t *ib, float out[4][4])
+					 const int32_t *ib, float out[4][8])
 {
 	__m256		acc[4][3];
 	const float *za[4],
@@ -605,37 +736,98 @@ RecoAvx2RowsGramTile(int k, const float *Z, const int32_t *ia,
 /*
  * The lower triangle of Z_w Z_wᵀ (m x m, stride m) for the rows Z[idx[i]],
  * i < m: M[i][j] = z_i · z_j for j <= i, bit for bit what dot_block gives
- * for the same pair, in tiles of 4 x 3 entries (a tile past the triangle's
- * edge reads row m − 1 in place of the missing rows and stores nothing
- * there).
+ * for the same pair, in TILE's tiles of 4 x W entries (a tile past the
+ * triangle's edge reads row m − 1 in place of the missing rows and stores
+ * nothing there), as NAME with ATTR: one driver for the ymm and zmm tiles.
  */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2RowsGramInline(int k, int m, const float *Z, const int32_t *idx,
-					   float *M)
-{
-	float		out[4][4];
-	int32_t		ia[4],
-				ib[3];
-	int			i0,
-				j0,
-				a,
-				b;
+#define RECO_ROWS_GRAM_TEMPLATE(ATTR, NAME, TILE, W) \
+ATTR RECO_INLINE void \
+NAME(int k, int m, const float *Z, const int32_t *idx, float *M) \
+{ \
+	float		out[4][8]; \
+	int32_t		ia[4], \
+				ib[8]; \
+	int			i0, \
+				j0, \
+				a, \
+				b; \
+ \
+	for (i0 = 0; i0 < m; i0 += 4) \
+	{ \
+		for (a = 0; a < 4; a++) \
+			ia[a] = idx[i0 + a < m ? i0 + a : m - 1]; \
+		for (j0 = 0; j0 <= i0 + 3 && j0 < m; j0 += W) \
+		{ \
+			for (b = 0; b < W; b++) \
+				ib[b] = idx[j0 + b < m ? j0 + b : m - 1]; \
+			TILE(k, Z, ia, ib, out); \
+			for (a = 0; a < 4 && i0 + a < m; a++) \
+				for (b = 0; b < W && j0 + b <= i0 + a; b++) \
+					M[(size_t) (i0 + a) * m + j0 + b] = out[a][b]; \
+		} \
+	} \
+}
 
-	for (i0 = 0; i0 < m; i0 += 4)
+RECO_ROWS_GRAM_TEMPLATE(RECO_AVX2, RecoAvx2RowsGramInline, RecoAvx2RowsGramTile, 3)
+
+/*
+ * RecoAvx2RowsGramTile with AVX-512F for 4 x 8 entries: zmm acc[a][p]
+ * holds the 8-lane partial sums of z_{i0+a} · z_{j0+2p} (low half) and
+ * z_{i0+a} · z_{j0+2p+1} (high half), each lane the ymm tile's FMA chain
+ * over the 8-blocks, reduced by RecoAvx2Hsum8's tree (RecoAvx2Hsum4's for
+ * each vector): out[a][b] the same bits.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512RowsGramTile(int k, const float *Z, const int32_t *ia,
+					   const int32_t *ib, float out[4][8])
+{
+	__m512		acc[4][4];
+	size_t		za[4],
+				zb[8];
+	int			a,
+				p,
+				j;
+
+	RECO_UNROLL
+	for (a = 0; a < 4; a++)
+		za[a] = (size_t) ia[a] * k;
+	RECO_UNROLL
+	for (p = 0; p < 8; p++)
+		zb[p] = (size_t) ib[p] * k;
+	RECO_UNROLL
+	for (a = 0; a < 4; a++)
 	{
+		RECO_UNROLL
+		for (p = 0; p < 4; p++)
+			acc[a][p] = _mm512_setzero_ps();
+	}
+	for (j = 0; j < k; j += 8)
+	{
+		__m512		q[4];
+
+		RECO_UNROLL
+		for (p = 0; p < 4; p++)
+			q[p] = RecoAvx512Load8x2(Z, false, zb[2 * p] + j, zb[2 * p + 1] + j);
+		RECO_UNROLL
 		for (a = 0; a < 4; a++)
-			ia[a] = idx[i0 + a < m ? i0 + a : m - 1];
-		for (j0 = 0; j0 <= i0 + 3 && j0 < m; j0 += 3)
 		{
-			for (b = 0; b < 3; b++)
-				ib[b] = idx[j0 + b < m ? j0 + b : m - 1];
-			RecoAvx2RowsGramTile(k, Z, ia, ib, out);
-			for (a = 0; a < 4 && i0 + a < m; a++)
-				for (b = 0; b < 3 && j0 + b <= i0 + a; b++)
-					M[(size_t) (i0 + a) * m + j0 + b] = out[a][b];
+			__m512		v = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(Z + za[a] + j))));
+
+			RECO_UNROLL
+			for (p = 0; p < 4; p++)
+				acc[a][p] = _mm512_fmadd_ps(q[p], v, acc[a][p]);
 		}
 	}
+	RECO_UNROLL
+	for (a = 0; a < 4; a++)
+		_mm256_storeu_ps(out[a], RecoAvx2Hsum8(RecoAvx512Half(acc[a][0], 0), RecoAvx512Half(acc[a][0], 1),
+											   RecoAvx512Half(acc[a][1], 0), RecoAvx512Half(acc[a][1], 1),
+											   RecoAvx512Half(acc[a][2], 0), RecoAvx512Half(acc[a][2], 1),
+											   RecoAvx512Half(acc[a][3], 0), RecoAvx512Half(acc[a][3], 1)));
 }
+
+/* RecoAvx2RowsGramInline in RecoAvx512RowsGramTile's tiles of 4 x 8 entries (the same bits). */
+RECO_ROWS_GRAM_TEMPLATE(RECO_AVX512, RecoAvx512RowsGramInline, RecoAvx512RowsGramTile, 8)
 
 /*
  * z[j] −= m0[j]·z0, then m1[j]·z1, m2[j]·z2, m3[j]·z3 for lo <= j < hi, one
@@ -721,13 +913,19 @@ RecoAvx2ForwardTiled(int n, const double *U, double *z)
 }
 
 /*
- * Back substitution U z = z from L = Uᵀ (RecoCholBackTInline bit for bit),
- * four rows of L at a time from the bottom, as RecoAvx2ForwardTiled.
+ * Back substitution U z = z from L = Uᵀ (RecoCholBackTInline bit for bit)
+ * of cnt <= RECO_SHORT_LANES vectors zs[c], four rows of L at a time from
+ * the bottom, as RecoAvx2ForwardTiled: each vector's four pivots, then the
+ * rest of every vector takes the four rows' updates in one sweep that
+ * loads each stretch of the rows once for all the vectors (RecoAvx2Sub4's
+ * operations on each).
  */
-RECO_AVX2 static void
-RecoAvx2BackTTiled(int n, const double *L, double *z)
+RECO_AVX2 RECO_INLINE void
+RecoAvx2BackTRowsInline(int n, const double *L, double *const *zs, int cnt)
 {
-	int			i = n - 1;
+	int			i = n - 1,
+				c,
+				j;
 
 	for (; i >= 3; i -= 4)
 	{
@@ -735,21 +933,71 @@ RecoAvx2BackTTiled(int n, const double *L, double *z)
 				   *l1 = l0 - n,
 				   *l2 = l1 - n,
 				   *l3 = l2 - n;
+		__m256d		b[RECO_SHORT_LANES][4];
 
-		z[i] = z[i] / l0[i];
-		RecoAvx2Sub1(l0, z[i], z, i - 3, i);
-		z[i - 1] = z[i - 1] / l1[i - 1];
-		RecoAvx2Sub1(l1, z[i - 1], z, i - 3, i - 1);
-		z[i - 2] = z[i - 2] / l2[i - 2];
-		RecoAvx2Sub1(l2, z[i - 2], z, i - 3, i - 2);
-		z[i - 3] = z[i - 3] / l3[i - 3];
-		RecoAvx2Sub4(l0, l1, l2, l3, z[i], z[i - 1], z[i - 2], z[i - 3], z, 0, i - 3);
+		for (c = 0; c < cnt; c++)
+		{
+			double	   *z = zs[c];
+
+			z[i] = z[i] / l0[i];
+			RecoAvx2Sub1(l0, z[i], z, i - 3, i);
+			z[i - 1] = z[i - 1] / l1[i - 1];
+			RecoAvx2Sub1(l1, z[i - 1], z, i - 3, i - 1);
+			z[i - 2] = z[i - 2] / l2[i - 2];
+			RecoAvx2Sub1(l2, z[i - 2], z, i - 3, i - 2);
+			z[i - 3] = z[i - 3] / l3[i - 3];
+			b[c][0] = _mm256_set1_pd(z[i]);
+			b[c][1] = _mm256_set1_pd(z[i - 1]);
+			b[c][2] = _mm256_set1_pd(z[i - 2]);
+			b[c][3] = _mm256_set1_pd(z[i - 3]);
+		}
+		for (j = 0; j + 4 <= i - 3; j += 4)
+		{
+			__m256d		m0 = _mm256_loadu_pd(l0 + j),
+						m1 = _mm256_loadu_pd(l1 + j),
+						m2 = _mm256_loadu_pd(l2 + j),
+						m3 = _mm256_loadu_pd(l3 + j);
+
+			for (c = 0; c < cnt; c++)
+			{
+				__m256d		a = _mm256_loadu_pd(zs[c] + j);
+
+				a = _mm256_fnmadd_pd(m0, b[c][0], a);
+				a = _mm256_fnmadd_pd(m1, b[c][1], a);
+				a = _mm256_fnmadd_pd(m2, b[c][2], a);
+				a = _mm256_fnmadd_pd(m3, b[c][3], a);
+				_mm256_storeu_pd(zs[c] + j, a);
+			}
+		}
+		for (c = 0; c < cnt; c++)
+		{
+			double	   *z = zs[c];
+
+			RecoAvx2Sub4(l0, l1, l2, l3, z[i], z[i - 1], z[i - 2], z[i - 3], z, j, i - 3);
+		}
 	}
 	for (; i >= 0; i--)
-	{
-		z[i] = z[i] / L[(size_t) i * n + i];
-		RecoAvx2Sub1(L + (size_t) i * n, z[i], z, 0, i);
-	}
+		for (c = 0; c < cnt; c++)
+		{
+			double	   *z = zs[c];
+
+			z[i] = z[i] / L[(size_t) i * n + i];
+			RecoAvx2Sub1(L + (size_t) i * n, z[i], z, 0, i);
+		}
+}
+
+/* Back substitution U z = z from L = Uᵀ: RecoAvx2BackTRowsInline for one vector. */
+RECO_AVX2 static void
+RecoAvx2BackTTiled(int n, const double *L, double *z)
+{
+	RecoAvx2BackTRowsInline(n, L, &z, 1);
+}
+
+/* The back substitutions of a lane group (back_t_rows): RecoAvx2BackTRowsInline. */
+RECO_AVX2 static void
+RecoAvx2BackTRows(int n, const double *L, double *const *z, int cnt)
+{
+	RecoAvx2BackTRowsInline(n, L, z, cnt);
 }
 
 /*
@@ -803,6 +1051,47 @@ RecoAvx2BackCols(int n, const double *U, double *z)
 }
 
 /*
+ * U's upper triangle (double, row-major) from the float lower triangle of
+ * A (RecoCholLoadInline's values; k a multiple of 4): 4 x 4 blocks of A's
+ * rows converted and transposed in registers (the template reads A down
+ * its columns, one cache line per value), the diagonal blocks entry by
+ * entry; U's lower triangle is not written.
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2CholLoad(int k, const float *A, double *U)
+{
+	int			i0,
+				l0,
+				i,
+				l;
+
+	for (i0 = 0; i0 < k; i0 += 4)
+	{
+		for (i = i0; i < i0 + 4; i++)
+			for (l = i; l < i0 + 4; l++)
+				U[(size_t) i * k + l] = A[(size_t) l * k + i];
+		for (l0 = i0 + 4; l0 < k; l0 += 4)
+		{
+			const float *a = A + (size_t) l0 * k + i0;
+			__m256d		r0 = _mm256_cvtps_pd(_mm_loadu_ps(a)),
+						r1 = _mm256_cvtps_pd(_mm_loadu_ps(a + k)),
+						r2 = _mm256_cvtps_pd(_mm_loadu_ps(a + 2 * (size_t) k)),
+						r3 = _mm256_cvtps_pd(_mm_loadu_ps(a + 3 * (size_t) k)),
+						t0 = _mm256_unpacklo_pd(r0, r1),
+						t1 = _mm256_unpackhi_pd(r0, r1),
+						t2 = _mm256_unpacklo_pd(r2, r3),
+						t3 = _mm256_unpackhi_pd(r2, r3);
+			double	   *u = U + (size_t) i0 * k + l0;
+
+			_mm256_storeu_pd(u, _mm256_permute2f128_pd(t0, t2, 0x20));
+			_mm256_storeu_pd(u + k, _mm256_permute2f128_pd(t1, t3, 0x20));
+			_mm256_storeu_pd(u + 2 * (size_t) k, _mm256_permute2f128_pd(t0, t2, 0x31));
+			_mm256_storeu_pd(u + 3 * (size_t) k, _mm256_permute2f128_pd(t1, t3, 0x31));
+		}
+	}
+}
+
+/*
  * The end of a Cholesky solve once U is factored (RecoCholSubstInline bit
  * for bit): the tiled forward substitution, RecoAvx2BackCols, x = z
  * rounded to float; false if x is not finite.
@@ -823,14 +1112,6 @@ RecoAvx2CholSubst(int k, const float *b, const double *U, double *z, float *x)
 			return false;
 	}
 	return true;
-}
-
-/* RecoDotRowsInline with its multiply-adds fused: the AVX2 tables' dot_rows. */
-RECO_AVX2 RECO_INLINE void
-RecoAvx2DotRowsD(int k, int n, const float *Z, const int32_t *idx,
-				 const double *v, double *out)
-{
-	RecoDotRowsInline(true, k, n, Z, idx, v, out);
 }
 
 /*
@@ -888,6 +1169,50 @@ RecoAvx2AxpyRowsD(int k, int n, const float *Z, const int32_t *idx,
 													_mm256_loadu_pd(v + j)));
 		for (; j < k; j++)
 			v[j] = fma(coef[i], z[j], v[j]);
+	}
+}
+
+/*
+ * out[i] = Z[idx[i]] · v in double (RecoDotRowsInline bit for bit: lane l
+ * of a row's accumulator is the fused chain over j ≡ l mod 4, reduced as
+ * (a0 + a1) + (a2 + a3)), four rows per sweep over v (k a multiple of 4).
+ */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2DotRowsD(int k, int n, const float *Z, const int32_t *idx,
+				 const double *v, double *out)
+{
+	int			i = 0,
+				r,
+				j;
+
+	for (; i < n; i += 4)
+	{
+		int			rows = n - i < 4 ? n - i : 4;
+		const float *z[4];
+		__m256d		acc[4];
+
+		RECO_UNROLL
+		for (r = 0; r < 4; r++)
+		{
+			z[r] = Z + (size_t) idx[i + (r < rows ? r : 0)] * k;
+			acc[r] = _mm256_setzero_pd();
+		}
+		for (j = 0; j < k; j += 4)
+		{
+			__m256d		vv = _mm256_loadu_pd(v + j);
+
+			RECO_UNROLL
+			for (r = 0; r < 4; r++)
+				acc[r] = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(z[r] + j)), vv, acc[r]);
+		}
+		for (r = 0; r < rows; r++)
+		{
+			__m128d		lo = _mm256_castpd256_pd128(acc[r]),
+						hi = _mm256_extractf128_pd(acc[r], 1);
+
+			out[i + r] = (_mm_cvtsd_f64(lo) + _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo))) +
+				(_mm_cvtsd_f64(hi) + _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi)));
+		}
 	}
 }
 
@@ -1021,6 +1346,69 @@ RecoAvx2CholTileEdge(int n, double *U, int i0, int l0, int w)
 }
 
 /*
+ * RecoAvx2PanelTile of one matrix with AVX-512F: rows i0 .. i0 + 3, C <= 3
+ * zmm vectors of eight entries from column l0, every entry's updates from
+ * rows 0 .. i0 − 1 in the same order (the same bits); on the diagonal
+ * (l0 = i0) row r neither reads nor writes its first r entries.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512PanelTile(int C, int n, double *U, int i0, int l0)
+{
+	__m512d		acc[RECO_AVX2_CHOL_ROWS][3];
+	__mmask8	mk[RECO_AVX2_CHOL_ROWS];
+	double	   *Ut = U + (size_t) i0 * n + l0;
+	int			r,
+				c,
+				j;
+
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		mk[r] = (__mmask8) (l0 == i0 ? 0xff << r : 0xff);
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			acc[r][c] = _mm512_maskz_loadu_pd(c == 0 ? mk[r] : 0xff, Ut + (size_t) r * n + 8 * c);
+	}
+	for (j = 0; j < i0; j++)
+	{
+		const double *Uj = U + (size_t) j * n;
+		__m512d		q[3];
+
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			q[c] = _mm512_loadu_pd(Uj + l0 + 8 * c);
+		RECO_UNROLL
+		for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+		{
+			__m512d		u = _mm512_set1_pd(Uj[i0 + r]);
+
+			RECO_UNROLL
+			for (c = 0; c < C; c++)
+				acc[r][c] = _mm512_fnmadd_pd(u, q[c], acc[r][c]);
+		}
+	}
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			_mm512_mask_storeu_pd(Ut + (size_t) r * n + 8 * c, c == 0 ? mk[r] : 0xff, acc[r][c]);
+	}
+}
+
+/* RecoAvx512PanelTile for C zmm vectors of columns as RecoAvx512CholTileC. */
+#define RECO_AVX512_CHOL_TILE(C) \
+RECO_AVX512 static void \
+RecoAvx512CholTile##C(int n, double *U, int i0, int l0) \
+{ \
+	RecoAvx512PanelTile(C, n, U, i0, l0); \
+}
+
+RECO_AVX512_CHOL_TILE(1)
+RECO_AVX512_CHOL_TILE(2)
+RECO_AVX512_CHOL_TILE(3)
+
+/*
  * Entry (i, l) of U: its updates from rows 0 .. j1 − 1 in order, one fused
  * multiply-subtract each (the edges the tiles do not cover).
  */
@@ -1037,8 +1425,9 @@ RecoAvx2CholEntry(int n, double *U, int i, int l, int j1)
 
 /*
  * RecoCholFactorInline bit for bit, by panels of RECO_AVX2_CHOL_ROWS rows:
- * the updates from the rows above in tiles (the n mod 4 last columns in a
- * masked one, a last panel of fewer rows entry by entry), then the panel's own rows in
+ * the updates from the rows above in tiles (zmm tiles first with AVX-512F,
+ * the n mod 4 last columns in a masked one, a last panel of fewer rows
+ * entry by entry), then the panel's own rows in
  * turn, each pivot tested, taken the square root of and divided into its
  * row, then its updates to the panel's later rows.
  */
@@ -1059,6 +1448,22 @@ RecoAvx2CholFactor(int n, double *U)
 			int			l0 = i0,
 						lv = i0 + (n - i0) / 4 * 4;
 
+			if (RecoAvx2Zmm)
+			{
+				/* zmm tiles of 24, 16 and 8 columns; 4 left by the ymm tile */
+				for (; l0 + 24 <= lv; l0 += 24)
+					RecoAvx512CholTile3(n, U, i0, l0);
+				if (lv - l0 >= 16)
+				{
+					RecoAvx512CholTile2(n, U, i0, l0);
+					l0 += 16;
+				}
+				if (lv - l0 >= 8)
+				{
+					RecoAvx512CholTile1(n, U, i0, l0);
+					l0 += 8;
+				}
+			}
 			for (; l0 + 12 <= lv; l0 += 12)
 				RecoAvx2CholTile3(n, U, i0, l0);
 			if (lv - l0 == 8)
@@ -1599,16 +2004,27 @@ RecoAvx2CholSolve##SUFFIX(int k, const float *A, const float *b, double *U, \
 						  double *z, float *x) \
 { \
 	(void) k; \
-	RecoCholLoadInline(KEXPR, A, U); \
+	RecoAvx2CholLoad(KEXPR, A, U); \
 	if (!RecoAvx2CholFactor(KEXPR, U)) \
 		return false; \
 	return RecoAvx2CholSubst(KEXPR, b, U, z, x); \
+} \
+RECO_AVX512 static void \
+RecoAvx512RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
+						   float *M) \
+{ \
+	(void) k; \
+	RecoAvx512RowsGramInline(KEXPR, m, Z, idx, M); \
 } \
 RECO_AVX2 static void \
 RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
 						 float *M) \
 { \
-	(void) k; \
+	if (RecoAvx2Zmm) \
+	{ \
+		RecoAvx512RowsGram##SUFFIX(k, m, Z, idx, M); \
+		return; \
+	} \
 	RecoAvx2RowsGramInline(KEXPR, m, Z, idx, M); \
 } \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoAvx2DotRowsD, KEXPR) \
@@ -1641,7 +2057,7 @@ static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	RecoAvx2SymvRows##SUFFIX, \
 	RecoAvx2ShortLanes, \
 	RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2ToHalf, \
-	RecoAvx2CopyBlockHalf \
+	RecoAvx2CopyBlockHalf, RecoAvx2BackTRows \
 };
 
 RECO_AVX2_INSTANCE(K32, "k32", 32)

@@ -1408,7 +1408,9 @@ test_exact_kernels(void)
 	double		worst_syrk = 0,
 				worst_chol = 0,
 				worst_tri = 0;
-	int			c;
+	bool		same_syrk = true;
+	int			c,
+				z0;
 
 	for (c = 0; c < 6; c++)
 	{
@@ -1438,6 +1440,29 @@ test_exact_kernels(void)
 		{
 			int			K = k == 1024 && Ks[kc] == 300 ? 40 : Ks[kc];
 
+			/* an AVX2 table, with zmm tiles and without: each entry a fused chain in t order */
+			for (z0 = 0; z0 < 2 && k % 8 == 0; z0++)
+			{
+#ifdef RECO_HAVE_AVX2_PATH
+				RecoKernelsAvx2UseZmm(z0 == 1 && __builtin_cpu_supports("avx512f"));
+#endif
+				for (a = 0; a < ld * ld; a++)
+					C[a] = 0.25f;
+				kern->syrk(k, K, P, Q, ld, C, ld);
+				for (a = 0; a < k; a++)
+					for (b = 0; b < ld; b++)
+					{
+						float		acc = 0.25f;
+
+						for (t = 0; t < K && b <= a; t++)
+							acc = fmaf(P[t * ld + a], Q[t * ld + b], acc);
+						if (b <= a || b >= ((a + 13) & ~7))
+							same_syrk = same_syrk && C[a * ld + b] == acc;
+					}
+			}
+#ifdef RECO_HAVE_AVX2_PATH
+			RecoKernelsAvx2UseZmm(__builtin_cpu_supports("avx512f"));
+#endif
 			for (a = 0; a < ld * ld; a++)
 				C[a] = 0.25f;
 			kern->syrk(k, K, P, Q, ld, C, ld);
@@ -1510,6 +1535,7 @@ test_exact_kernels(void)
 	}
 	ok(worst_syrk < 1e-6,
 	   "kernels: rank-K update equals a double sum (k 1, 8, 12, 13, 64, 1024; K 0, 1, 37, 300)");
+	ok(same_syrk, "exact kernels: the AVX2 rank-K update, ymm and zmm tiles, gives each lower entry its fused chain in t order bit for bit (k 8, 64, 1024; K 0, 1, 37, 300), columns from (a + 13) rounded down to 8 untouched");
 	ok(worst_chol < 1e-9 && worst_tri < 1e-9,
 	   "kernels: Cholesky factor, forward and both back substitutions solve A z = y in double");
 	diag("worst rank-K error (relative)", worst_syrk);
@@ -1568,14 +1594,35 @@ static bool
 tri_same(const RecoKernels *kern, bool avx2, int n, const double *U,
 		 const double *L, double *f1, double *f2, double *b1, double *b2)
 {
+	double	   *r[RECO_SHORT_LANES + 1];
+	bool		same;
+	int			c,
+				cnt;
+
+	/* r[0]: b1's values, r[1 ..]: back_t_rows' vectors */
+	for (c = 0; c <= RECO_SHORT_LANES; c++)
+		r[c] = malloc(sizeof(double) * n);
+	memcpy(r[0], b1, sizeof(double) * n);
 	kern->forward(n, U, f1);
 	kern->back_t(n, L, b1);
 	if (avx2)
 		ref_tri_fma(n, U, L, f2, b2);
 	else
 		ref_tri_generic(n, U, L, f2, b2);
-	return memcmp(f1, f2, sizeof(double) * n) == 0 &&
+	same = memcmp(f1, f2, sizeof(double) * n) == 0 &&
 		memcmp(b1, b2, sizeof(double) * n) == 0;
+	/* back_t_rows on 1 .. RECO_SHORT_LANES copies: each back_t's bits */
+	for (cnt = 1; cnt <= RECO_SHORT_LANES; cnt++)
+	{
+		for (c = 1; c <= cnt; c++)
+			memcpy(r[c], r[0], sizeof(double) * n);
+		kern->back_t_rows(n, L, r + 1, cnt);
+		for (c = 1; c <= cnt; c++)
+			same = same && memcmp(r[c], b2, sizeof(double) * n) == 0;
+	}
+	for (c = 0; c <= RECO_SHORT_LANES; c++)
+		free(r[c]);
+	return same;
 }
 
 /* RecoCholSolveInline for AVX2+FMA (avx2) or portably. */
@@ -1608,8 +1655,9 @@ ref_short_generic(int n, const float *M, const double *sv, double *N)
 
 /*
  * The exact pass's kernels of each table (factorization, the tiled forward
- * and transposed back substitutions, Cholesky solve, short-row factor, the
- * tiled Gram of rows) against their templates bit for bit (the AVX2
+ * and transposed back substitutions, back_t_rows on 1 to RECO_SHORT_LANES
+ * vectors, Cholesky solve, short-row factor, the tiled Gram of rows), with
+ * AVX-512 zmm tiles and without, against their templates bit for bit (the AVX2
  * substitutions against ref_tri_fma, so at any -O level) and against
  * double references, for sizes around the tiles' edges, k not a multiple
  * of 8, k = 1 and k = 1024, and Gram rows of length 0 and 1; entries
@@ -1629,159 +1677,171 @@ test_tiled_kernels(void)
 				untouched = true;
 	double		worst_gram = 0,
 				worst_fac = 0;
-	int			c;
+	int			c,
+				z;
 
-	for (c = 0; c < 14; c++)
+	/* every kernel with AVX-512 zmm tiles (where the CPU has it) and without */
+	for (z = 0; z < 2; z++)
 	{
-		int			n = ns[c],
-					kk = n,
-					a,
-					b,
-					t;
-		const RecoKernels *kern = RecoKernelsFor(kk);
-		bool		avx2 = strncmp(kern->name, "avx2", 4) == 0;
-		double	   *A = malloc(sizeof(double) * n * n),
-				   *U = malloc(sizeof(double) * n * n),
-				   *R = malloc(sizeof(double) * n * n),
-				   *L = malloc(sizeof(double) * n * n),
-				   *f1 = malloc(sizeof(double) * n),
-				   *f2 = malloc(sizeof(double) * n),
-				   *b1 = malloc(sizeof(double) * n),
-				   *b2 = malloc(sizeof(double) * n),
-				   *sv = malloc(sizeof(double) * n);
-		float	   *Af = malloc(sizeof(float) * n * n),
-				   *bf = malloc(sizeof(float) * n),
-				   *x1 = malloc(sizeof(float) * n),
-				   *x2 = malloc(sizeof(float) * n),
-				   *M = malloc(sizeof(float) * n * n);
-		bool		ok1,
-					ok2;
-
-		/* A = I + BᵀB for a random n x 12 B, lower triangle a sentinel */
-		for (a = 0; a < n; a++)
-			for (b = 0; b < n; b++)
-				A[a * n + b] = a == b ? 1.0 : 0.0;
-		for (t = 0; t < 12; t++)
+#ifdef RECO_HAVE_AVX2_PATH
+		RecoKernelsInit();
+		RecoKernelsAvx2UseZmm(z == 1 && __builtin_cpu_supports("avx512f"));
+#endif
+		for (c = 0; c < 14; c++)
 		{
-			double		col[1024];
+			int			n = ns[c],
+						kk = n,
+						a,
+						b,
+						t;
+			const RecoKernels *kern = RecoKernelsFor(kk);
+			bool		avx2 = strncmp(kern->name, "avx2", 4) == 0;
+			double	   *A = malloc(sizeof(double) * n * n),
+					   *U = malloc(sizeof(double) * n * n),
+					   *R = malloc(sizeof(double) * n * n),
+					   *L = malloc(sizeof(double) * n * n),
+					   *f1 = malloc(sizeof(double) * n),
+					   *f2 = malloc(sizeof(double) * n),
+					   *b1 = malloc(sizeof(double) * n),
+					   *b2 = malloc(sizeof(double) * n),
+					   *sv = malloc(sizeof(double) * n);
+			float	   *Af = malloc(sizeof(float) * n * n),
+					   *bf = malloc(sizeof(float) * n),
+					   *x1 = malloc(sizeof(float) * n),
+					   *x2 = malloc(sizeof(float) * n),
+					   *M = malloc(sizeof(float) * n * n);
+			bool		ok1,
+						ok2;
 
-			for (a = 0; a < n; a++)
-				col[a] = rnd_uniform() - 0.5;
+			/* A = I + BᵀB for a random n x 12 B, lower triangle a sentinel */
 			for (a = 0; a < n; a++)
 				for (b = 0; b < n; b++)
-					A[a * n + b] += col[a] * col[b];
-		}
-		for (a = 0; a < n; a++)
-			for (b = 0; b < n; b++)
+					A[a * n + b] = a == b ? 1.0 : 0.0;
+			for (t = 0; t < 12; t++)
 			{
-				Af[a * n + b] = (float) A[a * n + b];
-				M[a * n + b] = (float) (A[a * n + b] - (a == b ? 1.0 : 0.0));
-				U[a * n + b] = b >= a ? A[a * n + b] : -7.0;
-				R[a * n + b] = U[a * n + b];
+				double		col[1024];
+
+				for (a = 0; a < n; a++)
+					col[a] = rnd_uniform() - 0.5;
+				for (a = 0; a < n; a++)
+					for (b = 0; b < n; b++)
+						A[a * n + b] += col[a] * col[b];
 			}
-		for (a = 0; a < n; a++)
-		{
-			bf[a] = (float) (rnd_uniform() - 0.5);
-			f1[a] = f2[a] = b1[a] = b2[a] = rnd_uniform() - 0.5;
-			sv[a] = 0.5 + rnd_uniform();
-		}
-
-		ok1 = kern->chol_factor(n, U);
-		ok2 = avx2 ? ref_factor_avx2(n, R) : ref_factor_generic(n, R);
-		same_factor = same_factor && ok1 && ok2 &&
-			memcmp(U, R, sizeof(double) * n * n) == 0;
-		for (a = 0; a < n; a++)
-			for (b = 0; b < a; b++)
-				untouched = untouched && U[a * n + b] == -7.0;
-		/* UᵀU = A in double */
-		if (ok1 && factor_error(n, U, A) > worst_fac)
-			worst_fac = factor_error(n, U, A);
-
-		for (a = 0; a < n; a++)
-			for (b = 0; b < n; b++)
-				L[a * n + b] = b <= a ? U[b * n + a] : 0.0;
-		same_tri = same_tri && tri_same(kern, avx2, n, U, L, f1, f2, b1, b2);
-
-		/* the Cholesky solve only exists per k: kk = n */
-		ok1 = kern->chol_solve(n, Af, bf, U, f1, x1);
-		ok2 = avx2 ? ref_solve_avx2(n, Af, bf, R, f2, x2) :
-			ref_solve_generic(n, Af, bf, R, f2, x2);
-		same_solve = same_solve && ok1 == ok2 && memcmp(x1, x2, sizeof(float) * n) == 0;
-
-		ok1 = kern->short_factor(n, M, sv, U);
-		ok2 = avx2 ? ref_short_avx2(n, M, sv, R) : ref_short_generic(n, M, sv, R);
-		for (a = 0; a < n; a++)
-			for (b = a; b < n; b++)
-				same_short = same_short && ok1 && ok2 && U[a * n + b] == R[a * n + b];
-
-		free(A);
-		free(U);
-		free(R);
-		free(L);
-		free(f1);
-		free(f2);
-		free(b1);
-		free(b2);
-		free(sv);
-		free(Af);
-		free(bf);
-		free(x1);
-		free(x2);
-		free(M);
-	}
-
-	for (c = 0; c < 8; c++)
-	{
-		int			k = ks[c],
-					mc,
-					t;
-		const RecoKernels *kern = RecoKernelsFor(k);
-		int			rows = 200;
-		float	   *Z = malloc(sizeof(float) * rows * k);
-		int32_t		idx[127];
-
-		for (t = 0; t < rows * k; t++)
-			Z[t] = (float) (rnd_uniform() - 0.5);
-		for (t = 0; t < 127; t++)
-			idx[t] = (int32_t) ((t * 37 + 11) % rows);
-		for (mc = 0; mc < 6; mc++)
-		{
-			int			m = ms[mc] < k ? ms[mc] : k;
-			float	   *M = malloc(sizeof(float) * (m * m + 1));
-			int			i,
-						j;
-
-			for (i = 0; i < m * m + 1; i++)
-				M[i] = -7.0f;
-			kern->rows_gram(k, m, Z, idx, M);
-			for (i = 0; i < m; i++)
-				for (j = 0; j < m; j++)
+			for (a = 0; a < n; a++)
+				for (b = 0; b < n; b++)
 				{
-					float		want;
-					double		r = 0,
-								scale = 0;
-					int			l;
-
-					if (j > i)
-					{
-						untouched = untouched && M[i * m + j] == -7.0f;
-						continue;
-					}
-					kern->dot_block(k, Z, idx + j, 1, Z + (size_t) idx[i] * k, &want);
-					same_gram = same_gram && M[i * m + j] == want;
-					for (l = 0; l < k; l++)
-					{
-						r += (double) Z[(size_t) idx[i] * k + l] * Z[(size_t) idx[j] * k + l];
-						scale += fabs((double) Z[(size_t) idx[i] * k + l] * Z[(size_t) idx[j] * k + l]);
-					}
-					if (fabs(M[i * m + j] - r) / scale > worst_gram)
-						worst_gram = fabs(M[i * m + j] - r) / scale;
+					Af[a * n + b] = (float) A[a * n + b];
+					M[a * n + b] = (float) (A[a * n + b] - (a == b ? 1.0 : 0.0));
+					U[a * n + b] = b >= a ? A[a * n + b] : -7.0;
+					R[a * n + b] = U[a * n + b];
 				}
-			untouched = untouched && M[m * m] == -7.0f;
+			for (a = 0; a < n; a++)
+			{
+				bf[a] = (float) (rnd_uniform() - 0.5);
+				f1[a] = f2[a] = b1[a] = b2[a] = rnd_uniform() - 0.5;
+				sv[a] = 0.5 + rnd_uniform();
+			}
+
+			ok1 = kern->chol_factor(n, U);
+			ok2 = avx2 ? ref_factor_avx2(n, R) : ref_factor_generic(n, R);
+			same_factor = same_factor && ok1 && ok2 &&
+				memcmp(U, R, sizeof(double) * n * n) == 0;
+			for (a = 0; a < n; a++)
+				for (b = 0; b < a; b++)
+					untouched = untouched && U[a * n + b] == -7.0;
+			/* UᵀU = A in double */
+			if (ok1 && factor_error(n, U, A) > worst_fac)
+				worst_fac = factor_error(n, U, A);
+
+			for (a = 0; a < n; a++)
+				for (b = 0; b < n; b++)
+					L[a * n + b] = b <= a ? U[b * n + a] : 0.0;
+			same_tri = same_tri && tri_same(kern, avx2, n, U, L, f1, f2, b1, b2);
+
+			/* the Cholesky solve only exists per k: kk = n */
+			ok1 = kern->chol_solve(n, Af, bf, U, f1, x1);
+			ok2 = avx2 ? ref_solve_avx2(n, Af, bf, R, f2, x2) :
+				ref_solve_generic(n, Af, bf, R, f2, x2);
+			same_solve = same_solve && ok1 == ok2 && memcmp(x1, x2, sizeof(float) * n) == 0;
+
+			ok1 = kern->short_factor(n, M, sv, U);
+			ok2 = avx2 ? ref_short_avx2(n, M, sv, R) : ref_short_generic(n, M, sv, R);
+			for (a = 0; a < n; a++)
+				for (b = a; b < n; b++)
+					same_short = same_short && ok1 && ok2 && U[a * n + b] == R[a * n + b];
+
+			free(A);
+			free(U);
+			free(R);
+			free(L);
+			free(f1);
+			free(f2);
+			free(b1);
+			free(b2);
+			free(sv);
+			free(Af);
+			free(bf);
+			free(x1);
+			free(x2);
 			free(M);
 		}
-		free(Z);
+
+		for (c = 0; c < 8; c++)
+		{
+			int			k = ks[c],
+						mc,
+						t;
+			const RecoKernels *kern = RecoKernelsFor(k);
+			int			rows = 200;
+			float	   *Z = malloc(sizeof(float) * rows * k);
+			int32_t		idx[127];
+
+			for (t = 0; t < rows * k; t++)
+				Z[t] = (float) (rnd_uniform() - 0.5);
+			for (t = 0; t < 127; t++)
+				idx[t] = (int32_t) ((t * 37 + 11) % rows);
+			for (mc = 0; mc < 6; mc++)
+			{
+				int			m = ms[mc] < k ? ms[mc] : k;
+				float	   *M = malloc(sizeof(float) * (m * m + 1));
+				int			i,
+							j;
+
+				for (i = 0; i < m * m + 1; i++)
+					M[i] = -7.0f;
+				kern->rows_gram(k, m, Z, idx, M);
+				for (i = 0; i < m; i++)
+					for (j = 0; j < m; j++)
+					{
+						float		want;
+						double		r = 0,
+									scale = 0;
+						int			l;
+
+						if (j > i)
+						{
+							untouched = untouched && M[i * m + j] == -7.0f;
+							continue;
+						}
+						kern->dot_block(k, Z, idx + j, 1, Z + (size_t) idx[i] * k, &want);
+						same_gram = same_gram && M[i * m + j] == want;
+						for (l = 0; l < k; l++)
+						{
+							r += (double) Z[(size_t) idx[i] * k + l] * Z[(size_t) idx[j] * k + l];
+							scale += fabs((double) Z[(size_t) idx[i] * k + l] * Z[(size_t) idx[j] * k + l]);
+						}
+						if (fabs(M[i * m + j] - r) / scale > worst_gram)
+							worst_gram = fabs(M[i * m + j] - r) / scale;
+					}
+				untouched = untouched && M[m * m] == -7.0f;
+				free(M);
+			}
+			free(Z);
+		}
 	}
+#ifdef RECO_HAVE_AVX2_PATH
+	RecoKernelsAvx2UseZmm(__builtin_cpu_supports("avx512f"));
+#endif
 	ok(same_factor && same_tri && same_solve && same_short && worst_fac < 1e-9,
 	   "exact kernels: factorization, tiled forward / transposed back substitution, Cholesky solve and short-row factor equal their templates bit for bit (n 1 .. 1024), UᵀU = A");
 	ok(same_gram && worst_gram < 1e-5 && untouched,
@@ -1793,20 +1853,26 @@ test_tiled_kernels(void)
 			   same_solve, same_short);
 }
 
-/* RecoAxpyRowsInline compiled for AVX2+FMA (avx2) or portably. */
+/* RecoDotRowsInline (dot) or RecoAxpyRowsInline (in: v, out: coef) compiled for AVX2+FMA. */
 TEST_AVX2 static void
-ref_axpy_rows_avx2(int k, int n, const float *Z, const int32_t *idx,
-				   const double *coef, double *v)
+ref_rows_avx2(bool dot, int k, int n, const float *Z, const int32_t *idx,
+			  const double *in, double *out)
 {
-	RecoAxpyRowsInline(true, k, n, Z, idx, coef, v);
+	if (dot)
+		RecoDotRowsInline(true, k, n, Z, idx, in, out);
+	else
+		RecoAxpyRowsInline(true, k, n, Z, idx, in, out);
 }
 
-/* Portable RecoAxpyRowsInline. */
+/* The same templates compiled portably. */
 static void
-ref_axpy_rows_generic(int k, int n, const float *Z, const int32_t *idx,
-					  const double *coef, double *v)
+ref_rows_generic(bool dot, int k, int n, const float *Z, const int32_t *idx,
+				 const double *in, double *out)
 {
-	RecoAxpyRowsInline(false, k, n, Z, idx, coef, v);
+	if (dot)
+		RecoDotRowsInline(false, k, n, Z, idx, in, out);
+	else
+		RecoAxpyRowsInline(false, k, n, Z, idx, in, out);
 }
 
 /*
@@ -1819,7 +1885,8 @@ test_axpy_rows(void)
 {
 	int			ks[7] = {1, 8, 13, 64, 128, 136, 1024};
 	int			ns[11] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 37};
-	bool		same = true;
+	bool		same = true,
+				same_dot = true;
 	int			c,
 				d,
 				i;
@@ -1832,11 +1899,14 @@ test_axpy_rows(void)
 		float	   *Z = malloc(sizeof(float) * 50 * k);
 		double	   *v1 = malloc(sizeof(double) * (k + 1)),
 				   *v2 = malloc(sizeof(double) * (k + 1)),
-					coef[37];
+					coef[38],
+					o1[38],
+					o2[38];
 		int32_t		idx[37];
 
 		for (i = 0; i < 50 * k; i++)
 			Z[i] = (float) (rnd_uniform() - 0.5);
+		memset(coef, 0, sizeof(coef));
 		for (d = 0; d < 11; d++)
 		{
 			int			n = ns[d];
@@ -1848,11 +1918,14 @@ test_axpy_rows(void)
 			}
 			for (i = 0; i <= k; i++)
 				v1[i] = v2[i] = rnd_uniform() - 0.5;
+			/* dot_rows first (into coef's place: n + 1 outputs, the last untouched) */
+			memcpy(o1, coef, sizeof(coef));
+			memcpy(o2, coef, sizeof(coef));
+			kern->dot_rows(k, n, Z, idx, v1, o1);
+			(avx2 ? ref_rows_avx2 : ref_rows_generic) (true, k, n, Z, idx, v2, o2);
+			same_dot = same_dot && memcmp(o1, o2, sizeof(o1)) == 0;
 			kern->axpy_rows(k, n, Z, idx, coef, v1);
-			if (avx2)
-				ref_axpy_rows_avx2(k, n, Z, idx, coef, v2);
-			else
-				ref_axpy_rows_generic(k, n, Z, idx, coef, v2);
+			(avx2 ? ref_rows_avx2 : ref_rows_generic) (false, k, n, Z, idx, coef, v2);
 			same = same && memcmp(v1, v2, sizeof(double) * (k + 1)) == 0;
 		}
 		free(Z);
@@ -1860,6 +1933,7 @@ test_axpy_rows(void)
 		free(v2);
 	}
 	ok(same, "axpy_rows of each table bit for bit its template (k 1, 8, 13, 64, 128, 136, 1024; rows 0-9, 37), v[k] untouched");
+	ok(same_dot, "dot_rows of each table bit for bit its template (k 1, 8, 13, 64, 128, 136, 1024; rows 0-9, 37), out[n] untouched");
 }
 
 /*
@@ -3393,7 +3467,7 @@ test_short_lanes(void)
 }
 
 /* The number of tests main runs: its plan line and its exit status. */
-#define TEST_ALS_PLAN 206
+#define TEST_ALS_PLAN 208
 
 int
 main(void)
