@@ -318,11 +318,12 @@
 #define RECO_STORE_TOUCH_MAX_BYTES ((size_t) 1024 * 1024 * 1024)
 
 /*
- * The half A·p passes serve k >= this: at 10M, 2 threads, they took 10 % less
- * CPU per iteration at k 128, the same at k 96 and 10 % more at k 64, where a
- * vector is 4 cache lines and making the half copy costs what its reads save
- * (test/bench/results/cg-half-2026-12-02.md).
+ * The half A·p passes serve k >= this.  On Zen 4 they took 10 % less CPU per
+ * iteration at k 128 and 10 % more at k 64, where making the half copy cost
+ * what its reads saved (test/bench/results/cg-half-2026-12-02.md); on Zen 5
+ * (full-width AVX-512) 15-27 % less at k 64
+ * (test/bench/results/cg-half-k64-2026-12-02.md).
  */
-#define RECO_CG_HALF_MIN_FACTORS 128
+#define RECO_CG_HALF_MIN_FACTORS 64
 
 #endif							/* RECO_LIMITS_H */
