@@ -203,6 +203,9 @@ UPDATE pg_class SET reltuples = 100 WHERE oid = 'dr_room'::regclass;
 SELECT dr_pair('dr_room', 'TABLE dr_room') AS room_too_small;
 UPDATE pg_class SET reltuples = 1e6 WHERE oid = 'dr_room'::regclass;
 SELECT dr_pair('dr_room', 'TABLE dr_room') AS room_too_large;
+-- an absurd estimate (set by hand or a stats tool) is capped at a page's line pointers
+UPDATE pg_class SET reltuples = 1e15 WHERE oid = 'dr_room'::regclass;
+SELECT dr_pair('dr_room', 'TABLE dr_room') AS room_absurd;
 UPDATE pg_class SET reltuples = -1 WHERE oid = 'dr_room'::regclass;
 SELECT dr_pair('dr_room', 'TABLE dr_room') AS room_unknown;
 

@@ -38,8 +38,9 @@
  * one shared mapping, and a new backend's page tables hold none of it).  A
  * read fault on a shared mapping maps the page writable, so the store
  * finds its buffers mapped.  Reading changes no byte (a relaxed atomic
- * load of a byte others may be writing) and needs no lock: the range is
- * the pool's, which never moves.  MADV_POPULATE_WRITE is not used there:
+ * load of a byte others may be writing) and holds no lock while it reads
+ * (it takes the range's base under its own lock): the range is the pool's,
+ * which never moves.  MADV_POPULATE_WRITE is not used there:
  * on a hypervisor that keeps shadow page tables (this project's VM) the
  * first access of each page still traps after it, while a read by the
  * thread fills them for the whole process.
@@ -277,7 +278,9 @@ RecoPrefaultAdvance(RecoPrefault *pf, int64_t count)
  * Gives the thread a range to read one byte a page of whenever it has no
  * rows to map (replacing any earlier range): memory shared with other
  * processes that never moves while the thread runs (PostgreSQL's buffer
- * pool), which this process is about to write.  Changes no byte.
+ * pool), which this process is about to write.  Changes no byte.  Does not
+ * wait for a step of the earlier range under way, so that range must stay
+ * mapped while the thread runs (the pool does).
  */
 void
 RecoPrefaultTouch(RecoPrefault *pf, const void *base, size_t bytes)

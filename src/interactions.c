@@ -338,13 +338,40 @@ RecoRowsGrow(RecoRows *rows)
  * the rows written are never touched, so never resident.  Arrays that grow
  * instead keep the pages of their small start: re-advising them as realloc
  * moves them made the read slower, the moved huge pages split
- * (test/bench/results/read-build-2026-12-02.md).
+ * (test/bench/results/read-build-2026-12-02.md).  Where the room cannot be
+ * had (a wrong estimate, a strict overcommit), nothing is reserved and the
+ * arrays grow as for any reader.
  */
 void
 RecoRowsReserve(RecoRows *rows, int64 rows_expected)
 {
-	if (rows_expected > rows->capacity)
-		RecoRowsResize(rows, rows_expected);
+	Size		sizes[RECO_PREFAULT_MAX_ARRAYS] = {sizeof(int64), sizeof(int64), sizeof(float), sizeof(int64)};
+	void	   *arrays[RECO_PREFAULT_MAX_ARRAYS] = {NULL, NULL, NULL, NULL};
+	int			n = rows->timed ? 4 : 3,
+				a;
+
+	if (rows->capacity > 0 || rows_expected <= RECO_ROWS_INITIAL_CAPACITY ||
+		rows_expected > (int64) (MaxAllocHugeSize / sizeof(int64)))
+		return;
+	/* a wrong estimate must not fail a training that growth would finish */
+	for (a = 0; a < n; a++)
+	{
+		arrays[a] = MemoryContextAllocExtended(CurrentMemoryContext, (Size) rows_expected * sizes[a],
+											   MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+		if (arrays[a] == NULL)
+		{
+			while (--a >= 0)
+				pfree(arrays[a]);
+			return;
+		}
+		RecoAdviseHugePages(arrays[a], (Size) rows_expected * sizes[a]);
+	}
+	rows->users = arrays[0];
+	rows->items = arrays[1];
+	rows->weights = arrays[2];
+	rows->times = rows->timed ? arrays[3] : NULL;
+	rows->capacity = rows_expected;
+	RecoRowsDescribePrefault(rows);
 }
 
 /* Stops a guarded prefault thread (a memory context callback, or RecoStopPrefault). */

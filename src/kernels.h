@@ -35,7 +35,7 @@ typedef void (*RecoSymvFn) (int k, const float *G, const float *v, float *out);
  * Lower-triangle rank-K update of the m x m C (row stride ldc):
  * C[a][b] += Σ_{t<K} P[t][a] Q[t][b] for b <= a, every entry summed in t
  * order from its old value (so splitting K into calls changes nothing);
- * entries a < b < (a rounded up to 8) may be written too.  P and Q have K
+ * entries a < b < (a + 6 rounded up to a multiple of 8) may be written too.  P and Q have K
  * rows of stride ld; ld and ldc are multiples of 8 and rows are readable up
  * to column m rounded up to 8.
  */

@@ -7,7 +7,9 @@
  * Every function carries __attribute__((target("avx2,fma,f16c"))) instead of the
  * file being compiled with -mavx2: nothing else is compiled for AVX2, so a
  * CPU without it never meets an AVX2 instruction unless kernels.c chose
- * these tables after reading its features.  Each template is inlined into
+ * these tables after reading its features.  The RecoAvx512* functions carry
+ * target("avx512f,...") and run only where RecoKernelsAvx2UseZmm turned
+ * them on (the CPU and the OS have AVX-512F).  Each template is inlined into
  * one function per k, so the compiler sees a constant k for 32, 64 and 128
  * and unrolls their loops.  The kernels' contracts are those of kernels.h;
  * they are pure functions (no allocation, any thread).
@@ -993,11 +995,14 @@ RecoAvx2BackTTiled(int n, const double *L, double *z)
 	RecoAvx2BackTRowsInline(n, L, &z, 1);
 }
 
-/* The back substitutions of a lane group (back_t_rows): RecoAvx2BackTRowsInline. */
+/* The back substitutions of a lane group (back_t_rows): RecoAvx2BackTRowsInline, at most RECO_SHORT_LANES vectors a call. */
 RECO_AVX2 static void
 RecoAvx2BackTRows(int n, const double *L, double *const *z, int cnt)
 {
-	RecoAvx2BackTRowsInline(n, L, z, cnt);
+	int			c;
+
+	for (c = 0; c < cnt; c += RECO_SHORT_LANES)
+		RecoAvx2BackTRowsInline(n, L, z + c, cnt - c < RECO_SHORT_LANES ? cnt - c : RECO_SHORT_LANES);
 }
 
 /*

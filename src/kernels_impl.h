@@ -32,16 +32,20 @@
 /*
  * a·b + c in a double template: one fused multiply-add (a single rounding)
  * in the instances the AVX2 tables compile (fused true), whose tiled twins
- * use explicit FMAs, else a product and a sum.  Explicit, so that neither
- * the optimisation level nor -ffp-contract decides how a template rounds,
- * and a tiled kernel equals its template bit for bit in any build.
+ * use explicit FMAs, so that neither the optimisation level nor
+ * -ffp-contract decides how those round and a tiled kernel equals its
+ * template bit for bit in any build.  With fused false (the portable
+ * tables, one code path each) it is a product and a sum, which a compiler
+ * may still contract where the build targets FMA (-march=native): that
+ * changes the portable bits from build to build, never an equality within
+ * one build.
  */
 #define RECO_MULADD(fused, a, b, c) ((fused) ? fma((a), (b), (c)) : (a) * (b) + (c))
 
 #ifdef RECO_HAVE_AVX2_PATH
 /* The AVX2+FMA kernel set for k (a multiple of 8); kernels_avx2.c. */
 extern const RecoKernels *RecoKernelsAvx2For(int k);
-/* Lets the AVX2 tables' copy to half use AVX-512F conversions (kernels_avx2.c). */
+/* Lets the AVX2 tables use their AVX-512F (zmm) kernels: CG, half copy, exact pass (kernels_avx2.c). */
 extern void RecoKernelsAvx2UseZmm(bool zmm);
 #endif
 

@@ -55,6 +55,7 @@
 #include <math.h>
 
 #include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_am.h"
@@ -1250,8 +1251,9 @@ RecoDirectWeight(Datum value, Oid type)
 
 /*
  * About how many rows rel holds, for the row arrays' room (0: unknown): its
- * rows per page when last vacuumed or analyzed (reltuples / relpages) times
- * its pages now, as the planner scales them, and 1/32 more.
+ * rows per page when last vacuumed or analyzed (reltuples / relpages, at
+ * most a page's line pointers) times its pages now, as the planner scales
+ * them, and 1/32 more.
  */
 static int64
 RecoDirectRowsExpected(Relation rel)
@@ -1262,7 +1264,7 @@ RecoDirectRowsExpected(Relation rel)
 
 	if (tuples <= 0 || pages <= 0)
 		return 0;
-	expected = tuples / pages * RelationGetNumberOfBlocks(rel);
+	expected = Min(tuples / pages, (double) MaxHeapTuplesPerPage) * RelationGetNumberOfBlocks(rel);
 	expected += expected / 32;
 	return expected < (double) (MaxAllocHugeSize / sizeof(int64)) ? (int64) expected : 0;
 }
@@ -1313,9 +1315,11 @@ RecoFitReadTable(Relation rel, const AttrNumber *atts, const Oid *types, MemoryC
 			RecoRowsReserve(&state->rows, RecoDirectRowsExpected(rel));
 			MemoryContextSwitchTo(old);
 			RecoRowsStartPrefault(&state->rows, cxt);
+#ifndef USE_VALGRIND			/* a valgrind build marks unpinned buffers no-access */
 			/* the store writes through the buffer pool: its pages mapped while the read runs */
 			RecoRowsPrefaultTouch(&state->rows, BufferBlocks,
 								  Min((Size) NBuffers * BLCKSZ, RECO_STORE_TOUCH_MAX_BYTES));
+#endif
 		}
 		state->rows_read++;
 		if ((state->rows_read & (RECO_READ_POLL_ROWS - 1)) == 0)

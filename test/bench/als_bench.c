@@ -45,7 +45,7 @@
  *                                (prctl PR_SET_THP_DISABLE: the fallback path)
  *     -A 0|1                     CG A·p passes over the fixed side in float32
  *                                (0) or half precision (1); without -A,
- *                                reco.train's choice (half from k 128 on:
+ *                                reco.train's choice (half from k 64 on:
  *                                RecoAlsConfig.cg_vectors)
  *
  * Every configuration also prints how much of the process's anonymous memory

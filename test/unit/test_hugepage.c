@@ -287,6 +287,14 @@ test_prefault_touch(void)
 
 	for (i = 0; i < bytes; i++)
 		shared[i] = (unsigned char) (i * 7 + 3);
+	if (pages_present(shared, bytes) < 0)
+	{
+		/* the test reads /proc/self/pagemap, which some containers hide */
+		for (tries = 0; tries < 7; tries++)
+			ok(1, "# SKIP /proc/self/pagemap is not readable");
+		munmap(shared, bytes);
+		return;
+	}
 	ok(madvise(shared, bytes, MADV_DONTNEED) == 0 && pages_present(shared, bytes) == 0,
 	   "a shared 8 MB holding a pattern, none of its pages mapped in this process");
 
@@ -314,14 +322,14 @@ test_prefault_touch(void)
 	ok(thread_minor_faults() - faults == 0, "writing a byte of every page of the range: 0 page faults");
 	RecoPrefaultStop(pf);
 
-	/* stopped while touching a range larger than it can read at once */
+	/* stopped while (or before) touching a range larger than it reads at once */
 	ok(madvise(shared, bytes, MADV_DONTNEED) == 0 && pages_present(shared, bytes) == 0,
 	   "unmapped again");
 	pf = RecoPrefaultStart();
 	RecoPrefaultTouch(pf, shared, bytes);
 	RecoPrefaultStop(pf);
 	same = shared[from] == 1 && shared[bytes - 1] == (unsigned char) ((bytes - 1) * 7 + 3);
-	ok(same && munmap(shared, bytes) == 0, "stopped in the middle of a range: the bytes are the same, the mapping goes");
+	ok(same && munmap(shared, bytes) == 0, "stopped during or before a range: the bytes are the same, the mapping goes");
 }
 
 /* Runs the tests. */
