@@ -288,45 +288,39 @@ RecoRowsDescribePrefault(RecoRows *rows)
 		RecoPrefaultArrays(rows->prefault->thread, bases, sizes, rows->timed ? 4 : 3, rows->capacity, rows->count);
 }
 
-/*
- * Gives the row arrays room for `capacity` rows (more than they hold), the
- * prefault thread told that they move.
- */
-static void
-RecoRowsResize(RecoRows *rows, int64 capacity)
-{
-	if (capacity > (int64) (MaxAllocHugeSize / sizeof(int64)))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many interactions for one model")));
-	if (rows->prefault != NULL)
-		RecoPrefaultArrays(rows->prefault->thread, NULL, NULL, 0, 0, 0);	/* the arrays move */
-	if (rows->capacity == 0)
-	{
-		rows->users = RecoAllocArray(capacity, sizeof(int64));
-		rows->items = RecoAllocArray(capacity, sizeof(int64));
-		rows->weights = RecoAllocArray(capacity, sizeof(float));
-		if (rows->timed)
-			rows->times = RecoAllocArray(capacity, sizeof(int64));
-	}
-	else
-	{
-		rows->users = repalloc_huge(rows->users, capacity * sizeof(int64));
-		rows->items = repalloc_huge(rows->items, capacity * sizeof(int64));
-		rows->weights = repalloc_huge(rows->weights, capacity * sizeof(float));
-		if (rows->timed)
-			rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
-	}
-	rows->capacity = capacity;
-	RecoRowsDescribePrefault(rows);
-}
-
 /* Doubles the row arrays if they are full (RecoRowsAppend, interactions.h, appends). */
 void
 RecoRowsGrow(RecoRows *rows)
 {
 	if (rows->count == rows->capacity)
-		RecoRowsResize(rows, rows->capacity == 0 ? RECO_ROWS_INITIAL_CAPACITY : rows->capacity * 2);
+	{
+		int64		capacity = rows->capacity == 0 ? RECO_ROWS_INITIAL_CAPACITY : rows->capacity * 2;
+
+		if (capacity > (int64) (MaxAllocHugeSize / sizeof(int64)))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many interactions for one model")));
+		if (rows->prefault != NULL)
+			RecoPrefaultArrays(rows->prefault->thread, NULL, NULL, 0, 0, 0);	/* the arrays move */
+		if (rows->capacity == 0)
+		{
+			rows->users = RecoAllocArray(capacity, sizeof(int64));
+			rows->items = RecoAllocArray(capacity, sizeof(int64));
+			rows->weights = RecoAllocArray(capacity, sizeof(float));
+			if (rows->timed)
+				rows->times = RecoAllocArray(capacity, sizeof(int64));
+		}
+		else
+		{
+			rows->users = repalloc_huge(rows->users, capacity * sizeof(int64));
+			rows->items = repalloc_huge(rows->items, capacity * sizeof(int64));
+			rows->weights = repalloc_huge(rows->weights, capacity * sizeof(float));
+			if (rows->timed)
+				rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
+		}
+		rows->capacity = capacity;
+		RecoRowsDescribePrefault(rows);
+	}
 }
 
 /*
