@@ -27,7 +27,7 @@
 /* The AVX-512F kernels' target (they run only once RecoKernelsAvx2UseZmm found it). */
 #define RECO_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
 
-/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the dot, axpy, symv and exact-pass kernels take zmm registers. */
+/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the float dot, the axpy, symv and exact-pass kernels take zmm registers. */
 static bool RecoAvx2Zmm = false;
 
 /* Sums each of 8 vectors horizontally: lane t of the result is Σ a_t. */
@@ -1948,6 +1948,22 @@ NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
 }
 
 /*
+ * The dot block kernel over half vectors for one k: the ymm template on
+ * every CPU.  Its zmm twin pairs two vectors' 8 values in a register (one
+ * insert per conversion), and on Zen 5 the inserts share the conversions'
+ * pipes: 15-18 % slower than one F16C conversion per 8 values
+ * (test/bench/results/h-cg-2026-12-02.md).  The same bits either way.
+ */
+#define RECO_AVX2_DOT_HALF_KERNEL(NAME, KEXPR) \
+RECO_AVX2 static void \
+NAME(int k, const uint16_t *Y, const int32_t *idx, int cnt, const float *v, \
+	 float *s) \
+{ \
+	(void) k; \
+	RecoAvx2DotBlockWide(KEXPR, Y, true, idx, cnt, v, s); \
+}
+
+/*
  * An axpy block kernel over vectors of VTYPE for one k: the zmm template
  * (as ZNAME) when RecoKernelsAvx2UseZmm found AVX-512F, else the ymm one;
  * the same bits either way.
@@ -1986,7 +2002,7 @@ NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR) \
 RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx512DotBlock##SUFFIX, KEXPR, float, false) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx512AxpyBlock##SUFFIX, KEXPR, float, false) \
-RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, RecoAvx512DotBlockHalf##SUFFIX, KEXPR, uint16_t, true) \
+RECO_AVX2_DOT_HALF_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, KEXPR) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx512AxpyBlockHalf##SUFFIX, KEXPR, uint16_t, true) \
 RECO_AVX512 static void \
 RecoAvx512Symv##SUFFIX(int k, const float *G, const float *v, float *out) \
