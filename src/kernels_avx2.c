@@ -1923,20 +1923,20 @@ RECO_SYMV_ROWS_TEMPLATE(RECO_AVX512, RecoAvx512SymvRowsInline, RecoAvx512SymvTil
 						RecoAvx512SymvLast, RecoAvx512AxpyRowsInline)
 
 /*
- * A dot block kernel over vectors of VTYPE for one k: the zmm template (as
+ * The dot block kernel over float vectors for one k: the zmm template (as
  * ZNAME) when RecoKernelsAvx2UseZmm found AVX-512F, else the ymm one; the
  * same bits either way.
  */
-#define RECO_AVX2_DOT_KERNEL(NAME, ZNAME, KEXPR, VTYPE, HALF) \
+#define RECO_AVX2_DOT_KERNEL(NAME, ZNAME, KEXPR) \
 RECO_AVX512 static void \
-ZNAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
+ZNAME(int k, const float *Y, const int32_t *idx, int cnt, const float *v, \
 	  float *s) \
 { \
 	(void) k; \
-	RecoAvx512DotBlockWide(KEXPR, Y, HALF, idx, cnt, v, s); \
+	RecoAvx512DotBlockWide(KEXPR, Y, false, idx, cnt, v, s); \
 } \
 RECO_AVX2 static void \
-NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
+NAME(int k, const float *Y, const int32_t *idx, int cnt, const float *v, \
 	 float *s) \
 { \
 	if (RecoAvx2Zmm) \
@@ -1944,7 +1944,7 @@ NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
 		ZNAME(k, Y, idx, cnt, v, s); \
 		return; \
 	} \
-	RecoAvx2DotBlockWide(KEXPR, Y, HALF, idx, cnt, v, s); \
+	RecoAvx2DotBlockWide(KEXPR, Y, false, idx, cnt, v, s); \
 }
 
 /*
@@ -2000,7 +2000,7 @@ NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
 
 /* Instantiates the AVX2 kernels for one (constant or variable) k: RecoAvx2Kernels<SUFFIX>. */
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR) \
-RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx512DotBlock##SUFFIX, KEXPR, float, false) \
+RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx512DotBlock##SUFFIX, KEXPR) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx512AxpyBlock##SUFFIX, KEXPR, float, false) \
 RECO_AVX2_DOT_HALF_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, KEXPR) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx512AxpyBlockHalf##SUFFIX, KEXPR, uint16_t, true) \
