@@ -171,8 +171,8 @@
  * A lockstep group's residual pass prefetches its rows' vectors (into L2)
  * this many entries ahead of the entry it reaches, across row ends: its
  * rows are short (users: about 50 entries), so prefetching a row's own
- * blocks, or only the next row's first block, left most gathers waiting
- * on L3 or memory (test/bench/results/h-cg-2026-12-02.md).
+ * blocks, or only the next row's first block, left the pass's gathers
+ * waiting on L3 or memory (test/bench/results/h-cg-2026-12-02.md).
  */
 #define RECO_GROUP_PREFETCH_AHEAD 128
 /* Other CG rows run in lockstep groups whose item vectors fit this many bytes (RecoRunCgChunk) ... */
