@@ -167,6 +167,14 @@
  * slower per iteration (test/bench/results/cg-kernel-2-2026-12-02.md).
  */
 #define RECO_CG_PREFETCH_BLOCKS 2
+/*
+ * A lockstep group's residual pass prefetches its rows' vectors (into L2)
+ * this many entries ahead of the entry it reaches, across row ends: its
+ * rows are short (users: about 50 entries), so prefetching a row's own
+ * blocks, or only the next row's first block, left the pass's gathers
+ * waiting on L3 or memory (test/bench/results/h-cg-2026-12-02.md).
+ */
+#define RECO_GROUP_PREFETCH_AHEAD 128
 /* Other CG rows run in lockstep groups whose item vectors fit this many bytes (RecoRunCgChunk) ... */
 #define RECO_LOCKSTEP_BYTES ((size_t) 128 * 1024)
 /* ... or this many bytes of half vectors, with the half A·p passes. */
@@ -826,6 +834,38 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	return RecoAllFinite(x, k) ? RECO_STATUS_OK : RECO_STATUS_NOT_FINITE;
 }
 
+/* How far a lockstep group's residual pass has prefetched: entry q of row rows[b], issued entries so far. */
+typedef struct RecoGroupPrefetch
+{
+	int			b;
+	int64_t		q;
+	int64_t		issued;
+} RecoGroupPrefetch;
+
+/*
+ * Prefetches into L2 the vectors (vbytes each, of Y) of the rows' entries
+ * after the cursor pf until it has issued `until` entries of the rows
+ * rows[0 .. nb − 1] in order.
+ */
+static void
+RecoGroupPrefetchTo(const RecoSparse *sp, const int32_t *rows, int nb,
+					const void *Y, int vbytes, RecoGroupPrefetch *pf, int64_t until)
+{
+	while (pf->b < nb && pf->issued < until)
+	{
+		int64_t		end = sp->indptr[rows[pf->b] + 1],
+					take = end - pf->q;
+
+		if (take > until - pf->issued)
+			take = until - pf->issued;
+		RecoPrefetchVectors(Y, vbytes, sp->indices + pf->q, (int) take, true);
+		pf->q += take;
+		pf->issued += take;
+		if (pf->q == end && ++pf->b < nb)
+			pf->q = sp->indptr[rows[pf->b]];
+	}
+}
+
 /*
  * One pass of a block's rows (rows[b] for b < nb whose done[b] is false)
  * over the fixed side a window of wn rows at a time: each row runs its
@@ -851,6 +891,9 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 	int64_t		total = 0,
 				hoff = 0;
 	bool		grouped;
+	RecoGroupPrefetch pf = {0, nb > 0 ? sp->indptr[rows[0]] : 0, 0};
+	bool		pf_half = ctx->Yh != NULL && ctx->loss_rows == NULL;	/* what the residual pass reads */
+	int64_t		reached = 0;
 	int			b;
 
 	for (b = 0; b < nb; b++)
@@ -879,16 +922,28 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 				q++;
 			if (whole)
 				q = end;
-			/* whole rows (one window) prefetch in their first pass only */
-			if (whole && mode == RECO_PASS_RESIDUAL && b + 1 < nb)
+			/*
+			 * whole rows (one window) prefetch in their first pass only: a long row its
+			 * own blocks ahead (RecoSparsePass), the group RECO_GROUP_PREFETCH_AHEAD
+			 * entries past this row's end, at most twice that many at a time
+			 */
+			if (whole && mode == RECO_PASS_RESIDUAL)
 			{
-				int64_t		nn = sp->indptr[rows[b + 1] + 1] - sp->indptr[rows[b + 1]];
-				bool		hp = ctx->Yh != NULL && ctx->loss_rows == NULL;	/* what the pass reads */
+				int64_t		len = end - pos[b],
+							until = reached + len + RECO_GROUP_PREFETCH_AHEAD;
 
-				RecoPrefetchVectors(hp ? (const void *) ctx->Yh : (const void *) ctx->Y,
-									ctx->k * (int) (hp ? sizeof(uint16_t) : sizeof(float)),
-									sp->indices + sp->indptr[rows[b + 1]],
-									(int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK), true);
+				if (pf.issued < reached)
+				{
+					pf.b = b;
+					pf.q = pos[b];
+					pf.issued = reached;
+				}
+				RecoGroupPrefetchTo(sp, rows, nb,
+									pf_half ? (const void *) ctx->Yh : (const void *) ctx->Y,
+									ctx->k * (int) (pf_half ? sizeof(uint16_t) : sizeof(float)),
+									&pf, until < pf.issued + 2 * RECO_GROUP_PREFETCH_AHEAD ?
+									until : pf.issued + 2 * RECO_GROUP_PREFETCH_AHEAD);
+				reached += len;
 			}
 			if (grouped && mode == RECO_PASS_AP)
 				st = RecoSparsePass(ctx, NULL, hcopy, NULL, sp->weights + pos[b],

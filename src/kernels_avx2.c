@@ -27,7 +27,7 @@
 /* The AVX-512F kernels' target (they run only once RecoKernelsAvx2UseZmm found it). */
 #define RECO_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
 
-/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the dot, axpy, symv and exact-pass kernels take zmm registers. */
+/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the float dot, the axpy, symv and exact-pass kernels take zmm registers. */
 static bool RecoAvx2Zmm = false;
 
 /* Sums each of 8 vectors horizontally: lane t of the result is Σ a_t. */
@@ -1923,20 +1923,20 @@ RECO_SYMV_ROWS_TEMPLATE(RECO_AVX512, RecoAvx512SymvRowsInline, RecoAvx512SymvTil
 						RecoAvx512SymvLast, RecoAvx512AxpyRowsInline)
 
 /*
- * A dot block kernel over vectors of VTYPE for one k: the zmm template (as
+ * The dot block kernel over float vectors for one k: the zmm template (as
  * ZNAME) when RecoKernelsAvx2UseZmm found AVX-512F, else the ymm one; the
  * same bits either way.
  */
-#define RECO_AVX2_DOT_KERNEL(NAME, ZNAME, KEXPR, VTYPE, HALF) \
+#define RECO_AVX2_DOT_KERNEL(NAME, ZNAME, KEXPR) \
 RECO_AVX512 static void \
-ZNAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
+ZNAME(int k, const float *Y, const int32_t *idx, int cnt, const float *v, \
 	  float *s) \
 { \
 	(void) k; \
-	RecoAvx512DotBlockWide(KEXPR, Y, HALF, idx, cnt, v, s); \
+	RecoAvx512DotBlockWide(KEXPR, Y, false, idx, cnt, v, s); \
 } \
 RECO_AVX2 static void \
-NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
+NAME(int k, const float *Y, const int32_t *idx, int cnt, const float *v, \
 	 float *s) \
 { \
 	if (RecoAvx2Zmm) \
@@ -1944,7 +1944,23 @@ NAME(int k, const VTYPE *Y, const int32_t *idx, int cnt, const float *v, \
 		ZNAME(k, Y, idx, cnt, v, s); \
 		return; \
 	} \
-	RecoAvx2DotBlockWide(KEXPR, Y, HALF, idx, cnt, v, s); \
+	RecoAvx2DotBlockWide(KEXPR, Y, false, idx, cnt, v, s); \
+}
+
+/*
+ * The dot block kernel over half vectors for one k: the ymm template on
+ * every CPU.  Its zmm twin pairs two vectors' 8 values in a register (one
+ * insert per conversion), and on Zen 5 the inserts share the conversions'
+ * pipes: 15-18 % slower than one F16C conversion per 8 values
+ * (test/bench/results/h-cg-2026-12-02.md).  The same bits either way.
+ */
+#define RECO_AVX2_DOT_HALF_KERNEL(NAME, KEXPR) \
+RECO_AVX2 static void \
+NAME(int k, const uint16_t *Y, const int32_t *idx, int cnt, const float *v, \
+	 float *s) \
+{ \
+	(void) k; \
+	RecoAvx2DotBlockWide(KEXPR, Y, true, idx, cnt, v, s); \
 }
 
 /*
@@ -1984,9 +2000,9 @@ NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
 
 /* Instantiates the AVX2 kernels for one (constant or variable) k: RecoAvx2Kernels<SUFFIX>. */
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR) \
-RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx512DotBlock##SUFFIX, KEXPR, float, false) \
+RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx512DotBlock##SUFFIX, KEXPR) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx512AxpyBlock##SUFFIX, KEXPR, float, false) \
-RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, RecoAvx512DotBlockHalf##SUFFIX, KEXPR, uint16_t, true) \
+RECO_AVX2_DOT_HALF_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, KEXPR) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx512AxpyBlockHalf##SUFFIX, KEXPR, uint16_t, true) \
 RECO_AVX512 static void \
 RecoAvx512Symv##SUFFIX(int k, const float *G, const float *v, float *out) \

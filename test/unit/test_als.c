@@ -3481,7 +3481,7 @@ test_short_lanes(void)
 }
 
 /* The number of tests main runs: its plan line and its exit status. */
-#define TEST_ALS_PLAN 214
+#define TEST_ALS_PLAN 220
 
 int
 main(void)
@@ -3544,6 +3544,8 @@ main(void)
 	test_cg_lockstep(64, 3000, 1400, 0.0f, 0.5f, "k=64 a0 0.5");	/* 6 */
 	/* long rows too sparse over 200,000 fixed rows to window (RECO_WINDOW_MIN_REUSE): each runs alone (RecoCgRow) */
 	test_cg_lockstep(64, 200000, 1400, 0.0f, 1.0f, "k=64 sparse long rows");	/* 6 */
+	/* k 128 (training's half passes, the AVX2 table's k 128 kernels): three windows, lockstep groups */
+	test_cg_lockstep(128, 3000, 700, 0.0f, 1.0f, "k=128");	/* 6 */
 	test_substitution_sizes();	/* 2 */
 	test_factor_sizes();		/* 2 */
 	test_axpy_rows();			/* 1 */
