@@ -185,13 +185,19 @@
  * their number of terms and solves them in groups of consecutive ones.
  */
 #define RECO_SHORT_LANE_MAX 128
-#define RECO_SHORT_WINDOW 64
+#define RECO_SHORT_WINDOW 512
 /* Cost model of RecoShortRowWindow's choice (RecoShortCost) with four-lane short_lanes. */
 #define RECO_SHORT_COST_ONE_SQ 270.0
 #define RECO_SHORT_COST_LANES_CUBE 6.66
 #define RECO_SHORT_COST_LANES_SQ 313.0
-/* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms). */
+/* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms) ... */
 #define RECO_CHUNK_COST 4.0e6
+/*
+ * ... and of an exact (Cholesky) chunk: 16 times more, so that a chunk
+ * holds enough short rows (about 180 at k 128, 10 at the CG chunks' size)
+ * for RecoShortRowWindow to find groups of alike sizes.
+ */
+#define RECO_EXACT_CHUNK_COST 6.4e7
 /* Upper bound on the number of chunks of one call. */
 #define RECO_MAX_CHUNKS 65536
 /* Bytes of a cache line: the alignment of scratch buffers and the prefetch stride. */
@@ -2104,8 +2110,8 @@ RecoMakeChunks(RecoJob *job)
 		total += RecoRowCost(job->kind, job->k, job->cg_steps,
 							 RecoRowLength(job, u));
 	target = total / RECO_MAX_CHUNKS;
-	if (target < RECO_CHUNK_COST)
-		target = RECO_CHUNK_COST;
+	if (target < (job->kind == RECO_JOB_CHOLESKY ? RECO_EXACT_CHUNK_COST : RECO_CHUNK_COST))
+		target = job->kind == RECO_JOB_CHOLESKY ? RECO_EXACT_CHUNK_COST : RECO_CHUNK_COST;
 
 	job->chunks = NULL;
 	for (pass = 0; pass < 2; pass++)
