@@ -67,10 +67,11 @@
  * bit for bit.  In a batch, a chunk's short rows with fewer than 128 terms
  * are sorted by their number of terms and solved 2 to 4 at a time, one per
  * SIMD lane (RecoShortRowWindow, the short_lanes kernel: N's factorization
- * and substitutions are overhead-bound at these sizes), when its cost
- * model says that is cheaper; a lane gives exactly the one-row kernels'
- * bits (short_lanes' contract, checked for every n up to 300), so grouping
- * changes the speed, never the factors.
+ * and substitutions are overhead-bound at these sizes), or up to 8 at a
+ * time in zmm vectors with AVX-512F, when its cost model says that is
+ * cheaper; a lane gives exactly the one-row kernels' bits (short_lanes'
+ * contract, checked for every n up to 300), so grouping changes the
+ * speed, never the factors.
  *
  * Inner loops.  A CG step touches every item vector of the row twice (a dot
  * product, then an axpy); they are done a block of RECO_KERNEL_BLOCK items
@@ -187,18 +188,24 @@
 #define RECO_RHS_AHEAD RECO_KERNEL_BLOCK
 /*
  * Short rows of the exact pass with fewer than RECO_SHORT_LANE_MAX Woodbury
- * terms are solved RECO_SHORT_LANES at a time, one per SIMD lane
+ * terms are solved up to RECO_SHORT_LANES at a time, one per SIMD lane
  * (short_lanes); a chunk collects RECO_SHORT_WINDOW of them, sorts them by
  * their number of terms and solves them in groups of consecutive ones.
  */
 #define RECO_SHORT_LANE_MAX 128
-#define RECO_SHORT_WINDOW 64
-/* Cost model of RecoShortRowWindow's choice (RecoShortCostOne, RecoShortCostLanes). */
+#define RECO_SHORT_WINDOW 512
+/* Cost model of RecoShortRowWindow's choice (RecoShortCost) with four-lane short_lanes. */
 #define RECO_SHORT_COST_ONE_SQ 270.0
 #define RECO_SHORT_COST_LANES_CUBE 6.66
 #define RECO_SHORT_COST_LANES_SQ 313.0
-/* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms). */
+/* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms) ... */
 #define RECO_CHUNK_COST 4.0e6
+/*
+ * ... and of an exact (Cholesky) chunk: 16 times more, so that a chunk
+ * holds enough short rows (about 180 at k 128, 10 at the CG chunks' size)
+ * for RecoShortRowWindow to find groups of alike sizes.
+ */
+#define RECO_EXACT_CHUNK_COST 6.4e7
 /* Upper bound on the number of chunks of one call. */
 #define RECO_MAX_CHUNKS 65536
 /* Bytes of a cache line: the alignment of scratch buffers and the prefetch stride. */
@@ -1226,10 +1233,10 @@ static unsigned
 RecoShortRowSolve(const RecoRowCtx *ctx, int cnt)
 {
 	RecoScratch *s = ctx->s;
-	int			n[RECO_SHORT_LANES];
-	const float *M[RECO_SHORT_LANES];
-	const double *sv[RECO_SHORT_LANES];
-	double	   *q[RECO_SHORT_LANES];
+	int			n[RECO_SHORT_LANES] = {0};
+	const float *M[RECO_SHORT_LANES] = {NULL};
+	const double *sv[RECO_SHORT_LANES] = {NULL};
+	double	   *q[RECO_SHORT_LANES] = {NULL};
 	RecoShortLane *lane = &s->lane[0];
 	int			b;
 
@@ -1595,59 +1602,90 @@ RecoInt64Cmp(const void *a, const void *b)
 #define RECO_SHORT_KEY_BITS 40
 
 /*
- * Relative cost of solving N for one row of n terms by the one-row
- * kernels, and for a group of rows of at most m terms by short_lanes (in
- * units of n³/6 multiply-adds; measured per call with hot caches at n 4 to
- * 120, test/bench/results/final-pass-4-2026-12-02.md).
+ * The same with eight-lane short_lanes (AVX-512F): a call on rows of at
+ * most n terms costs n·(c0·n² + c1·n + c2), c the row of one row alone (the one-row
+ * kernels, zmm tiles), of 2 to 4 rows (four-lane ymm kernel) and of 5 to 8
+ * (eight-lane zmm kernel); picoseconds, fitted at n 4 to 127 with hot
+ * caches on Zen 5 (test/bench/results/h-lanes8-2026-12-02.md).
+ */
+static const double RecoShortCostWide[3][3] = {
+	{3.35, 653.0, 28760.0},
+	{43.9, 1467.0, 39100.0},
+	{57.1, 846.0, 47340.0}
+};
+
+/*
+ * Relative cost of solving N for cnt rows of at most n terms in one go: a
+ * single row by the one-row kernels, a group by short_lanes of the given
+ * width (rows per sweep of its vectors).  With width 4, in units of n³/6
+ * multiply-adds, measured per call with hot caches at n 4 to 120
+ * (test/bench/results/final-pass-4-2026-12-02.md): one row n³ + 270 n², a
+ * group 6.66 n³ + 313 n²; with width 8, RecoShortCostWide.
  */
 static double
-RecoShortCostOne(int n)
+RecoShortCost(int width, int cnt, int n)
 {
-	return (double) n * n * (n + RECO_SHORT_COST_ONE_SQ);
-}
+	const double *c;
 
-/* ... and of a group of rows of at most m terms in lanes. */
-static double
-RecoShortCostLanes(int m)
-{
-	return (double) m * m * (RECO_SHORT_COST_LANES_CUBE * m + RECO_SHORT_COST_LANES_SQ);
+	if (width < RECO_SHORT_LANES)
+		return cnt == 1 ? (double) n * n * (n + RECO_SHORT_COST_ONE_SQ) :
+			(double) n * n * (RECO_SHORT_COST_LANES_CUBE * n + RECO_SHORT_COST_LANES_SQ);
+	c = RecoShortCostWide[cnt == 1 ? 0 : cnt <= 4 ? 1 : 2];
+	return n * (c[0] * n * n + c[1] * n + c[2]);
 }
 
 /*
  * The short rows of a window (keys: terms << RECO_SHORT_KEY_BITS | offset
- * from begin), sorted by their number of terms: from the largest, the next
- * RECO_SHORT_LANES rows go together in lanes when that costs less than
- * solving them one by one (alike sizes: little padding), else the largest
- * runs alone.  Which rows share a group changes no bit.
+ * from begin), sorted by their number of terms and cut, from the largest,
+ * into groups of consecutive rows that RecoShortCost finds cheapest in
+ * all: a row alone, up to four rows, or up to eight where short_lanes
+ * sweeps eight (alike sizes: little padding).  Which rows share a group
+ * changes no bit.
  */
 static RecoStatus
 RecoShortRowWindow(const RecoJob *job, RecoRowCtx *ctx, int64_t begin,
 				   int64_t *keys, int cnt)
 {
 	int64_t		rows[RECO_SHORT_LANES];
+	double		best[RECO_SHORT_WINDOW + 1];	/* least cost of the g smallest rows */
+	int			take[RECO_SHORT_WINDOW + 1];	/* ... whose largest take[g] form its first group */
+	int			width = ctx->kern->short_lanes_width();
 	int			g,
+				c,
 				b;
 
 	qsort(keys, (size_t) cnt, sizeof(int64_t), RecoInt64Cmp);
-	for (g = cnt; g > 0;)
+	best[0] = 0.0;
+	for (g = 1; g <= cnt; g++)
 	{
-		int			c = g < RECO_SHORT_LANES ? g : RECO_SHORT_LANES;
-		double		one = 0.0;
+		int			n = (int) (keys[g - 1] >> RECO_SHORT_KEY_BITS);
+
+		best[g] = RecoShortCost(width, 1, n) + best[g - 1];
+		take[g] = 1;
+		for (c = 4; c <= width; c += 4)
+		{
+			int			cc = g < c ? g : c;
+			double		t = RecoShortCost(width, cc, n) + best[g - cc];
+
+			if (cc > 1 && t < best[g])
+			{
+				best[g] = t;
+				take[g] = cc;
+			}
+		}
+	}
+	for (g = cnt; g > 0; g -= c)
+	{
 		RecoStatus	st;
 
 		if (RecoParallelPoll(ctx->worker, false))
 			return RECO_STATUS_STOPPED;
-		for (b = 0; b < c; b++)
-			one += RecoShortCostOne((int) (keys[g - 1 - b] >> RECO_SHORT_KEY_BITS));
-		if (c > 1 &&
-			RecoShortCostLanes((int) (keys[g - 1] >> RECO_SHORT_KEY_BITS)) >= one)
-			c = 1;
+		c = take[g];
 		for (b = 0; b < c; b++)
 			rows[b] = begin + (keys[g - 1 - b] & (((int64_t) 1 << RECO_SHORT_KEY_BITS) - 1));
 		st = RecoShortRowGroup(job, ctx, rows, c);
 		if (st != RECO_STATUS_OK)
 			return st;
-		g -= c;
 	}
 	return RECO_STATUS_OK;
 }
@@ -2127,8 +2165,8 @@ RecoMakeChunks(RecoJob *job)
 		total += RecoRowCost(job->kind, job->k, job->cg_steps,
 							 RecoRowLength(job, u));
 	target = total / RECO_MAX_CHUNKS;
-	if (target < RECO_CHUNK_COST)
-		target = RECO_CHUNK_COST;
+	if (target < (job->kind == RECO_JOB_CHOLESKY ? RECO_EXACT_CHUNK_COST : RECO_CHUNK_COST))
+		target = job->kind == RECO_JOB_CHOLESKY ? RECO_EXACT_CHUNK_COST : RECO_CHUNK_COST;
 
 	job->chunks = NULL;
 	for (pass = 0; pass < 2; pass++)

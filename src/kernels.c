@@ -213,6 +213,13 @@ RecoGenericShortLanes(int lanes, const int *n, const float *const *M,
 	return fail;
 }
 
+/* Portable lanes' width: the rows run one by one, grouped as four-lane vectors would be. */
+static int
+RecoGenericShortLanesWidth(void)
+{
+	return 4;
+}
+
 /* Portable lower triangle of Z_w Z_wᵀ: each entry the generic dot block's value. */
 static void
 RecoGenericRowsGram(int k, int m, const float *Z, const int32_t *idx, float *M)
@@ -321,7 +328,7 @@ static const RecoKernels RecoGenericKernels = {
 	RecoGenericSymvRows,
 	RecoGenericShortLanes,
 	RecoGenericDotBlockHalf, RecoGenericAxpyBlockHalf, RecoGenericToHalf,
-	RecoGenericCopyBlockHalf, RecoGenericBackTRows
+	RecoGenericCopyBlockHalf, RecoGenericBackTRows, RecoGenericShortLanesWidth
 };
 
 /* ------------------------------------------------------------------------

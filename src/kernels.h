@@ -86,8 +86,8 @@ typedef bool (*RecoShortFactorFn) (int n, const float *M, const double *sv,
 typedef void (*RecoRowsGramFn) (int k, int m, const float *Z,
 								const int32_t *idx, float *M);
 
-/* Short rows solved together by short_lanes: one per SIMD lane of doubles. */
-#define RECO_SHORT_LANES 4
+/* The most short rows one short_lanes call solves together: one per SIMD lane of doubles. */
+#define RECO_SHORT_LANES 8
 
 /*
  * Exact pass, several short rows at once (lanes <= RECO_SHORT_LANES, one
@@ -103,6 +103,12 @@ typedef unsigned (*RecoShortLanesFn) (int lanes, const int *n,
 									  const float *const *M,
 									  const double *const *sv,
 									  double *const *q, double *W);
+
+/*
+ * How many rows short_lanes solves in one sweep of its vectors (4 or
+ * RECO_SHORT_LANES): a call of more rows costs more than one of this many.
+ */
+typedef int (*RecoLanesWidthFn) (void);
 
 /*
  * back_t for cnt <= RECO_SHORT_LANES vectors at once: z[c] <- U⁻¹ z[c]
@@ -167,6 +173,7 @@ typedef struct RecoKernels
 	RecoToHalfFn to_half;
 	RecoCopyBlockHalfFn copy_block_h;
 	RecoTriSolveRowsFn back_t_rows; /* exact pass: a lane group's back_t */
+	RecoLanesWidthFn short_lanes_width;	/* exact pass: rows per sweep of short_lanes */
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

@@ -914,9 +914,12 @@ RecoAvx2ForwardTiled(int n, const double *U, double *z)
 	}
 }
 
+/* Vectors of one RecoAvx2BackTRowsInline sweep (their pivots stay in ymm registers). */
+#define RECO_AVX2_BACKT_ROWS 4
+
 /*
  * Back substitution U z = z from L = Uᵀ (RecoCholBackTInline bit for bit)
- * of cnt <= RECO_SHORT_LANES vectors zs[c], four rows of L at a time from
+ * of cnt <= RECO_AVX2_BACKT_ROWS vectors zs[c], four rows of L at a time from
  * the bottom, as RecoAvx2ForwardTiled: each vector's four pivots, then the
  * rest of every vector takes the four rows' updates in one sweep that
  * loads each stretch of the rows once for all the vectors (RecoAvx2Sub4's
@@ -935,7 +938,7 @@ RecoAvx2BackTRowsInline(int n, const double *L, double *const *zs, int cnt)
 				   *l1 = l0 - n,
 				   *l2 = l1 - n,
 				   *l3 = l2 - n;
-		__m256d		b[RECO_SHORT_LANES][4];
+		__m256d		b[RECO_AVX2_BACKT_ROWS][4];
 
 		for (c = 0; c < cnt; c++)
 		{
@@ -995,14 +998,15 @@ RecoAvx2BackTTiled(int n, const double *L, double *z)
 	RecoAvx2BackTRowsInline(n, L, &z, 1);
 }
 
-/* The back substitutions of a lane group (back_t_rows): RecoAvx2BackTRowsInline, at most RECO_SHORT_LANES vectors a call. */
+/* The back substitutions of a lane group (back_t_rows): RecoAvx2BackTRowsInline, at most RECO_AVX2_BACKT_ROWS vectors a call. */
 RECO_AVX2 static void
 RecoAvx2BackTRows(int n, const double *L, double *const *z, int cnt)
 {
 	int			c;
 
-	for (c = 0; c < cnt; c += RECO_SHORT_LANES)
-		RecoAvx2BackTRowsInline(n, L, z + c, cnt - c < RECO_SHORT_LANES ? cnt - c : RECO_SHORT_LANES);
+	for (c = 0; c < cnt; c += RECO_AVX2_BACKT_ROWS)
+		RecoAvx2BackTRowsInline(n, L, z + c,
+								cnt - c < RECO_AVX2_BACKT_ROWS ? cnt - c : RECO_AVX2_BACKT_ROWS);
 }
 
 /*
@@ -1519,6 +1523,9 @@ RecoAvx2ShortFactor(int n, const float *M, const double *sv, double *N)
  * bit for bit (test_short_lanes checks every n up to 300).
  */
 
+/* Groups of at most this many rows take the four-lane ymm kernel even with AVX-512F. */
+#define RECO_AVX2_LANES_YMM 4
+
 /* Loads lane values x[b][i] (0 past n[b] or lanes) as one vector. */
 RECO_AVX2 RECO_INLINE __m256d
 RecoAvx2LaneGather(const double *const *x, const int *nl, int i)
@@ -1719,10 +1726,10 @@ RecoAvx2LanesBack(int m, const int *nl, const double *W, double *Q)
 	}
 }
 
-/* Short rows in lanes (kernels.h): build, factor, forward and back, four rows per vector. */
+/* Short rows in lanes (kernels.h), at most four: build, factor, forward and back, four rows per vector. */
 RECO_AVX2 static unsigned
-RecoAvx2ShortLanes(int lanes, const int *n, const float *const *M,
-				   const double *const *sv, double *const *q, double *W)
+RecoAvx2ShortLanes4(int lanes, const int *n, const float *const *M,
+					const double *const *sv, double *const *q, double *W)
 {
 	int			nl[4];
 	const float *Ml[4];
@@ -1755,6 +1762,396 @@ RecoAvx2ShortLanes(int lanes, const int *n, const float *const *M,
 		for (i = 0; i < nl[b]; i++)
 			q[b][i] = Q[(size_t) i * 4 + b];
 	return ~okmask & ((1u << lanes) - 1);
+}
+
+/*
+ * The lanes with AVX-512F: eight rows per zmm vector, their upper triangles
+ * packed (entry (i, l) of lane b at W[RecoAvx512LanesRow(m, i) + l·8 + b]:
+ * half the four-lane layout's bytes per lane), q at Q[i·8 + b] after them.
+ * Every step is its four-lane twin's (RecoAvx2LanesFactor's panels in
+ * tiles of 4 x 6 entries, RecoAvx2LanesForward, RecoAvx2LanesBack) with
+ * the same operations per entry in the same order, so each lane is still
+ * the one-row kernels' bits (the build's too: the same fma of the same
+ * product and value).
+ */
+
+/* Loads lane values x[b][i] (0 past n[b]) of eight lanes as one vector. */
+/*
+ * Offset of row i of the eight lanes' packed upper triangles (m x m): its
+ * entry l >= i at W + the offset + l·8 (left of the diagonal lies the row
+ * before).
+ */
+RECO_AVX512 RECO_INLINE size_t
+RecoAvx512LanesRow(int m, int i)
+{
+	return (size_t) i * (2 * (size_t) m - i - 1) / 2 * 8;
+}
+
+RECO_AVX512 RECO_INLINE __m512d
+RecoAvx512LaneGather(const double *const *x, const int *nl, int i)
+{
+	return _mm512_set_pd(i < nl[7] ? x[7][i] : 0.0, i < nl[6] ? x[6][i] : 0.0,
+						 i < nl[5] ? x[5][i] : 0.0, i < nl[4] ? x[4][i] : 0.0,
+						 i < nl[3] ? x[3][i] : 0.0, i < nl[2] ? x[2][i] : 0.0,
+						 i < nl[1] ? x[1][i] : 0.0, i < nl[0] ? x[0][i] : 0.0);
+}
+
+/* Transposes the 8 x 8 floats r[0..7] in place: r[t] gets element t of every input, input b in element b. */
+RECO_AVX2 RECO_INLINE void
+RecoAvx2Transpose8(__m256 *r)
+{
+	__m256		a0 = _mm256_unpacklo_ps(r[0], r[1]),
+				a1 = _mm256_unpackhi_ps(r[0], r[1]),
+				a2 = _mm256_unpacklo_ps(r[2], r[3]),
+				a3 = _mm256_unpackhi_ps(r[2], r[3]),
+				a4 = _mm256_unpacklo_ps(r[4], r[5]),
+				a5 = _mm256_unpackhi_ps(r[4], r[5]),
+				a6 = _mm256_unpacklo_ps(r[6], r[7]),
+				a7 = _mm256_unpackhi_ps(r[6], r[7]),
+				b0 = _mm256_shuffle_ps(a0, a2, 0x44),
+				b1 = _mm256_shuffle_ps(a0, a2, 0xee),
+				b2 = _mm256_shuffle_ps(a1, a3, 0x44),
+				b3 = _mm256_shuffle_ps(a1, a3, 0xee),
+				b4 = _mm256_shuffle_ps(a4, a6, 0x44),
+				b5 = _mm256_shuffle_ps(a4, a6, 0xee),
+				b6 = _mm256_shuffle_ps(a5, a7, 0x44),
+				b7 = _mm256_shuffle_ps(a5, a7, 0xee);
+
+	r[0] = _mm256_permute2f128_ps(b0, b4, 0x20);
+	r[1] = _mm256_permute2f128_ps(b1, b5, 0x20);
+	r[2] = _mm256_permute2f128_ps(b2, b6, 0x20);
+	r[3] = _mm256_permute2f128_ps(b3, b7, 0x20);
+	r[4] = _mm256_permute2f128_ps(b0, b4, 0x31);
+	r[5] = _mm256_permute2f128_ps(b1, b5, 0x31);
+	r[6] = _mm256_permute2f128_ps(b2, b6, 0x31);
+	r[7] = _mm256_permute2f128_ps(b3, b7, 0x31);
+}
+
+/*
+ * N = I + S M S of the eight lanes into W (RecoAvx2LanesBuild's values,
+ * padded entries 0 and 1): for each row l of the M's, eight of its entries
+ * i0 .. i0 + 7 of every lane (masked loads: nothing past a lane's n is
+ * read) transposed in registers into eight vectors of W's entries (i, l);
+ * S's vectors first interleaved into Sv (m x 8 doubles).
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512LanesBuild(int m, const int *nl, const float *const *M,
+					 const double *const *sv, double *W, double *Sv)
+{
+	__m512i		nv = _mm512_set_epi64(nl[7], nl[6], nl[5], nl[4], nl[3], nl[2], nl[1], nl[0]);
+	__m256i		iota = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+	__m512d		one = _mm512_set1_pd(1.0),
+				zero = _mm512_setzero_pd();
+	int			i0,
+				i,
+				l,
+				b;
+
+	for (l = 0; l < m; l++)
+		_mm512_storeu_pd(Sv + (size_t) l * 8, RecoAvx512LaneGather(sv, nl, l));
+	for (i0 = 0; i0 < m; i0 += 8)
+	{
+		int			iend = i0 + 8 < m ? i0 + 8 : m;
+		__m256i		cols = _mm256_add_epi32(iota, _mm256_set1_epi32(i0));
+
+		for (l = i0; l < m; l++)
+		{
+			__mmask8	real = _mm512_cmp_epi64_mask(_mm512_set1_epi64(l), nv, _MM_CMPINT_LT);
+			__m512d		sl = _mm512_loadu_pd(Sv + (size_t) l * 8);
+			__m256		r[8];
+
+			for (b = 0; b < 8; b++)
+				r[b] = l < nl[b] ?
+					_mm256_maskload_ps(M[b] + (size_t) l * nl[b] + i0,
+									   _mm256_cmpgt_epi32(_mm256_set1_epi32(nl[b]), cols)) :
+					_mm256_setzero_ps();
+			RecoAvx2Transpose8(r);
+			for (i = i0; i < iend && i <= l; i++)
+			{
+				__m512d		d = l == i ? one : zero;
+				__m512d		w = _mm512_fmadd_pd(_mm512_mul_pd(sl, _mm512_loadu_pd(Sv + (size_t) i * 8)),
+												_mm512_cvtps_pd(r[i - i0]), d);
+
+				_mm512_storeu_pd(W + RecoAvx512LanesRow(m, i) + (size_t) l * 8, _mm512_mask_mov_pd(d, real, w));
+			}
+		}
+	}
+}
+
+/* Wi[l] −= u·Wj[l] for lo <= l < m, eight lanes interleaved. */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512LanesSub1(__m512d u, const double *Wj, double *Wi, int lo, int m)
+{
+	int			l;
+
+	for (l = lo; l < m; l++)
+		_mm512_storeu_pd(Wi + (size_t) l * 8,
+						 _mm512_fnmadd_pd(u, _mm512_loadu_pd(Wj + (size_t) l * 8),
+										  _mm512_loadu_pd(Wi + (size_t) l * 8)));
+}
+
+/* Entries (columns) of one zmm lanes tile: 4 x 6 accumulators, 6 + 1 more registers. */
+#define RECO_AVX512_LANES_COLS 6
+
+/*
+ * RecoAvx2PanelTile of the eight lanes: rows i0 .. i0 + 3, C <= 6 entries
+ * from column l0, every entry's updates from rows 0 .. i0 − 1 in order, in
+ * registers; stores only entries on or above the diagonal.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512LanesPanel(int C, int m, double *W, int i0, int l0)
+{
+	__m512d		acc[RECO_AVX2_CHOL_ROWS][RECO_AVX512_LANES_COLS];
+	double	   *Ut[RECO_AVX2_CHOL_ROWS];
+	int			r,
+				c,
+				j;
+
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		Ut[r] = W + RecoAvx512LanesRow(m, i0 + r) + (size_t) l0 * 8;
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			acc[r][c] = _mm512_loadu_pd(Ut[r] + (size_t) c * 8);
+	}
+	for (j = 0; j < i0; j++)
+	{
+		const double *Uj = W + RecoAvx512LanesRow(m, j);
+		__m512d		q[RECO_AVX512_LANES_COLS];
+
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			q[c] = _mm512_loadu_pd(Uj + (size_t) (l0 + c) * 8);
+		RECO_UNROLL
+		for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+		{
+			__m512d		u = _mm512_loadu_pd(Uj + (size_t) (i0 + r) * 8);
+
+			RECO_UNROLL
+			for (c = 0; c < C; c++)
+				acc[r][c] = _mm512_fnmadd_pd(u, q[c], acc[r][c]);
+		}
+	}
+	RECO_UNROLL
+	for (r = 0; r < RECO_AVX2_CHOL_ROWS; r++)
+	{
+		RECO_UNROLL
+		for (c = 0; c < C; c++)
+			if (l0 + c >= i0 + r)
+				_mm512_storeu_pd(Ut[r] + (size_t) c * 8, acc[r][c]);
+	}
+}
+
+/* RecoAvx512LanesPanel for C entries as RecoAvx512LanesTileC. */
+#define RECO_AVX512_LANES_TILE(C) \
+RECO_AVX512 static void \
+RecoAvx512LanesTile##C(int m, double *W, int i0, int l0) \
+{ \
+	RecoAvx512LanesPanel(C, m, W, i0, l0); \
+}
+
+RECO_AVX512_LANES_TILE(1)
+RECO_AVX512_LANES_TILE(2)
+RECO_AVX512_LANES_TILE(3)
+RECO_AVX512_LANES_TILE(4)
+RECO_AVX512_LANES_TILE(5)
+RECO_AVX512_LANES_TILE(6)
+
+/* A zmm lanes tile of 1 .. RECO_AVX512_LANES_COLS entries. */
+typedef void (*RecoAvx512LanesTileFn) (int m, double *W, int i0, int l0);
+
+static const RecoAvx512LanesTileFn RecoAvx512LanesTiles[RECO_AVX512_LANES_COLS] = {
+	RecoAvx512LanesTile1, RecoAvx512LanesTile2, RecoAvx512LanesTile3,
+	RecoAvx512LanesTile4, RecoAvx512LanesTile5, RecoAvx512LanesTile6
+};
+
+/* RecoAvx2LanesFactor of the eight lanes; returns the lanes' pivot test as a mask (bit b: lane b factored). */
+RECO_AVX512 RECO_INLINE __mmask8
+RecoAvx512LanesFactor(int m, double *W)
+{
+	__mmask8	ok = 0xff;
+	__m512d		zero = _mm512_setzero_pd(),
+				inf = _mm512_set1_pd(INFINITY);
+	int			i0,
+				j,
+				i,
+				l;
+
+	for (i0 = 0; i0 < m; i0 += RECO_AVX2_CHOL_ROWS)
+	{
+		int			iend = i0 + RECO_AVX2_CHOL_ROWS < m ? i0 + RECO_AVX2_CHOL_ROWS : m;
+
+		if (i0 > 0 && iend - i0 == RECO_AVX2_CHOL_ROWS)
+		{
+			for (l = i0; l + RECO_AVX512_LANES_COLS <= m; l += RECO_AVX512_LANES_COLS)
+				RecoAvx512LanesTile6(m, W, i0, l);
+			if (l < m)
+				RecoAvx512LanesTiles[m - l - 1] (m, W, i0, l);
+		}
+		else if (i0 > 0)
+			for (i = i0; i < iend; i++)
+				for (l = i; l < m; l++)
+				{
+					double	   *w = W + RecoAvx512LanesRow(m, i) + (size_t) l * 8;
+					__m512d		a = _mm512_loadu_pd(w);
+
+					for (j = 0; j < i0; j++)
+						a = _mm512_fnmadd_pd(_mm512_loadu_pd(W + RecoAvx512LanesRow(m, j) + (size_t) i * 8),
+											 _mm512_loadu_pd(W + RecoAvx512LanesRow(m, j) + (size_t) l * 8), a);
+					_mm512_storeu_pd(w, a);
+				}
+		for (j = i0; j < iend; j++)
+		{
+			double	   *Wj = W + RecoAvx512LanesRow(m, j);
+			__m512d		d = _mm512_loadu_pd(Wj + (size_t) j * 8);
+
+			ok &= _mm512_cmp_pd_mask(d, zero, _CMP_GT_OQ) & _mm512_cmp_pd_mask(d, inf, _CMP_LT_OQ);
+			d = _mm512_sqrt_pd(d);
+			_mm512_storeu_pd(Wj + (size_t) j * 8, d);
+			for (l = j + 1; l < m; l++)
+				_mm512_storeu_pd(Wj + (size_t) l * 8,
+								 _mm512_div_pd(_mm512_loadu_pd(Wj + (size_t) l * 8), d));
+			for (i = j + 1; i < iend; i++)
+				RecoAvx512LanesSub1(_mm512_loadu_pd(Wj + (size_t) i * 8), Wj, W + RecoAvx512LanesRow(m, i), i, m);
+		}
+	}
+	return ok;
+}
+
+/* RecoAvx2LanesForward of the eight lanes. */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512LanesForward(int m, const double *W, double *Q)
+{
+	int			j0,
+				j,
+				i;
+
+	for (j0 = 0; j0 < m; j0 += 4)
+	{
+		int			jend = j0 + 4 < m ? j0 + 4 : m;
+		__m512d		z[4];
+
+		for (j = j0; j < jend; j++)
+		{
+			const double *Wj = W + RecoAvx512LanesRow(m, j);
+
+			z[j - j0] = _mm512_div_pd(_mm512_loadu_pd(Q + (size_t) j * 8),
+									  _mm512_loadu_pd(Wj + (size_t) j * 8));
+			_mm512_storeu_pd(Q + (size_t) j * 8, z[j - j0]);
+			for (i = j + 1; i < jend; i++)
+				_mm512_storeu_pd(Q + (size_t) i * 8,
+								 _mm512_fnmadd_pd(_mm512_loadu_pd(Wj + (size_t) i * 8), z[j - j0],
+												  _mm512_loadu_pd(Q + (size_t) i * 8)));
+		}
+		for (i = jend; i < m; i++)
+		{
+			__m512d		a = _mm512_loadu_pd(Q + (size_t) i * 8);
+
+			for (j = j0; j < jend; j++)
+				a = _mm512_fnmadd_pd(_mm512_loadu_pd(W + RecoAvx512LanesRow(m, j) + (size_t) i * 8), z[j - j0], a);
+			_mm512_storeu_pd(Q + (size_t) i * 8, a);
+		}
+	}
+}
+
+/* RecoAvx2LanesBack of the eight lanes (a padded lane's entry set to −0). */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512LanesBack(int m, const int *nl, const double *W, double *Q)
+{
+	__m512i		nv = _mm512_set_epi64(nl[7], nl[6], nl[5], nl[4], nl[3], nl[2], nl[1], nl[0]);
+	__m512d		negz = _mm512_set1_pd(-0.0);
+	int			i,
+				j,
+				t;
+
+	for (i = m - 1; i >= 0; i--)
+	{
+		const double *Wi = W + RecoAvx512LanesRow(m, i);
+		__m512d		acc[4];
+		__m512d		zi;
+
+		for (t = 0; t < 4; t++)
+			acc[t] = _mm512_setzero_pd();
+		for (j = i + 1; j + 4 <= m; j += 4)
+			for (t = 0; t < 4; t++)
+				acc[t] = _mm512_fmadd_pd(_mm512_loadu_pd(Wi + (size_t) (j + t) * 8),
+										 _mm512_loadu_pd(Q + (size_t) (j + t) * 8), acc[t]);
+		for (t = 0; j < m; j++, t++)
+			acc[t] = _mm512_fmadd_pd(_mm512_loadu_pd(Wi + (size_t) j * 8),
+									 _mm512_loadu_pd(Q + (size_t) j * 8), acc[t]);
+		zi = _mm512_div_pd(_mm512_sub_pd(_mm512_loadu_pd(Q + (size_t) i * 8),
+										 _mm512_add_pd(_mm512_add_pd(acc[0], acc[1]),
+													   _mm512_add_pd(acc[2], acc[3]))),
+						   _mm512_loadu_pd(Wi + (size_t) i * 8));
+		zi = _mm512_mask_mov_pd(zi, _mm512_cmp_epi64_mask(_mm512_set1_epi64(i), nv, _MM_CMPINT_NLT),
+								negz);
+		_mm512_storeu_pd(Q + (size_t) i * 8, zi);
+	}
+}
+
+/* Short rows in lanes (kernels.h) with AVX-512F: build, factor, forward and back, eight rows per vector. */
+RECO_AVX512 static unsigned
+RecoAvx512ShortLanes(int lanes, const int *n, const float *const *M,
+					 const double *const *sv, double *const *q, double *W)
+{
+	int			nl[8];
+	const float *Ml[8];
+	const double *sl[8];
+	double	   *Q;
+	int			m = 0,
+				b,
+				i;
+	unsigned	okmask;
+
+	for (b = 0; b < 8; b++)
+	{
+		nl[b] = b < lanes ? n[b] : 0;
+		Ml[b] = b < lanes ? M[b] : NULL;
+		sl[b] = b < lanes ? sv[b] : NULL;
+		if (nl[b] > m)
+			m = nl[b];
+	}
+	if (m == 0)
+		return 0;
+	Q = W + (size_t) m * (m + 1) / 2 * 8;
+	RecoAvx512LanesBuild(m, nl, Ml, sl, W, Q);
+	okmask = RecoAvx512LanesFactor(m, W);
+	for (i = 0; i < m; i++)
+		_mm512_storeu_pd(Q + (size_t) i * 8,
+						 RecoAvx512LaneGather((const double *const *) q, nl, i));
+	RecoAvx512LanesForward(m, W, Q);
+	RecoAvx512LanesBack(m, nl, W, Q);
+	for (b = 0; b < lanes; b++)
+		for (i = 0; i < nl[b]; i++)
+			q[b][i] = Q[(size_t) i * 8 + b];
+	return ~okmask & ((1u << lanes) - 1);
+}
+
+/*
+ * Short rows in lanes (kernels.h): groups of more than RECO_AVX2_LANES_YMM
+ * rows in zmm vectors with AVX-512F, else four at a time in ymm vectors.
+ */
+RECO_AVX2 static unsigned
+RecoAvx2ShortLanes(int lanes, const int *n, const float *const *M,
+				   const double *const *sv, double *const *q, double *W)
+{
+	unsigned	fail = 0;
+	int			b;
+
+	if (lanes > RECO_AVX2_LANES_YMM && RecoAvx2Zmm)
+		return RecoAvx512ShortLanes(lanes, n, M, sv, q, W);
+	for (b = 0; b < lanes; b += 4)
+		fail |= RecoAvx2ShortLanes4(lanes - b < 4 ? lanes - b : 4, n + b, M + b, sv + b,
+									q + b, W) << b;
+	return fail;
+}
+
+/* The most rows short_lanes solves in one call of its vectors: eight with AVX-512F, else four. */
+RECO_AVX2 static int
+RecoAvx2ShortLanesWidth(void)
+{
+	return RecoAvx2Zmm ? 8 : 4;
 }
 
 /* ------------------------------------------------------------------------
@@ -2078,7 +2475,7 @@ static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	RecoAvx2SymvRows##SUFFIX, \
 	RecoAvx2ShortLanes, \
 	RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2ToHalf, \
-	RecoAvx2CopyBlockHalf, RecoAvx2BackTRows \
+	RecoAvx2CopyBlockHalf, RecoAvx2BackTRows, RecoAvx2ShortLanesWidth \
 };
 
 RECO_AVX2_INSTANCE(K32, "k32", 32)
