@@ -146,7 +146,7 @@
  * fill RECO_WINDOW_STATE_BYTES; at most RECO_WINDOW_MAX_ROWS rows of a call
  * are windowed (the first ones, by position).  Every pass of a block reads
  * the whole fixed side from memory once, so fewer, fuller blocks read less:
- * 32 (8 before, with blocks of a quarter of a thread's share) took 13 %
+ * 32 (8 before, with blocks of a quarter of a thread's share) took 11-13 %
  * less CPU per iteration at k 64 with 2 threads on the 10M set
  * (test/bench/results/h-cg64-2026-12-03.md).
  */
