@@ -144,11 +144,15 @@
  * their entries reach RECO_WINDOW_REUSE times the fixed side's rows (each
  * window's vectors then serve that many entries) or its vectors r, p, A·p
  * fill RECO_WINDOW_STATE_BYTES; at most RECO_WINDOW_MAX_ROWS rows of a call
- * are windowed (the first ones, by position).
+ * are windowed (the first ones, by position).  Every pass of a block reads
+ * the whole fixed side from memory once, so fewer, fuller blocks read less:
+ * 32 (8 before, with blocks of a quarter of a thread's share) took 11-13 %
+ * less CPU per iteration at k 64 with 2 threads on the 10M set
+ * (test/bench/results/h-cg64-2026-12-03.md).
  */
 #define RECO_WINDOW_ROW_BYTES (256 * 1024)
 #define RECO_WINDOW_BYTES (512 * 1024)
-#define RECO_WINDOW_REUSE 8
+#define RECO_WINDOW_REUSE 32
 #define RECO_WINDOW_STATE_BYTES (256 * 1024)
 #define RECO_WINDOW_MAX_ROWS 65536
 /*
@@ -2070,9 +2074,10 @@ RecoOrderChunksByRow(RecoJob *job)
  * times the fixed side's rows over RecoWindowRowsMax(k), by decreasing
  * length, in blocks of consecutive
  * ones (rows of alike lengths share a block's windows evenly).  A block
- * also ends at a quarter of each thread's share of their entries, so the
- * threads stay balanced.  Which block a row is in never changes its
- * result.  Returns false on malloc failure.
+ * also ends at each thread's share of their entries, so the threads stay
+ * balanced (the blocks run first, the chunks fill in after them).  Which
+ * block a row is in never changes its result.  Returns false on malloc
+ * failure.
  */
 static bool
 RecoWindowRows(RecoJob *job, int threads)
@@ -2127,8 +2132,8 @@ RecoWindowRows(RecoJob *job, int threads)
 	/* by decreasing length, ties by position */
 	qsort(wr, (size_t) n, sizeof(RecoChunk), RecoChunkCmp);
 	cap = (int64_t) RECO_WINDOW_REUSE * job->rows->n_cols;
-	if (cap > total / (4 * (int64_t) RecoParallelThreads(threads, n)) + 1)
-		cap = total / (4 * (int64_t) RecoParallelThreads(threads, n)) + 1;
+	if (cap > total / RecoParallelThreads(threads, n) + 1)
+		cap = total / RecoParallelThreads(threads, n) + 1;
 	job->win_block[0] = 0;
 	for (u = 0; u < n; u++)
 	{
