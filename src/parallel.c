@@ -32,16 +32,18 @@
  * The caller's own work.  A job may give caller_work: work that only the
  * calling thread may do while the workers run tasks (training's store of the
  * rows the final pass has solved: PostgreSQL calls).  The calling thread
- * calls it once before each task it takes, and while it waits for the
- * workers at the end: again at once while it says it has more, else after
- * each RECO_PARALLEL_WAIT_NS wait.  So the calling thread shares its time
- * between its work and the tasks, and the tasks never wait for it.  A non-OK
- * status from it stops the run like a failed task (every worker stops and is
- * joined before RecoParallelRun returns it); it is never called once the run
- * stopped.  Workers never call it.  Should the calling thread leave it
- * without returning (a PostgreSQL FATAL error exits the process from
- * inside it), RecoParallelStopCallerRun, called on the way out, stops the
- * run and joins its workers.
+ * calls it before each task it takes, again at once while it says it has
+ * more (with workers running: it takes a task only once it has none), and
+ * while it waits for the workers at the end: again at once while it says it
+ * has more, else after each RECO_PARALLEL_WAIT_NS wait.  So its own work,
+ * which only it can do, comes first and the workers take the tasks
+ * meanwhile; it takes tasks when its work waits on them, and the tasks
+ * never wait for it.  A non-OK status from it stops the run like a failed
+ * task (every worker stops and is joined before RecoParallelRun returns
+ * it); it is never called once the run stopped.  Workers never call it.
+ * Should the calling thread leave it without returning (a PostgreSQL FATAL
+ * error exits the process from inside it), RecoParallelStopCallerRun,
+ * called on the way out, stops the run and joins its workers.
  *
  * Memory.  The runner mallocs its thread table and one block of states on
  * the calling thread before any worker starts and frees them (after
@@ -235,6 +237,9 @@ RecoParallelLoop(RecoParallelWorker *worker)
 			break;
 		if (worker->is_caller && !RecoParallelCallerWork(run, &more))
 			break;
+		/* its own work first: the workers take the tasks while it has more */
+		if (worker->is_caller && more && run->started > 0)
+			continue;
 		task = __atomic_fetch_add(&run->next_task, 1, __ATOMIC_RELAXED);
 		if (task >= job->n_tasks)
 			break;

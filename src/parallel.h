@@ -67,7 +67,8 @@ typedef void (*RecoParallelFreeFn) (void *arg, void *state, int thread);
  * solved); called only on the calling thread, between the tasks it runs and
  * while it waits for the workers, never after the run stopped.  Sets *more
  * when it has more to do right away (the runner then calls it again before
- * waiting).  A non-OK status stops the run like a failed task.
+ * it takes a task, while workers run, and before waiting).  A non-OK status
+ * stops the run like a failed task.
  */
 typedef RecoStatus (*RecoParallelCallerFn) (void *arg, bool *more);
 

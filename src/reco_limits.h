@@ -248,8 +248,10 @@
 
 /*
  * While training's final pass runs, the backend stores the rows ready
- * (train.c, RecoTrainStoreReady) up to this many at a time, then takes one
- * of the pass's tasks (test/bench/results/store-overlap-2026-12-02.md).
+ * (train.c, RecoTrainStoreReady) up to this many at a time, asking the
+ * cancel hook between; it takes one of the pass's tasks only once no ready
+ * row is left (parallel.c; test/bench/results/store-overlap-2026-12-02.md,
+ * h-store3-2026-12-03.md).
  */
 #define RECO_STORE_OVERLAP_ROWS 1000
 

@@ -31,9 +31,10 @@
  *		and raises the error after the kernel has joined its threads and
  *		freed its memory;
  *	 3. final pass (RecoTrainFinalPass): one exact solve of the user side,
- *		this thread storing meanwhile, between the pass's tasks it runs, the
- *		item rows and then the user rows solved so far (RecoTrainStoreReady;
- *		an error there is raised once the pass's threads have joined);
+ *		this thread storing meanwhile the item rows and then the user rows
+ *		solved so far, taking the pass's tasks only when no solved row is
+ *		left to store (RecoTrainStoreReady; an error there is raised once
+ *		the pass's threads have joined);
  *	 4. store (RecoTrainStore): the factor rows left and the reco.models row
  *		(store.c), pruning old versions, then the summary NOTICE unless
  *		reco.progress is none; the new row is returned.
@@ -974,8 +975,8 @@ RecoTrainStopPassAtExit(int code, Datum arg)
  * their training items in gives (recommend_for_items, explain), whichever
  * solver trained.  Positive definite whenever regularization > 0.  The
  * backend meanwhile starts the store (RecoTrainStoreReady): the item rows,
- * then the user rows as the pass solves them, between the pass's tasks it
- * runs itself; phase 4 stores the rest.
+ * then the user rows as the pass solves them, taking the pass's tasks only
+ * when it has caught up with them (parallel.c); phase 4 stores the rest.
  */
 static void
 RecoTrainFinalPass(RecoTrainRun *run)

@@ -31,7 +31,7 @@
 #include "batch.h"
 #include "tap.h"
 
-#define TEST_PLAN 35
+#define TEST_PLAN 37
 
 /* Sleeps about `us` microseconds. */
 static void
@@ -64,6 +64,7 @@ typedef struct Counts
 	long		task_us;		/* each task sleeps this long ... */
 	int			caller_fast;	/* ... but on the calling thread (caller) when set */
 	pthread_t	caller;
+	int			caller_runs;	/* atomic: task runs on the calling thread (caller) */
 	int			long_tasks;		/* tasks poll until told to stop */
 	HookState	hook;
 	/* outcome, filled by counts_run */
@@ -114,6 +115,8 @@ count_task(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	if (s->magic != 12345)
 		__atomic_store_n(&c->bad_state, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&c->runs[task], 1, __ATOMIC_RELAXED);
+	if (pthread_equal(pthread_self(), c->caller))
+		__atomic_fetch_add(&c->caller_runs, 1, __ATOMIC_RELAXED);
 	if (task == c->fail_task)
 		return c->fail_status;
 	if (task == c->fail_task2)
@@ -448,6 +451,17 @@ test_caller_work(void)
 	ok(cc.counts.status == RECO_STATUS_OK && cc.counts.once == 4 && cc.calls > 1000 && !cc.wrong_thread,
 	   "caller_work: called again at once while it has more, also while the caller waits");
 	printf("# caller_work calls with more: %ld\n", cc.calls);
+	/* while it has more, the caller takes no task: the workers run them all */
+	caller_run(&cc, 40, 2000, 2, -1, 1000000000L, 0);
+	ok(cc.counts.status == RECO_STATUS_OK && cc.counts.once == 40 && cc.counts.caller_runs == 0 &&
+	   cc.calls > 40 && !cc.wrong_thread,
+	   "caller_work: while it has more, the workers take every task (2 threads)");
+	/* once it has none, it takes tasks again */
+	caller_run(&cc, 40, 2000, 2, -1, 3, 0);
+	ok(cc.counts.status == RECO_STATUS_OK && cc.counts.once == 40 && cc.counts.caller_runs > 0 &&
+	   cc.calls >= 4,
+	   "caller_work: once it has no more, the caller takes tasks too");
+	printf("# tasks the caller ran after 3 calls with more: %d of 40\n", cc.counts.caller_runs);
 	/* ... and without "more", every wait of the hook's interval: a few calls only */
 	caller_run(&cc, 4, 200000, 4, -1, 0, 1);
 	ok(cc.counts.status == RECO_STATUS_OK && cc.calls >= 2 && cc.calls < 1000,
@@ -1052,7 +1066,7 @@ main(void)
 	test_failure();				/* 4 */
 	test_stop();				/* 3 */
 	test_states();				/* 1 */
-	test_caller_work();			/* 4 */
+	test_caller_work();			/* 6 */
 	test_ready_solve();			/* 4 */
 	test_stop_caller_run(caller_exits,
 						 "parallel: RecoParallelStopCallerRun joins the workers of the run left from caller_work");	/* 1 */
@@ -1062,6 +1076,6 @@ main(void)
 	test_batch_edges();			/* 4 */
 	test_batch_diversity();		/* 2 */
 	test_thread_create();		/* 1 */
-	/* total 35 */
+	/* total 37 */
 	return tap_exit_status(TEST_PLAN);
 }
