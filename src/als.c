@@ -1588,16 +1588,6 @@ RecoShortRowGroup(const RecoJob *job, RecoRowCtx *ctx, const int64_t *rows, int 
 	return RECO_STATUS_OK;
 }
 
-/* Orders int64 keys ascending. */
-static int
-RecoInt64Cmp(const void *a, const void *b)
-{
-	int64_t		x = *(const int64_t *) a,
-				y = *(const int64_t *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Bits of a window key (RecoRunExactChunk) below its term count: the row's offset in the chunk. */
 #define RECO_SHORT_KEY_BITS 40
 
@@ -1635,6 +1625,29 @@ RecoShortCost(int width, int cnt, int n)
 }
 
 /*
+ * Sorts a window's keys (RecoRunExactChunk: terms << RECO_SHORT_KEY_BITS |
+ * offset, terms < RECO_SHORT_LANE_MAX, offsets ascending as collected)
+ * ascending by a counting sort on the terms, stable, so the order a full
+ * sort of the keys gives, without qsort's calls per comparison.
+ */
+static void
+RecoSortWindowKeys(int64_t *keys, int cnt)
+{
+	int64_t		sorted[RECO_SHORT_WINDOW];
+	int			start[RECO_SHORT_LANE_MAX + 1] = {0};
+	int			i,
+				t;
+
+	for (i = 0; i < cnt; i++)
+		start[(keys[i] >> RECO_SHORT_KEY_BITS) + 1]++;
+	for (t = 0; t < RECO_SHORT_LANE_MAX; t++)
+		start[t + 1] += start[t];
+	for (i = 0; i < cnt; i++)
+		sorted[start[keys[i] >> RECO_SHORT_KEY_BITS]++] = keys[i];
+	memcpy(keys, sorted, sizeof(int64_t) * cnt);
+}
+
+/*
  * The short rows of a window (keys: terms << RECO_SHORT_KEY_BITS | offset
  * from begin), sorted by their number of terms and cut, from the largest,
  * into groups of consecutive rows that RecoShortCost finds cheapest in
@@ -1654,7 +1667,7 @@ RecoShortRowWindow(const RecoJob *job, RecoRowCtx *ctx, int64_t begin,
 				c,
 				b;
 
-	qsort(keys, (size_t) cnt, sizeof(int64_t), RecoInt64Cmp);
+	RecoSortWindowKeys(keys, cnt);
 	best[0] = 0.0;
 	for (g = 1; g <= cnt; g++)
 	{
