@@ -201,11 +201,12 @@
 /* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms) ... */
 #define RECO_CHUNK_COST 4.0e6
 /*
- * ... and of an exact (Cholesky) chunk: 16 times more, so that a chunk
- * holds enough short rows (about 180 at k 128, 10 at the CG chunks' size)
- * for RecoShortRowWindow to find groups of alike sizes.
+ * ... and of an exact (Cholesky) chunk: 32 times more, so that a chunk
+ * holds enough short rows (about 360 at k 128, 10 at the CG chunks' size)
+ * for RecoShortRowWindow to find groups of alike sizes (16 times measured
+ * 2-10 % slower on Zen 5: test/bench/results/h-pass2-2026-12-03.md).
  */
-#define RECO_EXACT_CHUNK_COST 6.4e7
+#define RECO_EXACT_CHUNK_COST 1.28e8
 /* Upper bound on the number of chunks of one call. */
 #define RECO_MAX_CHUNKS 65536
 /* Bytes of a cache line: the alignment of scratch buffers and the prefetch stride. */
