@@ -204,7 +204,7 @@
  * ... and of an exact (Cholesky) chunk: 32 times more, so that a chunk
  * holds enough short rows (about 360 at k 128, 10 at the CG chunks' size)
  * for RecoShortRowWindow to find groups of alike sizes (16 times measured
- * 2-10 % slower on Zen 5: test/bench/results/h-pass2-2026-12-03.md).
+ * slower on Zen 5: test/bench/results/h-pass2-2026-12-03.md).
  */
 #define RECO_EXACT_CHUNK_COST 1.28e8
 /* Upper bound on the number of chunks of one call. */
