@@ -205,11 +205,12 @@
 /* Target estimated cost of one chunk, in multiply-adds (~0.1-1 ms) ... */
 #define RECO_CHUNK_COST 4.0e6
 /*
- * ... and of an exact (Cholesky) chunk: 16 times more, so that a chunk
- * holds enough short rows (about 180 at k 128, 10 at the CG chunks' size)
- * for RecoShortRowWindow to find groups of alike sizes.
+ * ... and of an exact (Cholesky) chunk: 32 times more, so that a chunk
+ * holds enough short rows (about 360 at k 128, 10 at the CG chunks' size)
+ * for RecoShortRowWindow to find groups of alike sizes (16 times measured
+ * slower on Zen 5: test/bench/results/h-pass2-2026-12-03.md).
  */
-#define RECO_EXACT_CHUNK_COST 6.4e7
+#define RECO_EXACT_CHUNK_COST 1.28e8
 /* Upper bound on the number of chunks of one call. */
 #define RECO_MAX_CHUNKS 65536
 /* Bytes of a cache line: the alignment of scratch buffers and the prefetch stride. */
@@ -1592,16 +1593,6 @@ RecoShortRowGroup(const RecoJob *job, RecoRowCtx *ctx, const int64_t *rows, int 
 	return RECO_STATUS_OK;
 }
 
-/* Orders int64 keys ascending. */
-static int
-RecoInt64Cmp(const void *a, const void *b)
-{
-	int64_t		x = *(const int64_t *) a,
-				y = *(const int64_t *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Bits of a window key (RecoRunExactChunk) below its term count: the row's offset in the chunk. */
 #define RECO_SHORT_KEY_BITS 40
 
@@ -1639,6 +1630,29 @@ RecoShortCost(int width, int cnt, int n)
 }
 
 /*
+ * Sorts a window's keys (RecoRunExactChunk: terms << RECO_SHORT_KEY_BITS |
+ * offset, terms < RECO_SHORT_LANE_MAX, offsets ascending as collected)
+ * ascending by a counting sort on the terms, stable, so the order a full
+ * sort of the keys gives, without qsort's calls per comparison.
+ */
+static void
+RecoSortWindowKeys(int64_t *keys, int cnt)
+{
+	int64_t		sorted[RECO_SHORT_WINDOW];
+	int			start[RECO_SHORT_LANE_MAX + 1] = {0};
+	int			i,
+				t;
+
+	for (i = 0; i < cnt; i++)
+		start[(keys[i] >> RECO_SHORT_KEY_BITS) + 1]++;
+	for (t = 0; t < RECO_SHORT_LANE_MAX; t++)
+		start[t + 1] += start[t];
+	for (i = 0; i < cnt; i++)
+		sorted[start[keys[i] >> RECO_SHORT_KEY_BITS]++] = keys[i];
+	memcpy(keys, sorted, sizeof(int64_t) * cnt);
+}
+
+/*
  * The short rows of a window (keys: terms << RECO_SHORT_KEY_BITS | offset
  * from begin), sorted by their number of terms and cut, from the largest,
  * into groups of consecutive rows that RecoShortCost finds cheapest in
@@ -1658,7 +1672,7 @@ RecoShortRowWindow(const RecoJob *job, RecoRowCtx *ctx, int64_t begin,
 				c,
 				b;
 
-	qsort(keys, (size_t) cnt, sizeof(int64_t), RecoInt64Cmp);
+	RecoSortWindowKeys(keys, cnt);
 	best[0] = 0.0;
 	for (g = 1; g <= cnt; g++)
 	{

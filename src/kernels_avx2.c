@@ -692,7 +692,7 @@ RecoAvx2Back(int n, const double *U, double *z)
  */
 RECO_AVX2 RECO_INLINE void
 RecoAvx2RowsGramTile(int k, const float *Z, const int32_t *ia,
-					 const int32_t *ib, float out[4][8])
+					 const int32_t *ib, float out[4][8], int cols)
 {
 	__m256		acc[4][3];
 	const float *za[4],
@@ -701,6 +701,7 @@ RecoAvx2RowsGramTile(int k, const float *Z, const int32_t *ia,
 				b,
 				j;
 
+	(void) cols;
 	RECO_UNROLL
 	for (a = 0; a < 4; a++)
 		za[a] = Z + (size_t) ia[a] * k;
@@ -740,7 +741,8 @@ RecoAvx2RowsGramTile(int k, const float *Z, const int32_t *ia,
  * i < m: M[i][j] = z_i · z_j for j <= i, bit for bit what dot_block gives
  * for the same pair, in TILE's tiles of 4 x W entries (a tile past the
  * triangle's edge reads row m − 1 in place of the missing rows and stores
- * nothing there), as NAME with ATTR: one driver for the ymm and zmm tiles.
+ * nothing there; TILE is told how many of its columns reach the diagonal),
+ * as NAME with ATTR: one driver for the ymm and zmm tiles.
  */
 #define RECO_ROWS_GRAM_TEMPLATE(ATTR, NAME, TILE, W) \
 ATTR RECO_INLINE void \
@@ -762,7 +764,14 @@ NAME(int k, int m, const float *Z, const int32_t *idx, float *M) \
 		{ \
 			for (b = 0; b < W; b++) \
 				ib[b] = idx[j0 + b < m ? j0 + b : m - 1]; \
-			TILE(k, Z, ia, ib, out); \
+			TILE(k, Z, ia, ib, out, i0 + 4 - j0); \
+			if (i0 + 4 <= m && j0 + W <= i0 + 1) \
+			{ \
+				/* the whole tile below the diagonal: row copies */ \
+				for (a = 0; a < 4; a++) \
+					memcpy(M + (size_t) (i0 + a) * m + j0, out[a], sizeof(float) * W); \
+				continue; \
+			} \
 			for (a = 0; a < 4 && i0 + a < m; a++) \
 				for (b = 0; b < W && j0 + b <= i0 + a; b++) \
 					M[(size_t) (i0 + a) * m + j0 + b] = out[a][b]; \
@@ -773,15 +782,42 @@ NAME(int k, int m, const float *Z, const int32_t *idx, float *M) \
 RECO_ROWS_GRAM_TEMPLATE(RECO_AVX2, RecoAvx2RowsGramInline, RecoAvx2RowsGramTile, 3)
 
 /*
- * RecoAvx2RowsGramTile with AVX-512F for 4 x 8 entries: zmm acc[a][p]
- * holds the 8-lane partial sums of z_{i0+a} · z_{j0+2p} (low half) and
- * z_{i0+a} · z_{j0+2p+1} (high half), each lane the ymm tile's FMA chain
- * over the 8-blocks, reduced by RecoAvx2Hsum8's tree (RecoAvx2Hsum4's for
- * each vector): out[a][b] the same bits.
+ * RecoAvx2Hsum8 of the eight 8-lane vectors x0's low and high halves, then
+ * x1's, x2's and x3's (lane t of the result: the t-th vector's sum) in zmm
+ * registers: the same pairwise sums ((l0 + l1) + (l2 + l3)) + ((l4 + l5) +
+ * (l6 + l7)) of each vector (additions commute bit for bit), in 11 shuffles
+ * and adds where the ymm tree takes 4 extractions and 9 horizontal steps.
+ */
+RECO_AVX512 RECO_INLINE __m256
+RecoAvx512Hsum8Pairs(__m512 x0, __m512 x1, __m512 x2, __m512 x3)
+{
+	/* per 128-bit lane: adjacent pairs of x0 and x1 (x2 and x3) */
+	__m512		s01 = _mm512_add_ps(_mm512_shuffle_ps(x0, x1, 0x88), _mm512_shuffle_ps(x0, x1, 0xdd)),
+				s23 = _mm512_add_ps(_mm512_shuffle_ps(x2, x3, 0x88), _mm512_shuffle_ps(x2, x3, 0xdd));
+
+	/* lane 0: vectors 0, 2, 4, 6's l0..l3 sums; 1: their l4..l7; 2 and 3: vectors 1, 3, 5, 7's */
+	__m512		t = _mm512_add_ps(_mm512_shuffle_ps(s01, s23, 0x88), _mm512_shuffle_ps(s01, s23, 0xdd));
+
+	/* lanes 0 and 2: each vector's low four plus its high four */
+	__m512		u = _mm512_add_ps(t, _mm512_shuffle_f32x4(t, t, 0xb1));
+	__m128		even = _mm512_castps512_ps128(u),
+				odd = _mm512_extractf32x4_ps(u, 2);
+
+	return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_unpacklo_ps(even, odd)),
+								_mm_unpackhi_ps(even, odd), 1);
+}
+
+/*
+ * RecoAvx2RowsGramTile with AVX-512F for 4 x 2P entries (P 2 or 4, a
+ * constant): zmm acc[a][p] holds the 8-lane partial sums of z_{i0+a} ·
+ * z_{j0+2p} (low half) and z_{i0+a} · z_{j0+2p+1} (high half), each lane
+ * the ymm tile's FMA chain over the 8-blocks, reduced by RecoAvx2Hsum8's
+ * tree (RecoAvx2Hsum4's for each vector, and for P 2): out[a][b] the same
+ * bits.
  */
 RECO_AVX512 RECO_INLINE void
-RecoAvx512RowsGramTile(int k, const float *Z, const int32_t *ia,
-					   const int32_t *ib, float out[4][8])
+RecoAvx512RowsGramPairs(int P, int k, const float *Z, const int32_t *ia,
+						const int32_t *ib, float out[4][8])
 {
 	__m512		acc[4][4];
 	size_t		za[4],
@@ -794,13 +830,13 @@ RecoAvx512RowsGramTile(int k, const float *Z, const int32_t *ia,
 	for (a = 0; a < 4; a++)
 		za[a] = (size_t) ia[a] * k;
 	RECO_UNROLL
-	for (p = 0; p < 8; p++)
+	for (p = 0; p < 2 * P; p++)
 		zb[p] = (size_t) ib[p] * k;
 	RECO_UNROLL
 	for (a = 0; a < 4; a++)
 	{
 		RECO_UNROLL
-		for (p = 0; p < 4; p++)
+		for (p = 0; p < P; p++)
 			acc[a][p] = _mm512_setzero_ps();
 	}
 	for (j = 0; j < k; j += 8)
@@ -808,7 +844,7 @@ RecoAvx512RowsGramTile(int k, const float *Z, const int32_t *ia,
 		__m512		q[4];
 
 		RECO_UNROLL
-		for (p = 0; p < 4; p++)
+		for (p = 0; p < P; p++)
 			q[p] = RecoAvx512Load8x2(Z, false, zb[2 * p] + j, zb[2 * p + 1] + j);
 		RECO_UNROLL
 		for (a = 0; a < 4; a++)
@@ -816,16 +852,34 @@ RecoAvx512RowsGramTile(int k, const float *Z, const int32_t *ia,
 			__m512		v = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(Z + za[a] + j))));
 
 			RECO_UNROLL
-			for (p = 0; p < 4; p++)
+			for (p = 0; p < P; p++)
 				acc[a][p] = _mm512_fmadd_ps(q[p], v, acc[a][p]);
 		}
 	}
 	RECO_UNROLL
 	for (a = 0; a < 4; a++)
-		_mm256_storeu_ps(out[a], RecoAvx2Hsum8(RecoAvx512Half(acc[a][0], 0), RecoAvx512Half(acc[a][0], 1),
-											   RecoAvx512Half(acc[a][1], 0), RecoAvx512Half(acc[a][1], 1),
-											   RecoAvx512Half(acc[a][2], 0), RecoAvx512Half(acc[a][2], 1),
-											   RecoAvx512Half(acc[a][3], 0), RecoAvx512Half(acc[a][3], 1)));
+	{
+		if (P == 2)
+			_mm_storeu_ps(out[a], RecoAvx2Hsum4(RecoAvx512Half(acc[a][0], 0), RecoAvx512Half(acc[a][0], 1),
+												RecoAvx512Half(acc[a][1], 0), RecoAvx512Half(acc[a][1], 1)));
+		else
+			_mm256_storeu_ps(out[a], RecoAvx512Hsum8Pairs(acc[a][0], acc[a][1], acc[a][2], acc[a][3]));
+	}
+}
+
+/*
+ * The zmm tile of 4 x 8 entries, or of 4 x 4 when only cols <= 4 of its
+ * columns reach the diagonal (a diagonal tile starting on a row of its
+ * own): RecoAvx512RowsGramPairs.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512RowsGramTile(int k, const float *Z, const int32_t *ia,
+					   const int32_t *ib, float out[4][8], int cols)
+{
+	if (cols <= 4)
+		RecoAvx512RowsGramPairs(2, k, Z, ia, ib, out);
+	else
+		RecoAvx512RowsGramPairs(4, k, Z, ia, ib, out);
 }
 
 /* RecoAvx2RowsGramInline in RecoAvx512RowsGramTile's tiles of 4 x 8 entries (the same bits). */

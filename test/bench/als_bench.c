@@ -32,6 +32,9 @@
  *     -F                         after the CG iterations, time the exact user
  *                                pass that ends reco.train (final pass), wall
  *                                and CPU, beside the CG iterations' medians
+ *     -P 1                       with -F: run the exact pass this many times
+ *                                from the same X and Y (each pass's CPU and
+ *                                their median printed; factors of the last)
  *     -D FILE                    with -F: write the pass's user factors there
  *                                (raw floats, users x k; one k per file)
  *     -C FILE                    cache of the generated data: read it if it
@@ -528,6 +531,9 @@ static int	bench_half = -1;
 /* -D: file the final pass's user factors are written to (raw floats), or NULL. */
 static const char *bench_final_dump = NULL;
 
+/* -P: times the exact pass runs (from the same X and Y). */
+static int	bench_final_reps = 1;
+
 /* Stop hook that never stops but counts its calls. */
 static bool
 bench_never_stop(void *arg)
@@ -702,19 +708,38 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	if (final && solver == RECO_SOLVER_CG)
 	{
 		RecoAlsConfig exact = cfg;
-		double		c0 = bench_cpu(),
-					t0 = bench_now(),
-					tf;
-		RecoStatus st;
+		float	   *X0 = bench_alloc(sizeof(float) * m * k);
+		double	   *wf = bench_check(malloc(sizeof(double) * bench_final_reps));
+		double	   *cf = bench_check(malloc(sizeof(double) * bench_final_reps));
+		double		tf,
+					c0;
+		RecoStatus	st = RECO_STATUS_OK;
+		int			r;
 
 		exact.solver = RECO_SOLVER_CHOLESKY;
-		st = RecoAlsSolveSide(&csr->sp, Y, X, &exact, &hooks);
-		tf = bench_now() - t0;
-		c0 = bench_cpu() - c0;
+		memcpy(X0, X, sizeof(float) * m * k);
+		for (r = 0; r < bench_final_reps; r++)
+		{
+			double		c1 = bench_cpu(),
+						t1 = bench_now();
+
+			memcpy(X, X0, sizeof(float) * m * k);
+			st = RecoAlsSolveSide(&csr->sp, Y, X, &exact, &hooks);
+			wf[r] = bench_now() - t1;
+			cf[r] = bench_cpu() - c1;
+			if (bench_final_reps > 1)
+				printf("         exact pass %d: cpu %.3f s  wall %.3f s\n", r + 1, cf[r], wf[r]);
+		}
+		tf = bench_median(wf, bench_final_reps);
+		c0 = bench_median(cf, bench_final_reps);
 		printf("final    k=%-4d threads=%d  exact user pass %.3f s (%s) = %.2f CG iterations  "
-			   "(cpu %.3f s = %.2f CG iterations' cpu %.3f s)\n",
+			   "(cpu %.3f s = %.2f CG iterations' cpu %.3f s)%s\n",
 			   k, threads, tf, RecoStatusString(st), tf / med, c0,
-			   c0 / bench_median(ct, iters), bench_median(ct, iters));
+			   c0 / bench_median(ct, iters), bench_median(ct, iters),
+			   bench_final_reps > 1 ? " (medians)" : "");
+		free(X0);
+		free(wf);
+		free(cf);
 		if (bench_final_dump != NULL)
 		{
 			FILE	   *df = fopen(bench_final_dump, "wb");
@@ -784,7 +809,7 @@ main(int argc, char **argv)
 	char		model[256] = "?";
 	FILE	   *f;
 
-	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFD:C:O:H:A:")) != -1)
+	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFP:D:C:O:H:A:")) != -1)
 	{
 		switch (opt)
 		{
@@ -834,6 +859,9 @@ main(int argc, char **argv)
 			case 'F':
 				final = true;
 				break;
+			case 'P':
+				bench_final_reps = atoi(optarg) > 0 ? atoi(optarg) : 1;
+				break;
 			case 'D':
 				bench_final_dump = optarg;
 				break;
@@ -851,7 +879,7 @@ main(int argc, char **argv)
 				break;
 			default:
 				fprintf(stderr, "usage: %s [-u users] [-i items] [-n nnz] [-k 64,128] [-t 1,2] "
-						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-D file] [-C cache] [-O prefix] [-H 0|1|2] [-A 0|1]\n",
+						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-P reps] [-D file] [-C cache] [-O prefix] [-H 0|1|2] [-A 0|1]\n",
 						argv[0]);
 				return 2;
 		}

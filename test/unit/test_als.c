@@ -1681,7 +1681,7 @@ static void
 test_tiled_kernels(void)
 {
 	int			ns[14] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 24, 64, 100, 128, 1024};
-	int			ms[6] = {0, 1, 2, 5, 13, 127};
+	int			ms[10] = {0, 1, 2, 5, 8, 12, 13, 16, 40, 127};
 	int			ks[8] = {1, 8, 12, 13, 64, 128, 136, 1024};
 	bool		same_factor = true,
 				same_tri = true,
@@ -1814,7 +1814,7 @@ test_tiled_kernels(void)
 				Z[t] = (float) (rnd_uniform() - 0.5);
 			for (t = 0; t < 127; t++)
 				idx[t] = (int32_t) ((t * 37 + 11) % rows);
-			for (mc = 0; mc < 6; mc++)
+			for (mc = 0; mc < 10; mc++)
 			{
 				int			m = ms[mc] < k ? ms[mc] : k;
 				float	   *M = malloc(sizeof(float) * (m * m + 1));
@@ -1859,7 +1859,7 @@ test_tiled_kernels(void)
 	ok(same_factor && same_tri && same_solve && same_short && worst_fac < 1e-9,
 	   "exact kernels: factorization, tiled forward / transposed back substitution, Cholesky solve and short-row factor equal their templates bit for bit (n 1 .. 1024), UᵀU = A");
 	ok(same_gram && worst_gram < 1e-5 && untouched,
-	   "exact kernels: tiled Gram of rows equals dot_block bit for bit and a double sum (k 1, 8, 12, 13, 64, 128, 136, 1024; rows 0, 1, 2, 5, 13, 127); nothing outside the output written");
+	   "exact kernels: tiled Gram of rows equals dot_block bit for bit and a double sum (k 1, 8, 12, 13, 64, 128, 136, 1024; rows 0, 1, 2, 5, 8, 12, 13, 16, 40, 127, zmm on and off); nothing outside the output written");
 	diag("worst |UᵀU - A| (every table)", worst_fac);
 	diag("worst Gram error (relative)", worst_gram);
 	if (!(same_factor && same_tri && same_solve && same_short))
