@@ -23,9 +23,10 @@
  * both; the status keeps the first failure.  Every thread checks the flag
  * before each task, and long tasks check it inside through
  * RecoParallelPoll.  Only the calling thread calls hooks->should_stop:
- * before each of its tasks, when a long task asks, and every
- * RECO_PARALLEL_WAIT_NS while it waits for the workers to finish, so a
- * cancel is seen within a task's polling interval or 5 ms of waiting.
+ * before each of its tasks and each caller_work call, when a long task
+ * asks, and every RECO_PARALLEL_WAIT_NS while it waits for the workers to
+ * finish, so a cancel is seen within a task's polling interval, one
+ * caller_work call or 5 ms of waiting.
  * Each time, it also tells hooks->progress (if set) how many tasks have
  * finished of the run's total (reco.training_progress shows it).
  *
@@ -34,8 +35,11 @@
  * rows the final pass has solved: PostgreSQL calls).  The calling thread
  * calls it before each task it takes, again at once while it says it has
  * more (with workers running: it takes a task only once it has none), and
- * while it waits for the workers at the end: again at once while it says it
- * has more, else after each RECO_PARALLEL_WAIT_NS wait.  So its own work,
+ * while it waits for the workers at the end (from when every task is taken):
+ * again at once while it says it has more, else after each
+ * RECO_PARALLEL_WAIT_NS wait.  The run ends when the tasks are done, however
+ * much of its own work is left (the next run, or the caller after it, goes
+ * on with it), so no worker idles while it works.  So its own work,
  * which only it can do, comes first and the workers take the tasks
  * meanwhile; it takes tasks when its work waits on them, and the tasks
  * never wait for it.  A non-OK status from it stops the run like a failed
@@ -219,7 +223,7 @@ RecoParallelStopCallerRun(void)
 
 /*
  * Takes tasks until none is left or the run stops; the caller also asks the
- * hook and, before each of its tasks, does one round of its own work.
+ * hook and does its own work, taking a task only once it has none.
  */
 static void
 RecoParallelLoop(RecoParallelWorker *worker)
@@ -237,8 +241,13 @@ RecoParallelLoop(RecoParallelWorker *worker)
 			break;
 		if (worker->is_caller && !RecoParallelCallerWork(run, &more))
 			break;
-		/* its own work first: the workers take the tasks while it has more */
-		if (worker->is_caller && more && run->started > 0)
+		/*
+		 * its own work first: the workers take the tasks while it has more;
+		 * once every task is taken it waits for them (RecoParallelWait goes
+		 * on with its work), so the run ends when they finish
+		 */
+		if (worker->is_caller && more && run->started > 0 &&
+			__atomic_load_n(&run->next_task, __ATOMIC_RELAXED) < job->n_tasks)
 			continue;
 		task = __atomic_fetch_add(&run->next_task, 1, __ATOMIC_RELAXED);
 		if (task >= job->n_tasks)

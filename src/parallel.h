@@ -67,8 +67,9 @@ typedef void (*RecoParallelFreeFn) (void *arg, void *state, int thread);
  * solved); called only on the calling thread, between the tasks it runs and
  * while it waits for the workers, never after the run stopped.  Sets *more
  * when it has more to do right away (the runner then calls it again before
- * it takes a task, while workers run, and before waiting).  A non-OK status
- * stops the run like a failed task.
+ * it takes a task, while workers run, and before waiting).  The run still
+ * ends once every task is done, with its work left for later.  A non-OK
+ * status stops the run like a failed task.
  */
 typedef RecoStatus (*RecoParallelCallerFn) (void *arg, bool *more);
 

@@ -454,8 +454,13 @@ test_caller_work(void)
 	/* while it has more, the caller takes no task: the workers run them all */
 	caller_run(&cc, 40, 2000, 2, -1, 1000000000L, 0);
 	ok(cc.counts.status == RECO_STATUS_OK && cc.counts.once == 40 && cc.counts.caller_runs == 0 &&
-	   cc.calls > 40 && !cc.wrong_thread,
-	   "caller_work: while it has more, the workers take every task (2 threads)");
+	   cc.calls > 40 && cc.calls < 1000000000L && !cc.wrong_thread,
+	   "caller_work: while it has more, the workers take every task, and the run ends when they are done (2 threads)");
+	/* one thread: "more" never keeps the caller from its tasks */
+	caller_run(&cc, 40, 200, 1, -1, 1000000000L, 0);
+	ok(cc.counts.status == RECO_STATUS_OK && cc.counts.once == 40 && cc.counts.caller_runs == 40 &&
+	   cc.calls == 41,
+	   "caller_work: on one thread, with more always, the caller runs every task (once per task and at the end)");
 	/* once it has none, it takes tasks again */
 	caller_run(&cc, 40, 2000, 2, -1, 3, 0);
 	ok(cc.counts.status == RECO_STATUS_OK && cc.counts.once == 40 && cc.counts.caller_runs > 0 &&
