@@ -689,6 +689,8 @@ RecoAvx2Back(int n, const double *U, double *z)
  * z_{j0+b} (a < 4, b < 3) over k, each lane one FMA chain over the 8-blocks
  * as RecoAvx2DotRows makes it, reduced by RecoAvx2Hsum4 (the same tree as
  * every dot block); out[a][b] gets the result.  Rows are Z[idx[..]].
+ * cols (the columns the AVX-512 tile may skip on the diagonal) is unused
+ * here: this tile always computes its 3 columns.
  */
 RECO_AVX2 RECO_INLINE void
 RecoAvx2RowsGramTile(int k, const float *Z, const int32_t *ia,
