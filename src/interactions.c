@@ -324,6 +324,7 @@ RecoRowsGrow(RecoRows *rows)
 			rows->weights = repalloc_huge(rows->weights, capacity * sizeof(float));
 			if (rows->timed)
 				rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
+			rows->reserved = false; /* moved: no longer known to be on huge pages */
 		}
 		rows->capacity = capacity;
 		RecoRowsDescribePrefault(rows);
