@@ -21,7 +21,14 @@
  *	 4. builds the item-major matrix (CSC) from the CSR by one counting sort.
  * The counting sorts' scatters (1, 2, 4) run on the training's threads
  * (scatter.c: each thread writes its own buckets, so the result does not
- * depend on the thread count).  The read's appends have their pages
+ * depend on the thread count), and so do the id maps' ranges and the merge
+ * with the drop (2, 3: on ranges of users, each counting its items' pairs,
+ * the histogram of 4).  The sorts write into arrays already mapped where
+ * they can, since a fresh page costs a fault and its zeroing: the item-major
+ * copy into the arrays of the sort by item; with reserved raw rows (huge
+ * pages; 4 kB pages' random writes cost more than the faults) the sort by
+ * user into the raw items' and weights' arrays and, both sides dense, the
+ * sort by item into the id arrays' second halves (dead after the id maps).  The read's appends have their pages
  * mapped ahead by a prefault thread (hugepage.c, RecoRowsStartPrefault)
  * while the backend reads.  A reader that knows about how many rows come
  * (the direct read, from the table's size) reserves the row arrays up front
@@ -317,6 +324,7 @@ RecoRowsGrow(RecoRows *rows)
 			rows->weights = repalloc_huge(rows->weights, capacity * sizeof(float));
 			if (rows->timed)
 				rows->times = repalloc_huge(rows->times, capacity * sizeof(int64));
+			rows->reserved = false; /* moved: no longer known to be on huge pages */
 		}
 		rows->capacity = capacity;
 		RecoRowsDescribePrefault(rows);
@@ -365,6 +373,7 @@ RecoRowsReserve(RecoRows *rows, int64 rows_expected)
 	rows->weights = arrays[2];
 	rows->times = rows->timed ? arrays[3] : NULL;
 	rows->capacity = rows_expected;
+	rows->reserved = true;
 	RecoRowsDescribePrefault(rows);
 }
 
@@ -470,6 +479,7 @@ RecoRowsFree(RecoRows *rows)
 	rows->weights = NULL;
 	RecoRowsFreeTimes(rows);
 	rows->count = rows->capacity = 0;
+	rows->reserved = false;
 }
 
 /*
@@ -478,21 +488,27 @@ RecoRowsFree(RecoRows *rows)
  * rows and the id maps' peak (sizes->build_bytes) included, and sets *held
  * to what its matrices and id arrays hold from then on (through training
  * and the store).  Per row: the id maps hold the raw 20 bytes; the counting
- * sorts 12 + 8 (indices and weight, one sorted copy); the result 16 (CSR
- * allocated for every row, CSC for every pair).  Per id: its id, offsets
- * and the counting sorts' cursors.
+ * sorts 12 + 8 (indices and weight, one sorted copy), 20 in all while the
+ * sort by user writes into the raw arrays (reserved ones: their id arrays
+ * are kept whole until it ends); the result 16 (CSR allocated for every
+ * row, CSC for every pair).  Per id: its id, offsets and the counting
+ * sorts' cursors; the merge on `threads` threads holds its item counts once
+ * per part (RecoMergeParts).
  */
 Size
-RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, Size *held)
+RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, int threads, Size *held)
 {
 	Size		ids = sizeof(int64) * (sizes->n_users + sizes->n_items);
 	Size		by_item = add_size(mul_size(rows, 2 * sizeof(int32) + sizeof(float) + sizeof(int32) + sizeof(float)),
 								   add_size(ids, mul_size(sizes->n_items, sizeof(int64))));
-	Size		by_user = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))),
+	Size		by_user = add_size(mul_size(rows, RECO_ROW_BYTES),
 								   add_size(mul_size(ids, 3), mul_size(sizes->n_items, sizeof(int64))));
+	Size		merge = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))),
+								 add_size(mul_size(ids, 2),
+										  mul_size(mul_size(sizes->n_items, sizeof(int64)), RecoMergeParts(rows, threads))));
 
 	*held = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))), mul_size(ids, 2));
-	return Max(sizes->build_bytes, Max(by_item, Max(by_user, add_size(*held, ids))));
+	return Max(sizes->build_bytes, Max(Max(by_item, merge), Max(by_user, add_size(*held, ids))));
 }
 
 /* Orders id ranks by id. */
@@ -516,10 +532,23 @@ RecoTooManyIds(const char *side)
 }
 
 /*
- * Whether a side's ids take the direct map (RecoMapSidesDirect): they span
- * at most RECO_ID_DIRECT_SPAN_PER_ROW slots per row (serial ids, codes of
- * keys); sets *lo and *span (hi - lo + 1) then.
+ * Whether the ids of a side, from min to max over `rows` rows, take the
+ * direct map (RecoMapSidesDirect): they span at most
+ * RECO_ID_DIRECT_SPAN_PER_ROW slots per row (serial ids, codes of keys);
+ * sets *lo and *span (max - min + 1) then.
  */
+static bool
+RecoIdRangeDirect(int64 min, int64 max, int64 rows, int64 *lo, int64 *span)
+{
+	/* max - min in uint64: no overflow whatever the ids */
+	if (rows == 0 || (uint64) max - (uint64) min >= (uint64) Min(PG_INT32_MAX - 1, rows * RECO_ID_DIRECT_SPAN_PER_ROW + 1024))
+		return false;
+	*lo = min;
+	*span = (int64) ((uint64) max - (uint64) min) + 1;
+	return true;
+}
+
+/* RecoIdRangeDirect of a side's ids, their min and max found here. */
 static bool
 RecoIdsDirect(const int64 *ids, int64 rows, int64 *lo, int64 *span)
 {
@@ -532,12 +561,7 @@ RecoIdsDirect(const int64 *ids, int64 rows, int64 *lo, int64 *span)
 		min = Min(min, ids[r]);
 		max = Max(max, ids[r]);
 	}
-	/* max - min in uint64: no overflow whatever the ids */
-	if (rows == 0 || (uint64) max - (uint64) min >= (uint64) Min(PG_INT32_MAX - 1, rows * RECO_ID_DIRECT_SPAN_PER_ROW + 1024))
-		return false;
-	*lo = min;
-	*span = (int64) ((uint64) max - (uint64) min) + 1;
-	return true;
+	return RecoIdRangeDirect(min, max, rows, lo, span);
 }
 
 /*
@@ -562,13 +586,13 @@ RecoMapSidesDirect(RecoIdMap *maps, int n_maps, int threads)
 												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 		scratch += sizeof(int32) * maps[s].span;
 	}
-	RecoReportKernelStatus(RecoIdMapRun(maps, n_maps, false, threads, &hooks), "the build");
+	RecoReportKernelStatus(RecoIdMapRun(maps, n_maps, RECO_ID_MAP_MARK, threads, &hooks), "the build");
 	for (s = 0; s < n_maps; s++)
 	{
 		maps[s].sorted = RecoAllocArray(maps[s].distinct, sizeof(int64));
 		scratch += sizeof(int64) * maps[s].distinct;
 	}
-	RecoReportKernelStatus(RecoIdMapRun(maps, n_maps, true, threads, &hooks), "the build");
+	RecoReportKernelStatus(RecoIdMapRun(maps, n_maps, RECO_ID_MAP_WRITE, threads, &hooks), "the build");
 	for (s = 0; s < n_maps; s++)
 		pfree(maps[s].slot);
 	return scratch;
@@ -682,42 +706,21 @@ RecoPrefixSum(int64 *offsets, int64 n)
 }
 
 /*
- * Drops the pairs of the CSR (not yet the CSC) whose summed weight is 0, as
- * if they had never been read, then the users and items left with no pair
- * (the id maps stay ascending; the initial factors are seeded per id, so the
- * others' do not change).  Does nothing when no pair is zero.
+ * Once the merge dropped the CSR's pairs whose summed weight is 0 (as if
+ * they had never been read; not yet the CSC), drops the users and items
+ * left with no pair (the id maps stay ascending; the initial factors are
+ * seeded per id, so the others' do not change).
  */
 static void
-RecoDropNetZero(RecoInteractions *out)
+RecoDropEmpty(RecoInteractions *out)
 {
-	int64		nnz = 0;
+	int64		nnz = out->nnz;
 	int64		u,
 				p,
 				i,
 				n;
 	int32	   *new_index;
 	int64	   *count;
-
-	for (u = 0; u < out->n_users; u++)
-	{
-		int64		begin = out->user_indptr[u];
-		int64		end = out->user_indptr[u + 1];
-
-		out->user_indptr[u] = nnz;
-		for (p = begin; p < end; p++)
-		{
-			if (out->user_weights[p] == 0)
-				continue;
-			out->user_items[nnz] = out->user_items[p];
-			out->user_weights[nnz] = out->user_weights[p];
-			nnz++;
-		}
-	}
-	out->user_indptr[out->n_users] = nnz;
-	out->pairs_net_zero = out->nnz - nnz;
-	out->nnz = nnz;
-	if (out->pairs_net_zero == 0)
-		return;
 
 	/* users with no pair left (indptr and ids shift down in place) */
 	n = 0;
@@ -754,7 +757,8 @@ RecoDropNetZero(RecoInteractions *out)
 	pfree(new_index);
 }
 
-static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads);
+static void RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, bool counted, int32 *users, float *weights,
+									  int threads);
 
 /*
  * Runs one counting-sort scatter of the build on up to `threads` threads
@@ -770,27 +774,30 @@ RecoBuildScatter(const RecoScatter *scatter, int threads)
 
 /*
  * Builds both matrices from the raw rows and releases the raw rows, the
- * counting sorts' scatters on up to `threads` threads.  The id maps come
- * first: check_sizes(out, arg) is then called with n_users and n_items
- * known, before the big arrays are allocated, so that the caller can refuse
- * a training over its memory budget.
+ * counting sorts' scatters, the id maps and the merge on up to `threads`
+ * threads.  The id maps come first: check_sizes(out, arg) is then called
+ * with n_users and n_items known, before the big arrays are allocated, so
+ * that the caller can refuse a training over its memory budget.
  */
 void
 RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 					  void (*check_sizes) (const RecoInteractions *sizes, void *arg), void *arg)
 {
+	RecoHooks	hooks = {RecoInterruptPending, NULL, NULL};
 	int64		n_rows = rows->count;
 	int32	   *row_user;
 	int32	   *row_item;
 	int64	   *cursor;
 	int32	   *by_item_user;
 	float	   *by_item_weight;
+	float	   *raw_weights = NULL;
+	bool		reserved;
+	bool		in_place = false;
 	RecoIdMap	maps[2] = {{rows->users, (int32 *) rows->users, rows->count}, {rows->items, (int32 *) rows->items, rows->count}};
+	int			map_threads = n_rows < RECO_SCATTER_MIN_ENTRIES ? 1 : threads;
 	int64		n_users_input;
 	Size		scratch;
-	int64		u,
-				p,
-				nnz;
+	int64		p;
 
 	memset(out, 0, sizeof(*out));
 
@@ -798,19 +805,24 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	 * The dense indices replace the ids in place (RecoMapSide, or both sides
 	 * at once: RecoMapSidesDirect), each id array then shrunk to its int32
 	 * half: the raw rows' 20 bytes a row are the most the build holds, never
-	 * more.
+	 * more.  Both sides' ranges are found side by side.
 	 */
-	if (RecoIdsDirect(rows->users, n_rows, &maps[0].lo, &maps[0].span) &&
-		RecoIdsDirect(rows->items, n_rows, &maps[1].lo, &maps[1].span))
+	if (n_rows > 0)
+		RecoReportKernelStatus(RecoIdMapRun(maps, 2, RECO_ID_MAP_RANGE, map_threads, &hooks), "the build");
+	if (n_rows > 0 &&
+		RecoIdRangeDirect(maps[0].min, maps[0].max, n_rows, &maps[0].lo, &maps[0].span) &&
+		RecoIdRangeDirect(maps[1].min, maps[1].max, n_rows, &maps[1].lo, &maps[1].span))
 	{
 		/* both sides dense: their maps run side by side */
-		scratch = RecoMapSidesDirect(maps, 2, n_rows < RECO_SCATTER_MIN_ENTRIES ? 1 : threads);
+		scratch = RecoMapSidesDirect(maps, 2, map_threads);
 		out->user_ids = maps[0].sorted;
 		out->n_users = maps[0].distinct;
 		out->item_ids = maps[1].sorted;
 		out->n_items = maps[1].distinct;
 		out->build_bytes = RECO_ROW_BYTES * n_rows + scratch;
-		row_user = repalloc_huge(rows->users, sizeof(int32) * Max(n_rows, 1));
+		/* reserved arrays are kept whole: the sort by item writes into their second halves */
+		in_place = rows->reserved;
+		row_user = in_place ? (int32 *) rows->users : repalloc_huge(rows->users, sizeof(int32) * Max(n_rows, 1));
 	}
 	else
 	{
@@ -823,7 +835,7 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 							   sizeof(int64) * out->n_users + scratch);
 	}
 	rows->users = NULL;
-	row_item = repalloc_huge(rows->items, sizeof(int32) * Max(n_rows, 1));
+	row_item = in_place ? (int32 *) rows->items : repalloc_huge(rows->items, sizeof(int32) * Max(n_rows, 1));
 	rows->items = NULL;
 	n_users_input = out->n_users;
 	check_sizes(out, arg);
@@ -835,8 +847,17 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	for (p = 0; p < n_rows; p++)
 		cursor[row_item[p]]++;
 	RecoPrefixSum(cursor, out->n_items);
-	by_item_user = RecoAllocArray(n_rows, sizeof(int32));
-	by_item_weight = RecoAllocArray(n_rows, sizeof(float));
+	if (in_place)
+	{
+		/* the ids' second halves, mapped already (dead since the id maps) */
+		by_item_user = row_user + n_rows;
+		by_item_weight = (float *) (row_item + n_rows);
+	}
+	else
+	{
+		by_item_user = RecoAllocArray(n_rows, sizeof(int32));
+		by_item_weight = RecoAllocArray(n_rows, sizeof(float));
+	}
 	{
 		RecoScatter by_item = {n_rows, row_item, row_user, NULL, 0, rows->weights, cursor, out->n_items,
 			by_item_user, by_item_weight};
@@ -844,8 +865,19 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 		RecoBuildScatter(&by_item, threads);
 	}
 	/* cursor[i] is now the end of item i, i.e. the start of item i + 1 */
+	if (rows->reserved)
+	{
+		/* kept for the sort by user to write into */
+		raw_weights = rows->weights;
+		rows->weights = NULL;
+	}
+	else
+	{
+		pfree(row_item);
+		row_item = NULL;
+	}
+	reserved = rows->reserved;
 	RecoRowsFree(rows);
-	pfree(row_item);
 	CHECK_FOR_INTERRUPTS();
 
 	/* 2. stable counting sort by user, walking items in order */
@@ -853,10 +885,24 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	memset(out->user_indptr, 0, sizeof(int64) * (out->n_users + 1));
 	for (p = 0; p < n_rows; p++)
 		out->user_indptr[row_user[p]]++;
-	pfree(row_user);
+	if (!in_place)
+		pfree(row_user);
 	RecoPrefixSum(out->user_indptr, out->n_users);
-	out->user_items = RecoAllocArray(n_rows, sizeof(int32));
-	out->user_weights = RecoAllocArray(n_rows, sizeof(float));
+	if (reserved)
+	{
+		/*
+		 * into the raw items' and weights' arrays, mapped already (on huge
+		 * pages: arrays that grew are on 4 kB pages, whose random writes cost
+		 * more than fresh pages' faults)
+		 */
+		out->user_items = row_item;
+		out->user_weights = repalloc_huge(raw_weights, sizeof(float) * Max(n_rows, 1));
+	}
+	else
+	{
+		out->user_items = RecoAllocArray(n_rows, sizeof(int32));
+		out->user_weights = RecoAllocArray(n_rows, sizeof(float));
+	}
 	{
 		int64	   *fill = RecoAllocArray(out->n_users, sizeof(int64));
 		RecoScatter by_user = {n_rows, by_item_user, NULL, cursor, out->n_items, by_item_weight, fill, out->n_users,
@@ -866,73 +912,78 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 		RecoBuildScatter(&by_user, threads);
 		pfree(fill);
 	}
-	pfree(by_item_user);
-	pfree(by_item_weight);
+	pfree(cursor);
+	if (in_place)
+	{
+		/* the sort by item's weights leave the items' array; the item-major users go into the users' */
+		out->user_items = repalloc_huge(out->user_items, sizeof(int32) * Max(n_rows, 1));
+		by_item_weight = NULL;
+		by_item_user = row_user;
+	}
 	CHECK_FOR_INTERRUPTS();
 
-	/* 3. merge duplicate (user, item) pairs, now adjacent, summing weights (ratings: averaging) */
+	/*
+	 * 3. merge duplicate (user, item) pairs, now adjacent, summing weights
+	 * (ratings: averaging); without ratings, drop the pairs whose sum is 0
+	 * (bought 2, returned 2), then the users and items left with no pair.
+	 * The merge counts each item's pairs: the item-major copy's histogram.
+	 */
 	out->ratings = rows->ratings;
-	nnz = 0;
-	for (u = 0; u < out->n_users; u++)
 	{
-		int64		begin = out->user_indptr[u];
-		int64		end = out->user_indptr[u + 1];
-		int64		copies = 0;
+		RecoMerge	merge = {out->n_users, out->user_indptr, out->user_items, out->user_weights, out->n_items,
+			out->ratings};
+		int			parts = RecoMergeParts(n_rows, threads);
 
-		out->user_indptr[u] = nnz;
-		for (p = begin; p < end; p++)
+		merge.item_counts = MemoryContextAllocExtended(CurrentMemoryContext,
+													   mul_size(mul_size(Max(out->n_items, 1), parts), sizeof(int64)),
+													   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		RecoReportKernelStatus(RecoMergeRun(&merge, threads, &hooks), "the build");
+		out->nnz = merge.nnz;
+		out->duplicates_merged = n_rows - merge.merged;
+		out->pairs_net_zero = merge.merged - merge.nnz;
+		out->users_positive = merge.users_positive;
+		out->users_without_positive = n_users_input - merge.users_positive;
+		if (out->pairs_net_zero > 0)
 		{
-			if (nnz > out->user_indptr[u] && out->user_items[nnz - 1] == out->user_items[p])
-			{
-				out->user_weights[nnz - 1] += out->user_weights[p];
-				copies++;
-				continue;
-			}
-			if (out->ratings && copies > 1)
-				out->user_weights[nnz - 1] /= (float) copies;
-			out->user_items[nnz] = out->user_items[p];
-			out->user_weights[nnz] = out->user_weights[p];
-			nnz++;
-			copies = 1;
+			RecoDropEmpty(out);
+			pfree(merge.item_counts);
+			cursor = NULL;
 		}
-		if (out->ratings && copies > 1)
-			out->user_weights[nnz - 1] /= (float) copies;
+		else
+			cursor = repalloc_huge(merge.item_counts, sizeof(int64) * (out->n_items + 1));
 	}
-	out->user_indptr[out->n_users] = nnz;
-	out->nnz = nnz;
-	out->duplicates_merged = n_rows - nnz;
-	if (!out->ratings)
-		RecoDropNetZero(out);
-	for (u = 0; u < out->n_users; u++)
-		if (!RecoUserHasPositive(out, u))
-			out->users_without_positive++;
-	out->users_positive = out->n_users - out->users_without_positive;
-	out->users_without_positive += n_users_input - out->n_users;
 
-	/* 4. the item-major copy */
-	RecoBuildItemMajorThreads(out, cursor, threads);
+	/* 4. the item-major copy, into arrays of the sort by item (mapped already) */
+	RecoBuildItemMajorThreads(out, cursor, cursor != NULL, by_item_user, by_item_weight, threads);
 }
 
 /*
  * Builds the item-major copy (CSC) of out's user-major matrix, users
  * ascending within each item, by one counting sort on up to `threads`
  * threads; item_indptr is `indptr` (n_items + 1 int64s, the caller's to
- * give up) or, if NULL, a new array.
+ * give up; if `counted`, it holds each item's pairs already) or, if NULL,
+ * a new array; item_users and item_weights are `users` and `weights` (at
+ * least nnz each, the caller's to give up; shrunk to nnz) or, if NULL, new
+ * arrays.
  */
 static void
-RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads)
+RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, bool counted, int32 *users, float *weights,
+						  int threads)
 {
 	int64		nnz = out->nnz;
 	int64	   *fill;
 	int64		p;
 
 	out->item_indptr = indptr != NULL ? indptr : RecoAllocArray(out->n_items + 1, sizeof(int64));
-	memset(out->item_indptr, 0, sizeof(int64) * (out->n_items + 1));
-	for (p = 0; p < nnz; p++)
-		out->item_indptr[out->user_items[p]]++;
+	if (!counted)
+	{
+		memset(out->item_indptr, 0, sizeof(int64) * (out->n_items + 1));
+		for (p = 0; p < nnz; p++)
+			out->item_indptr[out->user_items[p]]++;
+	}
 	RecoPrefixSum(out->item_indptr, out->n_items);
-	out->item_users = RecoAllocArray(nnz, sizeof(int32));
-	out->item_weights = RecoAllocArray(nnz, sizeof(float));
+	out->item_users = users != NULL ? repalloc_huge(users, sizeof(int32) * Max(nnz, 1)) : RecoAllocArray(nnz, sizeof(int32));
+	out->item_weights = weights != NULL ? repalloc_huge(weights, sizeof(float) * Max(nnz, 1)) : RecoAllocArray(nnz, sizeof(float));
 	fill = RecoAllocArray(out->n_items, sizeof(int64));
 	memcpy(fill, out->item_indptr, sizeof(int64) * out->n_items);
 	{
@@ -948,7 +999,7 @@ RecoBuildItemMajorThreads(RecoInteractions *out, int64 *indptr, int threads)
 void
 RecoBuildItemMajor(RecoInteractions *out, int64 *indptr)
 {
-	RecoBuildItemMajorThreads(out, indptr, 1);
+	RecoBuildItemMajorThreads(out, indptr, false, NULL, NULL, 1);
 }
 
 /* The user-major view the kernel solves users with. */

@@ -27,6 +27,7 @@ typedef struct RecoRows
 	float	   *weights;
 	bool		timed;			/* set before the first row: rows carry event times */
 	bool		ratings;		/* set before the first row: explicit ratings (algorithm als) */
+	bool		reserved;		/* the arrays were reserved up front (RecoRowsReserve): huge pages */
 	int64	   *times;			/* timed rows: event time (TimestampTz) per row */
 	struct RecoPrefaultGuard *prefault; /* NULL, or the thread mapping the arrays' next pages (hugepage.c) */
 } RecoRows;
@@ -116,7 +117,7 @@ RecoRowsAppend(RecoRows *rows, int64 user, int64 item, float weight, int64 time)
 		rows->times[rows->count] = time;
 	rows->count++;
 }
-extern Size RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, Size *held);
+extern Size RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, int threads, Size *held);
 extern void RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 								  void (*check_sizes) (const RecoInteractions *sizes, void *arg),
 								  void *arg);

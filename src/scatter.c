@@ -12,10 +12,16 @@
  * result is the one-thread loop's bit for bit, whatever the thread count.
  *
  * The id maps of the build's two sides (serial ids: one slot per possible
- * id) are independent: RecoIdMapRun runs them one per thread.
+ * id) are independent: RecoIdMapRun runs them one per thread (their ids'
+ * ranges too).  The duplicate merge (RecoMergeRun) runs on ranges of users,
+ * one per thread, and also drops net-zero pairs and counts each item's
+ * pairs (the item-major copy's histogram) and the users with a positive
+ * pair.
  *
  *-------------------------------------------------------------------------
  */
+#include <string.h>
+
 #include "scatter.h"
 
 /* A run's shared arguments: the scatter and each task's first bucket (threads + 1 bounds). */
@@ -137,10 +143,10 @@ RecoIdMapPoll(RecoParallelWorker *worker, int64_t r)
 typedef struct RecoIdMapJob
 {
 	RecoIdMap  *maps;
-	bool		second_pass;
+	RecoIdMapPass pass;
 } RecoIdMapJob;
 
-/* Task t: pass 1 or 2 of map t. */
+/* Task t: the job's pass of map t. */
 static RecoStatus
 RecoIdMapTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
@@ -149,7 +155,30 @@ RecoIdMapTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	int64_t		r;
 
 	(void) state;
-	if (!job->second_pass)
+	if (job->pass == RECO_ID_MAP_RANGE)
+	{
+		int64_t		min = INT64_MAX;
+		int64_t		max = INT64_MIN;
+
+		for (r = 0; r < m->n; r += RECO_BUILD_POLL_ROWS)
+		{
+			/* a block between polls: a plain loop the compiler vectorizes */
+			int64_t		end = m->n - r < RECO_BUILD_POLL_ROWS ? m->n : r + RECO_BUILD_POLL_ROWS;
+			int64_t		i;
+
+			if (RecoIdMapPoll(worker, r))
+				return RECO_STATUS_STOPPED;
+			for (i = r; i < end; i++)
+			{
+				min = m->ids[i] < min ? m->ids[i] : min;
+				max = m->ids[i] > max ? m->ids[i] : max;
+			}
+		}
+		m->min = min;
+		m->max = max;
+		return RECO_STATUS_OK;
+	}
+	if (job->pass == RECO_ID_MAP_MARK)
 	{
 		int64_t		n = 0;
 
@@ -179,9 +208,9 @@ RecoIdMapTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 
 /* See scatter.h. */
 RecoStatus
-RecoIdMapRun(RecoIdMap *maps, int n_maps, bool second_pass, int threads, const RecoHooks *hooks)
+RecoIdMapRun(RecoIdMap *maps, int n_maps, RecoIdMapPass pass, int threads, const RecoHooks *hooks)
 {
-	RecoIdMapJob job = {maps, second_pass};
+	RecoIdMapJob job = {maps, pass};
 	RecoParallelJob run = {0};
 
 	run.n_tasks = n_maps;
@@ -190,4 +219,152 @@ RecoIdMapRun(RecoIdMap *maps, int n_maps, bool second_pass, int threads, const R
 	run.arg = &job;
 	run.hooks = hooks;
 	return RecoParallelRun(&run);
+}
+
+/* A run of the merge: the merge, each part's first user and first pair (parts + 1 bounds), each part's results. */
+typedef struct RecoMergeJob
+{
+	RecoMerge  *m;
+	int64_t		user_bound[RECO_MAX_THREADS + 1];
+	int64_t		pair_bound[RECO_MAX_THREADS + 1];
+	int64_t		kept_end[RECO_MAX_THREADS];
+	int64_t		merged[RECO_MAX_THREADS];
+	int64_t		positive[RECO_MAX_THREADS];
+} RecoMergeJob;
+
+/* See scatter.h. */
+int
+RecoMergeParts(int64_t n_pairs, int threads)
+{
+	return RecoParallelThreads(threads, n_pairs / RECO_SCATTER_MIN_ENTRIES + 1);
+}
+
+/*
+ * Part t: merges the users [user_bound[t], user_bound[t + 1]) in place from
+ * their first pair on, counting its kept pairs per item in its own counts;
+ * kept_end[t] is where its pairs end.
+ */
+static RecoStatus
+RecoMergeTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
+{
+	RecoMergeJob *job = arg;
+	RecoMerge  *m = job->m;
+	int64_t    *counts = m->item_counts + task * m->n_items;
+	int64_t		last_user = job->user_bound[task + 1];
+	int64_t		nnz = job->pair_bound[task];
+	int64_t		merged = 0;
+	int64_t		positive = 0;
+	int64_t		u;
+
+	(void) state;
+	for (u = job->user_bound[task]; u < last_user; u++)
+	{
+		int64_t		begin = m->indptr[u];
+		int64_t		end = u + 1 < last_user ? m->indptr[u + 1] : job->pair_bound[task + 1];
+		int64_t		first = nnz;
+		int64_t		copies = 0;
+		int			has_positive = 0;
+		int64_t		p;
+
+		m->indptr[u] = first;
+		for (p = begin; p <= end; p++)
+		{
+			if (p < end && RecoIdMapPoll(worker, p))
+				return RECO_STATUS_STOPPED;
+			if (p < end && nnz > first && m->items[nnz - 1] == m->items[p])
+			{
+				m->weights[nnz - 1] += m->weights[p];
+				copies++;
+				continue;
+			}
+			if (nnz > first && copies > 0)
+			{
+				/* the pair before p is complete */
+				int64_t		q = nnz - 1;
+
+				merged++;
+				if (m->ratings && copies > 1)
+					m->weights[q] /= (float) copies;
+				if (!m->ratings && m->weights[q] == 0)
+					nnz--;		/* net zero: dropped */
+				else
+				{
+					counts[m->items[q]]++;
+					has_positive |= m->ratings || m->weights[q] > 0;
+				}
+			}
+			if (p == end)
+				break;
+			m->items[nnz] = m->items[p];
+			m->weights[nnz] = m->weights[p];
+			nnz++;
+			copies = 1;
+		}
+		positive += has_positive;
+	}
+	job->kept_end[task] = nnz;
+	job->merged[task] = merged;
+	job->positive[task] = positive;
+	return RECO_STATUS_OK;
+}
+
+/* See scatter.h. */
+RecoStatus
+RecoMergeRun(RecoMerge *m, int threads, const RecoHooks *hooks)
+{
+	RecoMergeJob job;
+	RecoParallelJob run = {0};
+	int64_t		n_pairs = m->indptr[m->n_users];
+	int			parts = RecoMergeParts(n_pairs, threads);
+	int64_t		u = 0;
+	int64_t		nnz = 0;
+	RecoStatus	status;
+	int			t;
+
+	job.m = m;
+	for (t = 0; t < parts; t++)
+	{
+		int64_t		target = n_pairs / parts * t;
+
+		while (u < m->n_users && m->indptr[u] < target)
+			u++;
+		job.user_bound[t] = u;
+		job.pair_bound[t] = m->indptr[u];
+	}
+	job.user_bound[parts] = m->n_users;
+	job.pair_bound[parts] = n_pairs;
+	run.n_tasks = parts;
+	run.threads = parts;
+	run.run_task = RecoMergeTask;
+	run.arg = &job;
+	run.hooks = hooks;
+	status = RecoParallelRun(&run);
+	if (status != RECO_STATUS_OK)
+		return status;
+	m->merged = 0;
+	m->users_positive = 0;
+	for (t = 0; t < parts; t++)
+	{
+		int64_t		start = job.pair_bound[t];
+		int64_t		kept = job.kept_end[t] - start;
+		int64_t		i;
+
+		if (start != nnz)
+		{
+			/* close the gap the parts before left */
+			memmove(m->items + nnz, m->items + start, sizeof(int32_t) * kept);
+			memmove(m->weights + nnz, m->weights + start, sizeof(float) * kept);
+			for (i = job.user_bound[t]; i < job.user_bound[t + 1]; i++)
+				m->indptr[i] -= start - nnz;
+		}
+		if (t > 0)
+			for (i = 0; i < m->n_items; i++)
+				m->item_counts[i] += m->item_counts[t * m->n_items + i];
+		nnz += kept;
+		m->merged += job.merged[t];
+		m->users_positive += job.positive[t];
+	}
+	m->indptr[m->n_users] = nnz;
+	m->nnz = nnz;
+	return RECO_STATUS_OK;
 }

@@ -2,7 +2,8 @@
  *
  * scatter.h
  *	  The stable counting-sort scatter of the build, on several threads,
- *	  and the dense id map of the build's sides, one side per thread.
+ *	  the dense id map of the build's sides, one side per thread, and the
+ *	  duplicate merge, on ranges of users.
  *
  * Pure C (libc, the runner): no PostgreSQL headers.
  *
@@ -47,12 +48,13 @@ extern RecoStatus RecoScatterRun(const RecoScatter *s, int threads, const RecoHo
 
 /*
  * One side's id map through one slot per possible id (ids within
- * [lo, lo + span)): pass 1 marks the ids present and numbers them in id
- * order (distinct: how many); pass 2 writes the distinct ids ascending to
- * sorted (distinct int64s, allocated between the passes) and each row's
- * dense index (0-based) to index.  index may be ids itself (the int32s
- * then fill the int64 array's first half): row r's index is written only
- * after ids[r] was read for the last time, and 4r <= 8r.
+ * [lo, lo + span)): the range pass sets min and max of the ids (n > 0);
+ * pass 1 marks the ids present and numbers them in id order (distinct:
+ * how many); pass 2 writes the distinct ids ascending to sorted (distinct
+ * int64s, allocated between the passes) and each row's dense index
+ * (0-based) to index.  index may be ids itself (the int32s then fill the
+ * int64 array's first half): row r's index is written only after ids[r]
+ * was read for the last time, and 4r <= 8r.
  */
 typedef struct RecoIdMap
 {
@@ -64,14 +66,62 @@ typedef struct RecoIdMap
 	int32_t    *slot;			/* span int32s, zeroed before pass 1 */
 	int64_t		distinct;		/* set by pass 1 */
 	int64_t    *sorted;			/* distinct int64s (pass 2) */
+	int64_t		min;			/* set by the range pass */
+	int64_t		max;
 } RecoIdMap;
 
+/* The passes of RecoIdMapRun, in the order the build runs them. */
+typedef enum RecoIdMapPass
+{
+	RECO_ID_MAP_RANGE,			/* min and max of the ids */
+	RECO_ID_MAP_MARK,			/* pass 1: slots marked and numbered */
+	RECO_ID_MAP_WRITE			/* pass 2: sorted ids and indices */
+} RecoIdMapPass;
+
 /*
- * Runs pass 1 (second_pass false) or pass 2 of n_maps id maps, one map per
- * thread on up to `threads` threads: the same output as one thread.  Polls
- * hooks every RECO_BUILD_POLL_ROWS rows; RECO_STATUS_STOPPED if they say
- * stop (the output is then partial).
+ * Runs one pass of n_maps id maps, one map per thread on up to `threads`
+ * threads: the same output as one thread.  Polls hooks every
+ * RECO_BUILD_POLL_ROWS rows; RECO_STATUS_STOPPED if they say stop (the
+ * output is then partial).
  */
-extern RecoStatus RecoIdMapRun(RecoIdMap *maps, int n_maps, bool second_pass, int threads, const RecoHooks *hooks);
+extern RecoStatus RecoIdMapRun(RecoIdMap *maps, int n_maps, RecoIdMapPass pass, int threads, const RecoHooks *hooks);
+
+/*
+ * The duplicate merge of the build, on user-major pairs (each user's items
+ * ascending, duplicates adjacent in input order): every run of one item's
+ * duplicates becomes one pair whose weight is their sum, added in order
+ * (ratings: then divided by their count, their mean); without ratings a
+ * pair whose merged weight is 0 is dropped.  indptr, items and weights are
+ * compacted in place.  item_counts (parts * n_items int64s, zeroed;
+ * RecoMergeParts) returns in its first n_items how many kept pairs each
+ * item has.  Sets nnz (kept pairs), merged (pairs after the merge, before
+ * the drop) and users_positive (users with a kept pair above 0; ratings:
+ * with a pair).
+ */
+typedef struct RecoMerge
+{
+	int64_t		n_users;
+	int64_t    *indptr;			/* n_users + 1 */
+	int32_t    *items;
+	float	   *weights;
+	int64_t		n_items;
+	int			ratings;		/* nonzero: average duplicates, keep pairs of weight 0 */
+	int64_t    *item_counts;	/* parts * n_items, zeroed */
+	int64_t		nnz;			/* set by the run */
+	int64_t		merged;
+	int64_t		users_positive;
+} RecoMerge;
+
+/* How many parts (threads) RecoMergeRun splits n_pairs pairs into for `threads` threads. */
+extern int	RecoMergeParts(int64_t n_pairs, int threads);
+
+/*
+ * Runs the merge on RecoMergeParts(indptr[n_users], threads) threads, each
+ * on a range of users holding about the same number of pairs, then closes
+ * the gaps between the ranges: the same output as one thread, bit for bit.
+ * Polls hooks every RECO_BUILD_POLL_ROWS pairs; RECO_STATUS_STOPPED if
+ * they say stop (the arrays are then partial).
+ */
+extern RecoStatus RecoMergeRun(RecoMerge *m, int threads, const RecoHooks *hooks);
 
 #endif							/* RECO_SCATTER_H */

@@ -492,7 +492,7 @@ RecoCheckMemory(const RecoInteractions *sizes, void *arg)
 	RecoTrainRun *run = (RecoTrainRun *) arg;
 	Size		held;
 	Size		read = mul_size(run->rows_used, RECO_ROW_BYTES + (run->timed ? RECO_ROW_TIME_BYTES : 0));
-	Size		build = RecoInteractionsBytes(sizes, run->rows_used, &held);
+	Size		build = RecoInteractionsBytes(sizes, run->rows_used, run->cfg.threads, &held);
 	Size		training = add_size(held, RecoTrainingBytes(run, sizes));
 	Size		arrays = Max(read, Max(build, training));
 	Size		bytes = add_size(add_size(arrays, arrays / 100 * RECO_MEMORY_SLACK_PERCENT),

@@ -15,7 +15,11 @@
  * The id maps: no row, one row, every row the same id, ids with gaps (one
  * slot per possible id, most empty), two maps side by side on 1 and 2
  * threads, indices written over the ids themselves (the int64 array's first
- * half, as the build does), rows longer than a poll, and a stop.
+ * half, as the build does), rows longer than a poll, and a stop; their
+ * range pass (min and max).  The merge
+ * against the one-thread merge-then-drop: no user, users with no pair,
+ * one pair, net-zero pairs, ratings, 1 to 4 threads, a user longer than a
+ * poll, and a stop.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,7 +31,7 @@
 #include "scatter.h"
 #include "tap.h"
 
-#define TEST_PLAN 17
+#define TEST_PLAN 24
 
 /* One test input: entries, their buckets, tags or groups, and the bucket starts. */
 typedef struct Input
@@ -185,6 +189,16 @@ check_case(int64_t n, int64_t n_buckets, int64_t groups, const char *name)
 	free_input(&in);
 }
 
+/* Orders int32s. */
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a;
+	int32_t		y = *(const int32_t *) b;
+
+	return (x > y) - (x < y);
+}
+
 /* Orders int64s. */
 static int
 cmp_int64(const void *a, const void *b)
@@ -221,8 +235,9 @@ make_ids(int64_t n, int64_t lo, int64_t span, int64_t **distinct_out, int64_t *n
 
 /*
  * Maps n_maps sides of n random ids each (in place over the ids when
- * in_place) on `threads` threads; true if every map's sorted ids are the
- * distinct ids and every row's index is its id's rank among them.
+ * in_place) on `threads` threads; true if the range pass found every
+ * map's min and max, every map's sorted ids are the distinct ids and every
+ * row's index is its id's rank among them.
  */
 static bool
 id_maps_exact(int n_maps, int64_t n, int64_t lo, int64_t span, bool in_place, int threads)
@@ -249,13 +264,16 @@ id_maps_exact(int n_maps, int64_t n, int64_t lo, int64_t span, bool in_place, in
 		maps[m].span = span;
 		maps[m].slot = calloc(span, sizeof(int32_t));
 	}
-	exact = RecoIdMapRun(maps, n_maps, false, threads, NULL) == RECO_STATUS_OK;
+	exact = RecoIdMapRun(maps, n_maps, RECO_ID_MAP_RANGE, threads, NULL) == RECO_STATUS_OK;
+	for (m = 0; m < n_maps && n > 0; m++)
+		exact = exact && maps[m].min == distinct[m][0] && maps[m].max == distinct[m][n_distinct[m] - 1];
+	exact = exact && RecoIdMapRun(maps, n_maps, RECO_ID_MAP_MARK, threads, NULL) == RECO_STATUS_OK;
 	for (m = 0; m < n_maps; m++)
 	{
 		exact = exact && maps[m].distinct == n_distinct[m];
 		maps[m].sorted = malloc(sizeof(int64_t) * (maps[m].distinct + 1));
 	}
-	exact = exact && RecoIdMapRun(maps, n_maps, true, threads, NULL) == RECO_STATUS_OK;
+	exact = exact && RecoIdMapRun(maps, n_maps, RECO_ID_MAP_WRITE, threads, NULL) == RECO_STATUS_OK;
 	for (m = 0; m < n_maps; m++)
 	{
 		exact = exact && memcmp(maps[m].sorted, distinct[m], sizeof(int64_t) * n_distinct[m]) == 0;
@@ -284,7 +302,7 @@ test_id_maps(void)
 	int64_t		n_distinct;
 	int64_t    *ids = make_ids(n, 0, 1000, &distinct, &n_distinct);
 	int32_t    *index = malloc(sizeof(int32_t) * n);
-	RecoIdMap	map = {ids, index, n, 0, 1000, calloc(1000, sizeof(int32_t)), 0, NULL};
+	RecoIdMap	map = {ids, index, n, 0, 1000, calloc(1000, sizeof(int32_t)), 0, NULL, 0, 0};
 
 	ok(id_maps_exact(1, 0, 7, 1, false, 1), "id map: no row, no distinct id");
 	ok(id_maps_exact(1, 1, -5, 1, true, 1), "id map: one row (a negative id), in place");
@@ -294,12 +312,191 @@ test_id_maps(void)
 	   "two maps of 300k rows side by side on 2 threads, in place: the sort's ranks");
 	ok(id_maps_exact(2, (int64_t) RECO_BUILD_POLL_ROWS * 2 + 3, 10, 50000, false, 1),
 	   "two maps of rows longer than two polls on 1 thread");
-	ok(RecoIdMapRun(&map, 1, false, 2, &hooks) == RECO_STATUS_STOPPED && h.calls >= 1 && !h.wrong_thread,
+	ok(RecoIdMapRun(&map, 1, RECO_ID_MAP_MARK, 2, &hooks) == RECO_STATUS_STOPPED && h.calls >= 1 && !h.wrong_thread,
 	   "a hook saying stop stops an id map (RECO_STATUS_STOPPED), asked on the calling thread only");
 	free(ids);
 	free(index);
 	free(map.slot);
 	free(distinct);
+}
+
+
+/* A merge input: user-major pairs, each user's items ascending with duplicates adjacent. */
+typedef struct MergeInput
+{
+	int64_t		n_users;
+	int64_t		n_items;
+	int64_t    *indptr;
+	int32_t    *items;
+	float	   *weights;
+} MergeInput;
+
+/*
+ * A random merge input: users of 0 to 2 * mean_pairs pairs (user `long_user`,
+ * if >= 0, of long_pairs), items drawn from n_items and sorted, weights from
+ * a few values that often cancel (1 and -1, 0.5 and -0.5, 0).
+ */
+static MergeInput
+make_merge_input(int64_t n_users, int64_t n_items, int64_t mean_pairs, int64_t long_user, int64_t long_pairs)
+{
+	static const float values[] = {1.0f, -1.0f, 0.5f, -0.5f, 0.0f, 2.0f, 0.25f};
+	MergeInput	in;
+	int64_t		u,
+				p,
+				total = 0;
+
+	in.n_users = n_users;
+	in.n_items = n_items;
+	in.indptr = malloc(sizeof(int64_t) * (n_users + 1));
+	for (u = 0; u < n_users; u++)
+	{
+		in.indptr[u] = total;
+		total += u == long_user ? long_pairs : (int64_t) (rnd() % (uint64_t) (2 * mean_pairs + 1));
+	}
+	in.indptr[n_users] = total;
+	in.items = malloc(sizeof(int32_t) * (total + 1));
+	in.weights = malloc(sizeof(float) * (total + 1));
+	for (u = 0; u < n_users; u++)
+	{
+		int64_t		begin = in.indptr[u],
+					end = in.indptr[u + 1];
+
+		for (p = begin; p < end; p++)
+		{
+			/* few distinct items per user: many duplicates */
+			in.items[p] = (int32_t) (rnd() % (uint64_t) (n_items < 8 ? n_items : (end - begin) / 2 + 1 < n_items ? (end - begin) / 2 + 1 : n_items));
+			in.weights[p] = values[rnd() % 7];
+		}
+		qsort(in.items + begin, end - begin, sizeof(int32_t), cmp_int32);
+	}
+	return in;
+}
+
+/* The one-thread merge as the build ran it: merge, then drop net-zero pairs; counts items and positive users. */
+static void
+merge_reference(MergeInput *in, int ratings, int64_t *counts, int64_t *merged, int64_t *positive)
+{
+	int64_t		nnz = 0,
+				kept = 0,
+				u,
+				p;
+
+	for (u = 0; u < in->n_users; u++)
+	{
+		int64_t		begin = in->indptr[u],
+					end = in->indptr[u + 1],
+					copies = 0;
+
+		in->indptr[u] = nnz;
+		for (p = begin; p < end; p++)
+		{
+			if (nnz > in->indptr[u] && in->items[nnz - 1] == in->items[p])
+			{
+				in->weights[nnz - 1] += in->weights[p];
+				copies++;
+				continue;
+			}
+			if (ratings && copies > 1)
+				in->weights[nnz - 1] /= (float) copies;
+			in->items[nnz] = in->items[p];
+			in->weights[nnz] = in->weights[p];
+			nnz++;
+			copies = 1;
+		}
+		if (ratings && copies > 1)
+			in->weights[nnz - 1] /= (float) copies;
+	}
+	in->indptr[in->n_users] = nnz;
+	*merged = nnz;
+	*positive = 0;
+	for (u = 0; u < in->n_users; u++)
+	{
+		int64_t		begin = in->indptr[u],
+					end = in->indptr[u + 1];
+		int			has_positive = 0;
+
+		in->indptr[u] = kept;
+		for (p = begin; p < end; p++)
+		{
+			if (!ratings && in->weights[p] == 0)
+				continue;
+			in->items[kept] = in->items[p];
+			in->weights[kept] = in->weights[p];
+			counts[in->items[p]]++;
+			has_positive |= ratings || in->weights[p] > 0;
+			kept++;
+		}
+		*positive += has_positive;
+	}
+	in->indptr[in->n_users] = kept;
+}
+
+/* Merges a random input on `threads` threads; true if it is the reference's bit for bit. */
+static bool
+merge_exact(int64_t n_users, int64_t n_items, int64_t mean_pairs, int64_t long_user, int64_t long_pairs,
+			int ratings, int threads)
+{
+	MergeInput	in = make_merge_input(n_users, n_items, mean_pairs, long_user, long_pairs);
+	int64_t		total = in.indptr[n_users];
+	MergeInput	ref = in;
+	int64_t    *ref_counts = calloc(n_items + 1, sizeof(int64_t));
+	int64_t		merged,
+				positive;
+	RecoMerge	m = {n_users, in.indptr, in.items, in.weights, n_items, ratings, NULL, 0, 0, 0};
+	bool		exact;
+
+	ref.indptr = malloc(sizeof(int64_t) * (n_users + 1));
+	ref.items = malloc(sizeof(int32_t) * (total + 1));
+	ref.weights = malloc(sizeof(float) * (total + 1));
+	memcpy(ref.indptr, in.indptr, sizeof(int64_t) * (n_users + 1));
+	memcpy(ref.items, in.items, sizeof(int32_t) * total);
+	memcpy(ref.weights, in.weights, sizeof(float) * total);
+	merge_reference(&ref, ratings, ref_counts, &merged, &positive);
+	m.item_counts = calloc((n_items + 1) * RecoMergeParts(total, threads), sizeof(int64_t));
+	exact = RecoMergeRun(&m, threads, NULL) == RECO_STATUS_OK &&
+		m.nnz == ref.indptr[n_users] && m.merged == merged && m.users_positive == positive &&
+		memcmp(in.indptr, ref.indptr, sizeof(int64_t) * (n_users + 1)) == 0 &&
+		memcmp(in.items, ref.items, sizeof(int32_t) * m.nnz) == 0 &&
+		memcmp(in.weights, ref.weights, sizeof(float) * m.nnz) == 0 &&
+		memcmp(m.item_counts, ref_counts, sizeof(int64_t) * n_items) == 0;
+	free(m.item_counts);
+	free(ref_counts);
+	free(ref.indptr);
+	free(ref.items);
+	free(ref.weights);
+	free(in.indptr);
+	free(in.items);
+	free(in.weights);
+	return exact;
+}
+
+/* The merge's cases (RecoMergeRun). */
+static void
+test_merge(void)
+{
+	HookState	h = hook_state(0);
+	RecoHooks	hooks = {test_hook, &h, NULL};
+	MergeInput	in = make_merge_input(4, 100, 0, 1, (int64_t) RECO_BUILD_POLL_ROWS * 3);
+	RecoMerge	m = {in.n_users, in.indptr, in.items, in.weights, in.n_items, 0, NULL, 0, 0, 0};
+
+	ok(merge_exact(0, 1, 3, -1, 0, 0, 2) && merge_exact(5, 3, 0, -1, 0, 0, 2),
+	   "merge: no user; users with no pair");
+	ok(merge_exact(1, 1, 0, 0, 1, 0, 1) && merge_exact(1, 1, 0, 0, 1, 1, 1),
+	   "merge: one user of one pair (weights and ratings)");
+	ok(merge_exact(3000, 50, 20, -1, 0, 0, 1), "merge: short input on one thread, net-zero pairs dropped");
+	ok(merge_exact(200003, 5000, 8, -1, 0, 0, 2) && merge_exact(200003, 5000, 8, -1, 0, 0, 4) &&
+	   merge_exact(200003, 5000, 8, -1, 0, 0, 3),
+	   "merge: 1.6M pairs of 200k users on 2, 4 and 3 threads: the gaps closed, the one-thread output");
+	ok(merge_exact(200003, 5000, 8, -1, 0, 1, 2), "merge: ratings (averaged, zeros kept) on 2 threads");
+	ok(merge_exact(7, 1000, 2, 3, (int64_t) RECO_BUILD_POLL_ROWS * 2 + 9, 0, 2),
+	   "merge: a user longer than two polls among short ones, on 2 threads");
+	m.item_counts = calloc((in.n_items + 1) * RecoMergeParts(in.indptr[in.n_users], 2), sizeof(int64_t));
+	ok(RecoMergeRun(&m, 2, &hooks) == RECO_STATUS_STOPPED && h.calls >= 1 && !h.wrong_thread,
+	   "a hook saying stop stops the merge (RECO_STATUS_STOPPED), asked on the calling thread only");
+	free(m.item_counts);
+	free(in.indptr);
+	free(in.items);
+	free(in.weights);
 }
 
 int
@@ -334,5 +531,6 @@ main(void)
 	free(in.s.out_weight);
 	free_input(&in);
 	test_id_maps();
+	test_merge();
 	return tap_exit_status(TEST_PLAN);
 }
