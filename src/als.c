@@ -565,6 +565,30 @@ RecoPrefetchAhead(const void *Y, int vbytes, const int32_t *idx, int64_t n, int6
 }
 
 /*
+ * The multipliers of cnt entries (weights w, dots s) in a pass's axpy:
+ * pref − (conf − α0)·s for the residual, (conf − α0)·s for A·p.
+ */
+static void
+RecoPassCoefs(const RecoRowCtx *ctx, const float *w, const float *s, int cnt,
+			  RecoPassMode mode, float *coef)
+{
+	float		alpha = ctx->alpha;
+	float		a0 = ctx->unobserved_weight;
+	int			t;
+
+	for (t = 0; t < cnt; t++)
+	{
+		float		pref;
+		float		conf = RecoConfidence(alpha, w[t], &pref);
+
+		if (mode == RECO_PASS_RESIDUAL)
+			coef[t] = pref - (conf - a0) * s[t];
+		else
+			coef[t] = (conf - a0) * s[t];
+	}
+}
+
+/*
  * One pass over n entries of a row, a block at a time.  Item vectors are
  * Y[idx[t]], or Y[t] (contiguous) when idx is NULL; or, when Yh is set
  * (the half path), the half vectors Yh[idx[t]] or Yh[t].  If copy is set,
@@ -585,8 +609,6 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const uint16_t *Yh,
 {
 	const RecoKernels *kern = ctx->kern;
 	int			k = ctx->k;
-	float		alpha = ctx->alpha;
-	float		a0 = ctx->unobserved_weight;
 	float		s[RECO_KERNEL_BLOCK];
 	float		coef[RECO_KERNEL_BLOCK];
 	int64_t		b0;
@@ -634,16 +656,7 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const uint16_t *Yh,
 			kern->dot_block(k, Yb, ib, cnt, v, s);
 		if (loss != NULL && Yh == NULL)
 			RecoLossEntries(ctx, w + b0, s, cnt, loss);
-		for (t = 0; t < cnt; t++)
-		{
-			float		pref;
-			float		conf = RecoConfidence(alpha, w[b0 + t], &pref);
-
-			if (mode == RECO_PASS_RESIDUAL)
-				coef[t] = pref - (conf - a0) * s[t];
-			else
-				coef[t] = (conf - a0) * s[t];
-		}
+		RecoPassCoefs(ctx, w + b0, s, cnt, mode, coef);
 		if (Yh != NULL)
 			kern->axpy_block_h(k, Yhb, ib, cnt, coef, out);
 		else
@@ -879,6 +892,107 @@ RecoGroupPrefetchTo(const RecoSparse *sp, const int32_t *rows, int nb,
 }
 
 /*
+ * The A·p pass of m <= 2 rows of a lockstep group on the half path: row r
+ * reads its n[r] entries' half vectors contiguously at h[r] (the group's
+ * copy), weights w[r], direction v[r], into out[r].  Each block takes
+ * RecoSparsePass's steps for each row, but the blocks' common entries go
+ * through axpy_pair_h, so one row's FMA chain hides the other's latency;
+ * each row's sums are formed in the same order, so its bits are the same.
+ * Returns RECO_STATUS_STOPPED if the job was told to stop.
+ */
+static RecoStatus
+RecoPairApPass(RecoRowCtx *ctx, int m, const uint16_t *const *h,
+			   const float *const *w, const int64_t *n, const float *const *v,
+			   float *const *out)
+{
+	const RecoKernels *kern = ctx->kern;
+	int			k = ctx->k;
+	float		s[2][RECO_KERNEL_BLOCK];
+	float		coef[2][RECO_KERNEL_BLOCK];
+	int64_t		most = m == 2 && n[1] > n[0] ? n[1] : n[0];
+	int64_t		check_every = (int64_t) (RECO_STOP_CHECK_WORK /
+										 ((double) RECO_KERNEL_BLOCK * 2.0 * k)) + 1;
+	int64_t		b0,
+				nblock = 0;
+
+	for (b0 = 0; b0 < most; b0 += RECO_KERNEL_BLOCK, nblock++)
+	{
+		int			c[2] = {0, 0},
+					both,
+					r;
+
+		for (r = 0; r < m; r++)
+		{
+			if (n[r] <= b0)
+				continue;
+			c[r] = (int) (n[r] - b0 < RECO_KERNEL_BLOCK ? n[r] - b0 : RECO_KERNEL_BLOCK);
+			kern->dot_block_h(k, h[r] + (size_t) b0 * k, RecoKernelIota, c[r], v[r], s[r]);
+			RecoPassCoefs(ctx, w[r] + b0, s[r], c[r], RECO_PASS_AP, coef[r]);
+		}
+		both = c[0] < c[1] ? c[0] : c[1];
+		if (both > 0)
+			kern->axpy_pair_h(k, h[0] + (size_t) b0 * k, h[1] + (size_t) b0 * k,
+							  RecoKernelIota, both, coef[0], coef[1], out[0], out[1]);
+		for (r = 0; r < m; r++)
+			if (c[r] > both)
+				kern->axpy_block_h(k, h[r] + (size_t) (b0 + both) * k, RecoKernelIota,
+								   c[r] - both, coef[r] + both, out[r]);
+		if (RecoBlockPoll(ctx, nblock, check_every))
+			return RECO_STATUS_STOPPED;
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
+ * The A·p pass of a lockstep group on the half path (RecoWindowPass with
+ * one window, the group's half copy at gather_h): its rows not done, two
+ * at a time (RecoPairApPass), the last one alone if they are odd.  Adds
+ * the multiply-adds done to *work.
+ */
+static RecoStatus
+RecoGroupApPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
+				int nb, const bool *done, const float *vs, float *outs,
+				double *work)
+{
+	size_t		kp = RecoPad(ctx->k);
+	const uint16_t *h[2];
+	const float *w[2],
+			   *v[2];
+	int64_t		n[2],
+				hoff = 0;
+	float	   *out[2];
+	int			m = 0,
+				b;
+
+	for (b = 0; b < nb; b++)
+	{
+		int64_t		start = sp->indptr[rows[b]],
+					len = sp->indptr[rows[b] + 1] - start;
+
+		if (!done[b] && len > 0)
+		{
+			h[m] = ctx->s->gather_h + (size_t) hoff * ctx->k;
+			w[m] = sp->weights + start;
+			n[m] = len;
+			v[m] = vs + b * kp;
+			out[m] = outs + b * kp;
+			m++;
+			*work += (double) len * 2.0 * ctx->k;
+		}
+		hoff += len;
+		if (m == 2 || (m == 1 && b == nb - 1))
+		{
+			RecoStatus	st = RecoPairApPass(ctx, m, h, w, n, v, out);
+
+			if (st != RECO_STATUS_OK)
+				return st;
+			m = 0;
+		}
+	}
+	return RECO_STATUS_OK;
+}
+
+/*
  * One pass of a block's rows (rows[b] for b < nb whose done[b] is false)
  * over the fixed side a window of wn rows at a time: each row runs its
  * entries of the window, so a window's item vectors are read from memory
@@ -902,7 +1016,8 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 	bool		whole = wn >= sp->n_cols;
 	int64_t		total = 0,
 				hoff = 0;
-	bool		grouped;
+	bool		grouped,
+				paired;
 	RecoGroupPrefetch pf = {0, nb > 0 ? sp->indptr[rows[0]] : 0, 0};
 	bool		pf_half = ctx->Yh != NULL && ctx->loss_rows == NULL;	/* what the residual pass reads */
 	int64_t		reached = 0;
@@ -917,9 +1032,19 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 	}
 	/* a lockstep group on the half path: the residual pass writes its half copy, the A·p passes read it */
 	grouped = whole && ctx->half && total <= ctx->s->gather_cap;
+	/* its A·p passes two rows at a time (one window: the loop runs once) */
+	paired = grouped && mode == RECO_PASS_AP && ctx->kern->axpy_pair_h != NULL;
 	for (u0 = 0; left > 0 && u0 < sp->n_cols; u0 += wn)
 	{
-		for (b = 0; b < nb; b++)
+		if (paired)
+		{
+			RecoStatus	st = RecoGroupApPass(ctx, sp, rows, nb, done, vs, outs, &work);
+
+			if (st != RECO_STATUS_OK)
+				return st;
+			left = 0;
+		}
+		for (b = 0; !paired && b < nb; b++)
 		{
 			int64_t		end = sp->indptr[rows[b] + 1],
 						q = pos[b];

@@ -328,7 +328,8 @@ static const RecoKernels RecoGenericKernels = {
 	RecoGenericSymvRows,
 	RecoGenericShortLanes,
 	RecoGenericDotBlockHalf, RecoGenericAxpyBlockHalf, RecoGenericToHalf,
-	RecoGenericCopyBlockHalf, RecoGenericBackTRows, RecoGenericShortLanesWidth
+	RecoGenericCopyBlockHalf, RecoGenericBackTRows, RecoGenericShortLanesWidth,
+	NULL						/* no axpy_pair_h: its scalar loops gain nothing */
 };
 
 /* ------------------------------------------------------------------------

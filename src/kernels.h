@@ -137,6 +137,17 @@ typedef void (*RecoDotBlockHalfFn) (int k, const uint16_t *Yh, const int32_t *id
 typedef void (*RecoAxpyBlockHalfFn) (int k, const uint16_t *Yh, const int32_t *idx,
 									 int cnt, const float *coef, float *out);
 /*
+ * Two rows' multi-axpys at once: out_a += Σ_t coef_a[t] float(Ya[idx[t]])
+ * and out_b += Σ_t coef_b[t] float(Yb[idx[t]]), each bit for bit what
+ * axpy_block_h gives it alone (the two rows' FMA chains interleaved where
+ * one row's alone would wait on their latency).  NULL in a table where it
+ * would be no faster than two axpy_block_h calls.
+ */
+typedef void (*RecoAxpyPairHalfFn) (int k, const uint16_t *Ya, const uint16_t *Yb,
+									const int32_t *idx, int cnt,
+									const float *coef_a, const float *coef_b,
+									float *out_a, float *out_b);
+/*
  * dst[j] = src[j] rounded to half, to nearest even (RecoFloatToHalf's bits
  * on every code path), for j < n; true if every value is finite and below
  * half's overflow (|src[j]| < 65520, which rounds to at most 65504).
@@ -174,6 +185,7 @@ typedef struct RecoKernels
 	RecoCopyBlockHalfFn copy_block_h;
 	RecoTriSolveRowsFn back_t_rows; /* exact pass: a lane group's back_t */
 	RecoLanesWidthFn short_lanes_width;	/* exact pass: rows per sweep of short_lanes */
+	RecoAxpyPairHalfFn axpy_pair_h; /* CG A·p passes: two rows of a lockstep group, or NULL */
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

@@ -551,34 +551,135 @@ RecoAvx512AxpyCols(int C, int k, int jb, const void *Y, bool half, const int32_t
 }
 
 /*
+ * The last columns jb .. k − 1 (fewer than 64) of the multi-axpys of R <= 2
+ * rows (Y[r], coef[r], out[r]; the same idx) in one pass over t: C16 zmm
+ * registers of 16 columns and, if Y8, one ymm of 8 per row (R, C16, Y8
+ * constants where inlined).  Each column is the same FMA chain over t from
+ * the same start as in a pass of its own, so the bits are the same, but up
+ * to 8 chains run together where a pass of 16 or 8 columns runs one
+ * (bound by the FMA's latency).
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512AxpyTail(int R, int C16, bool Y8, int k, int jb, const void *const *Y,
+				   bool half, const int32_t *idx, int cnt,
+				   const float *const *coef, float *const *out, bool from_zero)
+{
+	__m512		o[2][3];
+	__m256		o8[2];
+	int			j8 = jb + 16 * C16,
+				r,
+				c,
+				t;
+
+	for (r = 0; r < R; r++)
+	{
+		for (c = 0; c < C16; c++)
+			o[r][c] = from_zero ? _mm512_setzero_ps() : _mm512_loadu_ps(out[r] + jb + 16 * c);
+		o8[r] = from_zero || !Y8 ? _mm256_setzero_ps() : _mm256_loadu_ps(out[r] + j8);
+	}
+	for (t = 0; t < cnt; t++)
+	{
+		size_t		y = (size_t) (idx != NULL ? idx[t] : t) * k;
+
+		for (r = 0; r < R; r++)
+		{
+			__m512		f = _mm512_set1_ps(coef[r][t]);
+
+			for (c = 0; c < C16; c++)
+				o[r][c] = _mm512_fmadd_ps(f, RecoAvx512Load16(Y[r], half, y + jb + 16 * c), o[r][c]);
+			if (Y8)
+				o8[r] = _mm256_fmadd_ps(_mm512_castps512_ps256(f), RecoAvx2Load8(Y[r], half, y + j8), o8[r]);
+		}
+	}
+	for (r = 0; r < R; r++)
+	{
+		for (c = 0; c < C16; c++)
+			_mm512_storeu_ps(out[r] + jb + 16 * c, o[r][c]);
+		if (Y8)
+			_mm256_storeu_ps(out[r] + j8, o8[r]);
+	}
+}
+
+/* RecoAvx512AxpyTail for the k − jb (< 64, a multiple of 8) columns left, each size its own constants. */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512AxpyTails(int R, int k, int jb, const void *const *Y, bool half,
+					const int32_t *idx, int cnt, const float *const *coef,
+					float *const *out, bool from_zero)
+{
+	switch ((k - jb) / 8)
+	{
+		case 1:
+			RecoAvx512AxpyTail(R, 0, true, k, jb, Y, half, idx, cnt, coef, out, from_zero);
+			break;
+		case 2:
+			RecoAvx512AxpyTail(R, 1, false, k, jb, Y, half, idx, cnt, coef, out, from_zero);
+			break;
+		case 3:
+			RecoAvx512AxpyTail(R, 1, true, k, jb, Y, half, idx, cnt, coef, out, from_zero);
+			break;
+		case 4:
+			RecoAvx512AxpyTail(R, 2, false, k, jb, Y, half, idx, cnt, coef, out, from_zero);
+			break;
+		case 5:
+			RecoAvx512AxpyTail(R, 2, true, k, jb, Y, half, idx, cnt, coef, out, from_zero);
+			break;
+		case 6:
+			RecoAvx512AxpyTail(R, 3, false, k, jb, Y, half, idx, cnt, coef, out, from_zero);
+			break;
+		case 7:
+			RecoAvx512AxpyTail(R, 3, true, k, jb, Y, half, idx, cnt, coef, out, from_zero);
+			break;
+	}
+}
+
+/*
  * RecoAvx2AxpyRowsInline with AVX-512F: 128 columns at a time in 8 zmm
- * registers, then 64, then 16, the last 8 by the ymm loop.  Every column
- * is the same FMA chain over t from the same start, so the bits are the
- * ymm template's; a core with a 512-bit datapath (Zen 5) does twice the
- * columns per instruction, and half vectors take one conversion per 16.
+ * registers, then 64, then the rest in one pass (RecoAvx512AxpyTails).
+ * Every column is the same FMA chain over t from the same start, so the
+ * bits are the ymm template's; a core with a 512-bit datapath (Zen 5) does
+ * twice the columns per instruction, and half vectors take one conversion
+ * per 16.
  */
 RECO_AVX512 RECO_INLINE void
 RecoAvx512AxpyRowsInline(int k, const void *Y, bool half, const int32_t *idx, int cnt,
 						 const float *coef, float *out, bool from_zero)
 {
-	int			jb = 0,
-				t;
+	int			jb = 0;
 
 	for (; jb + 128 <= k; jb += 128)
 		RecoAvx512AxpyCols(8, k, jb, Y, half, idx, cnt, coef, out, from_zero);
 	for (; jb + 64 <= k; jb += 64)
 		RecoAvx512AxpyCols(4, k, jb, Y, half, idx, cnt, coef, out, from_zero);
-	for (; jb + 16 <= k; jb += 16)
-		RecoAvx512AxpyCols(1, k, jb, Y, half, idx, cnt, coef, out, from_zero);
-	for (; jb < k; jb += 8)
-	{
-		__m256		o = from_zero ? _mm256_setzero_ps() : _mm256_loadu_ps(out + jb);
+	RecoAvx512AxpyTails(1, k, jb, &Y, half, idx, cnt, &coef, &out, from_zero);
+}
 
-		for (t = 0; t < cnt; t++)
-			o = _mm256_fmadd_ps(_mm256_broadcast_ss(coef + t),
-								RecoAvx2Load8(Y, half, (size_t) (idx != NULL ? idx[t] : t) * k + jb), o);
-		_mm256_storeu_ps(out + jb, o);
+/*
+ * axpy_pair_h with AVX-512F: RecoAvx512AxpyRowsInline's 128- and
+ * 64-column steps row by row (their 8 or 4 chains already keep the
+ * conversions busy), then the last k mod 64 columns of both rows in one
+ * pass, so the two rows' chains hide each other's latency.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512AxpyPairInline(int k, const uint16_t *Ya, const uint16_t *Yb,
+						 const int32_t *idx, int cnt, const float *ca,
+						 const float *cb, float *oa, float *ob)
+{
+	const void *Y[2] = {Ya, Yb};
+	const float *coef[2] = {ca, cb};
+	float	   *out[2] = {oa, ob};
+	int			jb = 0;
+
+	for (; jb + 128 <= k; jb += 128)
+	{
+		RecoAvx512AxpyCols(8, k, jb, Ya, true, idx, cnt, ca, oa, false);
+		RecoAvx512AxpyCols(8, k, jb, Yb, true, idx, cnt, cb, ob, false);
 	}
+	for (; jb + 64 <= k; jb += 64)
+	{
+		RecoAvx512AxpyCols(4, k, jb, Ya, true, idx, cnt, ca, oa, false);
+		RecoAvx512AxpyCols(4, k, jb, Yb, true, idx, cnt, cb, ob, false);
+	}
+	RecoAvx512AxpyTails(2, k, jb, Y, true, idx, cnt, coef, out, false);
 }
 
 /*
@@ -2451,8 +2552,11 @@ NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
 	TEMPLATE(KEXPR, n, Z, idx, in, out); \
 }
 
-/* Instantiates the AVX2 kernels for one (constant or variable) k: RecoAvx2Kernels<SUFFIX>. */
-#define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR) \
+/*
+ * Instantiates the AVX2 kernels for one (constant or variable) k:
+ * RecoAvx2Kernels<SUFFIX>, with PAIR its axpy_pair_h (or NULL).
+ */
+#define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR, PAIR) \
 RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx512DotBlock##SUFFIX, KEXPR) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx512AxpyBlock##SUFFIX, KEXPR, float, false) \
 RECO_AVX2_DOT_HALF_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, KEXPR) \
@@ -2531,13 +2635,43 @@ static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	RecoAvx2SymvRows##SUFFIX, \
 	RecoAvx2ShortLanes, \
 	RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2ToHalf, \
-	RecoAvx2CopyBlockHalf, RecoAvx2BackTRows, RecoAvx2ShortLanesWidth \
+	RecoAvx2CopyBlockHalf, RecoAvx2BackTRows, RecoAvx2ShortLanesWidth, \
+	PAIR \
 };
 
-RECO_AVX2_INSTANCE(K32, "k32", 32)
-RECO_AVX2_INSTANCE(K64, "k64", 64)
-RECO_AVX2_INSTANCE(K128, "k128", 128)
-RECO_AVX2_INSTANCE(Any, "any", k)
+/*
+ * axpy_pair_h for any k with AVX-512F (RecoAvx512AxpyPairInline); without
+ * it, each row's ymm axpy.  The k 32, 64 and 128 tables have none: their
+ * columns all go in 128- or 64-column steps, or 32 in two registers, whose
+ * chains the pair does not speed up (test/bench/results/h-axpy2-2026-12-03.md).
+ */
+RECO_AVX512 static void
+RecoAvx512AxpyPairHalfAny(int k, const uint16_t *Ya, const uint16_t *Yb,
+						  const int32_t *idx, int cnt, const float *ca,
+						  const float *cb, float *oa, float *ob)
+{
+	RecoAvx512AxpyPairInline(k, Ya, Yb, idx, cnt, ca, cb, oa, ob);
+}
+
+/* The AVX2 table's axpy_pair_h for any k: the AVX-512F pair, or each row's ymm axpy. */
+RECO_AVX2 static void
+RecoAvx2AxpyPairHalfAny(int k, const uint16_t *Ya, const uint16_t *Yb,
+						const int32_t *idx, int cnt, const float *ca,
+						const float *cb, float *oa, float *ob)
+{
+	if (RecoAvx2Zmm)
+	{
+		RecoAvx512AxpyPairHalfAny(k, Ya, Yb, idx, cnt, ca, cb, oa, ob);
+		return;
+	}
+	RecoAvx2AxpyRowsInline(k, Ya, true, idx, cnt, ca, oa, false);
+	RecoAvx2AxpyRowsInline(k, Yb, true, idx, cnt, cb, ob, false);
+}
+
+RECO_AVX2_INSTANCE(K32, "k32", 32, NULL)
+RECO_AVX2_INSTANCE(K64, "k64", 64, NULL)
+RECO_AVX2_INSTANCE(K128, "k128", 128, NULL)
+RECO_AVX2_INSTANCE(Any, "any", k, RecoAvx2AxpyPairHalfAny)
 
 /* The AVX2+FMA kernel set for k (a multiple of 8). */
 const RecoKernels *

@@ -2756,13 +2756,15 @@ RecoRefMulAdd(int k, float a, float b, float c)
  * dot_block and dot_block_h equal the ymm kernels', and axpy_block,
  * axpy_block_h, symv and symv_rows, bit for bit, a scalar
  * reference that chains the terms in order from the same start (RecoRefMulAdd),
- * for k 1, 5, 12, 13 (portable), 8, 16, 24, 40, 64, 72, 128, 136, 1024,
+ * for k 1, 5, 12, 13 (portable), 8, 16, 24, 32, 40, 48, 56, 64, 72, 88, 104,
+ * 120, 128, 136, 1024 (every size of the AVX-512 axpy's last pass),
  * 0, 1, 7 and 32 vectors (idx and contiguous), 0 to 13 symv rows.
  */
 static void
 test_zmm_kernels(void)
 {
-	int			ks[] = {1, 5, 12, 13, 8, 16, 24, 32, 40, 64, 72, 128, 136, 1024};
+	int			ks[] = {1, 5, 12, 13, 8, 16, 24, 32, 40, 48, 56, 64, 72, 88, 104, 120,
+	128, 136, 1024};
 	int			cnts[] = {0, 1, 7, 16, 17, 23, RECO_KERNEL_BLOCK};
 	bool		same_axpy = true,
 				same_dot = true,
@@ -2771,7 +2773,7 @@ test_zmm_kernels(void)
 	int			a,
 				z;
 
-	for (a = 0; a < 13; a++)
+	for (a = 0; a < (int) (sizeof(ks) / sizeof(ks[0])); a++)
 	{
 		int			k = ks[a];
 		int			nv = 2 * RECO_KERNEL_BLOCK;
@@ -2890,6 +2892,107 @@ test_zmm_kernels(void)
 	ok(same_axpy, "axpy_block / axpy_block_h (ymm and AVX-512) equal a scalar chain bit for bit (k 1 .. 1024, 0 to 32 vectors, idx and contiguous)");
 	ok(same_dot, "dot_block / dot_block_h with AVX-512 equal the ymm kernels bit for bit (k 1 .. 1024, 0 to 32 vectors, idx and contiguous)");
 	ok(same_symv, "symv / symv_rows (ymm and AVX-512) equal a scalar chain bit for bit (k 1 .. 1024, 0 to 13 rows)");
+}
+
+/*
+ * axpy_pair_h (ymm and AVX-512, in the tables that have it: the AVX2 one
+ * for k other than 32, 64, 128): each of its two rows equals a scalar
+ * chain of its terms in order (RecoRefMulAdd) and axpy_block_h of that row
+ * alone, bit for bit, for k 8 to 136 (every size of the last pass after the
+ * 128- and 64-column steps) and 1024, 0, 1, 7, 16,
+ * 17, 23 and 32 vectors, idx and contiguous; nothing past k is written.
+ */
+static void
+test_axpy_pair_h(void)
+{
+	int			ks[] = {1, 5, 12, 13, 8, 16, 24, 32, 40, 48, 56, 64, 72, 88, 104, 120,
+	128, 136, 1024};
+	int			cnts[] = {0, 1, 7, 16, 17, 23, RECO_KERNEL_BLOCK};
+	bool		same = true;
+	int			a,
+				z,
+				c,
+				contiguous,
+				tested = 0;
+
+	for (a = 0; a < (int) (sizeof(ks) / sizeof(ks[0])); a++)
+	{
+		int			k = ks[a],
+					nv = 2 * RECO_KERNEL_BLOCK;
+		uint16_t   *H = malloc(sizeof(uint16_t) * 2 * nv * k);
+		float	   *o = malloc(sizeof(float) * 4 * (k + 1));
+		float		coef[2][RECO_KERNEL_BLOCK];
+		int32_t		idx[RECO_KERNEL_BLOCK];
+		size_t		i;
+		int			t,
+					j,
+					r;
+
+		for (i = 0; i < (size_t) 2 * nv * k; i++)
+			H[i] = RecoFloatToHalf((float) ((i * 7919) % 1013) / 1013.0f - 0.45f);
+		for (t = 0; t < RECO_KERNEL_BLOCK; t++)
+		{
+			coef[0][t] = (float) (t * 37 % 17) / 7.0f - 1.1f;
+			coef[1][t] = (float) (t * 29 % 13) / 5.0f - 1.3f;
+			idx[t] = (t * 13 + 5) % nv;
+		}
+		for (z = 0; z < 2; z++)
+		{
+			const RecoKernels *kern;
+
+#ifdef RECO_HAVE_AVX2_PATH
+			RecoKernelsInit();
+			RecoKernelsAvx2UseZmm(z == 1 && __builtin_cpu_supports("avx512f"));
+#endif
+			kern = RecoKernelsFor(k);
+			if (kern->axpy_pair_h == NULL)
+				continue;
+			tested++;
+			for (c = 0; c < (int) (sizeof(cnts) / sizeof(cnts[0])); c++)
+				for (contiguous = 0; contiguous < 2; contiguous++)
+				{
+					const int32_t *ix = contiguous ? RecoKernelIota : idx;
+					const uint16_t *Y[2] = {H, H + (size_t) nv * k};
+					/* rows' outputs o[r], a guard after each; the rows alone at o[2 + r] */
+					float	   *out[4];
+
+					for (r = 0; r < 4; r++)
+					{
+						out[r] = o + (size_t) r * (k + 1);
+						for (j = 0; j < k; j++)
+							out[r][j] = (float) j * 0.01f - 0.2f * (r % 2 + 1);
+						out[r][k] = 7.0f;
+					}
+					kern->axpy_pair_h(k, Y[0], Y[1], ix, cnts[c], coef[0], coef[1],
+									  out[0], out[1]);
+					for (r = 0; r < 2; r++)
+					{
+						kern->axpy_block_h(k, Y[r], ix, cnts[c], coef[r], out[2 + r]);
+						if (!same_bits(out[r], out[2 + r], k) || out[r][k] != 7.0f)
+							same = false;
+						for (j = 0; j < k; j++)
+						{
+							float		want = (float) j * 0.01f - 0.2f * (r + 1);
+
+							for (t = 0; t < cnts[c]; t++)
+								want = RecoRefMulAdd(k, coef[r][t],
+													 RecoHalfToFloat(Y[r][(size_t) ix[t] * k + j]), want);
+							if (memcmp(&want, out[r] + j, sizeof(float)) != 0)
+								same = false;
+						}
+					}
+				}
+		}
+		free(H);
+		free(o);
+	}
+#ifdef RECO_HAVE_AVX2_PATH
+	RecoKernelsAvx2UseZmm(__builtin_cpu_supports("avx512f"));
+#endif
+#ifdef RECO_HAVE_AVX2_PATH
+	same = same && tested == 2 * 12;	/* the tables of every k but 1, 5, 12, 13, 32, 64, 128 */
+#endif
+	ok(same, "axpy_pair_h (ymm and AVX-512, where a table has it): each row equals a scalar chain and axpy_block_h alone bit for bit (k 8 .. 136, 1024; 0 to 32 vectors, idx and contiguous), nothing past k written");
 }
 
 /*
@@ -3519,7 +3622,7 @@ test_short_lanes(void)
 }
 
 /* The number of tests main runs: its plan line and its exit status. */
-#define TEST_ALS_PLAN 218
+#define TEST_ALS_PLAN 225
 
 int
 main(void)
@@ -3584,6 +3687,8 @@ main(void)
 	test_cg_lockstep(64, 200000, 1400, 0.0f, 1.0f, "k=64 sparse long rows");	/* 6 */
 	/* k 128 (training's half passes, the AVX2 table's k 128 kernels): three windows, lockstep groups */
 	test_cg_lockstep(128, 3000, 700, 0.0f, 1.0f, "k=128");	/* 6 */
+	/* k 88 (the AVX2 table for any k): lockstep groups' A·p passes two rows at a time (axpy_pair_h, odd groups and finished rows alone) */
+	test_cg_lockstep(88, 3000, 1200, 0.0f, 1.0f, "k=88");	/* 6 */
 	test_substitution_sizes();	/* 2 */
 	test_factor_sizes();		/* 2 */
 	test_axpy_rows();			/* 1 */
@@ -3592,6 +3697,7 @@ main(void)
 	test_half_convert();		/* 3 */
 	test_half_kernels();		/* 2 */
 	test_zmm_kernels();			/* 3 */
+	test_axpy_pair_h();			/* 1 */
 	test_half_solve(8, "half k=8");	/* 4 */
 	test_half_solve(13, "half k=13 (portable path)");	/* 4 */
 	test_half_solve(64, "half k=64");	/* 4 */
