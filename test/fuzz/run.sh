@@ -92,7 +92,7 @@ run_sqlsmith() {
                         stmt = "" }
                  END { print "statements", n + 0; print "statements_calling_reco", with_reco + 0
                        for (f in calls) print f, calls[f] }' >>"$out/sqlsmith.calls" || true
-        if tail -n +"$log_from" "$RECO_PGDIR/server.log" | grep -qE "$crash_pattern"; then
+        if grep -qE "$crash_pattern" < <(tail -n +"$log_from" "$RECO_PGDIR/server.log"); then
             record_crash "$log_from" "sqlsmith seed $seed (the statement is in the log lines below)"
             wait_for_server
         fi

@@ -59,7 +59,7 @@ grep -q 'canceling statement due to user request' "$(reco_session_out A)" || rec
 
 # --- statement_timeout stops it too, and nothing is left behind --------------------------
 err=$(reco_sql $db -c "SET client_min_messages = warning" -c "SET statement_timeout = '2s'" -c "$long" 2>&1 || true)
-echo "$err" | grep -q 'canceling statement due to statement timeout' || reco_fail "no timeout error: $err"
+grep -q 'canceling statement due to statement timeout' <<< "$err" || reco_fail "no timeout error: $err"
 [ "$(reco_sql $db -c "SELECT count(*) FROM reco.models WHERE name = 'long'")" = 0 ] || reco_fail "a timed-out version is visible"
 [ "$(reco_sql $db -c "SELECT count(*) FROM reco.user_factors WHERE model_id NOT IN (SELECT model_id FROM reco.models)")" = 0 ] \
     || reco_fail "orphan user factor rows"

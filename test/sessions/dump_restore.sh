@@ -98,7 +98,7 @@ check_restored() {
 dump=$(mktemp)
 reco_on_exit "rm -f $dump"
 pg_dump -Fc -f "$dump" $src
-pg_restore -l "$dump" | grep -q ' EXTENSION - reco ' || reco_fail "the dump has no CREATE EXTENSION reco"
+grep -q ' EXTENSION - reco ' <<< "$(pg_restore -l "$dump")" || reco_fail "the dump has no CREATE EXTENSION reco"
 reco_scratch_db $custom
 pg_restore --exit-on-error -d $custom "$dump"
 check_restored $custom "pg_dump -Fc | pg_restore"

@@ -95,7 +95,7 @@ SELECT string_agg(format('%s:%s', s.item_id, encode(float4send(s.similarity), 'h
 check_same_answers() {
     local primary fresh cached
     primary=$(reco_sql $db -c "$answers")
-    [ "$(echo "$primary" | wc -l)" = 11 ] && ! echo "$primary" | grep -q '^$' \
+    [ "$(echo "$primary" | wc -l)" = 11 ] && ! grep -q '^$' <<< "$primary" \
         || reco_fail "the primary's answers are incomplete ($1): $(echo "$primary" | cut -c1-80)"
     fresh=$(standby_sql $db -c "$answers")
     [ "$fresh" = "$primary" ] || reco_fail "a new standby session answers differently $1: $(diff <(echo "$primary") <(echo "$fresh") | head -5)"

@@ -223,7 +223,7 @@ before_users=$(reco_sql "$db" -c "$n_users")
 users=${before_users%%|*}
 [ "$(reco_sql "$db" -c "$n_users")" = "$((users - 1))|${before_users#*|}" ] || reco_fail "n_users after forget_user"
 got=$(reco_sql "$db" -c "$drain")
-echo "$got" | grep -qx 'user|0|0|0|1' && echo "$got" | grep -qE '^item\|[0-9]+\|0\|0\|0$' \
+grep -qx 'user|0|0|0|1' <<< "$got" && grep -qE '^item\|[0-9]+\|0\|0\|0$' <<< "$got" \
     || reco_fail "the drain after forget_user(9): $got"
 [ "$(reco_sql "$db" -c "$n_users")" = "$((users - 1))|${before_users#*|}" ] \
     && [ "$(reco_sql "$db" -c "$in_versions 9")" = 0 ] || reco_fail "the drain after forget_user(9) changed the users"
@@ -255,7 +255,7 @@ reco_session_wait F2 '^forgot\|2$'
 reco_session_wait T2 '^trained\|4$'
 [ "$(reco_sql "$db" -c "$in_versions 10")" = 1 ] || reco_fail "version 4 does not have customer 10 (its training read before forget_user)"
 got=$(reco_sql "$db" -c "$drain")
-echo "$got" | grep -qx 'user|0|0|1|0' || reco_fail "the drain after version 4: $got"
+grep -qx 'user|0|0|1|0' <<< "$got" || reco_fail "the drain after version 4: $got"
 [ "$(reco_sql "$db" -c "$in_versions 10")" = 0 ] || reco_fail "customer 10 is still in a version after the drain"
 for s in L2 F2 T2; do
     reco_session_close $s || reco_fail "session $s failed: $(cat "$(reco_session_out $s)")"

@@ -244,7 +244,7 @@ echo "ok: a cancel inside the final pass while it stores (phase 'final pass', th
 # --- 4. an error while reading, pg_terminate_backend ---------------------------------------
 err=$(reco_sql $db -c "SELECT reco.fit('bad', g, g, CASE WHEN g = 500 THEN 'NaN'::real ELSE 1 END)
                          FROM generate_series(1, 1000) AS g" 2>&1 || true)
-echo "$err" | grep -q 'weight of user 500 and item 500 is NaN' || reco_fail "no NaN error: $err"
+grep -q 'weight of user 500 and item 500 is NaN' <<< "$err" || reco_fail "no NaN error: $err"
 [ "$(reco_sql $db -c "$progress")" = 0 ] || reco_fail "the view is not empty after an error"
 reco_session_send T "$long"
 wait_iteration 1
