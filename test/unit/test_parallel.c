@@ -31,7 +31,7 @@
 #include "batch.h"
 #include "tap.h"
 
-#define TEST_PLAN 37
+#define TEST_PLAN 38
 
 /* Sleeps about `us` microseconds. */
 static void
@@ -1071,7 +1071,7 @@ main(void)
 	test_failure();				/* 4 */
 	test_stop();				/* 3 */
 	test_states();				/* 1 */
-	test_caller_work();			/* 6 */
+	test_caller_work();			/* 7 */
 	test_ready_solve();			/* 4 */
 	test_stop_caller_run(caller_exits,
 						 "parallel: RecoParallelStopCallerRun joins the workers of the run left from caller_work");	/* 1 */
@@ -1081,6 +1081,6 @@ main(void)
 	test_batch_edges();			/* 4 */
 	test_batch_diversity();		/* 2 */
 	test_thread_create();		/* 1 */
-	/* total 37 */
+	/* total 38 */
 	return tap_exit_status(TEST_PLAN);
 }
