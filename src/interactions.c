@@ -28,8 +28,9 @@
  * copy into the arrays of the sort by item; with reserved raw rows (huge
  * pages; 4 kB pages' random writes cost more than the faults) the sort by
  * user into the raw items' and weights' arrays and, both sides dense, the
- * sort by item into the id arrays' second halves (dead after the id maps).  The read's appends have their pages
- * mapped ahead by a prefault thread (hugepage.c, RecoRowsStartPrefault)
+ * sort by item into the id arrays' second halves (dead after the id maps).
+ * The read's appends have their pages mapped ahead by a prefault thread
+ * (hugepage.c, RecoRowsStartPrefault)
  * while the backend reads.  A reader that knows about how many rows come
  * (the direct read, from the table's size) reserves the row arrays up front
  * (RecoRowsReserve), on huge pages; arrays that grow from their first 4096
@@ -483,6 +484,19 @@ RecoRowsFree(RecoRows *rows)
 }
 
 /*
+ * How many per-part item counts the merge keeps (RecoMerge.item_counts):
+ * its parts, or 0 (the item-major build counts instead) when they would
+ * take more than half a row's 8 bytes, i.e. many items on many threads.
+ */
+static int
+RecoMergeCountParts(int64 n_rows, int64 n_items, int threads)
+{
+	int			parts = RecoMergeParts(n_rows, threads);
+
+	return (double) parts * Max(n_items, 1) <= (double) n_rows / 2 ? parts : 0;
+}
+
+/*
  * The memory estimate of a build of `rows` rows (sizes: its id maps, as
  * check_sizes sees them): returns the most the build holds at once, the raw
  * rows and the id maps' peak (sizes->build_bytes) included, and sets *held
@@ -493,7 +507,7 @@ RecoRowsFree(RecoRows *rows)
  * are kept whole until it ends); the result 16 (CSR allocated for every
  * row, CSC for every pair).  Per id: its id, offsets and the counting
  * sorts' cursors; the merge on `threads` threads holds its item counts once
- * per part (RecoMergeParts).
+ * per part (RecoMergeCountParts: none with many items on many threads).
  */
 Size
 RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, int threads, Size *held)
@@ -505,7 +519,8 @@ RecoInteractionsBytes(const RecoInteractions *sizes, int64 rows, int threads, Si
 								   add_size(mul_size(ids, 3), mul_size(sizes->n_items, sizeof(int64))));
 	Size		merge = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))),
 								 add_size(mul_size(ids, 2),
-										  mul_size(mul_size(sizes->n_items, sizeof(int64)), RecoMergeParts(rows, threads))));
+										  mul_size(mul_size(sizes->n_items, sizeof(int64)),
+												   RecoMergeCountParts(rows, sizes->n_items, threads))));
 
 	*held = add_size(mul_size(rows, 2 * (sizeof(int32) + sizeof(float))), mul_size(ids, 2));
 	return Max(sizes->build_bytes, Max(Max(by_item, merge), Max(by_user, add_size(*held, ids))));
@@ -932,21 +947,25 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	{
 		RecoMerge	merge = {out->n_users, out->user_indptr, out->user_items, out->user_weights, out->n_items,
 			out->ratings};
-		int			parts = RecoMergeParts(n_rows, threads);
+		int			parts = RecoMergeCountParts(n_rows, out->n_items, threads);
 
-		merge.item_counts = MemoryContextAllocExtended(CurrentMemoryContext,
-													   mul_size(mul_size(Max(out->n_items, 1), parts), sizeof(int64)),
-													   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		merge.item_counts = parts == 0 ? NULL :
+			MemoryContextAllocExtended(CurrentMemoryContext,
+									   mul_size(mul_size(Max(out->n_items, 1), parts), sizeof(int64)),
+									   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 		RecoReportKernelStatus(RecoMergeRun(&merge, threads, &hooks), "the build");
 		out->nnz = merge.nnz;
 		out->duplicates_merged = n_rows - merge.merged;
 		out->pairs_net_zero = merge.merged - merge.nnz;
 		out->users_positive = merge.users_positive;
 		out->users_without_positive = n_users_input - merge.users_positive;
-		if (out->pairs_net_zero > 0)
+		if (out->pairs_net_zero > 0 || merge.item_counts == NULL)
 		{
-			RecoDropEmpty(out);
-			pfree(merge.item_counts);
+			/* the drop renumbers the items: the item-major build counts again */
+			if (merge.item_counts != NULL)
+				pfree(merge.item_counts);
+			if (out->pairs_net_zero > 0)
+				RecoDropEmpty(out);
 			cursor = NULL;
 		}
 		else

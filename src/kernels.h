@@ -140,8 +140,9 @@ typedef void (*RecoAxpyBlockHalfFn) (int k, const uint16_t *Yh, const int32_t *i
  * Two rows' multi-axpys at once: out_a += Σ_t coef_a[t] float(Ya[idx[t]])
  * and out_b += Σ_t coef_b[t] float(Yb[idx[t]]), each bit for bit what
  * axpy_block_h gives it alone (the two rows' FMA chains interleaved where
- * one row's alone would wait on their latency).  NULL in a table where it
- * would be no faster than two axpy_block_h calls.
+ * one row's alone would wait on their latency).  NULL in the tables of
+ * k 32, 64 and 128 (their half axpy is bound by its conversions) and in the
+ * portable one; without AVX-512 the AVX2 table's pair is two ymm calls.
  */
 typedef void (*RecoAxpyPairHalfFn) (int k, const uint16_t *Ya, const uint16_t *Yb,
 									const int32_t *idx, int cnt,

@@ -249,7 +249,7 @@ RecoMergeTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 {
 	RecoMergeJob *job = arg;
 	RecoMerge  *m = job->m;
-	int64_t    *counts = m->item_counts + task * m->n_items;
+	int64_t    *counts = m->item_counts ? m->item_counts + task * m->n_items : NULL;
 	int64_t		last_user = job->user_bound[task + 1];
 	int64_t		nnz = job->pair_bound[task];
 	int64_t		merged = 0;
@@ -289,7 +289,8 @@ RecoMergeTask(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 					nnz--;		/* net zero: dropped */
 				else
 				{
-					counts[m->items[q]]++;
+					if (counts)
+						counts[m->items[q]]++;
 					has_positive |= m->ratings || m->weights[q] > 0;
 				}
 			}
@@ -357,7 +358,7 @@ RecoMergeRun(RecoMerge *m, int threads, const RecoHooks *hooks)
 			for (i = job.user_bound[t]; i < job.user_bound[t + 1]; i++)
 				m->indptr[i] -= start - nnz;
 		}
-		if (t > 0)
+		if (t > 0 && m->item_counts)
 			for (i = 0; i < m->n_items; i++)
 				m->item_counts[i] += m->item_counts[t * m->n_items + i];
 		nnz += kept;

@@ -93,8 +93,8 @@ extern RecoStatus RecoIdMapRun(RecoIdMap *maps, int n_maps, RecoIdMapPass pass, 
  * (ratings: then divided by their count, their mean); without ratings a
  * pair whose merged weight is 0 is dropped.  indptr, items and weights are
  * compacted in place.  item_counts (parts * n_items int64s, zeroed;
- * RecoMergeParts) returns in its first n_items how many kept pairs each
- * item has.  Sets nnz (kept pairs), merged (pairs after the merge, before
+ * RecoMergeParts), if not NULL, returns in its first n_items how many kept
+ * pairs each item has.  Sets nnz (kept pairs), merged (pairs after the merge, before
  * the drop) and users_positive (users with a kept pair above 0; ratings:
  * with a pair).
  */
@@ -106,7 +106,7 @@ typedef struct RecoMerge
 	float	   *weights;
 	int64_t		n_items;
 	int			ratings;		/* nonzero: average duplicates, keep pairs of weight 0 */
-	int64_t    *item_counts;	/* parts * n_items, zeroed */
+	int64_t    *item_counts;	/* parts * n_items, zeroed; or NULL */
 	int64_t		nnz;			/* set by the run */
 	int64_t		merged;
 	int64_t		users_positive;

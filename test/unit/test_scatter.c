@@ -31,7 +31,7 @@
 #include "scatter.h"
 #include "tap.h"
 
-#define TEST_PLAN 24
+#define TEST_PLAN 25
 
 /* One test input: entries, their buckets, tags or groups, and the bucket starts. */
 typedef struct Input
@@ -431,10 +431,13 @@ merge_reference(MergeInput *in, int ratings, int64_t *counts, int64_t *merged, i
 	in->indptr[in->n_users] = kept;
 }
 
-/* Merges a random input on `threads` threads; true if it is the reference's bit for bit. */
+/*
+ * Merges a random input on `threads` threads, counting items unless
+ * no_counts; true if it is the reference's bit for bit.
+ */
 static bool
-merge_exact(int64_t n_users, int64_t n_items, int64_t mean_pairs, int64_t long_user, int64_t long_pairs,
-			int ratings, int threads)
+merge_exact_counts(int64_t n_users, int64_t n_items, int64_t mean_pairs, int64_t long_user, int64_t long_pairs,
+				   int ratings, int threads, bool no_counts)
 {
 	MergeInput	in = make_merge_input(n_users, n_items, mean_pairs, long_user, long_pairs);
 	int64_t		total = in.indptr[n_users];
@@ -452,13 +455,13 @@ merge_exact(int64_t n_users, int64_t n_items, int64_t mean_pairs, int64_t long_u
 	memcpy(ref.items, in.items, sizeof(int32_t) * total);
 	memcpy(ref.weights, in.weights, sizeof(float) * total);
 	merge_reference(&ref, ratings, ref_counts, &merged, &positive);
-	m.item_counts = calloc((n_items + 1) * RecoMergeParts(total, threads), sizeof(int64_t));
+	m.item_counts = no_counts ? NULL : calloc((n_items + 1) * RecoMergeParts(total, threads), sizeof(int64_t));
 	exact = RecoMergeRun(&m, threads, NULL) == RECO_STATUS_OK &&
 		m.nnz == ref.indptr[n_users] && m.merged == merged && m.users_positive == positive &&
 		memcmp(in.indptr, ref.indptr, sizeof(int64_t) * (n_users + 1)) == 0 &&
 		memcmp(in.items, ref.items, sizeof(int32_t) * m.nnz) == 0 &&
 		memcmp(in.weights, ref.weights, sizeof(float) * m.nnz) == 0 &&
-		memcmp(m.item_counts, ref_counts, sizeof(int64_t) * n_items) == 0;
+		(no_counts || memcmp(m.item_counts, ref_counts, sizeof(int64_t) * n_items) == 0);
 	free(m.item_counts);
 	free(ref_counts);
 	free(ref.indptr);
@@ -468,6 +471,14 @@ merge_exact(int64_t n_users, int64_t n_items, int64_t mean_pairs, int64_t long_u
 	free(in.items);
 	free(in.weights);
 	return exact;
+}
+
+/* merge_exact_counts with the item counts. */
+static bool
+merge_exact(int64_t n_users, int64_t n_items, int64_t mean_pairs, int64_t long_user, int64_t long_pairs,
+			int ratings, int threads)
+{
+	return merge_exact_counts(n_users, n_items, mean_pairs, long_user, long_pairs, ratings, threads, false);
 }
 
 /* The merge's cases (RecoMergeRun). */
@@ -490,6 +501,8 @@ test_merge(void)
 	ok(merge_exact(200003, 5000, 8, -1, 0, 1, 2), "merge: ratings (averaged, zeros kept) on 2 threads");
 	ok(merge_exact(7, 1000, 2, 3, (int64_t) RECO_BUILD_POLL_ROWS * 2 + 9, 0, 2),
 	   "merge: a user longer than two polls among short ones, on 2 threads");
+	ok(merge_exact_counts(200003, 5000, 8, -1, 0, 0, 2, true) && merge_exact_counts(3000, 50, 20, -1, 0, 1, 1, true),
+	   "merge: without item counts (NULL: many items on many threads), the same pairs on 2 threads and 1");
 	m.item_counts = calloc((in.n_items + 1) * RecoMergeParts(in.indptr[in.n_users], 2), sizeof(int64_t));
 	ok(RecoMergeRun(&m, 2, &hooks) == RECO_STATUS_STOPPED && h.calls >= 1 && !h.wrong_thread,
 	   "a hook saying stop stops the merge (RECO_STATUS_STOPPED), asked on the calling thread only");
