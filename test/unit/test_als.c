@@ -1667,6 +1667,18 @@ ref_short_generic(int n, const float *M, const double *sv, double *N)
 	return RecoShortFactorInline(false, n, M, sv, N);
 }
 
+/* Chooses the kernels with AVX-512 zmm tiles (where the CPU has them) or without. */
+static void
+kernels_with_zmm(bool zmm)
+{
+#ifdef RECO_HAVE_AVX2_PATH
+	RecoKernelsInit();
+	RecoKernelsAvx2UseZmm(zmm && __builtin_cpu_supports("avx512f"));
+#else
+	(void) zmm;
+#endif
+}
+
 /*
  * The exact pass's kernels of each table (factorization, the tiled forward
  * and transposed back substitutions, back_t_rows on 1 to RECO_SHORT_LANES
@@ -1697,10 +1709,7 @@ test_tiled_kernels(void)
 	/* every kernel with AVX-512 zmm tiles (where the CPU has it) and without */
 	for (z = 0; z < 2; z++)
 	{
-#ifdef RECO_HAVE_AVX2_PATH
-		RecoKernelsInit();
-		RecoKernelsAvx2UseZmm(z == 1 && __builtin_cpu_supports("avx512f"));
-#endif
+		kernels_with_zmm(z == 1);
 		for (c = 0; c < 14; c++)
 		{
 			int			n = ns[c],
@@ -2811,10 +2820,7 @@ test_zmm_kernels(void)
 		{
 			const RecoKernels *kern;
 
-#ifdef RECO_HAVE_AVX2_PATH
-			RecoKernelsInit();
-			RecoKernelsAvx2UseZmm(z == 1 && __builtin_cpu_supports("avx512f"));
-#endif
+			kernels_with_zmm(z == 1);
 			kern = RecoKernelsFor(k);
 			for (c = 0; c < 7; c++)
 			{
@@ -2940,10 +2946,7 @@ test_axpy_pair_h(void)
 		{
 			const RecoKernels *kern;
 
-#ifdef RECO_HAVE_AVX2_PATH
-			RecoKernelsInit();
-			RecoKernelsAvx2UseZmm(z == 1 && __builtin_cpu_supports("avx512f"));
-#endif
+			kernels_with_zmm(z == 1);
 			kern = RecoKernelsFor(k);
 			if (kern->axpy_pair_h == NULL)
 				continue;
@@ -3580,10 +3583,7 @@ test_short_lanes(void)
 
 	for (z = 0; z < 2; z++)
 	{
-#ifdef RECO_HAVE_AVX2_PATH
-		RecoKernelsInit();
-		RecoKernelsAvx2UseZmm(z == 1 && __builtin_cpu_supports("avx512f"));
-#endif
+		kernels_with_zmm(z == 1);
 		for (c = 0; c < 4; c++)
 		{
 			const RecoKernels *kern = RecoKernelsFor(ks[c]);
