@@ -74,7 +74,7 @@ OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopen
 PG_CPPFLAGS = -I$(srcdir)/src $(OPENBLAS_CFLAGS) -DRECO_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK  = $(OPENBLAS_LIBS) -lpthread -lm
 
-EXTRA_CLEAN = test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_hugepage test/bench/als_bench build.log
+EXTRA_CLEAN = test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_build test/unit/test_hugepage test/bench/als_bench build.log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -124,8 +124,8 @@ fuzz:
 check-valgrind:
 	@bash test/valgrind/run.sh
 
-# The kernel's standalone unit tests (no PostgreSQL needed): the solver (built twice: also with -ffp-contract=off, since no kernel's bits may depend on the compiler contracting a·b + c), the runner and batch scoring, MMR re-ranking, exploration, segments, BPR, explicit ratings, the features-to-factors ridge fit, the build's threaded scatter, the huge-page advice.
-unit: test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_hugepage
+# The kernel's standalone unit tests (no PostgreSQL needed): the solver (built twice: also with -ffp-contract=off, since no kernel's bits may depend on the compiler contracting a·b + c), the runner and batch scoring, MMR re-ranking, exploration, segments, BPR, explicit ratings, the features-to-factors ridge fit, the build's threaded scatter, the build itself (interactions.c against the server's headers, its few backend calls stubbed), the huge-page advice.
+unit: test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_build test/unit/test_hugepage
 	./test/unit/test_als
 	./test/unit/test_als_nocontract
 	./test/unit/test_parallel
@@ -136,6 +136,7 @@ unit: test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel t
 	./test/unit/test_explicit
 	./test/unit/test_ridge
 	./test/unit/test_scatter
+	./test/unit/test_build
 	./test/unit/test_hugepage
 
 test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_hugepage: test/unit/%: test/unit/%.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
@@ -143,6 +144,10 @@ test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/te
 
 test/unit/test_als_nocontract: test/unit/test_als.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
 	$(CC) -O2 -ffp-contract=off -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ $< $(KERNEL_SRCS) $(OPENBLAS_LIBS) -lpthread -lm
+
+# The build is backend code: compiled with the server's flags (among them no strict aliasing: its int32 indices overwrite the int64 ids in place).
+test/unit/test_build: test/unit/test_build.c test/unit/tap.h src/interactions.c src/interactions.h src/reco.h $(KERNEL_SRCS) $(KERNEL_HDRS)
+	$(CC) $(shell $(PG_CONFIG) --cflags) -I src -I $(shell $(PG_CONFIG) --includedir-server) $(OPENBLAS_CFLAGS) -o $@ $< src/interactions.c $(KERNEL_SRCS) $(OPENBLAS_LIBS) -lpthread -lm
 
 # Kernel speed benchmark (standalone, synthetic data).
 bench-als: test/bench/als_bench
