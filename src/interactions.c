@@ -563,25 +563,9 @@ RecoIdRangeDirect(int64 min, int64 max, int64 rows, int64 *lo, int64 *span)
 	return true;
 }
 
-/* RecoIdRangeDirect of a side's ids, their min and max found here. */
-static bool
-RecoIdsDirect(const int64 *ids, int64 rows, int64 *lo, int64 *span)
-{
-	int64		min = PG_INT64_MAX;
-	int64		max = PG_INT64_MIN;
-	int64		r;
-
-	for (r = 0; r < rows; r++)
-	{
-		min = Min(min, ids[r]);
-		max = Max(max, ids[r]);
-	}
-	return RecoIdRangeDirect(min, max, rows, lo, span);
-}
-
 /*
- * The id maps of sides whose ids are dense (RecoIdsDirect: maps[s].ids, n,
- * lo, span, index set), one per thread on up to `threads` threads
+ * The id maps of sides whose ids are dense (RecoIdRangeDirect: maps[s].ids,
+ * n, lo, span, index set), one per thread on up to `threads` threads
  * (scatter.c): one slot per possible id (span int32s, no hashing, no sort)
  * marks the ids present, a walk over the slots numbers them in id order;
  * the same indices as the hash path.  Sets each map's sorted ids and
@@ -629,18 +613,22 @@ RecoMapHashBytes(int64 n)
 }
 
 /*
- * Maps one side's ids to dense indices in ascending id order: fills
- * index_of_row[r] and returns the sorted distinct ids (count in *n_out);
- * *scratch is what the mapping held besides ids and index_of_row at its
- * largest, sorted ids included.  index_of_row may be ids itself (the int64
- * array then holds int32 indices in its first half): index r is written
- * only after ids[r] was read for the last time, and 4r <= 8r.  Dense ids
- * (RecoIdsDirect) take RecoMapSidesDirect, linear and cache-friendly;
- * sparse ids a hash table, then a sort of the distinct ids.
+ * Maps one side's ids (map: ids, index, n, and min and max from the range
+ * pass, RECO_ID_MAP_RANGE) to dense indices in ascending id order: fills
+ * map->index[r] and returns the sorted distinct ids (count in *n_out);
+ * *scratch is what the mapping held besides ids and indices at its
+ * largest, sorted ids included.  The index array may be the ids' own (the
+ * int64 array then holds int32 indices in its first half): index r is
+ * written only after ids[r] was read for the last time, and 4r <= 8r.
+ * Dense ids (RecoIdRangeDirect) take RecoMapSidesDirect, linear and
+ * cache-friendly; sparse ids a hash table, then a sort of the distinct ids.
  */
 static int64 *
-RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, const char *side, Size *scratch)
+RecoMapSide(RecoIdMap *map, int64 *n_out, const char *side, Size *scratch)
 {
+	const int64 *ids = map->ids;
+	int32	   *index_of_row = map->index;
+	int64		rows = map->n;
 	recoid_hash *table;
 	RecoIdRank *ranks;
 	int32	   *rank_of;
@@ -648,13 +636,12 @@ RecoMapSide(const int64 *ids, int64 rows, int32 *index_of_row, int64 *n_out, con
 	int64		n = 0;
 	int64		capacity = RECO_ID_MAP_INITIAL_SIZE;
 	int64		r;
-	RecoIdMap	map = {ids, index_of_row, rows};
 
-	if (RecoIdsDirect(ids, rows, &map.lo, &map.span))
+	if (RecoIdRangeDirect(map->min, map->max, rows, &map->lo, &map->span))
 	{
-		*scratch = RecoMapSidesDirect(&map, 1, 1);
-		*n_out = map.distinct;
-		return map.sorted;
+		*scratch = RecoMapSidesDirect(map, 1, 1);
+		*n_out = map->distinct;
+		return map->sorted;
 	}
 
 	table = recoid_create(CurrentMemoryContext, RECO_ID_MAP_INITIAL_SIZE, NULL);
@@ -820,7 +807,8 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	 * The dense indices replace the ids in place (RecoMapSide, or both sides
 	 * at once: RecoMapSidesDirect), each id array then shrunk to its int32
 	 * half: the raw rows' 20 bytes a row are the most the build holds, never
-	 * more.  Both sides' ranges are found side by side.
+	 * more.  Both sides' ranges are found side by side, once: RecoMapSide
+	 * reads them too.
 	 */
 	if (n_rows > 0)
 		RecoReportKernelStatus(RecoIdMapRun(maps, 2, RECO_ID_MAP_RANGE, map_threads, &hooks), "the build");
@@ -841,11 +829,11 @@ RecoBuildInteractions(RecoRows *rows, RecoInteractions *out, int threads,
 	}
 	else
 	{
-		out->user_ids = RecoMapSide(rows->users, n_rows, (int32 *) rows->users, &out->n_users, "user", &scratch);
+		out->user_ids = RecoMapSide(&maps[0], &out->n_users, "user", &scratch);
 		out->build_bytes = RECO_ROW_BYTES * n_rows + scratch;
 		row_user = repalloc_huge(rows->users, sizeof(int32) * Max(n_rows, 1));
 		rows->users = NULL;
-		out->item_ids = RecoMapSide(rows->items, n_rows, (int32 *) rows->items, &out->n_items, "item", &scratch);
+		out->item_ids = RecoMapSide(&maps[1], &out->n_items, "item", &scratch);
 		out->build_bytes = Max(out->build_bytes, (RECO_ROW_BYTES - sizeof(int32)) * n_rows +
 							   sizeof(int64) * out->n_users + scratch);
 	}
