@@ -741,8 +741,35 @@ RecoAvx512Half(__m512 a, int h)
 }
 
 /*
+ * RecoAvx2Hsum8 of the eight 8-lane vectors x0's low and high halves, then
+ * x1's, x2's and x3's (lane t of the result: the t-th vector's sum) in zmm
+ * registers: the same pairwise sums ((l0 + l1) + (l2 + l3)) + ((l4 + l5) +
+ * (l6 + l7)) of each vector (additions commute bit for bit), in 11 shuffles
+ * and adds where the ymm tree takes 4 extractions and 9 horizontal steps.
+ */
+RECO_AVX512 RECO_INLINE __m256
+RecoAvx512Hsum8Pairs(__m512 x0, __m512 x1, __m512 x2, __m512 x3)
+{
+	/* per 128-bit lane: adjacent pairs of x0 and x1 (x2 and x3) */
+	__m512		s01 = _mm512_add_ps(_mm512_shuffle_ps(x0, x1, 0x88), _mm512_shuffle_ps(x0, x1, 0xdd)),
+				s23 = _mm512_add_ps(_mm512_shuffle_ps(x2, x3, 0x88), _mm512_shuffle_ps(x2, x3, 0xdd));
+
+	/* lane 0: vectors 0, 2, 4, 6's l0..l3 sums; 1: their l4..l7; 2 and 3: vectors 1, 3, 5, 7's */
+	__m512		t = _mm512_add_ps(_mm512_shuffle_ps(s01, s23, 0x88), _mm512_shuffle_ps(s01, s23, 0xdd));
+
+	/* lanes 0 and 2: each vector's low four plus its high four */
+	__m512		u = _mm512_add_ps(t, _mm512_shuffle_f32x4(t, t, 0xb1));
+	__m128		even = _mm512_castps512_ps128(u),
+				odd = _mm512_extractf32x4_ps(u, 2);
+
+	return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_unpacklo_ps(even, odd)),
+								_mm_unpackhi_ps(even, odd), 1);
+}
+
+/*
  * RecoAvx2DotBlockWide with AVX-512F: 16 vectors at a time (RecoAvx512DotRows16,
- * summed by RecoAvx2Hsum8's tree), the rest by the ymm template: the same bits.
+ * summed by RecoAvx2Hsum8's tree in zmm registers, RecoAvx512Hsum8Pairs), the
+ * rest by the ymm template: the same bits.
  */
 RECO_AVX512 RECO_INLINE void
 RecoAvx512DotBlockWide(int k, const void *Y, bool half, const int32_t *idx, int cnt,
@@ -757,10 +784,7 @@ RecoAvx512DotBlockWide(int k, const void *Y, bool half, const int32_t *idx, int 
 		RecoAvx512DotRows16(k, Y, half, idx + t, v, a);
 		for (g = 0; g < 2; g++)
 			_mm256_storeu_ps(s + t + 8 * g,
-							 RecoAvx2Hsum8(RecoAvx512Half(a[4 * g], 0), RecoAvx512Half(a[4 * g], 1),
-										   RecoAvx512Half(a[4 * g + 1], 0), RecoAvx512Half(a[4 * g + 1], 1),
-										   RecoAvx512Half(a[4 * g + 2], 0), RecoAvx512Half(a[4 * g + 2], 1),
-										   RecoAvx512Half(a[4 * g + 3], 0), RecoAvx512Half(a[4 * g + 3], 1)));
+							 RecoAvx512Hsum8Pairs(a[4 * g], a[4 * g + 1], a[4 * g + 2], a[4 * g + 3]));
 	}
 	if (t < cnt)
 		RecoAvx2DotBlockWide(k, Y, half, idx + t, cnt - t, v, s + t);
@@ -883,32 +907,6 @@ NAME(int k, int m, const float *Z, const int32_t *idx, float *M) \
 }
 
 RECO_ROWS_GRAM_TEMPLATE(RECO_AVX2, RecoAvx2RowsGramInline, RecoAvx2RowsGramTile, 3)
-
-/*
- * RecoAvx2Hsum8 of the eight 8-lane vectors x0's low and high halves, then
- * x1's, x2's and x3's (lane t of the result: the t-th vector's sum) in zmm
- * registers: the same pairwise sums ((l0 + l1) + (l2 + l3)) + ((l4 + l5) +
- * (l6 + l7)) of each vector (additions commute bit for bit), in 11 shuffles
- * and adds where the ymm tree takes 4 extractions and 9 horizontal steps.
- */
-RECO_AVX512 RECO_INLINE __m256
-RecoAvx512Hsum8Pairs(__m512 x0, __m512 x1, __m512 x2, __m512 x3)
-{
-	/* per 128-bit lane: adjacent pairs of x0 and x1 (x2 and x3) */
-	__m512		s01 = _mm512_add_ps(_mm512_shuffle_ps(x0, x1, 0x88), _mm512_shuffle_ps(x0, x1, 0xdd)),
-				s23 = _mm512_add_ps(_mm512_shuffle_ps(x2, x3, 0x88), _mm512_shuffle_ps(x2, x3, 0xdd));
-
-	/* lane 0: vectors 0, 2, 4, 6's l0..l3 sums; 1: their l4..l7; 2 and 3: vectors 1, 3, 5, 7's */
-	__m512		t = _mm512_add_ps(_mm512_shuffle_ps(s01, s23, 0x88), _mm512_shuffle_ps(s01, s23, 0xdd));
-
-	/* lanes 0 and 2: each vector's low four plus its high four */
-	__m512		u = _mm512_add_ps(t, _mm512_shuffle_f32x4(t, t, 0xb1));
-	__m128		even = _mm512_castps512_ps128(u),
-				odd = _mm512_extractf32x4_ps(u, 2);
-
-	return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_unpacklo_ps(even, odd)),
-								_mm_unpackhi_ps(even, odd), 1);
-}
 
 /*
  * RecoAvx2RowsGramTile with AVX-512F for 4 x 2P entries (P 2 or 4, a
