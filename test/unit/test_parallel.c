@@ -31,7 +31,7 @@
 #include "batch.h"
 #include "tap.h"
 
-#define TEST_PLAN 38
+#define TEST_PLAN 39
 
 /* Sleeps about `us` microseconds. */
 static void
@@ -654,12 +654,65 @@ ready_check(void *arg, int64_t rows_ready, bool *more)
 }
 
 /*
- * Users with 13 or so items each, every 101st with all n (a row costlier
- * than a chunk's target at k 128: one of the chunks that run first), weights
- * 1 .. 5, every 7th negative; CSR, row-major.
+ * What the "more" test's callback does, as the backend's store does: copies
+ * the told rows out, one a call, and says more while told rows wait; counts
+ * each row's copies and its answers of more.
+ */
+typedef struct ReadyStore
+{
+	const float *solve;			/* the solve in progress */
+	const float *ref;			/* the same rows solved by RecoAlsSolveSide */
+	float	   *copy;			/* the rows copied out (m x k) */
+	int		   *copies;			/* per row: how many times copied */
+	int64_t		m;
+	int			k;
+	int64_t		told;			/* the largest rows_ready so far */
+	int64_t		stored;			/* rows 0 .. stored - 1 copied */
+	int64_t		calls;
+	int64_t		mores;			/* calls that said more */
+	int			went_back;		/* rows_ready decreased or passed m */
+	int			not_final;		/* a row copied differed from ref */
+} ReadyStore;
+
+/* Copies rows rs->stored .. end - 1 out of the solve (each checked against the reference). */
+static void
+ready_store_rows(ReadyStore *rs, int64_t end)
+{
+	size_t		row = (size_t) rs->k;
+
+	for (; rs->stored < end; rs->stored++)
+	{
+		rs->copies[rs->stored]++;
+		if (memcmp(rs->solve + rs->stored * row, rs->ref + rs->stored * row, sizeof(float) * row) != 0)
+			rs->not_final = 1;
+		memcpy(rs->copy + rs->stored * row, rs->solve + rs->stored * row, sizeof(float) * row);
+	}
+}
+
+/* RecoRowsReady.fn of the "more" test: one told row a call, more while some wait. */
+static RecoStatus
+ready_store(void *arg, int64_t rows_ready, bool *more)
+{
+	ReadyStore *rs = (ReadyStore *) arg;
+
+	rs->calls++;
+	if (rows_ready < rs->told || rows_ready > rs->m)
+		rs->went_back = 1;
+	else
+		rs->told = rows_ready;
+	ready_store_rows(rs, rs->stored < rs->told ? rs->stored + 1 : rs->told);
+	*more = rs->stored < rs->told;
+	rs->mores += *more;
+	return RECO_STATUS_OK;
+}
+
+/*
+ * Users with 13 or so items each, with `heavy` every 101st with all n (a
+ * row costlier than a chunk's target at k 128: one of the chunks that run
+ * first), weights 1 .. 5, every 7th negative; CSR, row-major.
  */
 static RecoSparse
-ready_matrix(int64_t m, int64_t n, int64_t **indptr, int32_t **indices, float **weights)
+ready_matrix(int64_t m, int64_t n, bool heavy, int64_t **indptr, int32_t **indices, float **weights)
 {
 	int64_t		u,
 				i,
@@ -672,7 +725,7 @@ ready_matrix(int64_t m, int64_t n, int64_t **indptr, int32_t **indices, float **
 	for (u = 0; u < m; u++)
 	{
 		for (i = 0; i < n; i++)
-			if (u % 101 == 7 || (i * 7 + u) % 53 == 0)
+			if ((heavy && u % 101 == 7) || (i * 7 + u) % 53 == 0)
 			{
 				(*indices)[nnz] = (int32_t) i;
 				(*weights)[nnz] = (float) (1 + (u + i) % 5) * (nnz % 7 == 6 ? -1.0f : 1.0f);
@@ -681,6 +734,71 @@ ready_matrix(int64_t m, int64_t n, int64_t **indptr, int32_t **indices, float **
 		(*indptr)[u + 1] = nnz;
 	}
 	return (RecoSparse) {m, n, *indptr, *indices, *weights};
+}
+
+/* A problem of the ready tests: ready_matrix's rows, item factors, the reference rows, the rows solved. */
+typedef struct ReadyProblem
+{
+	int64_t		m;
+	int			k;
+	int64_t    *indptr;
+	int32_t    *indices;
+	float	   *weights;
+	RecoSparse	rows;
+	float	   *Y;				/* n x k */
+	float	   *ref;			/* m x k: RecoAlsSolveSide's rows */
+	float	   *X;				/* m x k: the ready solve's */
+	RecoAlsConfig cfg;			/* Cholesky, 1 thread */
+} ReadyProblem;
+
+/* Sets up a ready problem (ready_matrix(m, n, heavy), k factors) and solves the reference; its status. */
+static RecoStatus
+ready_problem(ReadyProblem *p, int64_t m, int64_t n, int k, bool heavy)
+{
+	RecoAlsConfig cfg = {k, 0.1f, 2.0f, 0, RECO_SOLVER_CHOLESKY, 1, 0.0f, 1.0f, RECO_CG_VECTORS_AUTO};
+	int64_t    *ids = malloc(sizeof(int64_t) * (size_t) n);
+	int64_t		i;
+
+	p->m = m;
+	p->k = k;
+	p->rows = ready_matrix(m, n, heavy, &p->indptr, &p->indices, &p->weights);
+	p->Y = malloc(sizeof(float) * (size_t) (n * k));
+	p->ref = calloc((size_t) (m * k), sizeof(float));
+	p->X = malloc(sizeof(float) * (size_t) (m * k));
+	p->cfg = cfg;
+	for (i = 0; i < n; i++)
+		ids[i] = i;
+	RecoAlsInitFactors(p->Y, n, k, ids, 5, 1);
+	free(ids);
+	return RecoAlsSolveSide(&p->rows, p->Y, p->ref, &p->cfg, NULL);
+}
+
+/* The ready solve of a problem on `threads` threads, its rows NaNs until solved. */
+static RecoStatus
+ready_solve(ReadyProblem *p, int threads, const RecoRowsReady *ready)
+{
+	p->cfg.threads = threads;
+	memset(p->X, 0xff, sizeof(float) * (size_t) (p->m * p->k));
+	return RecoAlsSolveSideReady(&p->rows, p->Y, p->X, &p->cfg, NULL, ready);
+}
+
+/* Whether m x k rows are the reference's bit for bit. */
+static bool
+ready_same(const ReadyProblem *p, const float *rows)
+{
+	return memcmp(rows, p->ref, sizeof(float) * (size_t) (p->m * p->k)) == 0;
+}
+
+/* Frees a ready problem. */
+static void
+ready_problem_free(ReadyProblem *p)
+{
+	free(p->indptr);
+	free(p->indices);
+	free(p->weights);
+	free(p->Y);
+	free(p->ref);
+	free(p->X);
 }
 
 /*
@@ -693,63 +811,88 @@ ready_matrix(int64_t m, int64_t n, int64_t **indptr, int32_t **indices, float **
 static void
 test_ready_solve(void)
 {
-	int64_t		m = 3000,
-				n = 700;
-	int			k = 128,
-				t;
-	int64_t    *indptr;
-	int32_t    *indices;
-	float	   *weights;
-	RecoSparse	rows = ready_matrix(m, n, &indptr, &indices, &weights);
-	float	   *Y = malloc(sizeof(float) * (size_t) (n * k));
-	float	   *ref = calloc((size_t) (m * k), sizeof(float));
-	float	   *X = malloc(sizeof(float) * (size_t) (m * k));
-	int64_t    *ids = malloc(sizeof(int64_t) * (size_t) n);
-	RecoAlsConfig cfg = {k, 0.1f, 2.0f, 0, RECO_SOLVER_CHOLESKY, 1, 0.0f, 1.0f, RECO_CG_VECTORS_AUTO};
+	ReadyProblem p;
 	ReadyCheck	rc;
 	RecoRowsReady ready = {ready_check, &rc};
-	int			all = 1;
+	int			all = 1,
+				t;
 	int64_t		i;
 
-	for (i = 0; i < n; i++)
-		ids[i] = i;
-	RecoAlsInitFactors(Y, n, k, ids, 5, 1);
-	ok(RecoAlsSolveSide(&rows, Y, ref, &cfg, NULL) == RECO_STATUS_OK, "ready: the reference solve");
+	ok(ready_problem(&p, 3000, 700, 128, true) == RECO_STATUS_OK, "ready: the reference solve");
 	for (t = 1; t <= 3; t++)
 	{
 		RecoStatus	st;
 
-		ready_reset(&rc, X, ref, m, k, 0);
-		cfg.threads = t;
-		memset(X, 0xff, sizeof(float) * (size_t) (m * k));	/* NaNs until solved */
-		st = RecoAlsSolveSideReady(&rows, Y, X, &cfg, NULL, &ready);
-		all &= st == RECO_STATUS_OK && memcmp(X, ref, sizeof(float) * (size_t) (m * k)) == 0 &&
-			!rc.went_back && !rc.not_final && !rc.wrong_thread && rc.calls > 1 && (t > 1 || rc.last == m);
+		ready_reset(&rc, p.X, p.ref, p.m, p.k, 0);
+		st = ready_solve(&p, t, &ready);
+		all &= st == RECO_STATUS_OK && ready_same(&p, p.X) &&
+			!rc.went_back && !rc.not_final && !rc.wrong_thread && rc.calls > 1 && (t > 1 || rc.last == p.m);
 		printf("# ready, %d thread(s): %ld calls, last told %ld of %ld rows\n", t, (long) rc.calls,
-			   (long) rc.last, (long) m);
+			   (long) rc.last, (long) p.m);
 	}
 	ok(all, "ready: rows bit for bit RecoAlsSolveSide's on 1, 2, 3 threads, told in order and final when told");
 
 	/* the first call comes while the z rows are computed (before any row is solved), the third later */
 	for (i = 1; i <= 3; i += 2)
 	{
-		ready_reset(&rc, X, ref, m, k, i);
-		cfg.threads = 2;
-		all &= RecoAlsSolveSideReady(&rows, Y, X, &cfg, NULL, &ready) == RECO_STATUS_NO_MEMORY && rc.calls == i;
+		ready_reset(&rc, p.X, p.ref, p.m, p.k, i);
+		all &= ready_solve(&p, 2, &ready) == RECO_STATUS_NO_MEMORY && rc.calls == i;
 	}
 	ok(all, "ready: the callback's failure (its first or third call) stops the solve with its status, no call after it");
-	cfg.solver = RECO_SOLVER_CG;
-	ok(RecoAlsSolveSideReady(&rows, Y, X, &cfg, NULL, &ready) == RECO_STATUS_INVALID_ARGUMENT &&
-	   (cfg.solver = RECO_SOLVER_CHOLESKY,
-		RecoAlsSolveSideReady(&rows, Y, X, &cfg, NULL, NULL) == RECO_STATUS_INVALID_ARGUMENT),
+	p.cfg.solver = RECO_SOLVER_CG;
+	ok(ready_solve(&p, 1, &ready) == RECO_STATUS_INVALID_ARGUMENT &&
+	   (p.cfg.solver = RECO_SOLVER_CHOLESKY, ready_solve(&p, 1, NULL) == RECO_STATUS_INVALID_ARGUMENT),
 	   "ready: the CG solver or no callback is an invalid argument");
-	free(indptr);
-	free(indices);
-	free(weights);
-	free(Y);
-	free(ref);
-	free(X);
-	free(ids);
+	ready_problem_free(&p);
+}
+
+/*
+ * RecoAlsSolveSideReady with a callback that says more (ready_store: one
+ * told row a call, the rest once the solve returned, as the backend's store
+ * goes on after it), on rows of alike cost in a dozen chunks (they run in
+ * row order, so rows are told while tasks remain): on 1, 2 and 3 threads
+ * the rows bit for bit RecoAlsSolveSide's, each row copied exactly once and
+ * final when copied, and the callback said more at least 3 times in each
+ * solve (with workers running, the runner calls it again at once).
+ */
+static void
+test_ready_more(void)
+{
+	ReadyProblem p;
+	int			all,
+				t;
+	int64_t		i;
+
+	all = ready_problem(&p, 5000, 3200, 128, false) == RECO_STATUS_OK;
+	for (t = 1; t <= 3; t++)
+	{
+		ReadyStore	rs;
+		RecoRowsReady store = {ready_store, &rs};
+		RecoStatus	st;
+		int64_t		during;
+		int			once = 1;
+
+		memset(&rs, 0, sizeof(rs));
+		rs.solve = p.X;
+		rs.ref = p.ref;
+		rs.copy = malloc(sizeof(float) * (size_t) (p.m * p.k));
+		rs.copies = calloc((size_t) p.m, sizeof(int));
+		rs.m = p.m;
+		rs.k = p.k;
+		st = ready_solve(&p, t, &store);
+		during = rs.stored;
+		ready_store_rows(&rs, p.m);
+		for (i = 0; i < p.m; i++)
+			once &= rs.copies[i] == 1;
+		all &= st == RECO_STATUS_OK && ready_same(&p, p.X) && ready_same(&p, rs.copy) && once &&
+			!rs.went_back && !rs.not_final && rs.mores >= 3;
+		printf("# ready with more, %d thread(s): %ld calls, %ld said more, %ld rows copied during the solve\n", t,
+			   (long) rs.calls, (long) rs.mores, (long) during);
+		free(rs.copy);
+		free(rs.copies);
+	}
+	ok(all, "ready: a callback saying more (a row a call) on 1, 2, 3 threads: the rows bit for bit RecoAlsSolveSide's, each copied once and final when copied");
+	ready_problem_free(&p);
 }
 
 /* ------------------------------------------------------------------------
@@ -1073,6 +1216,7 @@ main(void)
 	test_states();				/* 1 */
 	test_caller_work();			/* 7 */
 	test_ready_solve();			/* 4 */
+	test_ready_more();			/* 1 */
 	test_stop_caller_run(caller_exits,
 						 "parallel: RecoParallelStopCallerRun joins the workers of the run left from caller_work");	/* 1 */
 	test_stop_caller_run(caller_nests,
@@ -1081,6 +1225,6 @@ main(void)
 	test_batch_edges();			/* 4 */
 	test_batch_diversity();		/* 2 */
 	test_thread_create();		/* 1 */
-	/* total 38 */
+	/* total 39 */
 	return tap_exit_status(TEST_PLAN);
 }
