@@ -645,11 +645,7 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const uint16_t *Yh,
 			ib = RecoKernelIota;
 		}
 		else if (copy != NULL && Yh != NULL)
-		{
-			for (t = 0; t < cnt; t++)
-				memcpy((uint16_t *) copy + (size_t) (b0 + t) * k, Yhb + (size_t) ib[t] * k,
-					   sizeof(uint16_t) * k);
-		}
+			kern->gather_block_h(k, Yhb, ib, cnt, (uint16_t *) copy + (size_t) b0 * k);
 		if (Yh != NULL)
 			kern->dot_block_h(k, Yhb, ib, cnt, v, s);
 		else

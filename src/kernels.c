@@ -318,6 +318,17 @@ RecoGenericCopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
 		(void) RecoGenericToHalf(k, Y + (size_t) idx[t] * k, hdst + (size_t) t * k);
 }
 
+/* Portable copy of a block of gathered half vectors: one memcpy each. */
+static void
+RecoGenericGatherBlockHalf(int k, const uint16_t *Yh, const int32_t *idx, int cnt,
+						   uint16_t *hdst)
+{
+	int			t;
+
+	for (t = 0; t < cnt; t++)
+		memcpy(hdst + (size_t) t * k, Yh + (size_t) idx[t] * k, sizeof(uint16_t) * k);
+}
+
 static const RecoKernels RecoGenericKernels = {
 	"generic",
 	RecoGenericDotBlock, RecoGenericAxpyBlock, RecoGenericSymv,
@@ -329,7 +340,8 @@ static const RecoKernels RecoGenericKernels = {
 	RecoGenericShortLanes,
 	RecoGenericDotBlockHalf, RecoGenericAxpyBlockHalf, RecoGenericToHalf,
 	RecoGenericCopyBlockHalf, RecoGenericBackTRows, RecoGenericShortLanesWidth,
-	NULL						/* no axpy_pair_h: its scalar loops gain nothing */
+	NULL,						/* no axpy_pair_h: its scalar loops gain nothing */
+	RecoGenericGatherBlockHalf
 };
 
 /* ------------------------------------------------------------------------

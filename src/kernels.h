@@ -160,6 +160,12 @@ typedef bool (*RecoToHalfFn) (int64_t n, const float *src, uint16_t *dst);
  */
 typedef void (*RecoCopyBlockHalfFn) (int k, const float *Y, const int32_t *idx,
 									 int cnt, uint16_t *hdst);
+/*
+ * hdst + t·k = Yh[idx[t]] (k halves, copied as they are) for t < cnt: the
+ * CG residual pass's copy of a block of half vectors it gathers.
+ */
+typedef void (*RecoGatherBlockHalfFn) (int k, const uint16_t *Yh, const int32_t *idx,
+									   int cnt, uint16_t *hdst);
 
 /* One code path's kernels, all for the same k. */
 typedef struct RecoKernels
@@ -187,6 +193,7 @@ typedef struct RecoKernels
 	RecoTriSolveRowsFn back_t_rows; /* exact pass: a lane group's back_t */
 	RecoLanesWidthFn short_lanes_width;	/* exact pass: rows per sweep of short_lanes */
 	RecoAxpyPairHalfFn axpy_pair_h; /* CG A·p passes: two rows of a lockstep group, or NULL */
+	RecoGatherBlockHalfFn gather_block_h;	/* CG residual pass: the copy of gathered half vectors */
 } RecoKernels;
 
 /* idx 0 .. RECO_KERNEL_BLOCK - 1: a block of contiguous item vectors. */

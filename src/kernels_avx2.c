@@ -462,6 +462,40 @@ RecoAvx2ToHalf(int64_t n, const float *src, uint16_t *dst)
 }
 
 
+/*
+ * Copies cnt gathered half vectors of k values (k a multiple of 8) to
+ * hdst + t·k: WIDE's moves first (RECO_GATHER_HALF_ZMM: 32 halves per zmm
+ * move, or RECO_GATHER_HALF_NONE), then 16 per ymm and 8 per xmm move;
+ * inlined into each k's kernel, so k 64 and 128 copy a vector in two or
+ * four zmm moves, not a memcpy call.
+ */
+#define RECO_GATHER_HALF_ROWS(k, Yh, idx, cnt, hdst, WIDE) \
+do { \
+	int			t_, \
+				j_; \
+ \
+	for (t_ = 0; t_ < (cnt); t_++) \
+	{ \
+		const uint16_t *y_ = (Yh) + (size_t) (idx)[t_] * (k); \
+		uint16_t   *h_ = (hdst) + (size_t) t_ * (k); \
+ \
+		j_ = 0; \
+		WIDE(y_, h_, j_, k); \
+		for (; j_ + 16 <= (k); j_ += 16) \
+			_mm256_storeu_si256((__m256i *) (h_ + j_), _mm256_loadu_si256((const __m256i *) (y_ + j_))); \
+		if (j_ < (k)) \
+			_mm_storeu_si128((__m128i *) (h_ + j_), _mm_loadu_si128((const __m128i *) (y_ + j_))); \
+	} \
+} while (0)
+
+/* RECO_GATHER_HALF_ROWS' zmm moves (AVX-512F kernels only): 32 halves at a time from j. */
+#define RECO_GATHER_HALF_ZMM(y, h, j, k) \
+	for (; (j) + 32 <= (k); (j) += 32) \
+		_mm512_storeu_si512((void *) ((h) + (j)), _mm512_loadu_si512((const void *) ((y) + (j))))
+
+/* RECO_GATHER_HALF_ROWS without wide moves (the AVX2 kernels). */
+#define RECO_GATHER_HALF_NONE(y, h, j, k) ((void) 0)
+
 /* Lets the AVX2 kernels use AVX-512F (zmm) registers; called once, by kernels.c's choice of path. */
 void
 RecoKernelsAvx2UseZmm(bool zmm)
@@ -2555,6 +2589,25 @@ NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
  * RecoAvx2Kernels<SUFFIX>, with PAIR its axpy_pair_h (or NULL).
  */
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR, PAIR) \
+RECO_AVX512 static void \
+RecoAvx512GatherBlockHalf##SUFFIX(int k, const uint16_t *Yh, const int32_t *idx, \
+								  int cnt, uint16_t *hdst) \
+{ \
+	(void) k; \
+	RECO_GATHER_HALF_ROWS(KEXPR, Yh, idx, cnt, hdst, RECO_GATHER_HALF_ZMM); \
+} \
+RECO_AVX2 static void \
+RecoAvx2GatherBlockHalf##SUFFIX(int k, const uint16_t *Yh, const int32_t *idx, \
+								int cnt, uint16_t *hdst) \
+{ \
+	(void) k; \
+	if (RecoAvx2Zmm) \
+	{ \
+		RecoAvx512GatherBlockHalf##SUFFIX(k, Yh, idx, cnt, hdst); \
+		return; \
+	} \
+	RECO_GATHER_HALF_ROWS(KEXPR, Yh, idx, cnt, hdst, RECO_GATHER_HALF_NONE); \
+} \
 RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx512DotBlock##SUFFIX, KEXPR) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx512AxpyBlock##SUFFIX, KEXPR, float, false) \
 RECO_AVX2_DOT_HALF_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, KEXPR) \
@@ -2634,7 +2687,8 @@ static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	RecoAvx2ShortLanes, \
 	RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2ToHalf, \
 	RecoAvx2CopyBlockHalf, RecoAvx2BackTRows, RecoAvx2ShortLanesWidth, \
-	PAIR \
+	PAIR, \
+	RecoAvx2GatherBlockHalf##SUFFIX \
 };
 
 /*

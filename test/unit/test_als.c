@@ -2633,7 +2633,8 @@ test_half_convert(void)
  * dot_block and axpy_block over the same values widened to float, bit for
  * bit (the same FMA chains), through an index list and contiguous; and
  * copy_block_h equals to_half vector by vector, with F16C and with AVX-512
- * conversions, writing nothing past its cnt vectors.  k 1, 5, 12, 13
+ * conversions, and gather_block_h copies the half vectors as they are (ymm
+ * and zmm moves), each writing nothing past its cnt vectors.  k 1, 5, 12, 13
  * (portable), 8, 24, 64, 128, 136, 1024; blocks of 0, 1, 2, 3, 4, 5, 7, 8,
  * 9, 13, 31, 32 vectors.
  */
@@ -2644,7 +2645,8 @@ test_half_kernels(void)
 	int			cnts[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 31, 32};
 	int			rows = 50;
 	bool		same_dot = true,
-				same_copy = true;
+				same_copy = true,
+				same_gather = true;
 	double		worst = 0;
 	int			a,
 				c,
@@ -2732,6 +2734,15 @@ test_half_kernels(void)
 				for (i = (int64_t) cnt * k; i < (int64_t) (RECO_KERNEL_BLOCK + 1) * k; i++)
 					if (C[i] != 0xabab)
 						same_copy = false;
+				/* the gathered copy of half vectors: each vector as it is */
+				memset(C, 0xab, sizeof(uint16_t) * (RECO_KERNEL_BLOCK + 1) * k);
+				kern->gather_block_h(k, H, idx, cnt, C);
+				for (t = 0; t < cnt; t++)
+					if (memcmp(H + (size_t) idx[t] * k, C + (size_t) t * k, sizeof(uint16_t) * k) != 0)
+						same_gather = false;
+				for (i = (int64_t) cnt * k; i < (int64_t) (RECO_KERNEL_BLOCK + 1) * k; i++)
+					if (C[i] != 0xabab)
+						same_gather = false;
 			}
 		}
 		free(F);
@@ -2749,6 +2760,7 @@ test_half_kernels(void)
 	ok(same_dot && worst < 1e-5, "half kernels: dot_block_h / axpy_block_h equal dot_block / axpy_block over the widened values bit for bit (k 1, 5, 12, 13, 8, 24, 64, 128, 136, 1024; 0 to 32 vectors; idx and contiguous), within 1e-5 of a double sum");
 	diag("worst dot_block_h error / sum of |terms|", worst);
 	ok(same_copy, "copy_block_h equals to_half vector by vector (F16C and AVX-512 conversions), nothing written past its vectors");
+	ok(same_gather, "gather_block_h copies each gathered half vector as it is (ymm and zmm moves), nothing written past its vectors");
 }
 
 /* a·b + c as the kernels for k form it: fused (fmaf) on the AVX2 path (k a multiple of 8), else rounded twice (portable C). */
@@ -3622,7 +3634,7 @@ test_short_lanes(void)
 }
 
 /* The number of tests main runs: its plan line and its exit status. */
-#define TEST_ALS_PLAN 225
+#define TEST_ALS_PLAN 226
 
 int
 main(void)
