@@ -1187,12 +1187,147 @@ RecoAvx2BackTTiled(int n, const double *L, double *z)
 	RecoAvx2BackTRowsInline(n, L, &z, 1);
 }
 
+/* Largest n of RecoAvx512BackTLanes (its interleaved copy lives on the stack) ... */
+#define RECO_AVX512_BACKT_MAX_N 256
+/* ... and the fewest vectors it takes (fewer go through RecoAvx2BackTRowsInline). */
+#define RECO_AVX512_BACKT_MIN_ROWS 3
+
+/* Transposes the 8 x 8 doubles of r in place (r[c][i] ↔ r[i][c]). */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512Transpose8(__m512d *r)
+{
+	__m512d		t[8],
+				u[8];
+	int			c;
+
+	for (c = 0; c < 8; c += 2)
+	{
+		t[c] = _mm512_unpacklo_pd(r[c], r[c + 1]);
+		t[c + 1] = _mm512_unpackhi_pd(r[c], r[c + 1]);
+	}
+	for (c = 0; c < 8; c += 4)
+	{
+		u[c] = _mm512_shuffle_f64x2(t[c], t[c + 2], 0x88);
+		u[c + 1] = _mm512_shuffle_f64x2(t[c + 1], t[c + 3], 0x88);
+		u[c + 2] = _mm512_shuffle_f64x2(t[c], t[c + 2], 0xdd);
+		u[c + 3] = _mm512_shuffle_f64x2(t[c + 1], t[c + 3], 0xdd);
+	}
+	for (c = 0; c < 4; c++)
+	{
+		r[c] = _mm512_shuffle_f64x2(u[c], u[c + 4], 0x88);
+		r[c + 4] = _mm512_shuffle_f64x2(u[c], u[c + 4], 0xdd);
+	}
+}
+
+/*
+ * Back substitution U z = z from L = Uᵀ (RecoCholBackTInline bit for bit)
+ * of cnt <= 8 vectors at once, one per lane of a zmm: the vectors are
+ * interleaved (entry i of vector c in lane c of W[i], 8 x 8 transposes),
+ * so each pivot's division and each update are one instruction for all of
+ * them; four rows of L at a time from the bottom, each entry's updates in
+ * the same (descending) row order with the same fused multiply-adds.
+ * n <= RECO_AVX512_BACKT_MAX_N.
+ */
+RECO_AVX512 static void
+RecoAvx512BackTLanes(int n, const double *L, double *const *zs, int cnt)
+{
+	static const double zero[RECO_AVX512_BACKT_MAX_N];
+	const double *src[8];
+	__m512d		W[RECO_AVX512_BACKT_MAX_N],
+				r[8];
+	int			n8 = n / 8 * 8,
+				i,
+				j,
+				c;
+
+	for (c = 0; c < 8; c++)
+		src[c] = c < cnt ? zs[c] : zero;
+	for (i = 0; i < n8; i += 8)
+	{
+		for (c = 0; c < 8; c++)
+			r[c] = _mm512_loadu_pd(src[c] + i);
+		RecoAvx512Transpose8(r);
+		for (c = 0; c < 8; c++)
+			W[i + c] = r[c];
+	}
+	for (; i < n; i++)
+		W[i] = _mm512_set_pd(src[7][i], src[6][i], src[5][i], src[4][i],
+							 src[3][i], src[2][i], src[1][i], src[0][i]);
+	for (i = n - 1; i >= 3; i -= 4)
+	{
+		const double *l0 = L + (size_t) i * n,
+				   *l1 = l0 - n,
+				   *l2 = l1 - n,
+				   *l3 = l2 - n;
+		__m512d		z0,
+					z1,
+					z2,
+					z3;
+
+		z0 = _mm512_div_pd(W[i], _mm512_set1_pd(l0[i]));
+		z1 = _mm512_fnmadd_pd(_mm512_set1_pd(l0[i - 1]), z0, W[i - 1]);
+		z1 = _mm512_div_pd(z1, _mm512_set1_pd(l1[i - 1]));
+		z2 = _mm512_fnmadd_pd(_mm512_set1_pd(l0[i - 2]), z0, W[i - 2]);
+		z2 = _mm512_fnmadd_pd(_mm512_set1_pd(l1[i - 2]), z1, z2);
+		z2 = _mm512_div_pd(z2, _mm512_set1_pd(l2[i - 2]));
+		z3 = _mm512_fnmadd_pd(_mm512_set1_pd(l0[i - 3]), z0, W[i - 3]);
+		z3 = _mm512_fnmadd_pd(_mm512_set1_pd(l1[i - 3]), z1, z3);
+		z3 = _mm512_fnmadd_pd(_mm512_set1_pd(l2[i - 3]), z2, z3);
+		z3 = _mm512_div_pd(z3, _mm512_set1_pd(l3[i - 3]));
+		W[i] = z0;
+		W[i - 1] = z1;
+		W[i - 2] = z2;
+		W[i - 3] = z3;
+		/* from the bottom: the next four pivots' entries first, so their chain can start */
+		for (j = i - 4; j >= 0; j--)
+		{
+			__m512d		a = W[j];
+
+			a = _mm512_fnmadd_pd(_mm512_set1_pd(l0[j]), z0, a);
+			a = _mm512_fnmadd_pd(_mm512_set1_pd(l1[j]), z1, a);
+			a = _mm512_fnmadd_pd(_mm512_set1_pd(l2[j]), z2, a);
+			a = _mm512_fnmadd_pd(_mm512_set1_pd(l3[j]), z3, a);
+			W[j] = a;
+		}
+	}
+	for (; i >= 0; i--)
+	{
+		const double *li = L + (size_t) i * n;
+		__m512d		zi = _mm512_div_pd(W[i], _mm512_set1_pd(li[i]));
+
+		W[i] = zi;
+		for (j = 0; j < i; j++)
+			W[j] = _mm512_fnmadd_pd(_mm512_set1_pd(li[j]), zi, W[j]);
+	}
+	for (i = 0; i < n8; i += 8)
+	{
+		for (c = 0; c < 8; c++)
+			r[c] = W[i + c];
+		RecoAvx512Transpose8(r);
+		for (c = 0; c < cnt; c++)
+			_mm512_storeu_pd(zs[c] + i, r[c]);
+	}
+	for (; i < n; i++)
+	{
+		double		t[8];
+
+		_mm512_storeu_pd(t, W[i]);
+		for (c = 0; c < cnt; c++)
+			zs[c][i] = t[c];
+	}
+}
+
 /* The back substitutions of a lane group (back_t_rows): RecoAvx2BackTRowsInline, at most RECO_AVX2_BACKT_ROWS vectors a call. */
 RECO_AVX2 static void
 RecoAvx2BackTRows(int n, const double *L, double *const *z, int cnt)
 {
 	int			c;
 
+	if (RecoAvx2Zmm && cnt >= RECO_AVX512_BACKT_MIN_ROWS && n <= RECO_AVX512_BACKT_MAX_N)
+	{
+		RecoAvx512BackTLanes(n, L, z, cnt);
+		return;
+	}
 	for (c = 0; c < cnt; c += RECO_AVX2_BACKT_ROWS)
 		RecoAvx2BackTRowsInline(n, L, z + c,
 								cnt - c < RECO_AVX2_BACKT_ROWS ? cnt - c : RECO_AVX2_BACKT_ROWS);
@@ -1367,6 +1502,66 @@ RecoAvx2AxpyRowsD(int k, int n, const float *Z, const int32_t *idx,
 													_mm256_loadu_pd(v + j)));
 		for (; j < k; j++)
 			v[j] = fma(coef[i], z[j], v[j]);
+	}
+}
+
+/*
+ * Columns jb .. jb + 8·C − 1 of RecoAvx512AxpyRowsD (C <= 16 zmm of
+ * doubles, a constant where inlined): v's columns stay in registers over
+ * all n rows, each column the fused chain over i in row order.
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512AxpyColsD(int C, int k, int jb, int n, const float *Z, const int32_t *idx,
+					const double *coef, double *restrict v)
+{
+	__m512d		o[16];
+	int			c,
+				i;
+
+	for (c = 0; c < C; c++)
+		o[c] = _mm512_loadu_pd(v + jb + 8 * c);
+	for (i = 0; i < n; i++)
+	{
+		const float *z = Z + (size_t) idx[i] * k + jb;
+		__m512d		cf = _mm512_set1_pd(coef[i]);
+
+		for (c = 0; c < C; c++)
+			o[c] = _mm512_fmadd_pd(cf, _mm512_cvtps_pd(_mm256_loadu_ps(z + 8 * c)), o[c]);
+	}
+	for (c = 0; c < C; c++)
+		_mm512_storeu_pd(v + jb + 8 * c, o[c]);
+}
+
+/*
+ * RecoAvx2AxpyRowsD with AVX-512F (RecoAxpyRowsInline bit for bit: every
+ * entry's fused multiply-adds in row order, whatever the rows per sweep):
+ * 128 columns at a time in 16 zmm registers held over all rows (no load
+ * and store of v per four rows), then 64, 32 and the last 8 to 24 (k a
+ * multiple of 8, as every AVX2 table's).
+ */
+RECO_AVX512 RECO_INLINE void
+RecoAvx512AxpyRowsD(int k, int n, const float *Z, const int32_t *idx,
+					const double *coef, double *restrict v)
+{
+	int			jb = 0;
+
+	for (; jb + 128 <= k; jb += 128)
+		RecoAvx512AxpyColsD(16, k, jb, n, Z, idx, coef, v);
+	for (; jb + 64 <= k; jb += 64)
+		RecoAvx512AxpyColsD(8, k, jb, n, Z, idx, coef, v);
+	for (; jb + 32 <= k; jb += 32)
+		RecoAvx512AxpyColsD(4, k, jb, n, Z, idx, coef, v);
+	switch ((k - jb) / 8)
+	{
+		case 1:
+			RecoAvx512AxpyColsD(1, k, jb, n, Z, idx, coef, v);
+			break;
+		case 2:
+			RecoAvx512AxpyColsD(2, k, jb, n, Z, idx, coef, v);
+			break;
+		case 3:
+			RecoAvx512AxpyColsD(3, k, jb, n, Z, idx, coef, v);
+			break;
 	}
 }
 
@@ -2657,7 +2852,24 @@ RecoAvx2RowsGram##SUFFIX(int k, int m, const float *Z, const int32_t *idx, \
 	RecoAvx2RowsGramInline(KEXPR, m, Z, idx, M); \
 } \
 RECO_AVX2_ROWS_KERNEL(RecoAvx2DotRows##SUFFIX, RecoAvx2DotRowsD, KEXPR) \
-RECO_AVX2_ROWS_KERNEL(RecoAvx2AxpyRows##SUFFIX, RecoAvx2AxpyRowsD, KEXPR) \
+RECO_AVX512 static void \
+RecoAvx512AxpyRows##SUFFIX(int k, int n, const float *Z, const int32_t *idx, \
+						   const double *coef, double *v) \
+{ \
+	(void) k; \
+	RecoAvx512AxpyRowsD(KEXPR, n, Z, idx, coef, v); \
+} \
+RECO_AVX2 static void \
+RecoAvx2AxpyRows##SUFFIX(int k, int n, const float *Z, const int32_t *idx, \
+						 const double *coef, double *v) \
+{ \
+	if (RecoAvx2Zmm) \
+	{ \
+		RecoAvx512AxpyRows##SUFFIX(k, n, Z, idx, coef, v); \
+		return; \
+	} \
+	RecoAvx2AxpyRowsD(KEXPR, n, Z, idx, coef, v); \
+} \
 RECO_AVX512 static void \
 RecoAvx512SymvRows##SUFFIX(int k, int n, const float *G, const float *V, \
 						   size_t ld, float *out) \

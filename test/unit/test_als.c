@@ -1692,7 +1692,7 @@ kernels_with_zmm(bool zmm)
 static void
 test_tiled_kernels(void)
 {
-	int			ns[14] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 24, 64, 100, 128, 1024};
+	int			ns[16] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 24, 64, 100, 128, 136, 256, 1024};
 	int			ms[10] = {0, 1, 2, 5, 8, 12, 13, 16, 40, 127};
 	int			ks[8] = {1, 8, 12, 13, 64, 128, 136, 1024};
 	bool		same_factor = true,
@@ -1710,7 +1710,7 @@ test_tiled_kernels(void)
 	for (z = 0; z < 2; z++)
 	{
 		kernels_with_zmm(z == 1);
-		for (c = 0; c < 14; c++)
+		for (c = 0; c < 16; c++)
 		{
 			int			n = ns[c],
 						kk = n,
@@ -1899,14 +1899,16 @@ ref_rows_generic(bool dot, int k, int n, const float *Z, const int32_t *idx,
 }
 
 /*
- * axpy_rows of each table against its template bit for bit: k 1, 8, 13,
- * 64, 128, 136 and 1024, rows 0 to 9 and 37 (the four-row sweeps and the
- * one-row tail), v[k] untouched.
+ * axpy_rows of each table against its template bit for bit, with zmm
+ * (v's columns held in registers over all rows) and without: k 1, 8, 13,
+ * 56, 64, 100, 128, 136 and 1024 (every zmm column step of the AVX2
+ * tables, k a multiple of 8; the others the portable table), rows 0 to 9
+ * and 37 (the sweeps and their tails), v[k] untouched; dot_rows the same.
  */
 static void
 test_axpy_rows(void)
 {
-	int			ks[7] = {1, 8, 13, 64, 128, 136, 1024};
+	int			ks[9] = {1, 8, 13, 56, 64, 100, 128, 136, 1024};
 	int			ns[11] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 37};
 	bool		same = true,
 				same_dot = true;
@@ -1914,9 +1916,9 @@ test_axpy_rows(void)
 				d,
 				i;
 
-	for (c = 0; c < 7; c++)
+	for (c = 0; c < 18; c++)
 	{
-		int			k = ks[c];
+		int			k = ks[c % 9];
 		const RecoKernels *kern = RecoKernelsFor(k);
 		bool		avx2 = strncmp(kern->name, "avx2", 4) == 0;
 		float	   *Z = malloc(sizeof(float) * 50 * k);
@@ -1927,6 +1929,7 @@ test_axpy_rows(void)
 					o2[38];
 		int32_t		idx[37];
 
+		kernels_with_zmm(c >= 9);
 		for (i = 0; i < 50 * k; i++)
 			Z[i] = (float) (rnd_uniform() - 0.5);
 		memset(coef, 0, sizeof(coef));
@@ -1955,8 +1958,8 @@ test_axpy_rows(void)
 		free(v1);
 		free(v2);
 	}
-	ok(same, "axpy_rows of each table bit for bit its template (k 1, 8, 13, 64, 128, 136, 1024; rows 0-9, 37), v[k] untouched");
-	ok(same_dot, "dot_rows of each table bit for bit its template (k 1, 8, 13, 64, 128, 136, 1024; rows 0-9, 37), out[n] untouched");
+	ok(same, "axpy_rows of each table bit for bit its template (k 1, 8, 13, 56, 64, 100, 128, 136, 1024; rows 0-9, 37; zmm on and off), v[k] untouched");
+	ok(same_dot, "dot_rows of each table bit for bit its template (k 1, 8, 13, 56, 64, 100, 128, 136, 1024; rows 0-9, 37; zmm on and off), out[n] untouched");
 }
 
 /*
