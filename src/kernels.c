@@ -250,33 +250,27 @@ RecoGenericSymvRows(int k, int n, const float *G, const float *V, size_t ld,
 }
 
 /* ------------------------------------------------------------------------
- * Portable CG kernels over half vectors (scalar conversion; the dot in 16 lanes)
+ * Portable CG kernels over half vectors (scalar conversion, RecoDot8's tree)
  * ------------------------------------------------------------------------
  */
 
-/*
- * Portable dot block over half vectors: lane l (< 16) sums the terms j ≡ l
- * (mod 16) in j order, lane l + 8 is added to lane l, then RecoDot8's tree
- * (kernels.h's definition of dot_block_h).
- */
+/* Portable dot block over half vectors: RecoDot8's lanes and tree over the widened values. */
 static void
 RecoGenericDotBlockHalf(int k, const uint16_t *Yh, const int32_t *idx, int cnt,
 						const float *v, float *s)
 {
 	int			t,
-				j,
-				l;
+				j;
 
 	for (t = 0; t < cnt; t++)
 	{
 		const uint16_t *restrict h = Yh + (size_t) idx[t] * k;
-		float		acc[16] = {0};
+		float		acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
 
 		for (j = 0; j < k; j++)
-			acc[j % 16] += RecoHalfToFloat(h[j]) * v[j];
-		for (l = 0; l < 8; l++)
-			acc[l] += acc[l + 8];
-		s[t] = RecoTree8(acc);
+			acc[j % 8] += RecoHalfToFloat(h[j]) * v[j];
+		s[t] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+			((acc[4] + acc[5]) + (acc[6] + acc[7]));
 	}
 }
 

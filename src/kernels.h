@@ -128,11 +128,8 @@ typedef void (*RecoSymvRowsFn) (int k, int n, const float *G, const float *V,
 
 /* ---- CG kernels over IEEE half-precision vectors (binary16 bits in uint16_t) ---- */
 /*
- * s[t] = float(Yh[idx[t]]) · v for t < cnt (cnt <= RECO_KERNEL_BLOCK) over
- * the vectors widened to float exactly, in 16 lanes on every code path:
- * lane l sums the terms j ≡ l (mod 16) in j order, lane l + 8 is added to
- * lane l (l < 8), and RecoDot8's tree adds the 8 (a zmm widens 16 halves
- * at once; the float dot block's 8 lanes would take twice the conversions).
+ * s[t] = float(Yh[idx[t]]) · v for t < cnt (cnt <= RECO_KERNEL_BLOCK): the
+ * dot block's sums over the vectors widened to float exactly.
  */
 typedef void (*RecoDotBlockHalfFn) (int k, const uint16_t *Yh, const int32_t *idx,
 									int cnt, const float *v, float *s);

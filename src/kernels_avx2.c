@@ -27,7 +27,7 @@
 /* The AVX-512F kernels' target (they run only once RecoKernelsAvx2UseZmm found it). */
 #define RECO_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
 
-/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the float and half dots, the axpy, symv and exact-pass kernels take zmm registers. */
+/* True once RecoKernelsAvx2UseZmm found AVX-512F: the copy to half, the float dot, the axpy, symv and exact-pass kernels take zmm registers. */
 static bool RecoAvx2Zmm = false;
 
 /* Sums each of 8 vectors horizontally: lane t of the result is Σ a_t. */
@@ -76,16 +76,13 @@ RecoAvx2Load8(const void *Y, bool half, size_t at)
 
 /*
  * 8-lane partial dot products of n item vectors Y[idx[l]] with v, one
- * accumulator per item over the 8-blocks at j0, j0 + step, ... below k:
- * acc[l] = Σ_j Y[idx[l]][j..j+7] v[j..j+7] lane by lane.  The float dot
- * takes every block (j0 0, step 8), the half dot's 16 lanes the low (j0 0)
- * and high (j0 8) halves of each 16-block, a last 8-block in the low ones.
- * n (1, 4 or 8), j0 and step are constants in every caller, so the
- * accumulators live in registers.
+ * accumulator per item: acc[l] = Σ_j Y[idx[l]][j..j+7] v[j..j+7] lane by lane.
+ * n (1, 4 or 8) is a constant in every caller, so the accumulators live in
+ * registers.
  */
 RECO_AVX2 RECO_INLINE void
 RecoAvx2DotRows(int k, const void *Y, bool half, const int32_t *idx, int n,
-				const float *v, __m256 *acc, int j0, int step)
+				const float *v, __m256 *acc)
 {
 	size_t		y[8];
 	int			j,
@@ -96,7 +93,7 @@ RecoAvx2DotRows(int k, const void *Y, bool half, const int32_t *idx, int n,
 		y[l] = (size_t) idx[l] * k;
 		acc[l] = _mm256_setzero_ps();
 	}
-	for (j = j0; j < k; j += step)
+	for (j = 0; j < k; j += 8)
 	{
 		__m256		vv = _mm256_loadu_ps(v + j);
 
@@ -105,62 +102,31 @@ RecoAvx2DotRows(int k, const void *Y, bool half, const int32_t *idx, int n,
 	}
 }
 
-/*
- * The 8 partial sums of n vectors' dots that the reduction tree adds: the
- * float dot's lanes j % 8, or the half dot's lanes j % 16 with lane l + 8
- * added to lane l (kernels.h's dot_block_h).
- */
+/* Dot-block template (float or half vectors): 8 items at a time, then 4, then 1. */
 RECO_AVX2 RECO_INLINE void
-RecoAvx2DotLanes(int k, const void *Y, bool half, const int32_t *idx, int n,
-				 const float *v, __m256 *acc)
+RecoAvx2DotBlockWide(int k, const void *Y, bool half, const int32_t *idx, int cnt,
+					 const float *v, float *s)
 {
-	__m256		hi[8];
-	int			l;
+	__m256		a[8];
+	int			t = 0;
 
-	if (!half)
+	for (; t + 8 <= cnt; t += 8)
 	{
-		RecoAvx2DotRows(k, Y, false, idx, n, v, acc, 0, 8);
-		return;
+		RecoAvx2DotRows(k, Y, half, idx + t, 8, v, a);
+		_mm256_storeu_ps(s + t, RecoAvx2Hsum8(a[0], a[1], a[2], a[3],
+											  a[4], a[5], a[6], a[7]));
 	}
-	RecoAvx2DotRows(k, Y, true, idx, n, v, acc, 0, 16);
-	RecoAvx2DotRows(k, Y, true, idx, n, v, hi, 8, 16);
-	for (l = 0; l < n; l++)
-		acc[l] = _mm256_add_ps(acc[l], hi[l]);
+	for (; t + 4 <= cnt; t += 4)
+	{
+		RecoAvx2DotRows(k, Y, half, idx + t, 4, v, a);
+		_mm_storeu_ps(s + t, RecoAvx2Hsum4(a[0], a[1], a[2], a[3]));
+	}
+	for (; t < cnt; t++)
+	{
+		RecoAvx2DotRows(k, Y, half, idx + t, 1, v, a);
+		s[t] = RecoAvx2Hsum1(a[0]);
+	}
 }
-
-/*
- * Dot-block template (NAME, with target ATTR): LANES' 8 partial sums of 8
- * vectors at a time, then 4, then 1, each vector's reduced by
- * RecoAvx2Hsum8's tree (Hsum4 and Hsum1 are the same tree).
- */
-#define RECO_DOT_BLOCK_TEMPLATE(ATTR, NAME, LANES) \
-ATTR RECO_INLINE void \
-NAME(int k, const void *Y, bool half, const int32_t *idx, int cnt, \
-	 const float *v, float *s) \
-{ \
-	__m256		a[8]; \
-	int			t = 0; \
- \
-	for (; t + 8 <= cnt; t += 8) \
-	{ \
-		LANES(k, Y, half, idx + t, 8, v, a); \
-		_mm256_storeu_ps(s + t, RecoAvx2Hsum8(a[0], a[1], a[2], a[3], \
-											  a[4], a[5], a[6], a[7])); \
-	} \
-	for (; t + 4 <= cnt; t += 4) \
-	{ \
-		LANES(k, Y, half, idx + t, 4, v, a); \
-		_mm_storeu_ps(s + t, RecoAvx2Hsum4(a[0], a[1], a[2], a[3])); \
-	} \
-	for (; t < cnt; t++) \
-	{ \
-		LANES(k, Y, half, idx + t, 1, v, a); \
-		s[t] = RecoAvx2Hsum1(a[0]); \
-	} \
-}
-
-/* The dot block over float or half vectors with ymm registers. */
-RECO_DOT_BLOCK_TEMPLATE(RECO_AVX2, RecoAvx2DotBlockWide, RecoAvx2DotLanes)
 
 /*
  * Multi-axpy template, 64 columns at a time held in 8 registers: out +=
@@ -716,22 +682,33 @@ RecoAvx512AxpyPairInline(int k, const uint16_t *Ya, const uint16_t *Yb,
 	RecoAvx512AxpyTails(2, k, jb, Y, true, idx, cnt, coef, out, false);
 }
 
-/* Eight floats of two vectors at offsets a and b, in one zmm (a's in the low half). */
+/*
+ * Eight values of two vectors at float offsets a and b, in one zmm (a's in
+ * the low half): float, or half widened exactly.
+ */
 RECO_AVX512 RECO_INLINE __m512
-RecoAvx512Load8x2(const float *Y, size_t a, size_t b)
+RecoAvx512Load8x2(const void *Y, bool half, size_t a, size_t b)
 {
-	return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(Y + a))),
-											   _mm256_castps_pd(_mm256_loadu_ps(Y + b)), 1));
+	if (half)
+	{
+		const uint16_t *h = (const uint16_t *) Y;
+		__m256i		ab = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *) (h + a))),
+												 _mm_loadu_si128((const __m128i *) (h + b)), 1);
+
+		return _mm512_cvtph_ps(ab);
+	}
+	return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps((const float *) Y + a))),
+											   _mm256_castps_pd(_mm256_loadu_ps((const float *) Y + b)), 1));
 }
 
 /*
- * RecoAvx2DotRows for 16 float vectors with AVX-512F: zmm acc[p] holds the
+ * RecoAvx2DotRows for 16 item vectors with AVX-512F: zmm acc[p] holds the
  * 8-lane partial sums of vectors 2p (low half) and 2p + 1 (high half),
  * each lane the same FMA chain over j as the ymm accumulator's, so the
  * halves are RecoAvx2DotRows' accumulators bit for bit.
  */
 RECO_AVX512 RECO_INLINE void
-RecoAvx512DotRows16(int k, const float *Y, const int32_t *idx,
+RecoAvx512DotRows16(int k, const void *Y, bool half, const int32_t *idx,
 					const float *v, __m512 *acc)
 {
 	size_t		y[16];
@@ -749,7 +726,7 @@ RecoAvx512DotRows16(int k, const float *Y, const int32_t *idx,
 															 _mm256_castps_pd(v8), 1));
 
 		for (p = 0; p < 8; p++)
-			acc[p] = _mm512_fmadd_ps(RecoAvx512Load8x2(Y, y[2 * p] + j, y[2 * p + 1] + j),
+			acc[p] = _mm512_fmadd_ps(RecoAvx512Load8x2(Y, half, y[2 * p] + j, y[2 * p + 1] + j),
 									 vv, acc[p]);
 	}
 }
@@ -764,12 +741,11 @@ RecoAvx512Half(__m512 a, int h)
 }
 
 /*
- * RecoAvx2DotBlockWide over float vectors with AVX-512F: 16 vectors at a
- * time (RecoAvx512DotRows16, summed by RecoAvx2Hsum8's tree), the rest by
- * the ymm template: the same bits.
+ * RecoAvx2DotBlockWide with AVX-512F: 16 vectors at a time (RecoAvx512DotRows16,
+ * summed by RecoAvx2Hsum8's tree), the rest by the ymm template: the same bits.
  */
 RECO_AVX512 RECO_INLINE void
-RecoAvx512DotBlockWide(int k, const float *Y, const int32_t *idx, int cnt,
+RecoAvx512DotBlockWide(int k, const void *Y, bool half, const int32_t *idx, int cnt,
 					   const float *v, float *s)
 {
 	__m512		a[8];
@@ -778,7 +754,7 @@ RecoAvx512DotBlockWide(int k, const float *Y, const int32_t *idx, int cnt,
 
 	for (; t + 16 <= cnt; t += 16)
 	{
-		RecoAvx512DotRows16(k, Y, idx + t, v, a);
+		RecoAvx512DotRows16(k, Y, half, idx + t, v, a);
 		for (g = 0; g < 2; g++)
 			_mm256_storeu_ps(s + t + 8 * g,
 							 RecoAvx2Hsum8(RecoAvx512Half(a[4 * g], 0), RecoAvx512Half(a[4 * g], 1),
@@ -787,54 +763,8 @@ RecoAvx512DotBlockWide(int k, const float *Y, const int32_t *idx, int cnt,
 										   RecoAvx512Half(a[4 * g + 3], 0), RecoAvx512Half(a[4 * g + 3], 1)));
 	}
 	if (t < cnt)
-		RecoAvx2DotBlockWide(k, Y, false, idx + t, cnt - t, v, s + t);
+		RecoAvx2DotBlockWide(k, Y, half, idx + t, cnt - t, v, s + t);
 }
-
-/*
- * RecoAvx2DotLanes over half vectors with AVX-512F: one zmm per vector
- * takes lanes j % 16 (one conversion of 16 halves), a last 8-block goes
- * into its low 8 lanes (ymm), then the high 8 lanes are added to the low:
- * each lane the same FMA chain, the same partial sums bit for bit.
- */
-RECO_AVX512 RECO_INLINE void
-RecoAvx512DotLanesHalf(int k, const void *Y, bool half, const int32_t *idx,
-					   int n, const float *v, __m256 *acc)
-{
-	const uint16_t *h = (const uint16_t *) Y;
-	size_t		y[8];
-	__m512		a[8];
-	int			j,
-				l;
-
-	(void) half;
-	for (l = 0; l < n; l++)
-	{
-		y[l] = (size_t) idx[l] * k;
-		a[l] = _mm512_setzero_ps();
-	}
-	for (j = 0; j + 16 <= k; j += 16)
-	{
-		__m512		vv = _mm512_loadu_ps(v + j);
-
-		for (l = 0; l < n; l++)
-			a[l] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (h + y[l] + j))),
-								   vv, a[l]);
-	}
-	for (l = 0; l < n; l++)
-		acc[l] = RecoAvx512Half(a[l], 0);
-	if (j < k)
-	{
-		__m256		vv = _mm256_loadu_ps(v + j);
-
-		for (l = 0; l < n; l++)
-			acc[l] = _mm256_fmadd_ps(RecoAvx2Load8(Y, true, y[l] + j), vv, acc[l]);
-	}
-	for (l = 0; l < n; l++)
-		acc[l] = _mm256_add_ps(acc[l], RecoAvx512Half(a[l], 1));
-}
-
-/* The dot block over half vectors with AVX-512F (RecoAvx512DotLanesHalf): RecoAvx2DotBlockWide's bits. */
-RECO_DOT_BLOCK_TEMPLATE(RECO_AVX512, RecoAvx512DotBlockHalfWide, RecoAvx512DotLanesHalf)
 
 
 /* Back substitution U z = z (one instance for every size). */
@@ -1018,7 +948,7 @@ RecoAvx512RowsGramPairs(int P, int k, const float *Z, const int32_t *ia,
 
 		RECO_UNROLL
 		for (p = 0; p < P; p++)
-			q[p] = RecoAvx512Load8x2(Z, zb[2 * p] + j, zb[2 * p + 1] + j);
+			q[p] = RecoAvx512Load8x2(Z, false, zb[2 * p] + j, zb[2 * p + 1] + j);
 		RECO_UNROLL
 		for (a = 0; a < 4; a++)
 		{
@@ -2557,7 +2487,7 @@ ZNAME(int k, const float *Y, const int32_t *idx, int cnt, const float *v, \
 	  float *s) \
 { \
 	(void) k; \
-	RecoAvx512DotBlockWide(KEXPR, Y, idx, cnt, v, s); \
+	RecoAvx512DotBlockWide(KEXPR, Y, false, idx, cnt, v, s); \
 } \
 RECO_AVX2 static void \
 NAME(int k, const float *Y, const int32_t *idx, int cnt, const float *v, \
@@ -2572,28 +2502,18 @@ NAME(int k, const float *Y, const int32_t *idx, int cnt, const float *v, \
 }
 
 /*
- * The dot block kernel over half vectors for one k: the zmm template (as
- * ZNAME, one conversion of 16 halves per vector) when RecoKernelsAvx2UseZmm
- * found AVX-512F, else the ymm one (two registers of 8 lanes per vector);
- * the same bits either way.
+ * The dot block kernel over half vectors for one k: the ymm template on
+ * every CPU.  Its zmm twin pairs two vectors' 8 values in a register (one
+ * insert per conversion), and on Zen 5 the inserts share the conversions'
+ * pipes: 15-18 % slower than one F16C conversion per 8 values
+ * (test/bench/results/h-cg-2026-12-02.md).  The same bits either way.
  */
-#define RECO_AVX2_DOT_HALF_KERNEL(NAME, ZNAME, KEXPR) \
-RECO_AVX512 static void \
-ZNAME(int k, const uint16_t *Y, const int32_t *idx, int cnt, const float *v, \
-	  float *s) \
-{ \
-	(void) k; \
-	RecoAvx512DotBlockHalfWide(KEXPR, Y, true, idx, cnt, v, s); \
-} \
+#define RECO_AVX2_DOT_HALF_KERNEL(NAME, KEXPR) \
 RECO_AVX2 static void \
 NAME(int k, const uint16_t *Y, const int32_t *idx, int cnt, const float *v, \
 	 float *s) \
 { \
-	if (RecoAvx2Zmm) \
-	{ \
-		ZNAME(k, Y, idx, cnt, v, s); \
-		return; \
-	} \
+	(void) k; \
 	RecoAvx2DotBlockWide(KEXPR, Y, true, idx, cnt, v, s); \
 }
 
@@ -2639,7 +2559,7 @@ NAME(int k, int n, const float *Z, const int32_t *idx, const double *in, \
 #define RECO_AVX2_INSTANCE(SUFFIX, NAME, KEXPR, PAIR) \
 RECO_AVX2_DOT_KERNEL(RecoAvx2DotBlock##SUFFIX, RecoAvx512DotBlock##SUFFIX, KEXPR) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlock##SUFFIX, RecoAvx512AxpyBlock##SUFFIX, KEXPR, float, false) \
-RECO_AVX2_DOT_HALF_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, RecoAvx512DotBlockHalf##SUFFIX, KEXPR) \
+RECO_AVX2_DOT_HALF_KERNEL(RecoAvx2DotBlockHalf##SUFFIX, KEXPR) \
 RECO_AVX2_AXPY_KERNEL(RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx512AxpyBlockHalf##SUFFIX, KEXPR, uint16_t, true) \
 RECO_AVX512 static void \
 RecoAvx512Symv##SUFFIX(int k, const float *G, const float *v, float *out) \

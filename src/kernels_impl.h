@@ -49,14 +49,6 @@ extern const RecoKernels *RecoKernelsAvx2For(int k);
 extern void RecoKernelsAvx2UseZmm(bool zmm);
 #endif
 
-/* Sum of 8 partial sums in RecoDot8's fixed tree (RecoAvx2Hsum8's). */
-RECO_INLINE float
-RecoTree8(const float *acc)
-{
-	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
-		((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
 /* Dot product of two float vectors with 8 partial sums in a fixed tree. */
 RECO_INLINE float
 RecoDot8(const float *restrict a, const float *restrict b, int k)
@@ -70,7 +62,8 @@ RecoDot8(const float *restrict a, const float *restrict b, int k)
 			acc[l] += a[j + l] * b[j + l];
 	for (l = 0; j < k; j++, l++)
 		acc[l] += a[j] * b[j];
-	return RecoTree8(acc);
+	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+		((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 /* Half's largest finite value is 65504; a float at or above this rounds to infinity. */
