@@ -22,7 +22,8 @@
  * user step, RecoAlsSolveSideLoss): a row's residual pass already forms
  * every y·x, so the row adds only YᵀY x (one more symv_rows per lockstep
  * group) and writes its three terms to a per-row array, which the calling
- * thread then sums as the loss job's chunks would: RecoAlsLoss bit for bit.
+ * thread then sums as the loss job's chunks would: RecoAlsLoss bit for bit
+ * (whose y·x read the half copy too when the CG passes do).
  *
  * Threads.  The calling thread (a PostgreSQL backend) computes YᵀY with
  * OpenBLAS (ssyrk, in blocks of rows so that it can poll between them),
@@ -104,11 +105,11 @@
  * (RecoFixedHalf), the residual pass too (G = YᵀY stays float32): a
  * lockstep group's or gathered row's residual pass copies its half vectors
  * into the thread's gather buffer, which its A·p passes then read in order.
- * With the fused loss the residual pass reads Y in float32 instead, so
- * that the loss terms' y·x are RecoAlsLoss's, and rounds each block to half
- * (copy_block_h) for the pass's own products.  Every copy holds the same
- * rounding of the same floats, so a row's result does not depend on
- * grouping, windows, threads or the fused loss.  A fixed side with a value
+ * The fused loss takes its y·x from the residual pass's own half products
+ * (and RecoAlsLoss reads the same half copy for such a config), so the loss
+ * costs that pass no extra bytes.  Every copy holds the same rounding of
+ * the same floats, so a row's result does not depend on grouping, windows,
+ * threads or the fused loss.  A fixed side with a value
  * beyond half's range takes the float passes, the whole solve (checked once
  * per solve).
  *
@@ -326,7 +327,7 @@ typedef struct RecoScratch
 	float	   *zu;				/* chunk x k: a single short row's z rows */
 	int32_t    *seq;			/* chunk: 0, 1, 2, ... (the rows of zu) */
 	int32_t    *cidx;			/* chunk: item indices of a short row's terms with |c| > α0 (lane 0) */
-	float	   *gy;				/* RECO_SYSTEM_BLOCK x k: gathered y (CG, half, fused loss: a block of half vectors) */
+	float	   *gy;				/* RECO_SYSTEM_BLOCK x k: gathered y (the explicit system) */
 	float	   *gp;				/* RECO_SYSTEM_BLOCK x k: gathered (|c| − 1) y */
 	double	   *dv;				/* 2k + 2 chunk: an exact short row's vectors */
 	float	   *gather;			/* gather_cap x k: a CG row's item vectors */
@@ -595,9 +596,8 @@ RecoPassCoefs(const RecoRowCtx *ctx, const float *w, const float *s, int cnt,
  * the vectors are also copied there contiguously, as float or half (the
  * copy the later A·p passes read); with prefetch (and idx), the next
  * blocks' vectors are prefetched; with loss (a residual pass: v is the
- * row's x), the entries' loss terms are added to it (RecoLossEntries), their
- * y·x from Y in float even on the half path (whose products then read each
- * block rounded to half, into copy or the scratch gy).  Returns
+ * row's x), the entries' loss terms are added to it (RecoLossEntries) from
+ * the pass's own y·x (half products on the half path).  Returns
  * RECO_STATUS_STOPPED if the job was told to stop in the middle of a long
  * row.
  */
@@ -627,30 +627,18 @@ RecoSparsePass(RecoRowCtx *ctx, const float *Y, const uint16_t *Yh,
 
 		if (prefetch && idx != NULL)
 		{
-			if (Yh != NULL && loss == NULL)
+			if (Yh != NULL)
 				RecoPrefetchAhead(Yh, k * (int) sizeof(uint16_t), idx, n, b0);
 			else
 				RecoPrefetchAhead(Y, k * (int) sizeof(float), idx, n, b0);
 		}
-		if (Yh != NULL && loss != NULL)
-		{
-			/* the loss's y·x in float (RecoAlsLoss's bits); the pass's from the block rounded to half */
-			uint16_t   *hb = copy != NULL ? (uint16_t *) copy + (size_t) b0 * k :
-				(uint16_t *) ctx->s->gy;
-
-			kern->dot_block(k, Yb, ib, cnt, v, s);
-			RecoLossEntries(ctx, w + b0, s, cnt, loss);
-			kern->copy_block_h(k, Yb, ib, cnt, hb);
-			Yhb = hb;
-			ib = RecoKernelIota;
-		}
-		else if (copy != NULL && Yh != NULL)
+		if (copy != NULL && Yh != NULL)
 			kern->gather_block_h(k, Yhb, ib, cnt, (uint16_t *) copy + (size_t) b0 * k);
 		if (Yh != NULL)
 			kern->dot_block_h(k, Yhb, ib, cnt, v, s);
 		else
 			kern->dot_block(k, Yb, ib, cnt, v, s);
-		if (loss != NULL && Yh == NULL)
+		if (loss != NULL)
 			RecoLossEntries(ctx, w + b0, s, cnt, loss);
 		RecoPassCoefs(ctx, w + b0, s, cnt, mode, coef);
 		if (Yh != NULL)
@@ -1015,7 +1003,7 @@ RecoWindowPass(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 	bool		grouped,
 				paired;
 	RecoGroupPrefetch pf = {0, nb > 0 ? sp->indptr[rows[0]] : 0, 0};
-	bool		pf_half = ctx->Yh != NULL && ctx->loss_rows == NULL;	/* what the residual pass reads */
+	bool		pf_half = ctx->Yh != NULL;	/* what the residual pass reads */
 	int64_t		reached = 0;
 	int			b;
 
@@ -1866,13 +1854,15 @@ RecoRunExactChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
 			}
 			continue;
 		}
-		/* fetch the next row's first block while this row computes */
+		/* fetch the next row's first block (the vectors the loss reads) while this row computes */
 		if (u + 1 < chunk->end)
 		{
 			int64_t		nn = rows->indptr[u + 2] - rows->indptr[u + 1];
 
-			RecoPrefetchBlock(job->fixed, job->k, rows->indices + rows->indptr[u + 1],
-							  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
+			RecoPrefetchVectors(job->fixed_h != NULL ? (const void *) job->fixed_h : (const void *) job->fixed,
+								job->k * (int) (job->fixed_h != NULL ? sizeof(uint16_t) : sizeof(float)),
+								rows->indices + rows->indptr[u + 1],
+								(int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK), false);
 		}
 		ctx->prior = job->prior != NULL ? job->prior + (size_t) u * job->k : NULL;
 		st = RecoCholeskyRow(ctx, rows->indices + start, rows->weights + start, n,
@@ -1885,9 +1875,9 @@ RecoRunExactChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
 
 /*
  * Loss terms of one user row into out (RecoLossRowStart with gx = YᵀY x or
- * NULL, then every entry's RecoLossEntries, its vectors prefetched two
- * blocks ahead): the loss job's, and the reference the CG user pass
- * reproduces bit for bit.
+ * NULL, then every entry's RecoLossEntries, y·x from the half copy Yh when
+ * set, its vectors prefetched two blocks ahead): the loss job's, and the
+ * reference the CG user pass reproduces bit for bit.
  */
 static void
 RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
@@ -1901,8 +1891,16 @@ RecoLossRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	{
 		int			cnt = (int) (n - b0 < RECO_KERNEL_BLOCK ? n - b0 : RECO_KERNEL_BLOCK);
 
-		RecoPrefetchAhead(ctx->Y, ctx->k, idx, n, b0);
-		ctx->kern->dot_block(ctx->k, ctx->Y, idx + b0, cnt, x, s);
+		if (ctx->Yh != NULL)
+		{
+			RecoPrefetchAhead(ctx->Yh, ctx->k * (int) sizeof(uint16_t), idx, n, b0);
+			ctx->kern->dot_block_h(ctx->k, ctx->Yh, idx + b0, cnt, x, s);
+		}
+		else
+		{
+			RecoPrefetchAhead(ctx->Y, ctx->k * (int) sizeof(float), idx, n, b0);
+			ctx->kern->dot_block(ctx->k, ctx->Y, idx + b0, cnt, x, s);
+		}
 		RecoLossEntries(ctx, w + b0, s, cnt, out);
 	}
 }
@@ -2081,13 +2079,15 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 			return RECO_STATUS_STOPPED;
 		if (RecoRowWindowed(job, u))
 			continue;
-		/* fetch the next row's first block while this row computes */
+		/* fetch the next row's first block (the vectors the loss reads) while this row computes */
 		if (u + 1 < chunk->end)
 		{
 			int64_t		nn = rows->indptr[u + 2] - rows->indptr[u + 1];
 
-			RecoPrefetchBlock(job->fixed, job->k, rows->indices + rows->indptr[u + 1],
-							  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
+			RecoPrefetchVectors(job->fixed_h != NULL ? (const void *) job->fixed_h : (const void *) job->fixed,
+								job->k * (int) (job->fixed_h != NULL ? sizeof(uint16_t) : sizeof(float)),
+								rows->indices + rows->indptr[u + 1],
+								(int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK), false);
 		}
 		ctx.prior = job->prior != NULL ? job->prior + (size_t) u * job->k : NULL;
 		switch (job->kind)
@@ -3339,8 +3339,12 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 	/* X is only read for the loss */
 	RecoJobInit(&job, RECO_JOB_LOSS, users, Y, (float *) X, gram, cfg);
 	job.loss_gram = gram;
-	if (users->n_rows > 0)
+	/* y·x as the CG user step forms it: from Y's half copy when its passes read half */
+	if (users->n_rows > 0 && RecoCgHalf(cfg))
+		st = RecoFixedHalf(&job, hooks);
+	if (users->n_rows > 0 && st == RECO_STATUS_OK)
 		st = RecoJobRun(&job, cfg->threads, hooks);
+	free(job.fixed_h);
 	free(gram);
 	if (st != RECO_STATUS_OK)
 		return st;

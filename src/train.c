@@ -719,7 +719,8 @@ RecoTrainReportIteration(const RecoTrainRun *run, int it)
  * Phase 2: seeded initial factors, then the iterations (both sides, then the
  * loss).  The loss of iteration it (its X and Y) is what the user step of
  * iteration it + 1 starts from: with the CG solver that step computes it on
- * the way (RecoAlsSolveSideLoss, bit for bit RecoAlsLoss), so iteration it
+ * the way (RecoAlsSolveSideLoss, bit for bit RecoAlsLoss; from k 64 its
+ * y·x read the item vectors rounded to half, as the CG passes do), so iteration it
  * is reported (NOTICE, progress) once that step is done; the last
  * iteration's loss, and every loss of the Cholesky solver, is RecoAlsLoss
  * after the iteration.  With feature_mapping "prior" each item step after

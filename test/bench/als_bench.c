@@ -761,7 +761,17 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		printf("         loss %.6g (%s) in %.3f s\n", l, RecoStatusString(st),
 			   bench_now() - t0);
 		if (solver == RECO_SOLVER_CG)
+		{
+			RecoAlsConfig fcfg = cfg;
+			double		lf;
+
+			/* the float32 objective (the Cholesky solver's loss) beside the CG's own */
+			fcfg.solver = RECO_SOLVER_CHOLESKY;
+			if (RecoAlsLoss(&csr->sp, X, Y, &fcfg, &hooks, &lf) == RECO_STATUS_OK)
+				printf("         float32 objective %.9g, CG loss %.9g: relative difference %.2e\n",
+					   lf, l, fabs(l - lf) / lf);
 			bench_fused_loss(&csr->sp, X, Y, &cfg, &hooks);
+		}
 	}
 	fflush(stdout);
 	free(X);
