@@ -307,17 +307,6 @@ RecoGenericToHalf(int64_t n, const float *src, uint16_t *dst)
 	return ok;
 }
 
-/* Portable half copy of a block of vectors: RecoFloatToHalf of each value. */
-static void
-RecoGenericCopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
-						 uint16_t *hdst)
-{
-	int			t;
-
-	for (t = 0; t < cnt; t++)
-		(void) RecoGenericToHalf(k, Y + (size_t) idx[t] * k, hdst + (size_t) t * k);
-}
-
 /* Portable copy of a block of gathered half vectors: one memcpy each. */
 static void
 RecoGenericGatherBlockHalf(int k, const uint16_t *Yh, const int32_t *idx, int cnt,
@@ -339,7 +328,7 @@ static const RecoKernels RecoGenericKernels = {
 	RecoGenericSymvRows,
 	RecoGenericShortLanes,
 	RecoGenericDotBlockHalf, RecoGenericAxpyBlockHalf, RecoGenericToHalf,
-	RecoGenericCopyBlockHalf, RecoGenericBackTRows, RecoGenericShortLanesWidth,
+	RecoGenericBackTRows, RecoGenericShortLanesWidth,
 	NULL,						/* no axpy_pair_h: its scalar loops gain nothing */
 	RecoGenericGatherBlockHalf
 };

@@ -155,12 +155,6 @@ typedef void (*RecoAxpyPairHalfFn) (int k, const uint16_t *Ya, const uint16_t *Y
  */
 typedef bool (*RecoToHalfFn) (int64_t n, const float *src, uint16_t *dst);
 /*
- * hdst + t·k = Y[idx[t]] rounded to half (to_half's bits) for t < cnt: the
- * CG residual pass's half copy of a block it has just read.
- */
-typedef void (*RecoCopyBlockHalfFn) (int k, const float *Y, const int32_t *idx,
-									 int cnt, uint16_t *hdst);
-/*
  * hdst + t·k = Yh[idx[t]] (k halves, copied as they are) for t < cnt: the
  * CG residual pass's copy of a block of half vectors it gathers.
  */
@@ -189,7 +183,6 @@ typedef struct RecoKernels
 	RecoDotBlockHalfFn dot_block_h; /* CG A·p passes over half vectors */
 	RecoAxpyBlockHalfFn axpy_block_h;
 	RecoToHalfFn to_half;
-	RecoCopyBlockHalfFn copy_block_h;
 	RecoTriSolveRowsFn back_t_rows; /* exact pass: a lane group's back_t */
 	RecoLanesWidthFn short_lanes_width;	/* exact pass: rows per sweep of short_lanes */
 	RecoAxpyPairHalfFn axpy_pair_h; /* CG A·p passes: two rows of a lockstep group, or NULL */

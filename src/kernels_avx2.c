@@ -503,55 +503,6 @@ RecoKernelsAvx2UseZmm(bool zmm)
 	RecoAvx2Zmm = zmm;
 }
 
-/*
- * The half copy of cnt vectors with AVX-512F: 16 values per conversion
- * (Zen 4 converts a zmm in about the time of a ymm), the last 8 of a k not
- * a multiple of 16 by F16C; the same bits (both round to nearest even).
- */
-RECO_AVX512 static void
-RecoAvx512CopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
-						uint16_t *hdst)
-{
-	int			t,
-				j;
-
-	for (t = 0; t < cnt; t++)
-	{
-		const float *y = Y + (size_t) idx[t] * k;
-		uint16_t   *h = hdst + (size_t) t * k;
-
-		for (j = 0; j + 16 <= k; j += 16)
-			_mm256_storeu_si256((__m256i *) (h + j),
-								_mm512_cvtps_ph(_mm512_loadu_ps(y + j),
-												_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-		if (j < k)
-			_mm_storeu_si128((__m128i *) (h + j),
-							 _mm256_cvtps_ph(_mm256_loadu_ps(y + j),
-											 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-	}
-}
-
-/* The half copy of cnt vectors (hdst + t·k = half(Y[idx[t]])), with F16C or AVX-512F (k a multiple of 8). */
-RECO_AVX2 static void
-RecoAvx2CopyBlockHalf(int k, const float *Y, const int32_t *idx, int cnt,
-					  uint16_t *hdst)
-{
-	int			t,
-				j;
-
-	if (RecoAvx2Zmm)
-	{
-		RecoAvx512CopyBlockHalf(k, Y, idx, cnt, hdst);
-		return;
-	}
-	for (t = 0; t < cnt; t++)
-		for (j = 0; j < k; j += 8)
-			_mm_storeu_si128((__m128i *) (hdst + (size_t) t * k + j),
-							 _mm256_cvtps_ph(_mm256_loadu_ps(Y + (size_t) idx[t] * k + j),
-											 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-}
-
-
 /* Sixteen values of a row of vectors at float offset `at`: float, or half widened exactly. */
 RECO_AVX512 RECO_INLINE __m512
 RecoAvx512Load16(const void *Y, bool half, size_t at)
@@ -2898,7 +2849,7 @@ static const RecoKernels RecoAvx2Kernels##SUFFIX = { \
 	RecoAvx2SymvRows##SUFFIX, \
 	RecoAvx2ShortLanes, \
 	RecoAvx2DotBlockHalf##SUFFIX, RecoAvx2AxpyBlockHalf##SUFFIX, RecoAvx2ToHalf, \
-	RecoAvx2CopyBlockHalf, RecoAvx2BackTRows, RecoAvx2ShortLanesWidth, \
+	RecoAvx2BackTRows, RecoAvx2ShortLanesWidth, \
 	PAIR, \
 	RecoAvx2GatherBlockHalf##SUFFIX \
 };
