@@ -19,9 +19,9 @@
  * the number of threads and however the chunks are scheduled.  The loss sums
  * per-chunk partial sums in chunk order for the same reason.  A CG side
  * solve can also give the loss of the factors it starts from (training's
- * user step, RecoAlsSolveSideLoss): a row's residual pass already forms
- * every y·x, so the row adds only YᵀY x (one more symv_rows per lockstep
- * group) and writes its three terms to a per-row array, which the calling
+ * user step, RecoAlsSolveSideLoss): a row's residual already forms G x and
+ * every y·x, all its loss terms need (α0·xᵀYᵀYx is xᵀGx less G's ridge),
+ * so the row only writes its three terms to a per-row array, which the calling
  * thread then sums as the loss job's chunks would: RecoAlsLoss bit for bit
  * (whose y·x read the half copy too when the CG passes do).
  *
@@ -46,8 +46,9 @@
  * Memory.  Everything (chunk table, loss partials or the rows' loss terms,
  * YᵀY, per-thread scratch) is malloc'ed by the calling thread before any
  * worker starts (the scratch through the runner's init_state) and freed
- * before return; no allocation
- * outlives a call and workers never allocate.  The caller owns the sparse
+ * before return; no allocation outlives a call (but the half copy's buffer
+ * while a training keeps it for its next solve: RecoAlsKeepHalfBuffer) and
+ * workers never allocate.  The caller owns the sparse
  * matrix and the factor matrices; tasks write only their own rows of the
  * solved side and their own chunk's loss partials (or rows' loss terms).
  *
@@ -267,6 +268,7 @@ typedef struct RecoJob
 	const float *fixed;			/* n_cols x k */
 	bool		half;			/* CG: the passes read half vectors (RecoRowCtx.half) */
 	uint16_t   *fixed_h;		/* CG, half: fixed rounded to half (n_cols x k), or NULL */
+	size_t		fixed_h_bytes;	/* fixed_h's buffer (RecoHalfBufferTake: it may be larger) */
 	float	   *solve;			/* n_rows x k (read-only for the loss) */
 	const float *gmat;			/* YᵀY + λI (solves) or YᵀY (loss) */
 	const double *U;			/* Cholesky: U (UᵀU = YᵀY + λI), then Uᵀ; or NULL */
@@ -291,7 +293,6 @@ typedef struct RecoJob
 	int64_t		n_blocks;		/* tasks 0 .. n_blocks − 1 run one block each */
 	double	   *partials;		/* 3 per chunk id (loss); each task writes its own */
 	double		sums[3];		/* loss partials summed in row order */
-	const float *loss_gram;		/* YᵀY of the loss (loss; CG: with loss_rows), or NULL */
 	double	   *loss_rows;		/* CG: 3 loss terms per row of solve's start, or NULL */
 	const RecoRowsReady *ready; /* told the rows solved so far (RecoJobCallerWork), or NULL */
 	unsigned char *chunk_done;	/* with ready (not Z rows): chunk id done (atomic), or NULL */
@@ -370,7 +371,6 @@ typedef struct RecoRowCtx
 	int64_t		n_fixed;		/* N: rows of Y */
 	int			cg_steps;
 	const float *prior;			/* the row's prior mean m (k), or NULL: none */
-	const float *loss_gram;		/* YᵀY (not G) of the loss terms, or NULL */
 	double	   *loss_rows;		/* CG: 3 loss terms per row (of the x a row starts from), or NULL */
 	RecoScratch *s;
 	RecoParallelWorker *worker; /* the runner's thread; NULL for single rows */
@@ -491,10 +491,12 @@ RecoNormWeight(float reg_exponent, float unobserved_weight, int64_t n_fixed,
 
 /*
  * The loss terms of a user row x of n entries before its entries (implicit's
- * calculate_loss, in double): out[0] = α0·xᵀ(YᵀY x), out[1] = 0 (Σ|c| to
- * come) and out[2] = (n + α0·N)^ν |x|² (λ_u/λ: |x|² when ν is 0).  gx is
- * YᵀY x (float, the symv kernel's: symv_rows gives the same bits), or NULL:
- * computed here into the scratch r with ctx->loss_gram.
+ * calculate_loss, in double): out[0] = α0·xᵀ(YᵀY x) as xᵀ(G x) less G's
+ * ridge λ|x|² (G = α0·YᵀY + λI, or α0·YᵀY when ν > 0: the shared matrix,
+ * whose G x the CG residual forms anyway), out[1] = 0 (Σ|c| to come) and
+ * out[2] = (n + α0·N)^ν |x|² (λ_u/λ: |x|² when ν is 0).  gx is G x (float,
+ * the symv kernel's: symv_rows gives the same bits), or NULL: computed here
+ * into the scratch r.
  */
 static void
 RecoLossRowStart(RecoRowCtx *ctx, const float *x, const float *gx, int64_t n,
@@ -507,7 +509,7 @@ RecoLossRowStart(RecoRowCtx *ctx, const float *x, const float *gx, int64_t n,
 
 	if (gx == NULL)
 	{
-		ctx->kern->symv(k, ctx->loss_gram, x, ctx->s->r);
+		ctx->kern->symv(k, ctx->G, x, ctx->s->r);
 		gx = ctx->s->r;
 	}
 	for (j = 0; j < k; j++)
@@ -515,7 +517,7 @@ RecoLossRowStart(RecoRowCtx *ctx, const float *x, const float *gx, int64_t n,
 		l += (double) x[j] * (double) gx[j];
 		xx += (double) x[j] * (double) x[j];
 	}
-	out[0] = l * (double) ctx->unobserved_weight;
+	out[0] = ctx->reg_exponent == 0.0f ? l - (double) ctx->regularization * xx : l;
 	out[1] = 0.0;
 	out[2] = xx * RecoNormWeight(ctx->reg_exponent, ctx->unobserved_weight, ctx->n_fixed, n);
 }
@@ -810,8 +812,10 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	RecoStatus st;
 	int			it;
 
+	/* r = b − A x = Σ c⁺ y − (G + ridge·I) x − Σ (|c| − α0)(y·x) y, from G x (the loss's too) */
+	ctx->kern->symv(k, ctx->G, x, r);
 	if (loss != NULL)
-		RecoLossRowStart(ctx, x, NULL, n, loss);
+		RecoLossRowStart(ctx, x, r, n, loss);
 	if (n == 0)
 	{
 		memset(x, 0, sizeof(float) * k);
@@ -820,8 +824,6 @@ RecoCgRow(RecoRowCtx *ctx, const int32_t *idx, const float *w, int64_t n,
 	if ((double) n * k * sizeof(float) > RECO_GATHER_MIN_BYTES)
 		g = n < ctx->s->gather_cap ? n : ctx->s->gather_cap;
 	ridge = RecoRowRidge(ctx, n);
-	/* r = b − A x = Σ c⁺ y − (G + ridge·I) x − Σ (|c| − α0)(y·x) y */
-	ctx->kern->symv(k, ctx->G, x, r);
 	RecoCgResidualStart(ctx, n, ridge, x, r);
 	st = RecoCgPass(ctx, idx, w, n, g, x, r, RECO_PASS_RESIDUAL, loss);
 	if (st != RECO_STATUS_OK)
@@ -1145,16 +1147,12 @@ RecoCgBlock(RecoRowCtx *ctx, const RecoSparse *sp, const int32_t *rows,
 		memcpy(p + n * kp, solve + (size_t) u * k, sizeof(float) * k);
 		n++;
 	}
-	if (ctx->loss_rows != NULL)
-	{
-		/* the loss terms of the x the rows start from: YᵀY x into Ap (free until the steps) */
-		ctx->kern->symv_rows(k, n, ctx->loss_gram, p, kp, Ap);
-		for (b = 0; b < n; b++)
-			RecoLossRowStart(ctx, p + b * kp, Ap + b * kp,
-							 sp->indptr[brows[b] + 1] - sp->indptr[brows[b]],
-							 ctx->loss_rows + 3 * (size_t) brows[b]);
-	}
 	ctx->kern->symv_rows(k, n, ctx->G, p, kp, r);
+	/* the loss terms of the x the rows start from, from the residual's G x */
+	for (b = 0; ctx->loss_rows != NULL && b < n; b++)
+		RecoLossRowStart(ctx, p + b * kp, r + b * kp,
+						 sp->indptr[brows[b] + 1] - sp->indptr[brows[b]],
+						 ctx->loss_rows + 3 * (size_t) brows[b]);
 	for (b = 0; b < n; b++)
 	{
 		int64_t		len = sp->indptr[brows[b] + 1] - sp->indptr[brows[b]];
@@ -2035,7 +2033,6 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	ctx.n_fixed = rows->n_cols;
 	ctx.cg_steps = job->cg_steps;
 	ctx.prior = NULL;
-	ctx.loss_gram = job->loss_gram;
 	ctx.loss_rows = job->loss_rows;
 	ctx.s = (RecoScratch *) state;
 	ctx.worker = worker;
@@ -2095,11 +2092,11 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 			case RECO_JOB_LOSS:
 				if (u >= gx_end)
 				{
-					/* YᵀY x of the next rows in one symv_rows call (symv's bits, G read once per tile) */
+					/* G x of the next rows in one symv_rows call (symv's bits, G read once per tile) */
 					gx_first = u;
 					gx_end = u + RecoWindowRowsMax(job->k) < chunk->end ?
 						u + RecoWindowRowsMax(job->k) : chunk->end;
-					ctx.kern->symv_rows(job->k, (int) (gx_end - u), job->loss_gram, x,
+					ctx.kern->symv_rows(job->k, (int) (gx_end - u), job->gmat, x,
 										job->k, ctx.s->wr);
 				}
 				RecoLossRow(&ctx, rows->indices + start, rows->weights + start, n, x,
@@ -3085,6 +3082,72 @@ RecoSolveArgsOk(const RecoSparse *rows, const float *fixed, const float *solve,
 }
 
 /*
+ * The half copy's buffer kept between the side solves of a training
+ * (RecoAlsKeepHalfBuffer): each solve would otherwise fault in a fresh one
+ * on the calling thread while the workers wait (at k 64 on the 10M set
+ * about 0.15 s of a statement).  Only the calling thread touches these.
+ */
+static bool reco_half_keep = false;
+static void *reco_half_kept = NULL;
+static size_t reco_half_kept_bytes = 0;
+
+/* Frees the kept half copy buffer, if any. */
+static void
+RecoHalfBufferDrop(void)
+{
+	free(reco_half_kept);
+	reco_half_kept = NULL;
+	reco_half_kept_bytes = 0;
+}
+
+/* Keeps the half copy's buffer between side solves (keep), or frees it and keeps none from now on. */
+void
+RecoAlsKeepHalfBuffer(bool keep)
+{
+	reco_half_keep = keep;
+	if (!keep)
+		RecoHalfBufferDrop();
+}
+
+/*
+ * A buffer of at least `bytes` for a half copy, its size in *cap: the kept
+ * one when large enough (no longer kept then), else a new one (the kept one,
+ * too small, freed); NULL if memory is short.
+ */
+static void *
+RecoHalfBufferTake(size_t bytes, size_t *cap)
+{
+	void	   *p = reco_half_kept;
+
+	if (p != NULL && reco_half_kept_bytes >= bytes)
+	{
+		*cap = reco_half_kept_bytes;
+		reco_half_kept = NULL;
+		reco_half_kept_bytes = 0;
+		return p;
+	}
+	RecoHalfBufferDrop();		/* too small to serve */
+	if (posix_memalign(&p, RECO_CACHE_LINE, bytes) != 0)
+		return NULL;
+	RecoAdviseHugePages(p, bytes);
+	*cap = bytes;
+	return p;
+}
+
+/* Gives a half copy's buffer (NULL: none) back: kept while a training keeps one and none is kept, else freed. */
+static void
+RecoHalfBufferGive(void *p, size_t cap)
+{
+	if (!reco_half_keep || reco_half_kept != NULL)
+	{
+		free(p);
+		return;
+	}
+	reco_half_kept = p;
+	reco_half_kept_bytes = p != NULL ? cap : 0;
+}
+
+/*
  * Whether the CG passes of this side solve read the fixed side rounded
  * to half (job->half, with job->fixed_h its malloc'd half copy, n_cols x k:
  * RecoFloatToHalf's bits, as every other half copy): only if every value is
@@ -3100,14 +3163,15 @@ RecoFixedHalf(RecoJob *job, const RecoHooks *hooks)
 				j0;
 	bool		ok = total > 0;
 	uint16_t   *h;
+	size_t		cap;
 
 	job->half = false;
 	job->fixed_h = NULL;
 	if (!ok)
 		return RECO_STATUS_OK;
-	if (posix_memalign((void **) &h, RECO_CACHE_LINE, sizeof(uint16_t) * (size_t) total) != 0)
+	h = (uint16_t *) RecoHalfBufferTake(sizeof(uint16_t) * (size_t) total, &cap);
+	if (h == NULL)
 		return RECO_STATUS_NO_MEMORY;
-	RecoAdviseHugePages(h, sizeof(uint16_t) * (size_t) total);
 	for (j0 = 0; ok && j0 < total; j0 += RECO_HALF_BLOCK_VALUES)
 	{
 		int64_t		nb = total - j0 < RECO_HALF_BLOCK_VALUES ? total - j0 : RECO_HALF_BLOCK_VALUES;
@@ -3116,17 +3180,18 @@ RecoFixedHalf(RecoJob *job, const RecoHooks *hooks)
 		if (hooks != NULL && hooks->should_stop != NULL &&
 			hooks->should_stop(hooks->arg))
 		{
-			free(h);
+			RecoHalfBufferGive(h, cap);
 			return RECO_STATUS_STOPPED;
 		}
 	}
 	if (!ok)
 	{
-		free(h);
+		RecoHalfBufferGive(h, cap);
 		return RECO_STATUS_OK;
 	}
 	job->half = true;
 	job->fixed_h = h;
+	job->fixed_h_bytes = cap;
 	return RECO_STATUS_OK;
 }
 
@@ -3136,14 +3201,13 @@ RecoFixedHalf(RecoJob *job, const RecoHooks *hooks)
  * toward its prior mean when prior (n_rows x k) is not NULL.  With ν > 0 no
  * row takes the short-row path, so U and Z are not computed.  With loss_rows
  * (CG only), each row also writes there the loss terms of the x it starts
- * from, loss_gram being YᵀY.  With ready (not NULL), the calling thread is
+ * from.  With ready (not NULL), the calling thread is
  * told the rows solved so far between its tasks (RecoJobCallerWork).
  */
 static RecoStatus
 RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 				  const RecoAlsConfig *cfg, const RecoHooks *hooks, float *gmat,
-				  const float *prior, const float *loss_gram, double *loss_rows,
-				  const RecoRowsReady *ready)
+				  const float *prior, double *loss_rows, const RecoRowsReady *ready)
 {
 	RecoJob		job;
 	RecoStatus st;
@@ -3153,7 +3217,6 @@ RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 	RecoJobInit(&job, cfg->solver == RECO_SOLVER_CHOLESKY ? RECO_JOB_CHOLESKY : RECO_JOB_CG,
 				rows, fixed, solve, gmat, cfg);
 	job.prior = prior;
-	job.loss_gram = loss_gram;
 	job.loss_rows = loss_rows;
 	job.ready = ready;
 	if (cfg->solver == RECO_SOLVER_CHOLESKY && cfg->reg_exponent == 0.0f)
@@ -3180,7 +3243,7 @@ RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 		}
 	}
 	st = RecoJobRun(&job, cfg->threads, hooks);
-	free(job.fixed_h);
+	RecoHalfBufferGive(job.fixed_h, job.fixed_h_bytes);
 	free(job.Z);
 	free((void *) job.U);
 	free(gmat);
@@ -3211,7 +3274,7 @@ RecoSolveSideFrom(const RecoSparse *rows, const float *fixed, float *solve,
 	st = RecoGramNew(fixed, rows->n_cols, cfg->factors, hooks, &gmat);
 	if (st != RECO_STATUS_OK)
 		return st;
-	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, prior, NULL, NULL, ready);
+	return RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, prior, NULL, ready);
 }
 
 /* RecoAlsSolveSide with each row's ridge centered on its prior mean (NULL: on 0). */
@@ -3252,7 +3315,7 @@ RecoAlsSolveRowsExact(const RecoSparse *rows, const float *gram, const float *fi
 	exact = *cfg;
 	exact.solver = RECO_SOLVER_CHOLESKY;
 	return RecoSolveWithGram(rows, fixed, solve, &exact, hooks, (float *) mem, NULL,
-							 NULL, NULL, NULL);
+							 NULL, NULL);
 }
 
 /*
@@ -3336,15 +3399,16 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 	st = RecoGramNew(Y, users->n_cols, cfg->factors, hooks, &gram);
 	if (st != RECO_STATUS_OK)
 		return st;
-	/* X is only read for the loss */
+	/* the shared matrix G of the users' solve (RecoLossRowStart); X is only read */
+	RecoSharedMatrix(gram, cfg->factors, cfg->regularization, cfg->reg_exponent,
+					 cfg->unobserved_weight);
 	RecoJobInit(&job, RECO_JOB_LOSS, users, Y, (float *) X, gram, cfg);
-	job.loss_gram = gram;
 	/* y·x as the CG user step forms it: from Y's half copy when its passes read half */
 	if (users->n_rows > 0 && RecoCgHalf(cfg))
 		st = RecoFixedHalf(&job, hooks);
 	if (users->n_rows > 0 && st == RECO_STATUS_OK)
 		st = RecoJobRun(&job, cfg->threads, hooks);
-	free(job.fixed_h);
+	RecoHalfBufferGive(job.fixed_h, job.fixed_h_bytes);
 	free(gram);
 	if (st != RECO_STATUS_OK)
 		return st;
@@ -3353,10 +3417,10 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 
 /*
  * The CG side solve that also gives RecoAlsLoss(rows, solve, fixed) of the
- * rows' starting factors: the residual pass of each row reads its y·x and
- * the symv product of its start (RecoCgBlock), so only YᵀY x is added per
- * row; every row's terms go to an n_rows x 3 array summed as the loss job
- * sums them (RecoSumLossRows).  Other solvers compute the loss first.
+ * rows' starting factors: the residual of each row forms G x and reads its
+ * y·x, which are all the loss terms need (RecoLossRowStart, RecoLossEntries);
+ * every row's terms go to an n_rows x 3 array summed as the loss job sums
+ * them (RecoSumLossRows).  Other solvers compute the loss first.
  */
 RecoStatus
 RecoAlsSolveSideLoss(const RecoSparse *rows, const float *fixed, float *solve,
@@ -3365,9 +3429,7 @@ RecoAlsSolveSideLoss(const RecoSparse *rows, const float *fixed, float *solve,
 {
 	RecoJob		sum;
 	float	   *gmat;
-	void	   *loss_gram;
 	double	   *terms;
-	size_t		kk;
 	RecoStatus st;
 
 	if (loss_out == NULL)
@@ -3379,21 +3441,16 @@ RecoAlsSolveSideLoss(const RecoSparse *rows, const float *fixed, float *solve,
 		st = RecoAlsLoss(rows, solve, fixed, cfg, hooks, loss_out);
 		return st != RECO_STATUS_OK ? st : RecoAlsSolveSide(rows, fixed, solve, cfg, hooks);
 	}
-	kk = (size_t) cfg->factors * cfg->factors;
 	st = RecoGramNew(fixed, rows->n_cols, cfg->factors, hooks, &gmat);
 	if (st != RECO_STATUS_OK)
 		return st;
 	terms = (double *) malloc(sizeof(double) * 3 * (size_t) rows->n_rows);
-	if (terms == NULL || posix_memalign(&loss_gram, RECO_CACHE_LINE, sizeof(float) * kk) != 0)
+	if (terms == NULL)
 	{
-		free(terms);
 		free(gmat);
 		return RECO_STATUS_NO_MEMORY;
 	}
-	memcpy(loss_gram, gmat, sizeof(float) * kk);
-	st = RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, NULL,
-						   (const float *) loss_gram, terms, NULL);
-	free(loss_gram);
+	st = RecoSolveWithGram(rows, fixed, solve, cfg, hooks, gmat, NULL, terms, NULL);
 	RecoJobInit(&sum, RECO_JOB_LOSS, rows, fixed, NULL, NULL, cfg);
 	if (st == RECO_STATUS_OK)
 		st = RecoSumLossRows(&sum, terms);
@@ -3458,7 +3515,6 @@ RecoExactRowInit(RecoExactRow *er, const float *gram, const float *fixed, int k,
 	er->ctx.n_fixed = rp->n_fixed;
 	er->ctx.cg_steps = 0;
 	er->ctx.prior = NULL;
-	er->ctx.loss_gram = NULL;
 	er->ctx.loss_rows = NULL;
 	er->ctx.s = &er->scratch;
 	er->ctx.worker = NULL;
@@ -3648,9 +3704,9 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
 /*
  * Bytes the CG solves of a training hold beyond RecoAlsScratchBytes(cfg,
  * ..., n_fixed): RecoAlsSolveSideLoss's rows' loss terms (3 doubles a row)
- * and copy of YᵀY, and, with the half A·p passes, the half copy of the
- * fixed side (RecoFixedHalf: n_fixed x k with them, n_rows x k in the
- * other side's solve), less the exact pass's U and Z that estimate counts,
+ * and, with the half A·p passes, the half copy's buffer
+ * (RecoFixedHalf, kept between a training's solves: the larger side's, held
+ * with the loss terms in the user step), less the exact pass's U and Z that estimate counts,
  * which a CG solve never holds at the same time (the sum's chunk table fits
  * the job tables' term once the solve's are freed).
  */
@@ -3661,14 +3717,11 @@ RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows, int64_t n_fixed)
 	bool		half = RecoCgHalf(cfg);
 	size_t		rows = (size_t) (n_rows > 0 ? n_rows : 1),
 				fixed = (size_t) (n_fixed > 0 ? n_fixed : 1);
+	/* the loss terms and the kept half buffer (sized for the larger side) */
 	size_t		held = sizeof(double) * 3 * rows +
-		sizeof(float) * (size_t) k * k + RECO_CACHE_LINE +
-		(half ? sizeof(uint16_t) * fixed * k + RECO_CACHE_LINE : 0);
-	size_t		other = half ? sizeof(uint16_t) * rows * k + RECO_CACHE_LINE : 0;
+		(half ? sizeof(uint16_t) * (rows > fixed ? rows : fixed) * k + RECO_CACHE_LINE : 0);
 	size_t		exact = sizeof(double) * 2 * (size_t) k * k +
 		sizeof(float) * fixed * k;
 
-	if (other > held)
-		held = other;
 	return held > exact ? held - exact : 0;
 }

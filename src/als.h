@@ -179,11 +179,19 @@ extern RecoStatus RecoAlsLoss(const RecoSparse *users, const float *X,
 								 const RecoHooks *hooks, double *loss_out);
 
 /*
+ * While keep is true, the side solves (and RecoAlsLoss) of the calling
+ * thread hand their half copy's buffer on to the next one instead of
+ * freeing it (a training's iterations: no fresh pages to fault in per
+ * solve); false frees it.  Call it from the thread that calls the solves.
+ */
+extern void RecoAlsKeepHalfBuffer(bool keep);
+
+/*
  * RecoAlsSolveSide that also sets *loss_out to RecoAlsLoss(rows, solve,
  * fixed, ...) of the factors `solve` holds on entry, bit for bit (the same
  * value whatever the threads).  With the CG solver the loss is fused into
- * the solve: each row's residual pass already reads its y·x, so only YᵀY x
- * is added per row.  Other solvers (and no rows) compute RecoAlsLoss first.
+ * the solve: each row's residual already forms G x and its y·x, all the
+ * loss needs.  Other solvers (and no rows) compute RecoAlsLoss first.
  * NULL loss_out is RecoAlsSolveSide.
  */
 extern RecoStatus RecoAlsSolveSideLoss(const RecoSparse *rows,
@@ -259,10 +267,10 @@ extern size_t RecoAlsScratchBytes(const RecoAlsConfig *cfg,
 
 /*
  * Bytes a CG training's side solves hold (RecoAlsSolveSideLoss for n_rows
- * users over n_fixed items, and with the half A·p passes either side's half
- * copy of its fixed side) beyond what RecoAlsScratchBytes(cfg, ..., n_fixed)
- * estimates (0 when the exact pass's share of that estimate, never held
- * during a CG solve, covers them).
+ * users over n_fixed items, and with the half A·p passes the half copy's
+ * buffer, kept between the solves: the larger side's) beyond what
+ * RecoAlsScratchBytes(cfg, ..., n_fixed) estimates (0 when the exact pass's
+ * share of that estimate, never held during a CG solve, covers them).
  */
 extern size_t RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows,
 									int64_t n_fixed);

@@ -715,6 +715,27 @@ RecoTrainReportIteration(const RecoTrainRun *run, int it)
 				 errdetail("The iteration took %.3f s.", run->iteration_seconds[it])));
 }
 
+/* Memory context callback: the side solves' kept half buffer is freed (the end of the iterations, an error or a cancel). */
+static void
+RecoTrainHalfBufferCallback(void *arg)
+{
+	RecoAlsKeepHalfBuffer(false);
+}
+
+/*
+ * The side solves keep their half copy's buffer from one to the next until
+ * RecoAlsKeepHalfBuffer(false) or a reset of cxt frees it.
+ */
+static void
+RecoTrainKeepHalfBuffer(MemoryContext cxt)
+{
+	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+
+	cb->func = RecoTrainHalfBufferCallback;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	RecoAlsKeepHalfBuffer(true);
+}
+
 /*
  * Phase 2: seeded initial factors, then the iterations (both sides, then the
  * loss).  The loss of iteration it (its X and Y) is what the user step of
@@ -756,6 +777,7 @@ RecoTrainIterate(RecoTrainRun *run)
 													 RECO_SEED_STREAM_USERS, cfg->threads, &init_hooks), 0);
 	RecoCheckKernelStatus(RecoAlsInitFactorsThreaded(run->Y, data->n_items, cfg->factors, data->item_ids, seed,
 													 RECO_SEED_STREAM_ITEMS, cfg->threads, &init_hooks), 0);
+	RecoTrainKeepHalfBuffer(CurrentMemoryContext);
 	for (it = 0; it < iterations; it++)
 	{
 		instr_time	phase;
@@ -789,6 +811,7 @@ RecoTrainIterate(RecoTrainRun *run)
 			RecoTrainReportIteration(run, it);
 		}
 	}
+	RecoAlsKeepHalfBuffer(false);	/* not held through the final pass */
 }
 
 /*

@@ -3682,8 +3682,54 @@ test_short_lanes(void)
 	ok(masks, "short_lanes: the failure mask names exactly the rows whose N does not factor");
 }
 
+/*
+ * A training's kept half buffer (RecoAlsKeepHalfBuffer): CG iterations over
+ * sides of different sizes (the larger side's buffer then serves the
+ * smaller), a solve stopped while it fills its half copy, and the loss give
+ * the factors and loss they give when every solve allocates its own.
+ */
+static void
+test_keep_half_buffer(void)
+{
+	Problem		p;
+	int			k = 64,
+				pass;
+	float	   *X[2],
+			   *Y[2];
+	double		loss[2] = {0, 0};
+	RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, 2, 0.1f, 2.0f);
+	HookState	h = hook_state(0);
+	RecoHooks	stop = {test_hook, &h, NULL};
+	RecoStatus	st = RECO_STATUS_OK,
+				stopped = RECO_STATUS_OK;
+
+	make_problem(&p, 300, 90, 0.1, 1, 0);
+	for (pass = 0; pass < 2; pass++)
+	{
+		init_factors(&p, k, &X[pass], &Y[pass], 5);
+		RecoAlsKeepHalfBuffer(pass == 1);
+		if (pass == 1)
+			stopped = RecoAlsSolveSide(&p.items, X[pass], Y[pass], &cfg, &stop);
+		if (st == RECO_STATUS_OK)
+			st = train(&p, X[pass], Y[pass], &cfg, 3, NULL);
+		if (st == RECO_STATUS_OK)
+			st = RecoAlsSolveSideLoss(&p.users, Y[pass], X[pass], &cfg, NULL, &loss[pass]);
+		RecoAlsKeepHalfBuffer(false);
+	}
+	ok(st == RECO_STATUS_OK && stopped == RECO_STATUS_STOPPED &&
+	   same_bits(X[0], X[1], p.m * k) && same_bits(Y[0], Y[1], p.n * k) &&
+	   memcmp(&loss[0], &loss[1], sizeof(double)) == 0,
+	   "kept half buffer: CG iterations over both sides, a stopped solve and the fused loss give the bits of solves that allocate their own");
+	for (pass = 0; pass < 2; pass++)
+	{
+		free(X[pass]);
+		free(Y[pass]);
+	}
+	free_problem(&p);
+}
+
 /* The number of tests main runs: its plan line and its exit status. */
-#define TEST_ALS_PLAN 229
+#define TEST_ALS_PLAN 230
 
 int
 main(void)
@@ -3774,5 +3820,6 @@ main(void)
 	/* last: their problems draw from the shared generator, which the tests above replay */
 	test_loss_half(13, 0.0f, 1.0f);	/* 2 */
 	test_loss_half(64, 0.8f, 0.2f);	/* 2 */
+	test_keep_half_buffer();	/* 1 */
 	return tap_exit_status(TEST_ALS_PLAN);
 }
