@@ -270,7 +270,7 @@ typedef struct RecoJob
 	uint16_t   *fixed_h;		/* CG, half: fixed rounded to half (n_cols x k), or NULL */
 	size_t		fixed_h_bytes;	/* fixed_h's buffer (RecoHalfBufferTake: it may be larger) */
 	float	   *solve;			/* n_rows x k (read-only for the loss) */
-	const float *gmat;			/* YᵀY + λI (solves) or YᵀY (loss) */
+	const float *gmat;			/* the shared matrix G (solves and the loss) */
 	const double *U;			/* Cholesky: U (UᵀU = YᵀY + λI), then Uᵀ; or NULL */
 	float	   *Z;				/* Cholesky: n_cols x k rows U⁻ᵀ y, or NULL */
 	const int32_t *zcols;		/* Z rows: task row u computes column zcols[u]; NULL: column u */
@@ -1852,15 +1852,13 @@ RecoRunExactChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
 			}
 			continue;
 		}
-		/* fetch the next row's first block (the vectors the loss reads) while this row computes */
+		/* fetch the next row's first block while this row computes */
 		if (u + 1 < chunk->end)
 		{
 			int64_t		nn = rows->indptr[u + 2] - rows->indptr[u + 1];
 
-			RecoPrefetchVectors(job->fixed_h != NULL ? (const void *) job->fixed_h : (const void *) job->fixed,
-								job->k * (int) (job->fixed_h != NULL ? sizeof(uint16_t) : sizeof(float)),
-								rows->indices + rows->indptr[u + 1],
-								(int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK), false);
+			RecoPrefetchBlock(job->fixed, job->k, rows->indices + rows->indptr[u + 1],
+							  (int) (nn < RECO_KERNEL_BLOCK ? nn : RECO_KERNEL_BLOCK));
 		}
 		ctx->prior = job->prior != NULL ? job->prior + (size_t) u * job->k : NULL;
 		st = RecoCholeskyRow(ctx, rows->indices + start, rows->weights + start, n,
@@ -1872,7 +1870,7 @@ RecoRunExactChunk(const RecoJob *job, RecoRowCtx *ctx, const RecoChunk *chunk)
 }
 
 /*
- * Loss terms of one user row into out (RecoLossRowStart with gx = YᵀY x or
+ * Loss terms of one user row into out (RecoLossRowStart with gx = G x or
  * NULL, then every entry's RecoLossEntries, y·x from the half copy Yh when
  * set, its vectors prefetched two blocks ahead): the loss job's, and the
  * reference the CG user pass reproduces bit for bit.
