@@ -706,6 +706,21 @@ test_solvers(int k, const char *label, float nu, float a0)
 	free_problem(&p);
 }
 
+/*
+ * The loss tests' problem: 60 x 40 with negative feedback, factors from
+ * `seed` after one iteration of cfg with ν and α0 set (both written to cfg).
+ */
+static void
+loss_problem(Problem *p, RecoAlsConfig *cfg, float nu, float a0, uint64_t seed,
+			 float **X, float **Y)
+{
+	cfg->reg_exponent = nu;
+	cfg->unobserved_weight = a0;
+	make_problem(p, 60, 40, 0.2, 1, 5);
+	init_factors(p, cfg->factors, X, Y, seed);
+	(void) train(p, *X, *Y, cfg, 1, NULL);
+}
+
 /* Loss formula, and non-increasing loss over Cholesky iterations (with ν and α0). */
 static void
 test_loss(float nu, float a0)
@@ -723,11 +738,7 @@ test_loss(float nu, float a0)
 	RecoStatus st;
 	char		name[160];
 
-	cfg.reg_exponent = nu;
-	cfg.unobserved_weight = a0;
-	make_problem(&p, 60, 40, 0.2, 1, 5);
-	init_factors(&p, k, &X, &Y, 1);
-	(void) train(&p, X, Y, &cfg, 1, NULL);
+	loss_problem(&p, &cfg, nu, a0, 1, &X, &Y);
 	st = RecoAlsLoss(&p.users, X, Y, &cfg, NULL, &l);
 	want = ref_loss(&p, X, Y, k, 0.5, 3.0, nu, a0, false);
 	snprintf(name, sizeof(name), "loss (nu %g, a0 %g): equals brute force over all pairs (with negative feedback)",
@@ -776,14 +787,10 @@ test_loss_half(int k, float nu, float a0)
 				st3;
 	char		name[200];
 
-	cfg.reg_exponent = nu;
-	cfg.unobserved_weight = a0;
+	loss_problem(&p, &cfg, nu, a0, 3, &X, &Y);
 	chol = cgf = cfg;
 	chol.solver = RECO_SOLVER_CHOLESKY;
 	cgf.cg_vectors = RECO_CG_VECTORS_FLOAT;
-	make_problem(&p, 60, 40, 0.2, 1, 5);
-	init_factors(&p, k, &X, &Y, 3);
-	(void) train(&p, X, Y, &cfg, 1, NULL);
 	st1 = RecoAlsLoss(&p.users, X, Y, &cfg, NULL, &l_half);
 	st2 = RecoAlsLoss(&p.users, X, Y, &chol, NULL, &l_float);
 	st3 = RecoAlsLoss(&p.users, X, Y, &cgf, NULL, &l_cg_float);
