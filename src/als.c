@@ -26,8 +26,10 @@
  * (whose y·x read the half copy too when the CG passes do).
  *
  * Threads.  The calling thread (a PostgreSQL backend) computes YᵀY with
- * OpenBLAS (ssyrk, in blocks of rows so that it can poll between them),
- * builds the chunk table, then hands the chunks to the thread runner
+ * OpenBLAS (ssyrk, in blocks of rows so that it can poll between them;
+ * during a training the CG solve that wrote Y has formed it, and Y's half
+ * copy, between its tasks: RecoSideProducts), builds the chunk table, then
+ * hands the chunks to the thread runner
  * (parallel.c) as its tasks, numbered by decreasing cost so that the Zipf
  * head (an item with a million users) starts first and the tail balances.
  * A task runs the rows of its chunk with the vector kernels (kernels.c) and
@@ -47,7 +49,8 @@
  * YᵀY, per-thread scratch) is malloc'ed by the calling thread before any
  * worker starts (the scratch through the runner's init_state) and freed
  * before return; no allocation outlives a call (but the half copy's buffer
- * while a training keeps it for its next solve: RecoAlsKeepHalfBuffer) and
+ * and the solved sides' products while a training keeps them for its next
+ * solves: RecoAlsKeepHalfBuffer) and
  * workers never allocate.  The caller owns the sparse
  * matrix and the factor matrices; tasks write only their own rows of the
  * solved side and their own chunk's loss partials (or rows' loss terms).
@@ -257,6 +260,10 @@ typedef struct RecoChunk
 	int64_t		id;				/* position in row order (loss partials) */
 } RecoChunk;
 
+/* The products of a solved side (YᵀY, its half copy) kept for the solves that read it. */
+typedef struct RecoSideProducts RecoSideProducts;
+static bool RecoProductsStep(RecoSideProducts *sp, const RecoKernels *kern, int64_t rows_ready);
+
 /*
  * What every task of one side solve or loss shares, set up by the calling
  * thread; tasks write only their own rows of solve and their chunk's partials.
@@ -269,6 +276,7 @@ typedef struct RecoJob
 	bool		half;			/* CG: the passes read half vectors (RecoRowCtx.half) */
 	uint16_t   *fixed_h;		/* CG, half: fixed rounded to half (n_cols x k), or NULL */
 	size_t		fixed_h_bytes;	/* fixed_h's buffer (RecoHalfBufferTake: it may be larger) */
+	bool		fixed_h_borrowed;	/* fixed_h is the fixed side's kept products' */
 	float	   *solve;			/* n_rows x k (read-only for the loss) */
 	const float *gmat;			/* the shared matrix G (solves and the loss) */
 	const double *U;			/* Cholesky: U (UᵀU = YᵀY + λI), then Uᵀ; or NULL */
@@ -295,7 +303,10 @@ typedef struct RecoJob
 	double		sums[3];		/* loss partials summed in row order */
 	double	   *loss_rows;		/* CG: 3 loss terms per row of solve's start, or NULL */
 	const RecoRowsReady *ready; /* told the rows solved so far (RecoJobCallerWork), or NULL */
-	unsigned char *chunk_done;	/* with ready (not Z rows): chunk id done (atomic), or NULL */
+	RecoSideProducts *forming;	/* CG: solve's products, formed as its rows are solved, or NULL */
+	unsigned char *chunk_done;	/* with ready or forming: chunk id done (atomic), or NULL */
+	int64_t		blocks_done;	/* ... and the blocks of long rows done (atomic) */
+	int64_t		win_first;		/* the first windowed row (RecoWindowRows), if any */
 	int64_t    *chunk_end;		/* ... and the end row of chunk id */
 	int64_t		chunks_ready;	/* chunks 0 .. this − 1 (by id) are all done */
 	bool		ready_failed;	/* ready->fn returned the run's failure */
@@ -2038,16 +2049,18 @@ RecoRunChunk(void *arg, void *state, int64_t task, RecoParallelWorker *worker)
 	if (task < job->n_blocks)
 	{
 		int64_t		first = job->win_block[task];
+		RecoStatus	st = RecoCgBlock(&ctx, rows, job->win_rows + first,
+									 (int) (job->win_block[task + 1] - first),
+									 job->solve, job->prior, RecoWindowWidth(job->k));
 
-		return RecoCgBlock(&ctx, rows, job->win_rows + first,
-						   (int) (job->win_block[task + 1] - first),
-						   job->solve, job->prior, RecoWindowWidth(job->k));
+		if (st == RECO_STATUS_OK)
+			__atomic_add_fetch(&job->blocks_done, 1, __ATOMIC_RELEASE);
+		return st;
 	}
-	if (job->kind == RECO_JOB_CG)
-		return RecoRunCgChunk(job, &ctx, chunk);
-	if (job->kind == RECO_JOB_CHOLESKY)
+	if (job->kind == RECO_JOB_CG || job->kind == RECO_JOB_CHOLESKY)
 	{
-		RecoStatus	st = RecoRunExactChunk(job, &ctx, chunk);
+		RecoStatus	st = job->kind == RECO_JOB_CG ? RecoRunCgChunk(job, &ctx, chunk) :
+			RecoRunExactChunk(job, &ctx, chunk);
 
 		if (st == RECO_STATUS_OK)
 			RecoChunkDone(job, chunk);
@@ -2611,34 +2624,58 @@ RecoSumLossRows(RecoJob *job, const double *terms)
 }
 
 /*
- * The runner's caller_work of a job with job->ready: advances the chunks
- * done from row 0 (by id, so in row order) and tells ready->fn the rows
- * solved so far (0 while Z rows are computed).  Calling thread only.
+ * The rows 0 .. u − 1 a job has solved so far (0 while Z rows are computed):
+ * advances the chunks done from row 0 (by id, so in row order), not past the
+ * first windowed row while a block of long rows runs.  Calling thread only.
+ */
+static int64_t
+RecoJobRowsReady(RecoJob *job)
+{
+	int64_t		rows_ready = 0;
+
+	if (job->chunk_done == NULL)
+		return 0;
+	while (job->chunks_ready < job->n_chunks &&
+		   __atomic_load_n(&job->chunk_done[job->chunks_ready], __ATOMIC_ACQUIRE))
+		job->chunks_ready++;
+	if (job->chunks_ready > 0)
+		rows_ready = job->chunk_end[job->chunks_ready - 1];
+	if (rows_ready > job->win_first &&
+		__atomic_load_n(&job->blocks_done, __ATOMIC_ACQUIRE) < job->n_blocks)
+		rows_ready = job->win_first;
+	return rows_ready;
+}
+
+/*
+ * The runner's caller_work of a job with job->forming or job->ready: one
+ * step of forming solve's products from the rows solved so far (more: call
+ * again), else tells ready->fn those rows.  Calling thread only.
  */
 static RecoStatus
 RecoJobCallerWork(void *arg, bool *more)
 {
 	RecoJob    *job = (RecoJob *) arg;
-	int64_t		rows_ready = 0;
+	int64_t		rows_ready = RecoJobRowsReady(job);
 	RecoStatus	st;
 
-	if (job->chunk_done != NULL)
+	*more = false;
+	if (job->forming != NULL && RecoProductsStep(job->forming, job->kern, rows_ready))
 	{
-		while (job->chunks_ready < job->n_chunks &&
-			   __atomic_load_n(&job->chunk_done[job->chunks_ready], __ATOMIC_ACQUIRE))
-			job->chunks_ready++;
-		if (job->chunks_ready > 0)
-			rows_ready = job->chunk_end[job->chunks_ready - 1];
+		*more = true;
+		return RECO_STATUS_OK;
 	}
+	if (job->ready == NULL)
+		return RECO_STATUS_OK;
 	st = job->ready->fn(job->ready->arg, rows_ready, more);
 	job->ready_failed = st != RECO_STATUS_OK;
 	return st;
 }
 
 /*
- * With job->ready: the done flags and end rows by chunk id (in row order,
- * before RecoOrderChunksByRow reorders the table) of a job that solves rows
- * (none for Z rows), and the tasks' order.  Returns false on malloc failure.
+ * With job->ready or job->forming: the done flags and end rows by chunk id
+ * (in row order, before RecoOrderChunksByRow reorders the table) of a job
+ * that solves rows (none for Z rows), the first windowed row and the tasks'
+ * order.  Returns false on malloc failure.
  */
 static bool
 RecoJobReadySetup(RecoJob *job)
@@ -2646,7 +2683,12 @@ RecoJobReadySetup(RecoJob *job)
 	int64_t		c;
 
 	job->chunks_ready = 0;
-	if (job->ready == NULL || job->kind == RECO_JOB_ZROWS)
+	job->blocks_done = 0;
+	job->win_first = job->rows->n_rows;
+	for (c = 0; c < job->n_win; c++)
+		if (job->win_rows[c] < job->win_first)
+			job->win_first = job->win_rows[c];
+	if ((job->ready == NULL && job->forming == NULL) || job->kind == RECO_JOB_ZROWS)
 		return true;
 	job->chunk_done = (unsigned char *) calloc((size_t) job->n_chunks + 1, 1);
 	job->chunk_end = (int64_t *) malloc(sizeof(int64_t) * ((size_t) job->n_chunks + 1));
@@ -2704,7 +2746,7 @@ RecoJobRun(RecoJob *job, int threads, const RecoHooks *hooks)
 		result = RECO_STATUS_NO_MEMORY;
 	else
 	{
-		if (job->ready != NULL)
+		if (job->ready != NULL || job->forming != NULL)
 		{
 			pj.caller_work = RecoJobCallerWork;
 			pj.caller_arg = job;
@@ -2735,6 +2777,35 @@ RecoJobRun(RecoJob *job, int threads, const RecoHooks *hooks)
  * ------------------------------------------------------------------------
  */
 
+/* Rows of Y in one block of YᵀY's sum (RecoGramBlocked): a fixed function of k. */
+static int64_t
+RecoGramBlockRows(int k)
+{
+	int64_t		block = RECO_GRAM_BLOCK_WORK / ((int64_t) k * k);
+
+	return block < RECO_GRAM_MIN_BLOCK_ROWS ? RECO_GRAM_MIN_BLOCK_ROWS : block;
+}
+
+/* gram += Y[r0 .. r0 + nb)ᵀ Y[r0 .. r0 + nb): one block of RecoGramBlocked (lower triangle, ssyrk). */
+static void
+RecoGramAddBlock(const float *Y, int64_t r0, int64_t nb, int k, float *gram)
+{
+	cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, k, (int) nb, 1.0f,
+				Y + (size_t) r0 * k, k, 1.0f, gram, k);
+}
+
+/* Copies a gram's lower triangle to its upper one. */
+static void
+RecoGramMirror(float *gram, int k)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < k; i++)
+		for (j = i + 1; j < k; j++)
+			gram[(size_t) i * k + j] = gram[(size_t) j * k + i];
+}
+
 /*
  * gram = YᵀY via OpenBLAS ssyrk on fixed blocks of rows (the blocking never
  * depends on the hooks, so the result is the same with or without them);
@@ -2746,32 +2817,254 @@ RecoGramBlocked(const float *Y, int64_t n, int k, float *gram,
 {
 	int64_t		block;
 	int64_t		r0;
-	int			i,
-				j;
 
 	if (k < 1)
 		return RECO_STATUS_INVALID_ARGUMENT;
-	block = RECO_GRAM_BLOCK_WORK / ((int64_t) k * k);
-	if (block < RECO_GRAM_MIN_BLOCK_ROWS)
-		block = RECO_GRAM_MIN_BLOCK_ROWS;
+	block = RecoGramBlockRows(k);
 	memset(gram, 0, sizeof(float) * k * k);
 	for (r0 = 0; r0 < n; r0 += block)
 	{
-		int64_t		nb = n - r0 < block ? n - r0 : block;
-
-		cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, k, (int) nb, 1.0f,
-					Y + (size_t) r0 * k, k, 1.0f, gram, k);
+		RecoGramAddBlock(Y, r0, n - r0 < block ? n - r0 : block, k, gram);
 		if (hooks != NULL && hooks->should_stop != NULL &&
 			hooks->should_stop(hooks->arg))
 			return RECO_STATUS_STOPPED;
 	}
-	for (i = 0; i < k; i++)
-		for (j = i + 1; j < k; j++)
-			gram[(size_t) i * k + j] = gram[(size_t) j * k + i];
+	RecoGramMirror(gram, k);
 	return RECO_STATUS_OK;
 }
 
-/* Allocates a k x k gram and fills it with YᵀY; on failure nothing stays allocated. */
+/*
+ * The half copy's buffer kept between the side solves of a training
+ * (RecoAlsKeepHalfBuffer): each solve would otherwise fault in a fresh one
+ * on the calling thread while the workers wait (at k 64 on the 10M set
+ * about 0.15 s of a statement).  Only the calling thread touches these.
+ */
+static bool reco_half_keep = false;
+static void *reco_half_kept = NULL;
+static size_t reco_half_kept_bytes = 0;
+
+/* Frees the kept half copy buffer, if any. */
+static void
+RecoHalfBufferDrop(void)
+{
+	free(reco_half_kept);
+	reco_half_kept = NULL;
+	reco_half_kept_bytes = 0;
+}
+
+
+/*
+ * A buffer of at least `bytes` for a half copy, its size in *cap: the kept
+ * one when large enough (no longer kept then), else a new one (the kept one,
+ * too small, freed); NULL if memory is short.
+ */
+static void *
+RecoHalfBufferTake(size_t bytes, size_t *cap)
+{
+	void	   *p = reco_half_kept;
+
+	if (p != NULL && reco_half_kept_bytes >= bytes)
+	{
+		*cap = reco_half_kept_bytes;
+		reco_half_kept = NULL;
+		reco_half_kept_bytes = 0;
+		return p;
+	}
+	RecoHalfBufferDrop();		/* too small to serve */
+	if (posix_memalign(&p, RECO_CACHE_LINE, bytes) != 0)
+		return NULL;
+	RecoAdviseHugePages(p, bytes);
+	*cap = bytes;
+	return p;
+}
+
+/* Gives a half copy's buffer (NULL: none) back: kept while a training keeps one and none is kept, else freed. */
+static void
+RecoHalfBufferGive(void *p, size_t cap)
+{
+	if (!reco_half_keep || reco_half_kept != NULL)
+	{
+		free(p);
+		return;
+	}
+	reco_half_kept = p;
+	reco_half_kept_bytes = p != NULL ? cap : 0;
+}
+
+/*
+ * The products of a side's factors that the solves reading them form first
+ * (YᵀY and the half copy), formed instead by the calling thread while the
+ * CG solve that writes those factors runs, between its tasks, on the rows
+ * solved so far (RecoJobCallerWork; the rest once the run is over): the
+ * Gram in RecoGramBlocked's blocks and order and the copy by the same
+ * to_half, so the same bits.  Kept while a training keeps its buffers
+ * (RecoAlsKeepHalfBuffer), one slot per side (the two matrices a training
+ * alternates), for every later solve, loss or Gram of those factors, until
+ * a solve writes them again.  The training must not change them otherwise
+ * meanwhile (train.c does not).  Only the calling thread touches these.
+ */
+struct RecoSideProducts
+{
+	const float *factors;		/* whose products (n x k), or NULL: slot free */
+	int64_t		n;
+	int			k;
+	bool		complete;		/* every row's products formed */
+	float	   *gram;			/* k x k: YᵀY (lower triangle until complete) */
+	int64_t		gram_rows;		/* rows summed into gram so far */
+	uint16_t   *half;			/* the half copy, or NULL: not formed */
+	size_t		half_cap;		/* its buffer's bytes (RecoHalfBufferTake) */
+	int64_t		half_rows;		/* rows converted so far */
+	bool		half_ok;		/* every value converted so far is within half's range */
+};
+
+#define RECO_PRODUCT_SLOTS 2
+static RecoSideProducts reco_products[RECO_PRODUCT_SLOTS];
+
+/* Frees a slot's products and frees the slot. */
+static void
+RecoProductsDrop(RecoSideProducts *sp)
+{
+	free(sp->gram);
+	RecoHalfBufferGive(sp->half, sp->half_cap);
+	memset(sp, 0, sizeof(*sp));
+}
+
+/* The complete products of the n x k matrix `factors` (while a training keeps them), or NULL. */
+static const RecoSideProducts *
+RecoProductsOf(const float *factors, int64_t n, int k)
+{
+	int			i;
+
+	for (i = 0; reco_half_keep && i < RECO_PRODUCT_SLOTS; i++)
+		if (reco_products[i].factors == factors && reco_products[i].complete &&
+			reco_products[i].n == n && reco_products[i].k == k)
+			return &reco_products[i];
+	return NULL;
+}
+
+/* A solve is about to write `factors`: their products, if any, are stale and dropped. */
+static void
+RecoProductsForget(const float *factors)
+{
+	int			i;
+
+	for (i = 0; i < RECO_PRODUCT_SLOTS; i++)
+		if (reco_products[i].factors == factors)
+			RecoProductsDrop(&reco_products[i]);
+}
+
+/*
+ * A slot to form the products of the n x k `solve` in while its solve runs
+ * (a training keeping them; never the slot of `fixed`, which that solve
+ * reads), with the half copy when `half`; NULL when not keeping or memory
+ * is short (the solves that read `solve` form them themselves).
+ */
+static RecoSideProducts *
+RecoProductsStart(const float *solve, const float *fixed, int64_t n, int k, bool half)
+{
+	RecoSideProducts *sp = NULL;
+	int			i;
+
+	if (!reco_half_keep || n < 1)
+		return NULL;
+	RecoProductsForget(solve);
+	for (i = 0; i < RECO_PRODUCT_SLOTS; i++)
+		if (reco_products[i].factors == NULL)
+			sp = &reco_products[i];
+	for (i = 0; sp == NULL && i < RECO_PRODUCT_SLOTS; i++)
+		if (reco_products[i].factors != fixed)
+		{
+			sp = &reco_products[i];
+			RecoProductsDrop(sp);
+		}
+	if (sp == NULL ||
+		posix_memalign((void **) &sp->gram, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
+		return NULL;
+	memset(sp->gram, 0, sizeof(float) * k * k);
+	if (half)
+	{
+		sp->half = (uint16_t *) RecoHalfBufferTake(sizeof(uint16_t) * (size_t) n * k, &sp->half_cap);
+		if (sp->half == NULL)
+		{
+			RecoProductsDrop(sp);
+			return NULL;
+		}
+	}
+	sp->factors = solve;
+	sp->n = n;
+	sp->k = k;
+	sp->half_ok = true;
+	return sp;
+}
+
+/*
+ * One step of forming sp's products from its rows 0 .. rows_ready − 1 (the
+ * solved ones): the next Gram block once its rows are all solved, else up to
+ * RECO_HALF_BLOCK_VALUES more values of the half copy (none once one is out
+ * of half's range: then the solves read float); false if there was nothing
+ * to do.
+ */
+static bool
+RecoProductsStep(RecoSideProducts *sp, const RecoKernels *kern, int64_t rows_ready)
+{
+	int64_t		block = RecoGramBlockRows(sp->k),
+				nb = sp->n - sp->gram_rows < block ? sp->n - sp->gram_rows : block;
+
+	if (nb > 0 && sp->gram_rows + nb <= rows_ready)
+	{
+		RecoGramAddBlock(sp->factors, sp->gram_rows, nb, sp->k, sp->gram);
+		sp->gram_rows += nb;
+		return true;
+	}
+	if (sp->half != NULL && sp->half_ok && sp->half_rows < rows_ready)
+	{
+		int64_t		per = RECO_HALF_BLOCK_VALUES / sp->k > 0 ? RECO_HALF_BLOCK_VALUES / sp->k : 1;
+
+		nb = rows_ready - sp->half_rows < per ? rows_ready - sp->half_rows : per;
+		sp->half_ok = kern->to_half(nb * sp->k, sp->factors + (size_t) sp->half_rows * sp->k,
+									sp->half + (size_t) sp->half_rows * sp->k);
+		sp->half_rows += nb;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Forms what is left of sp's products (every row solved), polling
+ * should_stop between steps; a stop drops them.  Calling thread.
+ */
+static RecoStatus
+RecoProductsFinish(RecoSideProducts *sp, const RecoKernels *kern, const RecoHooks *hooks)
+{
+	while (RecoProductsStep(sp, kern, sp->n))
+		if (hooks != NULL && hooks->should_stop != NULL && hooks->should_stop(hooks->arg))
+		{
+			RecoProductsDrop(sp);
+			return RECO_STATUS_STOPPED;
+		}
+	RecoGramMirror(sp->gram, sp->k);
+	sp->complete = true;
+	return RECO_STATUS_OK;
+}
+
+/*
+ * Keeps the half copy's buffer and the solved sides' products between side
+ * solves (keep), or frees them and keeps none from now on.
+ */
+void
+RecoAlsKeepHalfBuffer(bool keep)
+{
+	int			i;
+
+	reco_half_keep = keep;
+	if (keep)
+		return;
+	for (i = 0; i < RECO_PRODUCT_SLOTS; i++)
+		RecoProductsDrop(&reco_products[i]);
+	RecoHalfBufferDrop();
+}
+
+/* Allocates a k x k gram and fills it with YᵀY (its kept products' when complete); on failure nothing stays allocated. */
 static RecoStatus
 RecoGramNew(const float *Y, int64_t n, int k, const RecoHooks *hooks,
 			float **gram_out)
@@ -2779,8 +3072,16 @@ RecoGramNew(const float *Y, int64_t n, int k, const RecoHooks *hooks,
 	void	   *mem;
 	RecoStatus st;
 
+	const RecoSideProducts *sp = RecoProductsOf(Y, n, k);
+
 	if (posix_memalign(&mem, RECO_CACHE_LINE, sizeof(float) * k * k) != 0)
 		return RECO_STATUS_NO_MEMORY;
+	if (sp != NULL)
+	{
+		memcpy(mem, sp->gram, sizeof(float) * k * k);
+		*gram_out = (float *) mem;
+		return RECO_STATUS_OK;
+	}
 	st = RecoGramBlocked(Y, n, k, (float *) mem, hooks);
 	if (st != RECO_STATUS_OK)
 	{
@@ -3080,79 +3381,14 @@ RecoSolveArgsOk(const RecoSparse *rows, const float *fixed, const float *solve,
 }
 
 /*
- * The half copy's buffer kept between the side solves of a training
- * (RecoAlsKeepHalfBuffer): each solve would otherwise fault in a fresh one
- * on the calling thread while the workers wait (at k 64 on the 10M set
- * about 0.15 s of a statement).  Only the calling thread touches these.
- */
-static bool reco_half_keep = false;
-static void *reco_half_kept = NULL;
-static size_t reco_half_kept_bytes = 0;
-
-/* Frees the kept half copy buffer, if any. */
-static void
-RecoHalfBufferDrop(void)
-{
-	free(reco_half_kept);
-	reco_half_kept = NULL;
-	reco_half_kept_bytes = 0;
-}
-
-/* Keeps the half copy's buffer between side solves (keep), or frees it and keeps none from now on. */
-void
-RecoAlsKeepHalfBuffer(bool keep)
-{
-	reco_half_keep = keep;
-	if (!keep)
-		RecoHalfBufferDrop();
-}
-
-/*
- * A buffer of at least `bytes` for a half copy, its size in *cap: the kept
- * one when large enough (no longer kept then), else a new one (the kept one,
- * too small, freed); NULL if memory is short.
- */
-static void *
-RecoHalfBufferTake(size_t bytes, size_t *cap)
-{
-	void	   *p = reco_half_kept;
-
-	if (p != NULL && reco_half_kept_bytes >= bytes)
-	{
-		*cap = reco_half_kept_bytes;
-		reco_half_kept = NULL;
-		reco_half_kept_bytes = 0;
-		return p;
-	}
-	RecoHalfBufferDrop();		/* too small to serve */
-	if (posix_memalign(&p, RECO_CACHE_LINE, bytes) != 0)
-		return NULL;
-	RecoAdviseHugePages(p, bytes);
-	*cap = bytes;
-	return p;
-}
-
-/* Gives a half copy's buffer (NULL: none) back: kept while a training keeps one and none is kept, else freed. */
-static void
-RecoHalfBufferGive(void *p, size_t cap)
-{
-	if (!reco_half_keep || reco_half_kept != NULL)
-	{
-		free(p);
-		return;
-	}
-	reco_half_kept = p;
-	reco_half_kept_bytes = p != NULL ? cap : 0;
-}
-
-/*
  * Whether the CG passes of this side solve read the fixed side rounded
  * to half (job->half, with job->fixed_h its malloc'd half copy, n_cols x k:
  * RecoFloatToHalf's bits, as every other half copy): only if every value is
  * finite and within half's range (|y| < RECO_HALF_OVERFLOW), checked here
  * once per side solve so that every row of the solve takes the same path;
  * else (or for an empty side) the float passes.  Polls should_stop between
- * blocks.
+ * blocks.  A copy among the fixed side's kept products is borrowed instead
+ * (RecoFixedHalfRelease gives back only what this took).
  */
 static RecoStatus
 RecoFixedHalf(RecoJob *job, const RecoHooks *hooks)
@@ -3162,11 +3398,21 @@ RecoFixedHalf(RecoJob *job, const RecoHooks *hooks)
 	bool		ok = total > 0;
 	uint16_t   *h;
 	size_t		cap;
+	const RecoSideProducts *sp = RecoProductsOf(job->fixed, job->rows->n_cols, job->k);
 
 	job->half = false;
 	job->fixed_h = NULL;
+	job->fixed_h_borrowed = false;
 	if (!ok)
 		return RECO_STATUS_OK;
+	if (sp != NULL && sp->half != NULL)
+	{
+		/* formed while the solve that wrote the fixed side ran: borrowed */
+		job->half = sp->half_ok;
+		job->fixed_h = sp->half_ok ? sp->half : NULL;
+		job->fixed_h_borrowed = true;
+		return RECO_STATUS_OK;
+	}
 	h = (uint16_t *) RecoHalfBufferTake(sizeof(uint16_t) * (size_t) total, &cap);
 	if (h == NULL)
 		return RECO_STATUS_NO_MEMORY;
@@ -3193,6 +3439,15 @@ RecoFixedHalf(RecoJob *job, const RecoHooks *hooks)
 	return RECO_STATUS_OK;
 }
 
+/* Gives back the half copy's buffer RecoFixedHalf took (not one it borrowed). */
+static void
+RecoFixedHalfRelease(RecoJob *job)
+{
+	if (!job->fixed_h_borrowed)
+		RecoHalfBufferGive(job->fixed_h, job->fixed_h_bytes);
+	job->fixed_h = NULL;
+}
+
 /*
  * Solves every row given gmat = YᵀY (k x k, aligned, malloc'd: this turns it
  * into the shared matrix and frees it), on the thread runner, each row
@@ -3217,31 +3472,28 @@ RecoSolveWithGram(const RecoSparse *rows, const float *fixed, float *solve,
 	job.prior = prior;
 	job.loss_rows = loss_rows;
 	job.ready = ready;
+	RecoProductsForget(solve);	/* stale from here on */
+	st = RECO_STATUS_OK;
 	if (cfg->solver == RECO_SOLVER_CHOLESKY && cfg->reg_exponent == 0.0f)
 	{
 		double	   *U;
 		float	   *Z;
 
 		st = RecoShortRowSetup(rows, fixed, gmat, cfg, hooks, ready, &U, &Z);
-		if (st != RECO_STATUS_OK)
-		{
-			free(gmat);
-			return st;
-		}
-		job.U = U;
-		job.Z = Z;
+		job.U = st == RECO_STATUS_OK ? U : NULL;
+		job.Z = st == RECO_STATUS_OK ? Z : NULL;
 	}
-	if (RecoCgHalf(cfg))
-	{
+	if (st == RECO_STATUS_OK && RecoCgHalf(cfg))
 		st = RecoFixedHalf(&job, hooks);
-		if (st != RECO_STATUS_OK)
-		{
-			free(gmat);
-			return st;
-		}
-	}
-	st = RecoJobRun(&job, cfg->threads, hooks);
-	RecoHalfBufferGive(job.fixed_h, job.fixed_h_bytes);
+	if (st == RECO_STATUS_OK && cfg->solver == RECO_SOLVER_CG)
+		job.forming = RecoProductsStart(solve, fixed, rows->n_rows, cfg->factors, RecoCgHalf(cfg));
+	if (st == RECO_STATUS_OK)
+		st = RecoJobRun(&job, cfg->threads, hooks);
+	if (job.forming != NULL && st == RECO_STATUS_OK)
+		st = RecoProductsFinish(job.forming, job.kern, hooks);
+	else if (job.forming != NULL)
+		RecoProductsDrop(job.forming);
+	RecoFixedHalfRelease(&job);
 	free(job.Z);
 	free((void *) job.U);
 	free(gmat);
@@ -3406,7 +3658,7 @@ RecoAlsLoss(const RecoSparse *users, const float *X, const float *Y,
 		st = RecoFixedHalf(&job, hooks);
 	if (users->n_rows > 0 && st == RECO_STATUS_OK)
 		st = RecoJobRun(&job, cfg->threads, hooks);
-	RecoHalfBufferGive(job.fixed_h, job.fixed_h_bytes);
+	RecoFixedHalfRelease(&job);
 	free(gram);
 	if (st != RECO_STATUS_OK)
 		return st;
@@ -3701,10 +3953,10 @@ RecoAlsScratchBytes(const RecoAlsConfig *cfg, int64_t max_row_nnz,
 
 /*
  * Bytes the CG solves of a training hold beyond RecoAlsScratchBytes(cfg,
- * ..., n_fixed): RecoAlsSolveSideLoss's rows' loss terms (3 doubles a row)
- * and, with the half A·p passes, the half copy's buffer
- * (RecoFixedHalf, kept between a training's solves: the larger side's, held
- * with the loss terms in the user step), less the exact pass's U and Z that estimate counts,
+ * ..., n_fixed): RecoAlsSolveSideLoss's rows' loss terms (3 doubles a row),
+ * both sides' kept products (YᵀY and, with the half A·p passes, the half
+ * copy: one side's read while the other's form, held with the loss terms
+ * in the user step), less the exact pass's U and Z that estimate counts,
  * which a CG solve never holds at the same time (the sum's chunk table fits
  * the job tables' term once the solve's are freed).
  */
@@ -3715,9 +3967,10 @@ RecoAlsSolveLossBytes(const RecoAlsConfig *cfg, int64_t n_rows, int64_t n_fixed)
 	bool		half = RecoCgHalf(cfg);
 	size_t		rows = (size_t) (n_rows > 0 ? n_rows : 1),
 				fixed = (size_t) (n_fixed > 0 ? n_fixed : 1);
-	/* the loss terms and the kept half buffer (sized for the larger side) */
+	/* the loss terms and both sides' products */
 	size_t		held = sizeof(double) * 3 * rows +
-		(half ? sizeof(uint16_t) * (rows > fixed ? rows : fixed) * k + RECO_CACHE_LINE : 0);
+		RECO_PRODUCT_SLOTS * (sizeof(float) * (size_t) k * k + RECO_CACHE_LINE) +
+		(half ? sizeof(uint16_t) * (rows + fixed) * k + 2 * RECO_CACHE_LINE : 0);
 	size_t		exact = sizeof(double) * 2 * (size_t) k * k +
 		sizeof(float) * fixed * k;
 

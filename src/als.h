@@ -182,7 +182,11 @@ extern RecoStatus RecoAlsLoss(const RecoSparse *users, const float *X,
  * While keep is true, the side solves (and RecoAlsLoss) of the calling
  * thread hand their half copy's buffer on to the next one instead of
  * freeing it (a training's iterations: no fresh pages to fault in per
- * solve); false frees it.  Call it from the thread that calls the solves.
+ * solve), and a CG solve forms YᵀY and the half copy of the side it
+ * writes while it runs, for the solves and losses that read that side
+ * next (the same bits as forming them there); false frees them.  Meanwhile
+ * the factor matrices may change only through the side solves.  Call it
+ * from the thread that calls the solves.
  */
 extern void RecoAlsKeepHalfBuffer(bool keep);
 

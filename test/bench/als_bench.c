@@ -638,6 +638,8 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 	hooks.arg = &polls;
 	hooks.progress = NULL;
 
+	/* the iterations keep their buffers and products between solves, as reco.train's do */
+	RecoAlsKeepHalfBuffer(true);
 	for (it = 0; it < iters; it++)
 	{
 		double		c0 = bench_cpu(),
@@ -668,6 +670,7 @@ bench_run(const BenchCsr *csr, const BenchCsr *csc, int k, int threads,
 		tt[it] = t2 - t0;
 		total_time += t2 - t0;
 	}
+	RecoAlsKeepHalfBuffer(false);
 	if (solver == RECO_SOLVER_CG)
 		gflop = ((double) nnz * k * (2.0 * cg_steps + 2) * 2 +
 				 (double) (m + n) * k * k * 2 * cg_steps) / 1e9;

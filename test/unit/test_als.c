@@ -3735,8 +3735,135 @@ test_keep_half_buffer(void)
 	free_problem(&p);
 }
 
+/*
+ * One training-like sequence of side solves over p (keep: with the buffers
+ * and products kept between them, as reco.train's iterations): CG users
+ * (forms X's products), CG items (reads them, windowed rows, forms Y's),
+ * CG users with the fused loss and RecoAlsLoss (read Y's), a Cholesky users
+ * solve (X's products are stale from there), CG items (X's afresh), an
+ * items solve stopped after `stop_after` hook calls (counted from its last
+ * when negative; its products dropped, Y put back as it was), the items
+ * again and the loss.  Returns the first
+ * failure, a missed stop as INVALID_ARGUMENT.
+ */
+static RecoStatus
+kept_products_sequence(const Problem *p, float *X, float *Y, const RecoAlsConfig *cfg,
+					   bool keep, long stop_after, double *loss)
+{
+	RecoAlsConfig exact = *cfg;
+	HookState	h = hook_state(stop_after);
+	RecoHooks	stop = {test_hook, &h, NULL};
+	RecoStatus	st,
+				stopped;
+	float	   *saved = malloc(sizeof(float) * p->n * cfg->factors);
+
+	exact.solver = RECO_SOLVER_CHOLESKY;
+	RecoAlsKeepHalfBuffer(keep);
+	st = RecoAlsSolveSide(&p->users, Y, X, cfg, NULL);
+	if (st == RECO_STATUS_OK)
+		st = RecoAlsSolveSide(&p->items, X, Y, cfg, NULL);
+	if (st == RECO_STATUS_OK)
+		st = RecoAlsSolveSideLoss(&p->users, Y, X, cfg, NULL, &loss[0]);
+	if (st == RECO_STATUS_OK)
+		st = RecoAlsLoss(&p->users, X, Y, cfg, NULL, &loss[1]);
+	if (st == RECO_STATUS_OK)
+		st = RecoAlsSolveSide(&p->users, Y, X, &exact, NULL);
+	if (st == RECO_STATUS_OK)
+		st = RecoAlsSolveSide(&p->items, X, Y, cfg, NULL);
+	if (st == RECO_STATUS_OK && stop_after < 0)
+	{
+		/* counted from the end: the calls of the same solve run on a copy of Y */
+		HookState	count = hook_state(-1);
+		RecoHooks	counter = {test_hook, &count, NULL};
+
+		memcpy(saved, Y, sizeof(float) * p->n * cfg->factors);
+		st = RecoAlsSolveSide(&p->items, X, saved, cfg, &counter);
+		h = hook_state(count.calls + stop_after);
+	}
+	if (st == RECO_STATUS_OK)
+	{
+		/* which rows a stopped solve wrote depends on the task order: put Y back */
+		memcpy(saved, Y, sizeof(float) * p->n * cfg->factors);
+		stopped = RecoAlsSolveSide(&p->items, X, Y, cfg, &stop);
+		memcpy(Y, saved, sizeof(float) * p->n * cfg->factors);
+		st = stopped == RECO_STATUS_STOPPED ? RECO_STATUS_OK : RECO_STATUS_INVALID_ARGUMENT;
+	}
+	if (st == RECO_STATUS_OK)
+		st = RecoAlsSolveSide(&p->items, X, Y, cfg, NULL);
+	if (st == RECO_STATUS_OK)
+		st = RecoAlsLoss(&p->users, X, Y, cfg, NULL, &loss[2]);
+	RecoAlsKeepHalfBuffer(false);
+	free(saved);
+	return st;
+}
+
+/*
+ * The products of a solved side formed while its CG solve runs (YᵀY and the
+ * half copy, kept for the solves that read that side) give every later
+ * solve and loss the bits of solves that form their own: k 256 (the users'
+ * Gram in five blocks, formed as their chunks finish), items of about 2,500
+ * users each (windowed blocks of long rows), 1 and 3 threads, stops at
+ * several points of a solve (before and while its products form, and in
+ * what is left of them after the run), and a side too large for half (its
+ * solves read float).
+ */
+static void
+test_kept_products(void)
+{
+	/* threads, the stopped solve's stop (hook calls; < 0 from its last: 1 thread only, where they are fixed), X beyond half */
+	struct
+	{
+		int			threads;
+		long		stop;
+		bool		beyond_half;
+	}			variants[] = {
+		{1, 0, false}, {1, 3, false}, {1, -2, false}, {1, -1, false}, {1, 0, true},
+		{3, 0, false}, {3, 3, false}, {3, 0, true}
+	};
+	Problem		p;
+	int			k = 256,
+				v,
+				pass;
+	bool		same = true;
+	RecoStatus	st = RECO_STATUS_OK;
+
+	make_problem(&p, 5000, 60, 0.5, 1, 0);
+	for (v = 0; v < (int) (sizeof(variants) / sizeof(variants[0])); v++)
+	{
+		RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, variants[v].threads, 0.1f, 2.0f);
+		float	   *X[2],
+				   *Y[2];
+		double		loss[2][3] = {{0}};
+		int64_t		i;
+
+		for (pass = 0; pass < 2; pass++)
+		{
+			init_factors(&p, k, &X[pass], &Y[pass], 11);
+			if (variants[v].beyond_half)	/* tiny items, so huge users */
+			{
+				cfg.regularization = 1e-12f;
+				for (i = 0; i < p.n * k; i++)
+					Y[pass][i] *= 1e-5f;
+			}
+			if (st == RECO_STATUS_OK)
+				st = kept_products_sequence(&p, X[pass], Y[pass], &cfg, pass == 1,
+											variants[v].stop, loss[pass]);
+		}
+		same = same && same_bits(X[0], X[1], p.m * k) && same_bits(Y[0], Y[1], p.n * k) &&
+			memcmp(loss[0], loss[1], sizeof(loss[0])) == 0;
+		for (pass = 0; pass < 2; pass++)
+		{
+			free(X[pass]);
+			free(Y[pass]);
+		}
+	}
+	ok(st == RECO_STATUS_OK && same,
+	   "kept products: solves and losses that read a side's YᵀY and half copy formed while its solve ran give the bits of solves that form their own (k 256, windowed rows, 1 and 3 threads, stops, a side beyond half)");
+	free_problem(&p);
+}
+
 /* The number of tests main runs: its plan line and its exit status. */
-#define TEST_ALS_PLAN 230
+#define TEST_ALS_PLAN 231
 
 int
 main(void)
@@ -3828,5 +3955,6 @@ main(void)
 	test_loss_half(13, 0.0f, 1.0f);	/* 2 */
 	test_loss_half(64, 0.8f, 0.2f);	/* 2 */
 	test_keep_half_buffer();	/* 1 */
+	test_kept_products();		/* 1 */
 	return tap_exit_status(TEST_ALS_PLAN);
 }
