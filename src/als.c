@@ -230,8 +230,10 @@
 #define RECO_GRAM_MIN_BLOCK_ROWS 256
 /* A CG solve's fixed side is checked for half's range this many values at a time, polling should_stop between. */
 #define RECO_HALF_BLOCK_VALUES ((int64_t) 1 << 18)
-/* The loss's |Y|² loop polls should_stop every this many item rows. */
+/* The loss's |Y|² loop polls should_stop every this many item rows ... */
 #define RECO_LOSS_POLL_ROWS 65536
+/* ... summing |y|² of this many rows side by side (a divisor of RECO_LOSS_POLL_ROWS). */
+#define RECO_SQUARE_ROWS 8
 /* Initial factors are uniform in [0, RECO_INIT_SCALE), from this many random bits. */
 #define RECO_INIT_SCALE 0.01f
 #define RECO_INIT_BITS 24
@@ -2834,43 +2836,49 @@ RecoGramBlocked(const float *Y, int64_t n, int k, float *gram,
 }
 
 /*
- * The half copy's buffer kept between the side solves of a training
- * (RecoAlsKeepHalfBuffer): each solve would otherwise fault in a fresh one
- * on the calling thread while the workers wait (at k 64 on the 10M set
- * about 0.15 s of a statement).  Only the calling thread touches these.
+ * Buffers kept between the side solves of a training (RecoAlsKeepHalfBuffer)
+ * instead of freed: the half copy's (each solve would otherwise fault in a
+ * fresh one on the calling thread while the workers wait: at k 64 on the
+ * 10M set about 0.15 s of a statement) and the fused loss's rows' terms.
+ * Only the calling thread touches these.
  */
-static bool reco_half_keep = false;
-static void *reco_half_kept = NULL;
-static size_t reco_half_kept_bytes = 0;
-
-/* Frees the kept half copy buffer, if any. */
-static void
-RecoHalfBufferDrop(void)
+typedef struct RecoKeptBuffer
 {
-	free(reco_half_kept);
-	reco_half_kept = NULL;
-	reco_half_kept_bytes = 0;
+	void	   *p;				/* the kept buffer, or NULL */
+	size_t		bytes;
+} RecoKeptBuffer;
+
+static bool reco_half_keep = false;
+static RecoKeptBuffer reco_half_kept;
+static RecoKeptBuffer reco_terms_kept;
+
+/* Frees a kept buffer, if any. */
+static void
+RecoKeptDrop(RecoKeptBuffer *kb)
+{
+	free(kb->p);
+	kb->p = NULL;
+	kb->bytes = 0;
 }
 
-
 /*
- * A buffer of at least `bytes` for a half copy, its size in *cap: the kept
- * one when large enough (no longer kept then), else a new one (the kept one,
- * too small, freed); NULL if memory is short.
+ * A buffer of at least `bytes`, its size in *cap: kb's kept one when large
+ * enough (no longer kept then), else a new one (the kept one, too small,
+ * freed), huge pages advised; NULL if memory is short.
  */
 static void *
-RecoHalfBufferTake(size_t bytes, size_t *cap)
+RecoKeptTake(RecoKeptBuffer *kb, size_t bytes, size_t *cap)
 {
-	void	   *p = reco_half_kept;
+	void	   *p = kb->p;
 
-	if (p != NULL && reco_half_kept_bytes >= bytes)
+	if (p != NULL && kb->bytes >= bytes)
 	{
-		*cap = reco_half_kept_bytes;
-		reco_half_kept = NULL;
-		reco_half_kept_bytes = 0;
+		*cap = kb->bytes;
+		kb->p = NULL;
+		kb->bytes = 0;
 		return p;
 	}
-	RecoHalfBufferDrop();		/* too small to serve */
+	RecoKeptDrop(kb);			/* too small to serve */
 	if (posix_memalign(&p, RECO_CACHE_LINE, bytes) != 0)
 		return NULL;
 	RecoAdviseHugePages(p, bytes);
@@ -2878,17 +2886,31 @@ RecoHalfBufferTake(size_t bytes, size_t *cap)
 	return p;
 }
 
-/* Gives a half copy's buffer (NULL: none) back: kept while a training keeps one and none is kept, else freed. */
+/* Gives a buffer (NULL: none) back to kb: kept while a training keeps them and kb holds none, else freed. */
 static void
-RecoHalfBufferGive(void *p, size_t cap)
+RecoKeptGive(RecoKeptBuffer *kb, void *p, size_t cap)
 {
-	if (!reco_half_keep || reco_half_kept != NULL)
+	if (!reco_half_keep || kb->p != NULL)
 	{
 		free(p);
 		return;
 	}
-	reco_half_kept = p;
-	reco_half_kept_bytes = p != NULL ? cap : 0;
+	kb->p = p;
+	kb->bytes = p != NULL ? cap : 0;
+}
+
+/* A half copy's buffer of at least `bytes` (RecoKeptTake). */
+static void *
+RecoHalfBufferTake(size_t bytes, size_t *cap)
+{
+	return RecoKeptTake(&reco_half_kept, bytes, cap);
+}
+
+/* Gives a half copy's buffer back (RecoKeptGive). */
+static void
+RecoHalfBufferGive(void *p, size_t cap)
+{
+	RecoKeptGive(&reco_half_kept, p, cap);
 }
 
 /*
@@ -3048,8 +3070,9 @@ RecoProductsFinish(RecoSideProducts *sp, const RecoKernels *kern, const RecoHook
 }
 
 /*
- * Keeps the half copy's buffer and the solved sides' products between side
- * solves (keep), or frees them and keeps none from now on.
+ * Keeps the half copy's and the loss terms' buffers and the solved sides'
+ * products between side solves (keep), or frees them and keeps none from
+ * now on.
  */
 void
 RecoAlsKeepHalfBuffer(bool keep)
@@ -3061,7 +3084,8 @@ RecoAlsKeepHalfBuffer(bool keep)
 		return;
 	for (i = 0; i < RECO_PRODUCT_SLOTS; i++)
 		RecoProductsDrop(&reco_products[i]);
-	RecoHalfBufferDrop();
+	RecoKeptDrop(&reco_half_kept);
+	RecoKeptDrop(&reco_terms_kept);
 }
 
 /* Allocates a k x k gram and fills it with YᵀY (its kept products' when complete); on failure nothing stays allocated. */
@@ -3569,6 +3593,29 @@ RecoAlsSolveRowsExact(const RecoSparse *rows, const float *gram, const float *fi
 }
 
 /*
+ * s[r] = |y|² of rows r < cnt (<= RECO_SQUARE_ROWS) of Y (k apart), each in
+ * double summed over j in order, the rows side by side: independent chains,
+ * so each s[r] has the bits of its row summed alone.
+ */
+static void
+RecoRowSquares(const float *Y, int k, int cnt, double *s)
+{
+	double		acc[RECO_SQUARE_ROWS] = {0};
+	int			r,
+				j;
+
+	for (j = 0; j < k; j++)
+		for (r = 0; r < RECO_SQUARE_ROWS; r++)
+		{
+			double		v = Y[(size_t) (r < cnt ? r : 0) * k + j];
+
+			acc[r] += v * v;
+		}
+	for (r = 0; r < cnt; r++)
+		s[r] = acc[r];
+}
+
+/*
  * implicit's calculate_loss from the sums of a loss job over the user rows
  * (Σ of the rows' loss terms, Σ|c|, Σ (n_u + α0·N)^ν |x_u|²): adds the item
  * side's Σ (n_i + α0·M)^ν |y_i|² (|Y|² when ν is 0; in double, on this
@@ -3596,19 +3643,21 @@ RecoLossFinish(const RecoSparse *users, const float *Y, const RecoAlsConfig *cfg
 		for (i = 0; i < nnz; i++)
 			counts[users->indices[i]]++;
 	}
-	for (i = 0; i < users->n_cols; i++)
+	for (i = 0; i < users->n_cols; i += RECO_SQUARE_ROWS)
 	{
-		const float *y = Y + (size_t) i * k;
-		double		s = 0.0;
-		int			j;
+		double		s[RECO_SQUARE_ROWS];
+		int			r,
+					cnt = users->n_cols - i < RECO_SQUARE_ROWS ? (int) (users->n_cols - i) : RECO_SQUARE_ROWS;
 
-		for (j = 0; j < k; j++)
-			s += (double) y[j] * (double) y[j];
-		if (counts != NULL)
-			s *= RecoNormWeight(cfg->reg_exponent, cfg->unobserved_weight,
-								users->n_rows, counts[i]);
-		inorm += s;
-		if ((i + 1) % RECO_LOSS_POLL_ROWS == 0 && hooks != NULL &&
+		RecoRowSquares(Y + (size_t) i * k, k, cnt, s);
+		for (r = 0; r < cnt; r++)
+		{
+			if (counts != NULL)
+				s[r] *= RecoNormWeight(cfg->reg_exponent, cfg->unobserved_weight,
+									   users->n_rows, counts[i + r]);
+			inorm += s[r];
+		}
+		if ((i / RECO_SQUARE_ROWS + 1) % (RECO_LOSS_POLL_ROWS / RECO_SQUARE_ROWS) == 0 && hooks != NULL &&
 			hooks->should_stop != NULL && hooks->should_stop(hooks->arg))
 		{
 			free(counts);
@@ -3680,6 +3729,7 @@ RecoAlsSolveSideLoss(const RecoSparse *rows, const float *fixed, float *solve,
 	RecoJob		sum;
 	float	   *gmat;
 	double	   *terms;
+	size_t		terms_cap;
 	RecoStatus st;
 
 	if (loss_out == NULL)
@@ -3694,7 +3744,7 @@ RecoAlsSolveSideLoss(const RecoSparse *rows, const float *fixed, float *solve,
 	st = RecoGramNew(fixed, rows->n_cols, cfg->factors, hooks, &gmat);
 	if (st != RECO_STATUS_OK)
 		return st;
-	terms = (double *) malloc(sizeof(double) * 3 * (size_t) rows->n_rows);
+	terms = (double *) RecoKeptTake(&reco_terms_kept, sizeof(double) * 3 * (size_t) rows->n_rows, &terms_cap);
 	if (terms == NULL)
 	{
 		free(gmat);
@@ -3704,7 +3754,7 @@ RecoAlsSolveSideLoss(const RecoSparse *rows, const float *fixed, float *solve,
 	RecoJobInit(&sum, RECO_JOB_LOSS, rows, fixed, NULL, NULL, cfg);
 	if (st == RECO_STATUS_OK)
 		st = RecoSumLossRows(&sum, terms);
-	free(terms);
+	RecoKeptGive(&reco_terms_kept, terms, terms_cap);
 	if (st != RECO_STATUS_OK)
 		return st;
 	return RecoLossFinish(rows, fixed, cfg, hooks, sum.sums, loss_out);
