@@ -3743,7 +3743,7 @@ test_keep_half_buffer(void)
  * solve (X's products are stale from there), CG items (X's afresh), an
  * items solve stopped after `stop_after` hook calls (counted from its last
  * when negative; its products dropped, Y put back as it was), the items
- * again and the loss.  Returns the first
+ * again, the loss and a second fused one (its terms in the kept buffer).  Returns the first
  * failure, a missed stop as INVALID_ARGUMENT.
  */
 static RecoStatus
@@ -3792,6 +3792,8 @@ kept_products_sequence(const Problem *p, float *X, float *Y, const RecoAlsConfig
 		st = RecoAlsSolveSide(&p->items, X, Y, cfg, NULL);
 	if (st == RECO_STATUS_OK)
 		st = RecoAlsLoss(&p->users, X, Y, cfg, NULL, &loss[2]);
+	if (st == RECO_STATUS_OK)
+		st = RecoAlsSolveSideLoss(&p->users, Y, X, cfg, NULL, &loss[3]);
 	RecoAlsKeepHalfBuffer(false);
 	free(saved);
 	return st;
@@ -3833,7 +3835,7 @@ test_kept_products(void)
 		RecoAlsConfig cfg = config(k, RECO_SOLVER_CG, 3, variants[v].threads, 0.1f, 2.0f);
 		float	   *X[2],
 				   *Y[2];
-		double		loss[2][3] = {{0}};
+		double		loss[2][4] = {{0}};
 		int64_t		i;
 
 		for (pass = 0; pass < 2; pass++)
