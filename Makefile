@@ -94,9 +94,14 @@ src/reco.o: reco.control
 
 # The numeric kernel is the hot path: let the compiler unroll and vectorize it.
 # (kernels_avx2.c needs no -mavx2: its functions carry their own target attribute.)
+# Without the server's -fwrapv: with it, GCC may not assume an int loop bound
+# such as j + 8 <= k never wraps, and leaves the CG's helper loops scalar
+# (RecoCgUpdate, the window and sparse passes: 10 % of a k 64 iteration in
+# reco.train, test/bench/results/wrapv-2026-12-03.md). The kernel relies on no
+# signed overflow (the unit tests, built without -fwrapv, run the same code).
 KERNEL_SRCS = src/hugepage.c src/kernels.c src/kernels_avx2.c src/parallel.c src/als.c src/bpr.c src/explicit.c src/batch.c src/topk.c src/diversity.c src/explore.c src/segments.c src/ridge.c src/scatter.c
 KERNEL_HDRS = src/hugepage.h src/kernels.h src/kernels_impl.h src/parallel.h src/als.h src/bpr.h src/explicit.h src/batch.h src/topk.h src/diversity.h src/explore.h src/segments.h src/rng.h src/reco_limits.h src/ridge.h src/scatter.h
-$(KERNEL_SRCS:.c=.o): CFLAGS += -O3
+$(KERNEL_SRCS:.c=.o): CFLAGS += -O3 -fno-wrapv
 
 .PHONY: test demo demo-stop unit bench-als bench fuzz check-valgrind
 

@@ -39,6 +39,10 @@
  *                                (raw floats, users x k; one k per file)
  *     -C FILE                    cache of the generated data: read it if it
  *                                exists (same size and seed), else write it
+ *     -T FILE                    read the data from FILE instead ("user<TAB>item<TAB>
+ *                                weight" lines, the scale set gen_synth.py
+ *                                writes), numbered in id order as reco.train
+ *                                numbers a table's (-u -i -n -S ignored)
  *     -O PREFIX                  write each configuration's final factors to
  *                                PREFIX-SOLVER-kK-tT.bin (X then Y, float32)
  *     -H 1                       transparent huge pages for the sparse arrays
@@ -260,6 +264,64 @@ bench_anon_huge_kb(void)
 }
 
 /*
+ * Builds the user-major CSR and the item-major CSC of nnz sorted distinct
+ * keys u·n_items + i, with weights w (in key order), or, w NULL, drawn
+ * 1..5 from rng in key order (the generator's).
+ */
+static void
+bench_build(const int64_t *keys, const float *w, BenchRng *rng, int64_t n_users,
+			int64_t n_items, int64_t nnz, BenchCsr *csr, BenchCsr *csc)
+{
+	int64_t    *fill;
+	int64_t		i;
+
+	csr->indptr = bench_alloc(sizeof(int64_t) * (n_users + 1));
+	csr->indices = bench_alloc(sizeof(int32_t) * nnz);
+	csr->weights = bench_alloc(sizeof(float) * nnz);
+	csc->indptr = bench_alloc(sizeof(int64_t) * (n_items + 1));
+	csc->indices = bench_alloc(sizeof(int32_t) * nnz);
+	csc->weights = bench_alloc(sizeof(float) * nnz);
+	memset(csr->indptr, 0, sizeof(int64_t) * (n_users + 1));
+	memset(csc->indptr, 0, sizeof(int64_t) * (n_items + 1));
+	for (i = 0; i < nnz; i++)
+	{
+		int64_t		u = keys[i] / n_items,
+					it = keys[i] % n_items;
+
+		csr->indptr[u + 1]++;
+		csc->indptr[it + 1]++;
+		csr->indices[i] = (int32_t) it;
+		csr->weights[i] = w != NULL ? w[i] : (float) (1 + bench_next(rng) % 5);
+	}
+	for (i = 0; i < n_users; i++)
+		csr->indptr[i + 1] += csr->indptr[i];
+	for (i = 0; i < n_items; i++)
+		csc->indptr[i + 1] += csc->indptr[i];
+	fill = bench_check(malloc(sizeof(int64_t) * n_items));
+	memcpy(fill, csc->indptr, sizeof(int64_t) * n_items);
+	for (i = 0; i < nnz; i++)
+	{
+		int64_t		u = keys[i] / n_items,
+					it = keys[i] % n_items;
+		int64_t		pos = fill[it]++;
+
+		csc->indices[pos] = (int32_t) u;
+		csc->weights[pos] = csr->weights[i];
+	}
+	csr->sp.n_rows = n_users;
+	csr->sp.n_cols = n_items;
+	csr->sp.indptr = csr->indptr;
+	csr->sp.indices = csr->indices;
+	csr->sp.weights = csr->weights;
+	csc->sp.n_rows = n_items;
+	csc->sp.n_cols = n_users;
+	csc->sp.indptr = csc->indptr;
+	csc->sp.indices = csc->indices;
+	csc->sp.weights = csc->weights;
+	free(fill);
+}
+
+/*
  * Generates exactly nnz distinct (user, item) pairs the way gen_synth.py
  * does and builds the user-major CSR and the item-major CSC.
  */
@@ -274,7 +336,6 @@ bench_generate(int64_t n_users, int64_t n_items, int64_t nnz, uint64_t seed,
 	int64_t    *keys = NULL;
 	int64_t		have = 0,
 				i;
-	int64_t    *fill;
 	double		sum;
 
 	bench_rng_init(&rng, seed);
@@ -331,55 +392,141 @@ bench_generate(int64_t n_users, int64_t n_items, int64_t nnz, uint64_t seed,
 		keys[j] = t;
 	}
 	qsort(keys, (size_t) nnz, sizeof(int64_t), bench_cmp_i64);
-
-	csr->indptr = bench_alloc(sizeof(int64_t) * (n_users + 1));
-	csr->indices = bench_alloc(sizeof(int32_t) * nnz);
-	csr->weights = bench_alloc(sizeof(float) * nnz);
-	csc->indptr = bench_alloc(sizeof(int64_t) * (n_items + 1));
-	csc->indices = bench_alloc(sizeof(int32_t) * nnz);
-	csc->weights = bench_alloc(sizeof(float) * nnz);
-	memset(csr->indptr, 0, sizeof(int64_t) * (n_users + 1));
-	memset(csc->indptr, 0, sizeof(int64_t) * (n_items + 1));
-	for (i = 0; i < nnz; i++)
-	{
-		int64_t		u = keys[i] / n_items,
-					it = keys[i] % n_items;
-
-		csr->indptr[u + 1]++;
-		csc->indptr[it + 1]++;
-		csr->indices[i] = (int32_t) it;
-		csr->weights[i] = (float) (1 + bench_next(&rng) % 5);
-	}
-	for (i = 0; i < n_users; i++)
-		csr->indptr[i + 1] += csr->indptr[i];
-	for (i = 0; i < n_items; i++)
-		csc->indptr[i + 1] += csc->indptr[i];
-	fill = bench_check(malloc(sizeof(int64_t) * n_items));
-	memcpy(fill, csc->indptr, sizeof(int64_t) * n_items);
-	for (i = 0; i < nnz; i++)
-	{
-		int64_t		u = keys[i] / n_items,
-					it = keys[i] % n_items;
-		int64_t		pos = fill[it]++;
-
-		csc->indices[pos] = (int32_t) u;
-		csc->weights[pos] = csr->weights[i];
-	}
-	csr->sp.n_rows = n_users;
-	csr->sp.n_cols = n_items;
-	csr->sp.indptr = csr->indptr;
-	csr->sp.indices = csr->indices;
-	csr->sp.weights = csr->weights;
-	csc->sp.n_rows = n_items;
-	csc->sp.n_cols = n_users;
-	csc->sp.indptr = csc->indptr;
-	csc->sp.indices = csc->indices;
-	csc->sp.weights = csc->weights;
-	free(fill);
+	bench_build(keys, NULL, &rng, n_users, n_items, nnz, csr, csc);
 	free(keys);
 	free(item_of_rank);
 	free(cdf_user);
 	free(cdf_item);
+}
+
+/* One row of a -T file: the ids, the weight and the row's place in the file. */
+typedef struct BenchTsvRow
+{
+	int64_t		user;
+	int64_t		item;
+	int64_t		seq;
+	float		weight;
+} BenchTsvRow;
+
+/* qsort comparator of -T rows: by user, item, then place in the file. */
+static int
+bench_cmp_tsv(const void *a, const void *b)
+{
+	const BenchTsvRow *x = a,
+			   *y = b;
+
+	if (x->user != y->user)
+		return x->user < y->user ? -1 : 1;
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	return x->seq < y->seq ? -1 : (x->seq > y->seq ? 1 : 0);
+}
+
+/* Index of id in the sorted distinct ids (present). */
+static int64_t
+bench_find_id(const int64_t *ids, int64_t n, int64_t id)
+{
+	int64_t		lo = 0,
+				hi = n - 1;
+
+	while (lo < hi)
+	{
+		int64_t		mid = (lo + hi) / 2;
+
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Reads a file of "user<TAB>item<TAB>weight" lines (bigint ids; the shared
+ * scale set of gen_synth.py) as reco.train reads a table: duplicates summed
+ * in file order, pairs summing to 0 dropped, then users and items numbered
+ * in id order (only those left with a pair).  Sets the sizes; exits on a
+ * line it cannot read.
+ */
+static void
+bench_read_tsv(const char *path, int64_t *n_users, int64_t *n_items,
+			   int64_t *nnz, BenchCsr *csr, BenchCsr *csc)
+{
+	FILE	   *f = fopen(path, "r");
+	char		line[256];
+	BenchTsvRow *rows = NULL;
+	int64_t    *items,
+			   *keys;
+	float	   *w;
+	int64_t		n = 0,
+				cap = 0,
+				m = 0,
+				nu = 0,
+				ni,
+				i;
+
+	if (f == NULL)
+	{
+		perror(path);
+		exit(1);
+	}
+	while (fgets(line, sizeof(line), f))
+	{
+		char	   *p = line,
+				   *e;
+
+		if (n == cap)
+			rows = bench_check(realloc(rows, sizeof(BenchTsvRow) * (cap = cap ? 2 * cap : 1 << 20)));
+		rows[n].user = strtoll(p, &e, 10);
+		if (e == p || *e != '\t')
+			break;
+		rows[n].item = strtoll(p = e + 1, &e, 10);
+		if (e == p || *e != '\t')
+			break;
+		rows[n].weight = strtof(p = e + 1, &e);
+		if (e == p)
+			break;
+		rows[n].seq = n;
+		n++;
+	}
+	if (!feof(f))
+	{
+		fprintf(stderr, "%s: cannot read line %lld\n", path, (long long) n + 1);
+		exit(1);
+	}
+	fclose(f);
+	qsort(rows, (size_t) n, sizeof(BenchTsvRow), bench_cmp_tsv);
+	for (i = 0; i < n; i++)
+	{
+		if (m > 0 && rows[m - 1].user == rows[i].user && rows[m - 1].item == rows[i].item)
+			rows[m - 1].weight += rows[i].weight;
+		else
+			rows[m++] = rows[i];
+		if (m > 0 && rows[m - 1].weight == 0.0f && (i + 1 == n || rows[i + 1].user != rows[m - 1].user ||
+													rows[i + 1].item != rows[m - 1].item))
+			m--;
+	}
+	items = bench_check(malloc(sizeof(int64_t) * (m > 0 ? m : 1)));
+	for (i = 0; i < m; i++)
+		items[i] = rows[i].item;
+	ni = bench_sort_unique(items, m);
+	keys = bench_check(malloc(sizeof(int64_t) * (m > 0 ? m : 1)));
+	w = bench_check(malloc(sizeof(float) * (m > 0 ? m : 1)));
+	for (i = 0; i < m; i++)
+	{
+		if (i > 0 && rows[i].user != rows[i - 1].user)
+			nu++;
+		keys[i] = nu * ni + bench_find_id(items, ni, rows[i].item);
+		w[i] = rows[i].weight;
+	}
+	*n_users = m > 0 ? nu + 1 : 0;
+	*n_items = ni;
+	*nnz = m;
+	bench_build(keys, w, NULL, *n_users, ni, m, csr, csc);
+	free(w);
+	free(keys);
+	free(items);
+	free(rows);
 }
 
 /* Median of n doubles (sorts in place). */
@@ -817,12 +964,13 @@ main(int argc, char **argv)
 				peak[8];
 	const char *core = getenv("OPENBLAS_CORETYPE");
 	const char *cache = NULL,
-			   *dump = NULL;
+			   *dump = NULL,
+			   *tsv = NULL;
 	bool		cached = false;
 	char		model[256] = "?";
 	FILE	   *f;
 
-	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFP:D:C:O:H:A:")) != -1)
+	while ((opt = getopt(argc, argv, "u:i:n:k:t:s:r:R:c:l:e:w:S:LFP:D:C:O:T:H:A:")) != -1)
 	{
 		switch (opt)
 		{
@@ -884,6 +1032,9 @@ main(int argc, char **argv)
 			case 'O':
 				dump = optarg;
 				break;
+			case 'T':
+				tsv = optarg;
+				break;
 			case 'H':
 				bench_huge = atoi(optarg);
 				break;
@@ -892,7 +1043,7 @@ main(int argc, char **argv)
 				break;
 			default:
 				fprintf(stderr, "usage: %s [-u users] [-i items] [-n nnz] [-k 64,128] [-t 1,2] "
-						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-P reps] [-D file] [-C cache] [-O prefix] [-H 0|1|2] [-A 0|1]\n",
+						"[-s cg,cholesky] [-r iters] [-R chol_iters] [-c cg_steps] [-l reg] [-e reg_exponent] [-w unobserved_weight] [-S seed] [-L] [-F] [-P reps] [-D file] [-C cache] [-O prefix] [-T file] [-H 0|1|2] [-A 0|1]\n",
 						argv[0]);
 				return 2;
 		}
@@ -927,7 +1078,9 @@ main(int argc, char **argv)
 		   sysconf(_SC_NPROCESSORS_ONLN), core ? core : "(unset)", openblas_get_config());
 
 	t0 = bench_now();
-	if (cache != NULL && access(cache, R_OK) == 0)
+	if (tsv != NULL)
+		bench_read_tsv(tsv, &n_users, &n_items, &nnz, &csr, &csc);
+	else if (cache != NULL && access(cache, R_OK) == 0)
 		cached = bench_cache(cache, n_users, n_items, nnz, seed, &csr, &csc, false);
 	else
 	{
@@ -946,10 +1099,11 @@ main(int argc, char **argv)
 		for (i = 0; i < n_items; i++)
 			if (csc.indptr[i + 1] - csc.indptr[i] > maxi)
 				maxi = csc.indptr[i + 1] - csc.indptr[i];
-		printf("# data: %lld users x %lld items, %lld nnz (seed %llu), max per user %lld, max per item %lld, %s in %.1f s\n",
+		printf("# data: %lld users x %lld items, %lld nnz (%s%llu), max per user %lld, max per item %lld, %s in %.1f s\n",
 			   (long long) n_users, (long long) n_items, (long long) nnz,
-			   (unsigned long long) seed, (long long) maxu, (long long) maxi,
-			   cached ? "read from the cache" : "generated", bench_now() - t0);
+			   tsv != NULL ? "" : "seed ", tsv != NULL ? 0ULL : (unsigned long long) seed,
+			   (long long) maxu, (long long) maxi,
+			   tsv != NULL ? tsv : cached ? "read from the cache" : "generated", bench_now() - t0);
 	}
 	for (b = 0; b < nt; b++)
 	{
