@@ -1092,6 +1092,7 @@ main(int argc, char **argv)
 		int64_t		maxu = 0,
 					maxi = 0,
 					i;
+		char		origin[64] = "";
 
 		for (i = 0; i < n_users; i++)
 			if (csr.indptr[i + 1] - csr.indptr[i] > maxu)
@@ -1099,10 +1100,11 @@ main(int argc, char **argv)
 		for (i = 0; i < n_items; i++)
 			if (csc.indptr[i + 1] - csc.indptr[i] > maxi)
 				maxi = csc.indptr[i + 1] - csc.indptr[i];
-		printf("# data: %lld users x %lld items, %lld nnz (%s%llu), max per user %lld, max per item %lld, %s in %.1f s\n",
-			   (long long) n_users, (long long) n_items, (long long) nnz,
-			   tsv != NULL ? "" : "seed ", tsv != NULL ? 0ULL : (unsigned long long) seed,
-			   (long long) maxu, (long long) maxi,
+		if (tsv == NULL)
+			snprintf(origin, sizeof(origin), " (seed %llu)", (unsigned long long) seed);
+		printf("# data: %lld users x %lld items, %lld nnz%s, max per user %lld, max per item %lld, %s%s in %.1f s\n",
+			   (long long) n_users, (long long) n_items, (long long) nnz, origin,
+			   (long long) maxu, (long long) maxi, tsv != NULL ? "read from " : "",
 			   tsv != NULL ? tsv : cached ? "read from the cache" : "generated", bench_now() - t0);
 	}
 	for (b = 0; b < nt; b++)
