@@ -426,19 +426,9 @@ bench_cmp_tsv(const void *a, const void *b)
 static int64_t
 bench_find_id(const int64_t *ids, int64_t n, int64_t id)
 {
-	int64_t		lo = 0,
-				hi = n - 1;
+	const int64_t *p = bsearch(&id, ids, (size_t) n, sizeof(int64_t), bench_cmp_i64);
 
-	while (lo < hi)
-	{
-		int64_t		mid = (lo + hi) / 2;
-
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return p - ids;
 }
 
 /*
