@@ -42,7 +42,7 @@
  *     -T FILE                    read the data from FILE instead ("user<TAB>item<TAB>
  *                                weight" lines, the scale set gen_synth.py
  *                                writes), numbered in id order as reco.train
- *                                numbers a table's (-u -i -n -S ignored)
+ *                                numbers a table's (-u -i -n -S -C ignored)
  *     -O PREFIX                  write each configuration's final factors to
  *                                PREFIX-SOLVER-kK-tT.bin (X then Y, float32)
  *     -H 1                       transparent huge pages for the sparse arrays
