@@ -74,7 +74,7 @@ OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopen
 PG_CPPFLAGS = -I$(srcdir)/src $(OPENBLAS_CFLAGS) -DRECO_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK  = $(OPENBLAS_LIBS) -lpthread -lm
 
-EXTRA_CLEAN = test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_build test/unit/test_hugepage test/bench/als_bench build.log
+EXTRA_CLEAN = test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_build test/unit/test_hugepage $(UNIT_STANDALONE:%=test/unit/%_ubsan) test/unit/ubsan test/bench/als_bench build.log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -98,10 +98,16 @@ src/reco.o: reco.control
 # such as j + 8 <= k never wraps, and leaves the CG's helper loops scalar
 # (RecoCgUpdate, the window and sparse passes: 10 % of a k 64 iteration in
 # reco.train, test/bench/results/wrapv-2026-12-03.md). The kernel relies on no
-# signed overflow (the unit tests, built without -fwrapv, run the same code).
+# signed overflow: `make unit` runs its standalone tests again with every kernel
+# source under UBSan's signed-overflow check, which stops at the first one.
 KERNEL_SRCS = src/hugepage.c src/kernels.c src/kernels_avx2.c src/parallel.c src/als.c src/bpr.c src/explicit.c src/batch.c src/topk.c src/diversity.c src/explore.c src/segments.c src/ridge.c src/scatter.c
 KERNEL_HDRS = src/hugepage.h src/kernels.h src/kernels_impl.h src/parallel.h src/als.h src/bpr.h src/explicit.h src/batch.h src/topk.h src/diversity.h src/explore.h src/segments.h src/rng.h src/reco_limits.h src/ridge.h src/scatter.h
 $(KERNEL_SRCS:.c=.o): CFLAGS += -O3 -fno-wrapv
+
+# The standalone unit tests, and the kernel sources compiled once more for their UBSan builds.
+UNIT_STANDALONE = test_als test_parallel test_diversity test_explore test_segments test_bpr test_explicit test_ridge test_scatter test_hugepage
+UBSAN_FLAGS = -O2 -fsanitize=signed-integer-overflow,shift -fno-sanitize-recover=all -Wall -Wextra
+UBSAN_OBJS = $(patsubst src/%.c,test/unit/ubsan/%.o,$(KERNEL_SRCS))
 
 .PHONY: test demo demo-stop unit bench-als bench fuzz check-valgrind
 
@@ -129,8 +135,8 @@ fuzz:
 check-valgrind:
 	@bash test/valgrind/run.sh
 
-# The kernel's standalone unit tests (no PostgreSQL needed): the solver (built twice: also with -ffp-contract=off, since no kernel's bits may depend on the compiler contracting a·b + c), the runner and batch scoring, MMR re-ranking, exploration, segments, BPR, explicit ratings, the features-to-factors ridge fit, the build's threaded scatter, the build itself (interactions.c against the server's headers, its few backend calls stubbed), the huge-page advice.
-unit: test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_build test/unit/test_hugepage
+# The kernel's standalone unit tests (no PostgreSQL needed): the solver (built twice: also with -ffp-contract=off, since no kernel's bits may depend on the compiler contracting a·b + c), the runner and batch scoring, MMR re-ranking, exploration, segments, BPR, explicit ratings, the features-to-factors ridge fit, the build's threaded scatter, the build itself (interactions.c against the server's headers, its few backend calls stubbed), the huge-page advice. Then the standalone ones again with every kernel source under UBSan's signed-overflow check: the server builds the kernel with -fno-wrapv, so no signed int may overflow.
+unit: test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_build test/unit/test_hugepage $(UNIT_STANDALONE:%=test/unit/%_ubsan)
 	./test/unit/test_als
 	./test/unit/test_als_nocontract
 	./test/unit/test_parallel
@@ -143,9 +149,17 @@ unit: test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel t
 	./test/unit/test_scatter
 	./test/unit/test_build
 	./test/unit/test_hugepage
+	for t in $(UNIT_STANDALONE); do ./test/unit/$${t}_ubsan || exit 1; done
 
 test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_hugepage: test/unit/%: test/unit/%.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
 	$(CC) -O2 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ $< $(KERNEL_SRCS) $(OPENBLAS_LIBS) -lpthread -lm
+
+test/unit/ubsan/%.o: src/%.c $(KERNEL_HDRS)
+	@mkdir -p test/unit/ubsan
+	$(CC) $(UBSAN_FLAGS) -I src $(OPENBLAS_CFLAGS) -c -o $@ $<
+
+$(UNIT_STANDALONE:%=test/unit/%_ubsan): test/unit/%_ubsan: test/unit/%.c test/unit/tap.h $(UBSAN_OBJS)
+	$(CC) $(UBSAN_FLAGS) -I src $(OPENBLAS_CFLAGS) -o $@ $< $(UBSAN_OBJS) $(OPENBLAS_LIBS) -lpthread -lm
 
 test/unit/test_als_nocontract: test/unit/test_als.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
 	$(CC) -O2 -ffp-contract=off -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ $< $(KERNEL_SRCS) $(OPENBLAS_LIBS) -lpthread -lm

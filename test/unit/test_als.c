@@ -3557,10 +3557,10 @@ static void
 short_lanes_trial(const RecoKernels *kern, int lanes, const int *n, int trial,
 				  bool *same, bool *masks)
 {
-	float	   *M[RECO_SHORT_LANES];
-	double	   *sv[RECO_SHORT_LANES],
-			   *q[RECO_SHORT_LANES],
-			   *ref[RECO_SHORT_LANES];
+	float	   *M[RECO_SHORT_LANES] = {NULL};
+	double	   *sv[RECO_SHORT_LANES] = {NULL},
+			   *q[RECO_SHORT_LANES] = {NULL},
+			   *ref[RECO_SHORT_LANES] = {NULL};
 	double	   *W,
 			   *N;
 	unsigned	want = 0,
