@@ -74,7 +74,7 @@ OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopen
 PG_CPPFLAGS = -I$(srcdir)/src $(OPENBLAS_CFLAGS) -DRECO_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK  = $(OPENBLAS_LIBS) -lpthread -lm
 
-EXTRA_CLEAN = test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_build test/unit/test_hugepage $(UNIT_STANDALONE:%=test/unit/%_ubsan) test/unit/ubsan test/bench/als_bench build.log
+EXTRA_CLEAN = $(UNIT_STANDALONE:%=test/unit/%) test/unit/test_als_nocontract test/unit/test_build $(UNIT_STANDALONE:%=test/unit/%_ubsan) test/unit/ubsan test/bench/als_bench build.log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -136,7 +136,7 @@ check-valgrind:
 	@bash test/valgrind/run.sh
 
 # The kernel's standalone unit tests (no PostgreSQL needed): the solver (built twice: also with -ffp-contract=off, since no kernel's bits may depend on the compiler contracting a·b + c), the runner and batch scoring, MMR re-ranking, exploration, segments, BPR, explicit ratings, the features-to-factors ridge fit, the build's threaded scatter, the build itself (interactions.c against the server's headers, its few backend calls stubbed), the huge-page advice. Then the standalone ones again with every kernel source under UBSan's signed-overflow check: the server builds the kernel with -fno-wrapv, so no signed int may overflow.
-unit: test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_build test/unit/test_hugepage $(UNIT_STANDALONE:%=test/unit/%_ubsan)
+unit: $(UNIT_STANDALONE:%=test/unit/%) test/unit/test_als_nocontract test/unit/test_build $(UNIT_STANDALONE:%=test/unit/%_ubsan)
 	./test/unit/test_als
 	./test/unit/test_als_nocontract
 	./test/unit/test_parallel
@@ -151,7 +151,7 @@ unit: test/unit/test_als test/unit/test_als_nocontract test/unit/test_parallel t
 	./test/unit/test_hugepage
 	for t in $(UNIT_STANDALONE); do ./test/unit/$${t}_ubsan || exit 1; done
 
-test/unit/test_als test/unit/test_parallel test/unit/test_diversity test/unit/test_explore test/unit/test_segments test/unit/test_bpr test/unit/test_explicit test/unit/test_ridge test/unit/test_scatter test/unit/test_hugepage: test/unit/%: test/unit/%.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
+$(UNIT_STANDALONE:%=test/unit/%): test/unit/%: test/unit/%.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
 	$(CC) -O2 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ $< $(KERNEL_SRCS) $(OPENBLAS_LIBS) -lpthread -lm
 
 test/unit/ubsan/%.o: src/%.c $(KERNEL_HDRS)
