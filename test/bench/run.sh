@@ -384,8 +384,57 @@ SQL
 # its row to train_runs.tsv and leaves a clean slate for the next run.
 train_once() {
     train_measure "$1" "$2" "$3" "$4" bench.train speed "$work/train_runs.tsv"
+    if [ "$1" = cg ]; then store_floor "$@"; fi
     # a clean slate for the next run: no stored model, no pending checkpoint
     q -c "TRUNCATE reco.user_factors, reco.item_factors, reco.models CASCADE" -c "CHECKPOINT"
+}
+
+# The read's ceiling: PostgreSQL's own scan of bench.train, a count(*) serial and with its
+# default parallel plan (two workers planned on this table), three of each after one to warm
+# the cache; writes the two medians, "serial_s parallel_s", to read_floor.tsv.
+read_floor() {
+    local workers out
+    for workers in 0 2; do
+        out=$(q -c "SET max_parallel_workers_per_gather = $workers" -c "SELECT count(*) FROM bench.train" \
+                -c "\\timing on" -c "SELECT count(*) FROM bench.train" -c "SELECT count(*) FROM bench.train" \
+                -c "SELECT count(*) FROM bench.train")
+        sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | median | awk '{ printf "%.3f\t", $1 / 1000 }'
+    done >"$work/read_floor.tsv"
+}
+
+# The store's ceiling: PostgreSQL's own bulk load of the rows the training just stored (model
+# "speed"), a binary COPY of reco.item_factors then reco.user_factors into empty copies of the
+# two tables (LIKE ... INCLUDING ALL: the same columns, storage and indexes), alone in its
+# session after a CHECKPOINT, as every training starts. Appends "solver k threads run
+# reco_store_s copy_s rows MB" to store_floor.tsv: reco_store_s is the backend's time storing
+# (inside the final pass and after it), MB what the copies hold (heap, TOAST and indexes).
+store_floor() {
+    local dir=$RECO_PGDIR/store_floor out
+    reco_as_pg mkdir -p "$dir"
+    q -c "SET client_min_messages = warning" \
+      -c "CREATE TABLE IF NOT EXISTS bench.floor_items (LIKE reco.item_factors INCLUDING ALL)" \
+      -c "CREATE TABLE IF NOT EXISTS bench.floor_users (LIKE reco.user_factors INCLUDING ALL)" \
+      -c "TRUNCATE bench.floor_items, bench.floor_users" \
+      -c "COPY reco.item_factors TO '$dir/items.bin' (FORMAT binary)" \
+      -c "COPY reco.user_factors TO '$dir/users.bin' (FORMAT binary)" -c "CHECKPOINT"
+    out=$(q <<SQL
+\\timing on
+COPY bench.floor_items FROM '$dir/items.bin' (FORMAT binary);
+COPY bench.floor_users FROM '$dir/users.bin' (FORMAT binary);
+\\timing off
+SELECT 'stored', (stats ->> 'store_overlapped_seconds')::float8 + (stats ->> 'store_seconds')::float8,
+       n_users + n_items,
+       (pg_total_relation_size('bench.floor_items') + pg_total_relation_size('bench.floor_users')) / 1048576.0
+  FROM reco.models WHERE name = 'speed';
+SQL
+    )
+    rm -f "$dir/items.bin" "$dir/users.bin"
+    q -c "TRUNCATE bench.floor_items, bench.floor_users"
+    awk -F '\t' -v cfg="$1\t$2\t$3\t$4" '
+        /^Time: / { t = $0; sub(/^Time: /, "", t); sub(/ ms.*/, "", t); copy += t / 1000 }
+        $1 == "stored" { store = $2; rows = $3; mb = $4 }
+        END { if (store == "" || copy == 0) exit 1
+              printf "%s\t%.3f\t%.3f\t%s\t%.1f\n", cfg, store, copy, rows, mb }' <<<"$out" >>"$work/store_floor.tsv"
 }
 
 # Step: training speed, every configuration of $train_configs (needs step_data's table).
@@ -394,7 +443,7 @@ train_once() {
 step_training() {
     local solver k threads runs run iruns
     [ -s "$work/data.seconds" ] || { echo "no training data (step data failed)" >&2; return 1; }
-    : >"$work/train_runs.tsv"; : >"$work/implicit_runs.tsv"
+    : >"$work/train_runs.tsv"; : >"$work/implicit_runs.tsv"; : >"$work/store_floor.tsv"
     rm -f "$work/implicit.source" "$work/implicit.absent"
     if implicit_wanted; then
         q -c "\\copy bench.train TO '$work/train.tsv'"
@@ -402,6 +451,7 @@ step_training() {
             "$("$IMPLICIT_PYTHON" -c 'import implicit; print(implicit.__version__)')" "$IMPLICIT_PYTHON" \
             >"$work/implicit.source"
     fi
+    read_floor
     while read -r solver k threads runs; do
         for ((run = 1; run <= runs; run++)); do
             say "training $solver k=$k threads=$threads run $run/$runs"
@@ -993,7 +1043,45 @@ report_training() {
                    printf "| %s | %s | %s (%s) | %s | %.2f | %.2f | %.2f | %s | %.2f | %.2f | %.0f | %s |\n",
                           $1, $2, $3, $18, $4, $5, $6, $7, s, $9, $10, $12 / 1024, $19 }' "$work/train_runs.tsv"
     echo
+    report_floors
     report_implicit
+}
+
+# Prints the read and the store against their ceilings (read_floor.tsv, store_floor.tsv): per
+# CG configuration, medians over runs of reco's read and store beside PostgreSQL's own scan of
+# the table and binary COPY of the stored rows.
+report_floors() {
+    [ -s "$work/store_floor.tsv" ] || return 0
+    local k t rows read_serial read_parallel
+    read_serial=$(cut -f 1 "$work/read_floor.tsv" 2>/dev/null || echo -)
+    read_parallel=$(cut -f 2 "$work/read_floor.tsv" 2>/dev/null || echo -)
+    echo "### The read and the store against PostgreSQL's own scan and bulk load"
+    echo
+    echo "Read: PostgreSQL's \`SELECT count(*) FROM bench.train\` (which reads every row but keeps none),"
+    echo "serial and with its default parallel plan (two workers planned), medians of three after one"
+    echo "to warm the cache, measured once before the training runs. Store: after each CG run, before"
+    echo "the model is removed, the rows it stored, copied out in COPY's binary format and loaded by"
+    echo "a binary \`COPY FROM\` into empty copies of reco.item_factors and reco.user_factors"
+    echo "(\`LIKE ... INCLUDING ALL\`: the same columns, storage and indexes), alone in a session"
+    echo "after a CHECKPOINT, as each training starts. reco's store is the backend's time storing,"
+    echo "inside the final pass (the item rows, then each user row once the pass has solved it) and"
+    echo "after it, sharing the machine with the pass's other thread. Ratios < 1: reco is faster than"
+    echo "PostgreSQL's own scan or bulk load."
+    echo
+    echo "| k | threads | runs | reco read s | count(*) s, serial / parallel | reco / parallel count(*) | rows stored | MB (heap, TOAST, indexes) | reco store s | binary COPY s | reco / COPY |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    while read -r k t; do
+        rows=$(awk -F '\t' -v k="$k" -v t="$t" '$2 == k && $3 == t' "$work/store_floor.tsv")
+        awk -F '\t' -v k="$k" -v t="$t" '$1 == "cg" && $2 == k && $3 == t { print $6 }' "$work/train_runs.tsv" \
+            | median >"$work/read.median"
+        printf '| %s | %s | %s | %.2f | %s / %s | %s | %s | %s | %s | %s | %s |\n' "$k" "$t" "$(wc -l <<<"$rows")" \
+            "$(cat "$work/read.median")" "$read_serial" "$read_parallel" \
+            "$(awk -v r="$(cat "$work/read.median")" -v p="$read_parallel" 'BEGIN { print (p > 0) ? sprintf("%.2f", r / p) : "-" }')" \
+            "$(cut -f 7 <<<"$rows" | head -1)" "$(cut -f 8 <<<"$rows" | median)" \
+            "$(cut -f 5 <<<"$rows" | median)" "$(cut -f 6 <<<"$rows" | median)" \
+            "$(awk -F '\t' '{ print $5 / $6 }' <<<"$rows" | median | xargs printf '%.2f')"
+    done < <(cut -f 2,3 "$work/store_floor.tsv" | sort -n -u)
+    echo
 }
 
 # Prints the side-by-side table: reco's whole statement by phase against implicit's whole fit
@@ -1229,6 +1317,7 @@ main() {
     run_step report step_report
     [ -s "$work/report.md" ] && cp "$work/report.md" "$report"
     if [ -s "$work/train_runs.tsv" ]; then cp "$work/train_runs.tsv" "$plot_prefix-training-runs.tsv"; fi
+    if [ -s "$work/store_floor.tsv" ]; then cp "$work/store_floor.tsv" "$plot_prefix-store-floor.tsv"; fi
     if [ -s "$work/large_runs.tsv" ]; then cp "$work/large_runs.tsv" "$plot_prefix-runs.tsv"; fi
     # implicit's figures of this run: the fallback of later runs without it
     if [ "$(implicit_label 2>/dev/null)" = "this run" ] && [ -s "$work/implicit_runs.tsv" ]; then
