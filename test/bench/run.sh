@@ -384,29 +384,28 @@ SQL
 # its row to train_runs.tsv and leaves a clean slate for the next run.
 train_once() {
     train_measure "$1" "$2" "$3" "$4" bench.train speed "$work/train_runs.tsv"
-    if [ "$1" = cg ]; then store_floor "$@"; fi
+    if [ "$1" = cg ]; then store_floor "$1" "$2" "$3" "$4" speed "$work/store_floor.tsv"; fi
     # a clean slate for the next run: no stored model, no pending checkpoint
     q -c "TRUNCATE reco.user_factors, reco.item_factors, reco.models CASCADE" -c "CHECKPOINT"
 }
 
-# The read's ceiling: PostgreSQL's own scan of bench.train, a count(*) serial and with its
-# default parallel plan (two workers planned on this table), three of each after one to warm
-# the cache; writes the two medians, "serial_s parallel_s", to read_floor.tsv.
+# The read's ceiling: PostgreSQL's own scan of the table $1, a count(*) serial and with its
+# default parallel plan (two workers planned on these tables), three of each after one to warm
+# the cache; writes the two medians, "serial_s parallel_s", to the file $2.
 read_floor() {
     local workers out
     for workers in 0 2; do
-        out=$(q -c "SET max_parallel_workers_per_gather = $workers" -c "SELECT count(*) FROM bench.train" \
-                -c "\\timing on" -c "SELECT count(*) FROM bench.train" -c "SELECT count(*) FROM bench.train" \
-                -c "SELECT count(*) FROM bench.train")
+        out=$(q -c "SET max_parallel_workers_per_gather = $workers" -c "SELECT count(*) FROM $1" \
+                -c "\\timing on" -c "SELECT count(*) FROM $1" -c "SELECT count(*) FROM $1" -c "SELECT count(*) FROM $1")
         sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | median | awk '{ printf "%.3f\t", $1 / 1000 }'
-    done >"$work/read_floor.tsv"
+    done >"$2"
 }
 
 # The store's ceiling: PostgreSQL's own bulk load of the rows the training just stored (model
-# "speed"), a binary COPY of reco.item_factors then reco.user_factors into empty copies of the
+# $5), a binary COPY of reco.item_factors then reco.user_factors into empty copies of the
 # two tables (LIKE ... INCLUDING ALL: the same columns, storage and indexes), alone in its
 # session after a CHECKPOINT, as every training starts. Appends "solver k threads run
-# reco_store_s copy_s rows MB" to store_floor.tsv: reco_store_s is the backend's time storing
+# reco_store_s copy_s rows MB" to the TSV $6: reco_store_s is the backend's time storing
 # (inside the final pass and after it), MB what the copies hold (heap, TOAST and indexes).
 store_floor() {
     local dir=$RECO_PGDIR/store_floor out
@@ -425,7 +424,7 @@ COPY bench.floor_users FROM '$dir/users.bin' (FORMAT binary);
 SELECT 'stored', (stats ->> 'store_overlapped_seconds')::float8 + (stats ->> 'store_seconds')::float8,
        n_users + n_items,
        (pg_total_relation_size('bench.floor_items') + pg_total_relation_size('bench.floor_users')) / 1048576.0
-  FROM reco.models WHERE name = 'speed';
+  FROM reco.models WHERE name = '$5';
 SQL
     )
     rm -f "$dir/items.bin" "$dir/users.bin"
@@ -434,7 +433,7 @@ SQL
         /^Time: / { t = $0; sub(/^Time: /, "", t); sub(/ ms.*/, "", t); copy += t / 1000 }
         $1 == "stored" { store = $2; rows = $3; mb = $4 }
         END { if (store == "" || copy == 0) exit 1
-              printf "%s\t%.3f\t%.3f\t%s\t%.1f\n", cfg, store, copy, rows, mb }' <<<"$out" >>"$work/store_floor.tsv"
+              printf "%s\t%.3f\t%.3f\t%s\t%.1f\n", cfg, store, copy, rows, mb }' <<<"$out" >>"$6"
 }
 
 # Step: training speed, every configuration of $train_configs (needs step_data's table).
@@ -451,7 +450,7 @@ step_training() {
             "$("$IMPLICIT_PYTHON" -c 'import implicit; print(implicit.__version__)')" "$IMPLICIT_PYTHON" \
             >"$work/implicit.source"
     fi
-    read_floor
+    read_floor bench.train "$work/read_floor.tsv"
     while read -r solver k threads runs; do
         for ((run = 1; run <= runs; run++)); do
             say "training $solver k=$k threads=$threads run $run/$runs"
@@ -573,6 +572,9 @@ step_large() {
         PGOPTIONS="-c reco.max_memory=$LARGE_MAX_MEMORY" train_measure cg 64 2 1 bench.large large "$work/large_runs.tsv"
     fi
     cat "$work/large_runs.tsv"
+    say "large: PostgreSQL's own scan of the table and bulk load of the stored rows"
+    read_floor bench.large "$work/large_read_floor.tsv"
+    store_floor cg 64 2 1 large "$work/large_store_floor.tsv"
     q -c "DROP TABLE bench.large" -c "TRUNCATE reco.user_factors, reco.item_factors, reco.models CASCADE" -c "CHECKPOINT"
 }
 
@@ -626,6 +628,25 @@ report_large() {
                    if ($21 != "") printf "; the backend'"'"'s CPU time: %s s", $21
                    print "." }' <<<"$row"
     echo "VmHWM includes the shared buffers the backend touched (shared_buffers = 256MB)."
+    echo
+    report_large_floors "$row"
+}
+
+# Prints the 100M run's read and store beside PostgreSQL's own count(*) of bench.large and
+# binary COPY of the stored rows (read_floor and store_floor after the training); $1 = its row.
+report_large_floors() {
+    [ -s "$work/large_read_floor.tsv" ] && [ -s "$work/large_store_floor.tsv" ] || return 0
+    echo "The read and the store beside PostgreSQL's own scan and bulk load (as in the training"
+    echo "section of the default scale; measured after the training):"
+    echo
+    echo "| phase | reco s | PostgreSQL s | reco / PostgreSQL |"
+    echo "|---|---|---|---|"
+    awk -F '\t' -v row="$1" 'FILENAME ~ /read/ { serial = $1; parallel = $2; next }
+        { store = $5; copy = $6; rows = $7; mb = $8 }
+        END { split(row, r, "\t")
+              printf "| read | %.2f | count(*) %.2f serial, %.2f parallel | %.2f / %.2f |\n", r[6], serial, parallel, r[6] / serial, r[6] / parallel
+              printf "| store (the backend'"'"'s time storing, inside the final pass and after; %s rows, %.0f MB) | %.2f | binary COPY FROM %.2f | %.2f |\n", rows, mb, store, copy, store / copy }' \
+        "$work/large_read_floor.tsv" "$work/large_store_floor.tsv"
     echo
 }
 
