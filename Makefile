@@ -74,7 +74,7 @@ OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopen
 PG_CPPFLAGS = -I$(srcdir)/src $(OPENBLAS_CFLAGS) -DRECO_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK  = $(OPENBLAS_LIBS) -lpthread -lm
 
-EXTRA_CLEAN = $(UNIT_STANDALONE:%=test/unit/%) test/unit/test_als_nocontract test/unit/test_build $(UNIT_STANDALONE:%=test/unit/%_ubsan) test/unit/ubsan test/bench/als_bench build.log
+EXTRA_CLEAN = $(UNIT_STANDALONE:%=test/unit/%) test/unit/test_als_nocontract test/unit/test_build $(UNIT_STANDALONE:%=test/unit/%_ubsan) test/unit/ubsan test/unit/obj test/bench/als_bench build.log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -104,9 +104,12 @@ KERNEL_SRCS = src/hugepage.c src/kernels.c src/kernels_avx2.c src/parallel.c src
 KERNEL_HDRS = src/hugepage.h src/kernels.h src/kernels_impl.h src/parallel.h src/als.h src/bpr.h src/explicit.h src/batch.h src/topk.h src/diversity.h src/explore.h src/segments.h src/rng.h src/reco_limits.h src/ridge.h src/scatter.h
 $(KERNEL_SRCS:.c=.o): CFLAGS += -O3 -fno-wrapv
 
-# The standalone unit tests, and the kernel sources compiled once more for their UBSan builds.
+# The standalone unit tests link the kernel sources compiled once for all of them: plainly
+# (test/unit/obj) and under UBSan's signed-overflow check (test/unit/ubsan).
 UNIT_STANDALONE = test_als test_parallel test_diversity test_explore test_segments test_bpr test_explicit test_ridge test_scatter test_hugepage
-UBSAN_FLAGS = -O2 -fsanitize=signed-integer-overflow,shift -fno-sanitize-recover=all -Wall -Wextra
+UNIT_FLAGS = -O2 -Wall -Wextra
+UNIT_OBJS = $(patsubst src/%.c,test/unit/obj/%.o,$(KERNEL_SRCS))
+UBSAN_FLAGS = $(UNIT_FLAGS) -fsanitize=signed-integer-overflow,shift -fno-sanitize-recover=all
 UBSAN_OBJS = $(patsubst src/%.c,test/unit/ubsan/%.o,$(KERNEL_SRCS))
 
 .PHONY: test demo demo-stop unit bench-als bench fuzz check-valgrind
@@ -151,8 +154,12 @@ unit: $(UNIT_STANDALONE:%=test/unit/%) test/unit/test_als_nocontract test/unit/t
 	./test/unit/test_hugepage
 	for t in $(UNIT_STANDALONE); do ./test/unit/$${t}_ubsan || exit 1; done
 
-$(UNIT_STANDALONE:%=test/unit/%): test/unit/%: test/unit/%.c test/unit/tap.h $(KERNEL_SRCS) $(KERNEL_HDRS)
-	$(CC) -O2 -Wall -Wextra -I src $(OPENBLAS_CFLAGS) -o $@ $< $(KERNEL_SRCS) $(OPENBLAS_LIBS) -lpthread -lm
+test/unit/obj/%.o: src/%.c $(KERNEL_HDRS)
+	@mkdir -p test/unit/obj
+	$(CC) $(UNIT_FLAGS) -I src $(OPENBLAS_CFLAGS) -c -o $@ $<
+
+$(UNIT_STANDALONE:%=test/unit/%): test/unit/%: test/unit/%.c test/unit/tap.h $(UNIT_OBJS)
+	$(CC) $(UNIT_FLAGS) -I src $(OPENBLAS_CFLAGS) -o $@ $< $(UNIT_OBJS) $(OPENBLAS_LIBS) -lpthread -lm
 
 test/unit/ubsan/%.o: src/%.c $(KERNEL_HDRS)
 	@mkdir -p test/unit/ubsan
