@@ -31,7 +31,7 @@ record() { # name passed failed
 run_unit() {
     reco_say "unit tests of the kernel"
     local ok bad status=0
-    make -s unit >unit.log 2>&1 || status=$?
+    make -s -j"$(nproc)" unit >unit.log 2>&1 || status=$?
     ok=$(grep -c '^ok ' unit.log); bad=$(grep -c '^not ok ' unit.log)
     grep -q '^1\.\.' unit.log || bad=$((bad + 1))
     # a program that crashed, stopped at a sanitizer's report or ran short of its plan
