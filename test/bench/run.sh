@@ -402,7 +402,8 @@ read_floor() {
 }
 
 # The store's ceiling: PostgreSQL's own bulk load of the rows the training just stored (model
-# $5), a binary COPY of reco.item_factors then reco.user_factors into empty copies of the
+# $5, its only version: keep_versions 0), a binary COPY of its rows of reco.item_factors then
+# reco.user_factors, the other models' left out, into empty copies of the
 # two tables (LIKE ... INCLUDING ALL: the same columns, storage and indexes), alone in its
 # session after a CHECKPOINT, as every training starts. Appends "solver k threads run
 # reco_store_s copy_s rows MB" to the TSV $6: reco_store_s is the backend's time storing
@@ -414,8 +415,10 @@ store_floor() {
       -c "CREATE TABLE IF NOT EXISTS bench.floor_items (LIKE reco.item_factors INCLUDING ALL)" \
       -c "CREATE TABLE IF NOT EXISTS bench.floor_users (LIKE reco.user_factors INCLUDING ALL)" \
       -c "TRUNCATE bench.floor_items, bench.floor_users" \
-      -c "COPY reco.item_factors TO '$dir/items.bin' (FORMAT binary)" \
-      -c "COPY reco.user_factors TO '$dir/users.bin' (FORMAT binary)" -c "CHECKPOINT"
+      -c "COPY (SELECT f.* FROM reco.item_factors f JOIN reco.models m USING (model_id) WHERE m.name = '$5')
+            TO '$dir/items.bin' (FORMAT binary)" \
+      -c "COPY (SELECT f.* FROM reco.user_factors f JOIN reco.models m USING (model_id) WHERE m.name = '$5')
+            TO '$dir/users.bin' (FORMAT binary)" -c "CHECKPOINT"
     out=$(q <<SQL
 \\timing on
 COPY bench.floor_items FROM '$dir/items.bin' (FORMAT binary);
@@ -1089,18 +1092,19 @@ report_floors() {
     echo "after it, sharing the machine with the pass's other thread. Ratios < 1: reco is faster than"
     echo "PostgreSQL's own scan or bulk load."
     echo
-    echo "| k | threads | runs | reco read s | count(*) s, serial / parallel | reco / parallel count(*) | rows stored | MB (heap, TOAST, indexes) | reco store s | binary COPY s | reco / COPY |"
+    echo "| k | threads | runs | reco read s | count(*) s, serial / parallel | reco / count(*), serial / parallel | rows stored | MB (heap, TOAST, indexes) | reco store s | binary COPY s | reco / COPY |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"
     while read -r k t; do
         rows=$(awk -F '\t' -v k="$k" -v t="$t" '$2 == k && $3 == t' "$work/store_floor.tsv")
         awk -F '\t' -v k="$k" -v t="$t" '$1 == "cg" && $2 == k && $3 == t { print $6 }' "$work/train_runs.tsv" \
             | median >"$work/read.median"
-        printf '| %s | %s | %s | %.2f | %s / %s | %s | %s | %s | %s | %s | %s |\n' "$k" "$t" "$(wc -l <<<"$rows")" \
+        printf '| %s | %s | %s | %.2f | %s / %s | %s | %s | %.1f | %.2f | %.2f | %.2f |\n' "$k" "$t" "$(wc -l <<<"$rows")" \
             "$(cat "$work/read.median")" "$read_serial" "$read_parallel" \
-            "$(awk -v r="$(cat "$work/read.median")" -v p="$read_parallel" 'BEGIN { print (p > 0) ? sprintf("%.2f", r / p) : "-" }')" \
+            "$(awk -v r="$(cat "$work/read.median")" -v s="$read_serial" -v p="$read_parallel" \
+                   'BEGIN { print (s > 0 && p > 0) ? sprintf("%.2f / %.2f", r / s, r / p) : "-" }')" \
             "$(cut -f 7 <<<"$rows" | head -1)" "$(cut -f 8 <<<"$rows" | median)" \
             "$(cut -f 5 <<<"$rows" | median)" "$(cut -f 6 <<<"$rows" | median)" \
-            "$(awk -F '\t' '{ print $5 / $6 }' <<<"$rows" | median | xargs printf '%.2f')"
+            "$(awk -F '\t' '{ print $5 / $6 }' <<<"$rows" | median)"
     done < <(cut -f 2,3 "$work/store_floor.tsv" | sort -n -u)
     echo
 }
