@@ -1076,7 +1076,7 @@ report_training() {
 # the table and binary COPY of the stored rows.
 report_floors() {
     [ -s "$work/store_floor.tsv" ] || return 0
-    local k t rows read_serial read_parallel
+    local k t rows read read_serial read_parallel
     read_serial=$(cut -f 1 "$work/read_floor.tsv" 2>/dev/null || echo -)
     read_parallel=$(cut -f 2 "$work/read_floor.tsv" 2>/dev/null || echo -)
     echo "### The read and the store against PostgreSQL's own scan and bulk load"
@@ -1096,11 +1096,11 @@ report_floors() {
     echo "|---|---|---|---|---|---|---|---|---|---|---|"
     while read -r k t; do
         rows=$(awk -F '\t' -v k="$k" -v t="$t" '$2 == k && $3 == t' "$work/store_floor.tsv")
-        awk -F '\t' -v k="$k" -v t="$t" '$1 == "cg" && $2 == k && $3 == t { print $6 }' "$work/train_runs.tsv" \
-            | median >"$work/read.median"
+        read=$(awk -F '\t' -v k="$k" -v t="$t" '$1 == "cg" && $2 == k && $3 == t { print $6 }' \
+                   "$work/train_runs.tsv" | median)
         printf '| %s | %s | %s | %.2f | %s / %s | %s | %s | %.1f | %.2f | %.2f | %.2f |\n' "$k" "$t" "$(wc -l <<<"$rows")" \
-            "$(cat "$work/read.median")" "$read_serial" "$read_parallel" \
-            "$(awk -v r="$(cat "$work/read.median")" -v s="$read_serial" -v p="$read_parallel" \
+            "$read" "$read_serial" "$read_parallel" \
+            "$(awk -v r="$read" -v s="$read_serial" -v p="$read_parallel" \
                    'BEGIN { print (s > 0 && p > 0) ? sprintf("%.2f / %.2f", r / s, r / p) : "-" }')" \
             "$(cut -f 7 <<<"$rows" | head -1)" "$(cut -f 8 <<<"$rows" | median)" \
             "$(cut -f 5 <<<"$rows" | median)" "$(cut -f 6 <<<"$rows" | median)" \
